@@ -1,0 +1,42 @@
+// Defaults that depend on the machine: data dir, node name, advertise address, log format.
+import { hostname, networkInterfaces } from "node:os";
+import { join } from "node:path";
+
+export function defaultDataDir(env: Record<string, string | undefined> = process.env): string {
+  if (process.getuid?.() === 0) return "/var/lib/levee";
+  const base = env.XDG_DATA_HOME || join(env.HOME || "/tmp", ".local", "share");
+  return join(base, "levee");
+}
+
+/** The host name, lower-cased and cut to a DNS label. */
+export function defaultNodeName(): string {
+  const name = hostname()
+    .split(".")[0]
+    ?.toLowerCase()
+    .replace(/[^a-z0-9-]/g, "-")
+    .replace(/^-+|-+$/g, "")
+    .slice(0, 63);
+  return name || "levee";
+}
+
+const WILDCARDS = new Set(["0.0.0.0", "::", ""]);
+
+/** The bind address when it is a real address; else the first non-loopback IPv4, then IPv6 address. */
+export function defaultAdvertiseAddress(bindAddress: string): string {
+  if (!WILDCARDS.has(bindAddress)) return bindAddress;
+  const all = Object.values(networkInterfaces()).flatMap((list) => list ?? []);
+  const external = all.filter((a) => !a.internal && !a.address.startsWith("fe80:"));
+  const pick = external.find((a) => a.family === "IPv4") ?? external[0];
+  return pick?.address ?? "127.0.0.1";
+}
+
+export function defaultLogFormat(): "json" | "text" {
+  return process.stderr.isTTY ? "text" : "json";
+}
+
+/** Loopback host the local agent API binds to (see --bind-address). */
+export function agentApiHost(bindAddress: string): string {
+  if (bindAddress === "0.0.0.0") return "127.0.0.1";
+  if (bindAddress === "::") return "::1";
+  return bindAddress;
+}

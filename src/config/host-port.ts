@@ -1,0 +1,32 @@
+// Parsing of HOST:PORT listen addresses (":7400", "127.0.0.1:7400", "[::1]:7400").
+
+export interface HostPort {
+  /** Empty string: "use the bind address". */
+  host: string;
+  port: number;
+}
+
+/** Returns the parsed address, or a message saying what was expected. */
+export function parseHostPort(value: string): HostPort | string {
+  const expected = `expected HOST:PORT or :PORT, got "${value}"`;
+  const match = /^(?:\[([0-9a-fA-F:.%\w]+)\]|([^:[\]]*)):(\d{1,5})$/.exec(value);
+  if (!match) return expected;
+  const host = match[1] ?? match[2] ?? "";
+  const port = Number(match[3]);
+  if (port < 1 || port > 65535) return `expected a port between 1 and 65535 in "${value}"`;
+  if (host !== "" && !/^[A-Za-z0-9.:%_-]+$/.test(host)) return expected;
+  return { host, port };
+}
+
+/** Resolves a validated listen address against the agent's bind address. */
+export function listenAddress(value: string, bindAddress: string): HostPort {
+  const parsed = parseHostPort(value);
+  if (typeof parsed === "string") throw new Error(parsed);
+  return { host: parsed.host === "" ? bindAddress : parsed.host, port: parsed.port };
+}
+
+/** host:port for URLs, with IPv6 hosts bracketed; 0.0.0.0 and :: become loopback. */
+export function urlHost({ host, port }: HostPort): string {
+  const reachable = host === "0.0.0.0" ? "127.0.0.1" : host === "::" ? "::1" : host;
+  return reachable.includes(":") ? `[${reachable}]:${port}` : `${reachable}:${port}`;
+}

@@ -1,0 +1,224 @@
+// The one schema of every levee option. Command-line flags, LEVEE_* environment variables and the
+// YAML config file are all derived from it (names, types, defaults, help text and the README's
+// configuration reference), so they cannot drift apart.
+//
+// Naming: the key `apiListen` is the flag `--api-listen`, the env variable `LEVEE_API_LISTEN` and
+// the config file field `api-listen`.
+import { z } from "zod";
+import { parseHostPort } from "./host-port.ts";
+
+/** Which commands an option belongs to. */
+export type Scope = "agent" | "cloud" | "edge" | "ctl" | "install" | "uninstall" | "demo";
+
+export interface OptionMeta {
+  scopes: readonly Scope[];
+  description: string;
+  /** Placeholder shown in help, e.g. HOST:PORT. Omitted for booleans. */
+  placeholder?: string;
+  /** Human text for defaults computed at start (hostname, data dir, ...). */
+  defaultText?: string;
+  short?: string;
+  /** Only a flag: not read from the environment or the config file. */
+  flagOnly?: boolean;
+  /** Never echo the value (help shows no default, errors do not quote the value). */
+  secret?: boolean;
+}
+
+declare module "zod" {
+  interface GlobalMeta {
+    levee?: OptionMeta;
+  }
+}
+
+const AGENT: Scope[] = ["agent", "cloud", "edge"];
+
+/** Booleans arrive as real booleans from flags and YAML, as strings from the environment. */
+const booleanish = z.preprocess(
+  (value) => {
+    if (typeof value !== "string") return value;
+    const v = value.trim().toLowerCase();
+    if (["1", "true", "yes", "on"].includes(v)) return true;
+    if (["0", "false", "no", "off", ""].includes(v)) return false;
+    return value;
+  },
+  z.boolean({ error: "expected true or false" }),
+);
+
+const hostPort = z.string().superRefine((value, ctx) => {
+  const parsed = parseHostPort(value);
+  if (typeof parsed === "string") ctx.addIssue({ code: "custom", message: parsed });
+});
+
+const ipOrHost = z
+  .string()
+  .min(1, "expected an IP address or host name")
+  .regex(/^[A-Za-z0-9.:%_-]+$/, "expected an IP address or host name");
+
+const httpUrl = z.url({ protocol: /^https?$/, error: "expected an http:// or https:// URL" });
+const mqttUrl = z.url({ protocol: /^(mqtts?|tcp|tls|wss?)$/, error: "expected an mqtt:// or mqtts:// URL" });
+
+const nodeName = z
+  .string()
+  .regex(
+    /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/,
+    "expected a DNS label: lower-case letters, digits and '-', at most 63 characters",
+  );
+
+const port = z.coerce
+  .number({ error: "expected a port number" })
+  .int("expected a port number")
+  .min(1, "expected a port between 1 and 65535")
+  .max(65535, "expected a port between 1 and 65535");
+
+function opt<T extends z.ZodType>(schema: T, meta: OptionMeta): T {
+  return schema.meta({ levee: meta });
+}
+
+export const optionsSchema = z.object({
+  config: opt(z.string().min(1).optional(), {
+    scopes: [...AGENT, "demo"],
+    description: "YAML config file; its fields are the flag names without the leading dashes",
+    placeholder: "FILE",
+  }),
+  dataDir: opt(z.string().min(1, "expected a directory path").optional(), {
+    scopes: [...AGENT, "demo", "uninstall"],
+    description: "directory for the SQLite database, worker files and the admin token",
+    placeholder: "DIR",
+    defaultText: "/var/lib/levee as root, else ~/.local/share/levee",
+  }),
+  nodeName: opt(nodeName.optional(), {
+    scopes: AGENT,
+    description: "this node's name in the cluster",
+    placeholder: "NAME",
+    defaultText: "the host name",
+  }),
+  bindAddress: opt(ipOrHost.default("0.0.0.0"), {
+    scopes: AGENT,
+    description:
+      "address every listener binds to (the local agent API binds to 127.0.0.1 when this is 0.0.0.0)",
+    placeholder: "ADDR",
+  }),
+  advertiseAddress: opt(ipOrHost.optional(), {
+    scopes: AGENT,
+    description: "address other nodes use to reach this one",
+    placeholder: "ADDR",
+    defaultText: "the bind address, or when that is 0.0.0.0 the first non-loopback address",
+  }),
+  agentPort: opt(port.default(7401), {
+    scopes: AGENT,
+    description: "port of the local agent API (health, discovery) on loopback",
+    placeholder: "PORT",
+  }),
+  logLevel: opt(z.enum(["debug", "info", "warn", "error"]).default("info"), {
+    scopes: [...AGENT, "demo"],
+    description: "least severe log level written: debug, info, warn, error",
+    placeholder: "LEVEL",
+  }),
+  logFormat: opt(z.enum(["json", "text"]).optional(), {
+    scopes: [...AGENT, "demo"],
+    description: "json (one object per line, for journald) or text",
+    placeholder: "FORMAT",
+    defaultText: "text on a terminal, else json",
+  }),
+  apiListen: opt(hostPort.default(":7400"), {
+    scopes: ["cloud"],
+    description: "cloud API listen address; an empty host means the bind address",
+    placeholder: "HOST:PORT",
+  }),
+  mqttListen: opt(hostPort.default(":1883"), {
+    scopes: ["cloud"],
+    description: "embedded MQTT broker listen address; an empty host means the bind address",
+    placeholder: "HOST:PORT",
+  }),
+  mqttUrl: opt(mqttUrl.optional(), {
+    scopes: ["cloud"],
+    description: "use this external MQTT broker instead of the embedded one",
+    placeholder: "URL",
+    defaultText: "none: run the embedded broker",
+  }),
+  cloud: opt(httpUrl, {
+    scopes: ["edge"],
+    description: "URL of the cloud API, e.g. http://10.0.0.1:7400",
+    placeholder: "URL",
+  }),
+  token: opt(z.string().min(1, "expected a non-empty token").optional(), {
+    scopes: ["edge", "ctl"],
+    description: "edge: join token (only needed for the first start); ctl: API token",
+    placeholder: "TOKEN",
+    secret: true,
+  }),
+  server: opt(httpUrl.optional(), {
+    scopes: ["ctl"],
+    description: "URL of the cloud API",
+    placeholder: "URL",
+    defaultText: "http://127.0.0.1:7400",
+  }),
+  tokenFile: opt(z.string().min(1).optional(), {
+    scopes: ["ctl"],
+    description: "file holding the API token",
+    placeholder: "FILE",
+    defaultText: "<data-dir>/admin.token when it is readable",
+  }),
+  mode: opt(z.enum(["cloud", "edge"], { error: "expected cloud or edge" }), {
+    scopes: ["install"],
+    description: "which agent to install: cloud or edge",
+    placeholder: "MODE",
+  }),
+  dryRun: opt(booleanish.default(false), {
+    scopes: ["install", "uninstall"],
+    description: "print every file and command instead of changing the system",
+    flagOnly: true,
+  }),
+  root: opt(z.string().min(1).default("/"), {
+    scopes: ["install", "uninstall"],
+    description: "install into this root directory (packaging); systemctl is only run when it is /",
+    placeholder: "DIR",
+    flagOnly: true,
+  }),
+  purge: opt(booleanish.default(false), {
+    scopes: ["uninstall"],
+    description: "also delete the data dir",
+    flagOnly: true,
+  }),
+  edges: opt(z.coerce.number().int().min(0).max(50).default(2), {
+    scopes: ["demo"],
+    description: "number of edge agents the demo starts",
+    placeholder: "N",
+  }),
+});
+
+export type Options = z.infer<typeof optionsSchema>;
+export type OptionKey = keyof Options;
+
+export const optionKeys = Object.keys(optionsSchema.shape) as OptionKey[];
+
+export function optionMeta(key: OptionKey): OptionMeta {
+  const meta = optionsSchema.shape[key].meta()?.levee;
+  if (!meta) throw new Error(`option ${key} has no levee metadata`);
+  return meta;
+}
+
+/** Keys of the options that belong to a scope (agent options are shared by cloud and edge). */
+export function optionsFor(scope: Scope): OptionKey[] {
+  return optionKeys.filter((key) => optionMeta(key).scopes.includes(scope));
+}
+
+export const flagName = (key: OptionKey): string => key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+export const envName = (key: OptionKey): string =>
+  `LEVEE_${key.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}`;
+
+/** The static default of an option as the user would type it, or undefined. */
+export function staticDefault(key: OptionKey): string | undefined {
+  const result = optionsSchema.shape[key].safeParse(undefined);
+  if (!result.success || result.data === undefined) return undefined;
+  return String(result.data);
+}
+
+/** Whether an option must be given (no default, not optional). */
+export function isRequired(key: OptionKey): boolean {
+  return !optionsSchema.shape[key].safeParse(undefined).success;
+}
+
+export function isBoolean(key: OptionKey): boolean {
+  return optionMeta(key).placeholder === undefined;
+}

@@ -1,0 +1,58 @@
+// What every node runs, cloud and edge alike: the logger, the shutdown lifecycle, the store in
+// the data dir, and the local agent API with health endpoints. The cloud adds its API and broker
+// on top; later parts add the supervisor and the mesh here.
+import type { AgentConfig } from "../config/agent-config.ts";
+import { Readiness } from "../runtime/health.ts";
+import { createLogger, type Logger } from "../runtime/log.ts";
+import { Lifecycle } from "../runtime/shutdown.ts";
+import { versionInfo } from "../runtime/version.ts";
+import { openStore, type Store } from "../store/store.ts";
+import { startAgentApi } from "./agent-api.ts";
+
+export interface LocalNode {
+  config: AgentConfig;
+  log: Logger;
+  lifecycle: Lifecycle;
+  store: Store;
+  readiness: Readiness;
+  identity: Record<string, string>;
+}
+
+export async function startLocalNode(config: AgentConfig): Promise<LocalNode> {
+  const log = createLogger({ level: config.logLevel, format: config.logFormat }).child({
+    node: config.nodeName,
+  });
+  const lifecycle = new Lifecycle(log);
+  lifecycle.handleSignals();
+  const { version, commit } = versionInfo();
+  log.info(`starting levee ${config.mode}`, {
+    version,
+    commit,
+    pid: process.pid,
+    dataDir: config.dataDir,
+    bindAddress: config.bindAddress,
+    advertiseAddress: config.advertiseAddress,
+  });
+
+  const store = openStore({ dataDir: config.dataDir, mode: config.mode });
+  lifecycle.add("store", () => store.close());
+  const nodeName = store.getMeta("node-name");
+  if (nodeName === undefined) store.setMeta("node-name", config.nodeName);
+  else if (nodeName !== config.nodeName) {
+    log.warn("node name differs from the one this data dir was created with", {
+      configured: config.nodeName,
+      stored: nodeName,
+    });
+  }
+
+  const readiness = new Readiness();
+  readiness.add("store", () => {
+    store.db.query("SELECT 1").get();
+    return true;
+  });
+  const identity = { mode: config.mode, node: config.nodeName, version };
+  const agentApi = startAgentApi(config.agentListen, readiness, identity);
+  lifecycle.add("agent-api", () => agentApi.stop(true));
+  log.info("local agent API listening", { url: agentApi.url.toString() });
+  return { config, log, lifecycle, store, readiness, identity };
+}

@@ -1,0 +1,37 @@
+// Starts an HTTP listener with Bun.serve and turns bind failures into one-line errors that name
+// the flag the address came from.
+import type { HostPort } from "../config/host-port.ts";
+
+export class ListenError extends Error {
+  readonly exitCode = 1;
+  override name = "ListenError";
+}
+
+export type Server = ReturnType<typeof Bun.serve>;
+
+export function serveHttp(
+  what: string,
+  address: HostPort,
+  fetch: (req: Request, server: Server) => Response | Promise<Response>,
+): Server {
+  try {
+    return Bun.serve({ hostname: address.host, port: address.port, fetch, idleTimeout: 60 });
+  } catch (err) {
+    throw listenError(what, address, err);
+  }
+}
+
+export function listenError(what: string, address: HostPort, err: unknown): ListenError {
+  const code = (err as { code?: string }).code;
+  const reason =
+    code === "EADDRINUSE"
+      ? "address already in use"
+      : code === "EADDRNOTAVAIL"
+        ? "address not available on this host"
+        : code === "EACCES"
+          ? "permission denied"
+          : err instanceof Error
+            ? err.message.split("\n")[0]
+            : String(err);
+  return new ListenError(`cannot listen on ${address.host}:${address.port} (${what}): ${reason}`);
+}

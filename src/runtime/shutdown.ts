@@ -1,0 +1,59 @@
+// Graceful shutdown: SIGTERM/SIGINT run the registered closers in reverse order of start, and a
+// watchdog ends the process if they take longer than the grace period (5 s by default), so that
+// systemd never has to SIGKILL the agent.
+import type { Logger } from "./log.ts";
+
+export type Closer = { name: string; close: () => Promise<void> | void };
+
+export class Lifecycle {
+  private readonly closers: Closer[] = [];
+  private stopping: Promise<void> | undefined;
+  private resolveDone!: () => void;
+  /** Resolves once shutdown has finished. */
+  readonly done = new Promise<void>((r) => {
+    this.resolveDone = r;
+  });
+
+  constructor(
+    private readonly log: Logger,
+    private readonly graceMs = 5000,
+  ) {}
+
+  /** Registers something to close at shutdown; closed in reverse order of registration. */
+  add(name: string, close: Closer["close"]): void {
+    this.closers.push({ name, close });
+  }
+
+  handleSignals(): void {
+    for (const signal of ["SIGTERM", "SIGINT"] as const) {
+      process.on(signal, () => {
+        this.log.info("shutting down", { signal });
+        void this.shutdown();
+      });
+    }
+  }
+
+  shutdown(): Promise<void> {
+    this.stopping ??= this.run();
+    return this.stopping;
+  }
+
+  private async run(): Promise<void> {
+    const started = performance.now();
+    const watchdog = setTimeout(() => {
+      this.log.error("shutdown took too long; exiting", { graceMs: this.graceMs });
+      process.exit(1);
+    }, this.graceMs);
+    watchdog.unref?.();
+    for (const closer of [...this.closers].reverse()) {
+      try {
+        await closer.close();
+      } catch (err) {
+        this.log.warn("error while closing", { component: closer.name, error: err });
+      }
+    }
+    clearTimeout(watchdog);
+    this.log.info("stopped", { ms: Math.round(performance.now() - started) });
+    this.resolveDone();
+  }
+}

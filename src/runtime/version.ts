@@ -1,0 +1,27 @@
+// What `levee version` prints. The build (build/build.ts) bakes these in with --define;
+// running from source they come from package.json and the host.
+import pkg from "../../package.json" with { type: "json" };
+
+declare const LEVEE_COMMIT: string | undefined;
+declare const LEVEE_TARGET: string | undefined;
+
+export interface VersionInfo {
+  version: string;
+  commit: string;
+  target: string;
+  bun: string;
+}
+
+export function versionInfo(): VersionInfo {
+  return {
+    version: pkg.version,
+    commit: typeof LEVEE_COMMIT === "string" ? LEVEE_COMMIT : "source",
+    target:
+      typeof LEVEE_TARGET === "string" ? LEVEE_TARGET : `bun-${process.platform}-${process.arch} (source)`,
+    bun: Bun.version,
+  };
+}
+
+export function isCompiled(): boolean {
+  return typeof LEVEE_TARGET === "string";
+}
