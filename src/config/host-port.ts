@@ -24,9 +24,3 @@ export function listenAddress(value: string, bindAddress: string): HostPort {
   if (typeof parsed === "string") throw new Error(parsed);
   return { host: parsed.host === "" ? bindAddress : parsed.host, port: parsed.port };
 }
-
-/** host:port for URLs, with IPv6 hosts bracketed; 0.0.0.0 and :: become loopback. */
-export function urlHost({ host, port }: HostPort): string {
-  const reachable = host === "0.0.0.0" ? "127.0.0.1" : host === "::" ? "::1" : host;
-  return reachable.includes(":") ? `[${reachable}]:${port}` : `${reachable}:${port}`;
-}

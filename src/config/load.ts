@@ -135,9 +135,9 @@ function readConfigFile(path: string, command: string, keys: readonly OptionKey[
   try {
     doc = parseYaml(text, { prettyErrors: false, uniqueKeys: true });
   } catch (err) {
-    const e = err as { message?: string; linePos?: [{ line: number; col: number }] };
-    const where = e.linePos?.[0] ? ` (line ${e.linePos[0].line}, column ${e.linePos[0].col})` : "";
-    const what = (e.message ?? "").split("\n")[0]?.replace(/ at line \d+, column \d+:?$/, "");
+    const e = err as { message?: string; pos?: [number, number] };
+    const where = e.pos ? ` (${lineAndColumn(text, e.pos[0])})` : "";
+    const what = (e.message ?? "").split("\n")[0];
     throw new UsageError(`${command}: config file ${path} is not valid YAML${where}: ${what}`);
   }
   if (doc === null || doc === undefined) return { path, values: {} as Record<string, unknown> };
@@ -152,6 +152,11 @@ function readConfigFile(path: string, command: string, keys: readonly OptionKey[
     }
   }
   return { path, values: doc as Record<string, unknown> };
+}
+
+function lineAndColumn(text: string, offset: number): string {
+  const before = text.slice(0, offset).split("\n");
+  return `line ${before.length}, column ${(before.at(-1)?.length ?? 0) + 1}`;
 }
 
 function describeIssue(
@@ -177,7 +182,7 @@ function describeIssue(
   let message = issue?.message ?? "invalid value";
   if (issue?.code === "invalid_value" && "values" in issue) {
     message = `expected one of ${issue.values.map((v) => String(v)).join(", ")}`;
-  } else if (issue?.code === "invalid_type") {
+  } else if (issue?.code === "invalid_type" && message.startsWith("Invalid input")) {
     message = `expected ${issue.expected}`;
   }
   const shown = optionMeta(key).secret || typeof value === "object" ? "" : `, got "${String(value)}"`;

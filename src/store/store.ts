@@ -128,12 +128,21 @@ function migrate(db: Database, path: string, migrations: readonly Migration[]): 
   }
   const pending = migrations.filter((m) => m.version > current);
   if (pending.length === 0) return;
-  db.transaction(() => {
-    for (const m of pending) {
-      db.run(m.sql);
-      db.run(`PRAGMA user_version = ${m.version}`);
-    }
-  }).immediate();
+  let running: Migration | undefined;
+  try {
+    db.transaction(() => {
+      for (const m of pending) {
+        running = m;
+        db.run(m.sql);
+        db.run(`PRAGMA user_version = ${m.version}`);
+      }
+    }).immediate();
+  } catch (err) {
+    throw new RefusalError(
+      `database ${path}: migration ${running?.version} (${running?.name}) failed: ${(err as Error).message}; ` +
+        `the database was left unchanged at schema version ${current}`,
+    );
+  }
 }
 
 function claimMode(db: Database, dataDir: string, mode: string): void {

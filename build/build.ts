@@ -1,0 +1,69 @@
+// `npm run build`: compiles the levee binary for every supported target with `bun build
+// --compile` (minified, with bytecode), baking in the version, git commit and target.
+//   bun build/build.ts                 all targets → dist/levee-<target>
+//   bun build/build.ts linux-arm64     only the named targets
+// Cross-target runtimes are fetched by bun from the npm registry on first use and cached.
+import { mkdirSync, statSync } from "node:fs";
+import { join } from "node:path";
+
+export const TARGETS = ["linux-x64", "linux-arm64", "linux-x64-musl", "linux-arm64-musl"] as const;
+export type Target = (typeof TARGETS)[number];
+
+const root = join(import.meta.dir, "..");
+
+export function gitCommit(): string {
+  const head = Bun.spawnSync(["git", "rev-parse", "--short=12", "HEAD"], { cwd: root, stderr: "ignore" });
+  if (head.exitCode !== 0) return "unknown";
+  const dirty = Bun.spawnSync(["git", "status", "--porcelain", "--untracked-files=no"], { cwd: root });
+  return `${head.stdout.toString().trim()}${dirty.stdout.toString().trim() ? "-dirty" : ""}`;
+}
+
+export async function buildTarget(target: Target, outDir = join(root, "dist"), commit = gitCommit()) {
+  mkdirSync(outDir, { recursive: true });
+  const outfile = join(outDir, `levee-${target}`);
+  const started = performance.now();
+  const proc = Bun.spawn(
+    [
+      process.execPath,
+      "build",
+      "--compile",
+      "--minify",
+      "--bytecode",
+      "--format=esm",
+      `--target=bun-${target}`,
+      "--define",
+      `LEVEE_TARGET=${JSON.stringify(`bun-${target}`)}`,
+      "--define",
+      `LEVEE_COMMIT=${JSON.stringify(commit)}`,
+      join(root, "src/cli/main.ts"),
+      "--outfile",
+      outfile,
+    ],
+    { cwd: root, stdout: "pipe", stderr: "pipe" },
+  );
+  const [code, out, err] = await Promise.all([
+    proc.exited,
+    new Response(proc.stdout).text(),
+    new Response(proc.stderr).text(),
+  ]);
+  if (code !== 0) throw new Error(`bun build for ${target} failed (exit ${code}):\n${out}${err}`);
+  return { target, outfile, bytes: statSync(outfile).size, ms: Math.round(performance.now() - started) };
+}
+
+if (import.meta.main) {
+  const wanted = process.argv.slice(2);
+  const unknown = wanted.filter((t) => !(TARGETS as readonly string[]).includes(t));
+  if (unknown.length > 0) {
+    console.error(`build: unknown target ${unknown[0]}; targets: ${TARGETS.join(", ")}`);
+    process.exit(2);
+  }
+  const targets = (wanted.length > 0 ? wanted : TARGETS) as Target[];
+  const commit = gitCommit();
+  console.log(`building levee ${commit} for ${targets.join(", ")}`);
+  for (const target of targets) {
+    const r = await buildTarget(target, undefined, commit);
+    console.log(
+      `  ${r.outfile.replace(`${root}/`, "").padEnd(28)} ${(r.bytes / 1e6).toFixed(1).padStart(6)} MB  ${r.ms} ms`,
+    );
+  }
+}
