@@ -142,8 +142,8 @@ export const optionsSchema = z.object({
     placeholder: "URL",
   }),
   token: opt(z.string().min(1, "expected a non-empty token").optional(), {
-    scopes: ["edge", "ctl"],
-    description: "edge: join token (only needed for the first start); ctl: API token",
+    scopes: ["edge"],
+    description: "join token from the cloud (only needed for the first start)",
     placeholder: "TOKEN",
     secret: true,
   }),
@@ -152,12 +152,6 @@ export const optionsSchema = z.object({
     description: "URL of the cloud API",
     placeholder: "URL",
     defaultText: "http://127.0.0.1:7400",
-  }),
-  tokenFile: opt(z.string().min(1).optional(), {
-    scopes: ["ctl"],
-    description: "file holding the API token",
-    placeholder: "FILE",
-    defaultText: "<data-dir>/admin.token when it is readable",
   }),
   mode: opt(z.enum(["cloud", "edge"], { error: "expected cloud or edge" }), {
     scopes: ["install"],

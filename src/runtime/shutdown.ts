@@ -27,7 +27,8 @@ export class Lifecycle {
   handleSignals(): void {
     for (const signal of ["SIGTERM", "SIGINT"] as const) {
       process.on(signal, () => {
-        this.log.info("shutting down", { signal });
+        if (this.stopping) this.log.debug("already shutting down", { signal });
+        else this.log.info("shutting down", { signal });
         void this.shutdown();
       });
     }
