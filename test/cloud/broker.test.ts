@@ -48,7 +48,7 @@ describe("external broker (--mqtt-url)", () => {
         const res = await fetch(`http://${address}:7400/readyz`).catch(() => undefined);
         if (res) {
           expect(res.status).toBe(503);
-          body = await res.json();
+          body = (await res.json()) as typeof body;
         }
       }
       expect(body.status).toBe("not ready");

@@ -68,10 +68,19 @@ export interface ClusterOptions {
 
 const live = new Set<TestAgent>();
 const tempDirs = new Set<string>();
-process.on("exit", () => {
+
+/**
+ * Kills agents a test left running and removes every temp dir. Runs after all tests (the
+ * preload test/harness/cleanup.ts registers it: bun test does not run process "exit" handlers)
+ * and on exit of other processes that use the harness.
+ */
+export function cleanupTestResources(): void {
   for (const agent of live) agent.kill("SIGKILL");
+  live.clear();
   for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
-});
+  tempDirs.clear();
+}
+process.on("exit", cleanupTestResources);
 
 let nextSubnet = 1 + (process.pid % 200);
 

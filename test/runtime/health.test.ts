@@ -28,5 +28,5 @@ test("readyz is 503 naming the failing checks, 200 once all pass", async () => {
   readiness.add("broken", () => true);
   res = await app.request("/readyz");
   expect(res.status).toBe(200);
-  expect((await res.json()).status).toBe("ready");
+  expect(((await res.json()) as { status: string }).status).toBe("ready");
 });
