@@ -5,7 +5,9 @@ import { Lifecycle } from "../../src/runtime/shutdown.ts";
 
 test("closers run once, in reverse order, past a failing one", async () => {
   const lines: string[] = [];
-  const lifecycle = new Lifecycle(createLogger({ level: "info", format: "json", write: (l) => lines.push(l) }));
+  const lifecycle = new Lifecycle(
+    createLogger({ level: "info", format: "json", write: (l) => lines.push(l) }),
+  );
   const order: string[] = [];
   lifecycle.add("store", () => {
     order.push("store");
@@ -21,5 +23,7 @@ test("closers run once, in reverse order, past a failing one", async () => {
   await Promise.all([lifecycle.shutdown(), lifecycle.shutdown()]);
   await lifecycle.done;
   expect(order).toEqual(["api", "broker", "store"]);
-  expect(lines.some((l) => l.includes("socket already closed") && l.includes('"component":"broker"'))).toBe(true);
+  expect(lines.some((l) => l.includes("socket already closed") && l.includes('"component":"broker"'))).toBe(
+    true,
+  );
 });
