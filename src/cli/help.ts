@@ -11,21 +11,47 @@ import {
 } from "../config/schema.ts";
 import type { Command } from "./command.ts";
 
-export function optionLines(keys: readonly OptionKey[]): string[] {
+const LINE_WIDTH = 100;
+/** Keeps "env LEVEE_X" on one line when wrapping. */
+const NBSP = "\u00a0";
+
+/** One row per option (and any extra rows), descriptions wrapped to LINE_WIDTH columns. */
+export function optionLines(
+  keys: readonly OptionKey[],
+  extra: { left: string; right: string }[] = [],
+): string[] {
   const rows = keys.map((key) => {
     const meta = optionMeta(key);
     const short = meta.short ? `-${meta.short}, ` : "";
     const left = `${short}--${flagName(key)}${isBoolean(key) ? "" : ` ${meta.placeholder}`}`;
     const def = meta.secret ? undefined : (meta.defaultText ?? quoteDefault(staticDefault(key)));
     const need = isRequired(key) ? "required" : def ? `default: ${def}` : "";
-    const env = meta.flagOnly ? "" : `env ${envName(key)}`;
-    const extra = [need, env].filter(Boolean).join("; ");
-    return { left, right: `${meta.description}${extra ? ` [${extra}]` : ""}` };
+    const env = meta.flagOnly ? "" : `env${NBSP}${envName(key)}`;
+    const notes = [need, env].filter(Boolean).join("; ");
+    return { left, right: `${meta.description}${notes ? ` [${notes}]` : ""}` };
   });
-  const width = Math.min(34, Math.max(...rows.map((r) => r.left.length)) + 2);
-  return rows.map(({ left, right }) =>
-    left.length + 2 > width ? `  ${left}\n  ${" ".repeat(width)}${right}` : `  ${left.padEnd(width)}${right}`,
-  );
+  rows.push(...extra);
+  const width = Math.min(30, Math.max(...rows.map((r) => r.left.length)) + 2);
+  const indent = " ".repeat(width + 2);
+  return rows.map(({ left, right }) => {
+    const wrapped = wrap(right, LINE_WIDTH - width - 2)
+      .join(`\n${indent}`)
+      .replaceAll(NBSP, " ");
+    return left.length + 2 > width ? `  ${left}\n${indent}${wrapped}` : `  ${left.padEnd(width)}${wrapped}`;
+  });
+}
+
+function wrap(text: string, width: number): string[] {
+  const lines: string[] = [];
+  let line = "";
+  for (const word of text.split(" ")) {
+    if (line && line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = word;
+    } else line = line ? `${line} ${word}` : word;
+  }
+  if (line) lines.push(line);
+  return lines;
 }
 
 function quoteDefault(value: string | undefined): string | undefined {
@@ -36,8 +62,11 @@ function quoteDefault(value: string | undefined): string | undefined {
 export function commandHelp(command: Command): string {
   const lines = [`Usage: ${command.usage}`, "", command.summary];
   if (command.details) lines.push("", command.details);
-  if (command.options.length > 0) lines.push("", "Flags:", ...optionLines(command.options));
-  lines.push(`${"  -h, --help".padEnd(36)}show this help`);
+  lines.push(
+    "",
+    "Flags:",
+    ...optionLines(command.options, [{ left: "-h, --help", right: "show this help" }]),
+  );
   return `${lines.join("\n")}\n`;
 }
 

@@ -37,14 +37,13 @@ describe("help", () => {
       expect(r.code).toBe(0);
       expect(r.stdout).toStartWith(`Usage: ${command.usage}`);
       for (const key of command.options) {
-        const line = r.stdout
-          .split("\n")
-          .findIndex((l) => new RegExp(`^\\s+(-\\w, )?--${flagName(key)}\\b`).test(l));
+        const lines = r.stdout.split("\n");
+        const line = lines.findIndex((l) => new RegExp(`^\\s+(-\\w, )?--${flagName(key)}\\b`).test(l));
         expect(line).toBeGreaterThanOrEqual(0);
-        const text = r.stdout
-          .split("\n")
-          .slice(line, line + 2)
-          .join(" ");
+        // the flag's row unwrapped: its line and the indented continuation lines below it
+        const rest = lines.slice(line + 1);
+        const end = rest.findIndex((l) => !/^ {6,}\S/.test(l));
+        const text = [lines[line], ...rest.slice(0, end)].join(" ").replace(/\s+/g, " ");
         const meta = optionMeta(key);
         if (isRequired(key)) expect(text).toContain("required");
         else if (meta.defaultText) expect(text).toContain(`default: ${meta.defaultText}`);
