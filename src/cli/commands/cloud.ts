@@ -1,5 +1,4 @@
 // `levee cloud`: runs the global manager until SIGTERM/SIGINT.
-import { startCloud } from "../../cloud/cloud-agent.ts";
 import { resolveCloudConfig } from "../../config/agent-config.ts";
 import { optionsFor } from "../../config/schema.ts";
 import { defineCommand } from "../command.ts";
@@ -13,6 +12,8 @@ export const cloudCommand = defineCommand({
     "(also /healthz, /readyz) listens on the loopback address at --agent-port.",
   options: optionsFor("cloud"),
   async run({ options }) {
+    // Loaded on use: the broker and the cloud API stay out of every other command's memory.
+    const { startCloud } = await import("../../cloud/cloud-agent.ts");
     const agent = await startCloud(resolveCloudConfig(options));
     await agent.lifecycle.done;
     return 0;

@@ -1,7 +1,6 @@
 // `levee edge`: runs the local manager of a device until SIGTERM/SIGINT.
 import { resolveEdgeConfig } from "../../config/agent-config.ts";
 import { optionsFor } from "../../config/schema.ts";
-import { startEdge } from "../../edge/edge-agent.ts";
 import { defineCommand } from "../command.ts";
 
 export const edgeCommand = defineCommand({
@@ -13,6 +12,7 @@ export const edgeCommand = defineCommand({
     "specific address) and serves /healthz and /readyz.",
   options: optionsFor("edge"),
   async run({ options }) {
+    const { startEdge } = await import("../../edge/edge-agent.ts");
     const agent = await startEdge(resolveEdgeConfig(options));
     await agent.lifecycle.done;
     return 0;
