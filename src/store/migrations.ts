@@ -19,4 +19,110 @@ export const migrations: readonly Migration[] = [
       ) STRICT;
     `,
   },
+  {
+    version: 2,
+    name: "control plane",
+    sql: `
+      -- CLOUD: desired state. One row per object; spec and labels are JSON.
+      CREATE TABLE resources (
+        kind             TEXT NOT NULL,
+        name             TEXT NOT NULL,
+        uid              TEXT NOT NULL,
+        generation       INTEGER NOT NULL,      -- grows when the spec changes
+        resource_version INTEGER NOT NULL,      -- cloud-wide counter at the last change
+        labels           TEXT NOT NULL DEFAULT '{}',
+        spec             TEXT NOT NULL,
+        created_at       TEXT NOT NULL,
+        updated_at       TEXT NOT NULL,
+        PRIMARY KEY (kind, name)
+      ) STRICT;
+
+      -- CLOUD: joined nodes. The password is stored only as a PBKDF2-SHA512 hash in Mosquitto's
+      -- format, so the same hash serves the embedded broker and a generated Mosquitto file.
+      CREATE TABLE nodes (
+        name               TEXT PRIMARY KEY,
+        uid                TEXT NOT NULL,
+        labels             TEXT NOT NULL DEFAULT '{}',
+        addresses          TEXT NOT NULL DEFAULT '[]',
+        mqtt_password_hash TEXT NOT NULL,
+        agent_version      TEXT NOT NULL DEFAULT '',
+        arch               TEXT NOT NULL DEFAULT '',
+        boot_id            TEXT NOT NULL DEFAULT '',
+        joined_at          TEXT NOT NULL,
+        last_seen          TEXT,
+        online             INTEGER NOT NULL DEFAULT 0,
+        phase              TEXT NOT NULL DEFAULT 'Disconnected',
+        phase_since        TEXT NOT NULL
+      ) STRICT;
+
+      -- CLOUD: join tokens; only a hash of the secret is kept.
+      CREATE TABLE join_tokens (
+        id          TEXT PRIMARY KEY,
+        secret_hash TEXT NOT NULL,
+        description TEXT NOT NULL DEFAULT '',
+        expires_at  TEXT NOT NULL,
+        uses_left   INTEGER NOT NULL,
+        created_at  TEXT NOT NULL
+      ) STRICT;
+
+      -- CLOUD: each node's plan (desired) and what the node acknowledged (applied).
+      CREATE TABLE plans (
+        node             TEXT PRIMARY KEY,
+        revision         INTEGER NOT NULL,
+        hash             TEXT NOT NULL,
+        plan             TEXT NOT NULL,
+        applied_revision INTEGER NOT NULL DEFAULT 0,
+        applied_hash     TEXT NOT NULL DEFAULT '',
+        sent_at          TEXT,
+        acked_at         TEXT
+      ) STRICT;
+
+      -- CLOUD: the latest status of every worker, as reported by its node.
+      CREATE TABLE worker_status (
+        service    TEXT NOT NULL,
+        node       TEXT NOT NULL,
+        idx        INTEGER NOT NULL,
+        phase      TEXT NOT NULL,
+        ready      INTEGER NOT NULL,
+        restarts   INTEGER NOT NULL,
+        message    TEXT NOT NULL DEFAULT '',
+        exit_code  INTEGER,
+        signal     TEXT,
+        since      TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        PRIMARY KEY (service, node, idx)
+      ) STRICT;
+
+      -- CLOUD: what happened, for GET /api/v1/events and ctl describe.
+      CREATE TABLE events (
+        id      INTEGER PRIMARY KEY AUTOINCREMENT,
+        ts      TEXT NOT NULL,
+        kind    TEXT NOT NULL,
+        name    TEXT NOT NULL,
+        reason  TEXT NOT NULL,
+        message TEXT NOT NULL
+      ) STRICT;
+
+      -- EDGE (every node, the cloud included): the plan this node runs, one row.
+      CREATE TABLE node_plan (
+        id          INTEGER PRIMARY KEY CHECK (id = 1),
+        epoch       TEXT NOT NULL,
+        revision    INTEGER NOT NULL,
+        hash        TEXT NOT NULL,
+        plan        TEXT NOT NULL,
+        received_at TEXT NOT NULL
+      ) STRICT;
+
+      -- EDGE: worker status waiting to be acknowledged by the cloud, coalesced per worker.
+      CREATE TABLE status_outbox (
+        service  TEXT NOT NULL,
+        idx      INTEGER NOT NULL,
+        status   TEXT NOT NULL,          -- JSON of the status message entry
+        version  INTEGER NOT NULL,       -- grows with every change of this row
+        sent_seq INTEGER,                -- seq of the status message that last carried it
+        sent_version INTEGER,            -- version carried in that message
+        PRIMARY KEY (service, idx)
+      ) STRICT;
+    `,
+  },
 ];
