@@ -84,3 +84,16 @@ export async function stopAgent(agent: LaunchedAgent, graceMs = 6000): Promise<n
   clearTimeout(timer);
   return code;
 }
+
+/** Asks a running cloud for a join token (admin token from its data dir), for demo and tests. */
+export async function requestJoinToken(apiUrl: string, adminToken: string, uses: number): Promise<string> {
+  const res = await fetch(new URL("/api/v1/tokens", apiUrl), {
+    method: "POST",
+    headers: { authorization: `Bearer ${adminToken}`, "content-type": "application/json" },
+    body: JSON.stringify({ uses: Math.max(1, uses), ttl: "1h", description: "levee demo / test harness" }),
+  });
+  const body = (await res.json()) as { token?: string; error?: string };
+  if (!res.ok || !body.token)
+    throw new Error(`cannot create a join token at ${apiUrl}: ${body.error ?? res.status}`);
+  return body.token;
+}

@@ -2,51 +2,142 @@
 // a connection to an external broker (Mosquitto, EMQX, ...). Either way the rest of the cloud
 // sees one `BrokerLink` that says whether it is up.
 //
-// Clients must authenticate. Node credentials are issued at join (control-plane issue); until a
-// credential checker is installed every client is refused, so an open port never means an open
-// broker.
+// The embedded broker enforces docs/PROTOCOL.md's rules itself: every client authenticates
+// against the authority the cloud installs (until then every client is refused, so an open port
+// never means an open broker); nodes connect only with their own client id; publish and subscribe
+// go through src/sync/acl.ts; and a packet announcing more than maxPacketBytes closes the
+// connection before it is buffered. Each refusal is one log line and a counter.
 import { createServer, type Server as NetServer, type Socket } from "node:net";
 import { Aedes } from "aedes";
 import mqtt, { type MqttClient } from "mqtt";
 import type { HostPort } from "../config/host-port.ts";
 import type { Logger } from "../runtime/log.ts";
 import { listenError } from "../runtime/serve.ts";
+import { cloudClientId, mayPublish, maySubscribe, mayUseClientId } from "../sync/acl.ts";
+import { Counter } from "../sync/counters.ts";
+import { createFrameLimit } from "../sync/frame-limit.ts";
+import { MAX_MESSAGE_BYTES } from "../sync/messages.ts";
 
-export type CredentialCheck = (username: string, password: string) => boolean;
+/** Decides who may connect (src/cloud/sync-store.ts: createBrokerAuthority). */
+export interface BrokerAuthority {
+  verify(username: string, password: string): boolean;
+}
 
 export interface BrokerLink {
   /** True, or why not. */
   readiness(): true | string;
   close(): Promise<void>;
-  setCredentialCheck(check: CredentialCheck): void;
+  /** Installs who may connect (embedded broker; an external broker authenticates by itself). */
+  setAuthority(authority: BrokerAuthority): void;
+  /** levee_mqtt_refused_total{reason}: auth, client-id, publish, subscribe, packet-size. */
+  readonly refused: Counter;
 }
 
-export async function startEmbeddedBroker(address: HostPort, log: Logger): Promise<BrokerLink> {
-  let check: CredentialCheck = () => false;
+export interface EmbeddedBroker extends BrokerLink {
+  /** The port it listens on (useful when asked for port 0). */
+  readonly port: number;
+}
+
+export interface EmbeddedBrokerOptions {
+  /** Largest MQTT packet accepted; default 1 MiB of message plus 64 KiB for topic and headers. */
+  maxPacketBytes?: number;
+}
+
+const REFUSE_ALL: BrokerAuthority = { verify: () => false };
+
+export async function startEmbeddedBroker(
+  address: HostPort,
+  log: Logger,
+  options: EmbeddedBrokerOptions = {},
+): Promise<EmbeddedBroker> {
+  let authority = REFUSE_ALL;
+  const refused = new Counter("levee_mqtt_refused_total", "reason");
+  const maxPacketBytes = options.maxPacketBytes ?? MAX_MESSAGE_BYTES + 64 * 1024;
+  /** The authenticated username of each client. */
+  const users = new WeakMap<object, string>();
+
   const broker = await Aedes.createBroker({
     id: "levee-cloud",
+    drainTimeout: 30_000,
+    maxTopicLevels: 16,
     authenticate: (client, username, password, done) => {
-      const ok = username !== undefined && password !== undefined && check(username, password.toString());
-      if (!ok) log.warn("mqtt client refused", { client: client.id, username });
-      done(null, ok);
+      let reason: string | undefined;
+      try {
+        if (
+          username === undefined ||
+          password === undefined ||
+          !authority.verify(username, password.toString("utf8"))
+        )
+          reason = "auth";
+        else if (!mayUseClientId(username, client.id)) reason = "client-id";
+      } catch (err) {
+        log.error("mqtt authentication failed", { client: client.id, username, error: err });
+        reason = "auth";
+      }
+      if (reason !== undefined) {
+        refused.inc(reason);
+        log.warn("mqtt client refused", {
+          client: client.id,
+          username,
+          reason: reason === "auth" ? "bad or missing credentials" : "client id not allowed for this user",
+        });
+        done(null, false);
+        return;
+      }
+      users.set(client, username as string);
+      done(null, true);
+    },
+    authorizePublish: (client, packet, done) => {
+      const user = client ? users.get(client) : undefined;
+      if (mayPublish(user, packet.topic)) {
+        done(null);
+        return;
+      }
+      refused.inc("publish");
+      log.warn("mqtt publish refused", { client: client?.id, username: user, topic: packet.topic });
+      done(new Error(`not authorized to publish to ${packet.topic}`));
+    },
+    authorizeSubscribe: (client, subscription, done) => {
+      const user = users.get(client);
+      if (maySubscribe(user, subscription.topic)) {
+        done(null, subscription);
+        return;
+      }
+      refused.inc("subscribe");
+      log.warn("mqtt subscribe refused", { client: client.id, username: user, topic: subscription.topic });
+      done(null, null);
     },
   });
+
   const sockets = new Set<Socket>();
   const server: NetServer = createServer((socket) => {
     sockets.add(socket);
     socket.on("close", () => sockets.delete(socket));
     broker.handle(socket);
+    // Sees each chunk as aedes reads it, before the parser buffers a whole packet.
+    const limit = createFrameLimit(maxPacketBytes);
+    socket.on("data", (chunk: Buffer) => {
+      const verdict = limit.feed(chunk);
+      if (verdict.ok || socket.destroyed) return;
+      refused.inc("packet-size");
+      log.warn("mqtt connection closed", { remote: socket.remoteAddress, reason: verdict.reason });
+      socket.destroy();
+    });
   });
   await new Promise<void>((resolve, reject) => {
     server.once("error", (err) => reject(listenError("embedded MQTT broker, --mqtt-listen", address, err)));
     server.listen(address.port, address.host, () => resolve());
   });
+  const bound = server.address();
+  const port = typeof bound === "object" && bound ? bound.port : address.port;
   let listening = true;
-  log.info("mqtt broker listening", { address: `${address.host}:${address.port}` });
+  log.info("mqtt broker listening", { address: `${address.host}:${port}` });
   return {
+    port,
+    refused,
     readiness: () => (listening ? true : "broker stopped"),
-    setCredentialCheck: (next) => {
-      check = next;
+    setAuthority: (next) => {
+      authority = next;
     },
     close: async () => {
       listening = false;
@@ -68,13 +159,23 @@ export function safeUrl(url: string): string {
   }
 }
 
-export function connectExternalBroker(url: string, log: Logger): BrokerLink {
+/**
+ * A readiness probe of an external broker. With `credentials` it logs in as that user (the
+ * cloud's levee-cloud); Mosquitto configured by `levee ctl broker-config mosquitto` refuses
+ * anonymous clients.
+ */
+export function connectExternalBroker(
+  url: string,
+  log: Logger,
+  credentials?: { username: string; password: string },
+): BrokerLink {
   let state: true | string = "connecting";
   const client: MqttClient = mqtt.connect(url, {
-    clientId: `levee-cloud-${process.pid}`,
+    clientId: cloudClientId(`probe-${process.pid}`),
     reconnectPeriod: 2000,
     connectTimeout: 10_000,
     protocolVersion: 5,
+    ...(credentials ?? {}),
   });
   client.on("connect", () => {
     state = true;
@@ -89,7 +190,8 @@ export function connectExternalBroker(url: string, log: Logger): BrokerLink {
   });
   return {
     readiness: () => state,
-    setCredentialCheck: () => {
+    refused: new Counter("levee_mqtt_refused_total", "reason"),
+    setAuthority: () => {
       // the external broker authenticates its own clients
     },
     close: () => new Promise<void>((resolve) => client.end(true, {}, () => resolve())),

@@ -1,14 +1,26 @@
 // The local agent API: loopback only (see --bind-address), served by every agent, cloud
-// included, since the cloud is a node too. Today it answers /healthz and /readyz; the discovery
-// and route-status endpoints of later parts mount here as well.
+// included, since the cloud is a node too. /healthz and /readyz, and /v1/plan (the plan this node
+// runs, from its SQLite: it answers with or without the cloud). The discovery and route-status
+// endpoints of later parts mount here as well.
 import { Hono } from "hono";
 import type { HostPort } from "../config/host-port.ts";
 import { mountHealthRoutes, type Readiness } from "../runtime/health.ts";
 import { type Server, serveHttp } from "../runtime/serve.ts";
+import type { Store } from "../store/store.ts";
+import { readStoredPlan } from "../sync/edge-plan-store.ts";
 
-export function agentApiApp(readiness: Readiness, identity: Record<string, string>): Hono {
+export function agentApiApp(readiness: Readiness, identity: Record<string, string>, store: Store): Hono {
   const app = new Hono();
   mountHealthRoutes(app, readiness, identity);
+  app.get("/v1/plan", (c) => {
+    const plan = readStoredPlan(store);
+    if (!plan)
+      return c.json(
+        { error: "this node has no plan yet (it has not reached the cloud since it joined)" },
+        404,
+      );
+    return c.json(plan);
+  });
   app.notFound((c) => c.json({ error: `no such endpoint: ${c.req.method} ${c.req.path}` }, 404));
   return app;
 }
@@ -17,7 +29,8 @@ export function startAgentApi(
   address: HostPort,
   readiness: Readiness,
   identity: Record<string, string>,
+  store: Store,
 ): Server {
-  const app = agentApiApp(readiness, identity);
+  const app = agentApiApp(readiness, identity, store);
   return serveHttp("local agent API, --agent-port", address, app.fetch);
 }

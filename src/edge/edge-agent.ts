@@ -1,12 +1,79 @@
-// `levee edge`: the local manager of one device. This part starts the node runtime; joining the
-// cloud, syncing the plan and supervising workers are added by the control-plane and
-// local-manager parts.
+// `levee edge`: the local manager of one device. It joins the cloud once (then its identity lives
+// in SQLite), keeps an MQTT link to the cloud for its plan and status, and runs the plan stored on
+// disk whether the cloud is reachable or not.
 import type { EdgeConfig } from "../config/agent-config.ts";
+import { RefusalError } from "../runtime/errors.ts";
+import { versionInfo } from "../runtime/version.ts";
+import { Backoff } from "../sync/backoff.ts";
+import { startEdgeLink } from "../sync/edge-link.ts";
+import { readStoredPlan } from "../sync/edge-plan-store.ts";
+import { CloudUnreachable, joinCloud, type NodeIdentity, storedIdentity } from "./join.ts";
 import { type LocalNode, startLocalNode } from "./local-node.ts";
 
 export async function startEdge(config: EdgeConfig): Promise<LocalNode> {
   const node = await startLocalNode(config);
+  const { store, log, lifecycle, readiness } = node;
   node.store.setMeta("cloud-url", config.cloud);
-  node.log.info("edge agent ready", { cloud: config.cloud });
+
+  let joinState: true | string = "joining the cloud";
+  readiness.add("join", () => joinState);
+  let stopped = false;
+  lifecycle.add("join", () => {
+    stopped = true;
+  });
+
+  const plan = readStoredPlan(store);
+  if (plan) log.info("running the stored plan", { revision: plan.revision, epoch: plan.epoch });
+
+  const identity = storedIdentity(store) ?? (await joinWithRetry());
+  if (!identity) return node;
+  joinState = true;
+  if (identity.name !== config.nodeName) {
+    log.warn("this data dir joined under another node name; keeping it", {
+      joinedAs: identity.name,
+      configured: config.nodeName,
+    });
+  }
+
+  const link = startEdgeLink({
+    store,
+    log: log.child({ component: "sync" }),
+    node: identity.name,
+    url: identity.mqttUrl,
+    username: identity.username,
+    password: identity.password,
+    agentVersion: versionInfo().version,
+    addresses: [config.advertiseAddress],
+    onPlan: (next) => log.info("plan stored", { revision: next.revision, epoch: next.epoch }),
+  });
+  lifecycle.add("sync", () => link.close());
+  readiness.add("cloud", () => link.state());
+  log.info("edge agent started", { cloud: config.cloud, mqtt: identity.mqttUrl });
   return node;
+
+  async function joinWithRetry(): Promise<NodeIdentity | undefined> {
+    const backoff = new Backoff();
+    while (!stopped) {
+      try {
+        const joined = await joinCloud({
+          store,
+          cloudUrl: config.cloud,
+          nodeName: config.nodeName,
+          token: config.token,
+          addresses: [config.advertiseAddress],
+          agentVersion: versionInfo().version,
+        });
+        log.info("joined the cloud", { node: joined.name, uid: joined.uid });
+        return joined;
+      } catch (err) {
+        if (err instanceof RefusalError) throw err;
+        if (!(err instanceof CloudUnreachable)) throw err;
+        joinState = err.message;
+        const delay = backoff.next();
+        log.warn("cannot join yet; retrying", { error: err.message, retryInMs: delay });
+        await Bun.sleep(delay);
+      }
+    }
+    return undefined;
+  }
 }

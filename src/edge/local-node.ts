@@ -51,7 +51,7 @@ export async function startLocalNode(config: AgentConfig): Promise<LocalNode> {
     return true;
   });
   const identity = { mode: config.mode, node: config.nodeName, version };
-  const agentApi = startAgentApi(config.agentListen, readiness, identity);
+  const agentApi = startAgentApi(config.agentListen, readiness, identity, store);
   lifecycle.add("agent-api", () => agentApi.stop(true));
   log.info("local agent API listening", { url: agentApi.url.toString() });
   return { config, log, lifecycle, store, readiness, identity };

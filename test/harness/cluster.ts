@@ -6,10 +6,16 @@
 //   await withCluster({ edges: 2 }, async (c) => { await fetch(`${c.cloud.apiUrl}/readyz`) })
 //
 // LEVEE_TEST_BIN=/path/to/levee runs the agents from a compiled binary instead of the source.
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type LaunchedAgent, launchAgent, stopAgent, waitReady } from "../../src/cli/agent-launcher.ts";
+import {
+  type LaunchedAgent,
+  launchAgent,
+  requestJoinToken,
+  stopAgent,
+  waitReady,
+} from "../../src/cli/agent-launcher.ts";
 
 export const REPO_ROOT = join(import.meta.dir, "..", "..");
 export const BUN = process.execPath;
@@ -38,7 +44,7 @@ export interface TestAgent {
   logs: string[];
   process: LaunchedAgent;
   /** Starts it again with the same data dir and flags (after stop() or a kill). */
-  restart(): Promise<void>;
+  restart(options?: { waitReady?: boolean }): Promise<void>;
   stop(): Promise<number>;
   kill(signal?: NodeJS.Signals): void;
 }
@@ -47,6 +53,10 @@ export interface TestCloud extends TestAgent {
   /** Cloud API, e.g. http://127.0.0.10:7400 */
   apiUrl: string;
   mqttUrl: string;
+  /** The cloud's admin token (<data-dir>/admin.token), for API calls. */
+  adminToken: string;
+  /** fetch() against the cloud API with the admin token. */
+  api(path: string, init?: RequestInit): Promise<Response>;
 }
 
 export interface Cluster {
@@ -155,10 +165,10 @@ async function startAgent(spec: AgentSpec): Promise<TestAgent> {
     agentUrl,
     logs,
     process: launch(),
-    async restart() {
+    async restart(options = {}) {
       agent.process = launch();
       live.add(agent);
-      await waitReady(agent.process, spec.readyTimeoutMs);
+      if (options.waitReady !== false) await waitReady(agent.process, spec.readyTimeoutMs);
     },
     async stop() {
       const code = await stopAgent(agent.process);
@@ -212,15 +222,25 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     cluster.cloud = Object.assign(cloud, {
       apiUrl: `http://${cloudAddress}:7400`,
       mqttUrl: `mqtt://${cloudAddress}:1883`,
+      adminToken: "",
+      api: (path: string, init: RequestInit = {}) =>
+        fetch(`http://${cloudAddress}:7400${path}`, {
+          ...init,
+          headers: { authorization: `Bearer ${cluster.cloud.adminToken}`, ...(init.headers ?? {}) },
+        }),
     });
+    const edgeCount = options.edges ?? 0;
+    cluster.cloud.adminToken = readFileSync(join(cloud.dataDir, "admin.token"), "utf8").trim();
+    const joinToken =
+      edgeCount > 0 ? await requestJoinToken(cluster.cloud.apiUrl, cluster.cloud.adminToken, edgeCount) : "";
     const edges = await Promise.all(
-      Array.from({ length: options.edges ?? 0 }, (_, i) =>
+      Array.from({ length: edgeCount }, (_, i) =>
         startAgent({
           name: `edge${i + 1}`,
           mode: "edge",
           address: `${subnet}.${11 + i}`,
           dataDir: join(root, `edge${i + 1}`),
-          args: ["--cloud", cluster.cloud.apiUrl, ...(options.edgeArgs ?? [])],
+          args: ["--cloud", cluster.cloud.apiUrl, "--token", joinToken, ...(options.edgeArgs ?? [])],
           readyTimeoutMs,
           ...(options.env ? { env: options.env } : {}),
         }),

@@ -1,10 +1,17 @@
 // `levee demo`: a whole cluster on this machine, one command. The cloud runs on 127.0.0.10 and
 // each edge on 127.0.0.11, .12, ... (Linux routes all of 127.0.0.0/8 to loopback), each with its
 // own data dir under <data-dir>/demo/. Runs in the foreground until Ctrl-C.
+import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { defaultDataDir } from "../../config/defaults.ts";
 import { optionsFor } from "../../config/schema.ts";
-import { type LaunchedAgent, launchAgent, stopAgent, waitReady } from "../agent-launcher.ts";
+import {
+  type LaunchedAgent,
+  launchAgent,
+  requestJoinToken,
+  stopAgent,
+  waitReady,
+} from "../agent-launcher.ts";
 import { defineCommand } from "../command.ts";
 
 const CLOUD_ADDRESS = "127.0.0.10";
@@ -50,12 +57,25 @@ export const demoCommand = defineCommand({
         onLine: onLine("cloud"),
       }),
     );
+    let joinToken = "";
+    try {
+      const cloud = agents[0];
+      if (!cloud) throw new Error("the cloud did not start");
+      await waitReady(cloud, 15_000);
+      const adminToken = readFileSync(join(root, "cloud", "admin.token"), "utf8").trim();
+      if (options.edges > 0) joinToken = await requestJoinToken(cloudUrl, adminToken, options.edges);
+    } catch (err) {
+      process.stderr.write(`levee demo: ${(err as Error).message}\n`);
+      await stopAll();
+      return 1;
+    }
     for (let i = 0; i < options.edges; i++) {
       const name = `edge${i + 1}`;
       agents.push(
         launchAgent({
           name,
-          args: ["edge", "--cloud", cloudUrl, ...common(name, edgeAddress(i))],
+          // the token is only used the first time; later runs find their identity in the data dir
+          args: ["edge", "--cloud", cloudUrl, "--token", joinToken, ...common(name, edgeAddress(i))],
           readyUrl: `http://${edgeAddress(i)}:7401/readyz`,
           onLine: onLine(name),
         }),

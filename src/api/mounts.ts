@@ -1,0 +1,129 @@
+// Files a worker gets (the `mounts:` list of a template). Each mount has exactly one source:
+//   hostPath  a path on the node (absolute, or relative to `prefix`), checked against `pathType`
+//   config    the files of a Config object, written atomically with `mode`
+//   artifact  a content-addressed blob fetched from the cloud, verified by sha256
+//   shared    a scratch directory shared by the workers of one node that name it (Dayu's /temp)
+// Container workers get it bind-mounted at `target`; exec workers get the host path in the
+// variable `envName`. `changeMode` says what a change of a config or artifact does to the worker.
+import { z } from "zod";
+import { artifactRefShape } from "./artifact.ts";
+import { absolutePath, envName, fileMode, fileName, relativePath } from "./fields.ts";
+import { exactlyOne, strict } from "./issues.ts";
+import { dnsLabel } from "./meta.ts";
+
+export const PATH_TYPES = [
+  "DirectoryOrCreate",
+  "Directory",
+  "FileOrCreate",
+  "File",
+  "Socket",
+  "CharDevice",
+  "BlockDevice",
+] as const;
+
+const hostPathSource = strict({
+  path: z.string().min(1),
+  prefix: absolutePath.optional().meta({ description: "directory a relative path is joined to" }),
+  pathType: z
+    .enum(PATH_TYPES)
+    .optional()
+    .meta({ description: "checked on the node before the worker starts" }),
+}).superRefine((source, ctx) => {
+  const schema = source.path.startsWith("/") ? absolutePath : relativePath;
+  const result = schema.safeParse(source.path);
+  for (const issue of result.error?.issues ?? [])
+    ctx.addIssue({ code: "custom", message: issue.message, path: ["path"] });
+  if (!source.path.startsWith("/") && source.prefix === undefined) {
+    ctx.addIssue({
+      code: "custom",
+      message: "a relative path needs a prefix (or use an absolute path)",
+      path: ["path"],
+    });
+  }
+});
+
+const configSource = strict({
+  name: dnsLabel.meta({ description: "name of the Config object" }),
+  items: z
+    .array(strict({ key: fileName, path: relativePath }))
+    .optional()
+    .meta({ description: "only these files, under these paths; default: every file under its own name" }),
+  mode: fileMode.default("0644"),
+});
+
+const artifactSource = strict({
+  ...artifactRefShape,
+  path: fileName.optional().meta({ description: "file name under the target; default: the artifact's name" }),
+});
+
+const sharedSource = strict({ name: dnsLabel.meta({ description: "name of the node's shared directory" }) });
+
+const changeMode = z
+  .string()
+  .regex(
+    /^(restart|none|signal:(SIG)?[A-Z][A-Z0-9+-]*)$/,
+    'expected "restart", "none" or "signal:NAME", e.g. "signal:HUP"',
+  )
+  .meta({ description: "what a change of the files does: restart (default), signal:NAME or none" });
+
+const SOURCES = ["hostPath", "config", "artifact", "shared"] as const;
+
+export const mountSchema = strict({
+  hostPath: hostPathSource.optional(),
+  config: configSource.optional(),
+  artifact: artifactSource.optional(),
+  shared: sharedSource.optional(),
+  target: absolutePath
+    .optional()
+    .meta({ description: "path inside the container (required for containers)" }),
+  envName: envName.optional().meta({ description: "variable that receives the mounted path" }),
+  readOnly: z.boolean().optional(),
+  changeMode: changeMode.optional(),
+})
+  .superRefine(exactlyOne(SOURCES, "mount"))
+  .superRefine((mount, ctx) => {
+    if (mount.changeMode !== undefined && mount.config === undefined && mount.artifact === undefined) {
+      ctx.addIssue({
+        code: "custom",
+        message: "changeMode applies to config and artifact mounts",
+        path: ["changeMode"],
+      });
+    }
+  });
+
+export type Mount = z.output<typeof mountSchema>;
+
+/** A list of mounts: targets and envNames are unique. */
+export const mountsSchema = z.array(mountSchema).superRefine((mounts, ctx) => {
+  for (const field of ["target", "envName"] as const) {
+    const seen = new Map<string, number>();
+    mounts.forEach((mount, i) => {
+      const value = mount[field];
+      if (value === undefined) return;
+      const first = seen.get(value);
+      if (first !== undefined) {
+        ctx.addIssue({
+          code: "custom",
+          message: `${field} ${JSON.stringify(value)} is already used by mounts[${first}]`,
+          path: [i, field],
+        });
+      } else seen.set(value, i);
+    });
+  }
+});
+
+/** A mount's source as a tagged value, for a `switch`. */
+export type MountSource =
+  | { kind: "hostPath"; hostPath: NonNullable<Mount["hostPath"]> }
+  | { kind: "config"; config: NonNullable<Mount["config"]> }
+  | { kind: "artifact"; artifact: NonNullable<Mount["artifact"]> }
+  | { kind: "shared"; shared: NonNullable<Mount["shared"]> };
+
+/** The source of a validated mount (exactly one is set). */
+export function mountSource(mount: Mount): MountSource {
+  if (mount.hostPath) return { kind: "hostPath", hostPath: mount.hostPath };
+  if (mount.config) return { kind: "config", config: mount.config };
+  if (mount.artifact) return { kind: "artifact", artifact: mount.artifact };
+  if (mount.shared) return { kind: "shared", shared: mount.shared };
+  throw new Error("mount has no source: it was not validated");
+}

@@ -1,0 +1,134 @@
+// The worker template: how one worker of a Service runs. A Service has one template shared by
+// all its workers; each worker entry may carry a partial override (templateOverrideSchema), in
+// which env is merged and every other field replaces the shared one. Which fields a driver needs
+// (command for exec, image for container) is checked on each worker's resolved template, in
+// service.ts, because an override may supply them.
+import { z } from "zod";
+import { duration } from "./duration.ts";
+import { commandSchema, envSchema, portNumber, processString } from "./fields.ts";
+import { healthSchema } from "./health.ts";
+import { describeValue, strict } from "./issues.ts";
+import { mountsSchema } from "./mounts.ts";
+
+export const DRIVERS = ["exec", "container"] as const;
+
+const driver = z.enum(DRIVERS);
+
+const port = z.union([portNumber, z.literal("auto")], {
+  error: (iss) => `expected a port number (1-65535) or "auto", got ${describeValue(iss.input)}`,
+});
+
+const userOrGroup = z.union(
+  [z.string().regex(/^[A-Za-z_][A-Za-z0-9_.-]*\$?$|^\d+$/), z.int().min(0).max(4294967294)],
+  {
+    error: (iss) => `expected a user or group name or a numeric id, got ${describeValue(iss.input)}`,
+  },
+);
+
+const image = z
+  .string()
+  .regex(/^[^\s-][^\s]*$/, 'expected an image reference without spaces, e.g. "registry.local/camera:1.2"');
+
+/** HOST[:CONTAINER[:PERMISSIONS]], like `docker run --device`. */
+const device = z
+  .string()
+  .regex(
+    /^\/[^\s:]*(:\/[^\s:]*)?(:[rwm]{1,3})?$/,
+    'expected a device as HOST[:CONTAINER[:PERMISSIONS]], e.g. "/dev/video0" or "/dev/ttyUSB0:/dev/ttyS0:rw"',
+  );
+
+const backoff = strict({
+  initial: duration({ min: 1 }).default("1s"),
+  max: duration({ min: 1 }).default("5m"),
+});
+
+const restart = strict({
+  policy: z.enum(["always", "on-failure", "never"]).default("always"),
+  backoff: backoff.prefault({}),
+});
+
+const update = z.enum(["replace", "surge"]).meta({
+  description: "replace: stop the old worker, then start the new one; surge: start the new one first",
+});
+
+/** Field schemas without defaults: the override uses them as they are. */
+const fields = {
+  driver: driver.meta({ description: "exec: a process; container: a Docker container" }),
+  command: commandSchema.meta({
+    description: "program and arguments (exec: required; container: replaces the entrypoint)",
+  }),
+  args: z
+    .array(processString)
+    .meta({ description: "arguments after the command (container: the image's command)" }),
+  image: image.meta({ description: "container image (container: required)" }),
+  workingDir: processString
+    .min(1)
+    .meta({ description: "working directory; default: the worker's own directory" }),
+  user: userOrGroup,
+  group: userOrGroup,
+  env: envSchema,
+  port: port.meta({
+    description: "the worker's listen port, or auto: the agent picks a free one and passes PORT",
+  }),
+  health: healthSchema,
+  restart,
+  stopTimeout: duration().meta({ description: "time between SIGTERM and SIGKILL" }),
+  update,
+  mounts: mountsSchema,
+  privileged: z.boolean().meta({ description: "container only" }),
+  devices: z.array(device).meta({ description: "container only: device files" }),
+};
+
+export const templateSchema = strict({
+  driver: fields.driver.default("exec"),
+  command: fields.command.optional(),
+  args: fields.args.default([]),
+  image: fields.image.optional(),
+  workingDir: fields.workingDir.optional(),
+  user: fields.user.optional(),
+  group: fields.group.optional(),
+  env: fields.env.default({}),
+  port: fields.port.optional(),
+  health: fields.health.optional(),
+  restart: fields.restart.prefault({}),
+  stopTimeout: fields.stopTimeout.default("10s"),
+  update: fields.update.default("replace"),
+  mounts: fields.mounts.default([]),
+  privileged: fields.privileged.default(false),
+  devices: fields.devices.default([]),
+});
+
+/** A worker's override: any template field; no defaults, so that unset fields are inherited. */
+export const templateOverrideSchema = strict({
+  driver: fields.driver.optional(),
+  command: fields.command.optional(),
+  args: fields.args.optional(),
+  image: fields.image.optional(),
+  workingDir: fields.workingDir.optional(),
+  user: fields.user.optional(),
+  group: fields.group.optional(),
+  env: fields.env.optional().meta({ description: "merged into the shared env" }),
+  port: fields.port.optional(),
+  health: fields.health.optional(),
+  restart: fields.restart.optional(),
+  stopTimeout: fields.stopTimeout.optional(),
+  update: fields.update.optional(),
+  mounts: fields.mounts.optional(),
+  privileged: fields.privileged.optional(),
+  devices: fields.devices.optional(),
+});
+
+export type Template = z.output<typeof templateSchema>;
+export type TemplateOverride = z.output<typeof templateOverrideSchema>;
+export type Driver = Template["driver"];
+
+/** The template a worker runs: the shared one with the override applied (env merged). */
+export function applyOverride(template: Template, override: TemplateOverride | undefined): Template {
+  if (!override) return { ...template, env: { ...template.env } };
+  const resolved: Record<string, unknown> = { ...template };
+  for (const [key, value] of Object.entries(override)) {
+    if (value !== undefined) resolved[key] = value;
+  }
+  resolved.env = { ...template.env, ...override.env };
+  return resolved as Template;
+}

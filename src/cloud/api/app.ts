@@ -1,0 +1,56 @@
+// The cloud API (hono): health endpoints, then /api/v1 with a body-size limit, admin-token auth on
+// everything but the join call, JSON errors, and the resource, token and join routes.
+import { Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { mountHealthRoutes, type Readiness } from "../../runtime/health.ts";
+import type { Logger } from "../../runtime/log.ts";
+import type { Store } from "../../store/store.ts";
+import type { ControlPlane } from "../control-plane.ts";
+import { requireAdminToken } from "./auth.ts";
+import { apiError } from "./errors.ts";
+import { type JoinDeps, mountJoinRoutes } from "./routes-join.ts";
+import { mountResourceRoutes } from "./routes-resources.ts";
+import { mountTokenRoutes } from "./routes-tokens.ts";
+
+/** Largest request body: manifests with embedded Config files. */
+export const MAX_BODY_BYTES = 4 * 1024 * 1024;
+
+export interface CloudApiDeps {
+  store: Store;
+  log: Logger;
+  readiness: Readiness;
+  identity: Record<string, string>;
+  adminToken: string;
+  plane: ControlPlane;
+  join: Omit<JoinDeps, "store" | "log">;
+}
+
+export function cloudApiApp(deps: CloudApiDeps): Hono {
+  const app = new Hono();
+  mountHealthRoutes(app, deps.readiness, deps.identity);
+
+  const api = new Hono();
+  api.use(
+    bodyLimit({
+      maxSize: MAX_BODY_BYTES,
+      onError: (c) => apiError(c, 413, `request body larger than ${MAX_BODY_BYTES} bytes`),
+    }),
+  );
+  const join = new Hono();
+  mountJoinRoutes(join, { ...deps.join, store: deps.store, log: deps.log });
+  api.route("/", join);
+
+  const guarded = new Hono();
+  guarded.use(requireAdminToken(deps.adminToken));
+  mountTokenRoutes(guarded, deps.store);
+  mountResourceRoutes(guarded, deps.store, deps.plane);
+  api.route("/", guarded);
+
+  app.route("/api/v1", api);
+  app.notFound((c) => apiError(c, 404, `no such endpoint: ${c.req.method} ${c.req.path}`));
+  app.onError((err, c) => {
+    deps.log.error("api error", { method: c.req.method, path: c.req.path, error: err });
+    return apiError(c, 500, "internal error (logged by the cloud)");
+  });
+  return app;
+}

@@ -1,0 +1,25 @@
+// Bearer-token authentication of the cloud API. Every /api route needs the admin token, except the
+// join call, which carries its own join token in the body.
+import type { MiddlewareHandler } from "hono";
+import { tokenMatches } from "../admin-token.ts";
+import { apiError } from "./errors.ts";
+
+export function requireAdminToken(adminToken: string): MiddlewareHandler {
+  return async (c, next) => {
+    const header = c.req.header("authorization") ?? "";
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+    if (!match) {
+      c.header("WWW-Authenticate", 'Bearer realm="levee"');
+      return apiError(
+        c,
+        401,
+        "missing Authorization: Bearer <token> (the admin token is in <data-dir>/admin.token)",
+      );
+    }
+    if (!tokenMatches(match[1] ?? "", adminToken)) {
+      c.header("WWW-Authenticate", 'Bearer realm="levee", error="invalid_token"');
+      return apiError(c, 401, "invalid token");
+    }
+    await next();
+  };
+}

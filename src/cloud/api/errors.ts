@@ -1,0 +1,42 @@
+// JSON error responses of the cloud API: {error, issues?}. Bad input is always a 4xx that says what
+// was wrong and where; a 500 means a bug in levee.
+import type { Context } from "hono";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+
+export interface ApiIssue {
+  path: string;
+  message: string;
+  document?: number;
+  kind?: string;
+  name?: string;
+}
+
+export function apiError(c: Context, status: ContentfulStatusCode, error: string, issues?: ApiIssue[]) {
+  return c.json(issues ? { error, issues } : { error }, status);
+}
+
+/** Reads a JSON body; a body that is not JSON is a 400 naming the problem. */
+export async function readJson(
+  c: Context,
+): Promise<{ ok: true; value: unknown } | { ok: false; response: Response }> {
+  const text = await c.req.text();
+  if (text.trim() === "") return { ok: true, value: {} };
+  try {
+    return { ok: true, value: JSON.parse(text) };
+  } catch (err) {
+    return {
+      ok: false,
+      response: apiError(c, 400, `request body is not valid JSON: ${(err as Error).message}`),
+    };
+  }
+}
+
+/** zod issues → API issues with paths like spec.workers[1].node */
+export function formatPath(path: readonly PropertyKey[]): string {
+  let out = "";
+  for (const part of path) {
+    if (typeof part === "number") out += `[${part}]`;
+    else out += out === "" ? String(part) : `.${String(part)}`;
+  }
+  return out;
+}

@@ -1,0 +1,96 @@
+// POST /api/v1/join: an edge presents a join token (or, when it joined before, its own
+// credentials) and gets its node identity and MQTT credentials. Not behind the admin token.
+import type { Hono } from "hono";
+import { z } from "zod";
+import type { Logger } from "../../runtime/log.ts";
+import type { Store } from "../../store/store.ts";
+import { CLOUD_USER } from "../../sync/topics.ts";
+import { consumeJoinToken } from "../join-tokens.ts";
+import { joinNode, type PasswordHasher } from "../node-registry.ts";
+import { apiError, formatPath, readJson } from "./errors.ts";
+
+const label = z.string().max(63);
+export const joinRequestSchema = z.strictObject({
+  v: z.literal(1),
+  token: z.string().optional(),
+  node: z.strictObject({
+    name: z.string().regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, "expected a DNS label"),
+    labels: z.record(z.string().max(253), label).default({}),
+    addresses: z.array(z.string().max(100)).max(32).default([]),
+    agentVersion: z.string().max(64).default(""),
+    arch: z.string().max(32).default(""),
+  }),
+  credentials: z.strictObject({ username: z.string(), password: z.string() }).optional(),
+});
+
+export interface JoinResponse {
+  v: 1;
+  node: { name: string; uid: string };
+  mqtt: { url: string; username: string; password: string };
+  /** Reserved for the mesh: the cloud CA and this node's certificate (PEM). */
+  mesh: { ca: string | null; certificate: string | null; key: string | null };
+}
+
+export interface JoinDeps {
+  store: Store;
+  hasher: PasswordHasher;
+  log: Logger;
+  /** The MQTT URL edges should use (the embedded broker's advertised address, or the external one). */
+  mqttUrlForNodes: () => string;
+  /** Called after a node joined for the first time (the planner gives it a plan). */
+  onJoined: (node: string) => void;
+}
+
+export function mountJoinRoutes(api: Hono, deps: JoinDeps): void {
+  api.post("/join", async (c) => {
+    const body = await readJson(c);
+    if (!body.ok) return body.response;
+    const parsed = joinRequestSchema.safeParse(body.value);
+    if (!parsed.success) {
+      const issues = parsed.error.issues.map((i) => ({ path: formatPath(i.path), message: i.message }));
+      return apiError(c, 400, "invalid join request", issues);
+    }
+    const req = parsed.data;
+    if (req.node.name === CLOUD_USER) {
+      return apiError(c, 400, "invalid join request", [
+        { path: "node.name", message: `"${CLOUD_USER}" is reserved for the cloud's own MQTT user` },
+      ]);
+    }
+    let outcome: ReturnType<typeof joinNode>;
+    try {
+      const request = { ...req.node, ...(req.credentials ? { credentials: req.credentials } : {}) };
+      // The token is consumed inside the join transaction: a refused join uses no token.
+      outcome = joinNode(deps.store, deps.hasher, request, () => {
+        if (!req.token)
+          throw new JoinRefused("a join token is required for a new node (levee ctl token create)");
+        const used = consumeJoinToken(deps.store, req.token);
+        if (!used.ok) throw new JoinRefused(used.reason);
+      });
+    } catch (err) {
+      if (!(err instanceof JoinRefused)) throw err;
+      deps.log.warn("join refused", { node: req.node.name, reason: err.message });
+      c.header("WWW-Authenticate", 'Bearer realm="levee-join"');
+      return apiError(c, 401, `join refused: ${err.message}`);
+    }
+    if (outcome.kind === "name-taken") {
+      deps.log.warn("join refused: name taken", { node: req.node.name });
+      return apiError(
+        c,
+        409,
+        `node name "${req.node.name}" is already joined with other credentials; choose another --node-name, or delete the node first (levee ctl delete node ${req.node.name})`,
+      );
+    }
+    deps.log.info(outcome.kind === "joined" ? "node joined" : "node joined again", { node: req.node.name });
+    if (outcome.kind === "joined") deps.onJoined(req.node.name);
+    const response: JoinResponse = {
+      v: 1,
+      node: { name: req.node.name, uid: outcome.uid },
+      mqtt: { url: deps.mqttUrlForNodes(), ...outcome.credentials },
+      mesh: { ca: null, certificate: null, key: null },
+    };
+    return c.json(response, outcome.kind === "joined" ? 201 : 200);
+  });
+}
+
+/** Thrown inside the join transaction to roll it back with a 401 reason. */
+export class JoinRefused extends Error {}

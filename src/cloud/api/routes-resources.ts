@@ -1,0 +1,110 @@
+// Resource routes of the cloud API: apply (YAML or JSON, multi-document, all or nothing), get,
+// list, delete, the workers view and the event stream.
+import type { Hono } from "hono";
+import { streamSSE } from "hono/streaming";
+import { kindInfo, parseManifests } from "../../api/manifest.ts";
+import type { Store } from "../../store/store.ts";
+import { ApplyRejected, type ControlPlane, type LeveeEvent } from "../control-plane.ts";
+import { deleteNode, getNode, listNodes } from "../node-registry.ts";
+import { pinnedToUnknownNodes } from "../planner.ts";
+import { listWorkers, unjoinedWorkers } from "../workers-view.ts";
+import { apiError } from "./errors.ts";
+
+export function mountResourceRoutes(api: Hono, store: Store, plane: ControlPlane): void {
+  api.post("/apply", async (c) => {
+    const body = await c.req.text();
+    const parsed = parseManifests(body, c.req.header("content-type"));
+    if (!parsed.ok) return apiError(c, 400, "invalid manifest; nothing was applied", parsed.issues);
+    try {
+      const results = plane.apply(parsed.objects);
+      return c.json({ results });
+    } catch (err) {
+      if (!(err instanceof ApplyRejected)) throw err;
+      return apiError(c, err.status, `${err.issue.message}; nothing was applied`, [err.issue]);
+    }
+  });
+
+  api.get("/nodes", (c) => c.json({ items: listNodes(store) }));
+  api.get("/nodes/:name", (c) => {
+    const node = getNode(store, c.req.param("name"));
+    return node ? c.json(node) : apiError(c, 404, `node "${c.req.param("name")}" not found`);
+  });
+  api.delete("/nodes/:name", (c) => {
+    const name = c.req.param("name");
+    if (!deleteNode(store, name)) return apiError(c, 404, `node "${name}" not found`);
+    plane.replan(`node ${name} deleted`);
+    return c.json({ deleted: { kind: "Node", name } });
+  });
+
+  api.get("/workers", (c) => {
+    const service = c.req.query("service");
+    const node = c.req.query("node");
+    const filter = { ...(service ? { service } : {}), ...(node ? { node } : {}) };
+    const services = plane.list("Service").map((o) => ({
+      name: o.metadata.name,
+      uid: o.metadata.uid,
+      generation: o.metadata.generation,
+      spec: o.spec as never,
+    }));
+    const pins = pinnedToUnknownNodes({
+      services,
+      configs: [],
+      nodes: listNodes(store).map((n) => ({ name: n.metadata.name, labels: {}, phase: "" })),
+      resolveTemplate: () => ({}),
+    });
+    const pending = unjoinedWorkers(pins).filter(
+      (w) => (!service || w.service === service) && (!node || w.node === node),
+    );
+    return c.json({ items: [...listWorkers(store, filter), ...pending] });
+  });
+
+  api.get("/events", (c) =>
+    streamSSE(c, async (stream) => {
+      const since = Number(c.req.query("since") ?? "0");
+      const backlog = store.db
+        .query<LeveeEvent, [number]>("SELECT * FROM events WHERE id > ? ORDER BY id LIMIT 1000")
+        .all(Number.isFinite(since) ? since : 0);
+      for (const event of backlog)
+        await stream.writeSSE({ id: String(event.id), event: "event", data: JSON.stringify(event) });
+      const queue: LeveeEvent[] = [];
+      let wake: (() => void) | undefined;
+      const listener = (event: LeveeEvent) => {
+        queue.push(event);
+        wake?.();
+      };
+      plane.events.on("event", listener);
+      stream.onAbort(() => {
+        plane.events.off("event", listener);
+        wake?.();
+      });
+      while (!stream.aborted) {
+        const next = queue.shift();
+        if (next) {
+          await stream.writeSSE({ id: String(next.id), event: "event", data: JSON.stringify(next) });
+          continue;
+        }
+        await Promise.race([new Promise<void>((r) => (wake = r)), stream.sleep(15_000)]);
+        if (queue.length === 0 && !stream.aborted) await stream.writeSSE({ event: "ping", data: "{}" });
+      }
+    }),
+  );
+
+  for (const plural of ["services", "configs"] as const) {
+    api.get(`/${plural}`, (c) => {
+      const kind = kindInfo(plural)?.kind ?? plural;
+      return c.json({ items: plane.list(kind) });
+    });
+    api.get(`/${plural}/:name`, (c) => {
+      const kind = kindInfo(plural)?.kind ?? plural;
+      const object = plane.get(kind, c.req.param("name"));
+      return object ? c.json(object) : apiError(c, 404, `${kind} "${c.req.param("name")}" not found`);
+    });
+    api.delete(`/${plural}/:name`, (c) => {
+      const kind = kindInfo(plural)?.kind ?? plural;
+      const name = c.req.param("name");
+      return plane.delete(kind, name)
+        ? c.json({ deleted: { kind, name } })
+        : apiError(c, 404, `${kind} "${name}" not found`);
+    });
+  }
+}

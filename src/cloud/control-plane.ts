@@ -1,0 +1,174 @@
+// The control plane's write path: apply and delete resources, then re-plan every node, all in one
+// transaction (a bad object or a conflict leaves nothing stored). After the commit, the nodes whose
+// plan changed are handed to `onPlansChanged` (the sync link publishes them) and events are emitted.
+import { EventEmitter } from "node:events";
+import { type Resource, specOf } from "../api/kinds.ts";
+import { resolveWorkerTemplate } from "../api/service.ts";
+import type { Logger } from "../runtime/log.ts";
+import type { Store } from "../store/store.ts";
+import { nodesForPlanning, setNodeLabels } from "./node-registry.ts";
+import type { PlanChange } from "./plan-writer.ts";
+import { writePlans } from "./plan-writer.ts";
+import { type PlannerService, planAll } from "./planner.ts";
+import {
+  type ApplyOutcome,
+  deleteObject,
+  getObject,
+  listObjects,
+  recordEvent,
+  type StoredObject,
+  storedSpec,
+  upsertObject,
+} from "./resource-store.ts";
+
+/** An object as parsed from a manifest (validated by src/api). */
+export type ManifestObject = Resource;
+
+export interface ApplyResult {
+  kind: string;
+  name: string;
+  outcome: ApplyOutcome;
+  generation?: number;
+}
+
+export interface LeveeEvent {
+  id: number;
+  ts: string;
+  kind: string;
+  name: string;
+  reason: string;
+  message: string;
+}
+
+/** A problem with one object that makes the whole apply fail (nothing is stored). */
+export class ApplyRejected extends Error {
+  constructor(
+    readonly status: 404 | 409,
+    readonly issue: { kind: string; name: string; path: string; message: string },
+  ) {
+    super(issue.message);
+  }
+}
+
+export class ControlPlane {
+  readonly events = new EventEmitter();
+
+  constructor(
+    private readonly store: Store,
+    private readonly log: Logger,
+    private readonly onPlansChanged: (changes: PlanChange[]) => void,
+  ) {
+    this.events.setMaxListeners(0);
+  }
+
+  apply(objects: ManifestObject[]): ApplyResult[] {
+    const pending: Omit<LeveeEvent, "id" | "ts">[] = [];
+    const { results, changes, recorded } = this.store.tx((db) => {
+      const results: ApplyResult[] = [];
+      for (const object of objects) {
+        const { kind } = object;
+        const { name, labels = {}, resourceVersion } = object.metadata;
+        if (kind === "Node") {
+          if (!setNodeLabels(this.store, name, labels)) {
+            throw new ApplyRejected(404, {
+              kind,
+              name,
+              path: "metadata.name",
+              message: `node "${name}" has not joined; nodes are created by 'levee edge --token', their labels can be applied after`,
+            });
+          }
+          results.push({ kind, name, outcome: "configured" });
+          pending.push({ kind, name, reason: "Labeled", message: `labels set to ${JSON.stringify(labels)}` });
+          continue;
+        }
+        if (resourceVersion !== undefined) {
+          const current = getObject(db, kind, name);
+          if (!current || current.metadata.resourceVersion !== resourceVersion) {
+            throw new ApplyRejected(409, {
+              kind,
+              name,
+              path: "metadata.resourceVersion",
+              message: `${kind} ${name} has changed since resourceVersion ${resourceVersion} (now ${current?.metadata.resourceVersion ?? "deleted"}); get it again and re-apply`,
+            });
+          }
+        }
+        const spec = specOf(object);
+        const { outcome, object: stored } = upsertObject(db, kind, name, labels, spec);
+        results.push({ kind, name, outcome, generation: stored.metadata.generation });
+        if (outcome !== "unchanged") {
+          pending.push({
+            kind,
+            name,
+            reason: outcome === "created" ? "Created" : "Configured",
+            message: `generation ${stored.metadata.generation}`,
+          });
+        }
+      }
+      return { results, changes: this.replanInTx(), recorded: pending.map((e) => this.record(e)) };
+    });
+    this.afterCommit(recorded, changes);
+    return results;
+  }
+
+  /** Deletes a Service or Config; false when it did not exist. */
+  delete(kind: string, name: string): boolean {
+    const { deleted, changes, recorded } = this.store.tx((db) => {
+      const deleted = deleteObject(db, kind, name);
+      if (!deleted) return { deleted, changes: [], recorded: [] };
+      return {
+        deleted,
+        changes: this.replanInTx(),
+        recorded: [this.record({ kind, name, reason: "Deleted", message: "" })],
+      };
+    });
+    this.afterCommit(recorded, changes);
+    return deleted;
+  }
+
+  /** Re-plans after a change outside apply (a node joined, its phase changed). */
+  replan(reason: string): PlanChange[] {
+    const changes = this.store.tx(() => this.replanInTx());
+    if (changes.length > 0) this.log.info("re-planned", { reason, nodes: changes.map((c) => c.node) });
+    this.onPlansChanged(changes);
+    return changes;
+  }
+
+  get(kind: string, name: string): StoredObject | undefined {
+    return getObject(this.store.db, kind, name);
+  }
+
+  list(kind: string, labelSelector?: Record<string, string>): StoredObject[] {
+    return listObjects(this.store.db, kind, labelSelector);
+  }
+
+  /** Plans every node from the stored resources; call inside a transaction. */
+  private replanInTx(): PlanChange[] {
+    const db = this.store.db;
+    const services: PlannerService[] = listObjects(db, "Service").map((o) => ({
+      name: o.metadata.name,
+      uid: o.metadata.uid,
+      generation: o.metadata.generation,
+      spec: storedSpec(o) as unknown as PlannerService["spec"],
+    }));
+    const configs = listObjects(db, "Config").map((o) => ({ name: o.metadata.name, spec: storedSpec(o) }));
+    const plans = planAll({
+      services,
+      configs,
+      nodes: nodesForPlanning(this.store),
+      resolveTemplate: (spec, entry) =>
+        resolveWorkerTemplate(spec as never, entry as never) as unknown as Record<string, unknown>,
+    });
+    return writePlans(db, plans);
+  }
+
+  /** Stores an event; call inside the transaction that made it happen. */
+  private record(e: Omit<LeveeEvent, "id" | "ts">): LeveeEvent {
+    const ts = new Date().toISOString();
+    return { ...e, ts, id: recordEvent(this.store.db, e.kind, e.name, e.reason, e.message) };
+  }
+
+  private afterCommit(recorded: LeveeEvent[], changes: PlanChange[]): void {
+    for (const event of recorded) this.events.emit("event", event);
+    if (changes.length > 0) this.onPlansChanged(changes);
+  }
+}

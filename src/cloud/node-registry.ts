@@ -1,0 +1,176 @@
+// Nodes as the cloud knows them: joining (identity + MQTT credentials), labels, and the status view
+// the API serves (phase, last seen, addresses, plan revisions). The sync link updates presence and
+// phase in the same table; this module is the one place that creates nodes.
+import { randomBytes, randomUUID } from "node:crypto";
+import type { Store } from "../store/store.ts";
+
+export interface JoinRequest {
+  name: string;
+  labels: Record<string, string>;
+  addresses: string[];
+  agentVersion: string;
+  arch: string;
+  /** Present when an already joined node joins again (e.g. after its address changed). */
+  credentials?: { username: string; password: string };
+}
+
+export interface Credentials {
+  username: string;
+  password: string;
+}
+
+export interface PasswordHasher {
+  hash(password: string): string;
+  verify(password: string, hash: string): boolean;
+}
+
+export type JoinOutcome =
+  | { kind: "joined"; uid: string; credentials: Credentials }
+  | { kind: "rejoined"; uid: string; credentials: Credentials }
+  | { kind: "name-taken" };
+
+export interface NodeView {
+  apiVersion: "levee/v1";
+  kind: "Node";
+  metadata: { name: string; uid: string; labels: Record<string, string>; creationTimestamp: string };
+  status: {
+    phase: string;
+    phaseSince: string;
+    lastSeen: string | null;
+    online: boolean;
+    addresses: string[];
+    agentVersion: string;
+    arch: string;
+    plan: { desiredRevision: number; appliedRevision: number };
+  };
+}
+
+interface NodeRow {
+  name: string;
+  uid: string;
+  labels: string;
+  addresses: string;
+  mqtt_password_hash: string;
+  agent_version: string;
+  arch: string;
+  joined_at: string;
+  last_seen: string | null;
+  online: number;
+  phase: string;
+  phase_since: string;
+  revision: number | null;
+  applied_revision: number | null;
+}
+
+const NODE_SELECT = `SELECT n.*, p.revision, p.applied_revision FROM nodes n LEFT JOIN plans p ON p.node = n.name`;
+
+/**
+ * Joins a node. A new name gets fresh credentials; an existing name is accepted again only with
+ * its own credentials (so a second device cannot take over a name), keeping them unchanged.
+ * `beforeCreate` runs inside the same transaction (it consumes the join token).
+ */
+export function joinNode(
+  store: Store,
+  hasher: PasswordHasher,
+  request: JoinRequest,
+  beforeCreate: () => void,
+): JoinOutcome {
+  return store.tx((db) => {
+    const existing = db
+      .query<{ uid: string; mqtt_password_hash: string }, [string]>(
+        "SELECT uid, mqtt_password_hash FROM nodes WHERE name = ?",
+      )
+      .get(request.name);
+    const now = new Date().toISOString();
+    if (existing) {
+      const c = request.credentials;
+      if (!c || c.username !== request.name || !hasher.verify(c.password, existing.mqtt_password_hash)) {
+        return { kind: "name-taken" } as const;
+      }
+      db.query("UPDATE nodes SET addresses = ?, agent_version = ?, arch = ? WHERE name = ?").run(
+        JSON.stringify(request.addresses),
+        request.agentVersion,
+        request.arch,
+        request.name,
+      );
+      return { kind: "rejoined", uid: existing.uid, credentials: c } as const;
+    }
+    beforeCreate();
+    const uid = randomUUID();
+    const password = randomBytes(24).toString("base64url");
+    db.query(
+      `INSERT INTO nodes (name, uid, labels, addresses, mqtt_password_hash, agent_version, arch, joined_at, phase, phase_since)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'Disconnected', ?)`,
+    ).run(
+      request.name,
+      uid,
+      JSON.stringify(request.labels),
+      JSON.stringify(request.addresses),
+      hasher.hash(password),
+      request.agentVersion,
+      request.arch,
+      now,
+      now,
+    );
+    return { kind: "joined", uid, credentials: { username: request.name, password } } as const;
+  });
+}
+
+function toView(row: NodeRow): NodeView {
+  return {
+    apiVersion: "levee/v1",
+    kind: "Node",
+    metadata: {
+      name: row.name,
+      uid: row.uid,
+      labels: JSON.parse(row.labels),
+      creationTimestamp: row.joined_at,
+    },
+    status: {
+      phase: row.phase,
+      phaseSince: row.phase_since,
+      lastSeen: row.last_seen,
+      online: row.online === 1,
+      addresses: JSON.parse(row.addresses),
+      agentVersion: row.agent_version,
+      arch: row.arch,
+      plan: { desiredRevision: row.revision ?? 0, appliedRevision: row.applied_revision ?? 0 },
+    },
+  };
+}
+
+export function listNodes(store: Store): NodeView[] {
+  return store.db.query<NodeRow, []>(`${NODE_SELECT} ORDER BY n.name`).all().map(toView);
+}
+
+export function getNode(store: Store, name: string): NodeView | undefined {
+  const row = store.db.query<NodeRow, [string]>(`${NODE_SELECT} WHERE n.name = ?`).get(name);
+  return row ? toView(row) : undefined;
+}
+
+/** Name, labels and phase of every node: what the planner places workers on. */
+export function nodesForPlanning(
+  store: Store,
+): { name: string; labels: Record<string, string>; phase: string }[] {
+  return store.db
+    .query<{ name: string; labels: string; phase: string }, []>(
+      "SELECT name, labels, phase FROM nodes ORDER BY name",
+    )
+    .all()
+    .map((r) => ({ name: r.name, labels: JSON.parse(r.labels), phase: r.phase }));
+}
+
+export function setNodeLabels(store: Store, name: string, labels: Record<string, string>): boolean {
+  const result = store.db
+    .query("UPDATE nodes SET labels = ? WHERE name = ?")
+    .run(JSON.stringify(labels), name);
+  return result.changes > 0;
+}
+
+export function deleteNode(store: Store, name: string): boolean {
+  return store.tx((db) => {
+    db.query("DELETE FROM plans WHERE node = ?").run(name);
+    db.query("DELETE FROM worker_status WHERE node = ?").run(name);
+    return db.query("DELETE FROM nodes WHERE name = ?").run(name).changes > 0;
+  });
+}

@@ -1,0 +1,34 @@
+// Writes the planner's output into the plans table: a node's revision grows by one only when its
+// plan's content (canonical JSON hash) changed, so re-applying the same manifests wakes no node.
+// Runs inside the caller's transaction; returns the nodes whose plan changed, to be published after
+// the commit.
+import type { Database } from "bun:sqlite";
+import { canonicalJson, sha256Hex } from "../api/canonical.ts";
+import type { NodePlan } from "../api/plan.ts";
+
+export interface PlanChange {
+  node: string;
+  revision: number;
+}
+
+export function writePlans(db: Database, plans: Map<string, NodePlan>): PlanChange[] {
+  const changed: PlanChange[] = [];
+  const select = db.query<{ revision: number; hash: string }, [string]>(
+    "SELECT revision, hash FROM plans WHERE node = ?",
+  );
+  const insert = db.query("INSERT INTO plans (node, revision, hash, plan) VALUES (?, 1, ?, ?)");
+  const update = db.query("UPDATE plans SET revision = ?, hash = ?, plan = ?, sent_at = NULL WHERE node = ?");
+  for (const [node, plan] of plans) {
+    const text = canonicalJson(plan);
+    const hash = sha256Hex(text);
+    const row = select.get(node);
+    if (!row) {
+      insert.run(node, hash, text);
+      changed.push({ node, revision: 1 });
+    } else if (row.hash !== hash) {
+      update.run(row.revision + 1, hash, text, node);
+      changed.push({ node, revision: row.revision + 1 });
+    }
+  }
+  return changed;
+}

@@ -1,0 +1,138 @@
+// Resources (Service, Config) in the cloud's SQLite: one row per object, spec and labels as JSON,
+// a generation that grows when the spec changes and a cloud-wide resourceVersion for optimistic
+// concurrency. Every write here runs inside the caller's transaction (apply, delete).
+
+import type { Database } from "bun:sqlite";
+import { randomUUID } from "node:crypto";
+import { canonicalJson } from "../api/canonical.ts";
+
+/**
+ * An object as the API shows it. Services keep their spec under `spec`; a Config's files are at the
+ * top level (`data`, `binaryData`) as in its manifest, so `get -o yaml` output can be applied again.
+ */
+export interface StoredObject {
+  apiVersion: "levee/v1";
+  kind: string;
+  data?: unknown;
+  binaryData?: unknown;
+  metadata: {
+    name: string;
+    uid: string;
+    generation: number;
+    resourceVersion: string;
+    labels: Record<string, string>;
+    creationTimestamp: string;
+    updatedTimestamp: string;
+  };
+  spec?: Record<string, unknown>;
+}
+
+interface Row {
+  kind: string;
+  name: string;
+  uid: string;
+  generation: number;
+  resource_version: number;
+  labels: string;
+  spec: string;
+  created_at: string;
+  updated_at: string;
+}
+
+function toObject(row: Row): StoredObject {
+  const metadata = {
+    name: row.name,
+    uid: row.uid,
+    generation: row.generation,
+    resourceVersion: String(row.resource_version),
+    labels: JSON.parse(row.labels),
+    creationTimestamp: row.created_at,
+    updatedTimestamp: row.updated_at,
+  };
+  const spec = JSON.parse(row.spec) as Record<string, unknown>;
+  if (row.kind === "Config") return { apiVersion: "levee/v1", kind: row.kind, metadata, ...spec };
+  return { apiVersion: "levee/v1", kind: row.kind, metadata, spec };
+}
+
+/** The stored spec of an object (for Configs: {data, binaryData}). */
+export function storedSpec(object: StoredObject): Record<string, unknown> {
+  if (object.kind === "Config") return { data: object.data ?? {}, binaryData: object.binaryData ?? {} };
+  return object.spec ?? {};
+}
+
+export function getObject(db: Database, kind: string, name: string): StoredObject | undefined {
+  const row = db
+    .query<Row, [string, string]>("SELECT * FROM resources WHERE kind = ? AND name = ?")
+    .get(kind, name);
+  return row ? toObject(row) : undefined;
+}
+
+export function listObjects(
+  db: Database,
+  kind: string,
+  labelSelector?: Record<string, string>,
+): StoredObject[] {
+  const all = db
+    .query<Row, [string]>("SELECT * FROM resources WHERE kind = ? ORDER BY name")
+    .all(kind)
+    .map(toObject);
+  if (!labelSelector) return all;
+  return all.filter((o) => Object.entries(labelSelector).every(([k, v]) => o.metadata.labels[k] === v));
+}
+
+function nextResourceVersion(db: Database): number {
+  const row = db.query<{ value: string }, []>("SELECT value FROM meta WHERE key = 'resource-version'").get();
+  const next = Number(row?.value ?? "0") + 1;
+  db.query(
+    "INSERT INTO meta (key, value) VALUES ('resource-version', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+  ).run(String(next));
+  return next;
+}
+
+export type ApplyOutcome = "created" | "configured" | "unchanged";
+
+/** Creates or updates an object; "unchanged" when spec and labels are the same as stored. */
+export function upsertObject(
+  db: Database,
+  kind: string,
+  name: string,
+  labels: Record<string, string>,
+  spec: Record<string, unknown>,
+): { outcome: ApplyOutcome; object: StoredObject } {
+  const existing = getObject(db, kind, name);
+  const now = new Date().toISOString();
+  if (!existing) {
+    const rv = nextResourceVersion(db);
+    db.query(
+      `INSERT INTO resources (kind, name, uid, generation, resource_version, labels, spec, created_at, updated_at)
+       VALUES (?, ?, ?, 1, ?, ?, ?, ?, ?)`,
+    ).run(kind, name, randomUUID(), rv, JSON.stringify(labels), JSON.stringify(spec), now, now);
+    return { outcome: "created", object: getObject(db, kind, name) as StoredObject };
+  }
+  const specChanged = canonicalJson(storedSpec(existing)) !== canonicalJson(spec);
+  const labelsChanged = canonicalJson(existing.metadata.labels) !== canonicalJson(labels);
+  if (!specChanged && !labelsChanged) return { outcome: "unchanged", object: existing };
+  const rv = nextResourceVersion(db);
+  db.query(
+    `UPDATE resources SET generation = generation + ?, resource_version = ?, labels = ?, spec = ?, updated_at = ?
+     WHERE kind = ? AND name = ?`,
+  ).run(specChanged ? 1 : 0, rv, JSON.stringify(labels), JSON.stringify(spec), now, kind, name);
+  return { outcome: "configured", object: getObject(db, kind, name) as StoredObject };
+}
+
+export function deleteObject(db: Database, kind: string, name: string): boolean {
+  return db.query("DELETE FROM resources WHERE kind = ? AND name = ?").run(kind, name).changes > 0;
+}
+
+export function recordEvent(
+  db: Database,
+  kind: string,
+  name: string,
+  reason: string,
+  message: string,
+): number {
+  const result = db
+    .query("INSERT INTO events (ts, kind, name, reason, message) VALUES (?, ?, ?, ?, ?)")
+    .run(new Date().toISOString(), kind, name, reason, message);
+  return Number(result.lastInsertRowid);
+}

@@ -1,0 +1,103 @@
+// Joining the cloud, once: POST /api/v1/join with the join token, then the node's identity and
+// MQTT credentials live in the edge's SQLite (meta table), so restarts need no token and no cloud.
+// A refusal (bad/expired token, name taken) is final: a RefusalError, exit 2. An unreachable cloud
+// is not: the caller retries with backoff.
+import { arch } from "node:os";
+import { RefusalError } from "../runtime/errors.ts";
+import type { Store } from "../store/store.ts";
+
+export interface NodeIdentity {
+  name: string;
+  uid: string;
+  mqttUrl: string;
+  username: string;
+  password: string;
+}
+
+const KEYS = {
+  name: "node-name",
+  uid: "node-uid",
+  mqttUrl: "mqtt-url",
+  username: "mqtt-username",
+  password: "mqtt-password",
+} as const;
+
+export function storedIdentity(store: Store): NodeIdentity | undefined {
+  const values = Object.fromEntries(Object.entries(KEYS).map(([k, key]) => [k, store.getMeta(key)]));
+  if (!values.uid || !values.password || !values.username || !values.mqttUrl || !values.name)
+    return undefined;
+  return values as unknown as NodeIdentity;
+}
+
+export function saveIdentity(store: Store, identity: NodeIdentity): void {
+  store.tx(() => {
+    for (const [k, key] of Object.entries(KEYS)) store.setMeta(key, identity[k as keyof NodeIdentity]);
+  });
+}
+
+export class CloudUnreachable extends Error {}
+
+interface JoinOptions {
+  store: Store;
+  cloudUrl: string;
+  nodeName: string;
+  token: string | undefined;
+  addresses: string[];
+  agentVersion: string;
+  labels?: Record<string, string>;
+}
+
+/** Joins with the join token and stores the identity. Only called when none is stored. */
+export async function joinCloud(options: JoinOptions): Promise<NodeIdentity> {
+  if (!options.token) {
+    throw new RefusalError(
+      `node ${options.nodeName} has not joined the cloud yet: pass --token (create one on the cloud with 'levee ctl token create')`,
+    );
+  }
+  const body = {
+    v: 1,
+    token: options.token,
+    node: {
+      name: options.nodeName,
+      labels: options.labels ?? {},
+      addresses: options.addresses,
+      agentVersion: options.agentVersion,
+      arch: arch(),
+    },
+  };
+  let res: Response;
+  try {
+    res = await fetch(new URL("/api/v1/join", options.cloudUrl), {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(body),
+      signal: AbortSignal.timeout(10_000),
+    });
+  } catch (err) {
+    throw new CloudUnreachable(`cannot reach the cloud at ${options.cloudUrl}: ${(err as Error).message}`);
+  }
+  const answer = (await res.json().catch(() => ({}))) as {
+    error?: string;
+    node?: { name: string; uid: string };
+    mqtt?: { url: string; username: string; password: string };
+  };
+  if (res.status === 401 || res.status === 409 || res.status === 400) {
+    throw new RefusalError(
+      `the cloud refused to join node ${options.nodeName}: ${answer.error ?? `HTTP ${res.status}`}`,
+    );
+  }
+  if (!res.ok || !answer.node || !answer.mqtt) {
+    throw new CloudUnreachable(
+      `join failed at ${options.cloudUrl}: HTTP ${res.status} ${answer.error ?? ""}`.trim(),
+    );
+  }
+  const identity: NodeIdentity = {
+    name: answer.node.name,
+    uid: answer.node.uid,
+    mqttUrl: answer.mqtt.url,
+    username: answer.mqtt.username,
+    password: answer.mqtt.password,
+  };
+  saveIdentity(options.store, identity);
+  return identity;
+}

@@ -1,0 +1,260 @@
+// The edge's side of the sync protocol (docs/PROTOCOL.md): one MQTT session as the node, with a
+// retained presence and a last will; hello on every connect; plans persisted, THEN acknowledged,
+// THEN handed to the supervisor (onPlan); heartbeats carrying the applied revision; and worker
+// status flushed from the durable outbox until the cloud acknowledges it.
+//
+// The link never holds the node's plan hostage: the supervisor starts from readStoredPlan() at
+// boot whether or not the broker is reachable, and this link only reports newer plans.
+import { readFileSync } from "node:fs";
+import type { Logger } from "../runtime/log.ts";
+import type { Store } from "../store/store.ts";
+import { nodeClientId } from "./acl.ts";
+import type { BackoffOptions } from "./backoff.ts";
+import { Counter } from "./counters.ts";
+import { acceptPlan, readStoredVersion, type StoredPlan } from "./edge-plan-store.ts";
+import {
+  type Body,
+  decodeMessage,
+  encodeMessage,
+  type MessageType,
+  newMessage,
+  type PlanMessage,
+  type WorkerStatus,
+} from "./messages.ts";
+import { MqttSession } from "./mqtt-session.ts";
+import { StatusOutbox } from "./status-outbox.ts";
+import { downTopic, parseNodeTopic, presenceTopic, upTopic } from "./topics.ts";
+
+export interface EdgeLinkOptions {
+  store: Store;
+  log: Logger;
+  node: string;
+  /** The broker, e.g. mqtt://127.0.0.10:1883 (from join). */
+  url: string;
+  username: string;
+  password: string;
+  agentVersion: string;
+  addresses: string[];
+  /** Called after a newer plan was stored and acknowledged: the supervisor converges to it. */
+  onPlan: (plan: StoredPlan) => void;
+  /** Default: the kernel's boot id (changes on reboot). */
+  bootId?: string;
+  backoff?: BackoffOptions;
+  connectTimeoutMs?: number;
+  /** Heartbeat interval until the cloud's welcome says otherwise. */
+  initialHeartbeatSeconds?: number;
+}
+
+export interface EdgeSyncInfo {
+  connected: boolean;
+  heartbeatSeconds: number;
+  plan: { epoch: string; revision: number; hash: string } | null;
+  /** What the cloud's last welcome said it wants this node to run. */
+  cloud: { epoch: string; desiredRevision: number } | null;
+  outboxDepth: number;
+}
+
+export interface EdgeLink {
+  /** True when connected to the broker, else why not (for /readyz-style reporting). */
+  state(): true | string;
+  info(): EdgeSyncInfo;
+  /** Queues a worker's status in the durable outbox and sends it when connected. */
+  recordStatus(status: WorkerStatus): void;
+  /** levee_sync_dropped_total{reason}. */
+  readonly dropped: Counter;
+  /** Graceful: presence offline, then disconnect. */
+  close(): Promise<void>;
+}
+
+export function bootIdOfHost(): string {
+  try {
+    return readFileSync("/proc/sys/kernel/random/boot_id", "utf8").trim();
+  } catch {
+    return `process-${process.pid}-${Date.now()}`;
+  }
+}
+
+export function startEdgeLink(options: EdgeLinkOptions): EdgeLink {
+  const { store, log, node } = options;
+  const outbox = new StatusOutbox(store);
+  const dropped = new Counter("levee_sync_dropped_total", "reason");
+  const bootId = options.bootId ?? bootIdOfHost();
+  let heartbeatSeconds = options.initialHeartbeatSeconds ?? 5;
+  let heartbeatTimer: ReturnType<typeof setInterval> | undefined;
+  let flushTimer: ReturnType<typeof setTimeout> | undefined;
+  let cloud: EdgeSyncInfo["cloud"] = null;
+
+  // The will and the online presence of one connection carry the same ts (when the connection
+  // began), so the cloud can tell a will of an older, replaced connection from the current one's.
+  let connectionTs = new Date().toISOString();
+  const presence = (online: boolean, ts: string) =>
+    encodeMessage({ ...newMessage(node, { type: "presence", online }), ts });
+
+  const send = <T extends MessageType>(body: Body<T> & { type: T }): boolean =>
+    session.publish(upTopic(node), encodeMessage(newMessage<T>(node, body)));
+
+  const sendHeartbeat = () => {
+    const v = readStoredVersion(store);
+    send({
+      type: "heartbeat",
+      epoch: v?.epoch ?? null,
+      appliedRevision: v?.revision ?? 0,
+      outboxDepth: outbox.depth(),
+    });
+    flush(true);
+  };
+
+  const startHeartbeats = () => {
+    if (heartbeatTimer) clearInterval(heartbeatTimer);
+    heartbeatTimer = setInterval(sendHeartbeat, heartbeatSeconds * 1000);
+  };
+
+  const stopTimers = () => {
+    if (heartbeatTimer) clearInterval(heartbeatTimer);
+    if (flushTimer) clearTimeout(flushTimer);
+    heartbeatTimer = undefined;
+    flushTimer = undefined;
+  };
+
+  /** Publishes outbox batches: with `resend`, first one batch of any unacked rows. */
+  const flush = (resend: boolean) => {
+    if (!session.isReady()) return;
+    try {
+      let batch = outbox.nextBatch({ resend });
+      for (let n = 0; batch && n < 20; n++) {
+        if (!send({ type: "status", seq: batch.seq, workers: batch.workers })) return;
+        batch = outbox.nextBatch();
+      }
+    } catch (err) {
+      log.error("cannot send worker status", { error: err });
+    }
+  };
+
+  const handlePlan = (msg: PlanMessage) => {
+    let result: ReturnType<typeof acceptPlan>;
+    try {
+      result = acceptPlan(store, msg);
+    } catch (err) {
+      // Not stored, so not acknowledged: the cloud sends it again after a heartbeat.
+      log.error("cannot store plan", { epoch: msg.epoch, revision: msg.revision, error: err });
+      return;
+    }
+    const { stored } = result;
+    if (result.decision === "duplicate" && result.sameRevisionOtherHash) {
+      log.warn("plan with a known revision but another hash ignored", {
+        epoch: msg.epoch,
+        revision: msg.revision,
+        hash: msg.hash,
+        storedHash: stored.hash,
+      });
+    }
+    // The ack names what this node now runs (for a duplicate: what it already had).
+    send({ type: "ack", epoch: stored.epoch, revision: stored.revision, hash: stored.hash });
+    if (result.decision === "accept") {
+      log.info("plan accepted", { epoch: stored.epoch, revision: stored.revision, hash: stored.hash });
+      try {
+        options.onPlan(stored);
+      } catch (err) {
+        log.error("plan handler failed", { revision: stored.revision, error: err });
+      }
+    }
+  };
+
+  const onMessage = (topic: string, payload: Buffer) => {
+    const parsed = parseNodeTopic(topic);
+    if (!parsed || parsed.node !== node || parsed.channel !== "down") {
+      dropped.inc("wrong-topic");
+      log.warn("sync message dropped", { topic, reason: "wrong-topic" });
+      return;
+    }
+    const decoded = decodeMessage(node, payload, "down");
+    if (!decoded.ok) {
+      dropped.inc(decoded.reason);
+      log.warn("sync message dropped", { topic, reason: decoded.reason, detail: decoded.detail });
+      return;
+    }
+    const msg = decoded.msg;
+    switch (msg.type) {
+      case "welcome":
+        cloud = { epoch: msg.epoch, desiredRevision: msg.desiredRevision };
+        if (msg.heartbeatSeconds !== heartbeatSeconds) {
+          heartbeatSeconds = msg.heartbeatSeconds;
+          startHeartbeats();
+        }
+        return;
+      case "plan":
+        handlePlan(msg);
+        return;
+      case "status-ack":
+        outbox.ack(msg.seq);
+        if (outbox.unsent() > 0) flush(false);
+        return;
+      default:
+        dropped.inc("bad-schema");
+    }
+  };
+
+  const onReady = () => {
+    session.publish(presenceTopic(node), presence(true, connectionTs), true);
+    const v = readStoredVersion(store);
+    send({
+      type: "hello",
+      epoch: v?.epoch ?? null,
+      appliedRevision: v?.revision ?? 0,
+      planHash: v?.hash ?? null,
+      agentVersion: options.agentVersion,
+      bootId,
+      addresses: options.addresses,
+    });
+    startHeartbeats();
+    flush(true);
+  };
+
+  const session = new MqttSession({
+    url: options.url,
+    clientId: nodeClientId(node),
+    username: options.username,
+    password: options.password,
+    will: () => {
+      connectionTs = new Date().toISOString();
+      return { topic: presenceTopic(node), payload: presence(false, connectionTs), retain: true };
+    },
+    subscriptions: [downTopic(node)],
+    log,
+    ...(options.backoff ? { backoff: options.backoff } : {}),
+    ...(options.connectTimeoutMs ? { connectTimeoutMs: options.connectTimeoutMs } : {}),
+    onReady,
+    onMessage,
+    onDown: () => stopTimers(),
+  });
+  session.start();
+
+  return {
+    state: () => session.state(),
+    info: () => {
+      const v = readStoredVersion(store);
+      return {
+        connected: session.isReady(),
+        heartbeatSeconds,
+        plan: v ? { epoch: v.epoch, revision: v.revision, hash: v.hash } : null,
+        cloud,
+        outboxDepth: outbox.depth(),
+      };
+    },
+    recordStatus: (status) => {
+      outbox.record(status);
+      if (!flushTimer && session.isReady()) {
+        flushTimer = setTimeout(() => {
+          flushTimer = undefined;
+          flush(false);
+        }, 20);
+      }
+    },
+    dropped,
+    close: async () => {
+      stopTimers();
+      const ts = new Date().toISOString();
+      await session.close({ topic: presenceTopic(node), payload: presence(false, ts), retain: true });
+    },
+  };
+}
