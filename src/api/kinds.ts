@@ -40,7 +40,8 @@ export const kinds: { readonly [K in ResourceKind]: KindInfo<K> } = {
     schema: configSchema,
     deletable: true,
   },
-  Node: { apiVersion: API_VERSION, kind: "Node", plural: "nodes", schema: nodeSchema, deletable: false },
+  // Deleting a node forgets its identity (it must join again) and removes it from every plan.
+  Node: { apiVersion: API_VERSION, kind: "Node", plural: "nodes", schema: nodeSchema, deletable: true },
 };
 
 /** The registry entry of any kind (a union, so that `schema` stays tied to `kind`). */

@@ -1,6 +1,6 @@
 // What every levee object has: apiVersion, kind and metadata (name, labels, annotations).
 //
-// System fields (uid, generation, resourceVersion, creationTimestamp) are accepted on input so
+// System fields (uid, generation, resourceVersion, creationTimestamp, updatedTimestamp) are accepted on input so
 // that the output of `levee ctl get -o yaml` can be applied again, but the API owns them: uid,
 // generation and creationTimestamp are dropped by the parser; resourceVersion is kept (as a
 // decimal string, the Kubernetes convention, whether it was sent as 42 or "42") because a client
@@ -118,6 +118,7 @@ export const objectMetaSchema = strict({
       "set by the system; when sent back, the change applies only if the object has not changed since",
   }),
   creationTimestamp: z.string().optional().meta({ description: "set by the system; ignored on apply" }),
+  updatedTimestamp: z.string().optional().meta({ description: "set by the system; ignored on apply" }),
 }).transform((meta) => {
   const out: ObjectMeta = { name: meta.name, labels: meta.labels };
   if (meta.annotations !== undefined) out.annotations = meta.annotations;

@@ -90,6 +90,7 @@ export async function startCloud(config: CloudConfig): Promise<CloudAgent> {
     readiness,
     identity: node.identity,
     adminToken,
+    cloudMqttPassword: cloudPassword,
     plane,
     join: {
       hasher: mosquittoHasher,

@@ -164,6 +164,7 @@ export const optionsSchema = z.object({
     description: "output format of get, describe and apply: table, json or yaml",
     placeholder: "FORMAT",
     short: "o",
+    flagOnly: true,
   }),
   filename: opt(z.string().min(1).optional(), {
     scopes: ["ctl"],

@@ -1,52 +1,92 @@
-// `levee ctl <subcommand>`: the client of the cloud API. Subcommands are added by the
-// control-plane part (apply, get, describe, delete, token, schema); `status` reports whether
-// the cloud is up and ready.
-import { optionsFor } from "../../config/schema.ts";
-import { UsageError } from "../../runtime/errors.ts";
+// `levee ctl <subcommand>`: the client of the cloud API. Each subcommand lives in src/cli/ctl/;
+// this module picks it, and turns its failures into one line on stderr: usage problems exit 2,
+// server and API failures exit 1 (a rejected manifest adds one `  <path>: <message>` line per issue).
+import { type Options, optionsFor } from "../../config/schema.ts";
+import { describeError, UsageError } from "../../runtime/errors.ts";
 import { defineCommand } from "../command.ts";
+import { apply } from "../ctl/apply.ts";
+import { brokerConfig } from "../ctl/broker-config.ts";
+import { CtlFailure } from "../ctl/client.ts";
+import { makeContext, type Subcommand } from "../ctl/context.ts";
+import { deleteObject } from "../ctl/delete.ts";
+import { describe, get } from "../ctl/get.ts";
+import { schema } from "../ctl/schema.ts";
+import { status } from "../ctl/status.ts";
+import { token } from "../ctl/token.ts";
 
-const SUBCOMMANDS: Record<string, string> = {
-  status: "show whether the cloud API is up and ready, and why not",
+interface Entry {
+  usage: string;
+  summary: string;
+  run: Subcommand;
+}
+
+const SUBCOMMANDS: Record<string, Entry> = {
+  apply: {
+    usage: "apply -f FILE|- [--wait [--timeout 120s]]",
+    summary: "create or update the objects in a YAML or JSON manifest (all or nothing)",
+    run: apply,
+  },
+  get: {
+    usage: "get KIND [NAME] [-o table|json|yaml]",
+    summary: "list nodes, services, configs or workers (get workers SERVICE: one service's)",
+    run: get,
+  },
+  describe: {
+    usage: "describe KIND NAME",
+    summary: "an object as YAML with its workers and recent events",
+    run: describe,
+  },
+  delete: { usage: "delete KIND NAME", summary: "delete a service, config or node", run: deleteObject },
+  token: {
+    usage: "token create [--ttl 24h] [--uses 1]",
+    summary: "make a join token for levee edge --token (printed alone on the last line)",
+    run: token,
+  },
+  schema: {
+    usage: "schema KIND",
+    summary: "print the JSON Schema of a manifest kind (no server needed)",
+    run: schema,
+  },
+  "broker-config": {
+    usage: "broker-config mosquitto [--out-dir DIR]",
+    summary: "write the password and ACL files for an external Mosquitto",
+    run: brokerConfig,
+  },
+  status: {
+    usage: "status",
+    summary: "show whether the cloud API is up and ready, and why not",
+    run: status,
+  },
 };
+
+const NAMES = Object.keys(SUBCOMMANDS).join(", ");
 
 export const ctlCommand = defineCommand({
   name: "ctl",
-  summary: "talk to the cloud API (status; resources come with the control plane)",
-  usage: "levee ctl <subcommand> [flags]",
-  details: `Subcommands:\n${Object.entries(SUBCOMMANDS)
-    .map(([name, text]) => `  ${name.padEnd(10)}${text}`)
-    .join("\n")}`,
+  summary: "talk to the cloud API: apply manifests, get/describe/delete objects, make join tokens",
+  usage: "levee ctl <subcommand> [args] [flags]",
+  details: [
+    "Subcommands:",
+    ...Object.values(SUBCOMMANDS).map((s) => `  ${s.usage}\n      ${s.summary}`),
+    "",
+    "KIND: node|nodes|no, service|services|svc, config|configs|cfg, worker|workers.",
+    "On the cloud's host, the server and the admin token are found in the data dir (api.url, admin.token).",
+  ].join("\n"),
   options: optionsFor("ctl"),
   positionals: true,
-  async run({ options, positionals }) {
+  async run({ options, positionals, env }) {
     const [sub, ...rest] = positionals;
-    if (!sub)
-      throw new UsageError(`levee ctl: missing subcommand; one of: ${Object.keys(SUBCOMMANDS).join(", ")}`);
-    if (!(sub in SUBCOMMANDS)) {
-      throw new UsageError(
-        `levee ctl: unknown subcommand "${sub}"; one of: ${Object.keys(SUBCOMMANDS).join(", ")}`,
-      );
+    if (!sub) throw new UsageError(`levee ctl: missing subcommand; one of: ${NAMES}`);
+    const entry = Object.hasOwn(SUBCOMMANDS, sub) ? SUBCOMMANDS[sub] : undefined;
+    if (!entry) throw new UsageError(`levee ctl: unknown subcommand "${sub}"; one of: ${NAMES}`);
+    try {
+      return await entry.run(makeContext(rest, options as Options, env));
+    } catch (err) {
+      if (!(err instanceof UsageError) && !(err instanceof CtlFailure)) throw err;
+      const lines = [`levee ctl ${sub}: ${describeError(err)}`];
+      if (err instanceof CtlFailure) lines.push(...err.details);
+      process.stderr.write(`${lines.join("\n")}\n`);
+      return err.exitCode;
     }
-    if (rest.length > 0) throw new UsageError(`levee ctl ${sub}: unexpected argument "${rest[0]}"`);
-    const server = options.server ?? "http://127.0.0.1:7400";
-    return status(server);
   },
 });
-
-async function status(server: string): Promise<number> {
-  let res: Response;
-  try {
-    res = await fetch(new URL("/readyz", server), { signal: AbortSignal.timeout(5000) });
-  } catch (err) {
-    process.stderr.write(`levee ctl status: cannot reach ${server}: ${(err as Error).message}\n`);
-    return 1;
-  }
-  const body = (await res.json().catch(() => ({}))) as { checks?: Record<string, string>; version?: string };
-  process.stdout.write(
-    `${server}: ${res.ok ? "ready" : "not ready"}${body.version ? ` (levee ${body.version})` : ""}\n`,
-  );
-  for (const [name, result] of Object.entries(body.checks ?? {})) {
-    process.stdout.write(`  ${name.padEnd(10)}${result}\n`);
-  }
-  return res.ok ? 0 : 1;
-}

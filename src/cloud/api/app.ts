@@ -8,6 +8,7 @@ import type { Store } from "../../store/store.ts";
 import type { ControlPlane } from "../control-plane.ts";
 import { requireAdminToken } from "./auth.ts";
 import { apiError } from "./errors.ts";
+import { mountBrokerRoutes } from "./routes-broker.ts";
 import { type JoinDeps, mountJoinRoutes } from "./routes-join.ts";
 import { mountResourceRoutes } from "./routes-resources.ts";
 import { mountTokenRoutes } from "./routes-tokens.ts";
@@ -21,6 +22,8 @@ export interface CloudApiDeps {
   readiness: Readiness;
   identity: Record<string, string>;
   adminToken: string;
+  /** levee-cloud's MQTT password, for the generated Mosquitto password file. */
+  cloudMqttPassword: string;
   plane: ControlPlane;
   join: Omit<JoinDeps, "store" | "log">;
 }
@@ -44,6 +47,7 @@ export function cloudApiApp(deps: CloudApiDeps): Hono {
   guarded.use(requireAdminToken(deps.adminToken));
   mountTokenRoutes(guarded, deps.store);
   mountResourceRoutes(guarded, deps.store, deps.plane);
+  mountBrokerRoutes(guarded, deps.store, deps.cloudMqttPassword);
   api.route("/", guarded);
 
   app.route("/api/v1", api);

@@ -60,10 +60,13 @@ export function mountResourceRoutes(api: Hono, store: Store, plane: ControlPlane
 
   api.get("/events", (c) =>
     streamSSE(c, async (stream) => {
-      const since = Number(c.req.query("since") ?? "0");
-      const backlog = store.db
-        .query<LeveeEvent, [number]>("SELECT * FROM events WHERE id > ? ORDER BY id LIMIT 1000")
-        .all(Number.isFinite(since) ? since : 0);
+      // ?since=ID: everything after that event; otherwise the newest 100 (oldest first).
+      const since = Number(c.req.query("since"));
+      const backlog = Number.isFinite(since)
+        ? store.db
+            .query<LeveeEvent, [number]>("SELECT * FROM events WHERE id > ? ORDER BY id LIMIT 10000")
+            .all(since)
+        : store.db.query<LeveeEvent, []>("SELECT * FROM events ORDER BY id DESC LIMIT 100").all().reverse();
       for (const event of backlog)
         await stream.writeSSE({ id: String(event.id), event: "event", data: JSON.stringify(event) });
       const queue: LeveeEvent[] = [];

@@ -1,0 +1,63 @@
+// `levee ctl apply -f FILE|-`: sends the manifest file (YAML or JSON, one or more objects) as it
+// is to POST /api/v1/apply, which applies all of it or nothing, and prints `service/echo created`
+// per object. With --wait it then follows the rollout (see wait.ts) until done or --timeout.
+import { readFileSync } from "node:fs";
+import { parseDuration } from "../../api/duration.ts";
+import { UsageError } from "../../runtime/errors.ts";
+import type { RequestBody } from "./client.ts";
+import { type CtlContext, takeArgs } from "./context.ts";
+import { applyLines, toJson, toYaml } from "./format.ts";
+import type { ApplyResult } from "./types.ts";
+import { revisionSnapshot, waitForRollout } from "./wait.ts";
+
+export async function apply(ctx: CtlContext): Promise<number> {
+  takeArgs(ctx.args, 0);
+  const { filename, wait, output } = ctx.options;
+  if (!filename) throw new UsageError("missing -f FILE (a YAML or JSON manifest, or - for standard input)");
+  let timeoutMs = 0;
+  if (wait) {
+    const parsed = parseDuration(ctx.options.timeout);
+    if (!parsed.ok) throw new UsageError(`flag --timeout: ${parsed.message}`);
+    timeoutMs = parsed.ms;
+  }
+  const body = await readManifest(filename);
+  const client = ctx.client();
+  const before = wait ? await revisionSnapshot(client) : undefined;
+  const answer = await client.request<{ results: ApplyResult[] }>("POST", "/apply", body);
+  if (output === "json") ctx.out(toJson(answer));
+  else if (output === "yaml") ctx.out(toYaml(answer));
+  else ctx.out(applyLines(answer.results));
+  if (!wait) return 0;
+  const services = new Set(answer.results.filter((r) => r.kind === "Service").map((r) => r.name));
+  return waitForRollout(client, services, before, timeoutMs, ctx.out);
+}
+
+/** The file's text and its content type: JSON when it is named .json or starts like JSON, else YAML. */
+export async function readManifest(filename: string): Promise<RequestBody> {
+  let text: string;
+  if (filename === "-") {
+    text = await Bun.stdin.text();
+  } else {
+    try {
+      text = readFileSync(filename, "utf8");
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      const why =
+        code === "ENOENT"
+          ? "no such file"
+          : code === "EACCES"
+            ? "permission denied"
+            : code === "EISDIR"
+              ? "is a directory"
+              : (code ?? "unreadable");
+      throw new UsageError(`cannot read ${filename}: ${why}`);
+    }
+  }
+  if (text.trim() === "") throw new UsageError(`${filename === "-" ? "standard input" : filename} is empty`);
+  return { text, contentType: manifestContentType(filename, text) };
+}
+
+export function manifestContentType(filename: string, text: string): string {
+  const json = /\.json$/i.test(filename) || (filename === "-" && /^\s*[[{]/.test(text));
+  return json ? "application/json" : "application/yaml";
+}

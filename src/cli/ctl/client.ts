@@ -1,0 +1,249 @@
+// The small client of the cloud API that every `levee ctl` subcommand uses: where the server is
+// (--server, LEVEE_SERVER, <data-dir>/api.url, http://127.0.0.1:7400), which token to send
+// (--token/LEVEE_TOKEN, --token-file/LEVEE_TOKEN_FILE, <data-dir>/admin.token), and how failures
+// read: one line with the API's error message (exit 1), plus one `  <path>: <message>` line per
+// issue of a 400.
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { defaultDataDir } from "../../config/defaults.ts";
+import type { Options } from "../../config/schema.ts";
+import { UsageError } from "../../runtime/errors.ts";
+
+export const DEFAULT_SERVER = "http://127.0.0.1:7400";
+export const API_URL_FILE = "api.url";
+export const ADMIN_TOKEN_FILE = "admin.token";
+const REQUEST_TIMEOUT_MS = 15_000;
+
+export type CtlOptions = Pick<
+  Options,
+  | "server"
+  | "token"
+  | "tokenFile"
+  | "dataDir"
+  | "output"
+  | "filename"
+  | "wait"
+  | "timeout"
+  | "ttl"
+  | "uses"
+  | "outDir"
+>;
+
+/** A failure of the server or the API: exit 1, a one-line message and optional detail lines. */
+export class CtlFailure extends Error {
+  readonly exitCode = 1;
+  override name = "CtlFailure";
+  constructor(
+    message: string,
+    readonly details: string[] = [],
+    /** The server could not be reached: trying again later may work. */
+    readonly unreachable = false,
+  ) {
+    super(message);
+  }
+}
+
+/** An issue of a 400 answer, as the API reports it. */
+export interface ApiIssue {
+  path: string;
+  message: string;
+  document?: number;
+  kind?: string;
+  name?: string;
+}
+
+export interface Target {
+  server: string;
+  token: string | undefined;
+  /** Where the token came from, e.g. "--token-file /x" (for a refused token). */
+  tokenSource: string;
+  /** Where a token was looked for and why none was found (for a 401 without a token). */
+  tokenSearch: string;
+}
+
+export function resolveTarget(options: CtlOptions, env: Record<string, string | undefined>): Target {
+  const dataDir = options.dataDir ?? defaultDataDir(env);
+  return { server: resolveServer(options, env), ...resolveToken(options, env, dataDir) };
+}
+
+/** The cloud API's base URL, without a trailing slash. */
+export function resolveServer(options: CtlOptions, env: Record<string, string | undefined>): string {
+  if (options.server) return options.server.replace(/\/+$/, "");
+  const path = join(options.dataDir ?? defaultDataDir(env), API_URL_FILE);
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch {
+    return DEFAULT_SERVER;
+  }
+  const line = text.split("\n")[0]?.trim() ?? "";
+  let url: URL;
+  try {
+    url = new URL(line);
+  } catch {
+    throw new UsageError(`${path} holds ${JSON.stringify(line)}, not a URL; pass --server URL`);
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") {
+    throw new UsageError(`${path} holds ${JSON.stringify(line)}, not an http:// URL; pass --server URL`);
+  }
+  // A cloud listening on every address is reached on loopback from its own host.
+  if (url.hostname === "0.0.0.0") url.hostname = "127.0.0.1";
+  if (url.hostname === "[::]") url.hostname = "[::1]";
+  return url.toString().replace(/\/+$/, "");
+}
+
+function resolveToken(
+  options: CtlOptions,
+  env: Record<string, string | undefined>,
+  dataDir: string,
+): Omit<Target, "server"> {
+  const fromEnv = env.LEVEE_TOKEN !== undefined && env.LEVEE_TOKEN === options.token;
+  if (options.token) {
+    const source = fromEnv ? "LEVEE_TOKEN" : "--token";
+    return { token: options.token, tokenSource: source, tokenSearch: source };
+  }
+  if (options.tokenFile) {
+    const source = env.LEVEE_TOKEN_FILE === options.tokenFile ? "LEVEE_TOKEN_FILE" : "--token-file";
+    const read = readToken(options.tokenFile);
+    if (!read.ok)
+      throw new UsageError(`cannot read the token file ${options.tokenFile} (${source}): ${read.why}`);
+    return { token: read.token, tokenSource: `${source} ${options.tokenFile}`, tokenSearch: source };
+  }
+  const path = join(dataDir, ADMIN_TOKEN_FILE);
+  const read = readToken(path);
+  if (read.ok) return { token: read.token, tokenSource: path, tokenSearch: path };
+  return {
+    token: undefined,
+    tokenSource: "",
+    tokenSearch: `no --token or LEVEE_TOKEN, no --token-file or LEVEE_TOKEN_FILE, and ${path}: ${read.why}`,
+  };
+}
+
+function readToken(path: string): { ok: true; token: string } | { ok: false; why: string } {
+  try {
+    const token = readFileSync(path, "utf8").trim();
+    return token ? { ok: true, token } : { ok: false, why: "empty" };
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const why =
+      code === "ENOENT"
+        ? "no such file"
+        : code === "EACCES"
+          ? "permission denied (run as the cloud's user, or pass --token-file)"
+          : (code ?? "unreadable");
+    return { ok: false, why };
+  }
+}
+
+export interface RequestBody {
+  text: string;
+  contentType: string;
+}
+
+export class ApiClient {
+  constructor(readonly target: Target) {}
+
+  get server(): string {
+    return this.target.server;
+  }
+
+  /** Sends a request; resolves to the parsed JSON answer, or throws a CtlFailure. */
+  async request<T>(method: string, path: string, body?: RequestBody | object): Promise<T> {
+    const res = await this.send(method, path, body);
+    const text = await res.text();
+    if (!res.ok) throw this.failure(res, text);
+    try {
+      return JSON.parse(text) as T;
+    } catch {
+      throw new CtlFailure(
+        `the cloud at ${this.server} answered ${method} ${path} with a body that is not JSON`,
+      );
+    }
+  }
+
+  /** Sends a request and returns the raw response (for streams); errors as in request(). */
+  async stream(path: string, signal: AbortSignal): Promise<Response> {
+    const res = await this.send("GET", path, undefined, signal);
+    if (!res.ok) throw this.failure(res, await res.text());
+    return res;
+  }
+
+  private async send(method: string, path: string, body?: RequestBody | object, signal?: AbortSignal) {
+    const headers: Record<string, string> = { accept: "application/json" };
+    if (this.target.token) headers.authorization = `Bearer ${this.target.token}`;
+    let payload: string | undefined;
+    if (body !== undefined) {
+      if (isRequestBody(body)) {
+        payload = body.text;
+        headers["content-type"] = body.contentType;
+      } else {
+        payload = JSON.stringify(body);
+        headers["content-type"] = "application/json";
+      }
+    }
+    try {
+      return await fetch(`${this.server}/api/v1${path}`, {
+        method,
+        headers,
+        ...(payload !== undefined ? { body: payload } : {}),
+        signal: signal ?? AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+      });
+    } catch (err) {
+      const e = err as Error & { code?: string };
+      const why =
+        e.name === "TimeoutError"
+          ? `no answer within ${REQUEST_TIMEOUT_MS / 1000}s`
+          : e.code === "ECONNREFUSED" || e.code === "ConnectionRefused"
+            ? "connection refused (is levee cloud running there? --server or LEVEE_SERVER picks another)"
+            : (e.code ?? e.message);
+      throw new CtlFailure(`cannot reach the cloud API at ${this.server}: ${oneLine(why)}`, [], true);
+    }
+  }
+
+  private failure(res: Response, text: string): CtlFailure {
+    let error: string | undefined;
+    let issues: ApiIssue[] = [];
+    try {
+      const body = JSON.parse(text) as { error?: unknown; issues?: unknown };
+      if (typeof body.error === "string") error = body.error;
+      if (Array.isArray(body.issues)) issues = body.issues as ApiIssue[];
+    } catch {
+      // not JSON: a proxy or something that is not the levee API
+    }
+    const message = oneLine(error ?? `HTTP ${res.status} ${res.statusText}`.trim());
+    if (res.status === 401) {
+      if (!this.target.token) {
+        return new CtlFailure(
+          `the cloud at ${this.server} needs a token and none was found: ${this.target.tokenSearch}`,
+        );
+      }
+      return new CtlFailure(
+        `the cloud at ${this.server} refused the token from ${this.target.tokenSource}: ${message}`,
+      );
+    }
+    return new CtlFailure(message, issueLines(issues));
+  }
+}
+
+function isRequestBody(body: object): body is RequestBody {
+  return (
+    typeof (body as RequestBody).text === "string" && typeof (body as RequestBody).contentType === "string"
+  );
+}
+
+/** `  spec.workers[0].node: required`, one per issue; the object is named when several are involved. */
+export function issueLines(issues: readonly ApiIssue[]): string[] {
+  const objects = new Set(issues.map((i) => `${i.document ?? ""}/${i.kind ?? ""}/${i.name ?? ""}`));
+  return issues.map((issue) => {
+    const where = issue.path || "(the object)";
+    const which =
+      objects.size > 1 && (issue.name || issue.document !== undefined)
+        ? ` (${issue.kind && issue.name ? `${issue.kind.toLowerCase()}/${issue.name}` : `document ${(issue.document ?? 0) + 1}`})`
+        : "";
+    return `  ${where}: ${oneLine(String(issue.message))}${which}`;
+  });
+}
+
+export function oneLine(text: string): string {
+  return text.replace(/\s*\n\s*/g, "; ").trim();
+}

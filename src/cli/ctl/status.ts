@@ -1,0 +1,21 @@
+// `levee ctl status`: whether the cloud API is up and ready, and which readiness checks fail. Needs
+// no token (it reads /readyz).
+import { type CtlContext, takeArgs } from "./context.ts";
+
+export async function status(ctx: CtlContext): Promise<number> {
+  takeArgs(ctx.args, 0);
+  const server = ctx.server();
+  let res: Response;
+  try {
+    res = await fetch(new URL("/readyz", server), { signal: AbortSignal.timeout(5000) });
+  } catch (err) {
+    process.stderr.write(`levee ctl status: cannot reach ${server}: ${(err as Error).message}\n`);
+    return 1;
+  }
+  const body = (await res.json().catch(() => ({}))) as { checks?: Record<string, string>; version?: string };
+  ctx.out(`${server}: ${res.ok ? "ready" : "not ready"}${body.version ? ` (levee ${body.version})` : ""}\n`);
+  for (const [name, result] of Object.entries(body.checks ?? {})) {
+    ctx.out(`  ${name.padEnd(10)}${result}\n`);
+  }
+  return res.ok ? 0 : 1;
+}
