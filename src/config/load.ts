@@ -5,6 +5,7 @@ import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import type { z } from "zod";
 import { UsageError } from "../runtime/errors.ts";
+import { describeFsError } from "../runtime/fs-errors.ts";
 import {
   envName,
   flagName,
@@ -126,9 +127,7 @@ function readConfigFile(path: string, command: string, keys: readonly OptionKey[
   try {
     text = readFileSync(path, "utf8");
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    const why = code === "ENOENT" ? "no such file" : code === "EACCES" ? "permission denied" : code;
-    throw new UsageError(`${command}: cannot read config file ${path}: ${why ?? "unreadable"}`);
+    throw new UsageError(`${command}: cannot read config file ${path}: ${describeFsError(err)}`);
   }
   let doc: unknown;
   try {

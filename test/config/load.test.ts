@@ -134,7 +134,7 @@ describe("bad input names the flag, variable or field", () => {
     if (process.getuid?.() === 0) {
       // root reads any file; a directory is unreadable as a file for everyone
       expect(failure("cloud", ["--config", dir])).toStartWith(
-        `levee cloud: cannot read config file ${dir}: EISDIR`,
+        `levee cloud: cannot read config file ${dir}: is a directory`,
       );
     } else {
       const path = file("secret.yaml", "log-level: info\n");

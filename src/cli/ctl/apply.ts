@@ -4,6 +4,7 @@
 import { readFileSync } from "node:fs";
 import { parseDuration } from "../../api/duration.ts";
 import { UsageError } from "../../runtime/errors.ts";
+import { describeFsError } from "../../runtime/fs-errors.ts";
 import type { RequestBody } from "./client.ts";
 import { type CtlContext, takeArgs } from "./context.ts";
 import { applyLines, toJson, toYaml } from "./format.ts";
@@ -41,15 +42,7 @@ export async function readManifest(filename: string): Promise<RequestBody> {
     try {
       text = readFileSync(filename, "utf8");
     } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      const why =
-        code === "ENOENT"
-          ? "no such file"
-          : code === "EACCES"
-            ? "permission denied"
-            : code === "EISDIR"
-              ? "is a directory"
-              : (code ?? "unreadable");
+      const why = describeFsError(err);
       throw new UsageError(`cannot read ${filename}: ${why}`);
     }
   }

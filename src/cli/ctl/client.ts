@@ -8,6 +8,8 @@ import { join } from "node:path";
 import { defaultDataDir } from "../../config/defaults.ts";
 import type { Options } from "../../config/schema.ts";
 import { UsageError } from "../../runtime/errors.ts";
+import { describeFsError } from "../../runtime/fs-errors.ts";
+import type { ApiIssue } from "./types.ts";
 
 export const DEFAULT_SERVER = "http://127.0.0.1:7400";
 export const API_URL_FILE = "api.url";
@@ -41,15 +43,6 @@ export class CtlFailure extends Error {
   ) {
     super(message);
   }
-}
-
-/** An issue of a 400 answer, as the API reports it. */
-export interface ApiIssue {
-  path: string;
-  message: string;
-  document?: number;
-  kind?: string;
-  name?: string;
 }
 
 export interface Target {
@@ -124,13 +117,9 @@ function readToken(path: string): { ok: true; token: string } | { ok: false; why
     const token = readFileSync(path, "utf8").trim();
     return token ? { ok: true, token } : { ok: false, why: "empty" };
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    const why =
-      code === "ENOENT"
-        ? "no such file"
-        : code === "EACCES"
-          ? "permission denied (run as the cloud's user, or pass --token-file)"
-          : (code ?? "unreadable");
+    const why = describeFsError(err, {
+      EACCES: "permission denied (run as the cloud's user, or pass --token-file)",
+    });
     return { ok: false, why };
   }
 }
