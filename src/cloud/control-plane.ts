@@ -69,7 +69,8 @@ export class ControlPlane {
         const { kind } = object;
         const { name, labels = {}, resourceVersion } = object.metadata;
         if (kind === "Node") {
-          if (!setNodeLabels(this.store, name, labels)) {
+          const labeled = setNodeLabels(this.store, name, labels);
+          if (labeled === "missing") {
             throw new ApplyRejected(404, {
               kind,
               name,
@@ -77,8 +78,15 @@ export class ControlPlane {
               message: `node "${name}" has not joined; nodes are created by 'levee edge --token', their labels can be applied after`,
             });
           }
-          results.push({ kind, name, outcome: "configured" });
-          pending.push({ kind, name, reason: "Labeled", message: `labels set to ${JSON.stringify(labels)}` });
+          results.push({ kind, name, outcome: labeled === "changed" ? "configured" : "unchanged" });
+          if (labeled === "changed") {
+            pending.push({
+              kind,
+              name,
+              reason: "Labeled",
+              message: `labels set to ${JSON.stringify(labels)}`,
+            });
+          }
           continue;
         }
         if (resourceVersion !== undefined) {

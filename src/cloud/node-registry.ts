@@ -2,6 +2,7 @@
 // the API serves (phase, last seen, addresses, plan revisions). The sync link updates presence and
 // phase in the same table; this module is the one place that creates nodes.
 import { randomBytes, randomUUID } from "node:crypto";
+import { canonicalJson } from "../api/canonical.ts";
 import type { Store } from "../store/store.ts";
 
 export interface JoinRequest {
@@ -160,11 +161,19 @@ export function nodesForPlanning(
     .map((r) => ({ name: r.name, labels: JSON.parse(r.labels), phase: r.phase }));
 }
 
-export function setNodeLabels(store: Store, name: string, labels: Record<string, string>): boolean {
-  const result = store.db
-    .query("UPDATE nodes SET labels = ? WHERE name = ?")
-    .run(JSON.stringify(labels), name);
-  return result.changes > 0;
+/** Sets a node's labels: "missing" when it has not joined, else whether they changed. */
+export function setNodeLabels(
+  store: Store,
+  name: string,
+  labels: Record<string, string>,
+): "missing" | "changed" | "unchanged" {
+  const row = store.db
+    .query<{ labels: string }, [string]>("SELECT labels FROM nodes WHERE name = ?")
+    .get(name);
+  if (!row) return "missing";
+  if (canonicalJson(JSON.parse(row.labels)) === canonicalJson(labels)) return "unchanged";
+  store.db.query("UPDATE nodes SET labels = ? WHERE name = ?").run(JSON.stringify(labels), name);
+  return "changed";
 }
 
 export function deleteNode(store: Store, name: string): boolean {
