@@ -34,7 +34,7 @@ function input(services: PlannerService[], nodes: PlannerInput["nodes"]): Planne
   };
 }
 
-const nodes = [
+const nodes: PlannerInput["nodes"] = [
   { name: "edge1", labels: { role: "camera" }, phase: "Ready" },
   { name: "edge2", labels: { role: "camera" }, phase: "Lost" },
   { name: "edge3", labels: {}, phase: "Disconnected" },

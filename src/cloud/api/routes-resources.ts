@@ -60,15 +60,8 @@ export function mountResourceRoutes(api: Hono, store: Store, plane: ControlPlane
 
   api.get("/events", (c) =>
     streamSSE(c, async (stream) => {
-      // ?since=ID: everything after that event; otherwise the newest 100 (oldest first).
-      const since = Number(c.req.query("since"));
-      const backlog = Number.isFinite(since)
-        ? store.db
-            .query<LeveeEvent, [number]>("SELECT * FROM events WHERE id > ? ORDER BY id LIMIT 10000")
-            .all(since)
-        : store.db.query<LeveeEvent, []>("SELECT * FROM events ORDER BY id DESC LIMIT 100").all().reverse();
-      for (const event of backlog)
-        await stream.writeSSE({ id: String(event.id), event: "event", data: JSON.stringify(event) });
+      // Listen first, then read the backlog: an event committed in between is in one or the other
+      // (or both: the id check skips the duplicate), never lost.
       const queue: LeveeEvent[] = [];
       let wake: (() => void) | undefined;
       const listener = (event: LeveeEvent) => {
@@ -80,15 +73,30 @@ export function mountResourceRoutes(api: Hono, store: Store, plane: ControlPlane
         plane.events.off("event", listener);
         wake?.();
       });
+      // ?since=ID: everything after that event; otherwise the newest 100 (oldest first).
+      const since = Number(c.req.query("since"));
+      const backlog = Number.isFinite(since)
+        ? store.db
+            .query<LeveeEvent, [number]>("SELECT * FROM events WHERE id > ? ORDER BY id LIMIT 10000")
+            .all(since)
+        : store.db.query<LeveeEvent, []>("SELECT * FROM events ORDER BY id DESC LIMIT 100").all().reverse();
+      let lastId = Number.isFinite(since) ? since : 0;
+      const send = async (event: LeveeEvent) => {
+        if (event.id <= lastId) return;
+        lastId = event.id;
+        await stream.writeSSE({ id: String(event.id), event: "event", data: JSON.stringify(event) });
+      };
+      for (const event of backlog) await send(event);
       while (!stream.aborted) {
         const next = queue.shift();
         if (next) {
-          await stream.writeSSE({ id: String(next.id), event: "event", data: JSON.stringify(next) });
+          await send(next);
           continue;
         }
         await Promise.race([new Promise<void>((r) => (wake = r)), stream.sleep(15_000)]);
         if (queue.length === 0 && !stream.aborted) await stream.writeSSE({ event: "ping", data: "{}" });
       }
+      plane.events.off("event", listener);
     }),
   );
 

@@ -1,0 +1,137 @@
+// The cloud API in-process (hono app.request, a real store, no sockets): auth, every error status,
+// optimistic concurrency, join, and the event stream.
+import { afterAll, describe, expect, test } from "bun:test";
+import { cloudApiApp, MAX_BODY_BYTES } from "../../src/cloud/api/app.ts";
+import { ControlPlane } from "../../src/cloud/control-plane.ts";
+import { Readiness } from "../../src/runtime/health.ts";
+import { createLogger } from "../../src/runtime/log.ts";
+import { openStore } from "../../src/store/store.ts";
+import { mosquittoHasher } from "../../src/sync/mosquitto-password.ts";
+import { makeTempDir } from "../harness/cluster.ts";
+
+const store = openStore({ dataDir: makeTempDir(), mode: "cloud" });
+afterAll(() => store.close());
+const log = createLogger({ level: "error", format: "json", write: () => {} });
+const published: string[] = [];
+const plane = new ControlPlane(store, log, (changes) => published.push(...changes.map((c) => c.node)));
+const ADMIN = "lvadm_test-token-that-is-long-enough-0123456789";
+const app = cloudApiApp({
+  store,
+  log,
+  readiness: new Readiness(),
+  identity: { mode: "cloud" },
+  adminToken: ADMIN,
+  cloudMqttPassword: "cloud-password",
+  plane,
+  join: {
+    hasher: mosquittoHasher,
+    mqttUrlForNodes: () => "mqtt://127.0.0.1:1883",
+    onJoined: () => plane.replan("joined"),
+  },
+});
+
+const auth = { authorization: `Bearer ${ADMIN}` };
+const call = (path: string, init: RequestInit = {}) =>
+  app.request(`/api/v1${path}`, { ...init, headers: { ...auth, ...(init.headers ?? {}) } });
+const json = async (res: Response) => (await res.json()) as Record<string, unknown>;
+
+const service = (name: string, extra = "") =>
+  `apiVersion: levee/v1\nkind: Service\nmetadata: {name: ${name}${extra}}\nspec:\n  template: {command: [run]}\n  workers: [{node: edge1}]\n`;
+
+describe("cloud API", () => {
+  test("every /api route needs the admin token", async () => {
+    expect((await app.request("/api/v1/services")).status).toBe(401);
+    const wrong = await app.request("/api/v1/services", { headers: { authorization: "Bearer nope" } });
+    expect(wrong.status).toBe(401);
+    expect(await json(wrong)).toEqual({ error: "invalid token" });
+    expect((await call("/services")).status).toBe(200);
+  });
+
+  test("a join with a token, then the node's plan is published", async () => {
+    const created = await json(
+      await call("/tokens", { method: "POST", body: JSON.stringify({ uses: 1, ttl: "1h" }) }),
+    );
+    const join = await app.request("/api/v1/join", {
+      method: "POST",
+      body: JSON.stringify({ v: 1, token: created.token, node: { name: "edge1", addresses: ["10.0.0.2"] } }),
+    });
+    expect(join.status).toBe(201);
+    const body = await json(join);
+    expect(body.mqtt).toMatchObject({ url: "mqtt://127.0.0.1:1883", username: "edge1" });
+    expect(published).toContain("edge1");
+    // the same name again, without its credentials
+    const again = await app.request("/api/v1/join", {
+      method: "POST",
+      body: JSON.stringify({ v: 1, token: created.token, node: { name: "edge1" } }),
+    });
+    expect(again.status).toBe(409);
+    const bad = await app.request("/api/v1/join", {
+      method: "POST",
+      body: JSON.stringify({ v: 1, node: { name: "Bad_Name" } }),
+    });
+    expect(bad.status).toBe(400);
+    expect((await json(bad)).issues).toEqual([expect.objectContaining({ path: "node.name" })]);
+    const noToken = await app.request("/api/v1/join", {
+      method: "POST",
+      body: JSON.stringify({ v: 1, node: { name: "edge7" } }),
+    });
+    expect(noToken.status).toBe(401);
+  });
+
+  test("apply: created, unchanged, configured; resourceVersion conflicts are 409", async () => {
+    const first = await json(await call("/apply", { method: "POST", body: service("a") }));
+    expect(first.results).toEqual([{ kind: "Service", name: "a", outcome: "created", generation: 1 }]);
+    expect((await json(await call("/apply", { method: "POST", body: service("a") }))).results).toEqual([
+      { kind: "Service", name: "a", outcome: "unchanged", generation: 1 },
+    ]);
+    const stored = (await json(await call("/services/a"))) as { metadata: { resourceVersion: string } };
+    const stale = service("a", `, resourceVersion: "${Number(stored.metadata.resourceVersion) + 5}"`);
+    const conflict = await call("/apply", { method: "POST", body: stale.replace("[run]", "[run, --fast]") });
+    expect(conflict.status).toBe(409);
+    const current = service("a", `, resourceVersion: "${stored.metadata.resourceVersion}"`);
+    const ok = await json(
+      await call("/apply", { method: "POST", body: current.replace("[run]", "[run, --fast]") }),
+    );
+    expect(ok.results).toEqual([{ kind: "Service", name: "a", outcome: "configured", generation: 2 }]);
+  });
+
+  test("bad input is 4xx, never 500", async () => {
+    expect((await call("/apply", { method: "POST", body: "kind: [" })).status).toBe(400);
+    expect((await call("/apply", { method: "POST", body: "" })).status).toBe(400);
+    expect((await call("/tokens", { method: "POST", body: "{not json" })).status).toBe(400);
+    const ttl = await call("/tokens", { method: "POST", body: JSON.stringify({ ttl: "soon" }) });
+    expect(ttl.status).toBe(400);
+    expect((await json(ttl)).issues).toEqual([expect.objectContaining({ path: "ttl" })]);
+    const huge = await call("/apply", { method: "POST", body: "x".repeat(MAX_BODY_BYTES + 1) });
+    expect(huge.status).toBe(413);
+    expect((await call("/services/nope")).status).toBe(404);
+    expect((await call("/services/nope", { method: "DELETE" })).status).toBe(404);
+    const node = await call("/apply", {
+      method: "POST",
+      body: "apiVersion: levee/v1\nkind: Node\nmetadata: {name: ghost, labels: {a: b}}\n",
+    });
+    expect(node.status).toBe(404);
+    expect((await json(node)).issues).toEqual([expect.objectContaining({ path: "metadata.name" })]);
+  });
+
+  test("events stream: the backlog, then new events as they happen", async () => {
+    const res = await call("/events");
+    expect(res.headers.get("content-type")).toContain("text/event-stream");
+    const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+    let text = "";
+    const readUntil = async (needle: string) => {
+      const deadline = Date.now() + 3000;
+      while (!text.includes(needle) && Date.now() < deadline) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        text += new TextDecoder().decode(value);
+      }
+    };
+    await readUntil('"name":"a"');
+    expect(text).toContain('"reason":"Created"');
+    expect((await call("/services/a", { method: "DELETE" })).status).toBe(200);
+    await readUntil('"reason":"Deleted"');
+    expect(text).toContain('"reason":"Deleted"');
+    await reader.cancel();
+  });
+});
