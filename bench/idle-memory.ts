@@ -7,11 +7,13 @@
 // and smaps (per-mapping split), repeats RUNS times, prints medians as Markdown. Each process runs
 // from its own copy of its binary, so no page cache is shared and Pss is what it costs alone.
 // Linux x64 only; about 40 s; exits with 124 (after stopping everything) if it passes 170 s.
+
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, symlinkSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import type { BunPlugin, Subprocess } from "bun";
 import { buildTarget, gitCommit } from "../build/build.ts";
+import { requestJoinToken } from "../src/cli/agent-launcher.ts";
 
 const root = join(import.meta.dir, "..");
 const RUNS = Number(process.argv[process.argv.indexOf("--runs") + 1]) || 3;
@@ -121,11 +123,13 @@ type Row = { name: string; build: string; args: (dir: string) => string[]; ready
 const common = (a: string, d: string) => ["--bind-address", a, "--data-dir", d, "--log-level", "warn"];
 const rows: Row[] = programs.map(([name]) => ({ name, build: name, args: (d) => [d] }));
 const cloud = { name: "levee cloud", build: "levee", ready: "http://127.0.0.200:7400/readyz" };
-rows.push({ ...cloud, args: (d) => ["cloud", ...common("127.0.0.200", d)] });
+let joinToken = "";
+rows.push({ ...cloud, args: (d) => ["cloud", "--node-name", "cloud", ...common("127.0.0.200", d)] });
 for (const [i, [name, build, env]] of EDGES.entries()) {
   const [addr, port] = [`127.0.0.${201 + (i % 10)}`, `${7401 + Math.floor(i / 10)}`]; // 12 edges, 10 addresses
   const edge = ["edge", "--cloud", "http://127.0.0.200:7400", "--agent-port", port];
-  const args = (d: string) => [...edge, ...common(addr, d)];
+  // edges join the cloud of the same round with its token, then idle with their MQTT link up
+  const args = (d: string) => [...edge, "--node-name", `edge${i}`, "--token", joinToken, ...common(addr, d)];
   rows.push({ name, build, args, ready: `http://${addr}:${port}/readyz`, env });
 }
 
@@ -167,6 +171,10 @@ async function start(file: string, row: Row, name: string, env: object = {}): Pr
     if ((await ok(row.ready))?.ok) s.readyMs = performance.now() - t0;
     else await Bun.sleep(10);
   }
+  if (row.name === cloud.name) {
+    const admin = readFileSync(join(dir, "admin.token"), "utf8").trim();
+    joinToken = await requestJoinToken("http://127.0.0.200:7400", admin, EDGES.length);
+  }
   s.at = performance.now();
   return s;
 }
@@ -206,8 +214,10 @@ await Promise.all(cpus().map(worker));
 const order = join(tmp, "bytecode-order.txt");
 const leanRow = rows.find((r) => r.build === "edge-lean") as Row;
 const env = { BUN_BYTECODE_ORDER_OUT: order };
+const cloudRow = rows.find((r) => r.name === cloud.name) as Row;
+const profileCloud = await start(built.levee ?? "", cloudRow, "profile-cloud"); // the edge joins it
 const profiled = await start(built["edge-lean"] ?? "", leanRow, "profile", env);
-await Bun.sleep(1000).then(() => stop(profiled));
+await Bun.sleep(1000).then(() => Promise.all([stop(profiled), stop(profileCloud)]));
 built["edge-lean-order"] = await compile("edge-lean-order", "edge", { ...lean, order });
 const seen = new Set<string>();
 const files = rows.map((row, i) => {

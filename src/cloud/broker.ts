@@ -6,14 +6,15 @@
 // against the authority the cloud installs (until then every client is refused, so an open port
 // never means an open broker); nodes connect only with their own client id; publish and subscribe
 // go through src/sync/acl.ts; and a packet announcing more than maxPacketBytes closes the
-// connection before it is buffered. Each refusal is one log line and a counter.
+// connection before it is buffered. Each refusal is one log line and a counter. With a
+// certificate and key it speaks only MQTT over TLS (src/cloud/mqtt-tls.ts loads them).
 import { createServer, type Server as NetServer, type Socket } from "node:net";
+import { createServer as createTlsServer } from "node:tls";
 import { Aedes } from "aedes";
-import mqtt, { type MqttClient } from "mqtt";
 import type { HostPort } from "../config/host-port.ts";
 import type { Logger } from "../runtime/log.ts";
 import { listenError } from "../runtime/serve.ts";
-import { cloudClientId, mayPublish, maySubscribe, mayUseClientId } from "../sync/acl.ts";
+import { mayPublish, maySubscribe, mayUseClientId } from "../sync/acl.ts";
 import { Counter } from "../sync/counters.ts";
 import { createFrameLimit } from "../sync/frame-limit.ts";
 import { MAX_MESSAGE_BYTES } from "../sync/messages.ts";
@@ -29,7 +30,7 @@ export interface BrokerLink {
   close(): Promise<void>;
   /** Installs who may connect (embedded broker; an external broker authenticates by itself). */
   setAuthority(authority: BrokerAuthority): void;
-  /** levee_mqtt_refused_total{reason}: auth, client-id, publish, subscribe, packet-size. */
+  /** levee_mqtt_refused_total{reason}: auth, client-id, publish, subscribe, packet-size, tls. */
   readonly refused: Counter;
 }
 
@@ -41,6 +42,8 @@ export interface EmbeddedBroker extends BrokerLink {
 export interface EmbeddedBrokerOptions {
   /** Largest MQTT packet accepted; default 1 MiB of message plus 64 KiB for topic and headers. */
   maxPacketBytes?: number;
+  /** Listen with TLS only (mqtts://): PEM certificate (chain) and key. */
+  tls?: { cert: string; key: string } | undefined;
 }
 
 const REFUSE_ALL: BrokerAuthority = { verify: () => false };
@@ -110,7 +113,7 @@ export async function startEmbeddedBroker(
   });
 
   const sockets = new Set<Socket>();
-  const server: NetServer = createServer((socket) => {
+  const onConnection = (socket: Socket) => {
     sockets.add(socket);
     socket.on("close", () => sockets.delete(socket));
     broker.handle(socket);
@@ -123,7 +126,17 @@ export async function startEmbeddedBroker(
       log.warn("mqtt connection closed", { remote: socket.remoteAddress, reason: verdict.reason });
       socket.destroy();
     });
-  });
+  };
+  let server: NetServer;
+  if (options.tls) {
+    const tlsServer = createTlsServer({ cert: options.tls.cert, key: options.tls.key }, onConnection);
+    // A plaintext client, a client that does not trust the certificate, a port scanner.
+    tlsServer.on("tlsClientError", (err, socket) => {
+      refused.inc("tls");
+      log.warn("mqtt tls handshake failed", { remote: socket.remoteAddress, error: err.message });
+    });
+    server = tlsServer;
+  } else server = createServer(onConnection);
   await new Promise<void>((resolve, reject) => {
     server.once("error", (err) => reject(listenError("embedded MQTT broker, --mqtt-listen", address, err)));
     server.listen(address.port, address.host, () => resolve());
@@ -131,7 +144,7 @@ export async function startEmbeddedBroker(
   const bound = server.address();
   const port = typeof bound === "object" && bound ? bound.port : address.port;
   let listening = true;
-  log.info("mqtt broker listening", { address: `${address.host}:${port}` });
+  log.info("mqtt broker listening", { address: `${address.host}:${port}`, tls: options.tls !== undefined });
   return {
     port,
     refused,
@@ -157,43 +170,4 @@ export function safeUrl(url: string): string {
   } catch {
     return "(invalid url)";
   }
-}
-
-/**
- * A readiness probe of an external broker. With `credentials` it logs in as that user (the
- * cloud's levee-cloud); Mosquitto configured by `levee ctl broker-config mosquitto` refuses
- * anonymous clients.
- */
-export function connectExternalBroker(
-  url: string,
-  log: Logger,
-  credentials?: { username: string; password: string },
-): BrokerLink {
-  let state: true | string = "connecting";
-  const client: MqttClient = mqtt.connect(url, {
-    clientId: cloudClientId(`probe-${process.pid}`),
-    reconnectPeriod: 2000,
-    connectTimeout: 10_000,
-    protocolVersion: 5,
-    ...(credentials ?? {}),
-  });
-  client.on("connect", () => {
-    state = true;
-    log.info("connected to external mqtt broker", { url: safeUrl(url) });
-  });
-  client.on("close", () => {
-    if (state === true) log.warn("lost external mqtt broker", { url: safeUrl(url) });
-    state = `not connected to ${safeUrl(url)}`;
-  });
-  client.on("error", (err) => {
-    state = `external broker ${safeUrl(url)}: ${err.message}`;
-  });
-  return {
-    readiness: () => state,
-    refused: new Counter("levee_mqtt_refused_total", "reason"),
-    setAuthority: () => {
-      // the external broker authenticates its own clients
-    },
-    close: () => new Promise<void>((resolve) => client.end(true, {}, () => resolve())),
-  };
 }

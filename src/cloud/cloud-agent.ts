@@ -1,24 +1,33 @@
 // `levee cloud`: the global manager. It is a node too (local node runtime), plus: the admin token,
-// the MQTT broker (embedded, or external with --mqtt-url), the sync link that keeps every node's
-// plan right, the control plane (apply → plans) and the cloud API on --api-listen.
+// the MQTT broker (embedded, TLS with a certificate, or external with --mqtt-url, whose Mosquitto
+// files it can keep current), the sync link that keeps every node's plan right and tracks node
+// phases (Ready → Disconnected → Lost after the services' lostAfter), the control plane
+// (apply → plans) and the cloud API on --api-listen.
 import { randomBytes } from "node:crypto";
 import { renameSync, writeFileSync } from "node:fs";
 import { arch } from "node:os";
 import { join } from "node:path";
+import { formatDuration } from "../api/duration.ts";
 import type { CloudConfig } from "../config/agent-config.ts";
 import { saveIdentity, storedIdentity } from "../edge/join.ts";
 import { type LocalNode, startLocalNode } from "../edge/local-node.ts";
 import { RefusalError } from "../runtime/errors.ts";
+import type { Logger } from "../runtime/log.ts";
 import { type Server, serveHttp } from "../runtime/serve.ts";
 import { versionInfo } from "../runtime/version.ts";
-import { type CloudLink, startCloudLink } from "../sync/cloud-link.ts";
+import { type CloudLink, type PhaseChange, startCloudLink } from "../sync/cloud-link.ts";
 import { startEdgeLink } from "../sync/edge-link.ts";
 import { mosquittoHasher } from "../sync/mosquitto-password.ts";
+import type { ClientTls } from "../sync/mqtt-session.ts";
 import { ensureAdminToken } from "./admin-token.ts";
 import { cloudApiApp } from "./api/app.ts";
 import { safeUrl, startEmbeddedBroker } from "./broker.ts";
 import { ControlPlane } from "./control-plane.ts";
+import { createLostAfterLookup } from "./lost-after.ts";
+import { startMosquittoFiles } from "./mosquitto-files.ts";
+import { certificateExpiresInMs, loadBrokerTls, loadCa } from "./mqtt-tls.ts";
 import { joinNode } from "./node-registry.ts";
+import { phaseChangeAffectsPlacement } from "./planner.ts";
 import { createBrokerAuthority } from "./sync-store.ts";
 
 export interface CloudAgent extends LocalNode {
@@ -35,6 +44,12 @@ function reachable(host: string): string {
 }
 
 export async function startCloud(config: CloudConfig): Promise<CloudAgent> {
+  // Certificates first: a wrong file stops the cloud before it starts anything.
+  const brokerTls =
+    config.mqttTls && !config.mqttUrl
+      ? loadBrokerTls({ ...config.mqttTls, caFile: config.mqttTlsCa }, config.advertiseAddress)
+      : undefined;
+  const externalCa = config.mqttUrl && config.mqttTlsCa ? loadCa(config.mqttTlsCa) : undefined;
   const node = await startLocalNode(config);
   const { log, lifecycle, readiness, store } = node;
   const adminToken = ensureAdminToken(config.dataDir);
@@ -48,40 +63,75 @@ export async function startCloud(config: CloudConfig): Promise<CloudAgent> {
 
   let brokerUrl: string;
   let nodesMqttUrl: string;
+  /** What the cloud's own MQTT clients trust, and the CA that joining edges get. */
+  let tls: ClientTls | undefined;
   if (config.mqttUrl) {
     brokerUrl = config.mqttUrl;
     const forNodes = new URL(config.mqttUrl);
     forNodes.username = "";
     forNodes.password = "";
     nodesMqttUrl = forNodes.toString().replace(/\/$/, "");
+    if (externalCa) tls = { ca: externalCa };
     log.info("using an external mqtt broker", { url: safeUrl(config.mqttUrl) });
   } else {
-    const broker = await startEmbeddedBroker(config.mqttListen, log.child({ component: "mqtt" }));
+    if (brokerTls) {
+      warnIfExpiring(log, brokerTls.server.cert);
+      // The cloud checks the name edges will check: a certificate they would refuse fails here too.
+      tls = { ca: brokerTls.ca, expectName: config.advertiseAddress };
+    }
+    const broker = await startEmbeddedBroker(config.mqttListen, log.child({ component: "mqtt" }), {
+      tls: brokerTls?.server,
+    });
     broker.setAuthority(createBrokerAuthority(store, cloudPassword));
     lifecycle.add("broker", () => broker.close());
     readiness.add("mqtt", () => broker.readiness());
-    brokerUrl = `mqtt://${reachable(config.mqttListen.host)}:${config.mqttListen.port}`;
-    nodesMqttUrl = `mqtt://${reachable(config.advertiseAddress)}:${config.mqttListen.port}`;
+    const scheme = brokerTls ? "mqtts" : "mqtt";
+    brokerUrl = `${scheme}://${reachable(config.mqttListen.host)}:${config.mqttListen.port}`;
+    nodesMqttUrl = `${scheme}://${reachable(config.advertiseAddress)}:${config.mqttListen.port}`;
   }
 
   let plane: ControlPlane | undefined;
+  const lostAfterMs = createLostAfterLookup(store);
+  const phaseEvents = batchEvents((events) => plane?.recordEvents(events));
+  lifecycle.add("phase-events", () => phaseEvents.flush());
   const link = startCloudLink({
     store,
     log: log.child({ component: "sync" }),
     url: brokerUrl,
+    tls,
     password: cloudPassword,
+    lostAfterMs,
     onPhaseChange: (change) => {
-      log.info("node phase changed", { ...change });
-      plane?.replan(`node ${change.node} is ${change.to}`);
+      phaseEvents.add({
+        kind: "Node",
+        name: change.node,
+        reason: change.to,
+        message: phaseMessage(change, lostAfterMs),
+      });
+      if (phaseChangeAffectsPlacement(change)) plane?.replan(`node ${change.node} is ${change.to}`);
     },
   });
   lifecycle.add("sync", () => link.close());
   readiness.add("sync", () => link.state());
+  // With an external broker, "mqtt" says whether it is reachable, as the embedded one's check does.
+  if (config.mqttUrl) readiness.add("mqtt", () => link.state());
 
   plane = new ControlPlane(store, log.child({ component: "control-plane" }), (changes) => {
     for (const change of changes) link.publishPlan(change.node);
   });
-  startSelfLink(node, config.mqttUrl ? nodesMqttUrl : brokerUrl);
+  startSelfLink(node, config.mqttUrl ? nodesMqttUrl : brokerUrl, tls);
+  // After the self link registered this node: the first files already let it in.
+  const mosquitto = config.mosquitto
+    ? startMosquittoFiles({
+        store,
+        log: log.child({ component: "mosquitto-files" }),
+        dir: config.mosquitto.configDir,
+        cloudPassword,
+        reloadCommand: config.mosquitto.reloadCommand,
+      })
+    : undefined;
+  if (mosquitto) lifecycle.add("mosquitto-files", () => mosquitto.close());
+
   plane.replan("start");
 
   const app = cloudApiApp({
@@ -95,8 +145,13 @@ export async function startCloud(config: CloudConfig): Promise<CloudAgent> {
     join: {
       hasher: mosquittoHasher,
       mqttUrlForNodes: () => nodesMqttUrl,
-      onJoined: (name) => plane?.replan(`node ${name} joined`),
+      mqttCaForNodes: () => tls?.ca ?? null,
+      onJoined: (name) => {
+        mosquitto?.refresh();
+        plane?.replan(`node ${name} joined`);
+      },
     },
+    hooks: { onNodeDeleted: () => mosquitto?.refresh() },
   });
   const api = serveHttp("cloud API, --api-listen", config.apiListen, app.fetch);
   lifecycle.add("api", () => api.stop(true));
@@ -110,7 +165,7 @@ export async function startCloud(config: CloudConfig): Promise<CloudAgent> {
  * The cloud is a node too: it registers itself (no join token: it owns the registry) and talks to
  * its own broker like any edge, so its workers get plans and report status the same way.
  */
-function startSelfLink(node: LocalNode, mqttUrl: string): void {
+function startSelfLink(node: LocalNode, mqttUrl: string, tls: ClientTls | undefined): void {
   const { store, config, log, lifecycle, readiness } = node;
   let identity = storedIdentity(store);
   if (!identity) {
@@ -139,6 +194,7 @@ function startSelfLink(node: LocalNode, mqttUrl: string): void {
     log: log.child({ component: "node-sync" }),
     node: identity.name,
     url: mqttUrl,
+    tls,
     username: identity.username,
     password: identity.password,
     agentVersion: versionInfo().version,
@@ -147,6 +203,44 @@ function startSelfLink(node: LocalNode, mqttUrl: string): void {
   });
   lifecycle.add("node-sync", () => link.close());
   readiness.add("node-sync", () => link.state());
+}
+
+type NewEvent = Parameters<ControlPlane["recordEvents"]>[0][number];
+
+/** Collects events for 50 ms and records them together (one transaction per batch). */
+function batchEvents(record: (events: NewEvent[]) => void): { add(e: NewEvent): void; flush(): void } {
+  let pending: NewEvent[] = [];
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const flush = () => {
+    if (timer) clearTimeout(timer);
+    timer = undefined;
+    const batch = pending;
+    pending = [];
+    record(batch);
+  };
+  return {
+    add(e) {
+      pending.push(e);
+      timer ??= setTimeout(flush, 50);
+    },
+    flush,
+  };
+}
+
+/** The event text of a phase change. */
+function phaseMessage(change: PhaseChange, lostAfterMs: (node: string) => number | null): string {
+  const base = `${change.from} → ${change.to}`;
+  if (change.to !== "Lost") return base;
+  const ms = lostAfterMs(change.node);
+  const after = ms === null ? "" : ` for ${formatDuration(ms)} (the smallest lostAfter of its services)`;
+  return `${base}: disconnected${after}; its nodeSelector workers may be placed elsewhere, pinned ones stay`;
+}
+
+function warnIfExpiring(log: Logger, certPem: string): void {
+  const ms = certificateExpiresInMs(certPem, Date.now());
+  if (ms < 0) log.error("the mqtt tls certificate has expired: edges will refuse the broker", {});
+  else if (ms < 14 * 24 * 3600_000)
+    log.warn("the mqtt tls certificate expires soon", { days: Math.floor(ms / (24 * 3600_000)) });
 }
 
 /** <data-dir>/api.url tells `levee ctl` on this host where the API is. */

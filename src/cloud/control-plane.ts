@@ -141,6 +141,17 @@ export class ControlPlane {
     return changes;
   }
 
+  /**
+   * Stores and emits events about things outside apply (e.g. node phase changes), all in one
+   * transaction: a reconnect storm's events cost one commit, not one each.
+   */
+  recordEvents(events: readonly Omit<LeveeEvent, "id" | "ts">[]): LeveeEvent[] {
+    if (events.length === 0) return [];
+    const recorded = this.store.tx(() => events.map((e) => this.record(e)));
+    for (const event of recorded) this.events.emit("event", event);
+    return recorded;
+  }
+
   get(kind: string, name: string): StoredObject | undefined {
     return getObject(this.store.db, kind, name);
   }

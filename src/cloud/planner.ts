@@ -56,6 +56,14 @@ function entryPlacesOn(entry: WorkerEntryLike, node: PlannerNode): boolean {
   return false;
 }
 
+/**
+ * Whether a node's phase change can move workers: only Lost is seen by placement, so only a
+ * change to or from Lost needs a re-plan (Ready ↔ Disconnected flaps of a big fleet cost nothing).
+ */
+export function phaseChangeAffectsPlacement(change: { from: string; to: string }): boolean {
+  return change.from !== change.to && (change.from === "Lost" || change.to === "Lost");
+}
+
 /** Names of the Config objects a template mounts. */
 export function mountedConfigs(template: Record<string, unknown>): string[] {
   const mounts = Array.isArray(template.mounts) ? template.mounts : [];

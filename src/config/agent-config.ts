@@ -1,6 +1,7 @@
 // The resolved settings of a running agent (cloud or edge): loaded options with the machine
 // defaults filled in and listen addresses resolved against --bind-address.
 import { resolve } from "node:path";
+import { UsageError } from "../runtime/errors.ts";
 import {
   agentApiHost,
   defaultAdvertiseAddress,
@@ -29,6 +30,12 @@ export interface CloudConfig extends AgentConfig {
   apiListen: HostPort;
   mqttListen: HostPort;
   mqttUrl: string | undefined;
+  /** Files of the embedded broker's TLS certificate and key (--mqtt-tls-cert, --mqtt-tls-key). */
+  mqttTls: { certFile: string; keyFile: string } | undefined;
+  /** CA file the cloud and its edges trust for the broker (--mqtt-tls-ca). */
+  mqttTlsCa: string | undefined;
+  /** Mosquitto files the cloud keeps current (--mosquitto-config-dir, --mosquitto-reload-command). */
+  mosquitto: { configDir: string; reloadCommand: string | undefined } | undefined;
 }
 
 export interface EdgeConfig extends AgentConfig {
@@ -55,16 +62,50 @@ export function resolveAgentConfig(mode: Mode, o: AgentOptions): AgentConfig {
   };
 }
 
-export function resolveCloudConfig(
-  o: AgentOptions & Pick<Options, "apiListen" | "mqttListen" | "mqttUrl">,
-): CloudConfig {
+type CloudOptions = AgentOptions &
+  Pick<
+    Options,
+    | "apiListen"
+    | "mqttListen"
+    | "mqttUrl"
+    | "mqttTlsCert"
+    | "mqttTlsKey"
+    | "mqttTlsCa"
+    | "mosquittoConfigDir"
+    | "mosquittoReloadCommand"
+  >;
+
+export function resolveCloudConfig(o: CloudOptions): CloudConfig {
+  const problem = cloudOptionProblem(o);
+  if (problem) throw new UsageError(`levee cloud: ${problem}`);
   return {
     ...resolveAgentConfig("cloud", o),
     mode: "cloud",
     apiListen: listenAddress(o.apiListen, o.bindAddress),
     mqttListen: listenAddress(o.mqttListen, o.bindAddress),
     mqttUrl: o.mqttUrl,
+    mqttTls:
+      o.mqttTlsCert && o.mqttTlsKey
+        ? { certFile: resolve(o.mqttTlsCert), keyFile: resolve(o.mqttTlsKey) }
+        : undefined,
+    mqttTlsCa: o.mqttTlsCa ? resolve(o.mqttTlsCa) : undefined,
+    mosquitto: o.mosquittoConfigDir
+      ? { configDir: resolve(o.mosquittoConfigDir), reloadCommand: o.mosquittoReloadCommand }
+      : undefined,
   };
+}
+
+/** Options that only make sense together (or not together), as one line; undefined when fine. */
+export function cloudOptionProblem(o: Partial<CloudOptions>): string | undefined {
+  if (Boolean(o.mqttTlsCert) !== Boolean(o.mqttTlsKey))
+    return "--mqtt-tls-cert and --mqtt-tls-key go together: give both or neither";
+  if (o.mqttTlsCert && o.mqttUrl)
+    return "--mqtt-tls-cert is for the embedded broker; with --mqtt-url use an mqtts:// URL (and --mqtt-tls-ca for its CA)";
+  if (o.mosquittoConfigDir && !o.mqttUrl)
+    return "--mosquitto-config-dir is for an external Mosquitto: give --mqtt-url too";
+  if (o.mosquittoReloadCommand && !o.mosquittoConfigDir)
+    return "--mosquitto-reload-command needs --mosquitto-config-dir";
+  return undefined;
 }
 
 export function resolveEdgeConfig(o: AgentOptions & Pick<Options, "cloud" | "token">): EdgeConfig {

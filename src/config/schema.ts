@@ -136,6 +136,40 @@ export const optionsSchema = z.object({
     placeholder: "URL",
     defaultText: "none: run the embedded broker",
   }),
+  mqttTlsCert: opt(z.string().min(1, "expected a file path").optional(), {
+    scopes: ["cloud"],
+    description:
+      "certificate (PEM) of the embedded broker: it then speaks only MQTT over TLS (mqtts://) on --mqtt-listen. It must be valid for --advertise-address (subjectAltName); joining edges get the CA to verify it with (--mqtt-tls-ca, or this certificate when self-signed)",
+    placeholder: "FILE",
+    defaultText: "none: plain TCP",
+  }),
+  mqttTlsKey: opt(z.string().min(1, "expected a file path").optional(), {
+    scopes: ["cloud"],
+    description: "private key (PEM) of --mqtt-tls-cert",
+    placeholder: "FILE",
+    defaultText: "none; required with --mqtt-tls-cert",
+  }),
+  mqttTlsCa: opt(z.string().min(1, "expected a file path").optional(), {
+    scopes: ["cloud"],
+    description:
+      "CA certificates (PEM) that the cloud and joining edges trust for the MQTT broker: the CA of --mqtt-tls-cert, or of an external mqtts:// broker (--mqtt-url)",
+    placeholder: "FILE",
+    defaultText: "--mqtt-tls-cert itself; for an external broker the system CAs",
+  }),
+  mosquittoConfigDir: opt(z.string().min(1, "expected a directory path").optional(), {
+    scopes: ["cloud"],
+    description:
+      "with --mqtt-url: the cloud keeps Mosquitto's password and ACL files in DIR (levee.passwd, levee.acl, as `levee ctl broker-config mosquitto` writes them) up to date itself: written at start and rewritten atomically after every join and node deletion (an existing file keeps its owner, group and mode). Mosquitto reads them on start and on SIGHUP: see --mosquitto-reload-command",
+    placeholder: "DIR",
+    defaultText: "none: run `levee ctl broker-config mosquitto` after joins",
+  }),
+  mosquittoReloadCommand: opt(z.string().min(1, "expected a shell command").optional(), {
+    scopes: ["cloud"],
+    description:
+      "with --mosquitto-config-dir: shell command run after the files changed so that Mosquitto reads them, e.g. `systemctl reload mosquitto` (Debian's unit sends SIGHUP)",
+    placeholder: "COMMAND",
+    defaultText: "none: reload Mosquitto yourself",
+  }),
   cloud: opt(httpUrl, {
     scopes: ["edge"],
     description: "URL of the cloud API, e.g. http://10.0.0.1:7400",

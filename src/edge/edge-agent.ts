@@ -40,6 +40,7 @@ export async function startEdge(config: EdgeConfig): Promise<LocalNode> {
     log: log.child({ component: "sync" }),
     node: identity.name,
     url: identity.mqttUrl,
+    ...(identity.mqttCa ? { tls: { ca: identity.mqttCa } } : {}),
     username: identity.username,
     password: identity.password,
     agentVersion: versionInfo().version,
@@ -48,7 +49,11 @@ export async function startEdge(config: EdgeConfig): Promise<LocalNode> {
   });
   lifecycle.add("sync", () => link.close());
   readiness.add("cloud", () => link.state());
-  log.info("edge agent started", { cloud: config.cloud, mqtt: identity.mqttUrl });
+  log.info("edge agent started", {
+    cloud: config.cloud,
+    mqtt: identity.mqttUrl,
+    tls: identity.mqttUrl.startsWith("mqtts:") ? (identity.mqttCa ? "joined CA" : "system CAs") : "none",
+  });
   return node;
 
   async function joinWithRetry(): Promise<NodeIdentity | undefined> {

@@ -1,5 +1,6 @@
-// Joining the cloud, once: POST /api/v1/join with the join token, then the node's identity and
-// MQTT credentials live in the edge's SQLite (meta table), so restarts need no token and no cloud.
+// Joining the cloud, once: POST /api/v1/join with the join token, then the node's identity, MQTT
+// credentials and the broker's CA (for mqtts://) live in the edge's SQLite (meta table), so
+// restarts need no token and no cloud.
 // A refusal (bad/expired token, name taken) is final: a RefusalError, exit 2. An unreachable cloud
 // is not: the caller retries with backoff.
 import { arch } from "node:os";
@@ -12,6 +13,8 @@ export interface NodeIdentity {
   mqttUrl: string;
   username: string;
   password: string;
+  /** The CA (PEM) that the broker's certificate must chain to, for an mqtts:// URL; else none. */
+  mqttCa?: string | undefined;
 }
 
 const KEYS = {
@@ -21,17 +24,21 @@ const KEYS = {
   username: "mqtt-username",
   password: "mqtt-password",
 } as const;
+/** Optional: empty means none (the system CAs). */
+const CA_KEY = "mqtt-ca";
 
 export function storedIdentity(store: Store): NodeIdentity | undefined {
   const values = Object.fromEntries(Object.entries(KEYS).map(([k, key]) => [k, store.getMeta(key)]));
   if (!values.uid || !values.password || !values.username || !values.mqttUrl || !values.name)
     return undefined;
-  return values as unknown as NodeIdentity;
+  const ca = store.getMeta(CA_KEY);
+  return { ...(values as unknown as NodeIdentity), ...(ca ? { mqttCa: ca } : {}) };
 }
 
 export function saveIdentity(store: Store, identity: NodeIdentity): void {
   store.tx(() => {
-    for (const [k, key] of Object.entries(KEYS)) store.setMeta(key, identity[k as keyof NodeIdentity]);
+    for (const [k, key] of Object.entries(KEYS)) store.setMeta(key, identity[k as keyof typeof KEYS]);
+    store.setMeta(CA_KEY, identity.mqttCa ?? "");
   });
 }
 
@@ -79,7 +86,7 @@ export async function joinCloud(options: JoinOptions): Promise<NodeIdentity> {
   const answer = (await res.json().catch(() => ({}))) as {
     error?: string;
     node?: { name: string; uid: string };
-    mqtt?: { url: string; username: string; password: string };
+    mqtt?: { url: string; username: string; password: string; ca?: unknown };
   };
   if (res.status === 401 || res.status === 409 || res.status === 400) {
     throw new RefusalError(
@@ -97,6 +104,7 @@ export async function joinCloud(options: JoinOptions): Promise<NodeIdentity> {
     mqttUrl: answer.mqtt.url,
     username: answer.mqtt.username,
     password: answer.mqtt.password,
+    ...(typeof answer.mqtt.ca === "string" && answer.mqtt.ca !== "" ? { mqttCa: answer.mqtt.ca } : {}),
   };
   saveIdentity(options.store, identity);
   return identity;

@@ -33,8 +33,8 @@ import {
   newMessage,
   type WorkerStatus,
 } from "./messages.ts";
-import { MqttSession } from "./mqtt-session.ts";
-import { type PhaseChange, sweepPhases } from "./phase-sweep.ts";
+import { type ClientTls, MqttSession } from "./mqtt-session.ts";
+import { createPhaseSweeper, type PhaseChange } from "./phase-sweep.ts";
 import { CLOUD_SUBSCRIPTIONS, CLOUD_USER, downTopic, parseNodeTopic, presenceTopic } from "./topics.ts";
 
 export type { PhaseChange };
@@ -44,6 +44,8 @@ export interface CloudLinkOptions {
   log: Logger;
   /** The broker: the embedded one's address or --mqtt-url. */
   url: string;
+  /** For an mqtts:// URL: the CA to verify the broker with (default: the system CAs). */
+  tls?: ClientTls | undefined;
   /** levee-cloud's password (the embedded broker's authority must accept it). */
   password: string;
   /** Suffix of the client id levee-cloud.<suffix>; default the process id. */
@@ -52,7 +54,10 @@ export interface CloudLinkOptions {
   connectTimeoutMs?: number;
   /** How often node phases are recomputed; default 2000 ms. */
   sweepIntervalMs?: number;
-  /** Time in Disconnected before a node is Lost, or null for never (the default). */
+  /**
+   * Time in Disconnected before a node is Lost, or null for never (the default). A node that goes
+   * Disconnected gets a timer for exactly then, so Lost does not wait for the next sweep.
+   */
   lostAfterMs?: (node: string) => number | null;
   /** After a node's phase changed (record an event, re-plan). */
   onPhaseChange?: (change: PhaseChange) => void;
@@ -139,24 +144,23 @@ export function startCloudLink(options: CloudLinkOptions): CloudLink {
     });
   };
 
+  const phases = createPhaseSweeper({
+    store,
+    log,
+    now,
+    pendingSeen,
+    heartbeatFor: (node) => Math.max(currentHeartbeat(), told.get(node) ?? 0),
+    lostAfterMs: options.lostAfterMs,
+    blind: (t) => !session.isReady() || t - readySince < MISSED_HEARTBEATS * currentHeartbeat() * 1000,
+    onPhaseChange: options.onPhaseChange,
+  });
   const sweep = (only?: string) => {
     if (only === undefined) {
       touchNodes(store, pendingSeen);
       pendingSeen.clear();
       nodeCount = countNodes(store);
     }
-    const t = now();
-    sweepPhases({
-      store,
-      log,
-      nowMs: t,
-      ...(only !== undefined ? { only } : {}),
-      pendingSeen,
-      heartbeatFor: (node) => Math.max(currentHeartbeat(), told.get(node) ?? 0),
-      lostAfterMs: options.lostAfterMs,
-      blind: !session.isReady() || t - readySince < MISSED_HEARTBEATS * currentHeartbeat() * 1000,
-      onPhaseChange: options.onPhaseChange,
-    });
+    phases.sweep(only);
   };
 
   const handle = (node: string, msg: Message) => {
@@ -183,7 +187,9 @@ export function startCloudLink(options: CloudLinkOptions): CloudLink {
       }
       case "heartbeat": {
         pendingSeen.set(node, at);
-        if (recordHeartbeat(store, node, msg, epoch)) sweep(node);
+        recordHeartbeat(store, node, msg, epoch);
+        // A node that was silent (Disconnected) is Ready again now, not at the next sweep.
+        sweep(node);
         const hb = currentHeartbeat();
         if (told.get(node) !== hb) welcome(node);
         const head = readPlanHead(store, node);
@@ -259,6 +265,7 @@ export function startCloudLink(options: CloudLinkOptions): CloudLink {
 
   const session = new MqttSession({
     url: options.url,
+    ...(options.tls ? { tls: options.tls } : {}),
     clientId: cloudClientId(options.clientSuffix ?? String(process.pid)),
     username: CLOUD_USER,
     password: options.password,
@@ -291,6 +298,7 @@ export function startCloudLink(options: CloudLinkOptions): CloudLink {
     dropped,
     close: async () => {
       clearInterval(timer);
+      phases.close();
       try {
         touchNodes(store, pendingSeen);
       } catch (err) {

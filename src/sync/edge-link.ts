@@ -1,7 +1,8 @@
 // The edge's side of the sync protocol (docs/PROTOCOL.md): one MQTT session as the node, with a
-// retained presence and a last will; hello on every connect; plans persisted, THEN acknowledged,
-// THEN handed to the supervisor (onPlan); heartbeats carrying the applied revision; and worker
-// status flushed from the durable outbox until the cloud acknowledges it.
+// retained presence and a last will; hello on every connect (repeated until welcomed); plans
+// persisted, THEN acknowledged, THEN handed to the supervisor (onPlan); heartbeats carrying the
+// applied revision; and worker status flushed from the durable outbox until the cloud
+// acknowledges it.
 //
 // The link never holds the node's plan hostage: the supervisor starts from readStoredPlan() at
 // boot whether or not the broker is reachable, and this link only reports newer plans.
@@ -21,7 +22,7 @@ import {
   type PlanMessage,
   type WorkerStatus,
 } from "./messages.ts";
-import { MqttSession } from "./mqtt-session.ts";
+import { type ClientTls, MqttSession } from "./mqtt-session.ts";
 import { StatusOutbox } from "./status-outbox.ts";
 import { downTopic, parseNodeTopic, presenceTopic, upTopic } from "./topics.ts";
 
@@ -31,6 +32,8 @@ export interface EdgeLinkOptions {
   node: string;
   /** The broker, e.g. mqtt://127.0.0.10:1883 (from join). */
   url: string;
+  /** For an mqtts:// URL: the CA to verify the broker with (default: the system CAs). */
+  tls?: ClientTls | undefined;
   username: string;
   password: string;
   agentVersion: string;
@@ -82,6 +85,9 @@ export function startEdgeLink(options: EdgeLinkOptions): EdgeLink {
   let heartbeatSeconds = options.initialHeartbeatSeconds ?? 5;
   let heartbeatTimer: ReturnType<typeof setInterval> | undefined;
   let flushTimer: ReturnType<typeof setTimeout> | undefined;
+  let helloTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Whether the cloud answered this connection's hello. */
+  let welcomed = false;
   let cloud: EdgeSyncInfo["cloud"] = null;
 
   // The will and the online presence of one connection carry the same ts (when the connection
@@ -112,8 +118,38 @@ export function startEdgeLink(options: EdgeLinkOptions): EdgeLink {
   const stopTimers = () => {
     if (heartbeatTimer) clearInterval(heartbeatTimer);
     if (flushTimer) clearTimeout(flushTimer);
+    if (helloTimer) clearTimeout(helloTimer);
     heartbeatTimer = undefined;
     flushTimer = undefined;
+    helloTimer = undefined;
+  };
+
+  const sendHello = () => {
+    const v = readStoredVersion(store);
+    send({
+      type: "hello",
+      epoch: v?.epoch ?? null,
+      appliedRevision: v?.revision ?? 0,
+      planHash: v?.hash ?? null,
+      agentVersion: options.agentVersion,
+      bootId,
+      addresses: options.addresses,
+    });
+  };
+
+  /**
+   * A hello is a question: until a welcome answers it on this connection, ask again after 1 s,
+   * 2 s, 4 s, ... (at most a heartbeat interval apart). A hello is lost when the cloud was not
+   * subscribed yet, e.g. an edge that reached an external broker before a starting cloud did.
+   */
+  const retryHello = (attempt: number) => {
+    const delay = Math.min(1000 * 2 ** attempt, heartbeatSeconds * 1000);
+    helloTimer = setTimeout(() => {
+      helloTimer = undefined;
+      if (welcomed || !session.isReady()) return;
+      sendHello();
+      retryHello(attempt + 1);
+    }, delay);
   };
 
   /** Publishes outbox batches: with `resend`, first one batch of any unacked rows. */
@@ -176,6 +212,9 @@ export function startEdgeLink(options: EdgeLinkOptions): EdgeLink {
     const msg = decoded.msg;
     switch (msg.type) {
       case "welcome":
+        welcomed = true;
+        if (helloTimer) clearTimeout(helloTimer);
+        helloTimer = undefined;
         cloud = { epoch: msg.epoch, desiredRevision: msg.desiredRevision };
         if (msg.heartbeatSeconds !== heartbeatSeconds) {
           heartbeatSeconds = msg.heartbeatSeconds;
@@ -196,22 +235,17 @@ export function startEdgeLink(options: EdgeLinkOptions): EdgeLink {
 
   const onReady = () => {
     session.publish(presenceTopic(node), presence(true, connectionTs), true);
-    const v = readStoredVersion(store);
-    send({
-      type: "hello",
-      epoch: v?.epoch ?? null,
-      appliedRevision: v?.revision ?? 0,
-      planHash: v?.hash ?? null,
-      agentVersion: options.agentVersion,
-      bootId,
-      addresses: options.addresses,
-    });
+    welcomed = false;
+    sendHello();
+    if (helloTimer) clearTimeout(helloTimer);
+    retryHello(0);
     startHeartbeats();
     flush(true);
   };
 
   const session = new MqttSession({
     url: options.url,
+    ...(options.tls ? { tls: options.tls } : {}),
     clientId: nodeClientId(node),
     username: options.username,
     password: options.password,

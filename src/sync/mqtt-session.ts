@@ -3,6 +3,7 @@
 // every attempt is a fresh clean-session client scheduled here with exponential backoff and full
 // jitter. Nothing is queued while disconnected: publish() says false and the protocol heals by
 // the next hello or heartbeat (level-triggered), not by a replayed queue.
+import { checkServerIdentity, type PeerCertificate } from "node:tls";
 import mqtt, { type MqttClient } from "mqtt";
 import type { Logger } from "../runtime/log.ts";
 import { Backoff, type BackoffOptions, DEFAULT_BACKOFF } from "./backoff.ts";
@@ -13,8 +14,17 @@ export interface FinalMessage {
   retain: boolean;
 }
 
+/** What a client trusts for an mqtts:// broker: only this CA (PEM), and optionally a fixed name. */
+export interface ClientTls {
+  ca: string;
+  /** Verify the broker's certificate against this name instead of the URL's host. */
+  expectName?: string | undefined;
+}
+
 export interface MqttSessionOptions {
   url: string;
+  /** For mqtts:// URLs: the CA to verify the broker with (default: the system CAs). */
+  tls?: ClientTls | undefined;
   clientId: string;
   username: string;
   password: string;
@@ -126,6 +136,7 @@ export class MqttSession {
       connectTimeout: o.connectTimeoutMs ?? 10_000,
       keepalive: o.keepaliveSeconds ?? 30,
       ...(o.will ? { will: { ...o.will(), qos: 1 as const } } : {}),
+      ...(o.tls ? tlsOptions(o.tls) : {}),
     });
     this.client = client;
     let lastError = "";
@@ -193,6 +204,25 @@ export class MqttSession {
       }, delay);
     });
   }
+}
+
+/** tls.connect options that trust `tls.ca` only, and check the broker's name if one is fixed. */
+export function tlsOptions(tls: ClientTls): {
+  ca: string;
+  rejectUnauthorized: true;
+  checkServerIdentity?: (host: string, cert: PeerCertificate) => Error | undefined;
+} {
+  const { expectName } = tls;
+  return {
+    ca: tls.ca,
+    rejectUnauthorized: true,
+    ...(expectName !== undefined
+      ? {
+          checkServerIdentity: (_host: string, cert: PeerCertificate) =>
+            checkServerIdentity(expectName, cert),
+        }
+      : {}),
+  };
 }
 
 function withTimeout(promise: Promise<void>, ms: number): Promise<void> {

@@ -1,8 +1,13 @@
 // The control plane with real processes: join, apply → every node's plan applied, a node that
 // misses changes while frozen catches up to the final state, bad manifests store nothing, and an
-// edge restarted without its cloud runs its stored plan.
+// edge restarted without its cloud runs its stored plan. Every case runs twice: with the cloud's
+// embedded broker and with a real Mosquitto as external broker (--mqtt-url), set up with the files
+// of `levee ctl broker-config mosquitto` (test/harness/mosquitto.ts).
 import { describe, expect, test } from "bun:test";
 import { type Cluster, runLevee, withCluster } from "../harness/cluster.ts";
+import { BROKER_KINDS, mosquittoAvailable } from "../harness/mosquitto.ts";
+
+const haveMosquitto = mosquittoAvailable();
 
 function serviceManifest(name: string, nodes: string[], greeting = "hello"): string {
   return `apiVersion: levee/v1
@@ -58,137 +63,160 @@ async function allApplied(c: Cluster, names?: string[], timeoutMs = 15_000): Pro
   );
 }
 
-describe("control plane", () => {
-  test("apply reaches every edge, and the nodes are Ready", async () => {
-    await withCluster({ edges: 3 }, async (c) => {
-      const r = await apply(c, serviceManifest("echo", ["edge1", "edge2", "edge3"]));
-      expect(r.body).toEqual({
-        results: [{ kind: "Service", name: "echo", outcome: "created", generation: 1 }],
+for (const broker of BROKER_KINDS)
+  describe.skipIf(broker === "mosquitto" && !haveMosquitto)(`control plane (${broker} broker)`, () => {
+    test("apply reaches every edge, and the nodes are Ready", async () => {
+      await withCluster({ broker, edges: 3 }, async (c) => {
+        const r = await apply(c, serviceManifest("echo", ["edge1", "edge2", "edge3"]));
+        expect(r.body).toEqual({
+          results: [{ kind: "Service", name: "echo", outcome: "created", generation: 1 }],
+        });
+        const ms = await allApplied(c);
+        console.log(`apply → all 4 nodes acknowledged in ${Math.round(ms)} ms`);
+        const list = await nodes(c);
+        expect(list.map((n) => n.metadata.name).sort()).toEqual(["cloud", "edge1", "edge2", "edge3"]);
+        expect(list.every((n) => n.status.phase === "Ready")).toBe(true);
+        // the edge has the plan on disk, served by its local agent API
+        const plan = (await (await fetch(`${c.edges[0]?.agentUrl}/v1/plan`)).json()) as {
+          plan: { services: { name: string; workers: unknown[] }[] };
+        };
+        expect(plan.plan.services.map((s) => [s.name, s.workers.length])).toEqual([["echo", 2]]);
+        // applying the same manifest again changes nothing and wakes no node
+        const before = await nodes(c);
+        expect((await apply(c, serviceManifest("echo", ["edge1", "edge2", "edge3"]))).body).toMatchObject({
+          results: [{ outcome: "unchanged" }],
+        });
+        expect((await nodes(c)).map((n) => n.status.plan)).toEqual(before.map((n) => n.status.plan));
       });
-      const ms = await allApplied(c);
-      console.log(`apply → all 4 nodes acknowledged in ${Math.round(ms)} ms`);
-      const list = await nodes(c);
-      expect(list.map((n) => n.metadata.name).sort()).toEqual(["cloud", "edge1", "edge2", "edge3"]);
-      expect(list.every((n) => n.status.phase === "Ready")).toBe(true);
-      // the edge has the plan on disk, served by its local agent API
-      const plan = (await (await fetch(`${c.edges[0]?.agentUrl}/v1/plan`)).json()) as {
-        plan: { services: { name: string; workers: unknown[] }[] };
-      };
-      expect(plan.plan.services.map((s) => [s.name, s.workers.length])).toEqual([["echo", 2]]);
-      // applying the same manifest again changes nothing and wakes no node
-      const before = await nodes(c);
-      expect((await apply(c, serviceManifest("echo", ["edge1", "edge2", "edge3"]))).body).toMatchObject({
-        results: [{ outcome: "unchanged" }],
+    }, 30_000);
+
+    test("a frozen edge misses three changes and catches up to the final state", async () => {
+      await withCluster({ broker, edges: 2 }, async (c) => {
+        await apply(c, serviceManifest("echo", ["edge1", "edge2"]));
+        await allApplied(c);
+        const edge2 = c.edges[1];
+        if (!edge2) throw new Error("no edge2");
+        edge2.kill("SIGSTOP");
+        try {
+          await apply(c, serviceManifest("echo", ["edge1", "edge2"], "changed"));
+          await apply(c, serviceManifest("extra", ["edge2"]));
+          await apply(c, serviceManifest("echo", ["edge1", "edge2"], "hello")); // reverted
+          await allApplied(c, ["edge1", "cloud"]);
+          const frozen = (await nodes(c)).find((n) => n.metadata.name === "edge2");
+          expect(frozen?.status.plan.appliedRevision).toBeLessThan(frozen?.status.plan.desiredRevision ?? 0);
+        } finally {
+          edge2.kill("SIGCONT");
+        }
+        await allApplied(c, ["edge2"], 20_000);
+        const plan = (await (await fetch(`${edge2.agentUrl}/v1/plan`)).json()) as {
+          plan: { services: { name: string; workers: { template: { env: Record<string, string> } }[] }[] };
+        };
+        expect(plan.plan.services.map((s) => s.name)).toEqual(["echo", "extra"]);
+        expect(plan.plan.services[0]?.workers[0]?.template.env.GREETING).toBe("hello");
       });
-      expect((await nodes(c)).map((n) => n.status.plan)).toEqual(before.map((n) => n.status.plan));
-    });
-  }, 30_000);
+    }, 60_000);
 
-  test("a frozen edge misses three changes and catches up to the final state", async () => {
-    await withCluster({ edges: 2 }, async (c) => {
-      await apply(c, serviceManifest("echo", ["edge1", "edge2"]));
-      await allApplied(c);
-      const edge2 = c.edges[1];
-      if (!edge2) throw new Error("no edge2");
-      edge2.kill("SIGSTOP");
-      try {
-        await apply(c, serviceManifest("echo", ["edge1", "edge2"], "changed"));
-        await apply(c, serviceManifest("extra", ["edge2"]));
-        await apply(c, serviceManifest("echo", ["edge1", "edge2"], "hello")); // reverted
-        await allApplied(c, ["edge1", "cloud"]);
-        const frozen = (await nodes(c)).find((n) => n.metadata.name === "edge2");
-        expect(frozen?.status.plan.appliedRevision).toBeLessThan(frozen?.status.plan.desiredRevision ?? 0);
-      } finally {
-        edge2.kill("SIGCONT");
-      }
-      await allApplied(c, ["edge2"], 20_000);
-      const plan = (await (await fetch(`${edge2.agentUrl}/v1/plan`)).json()) as {
-        plan: { services: { name: string; workers: { template: { env: Record<string, string> } }[] }[] };
-      };
-      expect(plan.plan.services.map((s) => s.name)).toEqual(["echo", "extra"]);
-      expect(plan.plan.services[0]?.workers[0]?.template.env.GREETING).toBe("hello");
-    });
-  }, 60_000);
+    test("bad manifests are refused with the path of the mistake and store nothing", async () => {
+      await withCluster({ broker }, async (c) => {
+        const good = serviceManifest("good", ["edge1"]);
+        const bad = serviceManifest("bad", ["edge1"]).replace("replicas: 2", "replicas: -1");
+        const r = await apply(c, `${good}---\n${bad}`);
+        expect(r.status).toBe(400);
+        expect(r.body.issues).toEqual([
+          expect.objectContaining({ document: 1, path: "spec.workers[0].replicas" }),
+        ]);
+        const services = (await (await c.cloud.api("/api/v1/services")).json()) as { items: unknown[] };
+        expect(services.items).toEqual([]);
+        const unauthenticated = await fetch(`${c.cloud.apiUrl}/api/v1/services`);
+        expect(unauthenticated.status).toBe(401);
+      });
+    }, 30_000);
 
-  test("bad manifests are refused with the path of the mistake and store nothing", async () => {
-    await withCluster({}, async (c) => {
-      const good = serviceManifest("good", ["edge1"]);
-      const bad = serviceManifest("bad", ["edge1"]).replace("replicas: 2", "replicas: -1");
-      const r = await apply(c, `${good}---\n${bad}`);
-      expect(r.status).toBe(400);
-      expect(r.body.issues).toEqual([
-        expect.objectContaining({ document: 1, path: "spec.workers[0].replicas" }),
-      ]);
-      const services = (await (await c.cloud.api("/api/v1/services")).json()) as { items: unknown[] };
-      expect(services.items).toEqual([]);
-      const unauthenticated = await fetch(`${c.cloud.apiUrl}/api/v1/services`);
-      expect(unauthenticated.status).toBe(401);
-    });
+    test("an edge restarted while the cloud is down runs its stored plan", async () => {
+      await withCluster({ broker, edges: 1 }, async (c) => {
+        await apply(c, serviceManifest("echo", ["edge1"]));
+        await allApplied(c);
+        const edge = c.edges[0];
+        if (!edge) throw new Error("no edge");
+        // the cloud and its broker (embedded: the same process) are gone
+        await c.cloud.stop();
+        await c.broker.stop();
+        await edge.stop();
+        await edge.restart({ waitReady: false });
+        let plan: Response | undefined;
+        for (let i = 0; i < 100 && plan?.status !== 200; i++) {
+          await Bun.sleep(50);
+          plan = await fetch(`${edge.agentUrl}/v1/plan`).catch(() => undefined);
+        }
+        expect(plan?.status).toBe(200);
+        const ready = (await (await fetch(`${edge.agentUrl}/readyz`)).json()) as {
+          checks: Record<string, string>;
+        };
+        expect(ready.checks.store).toBe("ok");
+        expect(ready.checks.cloud).not.toBe("ok"); // honest: no cloud
+        await c.broker.start();
+        await c.cloud.restart();
+        await waitFor(async () => (await fetch(`${edge.agentUrl}/readyz`)).status === 200, 20_000);
+      });
+    }, 60_000);
+
+    test("join refusals: a used-up token and a name already taken exit 2 with the reason", async () => {
+      await withCluster({ broker, edges: 1 }, async (c) => {
+        const res = await c.cloud.api("/api/v1/tokens", {
+          method: "POST",
+          body: JSON.stringify({ uses: 1 }),
+        });
+        const { token } = (await res.json()) as { token: string };
+        const common = [
+          "--cloud",
+          c.cloud.apiUrl,
+          "--log-level",
+          "error",
+          "--bind-address",
+          `${c.subnet}.60`,
+        ];
+        const taken = await runLevee([
+          "edge",
+          ...common,
+          "--node-name",
+          "edge1",
+          "--token",
+          token,
+          "--data-dir",
+          `${c.cloud.dataDir}-x1`,
+        ]);
+        expect(taken.code).toBe(2);
+        expect(taken.stderr).toContain('node name "edge1" is already joined with other credentials');
+        // the refused join did not use the token up
+        const first = await runLevee(
+          [
+            "edge",
+            ...common,
+            "--node-name",
+            "edge9",
+            "--token",
+            token,
+            "--data-dir",
+            `${c.cloud.dataDir}-x2`,
+          ],
+          { timeoutMs: 3000 },
+        );
+        expect(first.stderr).not.toContain("refused");
+        const used = await runLevee([
+          "edge",
+          ...common,
+          "--node-name",
+          "edge8",
+          "--token",
+          token,
+          "--data-dir",
+          `${c.cloud.dataDir}-x3`,
+        ]);
+        expect(used.code).toBe(2);
+        expect(used.stderr).toContain("is used up");
+      });
+    }, 30_000);
   });
-
-  test("an edge restarted while the cloud is down runs its stored plan", async () => {
-    await withCluster({ edges: 1 }, async (c) => {
-      await apply(c, serviceManifest("echo", ["edge1"]));
-      await allApplied(c);
-      const edge = c.edges[0];
-      if (!edge) throw new Error("no edge");
-      await c.cloud.stop();
-      await edge.stop();
-      await edge.restart({ waitReady: false });
-      let plan: Response | undefined;
-      for (let i = 0; i < 100 && plan?.status !== 200; i++) {
-        await Bun.sleep(50);
-        plan = await fetch(`${edge.agentUrl}/v1/plan`).catch(() => undefined);
-      }
-      expect(plan?.status).toBe(200);
-      const ready = (await (await fetch(`${edge.agentUrl}/readyz`)).json()) as {
-        checks: Record<string, string>;
-      };
-      expect(ready.checks.store).toBe("ok");
-      expect(ready.checks.cloud).not.toBe("ok"); // honest: no cloud
-      await c.cloud.restart();
-      await waitFor(async () => (await fetch(`${edge.agentUrl}/readyz`)).status === 200, 20_000);
-    });
-  }, 60_000);
-
-  test("join refusals: a used-up token and a name already taken exit 2 with the reason", async () => {
-    await withCluster({ edges: 1 }, async (c) => {
-      const res = await c.cloud.api("/api/v1/tokens", { method: "POST", body: JSON.stringify({ uses: 1 }) });
-      const { token } = (await res.json()) as { token: string };
-      const common = ["--cloud", c.cloud.apiUrl, "--log-level", "error", "--bind-address", `${c.subnet}.60`];
-      const taken = await runLevee([
-        "edge",
-        ...common,
-        "--node-name",
-        "edge1",
-        "--token",
-        token,
-        "--data-dir",
-        `${c.cloud.dataDir}-x1`,
-      ]);
-      expect(taken.code).toBe(2);
-      expect(taken.stderr).toContain('node name "edge1" is already joined with other credentials');
-      // the refused join did not use the token up
-      const first = await runLevee(
-        ["edge", ...common, "--node-name", "edge9", "--token", token, "--data-dir", `${c.cloud.dataDir}-x2`],
-        { timeoutMs: 3000 },
-      );
-      expect(first.stderr).not.toContain("refused");
-      const used = await runLevee([
-        "edge",
-        ...common,
-        "--node-name",
-        "edge8",
-        "--token",
-        token,
-        "--data-dir",
-        `${c.cloud.dataDir}-x3`,
-      ]);
-      expect(used.code).toBe(2);
-      expect(used.stderr).toContain("is used up");
-    });
-  }, 30_000);
-});
 
 async function waitFor(check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
   const started = performance.now();

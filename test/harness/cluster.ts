@@ -1,53 +1,36 @@
 // Test harness: real levee processes on loopback addresses. A cluster gets its own /24 of
-// 127.0.0.0/8 (cloud at .10, edges at .11, .12, ...), a temporary data dir per agent, its logs
-// kept in memory (printed when a test fails), and is always cleaned up: stopped, data removed,
-// and killed on process exit if a test forgot.
+// 127.0.0.0/8 (cloud at .10, edges at .11, .12, ..., a Mosquitto at .5 when asked for), a
+// temporary data dir per agent, its logs kept in memory (printed when a test fails), and is always
+// cleaned up: stopped, data removed, and killed on process exit if a test forgot.
 //
 //   await withCluster({ edges: 2 }, async (c) => { await fetch(`${c.cloud.apiUrl}/readyz`) })
+//   await withCluster({ edges: 2, broker: "mosquitto" }, ...)   // or LEVEE_TEST_BROKER=mosquitto
+//
+// With Mosquitto the cluster starts the way a user sets one up: the cloud with --mqtt-url (its API
+// answers before the broker is reachable), `levee ctl broker-config mosquitto` writes the password
+// and ACL files, Mosquitto starts on them; after the edges joined the files are written again and
+// Mosquitto reloaded (SIGHUP), then the edges connect.
 //
 // LEVEE_TEST_BIN=/path/to/levee runs the agents from a compiled binary instead of the source.
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { requestJoinToken, waitReady } from "../../src/cli/agent-launcher.ts";
+import { killLiveAgents, startAgent, type TestAgent } from "./agent.ts";
 import {
-  type LaunchedAgent,
-  launchAgent,
-  requestJoinToken,
-  stopAgent,
-  waitReady,
-} from "../../src/cli/agent-launcher.ts";
+  type BrokerKind,
+  cleanupMosquittos,
+  createMosquitto,
+  defaultBroker,
+  type TestBroker,
+  testBroker,
+  writeBrokerFiles,
+} from "./mosquitto.ts";
+import { waitUntil } from "./process.ts";
 
-export const REPO_ROOT = join(import.meta.dir, "..", "..");
-export const BUN = process.execPath;
-
-/** Unsets the developer's own LEVEE_* variables so that they cannot change a test's outcome. */
-export function cleanEnv(): Record<string, undefined> {
-  const out: Record<string, undefined> = {};
-  for (const key of Object.keys(process.env))
-    if (key.startsWith("LEVEE_") && key !== "LEVEE_TEST_BIN") out[key] = undefined;
-  return out;
-}
-
-/** How to run levee in tests: the compiled binary in LEVEE_TEST_BIN, else bun + the source. */
-export function leveeCommand(): string[] {
-  const bin = process.env.LEVEE_TEST_BIN;
-  return bin ? [bin] : [BUN, join(REPO_ROOT, "src/cli/main.ts")];
-}
-
-export interface TestAgent {
-  name: string;
-  mode: "cloud" | "edge";
-  address: string;
-  dataDir: string;
-  /** Local agent API, e.g. http://127.0.0.11:7401 */
-  agentUrl: string;
-  logs: string[];
-  process: LaunchedAgent;
-  /** Starts it again with the same data dir and flags (after stop() or a kill). */
-  restart(options?: { waitReady?: boolean }): Promise<void>;
-  stop(): Promise<number>;
-  kill(signal?: NodeJS.Signals): void;
-}
+export type { TestAgent } from "./agent.ts";
+export type { BrokerKind, TestBroker } from "./mosquitto.ts";
+export { BUN, cleanEnv, leveeCommand, REPO_ROOT, runLevee, waitUntil } from "./process.ts";
 
 export interface TestCloud extends TestAgent {
   /** Cloud API, e.g. http://127.0.0.10:7400 */
@@ -63,6 +46,7 @@ export interface Cluster {
   subnet: string;
   cloud: TestCloud;
   edges: TestAgent[];
+  broker: TestBroker;
   all(): TestAgent[];
   printLogs(): void;
   destroy(): Promise<void>;
@@ -74,9 +58,12 @@ export interface ClusterOptions {
   edgeArgs?: string[];
   env?: Record<string, string>;
   readyTimeoutMs?: number;
+  /** Default: LEVEE_TEST_BROKER, else embedded. */
+  broker?: BrokerKind;
+  /** Use this 127.0.N (from allocateSubnet()) instead of allocating one, e.g. to make a certificate for it first. */
+  subnet?: string;
 }
 
-const live = new Set<TestAgent>();
 const tempDirs = new Set<string>();
 
 /**
@@ -85,8 +72,8 @@ const tempDirs = new Set<string>();
  * and on exit of other processes that use the harness.
  */
 export function cleanupTestResources(): void {
-  for (const agent of live) agent.kill("SIGKILL");
-  live.clear();
+  killLiveAgents();
+  cleanupMosquittos();
   for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
   tempDirs.clear();
 }
@@ -99,7 +86,8 @@ export function allocateSubnet(): string {
   for (let tries = 0; tries < 250; tries++) {
     const n = nextSubnet;
     nextSubnet = nextSubnet >= 250 ? 1 : nextSubnet + 1;
-    if (portsFree(`127.0.${n}.10`, [7400, 7401, 1883])) return `127.0.${n}`;
+    if (portsFree(`127.0.${n}.10`, [7400, 7401, 1883]) && portsFree(`127.0.${n}.5`, [1883]))
+      return `127.0.${n}`;
   }
   throw new Error("no free loopback subnet for a test cluster");
 }
@@ -122,77 +110,22 @@ export function makeTempDir(prefix = "levee-test-"): string {
   return dir;
 }
 
-interface AgentSpec {
-  name: string;
-  mode: "cloud" | "edge";
-  address: string;
-  dataDir: string;
-  args: string[];
-  env?: Record<string, string>;
-  readyTimeoutMs: number;
-}
-
-async function startAgent(spec: AgentSpec): Promise<TestAgent> {
-  const agentUrl = `http://${spec.address}:7401`;
-  const logs: string[] = [];
-  const launch = () =>
-    launchAgent({
-      name: spec.name,
-      command: leveeCommand(),
-      args: [
-        spec.mode,
-        "--node-name",
-        spec.name,
-        "--bind-address",
-        spec.address,
-        "--data-dir",
-        spec.dataDir,
-        "--log-format",
-        "text",
-        "--log-level",
-        "debug",
-        ...spec.args,
-      ],
-      readyUrl: `${agentUrl}/readyz`,
-      env: { ...cleanEnv(), ...spec.env },
-      onLine: (line) => logs.push(line),
-    });
-  const agent: TestAgent = {
-    name: spec.name,
-    mode: spec.mode,
-    address: spec.address,
-    dataDir: spec.dataDir,
-    agentUrl,
-    logs,
-    process: launch(),
-    async restart(options = {}) {
-      agent.process = launch();
-      live.add(agent);
-      if (options.waitReady !== false) await waitReady(agent.process, spec.readyTimeoutMs);
-    },
-    async stop() {
-      const code = await stopAgent(agent.process);
-      live.delete(agent);
-      return code;
-    },
-    kill(signal = "SIGKILL") {
-      agent.process.proc.kill(signal);
-    },
-  };
-  live.add(agent);
-  await waitReady(agent.process, spec.readyTimeoutMs);
-  return agent;
-}
-
 export async function startCluster(options: ClusterOptions = {}): Promise<Cluster> {
-  const subnet = allocateSubnet();
+  const subnet = options.subnet ?? allocateSubnet();
   const root = makeTempDir();
   const readyTimeoutMs = options.readyTimeoutMs ?? 15_000;
+  const cloudAddress = `${subnet}.10`;
+  const cloudDataDir = join(root, "cloud");
+  const mosquitto =
+    (options.broker ?? defaultBroker()) === "mosquitto"
+      ? createMosquitto({ address: `${subnet}.5`, port: 1883, dir: makeTempDir("levee-mosquitto-") })
+      : undefined;
   const started: TestAgent[] = [];
   const cluster: Cluster = {
     subnet,
     cloud: undefined as unknown as TestCloud,
     edges: [],
+    broker: testBroker(mosquitto, cloudDataDir, `mqtt://${cloudAddress}:1883`),
     all: () => [...started],
     printLogs() {
       for (const agent of started) {
@@ -200,28 +133,40 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
           `----- logs of ${agent.name} (${agent.address}) -----\n${agent.logs.join("\n")}\n`,
         );
       }
+      if (mosquitto) process.stderr.write(`----- mosquitto (${mosquitto.url}) -----\n${mosquitto.log()}\n`);
     },
     async destroy() {
       await Promise.all(started.map((a) => a.stop()));
+      await mosquitto?.stop();
       rmSync(root, { recursive: true, force: true });
       tempDirs.delete(root);
+      if (mosquitto) {
+        rmSync(mosquitto.dir, { recursive: true, force: true });
+        tempDirs.delete(mosquitto.dir);
+      }
     },
   };
   try {
-    const cloudAddress = `${subnet}.10`;
     const cloud = await startAgent({
       name: "cloud",
       mode: "cloud",
       address: cloudAddress,
-      dataDir: join(root, "cloud"),
-      args: options.cloudArgs ?? [],
+      dataDir: cloudDataDir,
+      args: [...(mosquitto ? ["--mqtt-url", mosquitto.url] : []), ...(options.cloudArgs ?? [])],
       readyTimeoutMs,
+      // With Mosquitto the cloud is ready only once the broker runs, which needs its files first.
+      wait: !mosquitto,
       ...(options.env ? { env: options.env } : {}),
     });
     started.push(cloud);
+    if (mosquitto) {
+      await writeBrokerFiles(cloudDataDir, mosquitto.dir);
+      await mosquitto.start();
+      await waitReady(cloud.process, readyTimeoutMs);
+    }
     cluster.cloud = Object.assign(cloud, {
       apiUrl: `http://${cloudAddress}:7400`,
-      mqttUrl: `mqtt://${cloudAddress}:1883`,
+      mqttUrl: cluster.broker.url,
       adminToken: "",
       api: (path: string, init: RequestInit = {}) =>
         fetch(`http://${cloudAddress}:7400${path}`, {
@@ -242,12 +187,32 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
           dataDir: join(root, `edge${i + 1}`),
           args: ["--cloud", cluster.cloud.apiUrl, "--token", joinToken, ...(options.edgeArgs ?? [])],
           readyTimeoutMs,
+          // With Mosquitto an edge can connect only after the files know its password.
+          wait: !mosquitto,
           ...(options.env ? { env: options.env } : {}),
         }),
       ),
     );
     started.push(...edges);
     cluster.edges = edges;
+    if (mosquitto && edges.length > 0) {
+      const names = edges.map((e) => e.name);
+      await waitUntil(
+        `edges ${names.join(", ")} to join`,
+        async () => {
+          const res = await cluster.cloud.api("/api/v1/nodes");
+          const joined = new Set(
+            ((await res.json()) as { items: { metadata: { name: string } }[] }).items.map(
+              (n) => n.metadata.name,
+            ),
+          );
+          return names.every((n) => joined.has(n));
+        },
+        readyTimeoutMs,
+      );
+      await cluster.broker.sync();
+      await Promise.all(edges.map((e) => waitReady(e.process, readyTimeoutMs)));
+    }
     return cluster;
   } catch (err) {
     cluster.printLogs();
@@ -270,26 +235,4 @@ export async function withCluster<T>(
   } finally {
     await cluster.destroy();
   }
-}
-
-/** Runs `levee ARGS` to completion and returns its exit code and output. */
-export async function runLevee(
-  args: string[],
-  options: { env?: Record<string, string | undefined>; timeoutMs?: number; cwd?: string } = {},
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  const proc = Bun.spawn([...leveeCommand(), ...args], {
-    env: { ...process.env, ...cleanEnv(), ...options.env },
-    stdin: "ignore",
-    stdout: "pipe",
-    stderr: "pipe",
-    cwd: options.cwd ?? REPO_ROOT,
-  });
-  const timer = setTimeout(() => proc.kill("SIGKILL"), options.timeoutMs ?? 15_000);
-  const [code, stdout, stderr] = await Promise.all([
-    proc.exited,
-    new Response(proc.stdout).text(),
-    new Response(proc.stderr).text(),
-  ]);
-  clearTimeout(timer);
-  return { code, stdout, stderr };
 }

@@ -10,7 +10,7 @@ import { requireAdminToken } from "./auth.ts";
 import { apiError } from "./errors.ts";
 import { mountBrokerRoutes } from "./routes-broker.ts";
 import { type JoinDeps, mountJoinRoutes } from "./routes-join.ts";
-import { mountResourceRoutes } from "./routes-resources.ts";
+import { mountResourceRoutes, type ResourceHooks } from "./routes-resources.ts";
 import { mountTokenRoutes } from "./routes-tokens.ts";
 
 /** Largest request body: manifests with embedded Config files. */
@@ -26,6 +26,7 @@ export interface CloudApiDeps {
   cloudMqttPassword: string;
   plane: ControlPlane;
   join: Omit<JoinDeps, "store" | "log">;
+  hooks?: ResourceHooks;
 }
 
 export function cloudApiApp(deps: CloudApiDeps): Hono {
@@ -46,7 +47,7 @@ export function cloudApiApp(deps: CloudApiDeps): Hono {
   const guarded = new Hono();
   guarded.use(requireAdminToken(deps.adminToken));
   mountTokenRoutes(guarded, deps.store);
-  mountResourceRoutes(guarded, deps.store, deps.plane);
+  mountResourceRoutes(guarded, deps.store, deps.plane, deps.hooks);
   mountBrokerRoutes(guarded, deps.store, deps.cloudMqttPassword);
   api.route("/", guarded);
 

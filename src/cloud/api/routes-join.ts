@@ -1,5 +1,6 @@
 // POST /api/v1/join: an edge presents a join token (or, when it joined before, its own
-// credentials) and gets its node identity and MQTT credentials. Not behind the admin token.
+// credentials) and gets its node identity, MQTT credentials and, for a TLS broker, the CA to
+// verify it with. Not behind the admin token.
 import type { Hono } from "hono";
 import { z } from "zod";
 import type { Logger } from "../../runtime/log.ts";
@@ -26,7 +27,8 @@ export const joinRequestSchema = z.strictObject({
 export interface JoinResponse {
   v: 1;
   node: { name: string; uid: string };
-  mqtt: { url: string; username: string; password: string };
+  /** `ca`: the CA certificate(s) (PEM) to verify an mqtts:// broker with; null: the system CAs. */
+  mqtt: { url: string; username: string; password: string; ca: string | null };
   /** Reserved for the mesh: the cloud CA and this node's certificate (PEM). */
   mesh: { ca: string | null; certificate: string | null; key: string | null };
 }
@@ -37,6 +39,8 @@ export interface JoinDeps {
   log: Logger;
   /** The MQTT URL edges should use (the embedded broker's advertised address, or the external one). */
   mqttUrlForNodes: () => string;
+  /** The CA (PEM) edges verify the broker with (--mqtt-tls-ca or --mqtt-tls-cert), if any. */
+  mqttCaForNodes?: () => string | null;
   /** Called after a node joined for the first time (the planner gives it a plan). */
   onJoined: (node: string) => void;
 }
@@ -85,7 +89,7 @@ export function mountJoinRoutes(api: Hono, deps: JoinDeps): void {
     const response: JoinResponse = {
       v: 1,
       node: { name: req.node.name, uid: outcome.uid },
-      mqtt: { url: deps.mqttUrlForNodes(), ...outcome.credentials },
+      mqtt: { url: deps.mqttUrlForNodes(), ...outcome.credentials, ca: deps.mqttCaForNodes?.() ?? null },
       mesh: { ca: null, certificate: null, key: null },
     };
     return c.json(response, outcome.kind === "joined" ? 201 : 200);

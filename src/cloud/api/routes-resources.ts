@@ -10,7 +10,18 @@ import { pinnedToUnknownNodes } from "../planner.ts";
 import { listWorkers, unjoinedWorkers } from "../workers-view.ts";
 import { apiError } from "./errors.ts";
 
-export function mountResourceRoutes(api: Hono, store: Store, plane: ControlPlane): void {
+/** What else must happen when nodes change through the API. */
+export interface ResourceHooks {
+  /** After a node was deleted (its MQTT credentials are gone). */
+  onNodeDeleted?: (name: string) => void;
+}
+
+export function mountResourceRoutes(
+  api: Hono,
+  store: Store,
+  plane: ControlPlane,
+  hooks: ResourceHooks = {},
+): void {
   api.post("/apply", async (c) => {
     const body = await c.req.text();
     const parsed = parseManifests(body, c.req.header("content-type"));
@@ -32,6 +43,7 @@ export function mountResourceRoutes(api: Hono, store: Store, plane: ControlPlane
   api.delete("/nodes/:name", (c) => {
     const name = c.req.param("name");
     if (!deleteNode(store, name)) return apiError(c, 404, `node "${name}" not found`);
+    hooks.onNodeDeleted?.(name);
     plane.replan(`node ${name} deleted`);
     return c.json({ deleted: { kind: "Node", name } });
   });

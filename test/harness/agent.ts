@@ -1,0 +1,92 @@
+// One levee agent of a test cluster: a real process on its own loopback address, started with
+// the harness's flags (node name, bind address, data dir, text logs at debug), its log lines kept
+// in memory. Agents still running when the test process ends are killed (killLiveAgents).
+import { type LaunchedAgent, launchAgent, stopAgent, waitReady } from "../../src/cli/agent-launcher.ts";
+import { cleanEnv, leveeCommand } from "./process.ts";
+
+export interface TestAgent {
+  name: string;
+  mode: "cloud" | "edge";
+  address: string;
+  dataDir: string;
+  /** Local agent API, e.g. http://127.0.0.11:7401 */
+  agentUrl: string;
+  logs: string[];
+  process: LaunchedAgent;
+  /** Starts it again with the same data dir and flags (after stop() or a kill). */
+  restart(options?: { waitReady?: boolean }): Promise<void>;
+  stop(): Promise<number>;
+  kill(signal?: NodeJS.Signals): void;
+}
+
+const live = new Set<TestAgent>();
+
+/** SIGKILLs every agent a test left running. */
+export function killLiveAgents(): void {
+  for (const agent of live) agent.kill("SIGKILL");
+  live.clear();
+}
+
+export interface AgentSpec {
+  name: string;
+  mode: "cloud" | "edge";
+  address: string;
+  dataDir: string;
+  args: string[];
+  env?: Record<string, string>;
+  readyTimeoutMs: number;
+  /** Wait until it is ready (default); false: the caller waits (waitReady(agent.process)). */
+  wait?: boolean;
+}
+
+export async function startAgent(spec: AgentSpec): Promise<TestAgent> {
+  const agentUrl = `http://${spec.address}:7401`;
+  const logs: string[] = [];
+  const launch = () =>
+    launchAgent({
+      name: spec.name,
+      command: leveeCommand(),
+      args: [
+        spec.mode,
+        "--node-name",
+        spec.name,
+        "--bind-address",
+        spec.address,
+        "--data-dir",
+        spec.dataDir,
+        "--log-format",
+        "text",
+        "--log-level",
+        "debug",
+        ...spec.args,
+      ],
+      readyUrl: `${agentUrl}/readyz`,
+      env: { ...cleanEnv(), ...spec.env },
+      onLine: (line) => logs.push(line),
+    });
+  const agent: TestAgent = {
+    name: spec.name,
+    mode: spec.mode,
+    address: spec.address,
+    dataDir: spec.dataDir,
+    agentUrl,
+    logs,
+    process: launch(),
+    async restart(options = {}) {
+      agent.process = launch();
+      live.add(agent);
+      if (options.waitReady !== false) await waitReady(agent.process, spec.readyTimeoutMs);
+    },
+    async stop() {
+      const code = await stopAgent(agent.process);
+      live.delete(agent);
+      return code;
+    },
+    kill(signal = "SIGKILL") {
+      agent.process.proc.kill(signal);
+    },
+  };
+  live.add(agent);
+  if (spec.wait !== false) await waitReady(agent.process, spec.readyTimeoutMs);
+  return agent;
+}

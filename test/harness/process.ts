@@ -1,0 +1,53 @@
+// How tests run levee itself: the source with bun (or the compiled binary in LEVEE_TEST_BIN), with
+// the developer's own LEVEE_* variables removed so that they cannot change a test's outcome.
+// Shared by the cluster harness and the Mosquitto harness (cluster.ts re-exports all of it).
+import { join } from "node:path";
+
+export const REPO_ROOT = join(import.meta.dir, "..", "..");
+export const BUN = process.execPath;
+
+/** Unsets the developer's own LEVEE_* variables so that they cannot change a test's outcome. */
+export function cleanEnv(): Record<string, undefined> {
+  const out: Record<string, undefined> = {};
+  for (const key of Object.keys(process.env))
+    if (key.startsWith("LEVEE_") && key !== "LEVEE_TEST_BIN") out[key] = undefined;
+  return out;
+}
+
+/** How to run levee in tests: the compiled binary in LEVEE_TEST_BIN, else bun + the source. */
+export function leveeCommand(): string[] {
+  const bin = process.env.LEVEE_TEST_BIN;
+  return bin ? [bin] : [BUN, join(REPO_ROOT, "src/cli/main.ts")];
+}
+
+/** Runs `levee ARGS` to completion and returns its exit code and output. */
+export async function runLevee(
+  args: string[],
+  options: { env?: Record<string, string | undefined>; timeoutMs?: number; cwd?: string } = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const proc = Bun.spawn([...leveeCommand(), ...args], {
+    env: { ...process.env, ...cleanEnv(), ...options.env },
+    stdin: "ignore",
+    stdout: "pipe",
+    stderr: "pipe",
+    cwd: options.cwd ?? REPO_ROOT,
+  });
+  const timer = setTimeout(() => proc.kill("SIGKILL"), options.timeoutMs ?? 15_000);
+  const [code, stdout, stderr] = await Promise.all([
+    proc.exited,
+    new Response(proc.stdout).text(),
+    new Response(proc.stderr).text(),
+  ]);
+  clearTimeout(timer);
+  return { code, stdout, stderr };
+}
+
+/** Polls `check` until it is true; throws `what` after timeoutMs. */
+export async function waitUntil(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 15_000) {
+  const deadline = performance.now() + timeoutMs;
+  while (performance.now() < deadline) {
+    if (await Promise.resolve(check()).catch(() => false)) return;
+    await Bun.sleep(25);
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+}
