@@ -124,7 +124,8 @@ export class MqttSession {
   private attempt(): void {
     const o = this.options;
     this.reason = `connecting to ${this.where}`;
-    const client = mqtt.connect(o.url, {
+    const client = mqtt.connect({
+      ...brokerAddress(o.url),
       clientId: o.clientId,
       username: o.username,
       password: o.password,
@@ -239,4 +240,26 @@ function withTimeout(promise: Promise<void>, ms: number): Promise<void> {
       },
     );
   });
+}
+
+/**
+ * protocol/host/port of a broker URL, parsed with the WHATWG URL parser: handing mqtt.js the URL
+ * string makes it call the deprecated url.parse(), which prints a warning outside our logs.
+ */
+export function brokerAddress(url: string): {
+  protocol: "mqtt" | "mqtts" | "ws" | "wss";
+  host: string;
+  port: number;
+} {
+  const u = new URL(url);
+  const protocol = u.protocol.replace(/:$/, "");
+  const known = { mqtt: 1883, tcp: 1883, mqtts: 8883, tls: 8883, ws: 80, wss: 443 } as const;
+  if (!(protocol in known)) throw new Error(`unsupported broker URL scheme ${protocol}: in ${url}`);
+  const normalized = protocol === "tcp" ? "mqtt" : protocol === "tls" ? "mqtts" : protocol;
+  const port = u.port ? Number(u.port) : known[protocol as keyof typeof known];
+  return {
+    protocol: normalized as "mqtt" | "mqtts" | "ws" | "wss",
+    host: u.hostname.replace(/^\[|\]$/g, ""),
+    port,
+  };
 }

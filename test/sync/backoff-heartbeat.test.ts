@@ -115,3 +115,21 @@ describe("plan resend (digest)", () => {
     expect(planResendDue(0, 5000, 5)).toBe(true);
   });
 });
+
+describe("brokerAddress", () => {
+  test("parses broker URLs without url.parse, with default ports and IPv6", async () => {
+    const { brokerAddress } = await import("../../src/sync/mqtt-session.ts");
+    expect(brokerAddress("mqtt://127.0.0.10:1883")).toEqual({
+      protocol: "mqtt",
+      host: "127.0.0.10",
+      port: 1883,
+    });
+    expect(brokerAddress("mqtts://broker.local")).toEqual({
+      protocol: "mqtts",
+      host: "broker.local",
+      port: 8883,
+    });
+    expect(brokerAddress("tcp://[::1]:18830")).toEqual({ protocol: "mqtt", host: "::1", port: 18830 });
+    expect(() => brokerAddress("http://x")).toThrow("unsupported broker URL scheme http:");
+  });
+});
