@@ -11,12 +11,12 @@ import { formatDuration } from "../api/duration.ts";
 import type { CloudConfig } from "../config/agent-config.ts";
 import { saveIdentity, storedIdentity } from "../edge/join.ts";
 import { type LocalNode, startLocalNode } from "../edge/local-node.ts";
+import { startNodeLink } from "../edge/node-link.ts";
 import { RefusalError } from "../runtime/errors.ts";
 import type { Logger } from "../runtime/log.ts";
 import { type Server, serveHttp } from "../runtime/serve.ts";
 import { versionInfo } from "../runtime/version.ts";
 import { type CloudLink, type PhaseChange, startCloudLink } from "../sync/cloud-link.ts";
-import { startEdgeLink } from "../sync/edge-link.ts";
 import { mosquittoHasher } from "../sync/mosquitto-password.ts";
 import type { ClientTls } from "../sync/mqtt-session.ts";
 import { ensureAdminToken } from "./admin-token.ts";
@@ -166,7 +166,7 @@ export async function startCloud(config: CloudConfig): Promise<CloudAgent> {
  * its own broker like any edge, so its workers get plans and report status the same way.
  */
 function startSelfLink(node: LocalNode, mqttUrl: string, tls: ClientTls | undefined): void {
-  const { store, config, log, lifecycle, readiness } = node;
+  const { store, config } = node;
   let identity = storedIdentity(store);
   if (!identity) {
     const outcome = joinNode(
@@ -189,20 +189,7 @@ function startSelfLink(node: LocalNode, mqttUrl: string, tls: ClientTls | undefi
     identity = { name: config.nodeName, uid: outcome.uid, mqttUrl, ...outcome.credentials };
     saveIdentity(store, identity);
   }
-  const link = startEdgeLink({
-    store,
-    log: log.child({ component: "node-sync" }),
-    node: identity.name,
-    url: mqttUrl,
-    tls,
-    username: identity.username,
-    password: identity.password,
-    agentVersion: versionInfo().version,
-    addresses: [config.advertiseAddress],
-    onPlan: (plan) => log.info("plan stored", { revision: plan.revision, epoch: plan.epoch }),
-  });
-  lifecycle.add("node-sync", () => link.close());
-  readiness.add("node-sync", () => link.state());
+  startNodeLink(node, identity, { url: mqttUrl, tls, check: "node-sync" });
 }
 
 type NewEvent = Parameters<ControlPlane["recordEvents"]>[0][number];

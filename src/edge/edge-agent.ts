@@ -5,10 +5,10 @@ import type { EdgeConfig } from "../config/agent-config.ts";
 import { RefusalError } from "../runtime/errors.ts";
 import { versionInfo } from "../runtime/version.ts";
 import { Backoff } from "../sync/backoff.ts";
-import { startEdgeLink } from "../sync/edge-link.ts";
 import { readStoredPlan } from "../sync/edge-plan-store.ts";
 import { CloudUnreachable, joinCloud, type NodeIdentity, storedIdentity } from "./join.ts";
 import { type LocalNode, startLocalNode } from "./local-node.ts";
+import { startNodeLink } from "./node-link.ts";
 
 export async function startEdge(config: EdgeConfig): Promise<LocalNode> {
   const node = await startLocalNode(config);
@@ -35,20 +35,10 @@ export async function startEdge(config: EdgeConfig): Promise<LocalNode> {
     });
   }
 
-  const link = startEdgeLink({
-    store,
-    log: log.child({ component: "sync" }),
-    node: identity.name,
-    url: identity.mqttUrl,
+  startNodeLink(node, identity, {
     ...(identity.mqttCa ? { tls: { ca: identity.mqttCa } } : {}),
-    username: identity.username,
-    password: identity.password,
-    agentVersion: versionInfo().version,
-    addresses: [config.advertiseAddress],
-    onPlan: (next) => log.info("plan stored", { revision: next.revision, epoch: next.epoch }),
+    check: "cloud",
   });
-  lifecycle.add("sync", () => link.close());
-  readiness.add("cloud", () => link.state());
   log.info("edge agent started", {
     cloud: config.cloud,
     mqtt: identity.mqttUrl,

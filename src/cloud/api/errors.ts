@@ -40,3 +40,23 @@ export function formatPath(path: readonly PropertyKey[]): string {
   }
   return out;
 }
+
+/** Reads a JSON body and validates it: the value, or the 400 answer naming every bad field. */
+export async function parseBody<T>(
+  c: Context,
+  schema: {
+    safeParse(
+      value: unknown,
+    ):
+      | { success: true; data: T }
+      | { success: false; error: { issues: { path: PropertyKey[]; message: string }[] } };
+  },
+  what: string,
+): Promise<{ ok: true; value: T } | { ok: false; response: Response }> {
+  const body = await readJson(c);
+  if (!body.ok) return body;
+  const parsed = schema.safeParse(body.value);
+  if (parsed.success) return { ok: true, value: parsed.data };
+  const issues = parsed.error.issues.map((i) => ({ path: formatPath(i.path), message: i.message }));
+  return { ok: false, response: apiError(c, 400, `invalid ${what}`, issues) };
+}

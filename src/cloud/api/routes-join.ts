@@ -8,7 +8,7 @@ import type { Store } from "../../store/store.ts";
 import { CLOUD_USER } from "../../sync/topics.ts";
 import { consumeJoinToken } from "../join-tokens.ts";
 import { joinNode, type PasswordHasher } from "../node-registry.ts";
-import { apiError, formatPath, readJson } from "./errors.ts";
+import { apiError, parseBody } from "./errors.ts";
 
 const label = z.string().max(63);
 export const joinRequestSchema = z.strictObject({
@@ -47,14 +47,9 @@ export interface JoinDeps {
 
 export function mountJoinRoutes(api: Hono, deps: JoinDeps): void {
   api.post("/join", async (c) => {
-    const body = await readJson(c);
-    if (!body.ok) return body.response;
-    const parsed = joinRequestSchema.safeParse(body.value);
-    if (!parsed.success) {
-      const issues = parsed.error.issues.map((i) => ({ path: formatPath(i.path), message: i.message }));
-      return apiError(c, 400, "invalid join request", issues);
-    }
-    const req = parsed.data;
+    const parsed = await parseBody(c, joinRequestSchema, "join request");
+    if (!parsed.ok) return parsed.response;
+    const req = parsed.value;
     if (req.node.name === CLOUD_USER) {
       return apiError(c, 400, "invalid join request", [
         { path: "node.name", message: `"${CLOUD_USER}" is reserved for the cloud's own MQTT user` },

@@ -4,7 +4,7 @@ import { z } from "zod";
 import { parseDuration } from "../../api/duration.ts";
 import type { Store } from "../../store/store.ts";
 import { createJoinToken } from "../join-tokens.ts";
-import { apiError, formatPath, readJson } from "./errors.ts";
+import { apiError, parseBody } from "./errors.ts";
 
 const tokenRequest = z.strictObject({
   ttl: z.string().default("24h"),
@@ -14,14 +14,9 @@ const tokenRequest = z.strictObject({
 
 export function mountTokenRoutes(api: Hono, store: Store): void {
   api.post("/tokens", async (c) => {
-    const body = await readJson(c);
-    if (!body.ok) return body.response;
-    const parsed = tokenRequest.safeParse(body.value);
-    if (!parsed.success) {
-      const issues = parsed.error.issues.map((i) => ({ path: formatPath(i.path), message: i.message }));
-      return apiError(c, 400, "invalid token request", issues);
-    }
-    const ttl = parseDuration(parsed.data.ttl);
+    const parsed = await parseBody(c, tokenRequest, "token request");
+    if (!parsed.ok) return parsed.response;
+    const ttl = parseDuration(parsed.value.ttl);
     if (!ttl.ok || ttl.ms <= 0) {
       return apiError(c, 400, "invalid token request", [
         { path: "ttl", message: ttl.ok ? "must be positive" : ttl.message },
@@ -29,8 +24,8 @@ export function mountTokenRoutes(api: Hono, store: Store): void {
     }
     const created = createJoinToken(store, {
       ttlMs: ttl.ms,
-      uses: parsed.data.uses,
-      description: parsed.data.description,
+      uses: parsed.value.uses,
+      description: parsed.value.description,
     });
     return c.json(created, 201);
   });
