@@ -148,7 +148,7 @@ export async function startCloud(config: CloudConfig): Promise<CloudAgent> {
       mqttCaForNodes: () => tls?.ca ?? null,
       onJoined: (name) => {
         mosquitto?.refresh();
-        plane?.replan(`node ${name} joined`);
+        plane?.replan(`node ${name} joined`, name);
       },
     },
     hooks: { onNodeDeleted: () => mosquitto?.refresh() },

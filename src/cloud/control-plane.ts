@@ -133,9 +133,12 @@ export class ControlPlane {
     return deleted;
   }
 
-  /** Re-plans after a change outside apply (a node joined, its phase changed). */
-  replan(reason: string): PlanChange[] {
-    const changes = this.store.tx(() => this.replanInTx());
+  /**
+   * Re-plans after a change outside apply (a node's phase changed, a node was deleted); with
+   * `only`, just that node (it joined: no other node's plan can change).
+   */
+  replan(reason: string, only?: string): PlanChange[] {
+    const changes = this.store.tx(() => this.replanInTx(only));
     if (changes.length > 0) this.log.info("re-planned", { reason, nodes: changes.map((c) => c.node) });
     this.onPlansChanged(changes);
     return changes;
@@ -160,8 +163,8 @@ export class ControlPlane {
     return listObjects(this.store.db, kind, labelSelector);
   }
 
-  /** Plans every node from the stored resources; call inside a transaction. */
-  private replanInTx(): PlanChange[] {
+  /** Plans every node (or only one) from the stored resources; call inside a transaction. */
+  private replanInTx(only?: string): PlanChange[] {
     const db = this.store.db;
     const services: PlannerService[] = listObjects(db, "Service").map((o) => ({
       name: o.metadata.name,
@@ -173,7 +176,7 @@ export class ControlPlane {
     const plans = planAll({
       services,
       configs,
-      nodes: nodesForPlanning(this.store),
+      nodes: nodesForPlanning(this.store, only),
       resolveTemplate: (spec, entry) =>
         resolveWorkerTemplate(spec as never, entry as never) as unknown as Record<string, unknown>,
     });

@@ -149,16 +149,17 @@ export function getNode(store: Store, name: string): NodeView | undefined {
   return row ? toView(row) : undefined;
 }
 
-/** Name, labels and phase of every node: what the planner places workers on. */
+/** Name, labels and phase of every node (or only the named one): what the planner places workers on. */
 export function nodesForPlanning(
   store: Store,
+  only?: string,
 ): { name: string; labels: Record<string, string>; phase: string }[] {
-  return store.db
-    .query<{ name: string; labels: string; phase: string }, []>(
-      "SELECT name, labels, phase FROM nodes ORDER BY name",
-    )
-    .all()
-    .map((r) => ({ name: r.name, labels: JSON.parse(r.labels), phase: r.phase }));
+  type Row = { name: string; labels: string; phase: string };
+  const rows =
+    only === undefined
+      ? store.db.query<Row, []>("SELECT name, labels, phase FROM nodes ORDER BY name").all()
+      : store.db.query<Row, [string]>("SELECT name, labels, phase FROM nodes WHERE name = ?").all(only);
+  return rows.map((r) => ({ name: r.name, labels: JSON.parse(r.labels), phase: r.phase }));
 }
 
 /** Sets a node's labels: "missing" when it has not joined, else whether they changed. */
