@@ -1,9 +1,8 @@
 // The install/uninstall plan without touching the system: which files with which modes and
 // contents, that flags come back from the YAML file and the token only from the env file (read
 // with systemd's own parser where it is installed), and what uninstall removes, stops and keeps.
-import { afterAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { describe, expect, test } from "bun:test";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { maskEnvFile, mergeEnvFile, parseEnvFile, quoteEnvValue } from "../../src/cli/env-file.ts";
 import {
@@ -18,19 +17,11 @@ import {
 } from "../../src/cli/install-plan.ts";
 import { loadOptions } from "../../src/config/load.ts";
 import { envName, type OptionKey, optionKeys, optionsFor } from "../../src/config/schema.ts";
+import { makeTempDir as makeHarnessTempDir } from "../harness/cluster.ts";
 
 const REPO = join(import.meta.dir, "..", "..");
 
-// Own temp dirs, removed after this file.
-const temps: string[] = [];
-function makeTempDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), "levee-install-test-"));
-  temps.push(dir);
-  return dir;
-}
-afterAll(() => {
-  for (const dir of temps) rmSync(dir, { recursive: true, force: true });
-});
+const makeTempDir = () => makeHarnessTempDir("levee-install-test-");
 function load(mode: Mode, argv: string[], env: Record<string, string> = {}) {
   return loadOptions({ command: `levee ${mode}`, keys: optionsFor(mode), argv, env }).options;
 }

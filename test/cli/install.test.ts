@@ -1,34 +1,14 @@
 // `levee install` / `levee uninstall` as a user runs them: --dry-run from source, bad input, a
 // real install from a compiled binary into --root (never into this host's /), and the unit files
 // checked by systemd-analyze verify.
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import {
-  chmodSync,
-  cpSync,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from "node:fs";
-import { tmpdir } from "node:os";
+import { beforeAll, describe, expect, test } from "bun:test";
+import { chmodSync, cpSync, existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { cleanEnv } from "../harness/cluster.ts";
+import { cleanEnv, makeTempDir as makeHarnessTempDir } from "../harness/cluster.ts";
 
 const REPO = join(import.meta.dir, "..", "..");
 
-// Own temp dirs, removed after this file (a compiled binary is 100 MB).
-const temps: string[] = [];
-function makeTempDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), "levee-install-test-"));
-  temps.push(dir);
-  return dir;
-}
-afterAll(() => {
-  for (const dir of temps) rmSync(dir, { recursive: true, force: true });
-});
+const makeTempDir = () => makeHarnessTempDir("levee-install-test-");
 const SOURCE = [process.execPath, join(REPO, "src/cli/main.ts")];
 
 async function run(argv: string[]) {

@@ -42,18 +42,7 @@ describe.skipIf(!mosquitto)("external Mosquitto", () => {
     const dir = makeTempDir();
     const brokerUrl = `mqtt://${subnet}.5:18830`;
     const logs: string[] = [];
-    const agent = (name: string, args: string[], readyUrl: string) => {
-      const a = launchAgent({
-        name,
-        command: leveeCommand(),
-        args: [...args, "--log-format", "text", "--data-dir", join(dir, name), "--node-name", name],
-        readyUrl,
-        env: cleanEnv(),
-        onLine: (l) => logs.push(`[${name}] ${l}`),
-      });
-      started.push(a);
-      return a;
-    };
+    const agent = agentLauncher(dir, logs);
     try {
       const cloud = agent(
         "cloud",
@@ -163,18 +152,7 @@ describe.skipIf(!mosquitto)("external Mosquitto with --mosquitto-config-dir", ()
     const brokerDir = join(dir, "mosquitto");
     const broker = createMosquitto({ address: `${subnet}.5`, port: 18831, dir: brokerDir });
     const logs: string[] = [];
-    const launch = (name: string, args: string[], readyUrl: string) => {
-      const a = launchAgent({
-        name,
-        command: leveeCommand(),
-        args: [...args, "--log-format", "text", "--data-dir", join(dir, name), "--node-name", name],
-        readyUrl,
-        env: cleanEnv(),
-        onLine: (l) => logs.push(`[${name}] ${l}`),
-      });
-      started.push(a);
-      return a;
-    };
+    const launch = agentLauncher(dir, logs);
     const api = `http://${subnet}.10:7400`;
     try {
       const cloud = launch(
@@ -262,4 +240,20 @@ function existsNode(dir: string): boolean {
   } catch {
     return false;
   }
+}
+
+/** Starts levee agents with their data dirs under `dir`, their log lines in `logs`, stopped after the file. */
+function agentLauncher(dir: string, logs: string[]) {
+  return (name: string, args: string[], readyUrl: string) => {
+    const a = launchAgent({
+      name,
+      command: leveeCommand(),
+      args: [...args, "--log-format", "text", "--data-dir", join(dir, name), "--node-name", name],
+      readyUrl,
+      env: cleanEnv(),
+      onLine: (l) => logs.push(`[${name}] ${l}`),
+    });
+    started.push(a);
+    return a;
+  };
 }
