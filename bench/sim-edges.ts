@@ -8,8 +8,8 @@
 // join token of N uses; its own MQTT username and password), and then does what src/sync/
 // edge-link.ts does: connects with client id levee-<node> and a retained last will (presence
 // offline), subscribes to its down topic, publishes retained presence online (will and presence
-// carry the same ts) and hello with its stored (epoch, revision, hash), repeated after 1, 2, 4 ...
-// s until a welcome answers it; on welcome it takes the heartbeat interval; on plan it decides
+// carry the same ts) and hello with its stored (epoch, revision, hash), repeated after [1, 2),
+// [2, 4) ... s (src/sync/hello-retry.ts) until a welcome answers it; on welcome it takes the heartbeat interval; on plan it decides
 // accept/duplicate as decidePlan does, persists the plan (in memory), THEN publishes ack; it
 // sends heartbeats every heartbeatSeconds and reconnects with the real backoff (src/sync/
 // backoff.ts: full jitter, 1 s base, 60 s cap). Every message is built with src/sync/messages.ts
@@ -32,6 +32,7 @@ import type { Subprocess } from "bun";
 import type { Logger } from "../src/runtime/log.ts";
 import { nodeClientId } from "../src/sync/acl.ts";
 import { Backoff, type BackoffOptions, DEFAULT_BACKOFF } from "../src/sync/backoff.ts";
+import { helloRetryDelayMs } from "../src/sync/hello-retry.ts";
 import {
   type Body,
   decodeMessage,
@@ -379,10 +380,10 @@ class SimEdge {
     });
   }
 
-  /** As the edge link: until a welcome answers, hello again after 1, 2, 4, ... s (≤ a heartbeat). */
+  /** As the edge link: until a welcome answers, hello again after [1, 2), [2, 4), ... s (≤ a heartbeat). */
   private retryHello(attempt: number): void {
     if (this.helloTimer) clearTimeout(this.helloTimer);
-    const delay = Math.min(1000 * 2 ** attempt, this.heartbeatSeconds * 1000);
+    const delay = helloRetryDelayMs(attempt, this.heartbeatSeconds * 1000);
     this.helloTimer = setTimeout(() => {
       this.helloTimer = undefined;
       if (this.welcomed || !this.ready) return;

@@ -7,7 +7,8 @@
 // never means an open broker); nodes connect only with their own client id; publish and subscribe
 // go through src/sync/acl.ts; and a packet announcing more than maxPacketBytes closes the
 // connection before it is buffered. Each refusal is one log line and a counter. With a
-// certificate and key it speaks only MQTT over TLS (src/cloud/mqtt-tls.ts loads them).
+// certificate and key it speaks only MQTT over TLS (src/cloud/mqtt-tls.ts loads them). Retained
+// messages are looked up by topic, not scanned (broker-persistence.ts).
 import { createServer, type Server as NetServer, type Socket } from "node:net";
 import { createServer as createTlsServer } from "node:tls";
 import { Aedes } from "aedes";
@@ -18,6 +19,7 @@ import { mayPublish, maySubscribe, mayUseClientId } from "../sync/acl.ts";
 import { Counter } from "../sync/counters.ts";
 import { createFrameLimit } from "../sync/frame-limit.ts";
 import { MAX_MESSAGE_BYTES } from "../sync/messages.ts";
+import { RetainedMapPersistence } from "./broker-persistence.ts";
 
 /** Decides who may connect (src/cloud/sync-store.ts: createBrokerAuthority). */
 export interface BrokerAuthority {
@@ -61,6 +63,7 @@ export async function startEmbeddedBroker(
 
   const broker = await Aedes.createBroker({
     id: "levee-cloud",
+    persistence: new RetainedMapPersistence(),
     drainTimeout: 30_000,
     maxTopicLevels: 16,
     authenticate: (client, username, password, done) => {

@@ -9,20 +9,24 @@ import { arch } from "node:os";
 import { join } from "node:path";
 import { formatDuration } from "../api/duration.ts";
 import type { CloudConfig } from "../config/agent-config.ts";
-import { saveIdentity, storedIdentity } from "../edge/join.ts";
+import { type NodeIdentity, saveIdentity, storedIdentity } from "../edge/join.ts";
 import { type LocalNode, startLocalNode } from "../edge/local-node.ts";
 import { startNodeLink } from "../edge/node-link.ts";
+import { startNodeLogServer } from "../edge/workers/log-server.ts";
 import { RefusalError } from "../runtime/errors.ts";
 import type { Logger } from "../runtime/log.ts";
 import { type Server, serveHttp } from "../runtime/serve.ts";
 import { versionInfo } from "../runtime/version.ts";
 import { type CloudLink, type PhaseChange, startCloudLink } from "../sync/cloud-link.ts";
+import type { EdgeLink } from "../sync/edge-link.ts";
 import { mosquittoHasher } from "../sync/mosquitto-password.ts";
 import type { ClientTls } from "../sync/mqtt-session.ts";
 import { ensureAdminToken } from "./admin-token.ts";
 import { cloudApiApp } from "./api/app.ts";
+import { ArtifactStore } from "./artifact-store.ts";
 import { safeUrl, startEmbeddedBroker } from "./broker.ts";
 import { ControlPlane } from "./control-plane.ts";
+import { LogStreams } from "./log-streams.ts";
 import { createLostAfterLookup } from "./lost-after.ts";
 import { startMosquittoFiles } from "./mosquitto-files.ts";
 import { certificateExpiresInMs, loadBrokerTls, loadCa } from "./mqtt-tls.ts";
@@ -94,6 +98,8 @@ export async function startCloud(config: CloudConfig): Promise<CloudAgent> {
   const lostAfterMs = createLostAfterLookup(store);
   const phaseEvents = batchEvents((events) => plane?.recordEvents(events));
   lifecycle.add("phase-events", () => phaseEvents.flush());
+  const logs = new LogStreams({ publish: (topic, payload) => link.publish(topic, payload) });
+  lifecycle.add("log-streams", () => logs.close());
   const link = startCloudLink({
     store,
     log: log.child({ component: "sync" }),
@@ -109,6 +115,7 @@ export async function startCloud(config: CloudConfig): Promise<CloudAgent> {
         message: phaseMessage(change, lostAfterMs),
       });
       if (phaseChangeAffectsPlacement(change)) plane?.replan(`node ${change.node} is ${change.to}`);
+      if (change.to !== "Ready") logs.endNode(change.node, `node ${change.node} is disconnected`);
     },
   });
   lifecycle.add("sync", () => link.close());
@@ -119,7 +126,7 @@ export async function startCloud(config: CloudConfig): Promise<CloudAgent> {
   plane = new ControlPlane(store, log.child({ component: "control-plane" }), (changes) => {
     for (const change of changes) link.publishPlan(change.node);
   });
-  startSelfLink(node, config.mqttUrl ? nodesMqttUrl : brokerUrl, tls);
+  const self = startSelfLink(node, config.mqttUrl ? nodesMqttUrl : brokerUrl, tls);
   // After the self link registered this node: the first files already let it in.
   const mosquitto = config.mosquitto
     ? startMosquittoFiles({
@@ -133,6 +140,7 @@ export async function startCloud(config: CloudConfig): Promise<CloudAgent> {
   if (mosquitto) lifecycle.add("mosquitto-files", () => mosquitto.close());
 
   plane.replan("start");
+  const artifacts = new ArtifactStore(store, config.dataDir, { maxBytes: config.artifactMaxBytes });
 
   const app = cloudApiApp({
     store,
@@ -152,12 +160,19 @@ export async function startCloud(config: CloudConfig): Promise<CloudAgent> {
       },
     },
     hooks: { onNodeDeleted: () => mosquitto?.refresh() },
+    artifacts,
+    logs,
   });
-  const api = serveHttp("cloud API, --api-listen", config.apiListen, app.fetch);
+  // Bun's own body limit off: every route has its own (4 MiB for JSON, --artifact-max-size for an
+  // artifact, which the API answers with 413 itself), and a followed log upload has none at all.
+  const api = serveHttp("cloud API, --api-listen", config.apiListen, app.fetch, {
+    maxRequestBodySize: Number.MAX_SAFE_INTEGER,
+  });
   lifecycle.add("api", () => api.stop(true));
   const apiUrl = `http://${reachable(config.apiListen.host)}:${config.apiListen.port}`;
   writeApiUrl(config.dataDir, apiUrl);
   log.info("cloud API listening", { url: apiUrl });
+  startNodeLogServer(node, self.link, self.identity, () => apiUrl);
   return { ...node, api, link, plane };
 }
 
@@ -165,7 +180,11 @@ export async function startCloud(config: CloudConfig): Promise<CloudAgent> {
  * The cloud is a node too: it registers itself (no join token: it owns the registry) and talks to
  * its own broker like any edge, so its workers get plans and report status the same way.
  */
-function startSelfLink(node: LocalNode, mqttUrl: string, tls: ClientTls | undefined): void {
+function startSelfLink(
+  node: LocalNode,
+  mqttUrl: string,
+  tls: ClientTls | undefined,
+): { link: EdgeLink; identity: NodeIdentity } {
   const { store, config } = node;
   let identity = storedIdentity(store);
   if (!identity) {
@@ -189,7 +208,8 @@ function startSelfLink(node: LocalNode, mqttUrl: string, tls: ClientTls | undefi
     identity = { name: config.nodeName, uid: outcome.uid, mqttUrl, ...outcome.credentials };
     saveIdentity(store, identity);
   }
-  startNodeLink(node, identity, { url: mqttUrl, tls, check: "node-sync" });
+  const link = startNodeLink(node, identity, { url: mqttUrl, tls, check: "node-sync" });
+  return { link, identity };
 }
 
 type NewEvent = Parameters<ControlPlane["recordEvents"]>[0][number];

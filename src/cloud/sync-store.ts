@@ -2,6 +2,8 @@
 // acknowledged of its plan, the worker status nodes report, and the cloud's epoch. The plans rows
 // themselves are created by the planner (plan-writer.ts); this module only records delivery
 // (sent_at) and acknowledgement (applied_*, acked_at). Also the broker's credential authority.
+// The cloud link runs these inside its batch transaction (src/sync/cloud-link.ts), where each
+// store.tx is a savepoint.
 import { createHash, randomUUID, timingSafeEqual } from "node:crypto";
 import type { Store } from "../store/store.ts";
 import type { NodePhase } from "../sync/heartbeat.ts";
@@ -65,8 +67,18 @@ export function readPlan(
   );
 }
 
-export function markPlanSent(store: Store, node: string, revision: number, at: string): void {
-  store.db.query("UPDATE plans SET sent_at = ? WHERE node = ? AND revision = ?").run(at, node, revision);
+/**
+ * Writes when plans went out (the cloud link keeps them in memory and writes them in batches): a
+ * row whose revision moved on since is left alone (its sent_at is NULL until its plan is sent).
+ */
+export function recordPlansSent(
+  store: Store,
+  sent: Iterable<[node: string, plan: { revision: number; at: string }]>,
+): void {
+  store.tx((db) => {
+    const mark = db.query("UPDATE plans SET sent_at = ? WHERE node = ? AND revision = ?");
+    for (const [node, { revision, at }] of sent) mark.run(at, node, revision);
+  });
 }
 
 /**

@@ -21,6 +21,10 @@ export interface AgentConfig {
   bindAddress: string;
   advertiseAddress: string;
   agentListen: HostPort;
+  /** Stop the workers at agent shutdown (levee demo); by default they keep running. */
+  stopWorkersOnExit: boolean;
+  /** Docker Engine API socket for container workers. */
+  dockerSocket: string;
   logLevel: Options["logLevel"];
   logFormat: "json" | "text";
 }
@@ -36,6 +40,8 @@ export interface CloudConfig extends AgentConfig {
   mqttTlsCa: string | undefined;
   /** Mosquitto files the cloud keeps current (--mosquitto-config-dir, --mosquitto-reload-command). */
   mosquitto: { configDir: string; reloadCommand: string | undefined } | undefined;
+  /** Largest artifact upload in bytes (--artifact-max-size). */
+  artifactMaxBytes: number;
 }
 
 export interface EdgeConfig extends AgentConfig {
@@ -46,7 +52,15 @@ export interface EdgeConfig extends AgentConfig {
 
 type AgentOptions = Pick<
   Options,
-  "dataDir" | "nodeName" | "bindAddress" | "advertiseAddress" | "agentPort" | "logLevel" | "logFormat"
+  | "dataDir"
+  | "nodeName"
+  | "bindAddress"
+  | "advertiseAddress"
+  | "agentPort"
+  | "stopWorkersOnExit"
+  | "dockerSocket"
+  | "logLevel"
+  | "logFormat"
 >;
 
 export function resolveAgentConfig(mode: Mode, o: AgentOptions): AgentConfig {
@@ -57,6 +71,8 @@ export function resolveAgentConfig(mode: Mode, o: AgentOptions): AgentConfig {
     bindAddress: o.bindAddress,
     advertiseAddress: o.advertiseAddress ?? defaultAdvertiseAddress(o.bindAddress),
     agentListen: { host: agentApiHost(o.bindAddress), port: o.agentPort },
+    stopWorkersOnExit: o.stopWorkersOnExit,
+    dockerSocket: o.dockerSocket,
     logLevel: o.logLevel,
     logFormat: o.logFormat ?? defaultLogFormat(),
   };
@@ -73,6 +89,7 @@ type CloudOptions = AgentOptions &
     | "mqttTlsCa"
     | "mosquittoConfigDir"
     | "mosquittoReloadCommand"
+    | "artifactMaxSize"
   >;
 
 export function resolveCloudConfig(o: CloudOptions): CloudConfig {
@@ -92,6 +109,7 @@ export function resolveCloudConfig(o: CloudOptions): CloudConfig {
     mosquitto: o.mosquittoConfigDir
       ? { configDir: resolve(o.mosquittoConfigDir), reloadCommand: o.mosquittoReloadCommand }
       : undefined,
+    artifactMaxBytes: o.artifactMaxSize,
   };
 }
 

@@ -57,6 +57,21 @@ const ipOrHost = z
 const httpUrl = z.url({ protocol: /^https?$/, error: "expected an http:// or https:// URL" });
 const mqttUrl = z.url({ protocol: /^(mqtts?|tcp|tls|wss?)$/, error: "expected an mqtt:// or mqtts:// URL" });
 
+/** A size in bytes: a number with an optional binary unit (512MiB, 8GiB; K, M, G, T: the same). */
+const byteSize = z.preprocess(
+  (value) => {
+    if (typeof value !== "string") return value;
+    const m = /^\s*(\d+(?:\.\d+)?)\s*(B|K|KiB|M|MiB|G|GiB|T|TiB)?\s*$/i.exec(value);
+    if (!m) return value;
+    const power = { b: 0, k: 1, m: 2, g: 3, t: 4 }[(m[2] ?? "b").charAt(0).toLowerCase() as "b"];
+    return Math.floor(Number(m[1]) * 1024 ** power);
+  },
+  z
+    .number({ error: "expected a size in bytes, e.g. 8GiB, 512MiB or 1048576" })
+    .int()
+    .min(1, "expected a size of at least 1 byte"),
+);
+
 const nodeName = z
   .string()
   .regex(
@@ -108,6 +123,16 @@ export const optionsSchema = z.object({
     scopes: AGENT,
     description: "port of the local agent API (health, discovery) on loopback",
     placeholder: "PORT",
+  }),
+  dockerSocket: opt(z.string().min(1).default("/var/run/docker.sock"), {
+    scopes: AGENT,
+    description: "the Docker Engine API socket that container workers run through",
+    placeholder: "PATH",
+  }),
+  stopWorkersOnExit: opt(booleanish.default(false), {
+    scopes: AGENT,
+    description:
+      "stop this node's workers when the agent stops (default: they keep running and are adopted at the next start)",
   }),
   logLevel: opt(z.enum(["debug", "info", "warn", "error"]).default("info"), {
     scopes: [...AGENT, "demo"],
@@ -169,6 +194,12 @@ export const optionsSchema = z.object({
       "with --mosquitto-config-dir: shell command run after the files changed so that Mosquitto reads them, e.g. `systemctl reload mosquitto` (Debian's unit sends SIGHUP)",
     placeholder: "COMMAND",
     defaultText: "none: reload Mosquitto yourself",
+  }),
+  artifactMaxSize: opt(byteSize.default(8 * 1024 ** 3), {
+    scopes: ["cloud"],
+    description: "largest artifact `levee ctl artifact push` may upload (KiB, MiB, GiB, TiB or bytes)",
+    placeholder: "SIZE",
+    defaultText: "8GiB",
   }),
   cloud: opt(httpUrl, {
     scopes: ["edge"],
@@ -233,6 +264,38 @@ export const optionsSchema = z.object({
     scopes: ["ctl"],
     description: "broker-config: directory for the generated broker files",
     placeholder: "DIR",
+    flagOnly: true,
+  }),
+  name: opt(z.string().min(1).optional(), {
+    scopes: ["ctl"],
+    description: "artifact push: the artifact's name (a file name)",
+    placeholder: "NAME",
+    defaultText: "the pushed file's name",
+    flagOnly: true,
+  }),
+  node: opt(nodeName.optional(), {
+    scopes: ["ctl"],
+    description: "logs: the node the worker runs on",
+    placeholder: "NODE",
+    flagOnly: true,
+  }),
+  worker: opt(z.coerce.number({ error: "expected a worker index" }).int().min(0).default(0), {
+    scopes: ["ctl"],
+    description: "logs: the worker's index on that node (the INDEX column of `levee ctl get workers`)",
+    placeholder: "I",
+    flagOnly: true,
+  }),
+  follow: opt(booleanish.default(false), {
+    scopes: ["ctl"],
+    description: "logs: keep streaming new output until Ctrl-C (-f is --filename for other subcommands)",
+    short: "f",
+    flagOnly: true,
+  }),
+  tail: opt(z.coerce.number({ error: "expected a number of lines" }).int().min(0).optional(), {
+    scopes: ["ctl"],
+    description: "logs: only the last N lines",
+    placeholder: "N",
+    defaultText: "every line kept (the current file and its rotations)",
     flagOnly: true,
   }),
   mode: opt(z.enum(["cloud", "edge"], { error: "expected cloud or edge" }), {

@@ -1,6 +1,7 @@
 // The local agent API: loopback only (see --bind-address), served by every agent, cloud
 // included, since the cloud is a node too. /healthz and /readyz, and /v1/plan (the plan this node
-// runs, from its SQLite: it answers with or without the cloud). The discovery and route-status
+// runs, from its SQLite: it answers with or without the cloud), /v1/workers (this node's workers:
+// phase, readiness, port, pid, restarts). The discovery and route-status
 // endpoints of later parts mount here as well.
 import { Hono } from "hono";
 import type { HostPort } from "../config/host-port.ts";
@@ -8,8 +9,14 @@ import { mountHealthRoutes, type Readiness } from "../runtime/health.ts";
 import { type Server, serveHttp } from "../runtime/serve.ts";
 import type { Store } from "../store/store.ts";
 import { readStoredPlan } from "../sync/edge-plan-store.ts";
+import type { Supervisor } from "./workers/supervisor.ts";
 
-export function agentApiApp(readiness: Readiness, identity: Record<string, string>, store: Store): Hono {
+export function agentApiApp(
+  readiness: Readiness,
+  identity: Record<string, string>,
+  store: Store,
+  workers: () => Supervisor | undefined,
+): Hono {
   const app = new Hono();
   mountHealthRoutes(app, readiness, identity);
   app.get("/v1/plan", (c) => {
@@ -21,6 +28,14 @@ export function agentApiApp(readiness: Readiness, identity: Record<string, strin
       );
     return c.json(plan);
   });
+  app.get("/v1/workers", (c) => {
+    const supervisor = workers();
+    if (!supervisor)
+      return c.json({ error: "this node has not joined the cloud yet: it runs no workers" }, 404);
+    const service = c.req.query("service");
+    const items = supervisor.snapshot().filter((w) => service === undefined || w.service === service);
+    return c.json({ items });
+  });
   app.notFound((c) => c.json({ error: `no such endpoint: ${c.req.method} ${c.req.path}` }, 404));
   return app;
 }
@@ -30,7 +45,8 @@ export function startAgentApi(
   readiness: Readiness,
   identity: Record<string, string>,
   store: Store,
+  workers: () => Supervisor | undefined,
 ): Server {
-  const app = agentApiApp(readiness, identity, store);
+  const app = agentApiApp(readiness, identity, store, workers);
   return serveHttp("local agent API, --agent-port", address, app.fetch);
 }

@@ -9,6 +9,7 @@ import { readStoredPlan } from "../sync/edge-plan-store.ts";
 import { CloudUnreachable, joinCloud, type NodeIdentity, storedIdentity } from "./join.ts";
 import { type LocalNode, startLocalNode } from "./local-node.ts";
 import { startNodeLink } from "./node-link.ts";
+import { startNodeLogServer } from "./workers/log-server.ts";
 
 export async function startEdge(config: EdgeConfig): Promise<LocalNode> {
   const node = await startLocalNode(config);
@@ -35,10 +36,11 @@ export async function startEdge(config: EdgeConfig): Promise<LocalNode> {
     });
   }
 
-  startNodeLink(node, identity, {
+  const link = startNodeLink(node, identity, {
     ...(identity.mqttCa ? { tls: { ca: identity.mqttCa } } : {}),
     check: "cloud",
   });
+  startNodeLogServer(node, link, identity, () => store.getMeta("cloud-url"));
   log.info("edge agent started", {
     cloud: config.cloud,
     mqtt: identity.mqttUrl,

@@ -8,6 +8,7 @@ import { Lifecycle } from "../runtime/shutdown.ts";
 import { versionInfo } from "../runtime/version.ts";
 import { openStore, type Store } from "../store/store.ts";
 import { startAgentApi } from "./agent-api.ts";
+import type { Supervisor } from "./workers/supervisor.ts";
 
 export interface LocalNode {
   config: AgentConfig;
@@ -16,6 +17,8 @@ export interface LocalNode {
   store: Store;
   readiness: Readiness;
   identity: Record<string, string>;
+  /** Set once the node's identity is known (after the join): runs the node's workers. */
+  supervisor?: Supervisor;
 }
 
 export async function startLocalNode(config: AgentConfig): Promise<LocalNode> {
@@ -51,8 +54,9 @@ export async function startLocalNode(config: AgentConfig): Promise<LocalNode> {
     return true;
   });
   const identity = { mode: config.mode, node: config.nodeName, version };
-  const agentApi = startAgentApi(config.agentListen, readiness, identity, store);
+  const node: LocalNode = { config, log, lifecycle, store, readiness, identity };
+  const agentApi = startAgentApi(config.agentListen, readiness, identity, store, () => node.supervisor);
   lifecycle.add("agent-api", () => agentApi.stop(true));
   log.info("local agent API listening", { url: agentApi.url.toString() });
-  return { config, log, lifecycle, store, readiness, identity };
+  return node;
 }

@@ -1,10 +1,15 @@
-// The MQTT link of this node to the cloud (docs/PROTOCOL.md), started the same way on an edge and
-// on the cloud's own node: its identity from the join, the plan store, and a readiness check.
+// The MQTT link of this node to the cloud (docs/PROTOCOL.md) and the supervisor that runs the
+// node's plan, started the same way on an edge and on the cloud's own node. The supervisor
+// starts from the plan stored in SQLite before the link says anything, so a node whose cloud is
+// unreachable runs (and adopts) its workers at once; plans the link receives later are applied
+// in order, and worker status flows back through the link's durable outbox.
 import { versionInfo } from "../runtime/version.ts";
 import { type EdgeLink, startEdgeLink } from "../sync/edge-link.ts";
+import { readStoredPlan } from "../sync/edge-plan-store.ts";
 import type { ClientTls } from "../sync/mqtt-session.ts";
 import type { NodeIdentity } from "./join.ts";
 import type { LocalNode } from "./local-node.ts";
+import { startSupervisor } from "./workers/start-supervisor.ts";
 
 export interface NodeLinkOptions {
   /** The broker URL; default the one from the join. */
@@ -16,6 +21,7 @@ export interface NodeLinkOptions {
 
 export function startNodeLink(node: LocalNode, identity: NodeIdentity, options: NodeLinkOptions): EdgeLink {
   const { store, config, log, lifecycle, readiness } = node;
+  const supervisor = startSupervisor(node, identity.name);
   const link = startEdgeLink({
     store,
     log: log.child({ component: options.check }),
@@ -26,9 +32,17 @@ export function startNodeLink(node: LocalNode, identity: NodeIdentity, options: 
     password: identity.password,
     agentVersion: versionInfo().version,
     addresses: [config.advertiseAddress],
-    onPlan: (plan) => log.info("plan stored", { revision: plan.revision, epoch: plan.epoch }),
+    onPlan: (plan) => {
+      log.info("plan stored", { revision: plan.revision, epoch: plan.epoch });
+      supervisor.apply(plan);
+    },
   });
+  supervisor.setStatusSink((status) => link.recordStatus(status));
   lifecycle.add(options.check, () => link.close());
   readiness.add(options.check, () => link.state());
+  node.supervisor = supervisor;
+  supervisor.start(readStoredPlan(store)).catch((err: Error) => {
+    log.error("the supervisor could not start the stored plan", { error: err.message });
+  });
   return link;
 }

@@ -13,9 +13,21 @@ export function serveHttp(
   what: string,
   address: HostPort,
   fetch: (req: Request, server: Server) => Response | Promise<Response>,
+  options: { maxRequestBodySize?: number } = {},
 ): Server {
   try {
-    return Bun.serve({ hostname: address.host, port: address.port, fetch, idleTimeout: 60 });
+    // development: false — Bun's development mode prints the stack of every response stream that
+    // errors (a log stream broken off on purpose) to stderr, outside the agent's log. Without
+    // development mode Bun binds with SO_REUSEPORT unless told not to: a port in use must fail.
+    return Bun.serve({
+      hostname: address.host,
+      port: address.port,
+      fetch,
+      idleTimeout: 60,
+      development: false,
+      reusePort: false,
+      ...options,
+    });
   } catch (err) {
     throw listenError(what, address, err);
   }

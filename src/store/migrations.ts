@@ -125,4 +125,50 @@ export const migrations: readonly Migration[] = [
       ) STRICT;
     `,
   },
+  {
+    version: 3,
+    name: "local manager",
+    sql: `
+      -- EDGE: one row per worker this node runs or ran (service, idx); the supervisor's memory
+      -- across agent restarts. An instance is one start of a worker: its id is the marker the
+      -- worker carries (LEVEE_WORKER_ID) so that a restarted agent finds it again.
+      CREATE TABLE workers (
+        service       TEXT NOT NULL,
+        idx           INTEGER NOT NULL,
+        generation    INTEGER NOT NULL,        -- of the service spec the instance runs
+        spec_hash     TEXT NOT NULL,           -- canonical hash of what the instance was started with
+        driver        TEXT NOT NULL,           -- exec | container
+        instance      TEXT,                    -- id of the running instance, NULL when none runs
+        pid           INTEGER,                 -- exec: the process group leader
+        pid_start     TEXT,                    -- exec: start time of pid (/proc/PID/stat field 22)
+        container_id  TEXT,                    -- container: the Docker container id
+        port          INTEGER,                 -- the port the worker listens on, if any
+        phase         TEXT NOT NULL,
+        ready         INTEGER NOT NULL DEFAULT 0,
+        restarts      INTEGER NOT NULL DEFAULT 0,
+        message       TEXT NOT NULL DEFAULT '',
+        exit_code     INTEGER,
+        signal        TEXT,
+        started_at    TEXT,
+        since         TEXT NOT NULL,           -- when phase last changed
+        PRIMARY KEY (service, idx)
+      ) STRICT;
+
+      -- CLOUD: uploaded artifacts; the bytes are in <data-dir>/artifacts/<sha256>.
+      CREATE TABLE artifacts (
+        sha256     TEXT PRIMARY KEY,
+        name       TEXT NOT NULL DEFAULT '',
+        size       INTEGER NOT NULL,
+        created_at TEXT NOT NULL
+      ) STRICT;
+
+      -- EDGE: artifacts in this node's cache (<data-dir>/cache/artifacts/<sha256>), verified.
+      CREATE TABLE artifact_cache (
+        sha256    TEXT PRIMARY KEY,
+        size      INTEGER NOT NULL,
+        fetched_at TEXT NOT NULL,
+        last_used TEXT NOT NULL
+      ) STRICT;
+    `,
+  },
 ];

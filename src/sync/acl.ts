@@ -1,9 +1,18 @@
 // Who may publish and subscribe to what (docs/PROTOCOL.md, "ACL"), as pure functions that the
 // embedded broker calls. Node N publishes only levee/v1/node/N/up and .../N/presence and
-// subscribes only to levee/v1/node/N/down and levee/v1/shared/...; levee-cloud uses levee/v1/#.
+// subscribes only to levee/v1/node/N/down, .../N/logs and levee/v1/shared/...; levee-cloud uses
+// levee/v1/#.
 // Subscriptions are topic FILTERS: a wildcard that could match another node's topic ("+", "#")
 // is refused rather than trusted to be filtered later.
-import { CLOUD_USER, downTopic, isNodeName, presenceTopic, TOPIC_ROOT, upTopic } from "./topics.ts";
+import {
+  CLOUD_USER,
+  downTopic,
+  isNodeName,
+  logsTopic,
+  presenceTopic,
+  TOPIC_ROOT,
+  upTopic,
+} from "./topics.ts";
 
 const SHARED_PREFIX = `${TOPIC_ROOT}shared/`;
 
@@ -36,6 +45,7 @@ export function maySubscribe(user: string | undefined, filter: string): boolean 
   if (user === CLOUD_USER) return filter.startsWith(TOPIC_ROOT);
   if (!isNodeName(user)) return false;
   if (filter === downTopic(user)) return true;
+  if (filter === logsTopic(user)) return true;
   // Anything under shared/ is for every node, wildcards included.
   return filter.startsWith(SHARED_PREFIX) && filter.length > SHARED_PREFIX.length;
 }

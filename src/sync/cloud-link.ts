@@ -2,11 +2,16 @@
 // the embedded broker or an external one alike. It answers hello with welcome (and the plan when
 // the node is behind), records acks and worker status, resends a plan when a heartbeat shows the
 // node still behind a heartbeat after it was sent, and sweeps node phases. The SQL lives in
-// src/cloud/sync-store.ts; the decisions in heartbeat.ts, phase-sweep.ts and here.
+// src/cloud/sync-store.ts; the decisions in heartbeat.ts, hello-retry.ts, phase-sweep.ts and here.
+//
+// Messages are handled in batches: all that arrived in one event-loop turn in one transaction
+// (group-commit.ts), and the messages to edges and the callbacks they cause go out after its
+// commit, so no edge ever sees a plan or a status-ack the cloud's database might not keep. When a
+// plan went out is kept in memory (plans.sent_at is written with the periodic sweep): only this
+// link reads it, to resend a plan at most once a heartbeat.
 import {
   cloudEpoch,
   countNodes,
-  markPlanSent,
   nodeExists,
   nodesBehind,
   readPlan,
@@ -14,6 +19,7 @@ import {
   recordAck,
   recordHeartbeat,
   recordHello,
+  recordPlansSent,
   recordWorkerStatus,
   setPresence,
   touchNodes,
@@ -23,7 +29,9 @@ import type { Store } from "../store/store.ts";
 import { cloudClientId } from "./acl.ts";
 import type { BackoffOptions } from "./backoff.ts";
 import { Counter } from "./counters.ts";
+import { GroupCommit, TurnQueue } from "./group-commit.ts";
 import { heartbeatSeconds, isBehind, MISSED_HEARTBEATS, planResendDue } from "./heartbeat.ts";
+import { planOnItsWay, type SentPlan } from "./hello-retry.ts";
 import {
   type Body,
   decodeMessage,
@@ -71,19 +79,41 @@ export interface CloudLinkOptions {
   now?: () => number;
 }
 
+export interface CloudLinkStats {
+  /** Batches committed (each holds the messages of one event-loop turn, or one sweep). */
+  batches: number;
+  /** Messages handled. */
+  messages: number;
+  /** Repeated hellos answered with a welcome only: their plan was on its way (hello-retry.ts). */
+  helloRepeats: number;
+}
+
 export interface CloudLink {
   readonly epoch: string;
   /** True when connected and subscribed, else why not. */
   state(): true | string;
-  /** Sends the node its current plan; false when there is no plan row or no connection. */
+  /**
+   * Sends the node its current plan; false when there is no plan row or no connection. Called
+   * while a batch is open (from a callback of this link), it is sent after the batch's commit.
+   */
   publishPlan(node: string): boolean;
   /** The heartbeat interval for the current fleet size. */
   heartbeatSeconds(): number;
-  /** Recomputes node phases now (also runs every sweepIntervalMs). */
+  /** Handles the messages received so far, then recomputes node phases (also every sweepIntervalMs). */
   sweep(): void;
   /** levee_sync_dropped_total{reason}. */
   readonly dropped: Counter;
+  stats(): CloudLinkStats;
+  /** Publishes a payload outside the plan protocol (QoS 1): log requests (log-request.ts). False when not connected. */
+  publish(topic: string, payload: Buffer): boolean;
   close(): Promise<void>;
+}
+
+interface Received {
+  topic: string;
+  node: string;
+  channel: "up" | "presence";
+  msg: Message;
 }
 
 export function startCloudLink(options: CloudLinkOptions): CloudLink {
@@ -92,8 +122,14 @@ export function startCloudLink(options: CloudLinkOptions): CloudLink {
   const iso = (ms: number) => new Date(ms).toISOString();
   const epoch = cloudEpoch(store);
   const dropped = new Counter("levee_sync_dropped_total", "reason");
+  const commit = new GroupCommit(store, log);
   /** last_seen not yet written (heartbeats are batched into the sweep's transaction). */
   const pendingSeen = new Map<string, string>();
+  /** The plan last sent to each node and when; sentDirty: not yet written to plans.sent_at. */
+  const sent = new Map<string, SentPlan>();
+  const sentDirty = new Set<string>();
+  /** When (cloud clock) the cloud heard each node's current connection begin (online presence). */
+  const connectedSince = new Map<string, number>();
   /** The heartbeat interval each node was last told in a welcome. */
   const told = new Map<string, number>();
   /**
@@ -104,20 +140,25 @@ export function startCloudLink(options: CloudLinkOptions): CloudLink {
   const onlineTs = new Map<string, number>();
   let nodeCount = countNodes(store);
   let readySince = 0;
+  let messages = 0;
+  let helloRepeats = 0;
 
   const currentHeartbeat = () => (options.heartbeatSeconds ?? heartbeatSeconds)(nodeCount);
 
-  const send = <T extends MessageType>(node: string, body: Body<T> & { type: T }): boolean => {
-    try {
-      return session.publish(downTopic(node), encodeMessage(newMessage<T>(node, body)));
-    } catch (err) {
-      log.error("cannot send sync message", { node, type: body.type, error: err });
-      return false;
-    }
+  /** Publishes now, or after the commit when a batch is open. */
+  const send = <T extends MessageType>(node: string, body: Body<T> & { type: T }): void => {
+    const payload = encodeMessage(newMessage<T>(node, body));
+    commit.later(() => {
+      try {
+        session.publish(downTopic(node), payload);
+      } catch (err) {
+        log.error("cannot send sync message", { node, type: body.type, error: err });
+      }
+    });
   };
 
-  const publishPlan = (node: string): boolean => {
-    if (!session.isReady()) return false;
+  /** Reads the node's plan and sends it (after the commit: the plan as committed). */
+  const deliverPlan = (node: string): boolean => {
     const row = readPlan(store, node);
     if (!row) return false;
     let plan: Record<string, unknown>;
@@ -127,9 +168,24 @@ export function startCloudLink(options: CloudLinkOptions): CloudLink {
       log.error("stored plan is not JSON", { node, revision: row.revision, error: err });
       return false;
     }
-    if (!send(node, { type: "plan", epoch, revision: row.revision, hash: row.hash, plan })) return false;
-    markPlanSent(store, node, row.revision, iso(now()));
+    const body = { type: "plan" as const, epoch, revision: row.revision, hash: row.hash, plan };
+    try {
+      if (!session.publish(downTopic(node), encodeMessage(newMessage(node, body)))) return false;
+    } catch (err) {
+      log.error("cannot send sync message", { node, type: "plan", error: err });
+      return false;
+    }
+    sent.set(node, { revision: row.revision, hash: row.hash, atMs: now() });
+    sentDirty.add(node);
     log.debug("plan sent", { node, revision: row.revision });
+    return true;
+  };
+
+  const publishPlan = (node: string): boolean => {
+    if (!session.isReady()) return false;
+    if (!commit.open) return deliverPlan(node);
+    // One plan per node per batch, read after the commit.
+    commit.laterOnce(`plan:${node}`, () => deliverPlan(node));
     return true;
   };
 
@@ -152,15 +208,35 @@ export function startCloudLink(options: CloudLinkOptions): CloudLink {
     heartbeatFor: (node) => Math.max(currentHeartbeat(), told.get(node) ?? 0),
     lostAfterMs: options.lostAfterMs,
     blind: (t) => !session.isReady() || t - readySince < MISSED_HEARTBEATS * currentHeartbeat() * 1000,
-    onPhaseChange: options.onPhaseChange,
+    // After the commit: a re-plan it causes runs in its own transaction.
+    onPhaseChange: (change) => commit.later(() => options.onPhaseChange?.(change)),
   });
-  const sweep = (only?: string) => {
-    if (only === undefined) {
-      touchNodes(store, pendingSeen);
-      pendingSeen.clear();
+
+  /** Writes what is kept in memory (last_seen, sent_at); inside a batch when one is open. */
+  const writeBack = () => {
+    const seen = new Map(pendingSeen);
+    const plans = [...sentDirty].flatMap((node) => {
+      const p = sent.get(node);
+      return p
+        ? [[node, { revision: p.revision, at: iso(p.atMs) }] as [string, { revision: number; at: string }]]
+        : [];
+    });
+    touchNodes(store, seen);
+    if (plans.length > 0) recordPlansSent(store, plans);
+    commit.later(() => {
+      for (const [node, at] of seen) if (pendingSeen.get(node) === at) pendingSeen.delete(node);
+      for (const [node] of plans) sentDirty.delete(node);
+    });
+  };
+
+  const sweepNode = (node: string) => phases.sweep(node);
+  const sweepAll = () => {
+    queue.flush();
+    commit.run("sweep", () => {
+      writeBack();
       nodeCount = countNodes(store);
-    }
-    phases.sweep(only);
+      phases.sweep();
+    });
   };
 
   const handle = (node: string, msg: Message) => {
@@ -170,7 +246,7 @@ export function startCloudLink(options: CloudLinkOptions): CloudLink {
         recordHello(store, node, msg, epoch, at);
         pendingSeen.delete(node);
         welcome(node);
-        sweep(node);
+        sweepNode(node);
         const head = readPlanHead(store, node);
         if (!head) return;
         if (msg.epoch === epoch && msg.appliedRevision > head.revision) {
@@ -181,15 +257,24 @@ export function startCloudLink(options: CloudLinkOptions): CloudLink {
           });
         }
         const reported = { epoch: msg.epoch, revision: msg.appliedRevision };
-        if (isBehind({ epoch, revision: head.revision }, reported) || msg.planHash !== head.hash)
-          publishPlan(node);
+        if (!isBehind({ epoch, revision: head.revision }, reported) && msg.planHash === head.hash) return;
+        // A repeated hello (the edge was not welcomed fast enough): its plan is already on its way.
+        if (planOnItsWay(sent.get(node), head, connectedSince.get(node), now(), currentHeartbeat())) {
+          helloRepeats++;
+          log.debug("repeated hello: plan already sent on this connection", {
+            node,
+            revision: head.revision,
+          });
+          return;
+        }
+        publishPlan(node);
         return;
       }
       case "heartbeat": {
         pendingSeen.set(node, at);
         recordHeartbeat(store, node, msg, epoch);
         // A node that was silent (Disconnected) is Ready again now, not at the next sweep.
-        sweep(node);
+        sweepNode(node);
         const hb = currentHeartbeat();
         if (told.get(node) !== hb) welcome(node);
         const head = readPlanHead(store, node);
@@ -198,39 +283,38 @@ export function startCloudLink(options: CloudLinkOptions): CloudLink {
           !isBehind({ epoch, revision: head.revision }, { epoch: msg.epoch, revision: msg.appliedRevision })
         )
           return;
-        if (planResendDue(head.sentAt ? Date.parse(head.sentAt) : null, now(), hb)) publishPlan(node);
+        const last = sent.get(node);
+        const sentAtMs =
+          last?.revision === head.revision ? last.atMs : head.sentAt ? Date.parse(head.sentAt) : null;
+        if (planResendDue(sentAtMs, now(), hb)) publishPlan(node);
         return;
       }
       case "ack": {
         if (recordAck(store, node, msg, epoch, at) === "matched") {
           log.debug("plan acknowledged", { node, revision: msg.revision });
-          try {
-            options.onApplied?.(node, msg.revision);
-          } catch (err) {
-            log.error("applied handler failed", { node, error: err });
-          }
+          commit.later(() => options.onApplied?.(node, msg.revision));
         }
         return;
       }
       case "status": {
         recordWorkerStatus(store, node, msg.workers, at);
+        // After the commit: the edge deletes its outbox rows when it gets this.
         send(node, { type: "status-ack", seq: msg.seq });
-        try {
-          options.onStatus?.(node, msg.workers);
-        } catch (err) {
-          log.error("status handler failed", { node, error: err });
-        }
+        commit.later(() => options.onStatus?.(node, msg.workers));
         return;
       }
       case "presence": {
         const ts = Date.parse(msg.ts);
-        if (msg.online) onlineTs.set(node, ts);
-        else if (ts < (onlineTs.get(node) ?? Number.NEGATIVE_INFINITY)) {
+        if (msg.online) {
+          onlineTs.set(node, ts);
+          // A new connection: whatever was sent on the one before may be lost with it.
+          connectedSince.set(node, now());
+        } else if (ts < (onlineTs.get(node) ?? Number.NEGATIVE_INFINITY)) {
           log.debug("stale offline presence ignored", { node, ts: msg.ts });
           return;
-        }
+        } else connectedSince.delete(node);
         setPresence(store, node, msg.online);
-        sweep(node);
+        sweepNode(node);
         return;
       }
       default:
@@ -243,6 +327,22 @@ export function startCloudLink(options: CloudLinkOptions): CloudLink {
     log.warn("sync message dropped", { topic, reason, detail });
   };
 
+  const handleReceived = (r: Received) => {
+    messages++;
+    if (!nodeExists(store, r.node)) {
+      drop(r.topic, "unknown-node");
+      // A deleted node's retained presence would come back on every reconnect: clear it.
+      if (r.channel === "presence")
+        commit.later(() => session.publish(presenceTopic(r.node), Buffer.alloc(0), true));
+      return;
+    }
+    handle(r.node, r.msg);
+  };
+
+  const queue: TurnQueue<Received> = new TurnQueue(commit, handleReceived, (r, err) =>
+    log.error("sync message failed", { topic: r.topic, type: r.msg.type, error: err }),
+  );
+
   const onMessage = (topic: string, payload: Buffer) => {
     const parsed = parseNodeTopic(topic);
     if (!parsed || parsed.channel === "down") return drop(topic, "wrong-topic");
@@ -250,17 +350,7 @@ export function startCloudLink(options: CloudLinkOptions): CloudLink {
     if (parsed.channel === "presence" && payload.length === 0) return;
     const decoded = decodeMessage(parsed.node, payload, parsed.channel);
     if (!decoded.ok) return drop(topic, decoded.reason, decoded.detail);
-    if (!nodeExists(store, parsed.node)) {
-      drop(topic, "unknown-node");
-      // A deleted node's retained presence would come back on every reconnect: clear it.
-      if (parsed.channel === "presence") session.publish(presenceTopic(parsed.node), Buffer.alloc(0), true);
-      return;
-    }
-    try {
-      handle(parsed.node, decoded.msg);
-    } catch (err) {
-      log.error("sync message failed", { topic, type: decoded.msg.type, error: err });
-    }
+    queue.push({ topic, node: parsed.node, channel: parsed.channel, msg: decoded.msg });
   };
 
   const session = new MqttSession({
@@ -275,6 +365,8 @@ export function startCloudLink(options: CloudLinkOptions): CloudLink {
     ...(options.connectTimeoutMs ? { connectTimeoutMs: options.connectTimeoutMs } : {}),
     onReady: () => {
       readySince = now();
+      // What was sent before may have been lost with the cloud's own connection.
+      sent.clear();
       // Plans changed while we were away: nodes that look online get theirs now, the rest on hello.
       for (const node of nodesBehind(store)) publishPlan(node);
     },
@@ -283,7 +375,7 @@ export function startCloudLink(options: CloudLinkOptions): CloudLink {
   session.start();
   const timer = setInterval(() => {
     try {
-      sweep();
+      sweepAll();
     } catch (err) {
       log.error("phase sweep failed", { error: err });
     }
@@ -294,17 +386,19 @@ export function startCloudLink(options: CloudLinkOptions): CloudLink {
     state: () => session.state(),
     publishPlan,
     heartbeatSeconds: currentHeartbeat,
-    sweep: () => sweep(),
+    sweep: sweepAll,
     dropped,
+    stats: () => ({ batches: commit.stats().batches, messages, helloRepeats }),
+    publish: (topic, payload) => session.publish(topic, payload),
     close: async () => {
       clearInterval(timer);
       phases.close();
       try {
-        touchNodes(store, pendingSeen);
+        queue.flush();
+        commit.run("close", writeBack);
       } catch (err) {
         log.warn("cannot write last seen times", { error: err });
       }
-      pendingSeen.clear();
       await session.close();
     },
   };

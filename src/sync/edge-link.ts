@@ -13,6 +13,7 @@ import { nodeClientId } from "./acl.ts";
 import type { BackoffOptions } from "./backoff.ts";
 import { Counter } from "./counters.ts";
 import { acceptPlan, readStoredVersion, type StoredPlan } from "./edge-plan-store.ts";
+import { helloRetryDelayMs } from "./hello-retry.ts";
 import {
   type Body,
   decodeMessage,
@@ -65,6 +66,11 @@ export interface EdgeLink {
   recordStatus(status: WorkerStatus): void;
   /** levee_sync_dropped_total{reason}. */
   readonly dropped: Counter;
+  /**
+   * Also receive `topic` (one of this node's, e.g. its log requests: log-request.ts), subscribed
+   * on every connect; its payloads go to `handler`, not through the plan protocol.
+   */
+  subscribe(topic: string, handler: (payload: Buffer) => void): void;
   /** Graceful: presence offline, then disconnect. */
   close(): Promise<void>;
 }
@@ -138,12 +144,14 @@ export function startEdgeLink(options: EdgeLinkOptions): EdgeLink {
   };
 
   /**
-   * A hello is a question: until a welcome answers it on this connection, ask again after 1 s,
-   * 2 s, 4 s, ... (at most a heartbeat interval apart). A hello is lost when the cloud was not
-   * subscribed yet, e.g. an edge that reached an external broker before a starting cloud did.
+   * A hello is a question: until a welcome answers it on this connection, ask again after
+   * [1, 2) s, [2, 4) s, ... (at most a heartbeat interval), jittered so that edges that connected
+   * together do not ask again together (hello-retry.ts). A hello is lost when the
+   * cloud was not subscribed yet, e.g. an edge that reached an external broker before a starting
+   * cloud did; a cloud that is merely slow answers a repeat with a welcome only.
    */
   const retryHello = (attempt: number) => {
-    const delay = Math.min(1000 * 2 ** attempt, heartbeatSeconds * 1000);
+    const delay = helloRetryDelayMs(attempt, heartbeatSeconds * 1000);
     helloTimer = setTimeout(() => {
       helloTimer = undefined;
       if (welcomed || !session.isReady()) return;
@@ -196,7 +204,11 @@ export function startEdgeLink(options: EdgeLinkOptions): EdgeLink {
     }
   };
 
+  const extraTopics = new Map<string, (payload: Buffer) => void>();
+
   const onMessage = (topic: string, payload: Buffer) => {
+    const extra = extraTopics.get(topic);
+    if (extra) return extra(payload);
     const parsed = parseNodeTopic(topic);
     if (!parsed || parsed.node !== node || parsed.channel !== "down") {
       dropped.inc("wrong-topic");
@@ -285,6 +297,10 @@ export function startEdgeLink(options: EdgeLinkOptions): EdgeLink {
       }
     },
     dropped,
+    subscribe: (topic, handler) => {
+      extraTopics.set(topic, handler);
+      session.addSubscription(topic);
+    },
     close: async () => {
       stopTimers();
       const ts = new Date().toISOString();

@@ -67,6 +67,8 @@ export class MqttSession {
   private readonly backoff: Backoff;
   private connectedAt = 0;
   private readonly where: string;
+  /** Filters added after construction (addSubscription), subscribed on every connect too. */
+  private readonly extra: string[] = [];
 
   constructor(private readonly options: MqttSessionOptions) {
     this.backoff = new Backoff(options.backoff ?? DEFAULT_BACKOFF);
@@ -93,6 +95,32 @@ export class MqttSession {
     if (!this.ready || !client) return false;
     client.publish(topic, payload, { qos: 1, retain }, (err) => done?.(err ?? undefined));
     return true;
+  }
+
+  /**
+   * Subscribes to one more filter (QoS 1): at once if connected, and on every later connect. A
+   * refused subscription is logged; it does not end the session.
+   */
+  addSubscription(filter: string): void {
+    if (this.extra.includes(filter) || this.options.subscriptions.includes(filter)) return;
+    this.extra.push(filter);
+    if (this.ready && this.client) this.subscribeExtra(this.client, [filter]);
+  }
+
+  /** Optional subscriptions: a broker refusing one (an old ACL file) costs only that feature. */
+  private subscribeExtra(client: MqttClient, filters: string[]): void {
+    if (filters.length === 0) return;
+    client.subscribe(filters, { qos: 1 }, (err, granted) => {
+      if (this.client !== client) return;
+      const refused = (granted ?? []).filter((g) => g.qos > 2).map((g) => g.topic);
+      if (err || refused.length > 0) {
+        this.options.log.warn("mqtt subscription refused (is the broker's ACL current?)", {
+          url: this.where,
+          filters: err ? filters : refused,
+          ...(err ? { error: err.message } : {}),
+        });
+      }
+    });
   }
 
   /** Ends the session for good: publishes `final` if connected (e.g. presence offline), then disconnects. */
@@ -158,6 +186,7 @@ export class MqttSession {
           return;
         }
         this.ready = true;
+        this.subscribeExtra(client, this.extra);
         this.reason = "connected";
         this.lastLogged = "";
         o.log.info("mqtt connected", { url: this.where, clientId: o.clientId });

@@ -27,6 +27,12 @@ export const upTopic = (node: string): string => nodeTopic(node, "up");
 export const downTopic = (node: string): string => nodeTopic(node, "down");
 export const presenceTopic = (node: string): string => nodeTopic(node, "presence");
 
+/** Log requests from the cloud to a node (src/sync/log-request.ts): not a protocol channel. */
+export function logsTopic(node: string): string {
+  if (!isNodeName(node)) throw new Error(`invalid node name for a topic: ${JSON.stringify(node)}`);
+  return `${TOPIC_ROOT}node/${node}/logs`;
+}
+
 export function sharedTopic(name: string): string {
   if (!/^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/.test(name)) throw new Error(`invalid shared topic: ${name}`);
   return `${TOPIC_ROOT}shared/${name}`;

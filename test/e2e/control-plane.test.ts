@@ -4,10 +4,13 @@
 // embedded broker and with a real Mosquitto as external broker (--mqtt-url), set up with the files
 // of `levee ctl broker-config mosquitto` (test/harness/mosquitto.ts).
 import { describe, expect, test } from "bun:test";
-import { type Cluster, runLevee, withCluster } from "../harness/cluster.ts";
+import { join } from "node:path";
+import { BUN, type Cluster, REPO_ROOT, runLevee, waitUntil, withCluster } from "../harness/cluster.ts";
 import { BROKER_KINDS, mosquittoAvailable } from "../harness/mosquitto.ts";
 
 const haveMosquitto = mosquittoAvailable();
+/** A real worker: a small HTTP server (test/fixtures/http-worker.ts) with a /health endpoint. */
+const WORKER = join(REPO_ROOT, "test/fixtures/http-worker.ts");
 
 function serviceManifest(name: string, nodes: string[], greeting = "hello"): string {
   return `apiVersion: levee/v1
@@ -16,7 +19,7 @@ metadata: { name: ${name}, labels: { app: demo } }
 spec:
   template:
     driver: exec
-    command: ["node", "server.js"]
+    command: [${JSON.stringify(BUN)}, ${JSON.stringify(WORKER)}]
     env: { GREETING: "${greeting}" }
     port: auto
     health: { http: /health }
@@ -87,6 +90,18 @@ for (const broker of BROKER_KINDS)
           results: [{ outcome: "unchanged" }],
         });
         expect((await nodes(c)).map((n) => n.status.plan)).toEqual(before.map((n) => n.status.plan));
+
+        // The workers run for real: `levee ctl get workers` shows all six ready on their nodes.
+        let table = "";
+        await waitUntil("six ready workers in ctl get workers", async () => {
+          const r = await runLevee(["ctl", "get", "workers", "--data-dir", c.cloud.dataDir]);
+          table = r.stdout;
+          return (
+            table.split("\n").filter((l) => /^echo\s+edge[123]\s+[01]\s+ready\s+true\b/.test(l)).length === 6
+          );
+        }).catch((err: Error) => {
+          throw new Error(`${err.message}\n${table}`);
+        });
       });
     }, 30_000);
 

@@ -28,6 +28,8 @@ import {
 } from "./mosquitto.ts";
 import { waitUntil } from "./process.ts";
 
+import { killWorkersUnder } from "./workers.ts";
+
 export type { TestAgent } from "./agent.ts";
 export type { BrokerKind, TestBroker } from "./mosquitto.ts";
 export { BUN, cleanEnv, leveeCommand, REPO_ROOT, runLevee, waitUntil } from "./process.ts";
@@ -73,6 +75,7 @@ const tempDirs = new Set<string>();
  */
 export function cleanupTestResources(): void {
   killLiveAgents();
+  killWorkersUnder(tempDirs);
   cleanupMosquittos();
   for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
   tempDirs.clear();
@@ -137,6 +140,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     },
     async destroy() {
       await Promise.all(started.map((a) => a.stop()));
+      killWorkersUnder([root]);
       await mosquitto?.stop();
       rmSync(root, { recursive: true, force: true });
       tempDirs.delete(root);

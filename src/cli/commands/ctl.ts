@@ -5,11 +5,13 @@ import { type Options, optionsFor } from "../../config/schema.ts";
 import { describeError, UsageError } from "../../runtime/errors.ts";
 import { defineCommand } from "../command.ts";
 import { apply } from "../ctl/apply.ts";
+import { artifact } from "../ctl/artifact.ts";
 import { brokerConfig } from "../ctl/broker-config.ts";
 import { CtlFailure } from "../ctl/client.ts";
 import { makeContext, type Subcommand } from "../ctl/context.ts";
 import { deleteObject } from "../ctl/delete.ts";
 import { describe, get } from "../ctl/get.ts";
+import { ctlKeysFor, logs } from "../ctl/logs.ts";
 import { schema } from "../ctl/schema.ts";
 import { status } from "../ctl/status.ts";
 import { token } from "../ctl/token.ts";
@@ -42,6 +44,16 @@ const SUBCOMMANDS: Record<string, Entry> = {
     summary: "make a join token for levee edge --token (printed alone on the last line)",
     run: token,
   },
+  artifact: {
+    usage: "artifact push FILE [--name NAME] | ls | rm SHA256",
+    summary: "upload a file (a DNN model, ...) that workers mount; prints its sha256 on the last line",
+    run: artifact,
+  },
+  logs: {
+    usage: "logs SERVICE --node NODE [--worker I] [-f] [--tail N]",
+    summary: "a worker's output, streamed from its node (-f: follow until Ctrl-C)",
+    run: logs,
+  },
   schema: {
     usage: "schema KIND",
     summary: "print the JSON Schema of a manifest kind (no server needed)",
@@ -73,6 +85,7 @@ export const ctlCommand = defineCommand({
     "On the cloud's host, the server and the admin token are found in the data dir (api.url, admin.token).",
   ].join("\n"),
   options: optionsFor("ctl"),
+  optionsForArgs: (argv) => ctlKeysFor(argv, optionsFor("ctl")),
   positionals: true,
   async run({ options, positionals, env }) {
     const [sub, ...rest] = positionals;

@@ -25,7 +25,14 @@ export const demoCommand = defineCommand({
   options: optionsFor("demo"),
   async run({ options }) {
     const root = join(resolve(options.dataDir ?? defaultDataDir()), "demo");
-    const logArgs = ["--log-level", options.logLevel, "--log-format", options.logFormat ?? "text"];
+    // The demo leaves nothing running at Ctrl-C: its agents stop their workers too.
+    const logArgs = [
+      "--log-level",
+      options.logLevel,
+      "--log-format",
+      options.logFormat ?? "text",
+      "--stop-workers-on-exit",
+    ];
     const width = "cloud".length + String(options.edges).length + 4;
     const onLine = (name: string) => (line: string) =>
       process.stderr.write(`${`[${name}]`.padEnd(width)} ${line}\n`);

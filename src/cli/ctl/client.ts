@@ -29,6 +29,7 @@ export type CtlOptions = Pick<
   | "ttl"
   | "uses"
   | "outDir"
+  | "name"
 >;
 
 /** A failure of the server or the API: exit 1, a one-line message and optional detail lines. */
@@ -125,8 +126,10 @@ function readToken(path: string): { ok: true; token: string } | { ok: false; why
 }
 
 export interface RequestBody {
-  text: string;
+  /** The body: text, or a stream (an artifact upload) whose byte length is `length`. */
+  text: string | ReadableStream<Uint8Array>;
   contentType: string;
+  length?: number;
 }
 
 export class ApiClient {
@@ -136,9 +139,17 @@ export class ApiClient {
     return this.target.server;
   }
 
-  /** Sends a request; resolves to the parsed JSON answer, or throws a CtlFailure. */
-  async request<T>(method: string, path: string, body?: RequestBody | object): Promise<T> {
-    const res = await this.send(method, path, body);
+  /**
+   * Sends a request; resolves to the parsed JSON answer, or throws a CtlFailure. A `signal`
+   * replaces the default timeout (an upload takes as long as it takes).
+   */
+  async request<T>(
+    method: string,
+    path: string,
+    body?: RequestBody | object,
+    signal?: AbortSignal,
+  ): Promise<T> {
+    const res = await this.send(method, path, body, signal);
     const text = await res.text();
     if (!res.ok) throw this.failure(res, text);
     try {
@@ -160,11 +171,12 @@ export class ApiClient {
   private async send(method: string, path: string, body?: RequestBody | object, signal?: AbortSignal) {
     const headers: Record<string, string> = { accept: "application/json" };
     if (this.target.token) headers.authorization = `Bearer ${this.target.token}`;
-    let payload: string | undefined;
+    let payload: string | ReadableStream<Uint8Array> | undefined;
     if (body !== undefined) {
       if (isRequestBody(body)) {
         payload = body.text;
         headers["content-type"] = body.contentType;
+        if (body.length !== undefined) headers["content-length"] = String(body.length);
       } else {
         payload = JSON.stringify(body);
         headers["content-type"] = "application/json";
@@ -215,9 +227,8 @@ export class ApiClient {
 }
 
 function isRequestBody(body: object): body is RequestBody {
-  return (
-    typeof (body as RequestBody).text === "string" && typeof (body as RequestBody).contentType === "string"
-  );
+  const { text, contentType } = body as RequestBody;
+  return (typeof text === "string" || text instanceof ReadableStream) && typeof contentType === "string";
 }
 
 /** `  spec.workers[0].node: required`, one per issue; the object is named when several are involved. */

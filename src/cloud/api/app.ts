@@ -5,11 +5,15 @@ import { bodyLimit } from "hono/body-limit";
 import { mountHealthRoutes, type Readiness } from "../../runtime/health.ts";
 import type { Logger } from "../../runtime/log.ts";
 import type { Store } from "../../store/store.ts";
+import type { ArtifactStore } from "../artifact-store.ts";
 import type { ControlPlane } from "../control-plane.ts";
+import type { LogStreams } from "../log-streams.ts";
 import { requireAdminToken } from "./auth.ts";
 import { apiError } from "./errors.ts";
+import { mountArtifactRoutes } from "./routes-artifacts.ts";
 import { mountBrokerRoutes } from "./routes-broker.ts";
 import { type JoinDeps, mountJoinRoutes } from "./routes-join.ts";
+import { mountLogRoutes } from "./routes-logs.ts";
 import { mountResourceRoutes, type ResourceHooks } from "./routes-resources.ts";
 import { mountTokenRoutes } from "./routes-tokens.ts";
 
@@ -27,6 +31,10 @@ export interface CloudApiDeps {
   plane: ControlPlane;
   join: Omit<JoinDeps, "store" | "log">;
   hooks?: ResourceHooks;
+  /** Artifact storage; without it the artifact routes are not served. */
+  artifacts?: ArtifactStore;
+  /** Log streams from nodes (levee ctl logs); without it the log routes are not served. */
+  logs?: LogStreams;
 }
 
 export function cloudApiApp(deps: CloudApiDeps): Hono {
@@ -34,6 +42,24 @@ export function cloudApiApp(deps: CloudApiDeps): Hono {
   mountHealthRoutes(app, deps.readiness, deps.identity);
 
   const api = new Hono();
+  // First: an artifact upload has its own size limit (streamed), and nodes may read artifacts.
+  if (deps.artifacts) {
+    mountArtifactRoutes(api, {
+      artifacts: deps.artifacts,
+      store: deps.store,
+      log: deps.log,
+      adminToken: deps.adminToken,
+    });
+  }
+  // Also before the body limit: a node's log upload is a stream of any length.
+  if (deps.logs) {
+    mountLogRoutes(api, {
+      streams: deps.logs,
+      store: deps.store,
+      log: deps.log,
+      adminToken: deps.adminToken,
+    });
+  }
   api.use(
     bodyLimit({
       maxSize: MAX_BODY_BYTES,

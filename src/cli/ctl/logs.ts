@@ -1,0 +1,130 @@
+// `levee ctl logs SERVICE --node N [--worker I] [-f] [--tail N]`: a worker's output, streamed from
+// its node through the cloud (GET /api/v1/logs/SERVICE) to stdout as it arrives, honouring
+// stdout's backpressure. With -f it follows until Ctrl-C (exit 0); an error from the cloud or the
+// node (no such worker, node disconnected, no answer) is one line on stderr and exit 1, and so is
+// a stream that breaks off.
+import { flagName, isBoolean, type OptionKey, type Options } from "../../config/schema.ts";
+import { UsageError } from "../../runtime/errors.ts";
+import { CtlFailure, oneLine } from "./client.ts";
+import { type CtlContext, takeArgs } from "./context.ts";
+
+/** How long to wait for the cloud to start answering (it gives up on a silent node after 10 s). */
+const ANSWER_TIMEOUT_MS = 30_000;
+/** Flags that take a value, so that the subcommand is not mistaken for one (ctlKeysFor). */
+const SHORT_WITH_VALUE = new Set(["-o", "-f"]);
+
+type LogOptions = Partial<Pick<Options, "node" | "worker" | "follow" | "tail">>;
+
+/**
+ * The ctl options for an argument list: `-f` is --follow for `logs` (as in kubectl) and
+ * --filename for every other subcommand, so each gets only its own.
+ */
+export function ctlKeysFor<K extends OptionKey>(argv: readonly string[], keys: readonly K[]): K[] {
+  const sub = subcommandOf(argv, (flag) => {
+    const key = keys.find((k) => `--${flagName(k)}` === flag);
+    return key !== undefined && !isBoolean(key);
+  });
+  const drop = sub === "logs" ? "filename" : "follow";
+  return keys.filter((k) => k !== drop);
+}
+
+/** The first positional argument, skipping flags and the values of flags that take one. */
+export function subcommandOf(
+  argv: readonly string[],
+  takesValue: (flag: string) => boolean,
+): string | undefined {
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] ?? "";
+    if (arg === "--") return argv[i + 1];
+    if (arg.startsWith("--")) {
+      if (!arg.includes("=") && takesValue(arg)) i++;
+      continue;
+    }
+    if (arg.startsWith("-") && arg.length > 1) {
+      if (SHORT_WITH_VALUE.has(arg)) i++;
+      continue;
+    }
+    return arg;
+  }
+  return undefined;
+}
+
+/** The API path of a log request. */
+export function logsPath(service: string, options: LogOptions): string {
+  const query = new URLSearchParams({ node: options.node ?? "", worker: String(options.worker ?? 0) });
+  if (options.tail !== undefined) query.set("tail", String(options.tail));
+  if (options.follow) query.set("follow", "1");
+  return `/logs/${encodeURIComponent(service)}?${query}`;
+}
+
+export async function logs(ctx: CtlContext): Promise<number> {
+  const [service] = takeArgs(ctx.args, 1);
+  if (!service) throw new UsageError("missing SERVICE: levee ctl logs SERVICE --node NODE [--worker I] [-f]");
+  // The ctl options carry these for `logs` (ctlKeysFor); CtlOptions lists only the common ones.
+  const options = ctx.options as typeof ctx.options & LogOptions;
+  if (!options.node)
+    throw new UsageError(
+      "missing --node NODE: the node the worker runs on (levee ctl get workers SERVICE shows it)",
+    );
+  const client = ctx.client();
+  const abort = new AbortController();
+  let interrupted = false;
+  const onSignal = () => {
+    interrupted = true;
+    abort.abort();
+  };
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
+  const answerTimer = setTimeout(() => abort.abort(), ANSWER_TIMEOUT_MS);
+  try {
+    let res: Response;
+    try {
+      res = await client.stream(logsPath(service, options), abort.signal);
+    } catch (err) {
+      if (interrupted) return 0;
+      if (err instanceof CtlFailure && abort.signal.aborted)
+        throw new CtlFailure(
+          `no answer from the cloud at ${client.server} within ${ANSWER_TIMEOUT_MS / 1000} s`,
+        );
+      throw err;
+    } finally {
+      clearTimeout(answerTimer);
+    }
+    if (!res.body) return 0;
+    const reader = res.body.getReader();
+    for (;;) {
+      let next: Awaited<ReturnType<typeof reader.read>>;
+      try {
+        next = await reader.read();
+      } catch (err) {
+        if (interrupted) return 0;
+        throw new CtlFailure(`the log stream broke off: ${oneLine((err as Error).message)}`);
+      }
+      if (next.done) return 0;
+      if (!(await writeOut(next.value))) {
+        abort.abort(); // stdout is gone (e.g. | head): stop quietly
+        return 0;
+      }
+    }
+  } finally {
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+  }
+}
+
+/** Writes to stdout, waiting for it to drain; false when stdout is closed. */
+function writeOut(chunk: Uint8Array): Promise<boolean> {
+  const stdout = process.stdout;
+  return new Promise((resolve) => {
+    const settle = (ok: boolean) => {
+      stdout.off("error", failed);
+      stdout.off("drain", drained);
+      resolve(ok);
+    };
+    const failed = () => settle(false);
+    const drained = () => settle(true);
+    stdout.once("error", failed);
+    if (stdout.write(chunk, (err) => err && settle(false))) settle(true);
+    else stdout.once("drain", drained);
+  });
+}

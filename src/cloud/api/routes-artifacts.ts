@@ -1,0 +1,137 @@
+// /api/v1/artifacts: content-addressed blobs that workers mount (DNN models, ...).
+//   POST   /artifacts?name=NAME[&sha256=EXPECTED]  admin: upload the body (streamed, --artifact-max-size)
+//   GET    /artifacts                              admin or node: list
+//   GET    /artifacts/SHA                          admin or node: the bytes; Range (206/416), ETag = sha
+//   DELETE /artifacts/SHA                          admin: 409 while a Service mounts it
+// Nodes read with HTTP Basic and their MQTT credentials (node-auth.ts). Mounted before the API's
+// 4 MiB body limit: an upload has its own limit and is never held in memory.
+import { Hono } from "hono";
+import { SHA256_HEX } from "../../api/artifact.ts";
+import { fileNameProblem } from "../../api/fields.ts";
+import type { Logger } from "../../runtime/log.ts";
+import type { Store } from "../../store/store.ts";
+import { ArtifactHashMismatch, type ArtifactStore, ArtifactTooLarge, blobSize } from "../artifact-store.ts";
+import { requireAdminToken } from "./auth.ts";
+import { apiError } from "./errors.ts";
+import { contentRange, noneMatch, selectRange } from "./http-range.ts";
+import { type Caller, NodeCredentials, requireAdminOrNode } from "./node-auth.ts";
+
+export interface ArtifactRouteDeps {
+  artifacts: ArtifactStore;
+  store: Store;
+  log: Logger;
+  adminToken: string;
+}
+
+const SHA_MESSAGE = "expected a sha256: 64 lower-case hex digits";
+
+export function mountArtifactRoutes(api: Hono, deps: ArtifactRouteDeps): void {
+  const { artifacts, log } = deps;
+  const routes = new Hono<{ Variables: { caller: Caller } }>();
+  const readers = requireAdminOrNode(deps.adminToken, new NodeCredentials(deps.store));
+  const admin = requireAdminToken(deps.adminToken);
+
+  routes.post("/", admin, async (c) => {
+    const name = c.req.query("name");
+    const expected = c.req.query("sha256");
+    const issues = [];
+    const nameProblem =
+      name === undefined ? "required: the artifact's name, e.g. ?name=model.onnx" : fileNameProblem(name);
+    if (nameProblem) issues.push({ path: "name", message: nameProblem });
+    if (expected !== undefined && !SHA256_HEX.test(expected))
+      issues.push({ path: "sha256", message: SHA_MESSAGE });
+    if (issues.length > 0) return apiError(c, 400, "invalid artifact upload", issues);
+    const length = c.req.header("content-length");
+    const declaredSize = length !== undefined && /^\d+$/.test(length) ? Number(length) : undefined;
+    try {
+      const stored = await artifacts.put(c.req.raw.body, {
+        name: name as string,
+        expectedSha256: expected,
+        declaredSize,
+      });
+      log.info(`artifact ${stored.outcome}`, { ...stored.artifact });
+      return c.json(stored, stored.outcome === "created" ? 201 : 200);
+    } catch (err) {
+      if (err instanceof ArtifactTooLarge) return apiError(c, 413, err.message);
+      if (err instanceof ArtifactHashMismatch)
+        return apiError(c, 400, "invalid artifact upload", [{ path: "sha256", message: err.message }]);
+      if ((err as NodeJS.ErrnoException).code === "ENOSPC") {
+        log.error("artifact upload failed: disk full", { dir: artifacts.dir });
+        return apiError(c, 507, "no space left for the artifact on the cloud's disk; nothing was stored");
+      }
+      throw err;
+    }
+  });
+
+  routes.get("/", readers, (c) => c.json({ items: artifacts.list() }));
+
+  routes.get("/:sha", readers, (c) => {
+    const sha = c.req.param("sha");
+    if (!SHA256_HEX.test(sha))
+      return apiError(c, 400, `invalid artifact ${JSON.stringify(sha)}: ${SHA_MESSAGE}`);
+    const info = artifacts.get(sha);
+    const path = artifacts.blobPath(sha);
+    const size = info ? blobSize(path) : undefined;
+    if (!info || size === undefined) {
+      if (info) log.error("artifact file missing", { sha256: sha, path });
+      return apiError(
+        c,
+        404,
+        `artifact ${sha} is not stored in the cloud (upload it with levee ctl artifact push)`,
+      );
+    }
+    const etag = `"${sha}"`;
+    const headers: Record<string, string> = {
+      etag,
+      "accept-ranges": "bytes",
+      "content-type": "application/octet-stream",
+      "cache-control": "private, max-age=31536000, immutable",
+    };
+    if (noneMatch(c.req.header("if-none-match"), etag)) return new Response(null, { status: 304, headers });
+    const answer = selectRange(c.req.header("range"), c.req.header("if-range"), size, etag);
+    const range = contentRange(answer, size);
+    if (range) headers["content-range"] = range;
+    const caller = c.get("caller");
+    log.debug("artifact download", {
+      sha256: sha,
+      by: caller.kind === "node" ? caller.name : "admin",
+      range: range ?? "all",
+    });
+    if (answer.kind === "unsatisfiable") {
+      return c.json(
+        { error: `range ${c.req.header("range")} is outside the artifact's ${size} bytes` },
+        416,
+        headers,
+      );
+    }
+    const file = Bun.file(path);
+    if (answer.kind === "partial") {
+      headers["content-length"] = String(answer.end + 1 - answer.start);
+      return new Response(file.slice(answer.start, answer.end + 1), { status: 206, headers });
+    }
+    headers["content-length"] = String(size);
+    return new Response(file, { status: 200, headers });
+  });
+
+  routes.delete("/:sha", admin, (c) => {
+    const sha = c.req.param("sha");
+    if (!SHA256_HEX.test(sha))
+      return apiError(c, 400, `invalid artifact ${JSON.stringify(sha)}: ${SHA_MESSAGE}`);
+    const result = artifacts.delete(sha);
+    if (result.kind === "not-found") return apiError(c, 404, `artifact ${sha} is not stored in the cloud`);
+    if (result.kind === "in-use") {
+      const list = `service${result.services.length > 1 ? "s" : ""} ${result.services.join(", ")}`;
+      return c.json(
+        {
+          error: `artifact ${sha} is mounted by ${list}: remove the mount or delete the service first`,
+          services: result.services,
+        },
+        409,
+      );
+    }
+    log.info("artifact deleted", { ...result.artifact });
+    return c.json({ deleted: result.artifact });
+  });
+
+  api.route("/artifacts", routes);
+}

@@ -1,0 +1,149 @@
+// /api/v1/logs: a worker's log streamed from its node through the cloud (`levee ctl logs`;
+// docs/PROTOCOL.md, "Logs"; the relaying is in src/cloud/log-streams.ts).
+//   GET  /logs/SERVICE?node=N[&worker=I][&tail=N][&follow=1]   admin: the log as text/plain
+//   POST /logs/streams/ID                                      node: the log, as a streaming body
+//   POST /logs/streams/ID/error   {status, error}              node: there is no such log
+// Nodes authenticate with HTTP Basic and their MQTT credentials (node-auth.ts). Mounted before the
+// API's 4 MiB body limit (an upload is a stream of any length) and with the server's idle timeout
+// off for these requests: a followed log may be quiet for a long time.
+import { type Context, Hono, type MiddlewareHandler } from "hono";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+import { z } from "zod";
+import { dnsLabelProblem } from "../../api/meta.ts";
+import type { Logger } from "../../runtime/log.ts";
+import type { Store } from "../../store/store.ts";
+import { isStreamId, logStreamErrorSchema } from "../../sync/log-request.ts";
+import { isNodeName } from "../../sync/topics.ts";
+import type { LogStreams } from "../log-streams.ts";
+import { readLiveness } from "../sync-store.ts";
+import { requireAdminToken } from "./auth.ts";
+import { apiError, formatPath, parseBody } from "./errors.ts";
+import { NodeCredentials, parseBasic } from "./node-auth.ts";
+
+export interface LogRouteDeps {
+  streams: LogStreams;
+  store: Store;
+  log: Logger;
+  adminToken: string;
+}
+
+const flag = z
+  .enum(["1", "0", "true", "false", ""], { error: "expected 1, 0, true or false" })
+  .transform((v) => v === "1" || v === "true" || v === "");
+const count = (what: string) =>
+  z
+    .string()
+    .regex(/^[0-9]{1,9}$/, `expected ${what}: a whole number ≥ 0`)
+    .transform(Number);
+
+export const logQuerySchema = z.object({
+  node: z.string({ error: "required: the node the worker runs on, e.g. ?node=edge1" }).refine(isNodeName, {
+    message: "expected a node name (a DNS label)",
+  }),
+  worker: count("a worker index").default(0),
+  tail: count("a number of lines").optional(),
+  follow: flag.default(false),
+});
+
+type NodeEnv = { Variables: { node: string } };
+
+/** Only a node's own MQTT credentials (HTTP Basic); the node's name is in c.get("node"). */
+function requireNode(nodes: NodeCredentials): MiddlewareHandler<NodeEnv> {
+  return async (c, next) => {
+    const basic = parseBasic(c.req.header("authorization") ?? "");
+    if (basic && nodes.check(basic.user, basic.password)) {
+      c.set("node", basic.user);
+      return next();
+    }
+    c.header("WWW-Authenticate", 'Basic realm="levee"');
+    return apiError(
+      c,
+      401,
+      basic ? "invalid node credentials" : "missing Authorization: Basic with the node's MQTT credentials",
+    );
+  };
+}
+
+/** Turns Bun's idle timeout off for this request (the server is Hono's env under Bun.serve). */
+function keepOpen(c: Context): void {
+  const server = c.env as { timeout?: (request: Request, seconds: number) => void } | undefined;
+  try {
+    server?.timeout?.(c.req.raw, 0);
+  } catch {
+    // not served by Bun.serve (tests calling app.fetch directly)
+  }
+}
+
+export function mountLogRoutes(api: Hono, deps: LogRouteDeps): void {
+  const { streams, store, log } = deps;
+  const routes = new Hono<NodeEnv>();
+  const admin = requireAdminToken(deps.adminToken);
+  const node = requireNode(new NodeCredentials(store));
+
+  routes.post("/streams/:id", node, async (c) => {
+    const id = c.req.param("id");
+    if (!isStreamId(id)) return apiError(c, 400, `invalid log stream id ${JSON.stringify(id)}`);
+    const body = c.req.raw.body ?? new ReadableStream<Uint8Array>({ start: (ctl) => ctl.close() });
+    keepOpen(c);
+    const result = await streams.deliver(id, c.get("node"), body);
+    if (result.status !== 200 && result.status !== 410)
+      log.debug("log upload refused", { stream: id, node: c.get("node"), status: result.status });
+    return result.status === 200
+      ? c.json({ result: result.message })
+      : apiError(c, result.status, result.message);
+  });
+
+  routes.post("/streams/:id/error", node, async (c) => {
+    const id = c.req.param("id");
+    if (!isStreamId(id)) return apiError(c, 400, `invalid log stream id ${JSON.stringify(id)}`);
+    const parsed = await parseBody(c, logStreamErrorSchema, "log stream error");
+    if (!parsed.ok) return parsed.response;
+    const result = streams.fail(id, c.get("node"), parsed.value.status, parsed.value.error);
+    return result.status === 200
+      ? c.json({ result: result.message })
+      : apiError(c, result.status, result.message);
+  });
+
+  routes.get("/:service", admin, async (c) => {
+    const service = c.req.param("service");
+    const query = logQuerySchema.safeParse(c.req.query());
+    const issues = query.success
+      ? []
+      : query.error.issues.map((i) => ({ path: formatPath(i.path), message: i.message }));
+    const serviceProblem = dnsLabelProblem(service);
+    if (serviceProblem) issues.unshift({ path: "service", message: serviceProblem });
+    if (!query.success || issues.length > 0) return apiError(c, 400, "invalid log request", issues);
+    const { node: name, worker, tail, follow } = query.data;
+    const [liveness] = readLiveness(store, name);
+    if (!liveness) return apiError(c, 404, `node "${name}" not found`);
+    if (!liveness.online || liveness.phase !== "Ready") {
+      const since = liveness.phaseSince ? ` (${liveness.phase} since ${liveness.phaseSince})` : "";
+      return apiError(c, 503, `node ${name} is disconnected${since}: its logs cannot be read now`);
+    }
+    keepOpen(c);
+    const answer = await streams.request(
+      { node: name, service, index: worker, tail: tail ?? null, follow },
+      c.req.raw.signal,
+    );
+    if (!answer.ok) return apiError(c, relayable(answer.status), answer.error);
+    if (c.req.raw.signal.aborted) {
+      await answer.body.cancel();
+      return new Response(null, { status: 204 });
+    }
+    return new Response(answer.body, {
+      status: 200,
+      headers: {
+        "content-type": "text/plain; charset=utf-8",
+        "cache-control": "no-store",
+        "x-content-type-options": "nosniff",
+      },
+    });
+  });
+
+  api.route("/logs", routes);
+}
+
+/** A status from a node or the registry, as one the API may answer with. */
+function relayable(status: number): ContentfulStatusCode {
+  return (status >= 400 && status <= 599 && status !== 499 ? status : 502) as ContentfulStatusCode;
+}

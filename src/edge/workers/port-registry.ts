@@ -1,0 +1,138 @@
+// Ports for `port: auto` workers. A port handed out must be free on the host, stay the same for
+// the same worker across restarts (of the worker, of the agent, of the machine), and never be
+// handed out twice, even by two agents sharing one host. The agents of one host therefore share
+// a small SQLite file (default /run/levee/ports.db; LEVEE_PORT_REGISTRY overrides it) in which
+// every allocation is one IMMEDIATE transaction; the port is probed with a real bind before it
+// is recorded. /run is emptied by a reboot: the worker's port kept in the agent's own database is
+// then offered as the preferred port and normally comes back unchanged.
+import { Database } from "bun:sqlite";
+import { existsSync, mkdirSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+
+export interface PortRange {
+  min: number;
+  max: number;
+}
+
+/** Below Linux's ephemeral range (32768-60999), so outgoing connections never take them. */
+export const DEFAULT_PORT_RANGE: PortRange = { min: 20000, max: 29999 };
+
+export function defaultRegistryPath(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.LEVEE_PORT_REGISTRY) return env.LEVEE_PORT_REGISTRY;
+  if (process.getuid?.() === 0) return "/run/levee/ports.db";
+  const base = env.XDG_RUNTIME_DIR ?? join(tmpdir(), `levee-${process.getuid?.() ?? "user"}`);
+  return join(base, "levee", "ports.db");
+}
+
+export class PortExhausted extends Error {
+  override readonly name = "PortExhausted";
+}
+
+export class PortRegistry {
+  private readonly db: Database;
+
+  constructor(
+    path: string,
+    /** This agent (its data dir, absolute): owner of its allocations. */
+    private readonly owner: string,
+    private readonly range: PortRange = DEFAULT_PORT_RANGE,
+    private readonly isFree: (port: number) => boolean = probePort,
+  ) {
+    mkdirSync(dirname(path), { recursive: true, mode: 0o755 });
+    this.db = new Database(path, { create: true, strict: true });
+    this.db.run("PRAGMA busy_timeout = 10000");
+    this.db.run("PRAGMA journal_mode = WAL");
+    this.db.run(`CREATE TABLE IF NOT EXISTS ports (
+      port INTEGER PRIMARY KEY, owner TEXT NOT NULL, worker TEXT NOT NULL, allocated_at TEXT NOT NULL,
+      UNIQUE (owner, worker)) STRICT`);
+  }
+
+  /**
+   * The port of a worker ("service/index"): the one it has, else `preferred` if nobody else holds
+   * it (probed unless `held`: our own running worker listens on it), else a free one.
+   */
+  allocate(worker: string, preferred?: { port: number; held: boolean }): number {
+    return this.db
+      .transaction(() => {
+        const mine = this.db
+          .query<{ port: number }, [string, string]>("SELECT port FROM ports WHERE owner = ? AND worker = ?")
+          .get(this.owner, worker);
+        if (mine) return mine.port;
+        this.reclaimAbandoned();
+        const taken = new Set(
+          this.db
+            .query<{ port: number }, []>("SELECT port FROM ports")
+            .all()
+            .map((r) => r.port),
+        );
+        if (preferred && !taken.has(preferred.port) && (preferred.held || this.isFree(preferred.port))) {
+          return this.record(preferred.port, worker);
+        }
+        const size = this.range.max - this.range.min + 1;
+        const start = Math.floor(Math.random() * size);
+        for (let i = 0; i < size; i++) {
+          const port = this.range.min + ((start + i) % size);
+          if (!taken.has(port) && this.isFree(port)) return this.record(port, worker);
+        }
+        throw new PortExhausted(
+          `no free port left in ${this.range.min}-${this.range.max} for worker ${worker} (${taken.size} handed out on this host)`,
+        );
+      })
+      .immediate();
+  }
+
+  /**
+   * A new port for a worker whose current instance keeps its port a while longer (update: surge):
+   * the old port is still bound, so the probe never hands it out again until it is released.
+   */
+  reallocate(worker: string): number {
+    this.db.query("DELETE FROM ports WHERE owner = ? AND worker = ?").run(this.owner, worker);
+    return this.allocate(worker);
+  }
+
+  /** Frees the ports of this agent's workers that are not in `keep`. */
+  releaseExcept(keep: ReadonlySet<string>): void {
+    this.db
+      .transaction(() => {
+        const rows = this.db
+          .query<{ worker: string }, [string]>("SELECT worker FROM ports WHERE owner = ?")
+          .all(this.owner);
+        const drop = this.db.query("DELETE FROM ports WHERE owner = ? AND worker = ?");
+        for (const row of rows) if (!keep.has(row.worker)) drop.run(this.owner, row.worker);
+      })
+      .immediate();
+  }
+
+  close(): void {
+    this.db.close();
+  }
+
+  private record(port: number, worker: string): number {
+    this.db
+      .query("INSERT INTO ports (port, owner, worker, allocated_at) VALUES (?, ?, ?, ?)")
+      .run(port, this.owner, worker, new Date().toISOString());
+    return port;
+  }
+
+  /** Allocations of agents whose data dir is gone (a removed test or device role) are freed. */
+  private reclaimAbandoned(): void {
+    const owners = this.db.query<{ owner: string }, []>("SELECT DISTINCT owner FROM ports").all();
+    for (const { owner } of owners) {
+      if (owner !== this.owner && !existsSync(join(owner, "levee.db"))) {
+        this.db.query("DELETE FROM ports WHERE owner = ?").run(owner);
+      }
+    }
+  }
+}
+
+/** Whether a TCP port can be bound on every address right now. */
+export function probePort(port: number): boolean {
+  try {
+    const listener = Bun.listen({ hostname: "0.0.0.0", port, socket: { data() {} } });
+    listener.stop(true);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,52 @@
+// Builds this node's supervisor from the agent's configuration: the drivers, the host-wide port
+// registry, the artifact cache, and the agent URL workers get as LEVEE_AGENT_URL. Registered with
+// the lifecycle so that shutting the agent down detaches from the workers (they keep running).
+
+import { StatusOutbox } from "../../sync/status-outbox.ts";
+import { ArtifactCache } from "../artifacts/artifact-cache.ts";
+import type { LocalNode } from "../local-node.ts";
+import { ContainerDriver } from "./container-driver.ts";
+import { ExecDriver } from "./exec-driver.ts";
+import { LogRotator } from "./log-files.ts";
+import { defaultRegistryPath, PortRegistry } from "./port-registry.ts";
+import { Supervisor } from "./supervisor.ts";
+
+export function startSupervisor(node: LocalNode, nodeName: string): Supervisor {
+  const { config, store, log, lifecycle } = node;
+  const ports = new PortRegistry(defaultRegistryPath(), config.dataDir);
+  const outbox = new StatusOutbox(store);
+  const rotator = new LogRotator({ log: log.child({ component: "logs" }) });
+  rotator.start();
+  const supervisor = new Supervisor({
+    store,
+    log: log.child({ component: "supervisor" }),
+    node: nodeName,
+    dataDir: config.dataDir,
+    agentId: config.dataDir,
+    agentUrl: agentUrl(config.agentListen),
+    drivers: {
+      exec: new ExecDriver(),
+      container: () => new ContainerDriver({ socket: config.dockerSocket }),
+    },
+    ports,
+    rotator,
+    artifacts: new ArtifactCache({
+      store,
+      dataDir: config.dataDir,
+      log: log.child({ component: "artifacts" }),
+    }),
+    status: (status) => outbox.record(status),
+  });
+  lifecycle.add("supervisor", async () => {
+    if (config.stopWorkersOnExit) await supervisor.stopAll();
+    supervisor.close();
+    await rotator.close();
+    ports.close();
+  });
+  return supervisor;
+}
+
+function agentUrl(listen: { host: string; port: number }): string {
+  const host = listen.host.includes(":") ? `[${listen.host}]` : listen.host;
+  return `http://${host}:${listen.port}`;
+}

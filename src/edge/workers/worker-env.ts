@@ -1,0 +1,57 @@
+// The environment a worker starts with (pure): the template's env plus what the agent injects,
+// the variables Sedna's local controller sets (so Dayu components run unchanged) and levee's own.
+//
+//   NODE_NAME, SERVICE_NAME, PORT, LEVEE_AGENT_URL, LEVEE_WORKER_ID, LEVEE_WORKER_INDEX,
+//   LEVEE_WORKER_DIR                     facts the agent owns: always the agent's value
+//   NAMESPACE (default "default"), LOG_LEVEL (default "INFO"),
+//   DATA_PATH_PREFIX (default "/home/data")   defaults: the template's env may set them
+//   mount envName variables              the mount's final path
+//
+// Values are passed byte-exact: no expansion, quoting or trimming happens anywhere.
+
+export interface WorkerEnvInput {
+  templateEnv: Record<string, string>;
+  node: string;
+  service: string;
+  index: number;
+  instance: string;
+  workerDir: string;
+  agentUrl: string;
+  port?: number | undefined;
+  /** envName → path, from the resolved mounts. */
+  mountEnv: Record<string, string>;
+}
+
+export const ENV_DEFAULTS: Readonly<Record<string, string>> = {
+  NAMESPACE: "default",
+  LOG_LEVEL: "INFO",
+  DATA_PATH_PREFIX: "/home/data",
+};
+
+export function workerEnv(input: WorkerEnvInput): Record<string, string> {
+  const env: Record<string, string> = { ...ENV_DEFAULTS, ...input.templateEnv, ...input.mountEnv };
+  env.NODE_NAME = input.node;
+  env.SERVICE_NAME = input.service;
+  env.LEVEE_AGENT_URL = input.agentUrl;
+  env.LEVEE_WORKER_ID = input.instance;
+  env.LEVEE_WORKER_INDEX = String(input.index);
+  env.LEVEE_WORKER_DIR = input.workerDir;
+  if (input.port !== undefined) env.PORT = String(input.port);
+  return env;
+}
+
+/**
+ * The few variables of the agent's own environment an exec worker inherits, so that programs are
+ * found and behave (PATH, HOME, LANG, TZ...). Nothing else leaks: the agent's secrets stay out.
+ */
+export const INHERITED_ENV = ["PATH", "HOME", "LANG", "LC_ALL", "TZ", "USER", "LOGNAME", "SHELL", "TMPDIR"];
+
+export function inheritedEnv(source: NodeJS.ProcessEnv): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const name of INHERITED_ENV) {
+    const value = source[name];
+    if (value !== undefined) out[name] = value;
+  }
+  if (out.PATH === undefined) out.PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+  return out;
+}

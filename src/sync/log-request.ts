@@ -1,0 +1,88 @@
+// The log request (docs/PROTOCOL.md, "Logs"): the cloud asks a node over MQTT to upload one
+// worker's log, and the node answers over HTTP by POSTing the bytes to the cloud
+// (/api/v1/logs/streams/<id>, authenticated with its MQTT credentials), because the cloud cannot
+// call a node (loopback-only agent API, NAT). It travels on its own topic,
+// levee/v1/node/<node>/logs, so that the plan/status protocol's message set stays as it is and a
+// node that does not know it simply never subscribes (the cloud then times out).
+import { randomBytes } from "node:crypto";
+import { z } from "zod";
+import { MAX_MESSAGE_BYTES, PROTOCOL_VERSION } from "./messages.ts";
+import { isNodeName, logsTopic } from "./topics.ts";
+
+export { logsTopic };
+
+/** A stream id: 128 random bits, base64url (the capability the node's upload must name). */
+const STREAM_ID = /^[A-Za-z0-9_-]{16,64}$/;
+
+export function newStreamId(): string {
+  return randomBytes(16).toString("base64url");
+}
+
+export function isStreamId(id: string): boolean {
+  return STREAM_ID.test(id);
+}
+
+export const logRequestSchema = z.object({
+  v: z.literal(PROTOCOL_VERSION),
+  type: z.literal("logs"),
+  node: z.string().min(1).max(253),
+  /** The stream id, also the message id. */
+  id: z.string().regex(STREAM_ID),
+  ts: z.string().min(1).max(64),
+  /** A Service name: a DNS label (never a path). */
+  service: z.string().refine(isNodeName, "expected a service name (a DNS label)"),
+  index: z.number().int().min(0),
+  /** Only the last N lines; null: everything kept. */
+  tail: z.number().int().min(0).nullable(),
+  follow: z.boolean(),
+});
+
+export type LogRequest = z.infer<typeof logRequestSchema>;
+
+export function newLogRequest(
+  fields: Omit<LogRequest, "v" | "type" | "id" | "ts"> & { id?: string },
+): LogRequest {
+  return {
+    v: PROTOCOL_VERSION,
+    type: "logs",
+    ts: new Date().toISOString(),
+    ...fields,
+    id: fields.id ?? newStreamId(),
+  };
+}
+
+export function encodeLogRequest(request: LogRequest): Buffer {
+  return Buffer.from(JSON.stringify(request), "utf8");
+}
+
+export type DecodedLogRequest = { ok: true; request: LogRequest } | { ok: false; reason: string };
+
+/** Validates a payload received on levee/v1/node/<topicNode>/logs; never throws. */
+export function decodeLogRequest(topicNode: string, payload: Buffer | Uint8Array): DecodedLogRequest {
+  if (payload.length > MAX_MESSAGE_BYTES) return { ok: false, reason: `too large: ${payload.length} bytes` };
+  let value: unknown;
+  try {
+    value = JSON.parse(Buffer.from(payload).toString("utf8"));
+  } catch (err) {
+    return { ok: false, reason: `not JSON: ${(err as Error).message}` };
+  }
+  const v = (value as { v?: unknown } | null)?.v;
+  if (v !== PROTOCOL_VERSION) return { ok: false, reason: `unknown version v=${JSON.stringify(v)}` };
+  const parsed = logRequestSchema.safeParse(value);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    return { ok: false, reason: `bad schema: ${issue?.path.join(".") ?? ""} ${issue?.message ?? ""}`.trim() };
+  }
+  if (parsed.data.node !== topicNode || !isNodeName(topicNode))
+    return { ok: false, reason: `node ${parsed.data.node} on a topic of ${topicNode}` };
+  return { ok: true, request: parsed.data };
+}
+
+/** The error a node reports instead of a stream (POST /api/v1/logs/streams/<id>/error). */
+export const logStreamErrorSchema = z.object({
+  /** An HTTP status the cloud relays to the client: 404 no such worker, 429 busy, 500 failed. */
+  status: z.number().int().min(400).max(599),
+  error: z.string().min(1).max(4096),
+});
+
+export type LogStreamError = z.infer<typeof logStreamErrorSchema>;

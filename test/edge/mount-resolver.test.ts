@@ -1,0 +1,118 @@
+import { afterAll, describe, expect, test } from "bun:test";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { templateSchema } from "../../src/api/template.ts";
+import { WorkerSpecError } from "../../src/edge/workers/driver.ts";
+import { checkPathType, type MountContext, resolveMounts } from "../../src/edge/workers/mount-resolver.ts";
+
+const root = mkdtempSync(join(tmpdir(), "levee-mounts-"));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+function ctx(container: boolean, configs: MountContext["configs"] = {}): MountContext {
+  const workerDir = join(root, "data", "workers", "svc", String(Math.random()).slice(2));
+  mkdirSync(workerDir, { recursive: true });
+  return { dataDir: join(root, "data"), workerDir, container, configs, artifacts: undefined };
+}
+
+describe("resolveMounts", () => {
+  test("hostPath: prefix + relative path, env is the host path for exec and the target for containers", async () => {
+    mkdirSync(join(root, "videos", "cam1"), { recursive: true });
+    const template = templateSchema.parse({
+      command: ["x"],
+      mounts: [
+        {
+          hostPath: { path: "videos/cam1", prefix: root, pathType: "Directory" },
+          envName: "IN",
+          target: "/in",
+        },
+      ],
+    });
+    const exec = await resolveMounts(template, ctx(false));
+    expect(exec.env.IN).toBe(join(root, "videos", "cam1"));
+    expect(exec.mounts).toEqual([{ hostPath: join(root, "videos", "cam1"), target: "/in", readOnly: false }]);
+    const container = await resolveMounts(template, ctx(true));
+    expect(container.env.IN).toBe("/in");
+  });
+
+  test("pathType checks and creation", () => {
+    expect(() => checkPathType(join(root, "nope"), "Directory", "mounts[0].hostPath")).toThrow(
+      /mounts\[0\]\.hostPath: .*nope does not exist \(pathType Directory\)/,
+    );
+    writeFileSync(join(root, "f.txt"), "x");
+    expect(() => checkPathType(join(root, "f.txt"), "Directory", "m")).toThrow(/is not a directory/);
+    expect(() => checkPathType("/dev/null", "CharDevice", "m")).not.toThrow();
+    expect(() => checkPathType(join(root, "f.txt"), "CharDevice", "m")).toThrow(/is not a character device/);
+    checkPathType(join(root, "made", "deep"), "DirectoryOrCreate", "m");
+    expect(statSync(join(root, "made", "deep")).isDirectory()).toBe(true);
+    checkPathType(join(root, "made", "file"), "FileOrCreate", "m");
+    expect(statSync(join(root, "made", "file")).isFile()).toBe(true);
+    expect(() => checkPathType(join(root, "no", "dir", "file"), "FileOrCreate", "m")).toThrow(
+      WorkerSpecError,
+    );
+  });
+
+  test("config: files written with their mode, items pick and rename, stale files removed", async () => {
+    const configs = {
+      app: {
+        data: { "a.yaml": "x: 1\n", "b.txt": "bee" },
+        binaryData: { "c.bin": Buffer.from([0, 1, 255]).toString("base64") },
+      },
+    };
+    const c = ctx(false, configs);
+    const all = templateSchema.parse({
+      command: ["x"],
+      mounts: [{ config: { name: "app", mode: "0600" }, envName: "CFG" }],
+    });
+    const out = await resolveMounts(all, c);
+    const dir = out.env.CFG as string;
+    expect(readdirSync(dir).sort()).toEqual(["a.yaml", "b.txt", "c.bin"]);
+    expect([...readFileSync(join(dir, "c.bin"))]).toEqual([0, 1, 255]);
+    expect(statSync(join(dir, "a.yaml")).mode & 0o777).toBe(0o600);
+    const picked = templateSchema.parse({
+      command: ["x"],
+      mounts: [
+        { config: { name: "app", items: [{ key: "b.txt", path: "sub/renamed.txt" }] }, envName: "CFG" },
+      ],
+    });
+    await resolveMounts(picked, c);
+    expect(readdirSync(dir)).toEqual(["sub"]);
+    expect(readFileSync(join(dir, "sub", "renamed.txt"), "utf8")).toBe("bee");
+    expect(out.mounts[0]?.readOnly).toBe(true);
+  });
+
+  test("config and signal errors name the mount", async () => {
+    const missing = templateSchema.parse({
+      command: ["x"],
+      mounts: [{ config: { name: "nope" }, envName: "C" }],
+    });
+    await expect(resolveMounts(missing, ctx(false))).rejects.toThrow(
+      'mounts[0].config: Config "nope" does not exist',
+    );
+    const noKey = templateSchema.parse({
+      command: ["x"],
+      mounts: [{ config: { name: "app", items: [{ key: "zzz", path: "z" }] }, envName: "C" }],
+    });
+    await expect(resolveMounts(noKey, ctx(false, { app: { data: {}, binaryData: {} } }))).rejects.toThrow(
+      'has no file "zzz"',
+    );
+    const badSignal = templateSchema.parse({
+      command: ["x"],
+      mounts: [{ config: { name: "app" }, envName: "C", changeMode: "signal:BOGUS" }],
+    });
+    await expect(resolveMounts(badSignal, ctx(false, { app: { data: {}, binaryData: {} } }))).rejects.toThrow(
+      "SIGBOGUS is not a signal name",
+    );
+  });
+
+  test("shared: one directory per name under the data dir, for every worker naming it", async () => {
+    const template = templateSchema.parse({
+      command: ["x"],
+      mounts: [{ shared: { name: "temp" }, envName: "T" }],
+    });
+    const a = await resolveMounts(template, ctx(false));
+    const b = await resolveMounts(template, ctx(false));
+    expect(a.env.T).toBe(join(root, "data", "shared", "temp"));
+    expect(b.env.T).toBe(a.env.T as string);
+  });
+});
