@@ -25,6 +25,7 @@ import { ensureAdminToken } from "./admin-token.ts";
 import { cloudApiApp } from "./api/app.ts";
 import { ArtifactStore } from "./artifact-store.ts";
 import { safeUrl, startEmbeddedBroker } from "./broker.ts";
+import { CatalogPublisher } from "./catalog/catalog-publisher.ts";
 import { ControlPlane } from "./control-plane.ts";
 import { LogStreams } from "./log-streams.ts";
 import { createLostAfterLookup } from "./lost-after.ts";
@@ -116,8 +117,16 @@ export async function startCloud(config: CloudConfig): Promise<CloudAgent> {
       });
       if (phaseChangeAffectsPlacement(change)) plane?.replan(`node ${change.node} is ${change.to}`);
       if (change.to !== "Ready") logs.endNode(change.node, `node ${change.node} is disconnected`);
+      catalog.markDirty();
     },
+    onStatus: () => catalog.markDirty(),
   });
+  const catalog = new CatalogPublisher({
+    store,
+    log: log.child({ component: "catalog" }),
+    publish: (topic, payload) => link.publish(topic, Buffer.from(payload), true),
+  });
+  lifecycle.add("catalog", () => catalog.close());
   lifecycle.add("sync", () => link.close());
   readiness.add("sync", () => link.state());
   // With an external broker, "mqtt" says whether it is reachable, as the embedded one's check does.
@@ -125,6 +134,7 @@ export async function startCloud(config: CloudConfig): Promise<CloudAgent> {
 
   plane = new ControlPlane(store, log.child({ component: "control-plane" }), (changes) => {
     for (const change of changes) link.publishPlan(change.node);
+    catalog.markDirty();
   });
   const self = startSelfLink(node, config.mqttUrl ? nodesMqttUrl : brokerUrl, tls);
   // After the self link registered this node: the first files already let it in.
@@ -140,6 +150,7 @@ export async function startCloud(config: CloudConfig): Promise<CloudAgent> {
   if (mosquitto) lifecycle.add("mosquitto-files", () => mosquitto.close());
 
   plane.replan("start");
+  catalog.markDirty();
   const artifacts = new ArtifactStore(store, config.dataDir, { maxBytes: config.artifactMaxBytes });
 
   const app = cloudApiApp({

@@ -5,6 +5,7 @@
 // endpoints of later parts mount here as well.
 import { Hono } from "hono";
 import type { HostPort } from "../config/host-port.ts";
+import { type DiscoverySource, mountDiscoveryRoutes } from "../mesh/discovery-api.ts";
 import { mountHealthRoutes, type Readiness } from "../runtime/health.ts";
 import { type Server, serveHttp } from "../runtime/serve.ts";
 import type { Store } from "../store/store.ts";
@@ -16,6 +17,7 @@ export function agentApiApp(
   identity: Record<string, string>,
   store: Store,
   workers: () => Supervisor | undefined,
+  discovery?: DiscoverySource,
 ): Hono {
   const app = new Hono();
   mountHealthRoutes(app, readiness, identity);
@@ -36,6 +38,7 @@ export function agentApiApp(
     const items = supervisor.snapshot().filter((w) => service === undefined || w.service === service);
     return c.json({ items });
   });
+  if (discovery) mountDiscoveryRoutes(app, discovery);
   app.notFound((c) => c.json({ error: `no such endpoint: ${c.req.method} ${c.req.path}` }, 404));
   return app;
 }
@@ -46,7 +49,8 @@ export function startAgentApi(
   identity: Record<string, string>,
   store: Store,
   workers: () => Supervisor | undefined,
+  discovery?: DiscoverySource,
 ): Server {
-  const app = agentApiApp(readiness, identity, store, workers);
+  const app = agentApiApp(readiness, identity, store, workers, discovery);
   return serveHttp("local agent API, --agent-port", address, app.fetch);
 }

@@ -2,6 +2,7 @@
 // the data dir, and the local agent API with health endpoints. The cloud adds its API and broker
 // on top; later parts add the supervisor and the mesh here.
 import type { AgentConfig } from "../config/agent-config.ts";
+import type { CatalogStore } from "../mesh/catalog/catalog-store.ts";
 import { Readiness } from "../runtime/health.ts";
 import { createLogger, type Logger } from "../runtime/log.ts";
 import { Lifecycle } from "../runtime/shutdown.ts";
@@ -19,6 +20,10 @@ export interface LocalNode {
   identity: Record<string, string>;
   /** Set once the node's identity is known (after the join): runs the node's workers. */
   supervisor?: Supervisor;
+  /** The name this node joined as (set with the supervisor). */
+  nodeName?: string;
+  /** Set with the supervisor: the mesh catalog this node routes with (kept in SQLite). */
+  catalog?: CatalogStore;
 }
 
 export async function startLocalNode(config: AgentConfig): Promise<LocalNode> {
@@ -55,7 +60,11 @@ export async function startLocalNode(config: AgentConfig): Promise<LocalNode> {
   });
   const identity = { mode: config.mode, node: config.nodeName, version };
   const node: LocalNode = { config, log, lifecycle, store, readiness, identity };
-  const agentApi = startAgentApi(config.agentListen, readiness, identity, store, () => node.supervisor);
+  const agentApi = startAgentApi(config.agentListen, readiness, identity, store, () => node.supervisor, {
+    node: () => node.nodeName,
+    catalog: () => node.catalog?.get(),
+    localWorkers: () => node.supervisor?.snapshot() ?? [],
+  });
   lifecycle.add("agent-api", () => agentApi.stop(true));
   log.info("local agent API listening", { url: agentApi.url.toString() });
   return node;

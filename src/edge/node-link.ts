@@ -3,10 +3,14 @@
 // starts from the plan stored in SQLite before the link says anything, so a node whose cloud is
 // unreachable runs (and adopts) its workers at once; plans the link receives later are applied
 // in order, and worker status flows back through the link's durable outbox.
+
+import { CatalogStore } from "../mesh/catalog/catalog-store.ts";
+import { parseCatalog } from "../mesh/catalog/schema.ts";
 import { versionInfo } from "../runtime/version.ts";
 import { type EdgeLink, startEdgeLink } from "../sync/edge-link.ts";
 import { readStoredPlan } from "../sync/edge-plan-store.ts";
 import type { ClientTls } from "../sync/mqtt-session.ts";
+import { CATALOG_TOPIC } from "../sync/topics.ts";
 import type { NodeIdentity } from "./join.ts";
 import type { LocalNode } from "./local-node.ts";
 import { startSupervisor } from "./workers/start-supervisor.ts";
@@ -38,6 +42,19 @@ export function startNodeLink(node: LocalNode, identity: NodeIdentity, options: 
     },
   });
   supervisor.setStatusSink((status) => link.recordStatus(status));
+  const catalog = new CatalogStore(store);
+  node.catalog = catalog;
+  node.nodeName = identity.name;
+  link.subscribe(CATALOG_TOPIC, (payload) => {
+    const parsed = parseCatalog(payload.toString("utf8"));
+    if (!parsed.ok) {
+      log.warn("dropped a catalog that this agent cannot read", { reason: parsed.reason });
+      return;
+    }
+    if (catalog.offer(parsed.catalog) === "accept") {
+      log.debug("catalog stored", { revision: parsed.catalog.revision, epoch: parsed.catalog.epoch });
+    }
+  });
   lifecycle.add(options.check, () => link.close());
   readiness.add(options.check, () => link.state());
   node.supervisor = supervisor;

@@ -171,4 +171,34 @@ export const migrations: readonly Migration[] = [
       ) STRICT;
     `,
   },
+  {
+    version: 4,
+    name: "mesh",
+    sql: `
+      -- EVERY NODE: the mesh catalog it routes with (one row; see src/mesh/catalog/).
+      CREATE TABLE catalog (
+        id          INTEGER PRIMARY KEY CHECK (id = 1),
+        epoch       TEXT NOT NULL,
+        revision    INTEGER NOT NULL,
+        body        TEXT NOT NULL,
+        received_at TEXT NOT NULL
+      ) STRICT;
+
+      -- CLOUD: the tunnel port each node reported (agent-to-agent mesh traffic).
+      ALTER TABLE nodes ADD COLUMN tunnel_port INTEGER;
+
+      -- CLOUD: the mesh routes each node reported: pending, applied, failed, removed.
+      CREATE TABLE route_status (
+        node       TEXT NOT NULL,
+        service    TEXT NOT NULL,
+        kind       TEXT NOT NULL,          -- service-port | upstream
+        port       INTEGER NOT NULL,
+        state      TEXT NOT NULL,
+        message    TEXT NOT NULL DEFAULT '',
+        since      TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        PRIMARY KEY (node, service, kind, port)
+      ) STRICT;
+    `,
+  },
 ];

@@ -105,7 +105,7 @@ export interface CloudLink {
   readonly dropped: Counter;
   stats(): CloudLinkStats;
   /** Publishes a payload outside the plan protocol (QoS 1): log requests (log-request.ts). False when not connected. */
-  publish(topic: string, payload: Buffer): boolean;
+  publish(topic: string, payload: Buffer, retain?: boolean): boolean;
   close(): Promise<void>;
 }
 
@@ -389,7 +389,7 @@ export function startCloudLink(options: CloudLinkOptions): CloudLink {
     sweep: sweepAll,
     dropped,
     stats: () => ({ batches: commit.stats().batches, messages, helloRepeats }),
-    publish: (topic, payload) => session.publish(topic, payload),
+    publish: (topic, payload, retain) => session.publish(topic, payload, retain ?? false),
     close: async () => {
       clearInterval(timer);
       phases.close();

@@ -38,6 +38,9 @@ export function sharedTopic(name: string): string {
   return `${TOPIC_ROOT}shared/${name}`;
 }
 
+/** The mesh catalog, retained: every node reads it (src/cloud/catalog/, src/mesh/catalog/). */
+export const CATALOG_TOPIC = `${TOPIC_ROOT}shared/catalog`;
+
 /** What the cloud subscribes to: every node's up and presence topics. */
 export const CLOUD_SUBSCRIPTIONS: readonly string[] = [
   `${TOPIC_ROOT}node/+/up`,

@@ -1,0 +1,85 @@
+// The mesh catalog, derived from the cloud's state (pure): every node (role, addresses, labels,
+// state, tunnel port) and every service with a mesh section (its port, protocol, balancing and
+// fallback, and where its workers are planned with the readiness their nodes reported). Nodes
+// route with it (src/mesh/routing/) and serve it on their discovery API; it is shipped whole.
+import type { Mesh } from "../../api/service.ts";
+import type {
+  Catalog,
+  CatalogNode,
+  CatalogService,
+  CatalogWorker,
+  NodeRole,
+  NodeState,
+} from "../../mesh/contracts.ts";
+import { CATALOG_VERSION } from "../../mesh/contracts.ts";
+
+export const DEFAULT_TUNNEL_PORT = 7402;
+export const ROLE_LABEL = "levee.io/role";
+
+export interface CatalogInputNode {
+  name: string;
+  labels: Record<string, string>;
+  addresses: string[];
+  phase: string;
+  tunnelPort: number | null;
+}
+
+export interface CatalogInputService {
+  name: string;
+  mesh: Partial<Mesh> | undefined;
+}
+
+export interface CatalogInput {
+  nodes: CatalogInputNode[];
+  services: CatalogInputService[];
+  /** Planned workers (from the node plans) with the readiness last reported, if any. */
+  workers: { service: string; node: string; index: number; ready: boolean }[];
+}
+
+export type CatalogContent = Omit<Catalog, "revision" | "epoch">;
+
+export function deriveCatalog(input: CatalogInput): CatalogContent {
+  const nodes: CatalogNode[] = [...input.nodes]
+    .sort((a, b) => a.name.localeCompare(b.name))
+    .map((n) => ({
+      name: n.name,
+      role: roleOf(n.labels),
+      addresses: [...n.addresses],
+      labels: { ...n.labels },
+      state: stateOf(n.phase),
+      tunnelPort: n.tunnelPort ?? DEFAULT_TUNNEL_PORT,
+    }));
+  const byService = new Map<string, CatalogWorker[]>();
+  for (const w of input.workers) {
+    const list = byService.get(w.service) ?? [];
+    list.push({ node: w.node, index: w.index, ready: w.ready });
+    byService.set(w.service, list);
+  }
+  const services: CatalogService[] = input.services
+    .filter((s) => s.mesh?.port !== undefined)
+    .sort((a, b) => a.name.localeCompare(b.name))
+    .map((s) => {
+      const mesh = s.mesh as Partial<Mesh> & { port: number };
+      const workers = (byService.get(s.name) ?? []).sort(
+        (a, b) => a.node.localeCompare(b.node) || a.index - b.index,
+      );
+      return {
+        name: s.name,
+        port: mesh.port,
+        protocol: mesh.protocol ?? "http",
+        balance: mesh.balance ?? "round-robin",
+        fallback: mesh.fallback ?? "none",
+        upstreams: (mesh.upstreams ?? []).map((u) => ({ ...u })),
+        workers,
+      };
+    });
+  return { v: CATALOG_VERSION, nodes, services };
+}
+
+function roleOf(labels: Record<string, string>): NodeRole {
+  return labels[ROLE_LABEL] === "cloud" ? "cloud" : "edge";
+}
+
+function stateOf(phase: string): NodeState {
+  return phase === "Ready" || phase === "Lost" ? phase : "Disconnected";
+}
