@@ -170,11 +170,12 @@ export function recordWorkerStatus(
   store.tx((db) => {
     db.query("UPDATE nodes SET last_seen = ? WHERE name = ?").run(at, node);
     const upsert = db.query(
-      `INSERT INTO worker_status (service, node, idx, phase, ready, restarts, message, exit_code, signal, since, updated_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+      `INSERT INTO worker_status (service, node, idx, phase, ready, restarts, message, exit_code, signal, since, updated_at, generation)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (service, node, idx) DO UPDATE SET phase = excluded.phase, ready = excluded.ready,
          restarts = excluded.restarts, message = excluded.message, exit_code = excluded.exit_code,
-         signal = excluded.signal, since = excluded.since, updated_at = excluded.updated_at`,
+         signal = excluded.signal, since = excluded.since, updated_at = excluded.updated_at,
+         generation = excluded.generation`,
     );
     for (const w of workers) {
       upsert.run(
@@ -189,6 +190,7 @@ export function recordWorkerStatus(
         w.signal,
         w.since,
         at,
+        w.generation ?? null,
       );
     }
   });

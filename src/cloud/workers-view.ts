@@ -27,6 +27,7 @@ interface StatusRow {
   exit_code: number | null;
   signal: string | null;
   since: string;
+  generation: number | null;
 }
 
 export function listWorkers(store: Store, filter: { service?: string; node?: string } = {}): WorkerView[] {
@@ -52,14 +53,18 @@ export function listWorkers(store: Store, filter: { service?: string; node?: str
       for (const worker of service.workers) {
         const s = statuses.get(`${service.name}\u0000${p.node}\u0000${worker.index}`);
         if (s) {
+          // A worker still running an older spec is not what the apply asked for: not ready yet.
+          const stale = s.generation !== null && s.generation < service.generation;
           out.push({
             service: service.name,
             node: p.node,
             index: worker.index,
             phase: s.phase,
-            ready: s.ready === 1,
+            ready: s.ready === 1 && !stale,
             restarts: s.restarts,
-            message: s.message,
+            message: stale
+              ? `updating to generation ${service.generation} (runs ${s.generation})${s.message ? `: ${s.message}` : ""}`
+              : s.message,
             exitCode: s.exit_code,
             signal: s.signal,
             since: s.since,

@@ -184,6 +184,9 @@ export const migrations: readonly Migration[] = [
         received_at TEXT NOT NULL
       ) STRICT;
 
+      -- CLOUD: the generation of the service spec each worker reported running.
+      ALTER TABLE worker_status ADD COLUMN generation INTEGER;
+
       -- CLOUD: the tunnel port each node reported (agent-to-agent mesh traffic).
       ALTER TABLE nodes ADD COLUMN tunnel_port INTEGER;
 

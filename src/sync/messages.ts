@@ -76,6 +76,8 @@ export const workerStatusSchema = z.object({
   exitCode: z.number().int().nullable(),
   signal: z.string().max(32).nullable(),
   since: z.string().max(64),
+  /** The generation of the service spec the worker runs (absent from agents before it existed). */
+  generation: z.number().int().min(0).optional(),
 });
 
 export const statusSchema = z.object({

@@ -88,6 +88,15 @@ export function timeoutMessage(state: RolloutState, timeoutMs: number): string {
   return `timed out after ${formatDuration(timeoutMs)}: ${parts.join("; ") || "state unknown"}`;
 }
 
+/** `workers failed: web on edge1 #0 (failed: command not found: x)` */
+export function failedMessage(failed: readonly WorkerView[]): string {
+  const listed = failed
+    .slice(0, LISTED)
+    .map((w) => `${w.service} on ${w.node} #${w.index} (failed: ${w.message.replace(/\s+/g, " ")})`);
+  const more = failed.length - listed.length;
+  return `workers failed: ${listed.join(", ")}${more > 0 ? ` and ${more} more` : ""}`;
+}
+
 /** The desired revision of every node now (taken before the apply). */
 export async function revisionSnapshot(client: ApiClient): Promise<Map<string, number>> {
   const { items } = await client.request<ListOf<NodeView>>("GET", "/nodes");
@@ -126,6 +135,12 @@ export async function waitForRollout(
         );
         return 0;
       }
+      // A worker that cannot start (its node says failed, for the applied spec) will not get
+      // ready by waiting: say so now, with the cause.
+      const failed = last.notReady.filter(
+        (w) => w.phase === "failed" && !w.message.startsWith("updating to generation"),
+      );
+      if (failed.length > 0 && last.lagging.length === 0) throw new CtlFailure(failedMessage(failed));
     } catch (err) {
       if (!(err instanceof CtlFailure) || !err.unreachable) throw err;
       lastError = err;

@@ -99,6 +99,8 @@ export class WorkerController {
           container: ref?.containerId,
         });
         this.filesHash = this.desired.filesHash;
+        if (this.record.generation !== this.desired.generation)
+          this.update({ generation: this.desired.generation });
         this.watch(instance, this.record.port ?? undefined);
         return;
       }
@@ -131,8 +133,13 @@ export class WorkerController {
       }
       if (this.record.specHash !== desired.specHash) {
         await (desired.template.update === "surge" ? this.surge() : this.replace());
-      } else if (this.filesHash !== desired.filesHash) {
-        await this.refreshLiveMounts();
+        return;
+      }
+      if (this.filesHash !== desired.filesHash) await this.refreshLiveMounts();
+      // The service changed elsewhere (another worker entry): this worker runs the new generation as it is.
+      if (this.record.generation !== desired.generation) {
+        this.update({ generation: desired.generation });
+        this.deps.changed(statusOf(this.record), this.record);
       }
     });
   }
@@ -189,6 +196,7 @@ export class WorkerController {
     this.abort = abort;
     const dir = workerDir(this.deps.dataDir, desired.service, desired.index);
     mkdirSync(dir, { recursive: true, mode: 0o755 });
+    this.update({ generation: desired.generation });
     try {
       if (hasArtifacts(template)) this.phase("fetching", "fetching artifacts", { ready: false });
       else this.phase("starting", "starting", { ready: false });
@@ -458,7 +466,7 @@ export class WorkerController {
       this.record.phase === phase && this.record.ready === fields.ready && this.record.message === message;
     if (same) return;
     const since = this.record.phase === phase ? this.record.since : new Date().toISOString();
-    this.update({ phase, message, ready: fields.ready, since, generation: this.desired.generation });
+    this.update({ phase, message, ready: fields.ready, since });
     this.deps.changed(statusOf(this.record), this.record);
   }
 }
@@ -474,6 +482,7 @@ export function statusOf(record: WorkerRecord): WorkerStatus {
     exitCode: record.exitCode,
     signal: record.signal,
     since: record.since,
+    generation: record.generation,
   };
 }
 
