@@ -4,12 +4,13 @@
 //   ./node_modules/.bin/bun bench/control-plane.ts [--bin dist/levee-linux-x64 | --src DIR]
 //       [--bind 127.0.0.70] [--apply-sizes 100,1000] [--idle-sizes 100,1000,10000] [--applies 20]
 //       [--storm 1000] [--idle-seconds 30] [--budget 540] [--report-status] [--keep-logs]
-//       [--verbose] [--cpu-prof DIR]
+//       [--verbose] [--cpu-prof DIR] [--no-catalog]
 //
 // --src DIR runs DIR/src/cli/main.ts (e.g. a scratch copy with a change to measure); --verbose
 // prints every apply; --cpu-prof DIR has bun write the cloud's CPU profile (.cpuprofile and .md)
-// there when it exits. About 8 minutes on 2 cores with today's cloud (the 10,000 stage is cut
-// short by the join rate), 3 minutes once joins are O(1).
+// there when it exits; --no-catalog has the simulated edges subscribe only to their down topic,
+// not (as `levee edge` does) also to the retained mesh catalog and their log-request topic.
+// About 2.5 minutes on 2 cores.
 //
 // One cloud, grown in stages (100 → 1,000 → 10,000 joined and connected simulated nodes, every
 // one labelled levee.bench/sim=true). At each stage: join the new nodes (POST /api/v1/join, one
@@ -67,6 +68,7 @@ const APPLIES = Number(flag("--applies") ?? 20);
 const IDLE_S = Number(flag("--idle-seconds") ?? 30);
 const BUDGET_S = Number(flag("--budget") ?? 540);
 const REPORT_STATUS = args.includes("--report-status");
+const CATALOG = !args.includes("--no-catalog");
 const SELECTOR = { "levee.bench/sim": "true" };
 const started = now();
 const deadline = started + BUDGET_S * 1000;
@@ -303,9 +305,17 @@ async function pollCloud(
 class Fleets {
   constructor(readonly all: SimFleet[]) {}
   /** Hello retries and duplicate plans, summed over every simulator process. */
-  async resends(): Promise<{ helloRetries: number; duplicates: number; connectFailures: number }> {
+  async resends(): Promise<{
+    helloRetries: number;
+    duplicates: number;
+    connectFailures: number;
+    catalogs: number;
+    catalogBytes: number;
+  }> {
     const all = await Promise.all(this.all.map((f) => f.counters()));
     return {
+      catalogs: all.reduce((s, c) => s + c.catalogs, 0),
+      catalogBytes: all.reduce((s, c) => s + c.catalogBytes, 0),
       helloRetries: all.reduce((s, c) => s + c.helloRetries, 0),
       duplicates: all.reduce((s, c) => s + c.duplicates, 0),
       connectFailures: all.reduce((s, c) => s + c.connectFailures, 0),
@@ -509,6 +519,7 @@ async function run(): Promise<void> {
         identities: joined.identities,
         connectRatePerSec: 1000,
         reportStatus: REPORT_STATUS,
+        catalog: CATALOG,
       });
       fleets.push(fleet);
     }
@@ -538,6 +549,10 @@ async function run(): Promise<void> {
     sampleRss(cloud);
     const connectPeakRss = peakRss;
     const after = await group.resends();
+    if (after.catalogs > before.catalogs)
+      console.log(
+        `  catalog messages received while connecting: ${int(after.catalogs - before.catalogs)} (${((after.catalogBytes - before.catalogBytes) / 1e6).toFixed(1)} MB)`,
+      );
     // idle
     await Bun.sleep(Math.min(5_000, Math.max(0, left() - IDLE_S * 1000 - 10_000)));
     const idleS = Math.max(5, Math.min(IDLE_S, (left() - 15_000) / 1000));

@@ -14,8 +14,10 @@
 // sends heartbeats every heartbeatSeconds and reconnects with the real backoff (src/sync/
 // backoff.ts: full jitter, 1 s base, 60 s cap). Every message is built with src/sync/messages.ts
 // (newMessage/encodeMessage) and every received one is validated with decodeMessage, as the edge
-// does. With --report-status it also reports its workers as running after each plan (a status
-// message), as a converged supervisor would. mqtts:// brokers work too (the CA from the join).
+// does. Like `levee edge` it also subscribes to the retained mesh catalog and to its log-request
+// topic (--no-catalog: only its down topic); catalogs received are counted, not parsed. With
+// --report-status it also reports its workers as running after each plan (a status message), as a
+// converged supervisor would. mqtts:// brokers work too (the CA from the join).
 //
 // Transport: by default a minimal MQTT 3.1.1 client on Bun.connect (bench/mqtt-lite.ts), about
 // 10 KB of simulator memory per edge; --transport mqttjs runs the edge's own MqttSession
@@ -32,7 +34,7 @@ import type { Subprocess } from "bun";
 import type { Logger } from "../src/runtime/log.ts";
 import { nodeClientId } from "../src/sync/acl.ts";
 import { Backoff, type BackoffOptions, DEFAULT_BACKOFF } from "../src/sync/backoff.ts";
-import { helloRetryDelayMs } from "../src/sync/hello-retry.ts";
+import { HELLO_RETRY_CAP_MS, helloRetryDelayMs } from "../src/sync/hello-retry.ts";
 import {
   type Body,
   decodeMessage,
@@ -43,7 +45,7 @@ import {
   type WorkerStatus,
 } from "../src/sync/messages.ts";
 import type { MqttSession } from "../src/sync/mqtt-session.ts";
-import { downTopic, presenceTopic, upTopic } from "../src/sync/topics.ts";
+import { CATALOG_TOPIC, downTopic, logsTopic, presenceTopic, upTopic } from "../src/sync/topics.ts";
 import { LiteConn, type LiteHandlers } from "./mqtt-lite.ts";
 
 /** Wall-clock ms with sub-ms precision, comparable between processes on this host. */
@@ -165,6 +167,8 @@ export interface EdgeRunOptions {
   markerEnv: string;
   /** After accepting a plan, report its workers as running (a status message). */
   reportStatus: boolean;
+  /** Also subscribe to the mesh catalog and the log-request topic, as `levee edge` does. */
+  catalog: boolean;
   /** MQTT keepalive (the edge's MqttSession uses 30 s). */
   keepaliveSeconds: number;
   /** First connects per second in one process (a fleet coming online); 0 = all at once. */
@@ -177,6 +181,7 @@ export const DEFAULT_RUN_OPTIONS: EdgeRunOptions = {
   transport: "lite",
   markerEnv: "BENCH_MARK",
   reportStatus: false,
+  catalog: true,
   keepaliveSeconds: 30,
   connectRatePerSec: 0,
   backoff: DEFAULT_BACKOFF,
@@ -198,6 +203,9 @@ export interface EngineCounters {
   statuses: number;
   connectFailures: number;
   helloRetries: number;
+  /** Catalog messages received, and their bytes. */
+  catalogs: number;
+  catalogBytes: number;
 }
 
 interface StoredPlanLite {
@@ -231,6 +239,8 @@ function markerOf(plan: Record<string, unknown>, key: string): string {
 class SimEdge {
   private readonly up: string;
   private readonly down: string;
+  /** What it subscribes to: its down topic (first), and as configured the catalog and log requests. */
+  private readonly subscriptions: string[];
   private readonly presenceTopic: string;
   private readonly host: string;
   private readonly port: number;
@@ -258,6 +268,9 @@ class SimEdge {
   ) {
     this.up = upTopic(id.name);
     this.down = downTopic(id.name);
+    this.subscriptions = engine.options.catalog
+      ? [this.down, CATALOG_TOPIC, logsTopic(id.name)]
+      : [this.down];
     this.presenceTopic = presenceTopic(id.name);
     const u = new URL(id.mqttUrl);
     this.host = u.hostname;
@@ -295,7 +308,7 @@ class SimEdge {
           };
         },
         ...(this.id.ca ? { tls: { ca: this.id.ca } } : {}),
-        subscriptions: [this.down],
+        subscriptions: this.subscriptions,
         log: silentLog,
         backoff: this.engine.options.backoff,
         keepaliveSeconds: this.engine.options.keepaliveSeconds,
@@ -333,7 +346,7 @@ class SimEdge {
 
   // lite transport callbacks
   liteConnected(conn: LiteConn): void {
-    if (conn === this.conn) conn.subscribe([this.down]);
+    if (conn === this.conn) conn.subscribe(this.subscriptions);
   }
 
   liteSubscribed(conn: LiteConn, granted: number[]): void {
@@ -380,10 +393,10 @@ class SimEdge {
     });
   }
 
-  /** As the edge link: until a welcome answers, hello again after [1, 2), [2, 4), ... s (≤ a heartbeat). */
+  /** As the edge link: until a welcome answers, hello again after [1, 2), [2, 4), ... s (≤ 60 s). */
   private retryHello(attempt: number): void {
     if (this.helloTimer) clearTimeout(this.helloTimer);
-    const delay = helloRetryDelayMs(attempt, this.heartbeatSeconds * 1000);
+    const delay = helloRetryDelayMs(attempt, HELLO_RETRY_CAP_MS);
     this.helloTimer = setTimeout(() => {
       this.helloTimer = undefined;
       if (this.welcomed || !this.ready) return;
@@ -416,6 +429,11 @@ class SimEdge {
   }
 
   onMessage(topic: string, payload: Buffer): void {
+    if (topic === CATALOG_TOPIC) {
+      this.engine.counters.catalogs++;
+      this.engine.counters.catalogBytes += payload.length;
+      return;
+    }
     const decoded = topic === this.down ? decodeMessage(this.id.name, payload, "down") : undefined;
     if (!decoded?.ok) {
       this.engine.counters.dropped++;
@@ -536,6 +554,8 @@ export class EdgeEngine {
     statuses: 0,
     connectFailures: 0,
     helloRetries: 0,
+    catalogs: 0,
+    catalogBytes: 0,
   };
   private readonly edges: SimEdge[];
 
@@ -804,6 +824,8 @@ export class SimFleet {
       statuses: 0,
       connectFailures: 0,
       helloRetries: 0,
+      catalogs: 0,
+      catalogBytes: 0,
     };
     for (const c of this.children) {
       for (const k of Object.keys(sum) as (keyof EngineCounters)[]) sum[k] += c.counters?.[k] ?? 0;
@@ -893,6 +915,7 @@ const USAGE = `usage: bun bench/sim-edges.ts --cloud URL --admin-token-file FILE
   --transport lite|mqttjs  MQTT client per edge (default lite)
   --connect-rate R         first connects per second (default 1000; 0 = all at once)
   --report-status          report workers as running after each plan
+  --no-catalog             subscribe only to the down topic (not the mesh catalog and log requests)
   --duration S             run S seconds, then stop gracefully (default: until SIGINT/SIGTERM)
 `;
 
@@ -947,6 +970,7 @@ async function cli(args: string[]): Promise<number> {
     identities,
     transport,
     reportStatus: args.includes("--report-status"),
+    catalog: !args.includes("--no-catalog"),
     connectRatePerSec: Number(flag(args, "--connect-rate") ?? 1000),
     ...(processes !== undefined ? { processes: Number(processes) } : {}),
   });
@@ -974,6 +998,7 @@ async function cli(args: string[]): Promise<number> {
     console.log(
       `connected ${fleet.connected()}/${edges}  welcomed ${welcomed}  plans ${c.plans}  duplicates ${c.duplicates}  ` +
         `heartbeats ${c.heartbeats}  dropped ${c.dropped}  connect failures ${c.connectFailures}  hello retries ${c.helloRetries}  ` +
+        `catalogs ${c.catalogs} (${(c.catalogBytes / 1e6).toFixed(1)} MB)  ` +
         `simulator RSS ${rss.toFixed(0)} MB, CPU ${cpu.toFixed(1)} s`,
     );
   }, 5000);

@@ -77,6 +77,9 @@ const fields = {
   mounts: mountsSchema,
   privileged: z.boolean().meta({ description: "container only" }),
   devices: z.array(device).meta({ description: "container only: device files" }),
+  meshProxy: z.boolean().meta({
+    description: "pass the node's mesh forward proxy as HTTP_PROXY (and a matching NO_PROXY)",
+  }),
 };
 
 export const templateSchema = strict({
@@ -96,6 +99,7 @@ export const templateSchema = strict({
   mounts: fields.mounts.default([]),
   privileged: fields.privileged.default(false),
   devices: fields.devices.default([]),
+  meshProxy: fields.meshProxy.default(false),
 });
 
 /** A worker's override: any template field; no defaults, so that unset fields are inherited. */
@@ -116,6 +120,7 @@ export const templateOverrideSchema = strict({
   mounts: fields.mounts.optional(),
   privileged: fields.privileged.optional(),
   devices: fields.devices.optional(),
+  meshProxy: fields.meshProxy.optional(),
 });
 
 export type Template = z.output<typeof templateSchema>;

@@ -2,7 +2,8 @@
 // the MQTT broker (embedded, TLS with a certificate, or external with --mqtt-url, whose Mosquitto
 // files it can keep current), the sync link that keeps every node's plan right and tracks node
 // phases (Ready → Disconnected → Lost after the services' lostAfter), the control plane
-// (apply → plans) and the cloud API on --api-listen.
+// (apply → plans) and the cloud API on --api-listen. It holds the mesh CA (node-ca.ts) that signs
+// every node's mesh certificate, its own included.
 import { randomBytes } from "node:crypto";
 import { renameSync, writeFileSync } from "node:fs";
 import { arch } from "node:os";
@@ -13,6 +14,9 @@ import { type NodeIdentity, saveIdentity, storedIdentity } from "../edge/join.ts
 import { type LocalNode, startLocalNode } from "../edge/local-node.ts";
 import { startNodeLink } from "../edge/node-link.ts";
 import { startNodeLogServer } from "../edge/workers/log-server.ts";
+import { startMesh } from "../mesh/start-mesh.ts";
+import { keepMeshTls, type MeshTlsKeeper } from "../mesh/transport/mesh-credentials.ts";
+import { RelayHub } from "../mesh/transport/relay-hub.ts";
 import { RefusalError } from "../runtime/errors.ts";
 import type { Logger } from "../runtime/log.ts";
 import { type Server, serveHttp } from "../runtime/serve.ts";
@@ -31,14 +35,18 @@ import { LogStreams } from "./log-streams.ts";
 import { createLostAfterLookup } from "./lost-after.ts";
 import { startMosquittoFiles } from "./mosquitto-files.ts";
 import { certificateExpiresInMs, loadBrokerTls, loadCa } from "./mqtt-tls.ts";
+import { issueOwnMeshTls, loadOrCreateNodeCa, type NodeCa, ownedBy } from "./node-ca.ts";
 import { joinNode } from "./node-registry.ts";
 import { phaseChangeAffectsPlacement } from "./planner.ts";
-import { createBrokerAuthority } from "./sync-store.ts";
+import { createBrokerAuthority, nodeExists } from "./sync-store.ts";
 
 export interface CloudAgent extends LocalNode {
   api: Server;
   link: CloudLink;
   plane: ControlPlane;
+  /** The mesh CA, and this node's own mesh credentials (kept renewed). */
+  nodeCa: NodeCa;
+  meshTls: MeshTlsKeeper;
 }
 
 /** Where a client on this host reaches a listener bound to `host`. */
@@ -56,6 +64,7 @@ export async function startCloud(config: CloudConfig): Promise<CloudAgent> {
       : undefined;
   const externalCa = config.mqttUrl && config.mqttTlsCa ? loadCa(config.mqttTlsCa) : undefined;
   const node = await startLocalNode(config);
+  const nodeCa = loadOrCreateNodeCa(config.dataDir);
   const { log, lifecycle, readiness, store } = node;
   const adminToken = ensureAdminToken(config.dataDir);
 
@@ -137,6 +146,20 @@ export async function startCloud(config: CloudConfig): Promise<CloudAgent> {
     catalog.markDirty();
   });
   const self = startSelfLink(node, config.mqttUrl ? nodesMqttUrl : brokerUrl, tls);
+  const meshTls = keepMeshTls({
+    store,
+    obtain: async () => issueOwnMeshTls(nodeCa, self.identity.name, [config.advertiseAddress]),
+    usable: (stored) => ownedBy(nodeCa, self.identity.name, stored),
+    onEvent: (event, fields) => log.info(event, fields),
+  });
+  lifecycle.add("mesh-tls", () => meshTls.close());
+  const relayHub = new RelayHub({
+    name: self.identity.name,
+    credentials: () => meshTls.current(),
+    authorize: (name) => nodeExists(store, name),
+    onEvent: (event, fields) => log.debug(event, { component: "relay", ...fields }),
+  });
+  startMesh(node, { node: self.identity.name, credentials: meshTls, relayHub });
   // After the self link registered this node: the first files already let it in.
   const mosquitto = config.mosquitto
     ? startMosquittoFiles({
@@ -165,6 +188,7 @@ export async function startCloud(config: CloudConfig): Promise<CloudAgent> {
       hasher: mosquittoHasher,
       mqttUrlForNodes: () => nodesMqttUrl,
       mqttCaForNodes: () => tls?.ca ?? null,
+      nodeCa,
       onJoined: (name) => {
         mosquitto?.refresh();
         plane?.replan(`node ${name} joined`, name);
@@ -173,6 +197,7 @@ export async function startCloud(config: CloudConfig): Promise<CloudAgent> {
     hooks: { onNodeDeleted: () => mosquitto?.refresh() },
     artifacts,
     logs,
+    nodeCa,
   });
   // Bun's own body limit off: every route has its own (4 MiB for JSON, --artifact-max-size for an
   // artifact, which the API answers with 413 itself), and a followed log upload has none at all.
@@ -184,7 +209,7 @@ export async function startCloud(config: CloudConfig): Promise<CloudAgent> {
   writeApiUrl(config.dataDir, apiUrl);
   log.info("cloud API listening", { url: apiUrl });
   startNodeLogServer(node, self.link, self.identity, () => apiUrl);
-  return { ...node, api, link, plane };
+  return { ...node, api, link, plane, nodeCa, meshTls };
 }
 
 /**

@@ -21,6 +21,10 @@ export interface AgentConfig {
   bindAddress: string;
   advertiseAddress: string;
   agentListen: HostPort;
+  /** The mesh tunnel listener (--tunnel-port on the bind address). */
+  tunnelListen: HostPort;
+  /** The mesh forward proxy (--proxy-port on the agent's loopback address). */
+  proxyListen: HostPort;
   /** Stop the workers at agent shutdown (levee demo); by default they keep running. */
   stopWorkersOnExit: boolean;
   /** Docker Engine API socket for container workers. */
@@ -57,6 +61,8 @@ type AgentOptions = Pick<
   | "bindAddress"
   | "advertiseAddress"
   | "agentPort"
+  | "tunnelPort"
+  | "proxyPort"
   | "stopWorkersOnExit"
   | "dockerSocket"
   | "logLevel"
@@ -71,6 +77,8 @@ export function resolveAgentConfig(mode: Mode, o: AgentOptions): AgentConfig {
     bindAddress: o.bindAddress,
     advertiseAddress: o.advertiseAddress ?? defaultAdvertiseAddress(o.bindAddress),
     agentListen: { host: agentApiHost(o.bindAddress), port: o.agentPort },
+    tunnelListen: { host: o.bindAddress, port: o.tunnelPort },
+    proxyListen: { host: agentApiHost(o.bindAddress), port: o.proxyPort },
     stopWorkersOnExit: o.stopWorkersOnExit,
     dockerSocket: o.dockerSocket,
     logLevel: o.logLevel,

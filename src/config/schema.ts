@@ -124,6 +124,18 @@ export const optionsSchema = z.object({
     description: "port of the local agent API (health, discovery) on loopback",
     placeholder: "PORT",
   }),
+  proxyPort: opt(port.default(7403), {
+    scopes: AGENT,
+    description:
+      "port of the mesh forward proxy on loopback (workers with meshProxy: true get it as HTTP_PROXY)",
+    placeholder: "PORT",
+  }),
+  tunnelPort: opt(port.default(7402), {
+    scopes: AGENT,
+    description:
+      "port of the mesh tunnel (mutual TLS between agents; on the cloud also the relay for nodes that cannot reach each other) on the bind address",
+    placeholder: "PORT",
+  }),
   dockerSocket: opt(z.string().min(1).default("/var/run/docker.sock"), {
     scopes: AGENT,
     description: "the Docker Engine API socket that container workers run through",

@@ -2,6 +2,8 @@
 // in SQLite), keeps an MQTT link to the cloud for its plan and status, and runs the plan stored on
 // disk whether the cloud is reachable or not.
 import type { EdgeConfig } from "../config/agent-config.ts";
+import { startMesh } from "../mesh/start-mesh.ts";
+import { keepEdgeMeshTls } from "../mesh/transport/mesh-credentials.ts";
 import { RefusalError } from "../runtime/errors.ts";
 import { versionInfo } from "../runtime/version.ts";
 import { Backoff } from "../sync/backoff.ts";
@@ -41,6 +43,18 @@ export async function startEdge(config: EdgeConfig): Promise<LocalNode> {
     check: "cloud",
   });
   startNodeLogServer(node, link, identity, () => store.getMeta("cloud-url"));
+  const meshTls = keepEdgeMeshTls({
+    store,
+    cloudUrl: config.cloud,
+    identity,
+    onEvent: (event, fields) => log.info(event, fields),
+  });
+  lifecycle.add("mesh-tls", () => meshTls.close());
+  startMesh(node, {
+    node: identity.name,
+    credentials: meshTls,
+    fallbackRelayHost: new URL(config.cloud).hostname,
+  });
   log.info("edge agent started", {
     cloud: config.cloud,
     mqtt: identity.mqttUrl,

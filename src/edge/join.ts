@@ -1,9 +1,12 @@
 // Joining the cloud, once: POST /api/v1/join with the join token, then the node's identity, MQTT
 // credentials and the broker's CA (for mqtts://) live in the edge's SQLite (meta table), so
-// restarts need no token and no cloud.
+// restarts need no token and no cloud. The join also brings the node's mesh certificate, for a key
+// made here (src/mesh/transport/mesh-credentials.ts keeps it renewed).
 // A refusal (bad/expired token, name taken) is final: a RefusalError, exit 2. An unreachable cloud
 // is not: the caller retries with backoff.
 import { arch } from "node:os";
+import { newNodeKey } from "../mesh/transport/certificates.ts";
+import { saveMeshTls } from "../mesh/transport/mesh-credentials.ts";
 import { RefusalError } from "../runtime/errors.ts";
 import type { Store } from "../store/store.ts";
 
@@ -61,9 +64,11 @@ export async function joinCloud(options: JoinOptions): Promise<NodeIdentity> {
       `node ${options.nodeName} has not joined the cloud yet: pass --token (create one on the cloud with 'levee ctl token create')`,
     );
   }
+  const meshKey = newNodeKey();
   const body = {
     v: 1,
     token: options.token,
+    mesh: { publicKey: meshKey.publicKey },
     node: {
       name: options.nodeName,
       labels: options.labels ?? {},
@@ -87,6 +92,7 @@ export async function joinCloud(options: JoinOptions): Promise<NodeIdentity> {
     error?: string;
     node?: { name: string; uid: string };
     mqtt?: { url: string; username: string; password: string; ca?: unknown };
+    mesh?: { ca?: unknown; certificate?: unknown };
   };
   if (res.status === 401 || res.status === 409 || res.status === 400) {
     throw new RefusalError(
@@ -106,6 +112,11 @@ export async function joinCloud(options: JoinOptions): Promise<NodeIdentity> {
     password: answer.mqtt.password,
     ...(typeof answer.mqtt.ca === "string" && answer.mqtt.ca !== "" ? { mqttCa: answer.mqtt.ca } : {}),
   };
-  saveIdentity(options.store, identity);
+  options.store.tx(() => {
+    saveIdentity(options.store, identity);
+    const mesh = answer.mesh;
+    if (typeof mesh?.ca === "string" && typeof mesh.certificate === "string")
+      saveMeshTls(options.store, { ca: mesh.ca, cert: mesh.certificate, key: meshKey.key });
+  });
   return identity;
 }

@@ -3,6 +3,7 @@
 // on top; later parts add the supervisor and the mesh here.
 import type { AgentConfig } from "../config/agent-config.ts";
 import type { CatalogStore } from "../mesh/catalog/catalog-store.ts";
+import type { MeshAgent } from "../mesh/mesh-agent.ts";
 import { Readiness } from "../runtime/health.ts";
 import { createLogger, type Logger } from "../runtime/log.ts";
 import { Lifecycle } from "../runtime/shutdown.ts";
@@ -22,6 +23,8 @@ export interface LocalNode {
   supervisor?: Supervisor;
   /** The name this node joined as (set with the supervisor). */
   nodeName?: string;
+  /** The mesh of this node (service ports, forward proxy, tunnel), once started. */
+  mesh?: MeshAgent;
   /** Set with the supervisor: the mesh catalog this node routes with (kept in SQLite). */
   catalog?: CatalogStore;
 }
@@ -64,6 +67,7 @@ export async function startLocalNode(config: AgentConfig): Promise<LocalNode> {
     node: () => node.nodeName,
     catalog: () => node.catalog?.get(),
     localWorkers: () => node.supervisor?.snapshot() ?? [],
+    routes: () => node.mesh?.routes(),
   });
   lifecycle.add("agent-api", () => agentApi.stop(true));
   log.info("local agent API listening", { url: agentApi.url.toString() });

@@ -66,8 +66,11 @@ export interface LocalEndpoint {
 export type DialTarget =
   /** A worker on this node, over loopback. */
   | { kind: "local"; service: string; index: number; port: number }
-  /** The service port of another node, through the transport (direct or relayed). */
-  | { kind: "node"; node: string; service: string };
+  /**
+   * The service port of another node, through the transport (direct or relayed). `forwarded`: a
+   * fallback sent it there, so that node serves it or refuses it, never forwards it again.
+   */
+  | { kind: "node"; node: string; service: string; forwarded?: boolean };
 
 /**
  * A byte stream with explicit back-pressure: what the proxy splices, whatever is underneath

@@ -5,8 +5,10 @@
 //   GET /v1/catalog          nodes (addresses, role, labels, state) and services (port, workers)
 //   GET /v1/nodes            the nodes
 //   GET /v1/services/NAME    one service: its port and where its workers run, ready or not
+//   GET /v1/routes[/SERVICE] this node's routes: pending → applied (or failed) → removed
 import type { Hono } from "hono";
 import type { Catalog, CatalogService } from "./contracts.ts";
+import type { RouteStatus } from "./route-table.ts";
 
 export interface DiscoverySource {
   /** This node's name (once joined). */
@@ -14,6 +16,8 @@ export interface DiscoverySource {
   catalog(): Catalog | undefined;
   /** This node's workers: service, index, ready, port. */
   localWorkers(): { service: string; index: number; ready: boolean; port: number | null }[];
+  /** This node's mesh routes, once the mesh runs. */
+  routes(): RouteStatus[] | undefined;
 }
 
 const NO_CATALOG = "this node has no catalog yet (it has not reached the cloud since it joined)";
@@ -28,6 +32,25 @@ export function mountDiscoveryRoutes(app: Hono, source: DiscoverySource): void {
     const view = currentView(source);
     if (!view) return c.json({ error: NO_CATALOG }, 404);
     return c.json({ items: view.nodes });
+  });
+  app.get("/v1/routes", (c) => {
+    const routes = source.routes();
+    if (!routes)
+      return c.json({ error: "the mesh of this node is not running yet (it has not joined the cloud)" }, 503);
+    return c.json({ items: routes });
+  });
+  app.get("/v1/routes/:service", (c) => {
+    const routes = source.routes();
+    if (!routes)
+      return c.json({ error: "the mesh of this node is not running yet (it has not joined the cloud)" }, 503);
+    const service = c.req.param("service");
+    const items = routes.filter((r) => r.service === service);
+    if (items.length === 0)
+      return c.json(
+        { error: `node ${source.node()} has no route for service ${JSON.stringify(service)}` },
+        404,
+      );
+    return c.json({ items });
   });
   app.get("/v1/services/:name", (c) => {
     const view = currentView(source);

@@ -286,7 +286,10 @@ export function startCloudLink(options: CloudLinkOptions): CloudLink {
         const last = sent.get(node);
         const sentAtMs =
           last?.revision === head.revision ? last.atMs : head.sentAt ? Date.parse(head.sentAt) : null;
-        if (planResendDue(sentAtMs, now(), hb)) publishPlan(node);
+        // Not sent on this connection (its hello was lost): now; else at most once a heartbeat.
+        const onThisConnection =
+          last?.revision === head.revision && last.atMs >= (connectedSince.get(node) ?? 0);
+        if (!onThisConnection || planResendDue(sentAtMs, now(), hb)) publishPlan(node);
         return;
       }
       case "ack": {
@@ -307,8 +310,9 @@ export function startCloudLink(options: CloudLinkOptions): CloudLink {
         const ts = Date.parse(msg.ts);
         if (msg.online) {
           onlineTs.set(node, ts);
-          // A new connection: whatever was sent on the one before may be lost with it.
+          // A new connection: whatever was sent or told on the one before may be lost with it.
           connectedSince.set(node, now());
+          told.delete(node);
         } else if (ts < (onlineTs.get(node) ?? Number.NEGATIVE_INFINITY)) {
           log.debug("stale offline presence ignored", { node, ts: msg.ts });
           return;

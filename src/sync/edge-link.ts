@@ -13,7 +13,7 @@ import { nodeClientId } from "./acl.ts";
 import type { BackoffOptions } from "./backoff.ts";
 import { Counter } from "./counters.ts";
 import { acceptPlan, readStoredVersion, type StoredPlan } from "./edge-plan-store.ts";
-import { helloRetryDelayMs } from "./hello-retry.ts";
+import { HELLO_RETRY_CAP_MS, helloRetryDelayMs } from "./hello-retry.ts";
 import {
   type Body,
   decodeMessage,
@@ -145,13 +145,14 @@ export function startEdgeLink(options: EdgeLinkOptions): EdgeLink {
 
   /**
    * A hello is a question: until a welcome answers it on this connection, ask again after
-   * [1, 2) s, [2, 4) s, ... (at most a heartbeat interval), jittered so that edges that connected
-   * together do not ask again together (hello-retry.ts). A hello is lost when the
-   * cloud was not subscribed yet, e.g. an edge that reached an external broker before a starting
-   * cloud did; a cloud that is merely slow answers a repeat with a welcome only.
+   * [1, 2) s, [2, 4) s, ... up to a minute apart, jittered so that edges that connected together
+   * do not ask again together (hello-retry.ts). A hello is lost when the cloud was not subscribed
+   * yet, e.g. an edge that reached an external broker before a starting cloud did; a cloud that
+   * is merely slow answers a repeat with a welcome only. (Heartbeats, which also get a welcome,
+   * go on meanwhile.)
    */
   const retryHello = (attempt: number) => {
-    const delay = helloRetryDelayMs(attempt, heartbeatSeconds * 1000);
+    const delay = helloRetryDelayMs(attempt, HELLO_RETRY_CAP_MS);
     helloTimer = setTimeout(() => {
       helloTimer = undefined;
       if (welcomed || !session.isReady()) return;

@@ -5,6 +5,12 @@
 // plan for each one: more work exactly when it had the least time (BENCHMARKS.md).
 
 /**
+ * The edge's hello retries end up a minute apart. They need not come sooner: the edge's heartbeats
+ * (every 5 s until a welcome says otherwise) also get it a welcome, and its plan when behind.
+ */
+export const HELLO_RETRY_CAP_MS = 60_000;
+
+/**
  * The delay before hello retry `attempt` (0 = the first retry): a base of 1 s doubling per attempt
  * (at most half of `capMs`) times a random factor in [1, 2), so that edges that connected together
  * do not ask again together: [1, 2) s, [2, 4) s, ..., never more than `capMs`.

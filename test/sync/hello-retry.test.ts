@@ -3,7 +3,8 @@
 // plan and is Ready within about a second, not a heartbeat interval later. And a node silent for
 // 3 intervals is Disconnected, then Ready again at its next heartbeat, not at the next sweep.
 // Retries are jittered and doubling; a repeated hello on a connection its plan already went out on
-// gets a welcome only, a hello on a new connection the plan again.
+// gets a welcome only, a hello on a new connection the plan again (and so does a heartbeat on a
+// new connection whose hello was lost).
 import { afterAll, describe, expect, test } from "bun:test";
 import mqtt from "mqtt";
 import { startEmbeddedBroker } from "../../src/cloud/broker.ts";
@@ -202,6 +203,18 @@ describe("repeated hello", () => {
     await waitUntil("welcome and plan again", () => got.length === 5, 3000);
     expect(got.slice(3)).toEqual(["welcome", "plan"]);
     expect(cloud.stats().helloRepeats).toBe(1);
-    expect(cloud.stats().messages).toBeGreaterThanOrEqual(5);
+
+    // A new connection whose hello was lost: its first heartbeat gets the welcome and the plan,
+    // the next one (the plan on its way, sent less than a heartbeat ago) nothing.
+    const beat = { type: "heartbeat" as const, epoch: null, appliedRevision: 0, outboxDepth: 0 };
+    await Bun.sleep(5);
+    await online();
+    await publish(beat);
+    await waitUntil("welcome and plan on a heartbeat", () => got.length === 7, 3000);
+    expect(got.slice(5)).toEqual(["welcome", "plan"]);
+    await publish(beat);
+    await Bun.sleep(200);
+    expect(got.length).toBe(7);
+    expect(cloud.stats().messages).toBe(8); // 3 presences, 3 hellos, 2 heartbeats
   });
 });

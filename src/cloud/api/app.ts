@@ -8,10 +8,12 @@ import type { Store } from "../../store/store.ts";
 import type { ArtifactStore } from "../artifact-store.ts";
 import type { ControlPlane } from "../control-plane.ts";
 import type { LogStreams } from "../log-streams.ts";
+import type { NodeCa } from "../node-ca.ts";
 import { requireAdminToken } from "./auth.ts";
 import { apiError } from "./errors.ts";
 import { mountArtifactRoutes } from "./routes-artifacts.ts";
 import { mountBrokerRoutes } from "./routes-broker.ts";
+import { mountCertificateRoutes } from "./routes-certificates.ts";
 import { type JoinDeps, mountJoinRoutes } from "./routes-join.ts";
 import { mountLogRoutes } from "./routes-logs.ts";
 import { mountResourceRoutes, type ResourceHooks } from "./routes-resources.ts";
@@ -35,6 +37,8 @@ export interface CloudApiDeps {
   artifacts?: ArtifactStore;
   /** Log streams from nodes (levee ctl logs); without it the log routes are not served. */
   logs?: LogStreams;
+  /** The mesh CA; without it nodes cannot renew their mesh certificates. */
+  nodeCa?: NodeCa;
 }
 
 export function cloudApiApp(deps: CloudApiDeps): Hono {
@@ -69,6 +73,15 @@ export function cloudApiApp(deps: CloudApiDeps): Hono {
   const join = new Hono();
   mountJoinRoutes(join, { ...deps.join, store: deps.store, log: deps.log });
   api.route("/", join);
+  // Nodes renew their mesh certificates with their own credentials: before the admin-only routes.
+  if (deps.nodeCa) {
+    mountCertificateRoutes(api, {
+      store: deps.store,
+      log: deps.log,
+      adminToken: deps.adminToken,
+      ca: deps.nodeCa,
+    });
+  }
 
   const guarded = new Hono();
   guarded.use(requireAdminToken(deps.adminToken));

@@ -1,12 +1,15 @@
 // POST /api/v1/join: an edge presents a join token (or, when it joined before, its own
 // credentials) and gets its node identity, MQTT credentials and, for a TLS broker, the CA to
-// verify it with. Not behind the admin token.
+// verify it with; with `mesh.publicKey`, also its mesh certificate for that key and the mesh CA.
+// Not behind the admin token.
 import type { Hono } from "hono";
 import { z } from "zod";
+import { nodePublicKeyProblem } from "../../mesh/transport/certificates.ts";
 import type { Logger } from "../../runtime/log.ts";
 import type { Store } from "../../store/store.ts";
 import { CLOUD_USER } from "../../sync/topics.ts";
 import { consumeJoinToken } from "../join-tokens.ts";
+import type { NodeCa } from "../node-ca.ts";
 import { joinNode, type PasswordHasher } from "../node-registry.ts";
 import { apiError, parseBody } from "./errors.ts";
 
@@ -22,6 +25,8 @@ export const joinRequestSchema = z.strictObject({
     arch: z.string().max(32).default(""),
   }),
   credentials: z.strictObject({ username: z.string(), password: z.string() }).optional(),
+  /** The node's mesh public key (PEM, EC P-256): the cloud answers with its certificate. */
+  mesh: z.strictObject({ publicKey: z.string().max(4096) }).optional(),
 });
 
 export interface JoinResponse {
@@ -29,7 +34,10 @@ export interface JoinResponse {
   node: { name: string; uid: string };
   /** `ca`: the CA certificate(s) (PEM) to verify an mqtts:// broker with; null: the system CAs. */
   mqtt: { url: string; username: string; password: string; ca: string | null };
-  /** Reserved for the mesh: the cloud CA and this node's certificate (PEM). */
+  /**
+   * The mesh CA and this node's certificate (PEM) for the public key it sent; null when it sent
+   * none. `key` stays null: node keys are made on the node and never travel.
+   */
   mesh: { ca: string | null; certificate: string | null; key: string | null };
 }
 
@@ -41,6 +49,8 @@ export interface JoinDeps {
   mqttUrlForNodes: () => string;
   /** The CA (PEM) edges verify the broker with (--mqtt-tls-ca or --mqtt-tls-cert), if any. */
   mqttCaForNodes?: () => string | null;
+  /** The mesh CA that signs node certificates; without it joins get no certificate. */
+  nodeCa?: NodeCa;
   /** Called after a node joined for the first time (the planner gives it a plan). */
   onJoined: (node: string) => void;
 }
@@ -54,6 +64,10 @@ export function mountJoinRoutes(api: Hono, deps: JoinDeps): void {
       return apiError(c, 400, "invalid join request", [
         { path: "node.name", message: `"${CLOUD_USER}" is reserved for the cloud's own MQTT user` },
       ]);
+    }
+    const keyProblem = req.mesh ? nodePublicKeyProblem(req.mesh.publicKey) : undefined;
+    if (keyProblem) {
+      return apiError(c, 400, "invalid join request", [{ path: "mesh.publicKey", message: keyProblem }]);
     }
     let outcome: ReturnType<typeof joinNode>;
     try {
@@ -85,7 +99,14 @@ export function mountJoinRoutes(api: Hono, deps: JoinDeps): void {
       v: 1,
       node: { name: req.node.name, uid: outcome.uid },
       mqtt: { url: deps.mqttUrlForNodes(), ...outcome.credentials, ca: deps.mqttCaForNodes?.() ?? null },
-      mesh: { ca: null, certificate: null, key: null },
+      mesh:
+        req.mesh && deps.nodeCa
+          ? {
+              ca: deps.nodeCa.cert,
+              certificate: deps.nodeCa.issue(req.node.name, req.node.addresses, req.mesh.publicKey),
+              key: null,
+            }
+          : { ca: null, certificate: null, key: null },
     };
     return c.json(response, outcome.kind === "joined" ? 201 : 200);
   });

@@ -24,6 +24,7 @@ export function startSupervisor(node: LocalNode, nodeName: string): Supervisor {
     dataDir: config.dataDir,
     agentId: config.dataDir,
     agentUrl: agentUrl(config.agentListen),
+    proxy: { url: agentUrl(config.proxyListen), host: config.proxyListen.host },
     drivers: {
       exec: new ExecDriver(),
       container: () => new ContainerDriver({ socket: config.dockerSocket }),

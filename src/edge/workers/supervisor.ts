@@ -29,6 +29,7 @@ export interface SupervisorOptions {
   /** The data dir, absolute: tells this agent's instances from another agent's on the same host. */
   agentId: string;
   agentUrl: string;
+  proxy?: { url: string; host: string } | undefined;
   drivers: { exec: Driver; container: () => Driver };
   ports: PortRegistry;
   artifacts?: (ArtifactSource & { gc?(inUse: ReadonlySet<string>): unknown }) | undefined;
@@ -177,6 +178,7 @@ export class Supervisor extends EventEmitter<{ change: [WorkerSnapshot] }> {
         dataDir: options.dataDir,
         agentId: options.agentId,
         agentUrl: options.agentUrl,
+        proxy: options.proxy,
         log: options.log,
         driver: (name) => this.driver(name),
         ports: options.ports,

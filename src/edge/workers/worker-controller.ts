@@ -28,6 +28,8 @@ export interface WorkerDeps {
   dataDir: string;
   agentId: string;
   agentUrl: string;
+  /** The mesh forward proxy, for workers with meshProxy: true. */
+  proxy?: { url: string; host: string } | undefined;
   log: Logger;
   driver(name: Template["driver"]): Driver;
   ports: PortRegistry;
@@ -221,6 +223,7 @@ export class WorkerController {
         agentUrl: this.deps.agentUrl,
         port,
         mountEnv: mounts.env,
+        proxy: template.meshProxy ? this.deps.proxy : undefined,
       });
       this.update({
         generation: desired.generation,
@@ -334,6 +337,7 @@ export class WorkerController {
       agentUrl: this.deps.agentUrl,
       port: record.port ?? undefined,
       mountEnv: {},
+      proxy: desired.template.meshProxy ? this.deps.proxy : undefined,
     });
     return hostCommandRunner({ ...inheritedEnv(process.env), ...env }, desired.template.workingDir ?? dir);
   }

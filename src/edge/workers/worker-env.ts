@@ -6,6 +6,7 @@
 //   NAMESPACE (default "default"), LOG_LEVEL (default "INFO"),
 //   DATA_PATH_PREFIX (default "/home/data")   defaults: the template's env may set them
 //   mount envName variables              the mount's final path
+//   HTTP_PROXY, http_proxy, NO_PROXY, no_proxy   the mesh forward proxy (template meshProxy: true)
 //
 // Values are passed byte-exact: no expansion, quoting or trimming happens anywhere.
 
@@ -20,6 +21,8 @@ export interface WorkerEnvInput {
   port?: number | undefined;
   /** envName → path, from the resolved mounts. */
   mountEnv: Record<string, string>;
+  /** The node's mesh forward proxy, for workers with meshProxy: true. */
+  proxy?: { url: string; host: string } | undefined;
 }
 
 export const ENV_DEFAULTS: Readonly<Record<string, string>> = {
@@ -37,6 +40,12 @@ export function workerEnv(input: WorkerEnvInput): Record<string, string> {
   env.LEVEE_WORKER_INDEX = String(input.index);
   env.LEVEE_WORKER_DIR = input.workerDir;
   if (input.port !== undefined) env.PORT = String(input.port);
+  if (input.proxy) {
+    // Loopback (the agent API included) stays direct; everything else goes through the mesh.
+    const noProxy = [...new Set(["localhost", "127.0.0.1", "::1", input.proxy.host])].join(",");
+    env.HTTP_PROXY = env.http_proxy = input.proxy.url;
+    env.NO_PROXY = env.no_proxy = noProxy;
+  }
   return env;
 }
 

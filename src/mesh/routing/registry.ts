@@ -3,7 +3,13 @@
 // service's strategy switches the strategy in place (the state is the same for all strategies).
 
 import type { CatalogService } from "../contracts.ts";
-import { Balancer, type BalancerObserver, type EjectionPolicy, type EndpointStats, type Strategy } from "./balancer.ts";
+import {
+  Balancer,
+  type BalancerObserver,
+  type EjectionPolicy,
+  type EndpointStats,
+  type Strategy,
+} from "./balancer.ts";
 
 export type Protocol = CatalogService["protocol"];
 

@@ -65,7 +65,8 @@ export interface RouteInput {
   balancers: BalancerRegistry;
   /** Measured RTT to a node (ms), undefined when unknown. */
   distance: (node: string) => number | undefined;
-  /** How many times this request was already forwarded by a fallback (0 for a request from a client). */
+  /** How many times this request was already forwarded by a fallback (0 for a request from a client;
+   *  any other value, NaN included, means "forwarded": it is served here or refused). */
   hops: number;
 }
 
@@ -73,17 +74,32 @@ export function decideRoute(input: RouteInput): RouteDecision {
   const { self, catalog } = input;
   const service = catalog.services.find((candidate) => candidate.name === input.service);
   if (!service) {
-    return refuse(404, "unknown-service", input.service, self, `unknown service ${input.service} on node ${self}`);
+    return refuse(
+      404,
+      "unknown-service",
+      input.service,
+      self,
+      `unknown service ${input.service} on node ${self}`,
+    );
   }
   const endpoints = input.local.filter((endpoint) => endpoint.service === service.name);
-  const pick = input.balancers.balancer(service.name, self, service.balance, service.protocol).pick(endpoints);
+  const pick = input.balancers
+    .balancer(service.name, self, service.balance, service.protocol)
+    .pick(endpoints);
   if (pick) {
     const { index, port } = pick.endpoint;
     return { kind: "local", pick, target: { kind: "local", service: service.name, index, port } };
   }
   const none = `no ready worker of service ${service.name} on node ${self}`;
-  if (input.hops > 0) {
-    return refuse(503, "already-forwarded", service.name, self, `${none} (forwarded here; not forwarded again)`);
+  // Anything but an exact 0 (a garbled hop count too) counts as forwarded: no loop can start.
+  if (input.hops !== 0) {
+    return refuse(
+      503,
+      "already-forwarded",
+      service.name,
+      self,
+      `${none} (forwarded here; not forwarded again)`,
+    );
   }
   switch (service.fallback) {
     case "none":
@@ -169,5 +185,12 @@ function refuse(
   node: string,
   error: string,
 ): Refusal {
-  return { kind: "refuse", status, reason, error, header: headerValue(error), body: { error, service, node } };
+  return {
+    kind: "refuse",
+    status,
+    reason,
+    error,
+    header: headerValue(error),
+    body: { error, service, node },
+  };
 }

@@ -92,7 +92,7 @@ function extension(id: string, critical: boolean, value: Der): Der {
 function keyIdentifier(publicKey: KeyObject): Uint8Array {
   const spki = publicKey.export({ type: "spki", format: "der" });
   const [, bits] = children(readElement(spki).content);
-  if (!bits || bits.tag !== 0x03) throw new Error("unexpected SubjectPublicKeyInfo");
+  if (bits?.tag !== 0x03) throw new Error("unexpected SubjectPublicKeyInfo");
   return createHash("sha1").update(bits.content.subarray(1)).digest();
 }
 
@@ -215,7 +215,7 @@ function subjectOf(certPem: string): Der {
   // version [0], serial, signature, issuer, validity, subject
   const offset = fields[0]?.tag === 0xa0 ? 1 : 0;
   const subject = fields[offset + 4];
-  if (!subject || subject.tag !== 0x30) throw new Error("certificate without a subject");
+  if (subject?.tag !== 0x30) throw new Error("certificate without a subject");
   return subject.raw;
 }
 
@@ -226,15 +226,21 @@ export interface IssueOptions {
   validityMs?: number;
 }
 
-/** A fresh key and the CA-signed certificate for a node. */
-export function issueNodeCertificate(ca: KeyPair, options: IssueOptions): KeyPair {
-  const { privateKey, publicKey } = newKey();
+/** The CA-signed certificate (PEM) for a node's public key (PEM or KeyObject; EC P-256 expected). */
+export function signNodeCertificate(
+  ca: KeyPair,
+  publicKey: string | KeyObject,
+  options: IssueOptions,
+): string {
+  const key = typeof publicKey === "string" ? createPublicKey(publicKey) : publicKey;
+  const problem = publicKeyProblem(key);
+  if (problem) throw new Error(problem);
   const caKey = createPrivateKey(ca.key);
-  const cert = certificate(
+  return certificate(
     {
       subject: name(options.node),
       issuer: subjectOf(ca.cert),
-      publicKey,
+      publicKey: key,
       issuerKeyId: keyIdentifier(createPublicKey(caKey)),
       ...validity(options.now ?? new Date(), options.validityMs ?? NODE_VALIDITY_MS),
       extensions: [
@@ -247,5 +253,36 @@ export function issueNodeCertificate(ca: KeyPair, options: IssueOptions): KeyPai
     },
     caKey,
   );
-  return { cert, key: privateKey.export({ type: "pkcs8", format: "pem" }).toString() };
+}
+
+/** Why a public key cannot be a node key (only EC P-256 is accepted), or undefined. */
+export function publicKeyProblem(key: KeyObject): string | undefined {
+  if (key.type !== "public") return "expected a public key";
+  if (key.asymmetricKeyType !== "ec" || key.asymmetricKeyDetails?.namedCurve !== "prime256v1")
+    return `expected an EC P-256 public key, got ${key.asymmetricKeyType} ${key.asymmetricKeyDetails?.namedCurve ?? ""}`.trim();
+  return undefined;
+}
+
+/** Why a PEM text cannot be a node's public key, or undefined. */
+export function nodePublicKeyProblem(pem: string): string | undefined {
+  try {
+    return publicKeyProblem(createPublicKey(pem));
+  } catch (err) {
+    return `not a PEM public key (${(err as Error).message.split("\n")[0]})`;
+  }
+}
+
+/** A fresh node key pair (EC P-256): the private key as PKCS#8 PEM, the public key as SPKI PEM. */
+export function newNodeKey(): { key: string; publicKey: string } {
+  const { privateKey, publicKey } = newKey();
+  return {
+    key: privateKey.export({ type: "pkcs8", format: "pem" }).toString(),
+    publicKey: publicKey.export({ type: "spki", format: "pem" }).toString(),
+  };
+}
+
+/** A fresh key and the CA-signed certificate for a node (the cloud's own, and tests). */
+export function issueNodeCertificate(ca: KeyPair, options: IssueOptions): KeyPair {
+  const { key, publicKey } = newNodeKey();
+  return { cert: signNodeCertificate(ca, publicKey, options), key };
 }

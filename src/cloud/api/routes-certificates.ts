@@ -1,0 +1,73 @@
+// POST /api/v1/nodes/NAME/certificate {v: 1, publicKey}: a node gets a new mesh certificate for its
+// own public key (EC P-256, PEM), signed by the cluster CA (node-ca.ts), with the addresses the
+// cloud has for it. Nodes call it when they have none (they joined before the mesh existed) or
+// when theirs expires within 30 days. Only the node itself (HTTP Basic with its MQTT credentials)
+// or the admin may ask; mounted before the admin-only routes.
+import { Hono } from "hono";
+import { z } from "zod";
+import { nodePublicKeyProblem } from "../../mesh/transport/certificates.ts";
+import type { Logger } from "../../runtime/log.ts";
+import type { Store } from "../../store/store.ts";
+import type { NodeCa } from "../node-ca.ts";
+import { apiError, parseBody } from "./errors.ts";
+import { type Caller, NodeCredentials, requireAdminOrNode } from "./node-auth.ts";
+
+export interface CertificateRouteDeps {
+  store: Store;
+  log: Logger;
+  adminToken: string;
+  ca: NodeCa;
+}
+
+export const certificateRequestSchema = z.strictObject({
+  v: z.literal(1),
+  publicKey: z.string().max(4096),
+});
+
+export interface CertificateResponse {
+  v: 1;
+  node: string;
+  /** The cluster CA (PEM). */
+  ca: string;
+  /** The node's new certificate (PEM). */
+  certificate: string;
+}
+
+export function mountCertificateRoutes(api: Hono, deps: CertificateRouteDeps): void {
+  const routes = new Hono<{ Variables: { caller: Caller } }>();
+  const addressesOf = deps.store.db.query<{ addresses: string }, [string]>(
+    "SELECT addresses FROM nodes WHERE name = ?",
+  );
+  routes.use(
+    "/nodes/:name/certificate",
+    requireAdminOrNode(deps.adminToken, new NodeCredentials(deps.store)),
+  );
+  routes.post("/nodes/:name/certificate", async (c) => {
+    const name = c.req.param("name");
+    const caller = c.get("caller");
+    if (caller.kind === "node" && caller.name !== name)
+      return apiError(c, 403, `node ${caller.name} may only ask for its own certificate, not ${name}'s`);
+    const row = addressesOf.get(name);
+    if (!row) return apiError(c, 404, `no node named ${name}`);
+    const parsed = await parseBody(c, certificateRequestSchema, "certificate request");
+    if (!parsed.ok) return parsed.response;
+    const problem = nodePublicKeyProblem(parsed.value.publicKey);
+    if (problem)
+      return apiError(c, 400, "invalid certificate request", [{ path: "publicKey", message: problem }]);
+    let addresses: string[] = [];
+    try {
+      const list = JSON.parse(row.addresses) as unknown;
+      if (Array.isArray(list)) addresses = list.filter((a): a is string => typeof a === "string");
+    } catch {
+      addresses = [];
+    }
+    const certificate = deps.ca.issue(name, addresses, parsed.value.publicKey);
+    deps.log.info("mesh certificate issued", {
+      node: name,
+      by: caller.kind === "node" ? caller.name : "admin",
+    });
+    const response: CertificateResponse = { v: 1, node: name, ca: deps.ca.cert, certificate };
+    return c.json(response, 201);
+  });
+  api.route("/", routes);
+}

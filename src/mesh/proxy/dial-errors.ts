@@ -1,0 +1,31 @@
+// What went wrong with an upstream, in the words the balancer uses (routing/balancer.ts):
+// refused (no connection could be made: ejection), reset (it broke before answering), timeout.
+export type UpstreamErrorKind = "refused" | "reset" | "timeout";
+
+/** How one forwarded request or connection went (the balancer's UpstreamOutcome). */
+export interface ProxyOutcome {
+  /** A response of any status was relayed (http), or the splice ended without an error (tcp). */
+  ok: boolean;
+  status?: number;
+  /** From the dial to the end of the response head (http) or to the close (tcp), ms. */
+  latencyMs: number;
+  /** Set when the upstream failed; absent when the client went away (no verdict on the upstream). */
+  error?: UpstreamErrorKind;
+}
+
+const TIMEOUT_CODES = new Set(["ETIMEDOUT", "ETIME", "UND_ERR_CONNECT_TIMEOUT"]);
+const RESET_CODES = new Set(["ECONNRESET", "EPIPE", "ECONNABORTED"]);
+
+/** Classifies a dial or socket error. Anything that is neither a timeout nor a reset counts as refused. */
+export function errorKind(error: unknown): UpstreamErrorKind {
+  if (error instanceof Error || (typeof error === "object" && error !== null)) {
+    const e = error as { name?: string; code?: string };
+    if (e.name === "TimeoutError" || (e.code !== undefined && TIMEOUT_CODES.has(e.code))) return "timeout";
+    if (e.code !== undefined && RESET_CODES.has(e.code)) return "reset";
+  }
+  return "refused";
+}
+
+export function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

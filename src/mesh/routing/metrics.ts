@@ -1,0 +1,128 @@
+// Prometheus metrics of the mesh's routing decisions, on a Registry the caller passes in (the agent's
+// /metrics registry; a fresh one per test). Every decision is observable:
+//   levee_mesh_requests_total{service,node,worker,outcome}     per HTTP request served by a local worker
+//   levee_mesh_connections_total{service,node,worker,outcome}  per TCP connection served by a local worker
+//   levee_mesh_in_flight{service,node,worker}                  requests / connections under way
+//   levee_mesh_upstream_latency_seconds{service,node,worker}   latency (not of refused/reset connects)
+//   levee_mesh_ejections_total{service,node,worker}            a worker ejected after a connect failure
+//   levee_mesh_panic_picks_total{service,node}                 picks made while every ready worker was ejected
+//   levee_mesh_refusals_total{service,node,reason}             requests / connections refused (503, 404, …)
+//   levee_mesh_forwards_total{service,node,to,reason}          fallback forwards to another node
+// `node` is the node that decided (this one); `worker` is the worker index.
+
+import { Counter, Gauge, Histogram, type Registry } from "prom-client";
+import { type BalancerObserver, isConnectFailure, type UpstreamOutcome } from "./balancer.ts";
+import type { Protocol } from "./registry.ts";
+import type { RouteDecision } from "./route.ts";
+
+/** The outcome label: ok | 5xx | refused | reset | timeout | failed. */
+export function outcomeLabel(outcome: UpstreamOutcome): string {
+  if (outcome.error) return outcome.error;
+  if (outcome.status !== undefined && outcome.status >= 500) return "5xx";
+  return outcome.ok ? "ok" : "failed";
+}
+
+const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+
+type WorkerLabel = "service" | "node" | "worker";
+
+export class MeshMetrics {
+  readonly requests: Counter<WorkerLabel | "outcome">;
+  readonly connections: Counter<WorkerLabel | "outcome">;
+  readonly inFlight: Gauge<WorkerLabel>;
+  readonly latency: Histogram<WorkerLabel>;
+  readonly ejections: Counter<WorkerLabel>;
+  readonly panicPicks: Counter<"service" | "node">;
+  readonly refusals: Counter<"service" | "node" | "reason">;
+  readonly forwards: Counter<"service" | "node" | "to" | "reason">;
+
+  constructor(registry: Registry) {
+    const registers = [registry];
+    const workerLabels: WorkerLabel[] = ["service", "node", "worker"];
+    this.requests = new Counter({
+      name: "levee_mesh_requests_total",
+      help: "HTTP requests served by a local worker, by outcome",
+      labelNames: [...workerLabels, "outcome"],
+      registers,
+    });
+    this.connections = new Counter({
+      name: "levee_mesh_connections_total",
+      help: "TCP connections served by a local worker, by outcome",
+      labelNames: [...workerLabels, "outcome"],
+      registers,
+    });
+    this.inFlight = new Gauge({
+      name: "levee_mesh_in_flight",
+      help: "Requests (http) or connections (tcp) under way to a local worker",
+      labelNames: workerLabels,
+      registers,
+    });
+    this.latency = new Histogram({
+      name: "levee_mesh_upstream_latency_seconds",
+      help: "Latency of requests / connections to a local worker (connect failures excluded)",
+      labelNames: workerLabels,
+      buckets: LATENCY_BUCKETS,
+      registers,
+    });
+    this.ejections = new Counter({
+      name: "levee_mesh_ejections_total",
+      help: "Times a local worker was ejected from balancing after a refused or reset connection",
+      labelNames: workerLabels,
+      registers,
+    });
+    this.panicPicks = new Counter({
+      name: "levee_mesh_panic_picks_total",
+      help: "Picks made while every ready worker was ejected (panic mode)",
+      labelNames: ["service", "node"],
+      registers,
+    });
+    this.refusals = new Counter({
+      name: "levee_mesh_refusals_total",
+      help: "Requests or connections refused, by reason",
+      labelNames: ["service", "node", "reason"],
+      registers,
+    });
+    this.forwards = new Counter({
+      name: "levee_mesh_forwards_total",
+      help: "Requests or connections forwarded to another node by a fallback",
+      labelNames: ["service", "node", "to", "reason"],
+      registers,
+    });
+  }
+
+  /** Balancer hooks for `service` on `node` (pass as BalancerRegistry's `observe`). */
+  observer(service: string, node: string, protocol: Protocol): BalancerObserver {
+    const total = protocol === "tcp" ? this.connections : this.requests;
+    const labels = (index: number) => ({ service, node, worker: String(index) });
+    return {
+      picked: (endpoint, inFlight, panic) => {
+        this.inFlight.set(labels(endpoint.index), inFlight);
+        if (panic) this.panicPicks.inc({ service, node });
+      },
+      finished: (endpoint, outcome, inFlight) => {
+        const worker = labels(endpoint.index);
+        this.inFlight.set(worker, inFlight);
+        total.inc({ ...worker, outcome: outcomeLabel(outcome) });
+        if (!isConnectFailure(outcome) && Number.isFinite(outcome.latencyMs) && outcome.latencyMs >= 0) {
+          this.latency.observe(worker, outcome.latencyMs / 1000);
+        }
+      },
+      ejected: (endpoint) => {
+        this.ejections.inc(labels(endpoint.index));
+      },
+    };
+  }
+
+  /** Counts a route decision's refusal or forward (local picks are counted by the observer). */
+  decision(service: string, node: string, decision: RouteDecision): void {
+    if (decision.kind === "refuse") this.refused(service, node, decision.reason);
+    else if (decision.kind === "forward") {
+      this.forwards.inc({ service, node, to: decision.node, reason: decision.reason });
+    }
+  }
+
+  /** Counts a refusal the router did not decide (e.g. a forward-proxy target error). */
+  refused(service: string, node: string, reason: string): void {
+    this.refusals.inc({ service, node, reason });
+  }
+}

@@ -1,0 +1,263 @@
+// The relay, run by the cloud node on its tunnel port (tunnel-server.ts hands it every connection
+// that starts with "LEVEE-RELAY/"). Edges keep a few authenticated "offer" legs open to it; a node
+// that cannot reach edge B directly opens an authenticated "dial" leg asking for B; the relay takes
+// one of B's waiting legs, tells B "go", and splices the two legs byte for byte. What flows through
+// is the end-to-end mutual TLS session between the two nodes: the relay never holds a key that
+// could read it, and it splices only legs whose node proved its identity (relay-protocol.ts).
+// The cloud's own dialer takes legs in-process (takeLeg) instead of dialing itself.
+
+import { LineReader } from "./line-reader.ts";
+import type { NodeTls } from "./node-tls.ts";
+import {
+  answerLine,
+  challengeLine,
+  GO_LINE,
+  newNonce,
+  RELAY_LINE_MAX_BYTES,
+  RELAY_MAGIC,
+  verifyRequestLine,
+} from "./relay-protocol.ts";
+import { IGNORE, type Phase, type PhasedSocket, startStream } from "./socket-phases.ts";
+import { splice } from "./splice.ts";
+import { HEADER_TIMEOUT_MS } from "./tls-stream.ts";
+
+export interface RelayHubOptions {
+  /** This (the relay's) node name: signatures are bound to it. */
+  name: string;
+  /** Only the CA is used: the relay terminates no TLS. */
+  credentials: () => NodeTls | undefined;
+  /** Whether a verified node may use the relay (e.g. it is still a node of the cluster); default: any. */
+  authorize?: (node: string) => boolean;
+  /** Waiting legs kept per node; a newer offer beyond this closes the oldest. Default 8. */
+  maxLegsPerNode?: number;
+  onEvent?: (event: string, fields: Record<string, unknown>) => void;
+  now?: () => number;
+}
+
+export interface RelayStats {
+  offers: number;
+  relayed: number;
+  refused: number;
+  /** Streams being spliced right now. */
+  active: number;
+}
+
+/** TCP keepalive on relay legs: finds dead legs and keeps NAT mappings of idle ones alive. */
+export const LEG_KEEPALIVE_MS = 15_000;
+
+export class RelayHub {
+  private readonly waiting = new Map<string, PhasedSocket[]>();
+  readonly stats: RelayStats = { offers: 0, relayed: 0, refused: 0, active: 0 };
+  private closed = false;
+
+  constructor(private readonly options: RelayHubOptions) {}
+
+  /** A connection whose first bytes (`first`) start a relay handshake. */
+  accept(socket: PhasedSocket, first: Uint8Array): void {
+    if (this.closed) return void socket.terminate();
+    const phase = new HandshakePhase(this, socket);
+    socket.data = phase;
+    phase.data(socket, Buffer.from(first));
+  }
+
+  /** How many legs of `node` wait. */
+  legs(node: string): number {
+    return this.waiting.get(node)?.length ?? 0;
+  }
+
+  /** Nodes with waiting legs. */
+  nodes(): string[] {
+    return [...this.waiting.keys()];
+  }
+
+  /** Takes a waiting leg of `node` (the newest, most likely alive) and tells it "go"; undefined when none. */
+  takeLeg(node: string): PhasedSocket | undefined {
+    const legs = this.waiting.get(node);
+    while (legs && legs.length > 0) {
+      const leg = legs.pop() as PhasedSocket;
+      if (legs.length === 0) this.waiting.delete(node);
+      leg.data = IGNORE;
+      if (leg.write(GO_LINE) === GO_LINE.length) return leg;
+      leg.terminate();
+    }
+    return undefined;
+  }
+
+  close(): void {
+    this.closed = true;
+    for (const legs of this.waiting.values()) for (const leg of legs) leg.terminate();
+    this.waiting.clear();
+  }
+
+  // --- used by the phases ---
+
+  get name(): string {
+    return this.options.name;
+  }
+
+  caPem(): string | undefined {
+    return this.options.credentials()?.ca;
+  }
+
+  authorized(node: string): boolean {
+    return this.options.authorize?.(node) ?? true;
+  }
+
+  now(): number {
+    return this.options.now?.() ?? Date.now();
+  }
+
+  event(event: string, fields: Record<string, unknown>): void {
+    if (event.startsWith("refused")) this.stats.refused++;
+    this.options.onEvent?.(event, fields);
+  }
+
+  register(node: string, leg: PhasedSocket): void {
+    const legs = this.waiting.get(node) ?? [];
+    this.waiting.set(node, legs);
+    legs.push(leg);
+    this.stats.offers++;
+    const max = this.options.maxLegsPerNode ?? 8;
+    while (legs.length > max) (legs.shift() as PhasedSocket).terminate();
+    leg.data = new WaitingPhase(this, node);
+  }
+
+  unregister(node: string, leg: PhasedSocket): void {
+    const legs = this.waiting.get(node);
+    if (!legs) return;
+    const at = legs.indexOf(leg);
+    if (at >= 0) legs.splice(at, 1);
+    if (legs.length === 0) this.waiting.delete(node);
+  }
+
+  connect(from: string, target: string, socket: PhasedSocket, rest: Uint8Array): void {
+    const leg = this.takeLeg(target);
+    if (!leg) {
+      this.event("refused: no route", { node: from, target });
+      socket.data = IGNORE;
+      socket.write(answerLine({ ok: false, reason: `node ${target} has no connection to the relay` }));
+      socket.end();
+      return;
+    }
+    const toTarget = startStream(leg, new Uint8Array(0));
+    const fromDialer = startStream(socket, rest);
+    fromDialer.write(Buffer.from(answerLine({ ok: true })));
+    this.stats.relayed++;
+    this.stats.active++;
+    this.event("relayed", { node: from, target });
+    splice(fromDialer, toTarget, () => {
+      this.stats.active--;
+    });
+  }
+}
+
+/** Hello → challenge → offer/dial line → verdict. */
+class HandshakePhase implements Phase {
+  private readonly reader = new LineReader(RELAY_LINE_MAX_BYTES);
+  private challenge: { nonce: string; relay: string } | undefined;
+  private readonly timer: ReturnType<typeof setTimeout>;
+  private readonly remote: string;
+
+  constructor(
+    private readonly hub: RelayHub,
+    private readonly socket: PhasedSocket,
+  ) {
+    this.remote = socket.remoteAddress ?? "";
+    this.timer = setTimeout(() => this.refuse("no relay handshake in time"), HEADER_TIMEOUT_MS);
+  }
+
+  data(socket: PhasedSocket, chunk: Buffer): void {
+    let input: Uint8Array = chunk;
+    while (socket.data === this) {
+      const read = this.reader.push(input);
+      if (read.kind === "more") return;
+      if (read.kind === "too-long") {
+        this.refuse("relay header line too long");
+        return;
+      }
+      this.line(read.line, read.rest);
+      input = read.rest;
+      if (input.byteLength === 0) return;
+    }
+  }
+
+  end(): void {
+    this.refuse("closed during the relay handshake");
+  }
+
+  close(): void {
+    clearTimeout(this.timer);
+  }
+
+  private line(line: string, rest: Uint8Array): void {
+    if (!this.challenge) {
+      if (line !== RELAY_MAGIC) {
+        this.refuse(`not a relay hello (${JSON.stringify(line.slice(0, 40))})`);
+        return;
+      }
+      this.challenge = { nonce: newNonce(), relay: this.hub.name };
+      this.socket.write(challengeLine(this.challenge.nonce, this.challenge.relay));
+      return;
+    }
+    const ca = this.hub.caPem();
+    if (!ca) {
+      this.refuse("the relay has no CA yet", true);
+      return;
+    }
+    const verified = verifyRequestLine(line, this.challenge, ca, this.hub.now());
+    if (!verified.ok) {
+      this.refuse(verified.reason, true);
+      return;
+    }
+    const { request } = verified;
+    if (!this.hub.authorized(request.node)) {
+      this.refuse(`node ${request.node} is not authorized`, true);
+      return;
+    }
+    clearTimeout(this.timer);
+    if (request.verb === "offer") {
+      if (rest.byteLength > 0) {
+        this.refuse("data after an offer");
+        return;
+      }
+      this.socket.setKeepAlive(true, LEG_KEEPALIVE_MS);
+      this.hub.register(request.node, this.socket);
+      this.socket.write(answerLine({ ok: true }));
+      return;
+    }
+    this.hub.connect(request.node, request.target, this.socket, rest);
+  }
+
+  private refuse(reason: string, answer = false): void {
+    clearTimeout(this.timer);
+    this.hub.event("refused", { remote: this.remote, reason });
+    this.socket.data = IGNORE;
+    if (answer) {
+      this.socket.write(answerLine({ ok: false, reason }));
+      this.socket.end();
+    } else {
+      this.socket.terminate();
+    }
+  }
+}
+
+/** An offered leg waiting for "go": it must stay silent; its close removes it. */
+class WaitingPhase implements Phase {
+  constructor(
+    private readonly hub: RelayHub,
+    private readonly node: string,
+  ) {}
+  data(socket: PhasedSocket): void {
+    this.hub.unregister(this.node, socket);
+    socket.data = IGNORE;
+    socket.terminate();
+  }
+  end(socket: PhasedSocket): void {
+    this.hub.unregister(this.node, socket);
+    socket.data = IGNORE;
+    socket.end();
+  }
+  close(socket: PhasedSocket): void {
+    this.hub.unregister(this.node, socket);
+  }
+}

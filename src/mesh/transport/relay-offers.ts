@@ -1,0 +1,236 @@
+// The edge's side of the relay: it keeps a few idle, authenticated legs open to the relay (outbound
+// connections, so they work from behind NAT), each saying "streams to me may come this way". When
+// the relay says "go" on one, the leg becomes an incoming tunnel stream (this node is the TLS server
+// of the end-to-end session, exactly as on its tunnel port) and a new leg replaces it. Failed
+// connections are retried with backoff, so an absent cloud costs nothing but a timer.
+import type { Socket } from "bun";
+import { Backoff, type BackoffOptions } from "../../sync/backoff.ts";
+import { LineReader } from "./line-reader.ts";
+import type { NodeTls } from "./node-tls.ts";
+import { LEG_KEEPALIVE_MS } from "./relay-hub.ts";
+import {
+  helloLine,
+  parseAnswer,
+  parseChallenge,
+  RELAY_LINE_MAX_BYTES,
+  requestLine,
+} from "./relay-protocol.ts";
+import { IGNORE, type Phase, type PhasedSocket, phasedHandlers } from "./socket-phases.ts";
+import { type AcceptContext, acceptTls } from "./tls-stream.ts";
+
+export interface RelayAddress {
+  host: string;
+  port: number;
+}
+
+export interface RelayOffersOptions {
+  /** This node. */
+  node: string;
+  credentials: () => NodeTls | undefined;
+  /** Where the relay listens (the cloud node's tunnel port); undefined while unknown. */
+  relay: () => RelayAddress | undefined;
+  /** Streams that arrive through a leg go where the tunnel server's go. */
+  accept: AcceptContext;
+  /** Idle legs to keep. Default 2. */
+  idle?: number;
+  backoff?: BackoffOptions;
+  onEvent?: (event: string, fields: Record<string, unknown>) => void;
+}
+
+export interface RelayOffers {
+  /** Legs registered at the relay and waiting. */
+  waiting(): number;
+  close(): void;
+}
+
+const CONNECT_TIMEOUT_MS = 10_000;
+
+export function startRelayOffers(options: RelayOffersOptions): RelayOffers {
+  const idle = options.idle ?? 2;
+  const backoff = new Backoff(options.backoff);
+  const legs = new Set<OfferPhase>();
+  let retry: ReturnType<typeof setTimeout> | undefined;
+  let closed = false;
+  let failing = false;
+  const event = (name: string, fields: Record<string, unknown>) => options.onEvent?.(name, fields);
+
+  const fill = () => {
+    if (closed || retry !== undefined) return;
+    while (legs.size < idle) {
+      const target = options.relay();
+      const credentials = options.credentials();
+      if (!target || !credentials)
+        return later(!target ? "no relay address known yet" : "no mesh certificate yet");
+      const leg = new OfferPhase(options.node, credentials, options.accept, {
+        registered: () => {
+          backoff.reset();
+          if (failing) event("relay legs registered again", { relay: `${target.host}:${target.port}` });
+          failing = false;
+        },
+        used: () => {
+          legs.delete(leg);
+          fill();
+        },
+        failed: (reason) => {
+          legs.delete(leg);
+          later(reason, target);
+        },
+      });
+      legs.add(leg);
+      leg.connect(target);
+    }
+  };
+
+  const later = (reason: string, target?: RelayAddress) => {
+    if (closed || retry !== undefined) return;
+    const delay = backoff.next();
+    if (!failing)
+      event("relay leg failed; retrying", {
+        reason,
+        relay: target ? `${target.host}:${target.port}` : undefined,
+        retryInMs: delay,
+      });
+    failing = true;
+    retry = setTimeout(() => {
+      retry = undefined;
+      fill();
+    }, delay);
+  };
+
+  fill();
+  return {
+    waiting: () => [...legs].filter((l) => l.isWaiting).length,
+    close() {
+      closed = true;
+      if (retry !== undefined) clearTimeout(retry);
+      for (const leg of legs) leg.shutdown();
+      legs.clear();
+    },
+  };
+}
+
+interface LegEvents {
+  registered(): void;
+  used(): void;
+  failed(reason: string): void;
+}
+
+/** One leg: hello → challenge → signed offer → ok → (wait) → go → TLS server. */
+class OfferPhase implements Phase {
+  private readonly reader = new LineReader(RELAY_LINE_MAX_BYTES);
+  private state: "connecting" | "challenge" | "answer" | "waiting" | "done" = "connecting";
+  private socket: PhasedSocket | undefined;
+  private timer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(
+    private readonly node: string,
+    private readonly credentials: NodeTls,
+    private readonly accept: AcceptContext,
+    private readonly events: LegEvents,
+  ) {}
+
+  get isWaiting(): boolean {
+    return this.state === "waiting";
+  }
+
+  connect(target: RelayAddress): void {
+    this.timer = setTimeout(() => this.fail("relay handshake timed out"), CONNECT_TIMEOUT_MS);
+    Bun.connect<Phase>({
+      hostname: target.host,
+      port: target.port,
+      data: this,
+      socket: {
+        ...(phasedHandlers as object),
+        open: (socket: Socket<Phase>) => this.open(socket as PhasedSocket),
+        connectError: () => {},
+      },
+    }).catch((error: Error) =>
+      this.fail(`cannot connect to the relay at ${target.host}:${target.port}: ${error.message}`),
+    );
+  }
+
+  /** Stops this leg (agent shutdown). */
+  shutdown(): void {
+    this.state = "done";
+    clearTimeout(this.timer);
+    if (this.socket) {
+      this.socket.data = IGNORE;
+      this.socket.terminate();
+    }
+  }
+
+  private open(socket: PhasedSocket): void {
+    if (this.state === "done") return void socket.terminate();
+    this.socket = socket;
+    this.state = "challenge";
+    socket.setKeepAlive(true, LEG_KEEPALIVE_MS);
+    socket.write(helloLine());
+  }
+
+  data(socket: PhasedSocket, chunk: Buffer): void {
+    let input: Uint8Array = chunk;
+    while (socket.data === this && this.state !== "done") {
+      const read = this.reader.push(input);
+      if (read.kind === "more") return;
+      if (read.kind === "too-long") {
+        this.fail("relay line too long");
+        return;
+      }
+      input = read.rest;
+      if (this.state === "challenge") {
+        const challenge = parseChallenge(read.line);
+        if (!challenge) {
+          this.fail("unexpected relay greeting");
+          return;
+        }
+        socket.write(requestLine({ verb: "offer", node: this.node }, this.credentials, challenge));
+        this.state = "answer";
+      } else if (this.state === "answer") {
+        const answer = parseAnswer(read.line);
+        if (!answer.ok) {
+          this.fail(`the relay refused the offer: ${answer.reason}`);
+          return;
+        }
+        clearTimeout(this.timer);
+        this.state = "waiting";
+        this.events.registered();
+      } else if (this.state === "waiting") {
+        if (read.line !== "go") {
+          this.fail("unexpected line from the relay");
+          return;
+        }
+        this.state = "done";
+        // The relayed peer's ClientHello may already follow "go".
+        acceptTls(socket, input, this.accept, "relay");
+        this.events.used();
+        return;
+      }
+      if (input.byteLength === 0) return;
+    }
+  }
+
+  end(socket: PhasedSocket): void {
+    socket.end();
+  }
+
+  /** The connection closed: before it was used, that is a failure. */
+  close(): void {
+    if (this.state === "done") return;
+    this.fail("relay connection closed");
+  }
+
+  failed(error: Error): void {
+    this.fail(error.message);
+  }
+
+  private fail(reason: string): void {
+    if (this.state === "done") return;
+    this.state = "done";
+    clearTimeout(this.timer);
+    if (this.socket) {
+      this.socket.data = IGNORE;
+      this.socket.terminate();
+    }
+    this.events.failed(reason);
+  }
+}

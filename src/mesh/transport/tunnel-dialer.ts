@@ -1,0 +1,349 @@
+// The mesh's Dialer (contracts.ts): opens a stream to a service on another node. The node's
+// catalog entry gives its addresses and tunnel port; the stream is mutual TLS with node
+// certificates, and the server's certificate must name exactly the target node.
+//
+// Direct first, with a short budget (1 s over the node's addresses); a node whose direct path failed
+// is remembered (reachability.ts) and dialed through the relay until a background probe finds the
+// direct path again. Through the relay the TLS session is the same end-to-end one, carried over two
+// spliced legs. On the cloud the relay is in-process: its waiting legs are taken directly.
+// `local` targets are plain TCP to 127.0.0.1. Idle keep-alive streams are pooled by the proxy.
+import type { Socket } from "bun";
+import type { CatalogNode, Dialer, DialTarget, Duplex } from "../contracts.ts";
+import { codedError, connectDuplex } from "../proxy/socket-duplex.ts";
+import { LineReader } from "./line-reader.ts";
+import { clientTlsOptions, type NodeTls } from "./node-tls.ts";
+import type { Preamble } from "./preamble.ts";
+import { Reachability } from "./reachability.ts";
+import type { RelayHub } from "./relay-hub.ts";
+import type { RelayAddress } from "./relay-offers.ts";
+import {
+  helloLine,
+  parseAnswer,
+  parseChallenge,
+  RELAY_LINE_MAX_BYTES,
+  requestLine,
+} from "./relay-protocol.ts";
+import { type Phase, type PhasedSocket, phasedHandlers } from "./socket-phases.ts";
+import { ClientTlsPhase, connectTlsOver } from "./tls-stream.ts";
+
+export interface TunnelDialerOptions {
+  /** This node. */
+  node: string;
+  credentials: () => NodeTls | undefined;
+  /** The catalog entry of a node (addresses, tunnel port). */
+  lookup: (node: string) => CatalogNode | undefined;
+  /** Where the relay listens (the cloud node's tunnel address); undefined: no relay. */
+  relay: () => RelayAddress | undefined;
+  /** On the cloud: the relay runs in this process. */
+  localRelay?: RelayHub;
+  /** Budget for the direct path over all addresses. Default 1000 ms. */
+  directTimeoutMs?: number;
+  /** Budget for a relayed dial. Default 5000 ms. */
+  relayTimeoutMs?: number;
+  reachability?: Reachability;
+  onEvent?: (event: string, fields: Record<string, unknown>) => void;
+}
+
+export class TunnelDialer implements Dialer {
+  readonly paths: Reachability;
+  readonly stats = { direct: 0, relayed: 0, failed: 0, probes: 0 };
+  private readonly directMs: number;
+  private readonly relayMs: number;
+
+  constructor(private readonly options: TunnelDialerOptions) {
+    this.paths = options.reachability ?? new Reachability();
+    this.directMs = options.directTimeoutMs ?? 1000;
+    this.relayMs = options.relayTimeoutMs ?? 5000;
+  }
+
+  /** Estimated cost of reaching a node in ms (TLS handshake time, EWMA); undefined before any dial. */
+  distance(node: string): number | undefined {
+    return this.paths.distance(node);
+  }
+
+  async dial(target: DialTarget, signal?: AbortSignal): Promise<Duplex> {
+    if (target.kind === "local") return connectDuplex("127.0.0.1", target.port, signal ? { signal } : {});
+    const { node, credentials } = this.resolve(target.node);
+    const preamble: Preamble = {
+      kind: "stream",
+      service: target.service,
+      forwarded: target.forwarded === true,
+    };
+    const plan = this.paths.plan(node.name);
+    if (plan.probe) void this.probe(node, credentials);
+    let directError: Error | undefined;
+    if (plan.direct) {
+      try {
+        const duplex = await this.direct(node, credentials, preamble, signal);
+        this.stats.direct++;
+        return duplex as Duplex;
+      } catch (error) {
+        if (signal?.aborted) throw error;
+        directError = error as Error;
+        this.paths.directFailed(node.name);
+        this.options.onEvent?.("direct path failed; using the relay", {
+          node: node.name,
+          error: directError.message,
+        });
+      }
+    }
+    try {
+      const duplex = await this.relayed(node, credentials, preamble, signal);
+      this.stats.relayed++;
+      return duplex as Duplex;
+    } catch (error) {
+      this.stats.failed++;
+      if (signal?.aborted || !directError) throw error;
+      const e = error as Error & { code?: string };
+      throw codedError(
+        `cannot reach node ${node.name}: direct: ${directError.message}; relay: ${e.message}`,
+        e.code ?? "EHOSTUNREACH",
+      );
+    }
+  }
+
+  /** A tunnel ping straight to the node (no relay): its TLS handshake time in ms. */
+  async ping(nodeName: string, signal?: AbortSignal): Promise<number> {
+    const { node, credentials } = this.resolve(nodeName);
+    const started = performance.now();
+    await this.direct(node, credentials, { kind: "ping" }, signal);
+    return performance.now() - started;
+  }
+
+  private resolve(name: string): { node: CatalogNode; credentials: NodeTls } {
+    const credentials = this.options.credentials();
+    if (!credentials) throw codedError("this node has no mesh certificate yet", "ENOCERT");
+    const node = this.options.lookup(name);
+    if (!node) throw codedError(`node ${name} is not in the catalog`, "ENOTFOUND");
+    return { node, credentials };
+  }
+
+  private async probe(node: CatalogNode, credentials: NodeTls): Promise<void> {
+    this.stats.probes++;
+    try {
+      await this.direct(node, credentials, { kind: "ping" });
+      this.options.onEvent?.("direct path works again", { node: node.name });
+    } catch {
+      this.paths.directFailed(node.name);
+    }
+  }
+
+  /** Tries the node's addresses in turn (the one that worked last first) within the direct budget. */
+  private async direct(
+    node: CatalogNode,
+    credentials: NodeTls,
+    preamble: Preamble,
+    signal?: AbortSignal,
+  ): Promise<Duplex | null> {
+    const preferred = this.paths.preferredAddress(node.name);
+    const addresses = [...new Set([...(preferred ? [preferred] : []), ...node.addresses])];
+    if (addresses.length === 0) throw codedError(`node ${node.name} has no address`, "EHOSTUNREACH");
+    const deadline = performance.now() + this.directMs;
+    let lastError: Error = codedError(`node ${node.name}: no address answered`, "ETIMEDOUT");
+    for (const address of addresses) {
+      const left = deadline - performance.now();
+      if (left <= 0) break;
+      const started = performance.now();
+      try {
+        const duplex = await dialTls(
+          address,
+          node.tunnelPort,
+          credentials,
+          node.name,
+          preamble,
+          left,
+          signal,
+        );
+        this.paths.directOk(node.name, address, performance.now() - started);
+        return duplex;
+      } catch (error) {
+        if (signal?.aborted) throw error;
+        lastError = error as Error;
+      }
+    }
+    throw lastError;
+  }
+
+  private async relayed(
+    node: CatalogNode,
+    credentials: NodeTls,
+    preamble: Preamble,
+    signal?: AbortSignal,
+  ): Promise<Duplex> {
+    const started = performance.now();
+    const where = `node ${node.name} via the relay`;
+    let duplex: Duplex | null;
+    const local = this.options.localRelay;
+    if (local) {
+      const leg = local.takeLeg(node.name);
+      if (!leg) throw codedError(`node ${node.name} has no connection to the relay`, "EHOSTUNREACH");
+      const phase = new ClientTlsPhase(node.name, preamble, where);
+      connectTlsOver(leg, credentials, phase);
+      duplex = await withDeadline(phase, this.relayMs, signal);
+    } else {
+      const relay = this.options.relay();
+      if (!relay)
+        throw codedError(`node ${node.name} is not reachable directly and no relay is known`, "EHOSTUNREACH");
+      duplex = await dialViaRelay(
+        relay,
+        this.options.node,
+        credentials,
+        node.name,
+        preamble,
+        this.relayMs,
+        signal,
+      );
+    }
+    this.paths.relayOk(node.name, performance.now() - started);
+    if (!duplex) throw codedError(`${where}: no stream`, "ECONNRESET");
+    return duplex;
+  }
+}
+
+/** Runs a client phase to completion within `ms`, honoring `signal`. */
+async function withDeadline(phase: ClientTlsPhase, ms: number, signal?: AbortSignal): Promise<Duplex | null> {
+  if (signal?.aborted) phase.abandon(signal.reason ?? codedError("dial aborted", "ABORT_ERR"));
+  const timer = setTimeout(
+    () =>
+      phase.abandon(codedError(`${phase.where}: no TLS session within ${Math.round(ms)} ms`, "ETIMEDOUT")),
+    ms,
+  );
+  const onAbort = () => phase.abandon(signal?.reason ?? codedError("dial aborted", "ABORT_ERR"));
+  signal?.addEventListener("abort", onAbort, { once: true });
+  try {
+    return await phase.done;
+  } finally {
+    clearTimeout(timer);
+    signal?.removeEventListener("abort", onAbort);
+  }
+}
+
+/** Socket handlers for a dial: the phased ones, plus binding the socket to the phase on open. */
+function dialHandlers(onOpen: (socket: PhasedSocket) => void) {
+  return {
+    ...phasedHandlers,
+    open: (socket: Socket<Phase>) => onOpen(socket as PhasedSocket),
+    connectError: () => {},
+  } as import("bun").SocketHandler<Phase>;
+}
+
+function codedErrorFrom(error: Error & { code?: string }, where: string): Error {
+  return codedError(`${where}: ${error.message}`, error.code ?? "ECONNREFUSED");
+}
+
+/** A direct TLS connection to host:port that must be `target`, then the preamble. */
+function dialTls(
+  host: string,
+  port: number,
+  credentials: NodeTls,
+  target: string,
+  preamble: Preamble,
+  ms: number,
+  signal?: AbortSignal,
+): Promise<Duplex | null> {
+  const phase = new ClientTlsPhase(target, preamble, `node ${target} at ${host}:${port}`);
+  Bun.connect<Phase>({
+    hostname: host,
+    port,
+    tls: clientTlsOptions(credentials, target),
+    allowHalfOpen: true,
+    data: phase,
+    socket: dialHandlers((socket) => phase.bind(socket)),
+  }).catch((error: Error) => phase.abandon(codedErrorFrom(error, phase.where)));
+  return withDeadline(phase, ms, signal);
+}
+
+/** A relay dial leg: hello → challenge → signed dial → ok → TLS client over the spliced leg. */
+class RelayDialPhase implements Phase {
+  private readonly reader = new LineReader(RELAY_LINE_MAX_BYTES);
+  private state: "challenge" | "answer" = "challenge";
+
+  constructor(
+    private readonly self: string,
+    private readonly credentials: NodeTls,
+    readonly tls: ClientTlsPhase,
+  ) {}
+
+  open(socket: PhasedSocket): void {
+    this.tls.bind(socket);
+    socket.write(helloLine());
+  }
+
+  data(socket: PhasedSocket, chunk: Buffer): void {
+    let input: Uint8Array = chunk;
+    while (socket.data === this) {
+      const read = this.reader.push(input);
+      if (read.kind === "more") return;
+      if (read.kind === "too-long") {
+        this.fail("relay line too long");
+        return;
+      }
+      input = read.rest;
+      if (this.state === "challenge") {
+        const challenge = parseChallenge(read.line);
+        if (!challenge) {
+          this.fail("unexpected relay greeting");
+          return;
+        }
+        const request = { verb: "dial" as const, node: this.self, target: this.tls.target };
+        socket.write(requestLine(request, this.credentials, challenge));
+        this.state = "answer";
+      } else {
+        const answer = parseAnswer(read.line);
+        if (!answer.ok) {
+          this.fail(`the relay refused: ${answer.reason}`, "EHOSTUNREACH");
+          return;
+        }
+        if (input.byteLength > 0) {
+          this.fail("the relay sent data before the TLS session");
+          return;
+        }
+        connectTlsOver(socket, this.credentials, this.tls);
+        return;
+      }
+      if (input.byteLength === 0) return;
+    }
+  }
+
+  close(_socket: PhasedSocket, error?: Error): void {
+    this.tls.abandon(
+      codedError(
+        `${this.tls.where}: relay connection closed${error ? `: ${error.message}` : ""}`,
+        "ECONNRESET",
+      ),
+    );
+  }
+
+  failed(error: Error): void {
+    this.tls.abandon(error);
+  }
+
+  private fail(message: string, code = "ECONNRESET"): void {
+    this.tls.abandon(codedError(`${this.tls.where}: ${message}`, code));
+  }
+}
+
+function dialViaRelay(
+  relay: RelayAddress,
+  self: string,
+  credentials: NodeTls,
+  target: string,
+  preamble: Preamble,
+  ms: number,
+  signal?: AbortSignal,
+): Promise<Duplex | null> {
+  const tls = new ClientTlsPhase(
+    target,
+    preamble,
+    `node ${target} via the relay at ${relay.host}:${relay.port}`,
+  );
+  const phase = new RelayDialPhase(self, credentials, tls);
+  Bun.connect<Phase>({
+    hostname: relay.host,
+    port: relay.port,
+    allowHalfOpen: true,
+    data: phase,
+    socket: dialHandlers((socket) => phase.open(socket)),
+  }).catch((error: Error) => tls.abandon(codedErrorFrom(error, tls.where)));
+  return withDeadline(tls, ms, signal);
+}

@@ -1,0 +1,109 @@
+// The tunnel listener every agent runs on --tunnel-port (bind address): other agents open mutual-TLS
+// streams to it (tls-stream.ts: client certificate from the cluster CA required, peer name from the
+// certificate, preamble naming the service), and the streams go to onStream, which the mesh wires
+// to its proxy. On the cloud the same port also serves the relay (relay-hub.ts): a connection is
+// told apart by its first byte, 0x16 for a TLS handshake record, "L" for "LEVEE-RELAY/1".
+//
+// The listener itself is plain TCP and each connection is upgraded to TLS (Bun's socket.upgradeTLS
+// as TLS server), with the credentials current at that moment: a renewed certificate applies to
+// the next connection without restarting anything.
+import type { HostPort } from "../../config/host-port.ts";
+import { listenError } from "../../runtime/serve.ts";
+import type { NodeTls } from "./node-tls.ts";
+import type { RelayHub } from "./relay-hub.ts";
+import { IGNORE, type Phase, type PhasedSocket, phasedHandlers } from "./socket-phases.ts";
+import { type AcceptContext, acceptTls, type InboundStream } from "./tls-stream.ts";
+
+const TLS_HANDSHAKE_RECORD = 0x16;
+const RELAY_FIRST_BYTE = 0x4c; // "L"
+
+export interface TunnelServerOptions {
+  listen: HostPort;
+  credentials: () => NodeTls | undefined;
+  onStream: (stream: InboundStream) => void;
+  /** Whether a verified peer may open streams (e.g. it is a node of the catalog); default: any. */
+  authorize?: (peer: string) => boolean;
+  /** The cloud: serve the relay on this port too. */
+  relay?: RelayHub;
+  /** A refused connection (for the log: no secrets). */
+  onRefused?: (reason: string, fields: Record<string, unknown>) => void;
+}
+
+export interface TunnelServer {
+  hostname: string;
+  port: number;
+  /** What relayed streams (relay-offers.ts) need to be accepted exactly like direct ones. */
+  accept: AcceptContext;
+  readonly stats: { accepted: number; refused: number };
+  stop(): void;
+}
+
+/** The first bytes of a connection decide what it is. */
+class SniffPhase implements Phase {
+  constructor(
+    private readonly accept: AcceptContext,
+    private readonly relay: RelayHub | undefined,
+  ) {}
+  data(socket: PhasedSocket, chunk: Buffer): void {
+    const first = chunk[0];
+    if (first === TLS_HANDSHAKE_RECORD) {
+      acceptTls(socket, chunk, this.accept, "direct");
+      return;
+    }
+    if (first === RELAY_FIRST_BYTE && this.relay) {
+      this.relay.accept(socket, chunk);
+      return;
+    }
+    this.accept.onRefused(this.relay ? "neither TLS nor a relay handshake" : "not a TLS connection", {
+      remote: socket.remoteAddress,
+    });
+    socket.data = IGNORE;
+    socket.terminate();
+  }
+  end(socket: PhasedSocket): void {
+    socket.data = IGNORE;
+    socket.terminate();
+  }
+}
+
+export function startTunnelServer(options: TunnelServerOptions): TunnelServer {
+  const stats = { accepted: 0, refused: 0 };
+  const accept: AcceptContext = {
+    credentials: options.credentials,
+    ...(options.authorize ? { authorize: options.authorize } : {}),
+    onStream: (stream) => {
+      stats.accepted++;
+      options.onStream(stream);
+    },
+    onRefused: (reason, fields) => {
+      stats.refused++;
+      options.onRefused?.(reason, fields);
+    },
+  };
+  let listener: import("bun").TCPSocketListener<Phase>;
+  try {
+    listener = Bun.listen<Phase>({
+      hostname: options.listen.host,
+      port: options.listen.port,
+      allowHalfOpen: true,
+      socket: {
+        ...(phasedHandlers as object),
+        open(socket) {
+          socket.data = new SniffPhase(accept, options.relay);
+        },
+      },
+    });
+  } catch (error) {
+    throw listenError("mesh tunnel, --tunnel-port", options.listen, error);
+  }
+  return {
+    hostname: listener.hostname,
+    port: listener.port,
+    accept,
+    stats,
+    stop() {
+      listener.stop(true);
+      options.relay?.close();
+    },
+  };
+}
