@@ -159,7 +159,12 @@ export async function startCloud(config: CloudConfig): Promise<CloudAgent> {
     authorize: (name) => nodeExists(store, name),
     onEvent: (event, fields) => log.debug(event, { component: "relay", ...fields }),
   });
-  startMesh(node, { node: self.identity.name, credentials: meshTls, relayHub });
+  startMesh(node, {
+    node: self.identity.name,
+    credentials: meshTls,
+    relayHub,
+    reportRoutes: (routes) => self.link.reportRoutes(routes),
+  });
   // After the self link registered this node: the first files already let it in.
   const mosquitto = config.mosquitto
     ? startMosquittoFiles({

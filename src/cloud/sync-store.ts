@@ -7,7 +7,7 @@
 import { createHash, randomUUID, timingSafeEqual } from "node:crypto";
 import type { Store } from "../store/store.ts";
 import type { NodePhase } from "../sync/heartbeat.ts";
-import type { Hello, WorkerStatus } from "../sync/messages.ts";
+import type { Hello, RouteStatusEntry, WorkerStatus } from "../sync/messages.ts";
 import { verifyPassword } from "../sync/mosquitto-password.ts";
 import { CLOUD_USER } from "../sync/topics.ts";
 import type { BrokerAuthority } from "./broker.ts";
@@ -193,6 +193,23 @@ export function recordWorkerStatus(
         w.generation ?? null,
       );
     }
+  });
+}
+
+/** A node's routes, whole: what it no longer reports is gone. */
+export function recordRoutes(
+  store: Store,
+  node: string,
+  routes: readonly RouteStatusEntry[],
+  at: string,
+): void {
+  store.tx((db) => {
+    db.query("DELETE FROM route_status WHERE node = ?").run(node);
+    const insert = db.query(
+      `INSERT OR REPLACE INTO route_status (node, service, kind, port, state, message, since, updated_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    for (const r of routes) insert.run(node, r.service, r.kind, r.port, r.state, r.message, r.since, at);
   });
 }
 

@@ -287,7 +287,7 @@ export const optionsSchema = z.object({
   }),
   node: opt(nodeName.optional(), {
     scopes: ["ctl"],
-    description: "logs: the node the worker runs on",
+    description: "logs: the node the worker runs on; get routes: the node whose routes to list",
     placeholder: "NODE",
     flagOnly: true,
   }),

@@ -54,6 +54,7 @@ export async function startEdge(config: EdgeConfig): Promise<LocalNode> {
     node: identity.name,
     credentials: meshTls,
     fallbackRelayHost: new URL(config.cloud).hostname,
+    reportRoutes: (routes) => link.reportRoutes(routes),
   });
   log.info("edge agent started", {
     cloud: config.cloud,

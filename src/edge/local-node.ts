@@ -1,6 +1,7 @@
 // What every node runs, cloud and edge alike: the logger, the shutdown lifecycle, the store in
 // the data dir, and the local agent API with health endpoints. The cloud adds its API and broker
 // on top; later parts add the supervisor and the mesh here.
+import { Registry } from "prom-client";
 import type { AgentConfig } from "../config/agent-config.ts";
 import type { CatalogStore } from "../mesh/catalog/catalog-store.ts";
 import type { MeshAgent } from "../mesh/mesh-agent.ts";
@@ -19,6 +20,8 @@ export interface LocalNode {
   store: Store;
   readiness: Readiness;
   identity: Record<string, string>;
+  /** This agent's Prometheus metrics (GET /metrics on the agent API). */
+  metrics: Registry;
   /** Set once the node's identity is known (after the join): runs the node's workers. */
   supervisor?: Supervisor;
   /** The name this node joined as (set with the supervisor). */
@@ -62,12 +65,14 @@ export async function startLocalNode(config: AgentConfig): Promise<LocalNode> {
     return true;
   });
   const identity = { mode: config.mode, node: config.nodeName, version };
-  const node: LocalNode = { config, log, lifecycle, store, readiness, identity };
+  const metrics = new Registry();
+  const node: LocalNode = { config, log, lifecycle, store, readiness, identity, metrics };
   const agentApi = startAgentApi(config.agentListen, readiness, identity, store, () => node.supervisor, {
     node: () => node.nodeName,
     catalog: () => node.catalog?.get(),
     localWorkers: () => node.supervisor?.snapshot() ?? [],
     routes: () => node.mesh?.routes(),
+    metrics: () => metrics.metrics(),
   });
   lifecycle.add("agent-api", () => agentApi.stop(true));
   log.info("local agent API listening", { url: agentApi.url.toString() });

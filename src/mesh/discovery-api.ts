@@ -18,6 +18,8 @@ export interface DiscoverySource {
   localWorkers(): { service: string; index: number; ready: boolean; port: number | null }[];
   /** This node's mesh routes, once the mesh runs. */
   routes(): RouteStatus[] | undefined;
+  /** Prometheus text of the agent's metrics. */
+  metrics?(): Promise<string>;
 }
 
 const NO_CATALOG = "this node has no catalog yet (it has not reached the cloud since it joined)";
@@ -32,6 +34,10 @@ export function mountDiscoveryRoutes(app: Hono, source: DiscoverySource): void {
     const view = currentView(source);
     if (!view) return c.json({ error: NO_CATALOG }, 404);
     return c.json({ items: view.nodes });
+  });
+  app.get("/metrics", async (c) => {
+    if (!source.metrics) return c.text("no metrics\n", 404);
+    return c.text(await source.metrics(), 200, { "content-type": "text/plain; version=0.0.4" });
   });
   app.get("/v1/routes", (c) => {
     const routes = source.routes();

@@ -5,7 +5,7 @@
 // in src/mesh/routing/ (pure); the bytes move in src/mesh/proxy/ and src/mesh/transport/.
 import type { TCPSocketListener } from "bun";
 import type { Logger } from "../runtime/log.ts";
-import type { Catalog, Dialer, DialTarget, Duplex, LocalEndpoint } from "./contracts.ts";
+import type { Catalog, Dialer, Duplex, LocalEndpoint } from "./contracts.ts";
 import type {
   ConnectionInfo,
   RouteDecision as HttpDecision,

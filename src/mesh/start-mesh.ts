@@ -3,8 +3,10 @@
 // open to the cloud, and the MeshAgent with its service ports, upstream ports and forward proxy,
 // converged whenever the catalog or the node's workers change.
 import type { LocalNode } from "../edge/local-node.ts";
+import type { RouteStatusEntry } from "../sync/messages.ts";
 import type { CatalogNode } from "./contracts.ts";
 import { MeshAgent } from "./mesh-agent.ts";
+import { MeshMetrics } from "./routing/metrics.ts";
 import type { MeshTlsKeeper } from "./transport/mesh-credentials.ts";
 import type { RelayHub } from "./transport/relay-hub.ts";
 import { startRelayOffers } from "./transport/relay-offers.ts";
@@ -18,6 +20,8 @@ export interface MeshStartOptions {
   relayHub?: RelayHub | undefined;
   /** Edges: where the cloud's relay is before the catalog says (the cloud URL's host). */
   fallbackRelayHost?: string | undefined;
+  /** Where route status goes (the node's link to the cloud). */
+  reportRoutes?: ((routes: RouteStatusEntry[]) => void) | undefined;
 }
 
 export function startMesh(local: LocalNode, options: MeshStartOptions): MeshAgent {
@@ -54,6 +58,18 @@ export function startMesh(local: LocalNode, options: MeshStartOptions): MeshAgen
       ),
     dialer,
     distance: (node) => dialer.distance(node),
+    metrics: new MeshMetrics(local.metrics),
+    onRoutes: (routes) =>
+      options.reportRoutes?.(
+        routes.map((r) => ({
+          service: r.service,
+          kind: r.kind,
+          port: r.port,
+          state: r.state,
+          message: r.message.slice(0, 1024),
+          since: r.since,
+        })),
+      ),
   });
   const tunnel = startTunnelServer({
     listen: config.tunnelListen,

@@ -20,6 +20,7 @@ import {
   recordHeartbeat,
   recordHello,
   recordPlansSent,
+  recordRoutes,
   recordWorkerStatus,
   setPresence,
   touchNodes,
@@ -304,6 +305,10 @@ export function startCloudLink(options: CloudLinkOptions): CloudLink {
         // After the commit: the edge deletes its outbox rows when it gets this.
         send(node, { type: "status-ack", seq: msg.seq });
         commit.later(() => options.onStatus?.(node, msg.workers));
+        return;
+      }
+      case "routes": {
+        recordRoutes(store, node, msg.routes, at);
         return;
       }
       case "presence": {

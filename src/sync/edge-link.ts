@@ -21,6 +21,7 @@ import {
   type MessageType,
   newMessage,
   type PlanMessage,
+  type RouteStatusEntry,
   type WorkerStatus,
 } from "./messages.ts";
 import { type ClientTls, MqttSession } from "./mqtt-session.ts";
@@ -62,6 +63,8 @@ export interface EdgeLink {
   /** True when connected to the broker, else why not (for /readyz-style reporting). */
   state(): true | string;
   info(): EdgeSyncInfo;
+  /** This node's mesh routes, whole: sent now if connected, and again after every welcome. */
+  reportRoutes(routes: RouteStatusEntry[]): void;
   /** Queues a worker's status in the durable outbox and sends it when connected. */
   recordStatus(status: WorkerStatus): void;
   /** levee_sync_dropped_total{reason}. */
@@ -94,6 +97,8 @@ export function startEdgeLink(options: EdgeLinkOptions): EdgeLink {
   let helloTimer: ReturnType<typeof setTimeout> | undefined;
   /** Whether the cloud answered this connection's hello. */
   let welcomed = false;
+  /** The mesh routes last reported (re-sent after each welcome: the cloud may have missed them). */
+  let routes: RouteStatusEntry[] | undefined;
   let cloud: EdgeSyncInfo["cloud"] = null;
 
   // The will and the online presence of one connection carry the same ts (when the connection
@@ -226,6 +231,7 @@ export function startEdgeLink(options: EdgeLinkOptions): EdgeLink {
     switch (msg.type) {
       case "welcome":
         welcomed = true;
+        if (routes) send({ type: "routes", routes });
         if (helloTimer) clearTimeout(helloTimer);
         helloTimer = undefined;
         cloud = { epoch: msg.epoch, desiredRevision: msg.desiredRevision };
@@ -287,6 +293,10 @@ export function startEdgeLink(options: EdgeLinkOptions): EdgeLink {
         cloud,
         outboxDepth: outbox.depth(),
       };
+    },
+    reportRoutes: (latest) => {
+      routes = latest;
+      if (welcomed && session.isReady()) send({ type: "routes", routes: latest });
     },
     recordStatus: (status) => {
       outbox.record(status);

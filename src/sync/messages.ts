@@ -93,6 +93,22 @@ export const statusAckSchema = z.object({
   seq: z.number().int().min(1),
 });
 
+export const routeStatusSchema = z.object({
+  service: name,
+  kind: z.enum(["service-port", "upstream"]),
+  port: z.number().int().min(1).max(65535),
+  state: z.enum(["pending", "applied", "failed", "removed"]),
+  message: z.string().max(1024),
+  since: z.string().max(64),
+});
+
+/** A node's mesh routes, whole (the latest replaces the earlier ones): on change and after a welcome. */
+export const routesSchema = z.object({
+  ...envelope,
+  type: z.literal("routes"),
+  routes: z.array(routeStatusSchema).max(10_000),
+});
+
 /** Published retained on levee/v1/node/<node>/presence, and as the node's last will. */
 export const presenceSchema = z.object({
   ...envelope,
@@ -109,12 +125,14 @@ export const messageSchema = z.discriminatedUnion("type", [
   statusSchema,
   statusAckSchema,
   presenceSchema,
+  routesSchema,
 ]);
 
 export type Message = z.infer<typeof messageSchema>;
 export type MessageType = Message["type"];
 export type MessageOf<T extends MessageType> = Extract<Message, { type: T }>;
 export type WorkerStatus = z.infer<typeof workerStatusSchema>;
+export type RouteStatusEntry = z.infer<typeof routeStatusSchema>;
 export type Hello = MessageOf<"hello">;
 export type Welcome = MessageOf<"welcome">;
 export type PlanMessage = MessageOf<"plan">;
@@ -130,6 +148,7 @@ export const CHANNEL_OF: Record<MessageType, "up" | "down" | "presence"> = {
   ack: "up",
   heartbeat: "up",
   status: "up",
+  routes: "up",
   welcome: "down",
   plan: "down",
   "status-ack": "down",

@@ -83,7 +83,7 @@ describe("kinds", () => {
     expect(resolveKind("pods")).toBeUndefined();
     expect(() => kindArgument("pods")).toThrow(
       new UsageError(
-        'unknown kind "pods"; one of: node|nodes|no, service|services|svc, config|configs|cfg, worker|workers',
+        'unknown kind "pods"; one of: node|nodes|no, service|services|svc, config|configs|cfg, worker|workers, route|routes',
       ),
     );
     expect(() => kindArgument(undefined)).toThrow(/^missing KIND; one of: /);

@@ -30,6 +30,7 @@ export type CtlOptions = Pick<
   | "uses"
   | "outDir"
   | "name"
+  | "node"
 >;
 
 /** A failure of the server or the API: exit 1, a one-line message and optional detail lines. */

@@ -1,7 +1,7 @@
 // Output of `levee ctl`: aligned tables (kubectl-like), ages ("45s", "3m10s", "2d"), the rows of
 // each kind's table, and JSON/YAML. Pure functions of their input (and `now`), so tests can pin
 // the exact text.
-import type { WorkerView } from "./types.ts";
+import type { RouteView, WorkerView } from "./types.ts";
 
 /** Columns separated by three spaces, every column but the last padded to its widest cell. */
 export function renderTable(headers: readonly string[], rows: readonly (readonly string[])[]): string {
@@ -112,6 +112,20 @@ export function configRows(configs: readonly ObjectLike[], now: number): string[
       age(c.metadata.creationTimestamp, now),
     ];
   });
+}
+
+export const ROUTE_HEADERS = ["NODE", "SERVICE", "KIND", "PORT", "STATE", "AGE", "MESSAGE"];
+
+export function routeRows(routes: readonly RouteView[], now: number): string[][] {
+  return routes.map((r) => [
+    r.node,
+    r.service,
+    r.kind,
+    String(r.port),
+    r.state,
+    age(r.since, now),
+    oneLineMessage(r.message),
+  ]);
 }
 
 export const WORKER_HEADERS = ["SERVICE", "NODE", "INDEX", "PHASE", "READY", "RESTARTS", "MESSAGE"];

@@ -13,7 +13,9 @@ import {
   configRows,
   NODE_HEADERS,
   nodeRows,
+  ROUTE_HEADERS,
   renderTable,
+  routeRows,
   SERVICE_HEADERS,
   serviceRows,
   toJson,
@@ -22,13 +24,24 @@ import {
   workerRows,
 } from "./format.ts";
 import { type KindInfo, kindArgument } from "./kinds.ts";
-import type { EventView, ListOf, NodeView, StoredObject, WorkerView } from "./types.ts";
+import type { EventView, ListOf, NodeView, RouteView, StoredObject, WorkerView } from "./types.ts";
 
 export async function get(ctx: CtlContext): Promise<number> {
   const [word, name] = takeArgs(ctx.args, 2);
   const info = kindArgument(word);
   const client = ctx.client();
   const { output } = ctx.options;
+
+  if (info.kind === "Route") {
+    // `get routes [SERVICE] [--node N]`: the mesh routes the nodes reported.
+    const params = new URLSearchParams();
+    if (name) params.set("service", name);
+    if (ctx.options.node) params.set("node", ctx.options.node);
+    const query = params.size > 0 ? `?${params}` : "";
+    const answer = await client.request<ListOf<RouteView>>("GET", `/routes${query}`);
+    if (output !== "table") return print(ctx, answer);
+    return table(ctx, info, ROUTE_HEADERS, routeRows(answer.items, Date.now()));
+  }
 
   if (info.kind === "Worker") {
     const query = name ? `?service=${encodeURIComponent(name)}` : "";

@@ -1,9 +1,9 @@
 // The kinds `levee ctl` knows and the words that name them: singular, plural and a short form
-// (node|nodes|no, service|services|svc, config|configs|cfg, worker|workers), in any case, so that
+// (node|nodes|no, service|services|svc, config|configs|cfg, worker|workers, route|routes), in any case, so that
 // `get svc`, `get Service` and `delete service/echo`-style habits from kubectl all work.
 import { UsageError } from "../../runtime/errors.ts";
 
-export type KindName = "Node" | "Service" | "Config" | "Worker";
+export type KindName = "Node" | "Service" | "Config" | "Worker" | "Route";
 
 export interface KindInfo {
   kind: KindName;
@@ -21,6 +21,7 @@ export const KINDS: readonly KindInfo[] = [
   { kind: "Service", singular: "service", plural: "services", short: "svc", resource: true, deletable: true },
   { kind: "Config", singular: "config", plural: "configs", short: "cfg", resource: true, deletable: true },
   { kind: "Worker", singular: "worker", plural: "workers", resource: false, deletable: false },
+  { kind: "Route", singular: "route", plural: "routes", resource: false, deletable: false },
 ];
 
 /** The kind a word names, or undefined. */

@@ -10,3 +10,14 @@ export type { WorkerView } from "../../cloud/workers-view.ts";
 export interface ListOf<T> {
   items: T[];
 }
+
+/** GET /api/v1/routes: a mesh route as its node reported it. */
+export interface RouteView {
+  node: string;
+  service: string;
+  kind: "service-port" | "upstream";
+  port: number;
+  state: string;
+  message: string;
+  since: string;
+}

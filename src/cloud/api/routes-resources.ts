@@ -48,6 +48,21 @@ export function mountResourceRoutes(
     return c.json({ deleted: { kind: "Node", name } });
   });
 
+  api.get("/routes", (c) => {
+    const node = c.req.query("node");
+    const service = c.req.query("service");
+    const rows = store.db
+      .query<Record<string, string | number>, []>(
+        "SELECT node, service, kind, port, state, message, since FROM route_status ORDER BY node, service, kind, port",
+      )
+      .all()
+      .filter((r) => (!node || r.node === node) && (!service || r.service === service));
+    if (node && rows.length === 0 && !listNodes(store).some((n) => n.metadata.name === node)) {
+      return apiError(c, 404, `node "${node}" not found`);
+    }
+    return c.json({ items: rows });
+  });
+
   api.get("/workers", (c) => {
     const service = c.req.query("service");
     const node = c.req.query("node");

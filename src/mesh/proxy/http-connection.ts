@@ -14,6 +14,7 @@ import {
   forwardRequestHead,
   forwardResponseHead,
   localResponse,
+  type RequestRewrite,
 } from "./http-head-writer.ts";
 import {
   findHeadEnd,
@@ -82,11 +83,16 @@ export class ClientConnection implements UpstreamOwner, Expirable {
   private t0 = 0;
   private latencyMs = -1;
 
+  /** How requests are rewritten on this connection (the writer memoises in it). */
+  private readonly rewrite: RequestRewrite;
+
   constructor(
     private readonly ctx: ProxyContext,
     private readonly inbound: Duplex,
     private readonly info: ConnectionInfo,
-  ) {}
+  ) {
+    this.rewrite = { clientAddress: info.remoteAddress, proto: info.proto ?? "http", upgrade: false };
+  }
 
   start(): void {
     const inbound = this.inbound;
@@ -339,15 +345,13 @@ export class ClientConnection implements UpstreamOwner, Expirable {
       rb.start = stop;
       if (end >= 0) this.reqDone = true;
     }
+    const rewrite = this.rewrite;
+    rewrite.upgrade = req.upgrade !== null;
+    rewrite.remove = decision.removeHeaders;
+    rewrite.set = decision.setHeaders;
     const head = forwardRequestHead(
       req,
-      {
-        clientAddress: this.info.remoteAddress,
-        proto: this.info.proto ?? "http",
-        upgrade: req.upgrade !== null,
-        remove: decision.removeHeaders,
-        set: decision.setHeaders,
-      },
+      rewrite,
       first !== undefined && first.byteLength <= COALESCE ? first : undefined,
     );
     if (this.reqDone) this.deadline = Date.now() + this.ctx.timeouts.responseMs;
@@ -534,7 +538,11 @@ export class ClientConnection implements UpstreamOwner, Expirable {
     );
     this.responseStarted = true;
     this.res = Res.Body;
-    if (out === null) this.writeClient(ab.buf.subarray(ab.start, stop));
+    if (out === null)
+      // the upstream's bytes as they are (usually the whole chunk it sent)
+      this.writeClient(
+        ab.start === 0 && stop === ab.buf.byteLength ? ab.buf : ab.buf.subarray(ab.start, stop),
+      );
     else {
       this.writeClient(out);
       if (body !== undefined && body.byteLength > COALESCE) this.writeClient(body);

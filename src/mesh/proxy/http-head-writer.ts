@@ -37,6 +37,11 @@ export interface RequestRewrite {
   remove?: readonly string[] | undefined;
   /** Fields to set (replacing any received with that name). */
   set?: HeaderPairs | undefined;
+  /**
+   * The writer's memo for this connection: the encoded X-Forwarded-* lines + blank line for the last
+   * Host seen (most requests on a connection carry the same Host).
+   */
+  memo?: { host: Buffer; tail: Buffer } | undefined;
 }
 
 export interface ResponseRewrite {
@@ -74,7 +79,7 @@ function putBytes(buf: Buffer, start: number, end: number): void {
 }
 function putConst(bytes: Buffer): void {
   room(bytes.length);
-  bytes.copy(scratch, at);
+  scratch.set(bytes, at);
   at += bytes.length;
 }
 function putString(text: string): void {
@@ -100,18 +105,6 @@ const CONNECTION_KEEP_ALIVE = ascii("Connection: keep-alive\r\n");
 const CONNECTION_UPGRADE = ascii("Connection: upgrade\r\nUpgrade: ");
 const XFF = ascii("X-Forwarded-For: ");
 const XFH = ascii("X-Forwarded-Host: ");
-
-/** Encoded lines per client address / proto (a few distinct values; reset when large). */
-const lineCache = new Map<string, Buffer>();
-function cachedLine(key: string, text: () => string): Buffer {
-  let bytes = lineCache.get(key);
-  if (bytes === undefined) {
-    if (lineCache.size > 4096) lineCache.clear();
-    bytes = Buffer.from(text(), "latin1");
-    lineCache.set(key, bytes);
-  }
-  return bytes;
-}
 
 /** A field named by Connection, or by the route's remove/set lists. */
 function listedField(
@@ -139,9 +132,12 @@ export function forwardRequestHead(head: RequestHead, rewrite: RequestRewrite, b
   const { buf } = head;
   const offsets = head.fields.offsets;
   at = 0;
-  // Origin-form requests keep their request line byte for byte.
-  if (head.form === "origin") putBytes(buf, head.start, head.startLineEnd);
-  else putString(`${head.method} ${head.path} HTTP/1.${head.minor}\r\n`);
+  // Origin-form requests keep their request line byte for byte (copied with the first fields).
+  let runStart = head.start;
+  if (head.form !== "origin") {
+    putString(`${head.method} ${head.path} HTTP/1.${head.minor}\r\n`);
+    runStart = head.startLineEnd;
+  }
   const dropHost = head.form === "absolute";
   const { remove, set } = rewrite;
   const setNames = set === undefined ? undefined : set.map(([n]) => n.toLowerCase());
@@ -149,7 +145,6 @@ export function forwardRequestHead(head: RequestHead, rewrite: RequestRewrite, b
   let forwardedFor: number[] | undefined;
   let hasProto = false;
   let hasHost = false;
-  let runStart = head.startLineEnd;
   for (let o = 0; o < offsets.length; o += STRIDE) {
     const id = offsets[o + 5] as number;
     let drop = isHopByHop(id) || id === F_TRANSFER_ENCODING;
@@ -166,22 +161,37 @@ export function forwardRequestHead(head: RequestHead, rewrite: RequestRewrite, b
     }
   }
   putBytes(buf, runStart, head.end - 2);
+  const client = rewrite.clientAddress;
+  // The common case (origin-form, no forwarding fields yet, nothing to add but X-Forwarded-*): one
+  // memoised tail for this connection's Host.
+  if (
+    head.form === "origin" &&
+    forwardedFor === undefined &&
+    !hasProto &&
+    !hasHost &&
+    set === undefined &&
+    head.body.kind !== "chunked" &&
+    head.minor === 1 &&
+    !(rewrite.upgrade && head.upgrade !== null)
+  ) {
+    putConst(memoTail(head, rewrite));
+    return finish(body);
+  }
   if (dropHost) putString(`Host: ${head.authority}\r\n`);
   if (head.body.kind === "chunked") putConst(TE_CHUNKED);
   if (rewrite.upgrade && head.upgrade !== null)
     putString(`Connection: upgrade\r\nUpgrade: ${head.upgrade}\r\n`);
   else if (head.minor === 0) putConst(CONNECTION_KEEP_ALIVE);
-  const client = rewrite.clientAddress;
   if (forwardedFor !== undefined) {
     putConst(XFF);
     forwardedFor.forEach((o, i) => {
       if (i > 0) putConst(COMMA);
       putBytes(buf, offsets[o + 2] as number, offsets[o + 3] as number);
     });
-    if (client !== "") putConst(cachedLine(`,${client}`, () => `, ${client}\r\n`));
+    if (client !== "") putString(`, ${client}\r\n`);
     else putConst(CRLF);
-  } else if (client !== "") putConst(cachedLine(`=${client}`, () => `X-Forwarded-For: ${client}\r\n`));
-  if (!hasProto) putConst(cachedLine(`p${rewrite.proto}`, () => `X-Forwarded-Proto: ${rewrite.proto}\r\n`));
+  } else if (client !== "") putString(`X-Forwarded-For: ${client}\r\n`);
+  if (!hasProto) putString(`X-Forwarded-Proto: ${rewrite.proto}\r\n`);
   if (!hasHost) {
     if (head.form === "origin" || head.form === "asterisk") {
       if (head.hostField >= 0) {
@@ -197,6 +207,32 @@ export function forwardRequestHead(head: RequestHead, rewrite: RequestRewrite, b
   if (set !== undefined) for (const [n, v] of set) putString(`${n}: ${safeHeaderValue(v)}\r\n`);
   putConst(CRLF);
   return finish(body);
+}
+
+/** "X-Forwarded-For: client / -Proto / -Host: host" and the blank line, memoised per connection. */
+function memoTail(head: RequestHead, rewrite: RequestRewrite): Buffer {
+  const { buf } = head;
+  const o = head.hostField * STRIDE;
+  const hostStart = head.hostField < 0 ? 0 : (head.fields.offsets[o + 2] as number);
+  const hostEnd = head.hostField < 0 ? 0 : (head.fields.offsets[o + 3] as number);
+  const memo = rewrite.memo;
+  if (memo !== undefined && memo.host.length === hostEnd - hostStart) {
+    let same = true;
+    for (let i = 0; i < memo.host.length; i++)
+      if (memo.host[i] !== buf[hostStart + i]) {
+        same = false;
+        break;
+      }
+    if (same) return memo.tail;
+  }
+  const host = buf.toString("latin1", hostStart, hostEnd);
+  let tail = "";
+  if (rewrite.clientAddress !== "") tail += `X-Forwarded-For: ${rewrite.clientAddress}\r\n`;
+  tail += `X-Forwarded-Proto: ${rewrite.proto}\r\n`;
+  if (host !== "") tail += `X-Forwarded-Host: ${host}\r\n`;
+  const next = { host: Buffer.from(host, "latin1"), tail: Buffer.from(`${tail}\r\n`, "latin1") };
+  rewrite.memo = next;
+  return next.tail;
 }
 
 /**

@@ -115,15 +115,14 @@ export function findHeadEnd(
   return -1;
 }
 
-abstract class Head {
-  /** The fields (offsets into `buf`). */
-  readonly fields: Fields;
+/** A parsed head: its fields (offsets into `buf`, see http-fields.ts) and what the parser derived. */
+abstract class Head extends Fields {
   /** Connection options, lower case (e.g. "close", "upgrade", field names). */
   connection: string[] = NONE;
 
   constructor(
-    /** The buffer holding the head; the head is buf[start, end). */
-    readonly buf: Buffer,
+    buf: Buffer,
+    /** The head is buf[start, end). */
     readonly start: number,
     readonly end: number,
     /** Index in buf just after the start line's CRLF. */
@@ -132,16 +131,16 @@ abstract class Head {
     readonly minor: 0 | 1,
     offsets: number[],
   ) {
-    this.fields = new Fields(buf, offsets);
+    super(buf, offsets);
   }
 
-  /** The first value of a field (name in lower case). */
-  get(name: string): string | undefined {
-    return this.fields.get(name);
+  /** The fields (the head itself: one object per head). */
+  get fields(): Fields {
+    return this;
   }
 
   has(name: string): boolean {
-    return this.fields.get(name) !== undefined;
+    return this.get(name) !== undefined;
   }
 
   /** Every field, decoded (name in lower case). */

@@ -269,25 +269,49 @@ export class SocketDuplex implements Duplex {
   }
 }
 
-/** Guards a handler: a throw in the proxy's code closes that connection, never the process. */
-function guarded(socket: Socket<SocketDuplex>, run: (d: SocketDuplex) => void): void {
-  const d = socket.data;
-  if (!(d instanceof SocketDuplex)) return;
-  try {
-    run(d);
-  } catch (error) {
-    d.destroy(error instanceof Error ? error : new Error(String(error)));
-  }
-}
+const asError = (error: unknown) => (error instanceof Error ? error : new Error(String(error)));
 
-/** Handlers shared by every SocketDuplex socket; `data` must be the SocketDuplex. */
+/**
+ * Handlers shared by every SocketDuplex socket; `data` must be the SocketDuplex. A throw in the
+ * proxy's code closes that connection, never the process.
+ */
 export const duplexSocketHandlers: SocketHandler<SocketDuplex> = {
   binaryType: "buffer",
-  data: (s, data) => guarded(s, (d) => d.handleData(data)),
-  drain: (s) => guarded(s, (d) => d.handleDrain()),
-  end: (s) => guarded(s, (d) => d.handleEnd()),
-  error: (s, error) => guarded(s, (d) => d.handleError(error)),
-  close: (s, error) => guarded(s, (d) => d.handleClose(error)),
+  data(s, data) {
+    const d = s.data;
+    try {
+      d.handleData(data);
+    } catch (error) {
+      d.destroy(asError(error));
+    }
+  },
+  drain(s) {
+    const d = s.data;
+    try {
+      d.handleDrain();
+    } catch (error) {
+      d.destroy(asError(error));
+    }
+  },
+  end(s) {
+    const d = s.data;
+    try {
+      d.handleEnd();
+    } catch (error) {
+      d.destroy(asError(error));
+    }
+  },
+  error(s, error) {
+    s.data?.handleError(error);
+  },
+  close(s, error) {
+    const d = s.data;
+    try {
+      d?.handleClose(error);
+    } catch {
+      // closing anyway
+    }
+  },
 };
 
 export interface ListenDuplexOptions extends WaterMarks {
@@ -311,7 +335,7 @@ export function listenDuplex(
     try {
       onConnection(duplex);
     } catch (error) {
-      duplex.destroy(error instanceof Error ? error : new Error(String(error)));
+      duplex.destroy(asError(error));
     }
   };
   return Bun.listen<SocketDuplex>({
@@ -389,7 +413,7 @@ export function connectDuplex(
       close(socket, error) {
         // e.g. a TLS handshake that failed: the socket closes before it was usable
         settle(error ?? codedError(`connection to ${host}:${port} closed while opening`, "ECONNRESET"));
-        guarded(socket, (d) => d.handleClose(error));
+        duplexSocketHandlers.close?.(socket, error);
       },
       connectError() {
         // Bun.connect() rejects with the same error (below)
