@@ -5,7 +5,7 @@
 // service.ts, because an override may supply them.
 import { z } from "zod";
 import { duration } from "./duration.ts";
-import { commandSchema, envSchema, portNumber, processString } from "./fields.ts";
+import { commandSchema, envName, envSchema, portNumber, processString } from "./fields.ts";
 import { healthSchema } from "./health.ts";
 import { describeValue, strict } from "./issues.ts";
 import { mountsSchema } from "./mounts.ts";
@@ -80,6 +80,15 @@ const fields = {
   meshProxy: z.boolean().meta({
     description: "pass the node's mesh forward proxy as HTTP_PROXY (and a matching NO_PROXY)",
   }),
+  // More names for two facts the agent injects, for programs that read them under their own name
+  // (Sedna's LC_SERVER, Dayu's GUNICORN_PORT). Like LEVEE_AGENT_URL and PORT, the agent's value
+  // always wins over the env of the same name. No default: existing specs stay byte-identical.
+  agentUrlEnv: z.array(envName).meta({
+    description: "variables that receive the local agent's URL (the value of LEVEE_AGENT_URL)",
+  }),
+  portEnv: z.array(envName).meta({
+    description: "variables that receive the worker's port (the value of PORT); needs port",
+  }),
 };
 
 export const templateSchema = strict({
@@ -100,6 +109,8 @@ export const templateSchema = strict({
   privileged: fields.privileged.default(false),
   devices: fields.devices.default([]),
   meshProxy: fields.meshProxy.default(false),
+  agentUrlEnv: fields.agentUrlEnv.optional(),
+  portEnv: fields.portEnv.optional(),
 });
 
 /** A worker's override: any template field; no defaults, so that unset fields are inherited. */
@@ -121,6 +132,8 @@ export const templateOverrideSchema = strict({
   privileged: fields.privileged.optional(),
   devices: fields.devices.optional(),
   meshProxy: fields.meshProxy.optional(),
+  agentUrlEnv: fields.agentUrlEnv.optional(),
+  portEnv: fields.portEnv.optional(),
 });
 
 export type Template = z.output<typeof templateSchema>;

@@ -224,6 +224,8 @@ export class WorkerController {
         port,
         mountEnv: mounts.env,
         proxy: template.meshProxy ? this.deps.proxy : undefined,
+        agentUrlEnv: template.agentUrlEnv,
+        portEnv: template.portEnv,
       });
       this.update({
         generation: desired.generation,
@@ -338,6 +340,8 @@ export class WorkerController {
       port: record.port ?? undefined,
       mountEnv: {},
       proxy: desired.template.meshProxy ? this.deps.proxy : undefined,
+      agentUrlEnv: desired.template.agentUrlEnv,
+      portEnv: desired.template.portEnv,
     });
     return hostCommandRunner({ ...inheritedEnv(process.env), ...env }, desired.template.workingDir ?? dir);
   }

@@ -7,6 +7,8 @@
 //   DATA_PATH_PREFIX (default "/home/data")   defaults: the template's env may set them
 //   mount envName variables              the mount's final path
 //   HTTP_PROXY, http_proxy, NO_PROXY, no_proxy   the mesh forward proxy (template meshProxy: true)
+//   template agentUrlEnv names (e.g. LC_SERVER)  the agent's URL, like LEVEE_AGENT_URL
+//   template portEnv names (e.g. GUNICORN_PORT)  the worker's port, like PORT (only with a port)
 //
 // Values are passed byte-exact: no expansion, quoting or trimming happens anywhere.
 
@@ -23,6 +25,10 @@ export interface WorkerEnvInput {
   mountEnv: Record<string, string>;
   /** The node's mesh forward proxy, for workers with meshProxy: true. */
   proxy?: { url: string; host: string } | undefined;
+  /** More variables that receive agentUrl (template agentUrlEnv). */
+  agentUrlEnv?: readonly string[] | undefined;
+  /** More variables that receive the port (template portEnv). */
+  portEnv?: readonly string[] | undefined;
 }
 
 export const ENV_DEFAULTS: Readonly<Record<string, string>> = {
@@ -40,6 +46,8 @@ export function workerEnv(input: WorkerEnvInput): Record<string, string> {
   env.LEVEE_WORKER_INDEX = String(input.index);
   env.LEVEE_WORKER_DIR = input.workerDir;
   if (input.port !== undefined) env.PORT = String(input.port);
+  for (const name of input.agentUrlEnv ?? []) env[name] = input.agentUrl;
+  if (input.port !== undefined) for (const name of input.portEnv ?? []) env[name] = String(input.port);
   if (input.proxy) {
     // Loopback (the agent API included) stays direct; everything else goes through the mesh.
     const noProxy = [...new Set(["localhost", "127.0.0.1", "::1", input.proxy.host])].join(",");

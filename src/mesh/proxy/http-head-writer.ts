@@ -22,7 +22,8 @@ import {
   nameEquals,
   STRIDE,
 } from "./http-fields.ts";
-import type { RequestHead, ResponseHead } from "./http-parser.ts";
+import type { RequestHead } from "./http-parser.ts";
+import type { ResponseHead } from "./http-response-parser.ts";
 
 export type HeaderPairs = readonly (readonly [string, string])[];
 
@@ -149,7 +150,8 @@ export function forwardRequestHead(head: RequestHead, rewrite: RequestRewrite, b
     const id = offsets[o + 5] as number;
     let drop = isHopByHop(id) || id === F_TRANSFER_ENCODING;
     if (id === F_X_FORWARDED_FOR) {
-      (forwardedFor ??= []).push(o);
+      forwardedFor ??= [];
+      forwardedFor.push(o);
       drop = true;
     } else if (id === F_HOST) drop = dropHost;
     else if (id === F_X_FORWARDED_PROTO) hasProto = true;

@@ -52,8 +52,8 @@ export type Framing =
   | { kind: "close" };
 
 export const NO_BODY: Framing = Object.freeze({ kind: "none" });
-const CHUNKED: Framing = Object.freeze({ kind: "chunked" });
-const CLOSE_DELIMITED: Framing = Object.freeze({ kind: "close" });
+export const CHUNKED: Framing = Object.freeze({ kind: "chunked" });
+export const CLOSE_DELIMITED: Framing = Object.freeze({ kind: "close" });
 const NONE: string[] = [];
 
 const CR = 13;
@@ -116,7 +116,7 @@ export function findHeadEnd(
 }
 
 /** A parsed head: its fields (offsets into `buf`, see http-fields.ts) and what the parser derived. */
-abstract class Head extends Fields {
+export abstract class Head extends Fields {
   /** Connection options, lower case (e.g. "close", "upgrade", field names). */
   connection: string[] = NONE;
 
@@ -197,19 +197,7 @@ export class RequestHead extends Head {
   }
 }
 
-export class ResponseHead extends Head {
-  status = 0;
-  /** The upstream asks to keep the connection (before framing is taken into account). */
-  keepAlive = true;
-  /** It has fields that are hop-by-hop (Connection and those it names, Keep-Alive, Upgrade, ...). */
-  hopByHop = false;
-  /** Content-Length, or -1 when absent. */
-  contentLength = -1;
-  /** Number of Transfer-Encoding fields. */
-  transferEncodings = 0;
-}
-
-function parseVersion(buf: Buffer, pos: number, status: number): 0 | 1 {
+export function parseVersion(buf: Buffer, pos: number, status: number): 0 | 1 {
   // "HTTP/1.0" or "HTTP/1.1"
   if (
     buf[pos] !== 72 ||
@@ -243,7 +231,7 @@ function methodName(buf: Buffer, start: number, end: number): string {
   return buf.toString("latin1", start, end);
 }
 
-function connectionOptions(head: Head, status: number): string[] {
+export function connectionOptions(head: Head, status: number): string[] {
   if (head.fields.find(F_CONNECTION) < 0) return NONE;
   const tokens = head.fields.list(F_CONNECTION);
   for (const t of tokens) if (!isToken(t)) throw new HttpParseError(status, "malformed Connection field");
@@ -251,7 +239,7 @@ function connectionOptions(head: Head, status: number): string[] {
 }
 
 /** Content-Length from its digits (-1 when absent); several fields or anything but digits: error. */
-function contentLength(head: Head, status: number): number {
+export function contentLength(head: Head, status: number): number {
   const { offsets } = head.fields;
   const buf = head.buf;
   let value = -1;
@@ -272,7 +260,7 @@ function contentLength(head: Head, status: number): number {
 }
 
 /** The transfer codings named by every Transfer-Encoding field, in order. */
-function transferCodings(head: Head, status: number): string[] {
+export function transferCodings(head: Head, status: number): string[] {
   const codings = head.fields.list(F_TRANSFER_ENCODING);
   for (const c of codings) if (!isToken(c)) throw new HttpParseError(status, "malformed Transfer-Encoding");
   return codings;
@@ -389,72 +377,4 @@ function requestFraming(head: RequestHead, hasTransferEncoding: boolean): Framin
     return { kind: "length", length };
   }
   return NO_BODY;
-}
-
-/** Parses a complete response head buf[start, headEnd); errors carry status 502. */
-export function parseResponseHead(
-  buf: Buffer,
-  start: number,
-  headEnd: number,
-  limits: HeadLimits = DEFAULT_LIMITS,
-): ResponseHead {
-  const minor = parseVersion(buf, start, 502);
-  let pos = start + 8;
-  if (buf[pos] !== SP) throw new HttpParseError(502, "malformed status line");
-  const d0 = (buf[pos + 1] as number) - 48;
-  const d1 = (buf[pos + 2] as number) - 48;
-  const d2 = (buf[pos + 3] as number) - 48;
-  if (d0 < 1 || d0 > 5 || d1 < 0 || d1 > 9 || d2 < 0 || d2 > 9)
-    throw new HttpParseError(502, "malformed status code");
-  pos += 4;
-  if (buf[pos] === SP) {
-    pos++;
-    while (VALUE_CHAR[buf[pos] as number] === 1) pos++;
-  }
-  if (buf[pos] !== CR || buf[pos + 1] !== LF) throw new HttpParseError(502, "malformed status line");
-  pos += 2;
-  const offsets: number[] = [];
-  parseFields(buf, pos, headEnd, limits.maxHeaders, 502, offsets);
-  const head = new ResponseHead(buf, start, headEnd, pos, minor, offsets);
-  head.status = d0 * 100 + d1 * 10 + d2;
-  for (let o = 5; o < offsets.length; o += STRIDE) {
-    const id = offsets[o];
-    if (id === F_TRANSFER_ENCODING) head.transferEncodings++;
-    else if (
-      id === F_CONNECTION ||
-      id === F_KEEP_ALIVE ||
-      id === F_PROXY_CONNECTION ||
-      id === F_TE ||
-      id === F_UPGRADE
-    )
-      head.hopByHop = true;
-  }
-  head.connection = connectionOptions(head, 502);
-  head.contentLength = contentLength(head, 502);
-  head.keepAlive = minor === 1 ? !head.connection.includes("close") : head.connection.includes("keep-alive");
-  return head;
-}
-
-/**
- * How the response body is delimited (RFC 9112 §6.3), given the request's method. Informational
- * responses and 101 have none (the caller handles them); a 2xx to CONNECT is a tunnel (also none).
- */
-export function responseFraming(head: ResponseHead, requestMethod: string): Framing {
-  const status = head.status;
-  if (status < 200 || status === 204 || status === 304 || requestMethod === "HEAD") return NO_BODY;
-  if (requestMethod === "CONNECT" && status < 300) return NO_BODY;
-  const length = head.contentLength;
-  if (head.transferEncodings > 0) {
-    const codings = transferCodings(head, 502);
-    if (head.minor === 0) throw new HttpParseError(502, "Transfer-Encoding in an HTTP/1.0 response");
-    if (length >= 0) throw new HttpParseError(502, "both Transfer-Encoding and Content-Length in a response");
-    if (codings.at(-1) === "chunked") {
-      if (codings.indexOf("chunked") !== codings.length - 1)
-        throw new HttpParseError(502, "chunked applied twice");
-      return CHUNKED;
-    }
-    return CLOSE_DELIMITED;
-  }
-  if (length >= 0) return length === 0 ? NO_BODY : { kind: "length", length };
-  return CLOSE_DELIMITED;
 }
