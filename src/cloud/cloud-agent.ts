@@ -163,6 +163,7 @@ export async function startCloud(config: CloudConfig): Promise<CloudAgent> {
     node: self.identity.name,
     credentials: meshTls,
     relayHub,
+    authorize: (name) => nodeExists(store, name),
     reportRoutes: (routes) => self.link.reportRoutes(routes),
   });
   // After the self link registered this node: the first files already let it in.

@@ -20,6 +20,11 @@ export interface MeshStartOptions {
   relayHub?: RelayHub | undefined;
   /** Edges: where the cloud's relay is before the catalog says (the cloud URL's host). */
   fallbackRelayHost?: string | undefined;
+  /**
+   * Which verified peers may open streams. The cloud knows its nodes (a deleted node's certificate
+   * stops working there at once); an edge accepts any peer whose certificate the cluster CA signed.
+   */
+  authorize?: ((peer: string) => boolean) | undefined;
   /** Where route status goes (the node's link to the cloud). */
   reportRoutes?: ((routes: RouteStatusEntry[]) => void) | undefined;
 }
@@ -28,7 +33,6 @@ export function startMesh(local: LocalNode, options: MeshStartOptions): MeshAgen
   const { config, log, lifecycle } = local;
   const meshLog = log.child({ component: "mesh" });
   const catalog = () => local.catalog?.get();
-  const inCatalog = (name: string) => catalog()?.nodes.some((n) => n.name === name) ?? false;
   const lookup = (name: string): CatalogNode | undefined => catalog()?.nodes.find((n) => n.name === name);
   const relayAddress = () => {
     if (options.relayHub) return undefined;
@@ -74,7 +78,7 @@ export function startMesh(local: LocalNode, options: MeshStartOptions): MeshAgen
   const tunnel = startTunnelServer({
     listen: config.tunnelListen,
     credentials,
-    authorize: inCatalog,
+    ...(options.authorize ? { authorize: options.authorize } : {}),
     ...(options.relayHub ? { relay: options.relayHub } : {}),
     onStream: (stream) =>
       mesh.serveTunnelStream(stream.service, stream.duplex, stream.peer, stream.forwarded),

@@ -16,7 +16,7 @@ import { listWorkers } from "../workers-view.ts";
 import { type CatalogContent, type CatalogInput, deriveCatalog } from "./derive.ts";
 
 const DEBOUNCE_MS = 100;
-const SAFETY_REFRESH_MS = 5000;
+const SAFETY_REFRESH_MS = 30_000;
 const REVISION_KEY = "catalog-revision";
 const HASH_KEY = "catalog-hash";
 
@@ -116,11 +116,10 @@ export function readCatalogInput(store: Store): CatalogInput {
     name: s.metadata.name,
     mesh: (s.spec as { mesh?: Partial<Mesh> }).mesh,
   }));
-  const workers = listWorkers(store).map((w) => ({
-    service: w.service,
-    node: w.node,
-    index: w.index,
-    ready: w.ready,
-  }));
+  // Reading every node's plan is the expensive part: only when some service is in the mesh.
+  const anyMesh = services.some((s) => s.mesh?.port !== undefined);
+  const workers = anyMesh
+    ? listWorkers(store).map((w) => ({ service: w.service, node: w.node, index: w.index, ready: w.ready }))
+    : [];
   return { nodes, services, workers };
 }

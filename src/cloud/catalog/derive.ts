@@ -1,7 +1,10 @@
-// The mesh catalog, derived from the cloud's state (pure): every node (role, addresses, labels,
-// state, tunnel port) and every service with a mesh section (its port, protocol, balancing and
-// fallback, and where its workers are planned with the readiness their nodes reported). Nodes
-// route with it (src/mesh/routing/) and serve it on their discovery API; it is shipped whole.
+// The mesh catalog, derived from the cloud's state (pure): every service with a mesh section (its
+// port, protocol, balancing and fallback, and where its workers are planned with the readiness
+// their nodes reported) and the nodes the mesh can send traffic to (role, addresses, labels, state,
+// tunnel port): the cloud (the relay) and every node that runs a worker of a mesh service. Nodes
+// route with it (src/mesh/routing/) and serve it on their discovery API; it is shipped whole to
+// every node, so it must not grow with nodes that take no mesh traffic: with 10,000 edges and no
+// mesh service it holds one node, and those edges joining or leaving changes nothing in it.
 import type { Mesh } from "../../api/service.ts";
 import type {
   Catalog,
@@ -39,7 +42,10 @@ export interface CatalogInput {
 export type CatalogContent = Omit<Catalog, "revision" | "epoch">;
 
 export function deriveCatalog(input: CatalogInput): CatalogContent {
-  const nodes: CatalogNode[] = [...input.nodes]
+  const meshServices = new Set(input.services.filter((s) => s.mesh?.port !== undefined).map((s) => s.name));
+  const meshNodes = new Set(input.workers.filter((w) => meshServices.has(w.service)).map((w) => w.node));
+  const nodes: CatalogNode[] = input.nodes
+    .filter((n) => roleOf(n.labels) === "cloud" || meshNodes.has(n.name))
     .sort((a, b) => a.name.localeCompare(b.name))
     .map((n) => ({
       name: n.name,
