@@ -5,6 +5,8 @@
 //            http-reuse always, option forwardfor) → upstream
 //   levee    wrk → levee's HTTP proxy engine (its own process; X-Forwarded-For/-Proto/-Host added,
 //            pooled keep-alive upstream connections) → upstream
+//   splice   wrk → levee's TCP proxy (one upstream connection per client connection, bytes spliced,
+//            no HTTP parsing): the floor of a Bun socket data path, for scale
 // Each is measured with `wrk -t1 -cC -dDs --latency` (after a warm-up), rounds interleaved, medians
 // reported; then a 4 MB POST (sequential requests from this process, keep-alive) through each.
 // Everything shares the machine's cores, wrk included: on 2 cores the three processes compete.
@@ -79,6 +81,14 @@ async function waitPort(port: number): Promise<void> {
   }
 }
 
+/** A port nobody listens on right now (the kernel's pick). */
+function freePort(): number {
+  const probe = Bun.listen({ hostname: HOST, port: 0, socket: { data() {} } });
+  const port = probe.port;
+  probe.stop(true);
+  return port;
+}
+
 function rssMb(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, "utf8");
   return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024;
@@ -112,8 +122,7 @@ async function main(): Promise<void> {
       process.stderr.write(`${tool} is not installed (apt-get install -y haproxy wrk)\n`);
       process.exit(2);
     }
-  const base = 20000 + Math.floor(Math.random() * 20000);
-  const ports = { upstream: base, haproxy: base + 1, levee: base + 2 };
+  const ports = { upstream: freePort(), haproxy: freePort(), levee: freePort(), splice: freePort() };
   const dir = mkdtempSync(join(tmpdir(), "levee-proxy-bench-"));
   const cfg = join(dir, "haproxy.cfg");
   writeFileSync(
@@ -169,14 +178,26 @@ async function main(): Promise<void> {
       "--upstream",
       String(ports.upstream),
     ]);
+    const splice = spawn([
+      bun,
+      self,
+      "--role",
+      "splice",
+      "--port",
+      String(ports.splice),
+      "--upstream",
+      String(ports.upstream),
+    ]);
     await waitPort(ports.haproxy);
     await waitPort(ports.levee);
+    await waitPort(ports.splice);
     const targets = [
       ["direct", ports.upstream, 0],
       ["haproxy", ports.haproxy, haproxy.pid],
       ["levee", ports.levee, levee.pid],
+      ["splice", ports.splice, splice.pid],
     ] as const;
-    const results: Record<string, WrkResult[]> = { direct: [], haproxy: [], levee: [] };
+    const results: Record<string, WrkResult[]> = { direct: [], haproxy: [], levee: [], splice: [] };
     for (const [, port] of targets) await wrk(`http://${HOST}:${port}/`, 2, connections); // warm-up
     for (let round = 0; round < rounds; round++)
       for (const [name, port, pid] of targets) {
@@ -207,6 +228,7 @@ async function main(): Promise<void> {
     const d = row("direct");
     const h = row("haproxy");
     const l = row("levee");
+    const sp = row("splice");
     const cores = navigator.hardwareConcurrency;
     console.log(
       `\n### Proxy engine: wrk -t1 -c${connections} -d${seconds}s, median of ${rounds} rounds, ${cores} cores, 12-byte responses\n`,
@@ -219,6 +241,7 @@ async function main(): Promise<void> {
       ["direct", d],
       ["haproxy (nbthread 1)", h],
       ["levee engine", l],
+      ["splice (levee tcp, floor)", sp],
     ] as const) {
       const key = name.split(" ")[0] as string;
       console.log(
@@ -279,6 +302,19 @@ async function leveeRole(): Promise<void> {
   process.on("SIGTERM", () => process.exit(0));
 }
 
+async function spliceRole(): Promise<void> {
+  const { createTcpProxy } = await import("../src/mesh/proxy/tcp-proxy.ts");
+  const { listenDuplex } = await import("../src/mesh/proxy/socket-duplex.ts");
+  const { localDialer } = await import("../src/mesh/proxy/local-dialer.ts");
+  const target = { kind: "local" as const, service: "bench", index: 0, port: Number(flag("--upstream")) };
+  const proxy = createTcpProxy({ dialer: localDialer(), route: () => ({ kind: "dial", target }) });
+  listenDuplex({ hostname: HOST, port: Number(flag("--port")) }, (d) =>
+    proxy.serve(d, { remoteAddress: d.remoteAddress }),
+  );
+  process.on("SIGTERM", () => process.exit(0));
+}
+
 if (role === "upstream") upstreamRole();
 else if (role === "levee") await leveeRole();
+else if (role === "splice") await spliceRole();
 else await main();

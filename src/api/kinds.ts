@@ -1,26 +1,32 @@
 // The registry of kinds. `kinds` are the native resources the API stores and serves (with their
-// URL plural); `manifestKinds` are what a manifest may contain. Today they are the same three.
+// URL plural); `manifestKinds` are what a manifest may contain: the native kinds and Dayu's.
 //
 // Extension point: Dayu's manifests (apiVersion sedna.io/v1alpha1, kinds JointMultiEdgeService
-// and RuntimeService) will be accepted by adding ManifestKind entries whose toResources()
-// translates a validated foreign object into native objects (a Service, Configs). Nothing else in
-// the parser changes: errors, duplicates and documents work the same for them.
+// and RuntimeService, src/api/dayu/) are ManifestKind entries. Their objects stay Dayu objects
+// after parsing (toResources is the identity): the cloud translates them into native objects (a
+// Service) inside the apply transaction, where the stored ImageMaps and port allocations are known,
+// and records what each created (src/cloud/dayu/). Errors, duplicates and documents work the same.
 import type { z } from "zod";
 import { type ConfigResource, configSchema } from "./config.ts";
+import { type ImageMapResource, imageMapSchema } from "./dayu/image-map.ts";
+import { dayuManifestKinds } from "./dayu/manifest-kinds.ts";
+import type { DayuResource } from "./dayu/sedna-schema.ts";
 import { API_VERSION } from "./meta.ts";
 import { type NodeResource, nodeSchema } from "./node.ts";
 import { type ServiceResource, serviceSchema } from "./service.ts";
 
 /** Any native object, discriminated by kind. */
-export type Resource = ServiceResource | ConfigResource | NodeResource;
-export type ResourceKind = Resource["kind"];
+export type NativeResource = ServiceResource | ConfigResource | NodeResource | ImageMapResource;
+export type ResourceKind = NativeResource["kind"];
+/** Any object a manifest may hold: a native one or a Dayu one (translated by the cloud). */
+export type Resource = NativeResource | DayuResource;
 
 export interface KindInfo<K extends ResourceKind = ResourceKind> {
   apiVersion: typeof API_VERSION;
   kind: K;
   /** The name in URLs: /api/v1/services. */
   plural: string;
-  schema: z.ZodType<Extract<Resource, { kind: K }>, unknown>;
+  schema: z.ZodType<Extract<NativeResource, { kind: K }>, unknown>;
   /** Whether users may delete it through the API (nodes go away by leaving, not by delete). */
   deletable: boolean;
 }
@@ -42,6 +48,14 @@ export const kinds: { readonly [K in ResourceKind]: KindInfo<K> } = {
   },
   // Deleting a node forgets its identity (it must join again) and removes it from every plan.
   Node: { apiVersion: API_VERSION, kind: "Node", plural: "nodes", schema: nodeSchema, deletable: true },
+  // How Dayu's container images run as processes (src/api/dayu/image-map.ts).
+  ImageMap: {
+    apiVersion: API_VERSION,
+    kind: "ImageMap",
+    plural: "imagemaps",
+    schema: imageMapSchema,
+    deletable: true,
+  },
 };
 
 /** The registry entry of any kind (a union, so that `schema` stays tied to `kind`). */
@@ -73,15 +87,13 @@ function native(info: AnyKindInfo): ManifestKind {
   };
 }
 
-export const manifestKinds: readonly ManifestKind[] = [
-  ...kindList.map(native),
-  // Dayu (sedna.io/v1alpha1 JointMultiEdgeService, RuntimeService): added here by a later issue.
-];
+export const manifestKinds: readonly ManifestKind[] = [...kindList.map(native), ...dayuManifestKinds];
 
 /**
  * The part of an object that the store keeps as its spec (what apply compares and generation
  * counts): a Service's spec, a Config's files ({data, binaryData}, top-level fields in the
- * manifest, like a ConfigMap), nothing for a Node (its labels are metadata).
+ * manifest, like a ConfigMap), nothing for a Node (its labels are metadata), an ImageMap's spec,
+ * and for a Dayu object its namespace, annotations and spec as written.
  */
 export function specOf(object: Resource): Record<string, unknown> {
   switch (object.kind) {
@@ -91,5 +103,14 @@ export function specOf(object: Resource): Record<string, unknown> {
       return { data: object.data, binaryData: object.binaryData };
     case "Node":
       return {};
+    case "ImageMap":
+      return object.spec;
+    case "JointMultiEdgeService":
+    case "RuntimeService":
+      return {
+        namespace: object.metadata.namespace,
+        annotations: object.metadata.annotations ?? {},
+        spec: object.spec,
+      };
   }
 }

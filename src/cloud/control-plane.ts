@@ -1,11 +1,17 @@
 // The control plane's write path: apply and delete resources, then re-plan every node, all in one
 // transaction (a bad object or a conflict leaves nothing stored). After the commit, the nodes whose
 // plan changed are handed to `onPlansChanged` (the sync link publishes them) and events are emitted.
+// Dayu objects (JointMultiEdgeService, RuntimeService) are expanded into the Services they stand
+// for, owned by them, in the same transaction (src/cloud/dayu/expand.ts).
+import type { Database } from "bun:sqlite";
 import { EventEmitter } from "node:events";
+import type { Warning } from "../api/dayu/warnings.ts";
 import { type Resource, specOf } from "../api/kinds.ts";
 import { resolveWorkerTemplate } from "../api/service.ts";
 import type { Logger } from "../runtime/log.ts";
 import type { Store } from "../store/store.ts";
+import { DayuRejected, expandDayu, releaseOwned } from "./dayu/expand.ts";
+import { describeRef, type ObjectRef, ownerOf } from "./dayu/owners.ts";
 import { nodesForPlanning, setNodeLabels } from "./node-registry.ts";
 import type { PlanChange } from "./plan-writer.ts";
 import { writePlans } from "./plan-writer.ts";
@@ -27,8 +33,13 @@ export type ManifestObject = Resource;
 export interface ApplyResult {
   kind: string;
   name: string;
-  outcome: ApplyOutcome;
+  /** "deleted": an object its owner (a Dayu object in this request) no longer makes. */
+  outcome: ApplyOutcome | "deleted";
   generation?: number;
+  /** The Dayu object it was made from. */
+  owner?: ObjectRef;
+  /** What the translation of a Dayu object does not honour (paths in the object). */
+  warnings?: Warning[];
 }
 
 export interface LeveeEvent {
@@ -40,15 +51,21 @@ export interface LeveeEvent {
   message: string;
 }
 
+type RejectedIssue = { kind: string; name: string; path: string; message: string };
+
 /** A problem with one object that makes the whole apply fail (nothing is stored). */
 export class ApplyRejected extends Error {
   constructor(
-    readonly status: 404 | 409,
-    readonly issue: { kind: string; name: string; path: string; message: string },
+    readonly status: 400 | 404 | 409,
+    readonly issue: RejectedIssue,
+    /** Every issue, `issue` first (a Dayu translation may have several). */
+    readonly issues: RejectedIssue[] = [issue],
   ) {
     super(issue.message);
   }
 }
+
+type PendingEvent = Omit<LeveeEvent, "id" | "ts">;
 
 export class ControlPlane {
   readonly events = new EventEmitter();
@@ -62,72 +79,118 @@ export class ControlPlane {
   }
 
   apply(objects: ManifestObject[]): ApplyResult[] {
-    const pending: Omit<LeveeEvent, "id" | "ts">[] = [];
+    const pending: PendingEvent[] = [];
     const { results, changes, recorded } = this.store.tx((db) => {
-      const results: ApplyResult[] = [];
-      for (const object of objects) {
-        const { kind } = object;
-        const { name, labels = {}, resourceVersion } = object.metadata;
-        if (kind === "Node") {
-          const labeled = setNodeLabels(this.store, name, labels);
-          if (labeled === "missing") {
-            throw new ApplyRejected(404, {
-              kind,
-              name,
-              path: "metadata.name",
-              message: `node "${name}" has not joined; nodes are created by 'levee edge --token', their labels can be applied after`,
-            });
-          }
-          results.push({ kind, name, outcome: labeled === "changed" ? "configured" : "unchanged" });
-          if (labeled === "changed") {
-            pending.push({
-              kind,
-              name,
-              reason: "Labeled",
-              message: `labels set to ${JSON.stringify(labels)}`,
-            });
-          }
-          continue;
-        }
-        if (resourceVersion !== undefined) {
-          const current = getObject(db, kind, name);
-          if (!current || current.metadata.resourceVersion !== resourceVersion) {
-            throw new ApplyRejected(409, {
-              kind,
-              name,
-              path: "metadata.resourceVersion",
-              message: `${kind} ${name} has changed since resourceVersion ${resourceVersion} (now ${current?.metadata.resourceVersion ?? "deleted"}); get it again and re-apply`,
-            });
-          }
-        }
-        const spec = specOf(object);
-        const { outcome, object: stored } = upsertObject(db, kind, name, labels, spec);
-        results.push({ kind, name, outcome, generation: stored.metadata.generation });
-        if (outcome !== "unchanged") {
-          pending.push({
-            kind,
-            name,
-            reason: outcome === "created" ? "Created" : "Configured",
-            message: `generation ${stored.metadata.generation}`,
-          });
-        }
-      }
+      const results = this.applyInTx(db, objects, pending, false);
       return { results, changes: this.replanInTx(), recorded: pending.map((e) => this.record(e)) };
     });
     this.afterCommit(recorded, changes);
     return results;
   }
 
-  /** Deletes a Service or Config; false when it did not exist. */
-  delete(kind: string, name: string): boolean {
+  /** The objects (Dayu ones expanded), then what their owners no longer make removed. */
+  private applyInTx(
+    db: Database,
+    objects: readonly ManifestObject[],
+    pending: PendingEvent[],
+    retranslateAll: boolean,
+  ): ApplyResult[] {
+    let expansion: ReturnType<typeof expandDayu>;
+    try {
+      expansion = expandDayu(db, objects, retranslateAll);
+    } catch (err) {
+      if (!(err instanceof DayuRejected)) throw err;
+      throw new ApplyRejected(err.status, err.issues[0], err.issues);
+    }
+    const results: ApplyResult[] = [];
+    for (const item of expansion.items) {
+      const result = this.applyOne(db, item.object, item.labels, pending);
+      if (item.owner) result.owner = item.owner;
+      if (item.warnings && item.warnings.length > 0) result.warnings = item.warnings;
+      results.push(result);
+    }
+    for (const gone of expansion.removed) {
+      if (!deleteObject(db, gone.kind, gone.name)) continue;
+      results.push({ kind: gone.kind, name: gone.name, outcome: "deleted", owner: gone.owner });
+      pending.push({ ...gone, reason: "Deleted", message: `no longer made from ${describeRef(gone.owner)}` });
+    }
+    expansion.commit();
+    return results;
+  }
+
+  private applyOne(
+    db: Database,
+    object: ManifestObject,
+    labels: Record<string, string>,
+    pending: PendingEvent[],
+  ): ApplyResult {
+    const { kind } = object;
+    const { name, resourceVersion } = object.metadata;
+    if (kind === "Node") {
+      const labeled = setNodeLabels(this.store, name, labels);
+      if (labeled === "missing") {
+        throw new ApplyRejected(404, {
+          kind,
+          name,
+          path: "metadata.name",
+          message: `node "${name}" has not joined; nodes are created by 'levee edge --token', their labels can be applied after`,
+        });
+      }
+      if (labeled === "changed") {
+        pending.push({ kind, name, reason: "Labeled", message: `labels set to ${JSON.stringify(labels)}` });
+      }
+      return { kind, name, outcome: labeled === "changed" ? "configured" : "unchanged" };
+    }
+    if (resourceVersion !== undefined) {
+      const current = getObject(db, kind, name);
+      if (!current || current.metadata.resourceVersion !== resourceVersion) {
+        throw new ApplyRejected(409, {
+          kind,
+          name,
+          path: "metadata.resourceVersion",
+          message: `${kind} ${name} has changed since resourceVersion ${resourceVersion} (now ${current?.metadata.resourceVersion ?? "deleted"}); get it again and re-apply`,
+        });
+      }
+    }
+    const spec = specOf(object);
+    const { outcome, object: stored } = upsertObject(db, kind, name, labels, spec);
+    if (outcome !== "unchanged") {
+      pending.push({
+        kind,
+        name,
+        reason: outcome === "created" ? "Created" : "Configured",
+        message: `generation ${stored.metadata.generation}`,
+      });
+    }
+    return { kind, name, outcome, generation: stored.metadata.generation };
+  }
+
+  /**
+   * Deletes an object and what it owns (a Dayu object's Service); undefined when it did not exist.
+   * An owned object cannot be deleted on its own (ApplyRejected 409: delete its owner). Deleting an
+   * ImageMap translates the Dayu objects again.
+   */
+  delete(kind: string, name: string): ObjectRef[] | undefined {
     const { deleted, changes, recorded } = this.store.tx((db) => {
-      const deleted = deleteObject(db, kind, name);
-      if (!deleted) return { deleted, changes: [], recorded: [] };
-      return {
-        deleted,
-        changes: this.replanInTx(),
-        recorded: [this.record({ kind, name, reason: "Deleted", message: "" })],
-      };
+      const owner = ownerOf(db, { kind, name });
+      if (owner) {
+        throw new ApplyRejected(409, {
+          kind,
+          name,
+          path: "",
+          message: `${kind} ${name} is made from ${describeRef(owner)}: delete or change that instead`,
+        });
+      }
+      if (!deleteObject(db, kind, name)) return { deleted: undefined, changes: [], recorded: [] };
+      const pending: PendingEvent[] = [{ kind, name, reason: "Deleted", message: "" }];
+      const deleted: ObjectRef[] = [{ kind, name }];
+      for (const owned of releaseOwned(db, { kind, name })) {
+        if (!deleteObject(db, owned.kind, owned.name)) continue;
+        deleted.push(owned);
+        pending.push({ ...owned, reason: "Deleted", message: `with ${kind}/${name}` });
+      }
+      if (kind === "ImageMap") this.applyInTx(db, [], pending, true);
+      return { deleted, changes: this.replanInTx(), recorded: pending.map((e) => this.record(e)) };
     });
     this.afterCommit(recorded, changes);
     return deleted;
@@ -148,7 +211,7 @@ export class ControlPlane {
    * Stores and emits events about things outside apply (e.g. node phase changes), all in one
    * transaction: a reconnect storm's events cost one commit, not one each.
    */
-  recordEvents(events: readonly Omit<LeveeEvent, "id" | "ts">[]): LeveeEvent[] {
+  recordEvents(events: readonly PendingEvent[]): LeveeEvent[] {
     if (events.length === 0) return [];
     const recorded = this.store.tx(() => events.map((e) => this.record(e)));
     for (const event of recorded) this.events.emit("event", event);
@@ -184,7 +247,7 @@ export class ControlPlane {
   }
 
   /** Stores an event; call inside the transaction that made it happen. */
-  private record(e: Omit<LeveeEvent, "id" | "ts">): LeveeEvent {
+  private record(e: PendingEvent): LeveeEvent {
     const ts = new Date().toISOString();
     return { ...e, ts, id: recordEvent(this.store.db, e.kind, e.name, e.reason, e.message) };
   }

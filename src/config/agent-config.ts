@@ -25,6 +25,8 @@ export interface AgentConfig {
   tunnelListen: HostPort;
   /** The mesh forward proxy (--proxy-port on the agent's loopback address). */
   proxyListen: HostPort;
+  /** Mesh traffic to other nodes always through the relay (--mesh-relay-only). */
+  meshRelayOnly: boolean;
   /** Stop the workers at agent shutdown (levee demo); by default they keep running. */
   stopWorkersOnExit: boolean;
   /** Docker Engine API socket for container workers. */
@@ -63,6 +65,7 @@ type AgentOptions = Pick<
   | "agentPort"
   | "tunnelPort"
   | "proxyPort"
+  | "meshRelayOnly"
   | "stopWorkersOnExit"
   | "dockerSocket"
   | "logLevel"
@@ -79,6 +82,7 @@ export function resolveAgentConfig(mode: Mode, o: AgentOptions): AgentConfig {
     agentListen: { host: agentApiHost(o.bindAddress), port: o.agentPort },
     tunnelListen: { host: o.bindAddress, port: o.tunnelPort },
     proxyListen: { host: agentApiHost(o.bindAddress), port: o.proxyPort },
+    meshRelayOnly: o.meshRelayOnly,
     stopWorkersOnExit: o.stopWorkersOnExit,
     dockerSocket: o.dockerSocket,
     logLevel: o.logLevel,

@@ -130,6 +130,11 @@ export const optionsSchema = z.object({
       "port of the mesh forward proxy on loopback (workers with meshProxy: true get it as HTTP_PROXY)",
     placeholder: "PORT",
   }),
+  meshRelayOnly: opt(booleanish.default(false), {
+    scopes: AGENT,
+    description:
+      "send mesh traffic to other nodes always through the cloud's relay, never directly (diagnosis, benchmarks)",
+  }),
   tunnelPort: opt(port.default(7402), {
     scopes: AGENT,
     description:
@@ -331,7 +336,7 @@ export const optionsSchema = z.object({
     description: "also delete the data dir",
     flagOnly: true,
   }),
-  edges: opt(z.coerce.number().int().min(0).max(50).default(2), {
+  edges: opt(z.coerce.number().int().min(0).max(50).default(3), {
     scopes: ["demo"],
     description: "number of edge agents the demo starts",
     placeholder: "N",

@@ -47,6 +47,7 @@ export function startMesh(local: LocalNode, options: MeshStartOptions): MeshAgen
     lookup,
     relay: relayAddress,
     ...(options.relayHub ? { localRelay: options.relayHub } : {}),
+    relayOnly: config.meshRelayOnly,
     onEvent: (event, fields) => meshLog.debug(event, fields),
   });
   const mesh = new MeshAgent({

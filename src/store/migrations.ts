@@ -204,4 +204,30 @@ export const migrations: readonly Migration[] = [
       ) STRICT;
     `,
   },
+  {
+    version: 5,
+    name: "dayu",
+    sql: `
+      -- CLOUD: the mesh port allocated to each service translated from a Dayu object without a
+      -- nodePort (30000-32767). Kept when the object is deleted, so that Dayu's delete-and-create
+      -- redeployments keep their port; reclaimed (oldest first) only when the range runs out.
+      CREATE TABLE dayu_ports (
+        service      TEXT PRIMARY KEY,
+        port         INTEGER NOT NULL UNIQUE,
+        allocated_at TEXT NOT NULL,
+        used_at      TEXT NOT NULL
+      ) STRICT;
+
+      -- CLOUD: which object created which (a Service made from a JointMultiEdgeService): deleting
+      -- or changing the owner removes exactly what it created.
+      CREATE TABLE owned_resources (
+        kind       TEXT NOT NULL,
+        name       TEXT NOT NULL,
+        owner_kind TEXT NOT NULL,
+        owner_name TEXT NOT NULL,
+        PRIMARY KEY (kind, name)
+      ) STRICT;
+      CREATE INDEX owned_resources_owner ON owned_resources (owner_kind, owner_name);
+    `,
+  },
 ];

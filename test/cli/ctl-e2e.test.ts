@@ -235,7 +235,7 @@ describe("levee ctl against a real cloud", () => {
       const r = await ctl("get", "pods");
       expect(r.code).toBe(2);
       expect(r.stderr).toBe(
-        'levee ctl get: unknown kind "pods"; one of: node|nodes|no, service|services|svc, config|configs|cfg, worker|workers, route|routes\n',
+        'levee ctl get: unknown kind "pods"; one of: node|nodes|no, service|services|svc, config|configs|cfg, worker|workers, route|routes, imagemap|imagemaps, jointmultiedgeservice|jointmultiedgeservices|jmes, runtimeservice|runtimeservices|rts\n',
       );
     }),
   );

@@ -37,7 +37,15 @@ const PROCESSOR = process.env.PROCESSOR_SERVICE ?? "processor";
 const DISTRIBUTOR = process.env.DISTRIBUTOR_SERVICE ?? "distributor";
 if (!TEMP_DIR) throw new Error("TEMP_DIR is not set: mount the node's shared temp dir with envName TEMP_DIR");
 
-const stats = { received: 0, dispatched: 0, local: 0, remote: 0, redispatched: 0, failed: 0, byteMismatches: 0 };
+const stats = {
+  received: 0,
+  dispatched: 0,
+  local: 0,
+  remote: 0,
+  redispatched: 0,
+  failed: 0,
+  byteMismatches: 0,
+};
 
 async function schedule(task, avoid) {
   const cloud = await cloudNode();
@@ -100,7 +108,8 @@ async function dispatch(task, data) {
     },
     (err, attempt) => {
       stats.redispatched++;
-      if (attempt === 1 || attempt % 10 === 0) log("dispatch failed; scheduling again", { task: task.taskId, attempt, error: err.message });
+      if (attempt === 1 || attempt % 10 === 0)
+        log("dispatch failed; scheduling again", { task: task.taskId, attempt, error: err.message });
     },
   );
 }
@@ -127,7 +136,8 @@ serve({
     const parts = parseMultipart(body, req.headers["content-type"]);
     const meta = parts.get("data");
     const file = parts.get("file");
-    if (!meta || !file) return send(res, 400, { error: "expected the parts data (the task) and file (the chunk)" });
+    if (!meta || !file)
+      return send(res, 400, { error: "expected the parts data (the task) and file (the chunk)" });
     const task = { ...JSON.parse(meta.data.toString()), receivedAt, controller: NODE };
     stats.received++;
     if (sha256(file.data) !== task.sha256 || file.data.length !== task.size) {

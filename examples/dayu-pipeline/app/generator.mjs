@@ -3,7 +3,7 @@
 // multipart/form-data to the controller OF ITS OWN NODE: the controller's mesh port on this node's
 // address (from the agent's /v1/nodes), the way Dayu addresses http://<device IP>:<port>/.
 // A task whose submission fails is sent again (same id, same bytes) until TASK_DEADLINE_MS.
-// Reports its counts to the distributor every second. Its own port (PORT):
+// Reports its counts to the distributor every second. Its own port (PORT, else any free one):
 //   GET /stats   {source, runId, generated, completed, failed, inFlight, paused}
 //   POST /pause, POST /resume   stop or restart making chunks (tests use it to drain the pipeline)
 import { randomBytes } from "node:crypto";
@@ -43,7 +43,15 @@ function makeChunk() {
   counts.generated++;
   const seq = counts.generated;
   return {
-    meta: { taskId: `${NODE}.${runId}.${seq}`, source: NODE, runId, seq, size, sha256: sha256(data), generatedAt: Date.now() },
+    meta: {
+      taskId: `${NODE}.${runId}.${seq}`,
+      source: NODE,
+      runId,
+      seq,
+      size,
+      sha256: sha256(data),
+      generatedAt: Date.now(),
+    },
     data,
   };
 }
@@ -70,7 +78,8 @@ async function submit(task) {
     },
     (err, attempt) => {
       counts.retries++;
-      if (attempt === 1 || attempt % 10 === 0) log("submit failed; retrying", { task: task.meta.taskId, attempt, error: err.message });
+      if (attempt === 1 || attempt % 10 === 0)
+        log("submit failed; retrying", { task: task.meta.taskId, attempt, error: err.message });
     },
   );
 }
@@ -106,24 +115,30 @@ async function report() {
   try {
     const cloud = await cloudNode();
     const port = await servicePort(DISTRIBUTOR);
-    jsonOf(await meshRequest(cloud, port, "/generated", { method: "POST", ...jsonBody(snapshot()) }), "distributor");
+    jsonOf(
+      await meshRequest(cloud, port, "/generated", { method: "POST", ...jsonBody(snapshot()) }),
+      "distributor",
+    );
   } catch (err) {
     log("report to the distributor failed", { error: err.message });
   }
 }
 setInterval(report, 1000);
 
-serve({
-  "GET /health": (_req, res) => send(res, 200, "ok"),
-  "GET /stats": (_req, res) => send(res, 200, snapshot()),
-  "POST /pause": async (_req, res) => {
-    paused = true;
-    await report();
-    send(res, 200, snapshot());
+serve(
+  {
+    "GET /health": (_req, res) => send(res, 200, "ok"),
+    "GET /stats": (_req, res) => send(res, 200, snapshot()),
+    "POST /pause": async (_req, res) => {
+      paused = true;
+      await report();
+      send(res, 200, snapshot());
+    },
+    "POST /resume": (_req, res) => {
+      paused = false;
+      send(res, 200, snapshot());
+    },
   },
-  "POST /resume": (_req, res) => {
-    paused = false;
-    send(res, 200, snapshot());
-  },
-});
+  { anyPort: true },
+);
 log("generating", { intervalMs: INTERVAL_MS, chunk: `${CHUNK_MIN}..${CHUNK_MAX}`, runId });

@@ -114,7 +114,9 @@ export function request({ url, method = "GET", headers = {}, body, timeoutMs = 1
     const req = http.request(options, (res) => {
       const chunks = [];
       res.on("data", (chunk) => chunks.push(chunk));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
+      res.on("end", () =>
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }),
+      );
       res.on("error", reject);
     });
     req.setTimeout(timeoutMs, () => req.destroy(new Error(`no answer from ${url} within ${timeoutMs} ms`)));
@@ -129,7 +131,8 @@ export function request({ url, method = "GET", headers = {}, body, timeoutMs = 1
  */
 export async function meshRequest(node, port, path, options = {}) {
   const headers = { ...options.headers, [NODE_HEADER]: node };
-  if (proxy && !options.direct) return request({ ...options, headers, url: `http://${node}:${port}${path}`, via: proxy });
+  if (proxy && !options.direct)
+    return request({ ...options, headers, url: `http://${node}:${port}${path}`, via: proxy });
   const entry = (await nodes()).find((n) => n.name === node);
   const address = entry?.addresses?.[0];
   if (!address) throw new Error(`no address known for node ${node}`);
@@ -182,14 +185,28 @@ export function send(res, status, value) {
 /** Requests that reached this worker although they were addressed to another node. */
 export const misrouted = { count: 0, last: undefined };
 
+/** Tells the distributor (on the cloud) that a request reached the wrong node. */
+async function reportMisrouted(addressed, path) {
+  try {
+    const port = await servicePort(process.env.DISTRIBUTOR_SERVICE ?? "distributor");
+    const event = { kind: "misrouted", addressed, node: NODE, worker: WORKER, path };
+    await meshRequest(await cloudNode(), port, "/events", { method: "POST", ...jsonBody(event) });
+  } catch (err) {
+    log("cannot report to the distributor", { error: err.message });
+  }
+}
+
 /**
  * Serves `routes` ({"METHOD /path": async (req, res, url) => ...}) on PORT (the agent's `port: auto`,
- * or GUNICORN_PORT as Dayu's components have it). SIGTERM: stop accepting, finish what is in
- * flight, exit. Unknown paths are 404, thrown errors 500 (or their .status).
+ * or GUNICORN_PORT as Dayu's components have it; with anyPort, a free port when neither is set).
+ * SIGTERM: stop accepting, finish what is in flight, exit. Unknown paths are 404, thrown errors 500
+ * (or their .status).
  */
 export function serve(routes, options = {}) {
   const port = envInt("PORT", envInt("GUNICORN_PORT", 0));
-  if (!port) throw new Error("no PORT (set port: auto in the manifest) and no GUNICORN_PORT");
+  // A component that serves nobody but its operator may take any free port (then it is logged).
+  if (!port && !options.anyPort)
+    throw new Error("no PORT (set port: auto in the manifest) and no GUNICORN_PORT");
   let inFlight = 0;
   let closing = false;
   const server = http.createServer(async (req, res) => {
@@ -206,7 +223,8 @@ export function serve(routes, options = {}) {
         misrouted.count++;
         misrouted.last = { addressed, path: url.pathname, at: Date.now() };
         log("request addressed to another node reached this worker", { addressed, path: url.pathname });
-        options.onMisrouted?.(addressed, url.pathname);
+        if (options.onMisrouted) options.onMisrouted(addressed, url.pathname);
+        else void reportMisrouted(addressed, url.pathname);
       }
       const route = routes[`${req.method} ${url.pathname}`];
       if (!route) send(res, 404, { error: `no route ${req.method} ${url.pathname}` });
@@ -217,7 +235,9 @@ export function serve(routes, options = {}) {
     }
   });
   server.keepAliveTimeout = 30_000;
-  server.listen(port, process.env.LISTEN_HOST ?? "127.0.0.1", () => log("listening", { port }));
+  server.listen(port, process.env.LISTEN_HOST ?? "127.0.0.1", () =>
+    log("listening", { port: server.address().port }),
+  );
   process.on("SIGTERM", () => {
     closing = true;
     log("SIGTERM: finishing requests in flight", { inFlight });
@@ -238,8 +258,13 @@ export function buildMultipart(parts) {
   const pieces = [];
   for (const part of parts) {
     const filename = part.filename === undefined ? "" : `; filename="${part.filename}"`;
-    const type = part.filename === undefined ? "" : `\r\nContent-Type: ${part.type ?? "application/octet-stream"}`;
-    pieces.push(Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="${part.name}"${filename}${type}\r\n\r\n`));
+    const type =
+      part.filename === undefined ? "" : `\r\nContent-Type: ${part.type ?? "application/octet-stream"}`;
+    pieces.push(
+      Buffer.from(
+        `--${boundary}\r\nContent-Disposition: form-data; name="${part.name}"${filename}${type}\r\n\r\n`,
+      ),
+    );
     pieces.push(part.data ?? Buffer.from(part.value ?? ""));
     pieces.push(Buffer.from("\r\n"));
   }

@@ -4,9 +4,10 @@
 // Verifies the sha256, "infers" (INFER_ROUNDS rounds of hashing: a little CPU work), sends the
 // result with its timestamps to the distributor on the cloud, and only then answers the controller
 // with the result, naming the node and worker that processed it.
+
+import { createHash } from "node:crypto";
 import { readFile, rm } from "node:fs/promises";
 import { basename, join } from "node:path";
-import { createHash } from "node:crypto";
 import {
   cloudNode,
   envInt,
@@ -37,7 +38,8 @@ const stats = { processed: 0, fromTemp: 0, uploaded: 0, byteMismatches: 0 };
 /** Stands in for the DNN: hashing rounds over the chunk, and "objects" derived from the digest. */
 function infer(data) {
   let digest = Buffer.alloc(0);
-  for (let round = 0; round < INFER_ROUNDS; round++) digest = createHash("sha256").update(digest).update(data).digest();
+  for (let round = 0; round < INFER_ROUNDS; round++)
+    digest = createHash("sha256").update(digest).update(data).digest();
   return { model: "stand-in-detector", objects: digest[0] % 8, confidence: digest[1] / 255 };
 }
 
@@ -66,7 +68,9 @@ serve({
       task = JSON.parse(body.toString());
       // Only a file name, and only in this node's temp dir.
       if (typeof task?.file !== "string" || basename(task.file) !== task.file)
-        return send(res, 400, { error: "expected a task with file: the chunk's name in the shared temp dir" });
+        return send(res, 400, {
+          error: "expected a task with file: the chunk's name in the shared temp dir",
+        });
       try {
         data = await readFile(join(TEMP_DIR, task.file));
       } catch (err) {
@@ -75,11 +79,17 @@ serve({
       transfer = "temp";
       stats.fromTemp++;
     }
-    if (!task?.taskId || !data) return send(res, 400, { error: "expected the parts data (the task) and file (the chunk)" });
+    if (!task?.taskId || !data)
+      return send(res, 400, { error: "expected the parts data (the task) and file (the chunk)" });
     const addressedNode = req.headers[NODE_HEADER] ?? null;
     if (sha256(data) !== task.sha256 || data.length !== task.size) {
       stats.byteMismatches++;
-      await toDistributor("/events", { kind: "byte-mismatch", stage: `controller→processor (${transfer})`, taskId: task.taskId, node: NODE }).catch(() => {});
+      await toDistributor("/events", {
+        kind: "byte-mismatch",
+        stage: `controller→processor (${transfer})`,
+        taskId: task.taskId,
+        node: NODE,
+      }).catch(() => {});
       return send(res, 422, { error: `task ${task.taskId}: the chunk does not match its sha256 or size` });
     }
     const inference = infer(data);

@@ -14,19 +14,28 @@ export type Path = readonly (string | number)[];
 
 /** Collects warnings and issues; the same warning at several list positions is said once. */
 export class Report {
-  readonly issues: FieldIssue[] = [];
+  /** The issues with their paths as lists (zod wants them so). */
+  readonly rawIssues: { path: Path; message: string }[] = [];
   private readonly warned = new Map<string, { warning: Warning; more: number }>();
 
   warn(path: Path, message: string): void {
-    // One warning per field and message: spec.edgeWorker[3].x repeats spec.edgeWorker[0].x.
-    const key = `${path.filter((p) => typeof p === "string").join(".")}\0${message}`;
+    // One warning per field and message: spec.edgeWorker[3].x repeats spec.edgeWorker[0].x (and
+    // spec.cloudWorker.x, the same field of another pod).
+    const field = path
+      .filter((p) => typeof p === "string")
+      .map((p) => (p === "cloudWorker" ? "edgeWorker" : p));
+    const key = `${field.join(".")}\0${message}`;
     const seen = this.warned.get(key);
     if (seen) seen.more += 1;
     else this.warned.set(key, { warning: { path: formatPath(path), message }, more: 0 });
   }
 
   issue(path: Path, message: string): void {
-    this.issues.push({ path: formatPath(path), message });
+    this.rawIssues.push({ path, message });
+  }
+
+  get issues(): FieldIssue[] {
+    return this.rawIssues.map((issue) => ({ path: formatPath(issue.path), message: issue.message }));
   }
 
   /** Every field of `value` not in `known` is a warning ("not supported by levee; ignored"). */

@@ -9,6 +9,7 @@ import { artifact } from "../ctl/artifact.ts";
 import { brokerConfig } from "../ctl/broker-config.ts";
 import { CtlFailure } from "../ctl/client.ts";
 import { makeContext, type Subcommand } from "../ctl/context.ts";
+import { convert } from "../ctl/convert.ts";
 import { deleteObject } from "../ctl/delete.ts";
 import { describe, get } from "../ctl/get.ts";
 import { ctlKeysFor, logs } from "../ctl/logs.ts";
@@ -27,6 +28,12 @@ const SUBCOMMANDS: Record<string, Entry> = {
     usage: "apply -f FILE|- [--wait [--timeout 120s]]",
     summary: "create or update the objects in a YAML or JSON manifest (all or nothing)",
     run: apply,
+  },
+  convert: {
+    usage: "convert -f FILE|- [-o yaml|json]",
+    summary:
+      "print the native manifests of a file (Dayu's JointMultiEdgeService, RuntimeService) without applying (no server needed)",
+    run: convert,
   },
   get: {
     usage: "get KIND [NAME] [-o table|json|yaml]",
@@ -81,7 +88,8 @@ export const ctlCommand = defineCommand({
     "Subcommands:",
     ...Object.values(SUBCOMMANDS).map((s) => `  ${s.usage}\n      ${s.summary}`),
     "",
-    "KIND: node|nodes|no, service|services|svc, config|configs|cfg, worker|workers.",
+    "KIND: node|nodes|no, service|services|svc, config|configs|cfg, worker|workers, route|routes,",
+    "      imagemap|imagemaps, jointmultiedgeservice|jointmultiedgeservices|jmes, runtimeservice|runtimeservices|rts.",
     "On the cloud's host, the server and the admin token are found in the data dir (api.url, admin.token).",
   ].join("\n"),
   options: optionsFor("ctl"),

@@ -11,13 +11,20 @@ export async function deleteObject(ctx: CtlContext): Promise<number> {
   if (name === undefined) throw new UsageError(`missing NAME: levee ctl delete ${info.singular} NAME`);
   const answer = await ctx
     .client()
-    .request<{ deleted?: { kind: string; name: string } }>(
+    .request<{ deleted?: { kind: string; name: string }; alsoDeleted?: { kind: string; name: string }[] }>(
       "DELETE",
       `/${info.plural}/${encodeURIComponent(name)}`,
     );
   const { output } = ctx.options;
   if (output === "json") ctx.out(toJson(answer));
   else if (output === "yaml") ctx.out(toYaml(answer));
-  else ctx.out(`${objectRef(answer.deleted?.kind ?? info.kind, answer.deleted?.name ?? name)} deleted\n`);
+  else {
+    const self = objectRef(answer.deleted?.kind ?? info.kind, answer.deleted?.name ?? name);
+    // What a Dayu object made goes with it.
+    const made = (answer.alsoDeleted ?? []).map(
+      (o) => `${objectRef(o.kind, o.name)} deleted (with ${self})\n`,
+    );
+    ctx.out(`${self} deleted\n${made.join("")}`);
+  }
   return 0;
 }

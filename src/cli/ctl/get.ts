@@ -7,6 +7,7 @@
 import { UsageError } from "../../runtime/errors.ts";
 import type { ApiClient } from "./client.ts";
 import { type CtlContext, takeArgs } from "./context.ts";
+import { DAYU_HEADERS, dayuRows, IMAGE_MAP_HEADERS, imageMapRows } from "./dayu-rows.ts";
 import { recentEvents } from "./events.ts";
 import {
   CONFIG_HEADERS,
@@ -66,6 +67,11 @@ export async function get(ctx: CtlContext): Promise<number> {
     }
     case "Config":
       return table(ctx, info, CONFIG_HEADERS, configRows(items as StoredObject[], now));
+    case "ImageMap":
+      return table(ctx, info, IMAGE_MAP_HEADERS, imageMapRows(items, now));
+    case "JointMultiEdgeService":
+    case "RuntimeService":
+      return table(ctx, info, DAYU_HEADERS, dayuRows(items, now));
   }
 }
 

@@ -1,9 +1,19 @@
 // The kinds `levee ctl` knows and the words that name them: singular, plural and a short form
-// (node|nodes|no, service|services|svc, config|configs|cfg, worker|workers, route|routes), in any case, so that
-// `get svc`, `get Service` and `delete service/echo`-style habits from kubectl all work.
+// (node|nodes|no, service|services|svc, config|configs|cfg, worker|workers, route|routes, imagemap|
+// imagemaps, jointmultiedgeservice|jointmultiedgeservices|jmes, runtimeservice|runtimeservices|rts),
+// in any case, so that `get svc`, `get Service` and `delete service/echo`-style habits from kubectl
+// all work.
 import { UsageError } from "../../runtime/errors.ts";
 
-export type KindName = "Node" | "Service" | "Config" | "Worker" | "Route";
+export type KindName =
+  | "Node"
+  | "Service"
+  | "Config"
+  | "Worker"
+  | "Route"
+  | "ImageMap"
+  | "JointMultiEdgeService"
+  | "RuntimeService";
 
 export interface KindInfo {
   kind: KindName;
@@ -22,6 +32,24 @@ export const KINDS: readonly KindInfo[] = [
   { kind: "Config", singular: "config", plural: "configs", short: "cfg", resource: true, deletable: true },
   { kind: "Worker", singular: "worker", plural: "workers", resource: false, deletable: false },
   { kind: "Route", singular: "route", plural: "routes", resource: false, deletable: false },
+  // Dayu (docs/DAYU.md).
+  { kind: "ImageMap", singular: "imagemap", plural: "imagemaps", resource: true, deletable: true },
+  {
+    kind: "JointMultiEdgeService",
+    singular: "jointmultiedgeservice",
+    plural: "jointmultiedgeservices",
+    short: "jmes",
+    resource: true,
+    deletable: true,
+  },
+  {
+    kind: "RuntimeService",
+    singular: "runtimeservice",
+    plural: "runtimeservices",
+    short: "rts",
+    resource: true,
+    deletable: true,
+  },
 ];
 
 /** The kind a word names, or undefined. */

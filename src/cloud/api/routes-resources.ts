@@ -1,10 +1,11 @@
 // Resource routes of the cloud API: apply (YAML or JSON, multi-document, all or nothing), get,
-// list, delete, the workers view and the event stream.
+// list, delete, the workers view and the event stream. Dayu's kinds: src/cloud/dayu/routes.ts.
 import type { Hono } from "hono";
 import { streamSSE } from "hono/streaming";
 import { kindInfo, parseManifests } from "../../api/manifest.ts";
 import type { Store } from "../../store/store.ts";
-import { ApplyRejected, type ControlPlane, type LeveeEvent } from "../control-plane.ts";
+import { ApplyRejected, type ApplyResult, type ControlPlane, type LeveeEvent } from "../control-plane.ts";
+import { mountDayuRoutes } from "../dayu/routes.ts";
 import { deleteNode, getNode, listNodes } from "../node-registry.ts";
 import { pinnedToUnknownNodes } from "../planner.ts";
 import { listWorkers, unjoinedWorkers } from "../workers-view.ts";
@@ -26,12 +27,21 @@ export function mountResourceRoutes(
     const body = await c.req.text();
     const parsed = parseManifests(body, c.req.header("content-type"));
     if (!parsed.ok) return apiError(c, 400, "invalid manifest; nothing was applied", parsed.issues);
+    // Every document holds one object (toResources is the identity for every kind), so an
+    // object's index is its document number.
+    const documentOf = (kind: string, name: string) => {
+      const i = parsed.objects.findIndex((o) => o.kind === kind && o.metadata.name === name);
+      return i >= 0 ? { document: i } : {};
+    };
     try {
-      const results = plane.apply(parsed.objects);
-      return c.json({ results });
+      const applied = plane.apply(parsed.objects);
+      const warnings = applied.flatMap((r) => applyWarnings(r, documentOf(r.kind, r.name)));
+      const results = applied.map(({ warnings: _, ...result }) => result);
+      return c.json(warnings.length > 0 ? { results, warnings } : { results });
     } catch (err) {
       if (!(err instanceof ApplyRejected)) throw err;
-      return apiError(c, err.status, `${err.issue.message}; nothing was applied`, [err.issue]);
+      const issues = err.issues.map((issue) => ({ ...documentOf(issue.kind, issue.name), ...issue }));
+      return apiError(c, err.status, `${err.issue.message}; nothing was applied`, issues);
     }
   });
 
@@ -127,7 +137,8 @@ export function mountResourceRoutes(
     }),
   );
 
-  for (const plural of ["services", "configs"] as const) {
+  mountDayuRoutes(api, store, plane);
+  for (const plural of ["services", "configs", "imagemaps"] as const) {
     api.get(`/${plural}`, (c) => {
       const kind = kindInfo(plural)?.kind ?? plural;
       return c.json({ items: plane.list(kind) });
@@ -140,9 +151,20 @@ export function mountResourceRoutes(
     api.delete(`/${plural}/:name`, (c) => {
       const kind = kindInfo(plural)?.kind ?? plural;
       const name = c.req.param("name");
-      return plane.delete(kind, name)
-        ? c.json({ deleted: { kind, name } })
-        : apiError(c, 404, `${kind} "${name}" not found`);
+      try {
+        return plane.delete(kind, name)
+          ? c.json({ deleted: { kind, name } })
+          : apiError(c, 404, `${kind} "${name}" not found`);
+      } catch (err) {
+        // An object made from a Dayu object is deleted with it, not on its own.
+        if (!(err instanceof ApplyRejected)) throw err;
+        return apiError(c, err.status, err.issue.message, err.issues);
+      }
     });
   }
+}
+
+/** The warnings of one applied object, flat for the answer: {document, kind, name, path, message}. */
+function applyWarnings(result: ApplyResult, where: { document?: number }) {
+  return (result.warnings ?? []).map((w) => ({ ...where, kind: result.kind, name: result.name, ...w }));
 }

@@ -5,7 +5,7 @@
 import type { Duplex } from "../contracts.ts";
 import { errorMessage, type ProxyOutcome, type UpstreamErrorKind } from "./dial-errors.ts";
 import { BodyReader } from "./http-body.ts";
-import { errorResponse, type RequestRewrite } from "./http-head-writer.ts";
+import { errorResponse, type RequestRewrite, type ResponseRewrite } from "./http-head-writer.ts";
 import { HttpParseError, type RequestHead } from "./http-parser.ts";
 import type { ConnectionInfo, DialDecision, ProxyContext } from "./http-types.ts";
 import { ReadBuffer } from "./read-buffer.ts";
@@ -63,6 +63,8 @@ export abstract class ConnectionBase {
   protected latencyMs = -1;
   /** How requests are rewritten on this connection (the writer memoises in it). */
   protected readonly rewrite: RequestRewrite;
+  /** How the current response is rewritten (reused). */
+  protected readonly responseRewrite: ResponseRewrite = { close: false, clientMinor: 1, upgrade: false };
 
   constructor(
     protected readonly ctx: ProxyContext,

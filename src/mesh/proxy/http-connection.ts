@@ -104,7 +104,7 @@ export class ClientConnection extends ResponseRelay implements Expirable {
     this.ab.clear();
   }
 
-  expire(now: number): void {
+  expire(): void {
     this.deadline = 0;
     switch (this.state) {
       case St.Head:
@@ -118,7 +118,6 @@ export class ClientConnection extends ResponseRelay implements Expirable {
         this.inbound.destroy();
         return;
       default:
-        void now;
     }
   }
 

@@ -1,9 +1,9 @@
 // A strict HTTP/1.1 head parser for the mesh proxy (pure: bytes in, a parsed head or an HttpParseError
-// out; fields in http-fields.ts, body readers in http-body.ts). Hand-written rather than Bun.serve
-// because the proxy needs what a server framework does not give: a streaming data path with explicit
-// back-pressure, a decision per request on a keep-alive connection, bodies passed on byte-exact (GET
-// with a body, chunked kept chunked) and one parser that alone decides where a request ends, so that a
-// request can never be read as two (request smuggling).
+// out; fields in http-fields.ts, responses in http-response-parser.ts, body readers in http-body.ts).
+// Hand-written rather than Bun.serve because the proxy needs what a server framework does not give: a
+// streaming data path with explicit back-pressure, a decision per request on a keep-alive connection,
+// bodies passed on byte-exact (GET with a body, chunked kept chunked) and one parser that alone
+// decides where a request ends, so that a request can never be read as two (request smuggling).
 //
 // RFC 9112: request line (method token, request-target in origin-, absolute-, authority- (CONNECT) or
 // asterisk-form (OPTIONS), HTTP/1.0 or HTTP/1.1); field syntax (no obs-fold, no whitespace before the
@@ -18,9 +18,6 @@ import {
   F_CONTENT_LENGTH,
   F_EXPECT,
   F_HOST,
-  F_KEEP_ALIVE,
-  F_PROXY_CONNECTION,
-  F_TE,
   F_TRANSFER_ENCODING,
   F_UPGRADE,
   Fields,
@@ -31,7 +28,6 @@ import {
   parseFields,
   STRIDE,
   TCHAR,
-  VALUE_CHAR,
 } from "./http-fields.ts";
 
 export { type HeaderField, HttpParseError, isToken, TCHAR, VALUE_CHAR } from "./http-fields.ts";

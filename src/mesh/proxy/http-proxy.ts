@@ -1,8 +1,9 @@
 // The HTTP/1.1 proxy engine: serves inbound Duplexes (a client connection to a service port, a tunnel
 // stream from another agent, a forward-proxy client), one request at a time with keep-alive, and asks
 // route() for every request where it goes: dial a target (through the upstream pool), or answer here.
-// The per-connection state machine is in http-connection.ts, the types in http-types.ts; this file
-// creates a proxy and runs the one timer that enforces the timeouts of all its connections.
+// The per-connection state machine is http-connection.ts (request side), http-response-relay.ts
+// (response side) and http-connection-base.ts (shared state); the types are in http-types.ts. This
+// file creates a proxy and runs the one timer that enforces the timeouts of all its connections.
 import { ClientConnection } from "./http-connection.ts";
 import { DEFAULT_LIMITS } from "./http-parser.ts";
 import {
@@ -40,7 +41,7 @@ export function createHttpProxy(options: HttpProxyOptions): HttpProxy {
   // One coarse timer checks every connection's deadline (no timer per request).
   const ticker = setInterval(() => {
     const now = Date.now();
-    for (const conn of connections) if (conn.deadline !== 0 && conn.deadline <= now) conn.expire(now);
+    for (const conn of connections) if (conn.deadline !== 0 && conn.deadline <= now) conn.expire();
   }, TICK_MS);
   ticker.unref?.();
   return {

@@ -106,12 +106,11 @@ export abstract class ResponseRelay extends ConnectionBase implements UpstreamOw
     this.resStatus = head.status;
     const stop = end < 0 ? ab.end : end;
     const body = stop > headEnd ? ab.buf.subarray(headEnd, stop) : undefined;
-    const rewrite = {
-      close: this.closeAfter,
-      clientMinor: req.minor,
-      upgrade: false,
-      upstreamLabel: (this.decision as DialDecision).upstreamLabel,
-    };
+    const rewrite = this.responseRewrite;
+    rewrite.close = this.closeAfter;
+    rewrite.clientMinor = req.minor;
+    rewrite.upgrade = false;
+    rewrite.upstreamLabel = (this.decision as DialDecision).upstreamLabel;
     const out = forwardResponseHead(
       head,
       rewrite,

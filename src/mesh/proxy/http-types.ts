@@ -98,7 +98,7 @@ export interface ProxyStats {
 /** A connection with a deadline (0: none) that the proxy's timer enforces. */
 export interface Expirable {
   deadline: number;
-  expire(now: number): void;
+  expire(): void;
   destroy(): void;
 }
 

@@ -44,9 +44,16 @@ export interface RelayStats {
 
 /** TCP keepalive on relay legs: finds dead legs and keeps NAT mappings of idle ones alive. */
 export const LEG_KEEPALIVE_MS = 15_000;
+/** How long a dial waits for the target to offer a leg when it has none waiting. */
+export const LEG_WAIT_MS = 3_000;
 
 export class RelayHub {
   private readonly waiting = new Map<string, PhasedSocket[]>();
+  /**
+   * Dials waiting for a leg of a node (a burst used up its idle legs; it offers new ones at once):
+   * the next leg it offers goes to the oldest of them.
+   */
+  private readonly hungry = new Map<string, ((leg: PhasedSocket | undefined) => void)[]>();
   readonly stats: RelayStats = { offers: 0, relayed: 0, refused: 0, active: 0 };
   private closed = false;
 
@@ -83,8 +90,31 @@ export class RelayHub {
     return undefined;
   }
 
+  /** A leg of `node`, now or as soon as it offers one (within timeoutMs); undefined when none came. */
+  whenLeg(node: string, timeoutMs: number): Promise<PhasedSocket | undefined> {
+    const leg = this.takeLeg(node);
+    if (leg || this.closed) return Promise.resolve(leg);
+    return new Promise((resolve) => {
+      const queue = this.hungry.get(node) ?? [];
+      this.hungry.set(node, queue);
+      const waiter = (got: PhasedSocket | undefined) => {
+        clearTimeout(timer);
+        resolve(got);
+      };
+      const timer = setTimeout(() => {
+        const at = queue.indexOf(waiter);
+        if (at >= 0) queue.splice(at, 1);
+        if (queue.length === 0) this.hungry.delete(node);
+        resolve(undefined);
+      }, timeoutMs);
+      queue.push(waiter);
+    });
+  }
+
   close(): void {
     this.closed = true;
+    for (const queue of this.hungry.values()) for (const waiter of queue) waiter(undefined);
+    this.hungry.clear();
     for (const legs of this.waiting.values()) for (const leg of legs) leg.terminate();
     this.waiting.clear();
   }
@@ -113,6 +143,19 @@ export class RelayHub {
   }
 
   register(node: string, leg: PhasedSocket): void {
+    const queue = this.hungry.get(node);
+    if (queue && queue.length > 0) {
+      const waiter = queue.shift() as (leg: PhasedSocket | undefined) => void;
+      if (queue.length === 0) this.hungry.delete(node);
+      this.stats.offers++;
+      leg.data = IGNORE;
+      if (leg.write(GO_LINE) === GO_LINE.length) waiter(leg);
+      else {
+        leg.terminate();
+        waiter(undefined);
+      }
+      return;
+    }
     const legs = this.waiting.get(node) ?? [];
     this.waiting.set(node, legs);
     legs.push(leg);
@@ -131,7 +174,17 @@ export class RelayHub {
   }
 
   connect(from: string, target: string, socket: PhasedSocket, rest: Uint8Array): void {
-    const leg = this.takeLeg(target);
+    socket.data = IGNORE;
+    void this.whenLeg(target, LEG_WAIT_MS).then((leg) => this.splice(from, target, socket, rest, leg));
+  }
+
+  private splice(
+    from: string,
+    target: string,
+    socket: PhasedSocket,
+    rest: Uint8Array,
+    leg: PhasedSocket | undefined,
+  ): void {
     if (!leg) {
       this.event("refused: no route", { node: from, target });
       socket.data = IGNORE;

@@ -31,7 +31,7 @@ export interface RelayOffersOptions {
   relay: () => RelayAddress | undefined;
   /** Streams that arrive through a leg go where the tunnel server's go. */
   accept: AcceptContext;
-  /** Idle legs to keep. Default 2. */
+  /** Idle legs to keep. Default 4 (a burst beyond them waits for the next offer at the relay). */
   idle?: number;
   backoff?: BackoffOptions;
   onEvent?: (event: string, fields: Record<string, unknown>) => void;
@@ -46,7 +46,7 @@ export interface RelayOffers {
 const CONNECT_TIMEOUT_MS = 10_000;
 
 export function startRelayOffers(options: RelayOffersOptions): RelayOffers {
-  const idle = options.idle ?? 2;
+  const idle = options.idle ?? 4;
   const backoff = new Backoff(options.backoff);
   const legs = new Set<OfferPhase>();
   let retry: ReturnType<typeof setTimeout> | undefined;

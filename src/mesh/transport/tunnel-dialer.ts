@@ -14,7 +14,7 @@ import { LineReader } from "./line-reader.ts";
 import { clientTlsOptions, type NodeTls } from "./node-tls.ts";
 import type { Preamble } from "./preamble.ts";
 import { Reachability } from "./reachability.ts";
-import type { RelayHub } from "./relay-hub.ts";
+import { LEG_WAIT_MS, type RelayHub } from "./relay-hub.ts";
 import type { RelayAddress } from "./relay-offers.ts";
 import {
   helloLine,
@@ -41,6 +41,8 @@ export interface TunnelDialerOptions {
   /** Budget for a relayed dial. Default 5000 ms. */
   relayTimeoutMs?: number;
   reachability?: Reachability;
+  /** Never try the direct path: always the relay (diagnosis, benchmarks: --mesh-relay-only). */
+  relayOnly?: boolean;
   onEvent?: (event: string, fields: Record<string, unknown>) => void;
 }
 
@@ -69,7 +71,7 @@ export class TunnelDialer implements Dialer {
       service: target.service,
       forwarded: target.forwarded === true,
     };
-    const plan = this.paths.plan(node.name);
+    const plan = this.options.relayOnly ? { direct: false, probe: false } : this.paths.plan(node.name);
     if (plan.probe) void this.probe(node, credentials);
     let directError: Error | undefined;
     if (plan.direct) {
@@ -175,7 +177,7 @@ export class TunnelDialer implements Dialer {
     let duplex: Duplex | null;
     const local = this.options.localRelay;
     if (local) {
-      const leg = local.takeLeg(node.name);
+      const leg = await local.whenLeg(node.name, LEG_WAIT_MS);
       if (!leg) throw codedError(`node ${node.name} has no connection to the relay`, "EHOSTUNREACH");
       const phase = new ClientTlsPhase(node.name, preamble, where);
       connectTlsOver(leg, credentials, phase);

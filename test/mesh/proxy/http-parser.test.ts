@@ -1,12 +1,8 @@
 // The strict HTTP/1.1 head parser and body framing: what is accepted, what is refused with which status.
 import { describe, expect, test } from "bun:test";
 import { BodyReader } from "../../../src/mesh/proxy/http-body.ts";
-import {
-  findHeadEnd,
-  HttpParseError,
-  parseResponseHead,
-  responseFraming,
-} from "../../../src/mesh/proxy/http-parser.ts";
+import { findHeadEnd, HttpParseError } from "../../../src/mesh/proxy/http-parser.ts";
+import { parseResponseHead, responseFraming } from "../../../src/mesh/proxy/http-response-parser.ts";
 import { bytes, parseStream } from "./parse-stream.ts";
 
 const one = (text: string) => {

@@ -184,6 +184,18 @@ describe("header rewriting", () => {
     expect(up.requests[0]?.head.startsWith("GET /a HTTP/1.0\r\n")).toBe(true);
     expect(up.connections).toBe(1);
   });
+
+  test("an HTTP/1.0 upstream: the client still gets HTTP/1.1, the upstream connection is not reused", async () => {
+    const up = rawUpstream(() => "HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok");
+    const px = startProxy(up.port);
+    const client = await rawClient(px.port);
+    client.write(GET("/1"));
+    await client.waitFor((t) => t.endsWith("ok"));
+    client.write(GET("/2"));
+    const text = await client.waitFor((t) => statusLines(t).length === 2 && t.endsWith("ok"));
+    expect(text.startsWith("HTTP/1.1 200 OK\r\n")).toBe(true);
+    expect(up.connections).toBe(2);
+  });
 });
 
 describe("bodies and framing", () => {

@@ -40,6 +40,7 @@ if (config.role === "relay" || config.role === "edge") {
   if (config.role === "edge") {
     const relay = config.relay;
     const offers = startRelayOffers({
+      idle: 2,
       node: config.node,
       credentials,
       relay: () => relay,

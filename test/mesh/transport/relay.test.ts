@@ -78,6 +78,7 @@ async function cluster(
   cleanup.push(() => b.stop());
   const relayPort = options.via ? options.via(relay.port) : relay.port;
   const offers = startRelayOffers({
+    idle: 2,
     node: "edgeb",
     credentials: () => B,
     relay: () => ({ host: "127.0.0.1", port: relayPort }),
@@ -255,6 +256,7 @@ describe("relay", () => {
     });
     cleanup.push(() => c.stop());
     const offers = startRelayOffers({
+      idle: 2,
       node: "edgec",
       credentials: () => C,
       relay: () => ({ host: "127.0.0.1", port: relay.port }),
@@ -314,6 +316,7 @@ describe("relay", () => {
     cleanup.push(() => b.stop());
     const events: string[] = [];
     const offers = startRelayOffers({
+      idle: 2,
       node: "edgeb",
       credentials: () => B,
       relay: () => ({ host: "127.0.0.1", port: relayPort }),
@@ -352,6 +355,7 @@ async function clusterWithSink(relayPort: number, onSink: (d: Duplex) => void): 
   });
   cleanup.push(() => server.stop());
   const offers = startRelayOffers({
+    idle: 2,
     node: "edges",
     credentials: () => S,
     relay: () => ({ host: "127.0.0.1", port: relayPort }),

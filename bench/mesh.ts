@@ -1,0 +1,292 @@
+// The mesh with real agents (issue 5, item 10), all in one run, side by side:
+//   (a) same node, HTTP keep-alive, small requests: wrk → the worker directly; → HAProxy (nbthread 1)
+//       → the worker; → levee (edge1's service port → edge1's worker)
+//   (b) across nodes: wrk → edge2's worker directly; → edge1's forward proxy → tunnel (direct TLS)
+//       → edge2 → its worker; the same through the cloud's relay (edge3 runs --mesh-relay-only)
+//   (c) a 4 MB POST, time per request, on the same paths
+//   and the agents' RSS under load (VmRSS sampled every 0.5 s).
+// A cloud (127.0.0.80) and three edges (.81 .82 .83) are started from the source with their own
+// data dirs; HAProxy listens on 127.0.0.84. Everything shares the machine's cores, wrk included.
+//
+//   apt-get install -y haproxy wrk
+//   ./node_modules/.bin/bun bench/mesh.ts [--duration 10] [--connections 32] [--rounds 3] [--posts 20]
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Subprocess } from "bun";
+
+const args = process.argv.slice(2);
+const num = (name: string, fallback: number) => {
+  const i = args.indexOf(name);
+  return i >= 0 ? Number(args[i + 1]) : fallback;
+};
+const DURATION = num("--duration", 10);
+const CONNECTIONS = num("--connections", 32);
+const ROUNDS = num("--rounds", 3);
+const POSTS = num("--posts", 20);
+const PORT = 19500;
+const HAPROXY = { host: "127.0.0.84", port: 19600 };
+const ROOT = join(import.meta.dir, "..");
+const BUN = process.execPath;
+const dir = mkdtempSync(join(tmpdir(), "levee-bench-mesh-"));
+const procs: Subprocess[] = [];
+
+function levee(argv: string[], wait = true): Promise<string> | Subprocess {
+  const proc = Bun.spawn([BUN, join(ROOT, "src/cli/main.ts"), ...argv], {
+    stdout: "pipe",
+    stderr: "pipe",
+    env: { ...process.env, LEVEE_PORT_REGISTRY: join(dir, "ports.db") },
+  });
+  if (!wait) {
+    procs.push(proc);
+    return proc;
+  }
+  return (async () => {
+    const [out, err, code] = await Promise.all([
+      new Response(proc.stdout).text(),
+      new Response(proc.stderr).text(),
+      proc.exited,
+    ]);
+    if (code !== 0) throw new Error(`levee ${argv.join(" ")}: ${err}`);
+    return out;
+  })();
+}
+
+async function until(what: string, check: () => Promise<boolean>, ms = 30_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    if (await check().catch(() => false)) return;
+    await Bun.sleep(200);
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+function agent(name: string, address: string, extra: string[]): Subprocess {
+  return levee(
+    [
+      extra[0] as string,
+      ...extra.slice(1),
+      "--node-name",
+      name,
+      "--bind-address",
+      address,
+      "--data-dir",
+      join(dir, name),
+      "--log-level",
+      "warn",
+      "--stop-workers-on-exit",
+    ],
+    false,
+  ) as Subprocess;
+}
+
+function rssMb(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+  return m ? Number(m[1]) / 1024 : Number.NaN;
+}
+
+interface WrkResult {
+  rps: number;
+  p50: number;
+  p99: number;
+  errors: string;
+}
+
+function latency(text: string, pct: string): number {
+  const m = new RegExp(`\\s${pct}%\\s+([0-9.]+)(us|ms|s)`).exec(text);
+  if (!m) return Number.NaN;
+  const v = Number(m[1]);
+  return m[2] === "us" ? v / 1000 : m[2] === "s" ? v * 1000 : v;
+}
+
+async function wrk(url: string, headers: string[] = []): Promise<WrkResult> {
+  const argv = [
+    "wrk",
+    "-t1",
+    `-c${CONNECTIONS}`,
+    `-d${DURATION}s`,
+    "--latency",
+    ...headers.flatMap((h) => ["-H", h]),
+    url,
+  ];
+  const proc = Bun.spawn(argv, { stdout: "pipe", stderr: "pipe" });
+  const text = await new Response(proc.stdout).text();
+  await proc.exited;
+  const rps = Number(/Requests\/sec:\s+([0-9.]+)/.exec(text)?.[1] ?? Number.NaN);
+  const errors = [/Socket errors:[^\n]*/.exec(text)?.[0], /Non-2xx[^\n]*/.exec(text)?.[0]]
+    .filter(Boolean)
+    .join("; ");
+  return { rps, p50: latency(text, "50"), p99: latency(text, "99"), errors };
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
+
+async function postTimes(url: string, init: RequestInit & { proxy?: string }): Promise<number> {
+  const body = new Uint8Array(4 * 1024 * 1024).fill(7);
+  const times: number[] = [];
+  for (let i = 0; i < POSTS + 2; i++) {
+    const started = performance.now();
+    const res = await fetch(url, { ...init, method: "POST", body });
+    const text = await res.text();
+    if (text !== String(body.length)) throw new Error(`POST ${url}: ${res.status} ${text.slice(0, 200)}`);
+    if (i >= 2) times.push(performance.now() - started);
+  }
+  return median(times);
+}
+
+async function main(): Promise<void> {
+  const cloud = agent("cloud", "127.0.0.80", ["cloud"]);
+  await until("the cloud", async () => (await fetch("http://127.0.0.80:7401/readyz")).ok);
+  const cloudFlags = ["--data-dir", join(dir, "cloud")];
+  const token = ((await levee(["ctl", "token", "create", "--uses", "3", ...cloudFlags])) as string)
+    .trim()
+    .split("\n")
+    .at(-1) as string;
+  const edges = [
+    agent("edge1", "127.0.0.81", ["edge", "--cloud", "http://127.0.0.80:7400", "--token", token]),
+    agent("edge2", "127.0.0.82", ["edge", "--cloud", "http://127.0.0.80:7400", "--token", token]),
+    agent("edge3", "127.0.0.83", [
+      "edge",
+      "--cloud",
+      "http://127.0.0.80:7400",
+      "--token",
+      token,
+      "--mesh-relay-only",
+    ]),
+  ];
+  const manifest = join(dir, "bench.json");
+  writeFileSync(
+    manifest,
+    JSON.stringify({
+      apiVersion: "levee/v1",
+      kind: "Service",
+      metadata: { name: "bench" },
+      spec: {
+        template: {
+          command: [BUN, join(ROOT, "bench/mesh-worker.ts")],
+          port: "auto",
+          health: { http: "/", interval: "1s" },
+        },
+        workers: [{ node: "edge1" }, { node: "edge2" }, { node: "edge3" }],
+        mesh: { port: PORT },
+      },
+    }),
+  );
+  await until("the edges to join", async () => {
+    const nodes = (await levee(["ctl", "get", "nodes", ...cloudFlags])) as string;
+    return ["edge1", "edge2", "edge3"].every((e) => nodes.includes(e));
+  });
+  await levee(["ctl", "apply", "-f", manifest, "--wait", "--timeout", "60s", ...cloudFlags]);
+  const portOf = async (address: string) =>
+    (
+      (await (await fetch(`http://${address}:7401/v1/workers?service=bench`)).json()) as {
+        items: { port: number }[];
+      }
+    ).items[0]?.port as number;
+  const w1 = await portOf("127.0.0.81");
+  const w2 = await portOf("127.0.0.82");
+  await until("routes applied", async () => {
+    const r = await fetch(`http://127.0.0.81:${PORT}/`);
+    return r.ok;
+  });
+  const cfg = join(dir, "haproxy.cfg");
+  writeFileSync(
+    cfg,
+    `global\n  nbthread 1\n  maxconn 4096\ndefaults\n  mode http\n  timeout connect 5s\n  timeout client 60s\n  timeout server 60s\n  option http-keep-alive\n  http-reuse always\n  option forwardfor\nfrontend f\n  bind ${HAPROXY.host}:${HAPROXY.port}\n  default_backend b\nbackend b\n  server w1 127.0.0.1:${w1}\n`,
+  );
+  const haproxy = Bun.spawn(["haproxy", "-f", cfg], { stdout: "inherit", stderr: "inherit" });
+  procs.push(haproxy);
+  await until("haproxy", async () => (await fetch(`http://${HAPROXY.host}:${HAPROXY.port}/`)).ok);
+
+  const pids = Object.fromEntries(
+    ["cloud", "edge1", "edge2", "edge3"].map((n) => [
+      n,
+      Number(readFileSync(join(dir, n, "levee.pid"), "utf8").split(" ")[0]),
+    ]),
+  );
+  const peak: Record<string, number> = {};
+  const sampler = setInterval(() => {
+    for (const [n, pid] of Object.entries(pids)) peak[n] = Math.max(peak[n] ?? 0, rssMb(pid));
+  }, 500);
+
+  const viaProxy = (agentAddress: string) => ({
+    url: `http://${agentAddress}:7403/`,
+    headers: ["X-Levee-Node: edge2", `Host: bench:${PORT}`],
+  });
+  const cases: { group: string; name: string; url: string; headers?: string[] }[] = [
+    { group: "(a) same node", name: "direct", url: `http://127.0.0.1:${w1}/` },
+    { group: "(a) same node", name: "HAProxy", url: `http://${HAPROXY.host}:${HAPROXY.port}/` },
+    { group: "(a) same node", name: "levee", url: `http://127.0.0.81:${PORT}/` },
+    { group: "(b) across nodes", name: "direct (edge2's worker)", url: `http://127.0.0.1:${w2}/` },
+    { group: "(b) across nodes", name: "levee, direct tunnel", ...viaProxy("127.0.0.81") },
+    { group: "(b) across nodes", name: "levee, relayed", ...viaProxy("127.0.0.83") },
+  ];
+  const results = new Map<string, WrkResult[]>();
+  for (const c of cases) await wrk(c.url, c.headers); // warm-up (pools, JIT, the relay's legs)
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const c of cases) {
+      const r = await wrk(c.url, c.headers);
+      results.set(c.name, [...(results.get(c.name) ?? []), r]);
+      process.stderr.write(
+        `round ${round + 1} ${c.name}: ${r.rps.toFixed(0)} rps p99 ${r.p99} ms ${r.errors}\n`,
+      );
+    }
+  }
+  const post = {
+    direct: await postTimes(`http://127.0.0.1:${w2}/`, {}),
+    haproxy: await postTimes(`http://${HAPROXY.host}:${HAPROXY.port}/`, {}),
+    sameNode: await postTimes(`http://127.0.0.81:${PORT}/`, {}),
+    tunnel: await postTimes(`http://edge2:${PORT}/`, { proxy: "http://127.0.0.81:7403" }),
+    relayed: await postTimes(`http://edge2:${PORT}/`, { proxy: "http://127.0.0.83:7403" }),
+  };
+  clearInterval(sampler);
+
+  const row = (name: string, base?: string) => {
+    const rs = results.get(name) ?? [];
+    const rps = median(rs.map((r) => r.rps));
+    const baseRps = base ? median((results.get(base) ?? []).map((r) => r.rps)) : Number.NaN;
+    const errors = rs
+      .map((r) => r.errors)
+      .filter(Boolean)
+      .join("; ");
+    return `| ${name} | ${rps.toFixed(0)} | ${median(rs.map((r) => r.p50)).toFixed(2)} | ${median(rs.map((r) => r.p99)).toFixed(2)} | ${base ? `${(rps / baseRps).toFixed(2)}×` : ""} | ${errors} |`;
+  };
+  const out = [
+    `wrk -t1 -c${CONNECTIONS} -d${DURATION}s, ${ROUNDS} rounds interleaved (medians); 4 MB POST: median of ${POSTS} sequential requests (keep-alive)`,
+    "",
+    "| (a) same node | rps | p50 ms | p99 ms | vs HAProxy | errors |",
+    "| --- | ---: | ---: | ---: | ---: | --- |",
+    row("direct", "HAProxy"),
+    row("HAProxy", "HAProxy"),
+    row("levee", "HAProxy"),
+    "",
+    "| (b) across nodes | rps | p50 ms | p99 ms | vs direct | errors |",
+    "| --- | ---: | ---: | ---: | ---: | --- |",
+    row("direct (edge2's worker)", "direct (edge2's worker)"),
+    row("levee, direct tunnel", "direct (edge2's worker)"),
+    row("levee, relayed", "direct (edge2's worker)"),
+    "",
+    "| (c) 4 MB POST | ms per request | vs direct |",
+    "| --- | ---: | ---: |",
+    `| direct to the worker | ${post.direct.toFixed(1)} | 1.00× |`,
+    `| HAProxy, same node | ${post.haproxy.toFixed(1)} | ${(post.haproxy / post.direct).toFixed(2)}× |`,
+    `| levee, same node (service port) | ${post.sameNode.toFixed(1)} | ${(post.sameNode / post.direct).toFixed(2)}× |`,
+    `| levee, across nodes (forward proxy → tunnel) | ${post.tunnel.toFixed(1)} | ${(post.tunnel / post.direct).toFixed(2)}× |`,
+    `| levee, across nodes, relayed | ${post.relayed.toFixed(1)} | ${(post.relayed / post.direct).toFixed(2)}× |`,
+    "",
+    `Agent RSS under load (peak, MB): ${Object.entries(peak)
+      .map(([n, mb]) => `${n} ${mb.toFixed(0)}`)
+      .join(", ")}`,
+  ];
+  console.log(out.join("\n"));
+  void cloud;
+  void edges;
+}
+
+try {
+  await main();
+} finally {
+  for (const p of procs.reverse()) p.kill("SIGTERM");
+  await Promise.all(procs.map((p) => p.exited));
+  rmSync(dir, { recursive: true, force: true });
+}

@@ -1,0 +1,158 @@
+// One container of a pod template → the worker template of one levee worker: the image (container
+// driver) or, when an ImageMap rule names the image, a local process (exec driver); command/args
+// with Kubernetes' meaning (command replaces the entrypoint, args the image's command); env as a
+// byte-exact map; securityContext (privileged, runAsUser/runAsGroup). Ports, probes and mounts need
+// facts of the whole pod and are handled by pod.ts.
+import type { SourcedRule } from "./image-map.ts";
+import { matchImage } from "./image-map.ts";
+import type { RawTemplate } from "./native.ts";
+import type { Container, EnvVar } from "./pod-schema.ts";
+import type { Path, Report } from "./warnings.ts";
+
+/** The fields of a container that pod.ts reads (not warned about here). */
+const POD_HANDLED = ["name", "ports", "volumeMounts", "readinessProbe", "livenessProbe"];
+const HANDLED = ["image", "command", "args", "workingDir", "env", "securityContext", "imagePullPolicy"];
+
+const REASONS: Record<string, string> = {
+  resources: "not enforced: levee does not limit CPU, memory or GPUs; ignored",
+  startupProbe: "not supported (readinessProbe and livenessProbe are); ignored",
+  lifecycle: "postStart/preStop hooks are not supported; ignored",
+  stdin: "workers have no standard input; ignored",
+  stdinOnce: "workers have no standard input; ignored",
+  tty: "workers have no terminal; ignored",
+  terminationMessagePath: "levee keeps the exit code and the log instead; ignored",
+  terminationMessagePolicy: "levee keeps the exit code and the log instead; ignored",
+};
+
+export interface ContainerContext {
+  rules: readonly SourcedRule[];
+  report: Report;
+  /** Values of the fieldRefs that are known when translating (spec.nodeName, metadata.namespace). */
+  fieldRefs: Readonly<Record<string, string>>;
+  /** Pod-level securityContext defaults. */
+  podUser?: number | undefined;
+  podGroup?: number | undefined;
+}
+
+export interface ContainerWorker {
+  template: RawTemplate;
+  env: Record<string, string>;
+  /** The ImageMap rule that made it a process, if any. */
+  rule: SourcedRule | undefined;
+}
+
+const DOLLAR_REF = /(^|[^$])\$\([A-Za-z_][A-Za-z0-9_]*\)/;
+
+export function containerWorker(container: Container, path: Path, ctx: ContainerContext): ContainerWorker {
+  const { report } = ctx;
+  report.unknownFields(container, [...POD_HANDLED, ...HANDLED, "envFrom"], path, REASONS);
+  if (container.envFrom && container.envFrom.length > 0) {
+    report.issue(
+      [...path, "envFrom"],
+      "not supported: levee has no ConfigMaps or Secrets to read variables from; write the variables under env",
+    );
+  }
+  const rule = matchImage(ctx.rules, container.image);
+  const template: RawTemplate = {};
+  const env = containerEnv(container.env ?? [], [...path, "env"], ctx);
+  if (Object.hasOwn(env, "KUBERNETES_SERVICE_HOST")) {
+    const at = (container.env ?? []).findIndex((e) => e.name === "KUBERNETES_SERVICE_HOST");
+    report.warn(
+      [...path, "env", at],
+      "KUBERNETES_SERVICE_HOST: levee has no Kubernetes API; the component finds nodes and ports through LEVEE_AGENT_URL (docs/DAYU.md)",
+    );
+  }
+  for (const [i, arg] of [...(container.command ?? []), ...(container.args ?? [])].entries()) {
+    if (DOLLAR_REF.test(arg)) {
+      const field = i < (container.command?.length ?? 0) ? "command" : "args";
+      report.warn(
+        [...path, field],
+        "Kubernetes expands $(VAR) references here; levee passes arguments byte-exact (no expansion)",
+      );
+      break;
+    }
+  }
+
+  const security = container.securityContext ?? {};
+  report.unknownFields(security, ["privileged", "runAsUser", "runAsGroup"], [...path, "securityContext"], {
+    capabilities:
+      "capabilities are not set one by one; use privileged: true if the worker needs them; ignored",
+  });
+  const user = security.runAsUser ?? ctx.podUser;
+  const group = security.runAsGroup ?? ctx.podGroup;
+
+  if (rule) {
+    // The image runs as a local process: its entrypoint and command are the rule's, replaced by the
+    // container's command/args exactly as Kubernetes replaces an image's ENTRYPOINT/CMD.
+    template.driver = "exec";
+    if (container.command && container.command.length > 0) {
+      template.command = [...container.command];
+      if (container.args && container.args.length > 0) template.args = [...container.args];
+    } else {
+      template.command = [...rule.command];
+      const args = container.args && container.args.length > 0 ? container.args : rule.args;
+      if (args && args.length > 0) template.args = [...args];
+    }
+    if (rule.workingDir !== undefined) template.workingDir = rule.workingDir;
+    const asProcess = `the image runs as a local process (ImageMap ${rule.from})`;
+    if (container.workingDir)
+      report.warn([...path, "workingDir"], `${asProcess}: its working directory is the rule's; ignored`);
+    if (security.privileged)
+      report.warn([...path, "securityContext", "privileged"], `${asProcess}: not applicable; ignored`);
+    if (user !== undefined || group !== undefined)
+      report.warn(
+        [...path, "securityContext"],
+        `${asProcess}: runAsUser/runAsGroup are ids inside the image; the process runs as the agent's user`,
+      );
+    return { template, env: { ...(rule.env ?? {}), ...env }, rule };
+  }
+
+  template.driver = "container";
+  template.image = container.image;
+  if (container.command && container.command.length > 0) template.command = [...container.command];
+  if (container.args && container.args.length > 0) template.args = [...container.args];
+  if (container.workingDir) template.workingDir = container.workingDir;
+  if (security.privileged) template.privileged = true;
+  if (user !== undefined) template.user = user;
+  if (group !== undefined) template.group = group;
+  if (container.imagePullPolicy !== undefined && container.imagePullPolicy !== "Never") {
+    report.warn(
+      [...path, "imagePullPolicy"],
+      "levee does not pull images: load the image on every node that runs it (docker load or docker pull)",
+    );
+  }
+  return { template, env, rule: undefined };
+}
+
+/** A container's env list as a map: later entries win, as in Kubernetes; values byte-exact. */
+function containerEnv(list: readonly EnvVar[], path: Path, ctx: ContainerContext): Record<string, string> {
+  const env: Record<string, string> = {};
+  list.forEach((entry, i) => {
+    const at = [...path, i];
+    ctx.report.unknownFields(entry, ["name", "value", "valueFrom"], at);
+    if (entry.valueFrom) {
+      const ref = entry.valueFrom.fieldRef?.fieldPath;
+      const known = ref !== undefined && Object.hasOwn(ctx.fieldRefs, ref) ? ctx.fieldRefs[ref] : undefined;
+      if (known === undefined) {
+        const what = ref !== undefined ? `fieldRef ${ref}` : Object.keys(entry.valueFrom).join(", ");
+        ctx.report.issue(
+          [...at, "valueFrom"],
+          `not supported: ${what} (levee knows ${Object.keys(ctx.fieldRefs).join(" and ")} when translating; ` +
+            "the worker would start without this variable)",
+        );
+        return;
+      }
+      env[entry.name] = known;
+      return;
+    }
+    const value = entry.value ?? "";
+    if (DOLLAR_REF.test(value)) {
+      ctx.report.warn(
+        [...at, "value"],
+        "Kubernetes expands $(VAR) references here; levee passes values byte-exact (no expansion)",
+      );
+    }
+    env[entry.name] = value;
+  });
+  return env;
+}

@@ -1,0 +1,60 @@
+// What a translation needs from outside (the image rules in force, the mesh port of a service) and
+// the steps both Dayu kinds share: checking a node name, warning about ignored top-level fields,
+// assembling the Service from per-worker templates.
+import { API_VERSION, dnsLabel } from "../meta.ts";
+import { factorTemplates } from "./factor.ts";
+import type { SourcedRule } from "./image-map.ts";
+import type { RawMesh, RawService, RawTemplate, RawWorker } from "./native.ts";
+import type { Path, Report } from "./warnings.ts";
+
+export interface TranslateContext {
+  /** The ImageMap rules in force (none: every container runs in Docker). */
+  rules: readonly SourcedRule[];
+  /**
+   * The node-targeted port of a service: `requested` (a nodePort) when given, else the port kept for
+   * the service (the cloud allocates it from 30000-32767 once and keeps it in its SQLite).
+   */
+  meshPort(service: string, requested: number | undefined): number;
+  /** Whether a levee Config exists (a configMap/secret mount reads it); unknown: warn. */
+  configExists?: (name: string) => boolean;
+}
+
+/** A node name, checked: levee node names are DNS labels. Undefined after an issue. */
+export function checkNodeName(node: string | undefined, path: Path, report: Report): string | undefined {
+  if (node === undefined || node === "") {
+    report.issue(path, "required: levee runs every worker on the node named here");
+    return undefined;
+  }
+  const result = dnsLabel.safeParse(node);
+  if (!result.success) {
+    report.issue(path, `a levee node name ${result.error.issues[0]?.message ?? "is invalid"}`);
+    return undefined;
+  }
+  return node;
+}
+
+export function warnIgnored(ignored: readonly { path: string[] }[], report: Report): void {
+  for (const { path } of ignored) {
+    const metadata = path[0] === "metadata";
+    report.warn(path, metadata ? "metadata levee does not use; ignored" : "not supported by levee; ignored");
+  }
+}
+
+/** The Service: one worker entry per template, the common part in the shared template. */
+export function assembleService(
+  name: string,
+  labels: Record<string, string>,
+  workers: readonly { node: string; template: RawTemplate }[],
+  mesh: RawMesh | undefined,
+): RawService {
+  const { shared, overrides } = factorTemplates(workers.map((w) => w.template));
+  const entries: RawWorker[] = workers.map((w, i) => {
+    const override = overrides[i];
+    return override ? { node: w.node, template: override } : { node: w.node };
+  });
+  const metadata: RawService["metadata"] = { name };
+  if (Object.keys(labels).length > 0) metadata.labels = { ...labels };
+  const spec: RawService["spec"] = { template: shared, workers: entries };
+  if (mesh) spec.mesh = mesh;
+  return { apiVersion: API_VERSION, kind: "Service", metadata, spec };
+}

@@ -1,0 +1,49 @@
+// `levee ctl convert -f FILE|- [-o yaml|json]`: the native manifests a file stands for, printed
+// without applying anything and without a server. Dayu objects (JointMultiEdgeService,
+// RuntimeService) become the Services the cloud would make of them, with the ImageMaps of the same
+// file; native objects are printed as written. Warnings go to standard error; a manifest the API
+// would refuse fails like `apply` does (exit 1, one line per issue).
+import { loadDocuments } from "../../api/documents.ts";
+import { parseManifests } from "../../api/manifest.ts";
+import { UsageError } from "../../runtime/errors.ts";
+import { readManifest } from "./apply.ts";
+import { CtlFailure, issueLines, oneLine } from "./client.ts";
+import { type CtlContext, takeArgs } from "./context.ts";
+import { toJson, toYaml } from "./format.ts";
+import { objectRef } from "./kinds.ts";
+
+export async function convert(ctx: CtlContext): Promise<number> {
+  takeArgs(ctx.args, 0);
+  const { filename, output } = ctx.options;
+  if (!filename) throw new UsageError("missing -f FILE (a YAML or JSON manifest, or - for standard input)");
+  const body = await readManifest(filename);
+  const text = body.text as string;
+  const parsed = parseManifests(text, body.contentType);
+  if (!parsed.ok) throw new CtlFailure("invalid manifest; nothing was converted", issueLines(parsed.issues));
+  // Loaded here: the translation is only needed by this subcommand.
+  const { convertLocally } = await import("../../api/dayu/convert-local.ts");
+  const raw = loadDocuments(text, body.contentType).map((doc) => doc.value);
+  const converted = convertLocally(parsed.objects, raw);
+  if (!converted.ok) {
+    throw new CtlFailure(
+      "the manifest cannot be converted; nothing was converted",
+      issueLines(converted.issues),
+    );
+  }
+  process.stderr.write(warningLines(converted.warnings));
+  if (output === "json") ctx.out(toJson({ apiVersion: "levee/v1", kind: "List", items: converted.objects }));
+  else ctx.out(converted.objects.map((o) => toYaml(o)).join("---\n"));
+  return 0;
+}
+
+/** `warning: jointmultiedgeservice/controller: spec.cloudWorker...: message`, one line each. */
+export function warningLines(
+  warnings: readonly { kind?: string; name?: string; path: string; message: string }[],
+): string {
+  return warnings
+    .map((w) => {
+      const object = w.kind && w.name ? `${objectRef(w.kind, w.name)}: ` : "";
+      return `warning: ${object}${w.path ? `${w.path}: ` : ""}${oneLine(w.message)}\n`;
+    })
+    .join("");
+}

@@ -1,0 +1,48 @@
+// Cloud API routes of Dayu's kinds (apply is POST /api/v1/apply like every kind):
+//   GET    /api/v1/jointmultiedgeservices[/NAME]   the stored objects with their status (views.ts)
+//   GET    /api/v1/runtimeservices[/NAME]
+//   DELETE /api/v1/jointmultiedgeservices/NAME     the object and exactly what it made
+//   DELETE /api/v1/runtimeservices/NAME
+import type { Hono } from "hono";
+import type { DAYU_KINDS } from "../../api/dayu/sedna-schema.ts";
+import type { Store } from "../../store/store.ts";
+import { apiError } from "../api/errors.ts";
+import { ApplyRejected, type ControlPlane } from "../control-plane.ts";
+import { getObject, type StoredObject } from "../resource-store.ts";
+import { listWorkers } from "../workers-view.ts";
+import { ownedBy } from "./owners.ts";
+import { dayuView } from "./views.ts";
+
+export const DAYU_PLURALS: Record<string, (typeof DAYU_KINDS)[number]> = {
+  jointmultiedgeservices: "JointMultiEdgeService",
+  runtimeservices: "RuntimeService",
+};
+
+export function mountDayuRoutes(api: Hono, store: Store, plane: ControlPlane): void {
+  const view = (stored: StoredObject) => {
+    const made = ownedBy(store.db, { kind: stored.kind, name: stored.metadata.name });
+    const service = made.find((r) => r.kind === "Service");
+    const object = service ? getObject(store.db, "Service", service.name) : undefined;
+    const workers = service ? listWorkers(store, { service: service.name }) : [];
+    return dayuView(stored, made, object, workers);
+  };
+  for (const [plural, kind] of Object.entries(DAYU_PLURALS)) {
+    api.get(`/${plural}`, (c) => c.json({ items: plane.list(kind).map(view) }));
+    api.get(`/${plural}/:name`, (c) => {
+      const stored = plane.get(kind, c.req.param("name"));
+      return stored ? c.json(view(stored)) : apiError(c, 404, `${kind} "${c.req.param("name")}" not found`);
+    });
+    api.delete(`/${plural}/:name`, (c) => {
+      const name = c.req.param("name");
+      try {
+        const deleted = plane.delete(kind, name);
+        if (!deleted) return apiError(c, 404, `${kind} "${name}" not found`);
+        const [self, ...made] = deleted;
+        return c.json({ deleted: self, alsoDeleted: made });
+      } catch (err) {
+        if (!(err instanceof ApplyRejected)) throw err;
+        return apiError(c, err.status, err.issue.message, err.issues);
+      }
+    });
+  }
+}

@@ -1,0 +1,62 @@
+// A stored Dayu object as the API shows it: the object as it was applied (apiVersion
+// sedna.io/v1alpha1, its namespace, labels, annotations and spec), levee's system metadata (uid,
+// generation, resourceVersion: applying the output again checks it), and a status: what it made,
+// the mesh port, and its workers with their phase and readiness.
+
+import type { StoredObject } from "../resource-store.ts";
+import { storedSpec } from "../resource-store.ts";
+import type { WorkerView } from "../workers-view.ts";
+import type { ObjectRef } from "./owners.ts";
+
+export interface DayuView {
+  apiVersion: "sedna.io/v1alpha1";
+  kind: string;
+  metadata: Record<string, unknown>;
+  spec: unknown;
+  status: {
+    made: ObjectRef[];
+    meshPort?: number;
+    workers: Pick<WorkerView, "node" | "index" | "phase" | "ready" | "message">[];
+    /** Workers ready / planned, as Sedna's active count. */
+    ready: string;
+  };
+}
+
+export function dayuView(
+  stored: StoredObject,
+  made: readonly ObjectRef[],
+  service: StoredObject | undefined,
+  workers: readonly WorkerView[],
+): DayuView {
+  const saved = storedSpec(stored) as {
+    namespace?: string;
+    annotations?: Record<string, string>;
+    spec?: unknown;
+  };
+  const { name, uid, generation, resourceVersion, labels, creationTimestamp, updatedTimestamp } =
+    stored.metadata;
+  const metadata: Record<string, unknown> = { name, namespace: saved.namespace ?? "default", labels };
+  if (saved.annotations && Object.keys(saved.annotations).length > 0)
+    metadata.annotations = saved.annotations;
+  Object.assign(metadata, { uid, generation, resourceVersion, creationTimestamp, updatedTimestamp });
+  const meshPort = (service?.spec?.mesh as { port?: number } | undefined)?.port;
+  const mine = workers.map(({ node, index, phase, ready, message }) => ({
+    node,
+    index,
+    phase,
+    ready,
+    message,
+  }));
+  return {
+    apiVersion: "sedna.io/v1alpha1",
+    kind: stored.kind,
+    metadata,
+    spec: saved.spec ?? {},
+    status: {
+      made: [...made],
+      ...(meshPort !== undefined ? { meshPort } : {}),
+      workers: mine,
+      ready: `${mine.filter((w) => w.ready).length}/${mine.length}`,
+    },
+  };
+}
