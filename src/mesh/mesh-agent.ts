@@ -54,6 +54,11 @@ export class MeshAgent {
   private readonly tcpProxies = new Map<string, TcpProxy>();
   private forwardListener: TCPSocketListener<SocketDuplex> | undefined;
   private closed = false;
+  /**
+   * This node's workers as of the last refresh (the supervisor reports every phase and readiness
+   * change, which refreshes): read per request, so it is not rebuilt per request.
+   */
+  private local: readonly LocalEndpoint[] = [];
 
   constructor(private readonly options: MeshAgentOptions) {
     this.pool = new UpstreamPool(options.dialer);
@@ -79,9 +84,10 @@ export class MeshAgent {
   /** The catalog or the local workers changed: open and close listeners to match. */
   refresh(): void {
     if (this.closed) return;
+    this.local = this.options.localWorkers();
     const catalog = this.options.catalog();
     if (!catalog) return;
-    const local = new Set(this.options.localWorkers().map((w) => w.service));
+    const local = new Set(this.local.map((w) => w.service));
     const { open, close } = this.table.setDesired(desiredRoutes(catalog, local));
     for (const route of close) this.closeRoute(route);
     for (const route of open) this.openRoute(route);
@@ -168,7 +174,7 @@ export class MeshAgent {
       self: this.options.node,
       catalog,
       service,
-      local: this.options.localWorkers(),
+      local: this.local,
       balancers: this.balancers,
       distance: this.options.distance,
       hops,
