@@ -18,7 +18,8 @@ import { readWorkerLog } from "./log-reader.ts";
 import type { LogSource } from "./log-server.ts";
 import type { ArtifactSource } from "./mount-resolver.ts";
 import type { PortRegistry } from "./port-registry.ts";
-import { statusOf, WorkerController, workerDir } from "./worker-controller.ts";
+import { WorkerController } from "./worker-controller.ts";
+import { statusOf, workerDir } from "./worker-records.ts";
 import { type WorkerRecord, WorkerStore } from "./worker-store.ts";
 
 export interface SupervisorOptions {

@@ -2,7 +2,8 @@
 // driver), watch (exit, health), restart per policy with backoff, replace on a spec change
 // (stop-then-start, or start-then-stop with update: surge), refresh live mounts, stop on removal.
 // Every operation runs through one queue, so a worker never has two operations in flight; a
-// long start (an artifact download) is aborted by a removal or a newer spec.
+// long start (an artifact download) is aborted by a removal or a newer spec. (One state machine,
+// kept in one file on purpose: its transitions are easier to check side by side.)
 import { randomUUID } from "node:crypto";
 import { mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
@@ -20,7 +21,8 @@ import { CURRENT_LOG, workerLogDir } from "./log-files.ts";
 import { type ArtifactSource, changeSignal, hasArtifacts, resolveMounts } from "./mount-resolver.ts";
 import type { PortRegistry } from "./port-registry.ts";
 import { decideRestart, describeExit } from "./restart-policy.ts";
-import { inheritedEnv, workerEnv } from "./worker-env.ts";
+import { inheritedEnv } from "./worker-env.ts";
+import { describeRunning, instanceEnv, refOf, statusOf, workerDir } from "./worker-records.ts";
 import type { WorkerRecord } from "./worker-store.ts";
 
 export interface WorkerDeps {
@@ -45,10 +47,6 @@ export interface WorkerDeps {
 const SPEC_RETRY_MS = 30_000;
 /** Surge: how long the new instance may take to become ready before the update is given up. */
 const SURGE_READY_MS = 120_000;
-
-export function workerDir(dataDir: string, service: string, index: number): string {
-  return join(dataDir, "workers", service, String(index));
-}
 
 export class WorkerController {
   private queue: Promise<void> = Promise.resolve();
@@ -213,20 +211,7 @@ export class WorkerController {
       if (abort.signal.aborted || this.closed) return;
       const port = this.portFor(template);
       const instanceId = `${instancePrefix(this.deps.agentId)}${randomUUID()}`;
-      const env = workerEnv({
-        templateEnv: template.env,
-        node: this.deps.node,
-        service: desired.service,
-        index: desired.index,
-        instance: instanceId,
-        workerDir: dir,
-        agentUrl: this.deps.agentUrl,
-        port,
-        mountEnv: mounts.env,
-        proxy: template.meshProxy ? this.deps.proxy : undefined,
-        agentUrlEnv: template.agentUrlEnv,
-        portEnv: template.portEnv,
-      });
+      const env = instanceEnv(this.deps, desired, instanceId, port, mounts.env);
       this.update({
         generation: desired.generation,
         specHash: desired.specHash,
@@ -329,21 +314,13 @@ export class WorkerController {
       return (command, timeoutMs) => (instance.exec as NonNullable<Instance["exec"]>)(command, timeoutMs);
     const { desired, record } = this;
     const dir = workerDir(this.deps.dataDir, desired.service, desired.index);
-    const env = workerEnv({
-      templateEnv: desired.template.env,
-      node: this.deps.node,
-      service: desired.service,
-      index: desired.index,
-      instance: record.instance ?? "",
-      workerDir: dir,
-      agentUrl: this.deps.agentUrl,
-      port: record.port ?? undefined,
-      mountEnv: {},
-      proxy: desired.template.meshProxy ? this.deps.proxy : undefined,
-      agentUrlEnv: desired.template.agentUrlEnv,
-      portEnv: desired.template.portEnv,
-    });
+    const env = instanceEnv(this.deps, desired, record.instance ?? "", record.port ?? undefined, {});
     return hostCommandRunner({ ...inheritedEnv(process.env), ...env }, desired.template.workingDir ?? dir);
+  }
+
+  private backoff(): { initialMs: number; maxMs: number } {
+    const { backoff } = this.desired.template.restart;
+    return { initialMs: durationMs(backoff.initial), maxMs: durationMs(backoff.max) };
   }
 
   private afterExit(exit: ExitInfo, ranMs: number, failed: boolean): void {
@@ -351,12 +328,13 @@ export class WorkerController {
     const template = this.desired.template;
     const decision = decideRestart(
       template.restart.policy,
-      {
-        initialMs: durationMs(template.restart.backoff.initial),
-        maxMs: durationMs(template.restart.backoff.max),
-      },
+      this.backoff(),
       { quickExits: this.quickExits },
-      { exit, ranMs, failed },
+      {
+        exit,
+        ranMs,
+        failed,
+      },
     );
     this.quickExits = decision.quickExits;
     const what = exit.reason?.startsWith("liveness") ? exit.reason : describeExit(exit);
@@ -377,12 +355,13 @@ export class WorkerController {
   private afterStartError(message: string): void {
     const decision = decideRestart(
       "always",
-      {
-        initialMs: durationMs(this.desired.template.restart.backoff.initial),
-        maxMs: durationMs(this.desired.template.restart.backoff.max),
-      },
+      this.backoff(),
       { quickExits: this.quickExits },
-      { exit: { exitCode: null, signal: null }, ranMs: 0, failed: true },
+      {
+        exit: { exitCode: null, signal: null },
+        ranMs: 0,
+        failed: true,
+      },
     );
     this.quickExits = decision.quickExits;
     const delay = decision.restart ? decision.delayMs : SPEC_RETRY_MS;
@@ -477,36 +456,4 @@ export class WorkerController {
     this.update({ phase, message, ready: fields.ready, since });
     this.deps.changed(statusOf(this.record), this.record);
   }
-}
-
-export function statusOf(record: WorkerRecord): WorkerStatus {
-  return {
-    service: record.service,
-    index: record.index,
-    phase: record.phase,
-    ready: record.ready,
-    restarts: record.restarts,
-    message: record.message,
-    exitCode: record.exitCode,
-    signal: record.signal,
-    since: record.since,
-    generation: record.generation,
-  };
-}
-
-function refOf(record: WorkerRecord, node: string): InstanceRef | undefined {
-  if (record.instance === null) return undefined;
-  return {
-    key: { node, service: record.service, index: record.index, instance: record.instance },
-    driver: record.driver,
-    pid: record.pid ?? undefined,
-    pidStart: record.pidStart ?? undefined,
-    containerId: record.containerId ?? undefined,
-  };
-}
-
-function describeRunning(ref: InstanceRef): string {
-  return ref.pid !== undefined
-    ? `running (pid ${ref.pid})`
-    : `running (container ${ref.containerId?.slice(0, 12)})`;
 }
