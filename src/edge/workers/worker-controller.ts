@@ -12,7 +12,7 @@ import type { Template } from "../../api/template.ts";
 import type { Logger } from "../../runtime/log.ts";
 import type { WorkerStatus } from "../../sync/messages.ts";
 import { type DesiredWorker, isLive } from "./desired.ts";
-import type { Driver, ExitInfo, Instance, InstanceRef } from "./driver.ts";
+import type { Driver, ExitInfo, Instance } from "./driver.ts";
 import { WorkerSpecError } from "./driver.ts";
 import { instancePrefix } from "./exec-driver.ts";
 import { HealthLoop } from "./health-loop.ts";
