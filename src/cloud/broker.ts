@@ -64,7 +64,10 @@ export async function startEmbeddedBroker(
   const broker = await Aedes.createBroker({
     id: "levee-cloud",
     persistence: new RetainedMapPersistence(),
-    drainTimeout: 30_000,
+    // A client whose socket stops draining (a frozen or half-dead edge) holds up aedes' deliveries
+    // to everyone until this expires (then it is disconnected and reconnects): keep it short, or
+    // one stuck edge delays every other node's plans (test/e2e/control-plane.test.ts, frozen edge).
+    drainTimeout: 3_000,
     maxTopicLevels: 16,
     authenticate: (client, username, password, done) => {
       let reason: string | undefined;
