@@ -10,6 +10,13 @@
 //
 //   apt-get install -y haproxy wrk
 //   ./node_modules/.bin/bun bench/mesh.ts [--duration 10] [--connections 32] [--rounds 3] [--posts 20]
+//     [--only relayed]   only the cases (and POSTs) whose name contains this text
+//     [--log-level debug] [--keep]   the agents' log level; keep the data dirs and logs (agent.log)
+//     [--source]         run the agents from the source (bun src/cli/main.ts) instead of a binary that
+//                        build/build.ts's buildTarget compiles into the temp dir first (what ships)
+//     [--binary PATH]    run the agents from this levee binary
+//     [--smol]           run the agents with bun's --smol (BUN_OPTIONS=--smol for a binary)
+//     [--agent-env K=V]  (repeatable) environment for the agents only, e.g. BUN_JSC_forceMiniVMMode=0
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -24,6 +31,19 @@ const DURATION = num("--duration", 10);
 const CONNECTIONS = num("--connections", 32);
 const ROUNDS = num("--rounds", 3);
 const POSTS = num("--posts", 20);
+const text = (name: string) => {
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1] : undefined;
+};
+const ONLY = text("--only");
+const LOG_LEVEL = text("--log-level") ?? "warn";
+const KEEP = args.includes("--keep");
+const SMOL = args.includes("--smol");
+const SOURCE = args.includes("--source");
+const AGENT_ENV = Object.fromEntries(
+  args.flatMap((a, i) => (a === "--agent-env" ? [(args[i + 1] ?? "").split(/=(.*)/s).slice(0, 2)] : [])),
+) as Record<string, string>;
+const wanted = (name: string) => ONLY === undefined || name.includes(ONLY);
 const PORT = 19500;
 const HAPROXY = { host: "127.0.0.84", port: 19600 };
 const ROOT = join(import.meta.dir, "..");
@@ -31,11 +51,23 @@ const BUN = process.execPath;
 const dir = mkdtempSync(join(tmpdir(), "levee-bench-mesh-"));
 const procs: Subprocess[] = [];
 
-function levee(argv: string[], wait = true): Promise<string> | Subprocess {
-  const proc = Bun.spawn([BUN, join(ROOT, "src/cli/main.ts"), ...argv], {
-    stdout: "pipe",
-    stderr: "pipe",
-    env: { ...process.env, LEVEE_PORT_REGISTRY: join(dir, "ports.db") },
+let binary = text("--binary");
+
+function levee(argv: string[], wait = true, log?: string): Promise<string> | Subprocess {
+  const smol = SMOL && log !== undefined;
+  const command = binary
+    ? [binary, ...argv]
+    : [BUN, ...(smol ? ["--smol"] : []), join(ROOT, "src/cli/main.ts"), ...argv];
+  const proc = Bun.spawn(command, {
+    // an agent's output goes to its log file (a pipe nobody reads would fill up and block it)
+    stdout: log ? Bun.file(log) : "pipe",
+    stderr: log ? Bun.file(log) : "pipe",
+    env: {
+      ...process.env,
+      LEVEE_PORT_REGISTRY: join(dir, "ports.db"),
+      ...(binary && smol ? { BUN_OPTIONS: `${process.env.BUN_OPTIONS ?? ""} --smol`.trim() } : {}),
+      ...(log ? AGENT_ENV : {}),
+    },
   });
   if (!wait) {
     procs.push(proc);
@@ -43,8 +75,8 @@ function levee(argv: string[], wait = true): Promise<string> | Subprocess {
   }
   return (async () => {
     const [out, err, code] = await Promise.all([
-      new Response(proc.stdout).text(),
-      new Response(proc.stderr).text(),
+      new Response(proc.stdout as ReadableStream).text(),
+      new Response(proc.stderr as ReadableStream).text(),
       proc.exited,
     ]);
     if (code !== 0) throw new Error(`levee ${argv.join(" ")}: ${err}`);
@@ -73,17 +105,29 @@ function agent(name: string, address: string, extra: string[]): Subprocess {
       "--data-dir",
       join(dir, name),
       "--log-level",
-      "warn",
+      LOG_LEVEL,
       "--stop-workers-on-exit",
     ],
     false,
+    join(dir, `${name}.log`),
   ) as Subprocess;
 }
 
-function rssMb(pid: number): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
-  return m ? Number(m[1]) / 1024 : Number.NaN;
+interface Rss {
+  rss: number;
+  anon: number;
+  file: number;
 }
+
+/** VmRSS and its anonymous (heap, malloc, JIT) and file-backed (the binary's pages) parts, MB. */
+function rssOf(pid: number): Rss {
+  const status = readFileSync(`/proc/${pid}/status`, "utf8");
+  const kb = (key: string) =>
+    Number(new RegExp(`${key}:\\s+(\\d+) kB`).exec(status)?.[1] ?? Number.NaN) / 1024;
+  return { rss: kb("VmRSS"), anon: kb("RssAnon"), file: kb("RssFile") };
+}
+const mb = (r: Rss | undefined) =>
+  r ? `${r.rss.toFixed(0)} (anon ${r.anon.toFixed(0)}, file ${r.file.toFixed(0)})` : "?";
 
 interface WrkResult {
   rps: number;
@@ -119,7 +163,7 @@ async function wrk(url: string, headers: string[] = []): Promise<WrkResult> {
   return { rps, p50: latency(text, "50"), p99: latency(text, "99"), errors };
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? Number.NaN;
 
 async function postTimes(url: string, init: RequestInit & { proxy?: string }): Promise<number> {
   const body = new Uint8Array(4 * 1024 * 1024).fill(7);
@@ -135,6 +179,14 @@ async function postTimes(url: string, init: RequestInit & { proxy?: string }): P
 }
 
 async function main(): Promise<void> {
+  if (!SOURCE && !binary) {
+    const { buildTarget } = await import("../build/build.ts");
+    binary = (await buildTarget("linux-x64", dir)).outfile;
+  }
+  const envText = Object.entries(AGENT_ENV)
+    .map(([k, v]) => `, ${k}=${v}`)
+    .join("");
+  process.stderr.write(`agents: ${binary ?? "from the source"}${SMOL ? ", --smol" : ""}${envText}\n`);
   const cloud = agent("cloud", "127.0.0.80", ["cloud"]);
   await until("the cloud", async () => (await fetch("http://127.0.0.80:7401/readyz")).ok);
   const cloudFlags = ["--data-dir", join(dir, "cloud")];
@@ -163,7 +215,14 @@ async function main(): Promise<void> {
       metadata: { name: "bench" },
       spec: {
         template: {
-          command: [BUN, join(ROOT, "bench/mesh-worker.ts")],
+          // the workers run as they would without --smol and --agent-env
+          command: [
+            "env",
+            ...Object.keys(AGENT_ENV).flatMap((k) => ["-u", k]),
+            BUN,
+            join(ROOT, "bench/mesh-worker.ts"),
+          ],
+          env: { BUN_OPTIONS: "" },
           port: "auto",
           health: { http: "/", interval: "1s" },
         },
@@ -204,10 +263,15 @@ async function main(): Promise<void> {
       Number(readFileSync(join(dir, n, "levee.pid"), "utf8").split(" ")[0]),
     ]),
   );
-  const peak: Record<string, number> = {};
+  await Bun.sleep(2000);
+  const idle = Object.fromEntries(Object.entries(pids).map(([n, pid]) => [n, rssOf(pid)]));
+  const peak: Record<string, Rss> = {};
   const sampler = setInterval(() => {
-    for (const [n, pid] of Object.entries(pids)) peak[n] = Math.max(peak[n] ?? 0, rssMb(pid));
-  }, 500);
+    for (const [n, pid] of Object.entries(pids)) {
+      const now = rssOf(pid);
+      if (now.rss > (peak[n]?.rss ?? 0)) peak[n] = now;
+    }
+  }, 250);
 
   const viaProxy = (agentAddress: string) => ({
     url: `http://${agentAddress}:7403/`,
@@ -222,22 +286,31 @@ async function main(): Promise<void> {
     { group: "(b) across nodes", name: "levee, relayed", ...viaProxy("127.0.0.83") },
   ];
   const results = new Map<string, WrkResult[]>();
-  for (const c of cases) await wrk(c.url, c.headers); // warm-up (pools, JIT, the relay's legs)
+  const chosen = cases.filter((c) => wanted(c.name));
+  for (const c of chosen) await wrk(c.url, c.headers); // warm-up (pools, JIT, the relay's legs)
   for (let round = 0; round < ROUNDS; round++) {
-    for (const c of cases) {
+    for (const c of chosen) {
       const r = await wrk(c.url, c.headers);
       results.set(c.name, [...(results.get(c.name) ?? []), r]);
       process.stderr.write(
-        `round ${round + 1} ${c.name}: ${r.rps.toFixed(0)} rps p99 ${r.p99} ms ${r.errors}\n`,
+        `round ${round + 1} ${c.name}: ${r.rps.toFixed(0)} rps p99 ${r.p99} ms ${r.errors}; RSS peak MB ${Object.entries(
+          peak,
+        )
+          .map(([n, r]) => `${n} ${r.rss.toFixed(0)}`)
+          .join(" ")}\n`,
       );
     }
   }
+  const posting = async (name: string, url: string, init: RequestInit & { proxy?: string } = {}) =>
+    wanted(name) && POSTS > 0 ? await postTimes(url, init) : Number.NaN;
   const post = {
-    direct: await postTimes(`http://127.0.0.1:${w2}/`, {}),
-    haproxy: await postTimes(`http://${HAPROXY.host}:${HAPROXY.port}/`, {}),
-    sameNode: await postTimes(`http://127.0.0.81:${PORT}/`, {}),
-    tunnel: await postTimes(`http://edge2:${PORT}/`, { proxy: "http://127.0.0.81:7403" }),
-    relayed: await postTimes(`http://edge2:${PORT}/`, { proxy: "http://127.0.0.83:7403" }),
+    direct: await posting("direct", `http://127.0.0.1:${w2}/`),
+    haproxy: await posting("HAProxy", `http://${HAPROXY.host}:${HAPROXY.port}/`),
+    sameNode: await posting("levee", `http://127.0.0.81:${PORT}/`),
+    tunnel: await posting("levee, direct tunnel", `http://edge2:${PORT}/`, {
+      proxy: "http://127.0.0.81:7403",
+    }),
+    relayed: await posting("levee, relayed", `http://edge2:${PORT}/`, { proxy: "http://127.0.0.83:7403" }),
   };
   clearInterval(sampler);
 
@@ -274,9 +347,15 @@ async function main(): Promise<void> {
     `| levee, across nodes (forward proxy → tunnel) | ${post.tunnel.toFixed(1)} | ${(post.tunnel / post.direct).toFixed(2)}× |`,
     `| levee, across nodes, relayed | ${post.relayed.toFixed(1)} | ${(post.relayed / post.direct).toFixed(2)}× |`,
     "",
-    `Agent RSS under load (peak, MB): ${Object.entries(peak)
-      .map(([n, mb]) => `${n} ${mb.toFixed(0)}`)
-      .join(", ")}`,
+    `Agent RSS, MB (sampled every 0.25 s; ${binary ? "the compiled binary" : "from the source"}${SMOL ? ", --smol" : ""}${Object.entries(
+      AGENT_ENV,
+    )
+      .map(([k, v]) => `, ${k}=${v}`)
+      .join("")}):`,
+    "",
+    "| agent | idle (anon, file) | peak under load (anon, file) |",
+    "| --- | ---: | ---: |",
+    ...Object.keys(pids).map((n) => `| ${n} | ${mb(idle[n])} | ${mb(peak[n])} |`),
   ];
   console.log(out.join("\n"));
   void cloud;
@@ -288,5 +367,6 @@ try {
 } finally {
   for (const p of procs.reverse()) p.kill("SIGTERM");
   await Promise.all(procs.map((p) => p.exited));
-  rmSync(dir, { recursive: true, force: true });
+  if (KEEP) process.stderr.write(`kept ${dir}\n`);
+  else rmSync(dir, { recursive: true, force: true });
 }

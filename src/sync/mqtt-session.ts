@@ -162,6 +162,9 @@ export class MqttSession {
       reconnectPeriod: 0,
       resubscribe: false,
       queueQoSZero: false,
+      // No table of 65,536 pre-built 2-byte buffers (mqtt-packet's number cache, shared with the
+      // cloud's broker): ~5 MB of live heap, a third of an idle agent's (bench/mesh.ts).
+      writeCache: false,
       connectTimeout: o.connectTimeoutMs ?? 10_000,
       keepalive: o.keepaliveSeconds ?? 30,
       ...(o.will ? { will: { ...o.will(), qos: 1 as const } } : {}),

@@ -40,6 +40,9 @@ export interface RelayStats {
   refused: number;
   /** Streams being spliced right now. */
   active: number;
+  /** Dials that found no waiting leg and waited for one; of them, those that waited in vain. */
+  waits: number;
+  waitTimeouts: number;
 }
 
 /** TCP keepalive on relay legs: finds dead legs and keeps NAT mappings of idle ones alive. */
@@ -54,7 +57,7 @@ export class RelayHub {
    * the next leg it offers goes to the oldest of them.
    */
   private readonly hungry = new Map<string, ((leg: PhasedSocket | undefined) => void)[]>();
-  readonly stats: RelayStats = { offers: 0, relayed: 0, refused: 0, active: 0 };
+  readonly stats: RelayStats = { offers: 0, relayed: 0, refused: 0, active: 0, waits: 0, waitTimeouts: 0 };
   private closed = false;
 
   constructor(private readonly options: RelayHubOptions) {}
@@ -90,23 +93,37 @@ export class RelayHub {
     return undefined;
   }
 
-  /** A leg of `node`, now or as soon as it offers one (within timeoutMs); undefined when none came. */
-  whenLeg(node: string, timeoutMs: number): Promise<PhasedSocket | undefined> {
+  /**
+   * A leg of `node`, now or as soon as it offers one (within timeoutMs); undefined when none came
+   * or `signal` aborted the wait (the dial was given up: no leg is spent on it).
+   */
+  whenLeg(node: string, timeoutMs: number, signal?: AbortSignal): Promise<PhasedSocket | undefined> {
+    if (signal?.aborted) return Promise.resolve(undefined);
     const leg = this.takeLeg(node);
     if (leg || this.closed) return Promise.resolve(leg);
+    this.stats.waits++;
     return new Promise((resolve) => {
       const queue = this.hungry.get(node) ?? [];
       this.hungry.set(node, queue);
-      const waiter = (got: PhasedSocket | undefined) => {
-        clearTimeout(timer);
-        resolve(got);
-      };
-      const timer = setTimeout(() => {
+      const giveUp = (timedOut: boolean) => {
         const at = queue.indexOf(waiter);
         if (at >= 0) queue.splice(at, 1);
-        if (queue.length === 0) this.hungry.delete(node);
+        if (queue.length === 0 && this.hungry.get(node) === queue) this.hungry.delete(node);
+        if (timedOut) this.stats.waitTimeouts++;
+        signal?.removeEventListener("abort", onAbort);
         resolve(undefined);
-      }, timeoutMs);
+      };
+      const onAbort = () => {
+        clearTimeout(timer);
+        giveUp(false);
+      };
+      const waiter = (got: PhasedSocket | undefined) => {
+        clearTimeout(timer);
+        signal?.removeEventListener("abort", onAbort);
+        resolve(got);
+      };
+      const timer = setTimeout(() => giveUp(true), timeoutMs);
+      signal?.addEventListener("abort", onAbort, { once: true });
       queue.push(waiter);
     });
   }
@@ -174,17 +191,25 @@ export class RelayHub {
   }
 
   connect(from: string, target: string, socket: PhasedSocket, rest: Uint8Array): void {
-    socket.data = IGNORE;
-    void this.whenLeg(target, LEG_WAIT_MS).then((leg) => this.splice(from, target, socket, rest, leg));
+    const waiting = new DialWaitPhase(rest);
+    socket.data = waiting;
+    void this.whenLeg(target, LEG_WAIT_MS, waiting.gone.signal).then((leg) =>
+      this.splice(from, target, socket, waiting, leg),
+    );
   }
 
   private splice(
     from: string,
     target: string,
     socket: PhasedSocket,
-    rest: Uint8Array,
+    waiting: DialWaitPhase,
     leg: PhasedSocket | undefined,
   ): void {
+    if (waiting.gone.signal.aborted) {
+      if (leg) leg.terminate(); // (a leg that was already told "go")
+      return;
+    }
+    const rest = waiting.rest;
     if (!leg) {
       this.event("refused: no route", { node: from, target });
       socket.data = IGNORE;
@@ -198,8 +223,9 @@ export class RelayHub {
     this.stats.relayed++;
     this.stats.active++;
     this.event("relayed", { node: from, target });
-    splice(fromDialer, toTarget, () => {
+    splice(fromDialer, toTarget, (error) => {
       this.stats.active--;
+      if (error) this.event("relayed stream broke", { node: from, target, error: error.message });
     });
   }
 }
@@ -274,8 +300,9 @@ class HandshakePhase implements Phase {
         return;
       }
       this.socket.setKeepAlive(true, LEG_KEEPALIVE_MS);
-      this.hub.register(request.node, this.socket);
+      // "ok" first: register() may hand the leg to a waiting dial at once and write "go" on it.
       this.socket.write(answerLine({ ok: true }));
+      this.hub.register(request.node, this.socket);
       return;
     }
     this.hub.connect(request.node, request.target, this.socket, rest);
@@ -291,6 +318,34 @@ class HandshakePhase implements Phase {
     } else {
       this.socket.terminate();
     }
+  }
+}
+
+/** What a waiting dial may send before its "ok" (a TLS ClientHello is well under it). */
+const DIAL_EARLY_BYTES_MAX = 16 * 1024;
+
+/**
+ * A dial waiting for a leg of its target: bytes it sends meanwhile (a ClientHello sent early) are
+ * kept, up to DIAL_EARLY_BYTES_MAX; if it closes, the wait is given up.
+ */
+class DialWaitPhase implements Phase {
+  readonly gone = new AbortController();
+  constructor(public rest: Uint8Array) {}
+  data(socket: PhasedSocket, chunk: Buffer): void {
+    this.rest = this.rest.byteLength === 0 ? chunk : Buffer.concat([this.rest, chunk]);
+    if (this.rest.byteLength > DIAL_EARLY_BYTES_MAX) {
+      this.gone.abort();
+      socket.data = IGNORE;
+      socket.terminate();
+    }
+  }
+  end(socket: PhasedSocket): void {
+    this.gone.abort();
+    socket.data = IGNORE;
+    socket.end();
+  }
+  close(): void {
+    this.gone.abort();
   }
 }
 

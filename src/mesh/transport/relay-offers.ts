@@ -1,8 +1,10 @@
 // The edge's side of the relay: it keeps a few idle, authenticated legs open to the relay (outbound
 // connections, so they work from behind NAT), each saying "streams to me may come this way". When
 // the relay says "go" on one, the leg becomes an incoming tunnel stream (this node is the TLS server
-// of the end-to-end session, exactly as on its tunnel port) and a new leg replaces it. Failed
-// connections are retried with backoff, so an absent cloud costs nothing but a timer.
+// of the end-to-end session, exactly as on its tunnel port) and a new leg replaces it at once.
+// Failed connections are retried with backoff, so an absent cloud costs nothing but a timer; the
+// backoff never holds up replacing used legs (a leg that was used proves the relay works), and a
+// leg that dies after waiting a while at a working relay is replaced after the first, short delay.
 import type { Socket } from "bun";
 import { Backoff, type BackoffOptions } from "../../sync/backoff.ts";
 import { LineReader } from "./line-reader.ts";
@@ -31,8 +33,12 @@ export interface RelayOffersOptions {
   relay: () => RelayAddress | undefined;
   /** Streams that arrive through a leg go where the tunnel server's go. */
   accept: AcceptContext;
-  /** Idle legs to keep. Default 4 (a burst beyond them waits for the next offer at the relay). */
+  /**
+   * Idle legs to keep. Default 4 (a burst beyond them waits for the next offer at the relay); at most
+   * the relay's maxLegsPerNode.
+   */
   idle?: number;
+  /** Retry delays after failed legs. Default: base 250 ms, cap 30 s. */
   backoff?: BackoffOptions;
   onEvent?: (event: string, fields: Record<string, unknown>) => void;
 }
@@ -44,18 +50,22 @@ export interface RelayOffers {
 }
 
 const CONNECT_TIMEOUT_MS = 10_000;
+export const DEFAULT_LEG_BACKOFF: BackoffOptions = { baseMs: 250, capMs: 30_000 };
+/** A leg that waited this long at the relay before it failed was an isolated failure: the backoff restarts. */
+export const STABLE_LEG_MS = 5_000;
 
 export function startRelayOffers(options: RelayOffersOptions): RelayOffers {
   const idle = options.idle ?? 4;
-  const backoff = new Backoff(options.backoff);
+  const backoff = new Backoff(options.backoff ?? DEFAULT_LEG_BACKOFF);
   const legs = new Set<OfferPhase>();
   let retry: ReturnType<typeof setTimeout> | undefined;
   let closed = false;
   let failing = false;
   const event = (name: string, fields: Record<string, unknown>) => options.onEvent?.(name, fields);
 
+  /** Opens legs up to `idle`. A pending retry does not hold it up: callers decide when to fill. */
   const fill = () => {
-    if (closed || retry !== undefined) return;
+    if (closed) return;
     while (legs.size < idle) {
       const target = options.relay();
       const credentials = options.credentials();
@@ -63,16 +73,18 @@ export function startRelayOffers(options: RelayOffersOptions): RelayOffers {
         return later(!target ? "no relay address known yet" : "no mesh certificate yet");
       const leg = new OfferPhase(options.node, credentials, options.accept, {
         registered: () => {
-          backoff.reset();
           if (failing) event("relay legs registered again", { relay: `${target.host}:${target.port}` });
           failing = false;
         },
         used: () => {
           legs.delete(leg);
+          // The relay spliced a stream: it works. Replace the leg now, whatever failed before.
+          backoff.reset();
           fill();
         },
-        failed: (reason) => {
+        failed: (reason, waitedMs) => {
           legs.delete(leg);
+          if (waitedMs >= STABLE_LEG_MS) backoff.reset();
           later(reason, target);
         },
       });
@@ -81,6 +93,7 @@ export function startRelayOffers(options: RelayOffersOptions): RelayOffers {
     }
   };
 
+  /** Fills again after the next backoff delay (one timer at a time). */
   const later = (reason: string, target?: RelayAddress) => {
     if (closed || retry !== undefined) return;
     const delay = backoff.next();
@@ -112,7 +125,8 @@ export function startRelayOffers(options: RelayOffersOptions): RelayOffers {
 interface LegEvents {
   registered(): void;
   used(): void;
-  failed(reason: string): void;
+  /** `waitedMs`: how long it had been registered at the relay (0: it never was). */
+  failed(reason: string, waitedMs: number): void;
 }
 
 /** One leg: hello → challenge → signed offer → ok → (wait) → go → TLS server. */
@@ -121,6 +135,7 @@ class OfferPhase implements Phase {
   private state: "connecting" | "challenge" | "answer" | "waiting" | "done" = "connecting";
   private socket: PhasedSocket | undefined;
   private timer: ReturnType<typeof setTimeout> | undefined;
+  private registeredAt = 0;
 
   constructor(
     private readonly node: string,
@@ -138,6 +153,8 @@ class OfferPhase implements Phase {
     Bun.connect<Phase>({
       hostname: target.host,
       port: target.port,
+      // The leg will carry a stream: the dialer's end (FIN) must not close this side before it answered.
+      allowHalfOpen: true,
       data: this,
       socket: {
         ...(phasedHandlers as object),
@@ -186,27 +203,38 @@ class OfferPhase implements Phase {
         socket.write(requestLine({ verb: "offer", node: this.node }, this.credentials, challenge));
         this.state = "answer";
       } else if (this.state === "answer") {
-        const answer = parseAnswer(read.line);
+        // A relay that hands the leg to a waiting dial before answering says "go" for "ok".
+        const go = read.line === "go";
+        const answer = go ? { ok: true as const } : parseAnswer(read.line);
         if (!answer.ok) {
           this.fail(`the relay refused the offer: ${answer.reason}`);
           return;
         }
         clearTimeout(this.timer);
         this.state = "waiting";
+        this.registeredAt = performance.now();
         this.events.registered();
+        if (go) {
+          this.go(socket, input);
+          return;
+        }
       } else if (this.state === "waiting") {
         if (read.line !== "go") {
           this.fail("unexpected line from the relay");
           return;
         }
-        this.state = "done";
-        // The relayed peer's ClientHello may already follow "go".
-        acceptTls(socket, input, this.accept, "relay");
-        this.events.used();
+        this.go(socket, input);
         return;
       }
       if (input.byteLength === 0) return;
     }
+  }
+
+  /** "go": from here on the leg carries a relayed stream (its ClientHello may already follow). */
+  private go(socket: PhasedSocket, rest: Uint8Array): void {
+    this.state = "done";
+    acceptTls(socket, rest, this.accept, "relay");
+    this.events.used();
   }
 
   end(socket: PhasedSocket): void {
@@ -225,12 +253,13 @@ class OfferPhase implements Phase {
 
   private fail(reason: string): void {
     if (this.state === "done") return;
+    const waitedMs = this.state === "waiting" ? performance.now() - this.registeredAt : 0;
     this.state = "done";
     clearTimeout(this.timer);
     if (this.socket) {
       this.socket.data = IGNORE;
       this.socket.terminate();
     }
-    this.events.failed(reason);
+    this.events.failed(reason, waitedMs);
   }
 }

@@ -177,7 +177,8 @@ export class TunnelDialer implements Dialer {
     let duplex: Duplex | null;
     const local = this.options.localRelay;
     if (local) {
-      const leg = await local.whenLeg(node.name, LEG_WAIT_MS);
+      const leg = await local.whenLeg(node.name, LEG_WAIT_MS, signal);
+      if (!leg && signal?.aborted) throw signal.reason ?? codedError("dial aborted", "ABORT_ERR");
       if (!leg) throw codedError(`node ${node.name} has no connection to the relay`, "EHOSTUNREACH");
       const phase = new ClientTlsPhase(node.name, preamble, where);
       connectTlsOver(leg, credentials, phase);

@@ -1,12 +1,12 @@
 // The relay, in-process over real loopback sockets: edge B keeps authenticated legs at the cloud's
 // relay; A, whose direct path to B is blocked (B's catalog address is a closed port), is spliced to
 // one of them, and the end-to-end TLS session runs through: bytes arrive exact both ways with
-// back-pressure, the relay only ever sees TLS records, it refuses unauthenticated legs, and a relay
-// that splices to the wrong node is caught by the dialer's certificate check.
+// back-pressure and half-close, the relay only ever sees TLS records, it refuses unauthenticated legs,
+// and a relay that splices to the wrong node is caught by the dialer's certificate check.
 import { afterEach, describe, expect, test } from "bun:test";
 import type { Duplex } from "../../../src/mesh/contracts.ts";
 import { RelayHub } from "../../../src/mesh/transport/relay-hub.ts";
-import { type RelayOffers, startRelayOffers } from "../../../src/mesh/transport/relay-offers.ts";
+import { startRelayOffers } from "../../../src/mesh/transport/relay-offers.ts";
 import {
   helloLine,
   parseAnswer,
@@ -15,7 +15,7 @@ import {
 } from "../../../src/mesh/transport/relay-protocol.ts";
 import type { PhasedSocket } from "../../../src/mesh/transport/socket-phases.ts";
 import { TunnelDialer } from "../../../src/mesh/transport/tunnel-dialer.ts";
-import { startTunnelServer, type TunnelServer } from "../../../src/mesh/transport/tunnel-server.ts";
+import { startTunnelServer } from "../../../src/mesh/transport/tunnel-server.ts";
 import {
   catalogNode,
   closedPort,
@@ -28,78 +28,20 @@ import {
   waitFor,
   writeAll,
 } from "./fixtures.ts";
+import {
+  A,
+  B,
+  blockedDialer,
+  C,
+  CLOUD,
+  cluster,
+  clusterWithSink,
+  FAST,
+  onCleanup,
+  stopAll,
+} from "./relay-fixtures.ts";
 
-const ca = testCa();
-const A = ca.node("edgea");
-const B = ca.node("edgeb");
-const C = ca.node("edgec");
-const CLOUD = ca.node("cloud");
-const FAST = { baseMs: 20, capMs: 100 };
-
-const cleanup: (() => void)[] = [];
-afterEach(() => {
-  for (const stop of cleanup.splice(0).reverse()) stop();
-});
-
-interface Cluster {
-  hub: RelayHub;
-  relay: TunnelServer;
-  b: TunnelServer;
-  echo: ReturnType<typeof echoService>;
-  offers: RelayOffers;
-  events: string[];
-}
-
-/** A cloud running the relay, edge B with its tunnel server and its relay legs (through `via`). */
-async function cluster(
-  options: { hub?: RelayHub; via?: (relayPort: number) => number } = {},
-): Promise<Cluster> {
-  const events: string[] = [];
-  const hub =
-    options.hub ??
-    new RelayHub({
-      name: "cloud",
-      credentials: () => CLOUD,
-      onEvent: (e, f) => events.push(`${e} ${JSON.stringify(f)}`),
-    });
-  const relay = startTunnelServer({
-    listen: { host: "127.0.0.1", port: 0 },
-    credentials: () => CLOUD,
-    onStream: echoService().onStream,
-    relay: hub,
-  });
-  cleanup.push(() => relay.stop());
-  const echo = echoService();
-  const b = startTunnelServer({
-    listen: { host: "127.0.0.1", port: 0 },
-    credentials: () => B,
-    onStream: echo.onStream,
-  });
-  cleanup.push(() => b.stop());
-  const relayPort = options.via ? options.via(relay.port) : relay.port;
-  const offers = startRelayOffers({
-    idle: 2,
-    node: "edgeb",
-    credentials: () => B,
-    relay: () => ({ host: "127.0.0.1", port: relayPort }),
-    accept: b.accept,
-    backoff: FAST,
-  });
-  cleanup.push(() => offers.close());
-  await waitFor("B's legs at the relay", () => hub.legs("edgeb") === 2 && offers.waiting() === 2);
-  return { hub, relay, b, echo, offers, events };
-}
-
-/** A's dialer, for which B's direct address is a closed port. */
-function blockedDialer(relayPort: number) {
-  const blocked = closedPort();
-  return new TunnelDialer({
-    node: "edgea",
-    credentials: () => A,
-    lookup: (n) => catalogNode(n, blocked),
-    relay: () => ({ host: "127.0.0.1", port: relayPort }),
-  });
-}
+afterEach(stopAll);
 
 describe("relay", () => {
   test("direct path blocked: 8 MB both ways byte-exact through the relay; B replenishes its legs", async () => {
@@ -124,6 +66,26 @@ describe("relay", () => {
     expect(dialer.stats.relayed).toBe(2);
     expect(performance.now() - started).toBeLessThan(1000);
     again.destroy();
+  });
+
+  test("half-close through the relay: B answers after A's end and every byte arrives", async () => {
+    const { relay } = await cluster();
+    // edge "edges" answers only once A has ended its side: 1 MB, in pieces, then its own end
+    const answer = payload(1024 * 1024, 5);
+    await clusterWithSink(relay.port, (d) => {
+      d.onData(() => {});
+      d.onEnd(() => {
+        setTimeout(() => void writeAll(d, answer, 16 * 1024), 50);
+      });
+    });
+    const dialer = blockedDialer(relay.port);
+    dialer.paths.directFailed("edges");
+    const d = await dialer.dial({ kind: "node", node: "edges", service: "sink" });
+    const back = readAll(d);
+    await writeAll(d, Buffer.from("question"));
+    const got = await back;
+    expect(got.length).toBe(answer.length);
+    expect(got.equals(Buffer.from(answer))).toBe(true);
   });
 
   test("back-pressure: a receiver that stops reading stops the sender; nothing is lost", async () => {
@@ -177,7 +139,7 @@ describe("relay", () => {
         return tap.port;
       },
     });
-    cleanup.push(() => tap?.stop());
+    onCleanup(() => tap?.stop());
     const dialer = blockedDialer(relay.port);
     const secret = Buffer.from("LEVEE-SECRET-PAYLOAD-0123456789-".repeat(32 * 1024)); // 1 MiB of a known text
     const d = await dialer.dial({ kind: "node", node: "edgeb", service: "secret-service" });
@@ -254,7 +216,7 @@ describe("relay", () => {
       credentials: () => C,
       onStream: cEcho.onStream,
     });
-    cleanup.push(() => c.stop());
+    onCleanup(() => c.stop());
     const offers = startRelayOffers({
       idle: 2,
       node: "edgec",
@@ -263,7 +225,7 @@ describe("relay", () => {
       accept: c.accept,
       backoff: FAST,
     });
-    cleanup.push(() => offers.close());
+    onCleanup(() => offers.close());
     await waitFor("C's legs", () => hub.legs("edgec") === 2);
     const dialer = blockedDialer(relay.port);
     const error = (await dialer
@@ -313,7 +275,7 @@ describe("relay", () => {
       credentials: () => B,
       onStream: () => {},
     });
-    cleanup.push(() => b.stop());
+    onCleanup(() => b.stop());
     const events: string[] = [];
     const offers = startRelayOffers({
       idle: 2,
@@ -324,7 +286,7 @@ describe("relay", () => {
       backoff: FAST,
       onEvent: (e) => events.push(e),
     });
-    cleanup.push(() => offers.close());
+    onCleanup(() => offers.close());
     await waitFor("legs at the first relay", () => hub1.legs("edgeb") === 2);
     relay1.stop(); // the cloud goes away: its legs close
     await waitFor(
@@ -338,34 +300,12 @@ describe("relay", () => {
       onStream: () => {},
       relay: hub2,
     });
-    cleanup.push(() => relay2.stop());
+    onCleanup(() => relay2.stop());
     relayPort = relay2.port;
     await waitFor("legs at the new relay", () => hub2.legs("edgeb") === 2 && offers.waiting() === 2);
     expect(events).toContain("relay legs registered again");
   });
 });
-
-/** Adds edge "edges" (a sink service: streams handed to onSink) with legs at the relay; its name. */
-async function clusterWithSink(relayPort: number, onSink: (d: Duplex) => void): Promise<string> {
-  const S = ca.node("edges");
-  const server = startTunnelServer({
-    listen: { host: "127.0.0.1", port: 0 },
-    credentials: () => S,
-    onStream: (s) => onSink(s.duplex),
-  });
-  cleanup.push(() => server.stop());
-  const offers = startRelayOffers({
-    idle: 2,
-    node: "edges",
-    credentials: () => S,
-    relay: () => ({ host: "127.0.0.1", port: relayPort }),
-    accept: server.accept,
-    backoff: FAST,
-  });
-  cleanup.push(() => offers.close());
-  await waitFor("the sink's legs", () => offers.waiting() === 2);
-  return "edges";
-}
 
 /** Speaks the relay handshake by hand; the relay's verdict. */
 function relayHandshake(
