@@ -9,14 +9,20 @@
 //   levee_mesh_refusals_total{service,node,reason}             requests / connections refused (503, 404, …)
 //   levee_mesh_forwards_total{service,node,to,reason}          fallback forwards to another node
 // `node` is the node that decided (this one); `worker` is the worker index.
+//
+// The per-request ones (requests, connections, in flight, latency) are plain numbers in WorkerCells
+// (worker-counters.ts) on the data path, folded into these metrics when the registry is scraped
+// (prom-client's collect(); the histogram exports its cells directly): no label hashing per request.
 
-import { Counter, Gauge, Histogram, type Registry } from "prom-client";
+import { Counter, Gauge, type Registry } from "prom-client";
 import { type BalancerObserver, isConnectFailure, type UpstreamOutcome } from "./balancer.ts";
+import { CellHistogram, cellLabels as labelsOf } from "./cell-histogram.ts";
 import type { Protocol } from "./registry.ts";
 import type { RouteDecision } from "./route.ts";
+import { OUTCOMES, type OutcomeName, type WorkerCell, WorkerCells } from "./worker-counters.ts";
 
 /** The outcome label: ok | 5xx | refused | reset | timeout | failed. */
-export function outcomeLabel(outcome: UpstreamOutcome): string {
+export function outcomeLabel(outcome: UpstreamOutcome): OutcomeName {
   if (outcome.error) return outcome.error;
   if (outcome.status !== undefined && outcome.status >= 500) return "5xx";
   return outcome.ok ? "ok" : "failed";
@@ -30,40 +36,58 @@ export class MeshMetrics {
   readonly requests: Counter<WorkerLabel | "outcome">;
   readonly connections: Counter<WorkerLabel | "outcome">;
   readonly inFlight: Gauge<WorkerLabel>;
-  readonly latency: Histogram<WorkerLabel>;
+  readonly latency: CellHistogram;
   readonly ejections: Counter<WorkerLabel>;
   readonly panicPicks: Counter<"service" | "node">;
   readonly refusals: Counter<"service" | "node" | "reason">;
   readonly forwards: Counter<"service" | "node" | "to" | "reason">;
+  private readonly cells = new WorkerCells(LATENCY_BUCKETS);
 
   constructor(registry: Registry) {
     const registers = [registry];
     const workerLabels: WorkerLabel[] = ["service", "node", "worker"];
+    const cells = this.cells;
+    /** Folds the cells of one protocol into a counter by outcome (at scrape time). */
+    const foldOutcomes = (counter: Counter<WorkerLabel | "outcome">, protocol: "http" | "tcp") => {
+      counter.reset();
+      for (const cell of cells.all()) {
+        if (cell.protocol !== protocol) continue;
+        OUTCOMES.forEach((outcome, i) => {
+          const n = cell.outcomes[i] as number;
+          if (n > 0) counter.inc({ ...labelsOf(cell), outcome }, n);
+        });
+      }
+    };
     this.requests = new Counter({
       name: "levee_mesh_requests_total",
       help: "HTTP requests served by a local worker, by outcome",
       labelNames: [...workerLabels, "outcome"],
       registers,
+      collect: () => foldOutcomes(this.requests, "http"),
     });
     this.connections = new Counter({
       name: "levee_mesh_connections_total",
       help: "TCP connections served by a local worker, by outcome",
       labelNames: [...workerLabels, "outcome"],
       registers,
+      collect: () => foldOutcomes(this.connections, "tcp"),
     });
     this.inFlight = new Gauge({
       name: "levee_mesh_in_flight",
       help: "Requests (http) or connections (tcp) under way to a local worker",
       labelNames: workerLabels,
       registers,
+      collect: () => {
+        this.inFlight.reset();
+        for (const cell of cells.all()) this.inFlight.inc(labelsOf(cell), cell.inFlight);
+      },
     });
-    this.latency = new Histogram({
-      name: "levee_mesh_upstream_latency_seconds",
-      help: "Latency of requests / connections to a local worker (connect failures excluded)",
-      labelNames: workerLabels,
-      buckets: LATENCY_BUCKETS,
-      registers,
-    });
+    this.latency = new CellHistogram(
+      "levee_mesh_upstream_latency_seconds",
+      "Latency of requests / connections to a local worker (connect failures excluded)",
+      cells,
+      registry,
+    );
     this.ejections = new Counter({
       name: "levee_mesh_ejections_total",
       help: "Times a local worker was ejected from balancing after a refused or reset connection",
@@ -92,23 +116,31 @@ export class MeshMetrics {
 
   /** Balancer hooks for `service` on `node` (pass as BalancerRegistry's `observe`). */
   observer(service: string, node: string, protocol: Protocol): BalancerObserver {
-    const total = protocol === "tcp" ? this.connections : this.requests;
-    const labels = (index: number) => ({ service, node, worker: String(index) });
+    // The cells of this balancer's workers, by worker index (looked up once per worker).
+    const byIndex: WorkerCell[] = [];
+    const cellOf = (index: number): WorkerCell => {
+      let cell = byIndex[index];
+      if (cell === undefined) {
+        cell = this.cells.cell(service, node, index, protocol);
+        byIndex[index] = cell;
+      }
+      return cell;
+    };
     return {
       picked: (endpoint, inFlight, panic) => {
-        this.inFlight.set(labels(endpoint.index), inFlight);
+        cellOf(endpoint.index).inFlight = inFlight;
         if (panic) this.panicPicks.inc({ service, node });
       },
       finished: (endpoint, outcome, inFlight) => {
-        const worker = labels(endpoint.index);
-        this.inFlight.set(worker, inFlight);
-        total.inc({ ...worker, outcome: outcomeLabel(outcome) });
+        const cell = cellOf(endpoint.index);
+        cell.inFlight = inFlight;
+        cell.finished(outcomeLabel(outcome));
         if (!isConnectFailure(outcome) && Number.isFinite(outcome.latencyMs) && outcome.latencyMs >= 0) {
-          this.latency.observe(worker, outcome.latencyMs / 1000);
+          cell.observe(outcome.latencyMs / 1000);
         }
       },
       ejected: (endpoint) => {
-        this.ejections.inc(labels(endpoint.index));
+        this.ejections.inc({ service, node, worker: String(endpoint.index) });
       },
     };
   }

@@ -116,7 +116,13 @@ describe("MeshMetrics", () => {
     expect(
       latency["levee_mesh_upstream_latency_seconds_bucket{le=2.5,service=redis,node=edge2,worker=0}"],
     ).toBe(1);
-    expect(await registry.metrics()).toContain("# TYPE levee_mesh_requests_total counter");
+    const text = await registry.metrics();
+    expect(text).toContain("# TYPE levee_mesh_requests_total counter");
+    expect(text).toContain("# TYPE levee_mesh_upstream_latency_seconds histogram");
+    expect(text).toContain(
+      'levee_mesh_upstream_latency_seconds_bucket{le="2.5",service="redis",node="edge2",worker="0"} 1',
+    );
+    expect(text).toContain('levee_mesh_upstream_latency_seconds_count{service="api",node="edge2",worker="0"} 1');
   });
 
   test("registries are isolated", () => {
