@@ -93,7 +93,7 @@ export class Supervisor extends EventEmitter<{ change: [WorkerSnapshot] }> {
     }
     this.reportInvalid(invalid);
     await Promise.all(boots);
-    this.options.ports.releaseExcept(new Set(wanted.keys()));
+    await this.releasePorts(wanted);
   }
 
   /** A newer plan was stored: converge to it. Plans are applied one at a time, in order. */
@@ -160,8 +160,20 @@ export class Supervisor extends EventEmitter<{ change: [WorkerSnapshot] }> {
     }
     this.reportInvalid(invalid);
     await Promise.all(ops);
-    this.options.ports.releaseExcept(new Set(wanted.keys()));
+    await this.releasePorts(wanted);
     await this.collectArtifacts(workers);
+  }
+
+  /**
+   * Frees the host ports of workers no longer wanted. A registry locked by another agent for too
+   * long is no reason to fail the plan: the ports are freed with the next plan or restart.
+   */
+  private async releasePorts(wanted: ReadonlyMap<string, unknown>): Promise<void> {
+    try {
+      await this.options.ports.releaseExcept(new Set(wanted.keys()));
+    } catch (err) {
+      this.options.log.warn("ports of removed workers not released yet", { error: (err as Error).message });
+    }
   }
 
   private async drop(key: string): Promise<void> {

@@ -209,7 +209,8 @@ export class WorkerController {
         signal: abort.signal,
       });
       if (abort.signal.aborted || this.closed) return;
-      const port = this.portFor(template);
+      const port = await this.portFor(template);
+      if (abort.signal.aborted || this.closed) return;
       const instanceId = `${instancePrefix(this.deps.agentId)}${randomUUID()}`;
       const env = instanceEnv(this.deps, desired, instanceId, port, mounts.env);
       this.update({
@@ -257,7 +258,7 @@ export class WorkerController {
     }
   }
 
-  private portFor(template: Template): number | undefined {
+  private async portFor(template: Template): Promise<number | undefined> {
     if (template.port === undefined) return undefined;
     if (template.port !== "auto") return template.port;
     const held = this.record.port;
@@ -409,7 +410,7 @@ export class WorkerController {
     // The old instance keeps its port; an auto port is handed to the new instance afresh.
     const oldRecord = { ...this.record };
     if (this.desired.template.port === "auto") {
-      this.record = { ...this.record, port: this.deps.ports.reallocate(this.key) };
+      this.record = { ...this.record, port: await this.deps.ports.reallocate(this.key) };
     }
     await this.startNow();
     const deadline = Date.now() + SURGE_READY_MS;
