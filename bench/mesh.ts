@@ -10,7 +10,7 @@
 //
 //   apt-get install -y haproxy wrk
 //   ./node_modules/.bin/bun bench/mesh.ts [--duration 10] [--connections 32] [--rounds 3] [--posts 20]
-//     [--only relayed]   only the cases (and POSTs) whose name contains this text
+//     [--only relayed]   only the cases (and POSTs) whose name matches this regular expression
 //     [--log-level debug] [--keep]   the agents' log level; keep the data dirs and logs (agent.log)
 //     [--source]         run the agents from the source (bun src/cli/main.ts) instead of a binary that
 //                        build/build.ts's buildTarget compiles into the temp dir first (what ships)
@@ -43,7 +43,7 @@ const SOURCE = args.includes("--source");
 const AGENT_ENV = Object.fromEntries(
   args.flatMap((a, i) => (a === "--agent-env" ? [(args[i + 1] ?? "").split(/=(.*)/s).slice(0, 2)] : [])),
 ) as Record<string, string>;
-const wanted = (name: string) => ONLY === undefined || name.includes(ONLY);
+const wanted = (name: string) => ONLY === undefined || new RegExp(ONLY).test(name);
 const PORT = 19500;
 const HAPROXY = { host: "127.0.0.84", port: 19600 };
 const ROOT = join(import.meta.dir, "..");

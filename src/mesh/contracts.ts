@@ -93,6 +93,12 @@ export interface Duplex {
   onEnd(handler: () => void): void;
   /** Closed for good; error set when it broke. Called once. */
   onClose(handler: (error?: Error) => void): void;
+  /**
+   * TCP keep-alive probes after this long idle (then every second, 10 probes): a peer that vanished
+   * without a FIN or RST turns into an error instead of a connection that hangs. Optional (a Duplex
+   * that is not a socket has no such thing).
+   */
+  keepAlive?(initialDelayMs: number): void;
   readonly remoteAddress: string;
 }
 

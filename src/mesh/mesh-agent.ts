@@ -42,6 +42,8 @@ export interface MeshAgentOptions {
   onRoutes?: (routes: RouteStatus[]) => void;
 }
 
+const NO_ENDPOINTS: readonly LocalEndpoint[] = [];
+
 /** Request fields the mesh reads and does not send on. */
 const MESH_HEADERS = ["x-levee-node", "x-levee-debug"];
 
@@ -59,6 +61,8 @@ export class MeshAgent {
    * change, which refreshes): read per request, so it is not rebuilt per request.
    */
   private local: readonly LocalEndpoint[] = [];
+  /** The same, by service (the same array per request until the next refresh: the balancer caches). */
+  private readonly localByService = new Map<string, LocalEndpoint[]>();
 
   constructor(private readonly options: MeshAgentOptions) {
     this.pool = new UpstreamPool(options.dialer);
@@ -85,6 +89,12 @@ export class MeshAgent {
   refresh(): void {
     if (this.closed) return;
     this.local = this.options.localWorkers();
+    this.localByService.clear();
+    for (const endpoint of this.local) {
+      const list = this.localByService.get(endpoint.service);
+      if (list) list.push(endpoint);
+      else this.localByService.set(endpoint.service, [endpoint]);
+    }
     const catalog = this.options.catalog();
     if (!catalog) return;
     const local = new Set(this.local.map((w) => w.service));
@@ -174,7 +184,7 @@ export class MeshAgent {
       self: this.options.node,
       catalog,
       service,
-      local: this.local,
+      local: this.localByService.get(service) ?? NO_ENDPOINTS,
       balancers: this.balancers,
       distance: this.options.distance,
       hops,
@@ -183,8 +193,7 @@ export class MeshAgent {
 
   private serviceHttpProxy(service: string, hops: number): HttpProxy {
     return this.httpProxy(`service/${service}/${hops}`, (head) => {
-      const debug = head.headers.some((h) => h.name.toLowerCase() === "x-levee-debug");
-      return this.toHttp(service, this.decide(service, hops), debug);
+      return this.toHttp(service, this.decide(service, hops), head.has("x-levee-debug"));
     });
   }
 
@@ -213,7 +222,7 @@ export class MeshAgent {
       target: decision.target,
       removeHeaders: MESH_HEADERS,
       ...(debug ? { upstreamLabel: `${this.options.node}/${service}#${decision.target.index}` } : {}),
-      done: (outcome) => pick.done(outcome),
+      done: pick.done,
     };
   }
 
@@ -221,7 +230,7 @@ export class MeshAgent {
   private forwardRoute(head: RequestHead): HttpDecision {
     const catalog = this.options.catalog();
     if (!catalog) return noCatalog(this.options.node);
-    const header = (name: string) => head.headers.find((h) => h.name.toLowerCase() === name)?.value;
+    const header = (name: string) => head.get(name);
     const found = targetOf(
       { method: head.method, target: head.target, host: header("host"), node: header("x-levee-node") },
       catalog,

@@ -59,6 +59,11 @@ export abstract class ConnectionBase {
   protected responseStarted = false;
   protected closeAfter = false;
   protected retried = false;
+  /** The request head as sent upstream (with the body bytes coalesced into it), for a retry. */
+  protected sentHead: Buffer | null = null;
+  /** Body bytes that went in sentHead; body bytes written upstream after it. */
+  protected headBody = 0;
+  protected bodyOut = 0;
   protected t0 = 0;
   protected latencyMs = -1;
   /** How requests are rewritten on this connection (the writer memoises in it). */
@@ -164,6 +169,7 @@ export abstract class ConnectionBase {
   protected endExchange(close: boolean): void {
     this.req = null;
     this.decision = null;
+    this.sentHead = null;
     this.ab.clear();
     this.abScanned = 0;
     if (close || this.closeAfter) {

@@ -6,7 +6,7 @@
 // close; upstream failures with 502/504 (or a cut connection once the response has begun, so that a
 // truncated response never looks whole).
 import { errorKind, errorMessage } from "./dial-errors.ts";
-import { COALESCE, Res, St } from "./http-connection-base.ts";
+import { COALESCE, P_UPSTREAM, Res, St } from "./http-connection-base.ts";
 import { CONNECT_ESTABLISHED, errorResponse, forwardRequestHead, localResponse } from "./http-head-writer.ts";
 import {
   findHeadEnd,
@@ -238,6 +238,10 @@ export class ClientConnection extends ResponseRelay implements Expirable {
       this.openTunnel(200, CONNECT_ESTABLISHED);
       return;
     }
+    if (this.retried && this.sentHead !== null) {
+      this.replayRequest(this.sentHead);
+      return;
+    }
     let first: Buffer | undefined;
     const rb = this.rb;
     if (!this.reqDone && rb.length > 0) {
@@ -262,13 +266,35 @@ export class ClientConnection extends ResponseRelay implements Expirable {
       rewrite,
       first !== undefined && first.byteLength <= COALESCE ? first : undefined,
     );
+    const coalesced = first !== undefined && first.byteLength <= COALESCE;
+    this.sentHead = head;
+    this.headBody = coalesced ? (first as Buffer).byteLength : 0;
+    this.bodyOut = 0;
     // The answer is due once the request is sent (or at once when the client waits for 100 Continue).
     if (this.reqDone || req.expectContinue) this.deadline = Date.now() + this.ctx.timeouts.responseMs;
     this.writeUp(head);
-    if (first !== undefined && first.byteLength > COALESCE) this.writeUp(first);
+    if (first !== undefined && !coalesced) {
+      this.bodyOut += first.byteLength;
+      this.writeUp(first);
+    }
     if (!this.reqDone && this.clientEnded)
       this.abortExchange("client closed before the request was complete");
     else this.checkReadAhead();
+  }
+
+  /**
+   * A retry on a fresh connection (http-response-relay.ts decided it is safe): the head as sent
+   * before, then the body from where the client is (none of it had been sent beyond the head).
+   */
+  protected replayRequest(head: Buffer): void {
+    const req = this.req as RequestHead;
+    // Writing to the dead connection may have paused the client; this connection's queue is empty.
+    this.resumeClient(P_UPSTREAM);
+    if (this.reqDone || req.expectContinue) this.deadline = Date.now() + this.ctx.timeouts.responseMs;
+    this.writeUp(head);
+    if (this.reqDone) this.checkReadAhead();
+    else if (this.rb.length > 0) this.pumpBody();
+    else if (this.clientEnded) this.abortExchange("client closed before the request was complete");
   }
 
   /** Request body bytes that arrived while forwarding (no copy). */
@@ -281,9 +307,11 @@ export class ClientConnection extends ResponseRelay implements Expirable {
       return;
     }
     if (end < 0) {
+      this.bodyOut += buf.byteLength;
       this.writeUp(buf);
       return;
     }
+    this.bodyOut += end;
     if (end > 0) this.writeUp(buf.subarray(0, end));
     if (end < buf.byteLength) this.rb.append(buf.subarray(end));
     this.requestSent();
@@ -300,7 +328,10 @@ export class ClientConnection extends ResponseRelay implements Expirable {
       return;
     }
     const stop = end < 0 ? rb.end : end;
-    if (stop > rb.start) this.writeUp(rb.buf.subarray(rb.start, stop));
+    if (stop > rb.start) {
+      this.bodyOut += stop - rb.start;
+      this.writeUp(rb.buf.subarray(rb.start, stop));
+    }
     rb.start = stop;
     if (end >= 0) this.requestSent();
     else this.checkReadAhead();

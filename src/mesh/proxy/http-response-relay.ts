@@ -1,9 +1,9 @@
 // The response side of a proxied HTTP/1.1 connection: reads the upstream's response head (interim
 // 1xx passed on, 101 turns the connection into a tunnel), relays it with hop-by-hop fields handled
 // (or the upstream's bytes unchanged when nothing needs to change) and the body as it comes with
-// back-pressure, then hands the upstream connection back to the pool (or retires it). A pooled
-// connection found dead before any response byte is retried once on a fresh one, for idempotent
-// requests without a body only.
+// back-pressure, then hands the upstream connection back to the pool (or retires it). A request on a
+// pooled connection that turns out dead (reset, EOF, keep-alive timeout) before any response byte is
+// retried once on a fresh connection when that is safe (retryable() below).
 import { errorKind, errorMessage } from "./dial-errors.ts";
 import { COALESCE, ConnectionBase, P_READAHEAD, P_UPSTREAM, Res, St } from "./http-connection-base.ts";
 import { forwardResponseHead } from "./http-head-writer.ts";
@@ -13,8 +13,20 @@ import type { DialDecision } from "./http-types.ts";
 import { asBuffer } from "./read-buffer.ts";
 import type { UpstreamConn, UpstreamOwner } from "./upstream-pool.ts";
 
-/** Methods a proxy may resend on a fresh connection (RFC 9110 §9.2.2), when they carry no body. */
+/** Methods a proxy may resend on a fresh connection (RFC 9110 §9.2.2). */
 const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"]);
+
+/**
+ * Whether a request whose pooled connection died before any response byte may be sent again (pure).
+ * Only what was sent can be sent again: the head and the body bytes coalesced into it, nothing
+ * streamed after it. Then: an idempotent method, or a request with a body of which no byte was sent
+ * yet (the upstream cannot have acted on a request it has not received whole). A request without a
+ * body of another method (POST, PATCH) was complete, so it is not retried.
+ */
+export function retryable(method: string, hasBody: boolean, headBody: number, bodyOut: number): boolean {
+  if (bodyOut > 0) return false;
+  return IDEMPOTENT.has(method) || (hasBody && headBody === 0);
+}
 
 export abstract class ResponseRelay extends ConnectionBase implements UpstreamOwner {
   upstreamData(chunk: Uint8Array): void {
@@ -200,7 +212,13 @@ export abstract class ResponseRelay extends ConnectionBase implements UpstreamOw
     this.up = null;
     conn.retire();
     const untouched = this.res === Res.Head && this.ab.length === 0 && this.latencyMs < 0;
-    if (untouched && conn.reused && !this.retried && req.body.kind === "none" && IDEMPOTENT.has(req.method)) {
+    if (
+      untouched &&
+      conn.reused &&
+      !this.retried &&
+      this.sentHead !== null &&
+      retryable(req.method, req.body.kind !== "none", this.headBody, this.bodyOut)
+    ) {
       this.retried = true;
       this.dial(conn.key);
       return;

@@ -49,6 +49,7 @@ export class SocketDuplex implements Duplex {
   private endHandler: Handler<[]> = null;
   private closeHandler: Handler<[Error | undefined]> = null;
   remoteAddress = "";
+  private keepAliveMs = 0;
 
   constructor(marks: WaterMarks = {}) {
     this.high = marks.highWaterMark ?? DEFAULT_HIGH;
@@ -79,7 +80,18 @@ export class SocketDuplex implements Duplex {
     } catch {
       // not a TCP socket (e.g. a unix socket): nothing to do
     }
+    if (this.keepAliveMs > 0) this.keepAlive(this.keepAliveMs);
     if (this.queued > 0) this.handleDrain();
+  }
+
+  /** SO_KEEPALIVE with TCP_KEEPIDLE = initialDelayMs (Bun: TCP_KEEPINTVL 1 s, TCP_KEEPCNT 10). */
+  keepAlive(initialDelayMs: number): void {
+    this.keepAliveMs = initialDelayMs;
+    try {
+      this.sock?.setKeepAlive(true, initialDelayMs);
+    } catch {
+      // not a TCP socket: nothing to probe
+    }
   }
 
   write(chunk: Uint8Array): boolean {

@@ -127,6 +127,14 @@ interface EndpointState {
   picks: number;
 }
 
+/** An entry of the list as the cache last saw it. */
+interface Seen {
+  endpoint: LocalEndpoint;
+  index: number;
+  port: number;
+  ready: boolean;
+}
+
 function keyOf(endpoint: LocalEndpoint): string {
   return `${endpoint.index}@${endpoint.port}`;
 }
@@ -153,6 +161,12 @@ export class Balancer {
   private last = -1;
   /** Number of the next pick. */
   private seq = 0;
+  /**
+   * The last list pick() synced and its sorted ready states: the agent passes the same array until its
+   * workers change, so a request costs no sync. Reused only while every entry is the same object with
+   * the same index, port and readiness as then, and no other state lingers.
+   */
+  private cache: { list: readonly LocalEndpoint[]; seen: Seen[]; ready: EndpointState[] } | undefined;
 
   constructor(options: BalancerOptions) {
     this.strategy = options.strategy;
@@ -167,13 +181,44 @@ export class Balancer {
   /** The endpoint for the next request or connection; undefined when no endpoint is ready. */
   pick(endpoints: readonly LocalEndpoint[]): Pick | undefined {
     const now = this.now();
-    const ready = this.sync(endpoints, now).filter((state) => state.endpoint.ready);
+    const ready = this.readyStates(endpoints, now);
     if (ready.length === 0) return undefined;
-    ready.sort((a, b) => a.order - b.order);
-    const healthy = ready.filter((state) => state.ejectedUntil <= now);
+    let ejected = false;
+    for (const state of ready) if (state.ejectedUntil > now) ejected = true;
+    const healthy = ejected ? ready.filter((state) => state.ejectedUntil <= now) : ready;
     const panic = healthy.length === 0;
     const chosen = panic ? this.leastEjected(ready) : this.choose(healthy, now);
     return this.start(chosen, panic);
+  }
+
+  /** The ready states of the list, sorted (from the cache when the list is unchanged). */
+  private readyStates(endpoints: readonly LocalEndpoint[], now: number): EndpointState[] {
+    const cache = this.cache;
+    if (cache !== undefined && cache.list === endpoints && this.unchanged(cache.seen, endpoints))
+      return cache.ready;
+    const listed = this.sync(endpoints, now);
+    const ready = listed.filter((state) => state.endpoint.ready);
+    ready.sort((a, b) => a.order - b.order);
+    this.cache =
+      this.states.size === listed.length
+        ? {
+            list: endpoints,
+            seen: endpoints.map((e) => ({ endpoint: e, index: e.index, port: e.port, ready: e.ready })),
+            ready,
+          }
+        : undefined;
+    return ready;
+  }
+
+  private unchanged(seen: readonly Seen[], endpoints: readonly LocalEndpoint[]): boolean {
+    if (seen.length !== endpoints.length) return false;
+    for (let i = 0; i < seen.length; i++) {
+      const was = seen[i] as Seen;
+      const e = endpoints[i] as LocalEndpoint;
+      if (was.endpoint !== e || was.index !== e.index || was.port !== e.port || was.ready !== e.ready)
+        return false;
+    }
+    return true;
   }
 
   /** In-flight count of an endpoint (0 when unknown). */

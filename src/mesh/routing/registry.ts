@@ -39,14 +39,19 @@ interface Entry {
 }
 
 export class BalancerRegistry {
-  private readonly entries = new Map<string, Entry>();
+  /** By service, then node (no key string built per request). */
+  private readonly entries = new Map<string, Map<string, Entry>>();
 
   constructor(private readonly options: RegistryOptions = {}) {}
 
   /** The balancer of `service` on `node`, with `strategy` (created or switched as needed). */
   balancer(service: string, node: string, strategy: Strategy, protocol: Protocol = "http"): Balancer {
-    const key = `${service}\u0000${node}`;
-    let entry = this.entries.get(key);
+    let byNode = this.entries.get(service);
+    if (byNode === undefined) {
+      byNode = new Map();
+      this.entries.set(service, byNode);
+    }
+    let entry = byNode.get(node);
     // A protocol change means other units (requests vs connections): start afresh.
     if (!entry || entry.protocol !== protocol) {
       const { observe, ...rest } = this.options;
@@ -56,7 +61,7 @@ export class BalancerRegistry {
         protocol,
         balancer: new Balancer({ ...rest, strategy, observer: observe?.(service, node, protocol) }),
       };
-      this.entries.set(key, entry);
+      byNode.set(node, entry);
     }
     entry.balancer.strategy = strategy;
     return entry.balancer;
@@ -65,13 +70,12 @@ export class BalancerRegistry {
   /** Forgets the balancers of services no longer in the catalog. */
   retain(services: Iterable<string>): void {
     const keep = new Set(services);
-    for (const [key, entry] of this.entries) {
-      if (!keep.has(entry.service)) this.entries.delete(key);
-    }
+    for (const service of this.entries.keys()) if (!keep.has(service)) this.entries.delete(service);
   }
 
   status(): BalancerStatus[] {
     return [...this.entries.values()]
+      .flatMap((byNode) => [...byNode.values()])
       .sort((a, b) => compare(a.service, b.service) || compare(a.node, b.node))
       .map((entry) => ({
         service: entry.service,

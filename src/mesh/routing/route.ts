@@ -82,7 +82,10 @@ export function decideRoute(input: RouteInput): RouteDecision {
       `unknown service ${input.service} on node ${self}`,
     );
   }
-  const endpoints = input.local.filter((endpoint) => endpoint.service === service.name);
+  // Usually the caller passes only this service's endpoints: then the same array (no copy per request).
+  const endpoints = input.local.every((endpoint) => endpoint.service === service.name)
+    ? input.local
+    : input.local.filter((endpoint) => endpoint.service === service.name);
   const pick = input.balancers
     .balancer(service.name, self, service.balance, service.protocol)
     .pick(endpoints);

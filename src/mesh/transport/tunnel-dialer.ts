@@ -221,11 +221,20 @@ async function withDeadline(phase: ClientTlsPhase, ms: number, signal?: AbortSig
   }
 }
 
+/**
+ * TCP keep-alive on tunnel connections (direct, and the dialer's relay leg), first probe after this
+ * long idle: a pooled stream whose peer vanished fails (and is retried when safe) in about 11 s.
+ */
+export const TUNNEL_KEEPALIVE_MS = 1_000;
+
 /** Socket handlers for a dial: the phased ones, plus binding the socket to the phase on open. */
 function dialHandlers(onOpen: (socket: PhasedSocket) => void) {
   return {
     ...phasedHandlers,
-    open: (socket: Socket<Phase>) => onOpen(socket as PhasedSocket),
+    open: (socket: Socket<Phase>) => {
+      socket.setKeepAlive(true, TUNNEL_KEEPALIVE_MS);
+      onOpen(socket as PhasedSocket);
+    },
     connectError: () => {},
   } as import("bun").SocketHandler<Phase>;
 }

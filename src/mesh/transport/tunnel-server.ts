@@ -15,6 +15,8 @@ import { IGNORE, type Phase, type PhasedSocket, phasedHandlers } from "./socket-
 import { type AcceptContext, acceptTls, type InboundStream } from "./tls-stream.ts";
 
 const TLS_HANDSHAKE_RECORD = 0x16;
+/** TCP keep-alive on accepted connections (the relay sets its own on its legs). */
+const SERVER_KEEPALIVE_MS = 5_000;
 const RELAY_FIRST_BYTE = 0x4c; // "L"
 
 export interface TunnelServerOptions {
@@ -89,6 +91,8 @@ export function startTunnelServer(options: TunnelServerOptions): TunnelServer {
       socket: {
         ...(phasedHandlers as object),
         open(socket) {
+          // A peer that vanished (power cut, NAT state gone) is noticed, not kept forever.
+          socket.setKeepAlive(true, SERVER_KEEPALIVE_MS);
           socket.data = new SniffPhase(accept, options.relay);
         },
       },
