@@ -2,10 +2,15 @@
 // its tunnel server (an echo service) and relay legs, edge "edges" with a sink service, and A's dialer
 // whose direct path to them is a closed port. Everything a test starts is stopped by stopAll().
 import type { Duplex } from "../../../src/mesh/contracts.ts";
+import type { NodeTls } from "../../../src/mesh/transport/node-tls.ts";
 import { RelayHub } from "../../../src/mesh/transport/relay-hub.ts";
 import { type RelayOffers, startRelayOffers } from "../../../src/mesh/transport/relay-offers.ts";
 import { TunnelDialer } from "../../../src/mesh/transport/tunnel-dialer.ts";
-import { startTunnelServer, type TunnelServer } from "../../../src/mesh/transport/tunnel-server.ts";
+import {
+  startTunnelServer,
+  type TunnelServer,
+  type TunnelServerOptions,
+} from "../../../src/mesh/transport/tunnel-server.ts";
 import { catalogNode, closedPort, echoService, testCa, waitFor } from "./fixtures.ts";
 
 export const ca = testCa();
@@ -43,6 +48,16 @@ export async function cluster(
       credentials: () => CLOUD,
       onEvent: (e, f) => events.push(`${e} ${JSON.stringify(f)}`),
     });
+  const relay = relayServer(hub);
+  const echo = echoService();
+  const relayPort = options.via ? options.via(relay.port) : relay.port;
+  const { server: b, offers } = offeringEdge("edgeb", B, relayPort, echo.onStream);
+  await waitFor("B's legs at the relay", () => hub.legs("edgeb") === 2 && offers.waiting() === 2);
+  return { hub, relay, b, echo, offers, events };
+}
+
+/** The cloud's tunnel server running `hub` as relay (its own streams go to an echo service). */
+export function relayServer(hub: RelayHub): TunnelServer {
   const relay = startTunnelServer({
     listen: { host: "127.0.0.1", port: 0 },
     credentials: () => CLOUD,
@@ -50,25 +65,32 @@ export async function cluster(
     relay: hub,
   });
   onCleanup(() => relay.stop());
-  const echo = echoService();
-  const b = startTunnelServer({
+  return relay;
+}
+
+/** An edge with its tunnel server (streams to `onStream`) keeping 2 legs at the relay on relayPort. */
+export function offeringEdge(
+  node: string,
+  credentials: NodeTls,
+  relayPort: number,
+  onStream: TunnelServerOptions["onStream"],
+): { server: TunnelServer; offers: RelayOffers } {
+  const server = startTunnelServer({
     listen: { host: "127.0.0.1", port: 0 },
-    credentials: () => B,
-    onStream: echo.onStream,
+    credentials: () => credentials,
+    onStream,
   });
-  onCleanup(() => b.stop());
-  const relayPort = options.via ? options.via(relay.port) : relay.port;
+  onCleanup(() => server.stop());
   const offers = startRelayOffers({
     idle: 2,
-    node: "edgeb",
-    credentials: () => B,
+    node,
+    credentials: () => credentials,
     relay: () => ({ host: "127.0.0.1", port: relayPort }),
-    accept: b.accept,
+    accept: server.accept,
     backoff: FAST,
   });
   onCleanup(() => offers.close());
-  await waitFor("B's legs at the relay", () => hub.legs("edgeb") === 2 && offers.waiting() === 2);
-  return { hub, relay, b, echo, offers, events };
+  return { server, offers };
 }
 
 /** A's dialer, for which B's direct address is a closed port. */
@@ -84,22 +106,7 @@ export function blockedDialer(relayPort: number) {
 
 /** Adds edge "edges" (a sink service: streams handed to onSink) with legs at the relay; its name. */
 export async function clusterWithSink(relayPort: number, onSink: (d: Duplex) => void): Promise<string> {
-  const S = ca.node("edges");
-  const server = startTunnelServer({
-    listen: { host: "127.0.0.1", port: 0 },
-    credentials: () => S,
-    onStream: (s) => onSink(s.duplex),
-  });
-  onCleanup(() => server.stop());
-  const offers = startRelayOffers({
-    idle: 2,
-    node: "edges",
-    credentials: () => S,
-    relay: () => ({ host: "127.0.0.1", port: relayPort }),
-    accept: server.accept,
-    backoff: FAST,
-  });
-  onCleanup(() => offers.close());
+  const { offers } = offeringEdge("edges", ca.node("edges"), relayPort, (s) => onSink(s.duplex));
   await waitFor("the sink's legs", () => offers.waiting() === 2);
   return "edges";
 }

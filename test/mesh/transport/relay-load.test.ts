@@ -9,7 +9,18 @@ import { helloLine, parseChallenge, requestLine } from "../../../src/mesh/transp
 import type { TunnelDialer } from "../../../src/mesh/transport/tunnel-dialer.ts";
 import { startTunnelServer } from "../../../src/mesh/transport/tunnel-server.ts";
 import { closedPort, echoService, readAll, waitFor, writeAll } from "./fixtures.ts";
-import { A, B, blockedDialer, C, CLOUD, cluster, FAST, onCleanup, stopAll } from "./relay-fixtures.ts";
+import {
+  A,
+  B,
+  blockedDialer,
+  C,
+  CLOUD,
+  cluster,
+  offeringEdge,
+  onCleanup,
+  relayServer,
+  stopAll,
+} from "./relay-fixtures.ts";
 
 afterEach(stopAll);
 
@@ -39,13 +50,7 @@ describe("relay under load", () => {
 
   test("a failed leg does not hold up replacing used ones while the relay works (long backoff)", async () => {
     const hub = new RelayHub({ name: "cloud", credentials: () => CLOUD });
-    const relay = startTunnelServer({
-      listen: { host: "127.0.0.1", port: 0 },
-      credentials: () => CLOUD,
-      onStream: () => {},
-      relay: hub,
-    });
-    onCleanup(() => relay.stop());
+    const relay = relayServer(hub);
     const echo = echoService();
     const b = startTunnelServer({
       listen: { host: "127.0.0.1", port: 0 },
@@ -93,21 +98,7 @@ describe("relay under load", () => {
     dialing.end();
     await Bun.sleep(50);
     // C's legs arrive afterwards: nobody takes them
-    const cServer = startTunnelServer({
-      listen: { host: "127.0.0.1", port: 0 },
-      credentials: () => C,
-      onStream: () => {},
-    });
-    onCleanup(() => cServer.stop());
-    const offers = startRelayOffers({
-      idle: 2,
-      node: "edgec",
-      credentials: () => C,
-      relay: () => ({ host: "127.0.0.1", port: relay.port }),
-      accept: cServer.accept,
-      backoff: FAST,
-    });
-    onCleanup(() => offers.close());
+    offeringEdge("edgec", C, relay.port, () => {});
     await waitFor("C's legs", () => hub.legs("edgec") === 2);
     await Bun.sleep(100);
     expect(hub.legs("edgec")).toBe(2);

@@ -37,6 +37,7 @@ import {
   cluster,
   clusterWithSink,
   FAST,
+  offeringEdge,
   onCleanup,
   stopAll,
 } from "./relay-fixtures.ts";
@@ -211,21 +212,7 @@ describe("relay", () => {
     const { relay } = await cluster({ hub });
     // edge C offers legs too
     const cEcho = echoService();
-    const c = startTunnelServer({
-      listen: { host: "127.0.0.1", port: 0 },
-      credentials: () => C,
-      onStream: cEcho.onStream,
-    });
-    onCleanup(() => c.stop());
-    const offers = startRelayOffers({
-      idle: 2,
-      node: "edgec",
-      credentials: () => C,
-      relay: () => ({ host: "127.0.0.1", port: relay.port }),
-      accept: c.accept,
-      backoff: FAST,
-    });
-    onCleanup(() => offers.close());
+    offeringEdge("edgec", C, relay.port, cEcho.onStream);
     await waitFor("C's legs", () => hub.legs("edgec") === 2);
     const dialer = blockedDialer(relay.port);
     const error = (await dialer
