@@ -122,7 +122,9 @@ describe("MeshMetrics", () => {
     expect(text).toContain(
       'levee_mesh_upstream_latency_seconds_bucket{le="2.5",service="redis",node="edge2",worker="0"} 1',
     );
-    expect(text).toContain('levee_mesh_upstream_latency_seconds_count{service="api",node="edge2",worker="0"} 1');
+    expect(text).toContain(
+      'levee_mesh_upstream_latency_seconds_count{service="api",node="edge2",worker="0"} 1',
+    );
   });
 
   test("registries are isolated", () => {
