@@ -287,7 +287,8 @@ async function main(): Promise<void> {
   ];
   const results = new Map<string, WrkResult[]>();
   const chosen = cases.filter((c) => wanted(c.name));
-  for (const c of chosen) await wrk(c.url, c.headers); // warm-up (pools, JIT, the relay's legs)
+  // warm-up (pools, JIT, the relay's legs); --rounds 0: no wrk at all (the 4 MB POSTs only)
+  if (ROUNDS > 0) for (const c of chosen) await wrk(c.url, c.headers);
   for (let round = 0; round < ROUNDS; round++) {
     for (const c of chosen) {
       const r = await wrk(c.url, c.headers);

@@ -3,12 +3,14 @@
 // disk and then executes or prints the plan (commands/install.ts), so every decision is testable
 // without touching the system. Paths in a plan are host paths, i.e. already under --root.
 import { join, resolve } from "node:path";
-import { parse as parseYaml, stringify as stringifyYaml } from "yaml";
 import cloudUnit from "../../systemd/levee-cloud.service" with { type: "text" };
 import edgeUnit from "../../systemd/levee-edge.service" with { type: "text" };
 import { envName, flagName, type Options, optionMeta, optionsFor, staticDefault } from "../config/schema.ts";
 import { UsageError } from "../runtime/errors.ts";
 import { mergeEnvFile } from "./env-file.ts";
+
+/** The YAML library, loaded on first use (every `levee` command imports this module). */
+const yaml = () => require("yaml") as typeof import("yaml");
 
 export type Mode = "cloud" | "edge";
 export const MODES: readonly Mode[] = ["cloud", "edge"];
@@ -141,14 +143,14 @@ export function renderConfig(mode: Mode, fields: Record<string, unknown>): strin
     `# Fields are the flags of \`levee ${mode}\` without the leading dashes: see \`levee ${mode} --help\`.`,
     `# This file is world-readable; secrets are in ${envPath(mode)} (mode 0600).`,
   ].join("\n");
-  return `${header}\n${Object.keys(fields).length > 0 ? stringifyYaml(fields) : ""}`;
+  return `${header}\n${Object.keys(fields).length > 0 ? yaml().stringify(fields) : ""}`;
 }
 
 /** Names the fields that differ between an existing config file and the new fields, one line. */
 export function describeConfigChange(previous: string, fields: Record<string, unknown>): string {
   let doc: unknown;
   try {
-    doc = parseYaml(previous);
+    doc = yaml().parse(previous);
   } catch {
     return "the previous file was not valid YAML";
   }
@@ -241,7 +243,7 @@ export function planUninstall(input: UninstallInput): UninstallPlan {
     const text = input.read(host(configPath(m)));
     try {
       const value =
-        text === undefined ? undefined : (parseYaml(text) as Record<string, unknown>)?.["data-dir"];
+        text === undefined ? undefined : (yaml().parse(text) as Record<string, unknown>)?.["data-dir"];
       return typeof value === "string" && value.length > 0 ? value : undefined;
     } catch {
       return undefined;

@@ -1,21 +1,18 @@
 // `levee ctl <subcommand>`: the client of the cloud API. Each subcommand lives in src/cli/ctl/;
-// this module picks it, and turns its failures into one line on stderr: usage problems exit 2,
+// this module picks it (and loads its module only then), and turns its failures into one line on stderr: usage problems exit 2,
 // server and API failures exit 1 (a rejected manifest adds one `  <path>: <message>` line per issue).
 import { type Options, optionsFor } from "../../config/schema.ts";
 import { describeError, UsageError } from "../../runtime/errors.ts";
 import { defineCommand } from "../command.ts";
-import { apply } from "../ctl/apply.ts";
-import { artifact } from "../ctl/artifact.ts";
-import { brokerConfig } from "../ctl/broker-config.ts";
 import { CtlFailure } from "../ctl/client.ts";
 import { makeContext, type Subcommand } from "../ctl/context.ts";
-import { convert } from "../ctl/convert.ts";
-import { deleteObject } from "../ctl/delete.ts";
-import { describe, get } from "../ctl/get.ts";
 import { ctlKeysFor, logs } from "../ctl/logs.ts";
-import { schema } from "../ctl/schema.ts";
-import { status } from "../ctl/status.ts";
-import { token } from "../ctl/token.ts";
+
+/** A subcommand whose module is loaded when it runs (`levee edge` and the rest never load them). */
+const lazy =
+  (load: () => Promise<Subcommand>): Subcommand =>
+  async (ctx) =>
+    (await load())(ctx);
 
 interface Entry {
   usage: string;
@@ -27,34 +24,38 @@ const SUBCOMMANDS: Record<string, Entry> = {
   apply: {
     usage: "apply -f FILE|- [--wait [--timeout 120s]]",
     summary: "create or update the objects in a YAML or JSON manifest (all or nothing)",
-    run: apply,
+    run: lazy(async () => (await import("../ctl/apply.ts")).apply),
   },
   convert: {
     usage: "convert -f FILE|- [-o yaml|json]",
     summary:
       "print the native manifests of a file (Dayu's JointMultiEdgeService, RuntimeService) without applying (no server needed)",
-    run: convert,
+    run: lazy(async () => (await import("../ctl/convert.ts")).convert),
   },
   get: {
     usage: "get KIND [NAME] [-o table|json|yaml]",
     summary: "list nodes, services, configs or workers (get workers SERVICE: one service's)",
-    run: get,
+    run: lazy(async () => (await import("../ctl/get.ts")).get),
   },
   describe: {
     usage: "describe KIND NAME",
     summary: "an object as YAML with its workers and recent events",
-    run: describe,
+    run: lazy(async () => (await import("../ctl/get.ts")).describe),
   },
-  delete: { usage: "delete KIND NAME", summary: "delete a service, config or node", run: deleteObject },
+  delete: {
+    usage: "delete KIND NAME",
+    summary: "delete a service, config or node",
+    run: lazy(async () => (await import("../ctl/delete.ts")).deleteObject),
+  },
   token: {
     usage: "token create [--ttl 24h] [--uses 1]",
     summary: "make a join token for levee edge --token (printed alone on the last line)",
-    run: token,
+    run: lazy(async () => (await import("../ctl/token.ts")).token),
   },
   artifact: {
     usage: "artifact push FILE [--name NAME] | ls | rm SHA256",
     summary: "upload a file (a DNN model, ...) that workers mount; prints its sha256 on the last line",
-    run: artifact,
+    run: lazy(async () => (await import("../ctl/artifact.ts")).artifact),
   },
   logs: {
     usage: "logs SERVICE --node NODE [--worker I] [-f] [--tail N]",
@@ -64,17 +65,17 @@ const SUBCOMMANDS: Record<string, Entry> = {
   schema: {
     usage: "schema KIND",
     summary: "print the JSON Schema of a manifest kind (no server needed)",
-    run: schema,
+    run: lazy(async () => (await import("../ctl/schema.ts")).schema),
   },
   "broker-config": {
     usage: "broker-config mosquitto [--out-dir DIR]",
     summary: "write the password and ACL files for an external Mosquitto",
-    run: brokerConfig,
+    run: lazy(async () => (await import("../ctl/broker-config.ts")).brokerConfig),
   },
   status: {
     usage: "status",
     summary: "show whether the cloud API is up and ready, and why not",
-    run: status,
+    run: lazy(async () => (await import("../ctl/status.ts")).status),
   },
 };
 

@@ -18,7 +18,6 @@ import {
 } from "../agent-launcher.ts";
 import { defineCommand } from "../command.ts";
 import { lookInside } from "../demo/hints.ts";
-import { meshPort, pipelineFor, workerCounts } from "../demo/pipeline-manifest.ts";
 import { applyPipeline, fetchStats, waitPipelineReady } from "../demo/pipeline-runner.ts";
 import { formatSummary } from "../demo/summary.ts";
 
@@ -168,6 +167,8 @@ async function startPipeline(ctx: PipelineContext): Promise<{ statsUrl: string }
     );
     return undefined;
   }
+  // Loaded here: every `levee` command imports this module, and the manifest parser is large.
+  const { meshPort, pipelineFor, workerCounts } = await import("../demo/pipeline-manifest.ts");
   const objects = pipelineFor(ctx.edges.map((e) => e.name));
   try {
     await applyPipeline(ctx.cloudUrl, ctx.adminToken, objects);
