@@ -117,6 +117,25 @@ describe.skipIf(!available.ok)("mesh across a NAT-like network", () => {
     rmSync(root, { recursive: true, force: true });
   });
 
+  test("a request waiting on a tunnel whose peer vanished fails in ~11 s (TCP keep-alive), not at the 60 s timeout", async () => {
+    // A POST with its body (complete, not idempotent: not retried) to a worker that answers after 45 s.
+    const script = `const started = performance.now();
+      const r = await fetch("http://edge3:${PORT}/sleep?ms=45000", { method: "POST", body: "x", proxy: ${JSON.stringify(`http://${address("edge1")}:7403`)}, signal: AbortSignal.timeout(50000) });
+      console.log(JSON.stringify({ status: r.status, seconds: (performance.now() - started) / 1000 }));`;
+    const answer = net.exec("edge1", [BUN, "-e", script], { timeoutMs: 60_000 });
+    await Bun.sleep(2000);
+    // The request is sent and acknowledged; now every frame between the two is dropped silently.
+    net.cut("edge1", "edge3");
+    try {
+      const result = JSON.parse((await answer).stdout.trim()) as { status: number; seconds: number };
+      expect([502, 504]).toContain(result.status);
+      expect(result.seconds).toBeLessThan(25);
+      expect(result.seconds).toBeGreaterThan(8);
+    } finally {
+      net.heal("edge1", "edge3");
+    }
+  }, 70_000);
+
   test("edge1 → edge3 through the forward proxy: direct, then relayed while edge1↔edge3 is forbidden", async () => {
     let answer = "";
     await until("edge3 to answer through edge1's proxy", async () => {
