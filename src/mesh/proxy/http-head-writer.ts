@@ -237,6 +237,18 @@ function memoTail(head: RequestHead, rewrite: RequestRewrite): Buffer {
   return next.tail;
 }
 
+/** The response head goes to the client as the upstream sent it (forwardResponseHead returns null). */
+export function responseHeadUnchanged(head: ResponseHead, rewrite: ResponseRewrite): boolean {
+  return (
+    !head.hopByHop &&
+    head.minor === 1 &&
+    !rewrite.close &&
+    !(rewrite.clientMinor === 0 && !rewrite.close) &&
+    !rewrite.upgrade &&
+    rewrite.upstreamLabel === undefined
+  );
+}
+
 /**
  * The response head for the client, or null when the received head can go as it is (HTTP/1.1, no
  * hop-by-hop fields, nothing to add): then the proxy forwards the upstream's bytes unchanged.
@@ -247,17 +259,9 @@ export function forwardResponseHead(
   rewrite: ResponseRewrite,
   body?: Uint8Array,
 ): Buffer | null {
+  if (responseHeadUnchanged(head, rewrite)) return null;
   const keepAlive10 = rewrite.clientMinor === 0 && !rewrite.close;
   const label = rewrite.upstreamLabel;
-  if (
-    !head.hopByHop &&
-    head.minor === 1 &&
-    !rewrite.close &&
-    !keepAlive10 &&
-    !rewrite.upgrade &&
-    label === undefined
-  )
-    return null;
   const { buf } = head;
   const offsets = head.fields.offsets;
   at = 0;

@@ -6,7 +6,7 @@
 // retried once on a fresh connection when that is safe (retryable() below).
 import { errorKind, errorMessage } from "./dial-errors.ts";
 import { COALESCE, ConnectionBase, P_READAHEAD, P_UPSTREAM, Res, St } from "./http-connection-base.ts";
-import { forwardResponseHead } from "./http-head-writer.ts";
+import { forwardResponseHead, responseHeadUnchanged } from "./http-head-writer.ts";
 import { findHeadEnd, type RequestHead } from "./http-parser.ts";
 import { parseResponseHead, type ResponseHead, responseFraming } from "./http-response-parser.ts";
 import type { DialDecision } from "./http-types.ts";
@@ -117,27 +117,24 @@ export abstract class ResponseRelay extends ConnectionBase implements UpstreamOw
     }
     this.resStatus = head.status;
     const stop = end < 0 ? ab.end : end;
-    const body = stop > headEnd ? ab.buf.subarray(headEnd, stop) : undefined;
     const rewrite = this.responseRewrite;
     rewrite.close = this.closeAfter;
     rewrite.clientMinor = req.minor;
     rewrite.upgrade = false;
     rewrite.upstreamLabel = (this.decision as DialDecision).upstreamLabel;
-    const out = forwardResponseHead(
-      head,
-      rewrite,
-      body !== undefined && body.byteLength <= COALESCE ? body : undefined,
-    );
     this.responseStarted = true;
     this.res = Res.Body;
-    if (out === null)
-      // the upstream's bytes as they are (usually the whole chunk it sent)
+    if (responseHeadUnchanged(head, rewrite))
+      // the upstream's bytes as they are (usually the whole chunk it sent; no view made then:
+      // Buffer.subarray is not cheap in a per-request path)
       this.writeClient(
         ab.start === 0 && stop === ab.buf.byteLength ? ab.buf : ab.buf.subarray(ab.start, stop),
       );
     else {
-      this.writeClient(out);
-      if (body !== undefined && body.byteLength > COALESCE) this.writeClient(body);
+      const body = stop > headEnd ? ab.buf.subarray(headEnd, stop) : undefined;
+      const coalesce = body !== undefined && body.byteLength <= COALESCE;
+      this.writeClient(forwardResponseHead(head, rewrite, coalesce ? body : undefined) as Buffer);
+      if (body !== undefined && !coalesce) this.writeClient(body);
     }
     if (end >= 0 && end < ab.end) this.upReusable = false;
     ab.clear();
