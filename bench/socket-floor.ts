@@ -60,10 +60,11 @@ function flush(e: End): void {
   }
 }
 
-function tlsFiles(dir: string) {
-  const ca = createCa();
-  const node = issueNodeCertificate(ca, { node: "floor", addresses: ["127.0.0.1"] });
-  return { cert: node.cert, key: node.key, dir };
+/** The TLS hop's certificate and key, from levee's own CA code (EC P-256, as between agents). */
+function writeTlsFiles(dir: string): void {
+  const node = issueNodeCertificate(createCa(), { node: "floor", addresses: ["127.0.0.1"] });
+  writeFileSync(join(dir, "cert.pem"), node.cert);
+  writeFileSync(join(dir, "key.pem"), node.key);
 }
 
 if (role === "sink") {
@@ -151,9 +152,7 @@ if (role === "sink") {
   process.exit(0);
 } else {
   const dir = mkdtempSync(join(tmpdir(), "levee-floor-"));
-  const { cert, key } = tlsFiles(dir);
-  writeFileSync(join(dir, "cert.pem"), cert);
-  writeFileSync(join(dir, "key.pem"), key);
+  writeTlsFiles(dir);
   const transfers = args.includes("--transfers") ? flag("--transfers") : "60";
   const P = { sink: 19931, hop: 19932, hop2: 19933, tlsOut: 19934, tlsIn: 19935 };
   const procs: Subprocess[] = [];
