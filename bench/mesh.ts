@@ -5,8 +5,8 @@
 //       → edge2 → its worker; the same through the cloud's relay (edge3 runs --mesh-relay-only)
 //   (c) a 4 MB POST, time per request, on the same paths
 //   and the agents' RSS: idle, peak during the wrk runs, peak during the POSTs (VmRSS every 0.25 s).
-// A cloud (127.0.0.80) and three edges (.81 .82 .83) are started from the source with their own
-// data dirs; HAProxy listens on 127.0.0.84. Everything shares the machine's cores, wrk included.
+// A cloud (127.0.0.80) and three edges (.81 .82 .83) are started (the compiled binary, or the source
+// with --source) with their own data dirs; HAProxy listens on 127.0.0.84. Everything shares the machine's cores, wrk included.
 //
 //   apt-get install -y haproxy wrk
 //   ./node_modules/.bin/bun bench/mesh.ts [--duration 10] [--connections 32] [--rounds 3] [--posts 20]
