@@ -32,3 +32,27 @@ export class LineReader {
     return { kind: "line", line, rest: chunk.subarray(newline + 1) };
   }
 }
+
+/**
+ * Feeds `chunk` to `reader` and hands each complete line, with the bytes after it, to `onLine`,
+ * which answers whether to read on (false: the phase is over, or the rest belongs to someone else).
+ * Reading also stops when the chunk is used up; a line over the limit calls `onTooLong`.
+ */
+export function readLines(
+  reader: LineReader,
+  chunk: Uint8Array,
+  onLine: (line: string, rest: Uint8Array) => boolean,
+  onTooLong: () => void,
+): void {
+  let input = chunk;
+  for (;;) {
+    const read = reader.push(input);
+    if (read.kind === "more") return;
+    if (read.kind === "too-long") {
+      onTooLong();
+      return;
+    }
+    if (!onLine(read.line, read.rest) || read.rest.byteLength === 0) return;
+    input = read.rest;
+  }
+}

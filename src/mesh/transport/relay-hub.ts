@@ -6,7 +6,7 @@
 // could read it, and it splices only legs whose node proved its identity (relay-protocol.ts).
 // The cloud's own dialer takes legs in-process (takeLeg) instead of dialing itself.
 
-import { LineReader } from "./line-reader.ts";
+import { LineReader, readLines } from "./line-reader.ts";
 import type { NodeTls } from "./node-tls.ts";
 import {
   answerLine,
@@ -246,18 +246,15 @@ class HandshakePhase implements Phase {
   }
 
   data(socket: PhasedSocket, chunk: Buffer): void {
-    let input: Uint8Array = chunk;
-    while (socket.data === this) {
-      const read = this.reader.push(input);
-      if (read.kind === "more") return;
-      if (read.kind === "too-long") {
-        this.refuse("relay header line too long");
-        return;
-      }
-      this.line(read.line, read.rest);
-      input = read.rest;
-      if (input.byteLength === 0) return;
-    }
+    readLines(
+      this.reader,
+      chunk,
+      (line, rest) => {
+        this.line(line, rest);
+        return socket.data === this;
+      },
+      () => this.refuse("relay header line too long"),
+    );
   }
 
   end(): void {

@@ -7,7 +7,7 @@
 // leg that dies after waiting a while at a working relay is replaced after the first, short delay.
 import type { Socket } from "bun";
 import { Backoff, type BackoffOptions } from "../../sync/backoff.ts";
-import { LineReader } from "./line-reader.ts";
+import { LineReader, readLines } from "./line-reader.ts";
 import type { NodeTls } from "./node-tls.ts";
 import { LEG_KEEPALIVE_MS } from "./relay-hub.ts";
 import {
@@ -185,49 +185,47 @@ class OfferPhase implements Phase {
   }
 
   data(socket: PhasedSocket, chunk: Buffer): void {
-    let input: Uint8Array = chunk;
-    while (socket.data === this && this.state !== "done") {
-      const read = this.reader.push(input);
-      if (read.kind === "more") return;
-      if (read.kind === "too-long") {
-        this.fail("relay line too long");
-        return;
+    if (this.state === "done") return;
+    readLines(
+      this.reader,
+      chunk,
+      (line, rest) => this.line(socket, line, rest),
+      () => this.fail("relay line too long"),
+    );
+  }
+
+  /** One line from the relay; whether to read on. */
+  private line(socket: PhasedSocket, line: string, rest: Uint8Array): boolean {
+    if (this.state === "challenge") {
+      const challenge = parseChallenge(line);
+      if (!challenge) {
+        this.fail("unexpected relay greeting");
+        return false;
       }
-      input = read.rest;
-      if (this.state === "challenge") {
-        const challenge = parseChallenge(read.line);
-        if (!challenge) {
-          this.fail("unexpected relay greeting");
-          return;
-        }
-        socket.write(requestLine({ verb: "offer", node: this.node }, this.credentials, challenge));
-        this.state = "answer";
-      } else if (this.state === "answer") {
-        // A relay that hands the leg to a waiting dial before answering says "go" for "ok".
-        const go = read.line === "go";
-        const answer = go ? { ok: true as const } : parseAnswer(read.line);
-        if (!answer.ok) {
-          this.fail(`the relay refused the offer: ${answer.reason}`);
-          return;
-        }
-        clearTimeout(this.timer);
-        this.state = "waiting";
-        this.registeredAt = performance.now();
-        this.events.registered();
-        if (go) {
-          this.go(socket, input);
-          return;
-        }
-      } else if (this.state === "waiting") {
-        if (read.line !== "go") {
-          this.fail("unexpected line from the relay");
-          return;
-        }
-        this.go(socket, input);
-        return;
-      }
-      if (input.byteLength === 0) return;
+      socket.write(requestLine({ verb: "offer", node: this.node }, this.credentials, challenge));
+      this.state = "answer";
+      return true;
     }
+    if (this.state === "answer") {
+      // A relay that hands the leg to a waiting dial before answering says "go" for "ok".
+      const go = line === "go";
+      const answer = go ? { ok: true as const } : parseAnswer(line);
+      if (!answer.ok) {
+        this.fail(`the relay refused the offer: ${answer.reason}`);
+        return false;
+      }
+      clearTimeout(this.timer);
+      this.state = "waiting";
+      this.registeredAt = performance.now();
+      this.events.registered();
+      if (go) this.go(socket, rest);
+      return !go;
+    }
+    if (this.state === "waiting") {
+      if (line === "go") this.go(socket, rest);
+      else this.fail("unexpected line from the relay");
+    }
+    return false;
   }
 
   /** "go": from here on the leg carries a relayed stream (its ClientHello may already follow). */

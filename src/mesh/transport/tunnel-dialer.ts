@@ -10,7 +10,7 @@
 import type { Socket } from "bun";
 import type { CatalogNode, Dialer, DialTarget, Duplex } from "../contracts.ts";
 import { codedError, connectDuplex } from "../proxy/socket-duplex.ts";
-import { LineReader } from "./line-reader.ts";
+import { LineReader, readLines } from "./line-reader.ts";
 import { clientTlsOptions, type NodeTls } from "./node-tls.ts";
 import type { Preamble } from "./preamble.ts";
 import { Reachability } from "./reachability.ts";
@@ -282,39 +282,32 @@ class RelayDialPhase implements Phase {
   }
 
   data(socket: PhasedSocket, chunk: Buffer): void {
-    let input: Uint8Array = chunk;
-    while (socket.data === this) {
-      const read = this.reader.push(input);
-      if (read.kind === "more") return;
-      if (read.kind === "too-long") {
-        this.fail("relay line too long");
-        return;
+    readLines(
+      this.reader,
+      chunk,
+      (line, rest) => this.line(socket, line, rest),
+      () => this.fail("relay line too long"),
+    );
+  }
+
+  /** One line of the handshake; whether to read on. */
+  private line(socket: PhasedSocket, line: string, rest: Uint8Array): boolean {
+    if (this.state === "challenge") {
+      const challenge = parseChallenge(line);
+      if (!challenge) {
+        this.fail("unexpected relay greeting");
+        return false;
       }
-      input = read.rest;
-      if (this.state === "challenge") {
-        const challenge = parseChallenge(read.line);
-        if (!challenge) {
-          this.fail("unexpected relay greeting");
-          return;
-        }
-        const request = { verb: "dial" as const, node: this.self, target: this.tls.target };
-        socket.write(requestLine(request, this.credentials, challenge));
-        this.state = "answer";
-      } else {
-        const answer = parseAnswer(read.line);
-        if (!answer.ok) {
-          this.fail(`the relay refused: ${answer.reason}`, "EHOSTUNREACH");
-          return;
-        }
-        if (input.byteLength > 0) {
-          this.fail("the relay sent data before the TLS session");
-          return;
-        }
-        connectTlsOver(socket, this.credentials, this.tls);
-        return;
-      }
-      if (input.byteLength === 0) return;
+      const request = { verb: "dial" as const, node: this.self, target: this.tls.target };
+      socket.write(requestLine(request, this.credentials, challenge));
+      this.state = "answer";
+      return true;
     }
+    const answer = parseAnswer(line);
+    if (!answer.ok) this.fail(`the relay refused: ${answer.reason}`, "EHOSTUNREACH");
+    else if (rest.byteLength > 0) this.fail("the relay sent data before the TLS session");
+    else connectTlsOver(socket, this.credentials, this.tls);
+    return false;
   }
 
   close(_socket: PhasedSocket, error?: Error): void {
