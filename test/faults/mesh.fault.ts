@@ -3,36 +3,24 @@
 // http://edge3:<port>/ is served on edge3 — directly, and also while nftables forbids any
 // connection between edge1 and edge3 (then through the cloud's relay). Root only.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { type LaunchedAgent, launchAgent, stopAgent } from "../../src/cli/agent-launcher.ts";
-import { BUN, cleanEnv, leveeCommand, makeTempDir, REPO_ROOT } from "../harness/cluster.ts";
+import { BUN, makeTempDir, REPO_ROOT } from "../harness/cluster.ts";
 import {
   createTestNetwork,
   faultSuiteAvailable,
   sweepStaleNetworks,
   type TestNetwork,
 } from "../harness/netns.ts";
-import { killWorkersUnder } from "../harness/workers.ts";
+import { NetnsAgents } from "../harness/netns-agents.ts";
 
 const available = faultSuiteAvailable();
 const PORT = 19400;
 
 describe.skipIf(!available.ok)("mesh across a NAT-like network", () => {
   let net: TestNetwork;
-  const agents: LaunchedAgent[] = [];
-  const logs: string[] = [];
-  const root = makeTempDir("levee-fault-mesh-");
+  let agents: NetnsAgents;
   const address = (host: string) => net.host(host).address;
-
-  async function ctl(args: string[]): Promise<string> {
-    const argv = [...leveeCommand(), "ctl", ...args, "--server", `http://${address("cloud")}:7400`];
-    return (
-      await net.exec("cloud", [...argv, "--token-file", join(root, "cloud", "admin.token")], {
-        env: cleanEnv(),
-      })
-    ).stdout;
-  }
+  const until = (what: string, check: () => Promise<boolean>) => agents.until(what, check, 30_000, 300);
 
   /** GET url from inside edge1 through edge1's forward proxy; the body, or the error. */
   async function viaEdge1Proxy(url: string): Promise<string> {
@@ -44,51 +32,29 @@ describe.skipIf(!available.ok)("mesh across a NAT-like network", () => {
     }
   }
 
-  async function until(what: string, check: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
-    const deadline = performance.now() + timeoutMs;
-    while (performance.now() < deadline) {
-      if (await check().catch(() => false)) return;
-      await Bun.sleep(300);
-    }
-    throw new Error(`timed out waiting for ${what}\n${logs.slice(-60).join("\n")}`);
-  }
-
   beforeAll(async () => {
     sweepStaleNetworks();
     net = await createTestNetwork({ hosts: ["cloud", "edge1", "edge3"] });
-    const start = (name: string, args: string[]) => {
-      agents.push(
-        launchAgent({
-          name,
-          command: net.spawnArgs(name, leveeCommand()),
-          args: [
-            ...args,
-            "--node-name",
-            name,
-            "--bind-address",
-            address(name),
-            "--log-format",
-            "text",
-            "--log-level",
-            "debug",
-            "--data-dir",
-            join(root, name),
-          ],
-          readyUrl: `http://${address(name)}:7401/readyz`,
-          env: cleanEnv(),
-          onLine: (line) => logs.push(`${name}: ${line}`),
-        }),
-      );
-    };
-    start("cloud", ["cloud"]);
-    await until("the cloud API", async () => (await ctl(["get", "nodes"])).includes("cloud"));
-    const token = (await ctl(["token", "create", "--uses", "2"])).trim().split("\n").at(-1) as string;
+    agents = new NetnsAgents(net, makeTempDir("levee-fault-mesh-"));
+    agents.start("cloud", ["cloud", "--log-level", "debug"]);
+    await until("the cloud API", async () => (await agents.ctl(["get", "nodes"])).includes("cloud"));
+    const token = await agents.joinToken(2);
     for (const edge of ["edge1", "edge3"])
-      start(edge, ["edge", "--cloud", `http://${address("cloud")}:7400`, "--token", token]);
-    const manifest = join(root, "who.json");
-    writeFileSync(
-      manifest,
-      JSON.stringify({
+      agents.start(edge, [
+        "edge",
+        "--log-level",
+        "debug",
+        "--cloud",
+        `http://${address("cloud")}:7400`,
+        "--token",
+        token,
+      ]);
+    await until("both edges joined", async () => {
+      const nodes = await agents.ctl(["get", "nodes"]);
+      return nodes.includes("edge1") && nodes.includes("edge3");
+    });
+    await agents.apply(
+      {
         apiVersion: "levee/v1",
         kind: "Service",
         metadata: { name: "who" },
@@ -101,20 +67,14 @@ describe.skipIf(!available.ok)("mesh across a NAT-like network", () => {
           workers: [{ node: "edge3", replicas: 2 }],
           mesh: { port: PORT },
         },
-      }),
+      },
+      ["--wait", "--timeout", "30s"],
     );
-    await until("both edges joined", async () => {
-      const nodes = await ctl(["get", "nodes"]);
-      return nodes.includes("edge1") && nodes.includes("edge3");
-    });
-    await ctl(["apply", "-f", manifest, "--wait", "--timeout", "30s"]);
   }, 90_000);
 
   afterAll(async () => {
-    await Promise.all(agents.map((a) => stopAgent(a, 3000)));
-    killWorkersUnder([root]);
+    await agents?.stop(3000);
     await net?.destroy();
-    rmSync(root, { recursive: true, force: true });
   });
 
   test("a request waiting on a tunnel whose peer vanished fails in ~11 s (TCP keep-alive), not at the 60 s timeout", async () => {
@@ -155,7 +115,7 @@ describe.skipIf(!available.ok)("mesh across a NAT-like network", () => {
       const relayed = await viaEdge1Proxy(`http://edge3:${PORT}/`);
       if (!relayed.startsWith("200 ")) {
         throw new Error(
-          `${relayed}\n${logs
+          `${relayed}\n${agents.logs
             .filter((l) => l.startsWith("edge1") && !/component=(sync|cloud|supervisor|node-sync)/.test(l))
             .slice(-50)
             .join("\n")}`,
@@ -163,6 +123,6 @@ describe.skipIf(!available.ok)("mesh across a NAT-like network", () => {
       }
       expect(JSON.parse(relayed.slice(4)).node).toBe("edge3");
     }
-    expect(logs.some((l) => l.startsWith("edge1:") && l.includes("relay"))).toBe(true);
+    expect(agents.logs.some((l) => l.startsWith("edge1:") && l.includes("relay"))).toBe(true);
   }, 60_000);
 });

@@ -1,0 +1,99 @@
+// Real levee agents inside the fault suite's network namespaces (test/harness/netns.ts): each is
+// started in the namespace of the host it is named after, bound to that host's address, with its
+// data dir under one root and its output kept; `levee ctl` runs against the cloud from inside the
+// cloud's namespace; waits fail with the agents' latest log lines; stop() ends agents and workers.
+import { rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { type LaunchedAgent, launchAgent, stopAgent } from "../../src/cli/agent-launcher.ts";
+import { cleanEnv, leveeCommand } from "./cluster.ts";
+import type { TestNetwork } from "./netns.ts";
+import { killWorkersUnder } from "./workers.ts";
+
+export class NetnsAgents {
+  /** Every agent's output, each line prefixed with its name. */
+  readonly logs: string[] = [];
+  private readonly agents: LaunchedAgent[] = [];
+
+  constructor(
+    private readonly net: TestNetwork,
+    readonly root: string,
+  ) {}
+
+  address(host: string): string {
+    return this.net.host(host).address;
+  }
+
+  dataDir(host: string): string {
+    return join(this.root, host);
+  }
+
+  /** Starts `levee ARGS` as node `name` in host `name`'s namespace (data dir: root/name). */
+  start(name: string, args: string[]): void {
+    this.agents.push(
+      launchAgent({
+        name,
+        command: this.net.spawnArgs(name, leveeCommand()),
+        args: [
+          ...args,
+          "--node-name",
+          name,
+          "--bind-address",
+          this.address(name),
+          "--log-format",
+          "text",
+          "--data-dir",
+          this.dataDir(name),
+        ],
+        readyUrl: `http://${this.address(name)}:7401/readyz`,
+        env: cleanEnv(),
+        onLine: (line) => this.logs.push(`${name}: ${line}`),
+      }),
+    );
+  }
+
+  /** `levee ctl ARGS` against the cloud (host "cloud") with its admin token; its stdout. */
+  async ctl(args: string[]): Promise<string> {
+    const argv = [
+      ...leveeCommand(),
+      "ctl",
+      ...args,
+      "--server",
+      `http://${this.address("cloud")}:7400`,
+      "--token-file",
+      join(this.dataDir("cloud"), "admin.token"),
+    ];
+    return (await this.net.exec("cloud", argv, { env: cleanEnv() })).stdout;
+  }
+
+  /** A new join token for `uses` edges (the last line `token create` prints). */
+  async joinToken(uses = 1): Promise<string> {
+    return (await this.ctl(["token", "create", "--uses", String(uses)])).trim().split("\n").at(-1) as string;
+  }
+
+  /** Writes `manifest` as JSON under the root and applies it with `ctl apply -f FILE ...extra`. */
+  async apply(
+    manifest: Record<string, unknown> & { metadata: { name: string } },
+    extra: string[] = [],
+  ): Promise<string> {
+    const file = join(this.root, `${manifest.metadata.name}.json`);
+    writeFileSync(file, JSON.stringify(manifest));
+    return this.ctl(["apply", "-f", file, ...extra]);
+  }
+
+  /** Polls `check` until it holds; fails naming `what`, with the agents' last 80 log lines. */
+  async until(what: string, check: () => Promise<boolean>, timeoutMs = 20_000, everyMs = 250): Promise<void> {
+    const deadline = performance.now() + timeoutMs;
+    while (performance.now() < deadline) {
+      if (await check().catch(() => false)) return;
+      await Bun.sleep(everyMs);
+    }
+    throw new Error(`timed out waiting for ${what}\n${this.logs.slice(-80).join("\n")}`);
+  }
+
+  /** Stops every agent (SIGTERM, then SIGKILL after graceMs), their workers, and removes the root. */
+  async stop(graceMs: number): Promise<void> {
+    await Promise.all(this.agents.map((a) => stopAgent(a, graceMs)));
+    killWorkersUnder([this.root]);
+    rmSync(this.root, { recursive: true, force: true });
+  }
+}
