@@ -166,6 +166,41 @@ export function rawUpstream(respond: Responder = () => okResponse("ok")): RawUps
   return state;
 }
 
+/**
+ * An upstream for the pooled-connection races: a connection answers its first request, then drops
+ * the next one without a byte of answer, by EOF or by reset (only connection 0 does, unless
+ * `everyConnection`). Answers are 200s whose body is `answer(request, connection)`.
+ */
+export function droppingUpstream(
+  drop: "eof" | "reset",
+  options: { everyConnection?: boolean; answer?: (req: UpstreamRequest, connection: number) => string } = {},
+): RawUpstream {
+  const answer = options.answer ?? ((_req, connection) => `conn${connection}`);
+  const up = rawUpstream((req, socket, connection) => {
+    const earlier = up.requests.filter((r) => r !== req).length;
+    if ((options.everyConnection || connection === 0) && earlier >= 1) {
+      if (drop === "eof") socket.end();
+      else socket.terminate();
+      return null;
+    }
+    return okResponse(answer(req, connection));
+  });
+  return up;
+}
+
+/**
+ * A client connection through the proxy on `proxyPort` that sends GET /1 (answered on the upstream's
+ * connection 0, which the proxy then pools) and then `second`; resolves once both answers arrived.
+ */
+export async function secondRequestOnPooled(proxyPort: number, second: string): Promise<RawClient> {
+  const client = await rawClient(proxyPort);
+  client.write("GET /1 HTTP/1.1\r\nHost: svc\r\n\r\n");
+  await client.waitFor((t) => t.includes("conn0"));
+  client.write(second);
+  await client.waitFor((t) => statusLines(t).length === 2);
+  return client;
+}
+
 export const okResponse = (body: string, extra = "") =>
   `HTTP/1.1 200 OK\r\nContent-Length: ${Buffer.byteLength(body)}\r\n${extra}\r\n${body}`;
 

@@ -8,9 +8,11 @@ import { existsSync, readFileSync } from "node:fs";
 import { retryable } from "../../../src/mesh/proxy/http-response-relay.ts";
 import {
   cleanupAll,
+  droppingUpstream,
   okResponse,
   rawClient,
   rawUpstream,
+  secondRequestOnPooled,
   startProxy,
   statusLines,
   until,
@@ -37,19 +39,12 @@ describe("retryable (pure)", () => {
 describe("a pooled connection found dead", () => {
   test("reset while an idempotent PUT (body sent with the head) waits: sent again whole on a fresh one", async () => {
     // Connection 0 answers its first request, then resets on the next one without a byte of answer.
-    const up = rawUpstream((req, socket, conn) => {
-      if (conn === 0 && up.requests.filter((r) => r !== req).length >= 1) {
-        socket.terminate();
-        return null;
-      }
-      return okResponse(`conn${conn}:${req.body.toString()}`);
-    });
+    const up = droppingUpstream("reset", { answer: (req, conn) => `conn${conn}:${req.body.toString()}` });
     const px = startProxy(up.port);
-    const client = await rawClient(px.port);
-    client.write(GET("/1"));
-    await client.waitFor((t) => t.includes("conn0:"));
-    client.write("PUT /2 HTTP/1.1\r\nHost: svc\r\nContent-Length: 5\r\n\r\nhello");
-    await client.waitFor((t) => statusLines(t).length === 2);
+    const client = await secondRequestOnPooled(
+      px.port,
+      "PUT /2 HTTP/1.1\r\nHost: svc\r\nContent-Length: 5\r\n\r\nhello",
+    );
     expect(statusLines(client.text())).toEqual([200, 200]);
     expect(client.text()).toContain("conn1:hello");
     expect(up.connections).toBe(2);
@@ -81,38 +76,21 @@ describe("a pooled connection found dead", () => {
   });
 
   test("a complete POST without a body is not sent twice: 502", async () => {
-    const up = rawUpstream((req, socket, conn) => {
-      if (conn === 0 && up.requests.filter((r) => r !== req).length >= 1) {
-        socket.end();
-        return null;
-      }
-      return okResponse(`conn${conn}`);
-    });
+    const up = droppingUpstream("eof");
     const px = startProxy(up.port);
-    const client = await rawClient(px.port);
-    client.write(GET("/1"));
-    await client.waitFor((t) => t.includes("conn0"));
-    client.write("POST /2 HTTP/1.1\r\nHost: svc\r\nContent-Length: 0\r\n\r\n");
-    await client.waitFor((t) => statusLines(t).length === 2);
+    const client = await secondRequestOnPooled(
+      px.port,
+      "POST /2 HTTP/1.1\r\nHost: svc\r\nContent-Length: 0\r\n\r\n",
+    );
     expect(statusLines(client.text())).toEqual([200, 502]);
     expect(up.connections).toBe(1);
     expect(px.outcomes[1]).toMatchObject({ ok: false, error: "reset" });
   });
 
   test("retried once only: a fresh connection that dies too fails the request (502)", async () => {
-    const up = rawUpstream((req, socket, conn) => {
-      if (up.requests.filter((r) => r !== req).length >= 1) {
-        socket.terminate();
-        return null;
-      }
-      return okResponse(`conn${conn}`);
-    });
+    const up = droppingUpstream("reset", { everyConnection: true });
     const px = startProxy(up.port);
-    const client = await rawClient(px.port);
-    client.write(GET("/1"));
-    await client.waitFor((t) => t.includes("conn0"));
-    client.write(GET("/2"));
-    await client.waitFor((t) => statusLines(t).length === 2);
+    const client = await secondRequestOnPooled(px.port, GET("/2"));
     expect(statusLines(client.text())).toEqual([200, 502]);
     expect(up.connections).toBe(2);
   });

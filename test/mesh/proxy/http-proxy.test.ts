@@ -4,10 +4,12 @@ import { afterAll, describe, expect, test } from "bun:test";
 import type { RouteDecision } from "../../../src/mesh/proxy/http-proxy.ts";
 import {
   cleanupAll,
+  droppingUpstream,
   local,
   okResponse,
   rawClient,
   rawUpstream,
+  secondRequestOnPooled,
   startProxy,
   statusLines,
   until,
@@ -63,35 +65,19 @@ describe("keep-alive and the upstream pool", () => {
 
   test("a pooled connection found dead is retried once on a fresh one (GET), not for a POST", async () => {
     // Connection 0 answers its first request, then swallows the next one and closes (the keep-alive race).
-    const up = rawUpstream((req, socket, conn) => {
-      if (conn === 0 && up.requests.filter((r) => r !== req).length >= 1) {
-        socket.end();
-        return null;
-      }
-      return okResponse(`conn${conn}`);
-    });
+    const up = droppingUpstream("eof");
     const px = startProxy(up.port);
-    const client = await rawClient(px.port);
-    client.write(GET("/1"));
-    await client.waitFor((t) => t.includes("conn0"));
-    client.write(GET("/2"));
-    await client.waitFor((t) => t.includes("conn1"));
+    const client = await secondRequestOnPooled(px.port, GET("/2"));
+    expect(client.text()).toContain("conn1");
     expect(up.connections).toBe(2);
     expect(px.outcomes.map((o) => o.ok)).toEqual([true, true]);
 
-    const up2 = rawUpstream((_req, socket, conn) => {
-      if (conn === 0 && up2.requests.length >= 2) {
-        socket.end();
-        return null;
-      }
-      return okResponse(`conn${conn}`);
-    });
+    const up2 = droppingUpstream("eof");
     const px2 = startProxy(up2.port);
-    const c2 = await rawClient(px2.port);
-    c2.write(GET("/1"));
-    await c2.waitFor((t) => t.includes("conn0"));
-    c2.write("POST /2 HTTP/1.1\r\nHost: svc\r\nContent-Length: 2\r\n\r\nhi");
-    await c2.waitFor((t) => statusLines(t).length === 2);
+    const c2 = await secondRequestOnPooled(
+      px2.port,
+      "POST /2 HTTP/1.1\r\nHost: svc\r\nContent-Length: 2\r\n\r\nhi",
+    );
     expect(statusLines(c2.text())).toEqual([200, 502]);
     expect(up2.connections).toBe(1);
     expect(px2.outcomes[1]).toMatchObject({ ok: false, error: "reset" });
