@@ -12,12 +12,10 @@
 //
 //   ./node_modules/.bin/bun bench/mesh-link.ts [--rate 1gbit] [--delay 1ms] [--posts 20] [--gets 500]
 //     [--source]   run the agents from the source instead of a binary compiled into the temp dir first
-import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { type LaunchedAgent, launchAgent, stopAgent } from "../src/cli/agent-launcher.ts";
-import { BUN, cleanEnv, makeTempDir, REPO_ROOT } from "../test/harness/cluster.ts";
+import { BUN, makeTempDir, REPO_ROOT } from "../test/harness/cluster.ts";
 import { createTestNetwork, sweepStaleNetworks, type TestNetwork } from "../test/harness/netns.ts";
-import { killWorkersUnder } from "../test/harness/workers.ts";
+import { NetnsAgents } from "../test/harness/netns-agents.ts";
 
 const args = process.argv.slice(2);
 const text = (name: string, fallback: string) => {
@@ -66,73 +64,27 @@ async function shape(net: TestNetwork): Promise<string> {
   return `tbf rate ${RATE} (this kernel has no sch_netem: no added delay)`;
 }
 
-async function main(net: TestNetwork, root: string, agents: LaunchedAgent[]): Promise<void> {
+async function main(net: TestNetwork, agents: NetnsAgents): Promise<void> {
   const address = (h: string) => net.host(h).address;
-  let command = [BUN, join(REPO_ROOT, "src/cli/main.ts")];
-  if (!SOURCE) {
-    const { buildTarget } = await import("../build/build.ts");
-    command = [(await buildTarget("linux-x64", root)).outfile];
-  }
   const shaping = await shape(net);
   const inside = async (h: string, script: string, extra: string[] = []) =>
     (await net.exec(h, [BUN, "-e", script, "--", ...extra], { timeoutMs: 600_000 })).stdout.trim();
-  const ctl = async (argv: string[]) =>
-    (
-      await net.exec(
-        "cloud",
-        [
-          ...command,
-          "ctl",
-          ...argv,
-          "--server",
-          `http://${address("cloud")}:7400`,
-          "--token-file",
-          join(root, "cloud", "admin.token"),
-        ],
-        { env: { ...process.env, ...cleanEnv() } },
-      )
-    ).stdout;
-  const until = async (what: string, check: () => Promise<boolean>) => {
-    const deadline = Date.now() + 60_000;
-    while (Date.now() < deadline) {
-      if (await check().catch(() => false)) return;
-      await Bun.sleep(300);
-    }
-    throw new Error(`timed out waiting for ${what}`);
-  };
+  const until = (what: string, check: () => Promise<boolean>) => agents.until(what, check, 60_000, 300);
   const start = (name: string, argv: string[]) =>
-    agents.push(
-      launchAgent({
-        name,
-        command: net.spawnArgs(name, command),
-        args: [
-          ...argv,
-          "--node-name",
-          name,
-          "--bind-address",
-          address(name),
-          "--data-dir",
-          join(root, name),
-          "--log-level",
-          "warn",
-          "--stop-workers-on-exit",
-        ],
-        readyUrl: `http://${address(name)}:7401/readyz`,
-        env: { ...cleanEnv(), LEVEE_PORT_REGISTRY: join(root, `ports-${name}.db`) },
-        onLine: () => {},
-      }),
-    );
+    agents.start(name, [...argv, "--log-level", "warn", "--stop-workers-on-exit"]);
   start("cloud", ["cloud"]);
-  await until("the cloud API", async () => (await ctl(["get", "nodes"])).includes("cloud"));
-  const token = (await ctl(["token", "create", "--uses", "3"])).trim().split("\n").at(-1) as string;
+  await until("the cloud API", async () => (await agents.ctl(["get", "nodes"])).includes("cloud"));
+  const token = await agents.joinToken(3);
   const cloudUrl = `http://${address("cloud")}:7400`;
   start("edge1", ["edge", "--cloud", cloudUrl, "--token", token]);
   start("edge2", ["edge", "--cloud", cloudUrl, "--token", token]);
   start("edge3", ["edge", "--cloud", cloudUrl, "--token", token, "--mesh-relay-only"]);
-  const manifest = join(root, "bench.json");
-  writeFileSync(
-    manifest,
-    JSON.stringify({
+  await until("the edges to join", async () => {
+    const nodes = await agents.ctl(["get", "nodes"]);
+    return ["edge1", "edge2", "edge3"].every((e) => nodes.includes(e));
+  });
+  await agents.apply(
+    {
       apiVersion: "levee/v1",
       kind: "Service",
       metadata: { name: "bench" },
@@ -146,13 +98,9 @@ async function main(net: TestNetwork, root: string, agents: LaunchedAgent[]): Pr
         workers: [{ node: "edge1" }, { node: "edge2" }, { node: "edge3" }],
         mesh: { port: PORT },
       },
-    }),
+    },
+    ["--wait", "--timeout", "60s"],
   );
-  await until("the edges to join", async () => {
-    const nodes = await ctl(["get", "nodes"]);
-    return ["edge1", "edge2", "edge3"].every((e) => nodes.includes(e));
-  });
-  await ctl(["apply", "-f", manifest, "--wait", "--timeout", "60s", ...[]]);
   const workerPort = Number(
     await inside(
       "edge2",
@@ -211,15 +159,23 @@ async function main(net: TestNetwork, root: string, agents: LaunchedAgent[]): Pr
   console.log(lines.join("\n"));
 }
 
+/** The agents' command: bun + the source, or a binary compiled into `root` (what ships). */
+async function leveeCommandIn(root: string): Promise<string[]> {
+  if (SOURCE) return [BUN, join(REPO_ROOT, "src/cli/main.ts")];
+  const { buildTarget } = await import("../build/build.ts");
+  return [(await buildTarget("linux-x64", root)).outfile];
+}
+
 sweepStaleNetworks();
 const root = makeTempDir("levee-bench-link-");
 const net = await createTestNetwork({ hosts: HOSTS });
-const agents: LaunchedAgent[] = [];
+const agents = new NetnsAgents(net, root, {
+  command: await leveeCommandIn(root),
+  env: (host) => ({ LEVEE_PORT_REGISTRY: join(root, `ports-${host}.db`) }),
+});
 try {
-  await main(net, root, agents);
+  await main(net, agents);
 } finally {
-  await Promise.all(agents.map((a) => stopAgent(a, 3000)));
-  killWorkersUnder([root]);
+  await agents.stop(3000);
   await net.destroy();
-  rmSync(root, { recursive: true, force: true });
 }

@@ -6,18 +6,29 @@ import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { type LaunchedAgent, launchAgent, stopAgent } from "../../src/cli/agent-launcher.ts";
 import { cleanEnv, leveeCommand } from "./cluster.ts";
-import type { TestNetwork } from "./netns.ts";
+import { type TestNetwork, withoutProxy } from "./netns.ts";
 import { killWorkersUnder } from "./workers.ts";
+
+export interface NetnsAgentsOptions {
+  /** How to run levee (agents and ctl); default leveeCommand(). */
+  command?: string[];
+  /** Extra environment of the agent of a host. */
+  env?: (host: string) => Record<string, string>;
+}
 
 export class NetnsAgents {
   /** Every agent's output, each line prefixed with its name. */
   readonly logs: string[] = [];
   private readonly agents: LaunchedAgent[] = [];
+  private readonly command: string[];
 
   constructor(
     private readonly net: TestNetwork,
     readonly root: string,
-  ) {}
+    private readonly options: NetnsAgentsOptions = {},
+  ) {
+    this.command = options.command ?? leveeCommand();
+  }
 
   address(host: string): string {
     return this.net.host(host).address;
@@ -32,7 +43,7 @@ export class NetnsAgents {
     this.agents.push(
       launchAgent({
         name,
-        command: this.net.spawnArgs(name, leveeCommand()),
+        command: this.net.spawnArgs(name, this.command),
         args: [
           ...args,
           "--node-name",
@@ -45,7 +56,7 @@ export class NetnsAgents {
           this.dataDir(name),
         ],
         readyUrl: `http://${this.address(name)}:7401/readyz`,
-        env: cleanEnv(),
+        env: { ...cleanEnv(), ...this.options.env?.(name) },
         onLine: (line) => this.logs.push(`${name}: ${line}`),
       }),
     );
@@ -54,7 +65,7 @@ export class NetnsAgents {
   /** `levee ctl ARGS` against the cloud (host "cloud") with its admin token; its stdout. */
   async ctl(args: string[]): Promise<string> {
     const argv = [
-      ...leveeCommand(),
+      ...this.command,
       "ctl",
       ...args,
       "--server",
@@ -62,7 +73,8 @@ export class NetnsAgents {
       "--token-file",
       join(this.dataDir("cloud"), "admin.token"),
     ];
-    return (await this.net.exec("cloud", argv, { env: cleanEnv() })).stdout;
+    return (await this.net.exec("cloud", argv, { env: withoutProxy({ ...process.env, ...cleanEnv() }) }))
+      .stdout;
   }
 
   /** A new join token for `uses` edges (the last line `token create` prints). */

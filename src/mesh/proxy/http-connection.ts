@@ -261,14 +261,10 @@ export class ClientConnection extends ResponseRelay implements Expirable {
     rewrite.upgrade = req.upgrade !== null;
     rewrite.remove = decision.removeHeaders;
     rewrite.set = decision.setHeaders;
-    const head = forwardRequestHead(
-      req,
-      rewrite,
-      first !== undefined && first.byteLength <= COALESCE ? first : undefined,
-    );
-    const coalesced = first !== undefined && first.byteLength <= COALESCE;
+    const coalesced = first !== undefined && first.byteLength <= COALESCE ? first : undefined;
+    const head = forwardRequestHead(req, rewrite, coalesced);
     this.sentHead = head;
-    this.headBody = coalesced ? (first as Buffer).byteLength : 0;
+    this.headBody = coalesced?.byteLength ?? 0;
     this.bodyOut = 0;
     // The answer is due once the request is sent (or at once when the client waits for 100 Continue).
     if (this.reqDone || req.expectContinue) this.deadline = Date.now() + this.ctx.timeouts.responseMs;
