@@ -207,9 +207,7 @@ class OfferPhase implements Phase {
       return true;
     }
     if (this.state === "answer") {
-      // A relay that hands the leg to a waiting dial before answering says "go" for "ok".
-      const go = line === "go";
-      const answer = go ? { ok: true as const } : parseAnswer(line);
+      const answer = parseAnswer(line);
       if (!answer.ok) {
         this.fail(`the relay refused the offer: ${answer.reason}`);
         return false;
@@ -218,8 +216,7 @@ class OfferPhase implements Phase {
       this.state = "waiting";
       this.registeredAt = performance.now();
       this.events.registered();
-      if (go) this.go(socket, rest);
-      return !go;
+      return true;
     }
     if (this.state === "waiting") {
       if (line === "go") this.go(socket, rest);
