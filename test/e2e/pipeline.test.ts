@@ -16,6 +16,7 @@ import { join } from "node:path";
 import { loadDocuments } from "../../src/api/documents.ts";
 import { parseManifests } from "../../src/api/manifest.ts";
 import { resolveWorkerTemplate, type ServiceSpec } from "../../src/api/service.ts";
+import type { WorkerView } from "../../src/cloud/workers-view.ts";
 import { type Cluster, REPO_ROOT, runLevee, waitUntil, withCluster } from "../harness/cluster.ts";
 
 const DIR = join(REPO_ROOT, "examples/dayu-pipeline");
@@ -26,14 +27,7 @@ const MOVE_AT_MS = 25_000;
 const DISTRIBUTOR_PORT = 30903;
 const PROCESSOR_PORT = 30901;
 
-interface Worker {
-  service: string;
-  node: string;
-  index: number;
-  ready: boolean;
-  phase: string;
-  message: string;
-}
+type Worker = WorkerView;
 
 interface GeneratorStats {
   source: string;

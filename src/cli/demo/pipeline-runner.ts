@@ -1,15 +1,10 @@
 // What `levee demo` does with the pipeline over HTTP: applies it through the cloud API (as
 // `levee ctl apply` would), waits until its workers are ready, and reads the distributor's numbers.
+import type { WorkerView } from "../../cloud/workers-view.ts";
 import type { PipelineStats } from "./summary.ts";
 
-interface CloudWorker {
-  service: string;
-  node: string;
-  index: number;
-  ready: boolean;
-  phase: string;
-  message: string;
-}
+/** What the demo reads of GET /api/v1/workers. */
+type CloudWorker = Pick<WorkerView, "service" | "node" | "index" | "ready" | "phase" | "message">;
 
 /** POST /api/v1/apply; throws with the API's error (and its issues) when refused. */
 export async function applyPipeline(cloudUrl: string, adminToken: string, objects: unknown[]): Promise<void> {
