@@ -5,7 +5,7 @@
 // stops its workers.
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { join } from "node:path";
-import { BUN, type Cluster, REPO_ROOT, startCluster, waitUntil } from "../harness/cluster.ts";
+import { BUN, type Cluster, REPO_ROOT, routesApplied, startCluster, waitUntil } from "../harness/cluster.ts";
 
 const PORT = 19410;
 let c: Cluster;
@@ -81,13 +81,7 @@ beforeAll(async () => {
     async () => {
       const all = [...(await workers("who")), ...(await workers("two"))];
       if (all.length !== 4 || !all.every((w) => w.ready)) return false;
-      for (const agent of c.all()) {
-        const routes = await fetch(`${agent.agentUrl}/v1/routes/who`).catch(() => undefined);
-        if (!routes?.ok) return false;
-        const body = (await routes.json()) as { items: { state: string }[] };
-        if (!body.items.every((r) => r.state === "applied")) return false;
-      }
-      return true;
+      return routesApplied(c, "who");
     },
     30_000,
   );

@@ -6,7 +6,15 @@
 // node-targeted routing keeps working from the catalog in SQLite.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
-import { BUN, type Cluster, REPO_ROOT, runLevee, startCluster, waitUntil } from "../harness/cluster.ts";
+import {
+  BUN,
+  type Cluster,
+  REPO_ROOT,
+  routesApplied,
+  runLevee,
+  startCluster,
+  waitUntil,
+} from "../harness/cluster.ts";
 
 const PORT = 19300;
 let c: Cluster;
@@ -122,13 +130,7 @@ beforeAll(async () => {
         items: { ready: boolean }[];
       };
       if (!raw.items[0]?.ready) return false;
-      for (const agent of c.all()) {
-        const routes = await fetch(`${agent.agentUrl}/v1/routes/who`).catch(() => undefined);
-        if (!routes?.ok) return false;
-        const body = (await routes.json()) as { items: { state: string }[] };
-        if (!body.items.every((r) => r.state === "applied")) return false;
-      }
-      return true;
+      return routesApplied(c, "who");
     },
     30_000,
   );

@@ -240,3 +240,14 @@ export async function withCluster<T>(
     await cluster.destroy();
   }
 }
+
+/** Whether every agent of the cluster serves GET /v1/routes/SERVICE with all its routes applied. */
+export async function routesApplied(c: Cluster, service: string): Promise<boolean> {
+  for (const agent of c.all()) {
+    const res = await fetch(`${agent.agentUrl}/v1/routes/${service}`).catch(() => undefined);
+    if (!res?.ok) return false;
+    const body = (await res.json()) as { items: { state: string }[] };
+    if (!body.items.every((r) => r.state === "applied")) return false;
+  }
+  return true;
+}
