@@ -16,7 +16,7 @@ import { createHttpProxy } from "./proxy/http-proxy.ts";
 import { listenDuplex, type SocketDuplex } from "./proxy/socket-duplex.ts";
 import { createTcpProxy, type TcpProxy, type TcpRouteDecision } from "./proxy/tcp-proxy.ts";
 import { UpstreamPool } from "./proxy/upstream-pool.ts";
-import { type DesiredRoute, desiredRoutes, type RouteStatus, RouteTable } from "./route-table.ts";
+import { type DesiredRoute, desiredRoutes, type RouteStatus, RouteTable, routeId } from "./route-table.ts";
 import type { MeshMetrics } from "./routing/metrics.ts";
 import { BalancerRegistry } from "./routing/registry.ts";
 import { decideRoute, ERROR_HEADER, type RouteDecision } from "./routing/route.ts";
@@ -138,7 +138,7 @@ export class MeshAgent {
   }
 
   private openRoute(route: DesiredRoute): void {
-    const id = `${route.kind}/${route.service}/${route.port}`;
+    const id = routeId(route);
     const host = route.kind === "service-port" ? this.options.bindHost : this.options.loopbackHost;
     try {
       const listener = listenDuplex({ hostname: host, port: route.port }, (duplex) =>
@@ -158,7 +158,7 @@ export class MeshAgent {
   }
 
   private closeRoute(route: RouteStatus): void {
-    const id = `${route.kind}/${route.service}/${route.port}`;
+    const id = routeId(route);
     this.listeners.get(id)?.stop(true);
     this.listeners.delete(id);
   }
