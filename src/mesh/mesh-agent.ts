@@ -57,11 +57,10 @@ export class MeshAgent {
   private forwardListener: TCPSocketListener<SocketDuplex> | undefined;
   private closed = false;
   /**
-   * This node's workers as of the last refresh (the supervisor reports every phase and readiness
-   * change, which refreshes): read per request, so it is not rebuilt per request.
+   * This node's workers by service as of the last refresh (the supervisor reports every phase and
+   * readiness change, which refreshes): read per request, so it is not rebuilt per request (the
+   * same array per request until the next refresh: the balancer caches).
    */
-  private local: readonly LocalEndpoint[] = [];
-  /** The same, by service (the same array per request until the next refresh: the balancer caches). */
   private readonly localByService = new Map<string, LocalEndpoint[]>();
 
   constructor(private readonly options: MeshAgentOptions) {
@@ -88,16 +87,15 @@ export class MeshAgent {
   /** The catalog or the local workers changed: open and close listeners to match. */
   refresh(): void {
     if (this.closed) return;
-    this.local = this.options.localWorkers();
     this.localByService.clear();
-    for (const endpoint of this.local) {
+    for (const endpoint of this.options.localWorkers()) {
       const list = this.localByService.get(endpoint.service);
       if (list) list.push(endpoint);
       else this.localByService.set(endpoint.service, [endpoint]);
     }
     const catalog = this.options.catalog();
     if (!catalog) return;
-    const local = new Set(this.local.map((w) => w.service));
+    const local = new Set(this.localByService.keys());
     const { open, close } = this.table.setDesired(desiredRoutes(catalog, local));
     for (const route of close) this.closeRoute(route);
     for (const route of open) this.openRoute(route);
