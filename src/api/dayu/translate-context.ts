@@ -1,10 +1,13 @@
 // What a translation needs from outside (the image rules in force, the mesh port of a service) and
-// the steps both Dayu kinds share: checking a node name, warning about ignored top-level fields,
-// assembling the Service from per-worker templates.
+// the steps both Dayu kinds share: the prologue (ignored fields, levee annotations, unknown spec
+// fields), checking a node name, the known fieldRefs, the mesh port entry, assembling the Service
+// from per-worker templates.
 import { API_VERSION, dnsLabel } from "../meta.ts";
+import { type DayuOptions, dayuOptions } from "./annotations.ts";
 import { factorTemplates } from "./factor.ts";
 import type { SourcedRule } from "./image-map.ts";
 import type { RawMesh, RawService, RawTemplate, RawWorker } from "./native.ts";
+import type { DayuResource } from "./sedna-schema.ts";
 import type { Path, Report } from "./warnings.ts";
 
 export interface TranslateContext {
@@ -33,11 +36,32 @@ export function checkNodeName(node: string | undefined, path: Path, report: Repo
   return node;
 }
 
-export function warnIgnored(ignored: readonly { path: string[] }[], report: Report): void {
-  for (const { path } of ignored) {
+/**
+ * What every Dayu kind starts with: warnings for the ignored top-level and metadata fields, the
+ * levee annotations read, the spec's fields other than `specFields` reported.
+ */
+export function beginTranslation(
+  object: DayuResource,
+  specFields: readonly string[],
+  report: Report,
+): DayuOptions {
+  for (const { path } of object.ignored) {
     const metadata = path[0] === "metadata";
     report.warn(path, metadata ? "metadata levee does not use; ignored" : "not supported by levee; ignored");
   }
+  const options = dayuOptions(object.metadata.annotations, report);
+  report.unknownFields(object.spec, specFields, ["spec"]);
+  return options;
+}
+
+/** Values of the fieldRefs known when translating. */
+export function fieldRefs(node: string | undefined, namespace: string): Record<string, string> {
+  return { ...(node ? { "spec.nodeName": node } : {}), "metadata.namespace": namespace };
+}
+
+/** The service's mesh entry: the annotations' protocol (default tcp) and fallback (else `fallback`). */
+export function meshEntry(port: number, options: DayuOptions, fallback: RawMesh["fallback"]): RawMesh {
+  return { port, protocol: options.protocol ?? "tcp", fallback: options.fallback ?? fallback };
 }
 
 /** The Service: one worker entry per template, the common part in the shared template. */

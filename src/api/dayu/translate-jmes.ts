@@ -11,13 +11,18 @@
 //     `port: auto` and their port variable (GUNICORN_PORT) follows it, so that the controller and the
 //     processor of one node do not both bind 9000 on the host network.
 
-import { dayuOptions } from "./annotations.ts";
 import type { RawService, RawTemplate } from "./native.ts";
 import { podWorkers } from "./pod.ts";
 import { DATA_PATH_PREFIX, sednaMounts } from "./sedna-mounts.ts";
 import type { JmesResource, SednaWorker, ServiceConfig } from "./sedna-schema.ts";
-import type { TranslateContext } from "./translate-context.ts";
-import { assembleService, checkNodeName, warnIgnored } from "./translate-context.ts";
+import {
+  assembleService,
+  beginTranslation,
+  checkNodeName,
+  fieldRefs,
+  meshEntry,
+  type TranslateContext,
+} from "./translate-context.ts";
 import type { Path, Report } from "./warnings.ts";
 
 type Role = "edge" | "cloud";
@@ -35,11 +40,9 @@ export function translateJmes(
   ctx: TranslateContext,
   report: Report,
 ): RawService | undefined {
-  warnIgnored(object.ignored, report);
-  const options = dayuOptions(object.metadata.annotations, report);
+  const options = beginTranslation(object, ["edgeWorker", "cloudWorker", "serviceConfig"], report);
   const { spec, metadata } = object;
   const name = metadata.name;
-  report.unknownFields(spec, ["edgeWorker", "cloudWorker", "serviceConfig"], ["spec"]);
 
   const pods: Pod[] = (spec.edgeWorker ?? []).map((worker, i) => ({
     role: "edge",
@@ -106,18 +109,13 @@ export function translateJmes(
   if (service) {
     if (!workers.some((w) => w.template.port !== undefined))
       report.warn(["spec", "serviceConfig", "pos"], `no worker at pos ${service.pos} serves the port`);
-    mesh = {
-      port: ctx.meshPort(name, service.nodePort),
-      protocol: options.protocol ?? "tcp",
-      fallback: options.fallback ?? (service.pos === "cloud" ? "cloud" : "none"),
-    };
+    mesh = meshEntry(
+      ctx.meshPort(name, service.nodePort),
+      options,
+      service.pos === "cloud" ? "cloud" : "none",
+    );
   }
   return assembleService(name, metadata.labels, workers, mesh);
-}
-
-/** Values of the fieldRefs known when translating. */
-function fieldRefs(node: string | undefined, namespace: string): Record<string, string> {
-  return { ...(node ? { "spec.nodeName": node } : {}), "metadata.namespace": namespace };
 }
 
 function serviceConfig(

@@ -5,12 +5,17 @@
 // from 30000-32767 and kept, with fallback `any`: every node's port reaches the one worker, as a
 // ClusterIP does. Sedna's activation handshake maps onto levee's route status (pending → applied,
 // GET $LEVEE_AGENT_URL/v1/routes/NAME).
-import { dayuOptions } from "./annotations.ts";
 import type { RawService } from "./native.ts";
 import { podWorkers } from "./pod.ts";
 import type { RuntimeServiceResource } from "./sedna-schema.ts";
-import type { TranslateContext } from "./translate-context.ts";
-import { assembleService, checkNodeName, warnIgnored } from "./translate-context.ts";
+import {
+  assembleService,
+  beginTranslation,
+  checkNodeName,
+  fieldRefs,
+  meshEntry,
+  type TranslateContext,
+} from "./translate-context.ts";
 import type { Report } from "./warnings.ts";
 
 const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
@@ -20,12 +25,8 @@ export function translateRuntime(
   ctx: TranslateContext,
   report: Report,
 ): RawService | undefined {
-  warnIgnored(object.ignored, report);
-  const options = dayuOptions(object.metadata.annotations, report);
-  const { spec, metadata } = object;
-  const name = metadata.name;
-  report.unknownFields(
-    spec,
+  const options = beginTranslation(
+    object,
     [
       "installID",
       "deploymentRevision",
@@ -35,8 +36,10 @@ export function translateRuntime(
       "podTemplate",
       "endpoint",
     ],
-    ["spec"],
+    report,
   );
+  const { spec, metadata } = object;
+  const name = metadata.name;
   const node = checkNodeName(spec.targetNode, ["spec", "targetNode"], report);
   const podPath = ["spec", "podTemplate", "spec"];
   const pod = spec.podTemplate.spec;
@@ -70,11 +73,7 @@ export function translateRuntime(
     agentUrlEnv: [],
     serving: endpoint?.port,
     portEnv: options.portEnv,
-    ctx: {
-      rules: ctx.rules,
-      report,
-      fieldRefs: { ...(node ? { "spec.nodeName": node } : {}), "metadata.namespace": metadata.namespace },
-    },
+    ctx: { rules: ctx.rules, report, fieldRefs: fieldRefs(node, metadata.namespace) },
   });
   if (report.issues.length > 0 || node === undefined) return undefined;
 
@@ -99,7 +98,7 @@ export function translateRuntime(
       `there are no cluster IPs in levee: ${name}.${metadata.namespace}:${endpoint.port} does not resolve; ` +
         `the worker is reached at <any node's address>:${port} (GET $LEVEE_AGENT_URL/v1/services/${name})`,
     );
-    mesh = { port, protocol: options.protocol ?? "tcp", fallback: options.fallback ?? "any" };
+    mesh = meshEntry(port, options, "any");
   }
   return assembleService(
     name,
