@@ -198,14 +198,7 @@ export class MeshAgent {
   private toHttp(service: string, decision: RouteDecision | undefined, debug: boolean): HttpDecision {
     if (!decision) return noCatalog(this.options.node);
     this.options.metrics?.decision(service, this.options.node, decision);
-    if (decision.kind === "refuse") {
-      return {
-        kind: "respond",
-        status: decision.status,
-        headers: { [ERROR_HEADER]: decision.header, "content-type": "application/json" },
-        body: JSON.stringify(decision.body),
-      };
-    }
+    if (decision.kind === "refuse") return respondError(decision.status, decision.header, decision.body);
     if (decision.kind === "forward") {
       return {
         kind: "dial",
@@ -233,14 +226,7 @@ export class MeshAgent {
       { method: head.method, target: head.target, host: header("host"), node: header("x-levee-node") },
       catalog,
     );
-    if (!found.ok) {
-      return {
-        kind: "respond",
-        status: found.status,
-        headers: { [ERROR_HEADER]: found.header, "content-type": "application/json" },
-        body: JSON.stringify({ error: found.error }),
-      };
-    }
+    if (!found.ok) return respondError(found.status, found.header, { error: found.error });
     const debug = header("x-levee-debug") !== undefined;
     if (found.node === this.options.node)
       return this.toHttp(found.service, this.decide(found.service, 0), debug);
@@ -304,10 +290,15 @@ export class MeshAgent {
 
 function noCatalog(node: string): HttpDecision {
   const error = `node ${node} has no mesh catalog yet (it has not reached the cloud since it joined)`;
+  return respondError(503, error, { error, node });
+}
+
+/** The mesh's own answer: the error in the X-Levee-Error header and as a JSON body. */
+function respondError(status: number, header: string, body: unknown): HttpDecision {
   return {
     kind: "respond",
-    status: 503,
-    headers: { [ERROR_HEADER]: error, "content-type": "application/json" },
-    body: JSON.stringify({ error, node }),
+    status,
+    headers: { [ERROR_HEADER]: header, "content-type": "application/json" },
+    body: JSON.stringify(body),
   };
 }
