@@ -207,13 +207,12 @@ export class MeshAgent {
         ...(debug ? { upstreamLabel: `${decision.node} (${decision.reason})` } : {}),
       };
     }
-    const pick = decision.pick;
     return {
       kind: "dial",
       target: decision.target,
       removeHeaders: MESH_HEADERS,
       ...(debug ? { upstreamLabel: `${this.options.node}/${service}#${decision.target.index}` } : {}),
-      done: pick.done,
+      done: decision.pick.done,
     };
   }
 
@@ -256,8 +255,7 @@ export class MeshAgent {
     if (decision.kind === "forward") {
       return { kind: "dial", target: { ...decision.target, forwarded: true } };
     }
-    const pick = decision.pick;
-    return { kind: "dial", target: decision.target, done: (outcome) => pick.done(outcome) };
+    return { kind: "dial", target: decision.target, done: decision.pick.done };
   }
 
   private httpProxy(key: string, route: (head: RequestHead) => HttpDecision): HttpProxy {
