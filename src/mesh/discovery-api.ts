@@ -23,6 +23,7 @@ export interface DiscoverySource {
 }
 
 const NO_CATALOG = "this node has no catalog yet (it has not reached the cloud since it joined)";
+const NO_MESH = "the mesh of this node is not running yet (it has not joined the cloud)";
 
 export function mountDiscoveryRoutes(app: Hono, source: DiscoverySource): void {
   app.get("/v1/catalog", (c) => {
@@ -41,14 +42,12 @@ export function mountDiscoveryRoutes(app: Hono, source: DiscoverySource): void {
   });
   app.get("/v1/routes", (c) => {
     const routes = source.routes();
-    if (!routes)
-      return c.json({ error: "the mesh of this node is not running yet (it has not joined the cloud)" }, 503);
+    if (!routes) return c.json({ error: NO_MESH }, 503);
     return c.json({ items: routes });
   });
   app.get("/v1/routes/:service", (c) => {
     const routes = source.routes();
-    if (!routes)
-      return c.json({ error: "the mesh of this node is not running yet (it has not joined the cloud)" }, 503);
+    if (!routes) return c.json({ error: NO_MESH }, 503);
     const service = c.req.param("service");
     const items = routes.filter((r) => r.service === service);
     if (items.length === 0)
