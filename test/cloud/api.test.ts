@@ -1,34 +1,14 @@
 // The cloud API in-process (hono app.request, a real store, no sockets): auth, every error status,
 // optimistic concurrency, join, and the event stream.
 import { afterAll, describe, expect, test } from "bun:test";
-import { cloudApiApp, MAX_BODY_BYTES } from "../../src/cloud/api/app.ts";
-import { ControlPlane } from "../../src/cloud/control-plane.ts";
-import { Readiness } from "../../src/runtime/health.ts";
-import { createLogger } from "../../src/runtime/log.ts";
-import { openStore } from "../../src/store/store.ts";
-import { mosquittoHasher } from "../../src/sync/mosquitto-password.ts";
-import { makeTempDir } from "../harness/cluster.ts";
+import { MAX_BODY_BYTES } from "../../src/cloud/api/app.ts";
+import { ADMIN_TOKEN as ADMIN, inProcessCloud } from "../harness/cloud-api.ts";
 
-const store = openStore({ dataDir: makeTempDir(), mode: "cloud" });
-afterAll(() => store.close());
-const log = createLogger({ level: "error", format: "json", write: () => {} });
 const published: string[] = [];
-const plane = new ControlPlane(store, log, (changes) => published.push(...changes.map((c) => c.node)));
-const ADMIN = "lvadm_test-token-that-is-long-enough-0123456789";
-const app = cloudApiApp({
-  store,
-  log,
-  readiness: new Readiness(),
-  identity: { mode: "cloud" },
-  adminToken: ADMIN,
-  cloudMqttPassword: "cloud-password",
-  plane,
-  join: {
-    hasher: mosquittoHasher,
-    mqttUrlForNodes: () => "mqtt://127.0.0.1:1883",
-    onJoined: () => plane.replan("joined"),
-  },
+const { store, app } = inProcessCloud({
+  onPlansChanged: (changes) => published.push(...changes.map((c) => c.node)),
 });
+afterAll(() => store.close());
 
 const auth = { authorization: `Bearer ${ADMIN}` };
 const call = (path: string, init: RequestInit = {}) =>

@@ -6,18 +6,16 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { createHash } from "node:crypto";
 import { existsSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { cloudApiApp } from "../../src/cloud/api/app.ts";
 import { contentRange, noneMatch, selectRange } from "../../src/cloud/api/http-range.ts";
 import { NodeCredentials, parseBasic } from "../../src/cloud/api/node-auth.ts";
 import { ArtifactStore } from "../../src/cloud/artifact-store.ts";
-import { ControlPlane } from "../../src/cloud/control-plane.ts";
 import { deleteNode, joinNode } from "../../src/cloud/node-registry.ts";
 import { loadOptions } from "../../src/config/load.ts";
 import { optionsFor } from "../../src/config/schema.ts";
-import { Readiness } from "../../src/runtime/health.ts";
 import { createLogger } from "../../src/runtime/log.ts";
 import { openStore } from "../../src/store/store.ts";
 import { mosquittoHasher } from "../../src/sync/mosquitto-password.ts";
+import { ADMIN_TOKEN as ADMIN, inProcessCloud } from "../harness/cloud-api.ts";
 import { makeTempDir, runLevee } from "../harness/cluster.ts";
 
 const dataDir = makeTempDir();
@@ -25,21 +23,9 @@ const store = openStore({ dataDir, mode: "cloud" });
 afterAll(() => store.close());
 const logLines: string[] = [];
 const log = createLogger({ level: "debug", format: "json", write: (l) => logLines.push(l) });
-const plane = new ControlPlane(store, log, () => {});
-const ADMIN = "lvadm_test-token-that-is-long-enough-0123456789";
 const MAX = 64 * 1024;
 const artifacts = new ArtifactStore(store, dataDir, { maxBytes: MAX });
-const app = cloudApiApp({
-  store,
-  log,
-  readiness: new Readiness(),
-  identity: { mode: "cloud" },
-  adminToken: ADMIN,
-  cloudMqttPassword: "cloud-password",
-  plane,
-  join: { hasher: mosquittoHasher, mqttUrlForNodes: () => "mqtt://127.0.0.1:1883", onJoined: () => {} },
-  artifacts,
-});
+const { app } = inProcessCloud({ store, log, replanOnJoin: false, deps: { artifacts } });
 
 const admin = { authorization: `Bearer ${ADMIN}` };
 const basic = (user: string, password: string) => ({

@@ -3,34 +3,11 @@
 // what was made, mesh ports kept across re-applies and re-creations, ownership conflicts, ImageMaps
 // that re-translate, RuntimeService revisions, atomicity with the rest of the request.
 import { afterAll, describe, expect, test } from "bun:test";
-import { cloudApiApp } from "../../src/cloud/api/app.ts";
-import { ControlPlane } from "../../src/cloud/control-plane.ts";
 import { allocatePort, PORT_RANGE, PortsExhausted } from "../../src/cloud/dayu/ports.ts";
-import { Readiness } from "../../src/runtime/health.ts";
-import { createLogger } from "../../src/runtime/log.ts";
-import { openStore } from "../../src/store/store.ts";
-import { mosquittoHasher } from "../../src/sync/mosquitto-password.ts";
-import { makeTempDir } from "../harness/cluster.ts";
+import { ADMIN_TOKEN as ADMIN, inProcessCloud } from "../harness/cloud-api.ts";
 
-const store = openStore({ dataDir: makeTempDir(), mode: "cloud" });
+const { store, app } = inProcessCloud();
 afterAll(() => store.close());
-const log = createLogger({ level: "error", format: "json", write: () => {} });
-const plane = new ControlPlane(store, log, () => {});
-const ADMIN = "lvadm_test-token-that-is-long-enough-0123456789";
-const app = cloudApiApp({
-  store,
-  log,
-  readiness: new Readiness(),
-  identity: { mode: "cloud" },
-  adminToken: ADMIN,
-  cloudMqttPassword: "cloud-password",
-  plane,
-  join: {
-    hasher: mosquittoHasher,
-    mqttUrlForNodes: () => "mqtt://127.0.0.1:1883",
-    onJoined: () => plane.replan("joined"),
-  },
-});
 
 type Json = Record<string, unknown> & { results?: Result[]; warnings?: Warning[]; issues?: Warning[] };
 type Result = {

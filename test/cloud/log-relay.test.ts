@@ -5,21 +5,16 @@
 // and bound to their node, a client that goes away stops the node's reading, and backpressure
 // holds a fast node back while the client does not read.
 import { afterAll, describe, expect, test } from "bun:test";
-import { cloudApiApp } from "../../src/cloud/api/app.ts";
-import { ControlPlane } from "../../src/cloud/control-plane.ts";
 import { LogStreams } from "../../src/cloud/log-streams.ts";
 import { joinNode } from "../../src/cloud/node-registry.ts";
 import { LogServer, type OpenLog } from "../../src/edge/workers/log-server.ts";
-import { Readiness } from "../../src/runtime/health.ts";
-import { createLogger } from "../../src/runtime/log.ts";
 import { openStore } from "../../src/store/store.ts";
 import { decodeLogRequest } from "../../src/sync/log-request.ts";
 import { mosquittoHasher } from "../../src/sync/mosquitto-password.ts";
+import { ADMIN_TOKEN as ADMIN, inProcessCloud } from "../harness/cloud-api.ts";
 import { makeTempDir, waitUntil } from "../harness/cluster.ts";
 
 const store = openStore({ dataDir: makeTempDir(), mode: "cloud" });
-const log = createLogger({ level: "error", format: "json", write: () => {} });
-const ADMIN = "lvadm_test-token-that-is-long-enough-0123456789";
 
 function join(name: string) {
   const outcome = joinNode(
@@ -54,18 +49,7 @@ const streams = new LogStreams({
     return true;
   },
 });
-const plane = new ControlPlane(store, log, () => {});
-const app = cloudApiApp({
-  store,
-  log,
-  readiness: new Readiness(),
-  identity: { mode: "cloud" },
-  adminToken: ADMIN,
-  cloudMqttPassword: "x",
-  plane,
-  join: { hasher: mosquittoHasher, mqttUrlForNodes: () => "mqtt://127.0.0.1:1883", onJoined: () => {} },
-  logs: streams,
-});
+const { app, log } = inProcessCloud({ store, replanOnJoin: false, deps: { logs: streams } });
 const http = Bun.serve({
   hostname: "127.0.0.1",
   port: 0,

@@ -7,9 +7,7 @@ import { afterAll, beforeEach, describe, expect, test } from "bun:test";
 import { createHash } from "node:crypto";
 import { existsSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { cloudApiApp } from "../../src/cloud/api/app.ts";
 import { ArtifactStore } from "../../src/cloud/artifact-store.ts";
-import { ControlPlane } from "../../src/cloud/control-plane.ts";
 import { joinNode } from "../../src/cloud/node-registry.ts";
 import {
   ArtifactCache,
@@ -27,10 +25,10 @@ import {
   sizeProblem,
 } from "../../src/edge/artifacts/fetch-plan.ts";
 import { saveIdentity } from "../../src/edge/join.ts";
-import { Readiness } from "../../src/runtime/health.ts";
 import { createLogger } from "../../src/runtime/log.ts";
 import { openStore, type Store } from "../../src/store/store.ts";
 import { mosquittoHasher } from "../../src/sync/mosquitto-password.ts";
+import { ADMIN_TOKEN as ADMIN, inProcessCloud } from "../harness/cloud-api.ts";
 import { makeTempDir } from "../harness/cluster.ts";
 import { type Fault, startFaultProxy } from "../harness/fault-proxy.ts";
 
@@ -41,18 +39,7 @@ const sha = (bytes: Uint8Array) => createHash("sha256").update(bytes).digest("he
 const cloudDir = makeTempDir();
 const cloudStore = openStore({ dataDir: cloudDir, mode: "cloud" });
 const artifacts = new ArtifactStore(cloudStore, cloudDir);
-const ADMIN = "lvadm_test-token-that-is-long-enough-0123456789";
-const app = cloudApiApp({
-  store: cloudStore,
-  log,
-  readiness: new Readiness(),
-  identity: { mode: "cloud" },
-  adminToken: ADMIN,
-  cloudMqttPassword: "x",
-  plane: new ControlPlane(cloudStore, log, () => {}),
-  join: { hasher: mosquittoHasher, mqttUrlForNodes: () => "mqtt://127.0.0.1:1", onJoined: () => {} },
-  artifacts,
-});
+const { app } = inProcessCloud({ store: cloudStore, log, replanOnJoin: false, deps: { artifacts } });
 const cloud = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: app.fetch, maxRequestBodySize: 1 << 30 });
 const cloudUrl = `http://127.0.0.1:${cloud.port}`;
 const proxy = startFaultProxy({ upstream: cloudUrl });

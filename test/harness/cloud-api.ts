@@ -1,0 +1,57 @@
+// The cloud API in this process: the hono app over a real store in a temp dir, a ControlPlane, no
+// broker (and no socket unless the test serves app.fetch itself). What the API tests under
+// test/cloud and test/edge set up; each adds what its routes need (artifacts, log streams).
+import type { Hono } from "hono";
+import { type CloudApiDeps, cloudApiApp } from "../../src/cloud/api/app.ts";
+import { ControlPlane } from "../../src/cloud/control-plane.ts";
+import type { PlanChange } from "../../src/cloud/plan-writer.ts";
+import { Readiness } from "../../src/runtime/health.ts";
+import { createLogger, type Logger } from "../../src/runtime/log.ts";
+import { openStore, type Store } from "../../src/store/store.ts";
+import { mosquittoHasher } from "../../src/sync/mosquitto-password.ts";
+import { makeTempDir } from "./cluster.ts";
+
+export const ADMIN_TOKEN = "lvadm_test-token-that-is-long-enough-0123456789";
+
+export interface InProcessCloud {
+  store: Store;
+  log: Logger;
+  plane: ControlPlane;
+  app: Hono;
+}
+
+export interface InProcessCloudOptions {
+  /** Default: a new store in a temp dir. */
+  store?: Store;
+  /** Default: errors only, written nowhere. */
+  log?: Logger;
+  onPlansChanged?: (changes: PlanChange[]) => void;
+  /** Replan when a node joins, as the cloud agent does (default true). */
+  replanOnJoin?: boolean;
+  /** The API's other dependencies (artifacts, logs...). */
+  deps?: Partial<CloudApiDeps>;
+}
+
+/** The caller closes `store` (afterAll). Nodes get mqtt://127.0.0.1:1883 as their broker. */
+export function inProcessCloud(options: InProcessCloudOptions = {}): InProcessCloud {
+  const store = options.store ?? openStore({ dataDir: makeTempDir(), mode: "cloud" });
+  const log = options.log ?? createLogger({ level: "error", format: "json", write: () => {} });
+  const plane = new ControlPlane(store, log, options.onPlansChanged ?? (() => {}));
+  const replan = options.replanOnJoin ?? true;
+  const app = cloudApiApp({
+    store,
+    log,
+    readiness: new Readiness(),
+    identity: { mode: "cloud" },
+    adminToken: ADMIN_TOKEN,
+    cloudMqttPassword: "cloud-password",
+    plane,
+    join: {
+      hasher: mosquittoHasher,
+      mqttUrlForNodes: () => "mqtt://127.0.0.1:1883",
+      onJoined: replan ? () => plane.replan("joined") : () => {},
+    },
+    ...options.deps,
+  });
+  return { store, log, plane, app };
+}
