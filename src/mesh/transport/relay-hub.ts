@@ -6,6 +6,7 @@
 // could read it, and it splices only legs whose node proved its identity (relay-protocol.ts).
 // The cloud's own dialer takes legs in-process (takeLeg) instead of dialing itself.
 
+import { Splice } from "../proxy/splice.ts";
 import { LineReader, readLines } from "./line-reader.ts";
 import type { NodeTls } from "./node-tls.ts";
 import {
@@ -18,7 +19,6 @@ import {
   verifyRequestLine,
 } from "./relay-protocol.ts";
 import { IGNORE, type Phase, type PhasedSocket, startStream } from "./socket-phases.ts";
-import { splice } from "./splice.ts";
 import { HEADER_TIMEOUT_MS } from "./tls-stream.ts";
 
 export interface RelayHubOptions {
@@ -223,10 +223,10 @@ export class RelayHub {
     this.stats.relayed++;
     this.stats.active++;
     this.event("relayed", { node: from, target });
-    splice(fromDialer, toTarget, (error) => {
+    new Splice(fromDialer, ({ error }) => {
       this.stats.active--;
       if (error) this.event("relayed stream broke", { node: from, target, error: error.message });
-    });
+    }).attach(toTarget);
   }
 }
 

@@ -3,9 +3,9 @@
 // back, and a TCP tap that records every byte passing between two endpoints.
 import type { CatalogNode, Duplex } from "../../../src/mesh/contracts.ts";
 import { connectDuplex, listenDuplex } from "../../../src/mesh/proxy/socket-duplex.ts";
+import { Splice } from "../../../src/mesh/proxy/splice.ts";
 import { createCa, issueNodeCertificate, type KeyPair } from "../../../src/mesh/transport/certificates.ts";
 import type { NodeTls } from "../../../src/mesh/transport/node-tls.ts";
-import { splice } from "../../../src/mesh/transport/splice.ts";
 import type { InboundStream } from "../../../src/mesh/transport/tls-stream.ts";
 
 export interface TestCa extends KeyPair {
@@ -132,7 +132,7 @@ export function startTap(targetPort: number): Tap {
     const conn = { up: [] as Buffer[], down: [] as Buffer[] };
     connections.push(conn);
     connectDuplex("127.0.0.1", targetPort).then(
-      (upstream) => splice(recording(client, conn.up), recording(upstream, conn.down)),
+      (upstream) => new Splice(recording(client, conn.up)).attach(recording(upstream, conn.down)),
       () => client.destroy(),
     );
   });
