@@ -213,6 +213,20 @@ export function recordRoutes(
   });
 }
 
+/** The routes the nodes reported, of one node and/or one service when given. */
+export function listRoutes(
+  store: Store,
+  filter: { node?: string | undefined; service?: string | undefined },
+): Record<string, string | number>[] {
+  return store.db
+    .query<Record<string, string | number>, [string | null, string | null]>(
+      `SELECT node, service, kind, port, state, message, since FROM route_status
+       WHERE (?1 IS NULL OR node = ?1) AND (?2 IS NULL OR service = ?2)
+       ORDER BY node, service, kind, port`,
+    )
+    .all(filter.node || null, filter.service || null);
+}
+
 export function setPresence(store: Store, node: string, online: boolean): void {
   store.db.query("UPDATE nodes SET online = ? WHERE name = ?").run(online ? 1 : 0, node);
 }

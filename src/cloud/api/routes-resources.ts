@@ -8,6 +8,7 @@ import { ApplyRejected, type ApplyResult, type ControlPlane, type LeveeEvent } f
 import { mountDayuRoutes } from "../dayu/routes.ts";
 import { deleteNode, getNode, listNodes } from "../node-registry.ts";
 import { pinnedToUnknownNodes } from "../planner.ts";
+import { listRoutes, nodeExists } from "../sync-store.ts";
 import { listWorkers, unjoinedWorkers } from "../workers-view.ts";
 import { apiError } from "./errors.ts";
 
@@ -61,13 +62,8 @@ export function mountResourceRoutes(
   api.get("/routes", (c) => {
     const node = c.req.query("node");
     const service = c.req.query("service");
-    const rows = store.db
-      .query<Record<string, string | number>, []>(
-        "SELECT node, service, kind, port, state, message, since FROM route_status ORDER BY node, service, kind, port",
-      )
-      .all()
-      .filter((r) => (!node || r.node === node) && (!service || r.service === service));
-    if (node && rows.length === 0 && !listNodes(store).some((n) => n.metadata.name === node)) {
+    const rows = listRoutes(store, { node, service });
+    if (node && rows.length === 0 && !nodeExists(store, node)) {
       return apiError(c, 404, `node "${node}" not found`);
     }
     return c.json({ items: rows });
