@@ -96,10 +96,6 @@ export class Reachability {
     return p.downUntil === undefined ? (p.directMs ?? p.relayMs) : (p.relayMs ?? undefined);
   }
 
-  forget(node: string): void {
-    this.nodes.delete(node);
-  }
-
   private delay(failures: number): number {
     return Math.min(this.maxRetryMs, this.retryMs * 2 ** Math.min(failures, 20));
   }
