@@ -168,10 +168,6 @@ export class ClientTlsPhase implements Phase {
     this.done.catch(() => {});
   }
 
-  get isSettled(): boolean {
-    return this.settled;
-  }
-
   /** The socket to close when giving up (the raw one first, then the TLS one). */
   bind(socket: PhasedSocket): void {
     this.socket = socket;
