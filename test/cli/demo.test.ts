@@ -11,7 +11,7 @@ import { lookInside } from "../../src/cli/demo/hints.ts";
 import { meshPort, PIPELINE_YAML, pipelineFor, workerCounts } from "../../src/cli/demo/pipeline-manifest.ts";
 import { notReady } from "../../src/cli/demo/pipeline-runner.ts";
 import { formatSummary, type PipelineStats } from "../../src/cli/demo/summary.ts";
-import { cleanEnv, leveeCommand, makeTempDir, REPO_ROOT, waitUntil } from "../harness/cluster.ts";
+import { canConnect, cleanEnv, leveeCommand, makeTempDir, REPO_ROOT, waitUntil } from "../harness/cluster.ts";
 import { workerPidsUnder } from "../harness/workers.ts";
 
 type Obj = { kind: string; metadata: { name: string }; spec: { workers: { node: string }[] } };
@@ -129,20 +129,9 @@ describe("the demo's output", () => {
 const ADDRESSES = ["127.0.0.10", "127.0.0.11", "127.0.0.12", "127.0.0.13"];
 const PORTS = [7400, 1883, 7401, 7402, 7403, 30900, 30901, 30902, 30903];
 
-/** Whether something accepts connections on host:port. */
-async function listening(host: string, port: number): Promise<boolean> {
-  try {
-    const socket = await Bun.connect({ hostname: host, port, socket: { data() {} } });
-    socket.end();
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 async function listeners(): Promise<string[]> {
   const checks = ADDRESSES.flatMap((host) =>
-    PORTS.map(async (port) => ((await listening(host, port)) ? `${host}:${port}` : "")),
+    PORTS.map(async (port) => ((await canConnect(host, port)) ? `${host}:${port}` : "")),
   );
   return (await Promise.all(checks)).filter(Boolean);
 }

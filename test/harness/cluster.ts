@@ -32,7 +32,7 @@ import { killWorkersUnder } from "./workers.ts";
 
 export type { TestAgent } from "./agent.ts";
 export type { BrokerKind, TestBroker } from "./mosquitto.ts";
-export { BUN, cleanEnv, leveeCommand, REPO_ROOT, runLevee, waitUntil } from "./process.ts";
+export { BUN, canConnect, cleanEnv, leveeCommand, REPO_ROOT, runLevee, waitUntil } from "./process.ts";
 
 export interface TestCloud extends TestAgent {
   /** Cloud API, e.g. http://127.0.0.10:7400 */

@@ -10,7 +10,7 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
 import { mosquittoConf } from "../../src/sync/mosquitto-config.ts";
-import { runLevee, waitUntil } from "./process.ts";
+import { canConnect, runLevee, waitUntil } from "./process.ts";
 
 export type BrokerKind = "embedded" | "mosquitto";
 export const BROKER_KINDS: readonly BrokerKind[] = ["embedded", "mosquitto"];
@@ -135,16 +135,6 @@ function readLog(path: string): string {
     return readFileSync(path, "utf8");
   } catch {
     return "(no mosquitto log)";
-  }
-}
-
-async function canConnect(host: string, port: number): Promise<boolean> {
-  try {
-    const socket = await Bun.connect({ hostname: host, port, socket: { data() {} } });
-    socket.end();
-    return true;
-  } catch {
-    return false;
   }
 }
 

@@ -1,6 +1,7 @@
 // How tests run levee itself: the source with bun (or the compiled binary in LEVEE_TEST_BIN), with
 // the developer's own LEVEE_* variables removed so that they cannot change a test's outcome.
-// Shared by the cluster harness and the Mosquitto harness (cluster.ts re-exports all of it).
+// Shared by the cluster harness and the Mosquitto harness (cluster.ts re-exports all of it), with
+// the waits they use (a condition, a listening port).
 import { join } from "node:path";
 
 export const REPO_ROOT = join(import.meta.dir, "..", "..");
@@ -50,4 +51,15 @@ export async function waitUntil(what: string, check: () => boolean | Promise<boo
     await Bun.sleep(25);
   }
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+}
+
+/** Whether something accepts TCP connections on host:port. */
+export async function canConnect(host: string, port: number): Promise<boolean> {
+  try {
+    const socket = await Bun.connect({ hostname: host, port, socket: { data() {} } });
+    socket.end();
+    return true;
+  } catch {
+    return false;
+  }
 }
