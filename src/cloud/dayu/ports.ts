@@ -24,14 +24,12 @@ export interface Allocation {
  */
 export function allocatePort(db: Database, service: string, used: ReadonlyMap<number, string>): Allocation {
   const now = new Date().toISOString();
-  const kept = db
-    .query<{ port: number }, [string]>("SELECT port FROM dayu_ports WHERE service = ?")
-    .get(service);
-  if (kept) {
-    const holder = used.get(kept.port);
+  const kept = keptPort(db, service);
+  if (kept !== undefined) {
+    const holder = used.get(kept);
     if (holder === undefined || holder === service) {
       db.query("UPDATE dayu_ports SET used_at = ? WHERE service = ?").run(now, service);
-      return { port: kept.port };
+      return { port: kept };
     }
   }
   const reserved = new Set(
@@ -67,12 +65,12 @@ export function allocatePort(db: Database, service: string, used: ReadonlyMap<nu
      ON CONFLICT (service) DO UPDATE SET port = excluded.port, allocated_at = excluded.allocated_at,
        used_at = excluded.used_at`,
   ).run(service, port, now, now);
-  if (kept) return { port, moved: { from: kept.port, takenBy: used.get(kept.port) as string } };
+  if (kept !== undefined) return { port, moved: { from: kept, takenBy: used.get(kept) as string } };
   return { port };
 }
 
 /** The port kept for a service, if any. */
-export function keptPort(db: Database, service: string): number | undefined {
+function keptPort(db: Database, service: string): number | undefined {
   return db.query<{ port: number }, [string]>("SELECT port FROM dayu_ports WHERE service = ?").get(service)
     ?.port;
 }
