@@ -147,14 +147,9 @@ export class MeshMetrics {
 
   /** Counts a route decision's refusal or forward (local picks are counted by the observer). */
   decision(service: string, node: string, decision: RouteDecision): void {
-    if (decision.kind === "refuse") this.refused(service, node, decision.reason);
+    if (decision.kind === "refuse") this.refusals.inc({ service, node, reason: decision.reason });
     else if (decision.kind === "forward") {
       this.forwards.inc({ service, node, to: decision.node, reason: decision.reason });
     }
-  }
-
-  /** Counts a refusal the router did not decide (e.g. a forward-proxy target error). */
-  refused(service: string, node: string, reason: string): void {
-    this.refusals.inc({ service, node, reason });
   }
 }
