@@ -14,6 +14,7 @@ import {
   type DayuResource,
   jmesSchema,
   runtimeServiceSchema,
+  SEDNA_API_VERSION,
 } from "../../api/dayu/sedna-schema.ts";
 import { translateDayu } from "../../api/dayu/translate.ts";
 import type { Warning } from "../../api/dayu/warnings.ts";
@@ -22,6 +23,7 @@ import { serviceSchema } from "../../api/service.ts";
 import { getObject, listObjects, type StoredObject, storedSpec } from "../resource-store.ts";
 import { describeRef, type ObjectRef, ownedBy, ownerLabels, ownerOf, setOwned } from "./owners.ts";
 import { allocatePort, PortsExhausted } from "./ports.ts";
+import { savedDayu } from "./views.ts";
 
 export interface RejectedIssue {
   kind: string;
@@ -282,14 +284,10 @@ function checkStored(
 }
 
 /** A stored Dayu object, read back for a new translation. */
-export function fromStored(stored: StoredObject): DayuResource {
-  const saved = storedSpec(stored) as {
-    namespace?: string;
-    annotations?: Record<string, string>;
-    spec?: unknown;
-  };
+function fromStored(stored: StoredObject): DayuResource {
+  const saved = savedDayu(stored);
   const raw = {
-    apiVersion: "sedna.io/v1alpha1",
+    apiVersion: SEDNA_API_VERSION,
     kind: stored.kind,
     metadata: {
       name: stored.metadata.name,

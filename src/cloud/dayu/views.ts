@@ -1,15 +1,16 @@
 // A stored Dayu object as the API shows it: the object as it was applied (apiVersion
 // sedna.io/v1alpha1, its namespace, labels, annotations and spec), levee's system metadata (uid,
 // generation, resourceVersion: applying the output again checks it), and a status: what it made,
-// the mesh port, and its workers with their phase and readiness.
-
+// the mesh port, and its workers with their phase and readiness. Plus the stored form of a Dayu
+// object read back (savedDayu), which the re-translation after an ImageMap change reads too.
+import { SEDNA_API_VERSION } from "../../api/dayu/sedna-schema.ts";
 import type { StoredObject } from "../resource-store.ts";
 import { storedSpec } from "../resource-store.ts";
 import type { WorkerView } from "../workers-view.ts";
 import type { ObjectRef } from "./owners.ts";
 
 export interface DayuView {
-  apiVersion: "sedna.io/v1alpha1";
+  apiVersion: typeof SEDNA_API_VERSION;
   kind: string;
   metadata: Record<string, unknown>;
   spec: unknown;
@@ -22,17 +23,24 @@ export interface DayuView {
   };
 }
 
+/** What the store keeps of a Dayu object as its spec (specOf in src/api/kinds.ts). */
+export interface SavedDayu {
+  namespace?: string;
+  annotations?: Record<string, string>;
+  spec?: unknown;
+}
+
+export function savedDayu(stored: StoredObject): SavedDayu {
+  return storedSpec(stored) as SavedDayu;
+}
+
 export function dayuView(
   stored: StoredObject,
   made: readonly ObjectRef[],
   service: StoredObject | undefined,
   workers: readonly WorkerView[],
 ): DayuView {
-  const saved = storedSpec(stored) as {
-    namespace?: string;
-    annotations?: Record<string, string>;
-    spec?: unknown;
-  };
+  const saved = savedDayu(stored);
   const { name, uid, generation, resourceVersion, labels, creationTimestamp, updatedTimestamp } =
     stored.metadata;
   const metadata: Record<string, unknown> = { name, namespace: saved.namespace ?? "default", labels };
@@ -48,7 +56,7 @@ export function dayuView(
     message,
   }));
   return {
-    apiVersion: "sedna.io/v1alpha1",
+    apiVersion: SEDNA_API_VERSION,
     kind: stored.kind,
     metadata,
     spec: saved.spec ?? {},
