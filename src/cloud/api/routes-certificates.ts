@@ -9,6 +9,7 @@ import { nodePublicKeyProblem } from "../../mesh/transport/certificates.ts";
 import type { Logger } from "../../runtime/log.ts";
 import type { Store } from "../../store/store.ts";
 import type { NodeCa } from "../node-ca.ts";
+import { getNode } from "../node-registry.ts";
 import { apiError, parseBody } from "./errors.ts";
 import { type Caller, NodeCredentials, requireAdminOrNode } from "./node-auth.ts";
 
@@ -35,9 +36,6 @@ export interface CertificateResponse {
 
 export function mountCertificateRoutes(api: Hono, deps: CertificateRouteDeps): void {
   const routes = new Hono<{ Variables: { caller: Caller } }>();
-  const addressesOf = deps.store.db.query<{ addresses: string }, [string]>(
-    "SELECT addresses FROM nodes WHERE name = ?",
-  );
   routes.use(
     "/nodes/:name/certificate",
     requireAdminOrNode(deps.adminToken, new NodeCredentials(deps.store)),
@@ -47,21 +45,14 @@ export function mountCertificateRoutes(api: Hono, deps: CertificateRouteDeps): v
     const caller = c.get("caller");
     if (caller.kind === "node" && caller.name !== name)
       return apiError(c, 403, `node ${caller.name} may only ask for its own certificate, not ${name}'s`);
-    const row = addressesOf.get(name);
-    if (!row) return apiError(c, 404, `no node named ${name}`);
+    const node = getNode(deps.store, name);
+    if (!node) return apiError(c, 404, `no node named ${name}`);
     const parsed = await parseBody(c, certificateRequestSchema, "certificate request");
     if (!parsed.ok) return parsed.response;
     const problem = nodePublicKeyProblem(parsed.value.publicKey);
     if (problem)
       return apiError(c, 400, "invalid certificate request", [{ path: "publicKey", message: problem }]);
-    let addresses: string[] = [];
-    try {
-      const list = JSON.parse(row.addresses) as unknown;
-      if (Array.isArray(list)) addresses = list.filter((a): a is string => typeof a === "string");
-    } catch {
-      addresses = [];
-    }
-    const certificate = deps.ca.issue(name, addresses, parsed.value.publicKey);
+    const certificate = deps.ca.issue(name, node.status.addresses, parsed.value.publicKey);
     deps.log.info("mesh certificate issued", {
       node: name,
       by: caller.kind === "node" ? caller.name : "admin",
