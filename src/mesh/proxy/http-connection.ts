@@ -20,6 +20,9 @@ import type { DialDecision, Expirable, RouteDecision } from "./http-types.ts";
 import { asBuffer } from "./read-buffer.ts";
 import { targetKey, type UpstreamConn } from "./upstream-pool.ts";
 
+/** feedBody's answer for a malformed request body. */
+const BODY_ERROR = -2;
+
 export class ClientConnection extends ResponseRelay implements Expirable {
   start(): void {
     const inbound = this.inbound;
@@ -245,13 +248,8 @@ export class ClientConnection extends ResponseRelay implements Expirable {
     let first: Buffer | undefined;
     const rb = this.rb;
     if (!this.reqDone && rb.length > 0) {
-      let end: number;
-      try {
-        end = this.reqBody.feed(rb.buf, rb.start, rb.end);
-      } catch (error) {
-        this.requestBodyError(error);
-        return;
-      }
+      const end = this.feedBody(rb.buf, rb.start, rb.end);
+      if (end === BODY_ERROR) return;
       const stop = end < 0 ? rb.end : end;
       first = rb.buf.subarray(rb.start, stop);
       rb.start = stop;
@@ -295,13 +293,8 @@ export class ClientConnection extends ResponseRelay implements Expirable {
 
   /** Request body bytes that arrived while forwarding (no copy). */
   protected forwardBody(buf: Buffer): void {
-    let end: number;
-    try {
-      end = this.reqBody.feed(buf, 0, buf.byteLength);
-    } catch (error) {
-      this.requestBodyError(error);
-      return;
-    }
+    const end = this.feedBody(buf, 0, buf.byteLength);
+    if (end === BODY_ERROR) return;
     if (end < 0) {
       this.bodyOut += buf.byteLength;
       this.writeUp(buf);
@@ -316,13 +309,8 @@ export class ClientConnection extends ResponseRelay implements Expirable {
   /** Request body bytes from the read buffer. */
   protected pumpBody(): void {
     const rb = this.rb;
-    let end: number;
-    try {
-      end = this.reqBody.feed(rb.buf, rb.start, rb.end);
-    } catch (error) {
-      this.requestBodyError(error);
-      return;
-    }
+    const end = this.feedBody(rb.buf, rb.start, rb.end);
+    if (end === BODY_ERROR) return;
     const stop = end < 0 ? rb.end : end;
     if (stop > rb.start) {
       this.bodyOut += stop - rb.start;
@@ -342,7 +330,20 @@ export class ClientConnection extends ResponseRelay implements Expirable {
     }
   }
 
-  protected requestBodyError(error: unknown): void {
+  /**
+   * The request body decoder's feed (-1: all of it is body, more to come; else where the body ends),
+   * or BODY_ERROR once a malformed body was dealt with (the exchange is over).
+   */
+  private feedBody(buf: Uint8Array, start: number, end: number): number {
+    try {
+      return this.reqBody.feed(buf, start, end);
+    } catch (error) {
+      this.requestBodyError(error);
+      return BODY_ERROR;
+    }
+  }
+
+  private requestBodyError(error: unknown): void {
     this.up?.retire();
     this.up = null;
     this.report({ ok: false, latencyMs: this.elapsed() });
