@@ -18,7 +18,7 @@ import {
   RELAY_MAGIC,
   verifyRequestLine,
 } from "./relay-protocol.ts";
-import { IGNORE, type Phase, type PhasedSocket, startStream } from "./socket-phases.ts";
+import { dropSocket, IGNORE, type Phase, type PhasedSocket, startStream } from "./socket-phases.ts";
 import { HEADER_TIMEOUT_MS } from "./tls-stream.ts";
 
 export interface RelayHubOptions {
@@ -332,8 +332,7 @@ class DialWaitPhase implements Phase {
     this.rest = this.rest.byteLength === 0 ? chunk : Buffer.concat([this.rest, chunk]);
     if (this.rest.byteLength > DIAL_EARLY_BYTES_MAX) {
       this.gone.abort();
-      socket.data = IGNORE;
-      socket.terminate();
+      dropSocket(socket);
     }
   }
   end(socket: PhasedSocket): void {
@@ -354,8 +353,7 @@ class WaitingPhase implements Phase {
   ) {}
   data(socket: PhasedSocket): void {
     this.hub.unregister(this.node, socket);
-    socket.data = IGNORE;
-    socket.terminate();
+    dropSocket(socket);
   }
   end(socket: PhasedSocket): void {
     this.hub.unregister(this.node, socket);

@@ -17,7 +17,7 @@ import {
   RELAY_LINE_MAX_BYTES,
   requestLine,
 } from "./relay-protocol.ts";
-import { IGNORE, type Phase, type PhasedSocket, phasedHandlers } from "./socket-phases.ts";
+import { dropSocket, type Phase, type PhasedSocket, phasedHandlers } from "./socket-phases.ts";
 import { type AcceptContext, acceptTls } from "./tls-stream.ts";
 
 export interface RelayAddress {
@@ -170,10 +170,7 @@ class OfferPhase implements Phase {
   shutdown(): void {
     this.state = "done";
     clearTimeout(this.timer);
-    if (this.socket) {
-      this.socket.data = IGNORE;
-      this.socket.terminate();
-    }
+    if (this.socket) dropSocket(this.socket);
   }
 
   private open(socket: PhasedSocket): void {
@@ -251,10 +248,7 @@ class OfferPhase implements Phase {
     const waitedMs = this.state === "waiting" ? performance.now() - this.registeredAt : 0;
     this.state = "done";
     clearTimeout(this.timer);
-    if (this.socket) {
-      this.socket.data = IGNORE;
-      this.socket.terminate();
-    }
+    if (this.socket) dropSocket(this.socket);
     this.events.failed(reason, waitedMs);
   }
 }

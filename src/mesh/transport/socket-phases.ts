@@ -23,6 +23,12 @@ export type PhasedSocket = Socket<Phase | SocketDuplex>;
 /** A phase that ignores everything (the raw side of an upgraded socket). */
 export const IGNORE: Phase = { data() {} };
 
+/** Closes a socket at once; whatever it still reports goes nowhere. */
+export function dropSocket(socket: PhasedSocket): void {
+  socket.data = IGNORE;
+  socket.terminate();
+}
+
 const asDuplexSocket = (socket: PhasedSocket) => socket as Socket<SocketDuplex>;
 
 function run(socket: PhasedSocket, call: (phase: Phase) => void): void {
@@ -32,8 +38,7 @@ function run(socket: PhasedSocket, call: (phase: Phase) => void): void {
     call(phase);
   } catch (error) {
     // A bug in a phase closes that connection, never the process.
-    socket.data = IGNORE;
-    socket.terminate();
+    dropSocket(socket);
     phase.failed?.(error instanceof Error ? error : new Error(String(error)));
   }
 }

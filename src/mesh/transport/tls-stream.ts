@@ -10,7 +10,14 @@ import { codedError, SocketDuplex } from "../proxy/socket-duplex.ts";
 import { LineReader } from "./line-reader.ts";
 import { clientTlsOptions, type NodeTls, serverTlsOptions, verifiedPeer } from "./node-tls.ts";
 import { formatPreamble, PREAMBLE_MAX_BYTES, type Preamble, parsePreamble } from "./preamble.ts";
-import { IGNORE, type Phase, type PhasedSocket, startStream, upgradeTls } from "./socket-phases.ts";
+import {
+  dropSocket,
+  IGNORE,
+  type Phase,
+  type PhasedSocket,
+  startStream,
+  upgradeTls,
+} from "./socket-phases.ts";
 
 /** A stream another node opened to this one. */
 export interface InboundStream {
@@ -112,10 +119,7 @@ class ServerTlsPhase implements Phase {
   private refuse(reason: string, peer?: string): void {
     clearTimeout(this.timer);
     this.ctx.onRefused(reason, { remote: this.remote, via: this.via, ...(peer ? { peer } : {}) });
-    if (this.socket) {
-      this.socket.data = IGNORE;
-      this.socket.terminate();
-    }
+    if (this.socket) dropSocket(this.socket);
   }
 }
 
@@ -130,8 +134,7 @@ export function acceptTls(
   const remote = raw.remoteAddress ?? "";
   if (!credentials) {
     ctx.onRefused("this node has no mesh certificate yet", { remote });
-    raw.data = IGNORE;
-    raw.terminate();
+    dropSocket(raw);
     return;
   }
   const phase = new ServerTlsPhase(ctx, via, remote);
@@ -172,7 +175,7 @@ export class ClientTlsPhase implements Phase {
   bind(socket: PhasedSocket): void {
     this.socket = socket;
     // Given up before the socket opened: close it now (a stream in use is never closed here).
-    if (this.settled && !(socket.data instanceof SocketDuplex)) this.close_(socket);
+    if (this.settled && !(socket.data instanceof SocketDuplex)) dropSocket(socket);
   }
 
   handshake(socket: PhasedSocket, success: boolean, error: Error | null): void {
@@ -187,7 +190,7 @@ export class ClientTlsPhase implements Phase {
       return;
     }
     if (this.settled) {
-      this.close_(socket);
+      dropSocket(socket);
       return;
     }
     this.settled = true;
@@ -223,13 +226,8 @@ export class ClientTlsPhase implements Phase {
 
   /** Gives up (timeout, abort, connect error): the socket is closed and the dial fails with `error`. */
   abandon(error: Error): void {
-    if (this.socket) this.close_(this.socket);
+    if (this.socket) dropSocket(this.socket);
     this.settle(error);
-  }
-
-  private close_(socket: PhasedSocket): void {
-    socket.data = IGNORE;
-    socket.terminate();
   }
 
   private settle(error: Error): void {

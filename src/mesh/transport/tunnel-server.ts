@@ -11,7 +11,7 @@ import type { HostPort } from "../../config/host-port.ts";
 import { listenError } from "../../runtime/serve.ts";
 import type { NodeTls } from "./node-tls.ts";
 import type { RelayHub } from "./relay-hub.ts";
-import { IGNORE, type Phase, type PhasedSocket, phasedHandlers } from "./socket-phases.ts";
+import { dropSocket, type Phase, type PhasedSocket, phasedHandlers } from "./socket-phases.ts";
 import { type AcceptContext, acceptTls, type InboundStream } from "./tls-stream.ts";
 
 const TLS_HANDSHAKE_RECORD = 0x16;
@@ -59,12 +59,10 @@ class SniffPhase implements Phase {
     this.accept.onRefused(this.relay ? "neither TLS nor a relay handshake" : "not a TLS connection", {
       remote: socket.remoteAddress,
     });
-    socket.data = IGNORE;
-    socket.terminate();
+    dropSocket(socket);
   }
   end(socket: PhasedSocket): void {
-    socket.data = IGNORE;
-    socket.terminate();
+    dropSocket(socket);
   }
 }
 
