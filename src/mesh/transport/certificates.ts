@@ -20,6 +20,7 @@ import {
   X509Certificate,
 } from "node:crypto";
 import { isIP } from "node:net";
+import { describeError } from "../../runtime/errors.ts";
 import {
   bitString,
   boolean,
@@ -268,7 +269,7 @@ export function nodePublicKeyProblem(pem: string): string | undefined {
   try {
     return publicKeyProblem(createPublicKey(pem));
   } catch (err) {
-    return `not a PEM public key (${(err as Error).message.split("\n")[0]})`;
+    return `not a PEM public key (${describeError(err)})`;
   }
 }
 
