@@ -3,7 +3,7 @@
 // `levee ctl get workers` showing them ready, the same containers after a kill -9 of the agent,
 // a command health check run inside the container, and a missing image failing only its worker.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { type Cluster, runLevee, waitUntil, withCluster } from "../harness/cluster.ts";
+import { applyManifest, type Cluster, runLevee, waitUntil, withCluster } from "../harness/cluster.ts";
 import { dockerSkipReason, ensureDocker, removeLeveeContainers, type TestDocker } from "../harness/docker.ts";
 
 const skip = await dockerSkipReason();
@@ -71,16 +71,11 @@ describe.skipIf(skip !== undefined)("container workers", () => {
     return ((await res.json()) as { items: AgentWorker[] }).items;
   }
 
-  async function apply(c: Cluster, body: string): Promise<void> {
-    const res = await c.cloud.api("/api/v1/apply", { method: "POST", body });
-    expect(res.status).toBe(200);
-  }
-
   test("run, serve, adopt after kill -9, and fail alone on a missing image", async () => {
     await withCluster({ edges: 1, edgeArgs: ["--docker-socket", docker.socket] }, async (c) => {
       roots.push(c.edges[0]?.dataDir as string);
       const edge = c.edges[0] as Cluster["edges"][0];
-      await apply(c, web(docker.image));
+      await applyManifest(c, web(docker.image));
       let table = "";
       await waitUntil(
         "three ready container workers in ctl get workers",
@@ -129,7 +124,7 @@ describe.skipIf(skip !== undefined)("container workers", () => {
       expect(after.map((w) => w.containerId).sort()).toEqual(workers.map((w) => w.containerId).sort());
       expect(after.every((w) => w.restarts === 0)).toBe(true);
 
-      await apply(c, web("levee-test/no-such-image:0"));
+      await applyManifest(c, web("levee-test/no-such-image:0"));
       await waitUntil("failed naming the image", async () => {
         const now = await agentWorkers(c);
         return (

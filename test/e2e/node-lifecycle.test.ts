@@ -4,7 +4,7 @@
 // event, and when it comes back it is Ready and gets its nodeSelector workers again.
 // Runs with the broker of LEVEE_TEST_BROKER (embedded by default).
 import { describe, expect, test } from "bun:test";
-import { type Cluster, waitUntil, withCluster } from "../harness/cluster.ts";
+import { applyManifest, type Cluster, waitUntil, withCluster } from "../harness/cluster.ts";
 
 const LABELS = `apiVersion: levee/v1
 kind: Node
@@ -30,15 +30,6 @@ interface Worker {
   service: string;
   node: string;
   index: number;
-}
-
-async function apply(c: Cluster, body: string): Promise<void> {
-  const res = await c.cloud.api("/api/v1/apply", {
-    method: "POST",
-    headers: { "content-type": "application/yaml" },
-    body,
-  });
-  expect(res.status).toBe(200);
 }
 
 async function phase(c: Cluster, node: string): Promise<string> {
@@ -92,8 +83,8 @@ describe("node lifecycle", () => {
     await withCluster({ edges: 2 }, async (c) => {
       const [edge1] = c.edges;
       if (!edge1) throw new Error("no edge1");
-      await apply(c, LABELS);
-      await apply(c, SERVICE);
+      await applyManifest(c, LABELS, "application/yaml");
+      await applyManifest(c, SERVICE, "application/yaml");
       await waitUntil("cam on both edges", async () => {
         const p = await placement(c);
         return p.edge1 === 2 && p.edge2 === 1;

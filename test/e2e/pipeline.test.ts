@@ -17,7 +17,14 @@ import { loadDocuments } from "../../src/api/documents.ts";
 import { parseManifests } from "../../src/api/manifest.ts";
 import { resolveWorkerTemplate, type ServiceSpec } from "../../src/api/service.ts";
 import type { WorkerView } from "../../src/cloud/workers-view.ts";
-import { type Cluster, REPO_ROOT, runLevee, waitUntil, withCluster } from "../harness/cluster.ts";
+import {
+  applyManifest,
+  type Cluster,
+  REPO_ROOT,
+  runLevee,
+  waitUntil,
+  withCluster,
+} from "../harness/cluster.ts";
 
 const DIR = join(REPO_ROOT, "examples/dayu-pipeline");
 const MANIFEST = readFileSync(join(DIR, "pipeline.yaml"), "utf8");
@@ -73,15 +80,6 @@ function withProcessorOn(nodes: string[]): string {
   if (!processor) throw new Error("pipeline.yaml has no processor Service");
   processor.spec.workers = nodes.map((node) => ({ node }));
   return JSON.stringify(objects);
-}
-
-async function apply(c: Cluster, body: string, contentType: string): Promise<void> {
-  const res = await c.cloud.api("/api/v1/apply", {
-    method: "POST",
-    headers: { "content-type": contentType },
-    body,
-  });
-  expect(res.status, await res.clone().text()).toBe(200);
 }
 
 async function workers(c: Cluster, service?: string): Promise<Worker[]> {
@@ -176,7 +174,7 @@ test("pipeline.yaml carries app/*.mjs as they are (bundle.mjs --check)", () => {
 
 test("60 s of the pipeline; the processor moves from edge2 to edge3 mid-run; nothing lost, misrouted or corrupted", async () => {
   await withCluster({ edges: 3 }, async (c) => {
-    await apply(c, MANIFEST, "application/yaml");
+    await applyManifest(c, MANIFEST, "application/yaml");
     await waitUntil(
       "16 ready workers of the pipeline",
       async () => {
@@ -199,7 +197,7 @@ test("60 s of the pipeline; the processor moves from edge2 to edge3 mid-run; not
     expect(before.ranOn.edge2 ?? 0).toBeGreaterThan(0);
     expect(before.ranOn.edge3 ?? 0).toBe(0);
     const appliedAt = Date.now();
-    await apply(c, withProcessorOn(["cloud", "edge1", "edge3"]), "application/json");
+    await applyManifest(c, withProcessorOn(["cloud", "edge1", "edge3"]), "application/json");
     let readyAt = 0;
     await waitUntil(
       "the processor on cloud, edge1 and edge3 (ready), none on edge2",

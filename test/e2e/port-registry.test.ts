@@ -5,7 +5,15 @@
 // dead event loop per allocation, which made the frozen-edge control-plane test flaky.)
 import { expect, test } from "bun:test";
 import { join } from "node:path";
-import { BUN, type Cluster, makeTempDir, REPO_ROOT, waitUntil, withCluster } from "../harness/cluster.ts";
+import {
+  applyManifest,
+  BUN,
+  type Cluster,
+  makeTempDir,
+  REPO_ROOT,
+  waitUntil,
+  withCluster,
+} from "../harness/cluster.ts";
 
 const WORKER = join(REPO_ROOT, "test/fixtures/http-worker.ts");
 
@@ -27,15 +35,6 @@ function service(name: string, node: string, greeting: string): string {
   });
 }
 
-async function apply(c: Cluster, body: string): Promise<void> {
-  const res = await c.cloud.api("/api/v1/apply", {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body,
-  });
-  expect(res.status).toBe(200);
-}
-
 async function planOf(
   c: Cluster,
   node: string,
@@ -50,7 +49,7 @@ test("an agent frozen inside the shared port registry's lock stalls neither the 
   await withCluster({ edges: 1, env: { LEVEE_PORT_REGISTRY: registry } }, async (c) => {
     const edge1 = c.edges[0];
     if (!edge1) throw new Error("no edge1");
-    await apply(c, service("first", "edge1", "a"));
+    await applyManifest(c, service("first", "edge1", "a"), "application/json");
     await waitUntil("the first worker has its port", async () => {
       const res = await c.cloud.api("/api/v1/workers?service=first");
       const items = ((await res.json()) as { items: { ready: boolean }[] }).items;
@@ -73,9 +72,10 @@ test("an agent frozen inside the shared port registry's lock stalls neither the 
       const reader = holder.stdout.getReader();
       expect(new TextDecoder().decode((await reader.read()).value)).toContain("locked");
       // A worker that needs a new port waits for the lock; everything else goes on.
-      await apply(c, service("second", "edge1", "b"));
+      await applyManifest(c, service("second", "edge1", "b"), "application/json");
       const started = performance.now();
-      for (const greeting of ["c", "d", "e"]) await apply(c, service("first", "edge1", greeting));
+      for (const greeting of ["c", "d", "e"])
+        await applyManifest(c, service("first", "edge1", greeting), "application/json");
       await waitUntil(
         "edge1 applied every revision while the lock is held",
         async () => {

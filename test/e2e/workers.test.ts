@@ -4,7 +4,15 @@
 // killed, cloud down), restart per policy, and bad specs fail only their own worker.
 import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
-import { BUN, type Cluster, REPO_ROOT, runLevee, waitUntil, withCluster } from "../harness/cluster.ts";
+import {
+  applyManifest,
+  BUN,
+  type Cluster,
+  REPO_ROOT,
+  runLevee,
+  waitUntil,
+  withCluster,
+} from "../harness/cluster.ts";
 import { workerPidsUnder } from "../harness/workers.ts";
 
 const WORKER = join(REPO_ROOT, "test/fixtures/http-worker.ts");
@@ -56,15 +64,6 @@ function webService(name: string, workers: string, extra = ""): string {
   });
 }
 
-async function apply(c: Cluster, body: string): Promise<void> {
-  const res = await c.cloud.api("/api/v1/apply", {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body,
-  });
-  expect(res.status).toBe(200);
-}
-
 async function agentWorkers(agentUrl: string, service?: string): Promise<AgentWorker[]> {
   const res = await fetch(`${agentUrl}/v1/workers${service ? `?service=${service}` : ""}`);
   return ((await res.json()) as { items: AgentWorker[] }).items;
@@ -103,7 +102,11 @@ describe("exec workers", () => {
   test("start on the right nodes, get their env byte-exact, and survive kill -9 of the agent", async () => {
     await withCluster({ edges: 2 }, async (c) => {
       const [edge1, edge2] = c.edges as [Cluster["edges"][0], Cluster["edges"][0]];
-      await apply(c, webService("web", JSON.stringify([{ node: "edge1", replicas: 2 }, { node: "edge2" }])));
+      await applyManifest(
+        c,
+        webService("web", JSON.stringify([{ node: "edge1", replicas: 2 }, { node: "edge2" }])),
+        "application/json",
+      );
       const ready = await allReady(c, "web", 3);
       expect(ready.map((w) => `${w.node}/${w.index}`).sort()).toEqual(["edge1/0", "edge1/1", "edge2/0"]);
 
@@ -166,7 +169,11 @@ describe("exec workers", () => {
   test("offline reboot: cloud down, agent and workers killed → every worker ready again within 5 s", async () => {
     await withCluster({ edges: 1 }, async (c) => {
       const edge = c.edges[0] as Cluster["edges"][0];
-      await apply(c, webService("web", JSON.stringify([{ node: "edge1", replicas: 3 }])));
+      await applyManifest(
+        c,
+        webService("web", JSON.stringify([{ node: "edge1", replicas: 3 }])),
+        "application/json",
+      );
       await allReady(c, "web", 3);
       const before = await agentWorkers(edge.agentUrl, "web");
       await c.cloud.stop();
@@ -197,7 +204,7 @@ describe("exec workers", () => {
   test("restart policy, liveness, and bad specs that fail only their own worker", async () => {
     await withCluster({ edges: 1 }, async (c) => {
       const edge = c.edges[0] as Cluster["edges"][0];
-      await apply(
+      await applyManifest(
         c,
         webService(
           "live",
@@ -206,8 +213,9 @@ describe("exec workers", () => {
             health: { http: "/health", interval: "300ms", failureThreshold: 2, liveness: true },
           }),
         ),
+        "application/json",
       );
-      await apply(
+      await applyManifest(
         c,
         JSON.stringify({
           apiVersion: "levee/v1",
@@ -238,6 +246,7 @@ describe("exec workers", () => {
             ],
           },
         }),
+        "application/json",
       );
       await allReady(c, "live", 1);
       let bad: CloudWorker[] = [];
@@ -293,8 +302,8 @@ describe("worker updates", () => {
             mounts: [{ config: { name: "app" }, envName: "APP_CONF", changeMode: "signal:HUP" }],
           }),
         );
-      await apply(c, config("v1"));
-      await apply(c, service("one"));
+      await applyManifest(c, config("v1"), "application/json");
+      await applyManifest(c, service("one"), "application/json");
       await allReady(c, "upd", 1);
       const [first] = await agentWorkers(edge.agentUrl, "upd");
       const env = (await (await askWorker(first?.port as number, "/env")).json()) as Record<string, string>;
@@ -304,7 +313,7 @@ describe("worker updates", () => {
       expect(await read(first?.port as number)).toBe("v1");
 
       // Config content change with changeMode signal:HUP: rewritten in place, SIGHUP, same pid.
-      await apply(c, config("v2"));
+      await applyManifest(c, config("v2"), "application/json");
       await waitUntil("the worker got SIGHUP", async () => {
         const hups = (await (await askWorker(first?.port as number, "/hups")).json()) as { hups: number };
         return hups.hups === 1;
@@ -314,7 +323,7 @@ describe("worker updates", () => {
       expect(same?.pid).toBe(first?.pid);
 
       // Template change: replaced (new pid), the port stays.
-      await apply(c, service("two"));
+      await applyManifest(c, service("two"), "application/json");
       await waitUntil("replaced", async () => {
         const [w] = await agentWorkers(edge.agentUrl, "upd");
         return w?.pid !== first?.pid && w?.ready === true;
@@ -326,7 +335,7 @@ describe("worker updates", () => {
       expect(workerPidsUnder([edge.dataDir])).toEqual([second?.pid as number]);
 
       // Surge: the new instance starts (on a new port) before the old one stops.
-      await apply(c, service("three", "surge"));
+      await applyManifest(c, service("three", "surge"), "application/json");
       await waitUntil("surged", async () => {
         const [w] = await agentWorkers(edge.agentUrl, "upd");
         return w?.pid !== second?.pid && w?.ready === true && workerPidsUnder([edge.dataDir]).length === 1;
@@ -349,8 +358,12 @@ describe("worker updates", () => {
   test("a worker removed while its agent was down is stopped when the agent comes back", async () => {
     await withCluster({ edges: 1 }, async (c) => {
       const edge = c.edges[0] as Cluster["edges"][0];
-      await apply(c, webService("gone", JSON.stringify([{ node: "edge1", replicas: 2 }])));
-      await apply(c, webService("stays", JSON.stringify([{ node: "edge1" }])));
+      await applyManifest(
+        c,
+        webService("gone", JSON.stringify([{ node: "edge1", replicas: 2 }])),
+        "application/json",
+      );
+      await applyManifest(c, webService("stays", JSON.stringify([{ node: "edge1" }])), "application/json");
       await allReady(c, "gone", 2);
       await allReady(c, "stays", 1);
       const [stays] = await agentWorkers(edge.agentUrl, "stays");
@@ -372,7 +385,11 @@ describe("worker updates", () => {
 test("--stop-workers-on-exit (levee demo) stops the workers with the agent", async () => {
   await withCluster({ edges: 1, edgeArgs: ["--stop-workers-on-exit"] }, async (c) => {
     const edge = c.edges[0] as Cluster["edges"][0];
-    await apply(c, webService("web", JSON.stringify([{ node: "edge1", replicas: 2 }])));
+    await applyManifest(
+      c,
+      webService("web", JSON.stringify([{ node: "edge1", replicas: 2 }])),
+      "application/json",
+    );
     await allReady(c, "web", 2);
     expect(workerPidsUnder([edge.dataDir])).toHaveLength(2);
     expect(await edge.stop()).toBe(0);
@@ -399,9 +416,10 @@ test("an artifact mount: pushed once, fetched by the node, the worker reads it; 
     expect(pushed.code).toBe(0);
     const sha = pushed.stdout.trimEnd().split("\n").at(-1) as string;
     const mount = { artifact: { sha256: sha, name: "model.bin" }, envName: "MODEL" };
-    await apply(
+    await applyManifest(
       c,
       webService("ml", JSON.stringify([{ node: "edge1", replicas: 2 }]), JSON.stringify({ mounts: [mount] })),
+      "application/json",
     );
     await allReady(c, "ml", 2);
     for (const w of await agentWorkers(edge.agentUrl, "ml")) {

@@ -12,6 +12,7 @@
 // Mosquitto reloaded (SIGHUP), then the edges connect.
 //
 // LEVEE_TEST_BIN=/path/to/levee runs the agents from a compiled binary instead of the source.
+import { expect } from "bun:test";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -239,6 +240,19 @@ export async function withCluster<T>(
   } finally {
     await cluster.destroy();
   }
+}
+
+/**
+ * POST /api/v1/apply on the cluster's cloud, expecting 200 (the answer is the failure's message).
+ * Without `contentType` the cloud tells YAML from JSON by the body.
+ */
+export async function applyManifest(c: Cluster, body: string, contentType?: string): Promise<void> {
+  const res = await c.cloud.api("/api/v1/apply", {
+    method: "POST",
+    ...(contentType ? { headers: { "content-type": contentType } } : {}),
+    body,
+  });
+  expect(res.status, await res.text()).toBe(200);
 }
 
 /** Whether every agent of the cluster serves GET /v1/routes/SERVICE with all its routes applied. */
