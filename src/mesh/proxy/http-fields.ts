@@ -33,7 +33,7 @@ export function isToken(s: string): boolean {
 }
 
 // Fields the proxy recognises (ids stored with each field).
-export const F_OTHER = 0;
+const F_OTHER = 0;
 export const F_HOST = 1;
 export const F_CONTENT_LENGTH = 2;
 export const F_TRANSFER_ENCODING = 3;

@@ -57,7 +57,7 @@ export interface ResponseRewrite {
 }
 
 /** A header value we write ourselves: printable ASCII and obs-text, never CR/LF (no header splitting). */
-export function safeHeaderValue(value: string): string {
+function safeHeaderValue(value: string): string {
   // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it removes
   return /[\x00-\x08\x0a-\x1f\x7f]/.test(value) ? value.replace(/[\x00-\x08\x0a-\x1f\x7f]/g, "?") : value;
 }
@@ -315,7 +315,7 @@ const REASONS: Record<number, string> = {
   505: "HTTP Version Not Supported",
 };
 
-export function reasonPhrase(status: number): string {
+function reasonPhrase(status: number): string {
   return REASONS[status] ?? "Status";
 }
 

@@ -27,7 +27,7 @@ export interface PoolOptions {
    */
   keepAliveMs: number;
 }
-export const DEFAULT_POOL: PoolOptions = {
+const DEFAULT_POOL: PoolOptions = {
   maxIdlePerKey: 32,
   idleTimeoutMs: 4_000,
   connectTimeoutMs: 5_000,

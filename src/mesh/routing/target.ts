@@ -144,7 +144,7 @@ export function parseAuthority(text: string): { host: string; port?: number } | 
 }
 
 /** A node by name (case-insensitive) or by one of its addresses; never a guess. */
-export function resolveNode(nodes: readonly CatalogNode[], text: string): CatalogNode | TargetError {
+function resolveNode(nodes: readonly CatalogNode[], text: string): CatalogNode | TargetError {
   const wanted = bare(text);
   const byName = nodes.find((node) => node.name.toLowerCase() === wanted);
   if (byName) return byName;

@@ -257,7 +257,7 @@ export function signNodeCertificate(
 }
 
 /** Why a public key cannot be a node key (only EC P-256 is accepted), or undefined. */
-export function publicKeyProblem(key: KeyObject): string | undefined {
+function publicKeyProblem(key: KeyObject): string | undefined {
   if (key.type !== "public") return "expected a public key";
   if (key.asymmetricKeyType !== "ec" || key.asymmetricKeyDetails?.namedCurve !== "prime256v1")
     return `expected an EC P-256 public key, got ${key.asymmetricKeyType} ${key.asymmetricKeyDetails?.namedCurve ?? ""}`.trim();

@@ -11,7 +11,7 @@ import { newNodeKey } from "./certificates.ts";
 import { type NodeTls, nodeNameOf } from "./node-tls.ts";
 
 const KEYS = { ca: "mesh-ca", cert: "mesh-cert", key: "mesh-key" } as const;
-export const RENEW_WITHIN_MS = 30 * 24 * 3600_000;
+const RENEW_WITHIN_MS = 30 * 24 * 3600_000;
 const CHECK_EVERY_MS = 12 * 3600_000;
 
 export function storedMeshTls(store: Store): NodeTls | undefined {

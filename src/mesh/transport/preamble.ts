@@ -5,7 +5,7 @@
 //   LEVEE-TUNNEL/1 ping\n             a reachability / RTT probe: answered "pong\n", then closed
 // The line names only what is wanted; who wants it is the verified client certificate. Pure.
 
-export const TUNNEL_VERSION = 1;
+const TUNNEL_VERSION = 1;
 export const PREAMBLE_MAX_BYTES = 512;
 const MAGIC = `LEVEE-TUNNEL/${TUNNEL_VERSION}`;
 const SERVICE = /^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?$/;

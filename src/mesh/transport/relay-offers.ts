@@ -50,9 +50,9 @@ export interface RelayOffers {
 }
 
 const CONNECT_TIMEOUT_MS = 10_000;
-export const DEFAULT_LEG_BACKOFF: BackoffOptions = { baseMs: 250, capMs: 30_000 };
+const DEFAULT_LEG_BACKOFF: BackoffOptions = { baseMs: 250, capMs: 30_000 };
 /** A leg that waited this long at the relay before it failed was an isolated failure: the backoff restarts. */
-export const STABLE_LEG_MS = 5_000;
+const STABLE_LEG_MS = 5_000;
 
 export function startRelayOffers(options: RelayOffersOptions): RelayOffers {
   const idle = options.idle ?? 4;

@@ -18,7 +18,7 @@ import { createPrivateKey, randomBytes, sign, verify, X509Certificate } from "no
 import { isNodeName } from "../../sync/topics.ts";
 import { checkNodeCertificate } from "./node-tls.ts";
 
-export const RELAY_VERSION = 1;
+const RELAY_VERSION = 1;
 export const RELAY_MAGIC = `LEVEE-RELAY/${RELAY_VERSION}`;
 /** Header lines carry a certificate: well under this. */
 export const RELAY_LINE_MAX_BYTES = 8192;

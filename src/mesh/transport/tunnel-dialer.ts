@@ -225,7 +225,7 @@ async function withDeadline(phase: ClientTlsPhase, ms: number, signal?: AbortSig
  * TCP keep-alive on tunnel connections (direct, and the dialer's relay leg), first probe after this
  * long idle: a pooled stream whose peer vanished fails (and is retried when safe) in about 11 s.
  */
-export const TUNNEL_KEEPALIVE_MS = 1_000;
+const TUNNEL_KEEPALIVE_MS = 1_000;
 
 /** Socket handlers for a dial: the phased ones, plus binding the socket to the phase on open. */
 function dialHandlers(onOpen: (socket: PhasedSocket) => void) {
