@@ -87,6 +87,23 @@ async function workers(c: Cluster, service?: string): Promise<Worker[]> {
   return ((await res.json()) as { items: Worker[] }).items;
 }
 
+/** Waits until the pipeline's 16 workers are ready; the failure lists them. */
+async function pipelineReady(c: Cluster): Promise<void> {
+  await waitUntil(
+    "16 ready workers of the pipeline",
+    async () => {
+      const all = await workers(c);
+      return all.length === 16 && all.every((w) => w.ready);
+    },
+    60_000,
+  ).catch(async (err: Error) => {
+    const all = await workers(c);
+    throw new Error(
+      `${err.message}: ${JSON.stringify(all.map((w) => [w.service, w.node, w.phase, w.message]))}`,
+    );
+  });
+}
+
 async function stats(c: Cluster): Promise<Stats> {
   return (await (await fetch(`http://${c.cloud.address}:${DISTRIBUTOR_PORT}/stats`)).json()) as Stats;
 }
@@ -175,19 +192,7 @@ test("pipeline.yaml carries app/*.mjs as they are (bundle.mjs --check)", () => {
 test("60 s of the pipeline; the processor moves from edge2 to edge3 mid-run; nothing lost, misrouted or corrupted", async () => {
   await withCluster({ edges: 3 }, async (c) => {
     await applyManifest(c, MANIFEST, "application/yaml");
-    await waitUntil(
-      "16 ready workers of the pipeline",
-      async () => {
-        const all = await workers(c);
-        return all.length === 16 && all.every((w) => w.ready);
-      },
-      60_000,
-    ).catch(async (err: Error) => {
-      const all = await workers(c);
-      throw new Error(
-        `${err.message}: ${JSON.stringify(all.map((w) => [w.service, w.node, w.phase, w.message]))}`,
-      );
-    });
+    await pipelineReady(c);
     const started = Date.now();
     await waitUntil("the first results", async () => (await stats(c)).tasks.received > 0, 20_000);
 
@@ -380,14 +385,7 @@ test("the JointMultiEdgeService form runs the same system, and its tasks flow", 
     };
     expect(runningSystem(stored.items)).toEqual(runningSystem(native));
 
-    await waitUntil(
-      "16 ready workers of the pipeline",
-      async () => {
-        const all = await workers(c);
-        return all.length === 16 && all.every((w) => w.ready);
-      },
-      60_000,
-    );
+    await pipelineReady(c);
     await waitUntil(
       "tasks processed on cloud, edge1 and edge2",
       async () => {
