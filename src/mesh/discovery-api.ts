@@ -85,18 +85,15 @@ export function currentView(
   const catalog = source.catalog();
   if (!catalog) return undefined;
   const self = source.node();
+  if (!self) return { ...catalog, node: self, services: catalog.services };
   const local = source.localWorkers();
   const services = catalog.services.map((s): ServiceView => {
     const mine = local
       .filter((w) => w.service === s.name)
-      .map((w) => ({ node: self as string, index: w.index, ready: w.ready, port: w.port }));
+      .map((w) => ({ node: self, index: w.index, ready: w.ready, port: w.port }));
     const others = s.workers.filter((w) => w.node !== self);
-    return {
-      ...s,
-      workers: self
-        ? [...others, ...mine].sort((a, b) => a.node.localeCompare(b.node) || a.index - b.index)
-        : s.workers,
-    };
+    const workers = [...others, ...mine].sort((a, b) => a.node.localeCompare(b.node) || a.index - b.index);
+    return { ...s, workers };
   });
   return { ...catalog, node: self, services };
 }
