@@ -213,13 +213,16 @@ export function recordRoutes(
   });
 }
 
+/** GET /api/v1/routes: a mesh route as its node reported it. */
+export type RouteRow = RouteStatusEntry & { node: string };
+
 /** The routes the nodes reported, of one node and/or one service when given. */
 export function listRoutes(
   store: Store,
   filter: { node?: string | undefined; service?: string | undefined },
-): Record<string, string | number>[] {
+): RouteRow[] {
   return store.db
-    .query<Record<string, string | number>, [string | null, string | null]>(
+    .query<RouteRow, [string | null, string | null]>(
       `SELECT node, service, kind, port, state, message, since FROM route_status
        WHERE (?1 IS NULL OR node = ?1) AND (?2 IS NULL OR service = ?2)
        ORDER BY node, service, kind, port`,

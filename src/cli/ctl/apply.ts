@@ -10,7 +10,7 @@ import { type CtlContext, takeArgs } from "./context.ts";
 import { warningLines } from "./convert.ts";
 import { applyLines, toJson, toYaml } from "./format.ts";
 import { objectRef } from "./kinds.ts";
-import type { ApplyResult } from "./types.ts";
+import type { ApplyResult, ApplyWarning } from "./types.ts";
 import { revisionSnapshot, waitForRollout } from "./wait.ts";
 
 export async function apply(ctx: CtlContext): Promise<number> {
@@ -39,14 +39,6 @@ export async function apply(ctx: CtlContext): Promise<number> {
   if (!wait) return 0;
   const services = new Set(answer.results.filter((r) => r.kind === "Service").map((r) => r.name));
   return waitForRollout(client, services, before, timeoutMs, ctx.out);
-}
-
-interface ApplyWarning {
-  document?: number;
-  kind?: string;
-  name?: string;
-  path: string;
-  message: string;
 }
 
 /** `service/controller created (from jointmultiedgeservice/controller)`. */

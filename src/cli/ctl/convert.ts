@@ -11,6 +11,7 @@ import { CtlFailure, issueLines, oneLine } from "./client.ts";
 import { type CtlContext, takeArgs } from "./context.ts";
 import { toJson, toYaml } from "./format.ts";
 import { objectRef } from "./kinds.ts";
+import type { ApplyWarning } from "./types.ts";
 
 export async function convert(ctx: CtlContext): Promise<number> {
   takeArgs(ctx.args, 0);
@@ -37,9 +38,7 @@ export async function convert(ctx: CtlContext): Promise<number> {
 }
 
 /** `warning: jointmultiedgeservice/controller: spec.cloudWorker...: message`, one line each. */
-export function warningLines(
-  warnings: readonly { kind?: string; name?: string; path: string; message: string }[],
-): string {
+export function warningLines(warnings: readonly ApplyWarning[]): string {
   return warnings
     .map((w) => {
       const object = w.kind && w.name ? `${objectRef(w.kind, w.name)}: ` : "";
