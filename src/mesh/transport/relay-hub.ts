@@ -75,11 +75,6 @@ export class RelayHub {
     return this.waiting.get(node)?.length ?? 0;
   }
 
-  /** Nodes with waiting legs. */
-  nodes(): string[] {
-    return [...this.waiting.keys()];
-  }
-
   /** Takes a waiting leg of `node` (the newest, most likely alive) and tells it "go"; undefined when none. */
   takeLeg(node: string): PhasedSocket | undefined {
     const legs = this.waiting.get(node);
