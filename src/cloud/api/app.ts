@@ -6,7 +6,7 @@ import { mountHealthRoutes, type Readiness } from "../../runtime/health.ts";
 import type { Logger } from "../../runtime/log.ts";
 import type { Store } from "../../store/store.ts";
 import type { ArtifactStore } from "../artifact-store.ts";
-import type { ControlPlane } from "../control-plane.ts";
+import { ApplyRejected, type ControlPlane } from "../control-plane.ts";
 import type { LogStreams } from "../log-streams.ts";
 import type { NodeCa } from "../node-ca.ts";
 import { requireAdminToken } from "./auth.ts";
@@ -93,6 +93,8 @@ export function cloudApiApp(deps: CloudApiDeps): Hono {
   app.route("/api/v1", api);
   app.notFound((c) => apiError(c, 404, `no such endpoint: ${c.req.method} ${c.req.path}`));
   app.onError((err, c) => {
+    // A change the control plane refuses (deleting an object a Dayu object made): its status.
+    if (err instanceof ApplyRejected) return apiError(c, err.status, err.issue.message, err.issues);
     deps.log.error("api error", { method: c.req.method, path: c.req.path, error: err });
     return apiError(c, 500, "internal error (logged by the cloud)");
   });

@@ -147,15 +147,11 @@ export function mountResourceRoutes(
     api.delete(`/${plural}/:name`, (c) => {
       const kind = kindInfo(plural)?.kind ?? plural;
       const name = c.req.param("name");
-      try {
-        return plane.delete(kind, name)
-          ? c.json({ deleted: { kind, name } })
-          : apiError(c, 404, `${kind} "${name}" not found`);
-      } catch (err) {
-        // An object made from a Dayu object is deleted with it, not on its own.
-        if (!(err instanceof ApplyRejected)) throw err;
-        return apiError(c, err.status, err.issue.message, err.issues);
-      }
+      // An object made from a Dayu object is deleted with it, not on its own (ApplyRejected 409,
+      // answered by the app's error handler).
+      return plane.delete(kind, name)
+        ? c.json({ deleted: { kind, name } })
+        : apiError(c, 404, `${kind} "${name}" not found`);
     });
   }
 }

@@ -7,7 +7,7 @@ import type { Hono } from "hono";
 import type { DAYU_KINDS } from "../../api/dayu/sedna-schema.ts";
 import type { Store } from "../../store/store.ts";
 import { apiError } from "../api/errors.ts";
-import { ApplyRejected, type ControlPlane } from "../control-plane.ts";
+import type { ControlPlane } from "../control-plane.ts";
 import { getObject, type StoredObject } from "../resource-store.ts";
 import { listWorkers } from "../workers-view.ts";
 import { ownedBy } from "./owners.ts";
@@ -34,15 +34,10 @@ export function mountDayuRoutes(api: Hono, store: Store, plane: ControlPlane): v
     });
     api.delete(`/${plural}/:name`, (c) => {
       const name = c.req.param("name");
-      try {
-        const deleted = plane.delete(kind, name);
-        if (!deleted) return apiError(c, 404, `${kind} "${name}" not found`);
-        const [self, ...made] = deleted;
-        return c.json({ deleted: self, alsoDeleted: made });
-      } catch (err) {
-        if (!(err instanceof ApplyRejected)) throw err;
-        return apiError(c, err.status, err.issue.message, err.issues);
-      }
+      const deleted = plane.delete(kind, name);
+      if (!deleted) return apiError(c, 404, `${kind} "${name}" not found`);
+      const [self, ...made] = deleted;
+      return c.json({ deleted: self, alsoDeleted: made });
     });
   }
 }
