@@ -81,9 +81,7 @@ export class RelayHub {
     while (legs && legs.length > 0) {
       const leg = legs.pop() as PhasedSocket;
       if (legs.length === 0) this.waiting.delete(node);
-      leg.data = IGNORE;
-      if (leg.write(GO_LINE) === GO_LINE.length) return leg;
-      leg.terminate();
+      if (sendGo(leg)) return leg;
     }
     return undefined;
   }
@@ -160,12 +158,7 @@ export class RelayHub {
       const waiter = queue.shift() as (leg: PhasedSocket | undefined) => void;
       if (queue.length === 0) this.hungry.delete(node);
       this.stats.offers++;
-      leg.data = IGNORE;
-      if (leg.write(GO_LINE) === GO_LINE.length) waiter(leg);
-      else {
-        leg.terminate();
-        waiter(undefined);
-      }
+      waiter(sendGo(leg) ? leg : undefined);
       return;
     }
     const legs = this.waiting.get(node) ?? [];
@@ -223,6 +216,14 @@ export class RelayHub {
       if (error) this.event("relayed stream broke", { node: from, target, error: error.message });
     }).attach(toTarget);
   }
+}
+
+/** Tells a waiting leg "go" (from here on it carries a stream); false, the leg closed, when it could not. */
+function sendGo(leg: PhasedSocket): boolean {
+  leg.data = IGNORE;
+  if (leg.write(GO_LINE) === GO_LINE.length) return true;
+  leg.terminate();
+  return false;
 }
 
 /** Hello → challenge → offer/dial line → verdict. */
