@@ -26,6 +26,11 @@ export function errorKind(error: unknown): UpstreamErrorKind {
   return "refused";
 }
 
+/** Any thrown value as an Error. */
+export function asError(error: unknown): Error {
+  return error instanceof Error ? error : new Error(String(error));
+}
+
 export function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }

@@ -12,6 +12,7 @@
 // it afterwards (the proxy forwards the buffers Bun hands to data handlers, which are fresh each time).
 import type { Socket, SocketHandler, TCPSocketListener, TLSOptions } from "bun";
 import type { Duplex } from "../contracts.ts";
+import { asError } from "./dial-errors.ts";
 
 export interface WaterMarks {
   /** write() returns false once this many bytes wait in the queue. Default 64 KiB. */
@@ -280,8 +281,6 @@ export class SocketDuplex implements Duplex {
     handler?.(error);
   }
 }
-
-const asError = (error: unknown) => (error instanceof Error ? error : new Error(String(error)));
 
 /**
  * Handlers shared by every SocketDuplex socket; `data` must be the SocketDuplex. A throw in the

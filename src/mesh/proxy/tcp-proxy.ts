@@ -2,7 +2,7 @@
 // decides once where it goes; the proxy dials it and splices both ways with back-pressure. A refusal
 // closes the connection at once (no bytes are sent: TCP has no way to say why).
 import type { Dialer, DialTarget, Duplex } from "../contracts.ts";
-import { errorKind, errorMessage, type ProxyOutcome } from "./dial-errors.ts";
+import { asError, errorKind, errorMessage, type ProxyOutcome } from "./dial-errors.ts";
 import type { ConnectionInfo } from "./http-types.ts";
 import { Splice } from "./splice.ts";
 
@@ -74,7 +74,7 @@ export function createTcpProxy(options: TcpProxyOptions): TcpProxy {
       const kind = errorKind(error);
       onEvent({ kind: "upstream-error", error: kind, message: errorMessage(error), target });
       report({ ok: false, error: kind, latencyMs: performance.now() - t0 });
-      splice.abort(error instanceof Error ? error : new Error(String(error)));
+      splice.abort(asError(error));
       return;
     }
     if (splice.done) {

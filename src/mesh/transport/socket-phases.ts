@@ -6,6 +6,7 @@
 // After socket.upgradeTLS() Bun keeps calling the raw socket's handlers with the ciphertext that
 // also feeds the TLS socket: the raw socket then gets the IGNORE phase.
 import type { Socket, SocketHandler } from "bun";
+import { asError } from "../proxy/dial-errors.ts";
 import { duplexSocketHandlers, SocketDuplex } from "../proxy/socket-duplex.ts";
 
 export interface Phase {
@@ -39,7 +40,7 @@ function run(socket: PhasedSocket, call: (phase: Phase) => void): void {
   } catch (error) {
     // A bug in a phase closes that connection, never the process.
     dropSocket(socket);
-    phase.failed?.(error instanceof Error ? error : new Error(String(error)));
+    phase.failed?.(asError(error));
   }
 }
 
