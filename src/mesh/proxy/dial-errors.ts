@@ -26,6 +26,11 @@ export function errorKind(error: unknown): UpstreamErrorKind {
   return "refused";
 }
 
+/** An error with a code as Node and Bun name them (ECONNREFUSED, ETIMEDOUT, ...), for errorKind(). */
+export function codedError(message: string, code: string): Error {
+  return Object.assign(new Error(message), { code });
+}
+
 /** Any thrown value as an Error. */
 export function asError(error: unknown): Error {
   return error instanceof Error ? error : new Error(String(error));

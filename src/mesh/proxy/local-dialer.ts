@@ -1,7 +1,8 @@
 // The Dialer for workers on this node alone (the proxy's tests and benchmarks): loopback TCP to the
 // worker's port. Targets on other nodes need the transport (src/mesh/transport/): they fail here.
 import type { Dialer, DialTarget, Duplex } from "../contracts.ts";
-import { codedError, connectDuplex } from "./socket-duplex.ts";
+import { codedError } from "./dial-errors.ts";
+import { connectDuplex } from "./socket-duplex.ts";
 
 export function localDialer(): Dialer {
   return {

@@ -12,7 +12,7 @@
 // it afterwards (the proxy forwards the buffers Bun hands to data handlers, which are fresh each time).
 import type { Socket, SocketHandler, TCPSocketListener, TLSOptions } from "bun";
 import type { Duplex } from "../contracts.ts";
-import { asError } from "./dial-errors.ts";
+import { asError, codedError } from "./dial-errors.ts";
 
 export interface WaterMarks {
   /** write() returns false once this many bytes wait in the queue. Default 64 KiB. */
@@ -373,11 +373,6 @@ export interface ConnectDuplexOptions extends WaterMarks {
   signal?: AbortSignal;
   /** Gives up (error code ETIMEDOUT) after this many ms; default: no limit of ours. */
   timeoutMs?: number;
-}
-
-/** Error codes as Node and Bun name them, for errorKind() in dial-errors.ts. */
-export function codedError(message: string, code: string): Error {
-  return Object.assign(new Error(message), { code });
 }
 
 /** Connects; resolves once the connection is open (TLS: once the handshake succeeded). */

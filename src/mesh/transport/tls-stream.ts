@@ -6,7 +6,8 @@
 // stream goes to onStream. Dialing side (TLS client): the server's certificate must name the target
 // node (the TLS stack checks the name too); then the preamble is sent and the stream is returned.
 import type { Duplex } from "../contracts.ts";
-import { codedError, SocketDuplex } from "../proxy/socket-duplex.ts";
+import { codedError } from "../proxy/dial-errors.ts";
+import { SocketDuplex } from "../proxy/socket-duplex.ts";
 import { LineReader } from "./line-reader.ts";
 import { clientTlsOptions, type NodeTls, serverTlsOptions, verifiedPeer } from "./node-tls.ts";
 import { formatPreamble, PREAMBLE_MAX_BYTES, type Preamble, parsePreamble } from "./preamble.ts";

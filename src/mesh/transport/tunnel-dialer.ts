@@ -9,7 +9,8 @@
 // `local` targets are plain TCP to 127.0.0.1. Idle keep-alive streams are pooled by the proxy.
 import type { Socket } from "bun";
 import type { CatalogNode, Dialer, DialTarget, Duplex } from "../contracts.ts";
-import { codedError, connectDuplex } from "../proxy/socket-duplex.ts";
+import { codedError } from "../proxy/dial-errors.ts";
+import { connectDuplex } from "../proxy/socket-duplex.ts";
 import { LineReader, readLines } from "./line-reader.ts";
 import { clientTlsOptions, type NodeTls } from "./node-tls.ts";
 import type { Preamble } from "./preamble.ts";
