@@ -31,6 +31,11 @@ export function codedError(message: string, code: string): Error {
   return Object.assign(new Error(message), { code });
 }
 
+/** Why a dial stopped when its signal aborted: the signal's reason, else an ABORT_ERR. */
+export function abortError(signal: AbortSignal | undefined): Error {
+  return signal?.reason ?? codedError("dial aborted", "ABORT_ERR");
+}
+
 /** Any thrown value as an Error. */
 export function asError(error: unknown): Error {
   return error instanceof Error ? error : new Error(String(error));

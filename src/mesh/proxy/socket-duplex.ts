@@ -12,7 +12,7 @@
 // it afterwards (the proxy forwards the buffers Bun hands to data handlers, which are fresh each time).
 import type { Socket, SocketHandler, TCPSocketListener, TLSOptions } from "bun";
 import type { Duplex } from "../contracts.ts";
-import { asError, codedError } from "./dial-errors.ts";
+import { abortError, asError, codedError } from "./dial-errors.ts";
 
 export interface WaterMarks {
   /** write() returns false once this many bytes wait in the queue. Default 64 KiB. */
@@ -382,7 +382,7 @@ export function connectDuplex(
   options: ConnectDuplexOptions = {},
 ): Promise<Duplex> {
   const { signal, timeoutMs, tls } = options;
-  if (signal?.aborted) return Promise.reject(signal.reason ?? codedError("dial aborted", "ABORT_ERR"));
+  if (signal?.aborted) return Promise.reject(abortError(signal));
   const duplex = new SocketDuplex(options);
   return new Promise<Duplex>((resolve, reject) => {
     let settled = false;
@@ -399,7 +399,7 @@ export function connectDuplex(
       else resolve(duplex);
       return true;
     };
-    const onAbort = () => settle(signal?.reason ?? codedError("dial aborted", "ABORT_ERR"));
+    const onAbort = () => settle(abortError(signal));
     signal?.addEventListener("abort", onAbort, { once: true });
     if (timeoutMs !== undefined)
       timer = setTimeout(

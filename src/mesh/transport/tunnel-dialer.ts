@@ -9,7 +9,7 @@
 // `local` targets are plain TCP to 127.0.0.1. Idle keep-alive streams are pooled by the proxy.
 import type { Socket } from "bun";
 import type { CatalogNode, Dialer, DialTarget, Duplex } from "../contracts.ts";
-import { codedError } from "../proxy/dial-errors.ts";
+import { abortError, codedError } from "../proxy/dial-errors.ts";
 import { connectDuplex } from "../proxy/socket-duplex.ts";
 import { LineReader, readLines } from "./line-reader.ts";
 import { clientTlsOptions, type NodeTls } from "./node-tls.ts";
@@ -179,7 +179,7 @@ export class TunnelDialer implements Dialer {
     const local = this.options.localRelay;
     if (local) {
       const leg = await local.whenLeg(node.name, LEG_WAIT_MS, signal);
-      if (!leg && signal?.aborted) throw signal.reason ?? codedError("dial aborted", "ABORT_ERR");
+      if (!leg && signal?.aborted) throw abortError(signal);
       if (!leg) throw codedError(`node ${node.name} has no connection to the relay`, "EHOSTUNREACH");
       const phase = new ClientTlsPhase(node.name, preamble, where);
       connectTlsOver(leg, credentials, phase);
@@ -206,13 +206,13 @@ export class TunnelDialer implements Dialer {
 
 /** Runs a client phase to completion within `ms`, honoring `signal`. */
 async function withDeadline(phase: ClientTlsPhase, ms: number, signal?: AbortSignal): Promise<Duplex | null> {
-  if (signal?.aborted) phase.abandon(signal.reason ?? codedError("dial aborted", "ABORT_ERR"));
+  if (signal?.aborted) phase.abandon(abortError(signal));
   const timer = setTimeout(
     () =>
       phase.abandon(codedError(`${phase.where}: no TLS session within ${Math.round(ms)} ms`, "ETIMEDOUT")),
     ms,
   );
-  const onAbort = () => phase.abandon(signal?.reason ?? codedError("dial aborted", "ABORT_ERR"));
+  const onAbort = () => phase.abandon(abortError(signal));
   signal?.addEventListener("abort", onAbort, { once: true });
   try {
     return await phase.done;
