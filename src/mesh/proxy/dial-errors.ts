@@ -1,5 +1,6 @@
 // What went wrong with an upstream, in the words the balancer uses (routing/balancer.ts):
 // refused (no connection could be made: ejection), reset (it broke before answering), timeout.
+// Also the mesh's small error helpers: coded errors (the codes errorKind reads), abort reasons.
 export type UpstreamErrorKind = "refused" | "reset" | "timeout";
 
 /** How one forwarded request or connection went (the balancer's UpstreamOutcome). */
