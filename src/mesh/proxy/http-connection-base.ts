@@ -88,6 +88,12 @@ export abstract class ConnectionBase {
     this.inbound.destroy();
   }
 
+  /** Closes the current upstream connection for good (it cannot carry another request). */
+  protected retireUp(): void {
+    this.up?.retire();
+    this.up = null;
+  }
+
   protected writeUp(chunk: Uint8Array): void {
     if (!(this.up as UpstreamConn).duplex.write(chunk)) this.pauseClient(P_UPSTREAM);
   }
@@ -134,8 +140,7 @@ export abstract class ConnectionBase {
   /** Sends FIN after what is queued, reads and discards until the client closes (or lingerMs). */
   protected closeGracefully(): void {
     if (this.state === St.Closing || this.state === St.Closed) return;
-    this.up?.retire();
-    this.up = null;
+    this.retireUp();
     this.state = St.Closing;
     this.rb.clear();
     this.deadline = Date.now() + this.ctx.timeouts.lingerMs;
@@ -185,8 +190,7 @@ export abstract class ConnectionBase {
     const req = this.req as RequestHead;
     const decision = this.decision as DialDecision;
     this.ctx.stats.upstreamErrors++;
-    this.up?.retire();
-    this.up = null;
+    this.retireUp();
     this.report({ ok: false, error: kind, latencyMs: this.elapsed() });
     if (this.responseStarted) {
       // The client already has part of a response: only a cut connection tells it it is incomplete.

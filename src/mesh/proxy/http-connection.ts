@@ -344,16 +344,14 @@ export class ClientConnection extends ResponseRelay implements Expirable {
   }
 
   private requestBodyError(error: unknown): void {
-    this.up?.retire();
-    this.up = null;
+    this.retireUp();
     this.report({ ok: false, latencyMs: this.elapsed() });
     if (this.responseStarted) this.inbound.destroy(new Error(errorMessage(error)));
     else this.badRequest(error);
   }
 
   protected abortExchange(message: string): void {
-    this.up?.retire();
-    this.up = null;
+    this.retireUp();
     this.report({ ok: false, latencyMs: this.elapsed() });
     this.inbound.destroy(new Error(message));
   }

@@ -148,8 +148,7 @@ export abstract class ResponseRelay extends ConnectionBase implements UpstreamOw
       return;
     }
     // The upstream answered before the request was complete (we said Connection: close).
-    this.up?.retire();
-    this.up = null;
+    this.retireUp();
     this.report({ ok: true, status: this.resStatus, latencyMs: this.latencyMs });
     this.closeGracefully();
   }
