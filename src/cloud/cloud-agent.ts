@@ -235,12 +235,13 @@ function startSelfLink(
       mosquittoHasher,
       {
         name: config.nodeName,
-        labels: { "levee.io/role": "cloud" },
+        labels: {},
         addresses: [config.advertiseAddress],
         agentVersion: versionInfo().version,
         arch: arch(),
       },
       () => {},
+      "cloud",
     );
     if (outcome.kind !== "joined") {
       throw new RefusalError(

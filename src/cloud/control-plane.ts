@@ -12,7 +12,8 @@ import type { Logger } from "../runtime/log.ts";
 import type { Store } from "../store/store.ts";
 import { DayuRejected, expandDayu, releaseOwned } from "./dayu/expand.ts";
 import { describeRef, type ObjectRef, ownerOf } from "./dayu/owners.ts";
-import { nodesForPlanning, setNodeLabels } from "./node-registry.ts";
+import { systemLabelConflicts } from "./node-labels.ts";
+import { nodeRole, nodesForPlanning, setNodeLabels } from "./node-registry.ts";
 import type { PlanChange } from "./plan-writer.ts";
 import { writePlans } from "./plan-writer.ts";
 import { type PlannerService, planAll } from "./planner.ts";
@@ -127,6 +128,17 @@ export class ControlPlane {
     const { kind } = object;
     const { name, resourceVersion } = object.metadata;
     if (kind === "Node") {
+      const role = nodeRole(this.store, name);
+      const conflicts = role === undefined ? [] : systemLabelConflicts(labels, role);
+      if (conflicts.length > 0) {
+        const issues = conflicts.map((c) => ({
+          kind,
+          name,
+          path: `metadata.labels["${c.key}"]`,
+          message: c.message,
+        }));
+        throw new ApplyRejected(400, issues[0] as RejectedIssue, issues);
+      }
       const labeled = setNodeLabels(this.store, name, labels);
       if (labeled === "missing") {
         throw new ApplyRejected(404, {

@@ -3,10 +3,13 @@
 // phase in the same table; this module is the one place that creates nodes.
 import { randomBytes, randomUUID } from "node:crypto";
 import { canonicalJson } from "../api/canonical.ts";
+import type { NodeRole } from "../mesh/contracts.ts";
 import type { Store } from "../store/store.ts";
+import { nodeLabels, roleOf, withoutSystemLabels } from "./node-labels.ts";
 
 export interface JoinRequest {
   name: string;
+  /** The node's own labels; labels under levee.io/ are the cloud's (the join route refuses them). */
   labels: Record<string, string>;
   addresses: string[];
   agentVersion: string;
@@ -57,6 +60,7 @@ interface NodeRow {
   joined_at: string;
   last_seen: string | null;
   online: number;
+  role: string;
   phase: string;
   phase_since: string;
   revision: number | null;
@@ -68,13 +72,16 @@ const NODE_SELECT = `SELECT n.*, p.revision, p.applied_revision FROM nodes n LEF
 /**
  * Joins a node. A new name gets fresh credentials; an existing name is accepted again only with
  * its own credentials (so a second device cannot take over a name), keeping them unchanged.
- * `beforeCreate` runs inside the same transaction (it consumes the join token).
+ * `beforeCreate` runs inside the same transaction (it consumes the join token). `role` comes from
+ * how the agent joined (the cloud registers itself as "cloud"; every join over the API is "edge"),
+ * never from what the node sends; system labels in `request.labels` are dropped.
  */
 export function joinNode(
   store: Store,
   hasher: PasswordHasher,
   request: JoinRequest,
   beforeCreate: () => void,
+  role: NodeRole = "edge",
 ): JoinOutcome {
   return store.tx((db) => {
     const existing = db
@@ -100,17 +107,18 @@ export function joinNode(
     const uid = randomUUID();
     const password = randomBytes(24).toString("base64url");
     db.query(
-      `INSERT INTO nodes (name, uid, labels, addresses, mqtt_password_hash, agent_version, arch, joined_at, phase, phase_since)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'Disconnected', ?)`,
+      `INSERT INTO nodes (name, uid, labels, addresses, mqtt_password_hash, agent_version, arch, joined_at, role, phase, phase_since)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'Disconnected', ?)`,
     ).run(
       request.name,
       uid,
-      JSON.stringify(request.labels),
+      JSON.stringify(withoutSystemLabels(request.labels)),
       JSON.stringify(request.addresses),
       hasher.hash(password),
       request.agentVersion,
       request.arch,
       now,
+      role,
       now,
     );
     return { kind: "joined", uid, credentials: { username: request.name, password } } as const;
@@ -124,7 +132,7 @@ function toView(row: NodeRow): NodeView {
     metadata: {
       name: row.name,
       uid: row.uid,
-      labels: JSON.parse(row.labels),
+      labels: nodeLabels(JSON.parse(row.labels), roleOf(row.role)),
       creationTimestamp: row.joined_at,
     },
     status: {
@@ -154,15 +162,28 @@ export function nodesForPlanning(
   store: Store,
   only?: string,
 ): { name: string; labels: Record<string, string>; phase: string }[] {
-  type Row = { name: string; labels: string; phase: string };
+  type Row = { name: string; labels: string; role: string; phase: string };
   const rows =
     only === undefined
-      ? store.db.query<Row, []>("SELECT name, labels, phase FROM nodes ORDER BY name").all()
-      : store.db.query<Row, [string]>("SELECT name, labels, phase FROM nodes WHERE name = ?").all(only);
-  return rows.map((r) => ({ name: r.name, labels: JSON.parse(r.labels), phase: r.phase }));
+      ? store.db.query<Row, []>("SELECT name, labels, role, phase FROM nodes ORDER BY name").all()
+      : store.db.query<Row, [string]>("SELECT name, labels, role, phase FROM nodes WHERE name = ?").all(only);
+  return rows.map((r) => ({
+    name: r.name,
+    labels: nodeLabels(JSON.parse(r.labels), roleOf(r.role)),
+    phase: r.phase,
+  }));
 }
 
-/** Sets a node's labels: "missing" when it has not joined, else whether they changed. */
+/** A node's role (how it joined), or undefined when it has not joined. */
+export function nodeRole(store: Store, name: string): NodeRole | undefined {
+  const row = store.db.query<{ role: string }, [string]>("SELECT role FROM nodes WHERE name = ?").get(name);
+  return row ? roleOf(row.role) : undefined;
+}
+
+/**
+ * Sets a node's own labels (system labels are not stored: they come from its role): "missing" when
+ * it has not joined, else whether they changed.
+ */
 export function setNodeLabels(
   store: Store,
   name: string,
@@ -172,8 +193,9 @@ export function setNodeLabels(
     .query<{ labels: string }, [string]>("SELECT labels FROM nodes WHERE name = ?")
     .get(name);
   if (!row) return "missing";
-  if (canonicalJson(JSON.parse(row.labels)) === canonicalJson(labels)) return "unchanged";
-  store.db.query("UPDATE nodes SET labels = ? WHERE name = ?").run(JSON.stringify(labels), name);
+  const own = withoutSystemLabels(labels);
+  if (canonicalJson(JSON.parse(row.labels)) === canonicalJson(own)) return "unchanged";
+  store.db.query("UPDATE nodes SET labels = ? WHERE name = ?").run(JSON.stringify(own), name);
   return "changed";
 }
 

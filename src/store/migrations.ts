@@ -230,4 +230,19 @@ export const migrations: readonly Migration[] = [
       CREATE INDEX owned_resources_owner ON owned_resources (owner_kind, owner_name);
     `,
   },
+  {
+    version: 6,
+    name: "node-roles",
+    sql: `
+      -- CLOUD: a node's role comes from how it joined (the cloud registers itself; every other
+      -- node joins over the API as an edge), never from the labels it sent. Labels under levee.io/
+      -- are the cloud's: they are shown from the role and no longer stored with the node's own.
+      ALTER TABLE nodes ADD COLUMN role TEXT NOT NULL DEFAULT 'edge' CHECK (role IN ('cloud', 'edge'));
+      UPDATE nodes SET role = 'cloud' WHERE name = (SELECT value FROM meta WHERE key = 'node-name')
+        AND EXISTS (SELECT 1 FROM meta WHERE key = 'mode' AND value = 'cloud');
+      UPDATE nodes SET labels = (
+        SELECT json_group_object(key, value) FROM json_each(nodes.labels) WHERE key NOT LIKE 'levee.io/%'
+      );
+    `,
+  },
 ];

@@ -10,6 +10,7 @@ import type { Store } from "../../store/store.ts";
 import { CLOUD_USER } from "../../sync/topics.ts";
 import { consumeJoinToken } from "../join-tokens.ts";
 import type { NodeCa } from "../node-ca.ts";
+import { isSystemLabel, SYSTEM_LABEL_PREFIX } from "../node-labels.ts";
 import { joinNode, type PasswordHasher } from "../node-registry.ts";
 import { apiError, parseBody } from "./errors.ts";
 
@@ -64,6 +65,19 @@ export function mountJoinRoutes(api: Hono, deps: JoinDeps): void {
       return apiError(c, 400, "invalid join request", [
         { path: "node.name", message: `"${CLOUD_USER}" is reserved for the cloud's own MQTT user` },
       ]);
+    }
+    const claimed = Object.keys(req.node.labels).filter(isSystemLabel);
+    if (claimed.length > 0) {
+      deps.log.warn("join refused: system labels", { node: req.node.name, labels: claimed.join(", ") });
+      return apiError(
+        c,
+        400,
+        "invalid join request",
+        claimed.map((key) => ({
+          path: `node.labels["${key}"]`,
+          message: `labels under "${SYSTEM_LABEL_PREFIX}" are set by the cloud, never by a joining node`,
+        })),
+      );
     }
     const keyProblem = req.mesh ? nodePublicKeyProblem(req.mesh.publicKey) : undefined;
     if (keyProblem) {

@@ -10,6 +10,7 @@ import type { Logger } from "../../runtime/log.ts";
 import type { Store } from "../../store/store.ts";
 import { MAX_MESSAGE_BYTES } from "../../sync/messages.ts";
 import { CATALOG_TOPIC } from "../../sync/topics.ts";
+import { nodeLabels, roleOf } from "../node-labels.ts";
 import { listObjects } from "../resource-store.ts";
 import { cloudEpoch } from "../sync-store.ts";
 import { listWorkers } from "../workers-view.ts";
@@ -101,13 +102,21 @@ function withRevision(content: CatalogContent, epoch: string, revision: number):
 export function readCatalogInput(store: Store): CatalogInput {
   const nodes = store.db
     .query<
-      { name: string; labels: string; addresses: string; phase: string; tunnel_port: number | null },
+      {
+        name: string;
+        labels: string;
+        role: string;
+        addresses: string;
+        phase: string;
+        tunnel_port: number | null;
+      },
       []
-    >("SELECT name, labels, addresses, phase, tunnel_port FROM nodes")
+    >("SELECT name, labels, role, addresses, phase, tunnel_port FROM nodes")
     .all()
     .map((n) => ({
       name: n.name,
-      labels: JSON.parse(n.labels) as Record<string, string>,
+      role: roleOf(n.role),
+      labels: nodeLabels(JSON.parse(n.labels) as Record<string, string>, roleOf(n.role)),
       addresses: JSON.parse(n.addresses) as string[],
       phase: n.phase,
       tunnelPort: n.tunnel_port,

@@ -17,10 +17,11 @@ import type {
 import { CATALOG_VERSION } from "../../mesh/contracts.ts";
 
 export const DEFAULT_TUNNEL_PORT = 7402;
-export const ROLE_LABEL = "levee.io/role";
 
 export interface CatalogInputNode {
   name: string;
+  /** How the node joined (nodes.role): never taken from its labels, which a node could set. */
+  role: NodeRole;
   labels: Record<string, string>;
   addresses: string[];
   phase: string;
@@ -45,11 +46,11 @@ export function deriveCatalog(input: CatalogInput): CatalogContent {
   const meshServices = new Set(input.services.filter((s) => s.mesh?.port !== undefined).map((s) => s.name));
   const meshNodes = new Set(input.workers.filter((w) => meshServices.has(w.service)).map((w) => w.node));
   const nodes: CatalogNode[] = input.nodes
-    .filter((n) => roleOf(n.labels) === "cloud" || meshNodes.has(n.name))
+    .filter((n) => n.role === "cloud" || meshNodes.has(n.name))
     .sort((a, b) => a.name.localeCompare(b.name))
     .map((n) => ({
       name: n.name,
-      role: roleOf(n.labels),
+      role: n.role,
       addresses: [...n.addresses],
       labels: { ...n.labels },
       state: stateOf(n.phase),
@@ -80,10 +81,6 @@ export function deriveCatalog(input: CatalogInput): CatalogContent {
       };
     });
   return { v: CATALOG_VERSION, nodes, services };
-}
-
-function roleOf(labels: Record<string, string>): NodeRole {
-  return labels[ROLE_LABEL] === "cloud" ? "cloud" : "edge";
 }
 
 function stateOf(phase: string): NodeState {
