@@ -14,6 +14,32 @@ export const portNumber = z
   .min(1, "expected a port number between 1 and 65535")
   .max(65535, "expected a port number between 1 and 65535");
 
+/**
+ * The ports levee's own listeners take by default on every node (src/config/schema.ts): a service
+ * port or an upstream's local port on one of them would fail on every node, so it is refused at
+ * apply. (Ports moved by configuration are reported by the route's status on the node.)
+ */
+export const LEVEE_PORTS: ReadonlyMap<number, string> = new Map([
+  [1883, "the embedded MQTT broker"],
+  [8883, "MQTT over TLS"],
+  [7400, "the cloud API"],
+  [7401, "the local agent API"],
+  [7402, "the mesh tunnel"],
+  [7403, "the mesh forward proxy"],
+]);
+
+/** A port a service may listen on through the mesh: any port but levee's own. */
+export const meshPortNumber = portNumber.superRefine((port, ctx) => {
+  const owner = LEVEE_PORTS.get(port);
+  if (owner) {
+    ctx.addIssue({
+      code: "custom",
+      message: `port ${port} is levee's own (${owner}) on every node; choose another`,
+      input: port,
+    });
+  }
+});
+
 /** A command line: a non-empty list of strings, the program first. */
 export const commandSchema = z
   .array(processString, {

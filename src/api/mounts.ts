@@ -53,6 +53,8 @@ const configSource = strict({
 
 const artifactSource = strict({
   ...artifactRefShape,
+  // The file is written at <mount dir>/<path ?? name>: both are one file name, never a path.
+  name: fileName.optional().meta({ description: "the artifact's file name (the default `path`)" }),
   path: fileName.optional().meta({ description: "file name under the target; default: the artifact's name" }),
 });
 

@@ -15,7 +15,7 @@
 //     lostAfter: never
 import { z } from "zod";
 import { duration } from "./duration.ts";
-import { portNumber } from "./fields.ts";
+import { meshPortNumber } from "./fields.ts";
 import { healthNeedsPort } from "./health.ts";
 import { strict } from "./issues.ts";
 import { dnsLabel, labelsSchema, resourceSchema } from "./meta.ts";
@@ -50,11 +50,11 @@ const workerSchema = strict({
 const upstreamSchema = strict({
   service: dnsLabel,
   node: dnsLabel,
-  localPort: portNumber.meta({ description: "port on 127.0.0.1 of the worker's node" }),
+  localPort: meshPortNumber.meta({ description: "port on 127.0.0.1 of the worker's node" }),
 });
 
 const meshSchema = strict({
-  port: portNumber.meta({ description: "service port every node listens on" }),
+  port: meshPortNumber.meta({ description: "service port every node listens on" }),
   protocol: z
     .enum(["tcp", "http"])
     .default("http")

@@ -5,7 +5,7 @@
 // service.ts, because an override may supply them.
 import { z } from "zod";
 import { duration } from "./duration.ts";
-import { commandSchema, envName, envSchema, portNumber, processString } from "./fields.ts";
+import { absolutePath, commandSchema, envName, envSchema, portNumber, processString } from "./fields.ts";
 import { healthSchema } from "./health.ts";
 import { describeValue, strict } from "./issues.ts";
 import { mountsSchema } from "./mounts.ts";
@@ -61,9 +61,10 @@ const fields = {
     .array(processString)
     .meta({ description: "arguments after the command (container: the image's command)" }),
   image: image.meta({ description: "container image (container: required)" }),
-  workingDir: processString
-    .min(1)
-    .meta({ description: "working directory; default: the worker's own directory" }),
+  // Absolute: a relative directory would depend on where the agent happened to be started.
+  workingDir: absolutePath.meta({
+    description: "working directory (absolute); default: the worker's own directory",
+  }),
   user: userOrGroup,
   group: userOrGroup,
   env: envSchema,

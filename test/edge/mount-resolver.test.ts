@@ -1,5 +1,14 @@
 import { afterAll, describe, expect, test } from "bun:test";
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import {
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { templateSchema } from "../../src/api/template.ts";
@@ -114,5 +123,71 @@ describe("resolveMounts", () => {
     const b = await resolveMounts(template, ctx(false));
     expect(a.env.T).toBe(join(root, "data", "shared", "temp"));
     expect(b.env.T).toBe(a.env.T as string);
+  });
+});
+
+// Issue 11, defect 2: an artifact's name (or a config item's path) became a path joined to the
+// mount directory, so `../../../../victim.txt` replaced a file anywhere on the node, as root.
+describe("names that become paths", () => {
+  const sha256 = "c".repeat(64);
+  const blobDir = join(root, "blobs");
+  mkdirSync(blobDir, { recursive: true });
+  const blob = join(blobDir, sha256);
+  writeFileSync(blob, "model bytes");
+  const artifacts = { ensure: async () => blob };
+
+  test("the manifest refuses an artifact name or path that is not one file name", () => {
+    for (const artifact of [
+      { sha256, name: "../../../../../victim.txt" },
+      { sha256, name: "models/yolo.pt" },
+      { sha256, name: ".." },
+      { sha256, path: "../x" },
+    ]) {
+      const parsed = templateSchema.safeParse({ command: ["x"], mounts: [{ artifact, envName: "M" }] });
+      expect(parsed.success).toBe(false);
+      expect(parsed.error?.issues[0]?.path.slice(0, 3)).toEqual(["mounts", 0, "artifact"]);
+    }
+    expect(
+      templateSchema.safeParse({ command: ["x"], mounts: [{ artifact: { sha256, name: "yolo.pt" } }] })
+        .success,
+    ).toBe(true);
+  });
+
+  test("the resolver refuses to leave the worker's directory whatever the plan says", async () => {
+    const victim = join(root, "victim.txt");
+    writeFileSync(victim, "precious");
+    const c = { ...ctx(false), artifacts };
+    // A template as it would arrive in a plan from a cloud that did not check (not parsed here).
+    const template = templateSchema.parse({
+      command: ["x"],
+      mounts: [{ artifact: { sha256 }, envName: "M" }],
+    });
+    const mount = template.mounts[0] as { artifact: { name?: string } };
+    mount.artifact.name = `${"../".repeat(12)}${victim.slice(1)}`;
+    await expect(resolveMounts(template, c)).rejects.toThrow(
+      /mounts\[0\]\.artifact: .* is not a path inside the mount directory/,
+    );
+    expect(readFileSync(victim, "utf8")).toBe("precious");
+    mount.artifact.name = victim;
+    await expect(resolveMounts(template, c)).rejects.toThrow(WorkerSpecError);
+    expect(readFileSync(victim, "utf8")).toBe("precious");
+  });
+
+  test("a config item cannot follow a symlink out of the mount directory", async () => {
+    const outside = join(root, "outside");
+    mkdirSync(outside, { recursive: true });
+    const c = ctx(false, { app: { data: { k: "v" }, binaryData: {} } });
+    const template = templateSchema.parse({
+      command: ["x"],
+      mounts: [{ config: { name: "app", items: [{ key: "k", path: "sub/f.txt" }] }, envName: "C" }],
+    });
+    // The worker (which may write into its mount directory) plants a symlink where a directory goes.
+    const dir = join(c.workerDir, "mounts", "0");
+    mkdirSync(dir, { recursive: true });
+    symlinkSync(outside, join(dir, "sub"));
+    await expect(resolveMounts(template, c)).rejects.toThrow(
+      /leads out of the mount directory through a symlink/,
+    );
+    expect(readdirSync(outside)).toEqual([]);
   });
 });

@@ -13,6 +13,7 @@ import {
   mkdirSync,
   openSync,
   readdirSync,
+  realpathSync,
   renameSync,
   rmSync,
   type Stats,
@@ -20,7 +21,7 @@ import {
   writeFileSync,
 } from "node:fs";
 import { constants as osConstants } from "node:os";
-import { dirname, isAbsolute, join } from "node:path";
+import { dirname, isAbsolute, join, relative, resolve } from "node:path";
 import type { ArtifactRef } from "../../api/artifact.ts";
 import { configFile } from "../../api/config.ts";
 import type { Mount } from "../../api/mounts.ts";
@@ -106,7 +107,7 @@ async function resolveOne(mount: Mount, i: number, where: string, ctx: MountCont
             `${where}.config: Config ${JSON.stringify(source.config.name)} has no file ${JSON.stringify(item.key)}`,
           );
         }
-        writeAtomically(join(dir, item.path), bytes, mode);
+        writeAtomically(insideDir(dir, item.path, `${where}.config.items`), bytes, mode);
         wanted.add(item.path);
       }
       removeOthers(dir, wanted);
@@ -123,7 +124,7 @@ async function resolveOne(mount: Mount, i: number, where: string, ctx: MountCont
       }
       const dir = join(ctx.workerDir, "mounts", String(i));
       const file = source.artifact.path ?? ref.name ?? ref.sha256;
-      linkAtomically(blob, join(dir, file));
+      linkAtomically(blob, insideDir(dir, file, `${where}.artifact`));
       removeOthers(dir, new Set([file]));
       return { dir, file, readOnly: mount.readOnly ?? true };
     }
@@ -182,6 +183,35 @@ export function checkPathType(path: string, pathType: string | undefined, where:
   if (check && !check.test(statSync(path))) {
     throw new WorkerSpecError(`${where}: ${path} is not ${check.what} (pathType ${pathType})`);
   }
+}
+
+/**
+ * `name` (a relative path) under `dir`, refusing whatever would leave it: an absolute path, `..`, or a directory
+ * on the way that is a symlink out (a worker can write into its own mount directories). The
+ * manifest schema already refuses such names; this is the second lock, for any plan this agent is
+ * given. Creates the directories on the way.
+ */
+function insideDir(dir: string, name: string, where: string): string {
+  const full = resolve(dir, name);
+  const problem =
+    name === "" || name.includes("\0") || isAbsolute(name) || !isInside(dir, full)
+      ? `${JSON.stringify(name)} is not a path inside the mount directory`
+      : undefined;
+  if (problem) throw new WorkerSpecError(`${where}: ${problem}`);
+  mkdirSync(dirname(full), { recursive: true });
+  const parent = realpathSync(dirname(full));
+  if (parent !== realpathSync(dir) && !isInside(realpathSync(dir), parent)) {
+    throw new WorkerSpecError(
+      `${where}: ${JSON.stringify(name)} leads out of the mount directory through a symlink`,
+    );
+  }
+  return full;
+}
+
+/** Whether `path` is strictly below `dir`. */
+function isInside(dir: string, path: string): boolean {
+  const rel = relative(resolve(dir), path);
+  return rel !== "" && rel !== ".." && !rel.startsWith("../") && !isAbsolute(rel);
 }
 
 function writeAtomically(path: string, bytes: Uint8Array, mode: number): void {
