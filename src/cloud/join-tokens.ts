@@ -15,10 +15,27 @@ export type ConsumeResult = { ok: true; id: string } | { ok: false; reason: stri
 
 const hash = (secret: string) => createHash("sha256").update(secret).digest("hex");
 
+/**
+ * The longest a join token may live: 7 days. A join token makes a new node with nothing else, so a
+ * forgotten one is a standing invitation; a fleet provisioned over weeks makes a new token.
+ */
+export const MAX_JOIN_TOKEN_TTL_MS = 7 * 24 * 3_600_000;
+export const MAX_JOIN_TOKEN_TTL_TEXT = "168h (7 days)";
+
+/** Why a join token cannot live this long, or undefined. */
+export function joinTokenTtlProblem(ttlMs: number): string | undefined {
+  if (ttlMs <= 0) return "must be longer than 0";
+  if (ttlMs > MAX_JOIN_TOKEN_TTL_MS)
+    return `must be at most ${MAX_JOIN_TOKEN_TTL_TEXT}: a join token is a credential; make a new one when it runs out`;
+  return undefined;
+}
+
 export function createJoinToken(
   store: Store,
   options: { ttlMs: number; uses: number; description?: string; now?: Date },
 ): CreatedToken {
+  const problem = joinTokenTtlProblem(options.ttlMs);
+  if (problem) throw new RangeError(`join token ttl ${problem}`);
   const now = options.now ?? new Date();
   const id = randomBytes(6).toString("hex");
   const secret = randomBytes(24).toString("base64url");

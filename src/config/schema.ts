@@ -267,7 +267,7 @@ export const optionsSchema = z.object({
   }),
   ttl: opt(z.string().default("24h"), {
     scopes: ["ctl"],
-    description: "token create: how long the join token is valid",
+    description: "token create: how long the join token is valid (at most 168h)",
     placeholder: "DURATION",
     flagOnly: true,
   }),

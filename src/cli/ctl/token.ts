@@ -1,6 +1,7 @@
 // `levee ctl token create [--ttl 24h] [--uses 1]`: a join token for `levee edge --token`. The token
 // is printed alone on the last line, so `levee ctl token create | tail -1` gives just the token.
 import { parseDuration } from "../../api/duration.ts";
+import { joinTokenTtlProblem } from "../../cloud/join-tokens.ts";
 import { UsageError } from "../../runtime/errors.ts";
 import { type CtlContext, takeArgs } from "./context.ts";
 import { toJson, toYaml } from "./format.ts";
@@ -18,7 +19,8 @@ export async function token(ctx: CtlContext): Promise<number> {
   const { ttl, uses, output } = ctx.options;
   const parsed = parseDuration(ttl);
   if (!parsed.ok) throw new UsageError(`flag --ttl: ${parsed.message}`);
-  if (parsed.ms <= 0) throw new UsageError(`flag --ttl: must be longer than 0, got "${ttl}"`);
+  const problem = joinTokenTtlProblem(parsed.ms);
+  if (problem) throw new UsageError(`flag --ttl: ${problem}, got "${ttl}"`);
 
   const client = ctx.client();
   const created = await client.request<CreatedToken>("POST", "/tokens", { ttl, uses });

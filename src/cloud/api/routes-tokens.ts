@@ -3,7 +3,7 @@ import type { Hono } from "hono";
 import { z } from "zod";
 import { parseDuration } from "../../api/duration.ts";
 import type { Store } from "../../store/store.ts";
-import { createJoinToken } from "../join-tokens.ts";
+import { createJoinToken, joinTokenTtlProblem } from "../join-tokens.ts";
 import { apiError, parseBody } from "./errors.ts";
 
 const tokenRequest = z.strictObject({
@@ -17,10 +17,9 @@ export function mountTokenRoutes(api: Hono, store: Store): void {
     const parsed = await parseBody(c, tokenRequest, "token request");
     if (!parsed.ok) return parsed.response;
     const ttl = parseDuration(parsed.value.ttl);
-    if (!ttl.ok || ttl.ms <= 0) {
-      return apiError(c, 400, "invalid token request", [
-        { path: "ttl", message: ttl.ok ? "must be positive" : ttl.message },
-      ]);
+    const problem = ttl.ok ? joinTokenTtlProblem(ttl.ms) : ttl.message;
+    if (!ttl.ok || problem) {
+      return apiError(c, 400, "invalid token request", [{ path: "ttl", message: problem ?? "invalid" }]);
     }
     const created = createJoinToken(store, {
       ttlMs: ttl.ms,
