@@ -167,20 +167,28 @@ describe("artifact download", () => {
 
 describe("artifact auth", () => {
   const anon = (path: string, init: RequestInit = {}) => app.request(`/api/v1${path}`, init);
+  const mountModelOn = async (node: string) => {
+    const manifest = `apiVersion: levee/v1\nkind: Service\nmetadata: {name: uses-model}\nspec:\n  template: {command: [run], mounts: [{artifact: {sha256: "${MODEL_SHA}"}, envName: M}]}\n  workers: [{node: ${node}}]\n`;
+    expect((await call("/apply", { method: "POST", body: manifest })).status).toBe(200);
+  };
 
   test("reads need the admin token or a node's own credentials; writes need the admin token", async () => {
     expect((await anon("/artifacts")).status).toBe(401);
     expect((await anon(`/artifacts/${MODEL_SHA}`)).status).toBe(401);
+    await mountModelOn("edge1");
     const asNode = await anon(`/artifacts/${MODEL_SHA}`, { headers: basic(edge1.username, edge1.password) });
     expect(asNode.status).toBe(200);
     expect(new Uint8Array(await asNode.arrayBuffer())).toEqual(MODEL);
-    expect((await anon("/artifacts", { headers: basic(edge1.username, edge1.password) })).status).toBe(200);
     // again: answered from the verification cache, same result
-    expect((await anon("/artifacts", { headers: basic(edge1.username, edge1.password) })).status).toBe(200);
-    const wrong = await anon("/artifacts", { headers: basic(edge1.username, `${edge1.password}x`) });
+    const again = await anon(`/artifacts/${MODEL_SHA}`, { headers: basic(edge1.username, edge1.password) });
+    expect(again.status).toBe(200);
+    const wrong = await anon(`/artifacts/${MODEL_SHA}`, {
+      headers: basic(edge1.username, `${edge1.password}x`),
+    });
     expect(wrong.status).toBe(401);
     expect(await json(wrong)).toEqual({ error: "invalid node credentials" });
-    expect((await anon("/artifacts", { headers: basic("nobody", edge1.password) })).status).toBe(401);
+    const nobody = await anon(`/artifacts/${MODEL_SHA}`, { headers: basic("nobody", edge1.password) });
+    expect(nobody.status).toBe(401);
     expect((await anon("/artifacts", { headers: { authorization: "Bearer nope" } })).status).toBe(401);
     const nodeUpload = await anon("/artifacts?name=x", {
       method: "POST",
@@ -205,9 +213,36 @@ describe("artifact auth", () => {
     );
     if (other.kind !== "joined") throw new Error("join failed");
     const headers = basic("edge2", other.credentials.password);
-    expect((await anon("/artifacts", { headers })).status).toBe(200);
+    // authenticated (403: not in its plan, not 401)
+    expect((await anon(`/artifacts/${MODEL_SHA}`, { headers })).status).toBe(403);
     deleteNode(store, "edge2");
+    expect((await anon(`/artifacts/${MODEL_SHA}`, { headers })).status).toBe(401);
+  });
+
+  // Issue 11: any node could list and download every artifact of the fleet.
+  test("a node reads only the artifacts its own plan mounts, and cannot list them", async () => {
+    const other = joinNode(
+      store,
+      mosquittoHasher,
+      { name: "edge3", labels: {}, addresses: [], agentVersion: "t", arch: "x64" },
+      () => {},
+    );
+    if (other.kind !== "joined") throw new Error("join failed");
+    const headers = basic("edge3", other.credentials.password);
+    const refused = await anon(`/artifacts/${MODEL_SHA}`, { headers });
+    expect(refused.status).toBe(403);
+    expect((await json(refused)).error).toBe(
+      `node edge3 may read only the artifacts its plan mounts; ${MODEL_SHA} is not one`,
+    );
     expect((await anon("/artifacts", { headers })).status).toBe(401);
+    expect((await anon("/artifacts", { headers: basic(edge1.username, edge1.password) })).status).toBe(401);
+    await mountModelOn("edge3");
+    expect((await anon(`/artifacts/${MODEL_SHA}`, { headers })).status).toBe(200);
+    // the service moves away: the node's access goes with it
+    await mountModelOn("edge1");
+    expect((await anon(`/artifacts/${MODEL_SHA}`, { headers })).status).toBe(403);
+    expect((await call("/artifacts")).status).toBe(200);
+    expect((await call("/services/uses-model", { method: "DELETE" })).status).toBe(200);
   });
 
   test("NodeCredentials: a remembered check expires; Basic parsing", () => {

@@ -17,7 +17,7 @@ import { httpArtifactSource } from "../../src/edge/artifacts/artifact-source.ts"
 import { storedIdentity } from "../../src/edge/join.ts";
 import { createLogger } from "../../src/runtime/log.ts";
 import { openStore, type Store } from "../../src/store/store.ts";
-import { makeTempDir, runLevee, withCluster } from "../harness/cluster.ts";
+import { applyManifest, makeTempDir, runLevee, withCluster } from "../harness/cluster.ts";
 import { startFaultProxy } from "../harness/fault-proxy.ts";
 
 const SIZE = 200 * 1024 * 1024;
@@ -79,6 +79,11 @@ describe("artifacts end to end", () => {
           await e.stop();
           stores.push(openStore({ dataDir: e.dataDir, mode: "edge" }));
         }
+        // A node reads only the artifacts its plan mounts: plan it on both (stopped) edges.
+        await applyManifest(
+          c,
+          `apiVersion: levee/v1\nkind: Service\nmetadata: {name: detector}\nspec:\n  template: {command: [sleep, "60"], mounts: [{artifact: {sha256: "${file.sha256}"}, envName: MODEL}]}\n  workers: [{node: edge1}, {node: edge2}]\n`,
+        );
         const ref = { sha256: file.sha256, name: "detector.onnx", size: SIZE };
 
         // Once per node: the default source (the cloud-url and credentials the edge stored at join).

@@ -1,9 +1,11 @@
 // /api/v1/artifacts: content-addressed blobs that workers mount (DNN models, ...).
 //   POST   /artifacts?name=NAME[&sha256=EXPECTED]  admin: upload the body (streamed, --artifact-max-size)
-//   GET    /artifacts                              admin or node: list
-//   GET    /artifacts/SHA                          admin or node: the bytes; Range (206/416), ETag = sha
+//   GET    /artifacts                              admin: list
+//   GET    /artifacts/SHA                          admin, or a node whose plan mounts it: the bytes;
+//                                                  Range (206/416), ETag = sha
 //   DELETE /artifacts/SHA                          admin: 409 while a Service mounts it
-// Nodes read with HTTP Basic and their MQTT credentials (node-auth.ts). Mounted before the API's
+// Nodes read with HTTP Basic and their MQTT credentials (node-auth.ts), only what their own plan
+// mounts (node-read-scope.ts). Mounted before the API's
 // 4 MiB body limit: an upload has its own limit and is never held in memory.
 import { Hono } from "hono";
 import { SHA256_HEX } from "../../api/artifact.ts";
@@ -15,6 +17,7 @@ import { requireAdminToken } from "./auth.ts";
 import { apiError } from "./errors.ts";
 import { contentRange, noneMatch, selectRange } from "./http-range.ts";
 import { type Caller, NodeCredentials, requireAdminOrNode } from "./node-auth.ts";
+import { NodeReadScope } from "./node-read-scope.ts";
 
 export interface ArtifactRouteDeps {
   artifacts: ArtifactStore;
@@ -30,6 +33,7 @@ export function mountArtifactRoutes(api: Hono, deps: ArtifactRouteDeps): void {
   const routes = new Hono<{ Variables: { caller: Caller } }>();
   const readers = requireAdminOrNode(deps.adminToken, new NodeCredentials(deps.store));
   const admin = requireAdminToken(deps.adminToken);
+  const scope = new NodeReadScope(deps.store);
 
   routes.post("/", admin, async (c) => {
     const name = c.req.query("name");
@@ -63,12 +67,21 @@ export function mountArtifactRoutes(api: Hono, deps: ArtifactRouteDeps): void {
     }
   });
 
-  routes.get("/", readers, (c) => c.json({ items: artifacts.list() }));
+  routes.get("/", admin, (c) => c.json({ items: artifacts.list() }));
 
   routes.get("/:sha", readers, (c) => {
     const sha = c.req.param("sha");
     if (!SHA256_HEX.test(sha))
       return apiError(c, 400, `invalid artifact ${JSON.stringify(sha)}: ${SHA_MESSAGE}`);
+    const caller = c.get("caller");
+    if (caller.kind === "node" && !scope.mayReadArtifact(caller.name, sha)) {
+      log.warn("artifact download refused: not in the node's plan", { node: caller.name, sha256: sha });
+      return apiError(
+        c,
+        403,
+        `node ${caller.name} may read only the artifacts its plan mounts; ${sha} is not one`,
+      );
+    }
     const info = artifacts.get(sha);
     const path = artifacts.blobPath(sha);
     const size = info ? blobSize(path) : undefined;
@@ -91,7 +104,6 @@ export function mountArtifactRoutes(api: Hono, deps: ArtifactRouteDeps): void {
     const answer = selectRange(c.req.header("range"), c.req.header("if-range"), size, etag);
     const range = contentRange(answer, size);
     if (range) headers["content-range"] = range;
-    const caller = c.get("caller");
     log.debug("artifact download", {
       sha256: sha,
       by: caller.kind === "node" ? caller.name : "admin",
