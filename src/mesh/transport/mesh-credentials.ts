@@ -81,7 +81,9 @@ export async function requestMeshTls(req: CertificateRequest): Promise<NodeTls> 
     throw res.status >= 400 && res.status < 500 ? new CertificateRefused(message) : new Error(message);
   }
   if (typeof answer.ca !== "string" || typeof answer.certificate !== "string")
-    throw new Error("the cloud's certificate answer has no ca or certificate");
+    throw new Error(
+      `the cloud's certificate answer has no ca or certificate${answer.error ? ` (${answer.error})` : ""}`,
+    );
   const node = nodeNameOf(new X509Certificate(answer.certificate));
   if (node !== req.node)
     throw new Error(`the cloud issued a certificate for ${node ?? "no node"}, not ${req.node}`);
