@@ -75,7 +75,8 @@ describe("the certificate answer", () => {
       node: "edge1",
       username: "edge1",
       password: "p",
-      fetch: (url, init) => fetch(url, { ...init, headers: { ...init?.headers, "x-answer": answer } }),
+      fetch: ((url: string | URL | Request, init?: RequestInit) =>
+        fetch(url, { ...init, headers: { ...init?.headers, "x-answer": answer } })) as typeof fetch,
     });
 
   test("endless or too deep: an error naming the limit", async () => {
