@@ -10,12 +10,12 @@ import { applyManifest, makeTempDir, runLevee, withCluster } from "../harness/cl
 const DEEP = 100_000;
 const LIMIT = /^the manifest nests deeper than 64 levels \(at line \d+, column \d+\)$/;
 const BODIES: [string, string, string][] = [
-  ["JSON arrays", `${"[".repeat(DEEP)}${"]".repeat(DEEP)}`, "application/json"],
   [
     "JSON inside a Config",
     `{"apiVersion":"levee/v1","kind":"Config","metadata":{"name":"deep"},"data":${'{"a":'.repeat(DEEP)}"x"${"}".repeat(DEEP)}}`,
     "application/json",
   ],
+  ["JSON arrays", `${"[".repeat(DEEP)}${"]".repeat(DEEP)}`, "application/json"],
   ["YAML flow", "[".repeat(DEEP), "application/yaml"],
   ["YAML block", `${"- ".repeat(DEEP)}x`, "application/yaml"],
 ];
@@ -60,7 +60,7 @@ describe("deeply nested manifests against a real cloud", () => {
       const ctl = (...args: string[]) =>
         runLevee(["ctl", ...args, "--server", c.cloud.apiUrl, "--data-dir", c.cloud.dataDir]);
       for (const [file, body] of [
-        ["deep.json", BODIES[1]?.[1] ?? ""],
+        ["deep.json", BODIES[0]?.[1] ?? ""],
         ["deep.yaml", BODIES[3]?.[1] ?? ""],
       ] as const) {
         writeFileSync(join(dir, file), body);
