@@ -1,8 +1,11 @@
 // Splits a manifest body into the raw objects it holds. YAML (several documents separated by
 // `---`) or JSON (one object, an array, or {"kind": "List", "items": [...]}); a YAML document may
 // also be a list or a List. Every object is counted as one document, in order. Syntax errors are
-// kept per document (with line and column) so that the other documents are still checked.
+// kept per document (with line and column) so that the other documents are still checked. A body
+// nesting deeper than MAX_NESTING_DEPTH is refused before any object is built (bounded-yaml.ts).
 import type { LineCounter as LineCounterType } from "yaml";
+import { MAX_NESTING_DEPTH, scanJsonNesting, tooDeepMessage } from "../runtime/bounded-json.ts";
+import { parseYamlWithin } from "./bounded-yaml.ts";
 
 /** One object of a body, or the syntax errors of a document that could not be read. */
 export type RawDocument = { value: unknown; errors?: undefined } | { value?: undefined; errors: string[] };
@@ -15,13 +18,17 @@ export function loadDocuments(body: string, contentType?: string): RawDocument[]
   const text = body.startsWith("\uFEFF") ? body.slice(1) : body;
   const type = contentType?.split(";")[0]?.trim().toLowerCase() ?? "";
   const looksJson = /^\s*[[{]/.test(text);
-  if (JSON_TYPES.test(type) || (!YAML_TYPES.test(type) && looksJson)) {
+  const jsonType = JSON_TYPES.test(type);
+  if (jsonType || (!YAML_TYPES.test(type) && looksJson)) {
+    const nesting = scanJsonNesting(text, MAX_NESTING_DEPTH);
+    // Without a JSON content type it may be YAML: the YAML reading locates the depth exactly.
+    if (!nesting.ok) return jsonType ? [{ errors: [tooDeep(nesting)] }] : loadYaml(text);
     try {
       return flatten(JSON.parse(text));
     } catch (err) {
       // Not JSON. Without a JSON content type it may still be YAML (flow style); with one, the
       // YAML parser only serves to locate the mistake.
-      if (!JSON_TYPES.test(type)) return loadYaml(text);
+      if (!jsonType) return loadYaml(text);
       const located = loadYaml(text).flatMap((doc) => doc.errors ?? []);
       const where = located[0] ? ` (YAML reading: ${located[0]})` : "";
       return [{ errors: [`JSON syntax error: ${(err as Error).message}${where}`] }];
@@ -33,10 +40,9 @@ export function loadDocuments(body: string, contentType?: string): RawDocument[]
 function loadYaml(text: string): RawDocument[] {
   // Required here, not imported at the top: the yaml parser costs ~1.5 MB of memory, and an
   // agent that never reads a manifest should not pay for it (see src/config/load.ts).
-  const { isScalar, LineCounter, parseAllDocuments } = require("yaml") as typeof import("yaml");
+  const { isScalar, LineCounter } = require("yaml") as typeof import("yaml");
   const lineCounter: LineCounterType = new LineCounter();
-  const documents = parseAllDocuments(text, {
-    lineCounter,
+  const { documents, tooDeep: deep } = parseYamlWithin(text, lineCounter, {
     prettyErrors: false,
     merge: true,
     uniqueKeys: true,
@@ -63,7 +69,13 @@ function loadYaml(text: string): RawDocument[] {
       out.push({ errors: [`YAML error${where}: ${firstLine((err as Error).message)}`] });
     }
   }
+  if (deep) out.push({ errors: [tooDeep(deep)] });
   return out;
+}
+
+/** "the manifest nests deeper than 64 levels (at line 1, column 65)" */
+function tooDeep(at: { line: number; column: number }): string {
+  return tooDeepMessage("the manifest", MAX_NESTING_DEPTH, at);
 }
 
 /** An array or a List stands for its items; anything else is one object. */

@@ -7,6 +7,7 @@
 import { arch } from "node:os";
 import { newNodeKey } from "../mesh/transport/certificates.ts";
 import { saveMeshTls } from "../mesh/transport/mesh-credentials.ts";
+import { readJsonAnswer } from "../runtime/bounded-read.ts";
 import { RefusalError } from "../runtime/errors.ts";
 import type { Store } from "../store/store.ts";
 
@@ -88,7 +89,7 @@ export async function joinCloud(options: JoinOptions): Promise<NodeIdentity> {
   } catch (err) {
     throw new CloudUnreachable(`cannot reach the cloud at ${options.cloudUrl}: ${(err as Error).message}`);
   }
-  const answer = (await res.json().catch(() => ({}))) as {
+  const answer = (await readJsonAnswer(res, "the cloud's join answer")) as {
     error?: string;
     node?: { name: string; uid: string };
     mqtt?: { url: string; username: string; password: string; ca?: unknown };

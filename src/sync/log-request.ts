@@ -6,6 +6,7 @@
 // node that does not know it simply never subscribes (the cloud then times out).
 import { randomBytes } from "node:crypto";
 import { z } from "zod";
+import { parseJsonWithin } from "../runtime/bounded-json.ts";
 import { MAX_MESSAGE_BYTES, PROTOCOL_VERSION } from "./messages.ts";
 import { isNodeName, logsTopic } from "./topics.ts";
 
@@ -60,12 +61,9 @@ export type DecodedLogRequest = { ok: true; request: LogRequest } | { ok: false;
 /** Validates a payload received on levee/v1/node/<topicNode>/logs; never throws. */
 export function decodeLogRequest(topicNode: string, payload: Buffer | Uint8Array): DecodedLogRequest {
   if (payload.length > MAX_MESSAGE_BYTES) return { ok: false, reason: `too large: ${payload.length} bytes` };
-  let value: unknown;
-  try {
-    value = JSON.parse(Buffer.from(payload).toString("utf8"));
-  } catch (err) {
-    return { ok: false, reason: `not JSON: ${(err as Error).message}` };
-  }
+  const read = parseJsonWithin(Buffer.from(payload).toString("utf8"), "the log request");
+  if (!read.ok) return { ok: false, reason: read.reason };
+  const value = read.value;
   const v = (value as { v?: unknown } | null)?.v;
   if (v !== PROTOCOL_VERSION) return { ok: false, reason: `unknown version v=${JSON.stringify(v)}` };
   const parsed = logRequestSchema.safeParse(value);

@@ -3,6 +3,7 @@
 // and the levee_sync_dropped_total{reason} counter), so a receiver can never half-apply one.
 import { randomUUID } from "node:crypto";
 import { z } from "zod";
+import { parseJsonWithin } from "../runtime/bounded-json.ts";
 
 export const PROTOCOL_VERSION = 1;
 /** The largest payload we send or accept (PROTOCOL.md: "at most 1 MiB"). */
@@ -155,7 +156,7 @@ export const CHANNEL_OF: Record<MessageType, "up" | "down" | "presence"> = {
   presence: "presence",
 };
 
-export type DropReason = "too-large" | "not-json" | "bad-version" | "bad-schema" | "wrong-node";
+export type DropReason = "too-large" | "too-deep" | "not-json" | "bad-version" | "bad-schema" | "wrong-node";
 export type Decoded = { ok: true; msg: Message } | { ok: false; reason: DropReason; detail: string };
 
 /** A message's own fields, without the envelope that newMessage fills in. */
@@ -198,12 +199,12 @@ export function decodeMessage(
 ): Decoded {
   if (payload.length > MAX_MESSAGE_BYTES)
     return { ok: false, reason: "too-large", detail: `${payload.length} bytes` };
-  let value: unknown;
-  try {
-    value = JSON.parse(Buffer.from(payload.buffer, payload.byteOffset, payload.length).toString("utf8"));
-  } catch (err) {
-    return { ok: false, reason: "not-json", detail: (err as Error).message };
-  }
+  const text = Buffer.from(payload.buffer, payload.byteOffset, payload.length).toString("utf8");
+  // Depth bounded before parsing: zod's walk of a deeply nested value overflows the stack.
+  const read = parseJsonWithin(text, "the message");
+  if (!read.ok)
+    return { ok: false, reason: read.problem === "too-deep" ? "too-deep" : "not-json", detail: read.reason };
+  const value = read.value;
   if (typeof value !== "object" || value === null || Array.isArray(value))
     return { ok: false, reason: "not-json", detail: "not a JSON object" };
   const v = (value as { v?: unknown }).v;

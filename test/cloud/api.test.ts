@@ -2,6 +2,7 @@
 // optimistic concurrency, join, and the event stream.
 import { afterAll, describe, expect, test } from "bun:test";
 import { MAX_BODY_BYTES } from "../../src/cloud/api/app.ts";
+import { MAX_JSON_BODY_BYTES } from "../../src/cloud/api/errors.ts";
 import { ADMIN_TOKEN as ADMIN, inProcessCloud } from "../harness/cloud-api.ts";
 
 const published: string[] = [];
@@ -92,6 +93,58 @@ describe("cloud API", () => {
     });
     expect(node.status).toBe(404);
     expect((await json(node)).issues).toEqual([expect.objectContaining({ path: "metadata.name" })]);
+  });
+
+  test("bodies nesting deeper than 64 levels are a 400 naming the limit, never a 500", async () => {
+    const deepArray = `${"[".repeat(100_000)}${"]".repeat(100_000)}`;
+    const deepObject = `${'{"a":'.repeat(100_000)}1${"}".repeat(100_000)}`;
+    const config = `{"apiVersion":"levee/v1","kind":"Config","metadata":{"name":"deep"},"data":${deepObject}}`;
+    const applies: [string, string | undefined][] = [
+      [deepArray, "application/json"],
+      [deepArray, undefined],
+      [config, "application/json"],
+      ["[".repeat(100_000), "application/yaml"],
+      [`${"- ".repeat(100_000)}x`, "application/yaml"],
+      [`apiVersion: levee/v1\nkind: Config\nmetadata: {name: deep}\ndata: ${deepObject}\n`, undefined],
+    ];
+    for (const [body, type] of applies) {
+      const res = await call("/apply", {
+        method: "POST",
+        body,
+        headers: type ? { "content-type": type } : {},
+      });
+      expect(res.status).toBe(400);
+      const answer = await json(res);
+      expect(answer.error).toBe("invalid manifest; nothing was applied");
+      expect(answer.issues).toEqual([
+        {
+          document: 0,
+          path: "",
+          message: expect.stringMatching(
+            /^the manifest nests deeper than 64 levels \(at line \d+, column \d+\)$/,
+          ),
+        },
+      ]);
+    }
+    for (const path of ["/tokens", "/join"]) {
+      const res = await call(path, { method: "POST", body: `{"v":1,"node":${deepObject}}` });
+      expect(res.status).toBe(400);
+      expect(await json(res)).toEqual({
+        error: "the request body nests deeper than 64 levels (at line 1, column 330)",
+      });
+    }
+    // and the API still applies what is right
+    const ok = await call("/apply", { method: "POST", body: service("after-deep") });
+    expect(ok.status).toBe(200);
+  });
+
+  test("a JSON body over MAX_JSON_BODY_BYTES is a 413 before it is parsed", async () => {
+    const body = JSON.stringify({ ttl: "1h", padding: "x".repeat(MAX_JSON_BODY_BYTES) });
+    const res = await call("/tokens", { method: "POST", body });
+    expect(res.status).toBe(413);
+    expect(await json(res)).toEqual({
+      error: `the request body is larger than ${MAX_JSON_BODY_BYTES} bytes`,
+    });
   });
 
   test("events stream: the backlog, then new events as they happen", async () => {

@@ -5,6 +5,7 @@
 // and bound to their node, a client that goes away stops the node's reading, and backpressure
 // holds a fast node back while the client does not read.
 import { afterAll, describe, expect, test } from "bun:test";
+import { MAX_JSON_BODY_BYTES } from "../../src/cloud/api/errors.ts";
 import { LogStreams } from "../../src/cloud/log-streams.ts";
 import { joinNode } from "../../src/cloud/node-registry.ts";
 import { LogServer, type OpenLog } from "../../src/edge/workers/log-server.ts";
@@ -184,6 +185,33 @@ describe("log relay", () => {
     const res = await pending;
     expect(res.status).toBe(404);
     expect(await res.json()).toEqual({ error: "no worker echo/0" });
+  });
+
+  test("a log-stream error body (mounted before the API's body limit) is bounded: 413 past 1 MiB", async () => {
+    const url = `${base}/api/v1/logs/streams/${"a".repeat(32)}/error`;
+    const headers = {
+      authorization: `Basic ${btoa(`edge1:${edge1.password}`)}`,
+      "content-type": "application/json",
+    };
+    const big = JSON.stringify({ status: 500, error: "x".repeat(MAX_JSON_BODY_BYTES) });
+    const declared = await fetch(url, { method: "POST", headers, body: big });
+    expect(declared.status).toBe(413);
+    expect(await declared.json()).toEqual({
+      error: `the request body is larger than ${MAX_JSON_BODY_BYTES} bytes`,
+    });
+    // Without a Content-Length (chunked): reading stops at the bound, the rest is never buffered.
+    let sent = 0;
+    const chunk = new Uint8Array(64 * 1024).fill(0x20);
+    const endless = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        sent += chunk.length;
+        if (sent > 64 * MAX_JSON_BODY_BYTES) controller.close();
+        else controller.enqueue(chunk);
+      },
+    });
+    const streamed = await fetch(url, { method: "POST", headers, body: endless });
+    expect(streamed.status).toBe(413);
+    expect(sent).toBeLessThan(16 * MAX_JSON_BODY_BYTES);
   });
 
   test("a client that goes away ends the node's upload, also while following a quiet log", async () => {

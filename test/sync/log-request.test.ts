@@ -45,4 +45,14 @@ describe("log request", () => {
     });
     expect(decodeLogRequest("edge1", Buffer.alloc(2 * 1024 * 1024, 32))).toMatchObject({ ok: false });
   });
+
+  test("a payload nesting 100,000 levels deep is refused with the limit, never a throw", () => {
+    const payload = Buffer.from(
+      `{"v":1,"node":"edge1","service":${'{"a":'.repeat(100_000)}1${"}".repeat(100_000)}}`,
+    );
+    expect(decodeLogRequest("edge1", payload)).toEqual({
+      ok: false,
+      reason: "the log request nests deeper than 64 levels (at line 1, column 348)",
+    });
+  });
 });

@@ -82,6 +82,37 @@ describe("messages", () => {
     expect(decodeMessage("edge1", buf("hello"))).toMatchObject({ ok: false, reason: "not-json" });
   });
 
+  test("nesting deeper than 64 levels: dropped as too-deep before parsing, never a throw", () => {
+    const deepArray = `${"[".repeat(100_000)}${"]".repeat(100_000)}`;
+    const deepObject = `${'{"a":'.repeat(100_000)}1${"}".repeat(100_000)}`;
+    const envelope = (fields: string) => Buffer.from(`{"v":1,"node":"edge1","id":"i","ts":"t",${fields}}`);
+    const payloads = [
+      Buffer.from(deepArray),
+      envelope(`"type":"plan","epoch":"e","revision":1,"hash":"h","plan":{"services":${deepObject}}`),
+      envelope(
+        `"type":"hello","epoch":null,"appliedRevision":0,"planHash":null,"agentVersion":"1","bootId":"b","addresses":${deepArray}`,
+      ),
+      envelope(`"type":"status","seq":1,"workers":[${deepObject}]`),
+    ];
+    for (const payload of payloads) {
+      const decoded = decodeMessage("edge1", payload);
+      expect(decoded).toEqual({
+        ok: false,
+        reason: "too-deep",
+        detail: expect.stringMatching(/^the message nests deeper than 64 levels \(at line 1, column \d+\)$/),
+      });
+    }
+    // 64 levels (the envelope, the plan, its field and 61 arrays) is still a message
+    const within = newMessage("edge1", {
+      type: "plan",
+      epoch: "e",
+      revision: 1,
+      hash: "h",
+      plan: { deep: JSON.parse(`${"[".repeat(61)}${"]".repeat(61)}`) },
+    });
+    expect(decodeMessage("edge1", encodeMessage(within)).ok).toBe(true);
+  });
+
   test("unknown or missing version", () => {
     expect(decodeMessage("edge1", buf({ ...hello(), v: 2 }))).toMatchObject({
       ok: false,

@@ -2,6 +2,8 @@
 // was wrong and where; a 500 means a bug in levee.
 import type { Context } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
+import { parseJsonWithin } from "../../runtime/bounded-json.ts";
+import { readTextWithin } from "../../runtime/bounded-read.ts";
 
 export interface ApiIssue {
   path: string;
@@ -15,20 +17,24 @@ export function apiError(c: Context, status: ContentfulStatusCode, error: string
   return c.json(issues ? { error, issues } : { error }, status);
 }
 
-/** Reads a JSON body; a body that is not JSON is a 400 naming the problem. */
+/**
+ * The largest JSON request body (join, token, certificate and log-error requests are a few KB).
+ * Also bounds the routes mounted before the API's general body limit (the log routes).
+ */
+export const MAX_JSON_BODY_BYTES = 1024 * 1024;
+
+/**
+ * Reads a JSON body within MAX_JSON_BODY_BYTES and the nesting limit (src/runtime/bounded-json.ts):
+ * a body too large is a 413, one nesting too deep or not JSON a 400 naming the problem.
+ */
 export async function readJson(
   c: Context,
 ): Promise<{ ok: true; value: unknown } | { ok: false; response: Response }> {
-  const text = await c.req.text();
-  if (text.trim() === "") return { ok: true, value: {} };
-  try {
-    return { ok: true, value: JSON.parse(text) };
-  } catch (err) {
-    return {
-      ok: false,
-      response: apiError(c, 400, `request body is not valid JSON: ${(err as Error).message}`),
-    };
-  }
+  const read = await readTextWithin(c.req.raw, "the request body", MAX_JSON_BODY_BYTES);
+  if (!read.ok) return { ok: false, response: apiError(c, 413, read.reason) };
+  if (read.text.trim() === "") return { ok: true, value: {} };
+  const parsed = parseJsonWithin(read.text, "the request body");
+  return parsed.ok ? parsed : { ok: false, response: apiError(c, 400, parsed.reason) };
 }
 
 /** zod issues → API issues with paths like spec.workers[1].node */

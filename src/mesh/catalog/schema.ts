@@ -1,6 +1,7 @@
 // The catalog's zod schema: a node validates every catalog it receives (and the one it reads back
 // from SQLite) before routing with it, so a malformed or foreign message can never half-apply.
 import { z } from "zod";
+import { parseJsonWithin } from "../../runtime/bounded-json.ts";
 import { CATALOG_VERSION, type Catalog } from "../contracts.ts";
 
 const name = z.string().min(1).max(253);
@@ -35,13 +36,9 @@ export const catalogSchema = z.object({
 
 /** The catalog in a message or a stored row, or why not. */
 export function parseCatalog(text: string): { ok: true; catalog: Catalog } | { ok: false; reason: string } {
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    return { ok: false, reason: "not JSON" };
-  }
-  const parsed = catalogSchema.safeParse(json);
+  const read = parseJsonWithin(text, "the catalog");
+  if (!read.ok) return { ok: false, reason: read.reason };
+  const parsed = catalogSchema.safeParse(read.value);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     return { ok: false, reason: `${issue?.path.join(".") || "catalog"}: ${issue?.message ?? "invalid"}` };

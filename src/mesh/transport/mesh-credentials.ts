@@ -5,6 +5,7 @@
 // twice a day; a failure is retried with backoff while the old certificate is still used.
 // The key is never logged and never leaves the node.
 import { X509Certificate } from "node:crypto";
+import { readJsonAnswer } from "../../runtime/bounded-read.ts";
 import type { Store } from "../../store/store.ts";
 import { Backoff, type BackoffOptions } from "../../sync/backoff.ts";
 import { newNodeKey } from "./certificates.ts";
@@ -70,7 +71,7 @@ export async function requestMeshTls(req: CertificateRequest): Promise<NodeTls> 
     body: JSON.stringify({ v: 1, publicKey }),
     signal: AbortSignal.timeout(10_000),
   });
-  const answer = (await res.json().catch(() => ({}))) as {
+  const answer = (await readJsonAnswer(res, "the cloud's certificate answer")) as {
     error?: string;
     ca?: unknown;
     certificate?: unknown;
@@ -80,7 +81,9 @@ export async function requestMeshTls(req: CertificateRequest): Promise<NodeTls> 
     throw res.status >= 400 && res.status < 500 ? new CertificateRefused(message) : new Error(message);
   }
   if (typeof answer.ca !== "string" || typeof answer.certificate !== "string")
-    throw new Error("the cloud's certificate answer has no ca or certificate");
+    throw new Error(
+      `the cloud's certificate answer has no ca or certificate${answer.error ? ` (${answer.error})` : ""}`,
+    );
   const node = nodeNameOf(new X509Certificate(answer.certificate));
   if (node !== req.node)
     throw new Error(`the cloud issued a certificate for ${node ?? "no node"}, not ${req.node}`);
