@@ -48,7 +48,14 @@ export async function startLocalNode(config: AgentConfig): Promise<LocalNode> {
     advertiseAddress: config.advertiseAddress,
   });
 
-  const store = openStore({ dataDir: config.dataDir, mode: config.mode });
+  const store = openStore({
+    dataDir: config.dataDir,
+    mode: config.mode,
+    onModesFixed: (fixes) =>
+      log.warn("made the data dir private: it holds secrets (the database, tokens, keys)", {
+        fixed: fixes.map((f) => `${f.path} ${f.from} -> ${f.to}`).join(", "),
+      }),
+  });
   lifecycle.add("store", () => store.close());
   const nodeName = store.getMeta("node-name");
   if (nodeName === undefined) store.setMeta("node-name", config.nodeName);
