@@ -10,6 +10,7 @@ import { createLogger, type Logger } from "../runtime/log.ts";
 import { Lifecycle } from "../runtime/shutdown.ts";
 import { versionInfo } from "../runtime/version.ts";
 import { openStore, type Store } from "../store/store.ts";
+import { probeStoreWrite } from "../store/write-probe.ts";
 import { startAgentApi } from "./agent-api.ts";
 import type { Supervisor } from "./workers/supervisor.ts";
 
@@ -67,10 +68,7 @@ export async function startLocalNode(config: AgentConfig): Promise<LocalNode> {
   }
 
   const readiness = new Readiness();
-  readiness.add("store", () => {
-    store.db.query("SELECT 1").get();
-    return true;
-  });
+  readiness.add("store", () => probeStoreWrite(store));
   const identity = { mode: config.mode, node: config.nodeName, version };
   const metrics = new Registry();
   const node: LocalNode = { config, log, lifecycle, store, readiness, identity, metrics };
