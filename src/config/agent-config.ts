@@ -20,10 +20,11 @@ export interface AgentConfig {
   nodeName: string;
   bindAddress: string;
   advertiseAddress: string;
+  /** The local agent API (--agent-port on --agent-address, by default the agent's loopback address). */
   agentListen: HostPort;
   /** The mesh tunnel listener (--tunnel-port on the bind address). */
   tunnelListen: HostPort;
-  /** The mesh forward proxy (--proxy-port on the agent's loopback address). */
+  /** The mesh forward proxy (--proxy-port on the agent's loopback address, whatever --agent-address is). */
   proxyListen: HostPort;
   /** Mesh traffic to other nodes always through the relay (--mesh-relay-only). */
   meshRelayOnly: boolean;
@@ -61,6 +62,7 @@ type AgentOptions = Pick<
   | "dataDir"
   | "nodeName"
   | "bindAddress"
+  | "agentAddress"
   | "advertiseAddress"
   | "agentPort"
   | "tunnelPort"
@@ -79,7 +81,7 @@ export function resolveAgentConfig(mode: Mode, o: AgentOptions): AgentConfig {
     nodeName: o.nodeName ?? defaultNodeName(),
     bindAddress: o.bindAddress,
     advertiseAddress: o.advertiseAddress ?? defaultAdvertiseAddress(o.bindAddress),
-    agentListen: { host: agentApiHost(o.bindAddress), port: o.agentPort },
+    agentListen: { host: o.agentAddress ?? agentApiHost(o.bindAddress), port: o.agentPort },
     tunnelListen: { host: o.bindAddress, port: o.tunnelPort },
     proxyListen: { host: agentApiHost(o.bindAddress), port: o.proxyPort },
     meshRelayOnly: o.meshRelayOnly,

@@ -1,6 +1,7 @@
 // Defaults that depend on the machine: data dir, node name, advertise address, log format.
 import { hostname, networkInterfaces } from "node:os";
 import { join } from "node:path";
+import { isLoopbackAddress } from "./host-port.ts";
 
 export function defaultDataDir(env: Record<string, string | undefined> = process.env): string {
   if (process.getuid?.() === 0) return "/var/lib/levee";
@@ -34,9 +35,14 @@ export function defaultLogFormat(): "json" | "text" {
   return process.stderr.isTTY ? "text" : "json";
 }
 
-/** Loopback host the local agent API binds to (see --bind-address). */
+/**
+ * The loopback address of an agent, where the local agent API (unless --agent-address says
+ * otherwise), the forward proxy and the upstream ports listen: the bind address itself when it is a
+ * loopback address (several agents on one host, each on its own 127.x address, as `levee demo` and
+ * the tests run them), ::1 for ::, else 127.0.0.1 — never an address other hosts reach.
+ */
 export function agentApiHost(bindAddress: string): string {
-  if (bindAddress === "0.0.0.0") return "127.0.0.1";
+  if (isLoopbackAddress(bindAddress)) return bindAddress;
   if (bindAddress === "::") return "::1";
-  return bindAddress;
+  return "127.0.0.1";
 }

@@ -24,3 +24,9 @@ export function listenAddress(value: string, bindAddress: string): HostPort {
   if (typeof parsed === "string") throw new Error(parsed);
   return { host: parsed.host === "" ? bindAddress : parsed.host, port: parsed.port };
 }
+
+/** Whether a host is a loopback address (127.0.0.0/8, ::1, IPv4-mapped 127.x, localhost). */
+export function isLoopbackAddress(host: string): boolean {
+  const v4 = host.toLowerCase().startsWith("::ffff:") ? host.slice(7) : host;
+  return /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(v4) || host === "::1" || host.toLowerCase() === "localhost";
+}

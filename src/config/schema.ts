@@ -110,8 +110,15 @@ export const optionsSchema = z.object({
   bindAddress: opt(ipOrHost.default("0.0.0.0"), {
     scopes: AGENT,
     description:
-      "address every listener binds to (the local agent API binds to 127.0.0.1 when this is 0.0.0.0)",
+      "address the listeners other hosts use bind to (cloud API, MQTT, mesh tunnel, service ports); the local agent API and the forward proxy stay on loopback: this address when it is a loopback address, else 127.0.0.1",
     placeholder: "ADDR",
+  }),
+  agentAddress: opt(ipOrHost.optional(), {
+    scopes: AGENT,
+    description:
+      "address the local agent API listens on. On an address other than loopback, callers that are not on loopback need the agent token (<data-dir>/agent.token) as Authorization: Bearer for every route but /healthz and /readyz",
+    placeholder: "ADDR",
+    defaultText: "loopback: the bind address when it is a loopback address, else 127.0.0.1 (::1 for ::)",
   }),
   advertiseAddress: opt(ipOrHost.optional(), {
     scopes: AGENT,
@@ -121,7 +128,7 @@ export const optionsSchema = z.object({
   }),
   agentPort: opt(port.default(7401), {
     scopes: AGENT,
-    description: "port of the local agent API (health, discovery) on loopback",
+    description: "port of the local agent API (health, discovery, plan, workers; see --agent-address)",
     placeholder: "PORT",
   }),
   proxyPort: opt(port.default(7403), {

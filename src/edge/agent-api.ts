@@ -1,8 +1,9 @@
-// The local agent API: loopback only (see --bind-address), served by every agent, cloud
-// included, since the cloud is a node too. /healthz and /readyz, and /v1/plan (the plan this node
-// runs, from its SQLite: it answers with or without the cloud), /v1/workers (this node's workers:
-// phase, readiness, port, pid, restarts). The discovery and route-status
-// endpoints of later parts mount here as well.
+// The local agent API, on loopback unless --agent-address moves it (who may call what:
+// agent-auth.ts), served by every agent, cloud included, since the cloud is a node too. /healthz
+// and /readyz, and /v1/plan (the plan this node runs, from its SQLite: it answers with or without
+// the cloud; env values and Config data redacted unless the caller sends the agent token),
+// /v1/workers (this node's workers: phase, readiness, port, pid, restarts). The discovery and
+// route-status endpoints of later parts mount here as well.
 import { Hono } from "hono";
 import type { HostPort } from "../config/host-port.ts";
 import { type DiscoverySource, mountDiscoveryRoutes } from "../mesh/discovery-api.ts";
@@ -10,6 +11,8 @@ import { mountHealthRoutes, type Readiness } from "../runtime/health.ts";
 import { type Server, serveHttp } from "../runtime/serve.ts";
 import type { Store } from "../store/store.ts";
 import { readStoredPlan } from "../sync/edge-plan-store.ts";
+import { AGENT_TOKEN_FILE, hasAgentToken, requireAgentTokenOffLoopback } from "./agent-auth.ts";
+import { redactPlan } from "./plan-redaction.ts";
 import type { Supervisor } from "./workers/supervisor.ts";
 
 export function agentApiApp(
@@ -17,9 +20,11 @@ export function agentApiApp(
   identity: Record<string, string>,
   store: Store,
   workers: () => Supervisor | undefined,
+  agentToken: string,
   discovery?: DiscoverySource,
 ): Hono {
   const app = new Hono();
+  app.use(requireAgentTokenOffLoopback(agentToken));
   mountHealthRoutes(app, readiness, identity);
   app.get("/v1/plan", (c) => {
     const plan = readStoredPlan(store);
@@ -28,7 +33,12 @@ export function agentApiApp(
         { error: "this node has no plan yet (it has not reached the cloud since it joined)" },
         404,
       );
-    return c.json(plan);
+    if (hasAgentToken(c, agentToken)) return c.json(plan);
+    return c.json({
+      ...plan,
+      plan: redactPlan(plan.plan),
+      redacted: `env values and Config data are shown as their size; send Authorization: Bearer <the token in <data-dir>/${AGENT_TOKEN_FILE}> to see them`,
+    });
   });
   app.get("/v1/workers", (c) => {
     const supervisor = workers();
@@ -49,8 +59,9 @@ export function startAgentApi(
   identity: Record<string, string>,
   store: Store,
   workers: () => Supervisor | undefined,
+  agentToken: string,
   discovery?: DiscoverySource,
 ): Server {
-  const app = agentApiApp(readiness, identity, store, workers, discovery);
+  const app = agentApiApp(readiness, identity, store, workers, agentToken, discovery);
   return serveHttp("local agent API, --agent-port", address, app.fetch);
 }

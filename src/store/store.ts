@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { RefusalError } from "../runtime/errors.ts";
 import { type DataDirLock, lockDataDir } from "./data-dir-lock.ts";
 import { migrations as allMigrations, type Migration } from "./migrations.ts";
+import { type ModeFix, restrictDataDir } from "./private-files.ts";
 
 export interface Store {
   readonly db: Database;
@@ -24,6 +25,8 @@ export interface OpenOptions {
   /** The agent opening it ("cloud" | "edge"); a data dir belongs to one mode for life. */
   mode: string;
   migrations?: readonly Migration[];
+  /** Told which loose modes of the data dir and database files were tightened (0700, 0600). */
+  onModesFixed?: (fixes: ModeFix[]) => void;
 }
 
 const CORRUPT = new Set(["SQLITE_CORRUPT", "SQLITE_NOTADB"]);
@@ -33,6 +36,8 @@ export function openStore(options: OpenOptions): Store {
   prepareDataDir(dataDir);
   const lock = lockDataDir(dataDir, mode);
   try {
+    const fixes = restrictModes(dataDir);
+    if (fixes.length > 0) options.onModesFixed?.(fixes);
     const store = openLocked(options, lock);
     return store;
   } catch (err) {
@@ -50,6 +55,15 @@ function prepareDataDir(dataDir: string): void {
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code ?? "error";
     throw new RefusalError(`cannot create data dir ${dataDir}: ${code}`);
+  }
+}
+
+function restrictModes(dataDir: string): ModeFix[] {
+  try {
+    return restrictDataDir(dataDir);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+    throw new RefusalError(`cannot make data dir ${dataDir} private (0700, database 0600): ${code}`);
   }
 }
 

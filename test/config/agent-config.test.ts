@@ -39,6 +39,24 @@ describe("agent config", () => {
     expect(c.advertiseAddress).toBe("10.1.2.3");
   });
 
+  test("the agent API and the forward proxy stay on loopback whatever the bind address", () => {
+    // A loopback bind address (several agents on one host): the agent's own loopback address.
+    let c = cloud(["--bind-address", "127.0.3.11", "--data-dir", "/tmp/x"]);
+    expect(c.agentListen).toEqual({ host: "127.0.3.11", port: 7401 });
+    expect(c.proxyListen).toEqual({ host: "127.0.3.11", port: 7403 });
+    // An address other hosts reach: the cluster listeners there, the local ones on 127.0.0.1.
+    c = cloud(["--bind-address", "192.0.2.7", "--data-dir", "/tmp/x"]);
+    expect(c.apiListen.host).toBe("192.0.2.7");
+    expect(c.tunnelListen.host).toBe("192.0.2.7");
+    expect(c.agentListen).toEqual({ host: "127.0.0.1", port: 7401 });
+    expect(c.proxyListen).toEqual({ host: "127.0.0.1", port: 7403 });
+    expect(cloud(["--bind-address", "::", "--data-dir", "/tmp/x"]).proxyListen.host).toBe("::1");
+    // --agent-address moves the agent API only; the proxy stays on loopback.
+    c = cloud(["--bind-address", "192.0.2.7", "--agent-address", "0.0.0.0", "--data-dir", "/tmp/x"]);
+    expect(c.agentListen).toEqual({ host: "0.0.0.0", port: 7401 });
+    expect(c.proxyListen).toEqual({ host: "127.0.0.1", port: 7403 });
+  });
+
   test("node name defaults to a DNS label made from the host name; data dir is absolute", () => {
     const e = resolveEdgeConfig(
       loadOptions({

@@ -4,6 +4,7 @@
 // embedded broker and with a real Mosquitto as external broker (--mqtt-url), set up with the files
 // of `levee ctl broker-config mosquitto` (test/harness/mosquitto.ts).
 import { describe, expect, test } from "bun:test";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { BUN, type Cluster, REPO_ROOT, runLevee, waitUntil, withCluster } from "../harness/cluster.ts";
 import { BROKER_KINDS, mosquittoAvailable } from "../harness/mosquitto.ts";
@@ -125,7 +126,11 @@ for (const broker of BROKER_KINDS)
           edge2.kill("SIGCONT");
         }
         await allApplied(c, ["edge2"], 20_000);
-        const plan = (await (await fetch(`${edge2.agentUrl}/v1/plan`)).json()) as {
+        // Env values only with the agent token (without it /v1/plan shows their sizes).
+        const agentToken = readFileSync(join(edge2.dataDir, "agent.token"), "utf8").trim();
+        const plan = (await (
+          await fetch(`${edge2.agentUrl}/v1/plan`, { headers: { authorization: `Bearer ${agentToken}` } })
+        ).json()) as {
           plan: { services: { name: string; workers: { template: { env: Record<string, string> } }[] }[] };
         };
         expect(plan.plan.services.map((s) => s.name)).toEqual(["echo", "extra"]);

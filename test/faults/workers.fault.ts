@@ -30,7 +30,8 @@ describe.skipIf(!available.ok)("workers across a partition", () => {
   const until = (what: string, check: () => Promise<boolean>) => agents.until(what, check);
 
   async function edgeWorkers(): Promise<AgentWorker[]> {
-    const res = await net.probe("edge1", `http://${agents.address("edge1")}:7401/v1/workers`, 2000);
+    // The agent API is on loopback inside edge1's namespace.
+    const res = await net.probe("edge1", "http://127.0.0.1:7401/v1/workers", 2000);
     if (!res.ok) throw new Error(`agent API: ${res.error}`);
     return (JSON.parse(res.body) as { items: AgentWorker[] }).items;
   }

@@ -35,12 +35,14 @@ export interface AgentSpec {
   args: string[];
   env?: Record<string, string>;
   readyTimeoutMs: number;
+  /** Where its local agent API answers, when not http://<address>:7401 (--agent-address, --agent-port). */
+  agentUrl?: string;
   /** Wait until it is ready (default); false: the caller waits (waitReady(agent.process)). */
   wait?: boolean;
 }
 
 export async function startAgent(spec: AgentSpec): Promise<TestAgent> {
-  const agentUrl = `http://${spec.address}:7401`;
+  const agentUrl = spec.agentUrl ?? `http://${spec.address}:7401`;
   const logs: string[] = [];
   const launch = () =>
     launchAgent({

@@ -55,7 +55,8 @@ export class NetnsAgents {
           "--data-dir",
           this.dataDir(name),
         ],
-        readyUrl: `http://${this.address(name)}:7401/readyz`,
+        // The agent API listens on loopback inside the namespace (probe it from there).
+        readyUrl: "http://127.0.0.1:7401/readyz",
         env: { ...cleanEnv(), ...this.options.env?.(name) },
         onLine: (line) => this.logs.push(`${name}: ${line}`),
       }),

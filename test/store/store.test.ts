@@ -2,10 +2,20 @@
 // foreign databases without touching them.
 import { Database } from "bun:sqlite";
 import { describe, expect, test } from "bun:test";
-import { openSync, readFileSync, statSync, writeSync } from "node:fs";
+import {
+  chmodSync,
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  statSync,
+  writeSync,
+} from "node:fs";
 import { join } from "node:path";
 import { RefusalError } from "../../src/runtime/errors.ts";
 import { migrations } from "../../src/store/migrations.ts";
+import type { ModeFix } from "../../src/store/private-files.ts";
 import { openStore } from "../../src/store/store.ts";
 import { makeTempDir, runLevee } from "../harness/cluster.ts";
 
@@ -159,5 +169,54 @@ describe("store refusals through the CLI", () => {
     expect(r.stderr.trim().split("\n")).toHaveLength(1);
     expect(r.stderr).toContain("is corrupt");
     expect(r.stderr).not.toContain("    at ");
+  });
+});
+
+describe("store file modes (secrets: MQTT password, mesh key)", () => {
+  const mode = (path: string) => statSync(path).mode & 0o777;
+
+  test("a data dir that existed with 0755 becomes 0700, and the database files are 0600", () => {
+    const dataDir = join(makeTempDir(), "data");
+    mkdirSync(dataDir, { mode: 0o755 });
+    chmodSync(dataDir, 0o755);
+    const fixes: ModeFix[] = [];
+    const store = openStore({ dataDir, mode: "edge", onModesFixed: (f) => fixes.push(...f) });
+    try {
+      store.setMeta("a", "1");
+      expect(mode(dataDir)).toBe(0o700);
+      for (const name of ["levee.db", "levee.db-wal", "levee.db-shm"]) {
+        expect(existsSync(join(dataDir, name))).toBe(true);
+        expect(mode(join(dataDir, name)).toString(8)).toBe("600");
+      }
+      expect(fixes).toEqual([{ path: dataDir, from: "0755", to: "0700" }]);
+    } finally {
+      store.close();
+    }
+  });
+
+  test("database files left 0644 by an older levee are made 0600 at the next start, and reported", () => {
+    const dataDir = makeTempDir();
+    openStore({ dataDir, mode: "edge" }).close();
+    chmodSync(dataDir, 0o755);
+    chmodSync(join(dataDir, "levee.db"), 0o644);
+    for (const name of ["levee.db-wal", "levee.db-shm"]) {
+      closeSync(openSync(join(dataDir, name), "a", 0o644));
+      chmodSync(join(dataDir, name), 0o644);
+    }
+    const fixes: ModeFix[] = [];
+    const store = openStore({ dataDir, mode: "edge", onModesFixed: (f) => fixes.push(...f) });
+    try {
+      expect(mode(dataDir)).toBe(0o700);
+      for (const name of ["levee.db", "levee.db-wal", "levee.db-shm"])
+        expect(mode(join(dataDir, name)).toString(8)).toBe("600");
+      expect(fixes.map((f) => `${f.path.slice(dataDir.length)} ${f.from}`)).toEqual([
+        " 0755",
+        "/levee.db 0644",
+        "/levee.db-wal 0644",
+        "/levee.db-shm 0644",
+      ]);
+    } finally {
+      store.close();
+    }
   });
 });

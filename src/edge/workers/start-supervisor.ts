@@ -2,6 +2,7 @@
 // registry, the artifact cache, and the agent URL workers get as LEVEE_AGENT_URL. Registered with
 // the lifecycle so that shutting the agent down detaches from the workers (they keep running).
 
+import type { HostPort } from "../../config/host-port.ts";
 import { StatusOutbox } from "../../sync/status-outbox.ts";
 import { ArtifactCache } from "../artifacts/artifact-cache.ts";
 import type { LocalNode } from "../local-node.ts";
@@ -23,7 +24,7 @@ export function startSupervisor(node: LocalNode, nodeName: string): Supervisor {
     node: nodeName,
     dataDir: config.dataDir,
     agentId: config.dataDir,
-    agentUrl: agentUrl(config.agentListen),
+    agentUrl: agentUrl(workerReachable(config.agentListen, config.proxyListen.host)),
     proxy: { url: agentUrl(config.proxyListen), host: config.proxyListen.host },
     drivers: {
       exec: new ExecDriver(),
@@ -47,7 +48,14 @@ export function startSupervisor(node: LocalNode, nodeName: string): Supervisor {
   return supervisor;
 }
 
-function agentUrl(listen: { host: string; port: number }): string {
+/** A wildcard listener is reached over loopback: workers then need no agent token. */
+function workerReachable(listen: HostPort, loopbackHost: string): HostPort {
+  return listen.host === "0.0.0.0" || listen.host === "::"
+    ? { host: loopbackHost, port: listen.port }
+    : listen;
+}
+
+function agentUrl(listen: HostPort): string {
   const host = listen.host.includes(":") ? `[${listen.host}]` : listen.host;
   return `http://${host}:${listen.port}`;
 }

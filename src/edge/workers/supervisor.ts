@@ -4,7 +4,6 @@
 // runs and restarts what died, before any new plan arrives: the node runs its stored plan with or
 // without the cloud. Shutting the agent down leaves workers running (they are adopted next time).
 import { EventEmitter } from "node:events";
-import { rmSync } from "node:fs";
 import { nodePlanSchema } from "../../api/plan.ts";
 import type { Template } from "../../api/template.ts";
 import type { Logger } from "../../runtime/log.ts";
@@ -19,7 +18,8 @@ import type { LogSource } from "./log-server.ts";
 import type { ArtifactSource } from "./mount-resolver.ts";
 import type { PortRegistry } from "./port-registry.ts";
 import { WorkerController } from "./worker-controller.ts";
-import { statusOf, workerDir } from "./worker-records.ts";
+import { removeWorkerDir, sweepWorkerDirs } from "./worker-dirs.ts";
+import { statusOf } from "./worker-records.ts";
 import { type WorkerRecord, WorkerStore } from "./worker-store.ts";
 
 export interface SupervisorOptions {
@@ -76,6 +76,7 @@ export class Supervisor extends EventEmitter<{ change: [WorkerSnapshot] }> {
     await this.stopOrphans(stored);
     const { workers, invalid } = this.parse(plan);
     const wanted = new Map(workers.map((w) => [w.key, w]));
+    this.sweepDirs([...stored.map((r) => workerKey(r.service, r.index)), ...wanted.keys()]);
     const boots: Promise<void>[] = [];
     for (const record of stored) {
       const key = workerKey(record.service, record.index);
@@ -277,6 +278,20 @@ export class Supervisor extends EventEmitter<{ change: [WorkerSnapshot] }> {
     }
   }
 
+  /** Boot, before any worker starts: directories of workers neither stored nor planned go. */
+  private sweepDirs(known: string[]): void {
+    try {
+      const removed = sweepWorkerDirs(this.options.dataDir, new Set(known));
+      if (removed.length > 0)
+        this.options.log.info("removed the directories of workers that no longer exist", {
+          count: removed.length,
+          dirs: removed.slice(0, 20).join(", "),
+        });
+    } catch (err) {
+      this.options.log.warn("cannot clean up old worker directories", { error: (err as Error).message });
+    }
+  }
+
   /** A worker removed from the plan while the agent was down: stop it if it runs, forget it. */
   private async retire(record: WorkerRecord): Promise<void> {
     if (record.instance !== null) {
@@ -303,7 +318,7 @@ export class Supervisor extends EventEmitter<{ change: [WorkerSnapshot] }> {
       }
     }
     this.records.remove(record.service, record.index);
-    rmSync(workerDir(this.options.dataDir, record.service, record.index), { recursive: true, force: true });
+    removeWorkerDir(this.options.dataDir, record.service, record.index);
   }
 
   private async collectArtifacts(workers: DesiredWorker[]): Promise<void> {

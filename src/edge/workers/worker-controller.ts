@@ -5,7 +5,7 @@
 // long start (an artifact download) is aborted by a removal or a newer spec. (One state machine,
 // kept in one file on purpose: its transitions are easier to check side by side.)
 import { randomUUID } from "node:crypto";
-import { mkdirSync, rmSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { durationMs, formatDuration } from "../../api/duration.ts";
 import type { Template } from "../../api/template.ts";
@@ -21,8 +21,9 @@ import { CURRENT_LOG, workerLogDir } from "./log-files.ts";
 import { type ArtifactSource, changeSignal, hasArtifacts, resolveMounts } from "./mount-resolver.ts";
 import type { PortRegistry } from "./port-registry.ts";
 import { decideRestart, describeExit } from "./restart-policy.ts";
+import { removeWorkerDir, workerDir } from "./worker-dirs.ts";
 import { inheritedEnv } from "./worker-env.ts";
-import { describeRunning, instanceEnv, refOf, statusOf, workerDir } from "./worker-records.ts";
+import { describeRunning, instanceEnv, refOf, statusOf } from "./worker-records.ts";
 import type { WorkerRecord } from "./worker-store.ts";
 
 export interface WorkerDeps {
@@ -153,10 +154,7 @@ export class WorkerController {
       await this.stopCurrent("it was removed from the plan");
       this.deps.remove(this.record.service, this.record.index);
       this.deps.rotator?.unwatch(this.logDir());
-      rmSync(workerDir(this.deps.dataDir, this.record.service, this.record.index), {
-        recursive: true,
-        force: true,
-      });
+      removeWorkerDir(this.deps.dataDir, this.record.service, this.record.index);
     });
   }
 

@@ -1,16 +1,12 @@
 // Small pure helpers around a worker's stored record: its status message for the cloud, how to
 // find its instance again, how to describe it, where its directory is, and the environment it
 // starts with (used for the start and for command health checks, which see the same variables).
-import { join } from "node:path";
 import type { WorkerStatus } from "../../sync/messages.ts";
 import type { DesiredWorker } from "./desired.ts";
 import type { InstanceRef } from "./driver.ts";
+import { workerDir } from "./worker-dirs.ts";
 import { workerEnv } from "./worker-env.ts";
 import type { WorkerRecord } from "./worker-store.ts";
-
-export function workerDir(dataDir: string, service: string, index: number): string {
-  return join(dataDir, "workers", service, String(index));
-}
 
 export function statusOf(record: WorkerRecord): WorkerStatus {
   return {
