@@ -11,6 +11,7 @@ import { Lifecycle } from "../runtime/shutdown.ts";
 import { versionInfo } from "../runtime/version.ts";
 import { openStore, type Store } from "../store/store.ts";
 import { startAgentApi } from "./agent-api.ts";
+import type { ConfigContentSource } from "./configs/content-source.ts";
 import type { Supervisor } from "./workers/supervisor.ts";
 
 export interface LocalNode {
@@ -28,6 +29,8 @@ export interface LocalNode {
   nodeName?: string;
   /** The mesh of this node (service ports, forward proxy, tunnel), once started. */
   mesh?: MeshAgent;
+  /** Where Config content comes from when not from the cloud over HTTP (the cloud's own node). */
+  configSource?: ConfigContentSource;
   /** Set with the supervisor: the mesh catalog this node routes with (kept in SQLite). */
   catalog?: CatalogStore;
 }

@@ -9,6 +9,8 @@
 // commit, so no edge ever sees a plan or a status-ack the cloud's database might not keep. When a
 // plan went out is kept in memory (plans.sent_at is written with the periodic sweep): only this
 // link reads it, to resend a plan at most once a heartbeat.
+
+import { PLAN_FORMAT } from "../api/plan.ts";
 import {
   cloudEpoch,
   countNodes,
@@ -169,7 +171,14 @@ export function startCloudLink(options: CloudLinkOptions): CloudLink {
       log.error("stored plan is not JSON", { node, revision: row.revision, error: err });
       return false;
     }
-    const body = { type: "plan" as const, epoch, revision: row.revision, hash: row.hash, plan };
+    const body = {
+      type: "plan" as const,
+      epoch,
+      revision: row.revision,
+      hash: row.hash,
+      format: PLAN_FORMAT,
+      plan,
+    };
     try {
       if (!session.publish(downTopic(node), encodeMessage(newMessage(node, body)))) return false;
     } catch (err) {

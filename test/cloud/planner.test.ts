@@ -1,5 +1,6 @@
 // The planner, pure: where workers go, their indices, which configs travel with a plan.
 import { describe, expect, test } from "bun:test";
+import { sha256Hex } from "../../src/api/canonical.ts";
 import { resolveWorkerTemplate } from "../../src/api/service.ts";
 import {
   type PlannerInput,
@@ -51,9 +52,11 @@ describe("planner", () => {
         nodes,
       ),
     );
-    expect(plans.get("edge1")?.services.map((s) => [s.name, s.workers.length])).toEqual([["cameras", 1]]);
-    expect(plans.get("edge2")?.services.map((s) => [s.name, s.workers.length])).toEqual([["pinned", 2]]);
-    expect(plans.get("edge3")?.services).toEqual([]);
+    expect(plans.get("edge1")?.plan.services.map((s) => [s.name, s.workers.length])).toEqual([
+      ["cameras", 1],
+    ]);
+    expect(plans.get("edge2")?.plan.services.map((s) => [s.name, s.workers.length])).toEqual([["pinned", 2]]);
+    expect(plans.get("edge3")?.plan.services).toEqual([]);
   });
 
   test("indices count per node across worker entries, overrides are merged", () => {
@@ -68,7 +71,7 @@ describe("planner", () => {
         nodes,
       ),
     );
-    const workers = plans.get("edge1")?.services[0]?.workers ?? [];
+    const workers = plans.get("edge1")?.plan.services[0]?.workers ?? [];
     expect(workers.map((w) => w.index)).toEqual([0, 1, 2]);
     expect(workers.map((w) => (w.template as { env: Record<string, string> }).env)).toEqual([
       { A: "1" },
@@ -80,8 +83,11 @@ describe("planner", () => {
   test("only the configs mounted by a node's workers travel in its plan", () => {
     const mounts = [{ config: { name: "models" }, target: "/models" }];
     const plans = planAll(input([service("svc", [{ node: "edge1" }], mounts)], nodes));
-    expect(Object.keys(plans.get("edge1")?.configs ?? {})).toEqual(["models"]);
-    expect(plans.get("edge3")?.configs).toEqual({});
+    // By reference: each file's sha256 and size, never its bytes.
+    expect(plans.get("edge1")?.plan.configFiles).toEqual({
+      models: { "a.txt": { sha256: sha256Hex("x"), size: 1 } },
+    });
+    expect(plans.get("edge3")?.plan.configFiles).toEqual({});
   });
 
   test("workers pinned to nodes that have not joined are reported", () => {
