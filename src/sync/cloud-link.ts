@@ -47,6 +47,7 @@ import {
 import { type ClientTls, MqttSession } from "./mqtt-session.ts";
 import { createPhaseSweeper, type PhaseChange } from "./phase-sweep.ts";
 import { CLOUD_SUBSCRIPTIONS, CLOUD_USER, downTopic, parseNodeTopic, presenceTopic } from "./topics.ts";
+import { unsentPlans } from "./unsent-plans.ts";
 
 export type { PhaseChange };
 
@@ -126,6 +127,7 @@ export function startCloudLink(options: CloudLinkOptions): CloudLink {
   const epoch = cloudEpoch(store);
   const dropped = new Counter("levee_sync_dropped_total", "reason");
   const commit = new GroupCommit(store, log);
+  const unsent = unsentPlans(dropped, log, (node) => readPlanHead(store, node));
   /** last_seen not yet written (heartbeats are batched into the sweep's transaction). */
   const pendingSeen = new Map<string, string>();
   /** The plan last sent to each node and when; sentDirty: not yet written to plans.sent_at. */
@@ -253,7 +255,8 @@ export function startCloudLink(options: CloudLinkOptions): CloudLink {
     const at = iso(now());
     switch (msg.type) {
       case "hello": {
-        recordHello(store, node, msg, epoch, at);
+        if (recordHello(store, node, msg, epoch, at) === "unsent")
+          unsent.report(node, "hello", msg.appliedRevision, msg.planHash);
         pendingSeen.delete(node);
         welcome(node);
         sweepNode(node);
@@ -282,7 +285,8 @@ export function startCloudLink(options: CloudLinkOptions): CloudLink {
       }
       case "heartbeat": {
         pendingSeen.set(node, at);
-        recordHeartbeat(store, node, msg, epoch);
+        if (recordHeartbeat(store, node, msg, epoch).applied === "unsent")
+          unsent.report(node, "heartbeat", msg.appliedRevision, null);
         // A node that was silent (Disconnected) is Ready again now, not at the next sweep.
         sweepNode(node);
         const hb = currentHeartbeat();
@@ -303,7 +307,10 @@ export function startCloudLink(options: CloudLinkOptions): CloudLink {
         return;
       }
       case "ack": {
-        if (recordAck(store, node, msg, epoch, at) === "matched") {
+        const outcome = recordAck(store, node, msg, epoch, at);
+        if (outcome === "unsent") unsent.report(node, "ack", msg.revision, msg.hash);
+        if (outcome === "matched") {
+          unsent.clear(node);
           log.debug("plan acknowledged", { node, revision: msg.revision });
           commit.later(() => options.onApplied?.(node, msg.revision));
         }
