@@ -35,11 +35,11 @@ function bigConfig(name: string, bytes: Uint8Array): string {
   });
 }
 
-function reader(greeting: string): string {
+function reader(greeting: string, name = "reader", node = "edge1"): string {
   return JSON.stringify({
     apiVersion: "levee/v1",
     kind: "Service",
-    metadata: { name: "reader" },
+    metadata: { name },
     spec: {
       template: {
         command: [BUN, WORKER],
@@ -51,7 +51,7 @@ function reader(greeting: string): string {
           { config: { name: "big-b" }, envName: "B" },
         ],
       },
-      workers: [{ node: "edge1" }],
+      workers: [{ node }],
     },
   });
 }
@@ -109,6 +109,23 @@ describe("plan delivery", () => {
         expect(plan.length).toBeLessThan(64 * 1024);
         expect(plan).toContain(sha256(a));
 
+        // The cloud's own node reads its Config content from the cloud's database.
+        await applyManifest(c, reader("one", "cloud-reader", "cloud"), "application/json");
+        await waitUntil(
+          "the cloud's reader is ready",
+          async () => (await agentWorker(c.cloud.agentUrl, "cloud-reader"))?.ready === true,
+          30_000,
+        );
+        const own = (await agentWorker(c.cloud.agentUrl, "cloud-reader")) as AgentWorker;
+        const ownEnv = (await (await fetch(`http://127.0.0.1:${own.port}/env`)).json()) as Record<
+          string,
+          string
+        >;
+        const ownFile = await fetch(
+          `http://127.0.0.1:${own.port}/file?path=${encodeURIComponent(`${ownEnv.B}/big-b.bin`)}`,
+        );
+        expect(sha256(new Uint8Array(await ownFile.arrayBuffer()))).toBe(sha256(b));
+
         // 3,000 services on edge1 do not fit in one plan message: refused, nothing stored.
         const services = Array.from({ length: 3000 }, (_, i) => ({
           apiVersion: "levee/v1",
@@ -129,7 +146,7 @@ describe("plan delivery", () => {
         expect(text).toContain("node edge1");
         expect(text).toMatch(/plan would be \d+ bytes, more than the \d+ one sync message can carry/);
         const stored = (await (await c.cloud.api("/api/v1/services")).json()) as { items: unknown[] };
-        expect(stored.items).toHaveLength(1);
+        expect(stored.items).toHaveLength(2);
 
         // A later change still reaches the node.
         await applyManifest(c, reader("two"), "application/json");
