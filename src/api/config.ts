@@ -1,11 +1,13 @@
 // The Config kind: named files for workers (like a Kubernetes ConfigMap or Secret), mounted with a
 // `config:` mount. `data` holds UTF-8 text files, `binaryData` base64 of any bytes; a file name is
-// in at most one of them, and all files together are at most 1 MiB (a Config travels inside node
-// plans; big files are artifacts).
+// in at most one of them, and all files together are at most 1 MiB (big files are artifacts). A
+// node's plan carries each file's sha256 and size (configFileRefs), not the bytes.
+import { createHash } from "node:crypto";
 import { z } from "zod";
 import { fileName } from "./fields.ts";
 import { describeValue } from "./issues.ts";
 import { resourceSchema } from "./meta.ts";
+import type { ConfigFileRefs } from "./plan.ts";
 
 export const CONFIG_SIZE_LIMIT = 1024 * 1024;
 
@@ -80,4 +82,15 @@ export function configFile(
   if (Object.hasOwn(config.data, name)) return Buffer.from(config.data[name] ?? "", "utf8");
   if (Object.hasOwn(config.binaryData, name)) return Buffer.from(config.binaryData[name] ?? "", "base64");
   return undefined;
+}
+
+/** Every file of a Config as the plan references it: name → sha256 and size of its bytes. */
+export function configFileRefs(config: Partial<Pick<ConfigResource, "data" | "binaryData">>): ConfigFileRefs {
+  const whole = { data: config.data ?? {}, binaryData: config.binaryData ?? {} };
+  const refs: ConfigFileRefs = {};
+  for (const name of [...Object.keys(whole.data), ...Object.keys(whole.binaryData)]) {
+    const bytes = configFile(whole, name) ?? new Uint8Array();
+    refs[name] = { sha256: createHash("sha256").update(bytes).digest("hex"), size: bytes.length };
+  }
+  return refs;
 }

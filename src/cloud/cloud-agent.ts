@@ -30,6 +30,7 @@ import { cloudApiApp } from "./api/app.ts";
 import { ArtifactStore } from "./artifact-store.ts";
 import { safeUrl, startEmbeddedBroker } from "./broker.ts";
 import { CatalogPublisher } from "./catalog/catalog-publisher.ts";
+import { localConfigSource } from "./config-content.ts";
 import { ControlPlane } from "./control-plane.ts";
 import { LogStreams } from "./log-streams.ts";
 import { createLostAfterLookup } from "./lost-after.ts";
@@ -37,6 +38,7 @@ import { startMosquittoFiles } from "./mosquitto-files.ts";
 import { certificateExpiresInMs, loadBrokerTls, loadCa } from "./mqtt-tls.ts";
 import { issueOwnMeshTls, loadOrCreateNodeCa, type NodeCa, ownedBy } from "./node-ca.ts";
 import { joinNode } from "./node-registry.ts";
+import { planLimits } from "./plan-limits.ts";
 import { phaseChangeAffectsPlacement } from "./planner.ts";
 import { createBrokerAuthority, nodeExists } from "./sync-store.ts";
 
@@ -141,10 +143,16 @@ export async function startCloud(config: CloudConfig): Promise<CloudAgent> {
   // With an external broker, "mqtt" says whether it is reachable, as the embedded one's check does.
   if (config.mqttUrl) readiness.add("mqtt", () => link.state());
 
-  plane = new ControlPlane(store, log.child({ component: "control-plane" }), (changes) => {
-    for (const change of changes) link.publishPlan(change.node);
-    catalog.markDirty();
-  });
+  plane = new ControlPlane(
+    store,
+    log.child({ component: "control-plane" }),
+    (changes) => {
+      for (const change of changes) link.publishPlan(change.node);
+      catalog.markDirty();
+    },
+    planLimits(config.nodeLimits),
+  );
+  node.configSource = localConfigSource(store, () => node.nodeName);
   const self = startSelfLink(node, config.mqttUrl ? nodesMqttUrl : brokerUrl, tls);
   const meshTls = keepMeshTls({
     store,

@@ -2,7 +2,9 @@
 // transaction (a bad object or a conflict leaves nothing stored). After the commit, the nodes whose
 // plan changed are handed to `onPlansChanged` (the sync link publishes them) and events are emitted.
 // Dayu objects (JointMultiEdgeService, RuntimeService) are expanded into the Services they stand
-// for, owned by them, in the same transaction (src/cloud/dayu/expand.ts).
+// for, owned by them, in the same transaction (src/cloud/dayu/expand.ts). Every plan stays
+// deliverable: what an apply would put beyond a node's limits is refused (plan-limits.ts), what a
+// re-plan without an apply cannot place stays pending (unplaced-store.ts).
 import type { Database } from "bun:sqlite";
 import { EventEmitter } from "node:events";
 import type { Warning } from "../api/dayu/warnings.ts";
@@ -14,9 +16,10 @@ import { DayuRejected, expandDayu, releaseOwned } from "./dayu/expand.ts";
 import { describeRef, type ObjectRef, ownerOf } from "./dayu/owners.ts";
 import { systemLabelConflicts } from "./node-labels.ts";
 import { nodeRole, nodesForPlanning, setNodeLabels } from "./node-registry.ts";
+import { catalogTooLarge, type NodeLimits, planLimits, refusedPlacements } from "./plan-limits.ts";
 import type { PlanChange } from "./plan-writer.ts";
-import { writePlans } from "./plan-writer.ts";
-import { type PlannerService, planAll } from "./planner.ts";
+import { placedServices, writePlans } from "./plan-writer.ts";
+import { type PlannerService, planAll, type Unplaced } from "./planner.ts";
 import {
   type ApplyOutcome,
   deleteObject,
@@ -27,6 +30,7 @@ import {
   storedSpec,
   upsertObject,
 } from "./resource-store.ts";
+import { replaceUnplaced } from "./unplaced-store.ts";
 
 /** An object as parsed from a manifest (validated by src/api). */
 export type ManifestObject = Resource;
@@ -75,6 +79,7 @@ export class ControlPlane {
     private readonly store: Store,
     private readonly log: Logger,
     private readonly onPlansChanged: (changes: PlanChange[]) => void,
+    private readonly limits: NodeLimits = planLimits(),
   ) {
     this.events.setMaxListeners(0);
   }
@@ -83,7 +88,8 @@ export class ControlPlane {
     const pending: PendingEvent[] = [];
     const { results, changes, recorded } = this.store.tx((db) => {
       const results = this.applyInTx(db, objects, pending, false);
-      return { results, changes: this.replanInTx(), recorded: pending.map((e) => this.record(e)) };
+      const changes = this.replanInTx(pending, undefined, results);
+      return { results, changes, recorded: pending.map((e) => this.record(e)) };
     });
     this.afterCommit(recorded, changes);
     return results;
@@ -201,8 +207,9 @@ export class ControlPlane {
         deleted.push(owned);
         pending.push({ ...owned, reason: "Deleted", message: `with ${kind}/${name}` });
       }
-      if (kind === "ImageMap") this.applyInTx(db, [], pending, true);
-      return { deleted, changes: this.replanInTx(), recorded: pending.map((e) => this.record(e)) };
+      const results = kind === "ImageMap" ? this.applyInTx(db, [], pending, true) : [];
+      const changes = this.replanInTx(pending, undefined, results);
+      return { deleted, changes, recorded: pending.map((e) => this.record(e)) };
     });
     this.afterCommit(recorded, changes);
     return deleted;
@@ -213,9 +220,13 @@ export class ControlPlane {
    * `only`, just that node (it joined: no other node's plan can change).
    */
   replan(reason: string, only?: string): PlanChange[] {
-    const changes = this.store.tx(() => this.replanInTx(only));
+    const pending: PendingEvent[] = [];
+    const { changes, recorded } = this.store.tx(() => {
+      const changes = this.replanInTx(pending, only);
+      return { changes, recorded: pending.map((e) => this.record(e)) };
+    });
     if (changes.length > 0) this.log.info("re-planned", { reason, nodes: changes.map((c) => c.node) });
-    this.onPlansChanged(changes);
+    this.afterCommit(recorded, changes);
     return changes;
   }
 
@@ -238,8 +249,13 @@ export class ControlPlane {
     return listObjects(this.store.db, kind, labelSelector);
   }
 
-  /** Plans every node (or only one) from the stored resources; call inside a transaction. */
-  private replanInTx(only?: string): PlanChange[] {
+  /**
+   * Plans every node (or only one) from the stored resources; call inside a transaction. After an
+   * apply or a delete (`applied`: what it stored), a placement the limits refuse throws
+   * ApplyRejected, and so does a mesh catalog too large for a sync message; otherwise what does not
+   * fit is left pending, with an event.
+   */
+  private replanInTx(pending: PendingEvent[], only?: string, applied?: readonly ApplyResult[]): PlanChange[] {
     const db = this.store.db;
     const services: PlannerService[] = listObjects(db, "Service").map((o) => ({
       name: o.metadata.name,
@@ -248,14 +264,39 @@ export class ControlPlane {
       spec: storedSpec(o) as unknown as PlannerService["spec"],
     }));
     const configs = listObjects(db, "Config").map((o) => ({ name: o.metadata.name, spec: storedSpec(o) }));
-    const plans = planAll({
+    const before = placedServices(db, only);
+    const planned = planAll({
       services,
       configs,
       nodes: nodesForPlanning(this.store, only),
       resolveTemplate: (spec, entry) =>
         resolveWorkerTemplate(spec as never, entry as never) as unknown as Record<string, unknown>,
+      limits: this.limits,
+      placedBefore: (node) => before.get(node) ?? new Set(),
     });
-    return writePlans(db, plans);
+    const unplaced: Unplaced[] = [...planned.values()].flatMap((p) => p.unplaced);
+    if (applied) {
+      const refused = refusedPlacements(unplaced, before, applied);
+      if (refused.length > 0) throw new ApplyRejected(409, refused[0] as RejectedIssue, refused);
+    }
+    const changes = writePlans(db, new Map([...planned].map(([node, p]) => [node, p.plan])));
+    if (applied) {
+      const catalog = catalogTooLarge(this.store);
+      if (catalog) {
+        const first = applied[0];
+        throw new ApplyRejected(409, {
+          kind: first?.kind ?? "",
+          name: first?.name ?? "",
+          path: "",
+          message: catalog,
+        });
+      }
+    }
+    for (const u of replaceUnplaced(db, unplaced, only)) {
+      this.log.warn("workers not placed", { ...u });
+      pending.push({ kind: "Service", name: u.service, reason: "NotPlaced", message: u.reason });
+    }
+    return changes;
   }
 
   /** Stores an event; call inside the transaction that made it happen. */

@@ -1,7 +1,8 @@
 // Writes the planner's output into the plans table: a node's revision grows by one only when its
 // plan's content (canonical JSON hash) changed, so re-applying the same manifests wakes no node.
 // Runs inside the caller's transaction; returns the nodes whose plan changed, to be published after
-// the commit.
+// the commit. Also reads back which services each node's current plan runs (the planner places
+// those first).
 import type { Database } from "bun:sqlite";
 import { canonicalJson, sha256Hex } from "../api/canonical.ts";
 import type { NodePlan } from "../api/plan.ts";
@@ -31,4 +32,20 @@ export function writePlans(db: Database, plans: Map<string, NodePlan>): PlanChan
     }
   }
   return changed;
+}
+
+/** The services each node's stored plan runs (of `only` when given). */
+export function placedServices(db: Database, only?: string): Map<string, Set<string>> {
+  const rows = db
+    .query<{ node: string; plan: string }, [string | null]>(
+      "SELECT node, plan FROM plans WHERE ?1 IS NULL OR node = ?1",
+    )
+    .all(only ?? null);
+  const placed = new Map<string, Set<string>>();
+  for (const row of rows) {
+    const plan = JSON.parse(row.plan) as { services?: { name?: unknown }[] };
+    const names = (plan.services ?? []).flatMap((s) => (typeof s.name === "string" ? [s.name] : []));
+    placed.set(row.node, new Set(names));
+  }
+  return placed;
 }

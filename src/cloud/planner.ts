@@ -5,7 +5,15 @@
 // pinned worker waits for its node). A worker entry with `nodeSelector` puts `replicas` workers on
 // every node whose labels match, except nodes that are Lost. Worker indices count from 0 per
 // (service, node), in the order of the spec's worker entries.
-import type { NodePlan, PlannedService } from "../api/plan.ts";
+//
+// Limits: a node's plan must stay deliverable (one sync message) and bounded (services and workers
+// per node). A service goes onto a node whole (all its workers there) or not at all: one that
+// would cross a limit is left out and reported in `unplaced` with the reason. Services the node's
+// current plan already runs are placed first, so a newcomer never pushes a running one out.
+
+import { canonicalJson } from "../api/canonical.ts";
+import { configFileRefs } from "../api/config.ts";
+import type { ConfigFileRefs, NodePlan, PlannedService } from "../api/plan.ts";
 
 export interface WorkerEntryLike {
   node?: string | undefined;
@@ -37,12 +45,42 @@ export interface PlannerNode {
   phase: string;
 }
 
+export interface PlanLimits {
+  /** Services with workers on one node. */
+  servicesPerNode: number;
+  /** Workers on one node. */
+  workersPerNode: number;
+  /** The largest plan body (canonical JSON, bytes) a node's plan message can carry. */
+  planBytes: (node: string) => number;
+}
+
 export interface PlannerInput {
   services: PlannerService[];
   configs: PlannerConfig[];
   nodes: PlannerNode[];
   /** The effective template of one worker entry (the template with the entry's override merged). */
   resolveTemplate: (spec: PlannerService["spec"], entry: WorkerEntryLike) => Record<string, unknown>;
+  /** None: no limits (views that only need placement). */
+  limits?: PlanLimits | undefined;
+  /** The services each node's current plan runs: they are placed first. */
+  placedBefore?: ((node: string) => ReadonlySet<string>) | undefined;
+}
+
+/** Which limit kept a service off a node. */
+export type LimitName = "servicesPerNode" | "workersPerNode" | "planBytes";
+
+/** A service whose workers a node should run but that would cross one of the node's limits. */
+export interface Unplaced {
+  service: string;
+  node: string;
+  workers: number;
+  limit: LimitName;
+  reason: string;
+}
+
+export interface PlannedNode {
+  plan: NodePlan;
+  unplaced: Unplaced[];
 }
 
 export function selectorMatches(selector: Record<string, string>, labels: Record<string, string>): boolean {
@@ -75,39 +113,104 @@ export function mountedConfigs(template: Record<string, unknown>): string[] {
   return names;
 }
 
-export function planNode(input: PlannerInput, node: PlannerNode): NodePlan {
-  const services: PlannedService[] = [];
-  const configNames = new Set<string>();
-  for (const service of [...input.services].sort((a, b) => a.name.localeCompare(b.name))) {
+/** One service's part of a node's plan, before the limits are checked. */
+interface Candidate {
+  service: PlannedService;
+  configs: string[];
+}
+
+function candidatesFor(input: PlannerInput, node: PlannerNode): Candidate[] {
+  const before = input.placedBefore?.(node.name);
+  const order = (s: PlannerService) => (before?.has(s.name) ? 0 : 1);
+  const sorted = [...input.services].sort((a, b) => order(a) - order(b) || a.name.localeCompare(b.name));
+  const out: Candidate[] = [];
+  for (const service of sorted) {
     const workers: PlannedService["workers"] = [];
+    const configs = new Set<string>();
     for (const entry of service.spec.workers) {
       if (!entryPlacesOn(entry, node)) continue;
       const template = input.resolveTemplate(service.spec, entry);
-      for (const name of mountedConfigs(template)) configNames.add(name);
+      for (const name of mountedConfigs(template)) configs.add(name);
       for (let r = 0; r < (entry.replicas ?? 1); r++) workers.push({ index: workers.length, template });
     }
     if (workers.length === 0) continue;
-    services.push({
-      name: service.name,
-      uid: service.uid,
-      generation: service.generation,
-      workers,
-      ...(service.spec.mesh ? { mesh: service.spec.mesh } : {}),
-      ...(service.spec.lostAfter ? { lostAfter: service.spec.lostAfter } : {}),
+    out.push({
+      service: {
+        name: service.name,
+        uid: service.uid,
+        generation: service.generation,
+        workers,
+        ...(service.spec.mesh ? { mesh: service.spec.mesh } : {}),
+        ...(service.spec.lostAfter ? { lostAfter: service.spec.lostAfter } : {}),
+      },
+      configs: [...configs],
     });
   }
-  const configs: NodePlan["configs"] = {};
-  for (const config of input.configs) {
-    if (configNames.has(config.name)) {
-      configs[config.name] = { data: config.spec.data ?? {}, binaryData: config.spec.binaryData ?? {} };
+  return out;
+}
+
+const bytes = (value: unknown): number => Buffer.byteLength(canonicalJson(value), "utf8");
+
+/**
+ * The plan of one node. `refs` holds every Config's file references (configRefsOf): computed once
+ * for all nodes. Sizes are counted as the plan's canonical JSON grows: each service costs its JSON
+ * and a comma, each Config its key, a colon, its JSON and a comma (an upper bound of the result).
+ */
+export function planNode(
+  input: PlannerInput,
+  node: PlannerNode,
+  refs: ReadonlyMap<string, ConfigFileRefs> = configRefsOf(input.configs),
+): PlannedNode {
+  const { limits } = input;
+  const services: PlannedService[] = [];
+  const configFiles: NodePlan["configFiles"] = {};
+  const unplaced: Unplaced[] = [];
+  let workers = 0;
+  let size = bytes({ configFiles: {}, node: node.name, services: [] });
+  const budget = limits?.planBytes(node.name) ?? Number.POSITIVE_INFINITY;
+  for (const candidate of candidatesFor(input, node)) {
+    const { service } = candidate;
+    const added = candidate.configs.filter((name) => refs.has(name) && !Object.hasOwn(configFiles, name));
+    const cost =
+      bytes(service) + 1 + added.reduce((sum, name) => sum + bytes(name) + 1 + bytes(refs.get(name)) + 1, 0);
+    const count = service.workers.length;
+    const refuse = (limit: LimitName, reason: string) =>
+      unplaced.push({ service: service.name, node: node.name, workers: count, limit, reason });
+    if (limits && services.length + 1 > limits.servicesPerNode) {
+      refuse(
+        "servicesPerNode",
+        `node ${node.name} already runs ${services.length} services, the limit (--max-services-per-node) is ${limits.servicesPerNode}`,
+      );
+    } else if (limits && workers + count > limits.workersPerNode) {
+      refuse(
+        "workersPerNode",
+        `node ${node.name} would run ${workers + count} workers, the limit (--max-workers-per-node) is ${limits.workersPerNode}`,
+      );
+    } else if (size + cost > budget) {
+      refuse(
+        "planBytes",
+        `node ${node.name}'s plan would be ${size + cost} bytes, more than the ${budget} one sync message can carry`,
+      );
+    } else {
+      services.push(service);
+      workers += count;
+      size += cost;
+      for (const name of added) configFiles[name] = refs.get(name) as ConfigFileRefs;
     }
   }
-  return { node: node.name, services, configs };
+  services.sort((a, b) => a.name.localeCompare(b.name));
+  return { plan: { node: node.name, services, configFiles }, unplaced };
+}
+
+/** Every Config's file references, by Config name. */
+export function configRefsOf(configs: readonly PlannerConfig[]): Map<string, ConfigFileRefs> {
+  return new Map(configs.map((c) => [c.name, configFileRefs(c.spec)]));
 }
 
 /** The plan of every known node. */
-export function planAll(input: PlannerInput): Map<string, NodePlan> {
-  return new Map(input.nodes.map((node) => [node.name, planNode(input, node)]));
+export function planAll(input: PlannerInput): Map<string, PlannedNode> {
+  const refs = configRefsOf(input.configs);
+  return new Map(input.nodes.map((node) => [node.name, planNode(input, node, refs)]));
 }
 
 /** Worker entries pinned to nodes that have not joined: shown as pending by the workers view. */

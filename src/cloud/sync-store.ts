@@ -82,8 +82,16 @@ export function recordPlansSent(
 }
 
 /**
- * What the node reports it runs (hello, heartbeat): within our epoch its revision, else nothing
- * of ours (0). The hash is the one reported, or the desired one when the revisions match.
+ * What a node says about the plan it runs (hello, heartbeat, ack), checked against the plan the
+ * cloud holds for it: "unsent" when it cannot be one the cloud sent (a revision beyond the
+ * node's plan, or its revision with another hash); nothing is recorded then.
+ */
+export type AppliedOutcome = "recorded" | "unsent";
+
+/**
+ * Records what the node reports it runs: within our epoch its revision, else nothing of ours (0).
+ * The applied hash is the plan's own only when the node named exactly it; a heartbeat (no hash)
+ * keeps a hash already verified for that revision; any other report leaves it empty (unverified).
  */
 function setApplied(
   store: Store,
@@ -91,40 +99,58 @@ function setApplied(
   sameEpoch: boolean,
   revision: number,
   hash: string | null,
-): void {
+): AppliedOutcome {
+  const head = readPlanHead(store, node);
+  let appliedRevision = 0;
+  let appliedHash = "";
+  if (sameEpoch && head) {
+    if (revision > head.revision) return "unsent";
+    if (revision === head.revision && hash !== null && hash !== head.hash) return "unsent";
+    appliedRevision = revision;
+    if (revision === head.revision && hash === head.hash) appliedHash = head.hash;
+    else if (revision === head.revision && hash === null && head.appliedRevision === revision)
+      appliedHash = head.appliedHash;
+  } else if (sameEpoch && revision > 0) return "unsent";
   store.db
     .query(
-      `UPDATE plans SET applied_revision = ?1,
-         applied_hash = CASE WHEN ?2 IS NOT NULL THEN ?2 WHEN revision = ?1 THEN hash ELSE '' END
-       WHERE node = ?3 AND (applied_revision != ?1 OR applied_hash != CASE WHEN ?2 IS NOT NULL THEN ?2
-         WHEN revision = ?1 THEN hash ELSE '' END)`,
+      `UPDATE plans SET applied_revision = ?1, applied_hash = ?2
+       WHERE node = ?3 AND (applied_revision != ?1 OR applied_hash != ?2)`,
     )
-    .run(sameEpoch ? revision : 0, sameEpoch ? hash : "", node);
+    .run(appliedRevision, appliedHash, node);
+  return "recorded";
 }
 
-export function recordHello(store: Store, node: string, hello: Hello, epoch: string, at: string): void {
-  store.tx((db) => {
+export function recordHello(
+  store: Store,
+  node: string,
+  hello: Hello,
+  epoch: string,
+  at: string,
+): AppliedOutcome {
+  return store.tx((db) => {
     db.query(
       `UPDATE nodes SET online = 1, last_seen = ?, boot_id = ?, addresses = ?, agent_version = ?
        WHERE name = ?`,
     ).run(at, hello.bootId, JSON.stringify(hello.addresses), hello.agentVersion, node);
-    setApplied(store, node, hello.epoch === epoch, hello.appliedRevision, hello.planHash);
+    return setApplied(store, node, hello.epoch === epoch, hello.appliedRevision, hello.planHash);
   });
 }
 
 /**
  * A heartbeat's applied revision (last_seen is kept in memory and written by touchNodes). A
  * heartbeat also proves the node is connected now: a missed or stale "online" presence heals
- * here. Returns true when that flipped the node back online.
+ * here. `online` is true when that flipped the node back online.
  */
 export function recordHeartbeat(
   store: Store,
   node: string,
   beat: { epoch: string | null; appliedRevision: number },
   epoch: string,
-): boolean {
-  setApplied(store, node, beat.epoch === epoch, beat.appliedRevision, null);
-  return store.db.query("UPDATE nodes SET online = 1 WHERE name = ? AND online = 0").run(node).changes > 0;
+): { online: boolean; applied: AppliedOutcome } {
+  const applied = setApplied(store, node, beat.epoch === epoch, beat.appliedRevision, null);
+  const online =
+    store.db.query("UPDATE nodes SET online = 1 WHERE name = ? AND online = 0").run(node).changes > 0;
+  return { online, applied };
 }
 
 /** Writes many nodes' last_seen in one transaction (one fsync, not one per heartbeat). */
@@ -138,14 +164,18 @@ export function touchNodes(store: Store, lastSeen: ReadonlyMap<string, string>):
   });
 }
 
-/** An ack of exactly the desired (epoch, revision, hash): the node has its plan. */
+/**
+ * An ack of exactly the desired (epoch, revision, hash): the node has its plan ("matched"). An
+ * ack of an older revision is recorded unverified ("other"); one of a plan the cloud never sent
+ * ("unsent") is not recorded.
+ */
 export function recordAck(
   store: Store,
   node: string,
   ack: { epoch: string; revision: number; hash: string },
   epoch: string,
   at: string,
-): "matched" | "other" {
+): "matched" | "other" | "unsent" {
   return store.tx((db) => {
     db.query("UPDATE nodes SET last_seen = ? WHERE name = ?").run(at, node);
     const matched =
@@ -156,8 +186,10 @@ export function recordAck(
            WHERE node = ? AND revision = ? AND hash = ?`,
         )
         .run(at, node, ack.revision, ack.hash).changes > 0;
-    if (!matched) setApplied(store, node, ack.epoch === epoch, ack.revision, ack.hash);
-    return matched ? "matched" : "other";
+    if (matched) return "matched";
+    return setApplied(store, node, ack.epoch === epoch, ack.revision, ack.hash) === "unsent"
+      ? "unsent"
+      : "other";
   });
 }
 

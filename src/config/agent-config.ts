@@ -49,6 +49,8 @@ export interface CloudConfig extends AgentConfig {
   mosquitto: { configDir: string; reloadCommand: string | undefined } | undefined;
   /** Largest artifact upload in bytes (--artifact-max-size). */
   artifactMaxBytes: number;
+  /** Limits of one node's plan (--max-services-per-node, --max-workers-per-node). */
+  nodeLimits: { servicesPerNode: number; workersPerNode: number };
 }
 
 export interface EdgeConfig extends AgentConfig {
@@ -104,6 +106,8 @@ type CloudOptions = AgentOptions &
     | "mosquittoConfigDir"
     | "mosquittoReloadCommand"
     | "artifactMaxSize"
+    | "maxServicesPerNode"
+    | "maxWorkersPerNode"
   >;
 
 export function resolveCloudConfig(o: CloudOptions): CloudConfig {
@@ -124,6 +128,7 @@ export function resolveCloudConfig(o: CloudOptions): CloudConfig {
       ? { configDir: resolve(o.mosquittoConfigDir), reloadCommand: o.mosquittoReloadCommand }
       : undefined,
     artifactMaxBytes: o.artifactMaxSize,
+    nodeLimits: { servicesPerNode: o.maxServicesPerNode, workersPerNode: o.maxWorkersPerNode },
   };
 }
 

@@ -5,6 +5,7 @@
 // Naming: the key `apiListen` is the flag `--api-listen`, the env variable `LEVEE_API_LISTEN` and
 // the config file field `api-listen`.
 import { z } from "zod";
+import { DEFAULT_MAX_SERVICES_PER_NODE, DEFAULT_MAX_WORKERS_PER_NODE } from "../api/plan.ts";
 import { parseHostPort } from "./host-port.ts";
 
 /** Which commands an option belongs to. */
@@ -71,6 +72,12 @@ const byteSize = z.preprocess(
     .int()
     .min(1, "expected a size of at least 1 byte"),
 );
+
+/** A positive whole number (flags and the environment give strings). */
+const count = z.coerce
+  .number({ error: "expected a whole number of at least 1" })
+  .int("expected a whole number of at least 1")
+  .min(1, "expected a whole number of at least 1");
 
 const nodeName = z
   .string()
@@ -224,6 +231,19 @@ export const optionsSchema = z.object({
     description: "largest artifact `levee ctl artifact push` may upload (KiB, MiB, GiB, TiB or bytes)",
     placeholder: "SIZE",
     defaultText: "8GiB",
+  }),
+  maxServicesPerNode: opt(count.default(DEFAULT_MAX_SERVICES_PER_NODE), {
+    scopes: ["cloud"],
+    description:
+      "most services with workers on one node: an apply that would put more there is refused (409 naming the node and the limit); a re-plan without an apply (a node joins, is lost, is relabelled) leaves the rest pending",
+    placeholder: "N",
+    defaultText: String(DEFAULT_MAX_SERVICES_PER_NODE),
+  }),
+  maxWorkersPerNode: opt(count.default(DEFAULT_MAX_WORKERS_PER_NODE), {
+    scopes: ["cloud"],
+    description: "most workers on one node, enforced like --max-services-per-node",
+    placeholder: "N",
+    defaultText: String(DEFAULT_MAX_WORKERS_PER_NODE),
   }),
   cloud: opt(httpUrl, {
     scopes: ["edge"],

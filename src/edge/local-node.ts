@@ -15,6 +15,7 @@ import { openStore, type Store } from "../store/store.ts";
 import { probeStoreWrite } from "../store/write-probe.ts";
 import { startAgentApi } from "./agent-api.ts";
 import { AGENT_TOKEN_FILE } from "./agent-auth.ts";
+import type { ConfigContentSource } from "./configs/content-source.ts";
 import type { Supervisor } from "./workers/supervisor.ts";
 
 export interface LocalNode {
@@ -32,6 +33,8 @@ export interface LocalNode {
   nodeName?: string;
   /** The mesh of this node (service ports, forward proxy, tunnel), once started. */
   mesh?: MeshAgent;
+  /** Where Config content comes from when not from the cloud over HTTP (the cloud's own node). */
+  configSource?: ConfigContentSource;
   /** Set with the supervisor: the mesh catalog this node routes with (kept in SQLite). */
   catalog?: CatalogStore;
 }

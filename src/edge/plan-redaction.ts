@@ -1,8 +1,8 @@
 // What the local agent API shows of a node's plan without the agent token: the plan with every
-// value that may be a secret replaced by its size — the workers' environment values and the
-// content of Config files (data and binaryData) — so that names, structure and sizes stay visible
-// for diagnosis. No hash of a value is shown: a hash of a short secret (a password) can be guessed
-// offline. Pure: the plan in, a redacted copy out.
+// value that may be a secret replaced by its size — the workers' environment values, and the
+// sha256 of each Config file (plans carry Config files by reference: name → {sha256, size}) — so
+// that names, structure and sizes stay visible for diagnosis. No hash of a value is shown: a hash
+// of a short secret (a password) can be guessed offline. Pure: the plan in, a redacted copy out.
 
 /** The text that replaces a value: its size in bytes (of the string as stored in the plan). */
 export function redactedValue(value: string): string {
@@ -38,18 +38,24 @@ function redactService(service: unknown): unknown {
   };
 }
 
-function redactConfig(config: unknown): unknown {
-  if (!isObject(config)) return config;
-  const out: Json = { ...config };
-  for (const field of ["data", "binaryData"]) if (field in out) out[field] = redactRecord(out[field]);
-  return out;
+/** A Config's file references with their hashes hidden: file name → {size, sha256: "(redacted)"}. */
+function redactConfigFiles(files: unknown): unknown {
+  if (!isObject(files)) return files;
+  return Object.fromEntries(
+    Object.entries(files).map(([file, ref]) => [
+      file,
+      isObject(ref) ? { ...ref, sha256: "(redacted)" } : ref,
+    ]),
+  );
 }
 
-/** A copy of a node plan (as stored) with env values and Config data replaced by their sizes. */
+/** A copy of a node plan (as stored) with env values and Config file hashes hidden. */
 export function redactPlan(plan: Json): Json {
   const out: Json = { ...plan };
   if (Array.isArray(plan.services)) out.services = plan.services.map(redactService);
-  if (isObject(plan.configs))
-    out.configs = Object.fromEntries(Object.entries(plan.configs).map(([k, v]) => [k, redactConfig(v)]));
+  if (isObject(plan.configFiles))
+    out.configFiles = Object.fromEntries(
+      Object.entries(plan.configFiles).map(([k, v]) => [k, redactConfigFiles(v)]),
+    );
   return out;
 }

@@ -245,4 +245,28 @@ export const migrations: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 7,
+    name: "plan limits and config content",
+    sql: `
+      -- CLOUD: services the planner could not put on a node without crossing one of its limits
+      -- (services or workers per node, the size of one sync message): pending, with the reason.
+      CREATE TABLE unplaced_workers (
+        service TEXT NOT NULL,
+        node    TEXT NOT NULL,
+        workers INTEGER NOT NULL,
+        reason  TEXT NOT NULL,
+        since   TEXT NOT NULL,
+        PRIMARY KEY (service, node)
+      ) STRICT;
+
+      -- EDGE (every node): the bytes of the Config files its plan references, verified by sha256;
+      -- fetched from the cloud (GET /api/v1/config-content/SHA), kept for offline restarts.
+      CREATE TABLE config_content (
+        sha256     TEXT PRIMARY KEY,
+        content    BLOB NOT NULL,
+        fetched_at TEXT NOT NULL
+      ) STRICT;
+    `,
+  },
 ];

@@ -9,6 +9,8 @@
 // commit, so no edge ever sees a plan or a status-ack the cloud's database might not keep. When a
 // plan went out is kept in memory (plans.sent_at is written with the periodic sweep): only this
 // link reads it, to resend a plan at most once a heartbeat.
+
+import { PLAN_FORMAT } from "../api/plan.ts";
 import {
   cloudEpoch,
   countNodes,
@@ -45,6 +47,7 @@ import {
 import { type ClientTls, MqttSession } from "./mqtt-session.ts";
 import { createPhaseSweeper, type PhaseChange } from "./phase-sweep.ts";
 import { CLOUD_SUBSCRIPTIONS, CLOUD_USER, downTopic, parseNodeTopic, presenceTopic } from "./topics.ts";
+import { unsentPlans } from "./unsent-plans.ts";
 
 export type { PhaseChange };
 
@@ -124,6 +127,7 @@ export function startCloudLink(options: CloudLinkOptions): CloudLink {
   const epoch = cloudEpoch(store);
   const dropped = new Counter("levee_sync_dropped_total", "reason");
   const commit = new GroupCommit(store, log);
+  const unsent = unsentPlans(dropped, log, (node) => readPlanHead(store, node));
   /** last_seen not yet written (heartbeats are batched into the sweep's transaction). */
   const pendingSeen = new Map<string, string>();
   /** The plan last sent to each node and when; sentDirty: not yet written to plans.sent_at. */
@@ -169,7 +173,14 @@ export function startCloudLink(options: CloudLinkOptions): CloudLink {
       log.error("stored plan is not JSON", { node, revision: row.revision, error: err });
       return false;
     }
-    const body = { type: "plan" as const, epoch, revision: row.revision, hash: row.hash, plan };
+    const body = {
+      type: "plan" as const,
+      epoch,
+      revision: row.revision,
+      hash: row.hash,
+      format: PLAN_FORMAT,
+      plan,
+    };
     try {
       if (!session.publish(downTopic(node), encodeMessage(newMessage(node, body)))) return false;
     } catch (err) {
@@ -244,7 +255,8 @@ export function startCloudLink(options: CloudLinkOptions): CloudLink {
     const at = iso(now());
     switch (msg.type) {
       case "hello": {
-        recordHello(store, node, msg, epoch, at);
+        if (recordHello(store, node, msg, epoch, at) === "unsent")
+          unsent.report(node, "hello", msg.appliedRevision, msg.planHash);
         pendingSeen.delete(node);
         welcome(node);
         sweepNode(node);
@@ -273,7 +285,8 @@ export function startCloudLink(options: CloudLinkOptions): CloudLink {
       }
       case "heartbeat": {
         pendingSeen.set(node, at);
-        recordHeartbeat(store, node, msg, epoch);
+        if (recordHeartbeat(store, node, msg, epoch).applied === "unsent")
+          unsent.report(node, "heartbeat", msg.appliedRevision, null);
         // A node that was silent (Disconnected) is Ready again now, not at the next sweep.
         sweepNode(node);
         const hb = currentHeartbeat();
@@ -294,7 +307,10 @@ export function startCloudLink(options: CloudLinkOptions): CloudLink {
         return;
       }
       case "ack": {
-        if (recordAck(store, node, msg, epoch, at) === "matched") {
+        const outcome = recordAck(store, node, msg, epoch, at);
+        if (outcome === "unsent") unsent.report(node, "ack", msg.revision, msg.hash);
+        if (outcome === "matched") {
+          unsent.clear(node);
           log.debug("plan acknowledged", { node, revision: msg.revision });
           commit.later(() => options.onApplied?.(node, msg.revision));
         }

@@ -7,6 +7,7 @@
 // The link never holds the node's plan hostage: the supervisor starts from readStoredPlan() at
 // boot whether or not the broker is reachable, and this link only reports newer plans.
 import { readFileSync } from "node:fs";
+import { PLAN_FORMAT } from "../api/plan.ts";
 import type { Logger } from "../runtime/log.ts";
 import type { Store } from "../store/store.ts";
 import { nodeClientId } from "./acl.ts";
@@ -181,6 +182,17 @@ export function startEdgeLink(options: EdgeLinkOptions): EdgeLink {
   };
 
   const handlePlan = (msg: PlanMessage) => {
+    // A plan body this agent cannot read is neither stored nor acknowledged: the cloud keeps
+    // offering it, and the node keeps running what it has until the agent is upgraded.
+    if ((msg.format ?? 1) > PLAN_FORMAT) {
+      dropped.inc("bad-version");
+      log.warn("plan of a newer format dropped (upgrade this agent)", {
+        revision: msg.revision,
+        format: msg.format,
+        known: PLAN_FORMAT,
+      });
+      return;
+    }
     let result: ReturnType<typeof acceptPlan>;
     try {
       result = acceptPlan(store, msg);

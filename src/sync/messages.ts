@@ -47,6 +47,8 @@ export const planMessageSchema = z.object({
   epoch,
   revision,
   hash,
+  /** The plan body's format (src/api/plan.ts PLAN_FORMAT); absent: 1, Config files inline. */
+  format: z.number().int().min(1).optional(),
   /** The node's whole plan; its shape belongs to the planner (src/api/plan.ts). */
   plan: z.record(z.string(), z.unknown()),
 });
@@ -217,6 +219,26 @@ export function decodeMessage(
   if (msg.node !== topicNode)
     return { ok: false, reason: "wrong-node", detail: `node ${msg.node} on a topic of ${topicNode}` };
   return { ok: true, msg };
+}
+
+/**
+ * The largest plan body (its JSON, bytes) that fits in one plan message to `node`: the limit less
+ * the envelope, counted with the longest value each envelope field may have.
+ */
+export function planBodyLimit(node: string): number {
+  const widest = {
+    v: PROTOCOL_VERSION,
+    node,
+    id: "x".repeat(128),
+    ts: "x".repeat(64),
+    type: "plan",
+    epoch: "x".repeat(128),
+    revision: Number.MAX_SAFE_INTEGER,
+    hash: "x".repeat(256),
+    format: Number.MAX_SAFE_INTEGER,
+    plan: {},
+  };
+  return MAX_MESSAGE_BYTES - (Buffer.byteLength(JSON.stringify(widest), "utf8") - 2);
 }
 
 function describeIssue(error: z.ZodError): string {

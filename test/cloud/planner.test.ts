@@ -1,5 +1,7 @@
 // The planner, pure: where workers go, their indices, which configs travel with a plan.
 import { describe, expect, test } from "bun:test";
+import { randomUUID } from "node:crypto";
+import { canonicalJson, sha256Hex } from "../../src/api/canonical.ts";
 import { resolveWorkerTemplate } from "../../src/api/service.ts";
 import {
   type PlannerInput,
@@ -7,6 +9,7 @@ import {
   pinnedToUnknownNodes,
   planAll,
 } from "../../src/cloud/planner.ts";
+import { encodeMessage, MAX_MESSAGE_BYTES, newMessage, planBodyLimit } from "../../src/sync/messages.ts";
 
 function service(
   name: string,
@@ -51,9 +54,11 @@ describe("planner", () => {
         nodes,
       ),
     );
-    expect(plans.get("edge1")?.services.map((s) => [s.name, s.workers.length])).toEqual([["cameras", 1]]);
-    expect(plans.get("edge2")?.services.map((s) => [s.name, s.workers.length])).toEqual([["pinned", 2]]);
-    expect(plans.get("edge3")?.services).toEqual([]);
+    expect(plans.get("edge1")?.plan.services.map((s) => [s.name, s.workers.length])).toEqual([
+      ["cameras", 1],
+    ]);
+    expect(plans.get("edge2")?.plan.services.map((s) => [s.name, s.workers.length])).toEqual([["pinned", 2]]);
+    expect(plans.get("edge3")?.plan.services).toEqual([]);
   });
 
   test("indices count per node across worker entries, overrides are merged", () => {
@@ -68,7 +73,7 @@ describe("planner", () => {
         nodes,
       ),
     );
-    const workers = plans.get("edge1")?.services[0]?.workers ?? [];
+    const workers = plans.get("edge1")?.plan.services[0]?.workers ?? [];
     expect(workers.map((w) => w.index)).toEqual([0, 1, 2]);
     expect(workers.map((w) => (w.template as { env: Record<string, string> }).env)).toEqual([
       { A: "1" },
@@ -80,13 +85,81 @@ describe("planner", () => {
   test("only the configs mounted by a node's workers travel in its plan", () => {
     const mounts = [{ config: { name: "models" }, target: "/models" }];
     const plans = planAll(input([service("svc", [{ node: "edge1" }], mounts)], nodes));
-    expect(Object.keys(plans.get("edge1")?.configs ?? {})).toEqual(["models"]);
-    expect(plans.get("edge3")?.configs).toEqual({});
+    // By reference: each file's sha256 and size, never its bytes.
+    expect(plans.get("edge1")?.plan.configFiles).toEqual({
+      models: { "a.txt": { sha256: sha256Hex("x"), size: 1 } },
+    });
+    expect(plans.get("edge3")?.plan.configFiles).toEqual({});
   });
 
   test("workers pinned to nodes that have not joined are reported", () => {
     expect(pinnedToUnknownNodes(input([service("svc", [{ node: "edge9", replicas: 3 }])], nodes))).toEqual([
       { service: "svc", node: "edge9", replicas: 3 },
     ]);
+  });
+
+  test("limits: a service goes whole or not at all; the services a node ran before are placed first", () => {
+    const limits = { servicesPerNode: 2, workersPerNode: 3, planBytes: () => Number.POSITIVE_INFINITY };
+    const base = input(
+      [
+        service("a", [{ node: "edge1", replicas: 2 }]),
+        service("b", [{ node: "edge1", replicas: 2 }]),
+        service("c", [{ node: "edge1" }]),
+      ],
+      nodes,
+    );
+    const fresh = planAll({ ...base, limits }).get("edge1");
+    expect(fresh?.plan.services.map((s) => s.name)).toEqual(["a", "c"]);
+    expect(fresh?.unplaced).toEqual([
+      {
+        service: "b",
+        node: "edge1",
+        workers: 2,
+        limit: "workersPerNode",
+        reason: "node edge1 would run 4 workers, the limit (--max-workers-per-node) is 3",
+      },
+    ]);
+    // b ran there before: it keeps its place, the newcomer a waits.
+    const placedBefore = (node: string) => new Set(node === "edge1" ? ["b"] : []);
+    const stable = planAll({ ...base, limits, placedBefore }).get("edge1");
+    expect(stable?.plan.services.map((s) => s.name)).toEqual(["b", "c"]);
+    expect(stable?.unplaced.map((u) => u.service)).toEqual(["a"]);
+  });
+
+  test("limits: the plan's size is counted as it grows and never exceeds the budget", () => {
+    const big = (name: string) => ({
+      ...service(name, [{ node: "edge1" }]),
+      spec: {
+        template: { driver: "exec", command: ["run"], env: { PAD: "x".repeat(1000) } },
+        workers: [{ node: "edge1" }],
+      },
+    });
+    const all = planAll(input([big("a"), big("b"), big("c")], nodes));
+    const one = canonicalJson(all.get("edge1")?.plan.services[0]).length;
+    const budget = canonicalJson(all.get("edge1")?.plan).length - one; // room for two of the three
+    const limited = planAll({
+      ...input([big("a"), big("b"), big("c")], nodes),
+      limits: { servicesPerNode: 100, workersPerNode: 100, planBytes: () => budget },
+    }).get("edge1");
+    expect(limited?.plan.services.map((s) => s.name)).toEqual(["a", "b"]);
+    expect(canonicalJson(limited?.plan).length).toBeLessThanOrEqual(budget);
+    expect(limited?.unplaced[0]).toMatchObject({ service: "c", limit: "planBytes" });
+  });
+
+  test("a plan body within planBodyLimit makes a plan message within the limit", () => {
+    const node = "n".repeat(63);
+    const room = planBodyLimit(node);
+    const plan = { node, services: [], configFiles: {}, pad: "p".repeat(room - 60 - 2 * node.length) };
+    const body = canonicalJson(plan);
+    expect(body.length).toBeLessThanOrEqual(room);
+    const msg = newMessage(node, {
+      type: "plan",
+      epoch: randomUUID(),
+      revision: 12345,
+      hash: "h".repeat(64),
+      format: 2,
+      plan,
+    });
+    expect(encodeMessage(msg).length).toBeLessThanOrEqual(MAX_MESSAGE_BYTES);
   });
 });

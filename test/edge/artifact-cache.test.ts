@@ -72,7 +72,23 @@ async function push(data: Uint8Array, name = "blob.bin"): Promise<string> {
     headers: { authorization: `Bearer ${ADMIN}` },
   });
   if (!res.ok) throw new Error(`push: HTTP ${res.status}`);
+  await mountOnEdge1(sha(data));
   return sha(data);
+}
+
+// A node reads only the artifacts its plan mounts: edge1's plan mounts every pushed artifact, and
+// one that was never pushed (for the 404).
+const mounted = new Set<string>(["c".repeat(64)]);
+async function mountOnEdge1(sha256: string): Promise<void> {
+  mounted.add(sha256);
+  const mounts = [...mounted].map((s, i) => `{artifact: {sha256: "${s}"}, envName: M${i}}`).join(", ");
+  const manifest = `apiVersion: levee/v1\nkind: Service\nmetadata: {name: models}\nspec:\n  template: {command: [run], mounts: [${mounts}]}\n  workers: [{node: edge1}]\n`;
+  const res = await app.request("/api/v1/apply", {
+    method: "POST",
+    body: manifest,
+    headers: { authorization: `Bearer ${ADMIN}` },
+  });
+  if (res.status !== 200) throw new Error(`apply: HTTP ${res.status} ${await res.text()}`);
 }
 
 const SIZE = 3 * 1024 * 1024 + 17;
@@ -250,6 +266,10 @@ describe("artifact cache", () => {
     const refused = await stranger.ensure({ sha256: BLOB_SHA }).catch((e) => e);
     expect(refused).toBeInstanceOf(ArtifactError);
     expect(refused.message).toContain("refused this node's credentials");
+    // Good credentials, but an artifact this node's plan does not mount (issue 11).
+    const notMine = await cache.ensure({ sha256: "f".repeat(64) }).catch((e) => e);
+    expect(notMine).toBeInstanceOf(ArtifactError);
+    expect(notMine.message).toContain(`this node's current plan does not mount artifact ${"f".repeat(64)}`);
   });
 
   test("abort: the caller gets the reason; with nobody waiting the download stops; a later ensure resumes", async () => {

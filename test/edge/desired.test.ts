@@ -2,7 +2,11 @@ import { describe, expect, test } from "bun:test";
 import type { NodePlan } from "../../src/api/plan.ts";
 import { desiredWorkers } from "../../src/edge/workers/desired.ts";
 
-function plan(mounts: unknown[], configs: NodePlan["configs"], env: Record<string, string> = {}): NodePlan {
+function plan(
+  mounts: unknown[],
+  configs: NodePlan["configFiles"],
+  env: Record<string, string> = {},
+): NodePlan {
   return {
     node: "edge1",
     services: [
@@ -13,7 +17,7 @@ function plan(mounts: unknown[], configs: NodePlan["configs"], env: Record<strin
         workers: [{ index: 0, template: { command: ["x"], env, mounts } }],
       },
     ],
-    configs,
+    configFiles: configs,
   };
 }
 
@@ -31,8 +35,8 @@ describe("desiredWorkers", () => {
   test("config content: restart mounts change specHash, live mounts only filesHash", () => {
     const restart = [{ config: { name: "c" }, envName: "C" }];
     const live = [{ config: { name: "c" }, envName: "C", changeMode: "signal:HUP" }];
-    const v1 = { c: { data: { "a.txt": "1" }, binaryData: {} } };
-    const v2 = { c: { data: { "a.txt": "2" }, binaryData: {} } };
+    const v1 = { c: { "a.txt": { sha256: sha("1"), size: 1 } } };
+    const v2 = { c: { "a.txt": { sha256: sha("2"), size: 1 } } };
     const [r1, r2] = [
       desiredWorkers(plan(restart, v1)).workers[0],
       desiredWorkers(plan(restart, v2)).workers[0],
@@ -67,7 +71,7 @@ describe("desiredWorkers", () => {
       services: [
         { name: "web", uid: "u", generation: 1, workers: [{ index: 0, template: { driver: "vm" } }] },
       ],
-      configs: {},
+      configFiles: {},
     };
     const { workers, invalid } = desiredWorkers(bad);
     expect(workers).toHaveLength(0);

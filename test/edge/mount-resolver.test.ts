@@ -11,17 +11,47 @@ import {
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { configFile, configFileRefs } from "../../src/api/config.ts";
 import { templateSchema } from "../../src/api/template.ts";
+import { PermanentError } from "../../src/edge/artifacts/artifact-source.ts";
+import { ConfigContent } from "../../src/edge/configs/config-content.ts";
+import { ConfigContentStore } from "../../src/edge/configs/content-store.ts";
 import { WorkerSpecError } from "../../src/edge/workers/driver.ts";
 import { checkPathType, type MountContext, resolveMounts } from "../../src/edge/workers/mount-resolver.ts";
+import { createLogger } from "../../src/runtime/log.ts";
+import { openStore } from "../../src/store/store.ts";
 
 const root = mkdtempSync(join(tmpdir(), "levee-mounts-"));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
-function ctx(container: boolean, configs: MountContext["configs"] = {}): MountContext {
+type ConfigSpecs = Record<string, { data: Record<string, string>; binaryData: Record<string, string> }>;
+
+/** The Configs as a plan references them, their content already in this node's (real) store. */
+function ctx(container: boolean, specs: ConfigSpecs = {}): MountContext {
   const workerDir = join(root, "data", "workers", "svc", String(Math.random()).slice(2));
   mkdirSync(workerDir, { recursive: true });
-  return { dataDir: join(root, "data"), workerDir, container, configs, artifacts: undefined };
+  const store = openStore({ dataDir: mkdtempSync(join(root, "store-")), mode: "edge" });
+  const held = new ConfigContentStore(store);
+  const configs: MountContext["configs"] = {};
+  for (const [name, spec] of Object.entries(specs)) {
+    configs[name] = configFileRefs(spec);
+    for (const file of Object.keys(configs[name])) {
+      const bytes = configFile(spec, file) as Uint8Array;
+      held.put(configs[name][file]?.sha256 as string, bytes);
+    }
+  }
+  const source = {
+    description: "nowhere (the content is held already)",
+    fetch: async () => {
+      throw new PermanentError("not expected to fetch");
+    },
+  };
+  const configFiles = new ConfigContent({
+    store,
+    log: createLogger({ level: "error", format: "text" }),
+    source,
+  });
+  return { dataDir: join(root, "data"), workerDir, container, configs, configFiles, artifacts: undefined };
 }
 
 describe("resolveMounts", () => {

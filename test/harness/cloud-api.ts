@@ -4,6 +4,7 @@
 import type { Hono } from "hono";
 import { type CloudApiDeps, cloudApiApp } from "../../src/cloud/api/app.ts";
 import { ControlPlane } from "../../src/cloud/control-plane.ts";
+import type { NodeLimits } from "../../src/cloud/plan-limits.ts";
 import type { PlanChange } from "../../src/cloud/plan-writer.ts";
 import { Readiness } from "../../src/runtime/health.ts";
 import { createLogger, type Logger } from "../../src/runtime/log.ts";
@@ -30,13 +31,15 @@ export interface InProcessCloudOptions {
   replanOnJoin?: boolean;
   /** The API's other dependencies (artifacts, logs...). */
   deps?: Partial<CloudApiDeps>;
+  /** Per-node plan limits (default: the cloud's defaults). */
+  limits?: NodeLimits;
 }
 
 /** The caller closes `store` (afterAll). Nodes get mqtt://127.0.0.1:1883 as their broker. */
 export function inProcessCloud(options: InProcessCloudOptions = {}): InProcessCloud {
   const store = options.store ?? openStore({ dataDir: makeTempDir(), mode: "cloud" });
   const log = options.log ?? createLogger({ level: "error", format: "json", write: () => {} });
-  const plane = new ControlPlane(store, log, options.onPlansChanged ?? (() => {}));
+  const plane = new ControlPlane(store, log, options.onPlansChanged ?? (() => {}), options.limits);
   const replan = options.replanOnJoin ?? true;
   const app = cloudApiApp({
     store,

@@ -10,7 +10,7 @@ import { openStore, type Store } from "../../src/store/store.ts";
 import { type CloudLink, startCloudLink } from "../../src/sync/cloud-link.ts";
 import { type EdgeLink, type EdgeLinkOptions, startEdgeLink } from "../../src/sync/edge-link.ts";
 import { readStoredPlan, type StoredPlan } from "../../src/sync/edge-plan-store.ts";
-import { encodeMessage, newMessage } from "../../src/sync/messages.ts";
+import { type Body, encodeMessage, type MessageType, newMessage } from "../../src/sync/messages.ts";
 import { hashPassword } from "../../src/sync/mosquitto-password.ts";
 import { downTopic, presenceTopic, upTopic } from "../../src/sync/topics.ts";
 import { makeTempDir } from "../harness/cluster.ts";
@@ -273,6 +273,41 @@ describe("the broker's authority and ACL", () => {
     const lie = newMessage("edge1", { type: "heartbeat", epoch: null, appliedRevision: 0, outboxDepth: 0 });
     await client.publishAsync(upTopic("edge3"), encodeMessage(lie), { qos: 1 });
     await waitFor("wrong-node drop", () => cloud.dropped.get("wrong-node") === before + 1);
+    client.end(true);
+  });
+
+  test("a node that acks (or reports) a plan the cloud never sent it is not recorded", async () => {
+    setPlan("edge3", 4, { services: ["real"] });
+    const before = cloud.dropped.get("unsent-plan");
+    const { client } = await rawClient({ username: "edge3", password: PW.edge3, clientId: "levee-edge3" });
+    const send = <T extends MessageType>(body: Body<T> & { type: T }) =>
+      client.publishAsync(upTopic("edge3"), encodeMessage(newMessage<T>("edge3", body)), { qos: 1 });
+    // A revision beyond the plan, then the plan's revision with another hash.
+    await send({ type: "ack", epoch: cloud.epoch, revision: 999, hash: "wrong" });
+    await send({ type: "ack", epoch: cloud.epoch, revision: 4, hash: "wrong" });
+    await send({
+      type: "hello",
+      epoch: cloud.epoch,
+      appliedRevision: 999,
+      planHash: "wrong",
+      agentVersion: "x",
+      bootId: "b",
+      addresses: [],
+    });
+    await send({ type: "heartbeat", epoch: cloud.epoch, appliedRevision: 999, outboxDepth: 0 });
+    await waitFor("four unsent-plan drops", () => cloud.dropped.get("unsent-plan") === before + 4);
+    expect(planRow("edge3")).toMatchObject({
+      revision: 4,
+      applied_revision: 0,
+      applied_hash: "",
+      acked_at: null,
+    });
+    // Logged once, not once per message.
+    expect(logs.filter((l) => l.includes("never sent it") && l.includes("edge3"))).toHaveLength(1);
+    // The plan it was sent is still acknowledged as ever.
+    await send({ type: "ack", epoch: cloud.epoch, revision: 4, hash: "hash-4" });
+    await waitFor("applied revision 4", () => planRow("edge3")?.applied_revision === 4);
+    expect(planRow("edge3")).toMatchObject({ applied_hash: "hash-4" });
     client.end(true);
   });
 

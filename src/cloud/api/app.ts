@@ -14,6 +14,7 @@ import { apiError } from "./errors.ts";
 import { mountArtifactRoutes } from "./routes-artifacts.ts";
 import { mountBrokerRoutes } from "./routes-broker.ts";
 import { mountCertificateRoutes } from "./routes-certificates.ts";
+import { mountConfigContentRoutes } from "./routes-config-content.ts";
 import { type JoinDeps, mountJoinRoutes } from "./routes-join.ts";
 import { mountLogRoutes } from "./routes-logs.ts";
 import { mountResourceRoutes, type ResourceHooks } from "./routes-resources.ts";
@@ -82,6 +83,9 @@ export function cloudApiApp(deps: CloudApiDeps): Hono {
       ca: deps.nodeCa,
     });
   }
+
+  // Nodes fetch the Config files their plans reference with their own credentials.
+  mountConfigContentRoutes(api, { store: deps.store, log: deps.log, adminToken: deps.adminToken });
 
   const guarded = new Hono();
   guarded.use(requireAdminToken(deps.adminToken));

@@ -9,6 +9,7 @@ import { mountDayuRoutes } from "../dayu/routes.ts";
 import { deleteNode, getNode, listNodes } from "../node-registry.ts";
 import { pinnedToUnknownNodes } from "../planner.ts";
 import { listRoutes, nodeExists } from "../sync-store.ts";
+import { unplacedWorkers } from "../unplaced-store.ts";
 import { listWorkers, unjoinedWorkers } from "../workers-view.ts";
 import { apiError } from "./errors.ts";
 
@@ -88,7 +89,7 @@ export function mountResourceRoutes(
     const pending = unjoinedWorkers(pins).filter(
       (w) => (!service || w.service === service) && (!node || w.node === node),
     );
-    return c.json({ items: [...listWorkers(store, filter), ...pending] });
+    return c.json({ items: [...listWorkers(store, filter), ...unplacedWorkers(store, filter), ...pending] });
   });
 
   api.get("/events", (c) =>

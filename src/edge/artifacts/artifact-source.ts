@@ -72,9 +72,13 @@ export function httpArtifactSource(options: HttpSourceOptions): ArtifactSource {
         case "not-found":
           return reply;
         case "refused":
+          // 403: the credentials are good, but this node's current plan mounts no such artifact
+          // (a node reads only what its plan mounts; the plan may have moved on).
           throw new PermanentError(
-            `${description} refused this node's credentials (HTTP ${reply.status}); was the node deleted? ` +
-              "It must join again",
+            reply.status === 403
+              ? `${description} refused: this node's current plan does not mount artifact ${sha256}`
+              : `${description} refused this node's credentials (HTTP ${reply.status}); was the node deleted? ` +
+                  "It must join again",
           );
         case "transient":
           throw new TransientError(`${description}: ${reply.reason}`);

@@ -35,7 +35,7 @@ export type Reply =
   /** 416: nothing at or after the requested byte; `total` is the artifact's size if known. */
   | { kind: "unsatisfiable"; total: number | undefined }
   | { kind: "not-found" }
-  /** The cloud refused this node's credentials (401/403). */
+  /** The cloud refused this node's credentials (401), or this artifact to this node (403). */
   | { kind: "refused"; status: number }
   /** Worth trying again later (5xx, 429, 408, a confusing answer). */
   | { kind: "transient"; reason: string }

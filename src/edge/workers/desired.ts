@@ -1,7 +1,8 @@
 // What this node should run, derived from its stored plan (pure). One DesiredWorker per
 // (service, index), with two hashes that tell the supervisor what a change needs:
 //   specHash   everything whose change replaces the worker (template, port, the content of
-//              config mounts with changeMode restart, the artifact of artifact mounts with it);
+//              config mounts with changeMode restart (the sha256 of each file, as the plan names
+//              it), the artifact of artifact mounts with it);
 //   filesHash  the content of mounts with changeMode signal:NAME or none: a change rewrites the
 //              files in place and signals (or not) the running worker.
 
@@ -19,8 +20,8 @@ export interface DesiredWorker {
   template: Template;
   specHash: string;
   filesHash: string;
-  /** The configs this worker's mounts read: name → files (from the plan). */
-  configs: NodePlan["configs"];
+  /** The configs this worker's mounts read: name → file name → content reference (from the plan). */
+  configs: NodePlan["configFiles"];
 }
 
 export function workerKey(service: string, index: number): string {
@@ -43,7 +44,9 @@ export function desiredWorkers(plan: NodePlan): { workers: DesiredWorker[]; inva
         });
         continue;
       }
-      workers.push(desiredWorker(service.name, worker.index, service.generation, parsed.data, plan.configs));
+      workers.push(
+        desiredWorker(service.name, worker.index, service.generation, parsed.data, plan.configFiles),
+      );
     }
   }
   return { workers, invalid };
@@ -60,9 +63,9 @@ export function desiredWorker(
   index: number,
   generation: number,
   template: Template,
-  allConfigs: NodePlan["configs"],
+  allConfigs: NodePlan["configFiles"],
 ): DesiredWorker {
-  const configs: NodePlan["configs"] = {};
+  const configs: NodePlan["configFiles"] = {};
   const restartContent: unknown[] = [];
   const liveContent: unknown[] = [];
   const mounts = template.mounts.map((mount, i) => {

@@ -23,10 +23,9 @@ import {
 import { constants as osConstants } from "node:os";
 import { dirname, isAbsolute, join, relative, resolve } from "node:path";
 import type { ArtifactRef } from "../../api/artifact.ts";
-import { configFile } from "../../api/config.ts";
 import type { Mount } from "../../api/mounts.ts";
 import { mountSource } from "../../api/mounts.ts";
-import type { NodePlan } from "../../api/plan.ts";
+import type { ConfigFileRef, NodePlan } from "../../api/plan.ts";
 import type { Template } from "../../api/template.ts";
 import { type ResolvedMount, WorkerSpecError } from "./driver.ts";
 
@@ -35,11 +34,17 @@ export interface ArtifactSource {
   ensure(ref: ArtifactRef, options?: { signal?: AbortSignal }): Promise<string>;
 }
 
+/** The bytes of Config files, by the reference the plan carries (src/edge/configs/config-content.ts). */
+export interface ConfigFiles {
+  read(ref: ConfigFileRef, options?: { signal?: AbortSignal | undefined }): Promise<Uint8Array>;
+}
+
 export interface MountContext {
   dataDir: string;
   workerDir: string;
   container: boolean;
-  configs: NodePlan["configs"];
+  configs: NodePlan["configFiles"];
+  configFiles: ConfigFiles | undefined;
   artifacts: ArtifactSource | undefined;
   signal?: AbortSignal | undefined;
 }
@@ -96,17 +101,16 @@ async function resolveOne(mount: Mount, i: number, where: string, ctx: MountCont
       }
       const dir = join(ctx.workerDir, "mounts", String(i));
       const mode = Number.parseInt(source.config.mode, 8);
-      const items =
-        source.config.items ??
-        [...Object.keys(config.data), ...Object.keys(config.binaryData)].map((key) => ({ key, path: key }));
+      const items = source.config.items ?? Object.keys(config).map((key) => ({ key, path: key }));
       const wanted = new Set<string>();
       for (const item of items) {
-        const bytes = configFile(config, item.key);
-        if (bytes === undefined) {
+        const ref = Object.hasOwn(config, item.key) ? config[item.key] : undefined;
+        if (ref === undefined) {
           throw new WorkerSpecError(
             `${where}.config: Config ${JSON.stringify(source.config.name)} has no file ${JSON.stringify(item.key)}`,
           );
         }
+        const bytes = await readConfigFile(ctx, ref, `${where}.config ${source.config.name}/${item.key}`);
         writeAtomically(insideDir(dir, item.path, `${where}.config.items`), bytes, mode);
         wanted.add(item.path);
       }
@@ -134,6 +138,16 @@ async function resolveOne(mount: Mount, i: number, where: string, ctx: MountCont
       chmodSync(dir, 0o777 | 0o1000);
       return { dir, readOnly: mount.readOnly ?? false };
     }
+  }
+}
+
+async function readConfigFile(ctx: MountContext, ref: ConfigFileRef, what: string): Promise<Uint8Array> {
+  if (!ctx.configFiles) throw new WorkerSpecError(`${what}: this agent cannot fetch Config content`);
+  try {
+    return await ctx.configFiles.read(ref, { signal: ctx.signal });
+  } catch (err) {
+    if (ctx.signal?.aborted) throw err;
+    throw new WorkerSpecError(`${what}: ${(err as Error).message}`);
   }
 }
 

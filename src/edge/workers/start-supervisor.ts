@@ -1,10 +1,11 @@
 // Builds this node's supervisor from the agent's configuration: the drivers, the host-wide port
-// registry, the artifact cache, and the agent URL workers get as LEVEE_AGENT_URL. Registered with
+// registry, the artifact cache, the Config content store, and the agent URL workers get as LEVEE_AGENT_URL. Registered with
 // the lifecycle so that shutting the agent down detaches from the workers (they keep running).
 
 import type { HostPort } from "../../config/host-port.ts";
 import { StatusOutbox } from "../../sync/status-outbox.ts";
 import { ArtifactCache } from "../artifacts/artifact-cache.ts";
+import { ConfigContent } from "../configs/config-content.ts";
 import type { LocalNode } from "../local-node.ts";
 import { ContainerDriver } from "./container-driver.ts";
 import { ExecDriver } from "./exec-driver.ts";
@@ -36,6 +37,11 @@ export function startSupervisor(node: LocalNode, nodeName: string): Supervisor {
       store,
       dataDir: config.dataDir,
       log: log.child({ component: "artifacts" }),
+    }),
+    configFiles: new ConfigContent({
+      store,
+      log: log.child({ component: "config-content" }),
+      source: node.configSource,
     }),
     status: (status) => outbox.record(status),
   });

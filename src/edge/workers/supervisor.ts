@@ -17,7 +17,7 @@ import { readWorkerLog } from "./log-reader.ts";
 import type { LogSource } from "./log-server.ts";
 import type { ArtifactSource } from "./mount-resolver.ts";
 import type { PortRegistry } from "./port-registry.ts";
-import { WorkerController } from "./worker-controller.ts";
+import { WorkerController, type WorkerDeps } from "./worker-controller.ts";
 import { removeWorkerDir, sweepWorkerDirs } from "./worker-dirs.ts";
 import { statusOf } from "./worker-records.ts";
 import { type WorkerRecord, WorkerStore } from "./worker-store.ts";
@@ -34,6 +34,8 @@ export interface SupervisorOptions {
   drivers: { exec: Driver; container: () => Driver };
   ports: PortRegistry;
   artifacts?: (ArtifactSource & { gc?(inUse: ReadonlySet<string>): unknown }) | undefined;
+  /** Config file content by reference (fetched, verified, kept in SQLite). */
+  configFiles?: (WorkerDeps["configFiles"] & { gc?(inUse: ReadonlySet<string>): unknown }) | undefined;
   /** Keeps exec workers' log files bounded (copy-truncate rotation). */
   rotator?: LogRotator | undefined;
   /** Where status changes go (the sync outbox); replaceable once the link to the cloud is up. */
@@ -163,6 +165,7 @@ export class Supervisor extends EventEmitter<{ change: [WorkerSnapshot] }> {
     await Promise.all(ops);
     await this.releasePorts(wanted);
     await this.collectArtifacts(workers);
+    this.collectConfigContent(workers);
   }
 
   /**
@@ -197,6 +200,7 @@ export class Supervisor extends EventEmitter<{ change: [WorkerSnapshot] }> {
         driver: (name) => this.driver(name),
         ports: options.ports,
         artifacts: options.artifacts,
+        configFiles: options.configFiles,
         rotator: options.rotator,
         save: (r) => this.records.save(r),
         remove: (service, index) => this.records.remove(service, index),
@@ -330,6 +334,21 @@ export class Supervisor extends EventEmitter<{ change: [WorkerSnapshot] }> {
       await gc.call(this.options.artifacts, inUse);
     } catch (err) {
       this.options.log.warn("artifact cache cleanup failed", { error: (err as Error).message });
+    }
+  }
+
+  /** Config content no desired worker references any more is deleted. */
+  private collectConfigContent(workers: DesiredWorker[]): void {
+    const gc = this.options.configFiles?.gc;
+    if (!gc) return;
+    const inUse = new Set<string>();
+    for (const w of workers)
+      for (const files of Object.values(w.configs))
+        for (const ref of Object.values(files)) inUse.add(ref.sha256);
+    try {
+      gc.call(this.options.configFiles, inUse);
+    } catch (err) {
+      this.options.log.warn("config content cleanup failed", { error: (err as Error).message });
     }
   }
 }

@@ -8,6 +8,7 @@ import { randomUUID } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { durationMs, formatDuration } from "../../api/duration.ts";
+import type { ConfigFileRef } from "../../api/plan.ts";
 import type { Template } from "../../api/template.ts";
 import type { Logger } from "../../runtime/log.ts";
 import type { WorkerStatus } from "../../sync/messages.ts";
@@ -18,7 +19,13 @@ import { instancePrefix } from "./exec-driver.ts";
 import { HealthLoop } from "./health-loop.ts";
 import { type CommandRunner, hostCommandRunner } from "./health-probe.ts";
 import { CURRENT_LOG, workerLogDir } from "./log-files.ts";
-import { type ArtifactSource, changeSignal, hasArtifacts, resolveMounts } from "./mount-resolver.ts";
+import {
+  type ArtifactSource,
+  type ConfigFiles,
+  changeSignal,
+  hasArtifacts,
+  resolveMounts,
+} from "./mount-resolver.ts";
 import type { PortRegistry } from "./port-registry.ts";
 import { decideRestart, describeExit } from "./restart-policy.ts";
 import { removeWorkerDir, workerDir } from "./worker-dirs.ts";
@@ -37,6 +44,8 @@ export interface WorkerDeps {
   driver(name: Template["driver"]): Driver;
   ports: PortRegistry;
   artifacts: ArtifactSource | undefined;
+  /** Config file content by reference; missing() tells what is not on this node yet. */
+  configFiles: (ConfigFiles & { missing(refs: readonly ConfigFileRef[]): ConfigFileRef[] }) | undefined;
   rotator: { watch(dir: string): void; unwatch(dir: string): void } | undefined;
   save(record: WorkerRecord): void;
   remove(service: string, index: number): void;
@@ -196,13 +205,16 @@ export class WorkerController {
     mkdirSync(dir, { recursive: true, mode: 0o755 });
     this.update({ generation: desired.generation });
     try {
-      if (hasArtifacts(template)) this.phase("fetching", "fetching artifacts", { ready: false });
+      const waiting = this.missingConfigs(desired);
+      if (waiting) this.phase("fetching", waiting, { ready: false });
+      else if (hasArtifacts(template)) this.phase("fetching", "fetching artifacts", { ready: false });
       else this.phase("starting", "starting", { ready: false });
       const mounts = await resolveMounts(template, {
         dataDir: this.deps.dataDir,
         workerDir: dir,
         container: template.driver === "container",
         configs: desired.configs,
+        configFiles: this.deps.configFiles,
         artifacts: this.deps.artifacts,
         signal: abort.signal,
       });
@@ -254,6 +266,17 @@ export class WorkerController {
         this.afterStartError(message);
       }
     }
+  }
+
+  /** What the worker waits for when some of its Configs' content is not on this node yet. */
+  private missingConfigs(desired: DesiredWorker): string | undefined {
+    const store = this.deps.configFiles;
+    if (!store) return undefined;
+    const names = Object.entries(desired.configs)
+      .filter(([, files]) => store.missing(Object.values(files)).length > 0)
+      .map(([name]) => name);
+    if (names.length === 0) return undefined;
+    return `waiting for the content of Config ${names.join(", ")} from the cloud (verified by sha256 before the worker starts)`;
   }
 
   private async portFor(template: Template): Promise<number | undefined> {
@@ -422,15 +445,21 @@ export class WorkerController {
   private async refreshLiveMounts(): Promise<void> {
     const desired = this.desired;
     const dir = workerDir(this.deps.dataDir, desired.service, desired.index);
+    // A removal or a replacing spec stops a refresh that waits for content.
+    const abort = new AbortController();
+    this.abort = abort;
     try {
       await resolveMounts(desired.template, {
         dataDir: this.deps.dataDir,
         workerDir: dir,
         container: desired.template.driver === "container",
         configs: desired.configs,
+        configFiles: this.deps.configFiles,
         artifacts: this.deps.artifacts,
+        signal: abort.signal,
       });
     } catch (err) {
+      if (abort.signal.aborted) return;
       this.phase(this.record.phase, `cannot refresh mounted files: ${(err as Error).message}`, {
         ready: this.record.ready,
       });

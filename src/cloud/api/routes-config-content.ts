@@ -1,0 +1,52 @@
+// GET /api/v1/config-content/SHA: the bytes of a Config file, for the node whose plan references
+// it (HTTP Basic with the node's MQTT credentials, node-auth.ts) or the admin. Plans carry Config
+// files by reference (sha256 and size), so a plan stays one small sync message however large its
+// Configs are; the node fetches the bytes here, verifies them and keeps them (src/edge/configs/).
+// Content that is not in the asking node's current plan is a 404, whoever else may have it.
+import { Hono } from "hono";
+import { SHA256_HEX } from "../../api/artifact.ts";
+import type { Logger } from "../../runtime/log.ts";
+import type { Store } from "../../store/store.ts";
+import { configContent } from "../config-content.ts";
+import { apiError } from "./errors.ts";
+import { type Caller, NodeCredentials, requireAdminOrNode } from "./node-auth.ts";
+
+export function mountConfigContentRoutes(
+  api: Hono,
+  deps: { store: Store; log: Logger; adminToken: string },
+): void {
+  const routes = new Hono<{ Variables: { caller: Caller } }>();
+  const readers = requireAdminOrNode(deps.adminToken, new NodeCredentials(deps.store));
+  routes.get("/:sha", readers, (c) => {
+    const sha = c.req.param("sha");
+    if (!SHA256_HEX.test(sha))
+      return apiError(
+        c,
+        400,
+        `invalid content id ${JSON.stringify(sha)}: expected a sha256: 64 lower-case hex digits`,
+      );
+    const caller = c.get("caller");
+    const node = caller.kind === "node" ? caller.name : undefined;
+    const bytes = configContent(deps.store.db, node, sha);
+    if (!bytes) {
+      return apiError(
+        c,
+        404,
+        node === undefined
+          ? `no Config has a file with sha256 ${sha}`
+          : `node ${node}'s current plan references no Config file with sha256 ${sha}`,
+      );
+    }
+    deps.log.debug("config content served", { sha256: sha, bytes: bytes.length, to: node ?? "admin" });
+    return new Response(bytes, {
+      status: 200,
+      headers: {
+        "content-type": "application/octet-stream",
+        "content-length": String(bytes.length),
+        etag: `"${sha}"`,
+        "cache-control": "private, max-age=31536000, immutable",
+      },
+    });
+  });
+  api.route("/config-content", routes);
+}
