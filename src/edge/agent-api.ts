@@ -37,7 +37,7 @@ export function agentApiApp(
     return c.json({
       ...plan,
       plan: redactPlan(plan.plan),
-      redacted: `env values and Config data are shown as their size; send Authorization: Bearer <the token in <data-dir>/${AGENT_TOKEN_FILE}> to see them`,
+      redacted: `env values are shown as their size and Config file hashes are hidden; send Authorization: Bearer <the token in <data-dir>/${AGENT_TOKEN_FILE}> to see them`,
     });
   });
   app.get("/v1/workers", (c) => {

@@ -5,6 +5,7 @@
 // keeps receiving every later change.
 import { describe, expect, test } from "bun:test";
 import { createHash, randomBytes } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { applyManifest, BUN, type Cluster, REPO_ROOT, waitUntil, withCluster } from "../harness/cluster.ts";
 
@@ -105,7 +106,10 @@ describe("plan delivery", () => {
         expect(sha256(await file(`${env.B}/big-b.bin`))).toBe(sha256(b));
 
         // The node's plan holds references, not the bytes; the content is in the node's store.
-        const plan = (await (await fetch(`${edge.agentUrl}/v1/plan`)).text()) as string;
+        // (with the agent token: without it the references' hashes are hidden)
+        const agentToken = readFileSync(join(edge.dataDir, "agent.token"), "utf8").trim();
+        const headers = { authorization: `Bearer ${agentToken}` };
+        const plan = (await (await fetch(`${edge.agentUrl}/v1/plan`, { headers })).text()) as string;
         expect(plan.length).toBeLessThan(64 * 1024);
         expect(plan).toContain(sha256(a));
 
