@@ -165,6 +165,14 @@ describe("artifact download", () => {
   });
 });
 
+/** Joins a node and answers its HTTP Basic header. */
+function joinedNode(name: string): Record<string, string> {
+  const node = { name, labels: {}, addresses: [], agentVersion: "t", arch: "x64" };
+  const outcome = joinNode(store, mosquittoHasher, node, () => {});
+  if (outcome.kind !== "joined") throw new Error("join failed");
+  return basic(name, outcome.credentials.password);
+}
+
 describe("artifact auth", () => {
   const anon = (path: string, init: RequestInit = {}) => app.request(`/api/v1${path}`, init);
   const mountModelOn = async (node: string) => {
@@ -205,14 +213,7 @@ describe("artifact auth", () => {
   });
 
   test("a deleted node's credentials stop working at once (the cache is keyed by the stored hash)", async () => {
-    const other = joinNode(
-      store,
-      mosquittoHasher,
-      { name: "edge2", labels: {}, addresses: [], agentVersion: "t", arch: "x64" },
-      () => {},
-    );
-    if (other.kind !== "joined") throw new Error("join failed");
-    const headers = basic("edge2", other.credentials.password);
+    const headers = joinedNode("edge2");
     // authenticated (403: not in its plan, not 401)
     expect((await anon(`/artifacts/${MODEL_SHA}`, { headers })).status).toBe(403);
     deleteNode(store, "edge2");
@@ -221,14 +222,7 @@ describe("artifact auth", () => {
 
   // Issue 11: any node could list and download every artifact of the fleet.
   test("a node reads only the artifacts its own plan mounts, and cannot list them", async () => {
-    const other = joinNode(
-      store,
-      mosquittoHasher,
-      { name: "edge3", labels: {}, addresses: [], agentVersion: "t", arch: "x64" },
-      () => {},
-    );
-    if (other.kind !== "joined") throw new Error("join failed");
-    const headers = basic("edge3", other.credentials.password);
+    const headers = joinedNode("edge3");
     const refused = await anon(`/artifacts/${MODEL_SHA}`, { headers });
     expect(refused.status).toBe(403);
     expect((await json(refused)).error).toBe(
