@@ -3,7 +3,7 @@
 // QoS 1 last will, keepalive), SUBSCRIBE at QoS 1, PUBLISH at QoS 1 both ways (PUBACK), PINGREQ
 // when nothing was sent for a keepalive period (as mqtt.js does), DISCONNECT. No queue while
 // disconnected, no retransmission (clean sessions; the sync protocol heals by hello/heartbeat),
-// like src/sync/mqtt-session.ts. One connection costs a few hundred bytes of JS objects plus the
+// like src/protocol/mqtt-session.ts. One connection costs a few hundred bytes of JS objects plus the
 // socket, where an mqtt.js client costs tens of kilobytes (measured in BENCHMARKS.md).
 import type { Socket } from "bun";
 

@@ -5,14 +5,14 @@
 //       --admin-token-file /path/to/data-dir/admin.token --edges 1000 [--duration 60]
 //
 // Each simulated edge is a node that joined through the real join API (POST /api/v1/join with a
-// join token of N uses; its own MQTT username and password), and then does what src/sync/
+// join token of N uses; its own MQTT username and password), and then does what src/node/link/
 // edge-link.ts does: connects with client id levee-<node> and a retained last will (presence
 // offline), subscribes to its down topic, publishes retained presence online (will and presence
 // carry the same ts) and hello with its stored (epoch, revision, hash), repeated after [1, 2),
-// [2, 4) ... s (src/sync/hello-retry.ts) until a welcome answers it; on welcome it takes the heartbeat interval; on plan it decides
+// [2, 4) ... s (src/protocol/hello-retry.ts) until a welcome answers it; on welcome it takes the heartbeat interval; on plan it decides
 // accept/duplicate as decidePlan does, persists the plan (in memory), THEN publishes ack; it
-// sends heartbeats every heartbeatSeconds and reconnects with the real backoff (src/sync/
-// backoff.ts: full jitter, 1 s base, 60 s cap). Every message is built with src/sync/messages.ts
+// sends heartbeats every heartbeatSeconds and reconnects with the real backoff (src/runtime/
+// backoff.ts: full jitter, 1 s base, 60 s cap). Every message is built with src/protocol/messages.ts
 // (newMessage/encodeMessage) and every received one is validated with decodeMessage, as the edge
 // does. Like `levee edge` it also subscribes to the retained mesh catalog and to its log-request
 // topic (--no-catalog: only its down topic); catalogs received are counted, not parsed. With
@@ -31,10 +31,8 @@ import { randomBytes } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
-import type { Logger } from "../src/runtime/log.ts";
-import { nodeClientId } from "../src/sync/acl.ts";
-import { Backoff, type BackoffOptions, DEFAULT_BACKOFF } from "../src/sync/backoff.ts";
-import { HELLO_RETRY_CAP_MS, helloRetryDelayMs } from "../src/sync/hello-retry.ts";
+import { nodeClientId } from "../src/protocol/acl.ts";
+import { HELLO_RETRY_CAP_MS, helloRetryDelayMs } from "../src/protocol/hello-retry.ts";
 import {
   type Body,
   decodeMessage,
@@ -43,9 +41,11 @@ import {
   newMessage,
   type PlanMessage,
   type WorkerStatus,
-} from "../src/sync/messages.ts";
-import type { MqttSession } from "../src/sync/mqtt-session.ts";
-import { CATALOG_TOPIC, downTopic, logsTopic, presenceTopic, upTopic } from "../src/sync/topics.ts";
+} from "../src/protocol/messages.ts";
+import type { MqttSession } from "../src/protocol/mqtt-session.ts";
+import { CATALOG_TOPIC, downTopic, logsTopic, presenceTopic, upTopic } from "../src/protocol/topics.ts";
+import { Backoff, type BackoffOptions, DEFAULT_BACKOFF } from "../src/runtime/backoff.ts";
+import type { Logger } from "../src/runtime/log.ts";
 import { LiteConn, type LiteHandlers } from "./mqtt-lite.ts";
 
 /** Wall-clock ms with sub-ms precision, comparable between processes on this host. */
@@ -293,7 +293,7 @@ class SimEdge {
 
   async start(): Promise<void> {
     if (this.engine.options.transport === "mqttjs") {
-      const { MqttSession } = await import("../src/sync/mqtt-session.ts");
+      const { MqttSession } = await import("../src/protocol/mqtt-session.ts");
       this.session = new MqttSession({
         url: this.id.mqttUrl,
         clientId: nodeClientId(this.id.name),
@@ -463,7 +463,7 @@ class SimEdge {
 
   private handlePlan(msg: PlanMessage): void {
     const current = this.plan;
-    // decidePlan (src/sync/edge-plan-store.ts): same epoch and not newer → only ack again.
+    // decidePlan (src/node/link/plan-store.ts): same epoch and not newer → only ack again.
     if (current && current.epoch === msg.epoch && msg.revision <= current.revision) {
       this.engine.counters.duplicates++;
       this.send({ type: "ack", epoch: current.epoch, revision: current.revision, hash: current.hash });

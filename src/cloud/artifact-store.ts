@@ -18,7 +18,7 @@ import {
 } from "node:fs";
 import { open } from "node:fs/promises";
 import { join } from "node:path";
-import { SHA256_HEX } from "../api/artifact.ts";
+import { SHA256_HEX } from "../manifest/artifact.ts";
 import type { Store } from "../store/store.ts";
 
 /** Default largest artifact: 8 GiB. */

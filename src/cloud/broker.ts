@@ -5,23 +5,23 @@
 // The embedded broker enforces docs/PROTOCOL.md's rules itself: every client authenticates
 // against the authority the cloud installs (until then every client is refused, so an open port
 // never means an open broker); nodes connect only with their own client id; publish and subscribe
-// go through src/sync/acl.ts; and a packet announcing more than maxPacketBytes closes the
+// go through src/protocol/acl.ts; and a packet announcing more than maxPacketBytes closes the
 // connection before it is buffered. Each refusal is one log line and a counter. With a
 // certificate and key it speaks only MQTT over TLS (src/cloud/mqtt-tls.ts loads them). Retained
 // messages are looked up by topic, not scanned (broker-persistence.ts).
 import { createServer, type Server as NetServer, type Socket } from "node:net";
 import { createServer as createTlsServer } from "node:tls";
 import { Aedes } from "aedes";
-import type { HostPort } from "../config/host-port.ts";
+import { mayPublish, maySubscribe, mayUseClientId } from "../protocol/acl.ts";
+import { createFrameLimit } from "../protocol/frame-limit.ts";
+import { MAX_MESSAGE_BYTES } from "../protocol/messages.ts";
+import { Counter } from "../runtime/counters.ts";
+import type { HostPort } from "../runtime/host-port.ts";
 import type { Logger } from "../runtime/log.ts";
 import { listenError } from "../runtime/serve.ts";
-import { mayPublish, maySubscribe, mayUseClientId } from "../sync/acl.ts";
-import { Counter } from "../sync/counters.ts";
-import { createFrameLimit } from "../sync/frame-limit.ts";
-import { MAX_MESSAGE_BYTES } from "../sync/messages.ts";
 import { RetainedMapPersistence } from "./broker-persistence.ts";
 
-/** Decides who may connect (src/cloud/sync-store.ts: createBrokerAuthority). */
+/** Decides who may connect (src/cloud/link/sync-store.ts: createBrokerAuthority). */
 export interface BrokerAuthority {
   verify(username: string, password: string): boolean;
 }

@@ -6,9 +6,9 @@
 // GET /api/v1/config-content/SHA, and read directly by the cloud's own node.
 import type { Database } from "bun:sqlite";
 import { createHash } from "node:crypto";
-import { type ConfigResource, configFile } from "../api/config.ts";
-import type { NodePlan } from "../api/plan.ts";
-import { type ConfigContentSource, NotInPlan } from "../edge/configs/content-source.ts";
+import { type ConfigResource, configFile } from "../manifest/config.ts";
+import type { NodePlan } from "../manifest/plan.ts";
+import { type ConfigContentSource, NotInPlan } from "../node/configs/content-source.ts";
 import type { Store } from "../store/store.ts";
 import { getObject, listObjects, storedSpec } from "./resource-store.ts";
 

@@ -7,9 +7,9 @@
 // re-plan without an apply cannot place stays pending (unplaced-store.ts).
 import type { Database } from "bun:sqlite";
 import { EventEmitter } from "node:events";
-import type { Warning } from "../api/dayu/warnings.ts";
-import { type Resource, specOf } from "../api/kinds.ts";
-import { resolveWorkerTemplate } from "../api/service.ts";
+import type { Warning } from "../manifest/dayu/warnings.ts";
+import { type Resource, specOf } from "../manifest/kinds.ts";
+import { resolveWorkerTemplate } from "../manifest/service.ts";
 import type { Logger } from "../runtime/log.ts";
 import type { Store } from "../store/store.ts";
 import { DayuRejected, expandDayu, releaseOwned } from "./dayu/expand.ts";
@@ -32,7 +32,7 @@ import {
 } from "./resource-store.ts";
 import { replaceUnplaced } from "./unplaced-store.ts";
 
-/** An object as parsed from a manifest (validated by src/api). */
+/** An object as parsed from a manifest (validated by src/manifest). */
 export type ManifestObject = Resource;
 
 export interface ApplyResult {

@@ -6,8 +6,8 @@
 // stays bounded however big the log or slow the client. Either side going away ends both: a
 // client that disconnects cancels the upload (the node's POST is answered 410 and it stops
 // reading), and an upload that ends or breaks ends the client's response.
-import { encodeLogRequest, type LogRequest, newLogRequest, newStreamId } from "../sync/log-request.ts";
-import { logsTopic } from "../sync/topics.ts";
+import { encodeLogRequest, type LogRequest, newLogRequest, newStreamId } from "../protocol/log-request.ts";
+import { logsTopic } from "../protocol/topics.ts";
 
 export const DEFAULT_ANSWER_TIMEOUT_MS = 10_000;
 /** Streams waiting or flowing at once; more are refused (429). */

@@ -5,7 +5,7 @@
 //
 // The lookup reads the node's plan from the plans table and remembers the answer per plan hash:
 // the sweep asks about every Disconnected node every few seconds, plans change rarely.
-import { parseDuration } from "../api/duration.ts";
+import { parseDuration } from "../manifest/duration.ts";
 import type { Store } from "../store/store.ts";
 
 /** The smallest lostAfter of a plan's services in ms, or null for never. Pure. */

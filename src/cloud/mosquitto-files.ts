@@ -1,6 +1,6 @@
 // --mosquitto-config-dir: the cloud keeps an external Mosquitto's password and ACL files current
 // itself, instead of an admin running `levee ctl broker-config mosquitto` after every join. The
-// files are the same (src/sync/mosquitto-config.ts); they are written at start and again whenever
+// files are the same (src/cloud/mosquitto-config.ts); they are written at start and again whenever
 // the set of node credentials changed, through a temporary file and a rename (Mosquitto never
 // reads half a file), keeping an existing file's owner, group and mode (so a file chowned to the
 // mosquitto user stays readable by it). Then --mosquitto-reload-command runs, e.g.
@@ -19,14 +19,14 @@ import {
   writeFileSync,
 } from "node:fs";
 import { join } from "node:path";
+import { hashPassword } from "../protocol/mosquitto-password.ts";
+import { CLOUD_USER } from "../protocol/topics.ts";
 import { RefusalError } from "../runtime/errors.ts";
 import { describeFsError } from "../runtime/fs-errors.ts";
 import type { Logger } from "../runtime/log.ts";
 import type { Store } from "../store/store.ts";
-import { type MosquittoUser, mosquittoAclFile, mosquittoPasswordFile } from "../sync/mosquitto-config.ts";
-import { hashPassword } from "../sync/mosquitto-password.ts";
-import { CLOUD_USER } from "../sync/topics.ts";
-import { nodePasswordHashes } from "./sync-store.ts";
+import { nodePasswordHashes } from "./link/sync-store.ts";
+import { type MosquittoUser, mosquittoAclFile, mosquittoPasswordFile } from "./mosquitto-config.ts";
 
 /** The names `levee ctl broker-config mosquitto` uses too. */
 export const PASSWORD_FILE = "levee.passwd";

@@ -2,7 +2,7 @@
 // the API serves (phase, last seen, addresses, plan revisions). The sync link updates presence and
 // phase in the same table; this module is the one place that creates nodes.
 import { randomBytes, randomUUID } from "node:crypto";
-import { canonicalJson } from "../api/canonical.ts";
+import { canonicalJson } from "../manifest/canonical.ts";
 import type { NodeRole } from "../mesh/contracts.ts";
 import type { Store } from "../store/store.ts";
 import { nodeLabels, roleOf, withoutSystemLabels } from "./node-labels.ts";

@@ -4,9 +4,9 @@
 // mesh catalog (shipped whole to every node in one message). An apply that would cross a limit is
 // refused with the node, the size and the limit; a re-plan without an apply (a node joined or was
 // lost, labels changed) cannot be refused, so what does not fit stays pending instead.
-import { DEFAULT_MAX_SERVICES_PER_NODE, DEFAULT_MAX_WORKERS_PER_NODE } from "../api/plan.ts";
+import { DEFAULT_MAX_SERVICES_PER_NODE, DEFAULT_MAX_WORKERS_PER_NODE } from "../manifest/plan.ts";
+import { MAX_MESSAGE_BYTES, planBodyLimit } from "../protocol/messages.ts";
 import type { Store } from "../store/store.ts";
-import { MAX_MESSAGE_BYTES, planBodyLimit } from "../sync/messages.ts";
 import { readCatalogInput } from "./catalog/catalog-publisher.ts";
 import { deriveCatalog } from "./catalog/derive.ts";
 import type { PlanLimits, Unplaced } from "./planner.ts";

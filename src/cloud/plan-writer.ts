@@ -4,8 +4,8 @@
 // the commit. Also reads back which services each node's current plan runs (the planner places
 // those first).
 import type { Database } from "bun:sqlite";
-import { canonicalJson, sha256Hex } from "../api/canonical.ts";
-import type { NodePlan } from "../api/plan.ts";
+import { canonicalJson, sha256Hex } from "../manifest/canonical.ts";
+import type { NodePlan } from "../manifest/plan.ts";
 
 export interface PlanChange {
   node: string;

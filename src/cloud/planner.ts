@@ -11,9 +11,9 @@
 // would cross a limit is left out and reported in `unplaced` with the reason. Services the node's
 // current plan already runs are placed first, so a newcomer never pushes a running one out.
 
-import { canonicalJson } from "../api/canonical.ts";
-import { configFileRefs } from "../api/config.ts";
-import type { ConfigFileRefs, NodePlan, PlannedService } from "../api/plan.ts";
+import { canonicalJson } from "../manifest/canonical.ts";
+import { configFileRefs } from "../manifest/config.ts";
+import type { ConfigFileRefs, NodePlan, PlannedService } from "../manifest/plan.ts";
 
 export interface WorkerEntryLike {
   node?: string | undefined;

@@ -4,7 +4,7 @@
 
 import type { Database } from "bun:sqlite";
 import { randomUUID } from "node:crypto";
-import { canonicalJson } from "../api/canonical.ts";
+import { canonicalJson } from "../manifest/canonical.ts";
 
 /**
  * An object as the API shows it. Services keep their spec under `spec`; a Config's files are at the

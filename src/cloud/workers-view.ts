@@ -1,6 +1,6 @@
 // GET /api/v1/workers: every worker the plans ask for, with the status its node last reported.
 // A worker no node has reported on yet is "pending", with a message that says what it waits for.
-import type { NodePlan } from "../api/plan.ts";
+import type { NodePlan } from "../manifest/plan.ts";
 import type { Store } from "../store/store.ts";
 
 export interface WorkerView {

@@ -2,6 +2,7 @@
 // defaults filled in and listen addresses resolved against --bind-address.
 import { resolve } from "node:path";
 import { UsageError } from "../runtime/errors.ts";
+import { type HostPort, listenAddress } from "../runtime/host-port.ts";
 import {
   agentApiHost,
   defaultAdvertiseAddress,
@@ -9,7 +10,6 @@ import {
   defaultLogFormat,
   defaultNodeName,
 } from "./defaults.ts";
-import { type HostPort, listenAddress } from "./host-port.ts";
 import type { Options } from "./schema.ts";
 
 export type Mode = "cloud" | "edge";

@@ -1,7 +1,7 @@
 // Defaults that depend on the machine: data dir, node name, advertise address, log format.
 import { hostname, networkInterfaces } from "node:os";
 import { join } from "node:path";
-import { isLoopbackAddress } from "./host-port.ts";
+import { isLoopbackAddress } from "../runtime/host-port.ts";
 
 export function defaultDataDir(env: Record<string, string | undefined> = process.env): string {
   if (process.getuid?.() === 0) return "/var/lib/levee";

@@ -5,8 +5,9 @@
 // Naming: the key `apiListen` is the flag `--api-listen`, the env variable `LEVEE_API_LISTEN` and
 // the config file field `api-listen`.
 import { z } from "zod";
-import { DEFAULT_MAX_SERVICES_PER_NODE, DEFAULT_MAX_WORKERS_PER_NODE } from "../api/plan.ts";
-import { parseHostPort } from "./host-port.ts";
+import { DEFAULT_MAX_SERVICES_PER_NODE, DEFAULT_MAX_WORKERS_PER_NODE } from "../manifest/plan.ts";
+import { DNS_LABEL } from "../runtime/dns-name.ts";
+import { parseHostPort } from "../runtime/host-port.ts";
 
 /** Which commands an option belongs to. */
 export type Scope = "agent" | "cloud" | "edge" | "ctl" | "install" | "uninstall" | "demo";
@@ -81,10 +82,7 @@ const count = z.coerce
 
 const nodeName = z
   .string()
-  .regex(
-    /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/,
-    "expected a DNS label: lower-case letters, digits and '-', at most 63 characters",
-  );
+  .regex(DNS_LABEL, "expected a DNS label: lower-case letters, digits and '-', at most 63 characters");
 
 const port = z.coerce
   .number({ error: "expected a port number" })

@@ -2,16 +2,17 @@
 // in SQLite), keeps an MQTT link to the cloud for its plan and status, and runs the plan stored on
 // disk whether the cloud is reachable or not.
 import type { EdgeConfig } from "../config/agent-config.ts";
-import { startMesh } from "../mesh/start-mesh.ts";
 import { keepEdgeMeshTls } from "../mesh/transport/mesh-credentials.ts";
+import { type NodeIdentity, storedIdentity } from "../node/identity.ts";
+import { startNodeLink } from "../node/link/node-link.ts";
+import { readStoredPlan } from "../node/link/plan-store.ts";
+import { type LocalNode, startLocalNode } from "../node/local-node.ts";
+import { startMesh } from "../node/start-mesh.ts";
+import { startNodeLogServer } from "../node/workers/logs/log-server.ts";
+import { Backoff } from "../runtime/backoff.ts";
 import { RefusalError } from "../runtime/errors.ts";
 import { versionInfo } from "../runtime/version.ts";
-import { Backoff } from "../sync/backoff.ts";
-import { readStoredPlan } from "../sync/edge-plan-store.ts";
-import { CloudUnreachable, joinCloud, type NodeIdentity, storedIdentity } from "./join.ts";
-import { type LocalNode, startLocalNode } from "./local-node.ts";
-import { startNodeLink } from "./node-link.ts";
-import { startNodeLogServer } from "./workers/log-server.ts";
+import { CloudUnreachable, joinCloud } from "./join.ts";
 
 export async function startEdge(config: EdgeConfig): Promise<LocalNode> {
   const node = await startLocalNode(config);

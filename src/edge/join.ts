@@ -1,50 +1,16 @@
 // Joining the cloud, once: POST /api/v1/join with the join token, then the node's identity, MQTT
-// credentials and the broker's CA (for mqtts://) live in the edge's SQLite (meta table), so
-// restarts need no token and no cloud. The join also brings the node's mesh certificate, for a key
+// credentials and the broker's CA (for mqtts://) are kept (src/node/identity.ts), so restarts need
+// no token and no cloud. The join also brings the node's mesh certificate, for a key
 // made here (src/mesh/transport/mesh-credentials.ts keeps it renewed).
 // A refusal (bad/expired token, name taken) is final: a RefusalError, exit 2. An unreachable cloud
 // is not: the caller retries with backoff.
 import { arch } from "node:os";
 import { newNodeKey } from "../mesh/transport/certificates.ts";
 import { saveMeshTls } from "../mesh/transport/mesh-credentials.ts";
+import { type NodeIdentity, saveIdentity } from "../node/identity.ts";
 import { readJsonAnswer } from "../runtime/bounded-read.ts";
 import { RefusalError } from "../runtime/errors.ts";
 import type { Store } from "../store/store.ts";
-
-export interface NodeIdentity {
-  name: string;
-  uid: string;
-  mqttUrl: string;
-  username: string;
-  password: string;
-  /** The CA (PEM) that the broker's certificate must chain to, for an mqtts:// URL; else none. */
-  mqttCa?: string | undefined;
-}
-
-const KEYS = {
-  name: "node-name",
-  uid: "node-uid",
-  mqttUrl: "mqtt-url",
-  username: "mqtt-username",
-  password: "mqtt-password",
-} as const;
-/** Optional: empty means none (the system CAs). */
-const CA_KEY = "mqtt-ca";
-
-export function storedIdentity(store: Store): NodeIdentity | undefined {
-  const values = Object.fromEntries(Object.entries(KEYS).map(([k, key]) => [k, store.getMeta(key)]));
-  if (!values.uid || !values.password || !values.username || !values.mqttUrl || !values.name)
-    return undefined;
-  const ca = store.getMeta(CA_KEY);
-  return { ...(values as unknown as NodeIdentity), ...(ca ? { mqttCa: ca } : {}) };
-}
-
-export function saveIdentity(store: Store, identity: NodeIdentity): void {
-  store.tx(() => {
-    for (const [k, key] of Object.entries(KEYS)) store.setMeta(key, identity[k as keyof typeof KEYS]);
-    store.setMeta(CA_KEY, identity.mqttCa ?? "");
-  });
-}
 
 export class CloudUnreachable extends Error {}
 

@@ -1,6 +1,6 @@
 // Starts an HTTP listener with Bun.serve and turns bind failures into one-line errors that name
 // the flag the address came from.
-import type { HostPort } from "../config/host-port.ts";
+import type { HostPort } from "./host-port.ts";
 
 export class ListenError extends Error {
   readonly exitCode = 1;

@@ -110,7 +110,7 @@ describe("levee ctl against a real cloud", () => {
   );
 
   test(
-    "get -o yaml reads back with apply -f - (src/api/meta.ts: system fields are accepted on input)",
+    "get -o yaml reads back with apply -f - (src/manifest/meta.ts: system fields are accepted on input)",
     step(async () => {
       const yaml = await ctl("get", "service", "echo", "-o", "yaml");
       expect(yaml.code).toBe(0);

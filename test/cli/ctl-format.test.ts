@@ -3,7 +3,6 @@
 import { describe, expect, test } from "bun:test";
 import { chmodSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { manifestContentType } from "../../src/cli/ctl/apply.ts";
 import { type CtlOptions, issueLines, resolveTarget } from "../../src/cli/ctl/client.ts";
 import { SseParser } from "../../src/cli/ctl/events.ts";
 import {
@@ -19,6 +18,7 @@ import {
   workerRows,
 } from "../../src/cli/ctl/format.ts";
 import { kindArgument, resolveKind } from "../../src/cli/ctl/kinds.ts";
+import { manifestContentType } from "../../src/cli/ctl/manifest-file.ts";
 import type { NodeView, WorkerView } from "../../src/cli/ctl/types.ts";
 import { progressLine, rolloutState, timeoutMessage } from "../../src/cli/ctl/wait.ts";
 import { UsageError } from "../../src/runtime/errors.ts";

@@ -12,9 +12,9 @@ import { ArtifactStore } from "../../src/cloud/artifact-store.ts";
 import { deleteNode, joinNode } from "../../src/cloud/node-registry.ts";
 import { loadOptions } from "../../src/config/load.ts";
 import { optionsFor } from "../../src/config/schema.ts";
+import { mosquittoHasher } from "../../src/protocol/mosquitto-password.ts";
 import { createLogger } from "../../src/runtime/log.ts";
 import { openStore } from "../../src/store/store.ts";
-import { mosquittoHasher } from "../../src/sync/mosquitto-password.ts";
 import { ADMIN_TOKEN as ADMIN, inProcessCloud } from "../harness/cloud-api.ts";
 import { makeTempDir, runLevee } from "../harness/cluster.ts";
 

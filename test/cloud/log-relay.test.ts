@@ -8,10 +8,10 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { MAX_JSON_BODY_BYTES } from "../../src/cloud/api/errors.ts";
 import { LogStreams } from "../../src/cloud/log-streams.ts";
 import { joinNode } from "../../src/cloud/node-registry.ts";
-import { LogServer, type OpenLog } from "../../src/edge/workers/log-server.ts";
+import { LogServer, type OpenLog } from "../../src/node/workers/logs/log-server.ts";
+import { decodeLogRequest } from "../../src/protocol/log-request.ts";
+import { mosquittoHasher } from "../../src/protocol/mosquitto-password.ts";
 import { openStore } from "../../src/store/store.ts";
-import { decodeLogRequest } from "../../src/sync/log-request.ts";
-import { mosquittoHasher } from "../../src/sync/mosquitto-password.ts";
 import { ADMIN_TOKEN as ADMIN, inProcessCloud } from "../harness/cloud-api.ts";
 import { makeTempDir, waitUntil } from "../harness/cluster.ts";
 

@@ -6,9 +6,9 @@ import { chmodSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { startMosquittoFiles, writeFileIfChanged } from "../../src/cloud/mosquitto-files.ts";
 import { deleteNode, joinNode } from "../../src/cloud/node-registry.ts";
+import { mosquittoHasher } from "../../src/protocol/mosquitto-password.ts";
 import { createLogger } from "../../src/runtime/log.ts";
 import { openStore } from "../../src/store/store.ts";
-import { mosquittoHasher } from "../../src/sync/mosquitto-password.ts";
 import { makeTempDir, waitUntil } from "../harness/cluster.ts";
 
 const store = openStore({ dataDir: makeTempDir(), mode: "cloud" });

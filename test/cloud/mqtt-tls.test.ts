@@ -7,8 +7,8 @@ import mqtt from "mqtt";
 import { type EmbeddedBroker, startEmbeddedBroker } from "../../src/cloud/broker.ts";
 import { certificateProblem } from "../../src/cloud/mqtt-tls.ts";
 import { cloudOptionProblem } from "../../src/config/agent-config.ts";
+import { type ClientTls, tlsOptions } from "../../src/protocol/mqtt-session.ts";
 import { createLogger } from "../../src/runtime/log.ts";
-import { type ClientTls, tlsOptions } from "../../src/sync/mqtt-session.ts";
 import { makeCert, opensslAvailable, type TestCert } from "../harness/certs.ts";
 import { makeTempDir } from "../harness/cluster.ts";
 

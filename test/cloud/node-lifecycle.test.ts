@@ -2,10 +2,10 @@
 // services (read from the plans table, cached per plan hash), only changes to or from Lost
 // re-plan, and a Disconnected node's Lost timer wakes the sweep when lostAfter is over.
 import { afterAll, describe, expect, test } from "bun:test";
+import { createLostTimers } from "../../src/cloud/link/lost-timers.ts";
 import { createLostAfterLookup, lostAfterOfPlan } from "../../src/cloud/lost-after.ts";
 import { phaseChangeAffectsPlacement } from "../../src/cloud/planner.ts";
 import { openStore } from "../../src/store/store.ts";
-import { createLostTimers } from "../../src/sync/lost-timers.ts";
 import { makeTempDir } from "../harness/cluster.ts";
 
 const store = openStore({ dataDir: makeTempDir(), mode: "cloud" });

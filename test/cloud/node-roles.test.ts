@@ -8,9 +8,9 @@ import { join } from "node:path";
 import { readCatalogInput } from "../../src/cloud/catalog/catalog-publisher.ts";
 import { deriveCatalog } from "../../src/cloud/catalog/derive.ts";
 import { getNode, joinNode } from "../../src/cloud/node-registry.ts";
+import { mosquittoHasher } from "../../src/protocol/mosquitto-password.ts";
 import { migrations } from "../../src/store/migrations.ts";
 import { openStore } from "../../src/store/store.ts";
-import { mosquittoHasher } from "../../src/sync/mosquitto-password.ts";
 import { ADMIN_TOKEN as ADMIN, inProcessCloud } from "../harness/cloud-api.ts";
 import { makeTempDir } from "../harness/cluster.ts";
 

@@ -7,7 +7,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { createHash } from "node:crypto";
 import { joinNode } from "../../src/cloud/node-registry.ts";
 import { planLimits } from "../../src/cloud/plan-limits.ts";
-import { mosquittoHasher } from "../../src/sync/mosquitto-password.ts";
+import { mosquittoHasher } from "../../src/protocol/mosquitto-password.ts";
 import { ADMIN_TOKEN, inProcessCloud } from "../harness/cloud-api.ts";
 
 const stores: { close(): void }[] = [];

@@ -1,15 +1,15 @@
 // The planner, pure: where workers go, their indices, which configs travel with a plan.
 import { describe, expect, test } from "bun:test";
 import { randomUUID } from "node:crypto";
-import { canonicalJson, sha256Hex } from "../../src/api/canonical.ts";
-import { resolveWorkerTemplate } from "../../src/api/service.ts";
 import {
   type PlannerInput,
   type PlannerService,
   pinnedToUnknownNodes,
   planAll,
 } from "../../src/cloud/planner.ts";
-import { encodeMessage, MAX_MESSAGE_BYTES, newMessage, planBodyLimit } from "../../src/sync/messages.ts";
+import { canonicalJson, sha256Hex } from "../../src/manifest/canonical.ts";
+import { resolveWorkerTemplate } from "../../src/manifest/service.ts";
+import { encodeMessage, MAX_MESSAGE_BYTES, newMessage, planBodyLimit } from "../../src/protocol/messages.ts";
 
 function service(
   name: string,

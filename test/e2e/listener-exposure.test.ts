@@ -1,7 +1,7 @@
 // An edge bound to an address other hosts reach (--bind-address): its cluster listener (the mesh
 // tunnel) is there, but the local agent API and the forward proxy stay on 127.0.0.1, and /v1/plan
 // shows no env value and no Config data to a caller without the agent token. Needs a non-loopback
-// IPv4 address on this machine (skipped otherwise; test/config and test/edge cover the rest).
+// IPv4 address on this machine (skipped otherwise; test/config and test/node cover the rest).
 import { describe, expect, test } from "bun:test";
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";

@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { appendFileSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { rotate, workerLogDir } from "../../src/edge/workers/log-files.ts";
+import { rotate, workerLogDir } from "../../src/node/workers/logs/log-files.ts";
 import {
   type Cluster,
   cleanEnv,

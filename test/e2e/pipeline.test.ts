@@ -13,10 +13,10 @@
 import { expect, test } from "bun:test";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { loadDocuments } from "../../src/api/documents.ts";
-import { parseManifests } from "../../src/api/manifest.ts";
-import { resolveWorkerTemplate, type ServiceSpec } from "../../src/api/service.ts";
 import type { WorkerView } from "../../src/cloud/workers-view.ts";
+import { loadDocuments } from "../../src/manifest/documents.ts";
+import { parseManifests } from "../../src/manifest/manifest.ts";
+import { resolveWorkerTemplate, type ServiceSpec } from "../../src/manifest/service.ts";
 import {
   applyManifest,
   type Cluster,

@@ -1,4 +1,4 @@
-// The host-wide port registry shared by the agents of one host (src/edge/workers/port-registry.ts):
+// The host-wide port registry shared by the agents of one host (src/node/workers/prestart/port-registry.ts):
 // another agent frozen while it holds the registry's lock (SIGSTOP, a stalled VM) must stall
 // neither this agent's plans nor anything else it does; its `port: auto` worker starts once the
 // lock is free again. (Before the fix the agent waited for the lock synchronously: 10 s of a

@@ -6,10 +6,10 @@ import { type CloudApiDeps, cloudApiApp } from "../../src/cloud/api/app.ts";
 import { ControlPlane } from "../../src/cloud/control-plane.ts";
 import type { NodeLimits } from "../../src/cloud/plan-limits.ts";
 import type { PlanChange } from "../../src/cloud/plan-writer.ts";
+import { mosquittoHasher } from "../../src/protocol/mosquitto-password.ts";
 import { Readiness } from "../../src/runtime/health.ts";
 import { createLogger, type Logger } from "../../src/runtime/log.ts";
 import { openStore, type Store } from "../../src/store/store.ts";
-import { mosquittoHasher } from "../../src/sync/mosquitto-password.ts";
 import { makeTempDir } from "./cluster.ts";
 
 export const ADMIN_TOKEN = "lvadm_test-token-that-is-long-enough-0123456789";

@@ -9,9 +9,14 @@ import { randomUUID } from "node:crypto";
 import { chmodSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type Template, templateSchema } from "../../src/api/template.ts";
-import { ContainerDriver } from "../../src/edge/workers/container-driver.ts";
-import type { Instance, InstanceKey, LaunchSpec, ResolvedMount } from "../../src/edge/workers/driver.ts";
+import { type Template, templateSchema } from "../../src/manifest/template.ts";
+import { ContainerDriver } from "../../src/node/workers/drivers/container-driver.ts";
+import type {
+  Instance,
+  InstanceKey,
+  LaunchSpec,
+  ResolvedMount,
+} from "../../src/node/workers/drivers/driver.ts";
 import { ensureDocker, removeLeveeContainers, TEST_IMAGE, type TestDocker } from "./docker.ts";
 
 export function testInstanceKey(overrides: Partial<InstanceKey> = {}): InstanceKey {

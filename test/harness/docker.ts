@@ -23,8 +23,8 @@ import {
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { DEFAULT_DOCKER_SOCKET, DockerClient } from "../../src/edge/workers/docker-client.ts";
-import { LABEL } from "../../src/edge/workers/docker-spec.ts";
+import { DEFAULT_DOCKER_SOCKET, DockerClient } from "../../src/node/workers/drivers/docker-client.ts";
+import { LABEL } from "../../src/node/workers/drivers/docker-spec.ts";
 import { waitUntil } from "./process.ts";
 
 export const TEST_IMAGE = "levee-test/busybox:1";

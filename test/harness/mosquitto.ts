@@ -9,7 +9,7 @@
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
-import { mosquittoConf } from "../../src/sync/mosquitto-config.ts";
+import { mosquittoConf } from "../../src/cloud/mosquitto-config.ts";
 import { canConnect, runLevee, waitUntil } from "./process.ts";
 
 export type BrokerKind = "embedded" | "mosquitto";

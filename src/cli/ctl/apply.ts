@@ -1,15 +1,12 @@
 // `levee ctl apply -f FILE|-`: sends the manifest file (YAML or JSON, one or more objects) as it
 // is to POST /api/v1/apply, which applies all of it or nothing, and prints `service/echo created`
 // per object. With --wait it then follows the rollout (see wait.ts) until done or --timeout.
-import { readFileSync } from "node:fs";
-import { parseDuration } from "../../api/duration.ts";
+import { parseDuration } from "../../manifest/duration.ts";
 import { UsageError } from "../../runtime/errors.ts";
-import { describeFsError } from "../../runtime/fs-errors.ts";
-import type { RequestBody } from "./client.ts";
 import { type CtlContext, takeArgs } from "./context.ts";
-import { warningLines } from "./convert.ts";
 import { applyLines, toJson, toYaml } from "./format.ts";
 import { objectRef } from "./kinds.ts";
+import { readManifest, warningLines } from "./manifest-file.ts";
 import type { ApplyResult, ApplyWarning } from "./types.ts";
 import { revisionSnapshot, waitForRollout } from "./wait.ts";
 
@@ -48,26 +45,4 @@ function withOwner(result: ApplyResult): ApplyResult | { kind: string; name: str
     ...result,
     outcome: `${result.outcome} (from ${objectRef(result.owner.kind, result.owner.name)})`,
   };
-}
-
-/** The file's text and its content type: JSON when it is named .json or starts like JSON, else YAML. */
-export async function readManifest(filename: string): Promise<RequestBody> {
-  let text: string;
-  if (filename === "-") {
-    text = await Bun.stdin.text();
-  } else {
-    try {
-      text = readFileSync(filename, "utf8");
-    } catch (err) {
-      const why = describeFsError(err);
-      throw new UsageError(`cannot read ${filename}: ${why}`);
-    }
-  }
-  if (text.trim() === "") throw new UsageError(`${filename === "-" ? "standard input" : filename} is empty`);
-  return { text, contentType: manifestContentType(filename, text) };
-}
-
-export function manifestContentType(filename: string, text: string): string {
-  const json = /\.json$/i.test(filename) || (filename === "-" && /^\s*[[{]/.test(text));
-  return json ? "application/json" : "application/yaml";
 }

@@ -5,8 +5,8 @@
 import { createHash } from "node:crypto";
 import { statSync } from "node:fs";
 import { basename } from "node:path";
-import { SHA256_HEX } from "../../api/artifact.ts";
-import { fileNameProblem } from "../../api/fields.ts";
+import { SHA256_HEX } from "../../manifest/artifact.ts";
+import { fileNameProblem } from "../../manifest/fields.ts";
 import { UsageError } from "../../runtime/errors.ts";
 import { describeFsError } from "../../runtime/fs-errors.ts";
 import { type CtlContext, takeArgs } from "./context.ts";

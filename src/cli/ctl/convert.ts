@@ -3,15 +3,13 @@
 // RuntimeService) become the Services the cloud would make of them, with the ImageMaps of the same
 // file; native objects are printed as written. Warnings go to standard error; a manifest the API
 // would refuse fails like `apply` does (exit 1, one line per issue).
-import { loadDocuments } from "../../api/documents.ts";
-import { parseManifests } from "../../api/manifest.ts";
+import { loadDocuments } from "../../manifest/documents.ts";
+import { parseManifests } from "../../manifest/manifest.ts";
 import { UsageError } from "../../runtime/errors.ts";
-import { readManifest } from "./apply.ts";
-import { CtlFailure, issueLines, oneLine } from "./client.ts";
+import { CtlFailure, issueLines } from "./client.ts";
 import { type CtlContext, takeArgs } from "./context.ts";
 import { toJson, toYaml } from "./format.ts";
-import { objectRef } from "./kinds.ts";
-import type { ApplyWarning } from "./types.ts";
+import { readManifest, warningLines } from "./manifest-file.ts";
 
 export async function convert(ctx: CtlContext): Promise<number> {
   takeArgs(ctx.args, 0);
@@ -22,7 +20,7 @@ export async function convert(ctx: CtlContext): Promise<number> {
   const parsed = parseManifests(text, body.contentType);
   if (!parsed.ok) throw new CtlFailure("invalid manifest; nothing was converted", issueLines(parsed.issues));
   // Loaded here: the translation is only needed by this subcommand.
-  const { convertLocally } = await import("../../api/dayu/convert-local.ts");
+  const { convertLocally } = await import("../../manifest/dayu/convert-local.ts");
   const raw = loadDocuments(text, body.contentType).map((doc) => doc.value);
   const converted = convertLocally(parsed.objects, raw);
   if (!converted.ok) {
@@ -35,14 +33,4 @@ export async function convert(ctx: CtlContext): Promise<number> {
   if (output === "json") ctx.out(toJson({ apiVersion: "levee/v1", kind: "List", items: converted.objects }));
   else ctx.out(converted.objects.map((o) => toYaml(o)).join("---\n"));
   return 0;
-}
-
-/** `warning: jointmultiedgeservice/controller: spec.cloudWorker...: message`, one line each. */
-export function warningLines(warnings: readonly ApplyWarning[]): string {
-  return warnings
-    .map((w) => {
-      const object = w.kind && w.name ? `${objectRef(w.kind, w.name)}: ` : "";
-      return `warning: ${object}${w.path ? `${w.path}: ` : ""}${oneLine(w.message)}\n`;
-    })
-    .join("");
 }

@@ -9,7 +9,7 @@ export async function schema(ctx: CtlContext): Promise<number> {
   const [word] = takeArgs(ctx.args, 1);
   const info = kindArgument(word, (k) => k.resource);
   // Loaded here: the resource schemas are only needed by this subcommand.
-  const { jsonSchemaFor } = await import("../../api/json-schema.ts");
+  const { jsonSchemaFor } = await import("../../manifest/json-schema.ts");
   let result: unknown;
   try {
     result = jsonSchemaFor(info.kind);

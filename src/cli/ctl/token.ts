@@ -1,7 +1,8 @@
 // `levee ctl token create [--ttl 24h] [--uses 1]`: a join token for `levee edge --token`. The token
 // is printed alone on the last line, so `levee ctl token create | tail -1` gives just the token.
-import { parseDuration } from "../../api/duration.ts";
+
 import { joinTokenTtlProblem } from "../../cloud/join-tokens.ts";
+import { parseDuration } from "../../manifest/duration.ts";
 import { UsageError } from "../../runtime/errors.ts";
 import { type CtlContext, takeArgs } from "./context.ts";
 import { toJson, toYaml } from "./format.ts";

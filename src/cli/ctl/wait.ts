@@ -2,7 +2,7 @@
 // latest plan (appliedRevision == desiredRevision) and every worker of the applied services is
 // ready, printing a progress line per node whenever it changes. On timeout: exit 1 with one line
 // naming the nodes and workers that are not there yet.
-import { formatDuration } from "../../api/duration.ts";
+import { formatDuration } from "../../manifest/duration.ts";
 import { type ApiClient, CtlFailure } from "./client.ts";
 import type { ListOf, NodeView, WorkerView } from "./types.ts";
 

@@ -8,7 +8,7 @@
 //     edge2 stays on edge1 with --edges 1).
 
 import pipelineYaml from "../../../examples/dayu-pipeline/pipeline.yaml" with { type: "text" };
-import { loadDocuments } from "../../api/documents.ts";
+import { loadDocuments } from "../../manifest/documents.ts";
 
 /** The manifest as written in examples/dayu-pipeline/pipeline.yaml. */
 export const PIPELINE_YAML: string = typeof pipelineYaml === "string" ? pipelineYaml : String(pipelineYaml);

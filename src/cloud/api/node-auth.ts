@@ -5,8 +5,8 @@
 // a node deleted or joined again with a new password no longer matches. Passwords are never logged.
 import { createHash } from "node:crypto";
 import type { MiddlewareHandler } from "hono";
+import { verifyPassword } from "../../protocol/mosquitto-password.ts";
 import type { Store } from "../../store/store.ts";
-import { verifyPassword } from "../../sync/mosquitto-password.ts";
 import { tokenMatches } from "../admin-token.ts";
 import { apiError } from "./errors.ts";
 

@@ -2,7 +2,7 @@
 // artifacts its workers mount). A node's credentials are on the node, so they are as safe as the
 // node; without this scope one compromised camera box could download every model of the fleet.
 // The set is read from the node's current plan (plans table) and kept until the plan's hash changes.
-import type { NodePlan } from "../../api/plan.ts";
+import type { NodePlan } from "../../manifest/plan.ts";
 import type { Store } from "../../store/store.ts";
 
 export class NodeReadScope {

@@ -8,8 +8,8 @@
 // mounts (node-read-scope.ts). Mounted before the API's
 // 4 MiB body limit: an upload has its own limit and is never held in memory.
 import { Hono } from "hono";
-import { SHA256_HEX } from "../../api/artifact.ts";
-import { fileNameProblem } from "../../api/fields.ts";
+import { SHA256_HEX } from "../../manifest/artifact.ts";
+import { fileNameProblem } from "../../manifest/fields.ts";
 import type { Logger } from "../../runtime/log.ts";
 import type { Store } from "../../store/store.ts";
 import { ArtifactHashMismatch, type ArtifactStore, ArtifactTooLarge, blobSize } from "../artifact-store.ts";

@@ -3,7 +3,7 @@
 // the embedded broker. Regenerate and reload Mosquitto (SIGHUP) after nodes join.
 import type { Hono } from "hono";
 import type { Store } from "../../store/store.ts";
-import { mosquittoAclFile, mosquittoPasswordFile } from "../../sync/mosquitto-config.ts";
+import { mosquittoAclFile, mosquittoPasswordFile } from "../mosquitto-config.ts";
 import { mosquittoUsers } from "../mosquitto-files.ts";
 
 export function mountBrokerRoutes(api: Hono, store: Store, cloudPassword: string): void {

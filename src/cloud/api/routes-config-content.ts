@@ -1,10 +1,10 @@
 // GET /api/v1/config-content/SHA: the bytes of a Config file, for the node whose plan references
 // it (HTTP Basic with the node's MQTT credentials, node-auth.ts) or the admin. Plans carry Config
 // files by reference (sha256 and size), so a plan stays one small sync message however large its
-// Configs are; the node fetches the bytes here, verifies them and keeps them (src/edge/configs/).
+// Configs are; the node fetches the bytes here, verifies them and keeps them (src/node/configs/).
 // Content that is not in the asking node's current plan is a 404, whoever else may have it.
 import { Hono } from "hono";
-import { SHA256_HEX } from "../../api/artifact.ts";
+import { SHA256_HEX } from "../../manifest/artifact.ts";
 import type { Logger } from "../../runtime/log.ts";
 import type { Store } from "../../store/store.ts";
 import { configContent } from "../config-content.ts";

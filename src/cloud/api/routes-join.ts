@@ -5,9 +5,10 @@
 import type { Hono } from "hono";
 import { z } from "zod";
 import { nodePublicKeyProblem } from "../../mesh/transport/certificates.ts";
+import { CLOUD_USER } from "../../protocol/topics.ts";
+import { DNS_LABEL } from "../../runtime/dns-name.ts";
 import type { Logger } from "../../runtime/log.ts";
 import type { Store } from "../../store/store.ts";
-import { CLOUD_USER } from "../../sync/topics.ts";
 import { consumeJoinToken } from "../join-tokens.ts";
 import type { NodeCa } from "../node-ca.ts";
 import { isSystemLabel, SYSTEM_LABEL_PREFIX } from "../node-labels.ts";
@@ -19,7 +20,7 @@ export const joinRequestSchema = z.strictObject({
   v: z.literal(1),
   token: z.string().optional(),
   node: z.strictObject({
-    name: z.string().regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, "expected a DNS label"),
+    name: z.string().regex(DNS_LABEL, "expected a DNS label"),
     labels: z.record(z.string().max(253), label).default({}),
     addresses: z.array(z.string().max(100)).max(32).default([]),
     agentVersion: z.string().max(64).default(""),

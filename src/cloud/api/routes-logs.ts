@@ -9,13 +9,13 @@
 import { type Context, Hono, type MiddlewareHandler } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { z } from "zod";
-import { dnsLabelProblem } from "../../api/meta.ts";
+import { dnsLabelProblem } from "../../manifest/meta.ts";
+import { isStreamId, logStreamErrorSchema } from "../../protocol/log-request.ts";
+import { isNodeName } from "../../protocol/topics.ts";
 import type { Logger } from "../../runtime/log.ts";
 import type { Store } from "../../store/store.ts";
-import { isStreamId, logStreamErrorSchema } from "../../sync/log-request.ts";
-import { isNodeName } from "../../sync/topics.ts";
+import { readLiveness } from "../link/sync-store.ts";
 import type { LogStreams } from "../log-streams.ts";
-import { readLiveness } from "../sync-store.ts";
 import { requireAdminToken } from "./auth.ts";
 import { apiError, formatPath, parseBody } from "./errors.ts";
 import { NodeCredentials, parseBasic } from "./node-auth.ts";

@@ -2,13 +2,13 @@
 // list, delete, the workers view and the event stream. Dayu's kinds: src/cloud/dayu/routes.ts.
 import type { Hono } from "hono";
 import { streamSSE } from "hono/streaming";
-import { kindInfo, parseManifests } from "../../api/manifest.ts";
+import { kindInfo, parseManifests } from "../../manifest/manifest.ts";
 import type { Store } from "../../store/store.ts";
 import { ApplyRejected, type ApplyResult, type ControlPlane, type LeveeEvent } from "../control-plane.ts";
 import { mountDayuRoutes } from "../dayu/routes.ts";
+import { listRoutes, nodeExists } from "../link/sync-store.ts";
 import { deleteNode, getNode, listNodes } from "../node-registry.ts";
 import { pinnedToUnknownNodes } from "../planner.ts";
-import { listRoutes, nodeExists } from "../sync-store.ts";
 import { unplacedWorkers } from "../unplaced-store.ts";
 import { listWorkers, unjoinedWorkers } from "../workers-view.ts";
 import { apiError } from "./errors.ts";

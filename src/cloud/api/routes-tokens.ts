@@ -1,7 +1,7 @@
 // POST /api/v1/tokens: create a join token {ttl: "24h", uses: 1, description}.
 import type { Hono } from "hono";
 import { z } from "zod";
-import { parseDuration } from "../../api/duration.ts";
+import { parseDuration } from "../../manifest/duration.ts";
 import type { Store } from "../../store/store.ts";
 import { createJoinToken, joinTokenTtlProblem } from "../join-tokens.ts";
 import { apiError, parseBody } from "./errors.ts";

@@ -3,16 +3,16 @@
 // again, after a short debounce; only a changed content takes a new revision (kept in meta, so
 // it keeps growing across restarts within one epoch) and is published, retained, on the shared
 // topic levee/v1/shared/catalog: a node that (re)connects gets the newest at once.
-import { canonicalJson, sha256Hex } from "../../api/canonical.ts";
-import type { Mesh } from "../../api/service.ts";
+import { canonicalJson, sha256Hex } from "../../manifest/canonical.ts";
+import type { Mesh } from "../../manifest/service.ts";
 import type { Catalog } from "../../mesh/contracts.ts";
+import { MAX_MESSAGE_BYTES } from "../../protocol/messages.ts";
+import { CATALOG_TOPIC } from "../../protocol/topics.ts";
 import type { Logger } from "../../runtime/log.ts";
 import type { Store } from "../../store/store.ts";
-import { MAX_MESSAGE_BYTES } from "../../sync/messages.ts";
-import { CATALOG_TOPIC } from "../../sync/topics.ts";
+import { cloudEpoch } from "../link/sync-store.ts";
 import { nodeLabels, roleOf } from "../node-labels.ts";
 import { listObjects } from "../resource-store.ts";
-import { cloudEpoch } from "../sync-store.ts";
 import { listWorkers } from "../workers-view.ts";
 import { type CatalogContent, type CatalogInput, deriveCatalog } from "./derive.ts";
 

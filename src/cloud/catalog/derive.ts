@@ -5,7 +5,7 @@
 // route with it (src/mesh/routing/) and serve it on their discovery API; it is shipped whole to
 // every node, so it must not grow with nodes that take no mesh traffic: with 10,000 edges and no
 // mesh service it holds one node, and those edges joining or leaving changes nothing in it.
-import type { Mesh } from "../../api/service.ts";
+import type { Mesh } from "../../manifest/service.ts";
 import type {
   Catalog,
   CatalogNode,

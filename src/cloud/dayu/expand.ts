@@ -7,19 +7,19 @@
 // Dayu object owns, a nodePort that another service uses, a changed RuntimeService that kept its
 // revision.
 import type { Database } from "bun:sqlite";
-import { canonicalJson } from "../../api/canonical.ts";
-import { type ImageRule, mergeImageMaps } from "../../api/dayu/image-map.ts";
+import { canonicalJson } from "../../manifest/canonical.ts";
+import { type ImageRule, mergeImageMaps } from "../../manifest/dayu/image-map.ts";
 import {
   DAYU_KINDS,
   type DayuResource,
   jmesSchema,
   runtimeServiceSchema,
   SEDNA_API_VERSION,
-} from "../../api/dayu/sedna-schema.ts";
-import { translateDayu } from "../../api/dayu/translate.ts";
-import type { Warning } from "../../api/dayu/warnings.ts";
-import type { Resource } from "../../api/kinds.ts";
-import { serviceSchema } from "../../api/service.ts";
+} from "../../manifest/dayu/sedna-schema.ts";
+import { translateDayu } from "../../manifest/dayu/translate.ts";
+import type { Warning } from "../../manifest/dayu/warnings.ts";
+import type { Resource } from "../../manifest/kinds.ts";
+import { serviceSchema } from "../../manifest/service.ts";
 import { getObject, listObjects, type StoredObject, storedSpec } from "../resource-store.ts";
 import { describeRef, type ObjectRef, ownedBy, ownerLabels, ownerOf, setOwned } from "./owners.ts";
 import { allocatePort, PortsExhausted } from "./ports.ts";

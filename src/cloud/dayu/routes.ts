@@ -4,7 +4,7 @@
 //   DELETE /api/v1/jointmultiedgeservices/NAME     the object and exactly what it made
 //   DELETE /api/v1/runtimeservices/NAME
 import type { Hono } from "hono";
-import type { DAYU_KINDS } from "../../api/dayu/sedna-schema.ts";
+import type { DAYU_KINDS } from "../../manifest/dayu/sedna-schema.ts";
 import type { Store } from "../../store/store.ts";
 import { apiError } from "../api/errors.ts";
 import type { ControlPlane } from "../control-plane.ts";

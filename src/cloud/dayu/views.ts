@@ -3,7 +3,7 @@
 // generation, resourceVersion: applying the output again checks it), and a status: what it made,
 // the mesh port, and its workers with their phase and readiness. Plus the stored form of a Dayu
 // object read back (savedDayu), which the re-translation after an ImageMap change reads too.
-import { SEDNA_API_VERSION } from "../../api/dayu/sedna-schema.ts";
+import { SEDNA_API_VERSION } from "../../manifest/dayu/sedna-schema.ts";
 import type { StoredObject } from "../resource-store.ts";
 import { storedSpec } from "../resource-store.ts";
 import type { WorkerView } from "../workers-view.ts";
@@ -23,7 +23,7 @@ export interface DayuView {
   };
 }
 
-/** What the store keeps of a Dayu object as its spec (specOf in src/api/kinds.ts). */
+/** What the store keeps of a Dayu object as its spec (specOf in src/manifest/kinds.ts). */
 export interface SavedDayu {
   namespace?: string;
   annotations?: Record<string, string>;

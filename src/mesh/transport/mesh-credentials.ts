@@ -5,9 +5,9 @@
 // twice a day; a failure is retried with backoff while the old certificate is still used.
 // The key is never logged and never leaves the node.
 import { X509Certificate } from "node:crypto";
+import { Backoff, type BackoffOptions } from "../../runtime/backoff.ts";
 import { readJsonAnswer } from "../../runtime/bounded-read.ts";
 import type { Store } from "../../store/store.ts";
-import { Backoff, type BackoffOptions } from "../../sync/backoff.ts";
 import { newNodeKey } from "./certificates.ts";
 import { type NodeTls, nodeNameOf } from "./node-tls.ts";
 
@@ -168,7 +168,7 @@ export function keepMeshTls(options: KeeperOptions): MeshTlsKeeper {
 export function keepEdgeMeshTls(options: {
   store: Store;
   cloudUrl: string;
-  /** The joined identity (src/edge/join.ts): name and MQTT credentials. */
+  /** The joined identity (src/node/identity.ts): name and MQTT credentials. */
   identity: { name: string; username: string; password: string };
   onEvent?: KeeperOptions["onEvent"];
 }): MeshTlsKeeper {

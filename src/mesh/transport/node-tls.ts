@@ -4,7 +4,7 @@
 // `<node>.node.levee`), never from anything the peer says.
 import { X509Certificate } from "node:crypto";
 import type { Socket, TLSOptions } from "bun";
-import { isNodeName } from "../../sync/topics.ts";
+import { isDnsLabel } from "../../runtime/dns-name.ts";
 import { NODE_DNS_SUFFIX, nodeDnsName } from "./certificates.ts";
 
 /** What a node needs to speak mutual TLS in the mesh (all PEM). */
@@ -23,7 +23,7 @@ export function nodeNameOf(cert: X509Certificate): string | undefined {
     .split(", ")
     .filter((entry) => entry.startsWith("DNS:") && entry.endsWith(NODE_DNS_SUFFIX))
     .map((entry) => entry.slice(4, -NODE_DNS_SUFFIX.length));
-  if (names.length !== 1 || !isNodeName(names[0] ?? "")) return undefined;
+  if (names.length !== 1 || !isDnsLabel(names[0] ?? "")) return undefined;
   return names[0];
 }
 

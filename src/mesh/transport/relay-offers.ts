@@ -6,7 +6,7 @@
 // backoff never holds up replacing used legs (a leg that was used proves the relay works), and a
 // leg that dies after waiting a while at a working relay is replaced after the first, short delay.
 import type { Socket } from "bun";
-import { Backoff, type BackoffOptions } from "../../sync/backoff.ts";
+import { Backoff, type BackoffOptions } from "../../runtime/backoff.ts";
 import { LineReader, readLines } from "./line-reader.ts";
 import type { NodeTls } from "./node-tls.ts";
 import { LEG_KEEPALIVE_MS } from "./relay-hub.ts";

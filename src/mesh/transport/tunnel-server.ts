@@ -7,7 +7,7 @@
 // The listener itself is plain TCP and each connection is upgraded to TLS (Bun's socket.upgradeTLS
 // as TLS server), with the credentials current at that moment: a renewed certificate applies to
 // the next connection without restarting anything.
-import type { HostPort } from "../../config/host-port.ts";
+import type { HostPort } from "../../runtime/host-port.ts";
 import { listenError } from "../../runtime/serve.ts";
 import type { NodeTls } from "./node-tls.ts";
 import type { RelayHub } from "./relay-hub.ts";

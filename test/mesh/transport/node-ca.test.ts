@@ -23,11 +23,11 @@ import {
   storedMeshTls,
 } from "../../../src/mesh/transport/mesh-credentials.ts";
 import { nodeNameOf } from "../../../src/mesh/transport/node-tls.ts";
+import { mosquittoHasher } from "../../../src/protocol/mosquitto-password.ts";
 import { RefusalError } from "../../../src/runtime/errors.ts";
 import { Readiness } from "../../../src/runtime/health.ts";
 import { createLogger } from "../../../src/runtime/log.ts";
 import { openStore, type Store } from "../../../src/store/store.ts";
-import { mosquittoHasher } from "../../../src/sync/mosquitto-password.ts";
 import { makeTempDir } from "../../harness/cluster.ts";
 
 const DAY = 24 * 3600_000;

@@ -1,0 +1,54 @@
+// A node's plan: everything one node must run, computed by the cloud's planner and shipped whole
+// to the node (docs/PROTOCOL.md, message "plan"). It is the contract between the cloud and a
+// node's supervisor and mesh: resolved worker templates (overrides already merged), the configs
+// its workers mount, and the mesh settings of the services it serves. Config files travel by
+// reference (sha256 and size): the node fetches their bytes over HTTP (src/node/configs/), so a
+// plan stays small however large the Configs it mounts are.
+import { z } from "zod";
+import { sha256Schema } from "./artifact.ts";
+
+/**
+ * The format of the plan body. 1 (no `format` field in the message): Config files inline in
+ * `configs`; 2: Config files by reference in `configFiles`. A node refuses a format it does not know.
+ */
+export const PLAN_FORMAT = 2;
+
+/** Default limits of one node's plan (the cloud's --max-services-per-node, --max-workers-per-node). */
+export const DEFAULT_MAX_SERVICES_PER_NODE = 250;
+export const DEFAULT_MAX_WORKERS_PER_NODE = 1000;
+
+/** One file of a Config, by reference: the node fetches the bytes by their sha256. */
+export const configFileRefSchema = z.object({
+  sha256: sha256Schema,
+  size: z.number().int().min(0),
+});
+
+export const plannedWorkerSchema = z.object({
+  /** 0-based index among this service's workers on this node; stable while the spec's order is. */
+  index: z.number().int().min(0),
+  /** The effective worker template (template + the worker entry's override), as in the manifest. */
+  template: z.record(z.string(), z.unknown()),
+});
+
+export const plannedServiceSchema = z.object({
+  name: z.string(),
+  uid: z.string(),
+  generation: z.number().int(),
+  workers: z.array(plannedWorkerSchema),
+  mesh: z.record(z.string(), z.unknown()).optional(),
+  lostAfter: z.string().optional(),
+});
+
+export const nodePlanSchema = z.object({
+  node: z.string(),
+  services: z.array(plannedServiceSchema),
+  /** Config objects mounted by this node's workers: Config name → file name → its content's reference. */
+  configFiles: z.record(z.string(), z.record(z.string(), configFileRefSchema)),
+});
+
+export type PlannedWorker = z.infer<typeof plannedWorkerSchema>;
+export type PlannedService = z.infer<typeof plannedServiceSchema>;
+export type NodePlan = z.infer<typeof nodePlanSchema>;
+export type ConfigFileRef = z.infer<typeof configFileRefSchema>;
+/** A Config's files in a plan: file name → reference. */
+export type ConfigFileRefs = Record<string, ConfigFileRef>;

@@ -1,0 +1,115 @@
+// Starts the mesh of one node (cloud or edge): the tunnel listener (mutual TLS, plus the relay on
+// the cloud), the dialer (direct, else through the cloud's relay), the relay legs an edge keeps
+// open to the cloud, and the MeshAgent with its service ports, upstream ports and forward proxy,
+// converged whenever the catalog or the node's workers change.
+
+import type { CatalogNode } from "../mesh/contracts.ts";
+import { MeshAgent } from "../mesh/mesh-agent.ts";
+import { MeshMetrics } from "../mesh/routing/metrics.ts";
+import type { MeshTlsKeeper } from "../mesh/transport/mesh-credentials.ts";
+import type { RelayHub } from "../mesh/transport/relay-hub.ts";
+import { startRelayOffers } from "../mesh/transport/relay-offers.ts";
+import { TunnelDialer } from "../mesh/transport/tunnel-dialer.ts";
+import { startTunnelServer } from "../mesh/transport/tunnel-server.ts";
+import type { RouteStatusEntry } from "../protocol/messages.ts";
+import type { LocalNode } from "./local-node.ts";
+
+export interface MeshStartOptions {
+  node: string;
+  credentials: MeshTlsKeeper;
+  /** The cloud: it runs the relay; edges offer legs to it. */
+  relayHub?: RelayHub | undefined;
+  /** Edges: where the cloud's relay is before the catalog says (the cloud URL's host). */
+  fallbackRelayHost?: string | undefined;
+  /**
+   * Which verified peers may open streams. The cloud knows its nodes (a deleted node's certificate
+   * stops working there at once); an edge accepts any peer whose certificate the cluster CA signed.
+   */
+  authorize?: ((peer: string) => boolean) | undefined;
+  /** Where route status goes (the node's link to the cloud). */
+  reportRoutes?: ((routes: RouteStatusEntry[]) => void) | undefined;
+}
+
+export function startMesh(local: LocalNode, options: MeshStartOptions): MeshAgent {
+  const { config, log, lifecycle } = local;
+  const meshLog = log.child({ component: "mesh" });
+  const catalog = () => local.catalog?.get();
+  const lookup = (name: string): CatalogNode | undefined => catalog()?.nodes.find((n) => n.name === name);
+  const relayAddress = () => {
+    if (options.relayHub) return undefined;
+    const cloud = catalog()?.nodes.find((n) => n.role === "cloud");
+    const host = cloud?.addresses[0] ?? options.fallbackRelayHost;
+    return host ? { host, port: cloud?.tunnelPort ?? config.tunnelListen.port } : undefined;
+  };
+  const credentials = () => options.credentials.current();
+  const dialer = new TunnelDialer({
+    node: options.node,
+    credentials,
+    lookup,
+    relay: relayAddress,
+    ...(options.relayHub ? { localRelay: options.relayHub } : {}),
+    relayOnly: config.meshRelayOnly,
+    onEvent: (event, fields) => meshLog.debug(event, fields),
+  });
+  const mesh = new MeshAgent({
+    node: options.node,
+    log: meshLog,
+    bindHost: config.bindAddress,
+    loopbackHost: config.proxyListen.host,
+    proxyPort: config.proxyListen.port,
+    catalog,
+    localWorkers: () =>
+      (local.supervisor?.snapshot() ?? []).flatMap((w) =>
+        w.port === null ? [] : [{ service: w.service, index: w.index, port: w.port, ready: w.ready }],
+      ),
+    dialer,
+    distance: (node) => dialer.distance(node),
+    metrics: new MeshMetrics(local.metrics),
+    onRoutes: (routes) =>
+      options.reportRoutes?.(
+        routes.map((r) => ({
+          service: r.service,
+          kind: r.kind,
+          port: r.port,
+          state: r.state,
+          message: r.message.slice(0, 1024),
+          since: r.since,
+        })),
+      ),
+  });
+  const tunnel = startTunnelServer({
+    listen: config.tunnelListen,
+    credentials,
+    ...(options.authorize ? { authorize: options.authorize } : {}),
+    ...(options.relayHub ? { relay: options.relayHub } : {}),
+    onStream: (stream) =>
+      mesh.serveTunnelStream(stream.service, stream.duplex, stream.peer, stream.forwarded),
+    onRefused: (reason, fields) => meshLog.warn("tunnel connection refused", { reason, ...fields }),
+  });
+  const offers = options.relayHub
+    ? undefined
+    : startRelayOffers({
+        node: options.node,
+        credentials,
+        relay: relayAddress,
+        accept: tunnel.accept,
+        onEvent: (event, fields) => meshLog.debug(event, fields),
+      });
+  mesh.start();
+  const refresh = () => mesh.refresh();
+  local.catalog?.on("change", refresh);
+  local.supervisor?.on("change", refresh);
+  lifecycle.add("mesh", () => {
+    local.catalog?.off("change", refresh);
+    local.supervisor?.off("change", refresh);
+    offers?.close();
+    tunnel.stop();
+    mesh.close();
+  });
+  meshLog.info("mesh started", {
+    tunnel: `${tunnel.hostname}:${tunnel.port}`,
+    proxy: `${config.proxyListen.host}:${config.proxyListen.port}`,
+  });
+  local.mesh = mesh;
+  return mesh;
+}

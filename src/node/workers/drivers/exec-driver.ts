@@ -1,0 +1,189 @@
+// The exec driver: a worker is a process in its own session and process group (setsid), started
+// in its own directory under the data dir (or template.workingDir), with stdout and stderr
+// appended straight to its log file: no pipe runs through the agent, so a worker keeps running
+// and logging while the agent is stopped, upgraded or killed, and a restarted agent adopts it
+// (pid + start time + the LEVEE_WORKER_ID marker, see proc.ts).
+import { closeSync, constants, existsSync, mkdirSync, openSync, statSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { inheritedEnv } from "../prestart/worker-env.ts";
+import type { Driver, ExitInfo, Instance, InstanceRef, LaunchSpec } from "./driver.ts";
+import { WorkerSpecError } from "./driver.ts";
+import { isSameProcess, listPids, processEnvVar, processGroupMembers, processStartTime } from "./proc.ts";
+import { resolveIds } from "./system-users.ts";
+
+/** How often an adopted process (not our child: no exit notification) is checked. */
+const ADOPTED_POLL_MS = 500;
+const MARKER = "LEVEE_WORKER_ID";
+
+export class ExecDriver implements Driver {
+  readonly name = "exec" as const;
+
+  constructor(private readonly agentEnv: NodeJS.ProcessEnv = process.env) {}
+
+  async start(spec: LaunchSpec): Promise<Instance> {
+    const { template } = spec;
+    const command = template.command;
+    if (!command || command.length === 0) throw new WorkerSpecError("template.command is empty");
+    const env = { ...inheritedEnv(this.agentEnv), ...spec.env };
+    const executable = findExecutable(command[0] as string, env.PATH ?? "");
+    const cwd = template.workingDir ?? spec.workerDir;
+    if (!isDirectory(cwd))
+      throw new WorkerSpecError(`workingDir ${cwd} does not exist or is not a directory`);
+    const ids = resolveIds(template.user, template.group);
+    if ("error" in ids) throw new WorkerSpecError(ids.error);
+    if ((ids.uid !== undefined || ids.gid !== undefined) && process.getuid?.() !== 0) {
+      throw new WorkerSpecError("user/group need the agent to run as root");
+    }
+    mkdirSync(dirname(spec.logFile), { recursive: true });
+    const logFd = openSync(spec.logFile, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT, 0o640);
+    let child: ReturnType<typeof Bun.spawn>;
+    try {
+      child = Bun.spawn([executable, ...command.slice(1), ...template.args], {
+        cwd,
+        env,
+        stdin: "ignore",
+        stdout: logFd,
+        stderr: logFd,
+        detached: true,
+        ...(ids.uid !== undefined ? { uid: ids.uid } : {}),
+        ...(ids.gid !== undefined ? { gid: ids.gid } : {}),
+      });
+    } catch (err) {
+      throw new WorkerSpecError(`cannot start ${command[0]}: ${(err as Error).message}`);
+    } finally {
+      closeSync(logFd);
+    }
+    const pid = child.pid;
+    const pidStart = processStartTime(pid);
+    const ref: InstanceRef = { key: spec.key, driver: "exec", pid, pidStart };
+    const exited = child.exited.then(
+      (): ExitInfo => ({
+        exitCode: child.signalCode ? null : child.exitCode,
+        signal: child.signalCode ? String(child.signalCode) : null,
+      }),
+    );
+    return new ProcessInstance(ref, exited);
+  }
+
+  async adopt(ref: InstanceRef): Promise<Instance | undefined> {
+    const { pid, pidStart } = ref;
+    if (pid === undefined || pidStart === undefined) return undefined;
+    if (!isSameProcess(pid, pidStart)) return undefined;
+    if (processEnvVar(pid, MARKER) !== ref.key.instance) return undefined;
+    return new ProcessInstance(ref, watchForeign(pid, pidStart));
+  }
+
+  async orphans(agentId: string, known: ReadonlySet<string>): Promise<InstanceRef[]> {
+    const prefix = instancePrefix(agentId);
+    const found: InstanceRef[] = [];
+    for (const pid of listPids()) {
+      if (pid === process.pid) continue;
+      const marker = processEnvVar(pid, MARKER);
+      if (marker === undefined || !marker.startsWith(prefix) || known.has(marker)) continue;
+      // Only group leaders: a worker's children inherit the marker.
+      if (!processGroupMembers(pid).includes(pid)) continue;
+      const pidStart = processStartTime(pid);
+      if (pidStart === undefined) continue;
+      found.push({
+        key: { node: "", service: "", index: -1, instance: marker },
+        driver: "exec",
+        pid,
+        pidStart,
+      });
+    }
+    return found;
+  }
+}
+
+/** Instance ids of one agent start with a tag of its data dir, so orphans() finds only its own. */
+export function instancePrefix(agentId: string): string {
+  return `${Bun.hash(agentId).toString(16).padStart(16, "0").slice(0, 12)}-`;
+}
+
+class ProcessInstance implements Instance {
+  private stopping: Promise<ExitInfo> | undefined;
+  private ended = false;
+
+  constructor(
+    readonly ref: InstanceRef,
+    readonly exited: Promise<ExitInfo>,
+  ) {
+    exited.then(() => {
+      this.ended = true;
+      // The worker is its process group: children left behind by a leader that ended (and that
+      // would hold its port or files) end with it.
+      const pgid = ref.pid as number;
+      if (processGroupMembers(pgid).length > 0) killGroup(pgid, "SIGKILL");
+    });
+  }
+
+  async signal(signal: string): Promise<void> {
+    if (!this.ended) killGroup(this.ref.pid as number, signal);
+  }
+
+  stop(timeoutMs: number): Promise<ExitInfo> {
+    this.stopping ??= this.terminate(timeoutMs);
+    return this.stopping;
+  }
+
+  private async terminate(timeoutMs: number): Promise<ExitInfo> {
+    const pgid = this.ref.pid as number;
+    if (!this.ended) killGroup(pgid, "SIGTERM");
+    const deadline = Date.now() + timeoutMs;
+    const leaderGone = await Promise.race([
+      this.exited.then(() => true),
+      Bun.sleep(timeoutMs).then(() => false),
+    ]);
+    if (!leaderGone) killGroup(pgid, "SIGKILL");
+    // Children that outlive the leader (ignoring SIGTERM) get the rest of the grace period.
+    while (processGroupMembers(pgid).length > 0 && Date.now() < deadline) await Bun.sleep(50);
+    if (processGroupMembers(pgid).length > 0) killGroup(pgid, "SIGKILL");
+    return this.exited;
+  }
+}
+
+function killGroup(pgid: number, signal: string): void {
+  try {
+    process.kill(-pgid, signal as NodeJS.Signals);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== "ESRCH") throw err;
+  }
+}
+
+/** Exit of a process that is not our child: seen by polling, status unknown. */
+async function watchForeign(pid: number, pidStart: string): Promise<ExitInfo> {
+  while (isSameProcess(pid, pidStart)) await Bun.sleep(ADOPTED_POLL_MS);
+  return { exitCode: null, signal: null };
+}
+
+/** The program to run: a path (checked) or a name searched in the worker's PATH. */
+export function findExecutable(program: string, path: string): string {
+  if (program.includes("/")) {
+    if (!existsSync(program)) throw new WorkerSpecError(`command not found: ${program} does not exist`);
+    if (!isExecutableFile(program)) throw new WorkerSpecError(`command ${program} is not an executable file`);
+    return program;
+  }
+  for (const dir of path.split(":")) {
+    if (dir === "") continue;
+    const candidate = join(dir, program);
+    if (isExecutableFile(candidate)) return candidate;
+  }
+  throw new WorkerSpecError(`command not found: ${program} (searched PATH=${path})`);
+}
+
+function isExecutableFile(path: string): boolean {
+  try {
+    const stat = statSync(path);
+    return stat.isFile() && (stat.mode & 0o111) !== 0;
+  } catch {
+    return false;
+  }
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}

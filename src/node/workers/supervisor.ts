@@ -1,0 +1,392 @@
+// The supervisor: converges this node's plan (from SQLite) to running workers, one
+// WorkerController per (service, index). At agent start it first stops orphans (instances of this
+// agent that no row knows: a crash between launch and the store write), then adopts what still
+// runs and restarts what died, before any new plan arrives: the node runs its stored plan with or
+// without the cloud. Shutting the agent down leaves workers running (they are adopted next time).
+import { EventEmitter } from "node:events";
+import { nodePlanSchema } from "../../manifest/plan.ts";
+import type { Template } from "../../manifest/template.ts";
+import type { WorkerStatus } from "../../protocol/messages.ts";
+import type { Logger } from "../../runtime/log.ts";
+import type { Store } from "../../store/store.ts";
+import type { StoredPlan } from "../link/plan-store.ts";
+import { type DesiredWorker, desiredWorkers, type InvalidWorker, workerKey } from "./desired.ts";
+import type { Driver, LogReadOptions } from "./drivers/driver.ts";
+import { type LogRotator, workerLogDir } from "./logs/log-files.ts";
+import { readWorkerLog } from "./logs/log-reader.ts";
+import type { LogSource } from "./logs/log-server.ts";
+import type { ArtifactSource } from "./prestart/mount-resolver.ts";
+import type { PortRegistry } from "./prestart/port-registry.ts";
+import { WorkerController, type WorkerDeps } from "./worker-controller.ts";
+import { removeWorkerDir, sweepWorkerDirs } from "./worker-dirs.ts";
+import { statusOf } from "./worker-records.ts";
+import { type WorkerRecord, WorkerStore } from "./worker-store.ts";
+
+export interface SupervisorOptions {
+  store: Store;
+  log: Logger;
+  node: string;
+  dataDir: string;
+  /** The data dir, absolute: tells this agent's instances from another agent's on the same host. */
+  agentId: string;
+  agentUrl: string;
+  proxy?: { url: string; host: string } | undefined;
+  drivers: { exec: Driver; container: () => Driver };
+  ports: PortRegistry;
+  artifacts?: (ArtifactSource & { gc?(inUse: ReadonlySet<string>): unknown }) | undefined;
+  /** Config file content by reference (fetched, verified, kept in SQLite). */
+  configFiles?: (WorkerDeps["configFiles"] & { gc?(inUse: ReadonlySet<string>): unknown }) | undefined;
+  /** Keeps exec workers' log files bounded (copy-truncate rotation). */
+  rotator?: LogRotator | undefined;
+  /** Where status changes go (the sync outbox); replaceable once the link to the cloud is up. */
+  status: (status: WorkerStatus) => void;
+}
+
+/** What the mesh and the agent API see of a worker. */
+export interface WorkerSnapshot {
+  service: string;
+  index: number;
+  phase: string;
+  ready: boolean;
+  port: number | null;
+  pid: number | null;
+  containerId: string | null;
+  restarts: number;
+  message: string;
+}
+
+export class Supervisor extends EventEmitter<{ change: [WorkerSnapshot] }> {
+  private readonly controllers = new Map<string, WorkerController>();
+  private readonly records: WorkerStore;
+  private readonly containerDriver: { value?: Driver } = {};
+  private statusSink: (status: WorkerStatus) => void;
+  private applying: Promise<void> = Promise.resolve();
+
+  constructor(private readonly options: SupervisorOptions) {
+    super();
+    this.records = new WorkerStore(options.store);
+    this.statusSink = options.status;
+  }
+
+  setStatusSink(sink: (status: WorkerStatus) => void): void {
+    this.statusSink = sink;
+  }
+
+  /** Boot: orphans, adoption, then the stored plan (if any). */
+  async start(plan: StoredPlan | undefined): Promise<void> {
+    const stored = this.records.all();
+    await this.stopOrphans(stored);
+    const { workers, invalid } = this.parse(plan);
+    const wanted = new Map(workers.map((w) => [w.key, w]));
+    this.sweepDirs([...stored.map((r) => workerKey(r.service, r.index)), ...wanted.keys()]);
+    const boots: Promise<void>[] = [];
+    for (const record of stored) {
+      const key = workerKey(record.service, record.index);
+      const desired = wanted.get(key);
+      if (desired) {
+        const controller = this.controller(desired, record);
+        boots.push(controller.boot());
+      } else {
+        boots.push(this.retire(record));
+      }
+    }
+    for (const desired of workers) {
+      if (!this.controllers.has(desired.key))
+        boots.push(this.controller(desired, undefined).setDesired(desired));
+    }
+    this.reportInvalid(invalid);
+    await Promise.all(boots);
+    await this.releasePorts(wanted);
+  }
+
+  /** A newer plan was stored: converge to it. Plans are applied one at a time, in order. */
+  apply(plan: StoredPlan): Promise<void> {
+    this.applying = this.applying.then(() => this.converge(plan));
+    return this.applying;
+  }
+
+  snapshot(): WorkerSnapshot[] {
+    return [...this.controllers.values()].map((c) => snapshotOf(c.state));
+  }
+
+  /**
+   * A worker's output for `levee ctl logs`: exec workers from their rotated files, containers from
+   * Docker (the current container; an exited one until the worker starts again).
+   */
+  openLog(service: string, index: number, options: LogReadOptions): LogSource {
+    const controller = this.controllers.get(workerKey(service, index));
+    if (!controller)
+      return { status: 404, error: `node ${this.options.node} has no worker ${service}/${index}` };
+    const record = controller.state;
+    if (record.driver === "exec")
+      return readWorkerLog(workerLogDir(this.options.dataDir, service, index), options);
+    const containerId = controller.lastContainerId;
+    const driver = this.driver("container");
+    if (!containerId || !driver.logs) {
+      return {
+        status: 404,
+        error: `worker ${service}/${index} has no container yet (${record.phase}: ${record.message})`,
+      };
+    }
+    return driver.logs(
+      {
+        key: { node: this.options.node, service, index, instance: record.instance ?? "" },
+        driver: "container",
+        containerId,
+      },
+      options,
+    );
+  }
+
+  /** Agent shutdown: stop timers and checks; workers keep running. */
+  close(): void {
+    for (const controller of this.controllers.values()) controller.detach();
+  }
+
+  /** Stops every worker (levee demo at Ctrl-C, tests). */
+  async stopAll(): Promise<void> {
+    await Promise.all([...this.controllers.values()].map((c) => c.stopAndDetach()));
+  }
+
+  private async converge(plan: StoredPlan): Promise<void> {
+    const { workers, invalid } = this.parse(plan);
+    const wanted = new Map(workers.map((w) => [w.key, w]));
+    const ops: Promise<void>[] = [];
+    for (const key of this.controllers.keys()) {
+      if (!wanted.has(key)) ops.push(this.drop(key));
+    }
+    for (const desired of workers) {
+      const existing = this.controllers.get(desired.key);
+      ops.push(
+        existing ? existing.setDesired(desired) : this.controller(desired, undefined).setDesired(desired),
+      );
+    }
+    this.reportInvalid(invalid);
+    await Promise.all(ops);
+    await this.releasePorts(wanted);
+    await this.collectArtifacts(workers);
+    this.collectConfigContent(workers);
+  }
+
+  /**
+   * Frees the host ports of workers no longer wanted. A registry locked by another agent for too
+   * long is no reason to fail the plan: the ports are freed with the next plan or restart.
+   */
+  private async releasePorts(wanted: ReadonlyMap<string, unknown>): Promise<void> {
+    try {
+      await this.options.ports.releaseExcept(new Set(wanted.keys()));
+    } catch (err) {
+      this.options.log.warn("ports of removed workers not released yet", { error: (err as Error).message });
+    }
+  }
+
+  private async drop(key: string): Promise<void> {
+    const controller = this.controllers.get(key);
+    if (!controller) return;
+    await controller.remove();
+    if (this.controllers.get(key) === controller) this.controllers.delete(key);
+  }
+
+  private controller(desired: DesiredWorker, record: WorkerRecord | undefined): WorkerController {
+    const { options } = this;
+    const controller = new WorkerController(
+      {
+        node: options.node,
+        dataDir: options.dataDir,
+        agentId: options.agentId,
+        agentUrl: options.agentUrl,
+        proxy: options.proxy,
+        log: options.log,
+        driver: (name) => this.driver(name),
+        ports: options.ports,
+        artifacts: options.artifacts,
+        configFiles: options.configFiles,
+        rotator: options.rotator,
+        save: (r) => this.records.save(r),
+        remove: (service, index) => this.records.remove(service, index),
+        changed: (status, r) => {
+          this.statusSink(status);
+          this.emit("change", snapshotOf(r));
+        },
+      },
+      desired,
+      record ?? newRecord(desired),
+    );
+    this.controllers.set(desired.key, controller);
+    return controller;
+  }
+
+  private driver(name: Template["driver"]): Driver {
+    if (name === "exec") return this.options.drivers.exec;
+    this.containerDriver.value ??= this.options.drivers.container();
+    return this.containerDriver.value;
+  }
+
+  private parse(plan: StoredPlan | undefined): { workers: DesiredWorker[]; invalid: InvalidWorker[] } {
+    if (!plan) return { workers: [], invalid: [] };
+    const parsed = nodePlanSchema.safeParse(plan.plan);
+    if (!parsed.success) {
+      this.options.log.error(
+        "the stored plan cannot be read by this agent; keeping the workers as they are",
+        {
+          revision: plan.revision,
+          error: parsed.error.issues[0]?.message,
+        },
+      );
+      return { workers: [...this.controllers.values()].map((c) => c.desiredWorker), invalid: [] };
+    }
+    return desiredWorkers(parsed.data);
+  }
+
+  private reportInvalid(invalid: InvalidWorker[]): void {
+    const now = new Date().toISOString();
+    for (const w of invalid) {
+      this.statusSink({
+        service: w.service,
+        index: w.index,
+        phase: "failed",
+        ready: false,
+        restarts: 0,
+        message: w.message,
+        exitCode: null,
+        signal: null,
+        since: now,
+      });
+    }
+  }
+
+  private async stopOrphans(stored: WorkerRecord[]): Promise<void> {
+    const known = new Set(stored.flatMap((r) => (r.instance === null ? [] : [r.instance])));
+    const drivers: Driver[] = [this.options.drivers.exec];
+    if (stored.some((r) => r.driver === "container")) drivers.push(this.driver("container"));
+    for (const driver of drivers) {
+      let orphans: Awaited<ReturnType<Driver["orphans"]>>;
+      try {
+        orphans = await driver.orphans(this.options.agentId, known);
+      } catch (err) {
+        this.options.log.warn("cannot look for orphaned workers", {
+          driver: driver.name,
+          error: (err as Error).message,
+        });
+        continue;
+      }
+      for (const ref of orphans) {
+        this.options.log.warn("stopping an orphaned worker instance (started just before the agent died)", {
+          instance: ref.key.instance,
+          pid: ref.pid,
+          container: ref.containerId,
+        });
+        const instance = await driver.adopt(ref);
+        await instance?.stop(10_000);
+      }
+    }
+  }
+
+  /** Boot, before any worker starts: directories of workers neither stored nor planned go. */
+  private sweepDirs(known: string[]): void {
+    try {
+      const removed = sweepWorkerDirs(this.options.dataDir, new Set(known));
+      if (removed.length > 0)
+        this.options.log.info("removed the directories of workers that no longer exist", {
+          count: removed.length,
+          dirs: removed.slice(0, 20).join(", "),
+        });
+    } catch (err) {
+      this.options.log.warn("cannot clean up old worker directories", { error: (err as Error).message });
+    }
+  }
+
+  /** A worker removed from the plan while the agent was down: stop it if it runs, forget it. */
+  private async retire(record: WorkerRecord): Promise<void> {
+    if (record.instance !== null) {
+      const driver = this.driver(record.driver);
+      const instance = await driver
+        .adopt({
+          key: {
+            node: this.options.node,
+            service: record.service,
+            index: record.index,
+            instance: record.instance,
+          },
+          driver: record.driver,
+          pid: record.pid ?? undefined,
+          pidStart: record.pidStart ?? undefined,
+          containerId: record.containerId ?? undefined,
+        })
+        .catch(() => undefined);
+      if (instance) {
+        this.options.log.info("stopping a worker that left the plan while the agent was down", {
+          worker: workerKey(record.service, record.index),
+        });
+        await instance.stop(10_000);
+      }
+    }
+    this.records.remove(record.service, record.index);
+    removeWorkerDir(this.options.dataDir, record.service, record.index);
+  }
+
+  private async collectArtifacts(workers: DesiredWorker[]): Promise<void> {
+    const gc = this.options.artifacts?.gc;
+    if (!gc) return;
+    const inUse = new Set<string>();
+    for (const w of workers) for (const m of w.template.mounts) if (m.artifact) inUse.add(m.artifact.sha256);
+    try {
+      await gc.call(this.options.artifacts, inUse);
+    } catch (err) {
+      this.options.log.warn("artifact cache cleanup failed", { error: (err as Error).message });
+    }
+  }
+
+  /** Config content no desired worker references any more is deleted. */
+  private collectConfigContent(workers: DesiredWorker[]): void {
+    const gc = this.options.configFiles?.gc;
+    if (!gc) return;
+    const inUse = new Set<string>();
+    for (const w of workers)
+      for (const files of Object.values(w.configs))
+        for (const ref of Object.values(files)) inUse.add(ref.sha256);
+    try {
+      gc.call(this.options.configFiles, inUse);
+    } catch (err) {
+      this.options.log.warn("config content cleanup failed", { error: (err as Error).message });
+    }
+  }
+}
+
+function newRecord(desired: DesiredWorker): WorkerRecord {
+  return {
+    service: desired.service,
+    index: desired.index,
+    generation: desired.generation,
+    specHash: desired.specHash,
+    driver: desired.template.driver,
+    instance: null,
+    pid: null,
+    pidStart: null,
+    containerId: null,
+    port: null,
+    phase: "pending",
+    ready: false,
+    restarts: 0,
+    message: "waiting to start",
+    exitCode: null,
+    signal: null,
+    startedAt: null,
+    since: new Date().toISOString(),
+  };
+}
+
+export function snapshotOf(record: WorkerRecord): WorkerSnapshot {
+  const status = statusOf(record);
+  return {
+    service: status.service,
+    index: status.index,
+    phase: status.phase,
+    ready: status.ready,
+    port: record.port,
+    pid: record.pid,
+    containerId: record.containerId,
+    restarts: record.restarts,
+    message: record.message,
+  };
+}

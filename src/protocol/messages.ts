@@ -1,0 +1,249 @@
+// The sync protocol's messages (docs/PROTOCOL.md): one JSON envelope per MQTT message, validated
+// with zod. decodeMessage never throws: a bad message comes back as a reason (for the log line
+// and the levee_sync_dropped_total{reason} counter), so a receiver can never half-apply one.
+import { randomUUID } from "node:crypto";
+import { z } from "zod";
+import { parseJsonWithin } from "../runtime/bounded-json.ts";
+
+export const PROTOCOL_VERSION = 1;
+/** The largest payload we send or accept (PROTOCOL.md: "at most 1 MiB"). */
+export const MAX_MESSAGE_BYTES = 1024 * 1024;
+
+const name = z.string().min(1).max(253);
+const revision = z.number().int().min(0);
+const epoch = z.string().min(1).max(128);
+const hash = z.string().max(256);
+
+const envelope = {
+  v: z.literal(PROTOCOL_VERSION),
+  node: name,
+  id: z.string().min(1).max(128),
+  ts: z.string().min(1).max(64),
+};
+
+export const helloSchema = z.object({
+  ...envelope,
+  type: z.literal("hello"),
+  /** Epoch of the plan the node has, or null when it has none. */
+  epoch: epoch.nullable(),
+  appliedRevision: revision,
+  planHash: hash.nullable(),
+  agentVersion: z.string().max(128),
+  bootId: z.string().max(128),
+  addresses: z.array(z.string().max(253)).max(64),
+});
+
+export const welcomeSchema = z.object({
+  ...envelope,
+  type: z.literal("welcome"),
+  epoch,
+  desiredRevision: revision,
+  heartbeatSeconds: z.number().int().min(1).max(3600),
+});
+
+export const planMessageSchema = z.object({
+  ...envelope,
+  type: z.literal("plan"),
+  epoch,
+  revision,
+  hash,
+  /** The plan body's format (src/manifest/plan.ts PLAN_FORMAT); absent: 1, Config files inline. */
+  format: z.number().int().min(1).optional(),
+  /** The node's whole plan; its shape belongs to the planner (src/manifest/plan.ts). */
+  plan: z.record(z.string(), z.unknown()),
+});
+
+export const ackSchema = z.object({
+  ...envelope,
+  type: z.literal("ack"),
+  epoch,
+  revision,
+  hash,
+});
+
+export const heartbeatSchema = z.object({
+  ...envelope,
+  type: z.literal("heartbeat"),
+  epoch: epoch.nullable(),
+  appliedRevision: revision,
+  outboxDepth: z.number().int().min(0),
+});
+
+export const workerStatusSchema = z.object({
+  service: name,
+  index: z.number().int().min(0),
+  phase: z.string().min(1).max(64),
+  ready: z.boolean(),
+  restarts: z.number().int().min(0),
+  message: z.string().max(4096),
+  exitCode: z.number().int().nullable(),
+  signal: z.string().max(32).nullable(),
+  since: z.string().max(64),
+  /** The generation of the service spec the worker runs (absent from agents before it existed). */
+  generation: z.number().int().min(0).optional(),
+});
+
+export const statusSchema = z.object({
+  ...envelope,
+  type: z.literal("status"),
+  seq: z.number().int().min(1),
+  workers: z.array(workerStatusSchema),
+});
+
+export const statusAckSchema = z.object({
+  ...envelope,
+  type: z.literal("status-ack"),
+  seq: z.number().int().min(1),
+});
+
+export const routeStatusSchema = z.object({
+  service: name,
+  kind: z.enum(["service-port", "upstream"]),
+  port: z.number().int().min(1).max(65535),
+  state: z.enum(["pending", "applied", "failed", "removed"]),
+  message: z.string().max(1024),
+  since: z.string().max(64),
+});
+
+/** A node's mesh routes, whole (the latest replaces the earlier ones): on change and after a welcome. */
+export const routesSchema = z.object({
+  ...envelope,
+  type: z.literal("routes"),
+  routes: z.array(routeStatusSchema).max(10_000),
+});
+
+/** Published retained on levee/v1/node/<node>/presence, and as the node's last will. */
+export const presenceSchema = z.object({
+  ...envelope,
+  type: z.literal("presence"),
+  online: z.boolean(),
+});
+
+export const messageSchema = z.discriminatedUnion("type", [
+  helloSchema,
+  welcomeSchema,
+  planMessageSchema,
+  ackSchema,
+  heartbeatSchema,
+  statusSchema,
+  statusAckSchema,
+  presenceSchema,
+  routesSchema,
+]);
+
+export type Message = z.infer<typeof messageSchema>;
+export type MessageType = Message["type"];
+export type MessageOf<T extends MessageType> = Extract<Message, { type: T }>;
+export type WorkerStatus = z.infer<typeof workerStatusSchema>;
+export type RouteStatusEntry = z.infer<typeof routeStatusSchema>;
+export type Hello = MessageOf<"hello">;
+export type Welcome = MessageOf<"welcome">;
+export type PlanMessage = MessageOf<"plan">;
+export type Ack = MessageOf<"ack">;
+export type Heartbeat = MessageOf<"heartbeat">;
+export type Status = MessageOf<"status">;
+export type StatusAck = MessageOf<"status-ack">;
+export type Presence = MessageOf<"presence">;
+
+/** The topic channel each message type travels on (topics.ts). */
+export const CHANNEL_OF: Record<MessageType, "up" | "down" | "presence"> = {
+  hello: "up",
+  ack: "up",
+  heartbeat: "up",
+  status: "up",
+  routes: "up",
+  welcome: "down",
+  plan: "down",
+  "status-ack": "down",
+  presence: "presence",
+};
+
+export type DropReason = "too-large" | "too-deep" | "not-json" | "bad-version" | "bad-schema" | "wrong-node";
+export type Decoded = { ok: true; msg: Message } | { ok: false; reason: DropReason; detail: string };
+
+/** A message's own fields, without the envelope that newMessage fills in. */
+export type Body<T extends MessageType> = Omit<MessageOf<T>, "v" | "node" | "id" | "ts">;
+
+/** A complete message: the envelope (version, node, a fresh id, now) around its body. */
+export function newMessage<T extends MessageType>(node: string, body: Body<T> & { type: T }): MessageOf<T> {
+  return {
+    v: PROTOCOL_VERSION,
+    node,
+    id: randomUUID(),
+    ts: new Date().toISOString(),
+    ...body,
+  } as unknown as MessageOf<T>;
+}
+
+export class MessageTooLargeError extends Error {
+  override name = "MessageTooLargeError";
+}
+
+/** The payload for a message; throws MessageTooLargeError above MAX_MESSAGE_BYTES. */
+export function encodeMessage(msg: Message): Buffer {
+  const payload = Buffer.from(JSON.stringify(msg), "utf8");
+  if (payload.length > MAX_MESSAGE_BYTES) {
+    throw new MessageTooLargeError(
+      `${msg.type} message for ${msg.node} is ${payload.length} bytes, more than ${MAX_MESSAGE_BYTES}`,
+    );
+  }
+  return payload;
+}
+
+/**
+ * Validates a payload received on a topic of node `topicNode`. With `channel`, a message type
+ * that does not belong on that channel (a node sending "plan" upward) is a schema error too.
+ */
+export function decodeMessage(
+  topicNode: string,
+  payload: Buffer | Uint8Array,
+  channel?: "up" | "down" | "presence",
+): Decoded {
+  if (payload.length > MAX_MESSAGE_BYTES)
+    return { ok: false, reason: "too-large", detail: `${payload.length} bytes` };
+  const text = Buffer.from(payload.buffer, payload.byteOffset, payload.length).toString("utf8");
+  // Depth bounded before parsing: zod's walk of a deeply nested value overflows the stack.
+  const read = parseJsonWithin(text, "the message");
+  if (!read.ok)
+    return { ok: false, reason: read.problem === "too-deep" ? "too-deep" : "not-json", detail: read.reason };
+  const value = read.value;
+  if (typeof value !== "object" || value === null || Array.isArray(value))
+    return { ok: false, reason: "not-json", detail: "not a JSON object" };
+  const v = (value as { v?: unknown }).v;
+  if (v !== PROTOCOL_VERSION) return { ok: false, reason: "bad-version", detail: `v=${JSON.stringify(v)}` };
+  const parsed = messageSchema.safeParse(value);
+  if (!parsed.success) return { ok: false, reason: "bad-schema", detail: describeIssue(parsed.error) };
+  const msg = parsed.data;
+  if (channel !== undefined && CHANNEL_OF[msg.type] !== channel)
+    return { ok: false, reason: "bad-schema", detail: `${msg.type} does not belong on ${channel}` };
+  if (msg.node !== topicNode)
+    return { ok: false, reason: "wrong-node", detail: `node ${msg.node} on a topic of ${topicNode}` };
+  return { ok: true, msg };
+}
+
+/**
+ * The largest plan body (its JSON, bytes) that fits in one plan message to `node`: the limit less
+ * the envelope, counted with the longest value each envelope field may have.
+ */
+export function planBodyLimit(node: string): number {
+  const widest = {
+    v: PROTOCOL_VERSION,
+    node,
+    id: "x".repeat(128),
+    ts: "x".repeat(64),
+    type: "plan",
+    epoch: "x".repeat(128),
+    revision: Number.MAX_SAFE_INTEGER,
+    hash: "x".repeat(256),
+    format: Number.MAX_SAFE_INTEGER,
+    plan: {},
+  };
+  return MAX_MESSAGE_BYTES - (Buffer.byteLength(JSON.stringify(widest), "utf8") - 2);
+}
+
+function describeIssue(error: z.ZodError): string {
+  const issue = error.issues[0];
+  if (!issue) return "invalid";
+  const path = issue.path.map(String).join(".");
+  return path ? `${path}: ${issue.message}` : issue.message;
+}

@@ -1,0 +1,58 @@
+// The log request message (src/protocol/log-request.ts): its topic and ACL, and decoding that never
+// throws and refuses what does not belong.
+import { describe, expect, test } from "bun:test";
+import { mosquittoAclFile } from "../../src/cloud/mosquitto-config.ts";
+import { maySubscribe } from "../../src/protocol/acl.ts";
+import {
+  decodeLogRequest,
+  encodeLogRequest,
+  isStreamId,
+  logsTopic,
+  newLogRequest,
+  newStreamId,
+} from "../../src/protocol/log-request.ts";
+
+describe("log request", () => {
+  test("topic and ACL: a node subscribes to its own log requests only", () => {
+    expect(logsTopic("edge1")).toBe("levee/v1/node/edge1/logs");
+    expect(() => logsTopic("a/b")).toThrow(/invalid node name/);
+    expect(maySubscribe("edge1", "levee/v1/node/edge1/logs")).toBe(true);
+    expect(maySubscribe("edge1", "levee/v1/node/edge2/logs")).toBe(false);
+    expect(maySubscribe("edge1", "levee/v1/node/+/logs")).toBe(false);
+    expect(maySubscribe("levee-cloud", "levee/v1/node/edge1/logs")).toBe(true);
+    expect(mosquittoAclFile()).toContain("pattern read levee/v1/node/%u/logs\n");
+  });
+
+  test("round trip, with a fresh random stream id", () => {
+    const request = newLogRequest({ node: "edge1", service: "echo", index: 2, tail: null, follow: true });
+    expect(isStreamId(request.id)).toBe(true);
+    expect(newStreamId()).not.toBe(newStreamId());
+    expect(decodeLogRequest("edge1", encodeLogRequest(request))).toEqual({ ok: true, request });
+  });
+
+  test("bad payloads are refused with a reason, never thrown", () => {
+    const good = newLogRequest({ node: "edge1", service: "echo", index: 0, tail: 5, follow: false });
+    const bad = (value: unknown) => decodeLogRequest("edge1", Buffer.from(JSON.stringify(value)));
+    expect(decodeLogRequest("edge1", Buffer.from("{nope"))).toMatchObject({ ok: false });
+    expect(bad(null)).toMatchObject({ ok: false, reason: "unknown version v=undefined" });
+    expect(bad({ ...good, v: 2 })).toMatchObject({ ok: false, reason: "unknown version v=2" });
+    expect(bad({ ...good, index: -1 })).toMatchObject({ ok: false });
+    expect(bad({ ...good, id: "short" })).toMatchObject({ ok: false });
+    expect(bad({ ...good, tail: "5" })).toMatchObject({ ok: false });
+    expect(bad({ ...good, node: "edge2" })).toMatchObject({
+      ok: false,
+      reason: "node edge2 on a topic of edge1",
+    });
+    expect(decodeLogRequest("edge1", Buffer.alloc(2 * 1024 * 1024, 32))).toMatchObject({ ok: false });
+  });
+
+  test("a payload nesting 100,000 levels deep is refused with the limit, never a throw", () => {
+    const payload = Buffer.from(
+      `{"v":1,"node":"edge1","service":${'{"a":'.repeat(100_000)}1${"}".repeat(100_000)}}`,
+    );
+    expect(decodeLogRequest("edge1", payload)).toEqual({
+      ok: false,
+      reason: "the log request nests deeper than 64 levels (at line 1, column 348)",
+    });
+  });
+});
