@@ -1,5 +1,5 @@
-// The mesh across a shaped network link (issue 5, item 10 (b)/(c) on something like a real edge
-// network; bench/mesh.ts measures the same paths on loopback, where they are CPU-bound). A cloud and
+// The mesh across a shaped network link (paths (b) and (c) of bench/mesh.ts on something like a
+// real edge network; bench/mesh.ts measures the same paths on loopback, where they are CPU-bound). A cloud and
 // three edges, each in its own network namespace on one bridge (test/harness/netns.ts); every host's
 // eth0 sends through `tc qdisc ... netem rate RATE delay DELAY` (default 1gbit, 1ms: 2 ms RTT between
 // any two hosts), or, where the kernel has no netem, a token bucket (tbf) at RATE without delay. A Service with one worker per edge (bench/mesh-worker.ts) and mesh.port 19500;

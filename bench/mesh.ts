@@ -1,4 +1,4 @@
-// The mesh with real agents (issue 5, item 10), all in one run, side by side:
+// The mesh with real agents, all in one run, side by side:
 //   (a) same node, HTTP keep-alive, small requests: wrk → the worker directly; → HAProxy (nbthread 1)
 //       → the worker; → levee (edge1's service port → edge1's worker)
 //   (b) across nodes: wrk → edge2's worker directly; → edge1's forward proxy → tunnel (direct TLS)

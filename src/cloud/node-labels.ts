@@ -3,7 +3,7 @@
 // node is the cloud (the relay, and the target of `fallback: cloud`) or an edge. The role is stored
 // apart from the labels (nodes.role, set by how the agent was started and joined) and shown as a
 // label, so that nodeSelectors can match it and `get node -o yaml | apply` round-trips. A node that
-// could claim `levee.io/role: cloud` would become every agent's relay (issue 11, defect 1).
+// could claim `levee.io/role: cloud` would become every agent's relay.
 import type { NodeRole } from "../mesh/contracts.ts";
 
 export const SYSTEM_LABEL_PREFIX = "levee.io/";

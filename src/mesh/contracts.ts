@@ -1,4 +1,4 @@
-// The contracts between the parts of the mesh (issue 5), so that each part can be built and
+// The contracts between the parts of the mesh, so that each part can be built and
 // tested on its own:
 //   catalog   what every node knows about every node and service (shipped by the cloud over the
 //             sync protocol, kept in each node's SQLite, so routing works while the cloud is away);

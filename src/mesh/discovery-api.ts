@@ -1,4 +1,4 @@
-// The local discovery API (issue 5, item 9), on every agent's loopback API (LEVEE_AGENT_URL): what
+// The local discovery API, on every agent's loopback API (LEVEE_AGENT_URL): what
 // a Dayu component used to list from the Kubernetes API. Answers from the catalog in SQLite, with
 // this node's own workers taken from its supervisor (fresher than the cloud's view), so it works
 // while the cloud is unreachable.

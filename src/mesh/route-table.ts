@@ -1,4 +1,4 @@
-// Which routes this node must serve and how far each one is (issue 5, item 8). A route is a
+// Which routes this node must serve and how far each one is. A route is a
 // listener: the service port of every catalog service on this node's address, and the local
 // upstream ports (127.0.0.1:localPort) that services running here declare. Each route goes
 // pending (wanted, not listening yet) → applied (listening) or failed (with the cause) → removed

@@ -1,4 +1,4 @@
-// Manifests that were accepted and then failed on every node, or worse (issue 11): each is now
+// Manifests that were accepted and then failed on every node, or worse: each is now
 // refused at apply with a 400 that names the field, and nothing is stored.
 import { afterAll, describe, expect, test } from "bun:test";
 import { ADMIN_TOKEN as ADMIN, inProcessCloud } from "../harness/cloud-api.ts";

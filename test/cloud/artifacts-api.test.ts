@@ -220,7 +220,6 @@ describe("artifact auth", () => {
     expect((await anon(`/artifacts/${MODEL_SHA}`, { headers })).status).toBe(401);
   });
 
-  // Issue 11: any node could list and download every artifact of the fleet.
   test("a node reads only the artifacts its own plan mounts, and cannot list them", async () => {
     const headers = joinedNode("edge3");
     const refused = await anon(`/artifacts/${MODEL_SHA}`, { headers });

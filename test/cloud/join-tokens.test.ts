@@ -40,7 +40,7 @@ describe("join tokens", () => {
   });
 });
 
-// Issue 11: a join token took any TTL (100000000h), a standing invitation to join the fleet.
+// A join token with any TTL (100000000h) would be a standing invitation to join the fleet.
 describe("join token lifetimes are bounded", () => {
   const { store: apiStore, app } = inProcessCloud();
   afterAll(() => apiStore.close());

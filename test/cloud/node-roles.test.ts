@@ -1,4 +1,4 @@
-// Roles and system labels (issue 11, defect 1): a joining node cannot make itself the cloud. The
+// Roles and system labels: a joining node cannot make itself the cloud. The
 // join refuses labels under levee.io/, a node's role comes from how it joined, applying a Node
 // cannot change it, the catalog takes the cloud (the relay) from the role, and a store written
 // before roles existed is repaired by its migration.

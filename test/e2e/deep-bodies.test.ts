@@ -1,4 +1,4 @@
-// Issue 11, defect 4, against a real `levee cloud` process: manifests nesting 100,000 levels deep
+// Bounded nesting against a real `levee cloud` process: manifests nesting 100,000 levels deep
 // (JSON and YAML, ~200 KB each) are a 400 naming the limit, the cloud's memory stays where it was
 // (it went from 88 MB to 2.6 GB), and it still answers /readyz and applies what is right. `levee
 // ctl apply` and `ctl convert` of such a file exit 1 with the message, not a stack trace.

@@ -1,4 +1,4 @@
-// The mesh with real agents (issue 5 acceptance): a cloud and 3 edges, a service with 2 workers on
+// The mesh with real agents: a cloud and 3 edges, a service with 2 workers on
 // each edge and one on the cloud. Requests to edge2's service port are served only by edge2's
 // workers, evenly; no ready worker there → 503 naming service and node, or the cloud's worker with
 // fallback: cloud; the forward proxy on edge1 reaches edge3 by name; GET with a body, an 8 MB

@@ -1,4 +1,4 @@
-// The Dayu-like pipeline of examples/dayu-pipeline on a real cluster (issue 6 acceptance): a cloud
+// The Dayu-like pipeline of examples/dayu-pipeline on a real cluster: a cloud
 // and 3 edges, the native manifest applied, 60 s of video chunks. Every generated task reaches the
 // distributor (exactly once after dedup by task id), byte-exact, and no request is served on a node
 // other than the one it was addressed to. Mid-run the processor moves from edge2 to edge3 by

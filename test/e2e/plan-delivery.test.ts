@@ -1,4 +1,4 @@
-// Every accepted apply is deliverable (issue 11, defect 3): a node's plan travels in one MQTT
+// Every accepted apply is deliverable: a node's plan travels in one MQTT
 // message of at most 1 MiB, so Config files travel by reference (the node fetches them over HTTP
 // by sha256, verifies and keeps them) and what still cannot fit in a node's plan (thousands of
 // services on one node) is refused at apply, naming the node, the size and the limit; the node

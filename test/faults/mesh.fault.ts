@@ -1,4 +1,4 @@
-// The mesh across a NAT-like network (issue 5 acceptance): a cloud and two edges in their own
+// The mesh across a NAT-like network: a cloud and two edges in their own
 // network namespaces, a service with workers on edge3; from edge1, through edge1's forward proxy,
 // http://edge3:<port>/ is served on edge3 — directly, and also while nftables forbids any
 // connection between edge1 and edge3 (then through the cloud's relay). Root only.

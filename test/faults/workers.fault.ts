@@ -1,4 +1,4 @@
-// Workers across a broken link (issue 4, "Reconnect"): a cloud and an edge in their own network
+// Workers across a broken link (docs/PROTOCOL.md, "Reconnect"): a cloud and an edge in their own network
 // namespaces, two exec workers on the edge; the edge is isolated from everyone for 30 s while
 // its workers keep serving, then healed: zero worker restarts, the same pids, and the cloud sees
 // them ready again. Root only (npm run test:faults).

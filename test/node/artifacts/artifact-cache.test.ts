@@ -266,7 +266,7 @@ describe("artifact cache", () => {
     const refused = await stranger.ensure({ sha256: BLOB_SHA }).catch((e) => e);
     expect(refused).toBeInstanceOf(ArtifactError);
     expect(refused.message).toContain("refused this node's credentials");
-    // Good credentials, but an artifact this node's plan does not mount (issue 11).
+    // Good credentials, but an artifact this node's plan does not mount.
     const notMine = await cache.ensure({ sha256: "f".repeat(64) }).catch((e) => e);
     expect(notMine).toBeInstanceOf(ArtifactError);
     expect(notMine.message).toContain(`this node's current plan does not mount artifact ${"f".repeat(64)}`);

@@ -160,7 +160,7 @@ describe("resolveMounts", () => {
   });
 });
 
-// Issue 11, defect 2: an artifact's name (or a config item's path) became a path joined to the
+// An artifact's name (or a config item's path) became a path joined to the
 // mount directory, so `../../../../victim.txt` replaced a file anywhere on the node, as root.
 describe("names that become paths", () => {
   const sha256 = "c".repeat(64);
