@@ -1,6 +1,7 @@
 // Starts levee agents as child processes and waits until they answer /readyz. Used by
 // `levee demo` and by the test harness, so that both start agents the same way.
 import type { Subprocess } from "bun";
+import { describeError } from "../runtime/errors.ts";
 import { selfCommand } from "../runtime/self.ts";
 
 export interface LaunchSpec {
@@ -68,7 +69,7 @@ export async function waitReady(agent: LaunchedAgent, timeoutMs = 10_000): Promi
       if (res.ok) return;
       last = `HTTP ${res.status} ${await res.text()}`;
     } catch (err) {
-      last = (err as Error).message;
+      last = describeError(err);
     }
     await Bun.sleep(50);
   }

@@ -3,7 +3,7 @@
 // config file > defaults), runs it, and turns every expected failure into one line on stderr
 // and an exit code (2: bad input or refusal to start; 1: runtime failure).
 import { loadOptions } from "../config/load.ts";
-import { describeError } from "../runtime/errors.ts";
+import { describeError, ExitError } from "../runtime/errors.ts";
 import type { Command } from "./command.ts";
 import { commands } from "./commands/index.ts";
 import { commandHelp, globalHelp } from "./help.ts";
@@ -49,11 +49,10 @@ async function run(command: Command | undefined, argv: string[], env: Record<str
     }
     return await command.run({ options: loaded.options, positionals: loaded.positionals, env });
   } catch (err) {
-    const exitCode = (err as { exitCode?: number }).exitCode;
-    if (typeof exitCode === "number") {
+    if (err instanceof ExitError) {
       const message = describeError(err);
       process.stderr.write(`${message.startsWith("levee") ? "" : `levee ${command.name}: `}${message}\n`);
-      return exitCode;
+      return err.exitCode;
     }
     process.stderr.write(`levee ${command.name}: internal error: ${describeError(err)}\n`);
     if (env.LEVEE_DEBUG) process.stderr.write(`${(err as Error).stack ?? ""}\n`);

@@ -19,6 +19,7 @@ import {
 import { open } from "node:fs/promises";
 import { join } from "node:path";
 import { SHA256_HEX } from "../manifest/artifact.ts";
+import { PermanentError } from "../runtime/errors.ts";
 import type { Store } from "../store/store.ts";
 
 /** Default largest artifact: 8 GiB. */
@@ -34,15 +35,13 @@ export interface ArtifactInfo {
 
 export type PutOutcome = "created" | "unchanged";
 
-export class ArtifactTooLarge extends Error {
-  override name = "ArtifactTooLarge";
+export class ArtifactTooLarge extends PermanentError {
   constructor(readonly maxBytes: number) {
     super(`artifact larger than the limit of ${maxBytes} bytes (levee cloud --artifact-max-size)`);
   }
 }
 
-export class ArtifactHashMismatch extends Error {
-  override name = "ArtifactHashMismatch";
+export class ArtifactHashMismatch extends PermanentError {
   constructor(
     readonly expected: string,
     readonly actual: string,

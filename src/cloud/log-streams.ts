@@ -8,6 +8,7 @@
 // reading), and an upload that ends or breaks ends the client's response.
 import { encodeLogRequest, type LogRequest, newLogRequest, newStreamId } from "../protocol/log-request.ts";
 import { logsTopic } from "../protocol/topics.ts";
+import { describeError } from "../runtime/errors.ts";
 
 export const DEFAULT_ANSWER_TIMEOUT_MS = 10_000;
 /** Streams waiting or flowing at once; more are refused (429). */
@@ -156,7 +157,7 @@ export class LogStreams {
             } else controller.enqueue(next.value);
           } catch (err) {
             controller.error(err);
-            finish({ status: 400, message: `the upload broke: ${(err as Error).message}` });
+            finish({ status: 400, message: `the upload broke: ${describeError(err)}` });
           }
         },
         cancel() {

@@ -6,7 +6,7 @@
 import { createPrivateKey, X509Certificate } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { isIP } from "node:net";
-import { UsageError } from "../runtime/errors.ts";
+import { describeError, UsageError } from "../runtime/errors.ts";
 import { describeFsError } from "../runtime/fs-errors.ts";
 
 export interface BrokerTls {
@@ -22,12 +22,12 @@ export function certificateProblem(certPem: string, keyPem: string, address: str
   try {
     cert = new X509Certificate(certPem);
   } catch (err) {
-    return `not a PEM certificate (${(err as Error).message})`;
+    return `not a PEM certificate (${describeError(err)})`;
   }
   try {
     if (!cert.checkPrivateKey(createPrivateKey(keyPem))) return "the key does not belong to the certificate";
   } catch (err) {
-    return `not a PEM private key (${(err as Error).message})`;
+    return `not a PEM private key (${describeError(err)})`;
   }
   const covered = isIP(address) ? cert.checkIP(address) : cert.checkHost(address);
   if (!covered) {
@@ -69,9 +69,7 @@ export function loadCa(path: string): string {
   try {
     new X509Certificate(ca);
   } catch (err) {
-    throw new UsageError(
-      `levee cloud: --mqtt-tls-ca ${path}: not a PEM certificate (${(err as Error).message})`,
-    );
+    throw new UsageError(`levee cloud: --mqtt-tls-ca ${path}: not a PEM certificate (${describeError(err)})`);
   }
   return ca;
 }

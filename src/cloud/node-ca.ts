@@ -8,7 +8,7 @@ import { chmodSync, existsSync, readFileSync, renameSync, writeFileSync } from "
 import { join } from "node:path";
 import { createCa, type KeyPair, newNodeKey, signNodeCertificate } from "../mesh/transport/certificates.ts";
 import { type NodeTls, nodeNameOf } from "../mesh/transport/node-tls.ts";
-import { RefusalError } from "../runtime/errors.ts";
+import { describeError, RefusalError } from "../runtime/errors.ts";
 import { describeFsError } from "../runtime/fs-errors.ts";
 
 export const CA_CERT_FILE = "mesh-ca.crt";
@@ -76,13 +76,13 @@ function caProblem(pair: KeyPair): string | undefined {
   try {
     cert = new X509Certificate(pair.cert);
   } catch (err) {
-    return `${CA_CERT_FILE} is not a PEM certificate (${(err as Error).message})`;
+    return `${CA_CERT_FILE} is not a PEM certificate (${describeError(err)})`;
   }
   try {
     if (!cert.checkPrivateKey(createPrivateKey(pair.key)))
       return `${CA_KEY_FILE} does not belong to ${CA_CERT_FILE}`;
   } catch (err) {
-    return `${CA_KEY_FILE} is not a PEM private key (${(err as Error).message})`;
+    return `${CA_KEY_FILE} is not a PEM private key (${describeError(err)})`;
   }
   if (!cert.ca) return `${CA_CERT_FILE} is not a CA certificate`;
   return undefined;

@@ -9,10 +9,11 @@ import { newNodeKey } from "../mesh/transport/certificates.ts";
 import { saveMeshTls } from "../mesh/transport/mesh-credentials.ts";
 import { type NodeIdentity, saveIdentity } from "../node/identity.ts";
 import { readJsonAnswer } from "../runtime/bounded-read.ts";
-import { RefusalError } from "../runtime/errors.ts";
+import { describeError, RecoverableError, RefusalError } from "../runtime/errors.ts";
 import type { Store } from "../store/store.ts";
 
-export class CloudUnreachable extends Error {}
+/** The cloud could not be reached or answered 5xx: the caller retries with backoff. */
+export class CloudUnreachable extends RecoverableError {}
 
 interface JoinOptions {
   store: Store;
@@ -53,7 +54,7 @@ export async function joinCloud(options: JoinOptions): Promise<NodeIdentity> {
       signal: AbortSignal.timeout(10_000),
     });
   } catch (err) {
-    throw new CloudUnreachable(`cannot reach the cloud at ${options.cloudUrl}: ${(err as Error).message}`);
+    throw new CloudUnreachable(`cannot reach the cloud at ${options.cloudUrl}: ${describeError(err)}`);
   }
   const answer = (await readJsonAnswer(res, "the cloud's join answer")) as {
     error?: string;

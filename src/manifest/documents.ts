@@ -5,6 +5,7 @@
 // nesting deeper than MAX_NESTING_DEPTH is refused before any object is built (bounded-yaml.ts).
 import type { LineCounter as LineCounterType } from "yaml";
 import { MAX_NESTING_DEPTH, scanJsonNesting, tooDeepMessage } from "../runtime/bounded-json.ts";
+import { describeError } from "../runtime/errors.ts";
 import { parseYamlWithin } from "./bounded-yaml.ts";
 
 /** One object of a body, or the syntax errors of a document that could not be read. */
@@ -31,7 +32,7 @@ export function loadDocuments(body: string, contentType?: string): RawDocument[]
       if (!jsonType) return loadYaml(text);
       const located = loadYaml(text).flatMap((doc) => doc.errors ?? []);
       const where = located[0] ? ` (YAML reading: ${located[0]})` : "";
-      return [{ errors: [`JSON syntax error: ${(err as Error).message}${where}`] }];
+      return [{ errors: [`JSON syntax error: ${describeError(err)}${where}`] }];
     }
   }
   return loadYaml(text);
@@ -66,7 +67,7 @@ function loadYaml(text: string): RawDocument[] {
     } catch (err) {
       const at = doc.range ? lineCounter.linePos(doc.range[0]) : undefined;
       const where = at ? ` in the document at line ${at.line}` : "";
-      out.push({ errors: [`YAML error${where}: ${firstLine((err as Error).message)}`] });
+      out.push({ errors: [`YAML error${where}: ${firstLine(describeError(err))}`] });
     }
   }
   if (deep) out.push({ errors: [tooDeep(deep)] });

@@ -4,6 +4,7 @@
 import { randomUUID } from "node:crypto";
 import { z } from "zod";
 import { parseJsonWithin } from "../runtime/bounded-json.ts";
+import { PermanentError } from "../runtime/errors.ts";
 
 export const PROTOCOL_VERSION = 1;
 /** The largest payload we send or accept (PROTOCOL.md: "at most 1 MiB"). */
@@ -175,9 +176,7 @@ export function newMessage<T extends MessageType>(node: string, body: Body<T> & 
   } as unknown as MessageOf<T>;
 }
 
-export class MessageTooLargeError extends Error {
-  override name = "MessageTooLargeError";
-}
+export class MessageTooLargeError extends PermanentError {}
 
 /** The payload for a message; throws MessageTooLargeError above MAX_MESSAGE_BYTES. */
 export function encodeMessage(msg: Message): Buffer {

@@ -7,6 +7,8 @@
 // JSON is refused by JSON.parse anyway. No manifest or protocol message of levee nests past ten
 // levels: 64 is far from anything real and far from the stack limits.
 
+import { describeError } from "./errors.ts";
+
 /** The deepest nesting of objects and arrays accepted from a remote party (JSON and YAML). */
 export const MAX_NESTING_DEPTH = 64;
 
@@ -93,7 +95,7 @@ export function parseJsonWithin(text: string, what: string, limits: JsonLimits =
   try {
     return { ok: true, value: JSON.parse(text) };
   } catch (err) {
-    return { ok: false, problem: "not-json", reason: `${what} is not valid JSON: ${(err as Error).message}` };
+    return { ok: false, problem: "not-json", reason: `${what} is not valid JSON: ${describeError(err)}` };
   }
 }
 

@@ -2,7 +2,9 @@
 // `await res.json()` or `c.req.text()` hold whatever the other side sends, so a misbehaving cloud
 // or client could make a process buffer gigabytes. Reading stops (and the stream is cancelled) as
 // soon as the bytes pass the bound; a Content-Length above it is refused without reading at all.
+
 import { type BoundedJson, type JsonLimits, parseJsonWithin, tooLargeMessage } from "./bounded-json.ts";
+import { describeError } from "./errors.ts";
 
 /** The largest JSON answer an agent reads from the cloud's small endpoints (join, certificate). */
 export const MAX_ANSWER_BYTES = 1024 * 1024;
@@ -59,7 +61,7 @@ export async function readJsonAnswer(res: Response, what: string): Promise<Recor
   try {
     read = await readJsonWithin(res, what, { maxBytes: MAX_ANSWER_BYTES });
   } catch (err) {
-    return { error: `${what} could not be read: ${(err as Error).message}` };
+    return { error: `${what} could not be read: ${describeError(err)}` };
   }
   if (!read.ok) return { error: read.reason };
   const value = read.value;

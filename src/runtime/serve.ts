@@ -1,10 +1,11 @@
 // Starts an HTTP listener with Bun.serve and turns bind failures into one-line errors that name
 // the flag the address came from.
+
+import { ExitError } from "./errors.ts";
 import type { HostPort } from "./host-port.ts";
 
-export class ListenError extends Error {
+export class ListenError extends ExitError {
   readonly exitCode = 1;
-  override name = "ListenError";
 }
 
 export type Server = ReturnType<typeof Bun.serve>;

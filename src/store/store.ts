@@ -5,7 +5,7 @@
 import { Database } from "bun:sqlite";
 import { chmodSync, existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { RefusalError } from "../runtime/errors.ts";
+import { describeError, RefusalError } from "../runtime/errors.ts";
 import { type DataDirLock, lockDataDir } from "./data-dir-lock.ts";
 import { migrations as allMigrations, type Migration } from "./migrations.ts";
 import { type ModeFix, restrictDataDir } from "./private-files.ts";
@@ -62,7 +62,7 @@ function restrictModes(dataDir: string): ModeFix[] {
   try {
     return restrictDataDir(dataDir);
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+    const code = (err as NodeJS.ErrnoException).code ?? describeError(err);
     throw new RefusalError(`cannot make data dir ${dataDir} private (0700, database 0600): ${code}`);
   }
 }
@@ -85,8 +85,8 @@ function openLocked(options: OpenOptions, lock: DataDirLock): Store {
   } catch (err) {
     if (err instanceof RefusalError) throw err;
     const code = (err as { code?: string }).code ?? "";
-    if (CORRUPT.has(code)) throw corrupt(path, (err as Error).message);
-    throw new RefusalError(`cannot open database ${path}: ${(err as Error).message}`);
+    if (CORRUPT.has(code)) throw corrupt(path, describeError(err));
+    throw new RefusalError(`cannot open database ${path}: ${describeError(err)}`);
   }
 
   try {
@@ -153,7 +153,7 @@ function migrate(db: Database, path: string, migrations: readonly Migration[]): 
     }).immediate();
   } catch (err) {
     throw new RefusalError(
-      `database ${path}: migration ${running?.version} (${running?.name}) failed: ${(err as Error).message}; ` +
+      `database ${path}: migration ${running?.version} (${running?.name}) failed: ${describeError(err)}; ` +
         `the database was left unchanged at schema version ${current}`,
     );
   }

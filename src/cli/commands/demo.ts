@@ -8,6 +8,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { defaultDataDir } from "../../config/defaults.ts";
 import { optionsFor } from "../../config/schema.ts";
+import { describeError } from "../../runtime/errors.ts";
 import { isCompiled } from "../../runtime/version.ts";
 import {
   type LaunchedAgent,
@@ -88,7 +89,7 @@ export const demoCommand = defineCommand({
       adminToken = readFileSync(join(root, "cloud", "admin.token"), "utf8").trim();
       if (options.edges > 0) joinToken = await requestJoinToken(cloudUrl, adminToken, options.edges);
     } catch (err) {
-      process.stderr.write(`levee demo: ${(err as Error).message}\n`);
+      process.stderr.write(`levee demo: ${describeError(err)}\n`);
       await stopAll();
       return 1;
     }
@@ -109,7 +110,7 @@ export const demoCommand = defineCommand({
     try {
       await Promise.all(agents.map((a) => waitReady(a, 15_000)));
     } catch (err) {
-      process.stderr.write(`levee demo: ${(err as Error).message}\n`);
+      process.stderr.write(`levee demo: ${describeError(err)}\n`);
       await stopAll();
       return 1;
     }
@@ -173,7 +174,7 @@ async function startPipeline(ctx: PipelineContext): Promise<{ statsUrl: string }
   try {
     await applyPipeline(ctx.cloudUrl, ctx.adminToken, objects);
   } catch (err) {
-    process.stderr.write(`levee demo: ${(err as Error).message}\n`);
+    process.stderr.write(`levee demo: ${describeError(err)}\n`);
     return "failed";
   }
   const counts = workerCounts(objects);

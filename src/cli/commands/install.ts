@@ -19,7 +19,7 @@ import {
 } from "node:fs";
 import { dirname, join } from "node:path";
 import { envName, type OptionKey, type Options, optionsFor } from "../../config/schema.ts";
-import { UsageError } from "../../runtime/errors.ts";
+import { ExitError, UsageError } from "../../runtime/errors.ts";
 import { isCompiled } from "../../runtime/version.ts";
 import { defineCommand } from "../command.ts";
 import { maskEnvFile } from "../env-file.ts";
@@ -35,7 +35,7 @@ import {
 } from "../install-plan.ts";
 
 /** A failure while changing the system (exit 1, one line). */
-class InstallError extends Error {
+class InstallError extends ExitError {
   readonly exitCode = 1;
 }
 

@@ -7,7 +7,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { defaultDataDir } from "../../config/defaults.ts";
 import type { Options } from "../../config/schema.ts";
-import { UsageError } from "../../runtime/errors.ts";
+import { ExitError, UsageError } from "../../runtime/errors.ts";
 import { describeFsError } from "../../runtime/fs-errors.ts";
 import type { ApiIssue } from "./types.ts";
 
@@ -34,9 +34,8 @@ export type CtlOptions = Pick<
 >;
 
 /** A failure of the server or the API: exit 1, a one-line message and optional detail lines. */
-export class CtlFailure extends Error {
+export class CtlFailure extends ExitError {
   readonly exitCode = 1;
-  override name = "CtlFailure";
   constructor(
     message: string,
     readonly details: string[] = [],

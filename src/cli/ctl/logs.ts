@@ -4,7 +4,7 @@
 // node (no such worker, node disconnected, no answer) is one line on stderr and exit 1, and so is
 // a stream that breaks off.
 import { flagName, isBoolean, type OptionKey, type Options } from "../../config/schema.ts";
-import { UsageError } from "../../runtime/errors.ts";
+import { describeError, UsageError } from "../../runtime/errors.ts";
 import { CtlFailure, oneLine } from "./client.ts";
 import { type CtlContext, takeArgs } from "./context.ts";
 
@@ -98,7 +98,7 @@ export async function logs(ctx: CtlContext): Promise<number> {
         next = await reader.read();
       } catch (err) {
         if (interrupted) return 0;
-        throw new CtlFailure(`the log stream broke off: ${oneLine((err as Error).message)}`);
+        throw new CtlFailure(`the log stream broke off: ${oneLine(describeError(err))}`);
       }
       if (next.done) return 0;
       if (!(await writeOut(next.value))) {

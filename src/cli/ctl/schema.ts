@@ -1,6 +1,6 @@
 // `levee ctl schema KIND`: the JSON Schema of a manifest kind, for editors that validate YAML
 // (e.g. `# yaml-language-server: $schema=service.schema.json`). Local: no server needed.
-import { UsageError } from "../../runtime/errors.ts";
+import { describeError, UsageError } from "../../runtime/errors.ts";
 import { type CtlContext, takeArgs } from "./context.ts";
 import { toJson } from "./format.ts";
 import { kindArgument } from "./kinds.ts";
@@ -14,7 +14,7 @@ export async function schema(ctx: CtlContext): Promise<number> {
   try {
     result = jsonSchemaFor(info.kind);
   } catch (err) {
-    throw new UsageError(`no JSON Schema for kind ${info.kind}: ${(err as Error).message}`);
+    throw new UsageError(`no JSON Schema for kind ${info.kind}: ${describeError(err)}`);
   }
   if (result === undefined || result === null) throw new UsageError(`no JSON Schema for kind ${info.kind}`);
   ctx.out(toJson(result));

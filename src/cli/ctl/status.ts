@@ -1,5 +1,7 @@
 // `levee ctl status`: whether the cloud API is up and ready, and which readiness checks fail. Needs
 // no token (it reads /readyz).
+
+import { describeError } from "../../runtime/errors.ts";
 import { type CtlContext, takeArgs } from "./context.ts";
 
 export async function status(ctx: CtlContext): Promise<number> {
@@ -9,7 +11,7 @@ export async function status(ctx: CtlContext): Promise<number> {
   try {
     res = await fetch(new URL("/readyz", server), { signal: AbortSignal.timeout(5000) });
   } catch (err) {
-    process.stderr.write(`levee ctl status: cannot reach ${server}: ${(err as Error).message}\n`);
+    process.stderr.write(`levee ctl status: cannot reach ${server}: ${describeError(err)}\n`);
     return 1;
   }
   const body = (await res.json().catch(() => ({}))) as { checks?: Record<string, string>; version?: string };

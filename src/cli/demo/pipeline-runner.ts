@@ -1,6 +1,7 @@
 // What `levee demo` does with the pipeline over HTTP: applies it through the cloud API (as
 // `levee ctl apply` would), waits until its workers are ready, and reads the distributor's numbers.
 import type { WorkerView } from "../../cloud/workers-view.ts";
+import { describeError } from "../../runtime/errors.ts";
 import type { PipelineStats } from "./summary.ts";
 
 /** What the demo reads of GET /api/v1/workers. */
@@ -48,7 +49,7 @@ export async function waitPipelineReady(
       missing = notReady(items, counts);
       if (missing.length === 0) return [];
     } catch (err) {
-      missing = [`cloud API: ${(err as Error).message}`];
+      missing = [`cloud API: ${describeError(err)}`];
     }
     await Bun.sleep(250);
   }
@@ -75,6 +76,6 @@ export async function fetchStats(url: string): Promise<PipelineStats | { error: 
     if (!res.ok) return { error: `HTTP ${res.status} ${(await res.text()).slice(0, 200)}` };
     return (await res.json()) as PipelineStats;
   } catch (err) {
-    return { error: (err as Error).message };
+    return { error: describeError(err) };
   }
 }

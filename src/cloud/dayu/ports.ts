@@ -5,12 +5,11 @@
 // the range has no other free port (the least recently used first). Runs inside the caller's
 // transaction.
 import type { Database } from "bun:sqlite";
+import { PermanentError } from "../../runtime/errors.ts";
 
 export const PORT_RANGE = { min: 30000, max: 32767 } as const;
 
-export class PortsExhausted extends Error {
-  override readonly name = "PortsExhausted";
-}
+export class PortsExhausted extends PermanentError {}
 
 export interface Allocation {
   port: number;

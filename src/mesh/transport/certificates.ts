@@ -269,7 +269,7 @@ export function nodePublicKeyProblem(pem: string): string | undefined {
   try {
     return publicKeyProblem(createPublicKey(pem));
   } catch (err) {
-    return `not a PEM public key (${describeError(err)})`;
+    return `not a PEM public key (${describeError(err).split("\n")[0]})`;
   }
 }
 

@@ -18,9 +18,10 @@ import {
 import { join } from "node:path";
 import { type ArtifactRef, SHA256_HEX } from "../../manifest/artifact.ts";
 import type { BackoffOptions } from "../../runtime/backoff.ts";
+import { PermanentError } from "../../runtime/errors.ts";
 import type { Logger } from "../../runtime/log.ts";
 import type { Store } from "../../store/store.ts";
-import { type ArtifactSource, nodeArtifactSource, PermanentError } from "./artifact-source.ts";
+import { type ArtifactSource, nodeArtifactSource } from "./artifact-source.ts";
 import { type DownloadProgress, download } from "./download.ts";
 import { sizeProblem } from "./fetch-plan.ts";
 
@@ -56,8 +57,7 @@ export interface GcResult {
 }
 
 /** ensure() failed for good: unknown artifact, wrong size, refused credentials, corrupt source. */
-export class ArtifactError extends Error {
-  override name = "ArtifactError";
+export class ArtifactError extends PermanentError {
   constructor(
     readonly sha256: string,
     message: string,

@@ -5,6 +5,7 @@
 // write to its mounted file (root ignores 0444) must not be able to change the cloud's copy.
 import { statSync } from "node:fs";
 import { join } from "node:path";
+import { describeError, PermanentError, RecoverableError } from "../../runtime/errors.ts";
 import type { Store } from "../../store/store.ts";
 import { storedIdentity } from "../identity.ts";
 import { interpretReply, rangeHeader } from "./fetch-plan.ts";
@@ -17,18 +18,8 @@ export type SourceReply =
 export interface ArtifactSource {
   /** For messages: "the cloud at http://10.0.0.1:7400". */
   readonly description: string;
-  /** The bytes of an artifact from `from` on. Throws TransientError or PermanentError. */
+  /** The bytes of an artifact from `from` on. Throws a RecoverableError (cloud unreachable, 5xx, a cut connection) or a PermanentError (unknown artifact, refused, wrong size). */
   open(sha256: string, from: number, signal: AbortSignal): Promise<SourceReply>;
-}
-
-/** Trying again later may work (cloud unreachable, 5xx, a cut connection, a corrupt transfer). */
-export class TransientError extends Error {
-  override name = "TransientError";
-}
-
-/** Trying again will not help (unknown artifact, refused credentials, wrong size). */
-export class PermanentError extends Error {
-  override name = "PermanentError";
 }
 
 export interface HttpSourceOptions {
@@ -53,7 +44,7 @@ export function httpArtifactSource(options: HttpSourceOptions): ArtifactSource {
         res = await fetch(`${base}/api/v1/artifacts/${sha256}`, { headers, signal });
       } catch (err) {
         if (signal.aborted) throw err;
-        throw new TransientError(`cannot reach ${description}: ${(err as Error).message}`);
+        throw new RecoverableError(`cannot reach ${description}: ${describeError(err)}`);
       }
       const reply = interpretReply(
         res.status,
@@ -66,7 +57,7 @@ export function httpArtifactSource(options: HttpSourceOptions): ArtifactSource {
       if (reply.kind !== "body") await res.body?.cancel().catch(() => {});
       switch (reply.kind) {
         case "body":
-          if (!res.body) throw new TransientError(`${description} answered without a body`);
+          if (!res.body) throw new RecoverableError(`${description} answered without a body`);
           return { ...reply, body: res.body };
         case "unsatisfiable":
         case "not-found":
@@ -81,7 +72,7 @@ export function httpArtifactSource(options: HttpSourceOptions): ArtifactSource {
                   "It must join again",
           );
         case "transient":
-          throw new TransientError(`${description}: ${reply.reason}`);
+          throw new RecoverableError(`${description}: ${reply.reason}`);
         case "permanent":
           throw new PermanentError(`${description}: ${reply.reason}`);
       }
@@ -100,7 +91,7 @@ export function localArtifactSource(dir: string): ArtifactSource {
         size = statSync(path).size;
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code === "ENOENT") return { kind: "not-found" };
-        throw new TransientError(`cannot read ${path}: ${(err as Error).message}`);
+        throw new RecoverableError(`cannot read ${path}: ${describeError(err)}`);
       }
       if (from > 0 && from >= size) return { kind: "unsatisfiable", total: size };
       return { kind: "body", start: from, total: size, body: Bun.file(path).slice(from).stream() };
@@ -111,7 +102,7 @@ export function localArtifactSource(dir: string): ArtifactSource {
 /**
  * The source of this node: its own data dir's artifacts on the cloud (meta mode = cloud), else
  * the cloud at meta "cloud-url" with the identity stored at join. Read at every fetch: an edge
- * that has not joined yet gets a TransientError until it has.
+ * that has not joined yet gets a RecoverableError until it has.
  */
 export function nodeArtifactSource(store: Store, dataDir: string): ArtifactSource {
   if (store.getMeta("mode") === "cloud") return localArtifactSource(join(dataDir, "artifacts"));
@@ -119,7 +110,7 @@ export function nodeArtifactSource(store: Store, dataDir: string): ArtifactSourc
     const url = store.getMeta("cloud-url");
     const identity = storedIdentity(store);
     if (!url || !identity)
-      throw new TransientError("this node has not joined the cloud yet: no cloud URL or credentials");
+      throw new RecoverableError("this node has not joined the cloud yet: no cloud URL or credentials");
     return httpArtifactSource({ url, username: identity.username, password: identity.password });
   };
   return {

@@ -8,16 +8,15 @@ import { createHash, type Hash } from "node:crypto";
 import { statSync, unlinkSync } from "node:fs";
 import { type FileHandle, open } from "node:fs/promises";
 import { Backoff, type BackoffOptions } from "../../runtime/backoff.ts";
-import { type ArtifactSource, PermanentError, TransientError } from "./artifact-source.ts";
+import { describeError, PermanentError, RecoverableError } from "../../runtime/errors.ts";
+import type { ArtifactSource } from "./artifact-source.ts";
 import { afterUnsatisfiable, bodyEnd, planRequest, sizeProblem } from "./fetch-plan.ts";
 
 /** Progress is reported at most this often while bytes flow. */
 const PROGRESS_EVERY_MS = 250;
 
 /** The bytes had another sha256: the partial was deleted (retried, a limited number of times). */
-export class CorruptTransfer extends TransientError {
-  override name = "CorruptTransfer";
-}
+export class CorruptTransfer extends RecoverableError {}
 
 export interface DownloadProgress {
   sha256: string;
@@ -74,7 +73,7 @@ export async function download(options: DownloadOptions): Promise<number> {
         received: fileSize(options.partial),
         total: options.expectedSize,
         attempt,
-        error: (err as Error).message,
+        error: describeError(err),
         retryInMs,
       });
       await sleep(retryInMs, options.signal);
@@ -105,7 +104,7 @@ async function attemptOnce(options: DownloadOptions, attempt: number): Promise<n
     idle = setTimeout(() => {
       idleFired = true;
       attemptAbort.abort(
-        new TransientError(`no data from ${source.description} for ${options.idleTimeoutMs} ms`),
+        new RecoverableError(`no data from ${source.description} for ${options.idleTimeoutMs} ms`),
       );
     }, options.idleTimeoutMs);
   };
@@ -121,7 +120,9 @@ async function attemptOnce(options: DownloadOptions, attempt: number): Promise<n
       if (afterUnsatisfiable(partialSize, reply.total) === "verify")
         return checkDigest(options, hash.digest("hex"), partialSize);
       removeFile(partial);
-      throw new TransientError(`the partial download is not a prefix of the artifact (${reply.total} bytes)`);
+      throw new RecoverableError(
+        `the partial download is not a prefix of the artifact (${reply.total} bytes)`,
+      );
     }
     const problem = sizeProblem(sha256, options.expectedSize, reply.total);
     if (problem) {
@@ -139,7 +140,7 @@ async function attemptOnce(options: DownloadOptions, attempt: number): Promise<n
         await writeAll(file, chunk);
         received += chunk.byteLength;
         if (bodyEnd(reply.start, received, reply.total) === "long")
-          throw new TransientError(
+          throw new RecoverableError(
             `${source.description} sent more than the ${reply.total} bytes it announced`,
           );
         if (options.expectedSize !== undefined && reply.start + received > options.expectedSize) {
@@ -160,7 +161,7 @@ async function attemptOnce(options: DownloadOptions, attempt: number): Promise<n
       await file.close();
     }
     if (bodyEnd(reply.start, received, reply.total) === "short") {
-      throw new TransientError(
+      throw new RecoverableError(
         `the transfer from ${source.description} ended after ${reply.start + received} of ${reply.total} bytes`,
       );
     }
@@ -173,8 +174,8 @@ async function attemptOnce(options: DownloadOptions, attempt: number): Promise<n
     return checkDigest(options, hash.digest("hex"), size);
   } catch (err) {
     if (idleFired && !options.signal.aborted) throw attemptAbort.signal.reason;
-    if (err instanceof TransientError || err instanceof PermanentError || options.signal.aborted) throw err;
-    throw new TransientError(`download from ${source.description} failed: ${(err as Error).message}`);
+    if (err instanceof RecoverableError || err instanceof PermanentError || options.signal.aborted) throw err;
+    throw new RecoverableError(`download from ${source.description} failed: ${describeError(err)}`);
   } finally {
     clearTimeout(idle);
     options.signal.removeEventListener("abort", onAbort);

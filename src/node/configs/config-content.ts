@@ -6,10 +6,10 @@
 // missing waits for it (its status says so: missing()); it never starts with unverified content.
 import type { ConfigFileRef } from "../../manifest/plan.ts";
 import { Backoff, type BackoffOptions, DEFAULT_BACKOFF } from "../../runtime/backoff.ts";
+import { describeError, PermanentError } from "../../runtime/errors.ts";
 import type { Logger } from "../../runtime/log.ts";
 import type { Store } from "../../store/store.ts";
 import { untilAborted } from "../artifacts/artifact-cache.ts";
-import { PermanentError } from "../artifacts/artifact-source.ts";
 import { type ConfigContentSource, nodeConfigSource } from "./content-source.ts";
 import { ConfigContentStore, sha256Of } from "./content-store.ts";
 
@@ -97,7 +97,7 @@ export class ConfigContent {
       } catch (err) {
         if (signal.aborted) throw signal.reason ?? err;
         if (err instanceof PermanentError) throw err;
-        problem = (err as Error).message;
+        problem = describeError(err);
       }
       const delay = backoff.next();
       log.warn("config content fetch failed; retrying", {

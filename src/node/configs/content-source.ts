@@ -3,21 +3,20 @@
 // and password), the way artifacts are fetched. The cloud answers only for content the node's
 // current plan references. On the cloud's own node the cloud hands in a source that reads its
 // database directly (cloud-agent.ts).
+
+import { describeError, PermanentError, RecoverableError } from "../../runtime/errors.ts";
 import type { Store } from "../../store/store.ts";
-import { PermanentError, TransientError } from "../artifacts/artifact-source.ts";
 import { storedIdentity } from "../identity.ts";
 
 export interface ConfigContentSource {
   /** For messages: "the cloud at http://10.0.0.1:7400". */
   readonly description: string;
-  /** The bytes with this sha256 (not yet verified). Throws TransientError or PermanentError. */
+  /** The bytes with this sha256 (not yet verified). Throws RecoverableError or PermanentError. */
   fetch(sha256: string, signal: AbortSignal): Promise<Uint8Array>;
 }
 
 /** Content the cloud does not serve this node (not, or no longer, in its plan). */
-export class NotInPlan extends PermanentError {
-  override name = "NotInPlan";
-}
+export class NotInPlan extends PermanentError {}
 
 export function httpConfigSource(options: {
   url: string;
@@ -38,14 +37,14 @@ export function httpConfigSource(options: {
         });
       } catch (err) {
         if (signal.aborted) throw err;
-        throw new TransientError(`cannot reach ${description}: ${(err as Error).message}`);
+        throw new RecoverableError(`cannot reach ${description}: ${describeError(err)}`);
       }
       if (res.status === 200) {
         try {
           return new Uint8Array(await res.arrayBuffer());
         } catch (err) {
           if (signal.aborted) throw err;
-          throw new TransientError(`${description}: the transfer broke off: ${(err as Error).message}`);
+          throw new RecoverableError(`${description}: the transfer broke off: ${describeError(err)}`);
         }
       }
       const detail = await res.text().catch(() => "");
@@ -56,7 +55,7 @@ export function httpConfigSource(options: {
         );
       }
       if (res.status === 408 || res.status === 429 || res.status >= 500)
-        throw new TransientError(`${description}: HTTP ${res.status}`);
+        throw new RecoverableError(`${description}: HTTP ${res.status}`);
       throw new PermanentError(`${description}: unexpected answer HTTP ${res.status}: ${detail}`);
     },
   };
@@ -64,7 +63,7 @@ export function httpConfigSource(options: {
 
 /**
  * The source of an edge: the cloud at meta "cloud-url" with the identity stored at join, read at
- * every fetch (an edge that has not joined yet gets a TransientError until it has).
+ * every fetch (an edge that has not joined yet gets a RecoverableError until it has).
  */
 export function nodeConfigSource(store: Store): ConfigContentSource {
   return {
@@ -76,7 +75,7 @@ export function nodeConfigSource(store: Store): ConfigContentSource {
       const url = store.getMeta("cloud-url");
       const identity = storedIdentity(store);
       if (!url || !identity)
-        throw new TransientError("this node has not joined the cloud yet: no cloud URL or credentials");
+        throw new RecoverableError("this node has not joined the cloud yet: no cloud URL or credentials");
       return httpConfigSource({ url, username: identity.username, password: identity.password }).fetch(
         sha256,
         signal,

@@ -25,19 +25,19 @@ export type {
   WaitResult,
 } from "./docker-types.ts";
 
+import { LeveeError, RecoverableError } from "../../../runtime/errors.ts";
 import { WorkerSpecError } from "./driver.ts";
 
 export const DOCKER_API_VERSION = "v1.41";
 export const DEFAULT_DOCKER_SOCKET = "/var/run/docker.sock";
 
 /** The daemon did not answer on its socket (not running, no permission, connection lost). */
-export class DockerUnreachableError extends Error {
-  override readonly name = "DockerUnreachableError";
-}
+export class DockerUnreachableError extends RecoverableError {}
 
 /** Docker answered with an error status. */
-export class DockerApiError extends Error {
-  override readonly name = "DockerApiError";
+export class DockerApiError extends LeveeError {
+  /** A 5xx may pass; a 4xx (no such image, a bad spec) will not. */
+  readonly recoverable: boolean;
   constructor(
     readonly status: number,
     readonly method: string,
@@ -46,6 +46,7 @@ export class DockerApiError extends Error {
     readonly detail: string,
   ) {
     super(`Docker API ${method} ${path.split("?")[0]}: ${status} ${detail}`);
+    this.recoverable = status >= 500;
   }
 }
 

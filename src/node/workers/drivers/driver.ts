@@ -4,6 +4,7 @@
 // touch SQLite: what they return in an InstanceRef is stored by the supervisor, and handed back
 // to adopt() after an agent restart.
 import type { Template } from "../../../manifest/template.ts";
+import { PermanentError } from "../../../runtime/errors.ts";
 
 /** One start of one worker. */
 export interface InstanceKey {
@@ -89,9 +90,7 @@ export interface Instance {
  * worker becomes `failed` with this message, which names the cause. Other errors are transient
  * and retried with backoff.
  */
-export class WorkerSpecError extends Error {
-  override readonly name = "WorkerSpecError";
-}
+export class WorkerSpecError extends PermanentError {}
 
 export interface Driver {
   readonly name: "exec" | "container";

@@ -5,6 +5,7 @@
 // (pid + start time + the LEVEE_WORKER_ID marker, see proc.ts).
 import { closeSync, constants, existsSync, mkdirSync, openSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
+import { describeError } from "../../../runtime/errors.ts";
 import { inheritedEnv } from "../prestart/worker-env.ts";
 import type { Driver, ExitInfo, Instance, InstanceRef, LaunchSpec } from "./driver.ts";
 import { WorkerSpecError } from "./driver.ts";
@@ -49,7 +50,7 @@ export class ExecDriver implements Driver {
         ...(ids.gid !== undefined ? { gid: ids.gid } : {}),
       });
     } catch (err) {
-      throw new WorkerSpecError(`cannot start ${command[0]}: ${(err as Error).message}`);
+      throw new WorkerSpecError(`cannot start ${command[0]}: ${describeError(err)}`);
     } finally {
       closeSync(logFd);
     }

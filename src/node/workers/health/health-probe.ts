@@ -2,6 +2,7 @@
 // connect, or a command (exit 0 healthy). Workers may listen on any address; the agent reaches
 // them over loopback. Every probe has a timeout and resolves to a result, never throws.
 import type { Health } from "../../../manifest/health.ts";
+import { describeError } from "../../../runtime/errors.ts";
 
 export interface ProbeResult {
   ok: boolean;
@@ -96,7 +97,7 @@ export function hostCommandRunner(env: Record<string, string>, cwd: string): Com
       const output = (err || out).trim().slice(0, 200);
       return { ok: code === 0, detail: `command exited ${code}${output ? `: ${output}` : ""}` };
     } catch (err) {
-      return { ok: false, detail: `command ${command[0]} could not run: ${(err as Error).message}` };
+      return { ok: false, detail: `command ${command[0]} could not run: ${describeError(err)}` };
     }
   };
 }

@@ -13,7 +13,6 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { configFile, configFileRefs } from "../../../../src/manifest/config.ts";
 import { templateSchema } from "../../../../src/manifest/template.ts";
-import { PermanentError } from "../../../../src/node/artifacts/artifact-source.ts";
 import { ConfigContent } from "../../../../src/node/configs/config-content.ts";
 import { ConfigContentStore } from "../../../../src/node/configs/content-store.ts";
 import { WorkerSpecError } from "../../../../src/node/workers/drivers/driver.ts";
@@ -22,6 +21,7 @@ import {
   type MountContext,
   resolveMounts,
 } from "../../../../src/node/workers/prestart/mount-resolver.ts";
+import { PermanentError } from "../../../../src/runtime/errors.ts";
 import { createLogger } from "../../../../src/runtime/log.ts";
 import { openStore } from "../../../../src/store/store.ts";
 
