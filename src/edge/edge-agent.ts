@@ -10,9 +10,9 @@ import { type LocalNode, startLocalNode } from "../node/local-node.ts";
 import { startMesh } from "../node/start-mesh.ts";
 import { startNodeLogServer } from "../node/workers/logs/log-server.ts";
 import { Backoff } from "../runtime/backoff.ts";
-import { RefusalError } from "../runtime/errors.ts";
+import { describeError, isRecoverable } from "../runtime/errors.ts";
 import { versionInfo } from "../runtime/version.ts";
-import { CloudUnreachable, joinCloud } from "./join.ts";
+import { joinCloud } from "./join.ts";
 
 export async function startEdge(config: EdgeConfig): Promise<LocalNode> {
   const node = await startLocalNode(config);
@@ -79,11 +79,11 @@ export async function startEdge(config: EdgeConfig): Promise<LocalNode> {
         log.info("joined the cloud", { node: joined.name, uid: joined.uid });
         return joined;
       } catch (err) {
-        if (err instanceof RefusalError) throw err;
-        if (!(err instanceof CloudUnreachable)) throw err;
-        joinState = err.message;
+        // A refusal (bad token, name taken) is final; an unreachable cloud is tried again.
+        if (!isRecoverable(err)) throw err;
+        joinState = describeError(err);
         const delay = backoff.next();
-        log.warn("cannot join yet; retrying", { error: err.message, retryInMs: delay });
+        log.warn("cannot join yet; retrying", { error: joinState, retryInMs: delay });
         await Bun.sleep(delay);
       }
     }

@@ -8,7 +8,7 @@ import { createHash, type Hash } from "node:crypto";
 import { statSync, unlinkSync } from "node:fs";
 import { type FileHandle, open } from "node:fs/promises";
 import { Backoff, type BackoffOptions } from "../../runtime/backoff.ts";
-import { describeError, PermanentError, RecoverableError } from "../../runtime/errors.ts";
+import { describeError, LeveeError, PermanentError, RecoverableError } from "../../runtime/errors.ts";
 import type { ArtifactSource } from "./artifact-source.ts";
 import { afterUnsatisfiable, bodyEnd, planRequest, sizeProblem } from "./fetch-plan.ts";
 
@@ -174,7 +174,7 @@ async function attemptOnce(options: DownloadOptions, attempt: number): Promise<n
     return checkDigest(options, hash.digest("hex"), size);
   } catch (err) {
     if (idleFired && !options.signal.aborted) throw attemptAbort.signal.reason;
-    if (err instanceof RecoverableError || err instanceof PermanentError || options.signal.aborted) throw err;
+    if (err instanceof LeveeError || options.signal.aborted) throw err;
     throw new RecoverableError(`download from ${source.description} failed: ${describeError(err)}`);
   } finally {
     clearTimeout(idle);
