@@ -117,7 +117,7 @@ export function cloudFixture(nodes: string[] = ["n1"]): CloudFixture {
     down: () =>
       published.flatMap(({ topic, payload }) => {
         const parsed = parseNodeTopic(topic);
-        if (!parsed || parsed.channel !== "down") return [];
+        if (parsed?.channel !== "down") return [];
         const decoded = decodeMessage(parsed.node, payload, "down");
         if (!decoded.ok) throw new Error(`published an invalid message: ${decoded.detail}`);
         return [{ node: parsed.node, msg: decoded.msg }];
