@@ -29,25 +29,18 @@ describe("welcome", () => {
     expect(f.state.cloud).toEqual({ epoch: "a", desiredRevision: 7 });
   });
 
-  const routes: { name: string; routes: RouteStatusEntry[] | undefined; sent: unknown[] }[] = [
-    { name: "no routes reported yet: none sent", routes: undefined, sent: [] },
-    {
-      name: "the last routes reported: sent again",
-      routes: [route],
-      sent: [expect.objectContaining({ type: "routes", routes: [route] })],
-    },
-    {
-      name: "no routes at all (reported empty): sent again",
-      routes: [],
-      sent: [expect.objectContaining({ type: "routes", routes: [] })],
-    },
+  const routes: { name: string; routes: RouteStatusEntry[] | undefined }[] = [
+    { name: "no routes reported yet: none sent", routes: undefined },
+    { name: "the last routes reported: sent again", routes: [route] },
+    { name: "no routes at all (reported empty): sent again", routes: [] },
   ];
   for (const c of routes) {
     test(c.name, () => {
       const f = edgeFixture();
       f.state.routes = c.routes;
       handleWelcome(f.ctx, welcome(5));
-      expect(f.takeUp()).toEqual(c.sent);
+      const resent = c.routes ? [expect.objectContaining({ type: "routes", routes: c.routes })] : [];
+      expect(f.takeUp()).toEqual(resent);
     });
   }
 
