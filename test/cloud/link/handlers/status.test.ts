@@ -5,20 +5,9 @@ import { describe, expect, test } from "bun:test";
 import { handleRoutes } from "../../../../src/cloud/link/handlers/routes.ts";
 import { handleStatus } from "../../../../src/cloud/link/handlers/status.ts";
 import { listRoutes } from "../../../../src/cloud/link/sync-store.ts";
-import { newMessage, type RouteStatusEntry, type WorkerStatus } from "../../../../src/protocol/messages.ts";
+import { newMessage, type RouteStatusEntry } from "../../../../src/protocol/messages.ts";
+import { workerStatus } from "../../../protocol/worker-status.ts";
 import { cloudFixture, T0 } from "./fixture.ts";
-
-const worker = (service: string, index: number, phase: string): WorkerStatus => ({
-  service,
-  index,
-  phase,
-  ready: phase === "Running",
-  restarts: 0,
-  message: "",
-  exitCode: null,
-  signal: null,
-  since: "2030-01-01T00:00:00.000Z",
-});
 
 const workerRows = (f: ReturnType<typeof cloudFixture>) =>
   f.store.db
@@ -30,7 +19,7 @@ const workerRows = (f: ReturnType<typeof cloudFixture>) =>
 describe("status", () => {
   test("stored at once; the status-ack of its seq and onStatus only after the commit", () => {
     const f = cloudFixture();
-    const workers = [worker("web", 0, "Starting"), worker("web", 1, "Running")];
+    const workers = [workerStatus("web", "Starting", 0), workerStatus("web", "Running", 1)];
     handleStatus(f.ctx, "n1", newMessage("n1", { type: "status", seq: 41, workers }));
     expect(workerRows(f)).toEqual([
       { service: "web", idx: 0, phase: "Starting" },
@@ -46,12 +35,12 @@ describe("status", () => {
 
   test("a worker's newer status replaces its row; other workers' rows stay", () => {
     const f = cloudFixture();
-    const first = [worker("web", 0, "Starting"), worker("db", 0, "Running")];
+    const first = [workerStatus("web", "Starting", 0), workerStatus("db", "Running", 0)];
     handleStatus(f.ctx, "n1", newMessage("n1", { type: "status", seq: 1, workers: first }));
     handleStatus(
       f.ctx,
       "n1",
-      newMessage("n1", { type: "status", seq: 2, workers: [worker("web", 0, "Running")] }),
+      newMessage("n1", { type: "status", seq: 2, workers: [workerStatus("web", "Running", 0)] }),
     );
     expect(workerRows(f)).toEqual([
       { service: "db", idx: 0, phase: "Running" },

@@ -7,12 +7,14 @@ import { EdgeLinkState } from "../../../../src/node/link/edge-link-state.ts";
 import type { EdgeLinkContext } from "../../../../src/node/link/handlers/context.ts";
 import { acceptPlan, readStoredVersion, type StoredPlan } from "../../../../src/node/link/plan-store.ts";
 import { StatusOutbox } from "../../../../src/node/link/status-outbox.ts";
-import { decodeMessage, type Message, type WorkerStatus } from "../../../../src/protocol/messages.ts";
+import { decodeMessage, type Message } from "../../../../src/protocol/messages.ts";
 import { parseNodeTopic } from "../../../../src/protocol/topics.ts";
 import { Counter } from "../../../../src/runtime/counters.ts";
 import { createLogger } from "../../../../src/runtime/log.ts";
 import { openStore, type Store } from "../../../../src/store/store.ts";
 import { makeTempDir } from "../../../harness/cluster.ts";
+
+export { workerStatus as worker } from "../../../protocol/worker-status.ts";
 
 export const NODE = "e1";
 export const T0 = Date.parse("2030-01-01T00:00:00.000Z");
@@ -79,18 +81,6 @@ export interface EdgeFixture {
   onPlan: StoredPlan[];
   logs: string[];
 }
-
-export const worker = (service: string, phase: string, index = 0): WorkerStatus => ({
-  service,
-  index,
-  phase,
-  ready: phase === "Running",
-  restarts: 0,
-  message: "",
-  exitCode: null,
-  signal: null,
-  since: "2030-01-01T00:00:00.000Z",
-});
 
 export function edgeFixture(options: { heartbeatSeconds?: number } = {}): EdgeFixture {
   const store = openStore({ dataDir: makeTempDir(), mode: "edge" });
