@@ -13,9 +13,9 @@
 
 import { cloudClientId } from "../../protocol/acl.ts";
 import { MISSED_HEARTBEATS } from "../../protocol/heartbeat.ts";
-import { decodeMessage, type WorkerStatus } from "../../protocol/messages.ts";
+import type { WorkerStatus } from "../../protocol/messages.ts";
 import { type ClientTls, MqttSession } from "../../protocol/mqtt-session.ts";
-import { CLOUD_SUBSCRIPTIONS, CLOUD_USER, parseNodeTopic } from "../../protocol/topics.ts";
+import { CLOUD_SUBSCRIPTIONS, CLOUD_USER } from "../../protocol/topics.ts";
 import type { BackoffOptions } from "../../runtime/backoff.ts";
 import { Counter } from "../../runtime/counters.ts";
 import type { Logger } from "../../runtime/log.ts";
@@ -24,7 +24,7 @@ import { CloudLinkState } from "./cloud-link-state.ts";
 import { GroupCommit, TurnQueue } from "./group-commit.ts";
 import { handleConnected } from "./handlers/connected.ts";
 import type { CloudLinkContext } from "./handlers/context.ts";
-import { dropMessage, handleReceived, type Received } from "./handlers/index.ts";
+import { handleReceived, type Received, receive } from "./handlers/index.ts";
 import { createPhaseSweeper, type PhaseChange } from "./phase-sweep.ts";
 import { planDelivery } from "./plan-delivery.ts";
 import { syncRecords } from "./sync-records.ts";
@@ -147,16 +147,6 @@ export function startCloudLink(options: CloudLinkOptions): CloudLink {
     (r, err) => log.error("sync message failed", { topic: r.topic, type: r.msg.type, error: err }),
   );
 
-  const onMessage = (topic: string, payload: Buffer) => {
-    const parsed = parseNodeTopic(topic);
-    if (!parsed || parsed.channel === "down") return dropMessage(ctx, topic, "wrong-topic");
-    // An empty retained presence is how a stale one is cleared; nothing to do.
-    if (parsed.channel === "presence" && payload.length === 0) return;
-    const decoded = decodeMessage(parsed.node, payload, parsed.channel);
-    if (!decoded.ok) return dropMessage(ctx, topic, decoded.reason, decoded.detail);
-    queue.push({ topic, node: parsed.node, channel: parsed.channel, msg: decoded.msg });
-  };
-
   const sweepAll = () => {
     queue.flush();
     commit.run("sweep", () => {
@@ -177,7 +167,10 @@ export function startCloudLink(options: CloudLinkOptions): CloudLink {
     ...(options.backoff ? { backoff: options.backoff } : {}),
     ...(options.connectTimeoutMs ? { connectTimeoutMs: options.connectTimeoutMs } : {}),
     onReady: () => handleConnected(ctx),
-    onMessage,
+    onMessage: (topic, payload) => {
+      const received = receive(ctx, topic, payload);
+      if (received) queue.push(received);
+    },
   });
   session.start();
   const timer = setInterval(() => {

@@ -1,9 +1,10 @@
-// The cloud link's dispatcher: each message a node sent (decoded and checked by the link) goes to
-// the handler of its type, one file each. A message from a node no longer in the nodes table is
-// dropped, and a retained presence of such a node is cleared so it does not come back on every
-// reconnect. Runs inside the batch's transaction (group-commit.ts), one unit per message.
-import type { Message } from "../../../protocol/messages.ts";
-import { presenceTopic } from "../../../protocol/topics.ts";
+// The cloud link's dispatcher. receive() checks what arrived on a topic (a node's up or presence
+// topic, a valid message of that node) as it arrives; handleReceived() then, inside the batch's
+// transaction (group-commit.ts, one unit per message), hands it to the handler of its type, one
+// file each. A message from a node no longer in the nodes table is dropped, and a retained
+// presence of such a node is cleared so it does not come back on every reconnect.
+import { decodeMessage, type Message } from "../../../protocol/messages.ts";
+import { parseNodeTopic, presenceTopic } from "../../../protocol/topics.ts";
 import { handleAck } from "./ack.ts";
 import type { CloudLinkContext } from "./context.ts";
 import { handleHeartbeat } from "./heartbeat.ts";
@@ -24,6 +25,25 @@ export interface Received {
 export function dropMessage(ctx: CloudLinkContext, topic: string, reason: string, detail?: string): void {
   ctx.dropped.inc(reason);
   ctx.log.warn("sync message dropped", { topic, reason, detail });
+}
+
+/**
+ * What arrived on `topic`, decoded, or undefined when it is dropped (counted by reason) or
+ * nothing (an empty retained presence is how a stale one is cleared).
+ */
+export function receive(ctx: CloudLinkContext, topic: string, payload: Buffer): Received | undefined {
+  const parsed = parseNodeTopic(topic);
+  if (!parsed || parsed.channel === "down") {
+    dropMessage(ctx, topic, "wrong-topic");
+    return undefined;
+  }
+  if (parsed.channel === "presence" && payload.length === 0) return undefined;
+  const decoded = decodeMessage(parsed.node, payload, parsed.channel);
+  if (!decoded.ok) {
+    dropMessage(ctx, topic, decoded.reason, decoded.detail);
+    return undefined;
+  }
+  return { topic, node: parsed.node, channel: parsed.channel, msg: decoded.msg };
 }
 
 export function handleReceived(ctx: CloudLinkContext, r: Received): void {

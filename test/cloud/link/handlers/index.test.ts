@@ -1,11 +1,12 @@
-// The cloud link's dispatcher without a broker: each message type reaches its handler; a message
-// from a node no longer in the nodes table is dropped (and its retained presence cleared after the
-// commit); a type that only travels to nodes is a schema error. And the session's connect.
+// The cloud link's dispatcher without a broker: what arrives is checked (topic, message) and
+// dropped with its reason; each message type reaches its handler; a message from a node no longer
+// in the nodes table is dropped (and its retained presence cleared after the commit); a type that
+// only travels to nodes is a schema error. And the session's connect.
 import { describe, expect, test } from "bun:test";
 import { handleConnected } from "../../../../src/cloud/link/handlers/connected.ts";
-import { dispatch, handleReceived } from "../../../../src/cloud/link/handlers/index.ts";
-import { newMessage } from "../../../../src/protocol/messages.ts";
-import { presenceTopic, upTopic } from "../../../../src/protocol/topics.ts";
+import { dispatch, handleReceived, receive } from "../../../../src/cloud/link/handlers/index.ts";
+import { encodeMessage, newMessage } from "../../../../src/protocol/messages.ts";
+import { downTopic, presenceTopic, upTopic } from "../../../../src/protocol/topics.ts";
 import { cloudFixture, EPOCH, T0 } from "./fixture.ts";
 
 describe("dispatch", () => {
@@ -44,6 +45,63 @@ describe("dispatch", () => {
     dispatch(f.ctx, "n1", newMessage("n1", { type: "status-ack", seq: 1 }));
     expect(f.ctx.dropped.get("bad-schema")).toBe(1);
   });
+});
+
+describe("receive", () => {
+  test("a node's message on its up or presence topic, decoded", () => {
+    const f = cloudFixture();
+    const msg = newMessage("n1", { type: "routes", routes: [] });
+    expect(receive(f.ctx, upTopic("n1"), encodeMessage(msg))).toEqual({
+      topic: upTopic("n1"),
+      node: "n1",
+      channel: "up",
+      msg,
+    });
+    const online = newMessage("n1", { type: "presence", online: true });
+    expect(receive(f.ctx, presenceTopic("n1"), encodeMessage(online))).toMatchObject({ channel: "presence" });
+  });
+
+  test("an empty retained presence (a cleared one) is nothing, not a drop", () => {
+    const f = cloudFixture();
+    expect(receive(f.ctx, presenceTopic("n1"), Buffer.alloc(0))).toBeUndefined();
+    expect(f.logs).toEqual([]);
+  });
+
+  const drops: { name: string; topic: string; payload: Buffer; reason: string }[] = [
+    {
+      name: "a node's down topic",
+      topic: downTopic("n1"),
+      payload: encodeMessage(newMessage("n1", { type: "routes", routes: [] })),
+      reason: "wrong-topic",
+    },
+    {
+      name: "a topic outside levee's",
+      topic: "levee/v1/other",
+      payload: Buffer.from("{}"),
+      reason: "wrong-topic",
+    },
+    { name: "not JSON", topic: upTopic("n1"), payload: Buffer.from("nope"), reason: "not-json" },
+    {
+      name: "a message that travels down, sent up",
+      topic: upTopic("n1"),
+      payload: encodeMessage(newMessage("n1", { type: "status-ack", seq: 1 })),
+      reason: "bad-schema",
+    },
+    {
+      name: "a message naming another node",
+      topic: upTopic("n1"),
+      payload: encodeMessage(newMessage("n2", { type: "routes", routes: [] })),
+      reason: "wrong-node",
+    },
+  ];
+  for (const c of drops) {
+    test(`${c.name}: dropped as ${c.reason}`, () => {
+      const f = cloudFixture();
+      expect(receive(f.ctx, c.topic, c.payload)).toBeUndefined();
+      expect(f.ctx.dropped.get(c.reason)).toBe(1);
+      expect(f.logs.some((l) => l.includes("sync message dropped") && l.includes(c.reason))).toBe(true);
+    });
+  }
 });
 
 describe("handleReceived", () => {
