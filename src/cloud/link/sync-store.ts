@@ -2,8 +2,8 @@
 // acknowledged of its plan, the worker status nodes report, and the cloud's epoch. The plans rows
 // themselves are created by the planner (plan-writer.ts); this module only records delivery
 // (sent_at) and acknowledgement (applied_*, acked_at). Also the broker's credential authority.
-// The cloud link runs these inside its batch transaction (src/cloud/link/cloud-link.ts), where each
-// store.tx is a savepoint.
+// The cloud link's handlers call these through sync-records.ts, inside the link's batch
+// transaction (group-commit.ts), where each store.tx is a savepoint.
 import { createHash, randomUUID, timingSafeEqual } from "node:crypto";
 import type { NodePhase } from "../../protocol/heartbeat.ts";
 import type { Hello, RouteStatusEntry, WorkerStatus } from "../../protocol/messages.ts";

@@ -2,30 +2,27 @@
 // retained presence and a last will; hello on every connect (repeated until welcomed); plans
 // persisted, THEN acknowledged, THEN handed to the supervisor (onPlan); heartbeats carrying the
 // applied revision; and worker status flushed from the durable outbox until the cloud
-// acknowledges it.
+// acknowledges it. This module only puts the parts together: the link's memory
+// (edge-link-state.ts), one handler per message type (handlers/, dispatched from
+// handlers/index.ts), what the edge sends on its own (handlers/outbound.ts), and the session.
 //
 // The link never holds the node's plan hostage: the supervisor starts from readStoredPlan() at
 // boot whether or not the broker is reachable, and this link only reports newer plans.
 import { readFileSync } from "node:fs";
-import { PLAN_FORMAT } from "../../manifest/plan.ts";
 import { nodeClientId } from "../../protocol/acl.ts";
-import { HELLO_RETRY_CAP_MS, helloRetryDelayMs } from "../../protocol/hello-retry.ts";
-import {
-  type Body,
-  decodeMessage,
-  encodeMessage,
-  type MessageType,
-  newMessage,
-  type PlanMessage,
-  type RouteStatusEntry,
-  type WorkerStatus,
-} from "../../protocol/messages.ts";
+import type { RouteStatusEntry, WorkerStatus } from "../../protocol/messages.ts";
 import { type ClientTls, MqttSession } from "../../protocol/mqtt-session.ts";
-import { downTopic, parseNodeTopic, presenceTopic, upTopic } from "../../protocol/topics.ts";
+import { downTopic, presenceTopic } from "../../protocol/topics.ts";
 import type { BackoffOptions } from "../../runtime/backoff.ts";
 import { Counter } from "../../runtime/counters.ts";
 import type { Logger } from "../../runtime/log.ts";
 import type { Store } from "../../store/store.ts";
+import { systemClock } from "./clock.ts";
+import { EdgeLinkState } from "./edge-link-state.ts";
+import { handleConnected } from "./handlers/connected.ts";
+import type { EdgeLinkContext } from "./handlers/context.ts";
+import { handleIncoming } from "./handlers/index.ts";
+import { presencePayload, scheduleFlush, sendUp } from "./handlers/outbound.ts";
 import { acceptPlan, readStoredVersion, type StoredPlan } from "./plan-store.ts";
 import { StatusOutbox } from "./status-outbox.ts";
 
@@ -89,189 +86,27 @@ export function bootIdOfHost(): string {
 
 export function startEdgeLink(options: EdgeLinkOptions): EdgeLink {
   const { store, log, node } = options;
+  const clock = systemClock;
+  const iso = () => new Date(clock.now()).toISOString();
   const outbox = new StatusOutbox(store);
   const dropped = new Counter("levee_sync_dropped_total", "reason");
-  const bootId = options.bootId ?? bootIdOfHost();
-  let heartbeatSeconds = options.initialHeartbeatSeconds ?? 5;
-  let heartbeatTimer: ReturnType<typeof setInterval> | undefined;
-  let flushTimer: ReturnType<typeof setTimeout> | undefined;
-  let helloTimer: ReturnType<typeof setTimeout> | undefined;
-  /** Whether the cloud answered this connection's hello. */
-  let welcomed = false;
-  /** The mesh routes last reported (re-sent after each welcome: the cloud may have missed them). */
-  let routes: RouteStatusEntry[] | undefined;
-  let cloud: EdgeSyncInfo["cloud"] = null;
-
-  // The will and the online presence of one connection carry the same ts (when the connection
-  // began), so the cloud can tell a will of an older, replaced connection from the current one's.
-  let connectionTs = new Date().toISOString();
-  const presence = (online: boolean, ts: string) =>
-    encodeMessage({ ...newMessage(node, { type: "presence", online }), ts });
-
-  const send = <T extends MessageType>(body: Body<T> & { type: T }): boolean =>
-    session.publish(upTopic(node), encodeMessage(newMessage<T>(node, body)));
-
-  const sendHeartbeat = () => {
-    const v = readStoredVersion(store);
-    send({
-      type: "heartbeat",
-      epoch: v?.epoch ?? null,
-      appliedRevision: v?.revision ?? 0,
-      outboxDepth: outbox.depth(),
-    });
-    flush(true);
-  };
-
-  const startHeartbeats = () => {
-    if (heartbeatTimer) clearInterval(heartbeatTimer);
-    heartbeatTimer = setInterval(sendHeartbeat, heartbeatSeconds * 1000);
-  };
-
-  const stopTimers = () => {
-    if (heartbeatTimer) clearInterval(heartbeatTimer);
-    if (flushTimer) clearTimeout(flushTimer);
-    if (helloTimer) clearTimeout(helloTimer);
-    heartbeatTimer = undefined;
-    flushTimer = undefined;
-    helloTimer = undefined;
-  };
-
-  const sendHello = () => {
-    const v = readStoredVersion(store);
-    send({
-      type: "hello",
-      epoch: v?.epoch ?? null,
-      appliedRevision: v?.revision ?? 0,
-      planHash: v?.hash ?? null,
+  const state = new EdgeLinkState(options.initialHeartbeatSeconds ?? 5, iso());
+  const ctx: EdgeLinkContext = {
+    node,
+    state,
+    plans: { accept: (plan) => acceptPlan(store, plan), version: () => readStoredVersion(store) },
+    outbox,
+    agent: {
       agentVersion: options.agentVersion,
-      bootId,
+      bootId: options.bootId ?? bootIdOfHost(),
       addresses: options.addresses,
-    });
-  };
-
-  /**
-   * A hello is a question: until a welcome answers it on this connection, ask again after
-   * [1, 2) s, [2, 4) s, ... up to a minute apart, jittered so that edges that connected together
-   * do not ask again together (hello-retry.ts). A hello is lost when the cloud was not subscribed
-   * yet, e.g. an edge that reached an external broker before a starting cloud did; a cloud that
-   * is merely slow answers a repeat with a welcome only. (Heartbeats, which also get a welcome,
-   * go on meanwhile.)
-   */
-  const retryHello = (attempt: number) => {
-    const delay = helloRetryDelayMs(attempt, HELLO_RETRY_CAP_MS);
-    helloTimer = setTimeout(() => {
-      helloTimer = undefined;
-      if (welcomed || !session.isReady()) return;
-      sendHello();
-      retryHello(attempt + 1);
-    }, delay);
-  };
-
-  /** Publishes outbox batches: with `resend`, first one batch of any unacked rows. */
-  const flush = (resend: boolean) => {
-    if (!session.isReady()) return;
-    try {
-      let batch = outbox.nextBatch({ resend });
-      for (let n = 0; batch && n < 20; n++) {
-        if (!send({ type: "status", seq: batch.seq, workers: batch.workers })) return;
-        batch = outbox.nextBatch();
-      }
-    } catch (err) {
-      log.error("cannot send worker status", { error: err });
-    }
-  };
-
-  const handlePlan = (msg: PlanMessage) => {
-    // A plan body this agent cannot read is neither stored nor acknowledged: the cloud keeps
-    // offering it, and the node keeps running what it has until the agent is upgraded.
-    if ((msg.format ?? 1) > PLAN_FORMAT) {
-      dropped.inc("bad-version");
-      log.warn("plan of a newer format dropped (upgrade this agent)", {
-        revision: msg.revision,
-        format: msg.format,
-        known: PLAN_FORMAT,
-      });
-      return;
-    }
-    let result: ReturnType<typeof acceptPlan>;
-    try {
-      result = acceptPlan(store, msg);
-    } catch (err) {
-      // Not stored, so not acknowledged: the cloud sends it again after a heartbeat.
-      log.error("cannot store plan", { epoch: msg.epoch, revision: msg.revision, error: err });
-      return;
-    }
-    const { stored } = result;
-    if (result.decision === "duplicate" && result.sameRevisionOtherHash) {
-      log.warn("plan with a known revision but another hash ignored", {
-        epoch: msg.epoch,
-        revision: msg.revision,
-        hash: msg.hash,
-        storedHash: stored.hash,
-      });
-    }
-    // The ack names what this node now runs (for a duplicate: what it already had).
-    send({ type: "ack", epoch: stored.epoch, revision: stored.revision, hash: stored.hash });
-    if (result.decision === "accept") {
-      log.info("plan accepted", { epoch: stored.epoch, revision: stored.revision, hash: stored.hash });
-      try {
-        options.onPlan(stored);
-      } catch (err) {
-        log.error("plan handler failed", { revision: stored.revision, error: err });
-      }
-    }
-  };
-
-  const extraTopics = new Map<string, (payload: Buffer) => void>();
-
-  const onMessage = (topic: string, payload: Buffer) => {
-    const extra = extraTopics.get(topic);
-    if (extra) return extra(payload);
-    const parsed = parseNodeTopic(topic);
-    if (!parsed || parsed.node !== node || parsed.channel !== "down") {
-      dropped.inc("wrong-topic");
-      log.warn("sync message dropped", { topic, reason: "wrong-topic" });
-      return;
-    }
-    const decoded = decodeMessage(node, payload, "down");
-    if (!decoded.ok) {
-      dropped.inc(decoded.reason);
-      log.warn("sync message dropped", { topic, reason: decoded.reason, detail: decoded.detail });
-      return;
-    }
-    const msg = decoded.msg;
-    switch (msg.type) {
-      case "welcome":
-        welcomed = true;
-        if (routes) send({ type: "routes", routes });
-        if (helloTimer) clearTimeout(helloTimer);
-        helloTimer = undefined;
-        cloud = { epoch: msg.epoch, desiredRevision: msg.desiredRevision };
-        if (msg.heartbeatSeconds !== heartbeatSeconds) {
-          heartbeatSeconds = msg.heartbeatSeconds;
-          startHeartbeats();
-        }
-        return;
-      case "plan":
-        handlePlan(msg);
-        return;
-      case "status-ack":
-        outbox.ack(msg.seq);
-        if (outbox.unsent() > 0) flush(false);
-        return;
-      default:
-        dropped.inc("bad-schema");
-    }
-  };
-
-  const onReady = () => {
-    session.publish(presenceTopic(node), presence(true, connectionTs), true);
-    welcomed = false;
-    sendHello();
-    if (helloTimer) clearTimeout(helloTimer);
-    retryHello(0);
-    startHeartbeats();
-    flush(true);
+    },
+    publish: (topic, payload, retain = false) => session.publish(topic, payload, retain),
+    isReady: () => session.isReady(),
+    clock,
+    dropped,
+    log,
+    onPlan: options.onPlan,
   };
 
   const session = new MqttSession({
@@ -281,16 +116,20 @@ export function startEdgeLink(options: EdgeLinkOptions): EdgeLink {
     username: options.username,
     password: options.password,
     will: () => {
-      connectionTs = new Date().toISOString();
-      return { topic: presenceTopic(node), payload: presence(false, connectionTs), retain: true };
+      state.connectionTs = iso();
+      return {
+        topic: presenceTopic(node),
+        payload: presencePayload(node, false, state.connectionTs),
+        retain: true,
+      };
     },
     subscriptions: [downTopic(node)],
     log,
     ...(options.backoff ? { backoff: options.backoff } : {}),
     ...(options.connectTimeoutMs ? { connectTimeoutMs: options.connectTimeoutMs } : {}),
-    onReady,
-    onMessage,
-    onDown: () => stopTimers(),
+    onReady: () => handleConnected(ctx),
+    onMessage: (topic, payload) => handleIncoming(ctx, topic, payload),
+    onDown: () => state.stopTimers(),
   });
   session.start();
 
@@ -300,34 +139,33 @@ export function startEdgeLink(options: EdgeLinkOptions): EdgeLink {
       const v = readStoredVersion(store);
       return {
         connected: session.isReady(),
-        heartbeatSeconds,
+        heartbeatSeconds: state.heartbeatSeconds,
         plan: v ? { epoch: v.epoch, revision: v.revision, hash: v.hash } : null,
-        cloud,
+        cloud: state.cloud,
         outboxDepth: outbox.depth(),
       };
     },
     reportRoutes: (latest) => {
-      routes = latest;
-      if (welcomed && session.isReady()) send({ type: "routes", routes: latest });
+      state.routes = latest;
+      if (state.welcomed && session.isReady()) sendUp(ctx, { type: "routes", routes: latest });
     },
     recordStatus: (status) => {
       outbox.record(status);
-      if (!flushTimer && session.isReady()) {
-        flushTimer = setTimeout(() => {
-          flushTimer = undefined;
-          flush(false);
-        }, 20);
-      }
+      scheduleFlush(ctx);
     },
     dropped,
     subscribe: (topic, handler) => {
-      extraTopics.set(topic, handler);
+      state.extraTopics.set(topic, handler);
       session.addSubscription(topic);
     },
     close: async () => {
-      stopTimers();
-      const ts = new Date().toISOString();
-      await session.close({ topic: presenceTopic(node), payload: presence(false, ts), retain: true });
+      state.stopTimers();
+      const closing = {
+        topic: presenceTopic(node),
+        payload: presencePayload(node, false, iso()),
+        retain: true,
+      };
+      await session.close(closing);
     },
   };
 }

@@ -1,0 +1,59 @@
+// What the cloud link remembers about nodes between messages, in memory only: heard-from times
+// not yet written, the plan last sent to each node and when, when each node's connection began,
+// the heartbeat interval each was told. The handlers (handlers/) read and change it; what must
+// survive a restart is written back to the database with the sweep (write-back.ts).
+import { heartbeatSeconds as fleetHeartbeat } from "../../protocol/heartbeat.ts";
+import type { SentPlan } from "../../protocol/hello-retry.ts";
+
+export class CloudLinkState {
+  /** last_seen not yet written (heartbeats are batched into the sweep's transaction). */
+  readonly pendingSeen = new Map<string, string>();
+  /** The plan last sent to each node and when (cloud clock). */
+  readonly sent = new Map<string, SentPlan>();
+  /** Nodes whose entry in `sent` is not yet written to plans.sent_at. */
+  readonly sentDirty = new Set<string>();
+  /** When (cloud clock) the cloud heard each node's current connection begin (online presence). */
+  readonly connectedSince = new Map<string, number>();
+  /** The heartbeat interval each node was last told in a welcome. */
+  readonly told = new Map<string, number>();
+  /**
+   * When (by the node's clock) the connection behind each node's last "online" began. An edge
+   * stamps its will and its online presence with the same time, so an offline presence older
+   * than that is the will of a connection already replaced (a taken-over session): ignored.
+   */
+  readonly onlineTs = new Map<string, number>();
+  /** The fleet size the heartbeat interval is chosen for (recounted at each sweep). */
+  nodeCount: number;
+  /** When (cloud clock) the link's session last became ready; until a few heartbeats after, silence proves nothing. */
+  readySince = 0;
+  /** Messages handled. */
+  messages = 0;
+  /** Repeated hellos answered with a welcome only (hello-retry.ts). */
+  helloRepeats = 0;
+
+  constructor(
+    /** The cloud database's epoch (sync-store.ts cloudEpoch). */
+    readonly epoch: string,
+    nodeCount: number,
+    /** Heartbeat interval for a fleet size (docs/PROTOCOL.md, "Heartbeat"). */
+    private readonly interval: (nodeCount: number) => number = fleetHeartbeat,
+  ) {
+    this.nodeCount = nodeCount;
+  }
+
+  /** The heartbeat interval for the current fleet size. */
+  heartbeatSeconds(): number {
+    return this.interval(this.nodeCount);
+  }
+
+  /** The interval a node's silence is judged by: the current one, or a longer one it was told. */
+  heartbeatFor(node: string): number {
+    return Math.max(this.heartbeatSeconds(), this.told.get(node) ?? 0);
+  }
+
+  /** A plan went out to `node` (written to plans.sent_at with the next write-back). */
+  markSent(node: string, plan: SentPlan): void {
+    this.sent.set(node, plan);
+    this.sentDirty.add(node);
+  }
+}

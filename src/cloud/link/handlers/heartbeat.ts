@@ -1,0 +1,30 @@
+// A node's heartbeat (docs/PROTOCOL.md, "Heartbeat"): remember when it was heard from (written
+// with the sweep), record its applied revision, make a silent node Ready again at once, welcome it
+// again when it was told another interval, and resend its plan when it is behind: at once when the
+// plan was not sent on this connection (its hello was lost), else at most once a heartbeat.
+import { isBehind, planResendDue } from "../../../protocol/heartbeat.ts";
+import type { Heartbeat } from "../../../protocol/messages.ts";
+import { type CloudLinkContext, isoNow } from "./context.ts";
+import { sendWelcome } from "./replies.ts";
+
+export function handleHeartbeat(ctx: CloudLinkContext, node: string, msg: Heartbeat): void {
+  const { state, records } = ctx;
+  const { epoch } = state;
+  state.pendingSeen.set(node, isoNow(ctx));
+  if (records.recordHeartbeat(node, msg, epoch).applied === "unsent")
+    ctx.unsent.report(node, "heartbeat", msg.appliedRevision, null);
+  // A node that was silent (Disconnected) is Ready again now, not at the next sweep.
+  ctx.sweepNode(node);
+  const hb = state.heartbeatSeconds();
+  if (state.told.get(node) !== hb) sendWelcome(ctx, node);
+  const head = records.readPlanHead(node);
+  const reported = { epoch: msg.epoch, revision: msg.appliedRevision };
+  if (!head || !isBehind({ epoch, revision: head.revision }, reported)) return;
+  const last = state.sent.get(node);
+  const sentAtMs =
+    last?.revision === head.revision ? last.atMs : head.sentAt ? Date.parse(head.sentAt) : null;
+  // Not sent on this connection (its hello was lost): now; else at most once a heartbeat.
+  const onThisConnection =
+    last?.revision === head.revision && last.atMs >= (state.connectedSince.get(node) ?? 0);
+  if (!onThisConnection || planResendDue(sentAtMs, ctx.now(), hb)) ctx.publishPlan(node);
+}

@@ -1,0 +1,64 @@
+// The cloud link's store functions (sync-store.ts) bound to one store: what the link's handlers
+// and its write-back are given, so that a test can hand them a store of its own or a fake.
+import type { Hello, RouteStatusEntry, WorkerStatus } from "../../protocol/messages.ts";
+import type { Store } from "../../store/store.ts";
+import {
+  type AppliedOutcome,
+  countNodes,
+  nodeExists,
+  nodesBehind,
+  type PlanHead,
+  readPlan,
+  readPlanHead,
+  recordAck,
+  recordHeartbeat,
+  recordHello,
+  recordPlansSent,
+  recordRoutes,
+  recordWorkerStatus,
+  setPresence,
+  touchNodes,
+} from "./sync-store.ts";
+
+export interface SyncRecords {
+  nodeExists(node: string): boolean;
+  countNodes(): number;
+  readPlanHead(node: string): PlanHead | undefined;
+  readPlan(node: string): { revision: number; hash: string; plan: string } | undefined;
+  nodesBehind(): string[];
+  recordHello(node: string, hello: Hello, epoch: string, at: string): AppliedOutcome;
+  recordHeartbeat(
+    node: string,
+    beat: { epoch: string | null; appliedRevision: number },
+    epoch: string,
+  ): { online: boolean; applied: AppliedOutcome };
+  recordAck(
+    node: string,
+    ack: { epoch: string; revision: number; hash: string },
+    epoch: string,
+    at: string,
+  ): "matched" | "other" | "unsent";
+  recordWorkerStatus(node: string, workers: readonly WorkerStatus[], at: string): void;
+  recordRoutes(node: string, routes: readonly RouteStatusEntry[], at: string): void;
+  setPresence(node: string, online: boolean): void;
+  touchNodes(lastSeen: ReadonlyMap<string, string>): void;
+  recordPlansSent(sent: Iterable<[node: string, plan: { revision: number; at: string }]>): void;
+}
+
+export function syncRecords(store: Store): SyncRecords {
+  return {
+    nodeExists: (node) => nodeExists(store, node),
+    countNodes: () => countNodes(store),
+    readPlanHead: (node) => readPlanHead(store, node),
+    readPlan: (node) => readPlan(store, node),
+    nodesBehind: () => nodesBehind(store),
+    recordHello: (node, hello, epoch, at) => recordHello(store, node, hello, epoch, at),
+    recordHeartbeat: (node, beat, epoch) => recordHeartbeat(store, node, beat, epoch),
+    recordAck: (node, ack, epoch, at) => recordAck(store, node, ack, epoch, at),
+    recordWorkerStatus: (node, workers, at) => recordWorkerStatus(store, node, workers, at),
+    recordRoutes: (node, routes, at) => recordRoutes(store, node, routes, at),
+    setPresence: (node, online) => setPresence(store, node, online),
+    touchNodes: (lastSeen) => touchNodes(store, lastSeen),
+    recordPlansSent: (sent) => recordPlansSent(store, sent),
+  };
+}

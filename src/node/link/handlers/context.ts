@@ -1,0 +1,37 @@
+// What every edge link handler is given: the link's state, this node's plan and status outbox in
+// its store, a way to publish, the clock, the logger, and where accepted plans go. edge-link.ts
+// builds it once; a test builds one with fakes and a store of its own, no broker.
+import type { Counter } from "../../../runtime/counters.ts";
+import type { Logger } from "../../../runtime/log.ts";
+import type { Clock } from "../clock.ts";
+import type { EdgeLinkState } from "../edge-link-state.ts";
+import type { AcceptResult, IncomingPlan, PlanVersion, StoredPlan } from "../plan-store.ts";
+import type { StatusOutbox } from "../status-outbox.ts";
+
+/** This node's plan in its store (plan-store.ts acceptPlan and readStoredVersion). */
+export interface EdgePlans {
+  /** Decides and (if accepted) writes the plan, in one transaction. */
+  accept(plan: IncomingPlan): AcceptResult;
+  /** The stored plan's version and hash, or undefined when the node has none. */
+  version(): (PlanVersion & { hash: string }) | undefined;
+}
+
+export interface EdgeLinkContext {
+  /** This node's name (its topics). */
+  readonly node: string;
+  readonly state: EdgeLinkState;
+  readonly plans: EdgePlans;
+  readonly outbox: StatusOutbox;
+  /** What every hello says about this agent. */
+  readonly agent: { agentVersion: string; bootId: string; addresses: string[] };
+  /** Publishes on the broker (QoS 1); false when not connected. */
+  publish(topic: string, payload: Buffer, retain?: boolean): boolean;
+  /** Whether the session is connected and subscribed. */
+  isReady(): boolean;
+  readonly clock: Clock;
+  /** levee_sync_dropped_total{reason}. */
+  readonly dropped: Counter;
+  readonly log: Logger;
+  /** Called after a newer plan was stored and acknowledged: the supervisor converges to it. */
+  onPlan(plan: StoredPlan): void;
+}

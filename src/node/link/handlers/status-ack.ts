@@ -1,0 +1,11 @@
+// The cloud stored a status batch (docs/PROTOCOL.md, "Status"): the outbox forgets the rows it
+// carried unless they changed since (a newer status of a worker replaces an unsent older one), and
+// what is still unsent goes out now.
+import type { StatusAck } from "../../../protocol/messages.ts";
+import type { EdgeLinkContext } from "./context.ts";
+import { flushStatus } from "./outbound.ts";
+
+export function handleStatusAck(ctx: EdgeLinkContext, msg: StatusAck): void {
+  ctx.outbox.ack(msg.seq);
+  if (ctx.outbox.unsent() > 0) flushStatus(ctx, false);
+}

@@ -1,0 +1,18 @@
+// The cloud's welcome (docs/PROTOCOL.md, "Connect"): the hello is answered, so no more asking;
+// the mesh routes go again (the cloud may have missed them); what the cloud wants this node to run
+// is remembered for `levee edge status`; a new heartbeat interval restarts the heartbeats.
+import type { Welcome } from "../../../protocol/messages.ts";
+import type { EdgeLinkContext } from "./context.ts";
+import { sendUp, startHeartbeats } from "./outbound.ts";
+
+export function handleWelcome(ctx: EdgeLinkContext, msg: Welcome): void {
+  const { state } = ctx;
+  state.welcomed = true;
+  if (state.routes) sendUp(ctx, { type: "routes", routes: state.routes });
+  state.cancelHelloRetry();
+  state.cloud = { epoch: msg.epoch, desiredRevision: msg.desiredRevision };
+  if (msg.heartbeatSeconds !== state.heartbeatSeconds) {
+    state.heartbeatSeconds = msg.heartbeatSeconds;
+    startHeartbeats(ctx);
+  }
+}

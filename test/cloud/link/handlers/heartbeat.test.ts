@@ -1,0 +1,115 @@
+// The cloud's heartbeat handler without a broker: heard-from time kept in memory, the applied
+// revision recorded, a welcome only when the node was told another interval, and the plan
+// resent to a node that is behind: at once when not sent on this connection, else once a heartbeat.
+import { describe, expect, test } from "bun:test";
+import { handleHeartbeat } from "../../../../src/cloud/link/handlers/heartbeat.ts";
+import { type Heartbeat, newMessage } from "../../../../src/protocol/messages.ts";
+import { cloudFixture, EPOCH, HEARTBEAT_S, T0 } from "./fixture.ts";
+
+const beat = (appliedRevision: number, epoch: string | null = EPOCH): Heartbeat =>
+  newMessage("n1", { type: "heartbeat", epoch, appliedRevision, outboxDepth: 0 });
+
+describe("heartbeat", () => {
+  test("heard-from time is kept for the sweep; the applied revision is recorded; the node is re-swept", () => {
+    const f = cloudFixture();
+    f.setPlan("n1", 3);
+    f.state.told.set("n1", HEARTBEAT_S);
+    handleHeartbeat(f.ctx, "n1", beat(3));
+    expect(f.state.pendingSeen.get("n1")).toBe(new Date(T0).toISOString());
+    expect(f.nodeRow("n1")).toMatchObject({ online: 1, last_seen: null });
+    expect(f.planRow("n1")).toMatchObject({ applied_revision: 3 });
+    expect(f.swept).toEqual(["n1"]);
+    expect(f.plansAsked).toEqual([]);
+    f.commit();
+    expect(f.published).toEqual([]);
+  });
+
+  const welcomes: { told: number | undefined; welcome: boolean }[] = [
+    { told: HEARTBEAT_S, welcome: false },
+    { told: 60, welcome: true },
+    { told: undefined, welcome: true },
+  ];
+  for (const c of welcomes) {
+    test(`told ${c.told ?? "nothing"}, interval now ${HEARTBEAT_S}: ${c.welcome ? "welcomed again" : "no welcome"}`, () => {
+      const f = cloudFixture();
+      if (c.told !== undefined) f.state.told.set("n1", c.told);
+      handleHeartbeat(f.ctx, "n1", beat(0, null));
+      f.commit();
+      expect(f.down().map((d) => d.msg.type)).toEqual(c.welcome ? ["welcome"] : []);
+      expect(f.state.told.get("n1")).toBe(c.welcome ? HEARTBEAT_S : c.told);
+    });
+  }
+
+  const resends: {
+    name: string;
+    applied: number;
+    sent?: { revision: number; atMs: number };
+    sentAtColumn?: string;
+    connectedAt?: number;
+    resend: boolean;
+  }[] = [
+    { name: "not behind", applied: 3, resend: false },
+    { name: "behind, never sent", applied: 2, resend: true },
+    {
+      name: "behind, sent on this connection a moment ago",
+      applied: 2,
+      sent: { revision: 3, atMs: T0 - 100 },
+      connectedAt: T0 - 1000,
+      resend: false,
+    },
+    {
+      name: "behind, sent on this connection a heartbeat ago",
+      applied: 2,
+      sent: { revision: 3, atMs: T0 - HEARTBEAT_S * 1000 },
+      connectedAt: T0 - 9000,
+      resend: true,
+    },
+    {
+      name: "behind, sent before this connection began",
+      applied: 2,
+      sent: { revision: 3, atMs: T0 - 2000 },
+      connectedAt: T0 - 1000,
+      resend: true,
+    },
+    {
+      name: "behind, an older revision was sent",
+      applied: 2,
+      sent: { revision: 2, atMs: T0 - 100 },
+      resend: true,
+    },
+    {
+      name: "behind, sent (by the database) just now, not in memory",
+      applied: 2,
+      sentAtColumn: new Date(T0 - 100).toISOString(),
+      resend: true,
+    },
+  ];
+  for (const c of resends) {
+    test(`plan ${c.name}: ${c.resend ? "sent again" : "not sent"}`, () => {
+      const f = cloudFixture();
+      f.setPlan("n1", 3, "hash-3", c.sentAtColumn ?? null);
+      f.state.told.set("n1", HEARTBEAT_S);
+      if (c.sent) f.state.sent.set("n1", { ...c.sent, hash: `hash-${c.sent.revision}` });
+      if (c.connectedAt !== undefined) f.state.connectedSince.set("n1", c.connectedAt);
+      handleHeartbeat(f.ctx, "n1", beat(c.applied));
+      expect(f.plansAsked).toEqual(c.resend ? ["n1"] : []);
+    });
+  }
+
+  test("another epoch is behind whatever its revision", () => {
+    const f = cloudFixture();
+    f.setPlan("n1", 3);
+    f.state.told.set("n1", HEARTBEAT_S);
+    handleHeartbeat(f.ctx, "n1", beat(3, "epoch-0"));
+    expect(f.plansAsked).toEqual(["n1"]);
+    expect(f.planRow("n1")).toMatchObject({ applied_revision: 0 });
+  });
+
+  test("a revision the cloud never sent is counted and not recorded", () => {
+    const f = cloudFixture();
+    f.setPlan("n1", 3);
+    handleHeartbeat(f.ctx, "n1", beat(7));
+    expect(f.ctx.dropped.get("unsent-plan")).toBe(1);
+    expect(f.planRow("n1")).toMatchObject({ applied_revision: 0 });
+  });
+});

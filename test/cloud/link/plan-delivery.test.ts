@@ -1,0 +1,126 @@
+// Sending a node its plan, without a broker: read from the plans table, published as a plan
+// message of the cloud's epoch and the current format, remembered as sent; inside an open batch
+// it waits for the commit and goes once per node; nothing is sent, or remembered, when it cannot be.
+import { afterEach, describe, expect, test } from "bun:test";
+import { CloudLinkState } from "../../../src/cloud/link/cloud-link-state.ts";
+import { planDelivery } from "../../../src/cloud/link/plan-delivery.ts";
+import { syncRecords } from "../../../src/cloud/link/sync-records.ts";
+import { PLAN_FORMAT } from "../../../src/manifest/plan.ts";
+import { decodeMessage } from "../../../src/protocol/messages.ts";
+import { downTopic } from "../../../src/protocol/topics.ts";
+import { createLogger } from "../../../src/runtime/log.ts";
+import { openStore, type Store } from "../../../src/store/store.ts";
+import { makeTempDir } from "../../harness/cluster.ts";
+
+const stores: Store[] = [];
+afterEach(() => {
+  for (const s of stores.splice(0)) s.close();
+});
+
+function setup(options: { ready?: boolean; publishes?: boolean } = {}) {
+  const store = openStore({ dataDir: makeTempDir(), mode: "cloud" });
+  stores.push(store);
+  const at = new Date().toISOString();
+  store.db
+    .query(
+      "INSERT INTO nodes (name, uid, mqtt_password_hash, joined_at, phase_since) VALUES ('n1', 'u', '', ?, ?)",
+    )
+    .run(at, at);
+  const logs: string[] = [];
+  const state = new CloudLinkState("epoch-1", 1);
+  const published: { topic: string; payload: Buffer }[] = [];
+  const batch = { open: false, waiting: new Map<string, () => void>() };
+  const commit = {
+    get open() {
+      return batch.open;
+    },
+    laterOnce: (key: string, action: () => void) => {
+      if (!batch.waiting.has(key)) batch.waiting.set(key, action);
+    },
+  };
+  const delivery = planDelivery({
+    state,
+    records: syncRecords(store),
+    commit,
+    isReady: () => options.ready ?? true,
+    publish: (topic, payload) => {
+      if (options.publishes === false) return false;
+      published.push({ topic, payload });
+      return true;
+    },
+    now: () => 5000,
+    log: createLogger({ level: "debug", format: "text", write: (l) => logs.push(l) }),
+  });
+  const setPlan = (revision: number, plan = JSON.stringify({ services: [revision] })) =>
+    store.db
+      .query(
+        `INSERT INTO plans (node, revision, hash, plan) VALUES ('n1', ?1, ?2, ?3)
+         ON CONFLICT (node) DO UPDATE SET revision = ?1, hash = ?2, plan = ?3`,
+      )
+      .run(revision, `hash-${revision}`, plan);
+  const plans = () =>
+    published.map(({ topic, payload }) => {
+      expect(topic).toBe(downTopic("n1"));
+      const decoded = decodeMessage("n1", payload, "down");
+      if (!decoded.ok || decoded.msg.type !== "plan") throw new Error("not a plan message");
+      return decoded.msg;
+    });
+  return { delivery, state, batch, setPlan, plans, logs };
+}
+
+describe("plan delivery", () => {
+  test("outside a batch: the plan as stored, at once, remembered as sent", () => {
+    const s = setup();
+    s.setPlan(4);
+    expect(s.delivery.publishPlan("n1")).toBe(true);
+    expect(s.plans()).toEqual([
+      expect.objectContaining({
+        type: "plan",
+        epoch: "epoch-1",
+        revision: 4,
+        hash: "hash-4",
+        format: PLAN_FORMAT,
+        plan: { services: [4] },
+      }),
+    ]);
+    expect(s.state.sent.get("n1")).toEqual({ revision: 4, hash: "hash-4", atMs: 5000 });
+    expect(s.state.sentDirty.has("n1")).toBe(true);
+  });
+
+  test("inside a batch: once per node, after the commit, the plan as committed", () => {
+    const s = setup();
+    s.setPlan(4);
+    s.batch.open = true;
+    expect(s.delivery.publishPlan("n1")).toBe(true);
+    expect(s.delivery.publishPlan("n1")).toBe(true);
+    s.setPlan(5);
+    expect(s.plans()).toEqual([]);
+    expect(s.batch.waiting.size).toBe(1);
+    s.batch.open = false;
+    for (const action of s.batch.waiting.values()) action();
+    expect(s.plans().map((p) => p.revision)).toEqual([5]);
+  });
+
+  const refusals: {
+    name: string;
+    ready?: boolean;
+    publishes?: boolean;
+    plan?: string | null;
+    logged?: string;
+  }[] = [
+    { name: "not connected", ready: false },
+    { name: "no plan row", plan: null },
+    { name: "the broker does not take it", publishes: false },
+    { name: "a stored plan that is not JSON", plan: "{", logged: "stored plan is not JSON" },
+  ];
+  for (const r of refusals) {
+    test(`${r.name}: false, nothing remembered`, () => {
+      const s = setup(r);
+      if (r.plan !== null) s.setPlan(4, r.plan);
+      expect(s.delivery.publishPlan("n1")).toBe(false);
+      expect(s.plans()).toEqual([]);
+      expect(s.state.sent.size).toBe(0);
+      if (r.logged) expect(s.logs.some((l) => l.includes(r.logged as string))).toBe(true);
+    });
+  }
+});

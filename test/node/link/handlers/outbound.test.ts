@@ -1,0 +1,62 @@
+// What the edge sends on its own, without a broker: status recorded in a burst goes out in one
+// flush shortly after; a flush publishes a bounded number of batches and stops when the session
+// refuses one; nothing is scheduled or sent while disconnected.
+import { describe, expect, test } from "bun:test";
+import { flushStatus, scheduleFlush } from "../../../../src/node/link/handlers/outbound.ts";
+import type { Message } from "../../../../src/protocol/messages.ts";
+import { edgeFixture, type FakeTimer, worker } from "./fixture.ts";
+
+const workersIn = (messages: Message[]) =>
+  messages.flatMap((m) => (m.type === "status" ? [m.workers.length] : []));
+
+describe("status flush", () => {
+  test("statuses recorded together go out in one batch, one timer for all", () => {
+    const f = edgeFixture();
+    for (const service of ["a", "b", "c"]) {
+      f.outbox.record(worker(service, "Running"));
+      scheduleFlush(f.ctx);
+    }
+    const timers = f.clock.pending();
+    expect(timers.map((t) => t.ms)).toEqual([20]);
+    expect(f.sent).toEqual([]);
+    f.clock.fire(timers[0] as FakeTimer);
+    expect(workersIn(f.takeUp())).toEqual([3]);
+    expect(f.state.flushTimer).toBeUndefined();
+  });
+
+  test("while disconnected nothing is scheduled or sent (the connect resends all)", () => {
+    const f = edgeFixture();
+    f.connected.ready = false;
+    f.outbox.record(worker("a", "Running"));
+    scheduleFlush(f.ctx);
+    flushStatus(f.ctx, true);
+    expect(f.clock.pending()).toEqual([]);
+    expect(f.outbox.unsent()).toBe(1);
+  });
+
+  test("one flush sends at most 20 batches of 500 workers", () => {
+    const f = edgeFixture();
+    f.store.tx(() => {
+      for (let i = 0; i < 21 * 500; i++) f.outbox.record(worker("w", "Running", i));
+    });
+    flushStatus(f.ctx, false);
+    expect(workersIn(f.takeUp())).toEqual(Array(20).fill(500));
+  });
+
+  test("a batch the session refuses ends the flush", () => {
+    const f = edgeFixture();
+    f.store.tx(() => {
+      for (let i = 0; i < 501; i++) f.outbox.record(worker("w", "Running", i));
+    });
+    let calls = 0;
+    const refusing = {
+      ...f.ctx,
+      publish: () => {
+        calls++;
+        return false;
+      },
+    };
+    flushStatus(refusing, false);
+    expect(calls).toBe(1);
+  });
+});
