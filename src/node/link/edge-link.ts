@@ -27,7 +27,7 @@ import { Counter } from "../../runtime/counters.ts";
 import type { Logger } from "../../runtime/log.ts";
 import type { Store } from "../../store/store.ts";
 import { acceptPlan, readStoredVersion, type StoredPlan } from "./plan-store.ts";
-import { StatusOutbox } from "./status-outbox.ts";
+import type { StatusOutbox } from "./status-outbox.ts";
 
 export interface EdgeLinkOptions {
   store: Store;
@@ -41,6 +41,11 @@ export interface EdgeLinkOptions {
   password: string;
   agentVersion: string;
   addresses: string[];
+  /**
+   * The node's one status outbox, which the supervisor records into: the link sends from it
+   * (after every connect, and shortly after each record) and deletes what the cloud acknowledged.
+   */
+  outbox: StatusOutbox;
   /** Called after a newer plan was stored and acknowledged: the supervisor converges to it. */
   onPlan: (plan: StoredPlan) => void;
   /** Default: the kernel's boot id (changes on reboot). */
@@ -66,7 +71,7 @@ export interface EdgeLink {
   info(): EdgeSyncInfo;
   /** This node's mesh routes, whole: sent now if connected, and again after every welcome. */
   reportRoutes(routes: RouteStatusEntry[]): void;
-  /** Queues a worker's status in the durable outbox and sends it when connected. */
+  /** Queues a worker's status in the outbox (options.outbox) and sends it when connected. */
   recordStatus(status: WorkerStatus): void;
   /** levee_sync_dropped_total{reason}. */
   readonly dropped: Counter;
@@ -88,8 +93,7 @@ export function bootIdOfHost(): string {
 }
 
 export function startEdgeLink(options: EdgeLinkOptions): EdgeLink {
-  const { store, log, node } = options;
-  const outbox = new StatusOutbox(store);
+  const { store, log, node, outbox } = options;
   const dropped = new Counter("levee_sync_dropped_total", "reason");
   const bootId = options.bootId ?? bootIdOfHost();
   let heartbeatSeconds = options.initialHeartbeatSeconds ?? 5;
@@ -293,6 +297,15 @@ export function startEdgeLink(options: EdgeLinkOptions): EdgeLink {
     onDown: () => stopTimers(),
   });
   session.start();
+  const flushSoon = () => {
+    if (!flushTimer && session.isReady()) {
+      flushTimer = setTimeout(() => {
+        flushTimer = undefined;
+        flush(false);
+      }, 20);
+    }
+  };
+  outbox.on("recorded", flushSoon);
 
   return {
     state: () => session.state(),
@@ -310,21 +323,14 @@ export function startEdgeLink(options: EdgeLinkOptions): EdgeLink {
       routes = latest;
       if (welcomed && session.isReady()) send({ type: "routes", routes: latest });
     },
-    recordStatus: (status) => {
-      outbox.record(status);
-      if (!flushTimer && session.isReady()) {
-        flushTimer = setTimeout(() => {
-          flushTimer = undefined;
-          flush(false);
-        }, 20);
-      }
-    },
+    recordStatus: (status) => outbox.record(status),
     dropped,
     subscribe: (topic, handler) => {
       extraTopics.set(topic, handler);
       session.addSubscription(topic);
     },
     close: async () => {
+      outbox.off("recorded", flushSoon);
       stopTimers();
       const ts = new Date().toISOString();
       await session.close({ topic: presenceTopic(node), payload: presence(false, ts), retain: true });

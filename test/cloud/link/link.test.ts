@@ -8,6 +8,7 @@ import { type CloudLink, startCloudLink } from "../../../src/cloud/link/cloud-li
 import { createBrokerAuthority } from "../../../src/cloud/link/sync-store.ts";
 import { type EdgeLink, type EdgeLinkOptions, startEdgeLink } from "../../../src/node/link/edge-link.ts";
 import { readStoredPlan, type StoredPlan } from "../../../src/node/link/plan-store.ts";
+import { StatusOutbox } from "../../../src/node/link/status-outbox.ts";
 import { type Body, encodeMessage, type MessageType, newMessage } from "../../../src/protocol/messages.ts";
 import { hashPassword } from "../../../src/protocol/mosquitto-password.ts";
 import { downTopic, presenceTopic, upTopic } from "../../../src/protocol/topics.ts";
@@ -80,6 +81,7 @@ function startEdge(node: string, received: StoredPlan[], extra: Partial<EdgeLink
     addresses: ["127.0.0.11"],
     bootId: "boot-1",
     backoff: FAST,
+    outbox: new StatusOutbox(store),
     onPlan: (p) => received.push(p),
     ...extra,
   });
