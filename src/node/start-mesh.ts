@@ -15,10 +15,14 @@ import { TunnelDialer } from "../mesh/transport/tunnel-dialer.ts";
 import { startTunnelServer } from "../mesh/transport/tunnel-server.ts";
 import type { RouteStatusEntry } from "../protocol/messages.ts";
 import type { LocalNode } from "./local-node.ts";
-import type { Supervisor } from "./workers/supervisor.ts";
+import type { WorkerSnapshot } from "./workers/supervisor.ts";
 
-/** What the mesh reads of the node's workers, and hears change. */
-export type MeshWorkers = Pick<Supervisor, "snapshot" | "on" | "off">;
+/** What the mesh reads of the node's workers (the supervisor), and hears change. */
+export interface MeshWorkers {
+  snapshot(): WorkerSnapshot[];
+  on(event: "change", listener: () => void): unknown;
+  off(event: "change", listener: () => void): unknown;
+}
 
 export interface MeshStartOptions {
   node: string;
