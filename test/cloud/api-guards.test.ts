@@ -8,10 +8,8 @@ import { MAX_BODY_BYTES } from "../../src/cloud/api/app.ts";
 import { ArtifactStore } from "../../src/cloud/artifact-store.ts";
 import { LogStreams } from "../../src/cloud/log-streams.ts";
 import { loadOrCreateNodeCa } from "../../src/cloud/node-ca.ts";
-import { joinNode } from "../../src/cloud/node-registry.ts";
-import { mosquittoHasher } from "../../src/protocol/mosquitto-password.ts";
 import { openStore } from "../../src/store/store.ts";
-import { ADMIN_TOKEN, inProcessCloud } from "../harness/cloud-api.ts";
+import { ADMIN_TOKEN, inProcessCloud, registeredNode } from "../harness/cloud-api.ts";
 import { makeTempDir } from "../harness/cluster.ts";
 
 const dataDir = makeTempDir();
@@ -23,14 +21,7 @@ afterAll(() => logs.close());
 const nodeCa = loadOrCreateNodeCa(makeTempDir());
 const { app } = inProcessCloud({ store, replanOnJoin: false, deps: { artifacts, logs, nodeCa } });
 
-const joined = joinNode(
-  store,
-  mosquittoHasher,
-  { name: "edge1", labels: {}, addresses: [], agentVersion: "test", arch: "x64" },
-  () => {},
-);
-if (joined.kind !== "joined") throw new Error("join failed");
-const { username, password } = joined.credentials;
+const { username, password } = registeredNode(store, "edge1");
 
 const admin = { authorization: `Bearer ${ADMIN_TOKEN}` };
 const node = { authorization: `Basic ${Buffer.from(`${username}:${password}`).toString("base64")}` };
