@@ -18,7 +18,6 @@ import {
   newMessage,
   type PlanMessage,
   type RouteStatusEntry,
-  type WorkerStatus,
 } from "../../protocol/messages.ts";
 import { type ClientTls, MqttSession } from "../../protocol/mqtt-session.ts";
 import { downTopic, parseNodeTopic, presenceTopic, upTopic } from "../../protocol/topics.ts";
@@ -71,8 +70,6 @@ export interface EdgeLink {
   info(): EdgeSyncInfo;
   /** This node's mesh routes, whole: sent now if connected, and again after every welcome. */
   reportRoutes(routes: RouteStatusEntry[]): void;
-  /** Queues a worker's status in the outbox (options.outbox) and sends it when connected. */
-  recordStatus(status: WorkerStatus): void;
   /** levee_sync_dropped_total{reason}. */
   readonly dropped: Counter;
   /**
@@ -323,7 +320,6 @@ export function startEdgeLink(options: EdgeLinkOptions): EdgeLink {
       routes = latest;
       if (welcomed && session.isReady()) send({ type: "routes", routes: latest });
     },
-    recordStatus: (status) => outbox.record(status),
     dropped,
     subscribe: (topic, handler) => {
       extraTopics.set(topic, handler);
