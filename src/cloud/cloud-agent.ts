@@ -13,11 +13,8 @@ import { formatDuration } from "../manifest/duration.ts";
 import { keepMeshTls, type MeshTlsKeeper } from "../mesh/transport/mesh-credentials.ts";
 import { RelayHub } from "../mesh/transport/relay-hub.ts";
 import { type NodeIdentity, saveIdentity, storedIdentity } from "../node/identity.ts";
-import type { EdgeLink } from "../node/link/edge-link.ts";
-import { startNodeLink } from "../node/link/node-link.ts";
+import { startJoinedNode } from "../node/joined-node.ts";
 import { type LocalNode, startLocalNode } from "../node/local-node.ts";
-import { startMesh } from "../node/start-mesh.ts";
-import { startNodeLogServer } from "../node/workers/logs/log-server.ts";
 import { mosquittoHasher } from "../protocol/mosquitto-password.ts";
 import type { ClientTls } from "../protocol/mqtt-session.ts";
 import { RefusalError } from "../runtime/errors.ts";
@@ -106,12 +103,10 @@ export async function startCloud(config: CloudConfig): Promise<CloudAgent> {
     nodesMqttUrl = `${scheme}://${reachable(config.advertiseAddress)}:${config.mqttListen.port}`;
   }
 
-  let plane: ControlPlane | undefined;
+  // The sync link first: the parts it calls back (phase events, log streams, the catalog, the
+  // control plane) are made right after it and take it as their way out. It calls back only on
+  // broker traffic and its sweep timer, never before this function has made them all.
   const lostAfterMs = createLostAfterLookup(store);
-  const phaseEvents = batchEvents((events) => plane?.recordEvents(events));
-  lifecycle.add("phase-events", () => phaseEvents.flush());
-  const logs = new LogStreams({ publish: (topic, payload) => link.publish(topic, payload) });
-  lifecycle.add("log-streams", () => logs.close());
   const link = startCloudLink({
     store,
     log: log.child({ component: "sync" }),
@@ -126,24 +121,22 @@ export async function startCloud(config: CloudConfig): Promise<CloudAgent> {
         reason: change.to,
         message: phaseMessage(change, lostAfterMs),
       });
-      if (phaseChangeAffectsPlacement(change)) plane?.replan(`node ${change.node} is ${change.to}`);
+      if (phaseChangeAffectsPlacement(change)) plane.replan(`node ${change.node} is ${change.to}`);
       if (change.to !== "Ready") logs.endNode(change.node, `node ${change.node} is disconnected`);
       catalog.markDirty();
     },
     onStatus: () => catalog.markDirty(),
   });
+  readiness.add("sync", () => link.state());
+  // With an external broker, "mqtt" says whether it is reachable, as the embedded one's check does.
+  if (config.mqttUrl) readiness.add("mqtt", () => link.state());
+  const logs = new LogStreams({ publish: (topic, payload) => link.publish(topic, payload) });
   const catalog = new CatalogPublisher({
     store,
     log: log.child({ component: "catalog" }),
     publish: (topic, payload) => link.publish(topic, Buffer.from(payload), true),
   });
-  lifecycle.add("catalog", () => catalog.close());
-  lifecycle.add("sync", () => link.close());
-  readiness.add("sync", () => link.state());
-  // With an external broker, "mqtt" says whether it is reachable, as the embedded one's check does.
-  if (config.mqttUrl) readiness.add("mqtt", () => link.state());
-
-  plane = new ControlPlane(
+  const plane = new ControlPlane(
     store,
     log.child({ component: "control-plane" }),
     (changes) => {
@@ -152,29 +145,38 @@ export async function startCloud(config: CloudConfig): Promise<CloudAgent> {
     },
     planLimits(config.nodeLimits),
   );
-  node.configSource = localConfigSource(store, () => node.nodeName);
-  const self = startSelfLink(node, config.mqttUrl ? nodesMqttUrl : brokerUrl, tls);
+  const phaseEvents = batchEvents((events) => plane.recordEvents(events));
+  // Closed in reverse: the link first, then the catalog, the log streams, the last phase events.
+  lifecycle.add("phase-events", () => phaseEvents.flush());
+  lifecycle.add("log-streams", () => logs.close());
+  lifecycle.add("catalog", () => catalog.close());
+  lifecycle.add("sync", () => link.close());
+
+  // The cloud's own node: registered, its mesh credentials (signed by the mesh CA, kept renewed),
+  // the relay every edge reaches, then its joined parts (joined-node.ts) as on any edge.
+  const identity = selfIdentity(node, config.mqttUrl ? nodesMqttUrl : brokerUrl);
   const meshTls = keepMeshTls({
     store,
-    obtain: async () => issueOwnMeshTls(nodeCa, self.identity.name, [config.advertiseAddress]),
-    usable: (stored) => ownedBy(nodeCa, self.identity.name, stored),
+    obtain: async () => issueOwnMeshTls(nodeCa, identity.name, [config.advertiseAddress]),
+    usable: (stored) => ownedBy(nodeCa, identity.name, stored),
     onEvent: (event, fields) => log.info(event, fields),
   });
   lifecycle.add("mesh-tls", () => meshTls.close());
   const relayHub = new RelayHub({
-    name: self.identity.name,
+    name: identity.name,
     credentials: () => meshTls.current(),
     authorize: (name) => nodeExists(store, name),
     onEvent: (event, fields) => log.debug(event, { component: "relay", ...fields }),
   });
-  startMesh(node, {
-    node: self.identity.name,
-    credentials: meshTls,
-    relayHub,
-    authorize: (name) => nodeExists(store, name),
-    reportRoutes: (routes) => self.link.reportRoutes(routes),
+  const apiUrl = `http://${reachable(config.apiListen.host)}:${config.apiListen.port}`;
+  startJoinedNode(node, {
+    identity,
+    link: { url: config.mqttUrl ? nodesMqttUrl : brokerUrl, tls, check: "node-sync" },
+    configSource: localConfigSource(store, identity.name),
+    cloudUrl: () => apiUrl,
+    mesh: { credentials: meshTls, relayHub, authorize: (name) => nodeExists(store, name) },
   });
-  // After the self link registered this node: the first files already let it in.
+  // After this node registered itself: the first files already let it in.
   const mosquitto = config.mosquitto
     ? startMosquittoFiles({
         store,
@@ -205,7 +207,7 @@ export async function startCloud(config: CloudConfig): Promise<CloudAgent> {
       nodeCa,
       onJoined: (name) => {
         mosquitto?.refresh();
-        plane?.replan(`node ${name} joined`, name);
+        plane.replan(`node ${name} joined`, name);
       },
     },
     hooks: { onNodeDeleted: () => mosquitto?.refresh() },
@@ -219,10 +221,8 @@ export async function startCloud(config: CloudConfig): Promise<CloudAgent> {
     maxRequestBodySize: Number.MAX_SAFE_INTEGER,
   });
   lifecycle.add("api", () => api.stop(true));
-  const apiUrl = `http://${reachable(config.apiListen.host)}:${config.apiListen.port}`;
   writeApiUrl(config.dataDir, apiUrl);
   log.info("cloud API listening", { url: apiUrl });
-  startNodeLogServer(node, self.link, self.identity, () => apiUrl);
   return { ...node, api, link, plane, nodeCa, meshTls };
 }
 
@@ -230,37 +230,31 @@ export async function startCloud(config: CloudConfig): Promise<CloudAgent> {
  * The cloud is a node too: it registers itself (no join token: it owns the registry) and talks to
  * its own broker like any edge, so its workers get plans and report status the same way.
  */
-function startSelfLink(
-  node: LocalNode,
-  mqttUrl: string,
-  tls: ClientTls | undefined,
-): { link: EdgeLink; identity: NodeIdentity } {
+function selfIdentity(node: LocalNode, mqttUrl: string): NodeIdentity {
   const { store, config } = node;
-  let identity = storedIdentity(store);
-  if (!identity) {
-    const outcome = joinNode(
-      store,
-      mosquittoHasher,
-      {
-        name: config.nodeName,
-        labels: {},
-        addresses: [config.advertiseAddress],
-        agentVersion: versionInfo().version,
-        arch: arch(),
-      },
-      () => {},
-      "cloud",
+  const stored = storedIdentity(store);
+  if (stored) return stored;
+  const outcome = joinNode(
+    store,
+    mosquittoHasher,
+    {
+      name: config.nodeName,
+      labels: {},
+      addresses: [config.advertiseAddress],
+      agentVersion: versionInfo().version,
+      arch: arch(),
+    },
+    () => {},
+    "cloud",
+  );
+  if (outcome.kind !== "joined") {
+    throw new RefusalError(
+      `node name "${config.nodeName}" is already taken by another node; pick another --node-name`,
     );
-    if (outcome.kind !== "joined") {
-      throw new RefusalError(
-        `node name "${config.nodeName}" is already taken by another node; pick another --node-name`,
-      );
-    }
-    identity = { name: config.nodeName, uid: outcome.uid, mqttUrl, ...outcome.credentials };
-    saveIdentity(store, identity);
   }
-  const link = startNodeLink(node, identity, { url: mqttUrl, tls, check: "node-sync" });
-  return { link, identity };
+  const identity = { name: config.nodeName, uid: outcome.uid, mqttUrl, ...outcome.credentials };
+  saveIdentity(store, identity);
+  return identity;
 }
 
 type NewEvent = Parameters<ControlPlane["recordEvents"]>[0][number];

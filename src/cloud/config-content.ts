@@ -57,14 +57,13 @@ export function configContent(
 }
 
 /** The cloud's own node reads its Config content from the cloud's database, not over HTTP. */
-export function localConfigSource(store: Store, node: () => string | undefined): ConfigContentSource {
+export function localConfigSource(store: Store, node: string): ConfigContentSource {
   return {
     description: "the cloud's database",
     async fetch(sha256) {
-      const name = node();
-      const bytes = name === undefined ? undefined : configContent(store.db, name, sha256);
+      const bytes = configContent(store.db, node, sha256);
       if (!bytes)
-        throw new NotInPlan(`node ${name}'s current plan references no Config file with sha256 ${sha256}`);
+        throw new NotInPlan(`node ${node}'s current plan references no Config file with sha256 ${sha256}`);
       return bytes;
     },
   };

@@ -1,14 +1,13 @@
-// `levee edge`: the local manager of one device. It joins the cloud once (then its identity lives
-// in SQLite), keeps an MQTT link to the cloud for its plan and status, and runs the plan stored on
-// disk whether the cloud is reachable or not.
+// `levee edge`: the local manager of one device, composed in this order: the local node (store,
+// agent API), the join (once: then its identity lives in SQLite), the mesh credentials, and the
+// joined parts (joined-node.ts: supervisor, MQTT link to the cloud for plan and status, mesh). It
+// runs the plan stored on disk whether the cloud is reachable or not.
 import type { EdgeConfig } from "../config/agent-config.ts";
 import { keepEdgeMeshTls } from "../mesh/transport/mesh-credentials.ts";
 import { type NodeIdentity, storedIdentity } from "../node/identity.ts";
-import { startNodeLink } from "../node/link/node-link.ts";
+import { startJoinedNode } from "../node/joined-node.ts";
 import { readStoredPlan } from "../node/link/plan-store.ts";
 import { type LocalNode, startLocalNode } from "../node/local-node.ts";
-import { startMesh } from "../node/start-mesh.ts";
-import { startNodeLogServer } from "../node/workers/logs/log-server.ts";
 import { Backoff } from "../runtime/backoff.ts";
 import { describeError, isRecoverable } from "../runtime/errors.ts";
 import { versionInfo } from "../runtime/version.ts";
@@ -39,11 +38,7 @@ export async function startEdge(config: EdgeConfig): Promise<LocalNode> {
     });
   }
 
-  const link = startNodeLink(node, identity, {
-    ...(identity.mqttCa ? { tls: { ca: identity.mqttCa } } : {}),
-    check: "cloud",
-  });
-  startNodeLogServer(node, link, identity, () => store.getMeta("cloud-url"));
+  // Before the joined parts: the mesh's credentials (renewed from the cloud, kept in SQLite).
   const meshTls = keepEdgeMeshTls({
     store,
     cloudUrl: config.cloud,
@@ -51,11 +46,11 @@ export async function startEdge(config: EdgeConfig): Promise<LocalNode> {
     onEvent: (event, fields) => log.info(event, fields),
   });
   lifecycle.add("mesh-tls", () => meshTls.close());
-  startMesh(node, {
-    node: identity.name,
-    credentials: meshTls,
-    fallbackRelayHost: new URL(config.cloud).hostname,
-    reportRoutes: (routes) => link.reportRoutes(routes),
+  startJoinedNode(node, {
+    identity,
+    link: { ...(identity.mqttCa ? { tls: { ca: identity.mqttCa } } : {}), check: "cloud" },
+    cloudUrl: () => store.getMeta("cloud-url"),
+    mesh: { credentials: meshTls, fallbackRelayHost: new URL(config.cloud).hostname },
   });
   log.info("edge agent started", {
     cloud: config.cloud,

@@ -1,6 +1,8 @@
-// What every node runs, cloud and edge alike: the logger, the shutdown lifecycle, the store in
-// the data dir, and the local agent API with health endpoints. The cloud adds its API and broker
-// on top; later parts add the supervisor and the mesh here.
+// What every node runs, cloud and edge alike, from the start: the logger, the shutdown lifecycle,
+// the store in the data dir, and the local agent API with health endpoints. The parts that need
+// the node's identity (catalog, status outbox, supervisor, link, mesh: joined-node.ts) come after
+// the join, which on an edge can take long while /readyz already answers; they are shown on the
+// agent API all at once, through `serve`, when the last of them is made.
 import { join } from "node:path";
 import { Registry } from "prom-client";
 import type { AgentConfig } from "../config/agent-config.ts";
@@ -15,7 +17,6 @@ import { openStore, type Store } from "../store/store.ts";
 import { probeStoreWrite } from "../store/write-probe.ts";
 import { startAgentApi } from "./agent-api.ts";
 import { AGENT_TOKEN_FILE } from "./agent-auth.ts";
-import type { ConfigContentSource } from "./configs/content-source.ts";
 import type { Supervisor } from "./workers/supervisor.ts";
 
 export interface LocalNode {
@@ -27,16 +28,21 @@ export interface LocalNode {
   identity: Record<string, string>;
   /** This agent's Prometheus metrics (GET /metrics on the agent API). */
   metrics: Registry;
-  /** Set once the node's identity is known (after the join): runs the node's workers. */
-  supervisor?: Supervisor;
-  /** The name this node joined as (set with the supervisor). */
-  nodeName?: string;
-  /** The mesh of this node (service ports, forward proxy, tunnel), once started. */
-  mesh?: MeshAgent;
-  /** Where Config content comes from when not from the cloud over HTTP (the cloud's own node). */
-  configSource?: ConfigContentSource;
-  /** Set with the supervisor: the mesh catalog this node routes with (kept in SQLite). */
-  catalog?: CatalogStore;
+  /**
+   * Shows the joined node's parts on the agent API (/v1/workers, the discovery routes): once,
+   * with every part made. Until then those routes answer that the node has not joined.
+   */
+  serve(parts: ServedParts): void;
+}
+
+/** What the agent API shows of a node that joined. */
+export interface ServedParts {
+  /** The name this node joined as. */
+  name: string;
+  supervisor: Supervisor;
+  /** The mesh catalog this node routes with (kept in SQLite). */
+  catalog: CatalogStore;
+  mesh: MeshAgent;
 }
 
 export async function startLocalNode(config: AgentConfig): Promise<LocalNode> {
@@ -77,24 +83,28 @@ export async function startLocalNode(config: AgentConfig): Promise<LocalNode> {
   readiness.add("store", () => probeStoreWrite(store));
   const identity = { mode: config.mode, node: config.nodeName, version };
   const metrics = new Registry();
-  const node: LocalNode = { config, log, lifecycle, store, readiness, identity, metrics };
+  let served: ServedParts | undefined;
   const agentToken = ensureTokenFile(join(config.dataDir, AGENT_TOKEN_FILE), "lvagt_");
   const agentApi = startAgentApi(
     config.agentListen,
     readiness,
     identity,
     store,
-    () => node.supervisor,
+    () => served?.supervisor,
     agentToken,
     {
-      node: () => node.nodeName,
-      catalog: () => node.catalog?.get(),
-      localWorkers: () => node.supervisor?.snapshot() ?? [],
-      routes: () => node.mesh?.routes(),
+      node: () => served?.name,
+      catalog: () => served?.catalog.get(),
+      localWorkers: () => served?.supervisor.snapshot() ?? [],
+      routes: () => served?.mesh.routes(),
       metrics: () => metrics.metrics(),
     },
   );
   lifecycle.add("agent-api", () => agentApi.stop(true));
   log.info("local agent API listening", { url: agentApi.url.toString() });
-  return node;
+  const serve = (parts: ServedParts) => {
+    if (served) throw new Error(`node ${served.name} is already served on the agent API`);
+    served = parts;
+  };
+  return { config, log, lifecycle, store, readiness, identity, metrics, serve };
 }

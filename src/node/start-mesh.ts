@@ -1,8 +1,10 @@
 // Starts the mesh of one node (cloud or edge): the tunnel listener (mutual TLS, plus the relay on
 // the cloud), the dialer (direct, else through the cloud's relay), the relay legs an edge keeps
 // open to the cloud, and the MeshAgent with its service ports, upstream ports and forward proxy,
-// converged whenever the catalog or the node's workers change.
+// converged whenever the catalog or the node's workers change: both are given at construction, so
+// the mesh hears every change from its start on, whichever part was made first.
 
+import type { CatalogStore } from "../mesh/catalog/catalog-store.ts";
 import type { CatalogNode } from "../mesh/contracts.ts";
 import { MeshAgent } from "../mesh/mesh-agent.ts";
 import { MeshMetrics } from "../mesh/routing/metrics.ts";
@@ -13,9 +15,21 @@ import { TunnelDialer } from "../mesh/transport/tunnel-dialer.ts";
 import { startTunnelServer } from "../mesh/transport/tunnel-server.ts";
 import type { RouteStatusEntry } from "../protocol/messages.ts";
 import type { LocalNode } from "./local-node.ts";
+import type { WorkerSnapshot } from "./workers/supervisor.ts";
+
+/** What the mesh reads of the node's workers (the supervisor), and hears change. */
+export interface MeshWorkers {
+  snapshot(): WorkerSnapshot[];
+  on(event: "change", listener: () => void): unknown;
+  off(event: "change", listener: () => void): unknown;
+}
 
 export interface MeshStartOptions {
   node: string;
+  /** The mesh catalog this node routes with. */
+  catalog: Pick<CatalogStore, "get" | "on" | "off">;
+  /** This node's workers (the supervisor). */
+  workers: MeshWorkers;
   credentials: MeshTlsKeeper;
   /** The cloud: it runs the relay; edges offer legs to it. */
   relayHub?: RelayHub | undefined;
@@ -27,13 +41,16 @@ export interface MeshStartOptions {
    */
   authorize?: ((peer: string) => boolean) | undefined;
   /** Where route status goes (the node's link to the cloud). */
-  reportRoutes?: ((routes: RouteStatusEntry[]) => void) | undefined;
+  reportRoutes: (routes: RouteStatusEntry[]) => void;
 }
 
-export function startMesh(local: LocalNode, options: MeshStartOptions): MeshAgent {
+export function startMesh(
+  local: Pick<LocalNode, "config" | "log" | "lifecycle" | "metrics">,
+  options: MeshStartOptions,
+): MeshAgent {
   const { config, log, lifecycle } = local;
   const meshLog = log.child({ component: "mesh" });
-  const catalog = () => local.catalog?.get();
+  const catalog = () => options.catalog.get();
   const lookup = (name: string): CatalogNode | undefined => catalog()?.nodes.find((n) => n.name === name);
   const relayAddress = () => {
     if (options.relayHub) return undefined;
@@ -59,14 +76,16 @@ export function startMesh(local: LocalNode, options: MeshStartOptions): MeshAgen
     proxyPort: config.proxyListen.port,
     catalog,
     localWorkers: () =>
-      (local.supervisor?.snapshot() ?? []).flatMap((w) =>
-        w.port === null ? [] : [{ service: w.service, index: w.index, port: w.port, ready: w.ready }],
-      ),
+      options.workers
+        .snapshot()
+        .flatMap((w) =>
+          w.port === null ? [] : [{ service: w.service, index: w.index, port: w.port, ready: w.ready }],
+        ),
     dialer,
     distance: (node) => dialer.distance(node),
     metrics: new MeshMetrics(local.metrics),
     onRoutes: (routes) =>
-      options.reportRoutes?.(
+      options.reportRoutes(
         routes.map((r) => ({
           service: r.service,
           kind: r.kind,
@@ -97,11 +116,11 @@ export function startMesh(local: LocalNode, options: MeshStartOptions): MeshAgen
       });
   mesh.start();
   const refresh = () => mesh.refresh();
-  local.catalog?.on("change", refresh);
-  local.supervisor?.on("change", refresh);
+  options.catalog.on("change", refresh);
+  options.workers.on("change", refresh);
   lifecycle.add("mesh", () => {
-    local.catalog?.off("change", refresh);
-    local.supervisor?.off("change", refresh);
+    options.catalog.off("change", refresh);
+    options.workers.off("change", refresh);
     offers?.close();
     tunnel.stop();
     mesh.close();
@@ -110,6 +129,5 @@ export function startMesh(local: LocalNode, options: MeshStartOptions): MeshAgen
     tunnel: `${tunnel.hostname}:${tunnel.port}`,
     proxy: `${config.proxyListen.host}:${config.proxyListen.port}`,
   });
-  local.mesh = mesh;
   return mesh;
 }

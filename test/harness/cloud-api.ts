@@ -4,6 +4,7 @@
 import type { Hono } from "hono";
 import { type CloudApiDeps, cloudApiApp } from "../../src/cloud/api/app.ts";
 import { ControlPlane } from "../../src/cloud/control-plane.ts";
+import { joinNode } from "../../src/cloud/node-registry.ts";
 import type { NodeLimits } from "../../src/cloud/plan-limits.ts";
 import type { PlanChange } from "../../src/cloud/plan-writer.ts";
 import { mosquittoHasher } from "../../src/protocol/mosquitto-password.ts";
@@ -57,4 +58,16 @@ export function inProcessCloud(options: InProcessCloudOptions = {}): InProcessCl
     ...options.deps,
   });
   return { store, log, plane, app };
+}
+
+/** Registers node `name` in the cloud's store as a join would; its MQTT credentials. */
+export function registeredNode(store: Store, name: string): { username: string; password: string } {
+  const outcome = joinNode(
+    store,
+    mosquittoHasher,
+    { name, labels: {}, addresses: [], agentVersion: "test", arch: "x64" },
+    () => {},
+  );
+  if (outcome.kind !== "joined") throw new Error(`node ${name} could not join: ${outcome.kind}`);
+  return outcome.credentials;
 }

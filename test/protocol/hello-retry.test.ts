@@ -11,6 +11,7 @@ import { startEmbeddedBroker } from "../../src/cloud/broker.ts";
 import { type CloudLinkOptions, startCloudLink } from "../../src/cloud/link/cloud-link.ts";
 import { createBrokerAuthority } from "../../src/cloud/link/sync-store.ts";
 import { startEdgeLink } from "../../src/node/link/edge-link.ts";
+import { StatusOutbox } from "../../src/node/link/status-outbox.ts";
 import { helloRetryDelayMs, planOnItsWay } from "../../src/protocol/hello-retry.ts";
 import {
   type Body,
@@ -73,6 +74,7 @@ async function setup(withEdge = true) {
     agentVersion: "test",
     addresses: [],
     backoff: FAST,
+    outbox: new StatusOutbox(edgeStore),
     onPlan: () => {},
   });
   closers.push(() => edge.close());

@@ -1,7 +1,10 @@
-// The cloud API (hono): health endpoints, then /api/v1 with a body-size limit, admin-token auth on
-// everything but the join call, JSON errors, and the resource, token and join routes.
-import { Hono } from "hono";
+// The cloud API (hono): health endpoints, then /api/v1: the join, the routes nodes call with
+// their own credentials (certificates, Config content, artifact downloads, log uploads) and the
+// admin's routes (resources, tokens, artifacts, logs, broker files), each route carrying its own
+// authentication and body limit; JSON errors.
+import { type Context, Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
+import { every } from "hono/combine";
 import { mountHealthRoutes, type Readiness } from "../../runtime/health.ts";
 import type { Logger } from "../../runtime/log.ts";
 import type { Store } from "../../store/store.ts";
@@ -11,6 +14,7 @@ import type { LogStreams } from "../log-streams.ts";
 import type { NodeCa } from "../node-ca.ts";
 import { requireAdminToken } from "./auth.ts";
 import { apiError } from "./errors.ts";
+import { NodeCredentials, requireAdminOrNode, requireNode } from "./node-auth.ts";
 import { mountArtifactRoutes } from "./routes-artifacts.ts";
 import { mountBrokerRoutes } from "./routes-broker.ts";
 import { mountCertificateRoutes } from "./routes-certificates.ts";
@@ -32,7 +36,7 @@ export interface CloudApiDeps {
   /** levee-cloud's MQTT password, for the generated Mosquitto password file. */
   cloudMqttPassword: string;
   plane: ControlPlane;
-  join: Omit<JoinDeps, "store" | "log">;
+  join: Omit<JoinDeps, "store" | "log" | "guard">;
   hooks?: ResourceHooks;
   /** Artifact storage; without it the artifact routes are not served. */
   artifacts?: ArtifactStore;
@@ -43,64 +47,58 @@ export interface CloudApiDeps {
 }
 
 export function cloudApiApp(deps: CloudApiDeps): Hono {
+  const { store, log, plane } = deps;
   const app = new Hono();
   mountHealthRoutes(app, deps.readiness, deps.identity);
 
+  // Who may call a route, and how large its body may be, is attached to each route: the order
+  // the groups are mounted in decides nothing.
+  const json = bodyLimit({
+    maxSize: MAX_BODY_BYTES,
+    onError: (c) => apiError(c, 413, `request body larger than ${MAX_BODY_BYTES} bytes`),
+  });
+  const adminToken = requireAdminToken(deps.adminToken);
+  const nodes = new NodeCredentials(store);
+  const adminOrNode = requireAdminOrNode(deps.adminToken, nodes);
+  const admin = every(json, adminToken);
+
   const api = new Hono();
-  // First: an artifact upload has its own size limit (streamed), and nodes may read artifacts.
-  if (deps.artifacts) {
+  // Anyone: a new node's join token is in the body.
+  mountJoinRoutes(api, { ...deps.join, store, log, guard: json });
+  // The admin, or a node for itself: mesh certificates, the Config files of its plan.
+  if (deps.nodeCa)
+    mountCertificateRoutes(api, { store, log, ca: deps.nodeCa, guard: every(json, adminOrNode) });
+  mountConfigContentRoutes(api, { store, log, guard: every(json, adminOrNode) });
+  // Streamed bodies, without the JSON limit: an artifact upload (its own limit) and a log upload.
+  if (deps.artifacts)
     mountArtifactRoutes(api, {
       artifacts: deps.artifacts,
-      store: deps.store,
-      log: deps.log,
-      adminToken: deps.adminToken,
+      store,
+      log,
+      admin: adminToken,
+      readers: adminOrNode,
     });
-  }
-  // Also before the body limit: a node's log upload is a stream of any length.
-  if (deps.logs) {
-    mountLogRoutes(api, {
-      streams: deps.logs,
-      store: deps.store,
-      log: deps.log,
-      adminToken: deps.adminToken,
-    });
-  }
-  api.use(
-    bodyLimit({
-      maxSize: MAX_BODY_BYTES,
-      onError: (c) => apiError(c, 413, `request body larger than ${MAX_BODY_BYTES} bytes`),
-    }),
-  );
-  const join = new Hono();
-  mountJoinRoutes(join, { ...deps.join, store: deps.store, log: deps.log });
-  api.route("/", join);
-  // Nodes renew their mesh certificates with their own credentials: before the admin-only routes.
-  if (deps.nodeCa) {
-    mountCertificateRoutes(api, {
-      store: deps.store,
-      log: deps.log,
-      adminToken: deps.adminToken,
-      ca: deps.nodeCa,
-    });
-  }
-
-  // Nodes fetch the Config files their plans reference with their own credentials.
-  mountConfigContentRoutes(api, { store: deps.store, log: deps.log, adminToken: deps.adminToken });
-
-  const guarded = new Hono();
-  guarded.use(requireAdminToken(deps.adminToken));
-  mountTokenRoutes(guarded, deps.store);
-  mountResourceRoutes(guarded, deps.store, deps.plane, deps.hooks);
-  mountBrokerRoutes(guarded, deps.store, deps.cloudMqttPassword);
-  api.route("/", guarded);
+  if (deps.logs)
+    mountLogRoutes(api, { streams: deps.logs, store, log, admin: adminToken, node: requireNode(nodes) });
+  // The admin.
+  mountTokenRoutes(api, store, admin);
+  mountResourceRoutes(api, store, plane, admin, deps.hooks);
+  mountBrokerRoutes(api, store, deps.cloudMqttPassword, admin);
+  // A path that is no endpoint is answered as the admin's routes are, then 404: without the admin
+  // token nobody learns which paths exist. (Every route above answers before this one is reached.)
+  api.all("*", admin, (c) => noSuchEndpoint(c));
 
   app.route("/api/v1", api);
-  app.notFound((c) => apiError(c, 404, `no such endpoint: ${c.req.method} ${c.req.path}`));
+  app.notFound((c) => noSuchEndpoint(c));
   app.onError((err, c) => {
     // A change the control plane refuses (deleting an object a Dayu object made): its status.
     if (err instanceof ApplyRejected) return apiError(c, err.status, err.issue.message, err.issues);
-    deps.log.error("api error", { method: c.req.method, path: c.req.path, error: err });
+    log.error("api error", { method: c.req.method, path: c.req.path, error: err });
     return apiError(c, 500, "internal error (logged by the cloud)");
   });
   return app;
+}
+
+function noSuchEndpoint(c: Context): Response {
+  return apiError(c, 404, `no such endpoint: ${c.req.method} ${c.req.path}`);
 }

@@ -1,5 +1,5 @@
-// Bearer-token authentication of the cloud API. Every /api route needs the admin token, except the
-// join call, which carries its own join token in the body.
+// Bearer-token authentication of the cloud API's admin routes (app.ts attaches it to each of them;
+// the join carries its own join token in the body, nodes use their credentials: node-auth.ts).
 import type { MiddlewareHandler } from "hono";
 import { tokenMatches } from "../admin-token.ts";
 import { apiError } from "./errors.ts";

@@ -19,7 +19,7 @@ export function apiError(c: Context, status: ContentfulStatusCode, error: string
 
 /**
  * The largest JSON request body (join, token, certificate and log-error requests are a few KB).
- * Also bounds the routes mounted before the API's general body limit (the log routes).
+ * Also bounds JSON on routes without the API's general body limit (a log stream's error report).
  */
 export const MAX_JSON_BODY_BYTES = 1024 * 1024;
 

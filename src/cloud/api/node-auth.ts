@@ -1,5 +1,6 @@
-// Authentication of routes that nodes may read (artifact downloads): the admin token as
-// `Authorization: Bearer`, or a node's own MQTT credentials as HTTP Basic (username = node name),
+// Authentication of routes that nodes call (artifact downloads, Config content, certificates, log
+// uploads): the admin token as `Authorization: Bearer`, and/or a node's own MQTT credentials as
+// HTTP Basic (username = node name),
 // checked against the PBKDF2 hash kept in nodes.mqtt_password_hash. PBKDF2 is slow by design, so a
 // successful check is remembered for a while, keyed by a digest of (name, password, stored hash):
 // a node deleted or joined again with a new password no longer matches. Passwords are never logged.
@@ -90,5 +91,22 @@ export function requireAdminOrNode(
       );
     }
     return apiError(c, 401, bearer ? "invalid token" : "invalid node credentials");
+  };
+}
+
+/** Only a node's own MQTT credentials (HTTP Basic); the node's name is in c.get("node"). */
+export function requireNode(nodes: NodeCredentials): MiddlewareHandler<{ Variables: { node: string } }> {
+  return async (c, next) => {
+    const basic = parseBasic(c.req.header("authorization") ?? "");
+    if (basic && nodes.check(basic.user, basic.password)) {
+      c.set("node", basic.user);
+      return next();
+    }
+    c.header("WWW-Authenticate", 'Basic realm="levee"');
+    return apiError(
+      c,
+      401,
+      basic ? "invalid node credentials" : "missing Authorization: Basic with the node's MQTT credentials",
+    );
   };
 }

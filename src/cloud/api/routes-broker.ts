@@ -1,13 +1,19 @@
 // GET /api/v1/broker-config/mosquitto: the password and ACL files that let an external Mosquitto
 // (--mqtt-url) authenticate levee-cloud and every joined node and enforce the same topic rules as
 // the embedded broker. Regenerate and reload Mosquitto (SIGHUP) after nodes join.
-import type { Hono } from "hono";
+import type { Hono, MiddlewareHandler } from "hono";
 import type { Store } from "../../store/store.ts";
 import { mosquittoAclFile, mosquittoPasswordFile } from "../mosquitto-config.ts";
 import { mosquittoUsers } from "../mosquitto-files.ts";
 
-export function mountBrokerRoutes(api: Hono, store: Store, cloudPassword: string): void {
-  api.get("/broker-config/mosquitto", (c) => {
+/** `guard`: the admin token and the body limit. */
+export function mountBrokerRoutes(
+  api: Hono,
+  store: Store,
+  cloudPassword: string,
+  guard: MiddlewareHandler,
+): void {
+  api.get("/broker-config/mosquitto", guard, (c) => {
     const users = mosquittoUsers(store, cloudPassword);
     return c.json({ passwordFile: mosquittoPasswordFile(users), aclFile: mosquittoAclFile() });
   });

@@ -2,8 +2,8 @@
 // own public key (EC P-256, PEM), signed by the cluster CA (node-ca.ts), with the addresses the
 // cloud has for it. Nodes call it when they have none (they joined before the mesh existed) or
 // when theirs expires within 30 days. Only the node itself (HTTP Basic with its MQTT credentials)
-// or the admin may ask; mounted before the admin-only routes.
-import { Hono } from "hono";
+// or the admin may ask (`guard`).
+import { Hono, type MiddlewareHandler } from "hono";
 import { z } from "zod";
 import { nodePublicKeyProblem } from "../../mesh/transport/certificates.ts";
 import type { Logger } from "../../runtime/log.ts";
@@ -11,13 +11,14 @@ import type { Store } from "../../store/store.ts";
 import type { NodeCa } from "../node-ca.ts";
 import { getNode } from "../node-registry.ts";
 import { apiError, parseBody } from "./errors.ts";
-import { type Caller, NodeCredentials, requireAdminOrNode } from "./node-auth.ts";
+import type { Caller } from "./node-auth.ts";
 
 export interface CertificateRouteDeps {
   store: Store;
   log: Logger;
-  adminToken: string;
   ca: NodeCa;
+  /** The admin or a node (c.get("caller")), and the body limit. */
+  guard: MiddlewareHandler<{ Variables: { caller: Caller } }>;
 }
 
 export const certificateRequestSchema = z.strictObject({
@@ -36,11 +37,7 @@ export interface CertificateResponse {
 
 export function mountCertificateRoutes(api: Hono, deps: CertificateRouteDeps): void {
   const routes = new Hono<{ Variables: { caller: Caller } }>();
-  routes.use(
-    "/nodes/:name/certificate",
-    requireAdminOrNode(deps.adminToken, new NodeCredentials(deps.store)),
-  );
-  routes.post("/nodes/:name/certificate", async (c) => {
+  routes.post("/nodes/:name/certificate", deps.guard, async (c) => {
     const name = c.req.param("name");
     const caller = c.get("caller");
     if (caller.kind === "node" && caller.name !== name)

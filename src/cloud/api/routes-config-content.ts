@@ -3,21 +3,25 @@
 // files by reference (sha256 and size), so a plan stays one small sync message however large its
 // Configs are; the node fetches the bytes here, verifies them and keeps them (src/node/configs/).
 // Content that is not in the asking node's current plan is a 404, whoever else may have it.
-import { Hono } from "hono";
+import { Hono, type MiddlewareHandler } from "hono";
 import { SHA256_HEX } from "../../manifest/artifact.ts";
 import type { Logger } from "../../runtime/log.ts";
 import type { Store } from "../../store/store.ts";
 import { configContent } from "../config-content.ts";
 import { apiError } from "./errors.ts";
-import { type Caller, NodeCredentials, requireAdminOrNode } from "./node-auth.ts";
+import type { Caller } from "./node-auth.ts";
 
 export function mountConfigContentRoutes(
   api: Hono,
-  deps: { store: Store; log: Logger; adminToken: string },
+  deps: {
+    store: Store;
+    log: Logger;
+    /** The admin or a node (c.get("caller")), and the body limit. */
+    guard: MiddlewareHandler<{ Variables: { caller: Caller } }>;
+  },
 ): void {
   const routes = new Hono<{ Variables: { caller: Caller } }>();
-  const readers = requireAdminOrNode(deps.adminToken, new NodeCredentials(deps.store));
-  routes.get("/:sha", readers, (c) => {
+  routes.get("/:sha", deps.guard, (c) => {
     const sha = c.req.param("sha");
     if (!SHA256_HEX.test(sha))
       return apiError(

@@ -1,8 +1,8 @@
 // POST /api/v1/join: an edge presents a join token (or, when it joined before, its own
 // credentials) and gets its node identity, MQTT credentials and, for a TLS broker, the CA to
 // verify it with; with `mesh.publicKey`, also its mesh certificate for that key and the mesh CA.
-// Not behind the admin token.
-import type { Hono } from "hono";
+// Not behind the admin token: `guard` is the body limit only.
+import type { Hono, MiddlewareHandler } from "hono";
 import { z } from "zod";
 import { nodePublicKeyProblem } from "../../mesh/transport/certificates.ts";
 import { CLOUD_USER } from "../../protocol/topics.ts";
@@ -55,10 +55,11 @@ export interface JoinDeps {
   nodeCa?: NodeCa;
   /** Called after a node joined for the first time (the planner gives it a plan). */
   onJoined: (node: string) => void;
+  guard: MiddlewareHandler;
 }
 
 export function mountJoinRoutes(api: Hono, deps: JoinDeps): void {
-  api.post("/join", async (c) => {
+  api.post("/join", deps.guard, async (c) => {
     const parsed = await parseBody(c, joinRequestSchema, "join request");
     if (!parsed.ok) return parsed.response;
     const req = parsed.value;

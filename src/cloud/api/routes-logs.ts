@@ -3,9 +3,10 @@
 //   GET  /logs/SERVICE?node=N[&worker=I][&tail=N][&follow=1]   admin: the log as text/plain
 //   POST /logs/streams/ID                                      node: the log, as a streaming body
 //   POST /logs/streams/ID/error   {status, error}              node: there is no such log
-// Nodes authenticate with HTTP Basic and their MQTT credentials (node-auth.ts). Mounted before the
-// API's 4 MiB body limit (an upload is a stream of any length) and with the server's idle timeout
-// off for these requests: a followed log may be quiet for a long time.
+// Nodes authenticate with HTTP Basic and their MQTT credentials (node-auth.ts). No route here has
+// the API's 4 MiB body limit: an upload is a stream of any length (an error report is bounded by
+// parseBody); and the server's idle timeout is off for these requests: a followed log may be quiet
+// for a long time.
 import { type Context, Hono, type MiddlewareHandler } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { z } from "zod";
@@ -16,15 +17,16 @@ import type { Logger } from "../../runtime/log.ts";
 import type { Store } from "../../store/store.ts";
 import { readLiveness } from "../link/sync-store.ts";
 import type { LogStreams } from "../log-streams.ts";
-import { requireAdminToken } from "./auth.ts";
 import { apiError, formatPath, parseBody } from "./errors.ts";
-import { NodeCredentials, parseBasic } from "./node-auth.ts";
 
 export interface LogRouteDeps {
   streams: LogStreams;
   store: Store;
   log: Logger;
-  adminToken: string;
+  /** Who may read a log: the admin. */
+  admin: MiddlewareHandler;
+  /** Who may upload one: only the node it was asked of (its name in c.get("node")). */
+  node: MiddlewareHandler<NodeEnv>;
 }
 
 const flag = z
@@ -47,23 +49,6 @@ export const logQuerySchema = z.object({
 
 type NodeEnv = { Variables: { node: string } };
 
-/** Only a node's own MQTT credentials (HTTP Basic); the node's name is in c.get("node"). */
-function requireNode(nodes: NodeCredentials): MiddlewareHandler<NodeEnv> {
-  return async (c, next) => {
-    const basic = parseBasic(c.req.header("authorization") ?? "");
-    if (basic && nodes.check(basic.user, basic.password)) {
-      c.set("node", basic.user);
-      return next();
-    }
-    c.header("WWW-Authenticate", 'Basic realm="levee"');
-    return apiError(
-      c,
-      401,
-      basic ? "invalid node credentials" : "missing Authorization: Basic with the node's MQTT credentials",
-    );
-  };
-}
-
 /** Turns Bun's idle timeout off for this request (the server is Hono's env under Bun.serve). */
 function keepOpen(c: Context): void {
   const server = c.env as { timeout?: (request: Request, seconds: number) => void } | undefined;
@@ -76,9 +61,8 @@ function keepOpen(c: Context): void {
 
 export function mountLogRoutes(api: Hono, deps: LogRouteDeps): void {
   const { streams, store, log } = deps;
+  const { admin, node } = deps;
   const routes = new Hono<NodeEnv>();
-  const admin = requireAdminToken(deps.adminToken);
-  const node = requireNode(new NodeCredentials(store));
 
   routes.post("/streams/:id", node, async (c) => {
     const id = c.req.param("id");

@@ -1,6 +1,6 @@
 // Resource routes of the cloud API: apply (YAML or JSON, multi-document, all or nothing), get,
 // list, delete, the workers view and the event stream. Dayu's kinds: src/cloud/dayu/routes.ts.
-import type { Hono } from "hono";
+import type { Hono, MiddlewareHandler } from "hono";
 import { streamSSE } from "hono/streaming";
 import { kindInfo, parseManifests } from "../../manifest/manifest.ts";
 import type { Store } from "../../store/store.ts";
@@ -19,13 +19,15 @@ export interface ResourceHooks {
   onNodeDeleted?: (name: string) => void;
 }
 
+/** `guard` (the admin token and the body limit) is on every route. */
 export function mountResourceRoutes(
   api: Hono,
   store: Store,
   plane: ControlPlane,
+  guard: MiddlewareHandler,
   hooks: ResourceHooks = {},
 ): void {
-  api.post("/apply", async (c) => {
+  api.post("/apply", guard, async (c) => {
     const body = await c.req.text();
     const parsed = parseManifests(body, c.req.header("content-type"));
     if (!parsed.ok) return apiError(c, 400, "invalid manifest; nothing was applied", parsed.issues);
@@ -47,12 +49,12 @@ export function mountResourceRoutes(
     }
   });
 
-  api.get("/nodes", (c) => c.json({ items: listNodes(store) }));
-  api.get("/nodes/:name", (c) => {
+  api.get("/nodes", guard, (c) => c.json({ items: listNodes(store) }));
+  api.get("/nodes/:name", guard, (c) => {
     const node = getNode(store, c.req.param("name"));
     return node ? c.json(node) : apiError(c, 404, `node "${c.req.param("name")}" not found`);
   });
-  api.delete("/nodes/:name", (c) => {
+  api.delete("/nodes/:name", guard, (c) => {
     const name = c.req.param("name");
     if (!deleteNode(store, name)) return apiError(c, 404, `node "${name}" not found`);
     hooks.onNodeDeleted?.(name);
@@ -60,7 +62,7 @@ export function mountResourceRoutes(
     return c.json({ deleted: { kind: "Node", name } });
   });
 
-  api.get("/routes", (c) => {
+  api.get("/routes", guard, (c) => {
     const node = c.req.query("node");
     const service = c.req.query("service");
     const rows = listRoutes(store, { node, service });
@@ -70,7 +72,7 @@ export function mountResourceRoutes(
     return c.json({ items: rows });
   });
 
-  api.get("/workers", (c) => {
+  api.get("/workers", guard, (c) => {
     const service = c.req.query("service");
     const node = c.req.query("node");
     const filter = { ...(service ? { service } : {}), ...(node ? { node } : {}) };
@@ -92,7 +94,7 @@ export function mountResourceRoutes(
     return c.json({ items: [...listWorkers(store, filter), ...unplacedWorkers(store, filter), ...pending] });
   });
 
-  api.get("/events", (c) =>
+  api.get("/events", guard, (c) =>
     streamSSE(c, async (stream) => {
       // Listen first, then read the backlog: an event committed in between is in one or the other
       // (or both: the id check skips the duplicate), never lost.
@@ -134,18 +136,18 @@ export function mountResourceRoutes(
     }),
   );
 
-  mountDayuRoutes(api, store, plane);
+  mountDayuRoutes(api, store, plane, guard);
   for (const plural of ["services", "configs", "imagemaps"] as const) {
-    api.get(`/${plural}`, (c) => {
+    api.get(`/${plural}`, guard, (c) => {
       const kind = kindInfo(plural)?.kind ?? plural;
       return c.json({ items: plane.list(kind) });
     });
-    api.get(`/${plural}/:name`, (c) => {
+    api.get(`/${plural}/:name`, guard, (c) => {
       const kind = kindInfo(plural)?.kind ?? plural;
       const object = plane.get(kind, c.req.param("name"));
       return object ? c.json(object) : apiError(c, 404, `${kind} "${c.req.param("name")}" not found`);
     });
-    api.delete(`/${plural}/:name`, (c) => {
+    api.delete(`/${plural}/:name`, guard, (c) => {
       const kind = kindInfo(plural)?.kind ?? plural;
       const name = c.req.param("name");
       // An object made from a Dayu object is deleted with it, not on its own (ApplyRejected 409,

@@ -1,5 +1,5 @@
 // POST /api/v1/tokens: create a join token {ttl: "24h", uses: 1, description}.
-import type { Hono } from "hono";
+import type { Hono, MiddlewareHandler } from "hono";
 import { z } from "zod";
 import { parseDuration } from "../../manifest/duration.ts";
 import type { Store } from "../../store/store.ts";
@@ -12,8 +12,9 @@ const tokenRequest = z.strictObject({
   description: z.string().max(200).default(""),
 });
 
-export function mountTokenRoutes(api: Hono, store: Store): void {
-  api.post("/tokens", async (c) => {
+/** `guard`: the admin token and the body limit. */
+export function mountTokenRoutes(api: Hono, store: Store, guard: MiddlewareHandler): void {
+  api.post("/tokens", guard, async (c) => {
     const parsed = await parseBody(c, tokenRequest, "token request");
     if (!parsed.ok) return parsed.response;
     const ttl = parseDuration(parsed.value.ttl);

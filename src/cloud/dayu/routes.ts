@@ -3,7 +3,7 @@
 //   GET    /api/v1/runtimeservices[/NAME]
 //   DELETE /api/v1/jointmultiedgeservices/NAME     the object and exactly what it made
 //   DELETE /api/v1/runtimeservices/NAME
-import type { Hono } from "hono";
+import type { Hono, MiddlewareHandler } from "hono";
 import type { DAYU_KINDS } from "../../manifest/dayu/sedna-schema.ts";
 import type { Store } from "../../store/store.ts";
 import { apiError } from "../api/errors.ts";
@@ -18,7 +18,13 @@ export const DAYU_PLURALS: Record<string, (typeof DAYU_KINDS)[number]> = {
   runtimeservices: "RuntimeService",
 };
 
-export function mountDayuRoutes(api: Hono, store: Store, plane: ControlPlane): void {
+/** `guard` (the admin token and the body limit) is on every route. */
+export function mountDayuRoutes(
+  api: Hono,
+  store: Store,
+  plane: ControlPlane,
+  guard: MiddlewareHandler,
+): void {
   const view = (stored: StoredObject) => {
     const made = ownedBy(store.db, { kind: stored.kind, name: stored.metadata.name });
     const service = made.find((r) => r.kind === "Service");
@@ -27,12 +33,12 @@ export function mountDayuRoutes(api: Hono, store: Store, plane: ControlPlane): v
     return dayuView(stored, made, object, workers);
   };
   for (const [plural, kind] of Object.entries(DAYU_PLURALS)) {
-    api.get(`/${plural}`, (c) => c.json({ items: plane.list(kind).map(view) }));
-    api.get(`/${plural}/:name`, (c) => {
+    api.get(`/${plural}`, guard, (c) => c.json({ items: plane.list(kind).map(view) }));
+    api.get(`/${plural}/:name`, guard, (c) => {
       const stored = plane.get(kind, c.req.param("name"));
       return stored ? c.json(view(stored)) : apiError(c, 404, `${kind} "${c.req.param("name")}" not found`);
     });
-    api.delete(`/${plural}/:name`, (c) => {
+    api.delete(`/${plural}/:name`, guard, (c) => {
       const name = c.req.param("name");
       const deleted = plane.delete(kind, name);
       if (!deleted) return apiError(c, 404, `${kind} "${name}" not found`);

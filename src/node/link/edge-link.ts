@@ -10,7 +10,7 @@
 // boot whether or not the broker is reachable, and this link only reports newer plans.
 import { readFileSync } from "node:fs";
 import { nodeClientId } from "../../protocol/acl.ts";
-import type { RouteStatusEntry, WorkerStatus } from "../../protocol/messages.ts";
+import type { RouteStatusEntry } from "../../protocol/messages.ts";
 import { type ClientTls, MqttSession } from "../../protocol/mqtt-session.ts";
 import { downTopic, presenceTopic } from "../../protocol/topics.ts";
 import type { BackoffOptions } from "../../runtime/backoff.ts";
@@ -24,7 +24,7 @@ import type { EdgeLinkContext } from "./handlers/context.ts";
 import { handleIncoming } from "./handlers/index.ts";
 import { presencePayload, scheduleFlush, sendUp } from "./handlers/outbound.ts";
 import { acceptPlan, readStoredVersion, type StoredPlan } from "./plan-store.ts";
-import { StatusOutbox } from "./status-outbox.ts";
+import type { StatusOutbox } from "./status-outbox.ts";
 
 export interface EdgeLinkOptions {
   store: Store;
@@ -38,6 +38,11 @@ export interface EdgeLinkOptions {
   password: string;
   agentVersion: string;
   addresses: string[];
+  /**
+   * The node's one status outbox, which the supervisor records into: the link sends from it
+   * (after every connect, and shortly after each record) and deletes what the cloud acknowledged.
+   */
+  outbox: StatusOutbox;
   /** Called after a newer plan was stored and acknowledged: the supervisor converges to it. */
   onPlan: (plan: StoredPlan) => void;
   /** Default: the kernel's boot id (changes on reboot). */
@@ -63,8 +68,6 @@ export interface EdgeLink {
   info(): EdgeSyncInfo;
   /** This node's mesh routes, whole: sent now if connected, and again after every welcome. */
   reportRoutes(routes: RouteStatusEntry[]): void;
-  /** Queues a worker's status in the durable outbox and sends it when connected. */
-  recordStatus(status: WorkerStatus): void;
   /** levee_sync_dropped_total{reason}. */
   readonly dropped: Counter;
   /**
@@ -85,10 +88,9 @@ export function bootIdOfHost(): string {
 }
 
 export function startEdgeLink(options: EdgeLinkOptions): EdgeLink {
-  const { store, log, node } = options;
+  const { store, log, node, outbox } = options;
   const clock = systemClock;
   const iso = () => new Date(clock.now()).toISOString();
-  const outbox = new StatusOutbox(store);
   const dropped = new Counter("levee_sync_dropped_total", "reason");
   const state = new EdgeLinkState(options.initialHeartbeatSeconds ?? 5, iso());
   const ctx: EdgeLinkContext = {
@@ -132,6 +134,9 @@ export function startEdgeLink(options: EdgeLinkOptions): EdgeLink {
     onDown: () => state.stopTimers(),
   });
   session.start();
+  // A status the supervisor recorded goes out shortly (statuses recorded together, together).
+  const flushSoon = () => scheduleFlush(ctx);
+  outbox.on("recorded", flushSoon);
 
   return {
     state: () => session.state(),
@@ -149,16 +154,13 @@ export function startEdgeLink(options: EdgeLinkOptions): EdgeLink {
       state.routes = latest;
       if (state.welcomed && session.isReady()) sendUp(ctx, { type: "routes", routes: latest });
     },
-    recordStatus: (status) => {
-      outbox.record(status);
-      scheduleFlush(ctx);
-    },
     dropped,
     subscribe: (topic, handler) => {
       state.extraTopics.set(topic, handler);
       session.addSubscription(topic);
     },
     close: async () => {
+      outbox.off("recorded", flushSoon);
       state.stopTimers();
       const closing = {
         topic: presenceTopic(node),

@@ -3,7 +3,11 @@
 // row's version. A batch takes a new seq (persisted in meta, so it keeps growing across restarts)
 // and marks its rows with (seq, version); the cloud's status-ack for that seq deletes exactly
 // the rows that were carried and have not changed since.
+//
+// One outbox per node: the supervisor records into it (its status sink from construction on),
+// and the node's link, made afterwards, sends from it and hears "recorded" to send promptly.
 
+import { EventEmitter } from "node:events";
 import type { WorkerStatus } from "../../protocol/messages.ts";
 import type { Store } from "../../store/store.ts";
 
@@ -23,8 +27,10 @@ export interface BatchOptions {
   limit?: number;
 }
 
-export class StatusOutbox {
-  constructor(private readonly store: Store) {}
+export class StatusOutbox extends EventEmitter<{ recorded: [] }> {
+  constructor(private readonly store: Store) {
+    super();
+  }
 
   /** Records a worker's status; an identical status to the pending one is not a change. */
   record(status: WorkerStatus): void {
@@ -42,6 +48,7 @@ export class StatusOutbox {
          WHERE status != excluded.status`,
       )
       .run(entry.service, entry.index, JSON.stringify(entry));
+    this.emit("recorded");
   }
 
   /** The next status message's content, or undefined when there is nothing to send. */

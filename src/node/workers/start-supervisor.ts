@@ -1,11 +1,14 @@
 // Builds this node's supervisor from the agent's configuration: the drivers, the host-wide port
-// registry, the artifact cache, the Config content store, and the agent URL workers get as LEVEE_AGENT_URL. Registered with
-// the lifecycle so that shutting the agent down detaches from the workers (they keep running).
+// registry, the artifact cache, the Config content store, and the agent URL workers get as
+// LEVEE_AGENT_URL; its status goes to the node's one status outbox from the first change on.
+// Registered with the lifecycle so that shutting the agent down detaches from the workers (they
+// keep running).
 
 import type { HostPort } from "../../runtime/host-port.ts";
 import { ArtifactCache } from "../artifacts/artifact-cache.ts";
 import { ConfigContent } from "../configs/config-content.ts";
-import { StatusOutbox } from "../link/status-outbox.ts";
+import type { ConfigContentSource } from "../configs/content-source.ts";
+import type { StatusOutbox } from "../link/status-outbox.ts";
 import type { LocalNode } from "../local-node.ts";
 import { ContainerDriver } from "./drivers/container-driver.ts";
 import { ExecDriver } from "./drivers/exec-driver.ts";
@@ -13,16 +16,28 @@ import { LogRotator } from "./logs/log-files.ts";
 import { defaultRegistryPath, PortRegistry } from "./prestart/port-registry.ts";
 import { Supervisor } from "./supervisor.ts";
 
-export function startSupervisor(node: LocalNode, nodeName: string): Supervisor {
+export interface SupervisorStartOptions {
+  /** The name this node joined as. */
+  name: string;
+  /** The node's status outbox: every worker status change is recorded there. */
+  outbox: StatusOutbox;
+  /** Where Config content comes from when not from the cloud over HTTP (the cloud's own node). */
+  configSource?: ConfigContentSource | undefined;
+}
+
+export function startSupervisor(
+  node: Pick<LocalNode, "config" | "store" | "log" | "lifecycle">,
+  options: SupervisorStartOptions,
+): Supervisor {
   const { config, store, log, lifecycle } = node;
+  const { outbox } = options;
   const ports = new PortRegistry(defaultRegistryPath(), config.dataDir);
-  const outbox = new StatusOutbox(store);
   const rotator = new LogRotator({ log: log.child({ component: "logs" }) });
   rotator.start();
   const supervisor = new Supervisor({
     store,
     log: log.child({ component: "supervisor" }),
-    node: nodeName,
+    node: options.name,
     dataDir: config.dataDir,
     agentId: config.dataDir,
     agentUrl: agentUrl(workerReachable(config.agentListen, config.proxyListen.host)),
@@ -41,7 +56,7 @@ export function startSupervisor(node: LocalNode, nodeName: string): Supervisor {
     configFiles: new ConfigContent({
       store,
       log: log.child({ component: "config-content" }),
-      source: node.configSource,
+      source: options.configSource,
     }),
     status: (status) => outbox.record(status),
   });

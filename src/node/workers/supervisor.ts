@@ -38,7 +38,7 @@ export interface SupervisorOptions {
   configFiles?: (WorkerDeps["configFiles"] & { gc?(inUse: ReadonlySet<string>): unknown }) | undefined;
   /** Keeps exec workers' log files bounded (copy-truncate rotation). */
   rotator?: LogRotator | undefined;
-  /** Where status changes go (the sync outbox); replaceable once the link to the cloud is up. */
+  /** Where status changes go: the node's status outbox, which its link sends from. */
   status: (status: WorkerStatus) => void;
 }
 
@@ -59,17 +59,11 @@ export class Supervisor extends EventEmitter<{ change: [WorkerSnapshot] }> {
   private readonly controllers = new Map<string, WorkerController>();
   private readonly records: WorkerStore;
   private readonly containerDriver: { value?: Driver } = {};
-  private statusSink: (status: WorkerStatus) => void;
   private applying: Promise<void> = Promise.resolve();
 
   constructor(private readonly options: SupervisorOptions) {
     super();
     this.records = new WorkerStore(options.store);
-    this.statusSink = options.status;
-  }
-
-  setStatusSink(sink: (status: WorkerStatus) => void): void {
-    this.statusSink = sink;
   }
 
   /** Boot: orphans, adoption, then the stored plan (if any). */
@@ -205,7 +199,7 @@ export class Supervisor extends EventEmitter<{ change: [WorkerSnapshot] }> {
         save: (r) => this.records.save(r),
         remove: (service, index) => this.records.remove(service, index),
         changed: (status, r) => {
-          this.statusSink(status);
+          this.options.status(status);
           this.emit("change", snapshotOf(r));
         },
       },
@@ -241,7 +235,7 @@ export class Supervisor extends EventEmitter<{ change: [WorkerSnapshot] }> {
   private reportInvalid(invalid: InvalidWorker[]): void {
     const now = new Date().toISOString();
     for (const w of invalid) {
-      this.statusSink({
+      this.options.status({
         service: w.service,
         index: w.index,
         phase: "failed",

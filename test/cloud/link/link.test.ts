@@ -8,6 +8,7 @@ import { type CloudLink, startCloudLink } from "../../../src/cloud/link/cloud-li
 import { createBrokerAuthority } from "../../../src/cloud/link/sync-store.ts";
 import { type EdgeLink, type EdgeLinkOptions, startEdgeLink } from "../../../src/node/link/edge-link.ts";
 import { readStoredPlan, type StoredPlan } from "../../../src/node/link/plan-store.ts";
+import { StatusOutbox } from "../../../src/node/link/status-outbox.ts";
 import { type Body, encodeMessage, type MessageType, newMessage } from "../../../src/protocol/messages.ts";
 import { hashPassword } from "../../../src/protocol/mosquitto-password.ts";
 import { downTopic, presenceTopic, upTopic } from "../../../src/protocol/topics.ts";
@@ -63,12 +64,17 @@ const nodeRow = (node: string) =>
     >("SELECT online, phase, boot_id, agent_version, addresses FROM nodes WHERE name = ?")
     .get(node);
 
+/** Each edge's status outbox (what its supervisor records into; the link sends from it). */
+const outboxes = new Map<string, StatusOutbox>();
+
 function startEdge(node: string, received: StoredPlan[], extra: Partial<EdgeLinkOptions> = {}): EdgeLink {
   let store = edgeStore.get(node);
   if (!store) {
     store = openStore({ dataDir: makeTempDir(), mode: "edge" });
     edgeStore.set(node, store);
   }
+  const outbox = new StatusOutbox(store);
+  outboxes.set(node, outbox);
   return startEdgeLink({
     store,
     log: log.child({ node }),
@@ -80,6 +86,7 @@ function startEdge(node: string, received: StoredPlan[], extra: Partial<EdgeLink
     addresses: ["127.0.0.11"],
     bootId: "boot-1",
     backoff: FAST,
+    outbox,
     onPlan: (p) => received.push(p),
     ...extra,
   });
@@ -151,7 +158,7 @@ describe("sync over the embedded broker", () => {
     expect(edge.info()).toMatchObject({ connected: true, heartbeatSeconds: 1, plan: { revision: 1 } });
 
     // Worker status goes through the outbox, is stored by the cloud, and acked away.
-    edge.recordStatus({
+    outboxes.get("edge1")?.record({
       service: "echo",
       index: 0,
       phase: "Running",

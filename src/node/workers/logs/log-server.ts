@@ -7,23 +7,19 @@
 // when the stream is done or the client went away; either way the node then stops reading (a
 // follow ends). A worker that does not exist is reported to .../streams/<id>/error with a status
 // that the cloud relays.
-import { existsSync } from "node:fs";
 import {
   decodeLogRequest,
   type LogRequest,
   type LogStreamError,
   logsTopic,
 } from "../../../protocol/log-request.ts";
-import { isDnsLabel } from "../../../runtime/dns-name.ts";
 import type { Logger } from "../../../runtime/log.ts";
 import type { LogReadOptions } from "../drivers/driver.ts";
-import { workerLogDir } from "./log-files.ts";
-import { readWorkerLog } from "./log-reader.ts";
 
 /** A worker's log, or why there is none (status: the HTTP status the client gets, e.g. 404). */
 export type LogSource = AsyncIterable<Uint8Array> | LogStreamError;
 
-/** Finds a worker's log: the lead wires exec workers to readWorkerLog, containers to Docker. */
+/** Finds a worker's log (the supervisor's: exec workers' files, containers' Docker log). */
 export type OpenLog = (
   service: string,
   index: number,
@@ -234,20 +230,6 @@ export function startLogServer(link: TopicSubscriber, options: LogServerOptions)
   return server;
 }
 
-/**
- * Logs from the files under the data dir (workerLogDir): a worker whose log directory does not
- * exist is unknown (404). What an agent without a worker-aware source uses; the supervisor's own
- * source also knows containers.
- */
-export function workerFilesLogSource(dataDir: string, node: string): OpenLog {
-  return (service, index, options) => {
-    const dir = workerLogDir(dataDir, service, index);
-    if (!isDnsLabel(service) || !existsSync(dir))
-      return { status: 404, error: `node ${node} has no worker ${service}/${index}` };
-    return readWorkerLog(dir, options);
-  };
-}
-
 /** The HTTP status for a source that failed: its own 4xx (e.g. Docker's 404), else 500. */
 function statusOf(err: unknown): number {
   const status = (err as { status?: unknown } | null)?.status;
@@ -260,34 +242,28 @@ function message(err: unknown): string {
 
 /** What startNodeLogServer needs of the agent (a LocalNode has it). */
 export interface LogServerHost {
-  config: { dataDir: string };
-  /** The node's supervisor, which knows where each worker's output is (files or Docker). */
-  supervisor?: { openLog: OpenLog } | undefined;
   log: Logger;
   lifecycle: { add(name: string, close: () => void): void };
 }
 
 /**
  * Serves this node's log requests for the agent: `identity` from the join, `cloudUrl` the cloud
- * API (an edge: meta cloud-url; the cloud's own node: its API URL). Without `openLog`, logs come
- * from the worker files under the data dir (workerFilesLogSource). Closed with the agent.
+ * API (an edge: meta cloud-url; the cloud's own node: its API URL), `openLog` the supervisor's
+ * (which knows where each worker's output is: files or Docker). Closed with the agent.
  */
 export function startNodeLogServer(
   host: LogServerHost,
   link: TopicSubscriber,
   identity: { name: string; username: string; password: string },
   cloudUrl: () => string | undefined,
-  openLog?: OpenLog,
+  openLog: OpenLog,
 ): LogServer {
   const server = startLogServer(link, {
     node: identity.name,
     cloudUrl,
     username: identity.username,
     password: identity.password,
-    openLog:
-      openLog ??
-      host.supervisor?.openLog.bind(host.supervisor) ??
-      workerFilesLogSource(host.config.dataDir, identity.name),
+    openLog,
     log: host.log.child({ component: "logs" }),
   });
   host.lifecycle.add("log-server", () => server.close());

@@ -1,0 +1,79 @@
+// The parts of a node that need its identity, the same on an edge (after its join) and on the
+// cloud's own node, made in one order, each given what it needs when it is made:
+//
+//   catalog store, status outbox   SQLite-backed; what the link and the supervisor share
+//   supervisor                     records every worker status in the outbox
+//   link                           plans → supervisor, catalogs → catalog store, sends the outbox
+//   log server                     on the link; reads the supervisor's logs
+//   mesh                           routes with the catalog and the workers; reports on the link
+//
+// Then the agent API shows them (LocalNode.serve) and the supervisor starts from the stored plan:
+// a node whose cloud is unreachable runs (and adopts) its workers at once; plans the link
+// receives later are applied in order. A part cannot be made before what it needs: each takes the
+// others as required options, so a wrong order does not compile.
+
+import { CatalogStore } from "../mesh/catalog/catalog-store.ts";
+import type { MeshAgent } from "../mesh/mesh-agent.ts";
+import type { ClientTls } from "../protocol/mqtt-session.ts";
+import type { ConfigContentSource } from "./configs/content-source.ts";
+import type { NodeIdentity } from "./identity.ts";
+import type { EdgeLink } from "./link/edge-link.ts";
+import { startNodeLink } from "./link/node-link.ts";
+import { readStoredPlan } from "./link/plan-store.ts";
+import { StatusOutbox } from "./link/status-outbox.ts";
+import type { LocalNode } from "./local-node.ts";
+import { type MeshStartOptions, startMesh } from "./start-mesh.ts";
+import { startNodeLogServer } from "./workers/logs/log-server.ts";
+import { startSupervisor } from "./workers/start-supervisor.ts";
+import type { Supervisor } from "./workers/supervisor.ts";
+
+export interface JoinedNodeOptions {
+  identity: NodeIdentity;
+  link: {
+    /** The broker URL; default the one from the join. */
+    url?: string;
+    tls?: ClientTls | undefined;
+    /** Name of the link's readiness check and log component. */
+    check: string;
+  };
+  /** Where Config content comes from when not from the cloud over HTTP (the cloud's own node). */
+  configSource?: ConfigContentSource | undefined;
+  /** The cloud API that log uploads go to (an edge: meta cloud-url; the cloud: its own API). */
+  cloudUrl: () => string | undefined;
+  /** The mesh's transport: credentials, and the relay (the cloud) or where to find it (edges). */
+  mesh: Omit<MeshStartOptions, "node" | "catalog" | "workers" | "reportRoutes">;
+}
+
+export interface JoinedNode {
+  name: string;
+  catalog: CatalogStore;
+  outbox: StatusOutbox;
+  supervisor: Supervisor;
+  link: EdgeLink;
+  mesh: MeshAgent;
+}
+
+export function startJoinedNode(node: LocalNode, options: JoinedNodeOptions): JoinedNode {
+  const { store, log } = node;
+  const { identity } = options;
+  const name = identity.name;
+  const catalog = new CatalogStore(store);
+  const outbox = new StatusOutbox(store);
+  const supervisor = startSupervisor(node, { name, outbox, configSource: options.configSource });
+  const link = startNodeLink(node, identity, { ...options.link, supervisor, catalog, outbox });
+  startNodeLogServer(node, link, identity, options.cloudUrl, (service, index, read) =>
+    supervisor.openLog(service, index, read),
+  );
+  const mesh = startMesh(node, {
+    ...options.mesh,
+    node: name,
+    catalog,
+    workers: supervisor,
+    reportRoutes: (routes) => link.reportRoutes(routes),
+  });
+  node.serve({ name, supervisor, catalog, mesh });
+  supervisor.start(readStoredPlan(store)).catch((err: Error) => {
+    log.error("the supervisor could not start the stored plan", { error: err.message });
+  });
+  return { name, catalog, outbox, supervisor, link, mesh };
+}
