@@ -138,6 +138,7 @@ export class WorkerController {
   detach(): void {
     this.close();
     this.running?.health?.stop();
+    this.running = undefined; // its exit is no longer this agent's to handle
   }
 
   /** Stops the instance too (levee demo, tests). */
