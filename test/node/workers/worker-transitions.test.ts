@@ -56,14 +56,16 @@ describe("changeAction", () => {
 
 describe("afterExit", () => {
   const backoff = { restart: { backoff: { initial: "1s", max: "4s" } } };
-  test("policy always: backoff with the delay in the message, counted as a restart", () => {
-    const out = afterExit(
+  /** A quick exit with this code after `quickExits` others, random fixed at one half. */
+  const quickExit = (exitCode: number, quickExits: number) =>
+    afterExit(
       template(backoff),
-      0,
-      { exit: { exitCode: 3, signal: null }, ranMs: 10, failed: false },
+      quickExits,
+      { exit: { exitCode, signal: null }, ranMs: 10, failed: false },
       half,
     );
-    expect(out).toEqual({
+  test("policy always: backoff with the delay in the message, counted as a restart", () => {
+    expect(quickExit(3, 0)).toEqual({
       restart: true,
       delayMs: 500,
       phase: "backoff",
@@ -73,13 +75,7 @@ describe("afterExit", () => {
     });
   });
   test("the third quick exit in a row is a crash loop", () => {
-    const out = afterExit(
-      template(backoff),
-      2,
-      { exit: { exitCode: 1, signal: null }, ranMs: 10, failed: false },
-      half,
-    );
-    expect(out).toMatchObject({
+    expect(quickExit(1, 2)).toMatchObject({
       delayMs: 2000,
       message: "crash loop: exited 3 times in a row soon after starting; last: exit code 1; restarting in 2s",
     });
