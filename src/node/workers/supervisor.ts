@@ -17,9 +17,10 @@ import { readWorkerLog } from "./logs/log-reader.ts";
 import type { LogSource } from "./logs/log-server.ts";
 import type { ArtifactSource } from "./prestart/mount-resolver.ts";
 import type { PortRegistry } from "./prestart/port-registry.ts";
-import { WorkerController, type WorkerDeps } from "./worker-controller.ts";
+import { WorkerController } from "./worker-controller.ts";
+import type { WorkerDeps } from "./worker-deps.ts";
 import { removeWorkerDir, sweepWorkerDirs } from "./worker-dirs.ts";
-import { statusOf } from "./worker-records.ts";
+import { newRecord, statusOf } from "./worker-records.ts";
 import { type WorkerRecord, WorkerStore } from "./worker-store.ts";
 
 export interface SupervisorOptions {
@@ -345,29 +346,6 @@ export class Supervisor extends EventEmitter<{ change: [WorkerSnapshot] }> {
       this.options.log.warn("config content cleanup failed", { error: (err as Error).message });
     }
   }
-}
-
-function newRecord(desired: DesiredWorker): WorkerRecord {
-  return {
-    service: desired.service,
-    index: desired.index,
-    generation: desired.generation,
-    specHash: desired.specHash,
-    driver: desired.template.driver,
-    instance: null,
-    pid: null,
-    pidStart: null,
-    containerId: null,
-    port: null,
-    phase: "pending",
-    ready: false,
-    restarts: 0,
-    message: "waiting to start",
-    exitCode: null,
-    signal: null,
-    startedAt: null,
-    since: new Date().toISOString(),
-  };
 }
 
 export function snapshotOf(record: WorkerRecord): WorkerSnapshot {

@@ -1,68 +1,84 @@
-// One worker's life on this node: start (resolve mounts, pick the port, launch through its
-// driver), watch (exit, health), restart per policy with backoff, replace on a spec change
-// (stop-then-start, or start-then-stop with update: surge), refresh live mounts, stop on removal.
-// Every operation runs through one queue, so a worker never has two operations in flight; a
-// long start (an artifact download) is aborted by a removal or a newer spec. (One state machine,
-// kept in one file on purpose: its transitions are easier to check side by side.)
-import { randomUUID } from "node:crypto";
-import { mkdirSync } from "node:fs";
-import { join } from "node:path";
-import { durationMs, formatDuration } from "../../manifest/duration.ts";
-import type { ConfigFileRef } from "../../manifest/plan.ts";
-import type { Template } from "../../manifest/template.ts";
-import type { WorkerStatus } from "../../protocol/messages.ts";
-import type { Logger } from "../../runtime/log.ts";
-import { type DesiredWorker, isLive } from "./desired.ts";
-import type { Driver, ExitInfo, Instance } from "./drivers/driver.ts";
-import { WorkerSpecError } from "./drivers/driver.ts";
-import { instancePrefix } from "./drivers/exec-driver.ts";
-import { HealthLoop } from "./health/health-loop.ts";
-import { type CommandRunner, hostCommandRunner } from "./health/health-probe.ts";
-import { CURRENT_LOG, workerLogDir } from "./logs/log-files.ts";
-import {
-  type ArtifactSource,
-  type ConfigFiles,
-  changeSignal,
-  hasArtifacts,
-  resolveMounts,
-} from "./prestart/mount-resolver.ts";
-import type { PortRegistry } from "./prestart/port-registry.ts";
-import { inheritedEnv } from "./prestart/worker-env.ts";
-import { decideRestart, describeExit } from "./restart-policy.ts";
+// One worker's life on this node, as a state machine. Its states are the phases of its status;
+// the events that move it are the ones handle() takes, one at a time, in the order they happen:
+//
+//   pending ──▶ [prestart] ──▶ starting ──driver started──▶ running ◀──health check──▶ ready
+//                  └─ fetching: waits for Config content, downloads artifacts
+//
+//   [prestart] or start failed:  WorkerSpecError ──▶ failed  ──30 s──▶ [prestart]
+//                                other error     ──▶ backoff ──delay─▶ [prestart]
+//   running|ready ──exit──▶ restart policy:  backoff ──delay──▶ [prestart]  |  stopped | failed
+//      (quick exits in a row double the delay: a crash loop, which the message says)
+//   running|ready ──liveness failure──▶ stopped, then as an exit that failed
+//   running|ready ──new spec──▶ replace: stopped ──▶ [prestart]
+//                               surge:   [prestart] the new one ──▶ it is ready (or
+//                                        SURGE_READY_MS passed) ──▶ the old one stopped
+//   running|ready ──live mounts' content──▶ files rewritten, signal sent (no restart)
+//   boot (agent start), the stored instance:  runs the desired spec ──▶ adopted: running|ready
+//                                             runs an older spec ──▶ stopped ──▶ [prestart]
+//                                             ended meanwhile ──▶ as an exit;  none ──▶ [prestart]
+//   any state ──removed──▶ stopped, forgotten;  agent shutdown ──▶ detached (left running)
+//
+// Where each event leads is decided in worker-transitions.ts (pure); this file carries it out.
+// [prestart] is the steps prestartSteps() lists, in that order, each contributing its part of
+// the launch (prestart/). One event at a time: a worker never has two operations in flight; a
+// long prestart (a download) is aborted by a removal or a newer spec.
+import { durationMs } from "../../manifest/duration.ts";
+import type { DesiredWorker } from "./desired.ts";
+import type { ExitInfo, Instance } from "./drivers/driver.ts";
+import { launchInstance } from "./instance-launch.ts";
+import { workerLogDir } from "./logs/log-files.ts";
+import { artifactsStep } from "./prestart/artifacts-step.ts";
+import { configContentStep } from "./prestart/config-content-step.ts";
+import { envStep } from "./prestart/env-step.ts";
+import { mountsStep, signalLiveMounts, workerMounts } from "./prestart/mounts-step.ts";
+import { portStep } from "./prestart/port-step.ts";
+import type { PrestartStep } from "./prestart/prestart-step.ts";
+import { workerDirStep } from "./prestart/worker-dir-step.ts";
+import { commandRunner, type Running, watchInstance } from "./running-instance.ts";
+import type { WorkerDeps } from "./worker-deps.ts";
 import { removeWorkerDir, workerDir } from "./worker-dirs.ts";
-import { describeRunning, instanceEnv, refOf, statusOf } from "./worker-records.ts";
+import { refOf } from "./worker-records.ts";
+import { WorkerState } from "./worker-state.ts";
 import type { WorkerRecord } from "./worker-store.ts";
+import {
+  afterExit,
+  afterStartError,
+  bootAction,
+  changeAction,
+  type ExitFacts,
+  type Outcome,
+  SURGE_READY_MS,
+} from "./worker-transitions.ts";
 
-export interface WorkerDeps {
-  node: string;
-  dataDir: string;
-  agentId: string;
-  agentUrl: string;
-  /** The mesh forward proxy, for workers with meshProxy: true. */
-  proxy?: { url: string; host: string } | undefined;
-  log: Logger;
-  driver(name: Template["driver"]): Driver;
-  ports: PortRegistry;
-  artifacts: ArtifactSource | undefined;
-  /** Config file content by reference; missing() tells what is not on this node yet. */
-  configFiles: (ConfigFiles & { missing(refs: readonly ConfigFileRef[]): ConfigFileRef[] }) | undefined;
-  rotator: { watch(dir: string): void; unwatch(dir: string): void } | undefined;
-  save(record: WorkerRecord): void;
-  remove(service: string, index: number): void;
-  /** Phase, readiness or restarts changed. */
-  changed(status: WorkerStatus, record: WorkerRecord): void;
+/** The prestart steps, in the order they run before every start. */
+function prestartSteps(deps: WorkerDeps): PrestartStep[] {
+  return [
+    workerDirStep(),
+    configContentStep(deps.configFiles),
+    artifactsStep(deps.artifacts),
+    mountsStep(deps),
+    portStep(deps.ports),
+    envStep(deps),
+  ];
 }
 
-/** Spec errors are retried too (an image loaded later, a directory created), but slowly. */
-const SPEC_RETRY_MS = 30_000;
-/** Surge: how long the new instance may take to become ready before the update is given up. */
-const SURGE_READY_MS = 120_000;
+/** What happens to a worker; each is handled in turn by handle(). */
+type WorkerEvent =
+  | { kind: "boot" }
+  | { kind: "desired"; desired: DesiredWorker; specChanged: boolean }
+  | { kind: "retry" }
+  | { kind: "exited"; instance: Instance; exit: ExitInfo }
+  | { kind: "unhealthy"; instance: Instance; detail: string }
+  | { kind: "remove" }
+  | { kind: "stop" };
 
 export class WorkerController {
+  private readonly prestart: readonly PrestartStep[];
+  private readonly status: WorkerState;
   private queue: Promise<void> = Promise.resolve();
-  private current: Instance | undefined;
-  private health: HealthLoop | undefined;
-  private timer: ReturnType<typeof setTimeout> | undefined;
+  private running: Running | undefined;
+  /** The scheduled restart (backoff, or a spec error's slow retry). */
+  private retry: ReturnType<typeof setTimeout> | undefined;
   private abort: AbortController | undefined;
   private quickExits = 0;
   private closed = false;
@@ -73,8 +89,11 @@ export class WorkerController {
   constructor(
     private readonly deps: WorkerDeps,
     private desired: DesiredWorker,
-    private record: WorkerRecord,
-  ) {}
+    record: WorkerRecord,
+  ) {
+    this.prestart = prestartSteps(deps);
+    this.status = new WorkerState(record, deps);
+  }
 
   get key(): string {
     return this.desired.key;
@@ -92,17 +111,90 @@ export class WorkerController {
     return this.record;
   }
 
+  private get record(): WorkerRecord {
+    return this.status.record;
+  }
+
   /** After an agent restart: adopt the stored instance if it still runs, else start per policy. */
   boot(): Promise<void> {
-    return this.enqueue(async () => {
-      const ref = refOf(this.record, this.deps.node);
-      const instance = ref
-        ? await this.deps
-            .driver(this.record.driver)
-            .adopt(ref)
-            .catch(() => undefined)
-        : undefined;
-      if (instance && this.record.specHash === this.desired.specHash) {
+    return this.post({ kind: "boot" });
+  }
+
+  /** A new plan: start, replace, refresh live mounts, or nothing. */
+  setDesired(desired: DesiredWorker): Promise<void> {
+    const specChanged = desired.specHash !== this.desired.specHash;
+    if (specChanged) this.abort?.abort();
+    this.desired = desired;
+    return this.post({ kind: "desired", desired, specChanged });
+  }
+
+  /** The worker left the plan: stop it, forget it, free its port and directory. */
+  remove(): Promise<void> {
+    this.abort?.abort();
+    return this.post({ kind: "remove" });
+  }
+
+  /** Agent shutdown: stop watching, leave the instance running (it is adopted at the next start). */
+  detach(): void {
+    this.close();
+    this.running?.health?.stop();
+    this.running = undefined; // its exit is no longer this agent's to handle
+  }
+
+  /** Stops the instance too (levee demo, tests). */
+  async stopAndDetach(): Promise<void> {
+    this.close();
+    await this.post({ kind: "stop" });
+  }
+
+  /** No more starts: an in-flight prestart is aborted, a scheduled restart cancelled. */
+  private close(): void {
+    this.closed = true;
+    this.abort?.abort();
+    this.cancelRetry();
+  }
+
+  private post(event: WorkerEvent): Promise<void> {
+    const run = this.queue
+      .then(() => this.handle(event))
+      .catch((err: unknown) => {
+        this.deps.log.error("worker operation failed", { worker: this.key, error: (err as Error).message });
+      });
+    this.queue = run;
+    return run;
+  }
+
+  /** The transitions: every event, and what it leads to. */
+  private async handle(event: WorkerEvent): Promise<void> {
+    switch (event.kind) {
+      case "boot":
+        return this.onBoot();
+      case "desired":
+        return this.onDesired(event.desired, event.specChanged);
+      case "retry":
+        return this.launch();
+      case "exited":
+        return this.onExited(event.instance, event.exit);
+      case "unhealthy":
+        return this.onUnhealthy(event.instance, event.detail);
+      case "remove":
+        return this.onRemove();
+      case "stop":
+        return this.stopRunning("the agent is stopping its workers");
+    }
+  }
+
+  private async onBoot(): Promise<void> {
+    const ref = refOf(this.record, this.deps.node);
+    const found = ref
+      ? await this.deps
+          .driver(this.record.driver)
+          .adopt(ref)
+          .catch(() => undefined)
+      : undefined;
+    const sameSpec = this.record.specHash === this.desired.specHash;
+    switch (bootAction({ stored: ref !== undefined, found: found !== undefined, sameSpec })) {
+      case "adopt":
         this.deps.log.info("adopted running worker", {
           worker: this.key,
           pid: ref?.pid,
@@ -110,335 +202,172 @@ export class WorkerController {
         });
         this.filesHash = this.desired.filesHash;
         if (this.record.generation !== this.desired.generation)
-          this.update({ generation: this.desired.generation });
-        this.watch(instance, this.record.port ?? undefined);
+          this.status.update({ generation: this.desired.generation });
+        this.watch(found as Instance, this.record.port ?? undefined);
         return;
-      }
-      if (instance) {
-        this.current = instance;
-        await this.stopCurrent("its spec changed while the agent was down");
-      } else if (ref) {
-        this.update({ instance: null, pid: null, pidStart: null, containerId: null });
+      case "replace":
+        this.running = { instance: found as Instance, health: undefined, startedAt: Date.now() };
+        await this.stopRunning("its spec changed while the agent was down");
+        return this.launch();
+      case "lost": {
+        this.status.clearInstance();
         const ranMs = this.record.startedAt ? Date.now() - Date.parse(this.record.startedAt) : 0;
-        this.afterExit({ exitCode: null, signal: null }, ranMs, false);
-        return;
+        return this.ended({ exit: { exitCode: null, signal: null }, ranMs, failed: false });
       }
-      await this.startNow();
-    });
+      case "start":
+        return this.launch();
+    }
   }
 
-  /** A new plan: start, replace, refresh live mounts, or nothing. */
-  setDesired(desired: DesiredWorker): Promise<void> {
-    const replace = desired.specHash !== this.desired.specHash;
-    if (replace) this.abort?.abort();
-    this.desired = desired;
-    return this.enqueue(async () => {
-      if (this.desired !== desired) return;
-      if (!this.current) {
-        if (replace || this.timer === undefined) {
-          this.clearTimer();
-          await this.startNow();
-        }
-        return;
-      }
-      if (this.record.specHash !== desired.specHash) {
-        await (desired.template.update === "surge" ? this.surge() : this.replace());
-        return;
-      }
-      if (this.filesHash !== desired.filesHash) await this.refreshLiveMounts();
-      // The service changed elsewhere (another worker entry): this worker runs the new generation as it is.
-      if (this.record.generation !== desired.generation) {
-        this.update({ generation: desired.generation });
-        this.deps.changed(statusOf(this.record), this.record);
-      }
+  private async onDesired(desired: DesiredWorker, specChanged: boolean): Promise<void> {
+    if (this.desired !== desired) return; // a newer spec came meanwhile: its own event follows
+    const action = changeAction(desired, {
+      running: this.running !== undefined,
+      retryPending: this.retry !== undefined,
+      specChanged,
+      runningSpecHash: this.record.specHash,
+      runningFilesHash: this.filesHash,
     });
+    switch (action) {
+      case "start":
+        this.cancelRetry();
+        return this.launch();
+      case "wait":
+        return;
+      case "replace":
+        await this.stopRunning("its spec changed");
+        this.quickExits = 0;
+        return this.launch();
+      case "surge":
+        return this.surge();
+      case "refresh":
+        await this.refreshLiveMounts();
+        break;
+      case "keep":
+        break;
+    }
+    // The service changed elsewhere (another worker entry): this worker runs the new generation as it is.
+    if (this.record.generation !== desired.generation) {
+      this.status.update({ generation: desired.generation });
+      this.status.report();
+    }
   }
 
-  /** The worker left the plan: stop it, forget it, free its port and directory. */
-  remove(): Promise<void> {
-    this.abort?.abort();
-    return this.enqueue(async () => {
-      this.closed = true;
-      this.clearTimer();
-      await this.stopCurrent("it was removed from the plan");
-      this.deps.remove(this.record.service, this.record.index);
-      this.deps.rotator?.unwatch(this.logDir());
-      removeWorkerDir(this.deps.dataDir, this.record.service, this.record.index);
-    });
+  private async onExited(instance: Instance, exit: ExitInfo): Promise<void> {
+    const running = this.running;
+    if (running?.instance !== instance) return; // stopped on purpose, or replaced
+    this.running = undefined;
+    running.health?.stop();
+    this.status.clearInstance();
+    this.deps.log.info("worker exited", { worker: this.key, ...exit });
+    this.ended({ exit, ranMs: Date.now() - running.startedAt, failed: false });
   }
 
-  /** Agent shutdown: stop watching, leave the instance running (it is adopted at the next start). */
-  detach(): void {
+  private async onUnhealthy(instance: Instance, detail: string): Promise<void> {
+    const running = this.running;
+    if (running?.instance !== instance) return;
+    this.deps.log.warn("liveness check failed: restarting worker", { worker: this.key, detail });
+    await this.stopRunning(`liveness check failed: ${detail}`);
+    const exit = { exitCode: null, signal: null, reason: `liveness: ${detail}` };
+    this.ended({ exit, ranMs: Date.now() - running.startedAt, failed: true });
+  }
+
+  private async onRemove(): Promise<void> {
     this.closed = true;
-    this.abort?.abort();
-    this.clearTimer();
-    this.health?.stop();
+    this.cancelRetry();
+    await this.stopRunning("it was removed from the plan");
+    this.deps.remove(this.record.service, this.record.index);
+    this.deps.rotator?.unwatch(this.logDir());
+    removeWorkerDir(this.deps.dataDir, this.record.service, this.record.index);
   }
 
-  /** Stops the instance too (levee demo, tests). */
-  async stopAndDetach(): Promise<void> {
-    this.closed = true;
-    this.abort?.abort();
-    this.clearTimer();
-    await this.enqueue(() => this.stopCurrent("the agent is stopping its workers"));
+  /** An instance ended (or was stopped as unhealthy): restart per policy, or stay stopped/failed. */
+  private ended(facts: ExitFacts): void {
+    if (this.closed) return;
+    this.status.update({ exitCode: facts.exit.exitCode, signal: facts.exit.signal });
+    this.settle(afterExit(this.desired.template, this.quickExits, facts));
   }
 
-  private logDir(): string {
-    return workerLogDir(this.deps.dataDir, this.desired.service, this.desired.index);
+  /** Shows the outcome and, when it restarts, schedules the retry event. */
+  private settle(outcome: Outcome): void {
+    this.quickExits = outcome.quickExits;
+    if (outcome.restart && outcome.counted) this.status.update({ restarts: this.record.restarts + 1 });
+    this.status.phase(outcome.phase, outcome.message, { ready: false });
+    if (!outcome.restart) return;
+    this.cancelRetry();
+    this.retry = setTimeout(() => {
+      this.retry = undefined;
+      void this.post({ kind: "retry" });
+    }, outcome.delayMs);
   }
 
-  private enqueue(op: () => Promise<void>): Promise<void> {
-    const run = this.queue.then(op).catch((err: unknown) => {
-      this.deps.log.error("worker operation failed", { worker: this.key, error: (err as Error).message });
-    });
-    this.queue = run;
-    return run;
+  private cancelRetry(): void {
+    if (this.retry) clearTimeout(this.retry);
+    this.retry = undefined;
   }
 
-  private async startNow(): Promise<void> {
+  // What the transitions do to instances.
+
+  /** Starts an instance (prestart steps, driver); a failure decides when to try again. */
+  private async launch(): Promise<void> {
     if (this.closed) return;
     const desired = this.desired;
-    const { template } = desired;
     const abort = new AbortController();
     this.abort = abort;
-    const dir = workerDir(this.deps.dataDir, desired.service, desired.index);
-    mkdirSync(dir, { recursive: true, mode: 0o755 });
-    this.update({ generation: desired.generation });
     try {
-      const waiting = this.missingConfigs(desired);
-      if (waiting) this.phase("fetching", waiting, { ready: false });
-      else if (hasArtifacts(template)) this.phase("fetching", "fetching artifacts", { ready: false });
-      else this.phase("starting", "starting", { ready: false });
-      const mounts = await resolveMounts(template, {
-        dataDir: this.deps.dataDir,
-        workerDir: dir,
-        container: template.driver === "container",
-        configs: desired.configs,
-        configFiles: this.deps.configFiles,
-        artifacts: this.deps.artifacts,
-        signal: abort.signal,
-      });
-      if (abort.signal.aborted || this.closed) return;
-      const port = await this.portFor(template);
-      if (abort.signal.aborted || this.closed) return;
-      const instanceId = `${instancePrefix(this.deps.agentId)}${randomUUID()}`;
-      const env = instanceEnv(this.deps, desired, instanceId, port, mounts.env);
-      this.update({
-        generation: desired.generation,
-        specHash: desired.specHash,
-        driver: template.driver,
-        instance: instanceId,
-        pid: null,
-        pidStart: null,
-        containerId: null,
-        port: port ?? null,
-      });
-      this.phase("starting", "starting", { ready: false });
-      const instance = await this.deps.driver(template.driver).start({
-        key: { node: this.deps.node, service: desired.service, index: desired.index, instance: instanceId },
-        template,
-        env,
-        workerDir: dir,
-        logFile: join(this.logDir(), CURRENT_LOG),
-        mounts: mounts.mounts,
-        port,
-        agentId: this.deps.agentId,
-      });
+      const started = await launchInstance(this.deps, this.prestart, this.status, desired, abort.signal);
+      if (!started) return;
       this.filesHash = desired.filesHash;
-      this.update({
-        pid: instance.ref.pid ?? null,
-        pidStart: instance.ref.pidStart ?? null,
-        containerId: instance.ref.containerId ?? null,
-        startedAt: new Date().toISOString(),
-        exitCode: null,
-        signal: null,
-      });
-      this.watch(instance, port);
+      this.watch(started.instance, started.port);
     } catch (err) {
       if (abort.signal.aborted) return;
-      const spec = err instanceof WorkerSpecError;
-      const message = (err as Error).message;
-      this.update({ instance: null, pid: null, pidStart: null, containerId: null });
-      if (spec) {
-        this.phase("failed", `${message}; retrying in ${formatDuration(SPEC_RETRY_MS)}`, { ready: false });
-        this.schedule(SPEC_RETRY_MS);
-      } else {
-        this.afterStartError(message);
-      }
+      this.status.clearInstance();
+      this.settle(afterStartError(desired.template, this.quickExits, err));
     }
   }
 
-  /** What the worker waits for when some of its Configs' content is not on this node yet. */
-  private missingConfigs(desired: DesiredWorker): string | undefined {
-    const store = this.deps.configFiles;
-    if (!store) return undefined;
-    const names = Object.entries(desired.configs)
-      .filter(([, files]) => store.missing(Object.values(files)).length > 0)
-      .map(([name]) => name);
-    if (names.length === 0) return undefined;
-    return `waiting for the content of Config ${names.join(", ")} from the cloud (verified by sha256 before the worker starts)`;
-  }
-
-  private async portFor(template: Template): Promise<number | undefined> {
-    if (template.port === undefined) return undefined;
-    if (template.port !== "auto") return template.port;
-    const held = this.record.port;
-    return this.deps.ports.allocate(this.key, held === null ? undefined : { port: held, held: true });
-  }
-
+  /** From now on the instance's readiness shows in the status; its exit and liveness failures are events. */
   private watch(instance: Instance, port: number | undefined): void {
-    this.current = instance;
+    const startedAt = this.record.startedAt ? Date.parse(this.record.startedAt) : Date.now();
     this.lastContainer = instance.ref.containerId;
     if (instance.ref.driver === "exec") this.deps.rotator?.watch(this.logDir());
-    const startedAt = this.record.startedAt ? Date.parse(this.record.startedAt) : Date.now();
-    const template = this.desired.template;
-    if (template.health) {
-      this.phase("running", describeRunning(instance.ref), { ready: false });
-      this.health = new HealthLoop(template.health, port, this.commandRunner(instance), {
-        ready: (ready, detail) => {
-          if (this.current !== instance) return;
-          if (ready) this.phase("ready", "ready", { ready: true });
-          else this.phase("running", `not ready: ${detail}`, { ready: false });
-        },
-        unhealthy: (detail) => {
-          if (this.current !== instance) return;
-          this.enqueue(async () => {
-            if (this.current !== instance) return;
-            this.deps.log.warn("liveness check failed: restarting worker", { worker: this.key, detail });
-            await this.stopCurrent(`liveness check failed: ${detail}`);
-            this.afterExit(
-              { exitCode: null, signal: null, reason: `liveness: ${detail}` },
-              Date.now() - startedAt,
-              true,
-            );
-          });
-        },
-      });
-    } else {
-      this.phase("ready", describeRunning(instance.ref), { ready: true });
-    }
-    instance.exited.then((exit) => {
-      if (this.current !== instance) return;
-      this.enqueue(async () => {
-        if (this.current !== instance) return;
-        this.current = undefined;
-        this.health?.stop();
-        this.update({ instance: null, pid: null, pidStart: null, containerId: null });
-        this.deps.log.info("worker exited", { worker: this.key, ...exit });
-        this.afterExit(exit, Date.now() - startedAt, false);
-      });
+    this.running = watchInstance(instance, startedAt, this.status, {
+      template: this.desired.template,
+      port,
+      runCommand: commandRunner(instance, this.deps, this.desired, this.record),
+      current: (running) => this.running === running,
+      unhealthy: (detail) => void this.post({ kind: "unhealthy", instance, detail }),
+      exited: (exit) => void this.post({ kind: "exited", instance, exit }),
     });
   }
 
-  /** Command checks run where the worker runs: on the host for exec, in the container otherwise. */
-  private commandRunner(instance: Instance): CommandRunner {
-    if (instance.exec)
-      return (command, timeoutMs) => (instance.exec as NonNullable<Instance["exec"]>)(command, timeoutMs);
-    const { desired, record } = this;
-    const dir = workerDir(this.deps.dataDir, desired.service, desired.index);
-    const env = instanceEnv(this.deps, desired, record.instance ?? "", record.port ?? undefined, {});
-    return hostCommandRunner({ ...inheritedEnv(process.env), ...env }, desired.template.workingDir ?? dir);
-  }
-
-  private backoff(): { initialMs: number; maxMs: number } {
-    const { backoff } = this.desired.template.restart;
-    return { initialMs: durationMs(backoff.initial), maxMs: durationMs(backoff.max) };
-  }
-
-  private afterExit(exit: ExitInfo, ranMs: number, failed: boolean): void {
-    if (this.closed) return;
-    const template = this.desired.template;
-    const decision = decideRestart(
-      template.restart.policy,
-      this.backoff(),
-      { quickExits: this.quickExits },
-      {
-        exit,
-        ranMs,
-        failed,
-      },
-    );
-    this.quickExits = decision.quickExits;
-    const what = exit.reason?.startsWith("liveness") ? exit.reason : describeExit(exit);
-    this.update({ exitCode: exit.exitCode, signal: exit.signal });
-    if (!decision.restart) {
-      this.phase(decision.phase, `${what}; restart policy ${template.restart.policy}`, { ready: false });
-      return;
-    }
-    this.update({ restarts: this.record.restarts + 1 });
-    const next = `restarting in ${formatDuration(decision.delayMs)}`;
-    const message = decision.crashLoop
-      ? `crash loop: exited ${decision.quickExits} times in a row soon after starting; last: ${what}; ${next}`
-      : `${what}; ${next}`;
-    this.phase("backoff", message, { ready: false });
-    this.schedule(decision.delayMs);
-  }
-
-  private afterStartError(message: string): void {
-    const decision = decideRestart(
-      "always",
-      this.backoff(),
-      { quickExits: this.quickExits },
-      {
-        exit: { exitCode: null, signal: null },
-        ranMs: 0,
-        failed: true,
-      },
-    );
-    this.quickExits = decision.quickExits;
-    const delay = decision.restart ? decision.delayMs : SPEC_RETRY_MS;
-    this.phase("backoff", `cannot start: ${message}; retrying in ${formatDuration(delay)}`, { ready: false });
-    this.schedule(delay);
-  }
-
-  private schedule(delayMs: number): void {
-    this.clearTimer();
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      this.enqueue(() => this.startNow());
-    }, delayMs);
-  }
-
-  private clearTimer(): void {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
-  }
-
-  private async stopCurrent(why: string): Promise<void> {
-    const instance = this.current;
-    this.health?.stop();
-    if (!instance) return;
-    this.current = undefined;
+  private async stopRunning(why: string): Promise<void> {
+    const running = this.running;
+    running?.health?.stop();
+    if (!running) return;
+    this.running = undefined;
     this.deps.log.info("stopping worker", { worker: this.key, why });
-    await instance.stop(durationMs(this.desired.template.stopTimeout));
-    this.update({ instance: null, pid: null, pidStart: null, containerId: null });
-    this.phase("stopped", `stopped: ${why}`, { ready: false });
+    await running.instance.stop(durationMs(this.desired.template.stopTimeout));
+    this.status.clearInstance();
+    this.status.phase("stopped", `stopped: ${why}`, { ready: false });
   }
 
-  private async replace(): Promise<void> {
-    await this.stopCurrent("its spec changed");
-    this.quickExits = 0;
-    await this.startNow();
-  }
-
-  /** Start the new instance first; stop the old one once the new one is ready. */
+  /** Starts the new instance first; stops the old one once the new one is ready (or gave up). */
   private async surge(): Promise<void> {
-    const old = this.current;
-    const oldHealth = this.health;
-    if (!old) return this.startNow();
-    this.current = undefined;
-    this.health = undefined;
+    const old = this.running as Running;
+    this.running = undefined;
     // The old instance keeps its port; an auto port is handed to the new instance afresh.
-    const oldRecord = { ...this.record };
-    if (this.desired.template.port === "auto") {
-      this.record = { ...this.record, port: await this.deps.ports.reallocate(this.key) };
-    }
-    await this.startNow();
-    const deadline = Date.now() + SURGE_READY_MS;
-    while (this.current && !this.record.ready && Date.now() < deadline) await Bun.sleep(100);
-    oldHealth?.stop();
-    this.deps.log.info("surge: stopping the previous instance", { worker: this.key, pid: oldRecord.pid });
-    await old.stop(durationMs(this.desired.template.stopTimeout));
+    if (this.desired.template.port === "auto")
+      this.status.update({ port: await this.deps.ports.reallocate(this.key) });
+    await this.launch();
+    const fresh = this.running as Running | undefined;
+    if (fresh) await this.status.untilReady(SURGE_READY_MS, fresh.instance.exited);
+    old.health?.stop();
+    this.deps.log.info("surge: stopping the previous instance", {
+      worker: this.key,
+      pid: old.instance.ref.pid,
+    });
+    await old.instance.stop(durationMs(this.desired.template.stopTimeout));
   }
 
   /** Config/artifact content changed on mounts with changeMode signal:NAME or none. */
@@ -449,39 +378,19 @@ export class WorkerController {
     const abort = new AbortController();
     this.abort = abort;
     try {
-      await resolveMounts(desired.template, {
-        dataDir: this.deps.dataDir,
-        workerDir: dir,
-        container: desired.template.driver === "container",
-        configs: desired.configs,
-        configFiles: this.deps.configFiles,
-        artifacts: this.deps.artifacts,
-        signal: abort.signal,
-      });
+      await workerMounts(this.deps, desired, dir, abort.signal);
     } catch (err) {
       if (abort.signal.aborted) return;
-      this.phase(this.record.phase, `cannot refresh mounted files: ${(err as Error).message}`, {
-        ready: this.record.ready,
-      });
+      const message = `cannot refresh mounted files: ${(err as Error).message}`;
+      this.status.phase(this.record.phase, message, { ready: this.record.ready });
       return;
     }
     this.filesHash = desired.filesHash;
-    const signals = new Set(desired.template.mounts.filter(isLive).flatMap((m) => changeSignal(m) ?? []));
-    for (const signal of signals) await this.current?.signal(signal);
-    this.deps.log.info("mounted files refreshed", { worker: this.key, signals: [...signals] });
+    const signals = await signalLiveMounts(desired.template, this.running?.instance);
+    this.deps.log.info("mounted files refreshed", { worker: this.key, signals });
   }
 
-  private update(fields: Partial<WorkerRecord>): void {
-    this.record = { ...this.record, ...fields };
-    this.deps.save(this.record);
-  }
-
-  private phase(phase: string, message: string, fields: { ready: boolean }): void {
-    const same =
-      this.record.phase === phase && this.record.ready === fields.ready && this.record.message === message;
-    if (same) return;
-    const since = this.record.phase === phase ? this.record.since : new Date().toISOString();
-    this.update({ phase, message, ready: fields.ready, since });
-    this.deps.changed(statusOf(this.record), this.record);
+  private logDir(): string {
+    return workerLogDir(this.deps.dataDir, this.desired.service, this.desired.index);
   }
 }

@@ -1,6 +1,6 @@
-// Small pure helpers around a worker's stored record: its status message for the cloud, how to
-// find its instance again, how to describe it, where its directory is, and the environment it
-// starts with (used for the start and for command health checks, which see the same variables).
+// Small pure helpers around a worker's stored record: a new worker's record, its status for the
+// cloud, how to find its instance again, how to describe it, and the environment it starts with
+// (used for the start and for command health checks, which see the same variables).
 import type { WorkerStatus } from "../../protocol/messages.ts";
 import type { DesiredWorker } from "./desired.ts";
 import type { InstanceRef } from "./drivers/driver.ts";
@@ -72,4 +72,28 @@ export function instanceEnv(
     agentUrlEnv: template.agentUrlEnv,
     portEnv: template.portEnv,
   });
+}
+
+/** The record of a worker this node has not started yet. */
+export function newRecord(desired: DesiredWorker): WorkerRecord {
+  return {
+    service: desired.service,
+    index: desired.index,
+    generation: desired.generation,
+    specHash: desired.specHash,
+    driver: desired.template.driver,
+    instance: null,
+    pid: null,
+    pidStart: null,
+    containerId: null,
+    port: null,
+    phase: "pending",
+    ready: false,
+    restarts: 0,
+    message: "waiting to start",
+    exitCode: null,
+    signal: null,
+    startedAt: null,
+    since: new Date().toISOString(),
+  };
 }

@@ -101,9 +101,8 @@ async function resolveOne(mount: Mount, i: number, where: string, ctx: MountCont
       }
       const dir = join(ctx.workerDir, "mounts", String(i));
       const mode = Number.parseInt(source.config.mode, 8);
-      const items = source.config.items ?? Object.keys(config).map((key) => ({ key, path: key }));
       const wanted = new Set<string>();
-      for (const item of items) {
+      for (const item of configItems(source.config, config)) {
         const ref = Object.hasOwn(config, item.key) ? config[item.key] : undefined;
         if (ref === undefined) {
           throw new WorkerSpecError(
@@ -120,12 +119,7 @@ async function resolveOne(mount: Mount, i: number, where: string, ctx: MountCont
     case "artifact": {
       if (!ctx.artifacts) throw new WorkerSpecError(`${where}.artifact: this agent has no artifact cache`);
       const ref = source.artifact;
-      let blob: string;
-      try {
-        blob = await ctx.artifacts.ensure(ref, { signal: ctx.signal });
-      } catch (err) {
-        throw new WorkerSpecError(`${where}.artifact ${ref.name ?? ref.sha256}: ${(err as Error).message}`);
-      }
+      const blob = await ensureArtifact(ctx.artifacts, ref, where, ctx.signal);
       const dir = join(ctx.workerDir, "mounts", String(i));
       const file = source.artifact.path ?? ref.name ?? ref.sha256;
       linkAtomically(blob, insideDir(dir, file, `${where}.artifact`));
@@ -141,7 +135,34 @@ async function resolveOne(mount: Mount, i: number, where: string, ctx: MountCont
   }
 }
 
-async function readConfigFile(ctx: MountContext, ref: ConfigFileRef, what: string): Promise<Uint8Array> {
+/** The files a config mount shows: its items, or every file of the Config under its own name. */
+export function configItems(
+  mount: { items?: { key: string; path: string }[] | undefined },
+  config: Record<string, ConfigFileRef>,
+): { key: string; path: string }[] {
+  return mount.items ?? Object.keys(config).map((key) => ({ key, path: key }));
+}
+
+/** The cached blob of an artifact mount (fetched if needed); a failure names the mount. */
+export async function ensureArtifact(
+  artifacts: ArtifactSource,
+  ref: ArtifactRef,
+  where: string,
+  signal: AbortSignal | undefined,
+): Promise<string> {
+  try {
+    return await artifacts.ensure(ref, { signal });
+  } catch (err) {
+    throw new WorkerSpecError(`${where}.artifact ${ref.name ?? ref.sha256}: ${(err as Error).message}`);
+  }
+}
+
+/** One Config file's verified bytes; a failure (other than an abort) names the mount and file. */
+export async function readConfigFile(
+  ctx: Pick<MountContext, "configFiles" | "signal">,
+  ref: ConfigFileRef,
+  what: string,
+): Promise<Uint8Array> {
   if (!ctx.configFiles) throw new WorkerSpecError(`${what}: this agent cannot fetch Config content`);
   try {
     return await ctx.configFiles.read(ref, { signal: ctx.signal });
