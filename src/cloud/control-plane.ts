@@ -12,7 +12,8 @@ import { type Resource, specOf } from "../manifest/kinds.ts";
 import { resolveWorkerTemplate } from "../manifest/service.ts";
 import type { Logger } from "../runtime/log.ts";
 import type { Store } from "../store/store.ts";
-import { DayuRejected, expandDayu, releaseOwned } from "./dayu/expand.ts";
+import { rejected } from "./api-error.ts";
+import { expandDayu, releaseOwned } from "./dayu/expand.ts";
 import { describeRef, type ObjectRef, ownerOf } from "./dayu/owners.ts";
 import { systemLabelConflicts } from "./node-labels.ts";
 import { nodeRole, nodesForPlanning, setNodeLabels } from "./node-registry.ts";
@@ -56,20 +57,6 @@ export interface LeveeEvent {
   message: string;
 }
 
-type RejectedIssue = { kind: string; name: string; path: string; message: string };
-
-/** A problem with one object that makes the whole apply fail (nothing is stored). */
-export class ApplyRejected extends Error {
-  constructor(
-    readonly status: 400 | 404 | 409,
-    readonly issue: RejectedIssue,
-    /** Every issue, `issue` first (a Dayu translation may have several). */
-    readonly issues: RejectedIssue[] = [issue],
-  ) {
-    super(issue.message);
-  }
-}
-
 type PendingEvent = Omit<LeveeEvent, "id" | "ts">;
 
 export class ControlPlane {
@@ -102,13 +89,7 @@ export class ControlPlane {
     pending: PendingEvent[],
     retranslateAll: boolean,
   ): ApplyResult[] {
-    let expansion: ReturnType<typeof expandDayu>;
-    try {
-      expansion = expandDayu(db, objects, retranslateAll);
-    } catch (err) {
-      if (!(err instanceof DayuRejected)) throw err;
-      throw new ApplyRejected(err.status, err.issues[0], err.issues);
-    }
+    const expansion = expandDayu(db, objects, retranslateAll);
     const results: ApplyResult[] = [];
     for (const item of expansion.items) {
       const result = this.applyOne(db, item.object, item.labels, pending);
@@ -143,16 +124,18 @@ export class ControlPlane {
           path: `metadata.labels["${c.key}"]`,
           message: c.message,
         }));
-        throw new ApplyRejected(400, issues[0] as RejectedIssue, issues);
+        throw rejected(400, [issues[0] as (typeof issues)[number], ...issues.slice(1)]);
       }
       const labeled = setNodeLabels(this.store, name, labels);
       if (labeled === "missing") {
-        throw new ApplyRejected(404, {
-          kind,
-          name,
-          path: "metadata.name",
-          message: `node "${name}" has not joined; nodes are created by 'levee edge --token', their labels can be applied after`,
-        });
+        throw rejected(404, [
+          {
+            kind,
+            name,
+            path: "metadata.name",
+            message: `node "${name}" has not joined; nodes are created by 'levee edge --token', their labels can be applied after`,
+          },
+        ]);
       }
       if (labeled === "changed") {
         pending.push({ kind, name, reason: "Labeled", message: `labels set to ${JSON.stringify(labels)}` });
@@ -162,12 +145,14 @@ export class ControlPlane {
     if (resourceVersion !== undefined) {
       const current = getObject(db, kind, name);
       if (!current || current.metadata.resourceVersion !== resourceVersion) {
-        throw new ApplyRejected(409, {
-          kind,
-          name,
-          path: "metadata.resourceVersion",
-          message: `${kind} ${name} has changed since resourceVersion ${resourceVersion} (now ${current?.metadata.resourceVersion ?? "deleted"}); get it again and re-apply`,
-        });
+        throw rejected(409, [
+          {
+            kind,
+            name,
+            path: "metadata.resourceVersion",
+            message: `${kind} ${name} has changed since resourceVersion ${resourceVersion} (now ${current?.metadata.resourceVersion ?? "deleted"}); get it again and re-apply`,
+          },
+        ]);
       }
     }
     const spec = specOf(object);
@@ -185,19 +170,21 @@ export class ControlPlane {
 
   /**
    * Deletes an object and what it owns (a Dayu object's Service); undefined when it did not exist.
-   * An owned object cannot be deleted on its own (ApplyRejected 409: delete its owner). Deleting an
+   * An owned object cannot be deleted on its own (a 409 ApiError: delete its owner). Deleting an
    * ImageMap translates the Dayu objects again.
    */
   delete(kind: string, name: string): ObjectRef[] | undefined {
     const { deleted, changes, recorded } = this.store.tx((db) => {
       const owner = ownerOf(db, { kind, name });
       if (owner) {
-        throw new ApplyRejected(409, {
-          kind,
-          name,
-          path: "",
-          message: `${kind} ${name} is made from ${describeRef(owner)}: delete or change that instead`,
-        });
+        throw rejected(409, [
+          {
+            kind,
+            name,
+            path: "",
+            message: `${kind} ${name} is made from ${describeRef(owner)}: delete or change that instead`,
+          },
+        ]);
       }
       if (!deleteObject(db, kind, name)) return { deleted: undefined, changes: [], recorded: [] };
       const pending: PendingEvent[] = [{ kind, name, reason: "Deleted", message: "" }];
@@ -252,7 +239,7 @@ export class ControlPlane {
   /**
    * Plans every node (or only one) from the stored resources; call inside a transaction. After an
    * apply or a delete (`applied`: what it stored), a placement the limits refuse throws
-   * ApplyRejected, and so does a mesh catalog too large for a sync message; otherwise what does not
+   * an ApiError (409), and so does a mesh catalog too large for a sync message; otherwise what does not
    * fit is left pending, with an event.
    */
   private replanInTx(pending: PendingEvent[], only?: string, applied?: readonly ApplyResult[]): PlanChange[] {
@@ -277,19 +264,22 @@ export class ControlPlane {
     const unplaced: Unplaced[] = [...planned.values()].flatMap((p) => p.unplaced);
     if (applied) {
       const refused = refusedPlacements(unplaced, before, applied);
-      if (refused.length > 0) throw new ApplyRejected(409, refused[0] as RejectedIssue, refused);
+      if (refused.length > 0)
+        throw rejected(409, [refused[0] as (typeof refused)[number], ...refused.slice(1)]);
     }
     const changes = writePlans(db, new Map([...planned].map(([node, p]) => [node, p.plan])));
     if (applied) {
       const catalog = catalogTooLarge(this.store);
       if (catalog) {
         const first = applied[0];
-        throw new ApplyRejected(409, {
-          kind: first?.kind ?? "",
-          name: first?.name ?? "",
-          path: "",
-          message: catalog,
-        });
+        throw rejected(409, [
+          {
+            kind: first?.kind ?? "",
+            name: first?.name ?? "",
+            path: "",
+            message: catalog,
+          },
+        ]);
       }
     }
     for (const u of replaceUnplaced(db, unplaced, only)) {

@@ -57,6 +57,11 @@ describe("cloud API", () => {
       body: JSON.stringify({ v: 1, node: { name: "edge7" } }),
     });
     expect(noToken.status).toBe(401);
+    // A refusal thrown inside the join transaction is answered with its reason and challenge.
+    expect(noToken.headers.get("www-authenticate")).toBe('Bearer realm="levee-join"');
+    expect(await json(noToken)).toEqual({
+      error: "join refused: a join token is required for a new node (levee ctl token create)",
+    });
   });
 
   test("apply: created, unchanged, configured; resourceVersion conflicts are 409", async () => {

@@ -8,8 +8,9 @@ import { every } from "hono/combine";
 import { mountHealthRoutes, type Readiness } from "../../runtime/health.ts";
 import type { Logger } from "../../runtime/log.ts";
 import type { Store } from "../../store/store.ts";
+import { ApiError } from "../api-error.ts";
 import type { ArtifactStore } from "../artifact-store.ts";
-import { ApplyRejected, type ControlPlane } from "../control-plane.ts";
+import type { ControlPlane } from "../control-plane.ts";
 import type { LogStreams } from "../log-streams.ts";
 import type { NodeCa } from "../node-ca.ts";
 import { requireAdminToken } from "./auth.ts";
@@ -91,8 +92,11 @@ export function cloudApiApp(deps: CloudApiDeps): Hono {
   app.route("/api/v1", api);
   app.notFound((c) => noSuchEndpoint(c));
   app.onError((err, c) => {
-    // A change the control plane refuses (deleting an object a Dayu object made): its status.
-    if (err instanceof ApplyRejected) return apiError(c, err.status, err.issue.message, err.issues);
+    // A refusal, wherever it was found (a route, the control plane, a join): its status and issues.
+    if (err instanceof ApiError) {
+      for (const [name, value] of Object.entries(err.headers)) c.header(name, value);
+      return apiError(c, err.status, err.message, err.issues);
+    }
     log.error("api error", { method: c.req.method, path: c.req.path, error: err });
     return apiError(c, 500, "internal error (logged by the cloud)");
   });

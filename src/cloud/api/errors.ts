@@ -1,17 +1,14 @@
 // JSON error responses of the cloud API: {error, issues?}. Bad input is always a 4xx that says what
-// was wrong and where; a 500 means a bug in levee.
+// was wrong and where; a 500 means a bug in levee. A route answers a refusal it decides itself with
+// apiError(); a refusal found deeper (reading the body, the control plane, a transaction) is thrown
+// as an ApiError (src/cloud/api-error.ts) and answered by the app's onError with the same shape.
 import type { Context } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { parseJsonWithin } from "../../runtime/bounded-json.ts";
 import { readTextWithin } from "../../runtime/bounded-read.ts";
+import { ApiError, type ApiIssue } from "../api-error.ts";
 
-export interface ApiIssue {
-  path: string;
-  message: string;
-  document?: number;
-  kind?: string;
-  name?: string;
-}
+export type { ApiIssue } from "../api-error.ts";
 
 export function apiError(c: Context, status: ContentfulStatusCode, error: string, issues?: ApiIssue[]) {
   return c.json(issues ? { error, issues } : { error }, status);
@@ -25,16 +22,16 @@ export const MAX_JSON_BODY_BYTES = 1024 * 1024;
 
 /**
  * Reads a JSON body within MAX_JSON_BODY_BYTES and the nesting limit (src/runtime/bounded-json.ts):
- * a body too large is a 413, one nesting too deep or not JSON a 400 naming the problem.
+ * a body too large is a 413, one nesting too deep or not JSON a 400 naming the problem (thrown as
+ * an ApiError).
  */
-export async function readJson(
-  c: Context,
-): Promise<{ ok: true; value: unknown } | { ok: false; response: Response }> {
+export async function readJson(c: Context): Promise<unknown> {
   const read = await readTextWithin(c.req.raw, "the request body", MAX_JSON_BODY_BYTES);
-  if (!read.ok) return { ok: false, response: apiError(c, 413, read.reason) };
-  if (read.text.trim() === "") return { ok: true, value: {} };
+  if (!read.ok) throw new ApiError(413, read.reason);
+  if (read.text.trim() === "") return {};
   const parsed = parseJsonWithin(read.text, "the request body");
-  return parsed.ok ? parsed : { ok: false, response: apiError(c, 400, parsed.reason) };
+  if (!parsed.ok) throw new ApiError(400, parsed.reason);
+  return parsed.value;
 }
 
 /** zod issues → API issues with paths like spec.workers[1].node */
@@ -47,7 +44,7 @@ export function formatPath(path: readonly PropertyKey[]): string {
   return out;
 }
 
-/** Reads a JSON body and validates it: the value, or the 400 answer naming every bad field. */
+/** Reads a JSON body and validates it: the value, or an ApiError (400) naming every bad field. */
 export async function parseBody<T>(
   c: Context,
   schema: {
@@ -58,11 +55,9 @@ export async function parseBody<T>(
       | { success: false; error: { issues: { path: PropertyKey[]; message: string }[] } };
   },
   what: string,
-): Promise<{ ok: true; value: T } | { ok: false; response: Response }> {
-  const body = await readJson(c);
-  if (!body.ok) return body;
-  const parsed = schema.safeParse(body.value);
-  if (parsed.success) return { ok: true, value: parsed.data };
+): Promise<T> {
+  const parsed = schema.safeParse(await readJson(c));
+  if (parsed.success) return parsed.data;
   const issues = parsed.error.issues.map((i) => ({ path: formatPath(i.path), message: i.message }));
-  return { ok: false, response: apiError(c, 400, `invalid ${what}`, issues) };
+  throw new ApiError(400, `invalid ${what}`, { issues });
 }

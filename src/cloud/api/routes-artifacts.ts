@@ -12,6 +12,7 @@ import { SHA256_HEX } from "../../manifest/artifact.ts";
 import { fileNameProblem } from "../../manifest/fields.ts";
 import type { Logger } from "../../runtime/log.ts";
 import type { Store } from "../../store/store.ts";
+import { ApiError } from "../api-error.ts";
 import { ArtifactHashMismatch, type ArtifactStore, ArtifactTooLarge, blobSize } from "../artifact-store.ts";
 import { apiError } from "./errors.ts";
 import { contentRange, noneMatch, selectRange } from "./http-range.ts";
@@ -56,12 +57,15 @@ export function mountArtifactRoutes(api: Hono, deps: ArtifactRouteDeps): void {
       log.info(`artifact ${stored.outcome}`, { ...stored.artifact });
       return c.json(stored, stored.outcome === "created" ? 201 : 200);
     } catch (err) {
-      if (err instanceof ArtifactTooLarge) return apiError(c, 413, err.message);
+      // What the store refuses, as the API says it.
+      if (err instanceof ArtifactTooLarge) throw new ApiError(413, err.message);
       if (err instanceof ArtifactHashMismatch)
-        return apiError(c, 400, "invalid artifact upload", [{ path: "sha256", message: err.message }]);
+        throw new ApiError(400, "invalid artifact upload", {
+          issues: [{ path: "sha256", message: err.message }],
+        });
       if ((err as NodeJS.ErrnoException).code === "ENOSPC") {
         log.error("artifact upload failed: disk full", { dir: artifacts.dir });
-        return apiError(c, 507, "no space left for the artifact on the cloud's disk; nothing was stored");
+        throw new ApiError(507, "no space left for the artifact on the cloud's disk; nothing was stored");
       }
       throw err;
     }

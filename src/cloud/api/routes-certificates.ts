@@ -44,12 +44,11 @@ export function mountCertificateRoutes(api: Hono, deps: CertificateRouteDeps): v
       return apiError(c, 403, `node ${caller.name} may only ask for its own certificate, not ${name}'s`);
     const node = getNode(deps.store, name);
     if (!node) return apiError(c, 404, `no node named ${name}`);
-    const parsed = await parseBody(c, certificateRequestSchema, "certificate request");
-    if (!parsed.ok) return parsed.response;
-    const problem = nodePublicKeyProblem(parsed.value.publicKey);
+    const body = await parseBody(c, certificateRequestSchema, "certificate request");
+    const problem = nodePublicKeyProblem(body.publicKey);
     if (problem)
       return apiError(c, 400, "invalid certificate request", [{ path: "publicKey", message: problem }]);
-    const certificate = deps.ca.issue(name, node.status.addresses, parsed.value.publicKey);
+    const certificate = deps.ca.issue(name, node.status.addresses, body.publicKey);
     deps.log.info("mesh certificate issued", {
       node: name,
       by: caller.kind === "node" ? caller.name : "admin",

@@ -9,11 +9,12 @@ import { CLOUD_USER } from "../../protocol/topics.ts";
 import { DNS_LABEL } from "../../runtime/dns-name.ts";
 import type { Logger } from "../../runtime/log.ts";
 import type { Store } from "../../store/store.ts";
+import { ApiError } from "../api-error.ts";
 import { consumeJoinToken } from "../join-tokens.ts";
 import type { NodeCa } from "../node-ca.ts";
 import { isSystemLabel, SYSTEM_LABEL_PREFIX } from "../node-labels.ts";
 import { joinNode, type PasswordHasher } from "../node-registry.ts";
-import { apiError, parseBody } from "./errors.ts";
+import { parseBody } from "./errors.ts";
 
 const label = z.string().max(63);
 export const joinRequestSchema = z.strictObject({
@@ -60,51 +61,44 @@ export interface JoinDeps {
 
 export function mountJoinRoutes(api: Hono, deps: JoinDeps): void {
   api.post("/join", deps.guard, async (c) => {
-    const parsed = await parseBody(c, joinRequestSchema, "join request");
-    if (!parsed.ok) return parsed.response;
-    const req = parsed.value;
+    const req = await parseBody(c, joinRequestSchema, "join request");
     if (req.node.name === CLOUD_USER) {
-      return apiError(c, 400, "invalid join request", [
-        { path: "node.name", message: `"${CLOUD_USER}" is reserved for the cloud's own MQTT user` },
-      ]);
+      throw new ApiError(400, "invalid join request", {
+        issues: [{ path: "node.name", message: `"${CLOUD_USER}" is reserved for the cloud's own MQTT user` }],
+      });
     }
     const claimed = Object.keys(req.node.labels).filter(isSystemLabel);
     if (claimed.length > 0) {
       deps.log.warn("join refused: system labels", { node: req.node.name, labels: claimed.join(", ") });
-      return apiError(
-        c,
-        400,
-        "invalid join request",
-        claimed.map((key) => ({
+      throw new ApiError(400, "invalid join request", {
+        issues: claimed.map((key) => ({
           path: `node.labels["${key}"]`,
           message: `labels under "${SYSTEM_LABEL_PREFIX}" are set by the cloud, never by a joining node`,
         })),
-      );
+      });
     }
     const keyProblem = req.mesh ? nodePublicKeyProblem(req.mesh.publicKey) : undefined;
     if (keyProblem) {
-      return apiError(c, 400, "invalid join request", [{ path: "mesh.publicKey", message: keyProblem }]);
-    }
-    let outcome: ReturnType<typeof joinNode>;
-    try {
-      const request = { ...req.node, ...(req.credentials ? { credentials: req.credentials } : {}) };
-      // The token is consumed inside the join transaction: a refused join uses no token.
-      outcome = joinNode(deps.store, deps.hasher, request, () => {
-        if (!req.token)
-          throw new JoinRefused("a join token is required for a new node (levee ctl token create)");
-        const used = consumeJoinToken(deps.store, req.token);
-        if (!used.ok) throw new JoinRefused(used.reason);
+      throw new ApiError(400, "invalid join request", {
+        issues: [{ path: "mesh.publicKey", message: keyProblem }],
       });
-    } catch (err) {
-      if (!(err instanceof JoinRefused)) throw err;
-      deps.log.warn("join refused", { node: req.node.name, reason: err.message });
-      c.header("WWW-Authenticate", 'Bearer realm="levee-join"');
-      return apiError(c, 401, `join refused: ${err.message}`);
     }
+    // Thrown inside the join transaction, so that it rolls back: a refused join uses no token.
+    const refuse = (reason: string): never => {
+      deps.log.warn("join refused", { node: req.node.name, reason });
+      throw new ApiError(401, `join refused: ${reason}`, {
+        headers: { "WWW-Authenticate": 'Bearer realm="levee-join"' },
+      });
+    };
+    const request = { ...req.node, ...(req.credentials ? { credentials: req.credentials } : {}) };
+    const outcome = joinNode(deps.store, deps.hasher, request, () => {
+      if (!req.token) refuse("a join token is required for a new node (levee ctl token create)");
+      const used = consumeJoinToken(deps.store, req.token as string);
+      if (!used.ok) refuse(used.reason);
+    });
     if (outcome.kind === "name-taken") {
       deps.log.warn("join refused: name taken", { node: req.node.name });
-      return apiError(
-        c,
+      throw new ApiError(
         409,
         `node name "${req.node.name}" is already joined with other credentials; choose another --node-name, or delete the node first (levee ctl delete node ${req.node.name})`,
       );
@@ -127,6 +121,3 @@ export function mountJoinRoutes(api: Hono, deps: JoinDeps): void {
     return c.json(response, outcome.kind === "joined" ? 201 : 200);
   });
 }
-
-/** Thrown inside the join transaction to roll it back with a 401 reason. */
-export class JoinRefused extends Error {}

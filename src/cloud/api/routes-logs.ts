@@ -80,9 +80,8 @@ export function mountLogRoutes(api: Hono, deps: LogRouteDeps): void {
   routes.post("/streams/:id/error", node, async (c) => {
     const id = c.req.param("id");
     if (!isStreamId(id)) return apiError(c, 400, `invalid log stream id ${JSON.stringify(id)}`);
-    const parsed = await parseBody(c, logStreamErrorSchema, "log stream error");
-    if (!parsed.ok) return parsed.response;
-    const result = streams.fail(id, c.get("node"), parsed.value.status, parsed.value.error);
+    const body = await parseBody(c, logStreamErrorSchema, "log stream error");
+    const result = streams.fail(id, c.get("node"), body.status, body.error);
     return result.status === 200
       ? c.json({ result: result.message })
       : apiError(c, result.status, result.message);

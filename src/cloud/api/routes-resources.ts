@@ -4,7 +4,8 @@ import type { Hono, MiddlewareHandler } from "hono";
 import { streamSSE } from "hono/streaming";
 import { kindInfo, parseManifests } from "../../manifest/manifest.ts";
 import type { Store } from "../../store/store.ts";
-import { ApplyRejected, type ApplyResult, type ControlPlane, type LeveeEvent } from "../control-plane.ts";
+import { ApiError } from "../api-error.ts";
+import type { ApplyResult, ControlPlane, LeveeEvent } from "../control-plane.ts";
 import { mountDayuRoutes } from "../dayu/routes.ts";
 import { listRoutes, nodeExists } from "../link/sync-store.ts";
 import { deleteNode, getNode, listNodes } from "../node-registry.ts";
@@ -43,9 +44,13 @@ export function mountResourceRoutes(
       const results = applied.map(({ warnings: _, ...result }) => result);
       return c.json(warnings.length > 0 ? { results, warnings } : { results });
     } catch (err) {
-      if (!(err instanceof ApplyRejected)) throw err;
-      const issues = err.issues.map((issue) => ({ ...documentOf(issue.kind, issue.name), ...issue }));
-      return apiError(c, err.status, `${err.issue.message}; nothing was applied`, issues);
+      // The same refusal, with the document each issue is about and what it means for the rest.
+      if (!(err instanceof ApiError)) throw err;
+      const issues = err.issues?.map((issue) => ({
+        ...(issue.kind && issue.name ? documentOf(issue.kind, issue.name) : {}),
+        ...issue,
+      }));
+      throw new ApiError(err.status, `${err.message}; nothing was applied`, issues ? { issues } : {});
     }
   });
 
@@ -150,7 +155,7 @@ export function mountResourceRoutes(
     api.delete(`/${plural}/:name`, guard, (c) => {
       const kind = kindInfo(plural)?.kind ?? plural;
       const name = c.req.param("name");
-      // An object made from a Dayu object is deleted with it, not on its own (ApplyRejected 409,
+      // An object made from a Dayu object is deleted with it, not on its own (a 409 ApiError,
       // answered by the app's error handler).
       return plane.delete(kind, name)
         ? c.json({ deleted: { kind, name } })

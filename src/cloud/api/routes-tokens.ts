@@ -15,17 +15,16 @@ const tokenRequest = z.strictObject({
 /** `guard`: the admin token and the body limit. */
 export function mountTokenRoutes(api: Hono, store: Store, guard: MiddlewareHandler): void {
   api.post("/tokens", guard, async (c) => {
-    const parsed = await parseBody(c, tokenRequest, "token request");
-    if (!parsed.ok) return parsed.response;
-    const ttl = parseDuration(parsed.value.ttl);
+    const body = await parseBody(c, tokenRequest, "token request");
+    const ttl = parseDuration(body.ttl);
     const problem = ttl.ok ? joinTokenTtlProblem(ttl.ms) : ttl.message;
     if (!ttl.ok || problem) {
       return apiError(c, 400, "invalid token request", [{ path: "ttl", message: problem ?? "invalid" }]);
     }
     const created = createJoinToken(store, {
       ttlMs: ttl.ms,
-      uses: parsed.value.uses,
-      description: parsed.value.description,
+      uses: body.uses,
+      description: body.description,
     });
     return c.json(created, 201);
   });

@@ -20,27 +20,11 @@ import { translateDayu } from "../../manifest/dayu/translate.ts";
 import type { Warning } from "../../manifest/dayu/warnings.ts";
 import type { Resource } from "../../manifest/kinds.ts";
 import { serviceSchema } from "../../manifest/service.ts";
+import { rejected } from "../api-error.ts";
 import { getObject, listObjects, type StoredObject, storedSpec } from "../resource-store.ts";
 import { describeRef, type ObjectRef, ownedBy, ownerLabels, ownerOf, setOwned } from "./owners.ts";
 import { allocatePort, PortsExhausted } from "./ports.ts";
 import { savedDayu } from "./views.ts";
-
-export interface RejectedIssue {
-  kind: string;
-  name: string;
-  path: string;
-  message: string;
-}
-
-/** The apply must not happen; `issues` say why (the first is the headline). */
-export class DayuRejected extends Error {
-  constructor(
-    readonly status: 400 | 409,
-    readonly issues: [RejectedIssue, ...RejectedIssue[]],
-  ) {
-    super(issues[0].message);
-  }
-}
 
 export interface ExpandedItem {
   object: Resource;
@@ -100,7 +84,7 @@ export function expandDayu(db: Database, objects: readonly Resource[], retransla
   for (const { object, fromRequest } of dayu) {
     const owner = { kind: object.kind, name: object.metadata.name };
     const reject = (status: 400 | 409, path: string, message: string): never => {
-      throw new DayuRejected(status, [{ ...owner, path, message }]);
+      throw rejected(status, [{ ...owner, path, message }]);
     };
     const warnings: Warning[] = [];
     if (fromRequest) checkStored(db, object, warnings, reject);
@@ -136,7 +120,7 @@ export function expandDayu(db: Database, objects: readonly Resource[], retransla
       },
     });
     const [first, ...rest] = translation.issues.map((issue) => ({ ...owner, ...issue }));
-    if (first) throw new DayuRejected(400, [first, ...rest]);
+    if (first) throw rejected(400, [first, ...rest]);
     warnings.push(...translation.warnings);
     const items: ExpandedItem[] = [];
     const refs: ObjectRef[] = [];
@@ -201,7 +185,7 @@ function nativeItem(db: Database, object: Resource): ExpandedItem {
   const ref = { kind: object.kind, name: object.metadata.name };
   const owner = object.kind === "Node" ? undefined : ownerOf(db, ref);
   if (owner) {
-    throw new DayuRejected(409, [
+    throw rejected(409, [
       {
         ...ref,
         path: "metadata.name",
@@ -232,7 +216,7 @@ function imageRules(db: Database, objects: readonly Resource[]) {
       maps.set(object.metadata.name, { name: object.metadata.name, spec: object.spec });
   const merged = mergeImageMaps([...maps.values()]);
   if (!merged.ok)
-    throw new DayuRejected(409, [
+    throw rejected(409, [
       { kind: "ImageMap", name: merged.map, path: "spec.images", message: merged.message },
     ]);
   return merged.rules;
