@@ -7,6 +7,7 @@ import { EventEmitter } from "node:events";
 import { nodePlanSchema } from "../../manifest/plan.ts";
 import type { Template } from "../../manifest/template.ts";
 import type { WorkerStatus } from "../../protocol/messages.ts";
+import { describeError } from "../../runtime/errors.ts";
 import type { Logger } from "../../runtime/log.ts";
 import type { Store } from "../../store/store.ts";
 import type { StoredPlan } from "../link/plan-store.ts";
@@ -171,7 +172,7 @@ export class Supervisor extends EventEmitter<{ change: [WorkerSnapshot] }> {
     try {
       await this.options.ports.releaseExcept(new Set(wanted.keys()));
     } catch (err) {
-      this.options.log.warn("ports of removed workers not released yet", { error: (err as Error).message });
+      this.options.log.warn("ports of removed workers not released yet", { error: describeError(err) });
     }
   }
 
@@ -261,7 +262,7 @@ export class Supervisor extends EventEmitter<{ change: [WorkerSnapshot] }> {
       } catch (err) {
         this.options.log.warn("cannot look for orphaned workers", {
           driver: driver.name,
-          error: (err as Error).message,
+          error: describeError(err),
         });
         continue;
       }
@@ -287,7 +288,7 @@ export class Supervisor extends EventEmitter<{ change: [WorkerSnapshot] }> {
           dirs: removed.slice(0, 20).join(", "),
         });
     } catch (err) {
-      this.options.log.warn("cannot clean up old worker directories", { error: (err as Error).message });
+      this.options.log.warn("cannot clean up old worker directories", { error: describeError(err) });
     }
   }
 
@@ -328,7 +329,7 @@ export class Supervisor extends EventEmitter<{ change: [WorkerSnapshot] }> {
     try {
       await gc.call(this.options.artifacts, inUse);
     } catch (err) {
-      this.options.log.warn("artifact cache cleanup failed", { error: (err as Error).message });
+      this.options.log.warn("artifact cache cleanup failed", { error: describeError(err) });
     }
   }
 
@@ -343,7 +344,7 @@ export class Supervisor extends EventEmitter<{ change: [WorkerSnapshot] }> {
     try {
       gc.call(this.options.configFiles, inUse);
     } catch (err) {
-      this.options.log.warn("config content cleanup failed", { error: (err as Error).message });
+      this.options.log.warn("config content cleanup failed", { error: describeError(err) });
     }
   }
 }

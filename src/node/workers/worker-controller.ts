@@ -23,6 +23,7 @@
 // the launch (prestart/). One event at a time: a worker never has two operations in flight; a
 // long prestart (a download) is aborted by a removal or a newer spec.
 import { durationMs } from "../../manifest/duration.ts";
+import { describeError } from "../../runtime/errors.ts";
 import type { DesiredWorker } from "./desired.ts";
 import type { ExitInfo, Instance } from "./drivers/driver.ts";
 import { launchInstance } from "./instance-launch.ts";
@@ -158,7 +159,7 @@ export class WorkerController {
     const run = this.queue
       .then(() => this.handle(event))
       .catch((err: unknown) => {
-        this.deps.log.error("worker operation failed", { worker: this.key, error: (err as Error).message });
+        this.deps.log.error("worker operation failed", { worker: this.key, error: describeError(err) });
       });
     this.queue = run;
     return run;
@@ -381,7 +382,7 @@ export class WorkerController {
       await workerMounts(this.deps, desired, dir, abort.signal);
     } catch (err) {
       if (abort.signal.aborted) return;
-      const message = `cannot refresh mounted files: ${(err as Error).message}`;
+      const message = `cannot refresh mounted files: ${describeError(err)}`;
       this.status.phase(this.record.phase, message, { ready: this.record.ready });
       return;
     }

@@ -5,6 +5,7 @@
 // checked with a table, without a driver or a clock.
 import { durationMs, formatDuration } from "../../manifest/duration.ts";
 import type { Template } from "../../manifest/template.ts";
+import { describeError } from "../../runtime/errors.ts";
 import type { DesiredWorker } from "./desired.ts";
 import { type ExitInfo, WorkerSpecError } from "./drivers/driver.ts";
 import { decideRestart, describeExit } from "./restart-policy.ts";
@@ -121,7 +122,7 @@ export function afterStartError(
   err: unknown,
   random: () => number = Math.random,
 ): Outcome {
-  const message = (err as Error).message;
+  const message = describeError(err);
   if (err instanceof WorkerSpecError) {
     const retry = `retrying in ${formatDuration(SPEC_RETRY_MS)}`;
     return {

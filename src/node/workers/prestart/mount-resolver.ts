@@ -27,6 +27,7 @@ import type { Mount } from "../../../manifest/mounts.ts";
 import { mountSource } from "../../../manifest/mounts.ts";
 import type { ConfigFileRef, NodePlan } from "../../../manifest/plan.ts";
 import type { Template } from "../../../manifest/template.ts";
+import { describeError } from "../../../runtime/errors.ts";
 import { type ResolvedMount, WorkerSpecError } from "../drivers/driver.ts";
 
 export interface ArtifactSource {
@@ -153,7 +154,7 @@ export async function ensureArtifact(
   try {
     return await artifacts.ensure(ref, { signal });
   } catch (err) {
-    throw new WorkerSpecError(`${where}.artifact ${ref.name ?? ref.sha256}: ${(err as Error).message}`);
+    throw new WorkerSpecError(`${where}.artifact ${ref.name ?? ref.sha256}: ${describeError(err)}`);
   }
 }
 
@@ -168,7 +169,7 @@ export async function readConfigFile(
     return await ctx.configFiles.read(ref, { signal: ctx.signal });
   } catch (err) {
     if (ctx.signal?.aborted) throw err;
-    throw new WorkerSpecError(`${what}: ${(err as Error).message}`);
+    throw new WorkerSpecError(`${what}: ${describeError(err)}`);
   }
 }
 

@@ -16,6 +16,7 @@ import { Database } from "bun:sqlite";
 import { existsSync, mkdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
+import { PermanentError, RecoverableError } from "../../../runtime/errors.ts";
 
 export interface PortRange {
   min: number;
@@ -32,14 +33,10 @@ export function defaultRegistryPath(env: NodeJS.ProcessEnv = process.env): strin
   return join(base, "levee", "ports.db");
 }
 
-export class PortExhausted extends Error {
-  override readonly name = "PortExhausted";
-}
+export class PortExhausted extends PermanentError {}
 
 /** The registry stayed locked by another process for longer than the registry's lockWaitMs. */
-export class PortRegistryBusy extends Error {
-  override readonly name = "PortRegistryBusy";
-}
+export class PortRegistryBusy extends RecoverableError {}
 
 /** How long a change waits for another agent's lock on the shared file. */
 export const DEFAULT_LOCK_WAIT_MS = 10_000;
