@@ -72,9 +72,12 @@ export function startHeartbeats(ctx: EdgeLinkContext): void {
 export function flushStatus(ctx: EdgeLinkContext, resend: boolean): void {
   if (!ctx.isReady()) return;
   try {
+    // A batch is taken (its rows marked sent) only when it is published now: one taken and not
+    // sent would wait for the next heartbeat's resend.
     let batch = ctx.outbox.nextBatch({ resend });
-    for (let n = 0; batch && n < FLUSH_BATCHES; n++) {
+    for (let n = 1; batch; n++) {
       if (!sendUp(ctx, { type: "status", seq: batch.seq, workers: batch.workers })) return;
+      if (n >= FLUSH_BATCHES) return;
       batch = ctx.outbox.nextBatch();
     }
   } catch (err) {

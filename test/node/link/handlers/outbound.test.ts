@@ -41,6 +41,10 @@ describe("status flush", () => {
     });
     flushStatus(f.ctx, false);
     expect(workersIn(f.takeUp())).toEqual(Array(20).fill(500));
+    // The 21st batch was not taken: its rows are still unsent, and the next flush sends them.
+    expect(f.outbox.unsent()).toBe(500);
+    flushStatus(f.ctx, false);
+    expect(workersIn(f.takeUp())).toEqual([500]);
   });
 
   test("a batch the session refuses ends the flush", () => {
