@@ -7,30 +7,16 @@
 // Both hand traffic for this node's services to service-traffic.ts (one upstream pool, one set of
 // balancers). Every decision is made in src/mesh/routing/ (pure); the bytes move in
 // src/mesh/proxy/ and src/mesh/transport/.
-import type { Logger } from "../runtime/log.ts";
-import type { Catalog, Dialer, Duplex, LocalEndpoint } from "./contracts.ts";
+import type { Duplex, LocalEndpoint } from "./contracts.ts";
 import { Inbound } from "./inbound/inbound.ts";
-import { Outbound } from "./outbound/outbound.ts";
+import { Outbound, type OutboundOptions } from "./outbound/outbound.ts";
 import type { RouteStatus } from "./outbound/route-table.ts";
-import type { MeshMetrics } from "./routing/metrics.ts";
-import { ServiceTraffic } from "./service-traffic.ts";
+import { ServiceTraffic, type ServiceTrafficOptions } from "./service-traffic.ts";
 
-export interface MeshAgentOptions {
-  node: string;
-  log: Logger;
-  /** Where service ports listen (the agent's bind address). */
-  bindHost: string;
-  /** Where the forward proxy and local upstream ports listen (the agent's loopback address). */
-  loopbackHost: string;
-  /** The forward proxy's port; 0: none. */
-  proxyPort: number;
-  catalog: () => Catalog | undefined;
+/** The outbound side's listeners, what the traffic for this node's services needs, and: */
+export interface MeshAgentOptions extends OutboundOptions, ServiceTrafficOptions {
   /** This node's workers (from the supervisor). */
   localWorkers: () => readonly LocalEndpoint[];
-  /** Dials local workers and other nodes (through the tunnel). */
-  dialer: Dialer;
-  distance: (node: string) => number | undefined;
-  metrics?: MeshMetrics | undefined;
   /** Route status changed (reported to the cloud). */
   onRoutes?: (routes: RouteStatus[]) => void;
 }

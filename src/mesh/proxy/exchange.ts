@@ -1,13 +1,11 @@
 // One request and its response: the exchange a client connection (client-connection.ts) starts for
 // every request head, and where that request's state lives. It asks route() where the request goes,
-// attaches an upstream connection from the pool (or dials one), has the request sent
-// (request-sender.ts), relays the response as the upstream connection's parser (response-reader.ts)
-// reads it (interim 1xx passed on, hop-by-hop fields handled, or the upstream's bytes unchanged when
-// nothing needs to change), hands the connection back to the pool, and reports the outcome to the
-// balancer once. A pooled connection that turns out dead before any response byte is replaced once
-// when resending is safe. Failures answer 502/504, or cut the client connection once the response
-// has begun, so that a truncated response never looks whole. CONNECT and 101 hand the client
-// connection over to a tunnel (tunnel.ts).
+// attaches a pooled or dialed upstream connection, has the request sent (request-sender.ts), relays
+// the response as the upstream connection's parser (response-reader.ts) reads it, hands the
+// connection back to the pool and reports the outcome to the balancer once. A pooled connection
+// that turns out dead before any response byte is replaced once when resending is safe. Failures
+// answer 502/504, or cut the client connection once the response has begun (a truncated response
+// must never look whole). CONNECT and 101 hand the client connection over to a tunnel (tunnel.ts).
 //
 //   routing ──dial──▶ dialing ──▶ forwarding ──response complete──▶ done
 //      │                 ▲            │
@@ -25,9 +23,11 @@ import type { RequestHead } from "./http-parser.ts";
 import type { ResponseHead } from "./http-response-parser.ts";
 import type { DialDecision, RouteDecision } from "./http-types.ts";
 import { asBuffer } from "./read-buffer.ts";
-import type { ResponseHandler } from "./response-reader.ts";
+import type { ResponseHandler, ResponseReader } from "./response-reader.ts";
 import { Tunnel } from "./tunnel.ts";
 import { targetKey, type UpstreamConn, type UpstreamOwner } from "./upstream-pool.ts";
+
+const CLIENT_GONE = "client closed before the request was complete";
 
 enum Phase {
   Routing,
@@ -84,7 +84,7 @@ export class Exchange implements ClientHandler, UpstreamOwner, ResponseHandler {
     this.decide(decision);
   }
 
-  /** Called once per exchange that reached a dial decision (later calls do nothing). */
+  /** The outcome, once per exchange that reached a dial decision (later calls do nothing). */
   report(outcome: ProxyOutcome): void {
     const decision = this.decision;
     if (decision === null || this.reported) return;
@@ -118,8 +118,7 @@ export class Exchange implements ClientHandler, UpstreamOwner, ResponseHandler {
   }
 
   clientEnd(): void {
-    if (this.phase === Phase.Forwarding && !this.reqDone)
-      this.abort("client closed before the request was complete");
+    if (this.phase === Phase.Forwarding && !this.reqDone) this.abort(CLIENT_GONE);
     else this.closeAfter = true;
   }
 
@@ -150,8 +149,7 @@ export class Exchange implements ClientHandler, UpstreamOwner, ResponseHandler {
   }
 
   upstreamEnd(): void {
-    this.upEnded = true;
-    if (this.phase === Phase.Forwarding) this.upstreamGone(undefined, "upstream closed the connection");
+    this.upstreamClose();
   }
 
   upstreamClose(error?: Error): void {
@@ -228,7 +226,7 @@ export class Exchange implements ClientHandler, UpstreamOwner, ResponseHandler {
       conn.requestSender.resendHead();
       if (this.reqDone) conn.checkReadAhead();
       else if (conn.reader.buffer.length > 0) this.sendBody(null);
-      else if (conn.clientEnded) this.abort("client closed before the request was complete");
+      else if (conn.clientEnded) this.abort(CLIENT_GONE);
       return;
     }
     try {
@@ -238,7 +236,7 @@ export class Exchange implements ClientHandler, UpstreamOwner, ResponseHandler {
       return;
     }
     this.expectResponse();
-    if (!this.reqDone && conn.clientEnded) this.abort("client closed before the request was complete");
+    if (!this.reqDone && conn.clientEnded) this.abort(CLIENT_GONE);
     else conn.checkReadAhead();
   }
 
@@ -315,21 +313,14 @@ export class Exchange implements ClientHandler, UpstreamOwner, ResponseHandler {
       );
   }
 
-  responseHead(
-    head: ResponseHead,
-    buf: Buffer,
-    start: number,
-    headEnd: number,
-    stop: number,
-    closeDelimited: boolean,
-  ): void {
+  responseHead(head: ResponseHead, reader: ResponseReader, closeDelimited: boolean): void {
     this.responseBegins();
     const req = this.req;
     this.closeAfter ||= !req.keepAlive || !this.reqDone || this.conn.clientEnded || closeDelimited;
     this.resStatus = head.status;
     this.responseStarted = true;
     const label = (this.decision as DialDecision).upstreamLabel;
-    this.conn.responseSender.head(head, buf, start, headEnd, stop, this.closeAfter, req.minor, label);
+    this.conn.responseSender.head(head, reader, this.closeAfter, req.minor, label);
   }
 
   responseBody(chunk: Buffer): void {

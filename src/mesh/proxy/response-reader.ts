@@ -18,17 +18,11 @@ export interface ResponseHandler {
   /** 101 Switching Protocols: its head, the head's bytes as received, and the bytes after it. */
   responseSwitch(head: ResponseHead, bytes: Buffer, after: Buffer): void;
   /**
-   * The final head. buf[start, headEnd) is the head as received, buf[headEnd, stop) the body bytes
-   * that came with it; `closeDelimited`: the body ends when the upstream closes.
+   * The final head, with the reader whose buffer holds it as received (from `buffer.start` to
+   * `headEnd`) and the body bytes that came with it (to `bodyEnd`); `closeDelimited`: the body
+   * ends when the upstream closes.
    */
-  responseHead(
-    head: ResponseHead,
-    buf: Buffer,
-    start: number,
-    headEnd: number,
-    stop: number,
-    closeDelimited: boolean,
-  ): void;
+  responseHead(head: ResponseHead, reader: ResponseReader, closeDelimited: boolean): void;
   /** More body bytes. */
   responseBody(chunk: Buffer): void;
   /** The response is complete. */
@@ -53,6 +47,9 @@ export class ResponseReader {
   private scanned = 0;
   /** The connection may carry another request after this response. */
   reusable = true;
+  /** Where the final head ends in `buffer.buf` (it starts at `buffer.start`), and its body bytes. */
+  headEnd = 0;
+  bodyEnd = 0;
 
   /** A request was sent on the connection: its response starts here. */
   begin(method: string): void {
@@ -152,7 +149,9 @@ export class ResponseReader {
       return;
     }
     this.phase = Phase.Body;
-    handler.responseHead(head, ab.buf, ab.start, headEnd, end < 0 ? ab.end : end, closeDelimited);
+    this.headEnd = headEnd;
+    this.bodyEnd = end < 0 ? ab.end : end;
+    handler.responseHead(head, this, closeDelimited);
     if (end >= 0 && end < ab.end) this.reusable = false;
     ab.clear();
     if (this.body.done) {

@@ -7,6 +7,7 @@
 import { forwardResponseHead, type ResponseRewrite, responseHeadUnchanged } from "./http-head-writer.ts";
 import type { ResponseHead } from "./http-response-parser.ts";
 import { COALESCE } from "./request-sender.ts";
+import type { ResponseReader } from "./response-reader.ts";
 import type { UpstreamLink } from "./upstream-link.ts";
 
 export class ResponseSender {
@@ -21,15 +22,12 @@ export class ResponseSender {
   }
 
   /**
-   * The final head: buf[start, headEnd) as received, buf[headEnd, stop) the body bytes that came
-   * with it. `close`: the client connection closes after this response.
+   * The final head, as the reader holds it (with the body bytes that came with it). `close`: the
+   * client connection closes after this response.
    */
   head(
     head: ResponseHead,
-    buf: Buffer,
-    start: number,
-    headEnd: number,
-    stop: number,
+    reader: ResponseReader,
     close: boolean,
     clientMinor: 0 | 1,
     upstreamLabel: string | undefined,
@@ -40,6 +38,8 @@ export class ResponseSender {
     rewrite.upgrade = false;
     rewrite.upstreamLabel = upstreamLabel;
     const link = this.link;
+    const { buf, start } = reader.buffer;
+    const { headEnd, bodyEnd: stop } = reader;
     if (responseHeadUnchanged(head, rewrite))
       // the upstream's bytes as they are (usually the whole chunk it sent; no view made then:
       // Buffer.subarray is not cheap in a per-request path)
