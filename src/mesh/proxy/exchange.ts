@@ -59,7 +59,6 @@ export class Exchange implements ClientHandler, UpstreamOwner, ResponseHandler {
     private readonly req: RequestHead,
   ) {
     this.reqDone = req.body.kind === "none";
-    conn.requestSender.begin();
   }
 
   /** Asks route() where the request goes. */

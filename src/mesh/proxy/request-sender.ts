@@ -1,8 +1,9 @@
 // Sends a client connection's current request upstream (one per client connection, one request at a
 // time): the head as rewritten (http-head-writer.ts), with the first body bytes in the same write when
 // they are few, then the body as the client sends it, cut exactly where the client's parser says it
-// ends, so that bytes after it are never sent as part of it. It remembers what it sent: a request
-// whose pooled connection turned out dead is sent again only when that is safe (retry-policy.ts).
+// ends, so that bytes after it are never sent as part of it. It remembers what it sent (from one
+// sendHead to the next): a request whose pooled connection turned out dead is sent again only when
+// that is safe (retry-policy.ts).
 import { forwardRequestHead, type RequestRewrite } from "./http-head-writer.ts";
 import type { RequestHead } from "./http-parser.ts";
 import type { ConnectionInfo, DialDecision } from "./http-types.ts";
@@ -28,13 +29,6 @@ export class RequestSender {
     info: ConnectionInfo,
   ) {
     this.rewrite = { clientAddress: info.remoteAddress, proto: info.proto ?? "http", upgrade: false };
-  }
-
-  /** A new request: nothing of it was sent yet. */
-  begin(): void {
-    this.sentHead = null;
-    this.headBody = 0;
-    this.bodyOut = 0;
   }
 
   /**
