@@ -8,7 +8,7 @@
 //   GET /v1/routes[/SERVICE] this node's routes: pending → applied (or failed) → removed
 import type { Hono } from "hono";
 import type { Catalog, CatalogService } from "./contracts.ts";
-import type { RouteStatus } from "./route-table.ts";
+import type { RouteStatus } from "./outbound/route-table.ts";
 
 export interface DiscoverySource {
   /** This node's name (once joined). */

@@ -7,6 +7,8 @@
 // as "chunked" when the body is chunked). Added on requests: X-Forwarded-For (appended to), and
 // X-Forwarded-Proto / X-Forwarded-Host when absent; absolute-form targets are sent in origin-form with
 // the target's authority as Host.
+
+import type { DialTarget } from "../contracts.ts";
 import {
   F_CONNECTION,
   F_HOST,
@@ -363,3 +365,23 @@ export function errorResponse(
 }
 
 export const CONNECT_ESTABLISHED = Buffer.from("HTTP/1.1 200 Connection established\r\n\r\n");
+
+/**
+ * The proxy's answer when the upstream failed before any response byte: 504 after a timeout, else
+ * 502, naming the target (the worker, or the node).
+ */
+export function upstreamErrorResponse(
+  kind: string,
+  message: string,
+  target: DialTarget,
+  options: { close: boolean; head?: boolean },
+): Buffer {
+  const status = kind === "timeout" ? 504 : 502;
+  const detail: Record<string, string | number> =
+    target.kind === "local"
+      ? { service: target.service, worker: target.index }
+      : { service: target.service, node: target.node };
+  const text =
+    kind === "refused" ? `upstream refused the connection (${message})` : `upstream ${kind}: ${message}`;
+  return errorResponse(status, `upstream-${kind}`, text, detail, options);
+}

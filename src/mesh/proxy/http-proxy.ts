@@ -1,10 +1,13 @@
 // The HTTP/1.1 proxy engine: serves inbound Duplexes (a client connection to a service port, a tunnel
 // stream from another agent, a forward-proxy client), one request at a time with keep-alive, and asks
 // route() for every request where it goes: dial a target (through the upstream pool), or answer here.
-// The per-connection state machine is http-connection.ts (request side), http-response-relay.ts
-// (response side) and http-connection-base.ts (shared state); the types are in http-types.ts. This
-// file creates a proxy and runs the one timer that enforces the timeouts of all its connections.
-import { ClientConnection } from "./http-connection.ts";
+// The engine is composed, not layered: per client socket a ClientConnection (client-connection.ts)
+// with its request parser (request-reader.ts); per request an Exchange (exchange.ts) that holds the
+// request's and the response's state; per upstream socket an UpstreamConn from the pool
+// (upstream-pool.ts) with its response parser (response-reader.ts); after CONNECT or 101 a Tunnel
+// (tunnel.ts). The types are in http-types.ts. This file creates a proxy and runs the one timer
+// that enforces the timeouts of all its connections.
+import { ClientConnection } from "./client-connection.ts";
 import { DEFAULT_LIMITS } from "./http-parser.ts";
 import {
   DEFAULT_TIMEOUTS,

@@ -2,8 +2,10 @@
 // (most recently used first, at most maxIdlePerKey, closed after idleTimeoutMs), new ones from the
 // Dialer. A connection registers its Duplex handlers once and passes events to whoever owns it now (the
 // request being forwarded), so it moves between requests without re-registering anything; while idle,
-// any byte or close from the upstream retires it.
+// any byte or close from the upstream retires it. Each connection carries its own response parser
+// (response-reader.ts), as each client connection carries its request parser.
 import type { Dialer, DialTarget, Duplex } from "../contracts.ts";
+import { ResponseReader } from "./response-reader.ts";
 
 /** The request currently using an upstream connection. */
 export interface UpstreamOwner {
@@ -42,6 +44,8 @@ export function targetKey(target: DialTarget): string {
 
 export class UpstreamConn {
   owner: UpstreamOwner | null = null;
+  /** This connection's parser: the responses it carries are read here (one exchange at a time). */
+  readonly reader = new ResponseReader();
   /** Served at least one request before the current one. */
   reused = false;
   closed = false;

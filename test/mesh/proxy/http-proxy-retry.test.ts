@@ -5,7 +5,7 @@
 // peer vanished silently fails instead of hanging until the response timeout. Real loopback sockets.
 import { afterAll, describe, expect, test } from "bun:test";
 import { existsSync, readFileSync } from "node:fs";
-import { retryable } from "../../../src/mesh/proxy/http-response-relay.ts";
+import { retryable } from "../../../src/mesh/proxy/retry-policy.ts";
 import {
   cleanupAll,
   droppingUpstream,

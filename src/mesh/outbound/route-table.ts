@@ -1,10 +1,10 @@
-// Which routes this node must serve and how far each one is. A route is a
-// listener: the service port of every catalog service on this node's address, and the local
-// upstream ports (127.0.0.1:localPort) that services running here declare. Each route goes
-// pending (wanted, not listening yet) → applied (listening) or failed (with the cause) → removed
-// (no longer wanted; kept for a while so a caller sees it went). Pure: the mesh agent binds and
-// closes listeners and reports back; this module only keeps the books.
-import type { Catalog } from "./contracts.ts";
+// Which routes this node's outbound side must serve and how far each one is. A route is a listener:
+// the service port of every catalog service on this node's address, and the local upstream ports
+// (127.0.0.1:localPort) that services running here declare. Each route goes pending (wanted, not
+// listening yet) → applied (listening) or failed (with the cause) → removed (no longer wanted; kept
+// for a while so a caller sees it went). Pure: the outbound side (outbound.ts) binds and closes
+// listeners and reports back; this module only keeps the books.
+import type { Catalog } from "../contracts.ts";
 
 export type RouteKind = "service-port" | "upstream";
 export type RouteState = "pending" | "applied" | "failed" | "removed";

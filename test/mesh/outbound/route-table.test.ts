@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
-import type { Catalog } from "../../src/mesh/contracts.ts";
-import { desiredRoutes, REMOVED_KEPT_MS, RouteTable } from "../../src/mesh/route-table.ts";
+import type { Catalog } from "../../../src/mesh/contracts.ts";
+import { desiredRoutes, REMOVED_KEPT_MS, RouteTable } from "../../../src/mesh/outbound/route-table.ts";
 
 function catalog(services: Partial<Catalog["services"][0]>[]): Catalog {
   return {

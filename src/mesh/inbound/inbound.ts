@@ -1,0 +1,30 @@
+// The mesh's inbound side on one node: the streams other agents send through the tunnel, directly or
+// through the cloud's relay (src/mesh/transport/: tunnel-server.ts accepts them, relay-offers.ts
+// keeps the legs the relay hands them on), each for one service. A stream a fallback sent
+// (`forwarded`) is served by a worker here or refused, never forwarded again; any other stream is
+// addressed to this node (another node's forward proxy or upstream port named it) and is decided
+// as for this node's own clients (service-traffic.ts).
+import type { Catalog, Duplex } from "../contracts.ts";
+import type { ConnectionInfo } from "../proxy/http-proxy.ts";
+import type { ServiceTraffic } from "../service-traffic.ts";
+
+export class Inbound {
+  constructor(
+    private readonly node: string,
+    private readonly catalog: () => Catalog | undefined,
+    private readonly traffic: ServiceTraffic,
+  ) {}
+
+  /** Serves one stream from `peer` for `service` until it closes. */
+  serve(service: string, stream: Duplex, peer: string, forwarded: boolean): void {
+    const entry = this.catalog()?.services.find((s) => s.name === service);
+    if (!entry) {
+      stream.destroy(new Error(`unknown service ${service} on node ${this.node}`));
+      return;
+    }
+    const hops = forwarded ? 1 : 0;
+    const info: ConnectionInfo = { remoteAddress: `${peer} (tunnel)` };
+    if (entry.protocol === "tcp") this.traffic.tcp(service, hops).serve(stream, info);
+    else this.traffic.http(service, hops).serve(stream, info);
+  }
+}

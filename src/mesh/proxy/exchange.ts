@@ -1,0 +1,421 @@
+// One request and its response: the exchange a client connection (client-connection.ts) starts for
+// every request head, and where that request's state lives. It asks route() where the request goes,
+// attaches a pooled or dialed upstream connection, has the request sent (request-sender.ts), relays
+// the response as the upstream connection's parser (response-reader.ts) reads it, hands the
+// connection back to the pool and reports the outcome to the balancer once. A pooled connection
+// that turns out dead before any response byte is replaced once when resending is safe. Failures
+// answer 502/504, or cut the client connection once the response has begun (a truncated response
+// must never look whole). CONNECT and 101 hand the client connection over to a tunnel (tunnel.ts).
+//
+//   routing ──dial──▶ dialing ──▶ forwarding ──response complete──▶ done
+//      │                 ▲            │
+//      │                 └────────────┘ pooled connection dead, safe to resend (once)
+//      └──respond (the route's own answer) ────────────────────────▶ done
+import { type ClientHandler, type ClientSide, P_UPSTREAM } from "./client-side.ts";
+import { errorKind, errorMessage, type ProxyOutcome, type UpstreamErrorKind } from "./dial-errors.ts";
+import {
+  CONNECT_ESTABLISHED,
+  errorResponse,
+  localResponse,
+  upstreamErrorResponse,
+} from "./http-head-writer.ts";
+import type { RequestHead } from "./http-parser.ts";
+import type { ResponseHead } from "./http-response-parser.ts";
+import type { DialDecision, RouteDecision } from "./http-types.ts";
+import { asBuffer } from "./read-buffer.ts";
+import type { ResponseHandler, ResponseReader } from "./response-reader.ts";
+import { Tunnel } from "./tunnel.ts";
+import { targetKey, type UpstreamConn, type UpstreamOwner } from "./upstream-pool.ts";
+
+const CLIENT_GONE = "client closed before the request was complete";
+
+enum Phase {
+  Routing,
+  Dialing,
+  Forwarding,
+  Done,
+}
+
+export class Exchange implements ClientHandler, UpstreamOwner, ResponseHandler {
+  private phase = Phase.Routing;
+  private decision: DialDecision | null = null;
+  private reported = false;
+  /** The whole request was read from the client (and sent, once an upstream is attached). */
+  private reqDone: boolean;
+  /** The client connection closes once this exchange is over. */
+  private closeAfter = false;
+  /** The attached upstream connection sent FIN. */
+  private upEnded = false;
+  private resStatus = 0;
+  /** The response head was relayed to the client; the whole response was. */
+  private responseStarted = false;
+  private responseDone = false;
+  private retried = false;
+  private t0 = 0;
+  private latencyMs = -1;
+
+  constructor(
+    private readonly conn: ClientSide,
+    private readonly req: RequestHead,
+  ) {
+    this.reqDone = req.body.kind === "none";
+  }
+
+  /** Asks route() where the request goes. */
+  route(): void {
+    let decision: RouteDecision | Promise<RouteDecision>;
+    try {
+      decision = this.conn.ctx.route(this.req, this.conn.info);
+    } catch (error) {
+      this.routeFailed(error);
+      return;
+    }
+    if (decision instanceof Promise) {
+      decision.then(
+        (d) => {
+          this.decide(d);
+          this.conn.drive();
+        },
+        (error) => this.routeFailed(error),
+      );
+      return;
+    }
+    this.decide(decision);
+  }
+
+  /** The outcome, once per exchange that reached a dial decision (later calls do nothing). */
+  report(outcome: ProxyOutcome): void {
+    const decision = this.decision;
+    if (decision === null || this.reported) return;
+    this.reported = true;
+    try {
+      decision.done?.(outcome);
+    } catch {
+      // the balancer's bookkeeping must not break the data path
+    }
+  }
+
+  // --- the client connection's events ---
+
+  clientData(chunk: Uint8Array): void {
+    const rb = this.conn.reader.buffer;
+    if (this.phase === Phase.Forwarding) {
+      if (!this.reqDone && rb.length === 0) this.sendBody(asBuffer(chunk));
+      else {
+        rb.append(chunk);
+        if (!this.reqDone) this.sendBody(null);
+        else this.conn.checkReadAhead();
+      }
+    } else if (this.phase !== Phase.Done) {
+      rb.append(chunk);
+      this.conn.checkReadAhead();
+    }
+  }
+
+  clientDrain(): void {
+    this.conn.link.clientDrained();
+  }
+
+  clientEnd(): void {
+    if (this.phase === Phase.Forwarding && !this.reqDone) this.abort(CLIENT_GONE);
+    else this.closeAfter = true;
+  }
+
+  clientClose(error?: Error): void {
+    this.phase = Phase.Done;
+    this.conn.link.retire(error);
+    this.report({ ok: false, latencyMs: this.elapsed() });
+  }
+
+  expire(): void {
+    if (this.phase === Phase.Forwarding && !this.responseStarted)
+      this.fail("timeout", "upstream did not answer in time");
+  }
+
+  stop(): void {
+    this.phase = Phase.Done;
+    this.conn.link.retire();
+  }
+
+  // --- the upstream connection's events (this exchange owns it) ---
+
+  upstreamData(chunk: Uint8Array): void {
+    if (this.phase === Phase.Forwarding) this.up().reader.feed(chunk, this, this.conn.ctx.limits);
+  }
+
+  upstreamDrain(): void {
+    if (this.phase === Phase.Forwarding) this.conn.resumeClient(P_UPSTREAM);
+  }
+
+  upstreamEnd(): void {
+    this.upstreamClose();
+  }
+
+  upstreamClose(error?: Error): void {
+    this.upEnded = true;
+    if (this.phase === Phase.Forwarding)
+      this.upstreamGone(error, error?.message ?? "upstream closed the connection");
+  }
+
+  // --- routing and the upstream connection ---
+
+  private decide(decision: RouteDecision): void {
+    if (this.phase !== Phase.Routing) return;
+    const req = this.req;
+    if (decision.kind === "respond") {
+      const close = this.mustCloseAfterLocalAnswer();
+      const headers = decision.headers ?? {};
+      const body = decision.body ?? "";
+      this.conn.client.write(
+        localResponse(decision.status, headers, body, { close, head: req.method === "HEAD" }),
+      );
+      this.end(close);
+      return;
+    }
+    this.decision = decision;
+    this.t0 = performance.now();
+    const key = targetKey(decision.target);
+    const pooled = req.method === "CONNECT" ? null : this.conn.ctx.pool.take(key);
+    if (pooled !== null) this.attach(pooled);
+    else this.dial(key);
+  }
+
+  private routeFailed(error: unknown): void {
+    if (this.phase !== Phase.Routing) return;
+    const conn = this.conn;
+    conn.ctx.onEvent({ kind: "route-error", message: errorMessage(error) });
+    conn.client.write(errorResponse(500, "route-error", "no route decision", {}, { close: true }));
+    conn.closeGracefully();
+  }
+
+  private dial(key: string): void {
+    this.phase = Phase.Dialing;
+    const target = (this.decision as DialDecision).target;
+    this.conn.ctx.pool.dial(target, key).then(
+      (up) => {
+        if (this.phase !== Phase.Dialing) up.retire();
+        else this.attach(up);
+      },
+      (error) => {
+        if (this.phase === Phase.Dialing) this.fail(errorKind(error), errorMessage(error));
+      },
+    );
+  }
+
+  private attach(up: UpstreamConn): void {
+    const req = this.req;
+    const conn = this.conn;
+    conn.link.attach(up);
+    up.owner = this;
+    up.reader.begin(req.method);
+    this.phase = Phase.Forwarding;
+    this.responseStarted = false;
+    this.responseDone = false;
+    this.upEnded = false;
+    if (req.method === "CONNECT") {
+      this.openTunnel(200, CONNECT_ESTABLISHED);
+      return;
+    }
+    if (this.retried) {
+      // A fresh connection for a request whose first one died: the head as sent before, then the
+      // body from where the client is (none of it had been sent beyond the head).
+      // Writing to the dead connection may have paused the client; this connection's queue is empty.
+      conn.resumeClient(P_UPSTREAM);
+      this.expectResponse();
+      conn.requestSender.resendHead();
+      if (this.reqDone) conn.checkReadAhead();
+      else if (conn.reader.buffer.length > 0) this.sendBody(null);
+      else if (conn.clientEnded) this.abort(CLIENT_GONE);
+      return;
+    }
+    try {
+      this.reqDone = conn.requestSender.sendHead(req, this.decision as DialDecision, this.reqDone);
+    } catch (error) {
+      this.requestBodyError(error);
+      return;
+    }
+    this.expectResponse();
+    if (!this.reqDone && conn.clientEnded) this.abort(CLIENT_GONE);
+    else conn.checkReadAhead();
+  }
+
+  private up(): UpstreamConn {
+    return this.conn.link.up as UpstreamConn;
+  }
+
+  private openTunnel(status: number, head: Uint8Array, after?: Uint8Array): void {
+    this.phase = Phase.Done;
+    if (this.latencyMs < 0) this.latencyMs = this.elapsed();
+    const tunnel = new Tunnel(this.conn, this, status, this.latencyMs);
+    this.conn.handOver(tunnel);
+    tunnel.open(head, after);
+  }
+
+  // --- the request ---
+
+  /** The answer is due once the request is sent (or at once when the client waits for 100 Continue). */
+  private expectResponse(): void {
+    if (this.reqDone || this.req.expectContinue)
+      this.conn.deadline = Date.now() + this.conn.ctx.timeouts.responseMs;
+  }
+
+  /** Request body bytes: `chunk` as it arrived (none buffered), or (null) those in the read buffer. */
+  private sendBody(chunk: Buffer | null): void {
+    const conn = this.conn;
+    let complete: boolean;
+    try {
+      complete = chunk !== null ? conn.requestSender.forward(chunk) : conn.requestSender.pump();
+    } catch (error) {
+      this.requestBodyError(error);
+      return;
+    }
+    if (!complete) {
+      if (chunk === null) conn.checkReadAhead();
+      return;
+    }
+    this.reqDone = true;
+    if (this.responseDone) this.finish();
+    else {
+      if (!this.responseStarted) this.expectResponse();
+      conn.checkReadAhead();
+    }
+  }
+
+  private requestBodyError(error: unknown): void {
+    this.conn.link.retire();
+    this.report({ ok: false, latencyMs: this.elapsed() });
+    if (this.responseStarted) this.conn.client.destroy(new Error(errorMessage(error)));
+    else this.conn.badRequest(error);
+  }
+
+  private abort(message: string): void {
+    this.conn.link.retire();
+    this.report({ ok: false, latencyMs: this.elapsed() });
+    this.conn.client.destroy(new Error(message));
+  }
+
+  // --- the response, as the upstream connection's parser reads it ---
+
+  responseInterim(bytes: Buffer): void {
+    this.responseBegins();
+    this.conn.responseSender.interim(bytes, this.req.minor);
+  }
+
+  responseSwitch(head: ResponseHead, bytes: Buffer, after: Buffer): void {
+    this.responseBegins();
+    if (this.req.upgrade === null) this.fail("reset", "101 Switching Protocols without an upgrade request");
+    else
+      this.openTunnel(
+        101,
+        this.conn.responseSender.switchHead(head, bytes, this.decision?.upstreamLabel),
+        after,
+      );
+  }
+
+  responseHead(head: ResponseHead, reader: ResponseReader, closeDelimited: boolean): void {
+    this.responseBegins();
+    const req = this.req;
+    this.closeAfter ||= !req.keepAlive || !this.reqDone || this.conn.clientEnded || closeDelimited;
+    this.resStatus = head.status;
+    this.responseStarted = true;
+    const label = (this.decision as DialDecision).upstreamLabel;
+    this.conn.responseSender.head(head, reader, this.closeAfter, req.minor, label);
+  }
+
+  responseBody(chunk: Buffer): void {
+    this.conn.responseSender.body(chunk);
+  }
+
+  responseError(message: string): void {
+    this.fail("reset", message);
+  }
+
+  responseComplete(): void {
+    this.responseDone = true;
+    if (this.reqDone) {
+      this.finish();
+      return;
+    }
+    // The upstream answered before the request was complete (we said Connection: close).
+    this.conn.link.retire();
+    this.report({ ok: true, status: this.resStatus, latencyMs: this.latencyMs });
+    this.conn.closeGracefully();
+  }
+
+  /** A head from the upstream: the first one is when the latency is measured. */
+  private responseBegins(): void {
+    if (this.latencyMs < 0) this.latencyMs = this.elapsed();
+    this.conn.deadline = 0;
+  }
+
+  /** The upstream sent FIN or closed while this exchange was forwarding. */
+  private upstreamGone(error: Error | undefined, message: string): void {
+    const up = this.up();
+    if (error === undefined && up.reader.endsAtClose()) {
+      this.responseComplete();
+      return;
+    }
+    if (this.responseDone) return;
+    // The connection broke mid-exchange: resend once on a fresh one when that is safe.
+    this.conn.link.retire();
+    const untouched = !this.responseStarted && up.reader.buffer.length === 0 && this.latencyMs < 0;
+    if (untouched && up.reused && !this.retried && this.conn.requestSender.mayResend(this.req)) {
+      this.retried = true;
+      this.dial(up.key);
+      return;
+    }
+    this.fail(error === undefined ? "reset" : errorKind(error) === "timeout" ? "timeout" : "reset", message);
+  }
+
+  // --- the end ---
+
+  private finish(): void {
+    this.report({ ok: true, status: this.resStatus, latencyMs: this.latencyMs });
+    const up = this.conn.link.release();
+    if (up !== null) {
+      if (up.reader.reusable && !this.upEnded && !up.closed) this.conn.ctx.pool.release(up);
+      else up.retire();
+    }
+    this.end(this.closeAfter);
+  }
+
+  private fail(kind: UpstreamErrorKind, message: string): void {
+    const conn = this.conn;
+    const req = this.req;
+    conn.ctx.stats.upstreamErrors++;
+    conn.link.retire();
+    this.report({ ok: false, error: kind, latencyMs: this.elapsed() });
+    if (this.responseStarted) {
+      // The client already has part of a response: only a cut connection tells it it is incomplete.
+      conn.client.destroy(new Error(message));
+      return;
+    }
+    const status = kind === "timeout" ? 504 : 502;
+    const target = (this.decision as DialDecision).target;
+    conn.ctx.onEvent({ kind: "upstream-error", status, error: kind, message, target });
+    const close = this.mustCloseAfterLocalAnswer() || !this.reqDone;
+    conn.client.write(upstreamErrorResponse(kind, message, target, { close, head: req.method === "HEAD" }));
+    this.end(close);
+  }
+
+  private end(close: boolean): void {
+    this.phase = Phase.Done;
+    this.conn.exchangeOver(close || this.closeAfter);
+  }
+
+  /** A request whose answer is ours (route's, or an error) and that may carry a body: close after. */
+  private mustCloseAfterLocalAnswer(): boolean {
+    const req = this.req;
+    return (
+      req.body.kind !== "none" ||
+      !req.keepAlive ||
+      this.conn.clientEnded ||
+      this.closeAfter ||
+      req.method === "CONNECT"
+    );
+  }
+
+  private elapsed(): number {
+    return this.t0 === 0 ? 0 : performance.now() - this.t0;
+  }
+}
