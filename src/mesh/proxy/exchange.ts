@@ -8,9 +8,15 @@
 // must never look whole). CONNECT and 101 hand the client connection over to a tunnel (tunnel.ts).
 //
 //   routing ──dial──▶ dialing ──▶ forwarding ──response complete──▶ done
-//      │                 ▲            │
-//      │                 └────────────┘ pooled connection dead, safe to resend (once)
+//      │                              │   ▲
+//      │                              ▼   │
+//      │                           redialing: pooled connection dead, safe to resend (once)
 //      └──respond (the route's own answer) ────────────────────────▶ done
+//
+// Its fields are few on purpose (it is allocated per request): what belongs to the client
+// connection stays there (the parser, the senders, the link), what belongs to the upstream
+// connection stays with it (its parser, whether it sent FIN), what the request sender knows (what
+// was sent, whether it was resent) stays in the sender.
 import { type ClientHandler, type ClientSide, P_UPSTREAM } from "./client-side.ts";
 import { errorKind, errorMessage, type ProxyOutcome, type UpstreamErrorKind } from "./dial-errors.ts";
 import {
@@ -32,8 +38,19 @@ const CLIENT_GONE = "client closed before the request was complete";
 enum Phase {
   Routing,
   Dialing,
+  /** Dialing again: the pooled connection died before any response byte (the head is resent). */
+  Redialing,
   Forwarding,
   Done,
+}
+
+/** How far the response got. */
+enum Res {
+  Awaited,
+  /** Its head was relayed to the client. */
+  Started,
+  /** All of it was (the exchange finishes once the upstream's parser has returned). */
+  Complete,
 }
 
 export class Exchange implements ClientHandler, UpstreamOwner, ResponseHandler {
@@ -44,13 +61,8 @@ export class Exchange implements ClientHandler, UpstreamOwner, ResponseHandler {
   private reqDone: boolean;
   /** The client connection closes once this exchange is over. */
   private closeAfter = false;
-  /** The attached upstream connection sent FIN. */
-  private upEnded = false;
+  private res = Res.Awaited;
   private resStatus = 0;
-  /** The response head was relayed to the client; the whole response was. */
-  private responseStarted = false;
-  private responseDone = false;
-  private retried = false;
   private t0 = 0;
   private latencyMs = -1;
 
@@ -128,7 +140,7 @@ export class Exchange implements ClientHandler, UpstreamOwner, ResponseHandler {
   }
 
   expire(): void {
-    if (this.phase === Phase.Forwarding && !this.responseStarted)
+    if (this.phase === Phase.Forwarding && this.res === Res.Awaited)
       this.fail("timeout", "upstream did not answer in time");
   }
 
@@ -140,7 +152,9 @@ export class Exchange implements ClientHandler, UpstreamOwner, ResponseHandler {
   // --- the upstream connection's events (this exchange owns it) ---
 
   upstreamData(chunk: Uint8Array): void {
-    if (this.phase === Phase.Forwarding) this.up().reader.feed(chunk, this, this.conn.ctx.limits);
+    if (this.phase !== Phase.Forwarding) return;
+    this.up().reader.feed(chunk, this, this.conn.ctx.limits);
+    if (this.res === Res.Complete && this.phase === Phase.Forwarding) this.responseOver();
   }
 
   upstreamDrain(): void {
@@ -152,7 +166,6 @@ export class Exchange implements ClientHandler, UpstreamOwner, ResponseHandler {
   }
 
   upstreamClose(error?: Error): void {
-    this.upEnded = true;
     if (this.phase === Phase.Forwarding)
       this.upstreamGone(error, error?.message ?? "upstream closed the connection");
   }
@@ -188,16 +201,16 @@ export class Exchange implements ClientHandler, UpstreamOwner, ResponseHandler {
     conn.closeGracefully();
   }
 
-  private dial(key: string): void {
-    this.phase = Phase.Dialing;
+  private dial(key: string, phase: Phase.Dialing | Phase.Redialing = Phase.Dialing): void {
+    this.phase = phase;
     const target = (this.decision as DialDecision).target;
     this.conn.ctx.pool.dial(target, key).then(
       (up) => {
-        if (this.phase !== Phase.Dialing) up.retire();
+        if (this.phase !== phase) up.retire();
         else this.attach(up);
       },
       (error) => {
-        if (this.phase === Phase.Dialing) this.fail(errorKind(error), errorMessage(error));
+        if (this.phase === phase) this.fail(errorKind(error), errorMessage(error));
       },
     );
   }
@@ -208,15 +221,14 @@ export class Exchange implements ClientHandler, UpstreamOwner, ResponseHandler {
     conn.link.attach(up);
     up.owner = this;
     up.reader.begin(req.method);
+    const resend = this.phase === Phase.Redialing;
     this.phase = Phase.Forwarding;
-    this.responseStarted = false;
-    this.responseDone = false;
-    this.upEnded = false;
+    this.res = Res.Awaited;
     if (req.method === "CONNECT") {
       this.openTunnel(200, CONNECT_ESTABLISHED);
       return;
     }
-    if (this.retried) {
+    if (resend) {
       // A fresh connection for a request whose first one died: the head as sent before, then the
       // body from where the client is (none of it had been sent beyond the head).
       // Writing to the dead connection may have paused the client; this connection's queue is empty.
@@ -274,9 +286,9 @@ export class Exchange implements ClientHandler, UpstreamOwner, ResponseHandler {
       return;
     }
     this.reqDone = true;
-    if (this.responseDone) this.finish();
+    if (this.res === Res.Complete) this.finish();
     else {
-      if (!this.responseStarted) this.expectResponse();
+      if (this.res === Res.Awaited) this.expectResponse();
       conn.checkReadAhead();
     }
   }
@@ -284,7 +296,7 @@ export class Exchange implements ClientHandler, UpstreamOwner, ResponseHandler {
   private requestBodyError(error: unknown): void {
     this.conn.link.retire();
     this.report({ ok: false, latencyMs: this.elapsed() });
-    if (this.responseStarted) this.conn.client.destroy(new Error(errorMessage(error)));
+    if (this.res !== Res.Awaited) this.conn.client.destroy(new Error(errorMessage(error)));
     else this.conn.badRequest(error);
   }
 
@@ -317,7 +329,7 @@ export class Exchange implements ClientHandler, UpstreamOwner, ResponseHandler {
     const req = this.req;
     this.closeAfter ||= !req.keepAlive || !this.reqDone || this.conn.clientEnded || closeDelimited;
     this.resStatus = head.status;
-    this.responseStarted = true;
+    this.res = Res.Started;
     const label = (this.decision as DialDecision).upstreamLabel;
     this.conn.responseSender.head(head, reader, this.closeAfter, req.minor, label);
   }
@@ -331,7 +343,14 @@ export class Exchange implements ClientHandler, UpstreamOwner, ResponseHandler {
   }
 
   responseComplete(): void {
-    this.responseDone = true;
+    this.res = Res.Complete;
+  }
+
+  /**
+   * The response is complete (and the upstream's parser done with it): the exchange is over, or,
+   * when the upstream answered before the request was complete, the connection closes.
+   */
+  private responseOver(): void {
     if (this.reqDone) {
       this.finish();
       return;
@@ -352,16 +371,16 @@ export class Exchange implements ClientHandler, UpstreamOwner, ResponseHandler {
   private upstreamGone(error: Error | undefined, message: string): void {
     const up = this.up();
     if (error === undefined && up.reader.endsAtClose()) {
-      this.responseComplete();
+      this.res = Res.Complete;
+      this.responseOver();
       return;
     }
-    if (this.responseDone) return;
+    if (this.res === Res.Complete) return;
     // The connection broke mid-exchange: resend once on a fresh one when that is safe.
     this.conn.link.retire();
-    const untouched = !this.responseStarted && up.reader.buffer.length === 0 && this.latencyMs < 0;
-    if (untouched && up.reused && !this.retried && this.conn.requestSender.mayResend(this.req)) {
-      this.retried = true;
-      this.dial(up.key);
+    const untouched = this.res === Res.Awaited && up.reader.buffer.length === 0 && this.latencyMs < 0;
+    if (untouched && up.reused && this.conn.requestSender.mayResend(this.req)) {
+      this.dial(up.key, Phase.Redialing);
       return;
     }
     this.fail(error === undefined ? "reset" : errorKind(error) === "timeout" ? "timeout" : "reset", message);
@@ -373,7 +392,7 @@ export class Exchange implements ClientHandler, UpstreamOwner, ResponseHandler {
     this.report({ ok: true, status: this.resStatus, latencyMs: this.latencyMs });
     const up = this.conn.link.release();
     if (up !== null) {
-      if (up.reader.reusable && !this.upEnded && !up.closed) this.conn.ctx.pool.release(up);
+      if (up.reader.reusable && !up.ended && !up.closed) this.conn.ctx.pool.release(up);
       else up.retire();
     }
     this.end(this.closeAfter);
@@ -385,7 +404,7 @@ export class Exchange implements ClientHandler, UpstreamOwner, ResponseHandler {
     conn.ctx.stats.upstreamErrors++;
     conn.link.retire();
     this.report({ ok: false, error: kind, latencyMs: this.elapsed() });
-    if (this.responseStarted) {
+    if (this.res !== Res.Awaited) {
       // The client already has part of a response: only a cut connection tells it it is incomplete.
       conn.client.destroy(new Error(message));
       return;

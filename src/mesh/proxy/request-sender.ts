@@ -22,6 +22,8 @@ export class RequestSender {
   /** Body bytes that went in sentHead; body bytes written upstream after it. */
   private headBody = 0;
   private bodyOut = 0;
+  /** The head was sent again (a request is resent once at most). */
+  private resent = false;
 
   constructor(
     private readonly reader: RequestReader,
@@ -55,6 +57,7 @@ export class RequestSender {
     this.sentHead = head;
     this.headBody = coalesced?.byteLength ?? 0;
     this.bodyOut = 0;
+    this.resent = false;
     this.link.toUpstream(head);
     if (first !== undefined && !coalesced) {
       this.bodyOut += first.byteLength;
@@ -63,15 +66,21 @@ export class RequestSender {
     return complete;
   }
 
-  /** Whether the request may be sent again on a fresh connection (its first one died unanswered). */
+  /**
+   * Whether the request may be sent again on a fresh connection (its first one died unanswered):
+   * once, and only when that is safe.
+   */
   mayResend(req: RequestHead): boolean {
     return (
-      this.sentHead !== null && retryable(req.method, req.body.kind !== "none", this.headBody, this.bodyOut)
+      this.sentHead !== null &&
+      !this.resent &&
+      retryable(req.method, req.body.kind !== "none", this.headBody, this.bodyOut)
     );
   }
 
   /** Sends the head again, as it was sent before (with the body bytes that went in it). */
   resendHead(): void {
+    this.resent = true;
     this.link.toUpstream(this.sentHead as Buffer);
   }
 

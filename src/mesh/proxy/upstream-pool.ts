@@ -48,6 +48,8 @@ export class UpstreamConn {
   readonly reader = new ResponseReader();
   /** Served at least one request before the current one. */
   reused = false;
+  /** The upstream sent FIN: the connection cannot carry another request. */
+  ended = false;
   closed = false;
   idleSince = 0;
 
@@ -62,6 +64,7 @@ export class UpstreamConn {
     });
     duplex.onDrain(() => this.owner?.upstreamDrain());
     duplex.onEnd(() => {
+      this.ended = true;
       if (this.owner !== null) this.owner.upstreamEnd();
       else this.retire();
     });
@@ -96,7 +99,12 @@ export class UpstreamPool {
     this.timer.unref?.();
   }
 
-  /** An idle connection to this target, or null. */
+  /**
+   * An idle connection to this target, or null. The target's list stays even when empty: a
+   * connection taken for a request usually comes back after it, and dropping the list only to make
+   * a new one then is a Map delete, an array and a Map set per request (the sweep drops lists that
+   * stay empty).
+   */
   take(key: string): UpstreamConn | null {
     const list = this.idle.get(key);
     if (list === undefined) return null;
@@ -105,10 +113,8 @@ export class UpstreamPool {
       if (conn.closed) continue;
       conn.reused = true;
       this.stats.reuses++;
-      if (list.length === 0) this.idle.delete(key);
       return conn;
     }
-    this.idle.delete(key);
     return null;
   }
 
@@ -157,11 +163,13 @@ export class UpstreamPool {
     return n;
   }
 
-  /** Closes connections idle for longer than the idle timeout. */
+  /** Closes connections idle for longer than the idle timeout; drops the targets' empty lists. */
   sweep(now: number): void {
     const limit = now - this.options.idleTimeoutMs;
-    for (const list of [...this.idle.values()])
+    for (const [key, list] of [...this.idle]) {
       for (const conn of [...list]) if (conn.idleSince <= limit) conn.retire();
+      if (list.length === 0) this.idle.delete(key);
+    }
   }
 
   /** Closes every idle connection and stops the sweeper. */
