@@ -10,6 +10,7 @@
 // Listeners follow the catalog and the local workers (route-table.ts keeps their states). What
 // arrives from other nodes is the inbound side's (src/mesh/inbound/).
 import type { TCPSocketListener } from "bun";
+import { describeError } from "../../runtime/errors.ts";
 import type { Logger } from "../../runtime/log.ts";
 import type { Catalog } from "../contracts.ts";
 import type { ConnectionInfo, RouteDecision as HttpDecision, RequestHead } from "../proxy/http-proxy.ts";
@@ -83,7 +84,7 @@ export class Outbound {
       this.listeners.set(id, listener);
       this.table.applied(route, `listening on ${host}:${route.port}`);
     } catch (err) {
-      const message = `cannot listen on ${host}:${route.port}: ${(err as Error & { code?: string }).code ?? (err as Error).message}`;
+      const message = `cannot listen on ${host}:${route.port}: ${(err as { code?: string }).code ?? describeError(err)}`;
       this.table.failed(route, message);
       this.options.log.error("mesh route failed", {
         service: route.service,

@@ -11,9 +11,9 @@
 //
 //   reading ──head──▶ busy (an Exchange, or after CONNECT / 101 a Tunnel) ──over──▶ reading
 //      └──────────────────────┴──error, FIN, last response──▶ closing ──▶ closed
+import { describeError } from "../../runtime/errors.ts";
 import type { Duplex } from "../contracts.ts";
 import { type ClientHandler, type ClientSide, P_READAHEAD, P_UPSTREAM } from "./client-side.ts";
-import { errorMessage } from "./dial-errors.ts";
 import { Exchange } from "./exchange.ts";
 import { errorResponse } from "./http-head-writer.ts";
 import { HttpParseError, type RequestHead } from "./http-parser.ts";
@@ -151,7 +151,7 @@ export class ClientConnection implements ClientSide, LinkClient, Expirable {
   /** A malformed request (or one that took too long): 400/408/431, then close. */
   badRequest(error: unknown): void {
     const status = error instanceof HttpParseError ? error.status : 400;
-    const message = errorMessage(error);
+    const message = describeError(error);
     this.ctx.stats.badRequests++;
     this.ctx.onEvent({ kind: "bad-request", status, message, remoteAddress: this.info.remoteAddress });
     const code = status === 431 ? "head-too-large" : status === 408 ? "head-timeout" : "bad-request";

@@ -17,8 +17,10 @@
 // connection stays there (the parser, the senders, the link), what belongs to the upstream
 // connection stays with it (its parser, whether it sent FIN), what the request sender knows (what
 // was sent, whether it was resent) stays in the sender.
+
+import { describeError } from "../../runtime/errors.ts";
 import { type ClientHandler, type ClientSide, P_UPSTREAM } from "./client-side.ts";
-import { errorKind, errorMessage, type ProxyOutcome, type UpstreamErrorKind } from "./dial-errors.ts";
+import { errorKind, type ProxyOutcome, type UpstreamErrorKind } from "./dial-errors.ts";
 import {
   CONNECT_ESTABLISHED,
   errorResponse,
@@ -196,7 +198,7 @@ export class Exchange implements ClientHandler, UpstreamOwner, ResponseHandler {
   private routeFailed(error: unknown): void {
     if (this.phase !== Phase.Routing) return;
     const conn = this.conn;
-    conn.ctx.onEvent({ kind: "route-error", message: errorMessage(error) });
+    conn.ctx.onEvent({ kind: "route-error", message: describeError(error) });
     conn.client.write(errorResponse(500, "route-error", "no route decision", {}, { close: true }));
     conn.closeGracefully();
   }
@@ -210,7 +212,7 @@ export class Exchange implements ClientHandler, UpstreamOwner, ResponseHandler {
         else this.attach(up);
       },
       (error) => {
-        if (this.phase === phase) this.fail(errorKind(error), errorMessage(error));
+        if (this.phase === phase) this.fail(errorKind(error), describeError(error));
       },
     );
   }
@@ -296,7 +298,7 @@ export class Exchange implements ClientHandler, UpstreamOwner, ResponseHandler {
   private requestBodyError(error: unknown): void {
     this.conn.link.retire();
     this.report({ ok: false, latencyMs: this.elapsed() });
-    if (this.res !== Res.Awaited) this.conn.client.destroy(new Error(errorMessage(error)));
+    if (this.res !== Res.Awaited) this.conn.client.destroy(new Error(describeError(error)));
     else this.conn.badRequest(error);
   }
 

@@ -3,8 +3,10 @@
 // into the received buffer; nothing is decoded into strings unless someone asks for it. The fields
 // the proxy acts on (framing, hop-by-hop, forwarding) are recognised by comparing bytes, so the hot
 // path neither allocates a string per field nor lower-cases names.
+import { PermanentError } from "../../runtime/errors.ts";
 
-export class HttpParseError extends Error {
+/** A malformed head or body: the same bytes are refused again, so it is permanent. */
+export class HttpParseError extends PermanentError {
   constructor(
     /** 400, 417, 431 (head too large), 501 (unsupported transfer coding), 505 (version); 502 for responses. */
     readonly status: number,

@@ -5,7 +5,7 @@
 // response ends (its framing per RFC 9112 §6.3, the body decoder of http-body.ts) and whether the
 // connection can carry another request afterwards. No I/O: the exchange writes to the client.
 
-import { errorMessage } from "./dial-errors.ts";
+import { describeError } from "../../runtime/errors.ts";
 import { BodyReader } from "./http-body.ts";
 import { findHeadEnd, type HeadLimits } from "./http-parser.ts";
 import { parseResponseHead, type ResponseHead, responseFraming } from "./http-response-parser.ts";
@@ -68,7 +68,7 @@ export class ResponseReader {
       try {
         end = this.body.feed(buf, 0, buf.byteLength);
       } catch (error) {
-        handler.responseError(errorMessage(error));
+        handler.responseError(describeError(error));
         return;
       }
       if (end < 0) {
@@ -110,7 +110,7 @@ export class ResponseReader {
         }
         head = parseResponseHead(ab.buf, ab.start, headEnd, limits);
       } catch (error) {
-        handler.responseError(`malformed response: ${errorMessage(error)}`);
+        handler.responseError(`malformed response: ${describeError(error)}`);
         return;
       }
       this.scanned = 0;
@@ -145,7 +145,7 @@ export class ResponseReader {
       closeDelimited = framing.kind === "close";
       this.reusable &&= head.keepAlive && !closeDelimited;
     } catch (error) {
-      handler.responseError(`malformed response: ${errorMessage(error)}`);
+      handler.responseError(`malformed response: ${describeError(error)}`);
       return;
     }
     this.phase = Phase.Body;

@@ -1,8 +1,10 @@
 // The TCP data path (protocol: tcp service ports, local upstream ports): for each connection route()
 // decides once where it goes; the proxy dials it and splices both ways with back-pressure. A refusal
 // closes the connection at once (no bytes are sent: TCP has no way to say why).
+
+import { describeError } from "../../runtime/errors.ts";
 import type { Dialer, DialTarget, Duplex } from "../contracts.ts";
-import { asError, errorKind, errorMessage, type ProxyOutcome } from "./dial-errors.ts";
+import { asError, errorKind, type ProxyOutcome } from "./dial-errors.ts";
 import type { ConnectionInfo } from "./http-types.ts";
 import { Splice } from "./splice.ts";
 
@@ -48,7 +50,7 @@ export function createTcpProxy(options: TcpProxyOptions): TcpProxy {
     try {
       decision = await options.route(info);
     } catch (error) {
-      decision = { kind: "refuse", reason: `route failed: ${errorMessage(error)}` };
+      decision = { kind: "refuse", reason: `route failed: ${describeError(error)}` };
     }
     if (decision.kind === "refuse") {
       onEvent({ kind: "refused", reason: decision.reason, remoteAddress: info.remoteAddress });
@@ -72,7 +74,7 @@ export function createTcpProxy(options: TcpProxyOptions): TcpProxy {
       upstream = await options.dialer.dial(target, AbortSignal.timeout(connectTimeoutMs));
     } catch (error) {
       const kind = errorKind(error);
-      onEvent({ kind: "upstream-error", error: kind, message: errorMessage(error), target });
+      onEvent({ kind: "upstream-error", error: kind, message: describeError(error), target });
       report({ ok: false, error: kind, latencyMs: performance.now() - t0 });
       splice.abort(asError(error));
       return;

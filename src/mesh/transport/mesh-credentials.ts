@@ -7,6 +7,7 @@
 import { X509Certificate } from "node:crypto";
 import { Backoff, type BackoffOptions } from "../../runtime/backoff.ts";
 import { readJsonAnswer } from "../../runtime/bounded-read.ts";
+import { describeError, PermanentError, RecoverableError } from "../../runtime/errors.ts";
 import type { Store } from "../../store/store.ts";
 import { newNodeKey } from "./certificates.ts";
 import { type NodeTls, nodeNameOf } from "./node-tls.ts";
@@ -47,7 +48,8 @@ export function renewalDue(tls: NodeTls | undefined, nowMs: number, withinMs = R
   }
 }
 
-export class CertificateRefused extends Error {}
+/** The cloud refused to sign (a 4xx): asking again gives the same answer. */
+export class CertificateRefused extends PermanentError {}
 
 export interface CertificateRequest {
   cloudUrl: string;
@@ -78,7 +80,9 @@ export async function requestMeshTls(req: CertificateRequest): Promise<NodeTls> 
   };
   if (!res.ok) {
     const message = `the cloud refused a mesh certificate for ${req.node}: ${answer.error ?? `HTTP ${res.status}`}`;
-    throw res.status >= 400 && res.status < 500 ? new CertificateRefused(message) : new Error(message);
+    throw res.status >= 400 && res.status < 500
+      ? new CertificateRefused(message)
+      : new RecoverableError(message);
   }
   if (typeof answer.ca !== "string" || typeof answer.certificate !== "string")
     throw new Error(
@@ -146,7 +150,7 @@ export function keepMeshTls(options: KeeperOptions): MeshTlsKeeper {
     } catch (error) {
       const delay = backoff.next();
       options.onEvent?.("cannot get a mesh certificate yet; retrying", {
-        error: (error as Error).message,
+        error: describeError(error),
         retryInMs: delay,
         hasCertificate: current !== undefined,
       });

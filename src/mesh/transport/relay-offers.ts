@@ -7,6 +7,7 @@
 // leg that dies after waiting a while at a working relay is replaced after the first, short delay.
 import type { Socket } from "bun";
 import { Backoff, type BackoffOptions } from "../../runtime/backoff.ts";
+import { describeError } from "../../runtime/errors.ts";
 import { LineReader, readLines } from "./line-reader.ts";
 import type { NodeTls } from "./node-tls.ts";
 import { LEG_KEEPALIVE_MS } from "./relay-hub.ts";
@@ -161,8 +162,8 @@ class OfferPhase implements Phase {
         open: (socket: Socket<Phase>) => this.open(socket as PhasedSocket),
         connectError: () => {},
       },
-    }).catch((error: Error) =>
-      this.fail(`cannot connect to the relay at ${target.host}:${target.port}: ${error.message}`),
+    }).catch((error: unknown) =>
+      this.fail(`cannot connect to the relay at ${target.host}:${target.port}: ${describeError(error)}`),
     );
   }
 

@@ -5,6 +5,7 @@
 // the peer's node name is read from that certificate; then the preamble names the service, and the
 // stream goes to onStream. Dialing side (TLS client): the server's certificate must name the target
 // node (the TLS stack checks the name too); then the preamble is sent and the stream is returned.
+import { describeError } from "../../runtime/errors.ts";
 import type { Duplex } from "../contracts.ts";
 import { codedError } from "../proxy/dial-errors.ts";
 import { SocketDuplex } from "../proxy/socket-duplex.ts";
@@ -143,7 +144,7 @@ export function acceptTls(
     phase.bind(upgradeTls(raw, { isServer: true, tls: serverTlsOptions(credentials), phase, initialData }));
   } catch (error) {
     phase.close();
-    ctx.onRefused(`TLS upgrade failed: ${(error as Error).message}`, { remote });
+    ctx.onRefused(`TLS upgrade failed: ${describeError(error)}`, { remote });
     raw.terminate();
   }
 }

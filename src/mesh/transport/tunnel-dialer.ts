@@ -8,6 +8,7 @@
 // spliced legs. On the cloud the relay is in-process: its waiting legs are taken directly.
 // `local` targets are plain TCP to 127.0.0.1. Idle keep-alive streams are pooled by the proxy.
 import type { Socket } from "bun";
+import { describeError } from "../../runtime/errors.ts";
 import type { CatalogNode, Dialer, DialTarget, Duplex } from "../contracts.ts";
 import { abortError, codedError } from "../proxy/dial-errors.ts";
 import { connectDuplex } from "../proxy/socket-duplex.ts";
@@ -74,7 +75,8 @@ export class TunnelDialer implements Dialer {
     };
     const plan = this.options.relayOnly ? { direct: false, probe: false } : this.paths.plan(node.name);
     if (plan.probe) void this.probe(node, credentials);
-    let directError: Error | undefined;
+    /** Why the direct path failed; undefined when it was not tried (or worked). */
+    let directFailure: string | undefined;
     if (plan.direct) {
       try {
         const duplex = await this.direct(node, credentials, preamble, signal);
@@ -82,11 +84,11 @@ export class TunnelDialer implements Dialer {
         return duplex as Duplex;
       } catch (error) {
         if (signal?.aborted) throw error;
-        directError = error as Error;
+        directFailure = describeError(error);
         this.paths.directFailed(node.name);
         this.options.onEvent?.("direct path failed; using the relay", {
           node: node.name,
-          error: directError.message,
+          error: directFailure,
         });
       }
     }
@@ -96,11 +98,10 @@ export class TunnelDialer implements Dialer {
       return duplex as Duplex;
     } catch (error) {
       this.stats.failed++;
-      if (signal?.aborted || !directError) throw error;
-      const e = error as Error & { code?: string };
+      if (signal?.aborted || directFailure === undefined) throw error;
       throw codedError(
-        `cannot reach node ${node.name}: direct: ${directError.message}; relay: ${e.message}`,
-        e.code ?? "EHOSTUNREACH",
+        `cannot reach node ${node.name}: direct: ${directFailure}; relay: ${describeError(error)}`,
+        (error as { code?: string }).code ?? "EHOSTUNREACH",
       );
     }
   }
@@ -240,8 +241,8 @@ function dialHandlers(onOpen: (socket: PhasedSocket) => void) {
   } as import("bun").SocketHandler<Phase>;
 }
 
-function codedErrorFrom(error: Error & { code?: string }, where: string): Error {
-  return codedError(`${where}: ${error.message}`, error.code ?? "ECONNREFUSED");
+function codedErrorFrom(error: unknown, where: string): Error {
+  return codedError(`${where}: ${describeError(error)}`, (error as { code?: string }).code ?? "ECONNREFUSED");
 }
 
 /** A direct TLS connection to host:port that must be `target`, then the preamble. */
@@ -262,7 +263,7 @@ function dialTls(
     allowHalfOpen: true,
     data: phase,
     socket: dialHandlers((socket) => phase.bind(socket)),
-  }).catch((error: Error) => phase.abandon(codedErrorFrom(error, phase.where)));
+  }).catch((error: unknown) => phase.abandon(codedErrorFrom(error, phase.where)));
   return withDeadline(phase, ms, signal);
 }
 
@@ -350,6 +351,6 @@ function dialViaRelay(
     allowHalfOpen: true,
     data: phase,
     socket: dialHandlers((socket) => phase.open(socket)),
-  }).catch((error: Error) => tls.abandon(codedErrorFrom(error, tls.where)));
+  }).catch((error: unknown) => tls.abandon(codedErrorFrom(error, tls.where)));
   return withDeadline(tls, ms, signal);
 }
