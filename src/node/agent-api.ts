@@ -15,14 +15,20 @@ import { readStoredPlan } from "./link/plan-store.ts";
 import { redactPlan } from "./plan-redaction.ts";
 import type { Supervisor } from "./workers/supervisor.ts";
 
-export function agentApiApp(
-  readiness: Readiness,
-  identity: Record<string, string>,
-  store: Store,
-  workers: () => Supervisor | undefined,
-  agentToken: string,
-  discovery?: DiscoverySource,
-): Hono {
+export interface AgentApiOptions {
+  readiness: Readiness;
+  /** Shown by /healthz and /readyz: mode, node, version. */
+  identity: Record<string, string>;
+  store: Store;
+  /** The supervisor once the node has joined; undefined before. */
+  workers: () => Supervisor | undefined;
+  /** Required off loopback, and to see /v1/plan unredacted. */
+  agentToken: string;
+  discovery?: DiscoverySource | undefined;
+}
+
+export function agentApiApp(options: AgentApiOptions): Hono {
+  const { readiness, identity, store, workers, agentToken, discovery } = options;
   const app = new Hono();
   app.use(requireAgentTokenOffLoopback(agentToken));
   mountHealthRoutes(app, readiness, identity);
@@ -53,15 +59,7 @@ export function agentApiApp(
   return app;
 }
 
-export function startAgentApi(
-  address: HostPort,
-  readiness: Readiness,
-  identity: Record<string, string>,
-  store: Store,
-  workers: () => Supervisor | undefined,
-  agentToken: string,
-  discovery?: DiscoverySource,
-): Server {
-  const app = agentApiApp(readiness, identity, store, workers, agentToken, discovery);
+export function startAgentApi(address: HostPort, options: AgentApiOptions): Server {
+  const app = agentApiApp(options);
   return serveHttp("local agent API, --agent-port", address, app.fetch);
 }

@@ -85,21 +85,20 @@ export async function startLocalNode(config: AgentConfig): Promise<LocalNode> {
   const metrics = new Registry();
   let served: ServedParts | undefined;
   const agentToken = ensureTokenFile(join(config.dataDir, AGENT_TOKEN_FILE), "lvagt_");
-  const agentApi = startAgentApi(
-    config.agentListen,
+  const agentApi = startAgentApi(config.agentListen, {
     readiness,
     identity,
     store,
-    () => served?.supervisor,
+    workers: () => served?.supervisor,
     agentToken,
-    {
+    discovery: {
       node: () => served?.name,
       catalog: () => served?.catalog.get(),
       localWorkers: () => served?.supervisor.snapshot() ?? [],
       routes: () => served?.mesh.routes(),
       metrics: () => metrics.metrics(),
     },
-  );
+  });
   lifecycle.add("agent-api", () => agentApi.stop(true));
   log.info("local agent API listening", { url: agentApi.url.toString() });
   const serve = (parts: ServedParts) => {

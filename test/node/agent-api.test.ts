@@ -73,11 +73,13 @@ describe("the agent API on 0.0.0.0 (--agent-address)", () => {
     acceptPlan(store, { epoch: "e1", revision: 1, hash: "h1", plan });
     server = startAgentApi(
       { host: "0.0.0.0", port: 0 },
-      new Readiness(),
-      { mode: "edge" },
-      store,
-      () => undefined,
-      TOKEN,
+      {
+        readiness: new Readiness(),
+        identity: { mode: "edge" },
+        store,
+        workers: () => undefined,
+        agentToken: TOKEN,
+      },
     );
   });
   afterAll(() => {
