@@ -2,7 +2,7 @@
 // `levee ctl apply` call: it reads YAML or JSON with any number of objects, checks each against
 // the schema of its kind, and either returns all objects or every mistake in every document,
 // each with its document number, path (`spec.workers[1].node`) and message. Nothing is partial.
-import { isRecord, loadDocuments } from "./documents.ts";
+import { isRecord, loadDocuments, type RawDocument } from "./documents.ts";
 import { describeValue, errorMap, type FieldIssue, fieldIssues, formatPath, type Issue } from "./issues.ts";
 import { type ManifestKind, manifestKinds, type Resource } from "./kinds.ts";
 
@@ -23,7 +23,11 @@ export type ObjectResult = { ok: true; objects: Resource[] } | { ok: false; issu
 
 /** Parses and validates a body of manifests (YAML or JSON); `contentType` picks the format. */
 export function parseManifests(body: string, contentType?: string): ParseResult {
-  const documents = loadDocuments(body, contentType);
+  return validateDocuments(loadDocuments(body, contentType));
+}
+
+/** Validates the documents of a body already read (loadDocuments), as parseManifests does. */
+export function validateDocuments(documents: readonly RawDocument[]): ParseResult {
   if (documents.length === 0) {
     const message =
       "the body holds no objects: expected YAML or JSON objects with apiVersion, kind and metadata";

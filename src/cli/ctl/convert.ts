@@ -4,7 +4,7 @@
 // file; native objects are printed as written. Warnings go to standard error; a manifest the API
 // would refuse fails like `apply` does (exit 1, one line per issue).
 import { loadDocuments } from "../../manifest/documents.ts";
-import { parseManifests } from "../../manifest/manifest.ts";
+import { validateDocuments } from "../../manifest/manifest.ts";
 import { UsageError } from "../../runtime/errors.ts";
 import { CtlFailure, issueLines } from "./client.ts";
 import { type CtlContext, takeArgs } from "./context.ts";
@@ -16,13 +16,16 @@ export async function convert(ctx: CtlContext): Promise<number> {
   const { filename, output } = ctx.options;
   if (!filename) throw new UsageError("missing -f FILE (a YAML or JSON manifest, or - for standard input)");
   const body = await readManifest(filename);
-  const text = body.text as string;
-  const parsed = parseManifests(text, body.contentType);
+  // Read once: validated here, and the objects as written are what the translation reads.
+  const documents = loadDocuments(body.text as string, body.contentType);
+  const parsed = validateDocuments(documents);
   if (!parsed.ok) throw new CtlFailure("invalid manifest; nothing was converted", issueLines(parsed.issues));
   // Loaded here: the translation is only needed by this subcommand.
   const { convertLocally } = await import("../../manifest/dayu/convert-local.ts");
-  const raw = loadDocuments(text, body.contentType).map((doc) => doc.value);
-  const converted = convertLocally(parsed.objects, raw);
+  const converted = convertLocally(
+    parsed.objects,
+    documents.map((doc) => doc.value),
+  );
   if (!converted.ok) {
     throw new CtlFailure(
       "the manifest cannot be converted; nothing was converted",
