@@ -7,7 +7,7 @@
 import { z } from "zod";
 import { DEFAULT_MAX_SERVICES_PER_NODE, DEFAULT_MAX_WORKERS_PER_NODE } from "../manifest/plan.ts";
 import { DNS_LABEL } from "../runtime/dns-name.ts";
-import { parseHostPort } from "../runtime/host-port.ts";
+import { DEFAULT_PORTS, parseHostPort } from "../runtime/host-port.ts";
 
 /** Which commands an option belongs to. */
 export type Scope = "agent" | "cloud" | "edge" | "ctl" | "install" | "uninstall" | "demo";
@@ -131,12 +131,12 @@ export const optionsSchema = z.object({
     placeholder: "ADDR",
     defaultText: "the bind address, or when that is 0.0.0.0 the first non-loopback address",
   }),
-  agentPort: opt(port.default(7401), {
+  agentPort: opt(port.default(DEFAULT_PORTS.agent), {
     scopes: AGENT,
     description: "port of the local agent API (health, discovery, plan, workers; see --agent-address)",
     placeholder: "PORT",
   }),
-  proxyPort: opt(port.default(7403), {
+  proxyPort: opt(port.default(DEFAULT_PORTS.proxy), {
     scopes: AGENT,
     description:
       "port of the mesh forward proxy on loopback (workers with meshProxy: true get it as HTTP_PROXY)",
@@ -147,7 +147,7 @@ export const optionsSchema = z.object({
     description:
       "send mesh traffic to other nodes always through the cloud's relay, never directly (diagnosis, benchmarks)",
   }),
-  tunnelPort: opt(port.default(7402), {
+  tunnelPort: opt(port.default(DEFAULT_PORTS.tunnel), {
     scopes: AGENT,
     description:
       "port of the mesh tunnel (mutual TLS between agents; on the cloud also the relay for nodes that cannot reach each other) on the bind address",
@@ -174,12 +174,12 @@ export const optionsSchema = z.object({
     placeholder: "FORMAT",
     defaultText: "text on a terminal, else json",
   }),
-  apiListen: opt(hostPort.default(":7400"), {
+  apiListen: opt(hostPort.default(`:${DEFAULT_PORTS.api}`), {
     scopes: ["cloud"],
     description: "cloud API listen address; an empty host means the bind address",
     placeholder: "HOST:PORT",
   }),
-  mqttListen: opt(hostPort.default(":1883"), {
+  mqttListen: opt(hostPort.default(`:${DEFAULT_PORTS.mqtt}`), {
     scopes: ["cloud"],
     description: "embedded MQTT broker listen address; an empty host means the bind address",
     placeholder: "HOST:PORT",

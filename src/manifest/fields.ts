@@ -3,6 +3,7 @@
 // `PORT: 80` is a number and is refused with a hint to quote it: values are passed byte-exact, so
 // levee never guesses how a number should be written) and must not contain NUL.
 import { z } from "zod";
+import { DEFAULT_PORTS } from "../runtime/host-port.ts";
 import { describeValue } from "./issues.ts";
 
 /** A string that can be passed to a process (argv, environment): no NUL character. */
@@ -15,17 +16,17 @@ export const portNumber = z
   .max(65535, "expected a port number between 1 and 65535");
 
 /**
- * The ports levee's own listeners take by default on every node (src/config/schema.ts): a service
- * port or an upstream's local port on one of them would fail on every node, so it is refused at
- * apply. (Ports moved by configuration are reported by the route's status on the node.)
+ * The ports levee's own listeners take by default on every node: a service port or an upstream's
+ * local port on one of them would fail on every node, so it is refused at apply. (Ports moved by
+ * configuration are reported by the route's status on the node.)
  */
-export const LEVEE_PORTS: ReadonlyMap<number, string> = new Map([
-  [1883, "the embedded MQTT broker"],
+const LEVEE_PORTS: ReadonlyMap<number, string> = new Map([
+  [DEFAULT_PORTS.mqtt, "the embedded MQTT broker"],
   [8883, "MQTT over TLS"],
-  [7400, "the cloud API"],
-  [7401, "the local agent API"],
-  [7402, "the mesh tunnel"],
-  [7403, "the mesh forward proxy"],
+  [DEFAULT_PORTS.api, "the cloud API"],
+  [DEFAULT_PORTS.agent, "the local agent API"],
+  [DEFAULT_PORTS.tunnel, "the mesh tunnel"],
+  [DEFAULT_PORTS.proxy, "the mesh forward proxy"],
 ]);
 
 /** A port a service may listen on through the mesh: any port but levee's own. */

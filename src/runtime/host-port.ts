@@ -1,4 +1,22 @@
-// Parsing of HOST:PORT listen addresses (":7400", "127.0.0.1:7400", "[::1]:7400").
+// Parsing of HOST:PORT listen addresses (":7400", "127.0.0.1:7400", "[::1]:7400"), and the ports
+// levee's own listeners take by default.
+
+/**
+ * The default port of each of levee's listeners: the options' defaults (src/config/schema.ts), and
+ * the ports a service may not take (src/manifest/fields.ts), said once.
+ */
+export const DEFAULT_PORTS = {
+  /** The embedded MQTT broker (--mqtt-listen). */
+  mqtt: 1883,
+  /** The cloud API (--api-listen). */
+  api: 7400,
+  /** The local agent API (--agent-port). */
+  agent: 7401,
+  /** The mesh tunnel (--tunnel-port). */
+  tunnel: 7402,
+  /** The mesh forward proxy (--proxy-port). */
+  proxy: 7403,
+} as const;
 
 export interface HostPort {
   /** Empty string: "use the bind address". */

@@ -9,9 +9,10 @@ import { defaultDataDir } from "../../config/defaults.ts";
 import type { Options } from "../../config/schema.ts";
 import { ExitError, UsageError } from "../../runtime/errors.ts";
 import { describeFsError } from "../../runtime/fs-errors.ts";
+import { DEFAULT_PORTS } from "../../runtime/host-port.ts";
 import type { ApiIssue } from "./types.ts";
 
-export const DEFAULT_SERVER = "http://127.0.0.1:7400";
+export const DEFAULT_SERVER = `http://127.0.0.1:${DEFAULT_PORTS.api}`;
 export const API_URL_FILE = "api.url";
 export const ADMIN_TOKEN_FILE = "admin.token";
 const REQUEST_TIMEOUT_MS = 15_000;
