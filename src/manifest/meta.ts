@@ -10,8 +10,6 @@ import { z } from "zod";
 import { DNS_LABEL, dnsLabelProblem } from "../runtime/dns-name.ts";
 import { describeValue, strict } from "./issues.ts";
 
-export { dnsLabelProblem };
-
 export const API_VERSION = "levee/v1";
 
 const DNS_SUBDOMAIN = /^(?=.{1,253}$)[a-z0-9](?:[-a-z0-9]*[a-z0-9])?(?:\.[a-z0-9](?:[-a-z0-9]*[a-z0-9])?)*$/;

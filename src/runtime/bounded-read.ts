@@ -41,7 +41,7 @@ export async function readTextWithin(
 }
 
 /** A JSON body read within `maxBytes` and parsed within the depth limit; never throws on content. */
-export async function readJsonWithin(
+async function readJsonWithin(
   message: Request | Response,
   what: string,
   limits: JsonLimits & { maxBytes: number },

@@ -10,9 +10,9 @@
 import { type Context, Hono, type MiddlewareHandler } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { z } from "zod";
-import { dnsLabelProblem } from "../../manifest/meta.ts";
 import { isStreamId, logStreamErrorSchema } from "../../protocol/log-request.ts";
 import { isNodeName } from "../../protocol/topics.ts";
+import { dnsLabelProblem } from "../../runtime/dns-name.ts";
 import type { Logger } from "../../runtime/log.ts";
 import type { Store } from "../../store/store.ts";
 import { readLiveness } from "../link/sync-store.ts";
