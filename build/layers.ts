@@ -5,7 +5,7 @@
 // TypeScript compiler API, which the native TypeScript 7 package does not ship; what is needed is
 // small (read the import specifiers, resolve the relative ones, check a table, find cycles).
 // Type-only imports count: a folder that names another's types depends on it as much.
-import { readdirSync, readFileSync, statSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 
 /**
@@ -56,7 +56,9 @@ export function importSpecifiers(source: string): string[] {
 /** Every relative import between .ts files under `root`. */
 export function readImports(root: string): ImportEdge[] {
   const edges: ImportEdge[] = [];
-  for (const file of tsFiles(root)) {
+  for (const name of readdirSync(root, { recursive: true, encoding: "utf8" })) {
+    if (!name.endsWith(".ts")) continue;
+    const file = join(root, name);
     for (const spec of importSpecifiers(readFileSync(file, "utf8"))) {
       if (!spec.startsWith(".")) continue;
       const target = resolve(dirname(file), spec);
@@ -65,14 +67,6 @@ export function readImports(root: string): ImportEdge[] {
     }
   }
   return edges;
-}
-
-function tsFiles(dir: string): string[] {
-  return readdirSync(dir).flatMap((entry) => {
-    const path = join(dir, entry);
-    if (statSync(path).isDirectory()) return tsFiles(path);
-    return path.endsWith(".ts") ? [path] : [];
-  });
 }
 
 const folderOf = (file: string): string => file.split("/")[0] ?? file;

@@ -2,7 +2,7 @@
 // a comment says why the code is as it is now). Scans the source, the tests, the benchmarks, the build
 // scripts and the docs.
 import { describe, expect, test } from "bun:test";
-import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { REPO_ROOT } from "./harness/process.ts";
 
@@ -10,11 +10,9 @@ const FOLDERS = ["src", "test", "bench", "build", "docs"];
 const TOP_FILES = ["README.md", "BENCHMARKS.md"];
 
 function textFiles(dir: string): string[] {
-  return readdirSync(dir).flatMap((entry) => {
-    const path = join(dir, entry);
-    if (statSync(path).isDirectory()) return textFiles(path);
-    return /\.(ts|md)$/.test(entry) ? [path] : [];
-  });
+  return readdirSync(dir, { recursive: true, encoding: "utf8" })
+    .filter((name) => /\.(ts|md)$/.test(name))
+    .map((name) => join(dir, name));
 }
 
 const files = [

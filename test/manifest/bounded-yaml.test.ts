@@ -78,11 +78,10 @@ describe("a manifest nesting too deep is refused, naming the limit", () => {
 });
 
 describe("real manifests still load, exactly as the yaml package reads them", () => {
-  const files = (dir: string): string[] =>
-    readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
-      e.isDirectory() ? files(join(dir, e.name)) : /\.ya?ml$/.test(e.name) ? [join(dir, e.name)] : [],
-    );
-  const manifests = files(join(import.meta.dir, "../../examples"));
+  const examples = join(import.meta.dir, "../../examples");
+  const manifests = readdirSync(examples, { recursive: true, encoding: "utf8" })
+    .filter((name) => /\.ya?ml$/.test(name))
+    .map((name) => join(examples, name));
 
   test.each(manifests.map((f) => [f.replace(/.*examples\//, "examples/"), f]))("%s", (_, file) => {
     const text = readFileSync(file, "utf8");
