@@ -17,7 +17,8 @@ import {
 } from "node:fs";
 import { join } from "node:path";
 import { type ArtifactRef, SHA256_HEX } from "../../manifest/artifact.ts";
-import type { BackoffOptions } from "../../runtime/backoff.ts";
+import { untilAborted } from "../../runtime/abort.ts";
+import { type BackoffOptions, DEFAULT_BACKOFF } from "../../runtime/backoff.ts";
 import { PermanentError } from "../../runtime/errors.ts";
 import type { Logger } from "../../runtime/log.ts";
 import type { Store } from "../../store/store.ts";
@@ -235,7 +236,7 @@ export class ArtifactCache {
         partial,
         source: this.source,
         signal,
-        backoff: this.options.backoff ?? { baseMs: 1000, capMs: 60_000 },
+        backoff: this.options.backoff ?? DEFAULT_BACKOFF,
         maxCorrupt: this.options.maxCorruptTransfers ?? 5,
         idleTimeoutMs: this.options.idleTimeoutMs ?? 60_000,
         onProgress: (progress) => {
@@ -271,17 +272,6 @@ export class ArtifactCache {
     log.info("artifact fetched", { sha256, size });
     return size;
   }
-}
-
-/** The promise, or the signal's reason as soon as it aborts (the promise goes on). */
-export function untilAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  if (!signal) return promise;
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    if (signal.aborted) return onAbort();
-    signal.addEventListener("abort", onAbort, { once: true });
-    promise.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
-  });
 }
 
 function fsyncDirectory(dir: string): void {
