@@ -4,22 +4,12 @@
 // blob under its final name always has exactly the bytes its name says. The same bytes again are
 // "unchanged". An artifact that a Service mounts cannot be deleted.
 import { createHash, randomUUID } from "node:crypto";
-import {
-  chmodSync,
-  closeSync,
-  existsSync,
-  fsyncSync,
-  mkdirSync,
-  openSync,
-  readdirSync,
-  renameSync,
-  statSync,
-  unlinkSync,
-} from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readdirSync, renameSync, statSync, unlinkSync } from "node:fs";
 import { open } from "node:fs/promises";
 import { join } from "node:path";
 import { SHA256_HEX } from "../manifest/artifact.ts";
 import { PermanentError } from "../runtime/errors.ts";
+import { fsyncDir } from "../runtime/fsync-dir.ts";
 import type { Store } from "../store/store.ts";
 
 /** Default largest artifact: 8 GiB. */
@@ -225,16 +215,6 @@ function removeQuietly(path: string): void {
     unlinkSync(path);
   } catch {
     // already gone
-  }
-}
-
-/** Makes a rename in `dir` durable. */
-export function fsyncDir(dir: string): void {
-  const fd = openSync(dir, "r");
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
   }
 }
 

@@ -14,7 +14,7 @@ import { Lifecycle } from "../runtime/shutdown.ts";
 import { ensureTokenFile } from "../runtime/token-file.ts";
 import { versionInfo } from "../runtime/version.ts";
 import { openStore, type Store } from "../store/store.ts";
-import { probeStoreWrite } from "../store/write-probe.ts";
+import { storeWriteCheck } from "../store/write-probe.ts";
 import { startAgentApi } from "./agent-api.ts";
 import { AGENT_TOKEN_FILE } from "./agent-auth.ts";
 import type { Supervisor } from "./workers/supervisor.ts";
@@ -80,7 +80,7 @@ export async function startLocalNode(config: AgentConfig): Promise<LocalNode> {
   }
 
   const readiness = new Readiness();
-  readiness.add("store", () => probeStoreWrite(store));
+  readiness.add("store", storeWriteCheck(store));
   const identity = { mode: config.mode, node: config.nodeName, version };
   const metrics = new Registry();
   let served: ServedParts | undefined;

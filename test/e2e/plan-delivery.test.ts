@@ -7,9 +7,14 @@ import { describe, expect, test } from "bun:test";
 import { createHash, randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { applyManifest, BUN, type Cluster, REPO_ROOT, waitUntil, withCluster } from "../harness/cluster.ts";
+import {
+  applyManifest,
+  type Cluster,
+  httpWorkerService,
+  waitUntil,
+  withCluster,
+} from "../harness/cluster.ts";
 
-const WORKER = join(REPO_ROOT, "test/fixtures/http-worker.ts");
 const sha256 = (bytes: Uint8Array) => createHash("sha256").update(bytes).digest("hex");
 
 interface CloudWorker {
@@ -37,23 +42,12 @@ function bigConfig(name: string, bytes: Uint8Array): string {
 }
 
 function reader(greeting: string, name = "reader", node = "edge1"): string {
-  return JSON.stringify({
-    apiVersion: "levee/v1",
-    kind: "Service",
-    metadata: { name },
-    spec: {
-      template: {
-        command: [BUN, WORKER],
-        port: "auto",
-        env: { GREETING: greeting },
-        health: { http: "/health", interval: "1s", timeout: "1s" },
-        mounts: [
-          { config: { name: "big-a" }, envName: "A" },
-          { config: { name: "big-b" }, envName: "B" },
-        ],
-      },
-      workers: [{ node }],
-    },
+  return httpWorkerService(name, [{ node }], {
+    env: { GREETING: greeting },
+    mounts: [
+      { config: { name: "big-a" }, envName: "A" },
+      { config: { name: "big-b" }, envName: "B" },
+    ],
   });
 }
 

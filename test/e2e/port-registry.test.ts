@@ -9,29 +9,16 @@ import {
   applyManifest,
   BUN,
   type Cluster,
+  httpWorkerService,
   makeTempDir,
-  REPO_ROOT,
   waitUntil,
   withCluster,
 } from "../harness/cluster.ts";
 
-const WORKER = join(REPO_ROOT, "test/fixtures/http-worker.ts");
-
 function service(name: string, node: string, greeting: string): string {
-  return JSON.stringify({
-    apiVersion: "levee/v1",
-    kind: "Service",
-    metadata: { name },
-    spec: {
-      template: {
-        command: [BUN, WORKER],
-        port: "auto",
-        env: { GREETING: greeting },
-        health: { http: "/health", interval: "1s", timeout: "1s" },
-        restart: { backoff: { initial: "200ms", max: "1s" } },
-      },
-      workers: [{ node, replicas: 1 }],
-    },
+  return httpWorkerService(name, [{ node, replicas: 1 }], {
+    env: { GREETING: greeting },
+    restart: { backoff: { initial: "200ms", max: "1s" } },
   });
 }
 

@@ -8,14 +8,13 @@ import {
   applyManifest,
   BUN,
   type Cluster,
-  REPO_ROOT,
+  HTTP_WORKER,
+  httpWorkerService,
   runLevee,
   waitUntil,
   withCluster,
 } from "../harness/cluster.ts";
 import { workerPidsUnder } from "../harness/workers.ts";
-
-const WORKER = join(REPO_ROOT, "test/fixtures/http-worker.ts");
 
 interface AgentWorker {
   service: string;
@@ -46,21 +45,10 @@ const TRICKY = {
 };
 
 function webService(name: string, workers: string, extra = ""): string {
-  return JSON.stringify({
-    apiVersion: "levee/v1",
-    kind: "Service",
-    metadata: { name },
-    spec: {
-      template: {
-        command: [BUN, WORKER],
-        port: "auto",
-        env: TRICKY,
-        health: { http: "/health", interval: "1s", timeout: "1s" },
-        restart: { backoff: { initial: "200ms", max: "2s" } },
-        ...(extra ? JSON.parse(extra) : {}),
-      },
-      workers: JSON.parse(workers),
-    },
+  return httpWorkerService(name, JSON.parse(workers), {
+    env: TRICKY,
+    restart: { backoff: { initial: "200ms", max: "2s" } },
+    ...(extra ? JSON.parse(extra) : {}),
   });
 }
 
@@ -222,7 +210,7 @@ describe("exec workers", () => {
           kind: "Service",
           metadata: { name: "bad" },
           spec: {
-            template: { command: [BUN, WORKER], port: "auto" },
+            template: { command: [BUN, HTTP_WORKER], port: "auto" },
             workers: [
               { node: "edge1", template: { command: ["no-such-program-xyz"] } },
               {

@@ -27,13 +27,41 @@ import {
   testBroker,
   writeBrokerFiles,
 } from "./mosquitto.ts";
-import { waitUntil } from "./process.ts";
+import { BUN, REPO_ROOT, waitUntil } from "./process.ts";
 
 import { killWorkersUnder } from "./workers.ts";
 
 export type { TestAgent } from "./agent.ts";
 export type { BrokerKind, TestBroker } from "./mosquitto.ts";
 export { BUN, canConnect, cleanEnv, leveeCommand, REPO_ROOT, runLevee, waitUntil } from "./process.ts";
+
+/** The test HTTP worker: a small server with /health, /env, /file, ... (test/fixtures/http-worker.ts). */
+export const HTTP_WORKER = join(REPO_ROOT, "test/fixtures/http-worker.ts");
+
+/**
+ * A Service of the test HTTP worker, as a JSON manifest: port auto, an HTTP health check every
+ * second; `template` adds its fields to that template (and replaces the ones it names).
+ */
+export function httpWorkerService(
+  name: string,
+  workers: unknown[],
+  template: Record<string, unknown> = {},
+): string {
+  return JSON.stringify({
+    apiVersion: "levee/v1",
+    kind: "Service",
+    metadata: { name },
+    spec: {
+      template: {
+        command: [BUN, HTTP_WORKER],
+        port: "auto",
+        health: { http: "/health", interval: "1s", timeout: "1s" },
+        ...template,
+      },
+      workers,
+    },
+  });
+}
 
 export interface TestCloud extends TestAgent {
   /** Cloud API, e.g. http://127.0.0.10:7400 */

@@ -4,21 +4,13 @@
 // verified, retried); concurrent ensure() calls for one artifact share one download, so it is
 // fetched once per node however many workers mount it. A file under its final name was renamed
 // there only after its sha256 matched, so a hit is not hashed again. gc() deletes what is not in use.
-import {
-  chmodSync,
-  closeSync,
-  fsyncSync,
-  mkdirSync,
-  openSync,
-  readdirSync,
-  renameSync,
-  statSync,
-  unlinkSync,
-} from "node:fs";
+import { chmodSync, mkdirSync, readdirSync, renameSync, statSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
 import { type ArtifactRef, SHA256_HEX } from "../../manifest/artifact.ts";
-import type { BackoffOptions } from "../../runtime/backoff.ts";
+import { untilAborted } from "../../runtime/abort.ts";
+import { type BackoffOptions, DEFAULT_BACKOFF } from "../../runtime/backoff.ts";
 import { PermanentError } from "../../runtime/errors.ts";
+import { fsyncDir } from "../../runtime/fsync-dir.ts";
 import type { Logger } from "../../runtime/log.ts";
 import type { Store } from "../../store/store.ts";
 import { type ArtifactSource, nodeArtifactSource } from "./artifact-source.ts";
@@ -235,7 +227,7 @@ export class ArtifactCache {
         partial,
         source: this.source,
         signal,
-        backoff: this.options.backoff ?? { baseMs: 1000, capMs: 60_000 },
+        backoff: this.options.backoff ?? DEFAULT_BACKOFF,
         maxCorrupt: this.options.maxCorruptTransfers ?? 5,
         idleTimeoutMs: this.options.idleTimeoutMs ?? 60_000,
         onProgress: (progress) => {
@@ -257,7 +249,7 @@ export class ArtifactCache {
     }
     chmodSync(partial, 0o444);
     renameSync(partial, this.path(sha256));
-    fsyncDirectory(this.dir);
+    fsyncDir(this.dir);
     const now = new Date().toISOString();
     this.options.store.tx((db) =>
       db
@@ -270,25 +262,5 @@ export class ArtifactCache {
     );
     log.info("artifact fetched", { sha256, size });
     return size;
-  }
-}
-
-/** The promise, or the signal's reason as soon as it aborts (the promise goes on). */
-export function untilAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  if (!signal) return promise;
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    if (signal.aborted) return onAbort();
-    signal.addEventListener("abort", onAbort, { once: true });
-    promise.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
-  });
-}
-
-function fsyncDirectory(dir: string): void {
-  const fd = openSync(dir, "r");
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
   }
 }

@@ -7,6 +7,7 @@
 import { createHash, type Hash } from "node:crypto";
 import { statSync, unlinkSync } from "node:fs";
 import { type FileHandle, open } from "node:fs/promises";
+import { sleep } from "../../runtime/abort.ts";
 import { Backoff, type BackoffOptions } from "../../runtime/backoff.ts";
 import { describeError, LeveeError, PermanentError, RecoverableError } from "../../runtime/errors.ts";
 import type { ArtifactSource } from "./artifact-source.ts";
@@ -221,19 +222,4 @@ async function writeAll(file: FileHandle, chunk: Uint8Array): Promise<void> {
     const { bytesWritten } = await file.write(chunk, offset, chunk.byteLength - offset);
     offset += bytesWritten;
   }
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(signal.reason);
-    const timer = setTimeout(() => {
-      signal.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal.reason);
-    };
-    signal.addEventListener("abort", onAbort, { once: true });
-  });
 }

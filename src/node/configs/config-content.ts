@@ -5,11 +5,11 @@
 // someone waits; concurrent reads of one sha256 share one fetch. A worker whose Config content is
 // missing waits for it (its status says so: missing()); it never starts with unverified content.
 import type { ConfigFileRef } from "../../manifest/plan.ts";
+import { sleep, untilAborted } from "../../runtime/abort.ts";
 import { Backoff, type BackoffOptions, DEFAULT_BACKOFF } from "../../runtime/backoff.ts";
 import { describeError, PermanentError } from "../../runtime/errors.ts";
 import type { Logger } from "../../runtime/log.ts";
 import type { Store } from "../../store/store.ts";
-import { untilAborted } from "../artifacts/artifact-cache.ts";
 import { type ConfigContentSource, nodeConfigSource } from "./content-source.ts";
 import { ConfigContentStore, sha256Of } from "./content-store.ts";
 
@@ -108,19 +108,4 @@ export class ConfigContent {
       await sleep(delay, signal);
     }
   }
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(done, ms);
-    function done() {
-      signal.removeEventListener("abort", onAbort);
-      resolve();
-    }
-    function onAbort() {
-      clearTimeout(timer);
-      reject(signal.reason);
-    }
-    signal.addEventListener("abort", onAbort, { once: true });
-  });
 }

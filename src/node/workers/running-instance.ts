@@ -7,9 +7,10 @@ import type { DesiredWorker } from "./desired.ts";
 import type { ExitInfo, Instance } from "./drivers/driver.ts";
 import { HealthLoop } from "./health/health-loop.ts";
 import { type CommandRunner, hostCommandRunner } from "./health/health-probe.ts";
+import { type EnvContext, instanceEnv } from "./prestart/env-step.ts";
 import { inheritedEnv } from "./prestart/worker-env.ts";
 import { workerDir } from "./worker-dirs.ts";
-import { describeRunning, type EnvContext, instanceEnv } from "./worker-records.ts";
+import { describeRunning } from "./worker-records.ts";
 import type { WorkerState } from "./worker-state.ts";
 import type { WorkerRecord } from "./worker-store.ts";
 

@@ -26,25 +26,33 @@ export function removeWorkerDir(dataDir: string, service: string, index: number)
 /**
  * Removes the directories of workers that `known` (keys "service/index") does not hold, and
  * service directories left empty. Returns the removed directories (paths inside the data dir).
+ * It reads two levels (services, their workers' indexes), never what a worker's directory holds
+ * unless that directory goes.
  */
 export function sweepWorkerDirs(dataDir: string, known: ReadonlySet<string>): string[] {
   const root = workersRoot(dataDir);
   const removed: string[] = [];
   for (const service of realDirs(root)) {
     const serviceDir = join(root, service);
-    for (const index of realDirs(serviceDir)) {
-      if (!/^(0|[1-9][0-9]*)$/.test(index) || known.has(`${service}/${index}`)) continue;
+    const stray = (index: string) => INDEX.test(index) && !known.has(`${service}/${index}`);
+    let removedWorker = false;
+    for (const index of realDirs(serviceDir, stray)) {
       rmSync(join(serviceDir, index), { recursive: true, force: true });
       removed.push(join(serviceDir, index));
+      removedWorker = true;
     }
-    if (removeIfEmpty(serviceDir) && !removed.some((p) => p.startsWith(`${serviceDir}/`)))
-      removed.push(serviceDir);
+    if (removeIfEmpty(serviceDir) && !removedWorker) removed.push(serviceDir);
   }
   return removed;
 }
 
-/** Names of the real directories (no links) in `dir`; none when it does not exist. */
-function realDirs(dir: string): string[] {
+const INDEX = /^(0|[1-9][0-9]*)$/;
+
+/**
+ * Names of the real directories (no links) in `dir` that `wanted` accepts (the name is checked
+ * first: only those are stat'ed); none when `dir` does not exist.
+ */
+function realDirs(dir: string, wanted: (name: string) => boolean = () => true): string[] {
   let names: string[];
   try {
     if (!lstatSync(dir).isDirectory()) return [];
@@ -54,6 +62,7 @@ function realDirs(dir: string): string[] {
     throw err;
   }
   return names.filter((name) => {
+    if (!wanted(name)) return false;
     try {
       return lstatSync(join(dir, name)).isDirectory();
     } catch {

@@ -1,11 +1,8 @@
 // Small pure helpers around a worker's stored record: a new worker's record, its status for the
-// cloud, how to find its instance again, how to describe it, and the environment it starts with
-// (used for the start and for command health checks, which see the same variables).
+// cloud, how to find its instance again, how to describe it.
 import type { WorkerStatus } from "../../protocol/messages.ts";
 import type { DesiredWorker } from "./desired.ts";
 import type { InstanceRef } from "./drivers/driver.ts";
-import { workerEnv } from "./prestart/worker-env.ts";
-import { workerDir } from "./worker-dirs.ts";
 import type { WorkerRecord } from "./worker-store.ts";
 
 export function statusOf(record: WorkerRecord): WorkerStatus {
@@ -39,39 +36,6 @@ export function describeRunning(ref: InstanceRef): string {
   return ref.pid !== undefined
     ? `running (pid ${ref.pid})`
     : `running (container ${ref.containerId?.slice(0, 12)})`;
-}
-
-/** What the agent knows that a worker's environment needs. */
-export interface EnvContext {
-  node: string;
-  dataDir: string;
-  agentUrl: string;
-  proxy?: { url: string; host: string } | undefined;
-}
-
-/** The environment of one instance of a desired worker. */
-export function instanceEnv(
-  ctx: EnvContext,
-  desired: DesiredWorker,
-  instance: string,
-  port: number | undefined,
-  mountEnv: Record<string, string>,
-): Record<string, string> {
-  const { template } = desired;
-  return workerEnv({
-    templateEnv: template.env,
-    node: ctx.node,
-    service: desired.service,
-    index: desired.index,
-    instance,
-    workerDir: workerDir(ctx.dataDir, desired.service, desired.index),
-    agentUrl: ctx.agentUrl,
-    port,
-    mountEnv,
-    proxy: template.meshProxy ? ctx.proxy : undefined,
-    agentUrlEnv: template.agentUrlEnv,
-    portEnv: template.portEnv,
-  });
 }
 
 /** The record of a worker this node has not started yet. */
