@@ -9,7 +9,7 @@ import type { Database } from "bun:sqlite";
 import { EventEmitter } from "node:events";
 import type { Warning } from "../manifest/dayu/warnings.ts";
 import { type Resource, specOf } from "../manifest/kinds.ts";
-import { resolveWorkerTemplate } from "../manifest/service.ts";
+import { type Mesh, resolveWorkerTemplate } from "../manifest/service.ts";
 import type { Logger } from "../runtime/log.ts";
 import type { Store } from "../store/store.ts";
 import { rejected } from "./api-error.ts";
@@ -267,9 +267,12 @@ export class ControlPlane {
       if (refused.length > 0)
         throw rejected(409, [refused[0] as (typeof refused)[number], ...refused.slice(1)]);
     }
-    const changes = writePlans(db, new Map([...planned].map(([node, p]) => [node, p.plan])));
+    const plans = new Map([...planned].map(([node, p]) => [node, p.plan]));
+    const changes = writePlans(db, plans);
+    // An apply or a delete re-plans every node (`only` undefined): `plans` are all the plans.
     if (applied) {
-      const catalog = catalogTooLarge(this.store);
+      const meshOf = services.map((s) => ({ name: s.name, mesh: s.spec.mesh as Partial<Mesh> | undefined }));
+      const catalog = catalogTooLarge(this.store, meshOf, plans);
       if (catalog) {
         const first = applied[0];
         throw rejected(409, [

@@ -20,7 +20,7 @@ const hash = (secret: string) => createHash("sha256").update(secret).digest("hex
  * forgotten one is a standing invitation; a fleet provisioned over weeks makes a new token.
  */
 export const MAX_JOIN_TOKEN_TTL_MS = 7 * 24 * 3_600_000;
-export const MAX_JOIN_TOKEN_TTL_TEXT = "168h (7 days)";
+const MAX_JOIN_TOKEN_TTL_TEXT = "168h (7 days)";
 
 /** Why a join token cannot live this long, or undefined. */
 export function joinTokenTtlProblem(ttlMs: number): string | undefined {

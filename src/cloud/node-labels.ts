@@ -10,7 +10,7 @@ export const SYSTEM_LABEL_PREFIX = "levee.io/";
 export const ROLE_LABEL = `${SYSTEM_LABEL_PREFIX}role`;
 
 /** The labels the cloud sets on a node of this role. */
-export function systemLabels(role: NodeRole): Record<string, string> {
+function systemLabels(role: NodeRole): Record<string, string> {
   return { [ROLE_LABEL]: role };
 }
 

@@ -4,11 +4,15 @@
 // mesh catalog (shipped whole to every node in one message). An apply that would cross a limit is
 // refused with the node, the size and the limit; a re-plan without an apply (a node joined or was
 // lost, labels changed) cannot be refused, so what does not fit stays pending instead.
-import { DEFAULT_MAX_SERVICES_PER_NODE, DEFAULT_MAX_WORKERS_PER_NODE } from "../manifest/plan.ts";
+import {
+  DEFAULT_MAX_SERVICES_PER_NODE,
+  DEFAULT_MAX_WORKERS_PER_NODE,
+  type NodePlan,
+} from "../manifest/plan.ts";
 import { MAX_MESSAGE_BYTES, planBodyLimit } from "../protocol/messages.ts";
 import type { Store } from "../store/store.ts";
-import { readCatalogInput } from "./catalog/catalog-publisher.ts";
-import { deriveCatalog } from "./catalog/derive.ts";
+import { readCatalogNodes } from "./catalog/catalog-publisher.ts";
+import { type CatalogInputService, deriveCatalog } from "./catalog/derive.ts";
 import type { PlanLimits, Unplaced } from "./planner.ts";
 
 export type NodeLimits = PlanLimits;
@@ -68,21 +72,25 @@ export function refusedPlacements(
 }
 
 /**
- * Why the mesh catalog the stored state makes would not fit in one sync message, or undefined
- * when it does. Counted with the widest revision and epoch, and every worker not ready (the
- * longest way to say it), so readiness changes cannot push an accepted catalog over the limit.
+ * Why the mesh catalog the stored nodes and an apply's services and plans make would not fit in
+ * one sync message, or undefined when it does. The plans are the re-plan's own, of every node (no
+ * need to read them back); readiness is not read: the catalog is counted with the widest revision
+ * and epoch, and every worker not ready (the longest way to say it), so readiness changes cannot
+ * push an accepted catalog over the limit.
  */
-export function catalogTooLarge(store: Store): string | undefined {
-  const content = deriveCatalog(readCatalogInput(store));
-  const widest = {
-    ...content,
-    revision: Number.MAX_SAFE_INTEGER,
-    epoch: "x".repeat(128),
-    services: content.services.map((s) => ({
-      ...s,
-      workers: s.workers.map((w) => ({ ...w, ready: false })),
-    })),
-  };
+export function catalogTooLarge(
+  store: Store,
+  services: readonly CatalogInputService[],
+  plans: ReadonlyMap<string, NodePlan>,
+): string | undefined {
+  // Every worker not ready: `false` is the longer word.
+  const workers = [...plans].flatMap(([node, plan]) =>
+    plan.services.flatMap((s) =>
+      s.workers.map((w) => ({ service: s.name, node, index: w.index, ready: false })),
+    ),
+  );
+  const content = deriveCatalog({ nodes: readCatalogNodes(store), services: [...services], workers });
+  const widest = { ...content, revision: Number.MAX_SAFE_INTEGER, epoch: "x".repeat(128) };
   const size = Buffer.byteLength(JSON.stringify(widest), "utf8");
   if (size <= MAX_MESSAGE_BYTES) return undefined;
   return (

@@ -203,7 +203,7 @@ export function planNode(
 }
 
 /** Every Config's file references, by Config name. */
-export function configRefsOf(configs: readonly PlannerConfig[]): Map<string, ConfigFileRefs> {
+function configRefsOf(configs: readonly PlannerConfig[]): Map<string, ConfigFileRefs> {
   return new Map(configs.map((c) => [c.name, configFileRefs(c.spec)]));
 }
 

@@ -43,9 +43,6 @@ export const CLOUD_SUBSCRIPTIONS: readonly string[] = [
   `${TOPIC_ROOT}node/+/up`,
   `${TOPIC_ROOT}node/+/presence`,
 ];
-/** Every shared topic (a node may subscribe to it). */
-export const SHARED_FILTER = `${TOPIC_ROOT}shared/#`;
-
 /** levee/v1/node/<node>/<channel> → {node, channel}; anything else → undefined. */
 export function parseNodeTopic(topic: string): { node: string; channel: Channel } | undefined {
   if (!topic.startsWith(`${TOPIC_ROOT}node/`)) return undefined;

@@ -7,6 +7,7 @@ import {
   MessageTooLargeError,
   newMessage,
 } from "../../src/protocol/messages.ts";
+import { workerStatus } from "./worker-status.ts";
 
 const buf = (value: unknown) => Buffer.from(JSON.stringify(value));
 const hello = () =>
@@ -28,23 +29,7 @@ describe("messages", () => {
       newMessage("edge1", { type: "plan", epoch: "e", revision: 3, hash: "h", plan: { services: [] } }),
       newMessage("edge1", { type: "ack", epoch: "e", revision: 3, hash: "h" }),
       newMessage("edge1", { type: "heartbeat", epoch: "e", appliedRevision: 3, outboxDepth: 0 }),
-      newMessage("edge1", {
-        type: "status",
-        seq: 1,
-        workers: [
-          {
-            service: "echo",
-            index: 0,
-            phase: "Running",
-            ready: true,
-            restarts: 0,
-            message: "",
-            exitCode: null,
-            signal: null,
-            since: new Date().toISOString(),
-          },
-        ],
-      }),
+      newMessage("edge1", { type: "status", seq: 1, workers: [workerStatus("echo", "Running")] }),
       newMessage("edge1", { type: "status-ack", seq: 1 }),
       newMessage("edge1", { type: "presence", online: true }),
     ];

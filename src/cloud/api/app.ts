@@ -13,6 +13,7 @@ import type { ArtifactStore } from "../artifact-store.ts";
 import type { ControlPlane } from "../control-plane.ts";
 import type { LogStreams } from "../log-streams.ts";
 import type { NodeCa } from "../node-ca.ts";
+import { NodeReadScope } from "../node-read-scope.ts";
 import { requireAdminToken } from "./auth.ts";
 import { apiError } from "./errors.ts";
 import { NodeCredentials, requireAdminOrNode, requireNode } from "./node-auth.ts";
@@ -62,6 +63,8 @@ export function cloudApiApp(deps: CloudApiDeps): Hono {
   const nodes = new NodeCredentials(store);
   const adminOrNode = requireAdminOrNode(deps.adminToken, nodes);
   const admin = every(json, adminToken);
+  // What each node may read: the content its current plan references, one cache for both routes.
+  const scope = new NodeReadScope(store);
 
   const api = new Hono();
   // Anyone: a new node's join token is in the body.
@@ -69,12 +72,12 @@ export function cloudApiApp(deps: CloudApiDeps): Hono {
   // The admin, or a node for itself: mesh certificates, the Config files of its plan.
   if (deps.nodeCa)
     mountCertificateRoutes(api, { store, log, ca: deps.nodeCa, guard: every(json, adminOrNode) });
-  mountConfigContentRoutes(api, { store, log, guard: every(json, adminOrNode) });
+  mountConfigContentRoutes(api, { store, scope, log, guard: every(json, adminOrNode) });
   // Streamed bodies, without the JSON limit: an artifact upload (its own limit) and a log upload.
   if (deps.artifacts)
     mountArtifactRoutes(api, {
       artifacts: deps.artifacts,
-      store,
+      scope,
       log,
       admin: adminToken,
       readers: adminOrNode,

@@ -5,23 +5,24 @@
 //                                                  Range (206/416), ETag = sha
 //   DELETE /artifacts/SHA                          admin: 409 while a Service mounts it
 // Nodes read with HTTP Basic and their MQTT credentials (node-auth.ts), only what their own plan
-// mounts (node-read-scope.ts). No route here has the API's 4 MiB body limit: an upload is bounded
-// by --artifact-max-size (the artifact store counts the streamed bytes) and never held in memory.
+// mounts (src/cloud/node-read-scope.ts). No route here has the API's 4 MiB body limit: an upload
+// is bounded by --artifact-max-size (the artifact store counts the streamed bytes) and never held
+// in memory.
 import { Hono, type MiddlewareHandler } from "hono";
 import { SHA256_HEX } from "../../manifest/artifact.ts";
 import { fileNameProblem } from "../../manifest/fields.ts";
 import type { Logger } from "../../runtime/log.ts";
-import type { Store } from "../../store/store.ts";
 import { ApiError } from "../api-error.ts";
 import { ArtifactHashMismatch, type ArtifactStore, ArtifactTooLarge, blobSize } from "../artifact-store.ts";
+import type { NodeReadScope } from "../node-read-scope.ts";
 import { apiError } from "./errors.ts";
 import { contentRange, noneMatch, selectRange } from "./http-range.ts";
 import type { Caller } from "./node-auth.ts";
-import { NodeReadScope } from "./node-read-scope.ts";
 
 export interface ArtifactRouteDeps {
   artifacts: ArtifactStore;
-  store: Store;
+  /** What each node may read (shared with the Config content routes). */
+  scope: NodeReadScope;
   log: Logger;
   /** Who may upload, list and delete: the admin. */
   admin: MiddlewareHandler;
@@ -32,9 +33,8 @@ export interface ArtifactRouteDeps {
 const SHA_MESSAGE = "expected a sha256: 64 lower-case hex digits";
 
 export function mountArtifactRoutes(api: Hono, deps: ArtifactRouteDeps): void {
-  const { artifacts, log, admin, readers } = deps;
+  const { artifacts, scope, log, admin, readers } = deps;
   const routes = new Hono<{ Variables: { caller: Caller } }>();
-  const scope = new NodeReadScope(deps.store);
 
   routes.post("/", admin, async (c) => {
     const name = c.req.query("name");

@@ -8,6 +8,7 @@ import { SHA256_HEX } from "../../manifest/artifact.ts";
 import type { Logger } from "../../runtime/log.ts";
 import type { Store } from "../../store/store.ts";
 import { configContent } from "../config-content.ts";
+import type { NodeReadScope } from "../node-read-scope.ts";
 import { apiError } from "./errors.ts";
 import type { Caller } from "./node-auth.ts";
 
@@ -15,6 +16,8 @@ export function mountConfigContentRoutes(
   api: Hono,
   deps: {
     store: Store;
+    /** What each node may read (shared with the artifact routes). */
+    scope: NodeReadScope;
     log: Logger;
     /** The admin or a node (c.get("caller")), and the body limit. */
     guard: MiddlewareHandler<{ Variables: { caller: Caller } }>;
@@ -31,7 +34,7 @@ export function mountConfigContentRoutes(
       );
     const caller = c.get("caller");
     const node = caller.kind === "node" ? caller.name : undefined;
-    const bytes = configContent(deps.store.db, node, sha);
+    const bytes = configContent(deps.store.db, deps.scope, node, sha);
     if (!bytes) {
       return apiError(
         c,

@@ -14,7 +14,7 @@ import { cloudEpoch } from "../link/sync-store.ts";
 import { nodeLabels, roleOf } from "../node-labels.ts";
 import { listObjects } from "../resource-store.ts";
 import { listWorkers } from "../workers-view.ts";
-import { type CatalogContent, type CatalogInput, deriveCatalog } from "./derive.ts";
+import { type CatalogContent, type CatalogInput, type CatalogInputNode, deriveCatalog } from "./derive.ts";
 
 const DEBOUNCE_MS = 100;
 const SAFETY_REFRESH_MS = 30_000;
@@ -100,7 +100,22 @@ function withRevision(content: CatalogContent, epoch: string, revision: number):
 
 /** What the catalog is made of, from the cloud's database. */
 export function readCatalogInput(store: Store): CatalogInput {
-  const nodes = store.db
+  const nodes = readCatalogNodes(store);
+  const services = listObjects(store.db, "Service").map((s) => ({
+    name: s.metadata.name,
+    mesh: (s.spec as { mesh?: Partial<Mesh> }).mesh,
+  }));
+  // Reading every node's plan is the expensive part: only when some service is in the mesh.
+  const anyMesh = services.some((s) => s.mesh?.port !== undefined);
+  const workers = anyMesh
+    ? listWorkers(store).map((w) => ({ service: w.service, node: w.node, index: w.index, ready: w.ready }))
+    : [];
+  return { nodes, services, workers };
+}
+
+/** Every node as the catalog describes it, from the cloud's database. */
+export function readCatalogNodes(store: Store): CatalogInputNode[] {
+  return store.db
     .query<
       {
         name: string;
@@ -121,14 +136,4 @@ export function readCatalogInput(store: Store): CatalogInput {
       phase: n.phase,
       tunnelPort: n.tunnel_port,
     }));
-  const services = listObjects(store.db, "Service").map((s) => ({
-    name: s.metadata.name,
-    mesh: (s.spec as { mesh?: Partial<Mesh> }).mesh,
-  }));
-  // Reading every node's plan is the expensive part: only when some service is in the mesh.
-  const anyMesh = services.some((s) => s.mesh?.port !== undefined);
-  const workers = anyMesh
-    ? listWorkers(store).map((w) => ({ service: w.service, node: w.node, index: w.index, ready: w.ready }))
-    : [];
-  return { nodes, services, workers };
 }

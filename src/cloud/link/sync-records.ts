@@ -3,7 +3,7 @@
 import type { Hello, RouteStatusEntry, WorkerStatus } from "../../protocol/messages.ts";
 import type { Store } from "../../store/store.ts";
 import {
-  type AppliedOutcome,
+  type AppliedReport,
   countNodes,
   nodeExists,
   nodesBehind,
@@ -26,12 +26,14 @@ export interface SyncRecords {
   readPlanHead(node: string): PlanHead | undefined;
   readPlan(node: string): { revision: number; hash: string; plan: string } | undefined;
   nodesBehind(): string[];
-  recordHello(node: string, hello: Hello, epoch: string, at: string): AppliedOutcome;
+  /** What the hello says the node runs, recorded, and the node's plan head. */
+  recordHello(node: string, hello: Hello, epoch: string, at: string): AppliedReport;
+  /** The heartbeat's applied revision, recorded, and the node's plan head. */
   recordHeartbeat(
     node: string,
     beat: { epoch: string | null; appliedRevision: number },
     epoch: string,
-  ): { online: boolean; applied: AppliedOutcome };
+  ): AppliedReport & { online: boolean };
   recordAck(
     node: string,
     ack: { epoch: string; revision: number; hash: string },

@@ -88,10 +88,18 @@ export function recordPlansSent(
  */
 export type AppliedOutcome = "recorded" | "unsent";
 
+/** What a report of the node's plan came to, and the node's plan head (as recorded, if it was). */
+export interface AppliedReport {
+  applied: AppliedOutcome;
+  head: PlanHead | undefined;
+}
+
 /**
  * Records what the node reports it runs: within our epoch its revision, else nothing of ours (0).
  * The applied hash is the plan's own only when the node named exactly it; a heartbeat (no hash)
  * keeps a hash already verified for that revision; any other report leaves it empty (unverified).
+ * The plan head read for the check is returned, so the handler need not read it again; the row is
+ * written only when what it records changed.
  */
 function setApplied(
   store: Store,
@@ -99,25 +107,25 @@ function setApplied(
   sameEpoch: boolean,
   revision: number,
   hash: string | null,
-): AppliedOutcome {
+): AppliedReport {
   const head = readPlanHead(store, node);
+  if (!head) return { applied: sameEpoch && revision > 0 ? "unsent" : "recorded", head };
   let appliedRevision = 0;
   let appliedHash = "";
-  if (sameEpoch && head) {
-    if (revision > head.revision) return "unsent";
-    if (revision === head.revision && hash !== null && hash !== head.hash) return "unsent";
+  if (sameEpoch) {
+    if (revision > head.revision) return { applied: "unsent", head };
+    if (revision === head.revision && hash !== null && hash !== head.hash) return { applied: "unsent", head };
     appliedRevision = revision;
     if (revision === head.revision && hash === head.hash) appliedHash = head.hash;
     else if (revision === head.revision && hash === null && head.appliedRevision === revision)
       appliedHash = head.appliedHash;
-  } else if (sameEpoch && revision > 0) return "unsent";
+  }
+  if (head.appliedRevision === appliedRevision && head.appliedHash === appliedHash)
+    return { applied: "recorded", head };
   store.db
-    .query(
-      `UPDATE plans SET applied_revision = ?1, applied_hash = ?2
-       WHERE node = ?3 AND (applied_revision != ?1 OR applied_hash != ?2)`,
-    )
+    .query("UPDATE plans SET applied_revision = ?, applied_hash = ? WHERE node = ?")
     .run(appliedRevision, appliedHash, node);
-  return "recorded";
+  return { applied: "recorded", head: { ...head, appliedRevision, appliedHash } };
 }
 
 export function recordHello(
@@ -126,7 +134,7 @@ export function recordHello(
   hello: Hello,
   epoch: string,
   at: string,
-): AppliedOutcome {
+): AppliedReport {
   return store.tx((db) => {
     db.query(
       `UPDATE nodes SET online = 1, last_seen = ?, boot_id = ?, addresses = ?, agent_version = ?
@@ -146,11 +154,11 @@ export function recordHeartbeat(
   node: string,
   beat: { epoch: string | null; appliedRevision: number },
   epoch: string,
-): { online: boolean; applied: AppliedOutcome } {
-  const applied = setApplied(store, node, beat.epoch === epoch, beat.appliedRevision, null);
+): AppliedReport & { online: boolean } {
+  const report = setApplied(store, node, beat.epoch === epoch, beat.appliedRevision, null);
   const online =
     store.db.query("UPDATE nodes SET online = 1 WHERE name = ? AND online = 0").run(node).changes > 0;
-  return { online, applied };
+  return { ...report, online };
 }
 
 /** Writes many nodes' last_seen in one transaction (one fsync, not one per heartbeat). */
@@ -187,7 +195,7 @@ export function recordAck(
         )
         .run(at, node, ack.revision, ack.hash).changes > 0;
     if (matched) return "matched";
-    return setApplied(store, node, ack.epoch === epoch, ack.revision, ack.hash) === "unsent"
+    return setApplied(store, node, ack.epoch === epoch, ack.revision, ack.hash).applied === "unsent"
       ? "unsent"
       : "other";
   });

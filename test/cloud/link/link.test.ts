@@ -15,6 +15,7 @@ import { downTopic, presenceTopic, upTopic } from "../../../src/protocol/topics.
 import { createLogger } from "../../../src/runtime/log.ts";
 import { openStore, type Store } from "../../../src/store/store.ts";
 import { makeTempDir } from "../../harness/cluster.ts";
+import { workerStatus } from "../../protocol/worker-status.ts";
 
 const logs: string[] = [];
 const log = createLogger({ level: "debug", format: "text", write: (l) => logs.push(l) });
@@ -158,17 +159,7 @@ describe("sync over the embedded broker", () => {
     expect(edge.info()).toMatchObject({ connected: true, heartbeatSeconds: 1, plan: { revision: 1 } });
 
     // Worker status goes through the outbox, is stored by the cloud, and acked away.
-    outboxes.get("edge1")?.record({
-      service: "echo",
-      index: 0,
-      phase: "Running",
-      ready: true,
-      restarts: 0,
-      message: "",
-      exitCode: null,
-      signal: null,
-      since: new Date().toISOString(),
-    });
+    outboxes.get("edge1")?.record(workerStatus("echo", "Running"));
     await waitFor("worker status", () =>
       cloudStore.db.query("SELECT * FROM worker_status WHERE node = 'edge1' AND service = 'echo'").get(),
     );
@@ -251,19 +242,7 @@ describe("the broker's authority and ACL", () => {
     const forged = newMessage("edge1", {
       type: "status",
       seq: 99,
-      workers: [
-        {
-          service: "forged",
-          index: 0,
-          phase: "Running",
-          ready: true,
-          restarts: 0,
-          message: "",
-          exitCode: null,
-          signal: null,
-          since: new Date().toISOString(),
-        },
-      ],
+      workers: [workerStatus("forged", "Running")],
     });
     const closed = new Promise<void>((resolve) => client.once("close", () => resolve()));
     client.publish(upTopic("edge1"), encodeMessage(forged), { qos: 1 });

@@ -11,13 +11,12 @@ export function handleHeartbeat(ctx: CloudLinkContext, node: string, msg: Heartb
   const { state, records } = ctx;
   const { epoch } = state;
   state.pendingSeen.set(node, isoNow(ctx));
-  if (records.recordHeartbeat(node, msg, epoch).applied === "unsent")
-    ctx.unsent.report(node, "heartbeat", msg.appliedRevision, null);
+  const { applied, head } = records.recordHeartbeat(node, msg, epoch);
+  if (applied === "unsent") ctx.unsent.report(node, "heartbeat", msg.appliedRevision, null);
   // A node that was silent (Disconnected) is Ready again now, not at the next sweep.
   ctx.sweepNode(node);
   const hb = state.heartbeatSeconds();
-  if (state.told.get(node) !== hb) sendWelcome(ctx, node);
-  const head = records.readPlanHead(node);
+  if (state.told.get(node) !== hb) sendWelcome(ctx, node, head);
   const reported = { epoch: msg.epoch, revision: msg.appliedRevision };
   if (!head || !isBehind({ epoch, revision: head.revision }, reported)) return;
   const last = state.sent.get(node);

@@ -10,12 +10,11 @@ import { sendWelcome } from "./replies.ts";
 export function handleHello(ctx: CloudLinkContext, node: string, msg: Hello): void {
   const { state, records, log } = ctx;
   const { epoch } = state;
-  if (records.recordHello(node, msg, epoch, isoNow(ctx)) === "unsent")
-    ctx.unsent.report(node, "hello", msg.appliedRevision, msg.planHash);
+  const { applied, head } = records.recordHello(node, msg, epoch, isoNow(ctx));
+  if (applied === "unsent") ctx.unsent.report(node, "hello", msg.appliedRevision, msg.planHash);
   state.pendingSeen.delete(node);
-  sendWelcome(ctx, node);
+  sendWelcome(ctx, node, head);
   ctx.sweepNode(node);
-  const head = records.readPlanHead(node);
   if (!head) return;
   if (msg.epoch === epoch && msg.appliedRevision > head.revision) {
     log.warn("node is ahead of the cloud's plan (database restored without a new epoch?)", {

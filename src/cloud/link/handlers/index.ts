@@ -22,7 +22,7 @@ export interface Received {
 }
 
 /** Counts a dropped message by reason and logs it. */
-export function dropMessage(ctx: CloudLinkContext, topic: string, reason: string, detail?: string): void {
+function dropMessage(ctx: CloudLinkContext, topic: string, reason: string, detail?: string): void {
   ctx.dropped.inc(reason);
   ctx.log.warn("sync message dropped", { topic, reason, detail });
 }

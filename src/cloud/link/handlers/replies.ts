@@ -21,15 +21,22 @@ export function sendToNode<T extends MessageType>(
   });
 }
 
-/** The welcome: the cloud's epoch, the node's desired revision, the heartbeat interval (remembered). */
-export function sendWelcome(ctx: CloudLinkContext, node: string): void {
+/**
+ * The welcome: the cloud's epoch, the node's desired revision (of `head`, the node's plan head the
+ * handler read), the heartbeat interval (remembered).
+ */
+export function sendWelcome(
+  ctx: CloudLinkContext,
+  node: string,
+  head: { revision: number } | undefined,
+): void {
   const { state } = ctx;
   const hb = state.heartbeatSeconds();
   state.told.set(node, hb);
   sendToNode(ctx, node, {
     type: "welcome",
     epoch: state.epoch,
-    desiredRevision: ctx.records.readPlanHead(node)?.revision ?? 0,
+    desiredRevision: head?.revision ?? 0,
     heartbeatSeconds: hb,
   });
 }

@@ -50,7 +50,7 @@ export function retryHello(ctx: EdgeLinkContext, attempt: number): void {
   });
 }
 
-export function sendHeartbeat(ctx: EdgeLinkContext): void {
+function sendHeartbeat(ctx: EdgeLinkContext): void {
   const v = ctx.plans.version();
   sendUp(ctx, {
     type: "heartbeat",
