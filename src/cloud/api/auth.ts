@@ -1,14 +1,14 @@
 // Bearer-token authentication of the cloud API's admin routes (app.ts attaches it to each of them;
 // the join carries its own join token in the body, nodes use their credentials: node-auth.ts).
 import type { MiddlewareHandler } from "hono";
+import { bearerToken } from "../../runtime/token-file.ts";
 import { tokenMatches } from "../admin-token.ts";
 import { apiError } from "./errors.ts";
 
 export function requireAdminToken(adminToken: string): MiddlewareHandler {
   return async (c, next) => {
-    const header = c.req.header("authorization") ?? "";
-    const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
-    if (!match) {
+    const token = bearerToken(c.req.header("authorization"));
+    if (token === undefined) {
       c.header("WWW-Authenticate", 'Bearer realm="levee"');
       return apiError(
         c,
@@ -16,7 +16,7 @@ export function requireAdminToken(adminToken: string): MiddlewareHandler {
         "missing Authorization: Bearer <token> (the admin token is in <data-dir>/admin.token)",
       );
     }
-    if (!tokenMatches(match[1] ?? "", adminToken)) {
+    if (!tokenMatches(token, adminToken)) {
       c.header("WWW-Authenticate", 'Bearer realm="levee", error="invalid_token"');
       return apiError(c, 401, "invalid token");
     }

@@ -7,6 +7,7 @@
 import { createHash } from "node:crypto";
 import type { MiddlewareHandler } from "hono";
 import { verifyPassword } from "../../protocol/mosquitto-password.ts";
+import { bearerToken } from "../../runtime/token-file.ts";
 import type { Store } from "../../store/store.ts";
 import { tokenMatches } from "../admin-token.ts";
 import { apiError } from "./errors.ts";
@@ -72,8 +73,8 @@ export function requireAdminOrNode(
 ): MiddlewareHandler<{ Variables: { caller: Caller } }> {
   return async (c, next) => {
     const header = c.req.header("authorization") ?? "";
-    const bearer = /^Bearer\s+(\S+)\s*$/i.exec(header);
-    if (bearer && tokenMatches(bearer[1] ?? "", adminToken)) {
+    const bearer = bearerToken(header);
+    if (bearer !== undefined && tokenMatches(bearer, adminToken)) {
       c.set("caller", { kind: "admin" });
       return next();
     }

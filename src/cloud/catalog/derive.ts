@@ -15,8 +15,7 @@ import type {
   NodeState,
 } from "../../mesh/contracts.ts";
 import { CATALOG_VERSION } from "../../mesh/contracts.ts";
-
-export const DEFAULT_TUNNEL_PORT = 7402;
+import { DEFAULT_PORTS } from "../../runtime/host-port.ts";
 
 export interface CatalogInputNode {
   name: string;
@@ -54,7 +53,7 @@ export function deriveCatalog(input: CatalogInput): CatalogContent {
       addresses: [...n.addresses],
       labels: { ...n.labels },
       state: stateOf(n.phase),
-      tunnelPort: n.tunnelPort ?? DEFAULT_TUNNEL_PORT,
+      tunnelPort: n.tunnelPort ?? DEFAULT_PORTS.tunnel,
     }));
   const byService = new Map<string, CatalogWorker[]>();
   for (const w of input.workers) {
