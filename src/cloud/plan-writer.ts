@@ -36,11 +36,13 @@ export function writePlans(db: Database, plans: Map<string, NodePlan>): PlanChan
 
 /** The services each node's stored plan runs (of `only` when given). */
 export function placedServices(db: Database, only?: string): Map<string, Set<string>> {
-  const rows = db
-    .query<{ node: string; plan: string }, [string | null]>(
-      "SELECT node, plan FROM plans WHERE ?1 IS NULL OR node = ?1",
-    )
-    .all(only ?? null);
+  // Two statements, not `?1 IS NULL OR node = ?1`: SQLite cannot use the key for that OR, and a
+  // join (which re-plans one node) would read every node's plan.
+  type Row = { node: string; plan: string };
+  const rows =
+    only === undefined
+      ? db.query<Row, []>("SELECT node, plan FROM plans").all()
+      : db.query<Row, [string]>("SELECT node, plan FROM plans WHERE node = ?").all(only);
   const placed = new Map<string, Set<string>>();
   for (const row of rows) {
     const plan = JSON.parse(row.plan) as { services?: { name?: unknown }[] };
