@@ -13,6 +13,8 @@ export interface ApiIssue {
   document?: number;
   kind?: string;
   name?: string;
+  /** Set for objects outside the `default` namespace. */
+  namespace?: string;
 }
 
 export type ApiErrorStatus = 400 | 401 | 403 | 404 | 409 | 413 | 416 | 503 | 507;

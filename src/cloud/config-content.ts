@@ -10,13 +10,13 @@ import { type ConfigResource, configFile } from "../manifest/config.ts";
 import { type ConfigContentSource, NotInPlan } from "../node/configs/content-source.ts";
 import type { Store } from "../store/store.ts";
 import { type ConfigFileAt, NodeReadScope } from "./node-read-scope.ts";
-import { getObject, listObjects, storedSpec } from "./resource-store.ts";
+import { getObject, listObjects, storedKey, storedSpec } from "./resource-store.ts";
 
 function inAnyConfig(db: Database): ConfigFileAt[] {
   return listObjects(db, "Config").flatMap((o) => {
     const spec = storedSpec(o) as Partial<ConfigResource>;
     return [...Object.keys(spec.data ?? {}), ...Object.keys(spec.binaryData ?? {})].map((file) => ({
-      config: o.metadata.name,
+      config: storedKey(o),
       file,
     }));
   });

@@ -9,12 +9,21 @@ import type { Database } from "bun:sqlite";
 import { EventEmitter } from "node:events";
 import type { Warning } from "../manifest/dayu/warnings.ts";
 import { type Resource, specOf } from "../manifest/kinds.ts";
+import {
+  DEFAULT_NAMESPACE,
+  describeKey,
+  keyOf,
+  namespaceOf,
+  objectKey,
+  refOf,
+} from "../manifest/namespace.ts";
 import { type Mesh, resolveWorkerTemplate } from "../manifest/service.ts";
 import type { Logger } from "../runtime/log.ts";
 import type { Store } from "../store/store.ts";
 import { rejected } from "./api-error.ts";
 import { expandDayu, releaseOwned } from "./dayu/expand.ts";
 import { describeRef, type ObjectRef, ownerOf } from "./dayu/owners.ts";
+import { qualifyServiceSpec } from "./namespaced-spec.ts";
 import { systemLabelConflicts } from "./node-labels.ts";
 import { nodeRole, nodesForPlanning, setNodeLabels } from "./node-registry.ts";
 import { catalogTooLarge, type NodeLimits, planLimits, refusedPlacements } from "./plan-limits.ts";
@@ -28,6 +37,7 @@ import {
   listObjects,
   recordEvent,
   type StoredObject,
+  storedKey,
   storedSpec,
   upsertObject,
 } from "./resource-store.ts";
@@ -39,6 +49,8 @@ export type ManifestObject = Resource;
 export interface ApplyResult {
   kind: string;
   name: string;
+  /** Set for objects outside the `default` namespace. */
+  namespace?: string;
   /** "deleted": an object its owner (a Dayu object in this request) no longer makes. */
   outcome: ApplyOutcome | "deleted";
   generation?: number;
@@ -90,19 +102,46 @@ export class ControlPlane {
     retranslateAll: boolean,
   ): ApplyResult[] {
     const expansion = expandDayu(db, objects, retranslateAll);
-    const results: ApplyResult[] = [];
+    const results: ApplyResult[] = this.createNamespaces(db, objects, pending);
     for (const item of expansion.items) {
       const result = this.applyOne(db, item.object, item.labels, pending);
-      if (item.owner) result.owner = item.owner;
+      if (item.owner) result.owner = refOf(item.owner.kind, item.owner.name);
       if (item.warnings && item.warnings.length > 0) result.warnings = item.warnings;
       results.push(result);
     }
     for (const gone of expansion.removed) {
       if (!deleteObject(db, gone.kind, gone.name)) continue;
-      results.push({ kind: gone.kind, name: gone.name, outcome: "deleted", owner: gone.owner });
+      results.push({
+        ...refOf(gone.kind, gone.name),
+        outcome: "deleted",
+        owner: refOf(gone.owner.kind, gone.owner.name),
+      });
       pending.push({ ...gone, reason: "Deleted", message: `no longer made from ${describeRef(gone.owner)}` });
     }
     expansion.commit();
+    return results;
+  }
+
+  /** The namespaces the request's objects are in that do not exist yet, created first. */
+  private createNamespaces(
+    db: Database,
+    objects: readonly ManifestObject[],
+    pending: PendingEvent[],
+  ): ApplyResult[] {
+    const inRequest = new Set(objects.filter((o) => o.kind === "Namespace").map((o) => o.metadata.name));
+    const wanted = new Set(objects.map(namespaceOf).filter((ns) => ns !== "" && ns !== DEFAULT_NAMESPACE));
+    const results: ApplyResult[] = [];
+    for (const namespace of wanted) {
+      if (inRequest.has(namespace) || getObject(db, "Namespace", namespace)) continue;
+      upsertObject(db, "Namespace", namespace, {}, {});
+      pending.push({
+        kind: "Namespace",
+        name: namespace,
+        reason: "Created",
+        message: "for the objects applied into it",
+      });
+      results.push({ kind: "Namespace", name: namespace, outcome: "created", generation: 1 });
+    }
     return results;
   }
 
@@ -113,7 +152,9 @@ export class ControlPlane {
     pending: PendingEvent[],
   ): ApplyResult {
     const { kind } = object;
-    const { name, resourceVersion } = object.metadata;
+    const { resourceVersion } = object.metadata;
+    // The store key: the name, qualified by the namespace outside `default`.
+    const name = keyOf(object);
     if (kind === "Node") {
       const role = nodeRole(this.store, name);
       const conflicts = role === undefined ? [] : systemLabelConflicts(labels, role);
@@ -150,7 +191,7 @@ export class ControlPlane {
             kind,
             name,
             path: "metadata.resourceVersion",
-            message: `${kind} ${name} has changed since resourceVersion ${resourceVersion} (now ${current?.metadata.resourceVersion ?? "deleted"}); get it again and re-apply`,
+            message: `${kind} ${describeKey(name)} has changed since resourceVersion ${resourceVersion} (now ${current?.metadata.resourceVersion ?? "deleted"}); get it again and re-apply`,
           },
         ]);
       }
@@ -165,13 +206,13 @@ export class ControlPlane {
         message: `generation ${stored.metadata.generation}`,
       });
     }
-    return { kind, name, outcome, generation: stored.metadata.generation };
+    return { ...refOf(kind, name), outcome, generation: stored.metadata.generation };
   }
 
   /**
-   * Deletes an object and what it owns (a Dayu object's Service); undefined when it did not exist.
-   * An owned object cannot be deleted on its own (a 409 ApiError: delete its owner). Deleting an
-   * ImageMap translates the Dayu objects again.
+   * Deletes an object (by key) and what it owns (a Dayu object's Service); a Namespace with every
+   * object in it; undefined when it did not exist. An owned object cannot be deleted on its own (a
+   * 409 ApiError: delete its owner). Deleting an ImageMap translates the Dayu objects again.
    */
   delete(kind: string, name: string): ObjectRef[] | undefined {
     const { deleted, changes, recorded } = this.store.tx((db) => {
@@ -182,24 +223,48 @@ export class ControlPlane {
             kind,
             name,
             path: "",
-            message: `${kind} ${name} is made from ${describeRef(owner)}: delete or change that instead`,
+            message: `${kind} ${describeKey(name)} is made from ${describeRef(owner)}: delete or change that instead`,
           },
         ]);
       }
-      if (!deleteObject(db, kind, name)) return { deleted: undefined, changes: [], recorded: [] };
-      const pending: PendingEvent[] = [{ kind, name, reason: "Deleted", message: "" }];
-      const deleted: ObjectRef[] = [{ kind, name }];
-      for (const owned of releaseOwned(db, { kind, name })) {
-        if (!deleteObject(db, owned.kind, owned.name)) continue;
-        deleted.push(owned);
-        pending.push({ ...owned, reason: "Deleted", message: `with ${kind}/${name}` });
+      const pending: PendingEvent[] = [];
+      const deleted: ObjectRef[] = [];
+      if (kind === "Namespace") {
+        if (name === DEFAULT_NAMESPACE)
+          throw rejected(409, [{ kind, name, path: "", message: "the namespace default cannot be deleted" }]);
+        // Its objects first: owners before what they made (which goes with them).
+        const inside = db
+          .query<ObjectRef, [string]>(
+            "SELECT kind, name FROM resources WHERE namespace = ? ORDER BY kind IN ('JointMultiEdgeService', 'RuntimeService') DESC, kind, name",
+          )
+          .all(name);
+        for (const object of inside) this.deleteInTx(db, object, pending, deleted);
       }
+      const at = deleted.length;
+      if (this.deleteInTx(db, { kind, name }, pending, deleted)) {
+        // The object asked for first, then what went with it.
+        deleted.unshift(...deleted.splice(at, 1));
+      } else if (deleted.length === 0) return { deleted: undefined, changes: [], recorded: [] };
       const results = kind === "ImageMap" ? this.applyInTx(db, [], pending, true) : [];
       const changes = this.replanInTx(pending, undefined, results);
       return { deleted, changes, recorded: pending.map((e) => this.record(e)) };
     });
     this.afterCommit(recorded, changes);
     return deleted;
+  }
+
+  /** Deletes one object and what it made; false when it was not there (or is made by another). */
+  private deleteInTx(db: Database, ref: ObjectRef, pending: PendingEvent[], deleted: ObjectRef[]): boolean {
+    if (ownerOf(db, ref)) return false; // deleted with its owner
+    if (!deleteObject(db, ref.kind, ref.name)) return false;
+    pending.push({ ...ref, reason: "Deleted", message: "" });
+    deleted.push(ref);
+    for (const owned of releaseOwned(db, ref)) {
+      if (!deleteObject(db, owned.kind, owned.name)) continue;
+      deleted.push(owned);
+      pending.push({ ...owned, reason: "Deleted", message: `with ${describeRef(ref)}` });
+    }
+    return true;
   }
 
   /**
@@ -228,12 +293,13 @@ export class ControlPlane {
     return recorded;
   }
 
-  get(kind: string, name: string): StoredObject | undefined {
-    return getObject(this.store.db, kind, name);
+  /** An object by kind, namespace and name. */
+  get(kind: string, name: string, namespace?: string): StoredObject | undefined {
+    return getObject(this.store.db, kind, objectKey(kind, namespace, name));
   }
 
-  list(kind: string, labelSelector?: Record<string, string>): StoredObject[] {
-    return listObjects(this.store.db, kind, labelSelector);
+  list(kind: string, filter?: { namespace?: string; labels?: Record<string, string> }): StoredObject[] {
+    return listObjects(this.store.db, kind, filter);
   }
 
   /**
@@ -244,13 +310,14 @@ export class ControlPlane {
    */
   private replanInTx(pending: PendingEvent[], only?: string, applied?: readonly ApplyResult[]): PlanChange[] {
     const db = this.store.db;
+    // Known by key; a service's Config mounts and upstreams name objects of its own namespace.
     const services: PlannerService[] = listObjects(db, "Service").map((o) => ({
-      name: o.metadata.name,
+      name: storedKey(o),
       uid: o.metadata.uid,
       generation: o.metadata.generation,
-      spec: storedSpec(o) as unknown as PlannerService["spec"],
+      spec: qualifyServiceSpec(storedSpec(o), o.metadata.namespace) as unknown as PlannerService["spec"],
     }));
-    const configs = listObjects(db, "Config").map((o) => ({ name: o.metadata.name, spec: storedSpec(o) }));
+    const configs = listObjects(db, "Config").map((o) => ({ name: storedKey(o), spec: storedSpec(o) }));
     const before = placedServices(db, only);
     const planned = planAll({
       services,

@@ -1,10 +1,12 @@
-// Resources (Service, Config) in the cloud's SQLite: one row per object, spec and labels as JSON,
-// a generation that grows when the spec changes and a cloud-wide resourceVersion for optimistic
-// concurrency. Every write here runs inside the caller's transaction (apply, delete).
+// Resources (Service, Config, ...) in the cloud's SQLite: one row per object under its key (its
+// name, qualified by its namespace outside `default`: src/manifest/namespace.ts), spec and labels
+// as JSON, a generation that grows when the spec changes and a cloud-wide resourceVersion for
+// optimistic concurrency. Every write here runs inside the caller's transaction (apply, delete).
 
 import type { Database } from "bun:sqlite";
 import { randomUUID } from "node:crypto";
 import { canonicalJson } from "../manifest/canonical.ts";
+import { isNamespaced, qualifiedName, splitKey } from "../manifest/namespace.ts";
 
 /**
  * An object as the API shows it. Services keep their spec under `spec`; a Config's files are at the
@@ -17,6 +19,8 @@ export interface StoredObject {
   binaryData?: unknown;
   metadata: {
     name: string;
+    /** Absent for cluster-wide kinds (Node, ImageMap, Namespace). */
+    namespace?: string;
     uid: string;
     generation: number;
     resourceVersion: string;
@@ -29,7 +33,9 @@ export interface StoredObject {
 
 interface Row {
   kind: string;
+  /** The key: the name, qualified by the namespace outside `default`. */
   name: string;
+  namespace: string;
   uid: string;
   generation: number;
   resource_version: number;
@@ -41,7 +47,7 @@ interface Row {
 
 function toObject(row: Row): StoredObject {
   const metadata = {
-    name: row.name,
+    ...(isNamespaced(row.kind) ? splitKey(row.name) : { name: row.name }),
     uid: row.uid,
     generation: row.generation,
     resourceVersion: String(row.resource_version),
@@ -60,24 +66,47 @@ export function storedSpec(object: StoredObject): Record<string, unknown> {
   return object.spec ?? {};
 }
 
-export function getObject(db: Database, kind: string, name: string): StoredObject | undefined {
+/** The store key of a stored object (its name, qualified by its namespace outside `default`). */
+export function storedKey(object: StoredObject): string {
+  return qualifiedName(object.metadata.namespace, object.metadata.name);
+}
+
+/** An object by its key (src/manifest/namespace.ts: objectKey). */
+export function getObject(db: Database, kind: string, key: string): StoredObject | undefined {
   const row = db
     .query<Row, [string, string]>("SELECT * FROM resources WHERE kind = ? AND name = ?")
-    .get(kind, name);
+    .get(kind, key);
   return row ? toObject(row) : undefined;
 }
 
+/** Objects of a kind, by key; in one namespace when `namespace` is given. */
 export function listObjects(
   db: Database,
   kind: string,
-  labelSelector?: Record<string, string>,
+  filter: { namespace?: string; labels?: Record<string, string> } = {},
 ): StoredObject[] {
-  const all = db
-    .query<Row, [string]>("SELECT * FROM resources WHERE kind = ? ORDER BY name")
-    .all(kind)
-    .map(toObject);
-  if (!labelSelector) return all;
-  return all.filter((o) => Object.entries(labelSelector).every(([k, v]) => o.metadata.labels[k] === v));
+  const rows =
+    filter.namespace === undefined
+      ? db.query<Row, [string]>("SELECT * FROM resources WHERE kind = ? ORDER BY name").all(kind)
+      : db
+          .query<Row, [string, string]>(
+            "SELECT * FROM resources WHERE kind = ? AND namespace = ? ORDER BY name",
+          )
+          .all(kind, filter.namespace);
+  const all = rows.map(toObject);
+  const labels = filter.labels;
+  if (!labels) return all;
+  return all.filter((o) => Object.entries(labels).every(([k, v]) => o.metadata.labels[k] === v));
+}
+
+/** The namespaces objects of any kind are in. */
+export function usedNamespaces(db: Database): string[] {
+  return db
+    .query<{ namespace: string }, []>(
+      "SELECT DISTINCT namespace FROM resources WHERE namespace <> '' ORDER BY namespace",
+    )
+    .all()
+    .map((r) => r.namespace);
 }
 
 function nextResourceVersion(db: Database): number {
@@ -91,7 +120,7 @@ function nextResourceVersion(db: Database): number {
 
 export type ApplyOutcome = "created" | "configured" | "unchanged";
 
-/** Creates or updates an object; "unchanged" when spec and labels are the same as stored. */
+/** Creates or updates an object (by key); "unchanged" when spec and labels are the same as stored. */
 export function upsertObject(
   db: Database,
   kind: string,
@@ -103,10 +132,11 @@ export function upsertObject(
   const now = new Date().toISOString();
   if (!existing) {
     const rv = nextResourceVersion(db);
+    const namespace = isNamespaced(kind) ? splitKey(name).namespace : "";
     db.query(
-      `INSERT INTO resources (kind, name, uid, generation, resource_version, labels, spec, created_at, updated_at)
-       VALUES (?, ?, ?, 1, ?, ?, ?, ?, ?)`,
-    ).run(kind, name, randomUUID(), rv, JSON.stringify(labels), JSON.stringify(spec), now, now);
+      `INSERT INTO resources (kind, name, namespace, uid, generation, resource_version, labels, spec, created_at, updated_at)
+       VALUES (?, ?, ?, ?, 1, ?, ?, ?, ?, ?)`,
+    ).run(kind, name, namespace, randomUUID(), rv, JSON.stringify(labels), JSON.stringify(spec), now, now);
     return { outcome: "created", object: getObject(db, kind, name) as StoredObject };
   }
   const specChanged = canonicalJson(storedSpec(existing)) !== canonicalJson(spec);

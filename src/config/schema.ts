@@ -315,6 +315,15 @@ export const optionsSchema = z.object({
     defaultText: "the pushed file's name",
     flagOnly: true,
   }),
+  namespace: opt(z.string().regex(DNS_LABEL, "expected a namespace (a DNS label)").optional(), {
+    scopes: ["ctl"],
+    description:
+      "get, describe, delete, logs: the namespace of the object (get lists every namespace when not given)",
+    placeholder: "NS",
+    defaultText: "default (get: every namespace)",
+    short: "n",
+    flagOnly: true,
+  }),
   node: opt(nodeName.optional(), {
     scopes: ["ctl"],
     description: "logs: the node the worker runs on; get routes: the node whose routes to list",

@@ -12,11 +12,17 @@ import { type ImageMapResource, imageMapSchema } from "./dayu/image-map.ts";
 import { dayuManifestKinds } from "./dayu/manifest-kinds.ts";
 import type { DayuResource } from "./dayu/sedna-schema.ts";
 import { API_VERSION } from "./meta.ts";
+import { type NamespaceResource, namespaceSchema } from "./namespace-kind.ts";
 import { type NodeResource, nodeSchema } from "./node.ts";
 import { type ServiceResource, serviceSchema } from "./service.ts";
 
 /** Any native object, discriminated by kind. */
-export type NativeResource = ServiceResource | ConfigResource | NodeResource | ImageMapResource;
+export type NativeResource =
+  | ServiceResource
+  | ConfigResource
+  | NodeResource
+  | ImageMapResource
+  | NamespaceResource;
 export type ResourceKind = NativeResource["kind"];
 /** Any object a manifest may hold: a native one or a Dayu one (translated by the cloud). */
 export type Resource = NativeResource | DayuResource;
@@ -54,6 +60,14 @@ export const kinds: { readonly [K in ResourceKind]: KindInfo<K> } = {
     kind: "ImageMap",
     plural: "imagemaps",
     schema: imageMapSchema,
+    deletable: true,
+  },
+  // Deleting a namespace deletes every object in it (src/manifest/namespace.ts).
+  Namespace: {
+    apiVersion: API_VERSION,
+    kind: "Namespace",
+    plural: "namespaces",
+    schema: namespaceSchema,
     deletable: true,
   },
 };
@@ -102,6 +116,7 @@ export function specOf(object: Resource): Record<string, unknown> {
     case "Config":
       return { data: object.data, binaryData: object.binaryData };
     case "Node":
+    case "Namespace":
       return {};
     case "ImageMap":
       return object.spec;

@@ -5,6 +5,7 @@
 import { isRecord, loadDocuments, type RawDocument } from "./documents.ts";
 import { describeValue, errorMap, type FieldIssue, fieldIssues, formatPath, type Issue } from "./issues.ts";
 import { type ManifestKind, manifestKinds, type Resource } from "./kinds.ts";
+import { keyOf } from "./namespace.ts";
 
 export type { Issue } from "./issues.ts";
 export {
@@ -48,7 +49,7 @@ export function validateDocuments(documents: readonly RawDocument[]): ParseResul
       return;
     }
     for (const object of result.objects) {
-      const key = `${object.kind}/${object.metadata.name}`;
+      const key = `${object.kind}/${keyOf(object)}`;
       const first = seen.get(key);
       if (first === undefined) seen.set(key, document);
       else {

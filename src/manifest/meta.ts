@@ -97,6 +97,10 @@ const resourceVersionSchema = z.union(
 
 export const objectMetaSchema = strict({
   name: dnsLabel,
+  namespace: dnsLabel.optional().meta({
+    description:
+      'the namespace (default "default"); cluster-wide kinds (Node, ImageMap, Namespace) have none',
+  }),
   labels: labelsSchema.default({}),
   annotations: annotationsSchema.optional(),
   // System fields, written by the API (see the header).
@@ -110,6 +114,7 @@ export const objectMetaSchema = strict({
   updatedTimestamp: z.string().optional().meta({ description: "set by the system; ignored on apply" }),
 }).transform((meta) => {
   const out: ObjectMeta = { name: meta.name, labels: meta.labels };
+  if (meta.namespace !== undefined) out.namespace = meta.namespace;
   if (meta.annotations !== undefined) out.annotations = meta.annotations;
   if (meta.resourceVersion !== undefined) out.resourceVersion = meta.resourceVersion;
   return out;
@@ -118,6 +123,8 @@ export const objectMetaSchema = strict({
 /** Metadata of a parsed object (system fields other than resourceVersion are gone). */
 export interface ObjectMeta {
   name: string;
+  /** As written; absent means `default` (src/manifest/namespace.ts). */
+  namespace?: string;
   labels: Record<string, string>;
   annotations?: Record<string, string>;
   /** Present only when the client sent it: the version its change is based on (decimal digits). */

@@ -269,4 +269,44 @@ export const migrations: readonly Migration[] = [
       ) STRICT;
     `,
   },
+  {
+    version: 8,
+    name: "namespaces",
+    sql: `
+      -- CLOUD: every object has a namespace ('' for cluster-wide kinds: Node, ImageMap, Namespace)
+      -- and is stored under its key: its name in 'default', '<name>.<namespace>' in any other
+      -- (src/manifest/namespace.ts). Before, a Dayu object kept its namespace only in its spec and
+      -- one with the same name in another namespace replaced it: each now moves to its namespace,
+      -- with the Service it made, its ownership records and its kept mesh port.
+      ALTER TABLE resources ADD COLUMN namespace TEXT NOT NULL DEFAULT 'default';
+      UPDATE resources SET namespace = '' WHERE kind IN ('Node', 'ImageMap', 'Namespace');
+      UPDATE resources SET namespace = coalesce(json_extract(spec, '$.namespace'), 'default')
+        WHERE kind IN ('JointMultiEdgeService', 'RuntimeService');
+      UPDATE resources SET namespace = (
+          SELECT o.namespace FROM owned_resources w
+          JOIN resources o ON o.kind = w.owner_kind AND o.name = w.owner_name
+          WHERE w.kind = resources.kind AND w.name = resources.name)
+        WHERE EXISTS (SELECT 1 FROM owned_resources w WHERE w.kind = resources.kind AND w.name = resources.name);
+      UPDATE dayu_ports SET service = service || '.' || (
+          SELECT namespace FROM resources WHERE kind = 'Service' AND name = dayu_ports.service)
+        WHERE EXISTS (SELECT 1 FROM resources WHERE kind = 'Service' AND name = dayu_ports.service
+          AND namespace NOT IN ('default', ''));
+      UPDATE owned_resources SET
+          name = name || '.' || (SELECT namespace FROM resources r WHERE r.kind = owner_kind AND r.name = owner_name),
+          owner_name = owner_name || '.' || (SELECT namespace FROM resources r WHERE r.kind = owner_kind AND r.name = owner_name)
+        WHERE EXISTS (SELECT 1 FROM resources r WHERE r.kind = owner_kind AND r.name = owner_name
+          AND r.namespace NOT IN ('default', ''));
+      UPDATE resources SET name = name || '.' || namespace WHERE namespace NOT IN ('default', '');
+      -- Namespaces are objects of their own: 'default' always, and every other one objects are in.
+      INSERT INTO resources (kind, name, uid, generation, resource_version, labels, spec, created_at, updated_at, namespace)
+        VALUES ('Namespace', 'default', lower(hex(randomblob(16))), 1, 0, '{}', '{}',
+          strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), '');
+      INSERT OR IGNORE INTO resources (kind, name, uid, generation, resource_version, labels, spec, created_at, updated_at, namespace)
+        SELECT DISTINCT 'Namespace', namespace, lower(hex(randomblob(16))), 1,
+          (SELECT coalesce(max(resource_version), 0) FROM resources), '{}', '{}',
+          strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), ''
+        FROM resources WHERE namespace NOT IN ('default', '');
+      CREATE INDEX resources_namespace ON resources (kind, namespace);
+    `,
+  },
 ];

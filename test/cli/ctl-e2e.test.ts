@@ -98,7 +98,9 @@ describe("levee ctl against a real cloud", () => {
     step(async () => {
       const table = await ctl("get", "svc");
       expect(table.code).toBe(0);
-      expect(table.stdout).toMatch(/^NAME\s+WORKERS\s+GENERATION\s+AGE\necho\s+0\/2\s+1\s+\d+s\n$/);
+      expect(table.stdout).toMatch(
+        /^NAME\s+NAMESPACE\s+WORKERS\s+GENERATION\s+AGE\necho\s+default\s+0\/2\s+1\s+\d+s\n$/,
+      );
 
       const json = await ctl("get", "services", "-o", "json");
       expect(json.code).toBe(0);
@@ -235,7 +237,7 @@ describe("levee ctl against a real cloud", () => {
       const r = await ctl("get", "pods");
       expect(r.code).toBe(2);
       expect(r.stderr).toBe(
-        'levee ctl get: unknown kind "pods"; one of: node|nodes|no, service|services|svc, config|configs|cfg, worker|workers, route|routes, imagemap|imagemaps, jointmultiedgeservice|jointmultiedgeservices|jmes, runtimeservice|runtimeservices|rts\n',
+        'levee ctl get: unknown kind "pods"; one of: node|nodes|no, service|services|svc, config|configs|cfg, worker|workers, route|routes, namespace|namespaces|ns, imagemap|imagemaps, jointmultiedgeservice|jointmultiedgeservices|jmes, runtimeservice|runtimeservices|rts\n',
       );
     }),
   );

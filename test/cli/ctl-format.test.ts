@@ -83,7 +83,7 @@ describe("kinds", () => {
     expect(resolveKind("pods")).toBeUndefined();
     expect(() => kindArgument("pods")).toThrow(
       new UsageError(
-        'unknown kind "pods"; one of: node|nodes|no, service|services|svc, config|configs|cfg, worker|workers, route|routes, imagemap|imagemaps, jointmultiedgeservice|jointmultiedgeservices|jmes, runtimeservice|runtimeservices|rts',
+        'unknown kind "pods"; one of: node|nodes|no, service|services|svc, config|configs|cfg, worker|workers, route|routes, namespace|namespaces|ns, imagemap|imagemaps, jointmultiedgeservice|jointmultiedgeservices|jmes, runtimeservice|runtimeservices|rts',
       ),
     );
     expect(() => kindArgument(undefined)).toThrow(/^missing KIND; one of: /);
@@ -91,7 +91,7 @@ describe("kinds", () => {
 
   test("a kind the subcommand does not take names the ones it does", () => {
     expect(() => kindArgument("workers", (k) => k.deletable)).toThrow(
-      'kind "workers" is not supported here; one of: node|nodes|no, service|services|svc, config|configs|cfg, imagemap|imagemaps, jointmultiedgeservice|jointmultiedgeservices|jmes, runtimeservice|runtimeservices|rts',
+      'kind "workers" is not supported here; one of: node|nodes|no, service|services|svc, config|configs|cfg, namespace|namespaces|ns, imagemap|imagemaps, jointmultiedgeservice|jointmultiedgeservices|jmes, runtimeservice|runtimeservices|rts',
     );
   });
 });
@@ -147,11 +147,19 @@ describe("tables", () => {
     const services = [
       { metadata: { name: "echo", generation: 2, creationTimestamp: ago(30) } },
       { metadata: { name: "idle", generation: 1, creationTimestamp: ago(30) } },
+      // Another namespace: the workers view knows it by its key, echo.dayu.
+      { metadata: { name: "echo", namespace: "dayu", generation: 1, creationTimestamp: ago(30) } },
     ];
-    const workers = [worker({}), worker({ index: 1, ready: false }), worker({ service: "other" })];
+    const workers = [
+      worker({}),
+      worker({ index: 1, ready: false }),
+      worker({ service: "other" }),
+      worker({ service: "echo.dayu" }),
+    ];
     expect(serviceRows(services, workers, NOW)).toEqual([
-      ["echo", "1/2", "2", "30s"],
-      ["idle", "0/0", "1", "30s"],
+      ["echo", "default", "1/2", "2", "30s"],
+      ["idle", "default", "0/0", "1", "30s"],
+      ["echo", "dayu", "1/1", "1", "30s"],
     ]);
   });
 
@@ -160,9 +168,9 @@ describe("tables", () => {
       metadata: { name: "c", generation: 1, creationTimestamp: ago(5) },
       data: { a: "", b: "" },
     };
-    expect(configRows([config], NOW)).toEqual([["c", "2", "1", "5s"]]);
+    expect(configRows([config], NOW)).toEqual([["c", "default", "2", "1", "5s"]]);
     expect(configRows([{ metadata: { name: "d" }, spec: { binaryData: { x: "" } } }], NOW)).toEqual([
-      ["d", "1", "-", "<unknown>"],
+      ["d", "default", "1", "-", "<unknown>"],
     ]);
   });
 

@@ -59,12 +59,12 @@ function jmes(
 const native = (name: string, extra: Record<string, unknown> = {}) => ({
   apiVersion: "levee/v1",
   kind: "Service",
-  metadata: { name },
+  metadata: { name, namespace: "dayu" },
   spec: { template: { command: ["run"] }, workers: [{ node: "edge1" }], ...extra },
 });
 
 async function service(name: string) {
-  return (await call("GET", `/services/${name}`)).body as {
+  return (await call("GET", `/services/${name}?namespace=dayu`)).body as {
     metadata: { labels: Record<string, string> };
     spec: { template: Record<string, unknown>; workers: { node: string }[]; mesh?: { port: number } };
   };
@@ -74,15 +74,18 @@ describe("apply", () => {
   test("a JointMultiEdgeService makes its Service; warnings name document, object and path", async () => {
     const { status, body } = await apply(native("other"), jmes("controller", ["edge1", "edge2"]));
     expect(status).toBe(200);
+    const ns = { namespace: "dayu" };
     expect(body.results).toEqual([
-      { kind: "Service", name: "other", outcome: "created", generation: 1 },
-      { kind: "JointMultiEdgeService", name: "controller", outcome: "created", generation: 1 },
+      { kind: "Namespace", name: "dayu", outcome: "created", generation: 1 },
+      { kind: "Service", name: "other", ...ns, outcome: "created", generation: 1 },
+      { kind: "JointMultiEdgeService", name: "controller", ...ns, outcome: "created", generation: 1 },
       {
         kind: "Service",
         name: "controller",
+        ...ns,
         outcome: "created",
         generation: 1,
-        owner: { kind: "JointMultiEdgeService", name: "controller" },
+        owner: { kind: "JointMultiEdgeService", name: "controller", ...ns },
       },
     ]);
     expect(body.warnings).toEqual([
@@ -106,7 +109,7 @@ describe("apply", () => {
   });
 
   test("the stored object comes back as written, with its status", async () => {
-    const { status, body } = await call("GET", "/jointmultiedgeservices/controller");
+    const { status, body } = await call("GET", "/jointmultiedgeservices/controller?namespace=dayu");
     expect(status).toBe(200);
     expect(body).toMatchObject({
       apiVersion: "sedna.io/v1alpha1",
@@ -122,7 +125,7 @@ describe("apply", () => {
     expect((list.body.items as { metadata: { name: string } }[]).map((o) => o.metadata.name)).toEqual([
       "controller",
     ]);
-    expect((await call("GET", "/jointmultiedgeservices/nope")).status).toBe(404);
+    expect((await call("GET", "/jointmultiedgeservices/nope?namespace=dayu")).status).toBe(404);
   });
 
   test("re-applying is unchanged and keeps the port; a change updates in place (removed workers go)", async () => {
@@ -140,7 +143,7 @@ describe("apply", () => {
   });
 
   test("the output of GET applies again; its resourceVersion is checked, a foreign one is ignored", async () => {
-    const current = (await call("GET", "/jointmultiedgeservices/controller")).body as Record<
+    const current = (await call("GET", "/jointmultiedgeservices/controller?namespace=dayu")).body as Record<
       string,
       never
     > & {
@@ -174,10 +177,10 @@ describe("apply", () => {
       kind: "JointMultiEdgeService",
       name: "scheduler",
       path: "spec.serviceConfig.nodePort",
-      message: expect.stringMatching(/already the mesh port of service distributor/),
+      message: expect.stringMatching(/already the mesh port of service dayu\/distributor/),
     });
-    expect((await call("GET", "/services/fresh")).status).toBe(404);
-    expect((await call("GET", "/jointmultiedgeservices/scheduler")).status).toBe(404);
+    expect((await call("GET", "/services/fresh?namespace=dayu")).status).toBe(404);
+    expect((await call("GET", "/jointmultiedgeservices/scheduler?namespace=dayu")).status).toBe(404);
   });
 
   test("an invalid Dayu object refuses the whole request with its document and path", async () => {
@@ -188,7 +191,7 @@ describe("apply", () => {
     expect(body.issues).toEqual([
       expect.objectContaining({ document: 1, path: "spec.edgeWorker[0].template.spec.nodeName" }),
     ]);
-    expect((await call("GET", "/services/fresh")).status).toBe(404);
+    expect((await call("GET", "/services/fresh?namespace=dayu")).status).toBe(404);
   });
 });
 
@@ -197,7 +200,7 @@ describe("ownership", () => {
     const applied = await apply(native("controller"));
     expect(applied.status).toBe(409);
     expect(applied.body.issues?.[0]?.message).toMatch(/made from JointMultiEdgeService\/controller/);
-    const deleted = await call("DELETE", "/services/controller");
+    const deleted = await call("DELETE", "/services/controller?namespace=dayu");
     expect(deleted.status).toBe(409);
     expect((await service("controller")).spec.workers).toHaveLength(2);
   });
@@ -206,23 +209,25 @@ describe("ownership", () => {
     expect((await apply(native("monitor"))).status).toBe(200);
     const taken = await apply(jmes("monitor", ["edge1"]));
     expect(taken.status).toBe(409);
-    expect(taken.body.issues?.[0]?.message).toMatch(/Service\/monitor exists and was applied on its own/);
-    expect((await call("DELETE", "/services/monitor")).status).toBe(200);
+    expect(taken.body.issues?.[0]?.message).toMatch(
+      /Service\/monitor \(namespace dayu\) exists and was applied on its own/,
+    );
+    expect((await call("DELETE", "/services/monitor?namespace=dayu")).status).toBe(200);
   });
 
   test("deleting the JMES removes exactly what it made; its port is kept for its return", async () => {
     const port = (await service("controller")).spec.mesh?.port;
     expect((await apply(jmes("processor-a", ["edge1"]))).status).toBe(200);
-    const del = await call("DELETE", "/jointmultiedgeservices/controller");
+    const del = await call("DELETE", "/jointmultiedgeservices/controller?namespace=dayu");
     expect(del.status).toBe(200);
     expect(del.body).toEqual({
-      deleted: { kind: "JointMultiEdgeService", name: "controller" },
-      alsoDeleted: [{ kind: "Service", name: "controller" }],
+      deleted: { kind: "JointMultiEdgeService", name: "controller", namespace: "dayu" },
+      alsoDeleted: [{ kind: "Service", name: "controller", namespace: "dayu" }],
     });
-    expect((await call("GET", "/services/controller")).status).toBe(404);
-    expect((await call("GET", "/services/processor-a")).status).toBe(200);
-    expect((await call("GET", "/services/other")).status).toBe(200);
-    expect((await call("DELETE", "/jointmultiedgeservices/controller")).status).toBe(404);
+    expect((await call("GET", "/services/controller?namespace=dayu")).status).toBe(404);
+    expect((await call("GET", "/services/processor-a?namespace=dayu")).status).toBe(200);
+    expect((await call("GET", "/services/other?namespace=dayu")).status).toBe(200);
+    expect((await call("DELETE", "/jointmultiedgeservices/controller?namespace=dayu")).status).toBe(404);
     // Dayu redeploys by delete and create: the port comes back.
     expect((await apply(jmes("processor-b", ["edge2"]))).status).toBe(200);
     expect((await apply(jmes("controller", ["edge1"]))).status).toBe(200);
@@ -298,8 +303,10 @@ describe("RuntimeService", () => {
     expect(changed.status).toBe(409);
     expect(changed.body.issues?.[0]?.message).toMatch(/revision 1 is immutable/);
     expect((await apply(rts(2, "repo/processor:2"))).status).toBe(200);
-    const deleted = await call("DELETE", "/runtimeservices/processor-edge1-r1");
-    expect(deleted.body.alsoDeleted).toEqual([{ kind: "Service", name: "processor-edge1-r1" }]);
+    const deleted = await call("DELETE", "/runtimeservices/processor-edge1-r1?namespace=dayu");
+    expect(deleted.body.alsoDeleted).toEqual([
+      { kind: "Service", name: "processor-edge1-r1", namespace: "dayu" },
+    ]);
   });
 });
 

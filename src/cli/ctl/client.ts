@@ -32,6 +32,7 @@ export type CtlOptions = Pick<
   | "outDir"
   | "name"
   | "node"
+  | "namespace"
 >;
 
 /** A failure of the server or the API: exit 1, a one-line message and optional detail lines. */

@@ -43,3 +43,9 @@ export function takeArgs(args: readonly string[], max: number): (string | undefi
 
 /** A subcommand: runs with the context and resolves to the exit code. */
 export type Subcommand = (ctx: CtlContext) => Promise<number>;
+
+/** `?namespace=NS` (with `sep` "&" to append) when -n was given, else "". */
+export function namespaceQuery(ctx: CtlContext, sep: "?" | "&" = "?"): string {
+  const ns = ctx.options.namespace;
+  return ns ? `${sep}namespace=${encodeURIComponent(ns)}` : "";
+}

@@ -1,7 +1,8 @@
 // `levee ctl delete KIND NAME`: deletes a service or config (its workers stop on the next plan),
-// or a node (it must join again with a new token). Prints `service/echo deleted`.
+// or a node (it must join again with a new token), or a namespace with everything in it (-n NS: the
+// object's namespace). Prints `service/echo deleted`.
 import { UsageError } from "../../runtime/errors.ts";
-import { type CtlContext, takeArgs } from "./context.ts";
+import { type CtlContext, namespaceQuery, takeArgs } from "./context.ts";
 import { toJson, toYaml } from "./format.ts";
 import { kindArgument, objectRef } from "./kinds.ts";
 
@@ -13,7 +14,7 @@ export async function deleteObject(ctx: CtlContext): Promise<number> {
     .client()
     .request<{ deleted?: { kind: string; name: string }; alsoDeleted?: { kind: string; name: string }[] }>(
       "DELETE",
-      `/${info.plural}/${encodeURIComponent(name)}`,
+      `/${info.plural}/${encodeURIComponent(name)}${namespaceQuery(ctx)}`,
     );
   const { output } = ctx.options;
   if (output === "json") ctx.out(toJson(answer));

@@ -1,6 +1,7 @@
 // Output of `levee ctl`: aligned tables (kubectl-like), ages ("45s", "3m10s", "2d"), the rows of
 // each kind's table, and JSON/YAML. Pure functions of their input (and `now`), so tests can pin
 // the exact text.
+import { qualifiedName } from "../../manifest/namespace.ts";
 import type { RouteView, WorkerView } from "./types.ts";
 
 /** Columns separated by three spaces, every column but the last padded to its widest cell. */
@@ -43,7 +44,7 @@ export interface NodeLike {
 
 /** The parts of a stored Service or Config the tables show. */
 export interface ObjectLike {
-  metadata: { name: string; generation?: number; creationTimestamp?: string };
+  metadata: { name: string; namespace?: string; generation?: number; creationTimestamp?: string };
   spec?: Record<string, unknown>;
 }
 
@@ -64,7 +65,7 @@ export function nodeRows(nodes: readonly NodeLike[], now: number): string[][] {
   });
 }
 
-export const SERVICE_HEADERS = ["NAME", "WORKERS", "GENERATION", "AGE"];
+export const SERVICE_HEADERS = ["NAME", "NAMESPACE", "WORKERS", "GENERATION", "AGE"];
 
 /** WORKERS is ready/total of the service's workers in the workers view. */
 export function serviceRows(
@@ -74,9 +75,10 @@ export function serviceRows(
 ): string[][] {
   const counts = workerCounts(workers);
   return services.map((s) => {
-    const c = counts.get(s.metadata.name) ?? { ready: 0, total: 0 };
+    const c = counts.get(qualifiedName(s.metadata.namespace, s.metadata.name)) ?? { ready: 0, total: 0 };
     return [
       s.metadata.name,
+      s.metadata.namespace ?? "default",
       `${c.ready}/${c.total}`,
       String(s.metadata.generation ?? "-"),
       age(s.metadata.creationTimestamp, now),
@@ -95,7 +97,7 @@ export function workerCounts(workers: readonly WorkerView[]): Map<string, { read
   return counts;
 }
 
-export const CONFIG_HEADERS = ["NAME", "DATA", "GENERATION", "AGE"];
+export const CONFIG_HEADERS = ["NAME", "NAMESPACE", "DATA", "GENERATION", "AGE"];
 
 /** DATA is the number of entries in data and binaryData. */
 export function configRows(configs: readonly ObjectLike[], now: number): string[][] {
@@ -107,6 +109,7 @@ export function configRows(configs: readonly ObjectLike[], now: number): string[
     };
     return [
       c.metadata.name,
+      c.metadata.namespace ?? "default",
       String(count("data") + count("binaryData")),
       String(c.metadata.generation ?? "-"),
       age(c.metadata.creationTimestamp, now),
@@ -148,8 +151,21 @@ function oneLineMessage(message: string | undefined): string {
 }
 
 /** `service/echo created`, one line per applied object. */
-export function applyLines(results: readonly { kind: string; name: string; outcome: string }[]): string {
-  return results.map((r) => `${r.kind.toLowerCase()}/${r.name} ${r.outcome}\n`).join("");
+export const NAMESPACE_HEADERS = ["NAME", "AGE"];
+
+export function namespaceRows(namespaces: readonly ObjectLike[], now: number): string[][] {
+  return namespaces.map((n) => [n.metadata.name, age(n.metadata.creationTimestamp, now)]);
+}
+
+export function applyLines(
+  results: readonly { kind: string; name: string; namespace?: string; outcome: string }[],
+): string {
+  return results
+    .map(
+      (r) =>
+        `${r.kind.toLowerCase()}/${r.name} ${r.outcome}${r.namespace ? ` (namespace ${r.namespace})` : ""}\n`,
+    )
+    .join("");
 }
 
 export function toJson(value: unknown): string {

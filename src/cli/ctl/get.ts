@@ -4,15 +4,18 @@
 // serves it, a list as a `kind: List` (which apply reads back). For workers, NAME is a service:
 // `get workers echo` lists the workers of echo (-o json/yaml: the API's `{items: [...]}`).
 // describe: YAML (or JSON with -o json) of the object, its workers and its recent events.
+import { qualifiedName } from "../../manifest/namespace.ts";
 import { UsageError } from "../../runtime/errors.ts";
 import type { ApiClient } from "./client.ts";
-import { type CtlContext, takeArgs } from "./context.ts";
+import { type CtlContext, namespaceQuery, takeArgs } from "./context.ts";
 import { DAYU_HEADERS, dayuRows, IMAGE_MAP_HEADERS, imageMapRows } from "./dayu-rows.ts";
 import { recentEvents } from "./events.ts";
 import {
   CONFIG_HEADERS,
   configRows,
+  NAMESPACE_HEADERS,
   NODE_HEADERS,
+  namespaceRows,
   nodeRows,
   ROUTE_HEADERS,
   renderTable,
@@ -44,14 +47,15 @@ export async function get(ctx: CtlContext): Promise<number> {
     return table(ctx, info, ROUTE_HEADERS, routeRows(answer.items, Date.now()));
   }
 
+  const namespace = ctx.options.namespace;
   if (info.kind === "Worker") {
-    const query = name ? `?service=${encodeURIComponent(name)}` : "";
+    const query = name ? `?service=${encodeURIComponent(qualifiedName(namespace, name))}` : "";
     const answer = await client.request<ListOf<WorkerView>>("GET", `/workers${query}`);
     if (output !== "table") return print(ctx, answer);
     return table(ctx, info, WORKER_HEADERS, workerRows(answer.items));
   }
 
-  const path = `/${info.plural}${name ? `/${encodeURIComponent(name)}` : ""}`;
+  const path = `/${info.plural}${name ? `/${encodeURIComponent(name)}` : ""}${namespaceQuery(ctx)}`;
   const answer = await client.request<unknown>("GET", path);
   const items = (name ? [answer] : (answer as ListOf<unknown>).items) as never[];
   // A list prints as a List, which `levee ctl apply -f` reads back.
@@ -61,7 +65,7 @@ export async function get(ctx: CtlContext): Promise<number> {
     case "Node":
       return table(ctx, info, NODE_HEADERS, nodeRows(items as NodeView[], now));
     case "Service": {
-      const query = name ? `?service=${encodeURIComponent(name)}` : "";
+      const query = name ? `?service=${encodeURIComponent(qualifiedName(namespace, name))}` : "";
       const workers = await client.request<ListOf<WorkerView>>("GET", `/workers${query}`);
       return table(ctx, info, SERVICE_HEADERS, serviceRows(items as StoredObject[], workers.items, now));
     }
@@ -72,6 +76,8 @@ export async function get(ctx: CtlContext): Promise<number> {
     case "JointMultiEdgeService":
     case "RuntimeService":
       return table(ctx, info, DAYU_HEADERS, dayuRows(items, now));
+    case "Namespace":
+      return table(ctx, info, NAMESPACE_HEADERS, namespaceRows(items as StoredObject[], now));
   }
 }
 
@@ -93,12 +99,14 @@ export async function describe(ctx: CtlContext): Promise<number> {
   const client = ctx.client();
   const object = await client.request<Record<string, unknown>>(
     "GET",
-    `/${info.plural}/${encodeURIComponent(name)}`,
+    `/${info.plural}/${encodeURIComponent(name)}${namespaceQuery(ctx)}`,
   );
   const out: Record<string, unknown> = { ...object };
-  const workers = await workersOf(client, info, name);
+  // Workers and events know a namespaced object by its key (src/manifest/namespace.ts).
+  const key = info.kind === "Node" ? name : qualifiedName(ctx.options.namespace, name);
+  const workers = await workersOf(client, info, key);
   if (workers) out.workers = workers;
-  const events = await recentEvents(client, (e) => e.kind === info.kind && e.name === name);
+  const events = await recentEvents(client, (e) => e.kind === info.kind && e.name === key);
   if (events) out.events = events.map(eventEntry);
   ctx.out(ctx.options.output === "json" ? toJson(out) : toYaml(out));
   return 0;

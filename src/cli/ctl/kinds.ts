@@ -1,5 +1,6 @@
 // The kinds `levee ctl` knows and the words that name them: singular, plural and a short form
-// (node|nodes|no, service|services|svc, config|configs|cfg, worker|workers, route|routes, imagemap|
+// (node|nodes|no, service|services|svc, config|configs|cfg, worker|workers, route|routes,
+// namespace|namespaces|ns, imagemap|
 // imagemaps, jointmultiedgeservice|jointmultiedgeservices|jmes, runtimeservice|runtimeservices|rts),
 // in any case, so that `get svc`, `get Service` and `delete service/echo`-style habits from kubectl
 // all work.
@@ -11,6 +12,7 @@ export type KindName =
   | "Config"
   | "Worker"
   | "Route"
+  | "Namespace"
   | "ImageMap"
   | "JointMultiEdgeService"
   | "RuntimeService";
@@ -32,6 +34,14 @@ export const KINDS: readonly KindInfo[] = [
   { kind: "Config", singular: "config", plural: "configs", short: "cfg", resource: true, deletable: true },
   { kind: "Worker", singular: "worker", plural: "workers", resource: false, deletable: false },
   { kind: "Route", singular: "route", plural: "routes", resource: false, deletable: false },
+  {
+    kind: "Namespace",
+    singular: "namespace",
+    plural: "namespaces",
+    short: "ns",
+    resource: true,
+    deletable: true,
+  },
   // Dayu (docs/DAYU.md).
   { kind: "ImageMap", singular: "imagemap", plural: "imagemaps", resource: true, deletable: true },
   {

@@ -3,7 +3,9 @@
 // stdout's backpressure. With -f it follows until Ctrl-C (exit 0); an error from the cloud or the
 // node (no such worker, node disconnected, no answer) is one line on stderr and exit 1, and so is
 // a stream that breaks off.
+
 import { flagName, isBoolean, type OptionKey, type Options } from "../../config/schema.ts";
+import { qualifiedName } from "../../manifest/namespace.ts";
 import { describeError, UsageError } from "../../runtime/errors.ts";
 import { CtlFailure, oneLine } from "./client.ts";
 import { type CtlContext, takeArgs } from "./context.ts";
@@ -79,7 +81,10 @@ export async function logs(ctx: CtlContext): Promise<number> {
   try {
     let res: Response;
     try {
-      res = await client.stream(logsPath(service, options), abort.signal);
+      res = await client.stream(
+        logsPath(qualifiedName(ctx.options.namespace, service), options),
+        abort.signal,
+      );
     } catch (err) {
       if (interrupted) return 0;
       if (err instanceof CtlFailure && abort.signal.aborted)

@@ -3,6 +3,7 @@
 import type { Hono, MiddlewareHandler } from "hono";
 import { streamSSE } from "hono/streaming";
 import { kindInfo, parseManifests } from "../../manifest/manifest.ts";
+import { describeKey, keyOf, objectKey, refOf } from "../../manifest/namespace.ts";
 import type { Store } from "../../store/store.ts";
 import { ApiError } from "../api-error.ts";
 import type { ApplyResult, ControlPlane, LeveeEvent } from "../control-plane.ts";
@@ -13,6 +14,7 @@ import { pinnedToUnknownNodes } from "../planner.ts";
 import { unplacedWorkers } from "../unplaced-store.ts";
 import { listWorkers, unjoinedWorkers } from "../workers-view.ts";
 import { apiError } from "./errors.ts";
+import { namespaceParam, objectParams } from "./object-params.ts";
 
 /** What else must happen when nodes change through the API. */
 export interface ResourceHooks {
@@ -33,22 +35,26 @@ export function mountResourceRoutes(
     const parsed = parseManifests(body, c.req.header("content-type"));
     if (!parsed.ok) return apiError(c, 400, "invalid manifest; nothing was applied", parsed.issues);
     // Every document holds one object (toResources is the identity for every kind), so an
-    // object's index is its document number.
+    // object's index is its document number. Issues name objects by key (src/manifest/namespace.ts).
     const documentOf = (kind: string, name: string) => {
-      const i = parsed.objects.findIndex((o) => o.kind === kind && o.metadata.name === name);
+      const i = parsed.objects.findIndex((o) => o.kind === kind && keyOf(o) === name);
       return i >= 0 ? { document: i } : {};
     };
     try {
       const applied = plane.apply(parsed.objects);
-      const warnings = applied.flatMap((r) => applyWarnings(r, documentOf(r.kind, r.name)));
+      const warnings = applied.flatMap((r) =>
+        applyWarnings(r, documentOf(r.kind, objectKey(r.kind, r.namespace, r.name))),
+      );
       const results = applied.map(({ warnings: _, ...result }) => result);
       return c.json(warnings.length > 0 ? { results, warnings } : { results });
     } catch (err) {
       // The same refusal, with the document each issue is about and what it means for the rest.
       if (!(err instanceof ApiError)) throw err;
+      // Issues name objects by key: shown as name and namespace.
       const issues = err.issues?.map((issue) => ({
         ...(issue.kind && issue.name ? documentOf(issue.kind, issue.name) : {}),
         ...issue,
+        ...(issue.kind && issue.name ? refOf(issue.kind, issue.name) : {}),
       }));
       throw new ApiError(err.status, `${err.message}; nothing was applied`, issues ? { issues } : {});
     }
@@ -142,24 +148,28 @@ export function mountResourceRoutes(
   );
 
   mountDayuRoutes(api, store, plane, guard);
-  for (const plural of ["services", "configs", "imagemaps"] as const) {
+  // ?namespace=NS: one namespace (lists: all when absent; one object: `default` when absent).
+  for (const plural of ["services", "configs", "imagemaps", "namespaces"] as const) {
     api.get(`/${plural}`, guard, (c) => {
       const kind = kindInfo(plural)?.kind ?? plural;
-      return c.json({ items: plane.list(kind) });
+      const namespace = namespaceParam(c.req.query("namespace"));
+      return c.json({ items: plane.list(kind, namespace ? { namespace } : {}) });
     });
     api.get(`/${plural}/:name`, guard, (c) => {
       const kind = kindInfo(plural)?.kind ?? plural;
-      const object = plane.get(kind, c.req.param("name"));
-      return object ? c.json(object) : apiError(c, 404, `${kind} "${c.req.param("name")}" not found`);
+      const { name, namespace, key } = objectParams(kind, c.req.param("name"), c.req.query("namespace"));
+      const object = plane.get(kind, name, namespace);
+      return object ? c.json(object) : apiError(c, 404, `${kind} "${describeKey(key)}" not found`);
     });
     api.delete(`/${plural}/:name`, guard, (c) => {
       const kind = kindInfo(plural)?.kind ?? plural;
-      const name = c.req.param("name");
+      const { key } = objectParams(kind, c.req.param("name"), c.req.query("namespace"));
       // An object made from a Dayu object is deleted with it, not on its own (a 409 ApiError,
       // answered by the app's error handler).
-      return plane.delete(kind, name)
-        ? c.json({ deleted: { kind, name } })
-        : apiError(c, 404, `${kind} "${name}" not found`);
+      const deleted = plane.delete(kind, key);
+      if (!deleted) return apiError(c, 404, `${kind} "${describeKey(key)}" not found`);
+      const [self, ...alsoDeleted] = deleted.map((r) => refOf(r.kind, r.name));
+      return c.json({ deleted: self, ...(alsoDeleted.length > 0 ? { alsoDeleted } : {}) });
     });
   }
 }

@@ -12,7 +12,7 @@ import type { Logger } from "../../runtime/log.ts";
 import type { Store } from "../../store/store.ts";
 import { cloudEpoch } from "../link/sync-store.ts";
 import { nodeLabels, roleOf } from "../node-labels.ts";
-import { listObjects } from "../resource-store.ts";
+import { listObjects, storedKey } from "../resource-store.ts";
 import { listWorkers } from "../workers-view.ts";
 import { type CatalogContent, type CatalogInput, type CatalogInputNode, deriveCatalog } from "./derive.ts";
 
@@ -102,7 +102,7 @@ function withRevision(content: CatalogContent, epoch: string, revision: number):
 export function readCatalogInput(store: Store): CatalogInput {
   const nodes = readCatalogNodes(store);
   const services = listObjects(store.db, "Service").map((s) => ({
-    name: s.metadata.name,
+    name: storedKey(s),
     mesh: (s.spec as { mesh?: Partial<Mesh> }).mesh,
   }));
   // Reading every node's plan is the expensive part: only when some service is in the mesh.

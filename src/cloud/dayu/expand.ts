@@ -19,9 +19,10 @@ import {
 import { translateDayu } from "../../manifest/dayu/translate.ts";
 import type { Warning } from "../../manifest/dayu/warnings.ts";
 import type { Resource } from "../../manifest/kinds.ts";
+import { describeKey, keyOf, qualifiedName } from "../../manifest/namespace.ts";
 import { serviceSchema } from "../../manifest/service.ts";
 import { rejected } from "../api-error.ts";
-import { getObject, listObjects, type StoredObject, storedSpec } from "../resource-store.ts";
+import { getObject, listObjects, type StoredObject, storedKey, storedSpec } from "../resource-store.ts";
 import { describeRef, type ObjectRef, ownedBy, ownerLabels, ownerOf, setOwned } from "./owners.ts";
 import { allocatePort, PortsExhausted } from "./ports.ts";
 import { savedDayu } from "./views.ts";
@@ -51,7 +52,7 @@ export function expandDayu(db: Database, objects: readonly Resource[], retransla
     // Native objects only (the common case): nothing to translate, only ownership to respect.
     return { items: objects.map((object) => nativeItem(db, object)), removed: [], commit() {} };
   }
-  const inRequest = new Set(objects.map((o) => `${o.kind}/${o.metadata.name}`));
+  const inRequest = new Set(objects.map((o) => `${o.kind}/${keyOf(o)}`));
   const rules = imageRules(db, objects);
   const changedMaps =
     retranslateAll ||
@@ -66,23 +67,25 @@ export function expandDayu(db: Database, objects: readonly Resource[], retransla
   if (changedMaps) {
     for (const kind of DAYU_KINDS) {
       for (const stored of listObjects(db, kind)) {
-        if (!inRequest.has(`${kind}/${stored.metadata.name}`))
+        if (!inRequest.has(`${kind}/${storedKey(stored)}`))
           dayu.push({ object: fromStored(stored), fromRequest: false });
       }
     }
   }
   const used = meshPorts(db, objects);
   const configs = new Set([
-    ...listObjects(db, "Config").map((c) => c.metadata.name),
-    ...objects.filter((o) => o.kind === "Config").map((o) => o.metadata.name),
+    ...listObjects(db, "Config").map(storedKey),
+    ...objects.filter((o) => o.kind === "Config").map(keyOf),
   ]);
-  const configExists = (name: string) => configs.has(name);
   const made = new Map<string, DayuResource>();
   const produced = new Map<string, { items: ExpandedItem[]; warnings: Warning[]; refs: ObjectRef[] }>();
   const removed: Expansion["removed"] = [];
 
   for (const { object, fromRequest } of dayu) {
-    const owner = { kind: object.kind, name: object.metadata.name };
+    const namespace = object.metadata.namespace;
+    const owner = { kind: object.kind, name: keyOf(object) };
+    // A Dayu object's Configs and the Service it makes are in its own namespace.
+    const configExists = (name: string) => configs.has(qualifiedName(namespace, name));
     const reject = (status: 400 | 409, path: string, message: string): never => {
       throw rejected(status, [{ ...owner, path, message }]);
     };
@@ -91,7 +94,8 @@ export function expandDayu(db: Database, objects: readonly Resource[], retransla
     const translation = translateDayu(object, {
       rules,
       configExists,
-      meshPort: (service, requested) => {
+      meshPort: (serviceName, requested) => {
+        const service = qualifiedName(namespace, serviceName);
         for (const [port, holder] of used) if (holder === service) used.delete(port);
         if (requested !== undefined) {
           const holder = used.get(requested);
@@ -99,7 +103,7 @@ export function expandDayu(db: Database, objects: readonly Resource[], retransla
             reject(
               409,
               "spec.serviceConfig.nodePort",
-              `port ${requested} is already the mesh port of service ${holder}`,
+              `port ${requested} is already the mesh port of service ${describeKey(holder)}`,
             );
           used.set(requested, service);
           return requested;
@@ -125,7 +129,8 @@ export function expandDayu(db: Database, objects: readonly Resource[], retransla
     const items: ExpandedItem[] = [];
     const refs: ObjectRef[] = [];
     for (const raw of translation.services) {
-      const ref = { kind: raw.kind, name: raw.metadata.name };
+      if (namespace !== "default") raw.metadata.namespace = namespace;
+      const ref = { kind: raw.kind, name: qualifiedName(namespace, raw.metadata.name) };
       const key = `${ref.kind}/${ref.name}`;
       const path = "metadata.name";
       if (inRequest.has(key))
@@ -135,8 +140,7 @@ export function expandDayu(db: Database, objects: readonly Resource[], retransla
           `${describeRef(ref)} is also in this request; it is made from ${describeRef(owner)}`,
         );
       const other = made.get(key);
-      if (other)
-        reject(409, path, `${describeRef(ref)} is also made from ${other.kind}/${other.metadata.name}`);
+      if (other) reject(409, path, `${describeRef(ref)} is also made from ${other.kind}/${keyOf(other)}`);
       made.set(key, object);
       const current = ownerOf(db, ref);
       const exists = getObject(db, ref.kind, ref.name) !== undefined;
@@ -158,7 +162,7 @@ export function expandDayu(db: Database, objects: readonly Resource[], retransla
   const items: ExpandedItem[] = [];
   for (const object of objects) {
     if (isDayu(object)) {
-      const out = produced.get(`${object.kind}/${object.metadata.name}`);
+      const out = produced.get(`${object.kind}/${keyOf(object)}`);
       items.push({ object, labels: object.metadata.labels, warnings: out?.warnings ?? [] });
       items.push(...(out?.items ?? []));
       continue;
@@ -166,14 +170,14 @@ export function expandDayu(db: Database, objects: readonly Resource[], retransla
     items.push(nativeItem(db, object));
   }
   for (const { object, fromRequest } of dayu) {
-    if (!fromRequest) items.push(...(produced.get(`${object.kind}/${object.metadata.name}`)?.items ?? []));
+    if (!fromRequest) items.push(...(produced.get(`${object.kind}/${keyOf(object)}`)?.items ?? []));
   }
   return {
     items,
     removed,
     commit() {
       for (const { object } of dayu) {
-        const owner = { kind: object.kind, name: object.metadata.name };
+        const owner = { kind: object.kind, name: keyOf(object) };
         setOwned(db, owner, produced.get(`${owner.kind}/${owner.name}`)?.refs ?? []);
       }
     },
@@ -182,7 +186,7 @@ export function expandDayu(db: Database, objects: readonly Resource[], retransla
 
 /** A native object of the request, unless a Dayu object made it (then change that one). */
 function nativeItem(db: Database, object: Resource): ExpandedItem {
-  const ref = { kind: object.kind, name: object.metadata.name };
+  const ref = { kind: object.kind, name: keyOf(object) };
   const owner = object.kind === "Node" ? undefined : ownerOf(db, ref);
   if (owner) {
     throw rejected(409, [
@@ -225,13 +229,13 @@ function imageRules(db: Database, objects: readonly Resource[]) {
 /** Mesh ports in use after this request (port → service), the request's native Services included. */
 function meshPorts(db: Database, objects: readonly Resource[]): Map<number, string> {
   const ports = new Map<number, string>();
-  const replaced = new Set(objects.filter((o) => o.kind === "Service").map((o) => o.metadata.name));
+  const replaced = new Set(objects.filter((o) => o.kind === "Service").map(keyOf));
   for (const stored of listObjects(db, "Service")) {
     const port = (stored.spec?.mesh as { port?: number } | undefined)?.port;
-    if (port !== undefined && !replaced.has(stored.metadata.name)) ports.set(port, stored.metadata.name);
+    if (port !== undefined && !replaced.has(storedKey(stored))) ports.set(port, storedKey(stored));
   }
   for (const object of objects) {
-    if (object.kind === "Service" && object.spec.mesh) ports.set(object.spec.mesh.port, object.metadata.name);
+    if (object.kind === "Service" && object.spec.mesh) ports.set(object.spec.mesh.port, keyOf(object));
   }
   return ports;
 }
@@ -243,7 +247,7 @@ function checkStored(
   warnings: Warning[],
   reject: (status: 400 | 409, path: string, message: string) => never,
 ): void {
-  const stored = getObject(db, object.kind, object.metadata.name);
+  const stored = getObject(db, object.kind, keyOf(object));
   const meta = object.metadata;
   if (meta.resourceVersion !== undefined && (!stored || meta.uid !== stored.metadata.uid)) {
     delete meta.resourceVersion;

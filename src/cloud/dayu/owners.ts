@@ -3,7 +3,9 @@
 // never a name prefix; the owned objects also carry two labels so that people see it
 // (`levee ctl get service controller -o yaml`). Runs inside the caller's transaction.
 import type { Database } from "bun:sqlite";
+import { refOf } from "../../manifest/namespace.ts";
 
+/** An object by kind and key (src/manifest/namespace.ts). */
 export interface ObjectRef {
   kind: string;
   name: string;
@@ -12,12 +14,15 @@ export interface ObjectRef {
 export const OWNER_KIND_LABEL = "levee.io/owner-kind";
 export const OWNER_NAME_LABEL = "levee.io/owner-name";
 
+/** The owner's kind and name (the owned object is in its owner's namespace). */
 export function ownerLabels(owner: ObjectRef): Record<string, string> {
-  return { [OWNER_KIND_LABEL]: owner.kind, [OWNER_NAME_LABEL]: owner.name };
+  return { [OWNER_KIND_LABEL]: owner.kind, [OWNER_NAME_LABEL]: refOf(owner.kind, owner.name).name };
 }
 
+/** `Service/controller`, or `Service/controller (namespace dayu)` for a key outside `default`. */
 export function describeRef(ref: ObjectRef): string {
-  return `${ref.kind}/${ref.name}`;
+  const { name, namespace } = refOf(ref.kind, ref.name);
+  return `${ref.kind}/${name}${namespace ? ` (namespace ${namespace})` : ""}`;
 }
 
 export function ownerOf(db: Database, object: ObjectRef): ObjectRef | undefined {

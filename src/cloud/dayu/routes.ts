@@ -5,10 +5,12 @@
 //   DELETE /api/v1/runtimeservices/NAME
 import type { Hono, MiddlewareHandler } from "hono";
 import type { DAYU_KINDS } from "../../manifest/dayu/sedna-schema.ts";
+import { describeKey, refOf } from "../../manifest/namespace.ts";
 import type { Store } from "../../store/store.ts";
 import { apiError } from "../api/errors.ts";
+import { namespaceParam, objectParams } from "../api/object-params.ts";
 import type { ControlPlane } from "../control-plane.ts";
-import { getObject, type StoredObject } from "../resource-store.ts";
+import { getObject, type StoredObject, storedKey } from "../resource-store.ts";
 import { listWorkers } from "../workers-view.ts";
 import { ownedBy } from "./owners.ts";
 import { dayuView } from "./views.ts";
@@ -26,23 +28,32 @@ export function mountDayuRoutes(
   guard: MiddlewareHandler,
 ): void {
   const view = (stored: StoredObject) => {
-    const made = ownedBy(store.db, { kind: stored.kind, name: stored.metadata.name });
+    const made = ownedBy(store.db, { kind: stored.kind, name: storedKey(stored) });
     const service = made.find((r) => r.kind === "Service");
     const object = service ? getObject(store.db, "Service", service.name) : undefined;
     const workers = service ? listWorkers(store, { service: service.name }) : [];
-    return dayuView(stored, made, object, workers);
+    return dayuView(
+      stored,
+      made.map((r) => refOf(r.kind, r.name)),
+      object,
+      workers,
+    );
   };
   for (const [plural, kind] of Object.entries(DAYU_PLURALS)) {
-    api.get(`/${plural}`, guard, (c) => c.json({ items: plane.list(kind).map(view) }));
+    api.get(`/${plural}`, guard, (c) => {
+      const namespace = namespaceParam(c.req.query("namespace"));
+      return c.json({ items: plane.list(kind, namespace ? { namespace } : {}).map(view) });
+    });
     api.get(`/${plural}/:name`, guard, (c) => {
-      const stored = plane.get(kind, c.req.param("name"));
-      return stored ? c.json(view(stored)) : apiError(c, 404, `${kind} "${c.req.param("name")}" not found`);
+      const { name, namespace, key } = objectParams(kind, c.req.param("name"), c.req.query("namespace"));
+      const stored = plane.get(kind, name, namespace);
+      return stored ? c.json(view(stored)) : apiError(c, 404, `${kind} "${describeKey(key)}" not found`);
     });
     api.delete(`/${plural}/:name`, guard, (c) => {
-      const name = c.req.param("name");
-      const deleted = plane.delete(kind, name);
-      if (!deleted) return apiError(c, 404, `${kind} "${name}" not found`);
-      const [self, ...made] = deleted;
+      const { key } = objectParams(kind, c.req.param("name"), c.req.query("namespace"));
+      const deleted = plane.delete(kind, key);
+      if (!deleted) return apiError(c, 404, `${kind} "${describeKey(key)}" not found`);
+      const [self, ...made] = deleted.map((r) => refOf(r.kind, r.name));
       return c.json({ deleted: self, alsoDeleted: made });
     });
   }

@@ -58,6 +58,6 @@ export interface RawMesh {
 export interface RawService {
   apiVersion: typeof API_VERSION;
   kind: "Service";
-  metadata: { name: string; labels?: Record<string, string> };
+  metadata: { name: string; namespace?: string; labels?: Record<string, string> };
   spec: { template: RawTemplate; workers: RawWorker[]; mesh?: RawMesh };
 }

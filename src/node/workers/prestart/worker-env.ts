@@ -3,7 +3,7 @@
 //
 //   NODE_NAME, SERVICE_NAME, PORT, LEVEE_AGENT_URL, LEVEE_WORKER_ID, LEVEE_WORKER_INDEX,
 //   LEVEE_WORKER_DIR                     facts the agent owns: always the agent's value
-//   NAMESPACE (default "default"), LOG_LEVEL (default "INFO"),
+//   NAMESPACE (default: the service's namespace), LOG_LEVEL (default "INFO"),
 //   DATA_PATH_PREFIX (default "/home/data")   defaults: the template's env may set them
 //   mount envName variables              the mount's final path
 //   HTTP_PROXY, http_proxy, NO_PROXY, no_proxy   the mesh forward proxy (template meshProxy: true)
@@ -11,6 +11,8 @@
 //   template portEnv names (e.g. GUNICORN_PORT)  the worker's port, like PORT (only with a port)
 //
 // Values are passed byte-exact: no expansion, quoting or trimming happens anywhere.
+
+import { splitKey } from "../../../manifest/namespace.ts";
 
 export interface WorkerEnvInput {
   templateEnv: Record<string, string>;
@@ -38,9 +40,17 @@ export const ENV_DEFAULTS: Readonly<Record<string, string>> = {
 };
 
 export function workerEnv(input: WorkerEnvInput): Record<string, string> {
-  const env: Record<string, string> = { ...ENV_DEFAULTS, ...input.templateEnv, ...input.mountEnv };
+  // A service outside `default` is known to the plan by its key (`name.namespace`); its workers
+  // see its name, and its namespace unless the template sets one, as Kubernetes would show them.
+  const { name, namespace } = splitKey(input.service);
+  const env: Record<string, string> = {
+    ...ENV_DEFAULTS,
+    NAMESPACE: namespace,
+    ...input.templateEnv,
+    ...input.mountEnv,
+  };
   env.NODE_NAME = input.node;
-  env.SERVICE_NAME = input.service;
+  env.SERVICE_NAME = name;
   env.LEVEE_AGENT_URL = input.agentUrl;
   env.LEVEE_WORKER_ID = input.instance;
   env.LEVEE_WORKER_INDEX = String(input.index);
