@@ -94,7 +94,7 @@ describe("bad input names the flag, variable or field", () => {
       'levee cloud: flag --log-format: expected one of json, text, got "xml"',
     );
     expect(failure("cloud", ["--node-name", "Not_A_Label"])).toContain(
-      "flag --node-name: expected a DNS label",
+      "flag --node-name: must be a DNS subdomain",
     );
     expect(failure("edge", ["--cloud", "ftp://x"])).toContain(
       "flag --cloud: expected an http:// or https:// URL",

@@ -112,7 +112,7 @@ describe("Service mistakes", () => {
         workers: [{ node: Edge-1 }]
       `),
       "spec.workers[0].node",
-      /must be a DNS label.*"Edge-1"/,
+      /must be a DNS subdomain.*"Edge-1"/,
     );
   });
 
