@@ -107,9 +107,10 @@ export const optionsSchema = z.object({
   }),
   nodeName: opt(nodeName.optional(), {
     scopes: AGENT,
-    description: "this node's name in the cluster",
+    description:
+      "this node's name in the cluster: a DNS subdomain (lower-case letters, digits, '-' and '.', at most 253 characters, e.g. edge-1 or cloud.kubeedge)",
     placeholder: "NAME",
-    defaultText: "the host name",
+    defaultText: "the host name's first label",
   }),
   bindAddress: opt(ipOrHost.default("0.0.0.0"), {
     scopes: AGENT,
