@@ -9,6 +9,7 @@ import {
   applyManifest,
   type Cluster,
   httpWorkerService,
+  loggedStep,
   routesApplied,
   runLevee,
   startCluster,
@@ -47,14 +48,7 @@ afterAll(async () => {
   await c?.destroy();
 });
 
-const step = (fn: () => Promise<void>) => async () => {
-  try {
-    await fn();
-  } catch (err) {
-    c.printLogs();
-    throw err;
-  }
-};
+const step = loggedStep(() => c);
 
 const edge = () => c.edges[0] as NonNullable<Cluster["edges"][number]>;
 

@@ -259,6 +259,21 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
   }
 }
 
+/**
+ * For suites sharing one cluster: wraps a test body so that a failure prints every agent's logs.
+ *   const step = loggedStep(() => c);   test("...", step(async () => { ... }));
+ */
+export function loggedStep(cluster: () => Cluster | undefined) {
+  return (fn: () => Promise<void>) => async () => {
+    try {
+      await fn();
+    } catch (err) {
+      cluster()?.printLogs();
+      throw err;
+    }
+  };
+}
+
 /** Runs fn with a fresh cluster; prints every agent's logs if fn throws; always cleans up. */
 export async function withCluster<T>(
   options: ClusterOptions,

@@ -2,7 +2,7 @@
 // where the service ends and the node begins; two readings are ambiguous, none names what is unknown.
 import { describe, expect, test } from "bun:test";
 import { readLeveeHost } from "../../../src/mesh/routing/levee-host.ts";
-import { targetOf } from "../../../src/mesh/routing/target.ts";
+import { type ProxyRequest, targetOf } from "../../../src/mesh/routing/target.ts";
 import { catalog, node, service } from "./helpers.ts";
 
 const c = catalog(
@@ -75,37 +75,31 @@ describe("readLeveeHost", () => {
   });
 });
 
+/** Where the forward proxy sends a request, as "service @ node:port path", or its refusal. */
+function route(request: ProxyRequest): string {
+  const result = targetOf(request, c);
+  return result.ok
+    ? `${result.service} @ ${result.node}:${result.port} ${result.path}`
+    : `${result.status} ${result.error}`;
+}
+
 describe("targetOf with dotted names", () => {
   test("the forward proxy routes a qualified service on a dotted node, port and X-Levee-Node checked", () => {
-    expect(targetOf({ method: "GET", target: "http://api.team-b.edge.site-a.levee/x" }, c)).toEqual({
-      ok: true,
-      node: "edge.site-a",
-      service: "api.team-b",
-      port: 19_200,
-      path: "/x",
-    });
-    expect(targetOf({ method: "CONNECT", target: "api.cloud.kubeedge.levee:19100" }, c)).toMatchObject({
-      ok: true,
-      node: "cloud.kubeedge",
-      service: "api",
-    });
-    expect(
-      targetOf({ method: "GET", target: "/", host: "api.edge.site-a.levee", node: "edge1" }, c),
-    ).toMatchObject({
-      ok: false,
-      status: 400,
-      error: "X-Levee-Node edge1 contradicts host api.edge.site-a.levee",
-    });
+    expect(route({ method: "GET", target: "http://api.team-b.edge.site-a.levee/x" })).toBe(
+      "api.team-b @ edge.site-a:19200 /x",
+    );
+    expect(route({ method: "CONNECT", target: "api.cloud.kubeedge.levee:19100" })).toBe(
+      "api @ cloud.kubeedge:19100 ",
+    );
+    expect(route({ method: "GET", target: "/", host: "api.edge.site-a.levee", node: "edge1" })).toBe(
+      "400 X-Levee-Node edge1 contradicts host api.edge.site-a.levee",
+    );
   });
 
   test("a dotted node name is also a plain host (absolute-form and X-Levee-Node)", () => {
-    expect(targetOf({ method: "GET", target: "http://edge.site-a:19100/" }, c)).toMatchObject({
-      ok: true,
-      node: "edge.site-a",
-      service: "api",
-    });
-    expect(
-      targetOf({ method: "GET", target: "/", host: "localhost:19200", node: "Cloud.KubeEdge" }, c),
-    ).toMatchObject({ ok: true, node: "cloud.kubeedge", service: "api.team-b" });
+    expect(route({ method: "GET", target: "http://edge.site-a:19100/" })).toBe("api @ edge.site-a:19100 /");
+    expect(route({ method: "GET", target: "/", host: "localhost:19200", node: "Cloud.KubeEdge" })).toBe(
+      "api.team-b @ cloud.kubeedge:19200 /",
+    );
   });
 });
