@@ -34,7 +34,7 @@ export function mosquittoPasswordFile(users: readonly MosquittoUser[]): string {
 
 /**
  * The ACL: patterns (%u = the username) give every node its own topics; the cloud gets
- * levee/v1/#. Mosquitto denies everything not granted. Node names are DNS labels, so %u never
+ * levee/v1/#. Mosquitto denies everything not granted. Node names are DNS subdomains, so %u never
  * contains a wildcard or a '/'.
  */
 export function mosquittoAclFile(): string {

@@ -9,14 +9,18 @@ export function defaultDataDir(env: Record<string, string | undefined> = process
   return join(base, "levee");
 }
 
-/** The host name, lower-cased and cut to a DNS label. */
+/**
+ * The host name's first label, lower-cased and cut to a DNS label. A node name may be a whole DNS
+ * subdomain (`--node-name edge.site-a`), but the default stays the short host name, so that a node
+ * keeps the name it was first given.
+ */
 export function defaultNodeName(): string {
   const name = hostname()
     .split(".")[0]
     ?.toLowerCase()
     .replace(/[^a-z0-9-]/g, "-")
-    .replace(/^-+|-+$/g, "")
-    .slice(0, 63);
+    .slice(0, 63)
+    .replace(/^-+|-+$/g, "");
   return name || "levee";
 }
 

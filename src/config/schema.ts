@@ -6,7 +6,7 @@
 // the config file field `api-listen`.
 import { z } from "zod";
 import { DEFAULT_MAX_SERVICES_PER_NODE, DEFAULT_MAX_WORKERS_PER_NODE } from "../manifest/plan.ts";
-import { DNS_LABEL } from "../runtime/dns-name.ts";
+import { DNS_LABEL, DNS_SUBDOMAIN, dnsSubdomainProblem } from "../runtime/dns-name.ts";
 import { DEFAULT_PORTS, parseHostPort } from "../runtime/host-port.ts";
 
 /** Which commands an option belongs to. */
@@ -80,9 +80,8 @@ const count = z.coerce
   .int("expected a whole number of at least 1")
   .min(1, "expected a whole number of at least 1");
 
-const nodeName = z
-  .string()
-  .regex(DNS_LABEL, "expected a DNS label: lower-case letters, digits and '-', at most 63 characters");
+/** A node name: a DNS subdomain (`edge-1`, `cloud.kubeedge`), as Kubernetes allows. */
+const nodeName = z.string().regex(DNS_SUBDOMAIN, { error: (iss) => dnsSubdomainProblem(String(iss.input)) });
 
 const port = z.coerce
   .number({ error: "expected a port number" })
@@ -108,9 +107,10 @@ export const optionsSchema = z.object({
   }),
   nodeName: opt(nodeName.optional(), {
     scopes: AGENT,
-    description: "this node's name in the cluster",
+    description:
+      "this node's name in the cluster: a DNS subdomain (lower-case letters, digits, '-' and '.', at most 253 characters, e.g. edge-1 or cloud.kubeedge)",
     placeholder: "NAME",
-    defaultText: "the host name",
+    defaultText: "the host name's first label",
   }),
   bindAddress: opt(ipOrHost.default("0.0.0.0"), {
     scopes: AGENT,

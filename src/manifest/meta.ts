@@ -7,19 +7,30 @@
 // that sends it asks for optimistic concurrency: the API refuses the change with 409 when the
 // stored object has moved on.
 import { z } from "zod";
-import { DNS_LABEL, dnsLabelProblem } from "../runtime/dns-name.ts";
+import { DNS_LABEL, DNS_SUBDOMAIN, dnsLabelProblem, dnsSubdomainProblem } from "../runtime/dns-name.ts";
 import { describeValue, strict } from "./issues.ts";
 
 export const API_VERSION = "levee/v1";
 
-const DNS_SUBDOMAIN = /^(?=.{1,253}$)[a-z0-9](?:[-a-z0-9]*[a-z0-9])?(?:\.[a-z0-9](?:[-a-z0-9]*[a-z0-9])?)*$/;
 const LABEL_NAME = /^(?=.{1,63}$)[A-Za-z0-9](?:[-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
 
-/** A DNS label: names of objects and nodes (they appear in host names like `svc.node.levee`). */
+/** A DNS label: names of objects (they appear in host names like `svc.node.levee`). */
 export const dnsLabel = z
   .string()
   .regex(DNS_LABEL, { error: (iss) => dnsLabelProblem(String(iss.input)) })
   .meta({ description: "a DNS label: lower-case letters, digits and '-', at most 63 characters" });
+
+/**
+ * A DNS subdomain: node names (`edge-1`, `cloud.kubeedge`), and service names as nodes know them
+ * (`svc`, or `svc.namespace` outside the default namespace).
+ */
+export const dnsSubdomain = z
+  .string()
+  .regex(DNS_SUBDOMAIN, { error: (iss) => dnsSubdomainProblem(String(iss.input)) })
+  .meta({
+    description:
+      "a DNS subdomain: DNS labels joined by '.', e.g. edge-1 or cloud.kubeedge; at most 253 characters",
+  });
 
 /** Why a string is not a Kubernetes-style label key (`[prefix/]name`), or undefined. */
 export function labelKeyProblem(key: string): string | undefined {
@@ -95,30 +106,36 @@ const resourceVersionSchema = z.union(
   },
 );
 
-export const objectMetaSchema = strict({
-  name: dnsLabel,
-  namespace: dnsLabel.optional().meta({
-    description:
-      'the namespace (default "default"); cluster-wide kinds (Node, ImageMap, Namespace) have none',
-  }),
-  labels: labelsSchema.default({}),
-  annotations: annotationsSchema.optional(),
-  // System fields, written by the API (see the header).
-  uid: z.string().optional().meta({ description: "set by the system; ignored on apply" }),
-  generation: z.int().min(0).optional().meta({ description: "set by the system; ignored on apply" }),
-  resourceVersion: resourceVersionSchema.optional().meta({
-    description:
-      "set by the system; when sent back, the change applies only if the object has not changed since",
-  }),
-  creationTimestamp: z.string().optional().meta({ description: "set by the system; ignored on apply" }),
-  updatedTimestamp: z.string().optional().meta({ description: "set by the system; ignored on apply" }),
-}).transform((meta) => {
-  const out: ObjectMeta = { name: meta.name, labels: meta.labels };
-  if (meta.namespace !== undefined) out.namespace = meta.namespace;
-  if (meta.annotations !== undefined) out.annotations = meta.annotations;
-  if (meta.resourceVersion !== undefined) out.resourceVersion = meta.resourceVersion;
-  return out;
-});
+/** Metadata whose name follows `name`: a DNS label for objects, a DNS subdomain for a Node. */
+function objectMeta(name: z.ZodType<string>) {
+  return strict({
+    name,
+    namespace: dnsLabel.optional().meta({
+      description:
+        'the namespace (default "default"); cluster-wide kinds (Node, ImageMap, Namespace) have none',
+    }),
+    labels: labelsSchema.default({}),
+    annotations: annotationsSchema.optional(),
+    // System fields, written by the API (see the header).
+    uid: z.string().optional().meta({ description: "set by the system; ignored on apply" }),
+    generation: z.int().min(0).optional().meta({ description: "set by the system; ignored on apply" }),
+    resourceVersion: resourceVersionSchema.optional().meta({
+      description:
+        "set by the system; when sent back, the change applies only if the object has not changed since",
+    }),
+    creationTimestamp: z.string().optional().meta({ description: "set by the system; ignored on apply" }),
+    updatedTimestamp: z.string().optional().meta({ description: "set by the system; ignored on apply" }),
+  }).transform((meta) => {
+    const out: ObjectMeta = { name: meta.name, labels: meta.labels };
+    if (meta.namespace !== undefined) out.namespace = meta.namespace;
+    if (meta.annotations !== undefined) out.annotations = meta.annotations;
+    if (meta.resourceVersion !== undefined) out.resourceVersion = meta.resourceVersion;
+    return out;
+  });
+}
+
+const objectMetaSchema = objectMeta(dnsLabel);
+const nodeMetaSchema = objectMeta(dnsSubdomain);
 
 /** Metadata of a parsed object (system fields other than resourceVersion are gone). */
 export interface ObjectMeta {
@@ -133,13 +150,18 @@ export interface ObjectMeta {
 
 /**
  * An object schema for one kind: apiVersion, kind, metadata and the kind's own fields. A `status`
- * (as returned by the API) is accepted and dropped: status is written only by the system.
+ * (as returned by the API) is accepted and dropped: status is written only by the system. Object
+ * names are DNS labels; `names: "node"` (the Node kind) takes a node name, a DNS subdomain.
  */
-export function resourceSchema<K extends string, S extends z.core.$ZodLooseShape>(kind: K, shape: S) {
+export function resourceSchema<K extends string, S extends z.core.$ZodLooseShape>(
+  kind: K,
+  shape: S,
+  names: "object" | "node" = "object",
+) {
   return strict({
     apiVersion: z.literal(API_VERSION),
     kind: z.literal(kind),
-    metadata: objectMetaSchema,
+    metadata: names === "node" ? nodeMetaSchema : objectMetaSchema,
     ...shape,
     status: z.unknown().optional().meta({ description: "written by the system; ignored on apply" }),
   }).transform(withoutStatus);

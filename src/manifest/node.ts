@@ -5,7 +5,8 @@
 import type { z } from "zod";
 import { resourceSchema } from "./meta.ts";
 
-export const nodeSchema = resourceSchema("Node", {});
+/** A Node's name is a node name: a DNS subdomain (`edge-1`, `cloud.kubeedge`). */
+export const nodeSchema = resourceSchema("Node", {}, "node");
 
 export type NodeResource = z.output<typeof nodeSchema>;
 

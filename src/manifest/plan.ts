@@ -6,6 +6,7 @@
 // plan stays small however large the Configs it mounts are.
 import { z } from "zod";
 import { sha256Schema } from "./artifact.ts";
+import { dnsSubdomain } from "./meta.ts";
 
 /**
  * The format of the plan body. 1 (no `format` field in the message): Config files inline in
@@ -31,7 +32,11 @@ export const plannedWorkerSchema = z.object({
 });
 
 export const plannedServiceSchema = z.object({
-  name: z.string(),
+  /**
+   * The service as nodes know it (`svc`, or `svc.namespace`): a DNS subdomain, so always one file
+   * name (the worker directories are <data-dir>/workers/<service>/<index>), never '/' or '..'.
+   */
+  name: dnsSubdomain,
   uid: z.string(),
   generation: z.number().int(),
   workers: z.array(plannedWorkerSchema),

@@ -18,7 +18,7 @@ import { duration } from "./duration.ts";
 import { meshPortNumber } from "./fields.ts";
 import { healthNeedsPort } from "./health.ts";
 import { strict } from "./issues.ts";
-import { dnsLabel, labelsSchema, resourceSchema } from "./meta.ts";
+import { dnsSubdomain, labelsSchema, resourceSchema } from "./meta.ts";
 import {
   applyOverride,
   type Template,
@@ -30,7 +30,7 @@ import {
 export const MAX_REPLICAS = 1000;
 
 const workerSchema = strict({
-  node: dnsLabel.optional().meta({ description: "run on this node" }),
+  node: dnsSubdomain.optional().meta({ description: "run on this node (a node name)" }),
   nodeSelector: labelsSchema
     .refine((labels) => Object.keys(labels).length > 0, "must name at least one label")
     .optional()
@@ -48,8 +48,8 @@ const workerSchema = strict({
 });
 
 const upstreamSchema = strict({
-  service: dnsLabel,
-  node: dnsLabel,
+  service: dnsSubdomain.meta({ description: "the service (in another namespace: name.namespace)" }),
+  node: dnsSubdomain.meta({ description: "the node the stream goes to (a node name)" }),
   localPort: meshPortNumber.meta({ description: "port on 127.0.0.1 of the worker's node" }),
 });
 

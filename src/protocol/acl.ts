@@ -53,8 +53,8 @@ export function maySubscribe(user: string | undefined, filter: string): boolean 
 /**
  * The MQTT client id a user may connect with. Nodes use exactly levee-<node>, so that one node
  * cannot take over (and thereby disconnect) another node's session. The cloud's ids start with
- * "levee-cloud." — the dot is not allowed in a node name, so they never collide with a node's
- * (a node may well be called "cloud": its id is levee-cloud).
+ * "levee-cloud_" — '_' is not allowed in a node name, so they never collide with a node's (a node
+ * may well be called "cloud" or "cloud.kubeedge": its id is levee-cloud or levee-cloud.kubeedge).
  */
 export function mayUseClientId(user: string | undefined, clientId: string): boolean {
   if (user === undefined) return false;
@@ -62,7 +62,7 @@ export function mayUseClientId(user: string | undefined, clientId: string): bool
   return isNodeName(user) && clientId === nodeClientId(user);
 }
 
-export const CLOUD_CLIENT_ID_PREFIX = `${CLOUD_USER}.`;
+export const CLOUD_CLIENT_ID_PREFIX = `${CLOUD_USER}_`;
 
 export function nodeClientId(node: string): string {
   return `levee-${node}`;

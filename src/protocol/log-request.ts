@@ -7,6 +7,7 @@
 import { randomBytes } from "node:crypto";
 import { z } from "zod";
 import { parseJsonWithin } from "../runtime/bounded-json.ts";
+import { isDnsSubdomain } from "../runtime/dns-name.ts";
 import { MAX_MESSAGE_BYTES, PROTOCOL_VERSION } from "./messages.ts";
 import { isNodeName, logsTopic } from "./topics.ts";
 
@@ -30,8 +31,8 @@ export const logRequestSchema = z.object({
   /** The stream id, also the message id. */
   id: z.string().regex(STREAM_ID),
   ts: z.string().min(1).max(64),
-  /** A Service name: a DNS label (never a path). */
-  service: z.string().refine(isNodeName, "expected a service name (a DNS label)"),
+  /** A service name as nodes know it (`svc`, or `svc.namespace`): a DNS subdomain, never a path. */
+  service: z.string().refine(isDnsSubdomain, "expected a service name (a DNS subdomain)"),
   index: z.number().int().min(0),
   /** Only the last N lines; null: everything kept. */
   tail: z.number().int().min(0).nullable(),

@@ -1,6 +1,6 @@
 // The MQTT topics of the sync protocol (docs/PROTOCOL.md, "Topics"): builders, and the parser
 // that turns a received topic back into (node, channel). Everything lives under levee/v1/.
-import { isDnsLabel } from "../runtime/dns-name.ts";
+import { isDnsSubdomain } from "../runtime/dns-name.ts";
 
 export const TOPIC_ROOT = "levee/v1/";
 /** The cloud's MQTT username; no node may be called this (join must refuse the name). */
@@ -10,10 +10,11 @@ export type Channel = "up" | "down" | "presence";
 const CHANNELS: ReadonlySet<string> = new Set<Channel>(["up", "down", "presence"]);
 
 /**
- * What a node name must look like to appear in a topic: a DNS label (lower case letters, digits,
- * '-'), so never '/', '+', '#' or '$', which would change what a topic or an ACL matches.
+ * What a node name must look like (in a topic and everywhere else): a DNS subdomain (lower case
+ * letters, digits, '-' and '.', e.g. `edge-1` or `cloud.kubeedge`), so never '/', '+', '#' or '$',
+ * which would change what a topic or an ACL matches.
  */
-export const isNodeName: (name: string) => boolean = isDnsLabel;
+export const isNodeName: (name: string) => boolean = isDnsSubdomain;
 
 function nodeTopic(node: string, channel: Channel): string {
   if (!isNodeName(node)) throw new Error(`invalid node name for a topic: ${JSON.stringify(node)}`);

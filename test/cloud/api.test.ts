@@ -64,6 +64,32 @@ describe("cloud API", () => {
     });
   });
 
+  test("a node named as Kubernetes allows (a DNS subdomain) joins, is labelled and read by that name", async () => {
+    const created = await json(
+      await call("/tokens", { method: "POST", body: JSON.stringify({ uses: 1, ttl: "1h" }) }),
+    );
+    const join = await app.request("/api/v1/join", {
+      method: "POST",
+      body: JSON.stringify({ v: 1, token: created.token, node: { name: "edge.site-a" } }),
+    });
+    expect(join.status).toBe(201);
+    expect((await json(join)).mqtt).toMatchObject({ username: "edge.site-a" });
+    const label = "apiVersion: levee/v1\nkind: Node\nmetadata: {name: edge.site-a, labels: {site: a}}\n";
+    expect((await call("/apply", { method: "POST", body: label })).status).toBe(200);
+    const node = (await json(await call("/nodes/edge.site-a"))) as {
+      metadata: { labels: Record<string, string> };
+    };
+    expect(node.metadata.labels).toMatchObject({ site: "a" });
+    const bad = await app.request("/api/v1/join", {
+      method: "POST",
+      body: JSON.stringify({ v: 1, node: { name: "edge..site-a" } }),
+    });
+    expect(bad.status).toBe(400);
+    expect((await json(bad)).issues).toEqual([
+      { path: "node.name", message: expect.stringMatching(/^must be a DNS subdomain/) },
+    ]);
+  });
+
   test("apply: created, unchanged, configured; resourceVersion conflicts are 409", async () => {
     const first = await json(await call("/apply", { method: "POST", body: service("a") }));
     expect(first.results).toEqual([{ kind: "Service", name: "a", outcome: "created", generation: 1 }]);

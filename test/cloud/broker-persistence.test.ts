@@ -111,7 +111,7 @@ describe("retained messages over the embedded broker", () => {
       closers.push(() => client.endAsync(true));
       return client;
     };
-    const cloud = await connect("levee-cloud", "levee-cloud.t");
+    const cloud = await connect("levee-cloud", "levee-cloud_t");
     for (const node of ["a", "b", "c"])
       await cloud.publishAsync(`levee/v1/node/${node}/presence`, `online-${node}`, { qos: 1, retain: true });
 
@@ -124,12 +124,12 @@ describe("retained messages over the embedded broker", () => {
         });
       });
     // levee-cloud may subscribe anywhere under levee/v1/: one exact filter, then the wildcard
-    const exact = await connect("levee-cloud", "levee-cloud.exact");
+    const exact = await connect("levee-cloud", "levee-cloud_exact");
     const one = got(exact, 1);
     await exact.subscribeAsync("levee/v1/node/b/presence", { qos: 1 });
     expect(await one).toEqual(["levee/v1/node/b/presence=online-b"]);
 
-    const wild = await connect("levee-cloud", "levee-cloud.wild");
+    const wild = await connect("levee-cloud", "levee-cloud_wild");
     const all = got(wild, 3);
     await wild.subscribeAsync("levee/v1/node/+/presence", { qos: 1 });
     expect(await all).toEqual([

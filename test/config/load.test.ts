@@ -94,7 +94,14 @@ describe("bad input names the flag, variable or field", () => {
       'levee cloud: flag --log-format: expected one of json, text, got "xml"',
     );
     expect(failure("cloud", ["--node-name", "Not_A_Label"])).toContain(
-      "flag --node-name: expected a DNS label",
+      "flag --node-name: must be a DNS subdomain",
+    );
+    expect(load("cloud", ["--node-name", "cloud.kubeedge"]).nodeName).toBe("cloud.kubeedge");
+    expect(
+      load("edge", ["--cloud", "http://10.0.0.1:7400"], { LEVEE_NODE_NAME: "edge.site-a" }).nodeName,
+    ).toBe("edge.site-a");
+    expect(failure("edge", ["--node-name", "edge..site-a"])).toContain(
+      "flag --node-name: must be a DNS subdomain",
     );
     expect(failure("edge", ["--cloud", "ftp://x"])).toContain(
       "flag --cloud: expected an http:// or https:// URL",

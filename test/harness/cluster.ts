@@ -93,6 +93,10 @@ export interface ClusterOptions {
   broker?: BrokerKind;
   /** Use this 127.0.N (from allocateSubnet()) instead of allocating one, e.g. to make a certificate for it first. */
   subnet?: string;
+  /** The cloud's node name (default "cloud"). */
+  cloudName?: string;
+  /** The edges' node names (default edge1, edge2, ...; a name for each of `edges`). */
+  edgeNames?: string[];
 }
 
 const tempDirs = new Set<string>();
@@ -181,7 +185,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
   };
   try {
     const cloud = await startAgent({
-      name: "cloud",
+      name: options.cloudName ?? "cloud",
       mode: "cloud",
       address: cloudAddress,
       dataDir: cloudDataDir,
@@ -212,12 +216,13 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     const joinToken =
       edgeCount > 0 ? await requestJoinToken(cluster.cloud.apiUrl, cluster.cloud.adminToken, edgeCount) : "";
     const edges = await Promise.all(
-      Array.from({ length: edgeCount }, (_, i) =>
+      Array.from({ length: edgeCount }, (_, i) => options.edgeNames?.[i] ?? `edge${i + 1}`).map((name, i) =>
         startAgent({
-          name: `edge${i + 1}`,
+          name,
           mode: "edge",
           address: `${subnet}.${11 + i}`,
-          dataDir: join(root, `edge${i + 1}`),
+          // A node name is a DNS subdomain: always one file name.
+          dataDir: join(root, name),
           args: ["--cloud", cluster.cloud.apiUrl, "--token", joinToken, ...(options.edgeArgs ?? [])],
           readyTimeoutMs,
           // With Mosquitto an edge can connect only after the files know its password.
@@ -252,6 +257,21 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     await cluster.destroy();
     throw err;
   }
+}
+
+/**
+ * For suites sharing one cluster: wraps a test body so that a failure prints every agent's logs.
+ *   const step = loggedStep(() => c);   test("...", step(async () => { ... }));
+ */
+export function loggedStep(cluster: () => Cluster | undefined) {
+  return (fn: () => Promise<void>) => async () => {
+    try {
+      await fn();
+    } catch (err) {
+      cluster()?.printLogs();
+      throw err;
+    }
+  };
 }
 
 /** Runs fn with a fresh cluster; prints every agent's logs if fn throws; always cleans up. */

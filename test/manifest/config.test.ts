@@ -88,6 +88,28 @@ describe("Node", () => {
   });
 });
 
+describe("names: a Node's is a node name (DNS subdomain), every other object's a DNS label", () => {
+  test("a Node may be called cloud.kubeedge; a Config may not", () => {
+    const [node] = objectsOf("apiVersion: levee/v1\nkind: Node\nmetadata: {name: cloud.kubeedge}\n");
+    expect(node?.metadata.name).toBe("cloud.kubeedge");
+    expectOneIssue(
+      "apiVersion: levee/v1\nkind: Node\nmetadata: {name: cloud..kubeedge}\n",
+      "metadata.name",
+      /must be a DNS subdomain/,
+    );
+    expectOneIssue(
+      `apiVersion: levee/v1\nkind: Node\nmetadata: {name: ${"a".repeat(250)}.bcd}\n`,
+      "metadata.name",
+      /at most 253 characters/,
+    );
+    expectOneIssue(
+      "apiVersion: levee/v1\nkind: Config\nmetadata: {name: app.config}\ndata: {}\n",
+      "metadata.name",
+      /must be a DNS label/,
+    );
+  });
+});
+
 describe("artifact reference", () => {
   test("sha256 is 64 lower-case hex digits", () => {
     expect(artifactRefSchema.safeParse({ sha256: "a".repeat(64), name: "yolo.onnx", size: 10 }).success).toBe(

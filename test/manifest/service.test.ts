@@ -112,7 +112,40 @@ describe("Service mistakes", () => {
         workers: [{ node: Edge-1 }]
       `),
       "spec.workers[0].node",
-      /must be a DNS label.*"Edge-1"/,
+      /must be a DNS subdomain.*"Edge-1"/,
+    );
+  });
+
+  test("node fields take node names (DNS subdomains); an upstream's service may be qualified", () => {
+    const [object] = objectsOf(
+      serviceYaml(`
+        template: { command: [a] }
+        workers: [{ node: edge.site-a }]
+        mesh:
+          port: 19100
+          upstreams: [{ service: redis.team-b, node: cloud.kubeedge, localPort: 16379 }]
+      `),
+    );
+    if (object?.kind !== "Service") throw new Error("expected a Service");
+    expect(object.spec.workers[0]?.node).toBe("edge.site-a");
+    expect(object.spec.mesh?.upstreams?.[0]).toEqual({
+      service: "redis.team-b",
+      node: "cloud.kubeedge",
+      localPort: 16379,
+    });
+    expectOneIssue(
+      serviceYaml(`
+        template: { command: [a] }
+        workers: [{ node: edge. }]
+      `),
+      "spec.workers[0].node",
+      /must be a DNS subdomain/,
+    );
+    // The Service's own name stays a DNS label.
+    expectOneIssue(
+      serviceYaml("template: { command: [a] }\nworkers: [{ node: e }]", "echo.v2"),
+      "metadata.name",
+      /must be a DNS label/,
     );
   });
 

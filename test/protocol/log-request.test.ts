@@ -30,6 +30,22 @@ describe("log request", () => {
     expect(decodeLogRequest("edge1", encodeLogRequest(request))).toEqual({ ok: true, request });
   });
 
+  test("a dotted node and a qualified service (svc.namespace): DNS subdomains; never a path", () => {
+    const request = newLogRequest({
+      node: "edge.site-a",
+      service: "api.team-b",
+      index: 0,
+      tail: null,
+      follow: false,
+    });
+    expect(logsTopic("edge.site-a")).toBe("levee/v1/node/edge.site-a/logs");
+    expect(decodeLogRequest("edge.site-a", encodeLogRequest(request))).toEqual({ ok: true, request });
+    for (const service of ["..", "a/b", "../etc", ".a", "Api"]) {
+      const bad = Buffer.from(JSON.stringify({ ...request, service }));
+      expect(decodeLogRequest("edge.site-a", bad)).toMatchObject({ ok: false });
+    }
+  });
+
   test("bad payloads are refused with a reason, never thrown", () => {
     const good = newLogRequest({ node: "edge1", service: "echo", index: 0, tail: 5, follow: false });
     const bad = (value: unknown) => decodeLogRequest("edge1", Buffer.from(JSON.stringify(value)));

@@ -128,7 +128,7 @@ describe.skipIf(missing !== undefined)("a real mosquitto with our password and A
   });
 
   test("a node cannot publish to another node's topic, nor read another node's down topic", async () => {
-    const { client: cloud } = await connect("levee-cloud", passwords["levee-cloud"], "levee-cloud.test");
+    const { client: cloud } = await connect("levee-cloud", passwords["levee-cloud"], "levee-cloud_test");
     const { client: edge1 } = await connect("edge1", passwords.edge1, "levee-edge1-b");
     const seenByCloud: string[] = [];
     const seenByEdge1: string[] = [];

@@ -43,9 +43,15 @@ describe("topics", () => {
     }
   });
 
-  test("node names are DNS labels; builders refuse others", () => {
+  test("node names are DNS subdomains; builders refuse others", () => {
     expect(isNodeName("edge1")).toBe(true);
-    for (const bad of ["", "+", "#", "a/b", "$SYS", "-a", "A", "a".repeat(64)]) {
+    expect(isNodeName("cloud.kubeedge")).toBe(true);
+    expect(upTopic("cloud.kubeedge")).toBe("levee/v1/node/cloud.kubeedge/up");
+    expect(parseNodeTopic("levee/v1/node/edge.site-a/presence")).toEqual({
+      node: "edge.site-a",
+      channel: "presence",
+    });
+    for (const bad of ["", "+", "#", "a/b", "$SYS", "-a", "A", "a".repeat(64), "a..b", ".a", "a.", ".."]) {
       expect(isNodeName(bad)).toBe(false);
       expect(() => upTopic(bad)).toThrow();
     }
@@ -119,11 +125,23 @@ describe("acl", () => {
   test("client ids: a node only its own, the cloud never a node's", () => {
     expect(mayUseClientId("edge1", nodeClientId("edge1"))).toBe(true);
     expect(mayUseClientId("edge1", nodeClientId("edge2"))).toBe(false);
-    expect(mayUseClientId("edge1", "levee-cloud.1")).toBe(false);
-    expect(mayUseClientId("levee-cloud", "levee-cloud.1234")).toBe(true);
+    expect(mayUseClientId("edge1", "levee-cloud_1")).toBe(false);
+    expect(mayUseClientId("levee-cloud", "levee-cloud_1234")).toBe(true);
     // A node may be called "cloud": its id levee-cloud is not the cloud's.
     expect(mayUseClientId("levee-cloud", nodeClientId("cloud"))).toBe(false);
     expect(mayUseClientId("cloud", nodeClientId("cloud"))).toBe(true);
     expect(mayUseClientId(undefined, "levee-edge1")).toBe(false);
+  });
+
+  test("a dotted node name gets its own topics and id, never the cloud's", () => {
+    const node = "cloud.kubeedge";
+    expect(mayPublish(node, upTopic(node))).toBe(true);
+    expect(maySubscribe(node, downTopic(node))).toBe(true);
+    expect(maySubscribe(node, downTopic("cloud"))).toBe(false);
+    expect(mayPublish("cloud", upTopic(node))).toBe(false);
+    expect(mayUseClientId(node, nodeClientId(node))).toBe(true);
+    // The cloud's ids can never be a node's: levee-cloud.kubeedge belongs to the node only.
+    expect(mayUseClientId("levee-cloud", nodeClientId(node))).toBe(false);
+    expect(mayUseClientId(node, "levee-cloud_1234")).toBe(false);
   });
 });

@@ -6,7 +6,7 @@ import type { Hono, MiddlewareHandler } from "hono";
 import { z } from "zod";
 import { nodePublicKeyProblem } from "../../mesh/transport/certificates.ts";
 import { CLOUD_USER } from "../../protocol/topics.ts";
-import { DNS_LABEL } from "../../runtime/dns-name.ts";
+import { DNS_SUBDOMAIN, dnsSubdomainProblem } from "../../runtime/dns-name.ts";
 import type { Logger } from "../../runtime/log.ts";
 import type { Store } from "../../store/store.ts";
 import { ApiError } from "../api-error.ts";
@@ -21,7 +21,7 @@ export const joinRequestSchema = z.strictObject({
   v: z.literal(1),
   token: z.string().optional(),
   node: z.strictObject({
-    name: z.string().regex(DNS_LABEL, "expected a DNS label"),
+    name: z.string().regex(DNS_SUBDOMAIN, { error: (iss) => dnsSubdomainProblem(String(iss.input)) }),
     labels: z.record(z.string().max(253), label).default({}),
     addresses: z.array(z.string().max(100)).max(32).default([]),
     agentVersion: z.string().max(64).default(""),

@@ -12,7 +12,7 @@ import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { z } from "zod";
 import { isStreamId, logStreamErrorSchema } from "../../protocol/log-request.ts";
 import { isNodeName } from "../../protocol/topics.ts";
-import { dnsLabelProblem } from "../../runtime/dns-name.ts";
+import { dnsSubdomainProblem } from "../../runtime/dns-name.ts";
 import type { Logger } from "../../runtime/log.ts";
 import type { Store } from "../../store/store.ts";
 import { readLiveness } from "../link/sync-store.ts";
@@ -40,7 +40,7 @@ const count = (what: string) =>
 
 export const logQuerySchema = z.object({
   node: z.string({ error: "required: the node the worker runs on, e.g. ?node=edge1" }).refine(isNodeName, {
-    message: "expected a node name (a DNS label)",
+    message: "expected a node name (a DNS subdomain, e.g. edge1 or edge.site-a)",
   }),
   worker: count("a worker index").default(0),
   tail: count("a number of lines").optional(),
@@ -93,7 +93,7 @@ export function mountLogRoutes(api: Hono, deps: LogRouteDeps): void {
     const issues = query.success
       ? []
       : query.error.issues.map((i) => ({ path: formatPath(i.path), message: i.message }));
-    const serviceProblem = dnsLabelProblem(service);
+    const serviceProblem = dnsSubdomainProblem(service);
     if (serviceProblem) issues.unshift({ path: "service", message: serviceProblem });
     if (!query.success || issues.length > 0) return apiError(c, 400, "invalid log request", issues);
     const { node: name, worker, tail, follow } = query.data;

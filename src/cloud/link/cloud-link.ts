@@ -43,7 +43,7 @@ export interface CloudLinkOptions {
   tls?: ClientTls | undefined;
   /** levee-cloud's password (the embedded broker's authority must accept it). */
   password: string;
-  /** Suffix of the client id levee-cloud.<suffix>; default the process id. */
+  /** Suffix of the client id levee-cloud_<suffix>; default the process id. */
   clientSuffix?: string;
   backoff?: BackoffOptions;
   connectTimeoutMs?: number;

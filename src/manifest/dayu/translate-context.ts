@@ -2,7 +2,7 @@
 // the steps both Dayu kinds share: the prologue (ignored fields, levee annotations, unknown spec
 // fields), checking a node name, the known fieldRefs, the mesh port entry, assembling the Service
 // from per-worker templates.
-import { API_VERSION, dnsLabel } from "../meta.ts";
+import { API_VERSION, dnsSubdomain } from "../meta.ts";
 import { type DayuOptions, dayuOptions } from "./annotations.ts";
 import { factorTemplates } from "./factor.ts";
 import type { SourcedRule } from "./image-map.ts";
@@ -22,13 +22,13 @@ export interface TranslateContext {
   configExists?: (name: string) => boolean;
 }
 
-/** A node name, checked: levee node names are DNS labels. Undefined after an issue. */
+/** A node name, checked: a DNS subdomain (`edge-1`, `cloud.kubeedge`). Undefined after an issue. */
 export function checkNodeName(node: string | undefined, path: Path, report: Report): string | undefined {
   if (node === undefined || node === "") {
     report.issue(path, "required: levee runs every worker on the node named here");
     return undefined;
   }
-  const result = dnsLabel.safeParse(node);
+  const result = dnsSubdomain.safeParse(node);
   if (!result.success) {
     report.issue(path, `a levee node name ${result.error.issues[0]?.message ?? "is invalid"}`);
     return undefined;

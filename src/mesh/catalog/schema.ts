@@ -2,9 +2,11 @@
 // from SQLite) before routing with it, so a malformed or foreign message can never half-apply.
 import { z } from "zod";
 import { parseJsonWithin } from "../../runtime/bounded-json.ts";
+import { isDnsSubdomain } from "../../runtime/dns-name.ts";
 import { CATALOG_VERSION, type Catalog } from "../contracts.ts";
 
-const name = z.string().min(1).max(253);
+/** Node and service names (`edge-1`, `cloud.kubeedge`; `svc`, `svc.namespace`): DNS subdomains. */
+const name = z.string().max(253).refine(isDnsSubdomain, "expected a DNS subdomain");
 const port = z.int().min(1).max(65535);
 
 export const catalogSchema = z.object({

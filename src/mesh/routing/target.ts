@@ -1,6 +1,7 @@
 // Which node and service a request to the forward proxy names (pure, from the catalog):
 //   absolute-form  GET http://<node name or address>:<service port>/path    (no port: 80)
-//                  GET http://<service>.<node>.levee[:port]/path             (port optional)
+//                  GET http://<service>.<node>.levee[:port]/path             (port optional;
+//                      dotted node and service names are split by the catalog: levee-host.ts)
 //   origin-form    GET /path  with  Host: <as above>
 //   header         X-Levee-Node: <node name or address>  + the port of the URL or the Host header
 //   CONNECT        CONNECT <node or service.node.levee>:<port>  (TLS and raw TCP; port required)
@@ -10,6 +11,7 @@
 
 import type { Catalog, CatalogNode, CatalogService } from "../contracts.ts";
 import { headerValue } from "./header.ts";
+import { LEVEE_SUFFIX, readLeveeHost } from "./levee-host.ts";
 
 export interface ProxyRequest {
   method: string;
@@ -39,8 +41,6 @@ export interface TargetError {
   header: string;
 }
 
-const LEVEE_SUFFIX = ".levee";
-
 export function targetOf(request: ProxyRequest, catalog: Catalog): Target | TargetError {
   const connect = request.method.toUpperCase() === "CONNECT";
   const located = locate(request, connect);
@@ -53,15 +53,9 @@ export function targetOf(request: ProxyRequest, catalog: Catalog): Target | Targ
   if (request.node !== undefined && !headerNode) return failure(400, "X-Levee-Node header is empty");
 
   if (authority.host.endsWith(LEVEE_SUFFIX)) {
-    const labels = authority.host.slice(0, -LEVEE_SUFFIX.length).split(".");
-    if (labels.length !== 2 || !labels[0] || !labels[1]) {
-      return failure(400, `host ${authority.host} is not <service>.<node>.levee`);
-    }
-    const [serviceName, nodeName] = labels as [string, string];
-    const service = catalog.services.find((candidate) => candidate.name === serviceName);
-    if (!service) return failure(404, `unknown service ${serviceName}`);
-    const node = catalog.nodes.find((candidate) => candidate.name === nodeName);
-    if (!node) return failure(404, `unknown node ${nodeName}`);
+    const named = readLeveeHost(authority.host, catalog);
+    if (!named.ok) return failure(named.status, named.error);
+    const { service, node } = named;
     if (headerNode !== undefined) {
       const named = resolveNode(catalog.nodes, headerNode);
       if ("error" in named) return named;

@@ -122,13 +122,17 @@ export function ipBytes(address: string): Uint8Array {
   return out;
 }
 
-/** The SAN entries: the node's DNS name first, then each address (unspecified ones skipped). */
+/**
+ * The SAN entries: the node's DNS name first, then each address (unspecified ones skipped, and any
+ * under `.node.levee`: an address must never name a node, or a node could claim another's name).
+ */
 function subjectAltNames(node: string, addresses: string[]): Der {
   const ia5 = (text: string) => new TextEncoder().encode(text);
   const entries: Der[] = [implicit(2, ia5(nodeDnsName(node)))];
   const seen = new Set<string>();
   for (const address of addresses) {
     if (seen.has(address) || address === "0.0.0.0" || address === "::" || address === "") continue;
+    if (`.${address.toLowerCase()}`.endsWith(NODE_DNS_SUFFIX)) continue;
     seen.add(address);
     if (isIP(address)) entries.push(implicit(7, ipBytes(address)));
     else if (/^[A-Za-z0-9.-]+$/.test(address)) entries.push(implicit(2, ia5(address)));

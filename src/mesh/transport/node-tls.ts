@@ -4,7 +4,7 @@
 // `<node>.node.levee`), never from anything the peer says.
 import { X509Certificate } from "node:crypto";
 import type { Socket, TLSOptions } from "bun";
-import { isDnsLabel } from "../../runtime/dns-name.ts";
+import { isNodeName } from "../../protocol/topics.ts";
 import { NODE_DNS_SUFFIX, nodeDnsName } from "./certificates.ts";
 
 /** What a node needs to speak mutual TLS in the mesh (all PEM). */
@@ -17,13 +17,16 @@ export interface NodeTls {
   key: string;
 }
 
-/** The node a certificate names (its one DNS SAN `<node>.node.levee`), or undefined. */
+/**
+ * The node a certificate names (its one DNS SAN `<node>.node.levee`, the suffix stripped once: a
+ * dotted node name `cloud.kubeedge` is `cloud.kubeedge.node.levee`), or undefined.
+ */
 export function nodeNameOf(cert: X509Certificate): string | undefined {
   const names = (cert.subjectAltName ?? "")
     .split(", ")
     .filter((entry) => entry.startsWith("DNS:") && entry.endsWith(NODE_DNS_SUFFIX))
     .map((entry) => entry.slice(4, -NODE_DNS_SUFFIX.length));
-  if (names.length !== 1 || !isDnsLabel(names[0] ?? "")) return undefined;
+  if (names.length !== 1 || !isNodeName(names[0] ?? "")) return undefined;
   return names[0];
 }
 

@@ -3,18 +3,19 @@
 //   LEVEE-TUNNEL/1 service=<name> forwarded\n   the same, sent by a fallback: serve it or refuse it,
 //                                    never forward it again
 //   LEVEE-TUNNEL/1 ping\n             a reachability / RTT probe: answered "pong\n", then closed
-// The line names only what is wanted; who wants it is the verified client certificate. Pure.
+// The line names only what is wanted; who wants it is the verified client certificate. The service
+// is named as nodes know it (`svc`, or `svc.namespace`): a DNS subdomain. Pure.
+import { isDnsSubdomain } from "../../runtime/dns-name.ts";
 
 const TUNNEL_VERSION = 1;
 export const PREAMBLE_MAX_BYTES = 512;
 const MAGIC = `LEVEE-TUNNEL/${TUNNEL_VERSION}`;
-const SERVICE = /^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?$/;
 
 export type Preamble = { kind: "stream"; service: string; forwarded?: boolean } | { kind: "ping" };
 
 export function formatPreamble(p: Preamble): string {
   if (p.kind === "ping") return `${MAGIC} ping\n`;
-  if (!SERVICE.test(p.service)) throw new Error(`not a valid service name for the tunnel: "${p.service}"`);
+  if (!isDnsSubdomain(p.service)) throw new Error(`not a valid service name for the tunnel: "${p.service}"`);
   return `${MAGIC} service=${p.service}${p.forwarded ? " forwarded" : ""}\n`;
 }
 
@@ -27,7 +28,8 @@ export function parsePreamble(line: string): ParsedPreamble {
   if (extra.length > 0 || arg === undefined) return { ok: false, reason: "malformed tunnel preamble" };
   if (arg === "ping" && flag === undefined) return { ok: true, preamble: { kind: "ping" } };
   const service = arg.startsWith("service=") ? arg.slice(8) : undefined;
-  if (service === undefined || !SERVICE.test(service)) return { ok: false, reason: "malformed service name" };
+  if (service === undefined || !isDnsSubdomain(service))
+    return { ok: false, reason: "malformed service name" };
   if (flag !== undefined && flag !== "forwarded") return { ok: false, reason: "malformed tunnel preamble" };
   return { ok: true, preamble: { kind: "stream", service, forwarded: flag === "forwarded" } };
 }

@@ -15,7 +15,7 @@
 // session between A and B (A the client): the relay forwards TLS records it cannot read. Pure apart
 // from signing and verifying.
 import { createPrivateKey, randomBytes, sign, verify, X509Certificate } from "node:crypto";
-import { isDnsLabel } from "../../runtime/dns-name.ts";
+import { isNodeName } from "../../protocol/topics.ts";
 import { checkNodeCertificate } from "./node-tls.ts";
 
 const RELAY_VERSION = 1;
@@ -35,7 +35,7 @@ export const challengeLine = (nonce: string, relay: string): string =>
 export function parseChallenge(line: string): { nonce: string; relay: string } | undefined {
   const [magic, word, nonce, relay, ...extra] = line.split(" ");
   if (magic !== RELAY_MAGIC || word !== "challenge" || extra.length > 0) return undefined;
-  if (!nonce || !B64.test(nonce) || !relay || !isDnsLabel(relay)) return undefined;
+  if (!nonce || !B64.test(nonce) || !relay || !isNodeName(relay)) return undefined;
   return { nonce, relay };
 }
 
@@ -80,12 +80,12 @@ export function verifyRequestLine(
     [, , cert, signature] = words;
   } else if (verb === "dial" && words.length === 5) {
     request = { verb, node: words[1] ?? "", target: words[2] ?? "" };
-    if (!isDnsLabel(request.target)) return { ok: false, reason: "malformed target node" };
+    if (!isNodeName(request.target)) return { ok: false, reason: "malformed target node" };
     [, , , cert, signature] = words;
   } else {
     return { ok: false, reason: "expected an offer or dial line" };
   }
-  if (!isDnsLabel(request.node)) return { ok: false, reason: "malformed node name" };
+  if (!isNodeName(request.node)) return { ok: false, reason: "malformed node name" };
   if (!cert || !B64.test(cert) || !signature || !B64.test(signature))
     return { ok: false, reason: "malformed certificate or signature" };
   const checked = checkNodeCertificate(Buffer.from(cert, "base64url"), caPem, request.node, now);

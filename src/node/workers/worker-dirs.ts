@@ -6,6 +6,8 @@
 // directories behind) are removed. Only what levee makes is touched: real directories inside
 // <data-dir>/workers named like a service and an index; a symbolic link is never followed (rm
 // removes the link, not its target) and one in place of a directory levee makes is left alone.
+// A service name (`svc`, or `svc.namespace`) is a DNS subdomain, checked by the plan's schema: always
+// one file name, never '/' or '..'.
 import { lstatSync, readdirSync, rmdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 

@@ -176,7 +176,7 @@ describe("sync over the embedded broker", () => {
     const { client } = await rawClient({
       username: "levee-cloud",
       password: CLOUD_PW,
-      clientId: "levee-cloud.t",
+      clientId: "levee-cloud_t",
     });
     const old = new Date(Date.now() - 60_000).toISOString();
     const stale = { ...newMessage("edge1", { type: "presence", online: false }), ts: old };
@@ -321,7 +321,7 @@ describe("the broker's authority and ACL", () => {
     ).toMatch(/not authorized/i);
     // A node's password but a node name the cloud would route as the cloud: refused too.
     expect(
-      (await rawClient({ username: "levee-cloud", password: PW.edge3, clientId: "levee-cloud.x" })).error,
+      (await rawClient({ username: "levee-cloud", password: PW.edge3, clientId: "levee-cloud_x" })).error,
     ).toBeDefined();
     expect(broker.refused.get("auth")).toBe(before + 4);
     // Right password, someone else's client id (would take over edge1's session).

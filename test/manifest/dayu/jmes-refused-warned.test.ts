@@ -13,7 +13,12 @@ describe("refused: running would be wrong", () => {
     expectIssue(
       jmes({ edgeWorker: [worker("Edge_1")] }),
       "spec.edgeWorker[0].template.spec.nodeName",
-      /DNS label/,
+      /DNS subdomain/,
+    );
+    expectIssue(
+      jmes({ edgeWorker: [worker("cloud..kubeedge")] }),
+      "spec.edgeWorker[0].template.spec.nodeName",
+      /DNS subdomain/,
     );
   });
 

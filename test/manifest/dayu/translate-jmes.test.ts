@@ -42,6 +42,18 @@ describe("workers", () => {
     expect(serviceSchema.safeParse(service).success).toBe(true);
   });
 
+  test("node names as Kubernetes allows them (DNS subdomains, as in dayu-sedna's sample) are kept", () => {
+    const c = container("img:1", {
+      env: [{ name: "MY_NODE", valueFrom: { fieldRef: { fieldPath: "spec.nodeName" } } }],
+    });
+    const { service } = translate(
+      jmes({ edgeWorker: [worker("edge.site-a", [c])], cloudWorker: worker("cloud.kubeedge", [c]) }),
+    );
+    expect(service.spec.workers.map((w) => w.node)).toEqual(["edge.site-a", "cloud.kubeedge"]);
+    expect(resolved(service, 1).env?.MY_NODE).toBe("cloud.kubeedge");
+    expect(serviceSchema.safeParse(service).success).toBe(true);
+  });
+
   test("containers → the container driver: image, command/args, privileged, runAsUser/runAsGroup", () => {
     const c = container("registry.local/cam:2", {
       command: ["python3", "main.py"],

@@ -17,6 +17,33 @@ describe("parseCatalog", () => {
     });
   });
 
+  test("node and service names are DNS subdomains: dotted nodes, qualified services", () => {
+    const named = (node: string, service: string) =>
+      JSON.stringify({
+        v: 1,
+        revision: 1,
+        epoch: "e",
+        nodes: [{ name: node, role: "edge", addresses: [], labels: {}, state: "Ready", tunnelPort: 7402 }],
+        services: [
+          {
+            name: service,
+            port: 19100,
+            protocol: "http",
+            balance: "round-robin",
+            fallback: "none",
+            upstreams: [{ service, node, localPort: 16379 }],
+            workers: [{ node, index: 0, ready: true }],
+          },
+        ],
+      });
+    expect(parseCatalog(named("edge.site-a", "api.team-b")).ok).toBe(true);
+    expect(parseCatalog(named("edge/site-a", "api"))).toEqual({
+      ok: false,
+      reason: "nodes.0.name: expected a DNS subdomain",
+    });
+    expect(parseCatalog(named("edge1", "api..b"))).toMatchObject({ ok: false });
+  });
+
   test("100,000 nested levels: refused naming the limit", () => {
     const deep = `${'{"a":'.repeat(100_000)}"x"${"}".repeat(100_000)}`;
     expect(parseCatalog(catalog(deep))).toEqual({

@@ -122,10 +122,16 @@ describe("targetOf", () => {
     ["unknown service in a .levee name", get("http://nope.edge1.levee/"), 404, "unknown service nope"],
     ["unknown node in a .levee name", get("http://api.edge9.levee/"), 404, "unknown node edge9"],
     [
-      "a .levee name with three labels",
+      "a .levee name with three labels, none a service",
       get("http://a.b.c.levee/"),
+      404,
+      "unknown service: no service is named by the start of host a.b.c.levee",
+    ],
+    [
+      "a .levee name with one label",
+      get("http://edge1.levee/"),
       400,
-      "host a.b.c.levee is not <service>.<node>.levee",
+      "host edge1.levee is not <service>.<node>.levee",
     ],
     [
       "a .levee name with a wrong port",

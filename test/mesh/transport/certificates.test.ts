@@ -116,6 +116,33 @@ describe("cluster CA and node certificates", () => {
     expect(nodeNameOf(cert)).toBe("edge1");
   });
 
+  test("a dotted node name (a DNS subdomain) is named whole: cloud.kubeedge.node.levee", () => {
+    const dotted = new X509Certificate(issueNodeCertificate(ca, { node: "cloud.kubeedge", addresses }).cert);
+    expect(dotted.subjectAltName?.split(", ")[0]).toBe("DNS:cloud.kubeedge.node.levee");
+    expect(dotted.checkHost("cloud.kubeedge.node.levee")).toBe("cloud.kubeedge.node.levee");
+    expect(dotted.checkHost("kubeedge.node.levee")).toBeUndefined();
+    expect(nodeNameOf(dotted)).toBe("cloud.kubeedge");
+    const der = new Uint8Array(dotted.raw);
+    expect(checkNodeCertificate(der, ca.cert, "cloud.kubeedge")).toMatchObject({
+      ok: true,
+      node: "cloud.kubeedge",
+    });
+    expect(checkNodeCertificate(der, ca.cert, "cloud")).toMatchObject({ ok: false });
+    // The longest node name Kubernetes allows: 253 characters, labels of 63.
+    const longest = `${"a".repeat(63)}.${"b".repeat(63)}.${"c".repeat(63)}.${"d".repeat(61)}`;
+    expect(longest.length).toBe(253);
+    const long = new X509Certificate(issueNodeCertificate(ca, { node: longest, addresses: [] }).cert);
+    expect(nodeNameOf(long)).toBe(longest);
+  });
+
+  test("an address under .node.levee never becomes a SAN: it would name another node", () => {
+    const claimed = ["edge2.node.levee", "EDGE2.Node.Levee", "node.levee", "10.0.0.9"];
+    const sneaky = new X509Certificate(issueNodeCertificate(ca, { node: "edge1", addresses: claimed }).cert);
+    expect(sneaky.subjectAltName).toBe("DNS:edge1.node.levee, IP Address:10.0.0.9");
+    expect(sneaky.checkHost("edge2.node.levee")).toBeUndefined();
+    expect(nodeNameOf(sneaky)).toBe("edge1");
+  });
+
   test("a node certificate is valid from a day back for a year, with a fresh key", () => {
     const from = Date.parse(cert.validFrom);
     const to = Date.parse(cert.validTo);

@@ -80,6 +80,16 @@ describe("tunnel preamble", () => {
     expect(parsePreamble("LEVEE-TUNNEL/1 service=echo node=edge9")).toMatchObject({ ok: false });
     expect(() => formatPreamble({ kind: "stream", service: "a b" })).toThrow();
   });
+
+  test("a qualified service name (svc.namespace) is a DNS subdomain; '..' and edge dots are not", () => {
+    expect(parsePreamble(formatPreamble({ kind: "stream", service: "api.team-b" }).trimEnd())).toEqual({
+      ok: true,
+      preamble: { kind: "stream", service: "api.team-b", forwarded: false },
+    });
+    for (const bad of ["a..b", ".a", "a.", "a.-b"]) {
+      expect(parsePreamble(`LEVEE-TUNNEL/1 service=${bad}`)).toMatchObject({ ok: false });
+    }
+  });
 });
 
 describe("relay handshake lines", () => {
@@ -110,6 +120,25 @@ describe("relay handshake lines", () => {
       ok: true,
       request: { verb: "dial", node: "edgea", target: "edgeb" },
     });
+  });
+
+  test("dotted node names (DNS subdomains) in the challenge, offer and dial", () => {
+    const dotted = ca.node("edge.site-a");
+    const onCloud = { nonce: newNonce(), relay: "cloud.kubeedge" };
+    expect(parseChallenge(challengeLine(onCloud.nonce, "cloud.kubeedge").trimEnd())).toEqual(onCloud);
+    expect(parseChallenge(`LEVEE-RELAY/1 challenge ${onCloud.nonce} cloud..kubeedge`)).toBeUndefined();
+    const dial = requestLine(
+      { verb: "dial", node: "edge.site-a", target: "cloud.kubeedge" },
+      dotted,
+      onCloud,
+    );
+    expect(verifyRequestLine(dial.trimEnd(), onCloud, ca.cert)).toEqual({
+      ok: true,
+      request: { verb: "dial", node: "edge.site-a", target: "cloud.kubeedge" },
+    });
+    // The certificate names edge.site-a, not edge: claiming a shorter name fails.
+    const claimed = requestLine({ verb: "offer", node: "edge" }, dotted, onCloud);
+    expect(verifyRequestLine(claimed.trimEnd(), onCloud, ca.cert)).toMatchObject({ ok: false });
   });
 
   test("replayed to another challenge or relay, forged, or another CA's: refused", () => {

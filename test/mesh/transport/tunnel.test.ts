@@ -170,6 +170,27 @@ describe("direct dial", () => {
     expect(c.echo.streams).toHaveLength(0);
   });
 
+  test("dotted node names, up to the longest (253 characters), dial and name their peers", async () => {
+    const longest = `${"a".repeat(63)}.${"b".repeat(63)}.${"c".repeat(63)}.${"d".repeat(61)}`;
+    for (const [from, to] of [
+      ["edge.site-a", "cloud.kubeedge"],
+      ["cloud.kubeedge", longest],
+    ] as const) {
+      const { server, echo } = serve(ca.node(to));
+      const credentials = ca.node(from);
+      const dialer = new TunnelDialer({
+        node: from,
+        credentials: () => credentials,
+        lookup: (n) => (n === to ? catalogNode(to, server.port) : undefined),
+        relay: () => undefined,
+      });
+      const d = await dialer.dial({ kind: "node", node: to, service: "api.team-b" });
+      await waitFor("the stream", () => echo.streams.length === 1);
+      expect(echo.streams[0]).toMatchObject({ service: "api.team-b", peer: from, via: "direct" });
+      d.destroy();
+    }
+  });
+
   test("8 MB each way arrive byte-exact; ping and distance", async () => {
     const { server, echo } = serve(B);
     const dialer = new TunnelDialer({
