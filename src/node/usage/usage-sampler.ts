@@ -54,12 +54,14 @@ export class UsageSampler {
   #timer: Cancel | undefined;
   #running = false;
   #failing = false;
+  #stopped = false;
 
   constructor(private readonly options: UsageSamplerOptions) {}
 
   /** Samples now and then every interval. */
   start(): void {
     if (this.#timer) return;
+    this.#stopped = false;
     const tick = () => {
       this.sample().catch((err: unknown) => this.#failed(err));
     };
@@ -67,7 +69,9 @@ export class UsageSampler {
     tick();
   }
 
+  /** No more samples; one under way is not stored (the store may be closing). */
   stop(): void {
+    this.#stopped = true;
     this.#timer?.();
     this.#timer = undefined;
   }
@@ -127,6 +131,7 @@ export class UsageSampler {
       },
       workers: usage,
     };
+    if (this.#stopped) return undefined;
     saveUsageSample(this.options.store, sample);
     return sample;
   }

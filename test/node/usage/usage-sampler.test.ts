@@ -138,6 +138,20 @@ describe("usage sampler", () => {
     store.close();
   });
 
+  test("a sample under way when the sampler stops is not stored", async () => {
+    const { readers, sampler, later, store } = setup();
+    await sampler.sample();
+    later(10);
+    let answer: (c: undefined) => void = () => {};
+    readers.container = () => new Promise((resolve) => (answer = resolve));
+    const pending = sampler.sample();
+    sampler.stop();
+    answer(undefined);
+    expect(await pending).toBeUndefined();
+    expect(localNodeUsage(store.db)).toBeUndefined();
+    store.close();
+  });
+
   test("a counter that fell gives 0, not a negative rate", async () => {
     const { readers, sampler, later, store } = setup();
     await sampler.sample();
