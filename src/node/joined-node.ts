@@ -3,7 +3,9 @@
 //
 //   catalog store, status outbox   SQLite-backed; what the link and the supervisor share
 //   supervisor                     records every worker status in the outbox
+//   usage                          samples the node and the supervisor's workers into SQLite
 //   link                           plans → supervisor, catalogs → catalog store, sends the outbox
+//                                  (and the usage, with its heartbeats)
 //   log server                     on the link; reads the supervisor's logs
 //   mesh                           routes with the catalog and the workers; reports on the link
 //
@@ -23,6 +25,7 @@ import { readStoredPlan } from "./link/plan-store.ts";
 import { StatusOutbox } from "./link/status-outbox.ts";
 import type { LocalNode } from "./local-node.ts";
 import { type MeshStartOptions, startMesh } from "./start-mesh.ts";
+import { startUsage } from "./usage/start-usage.ts";
 import { startNodeLogServer } from "./workers/logs/log-server.ts";
 import { startSupervisor } from "./workers/start-supervisor.ts";
 import type { Supervisor } from "./workers/supervisor.ts";
@@ -60,7 +63,8 @@ export function startJoinedNode(node: LocalNode, options: JoinedNodeOptions): Jo
   const catalog = new CatalogStore(store);
   const outbox = new StatusOutbox(store);
   const supervisor = startSupervisor(node, { name, outbox, configSource: options.configSource });
-  const link = startNodeLink(node, identity, { ...options.link, supervisor, catalog, outbox });
+  const usage = startUsage(node, supervisor);
+  const link = startNodeLink(node, identity, { ...options.link, supervisor, catalog, outbox, usage });
   startNodeLogServer(node, link, identity, options.cloudUrl, (service, index, read) =>
     supervisor.openLog(service, index, read),
   );

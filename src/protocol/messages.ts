@@ -5,6 +5,7 @@ import { randomUUID } from "node:crypto";
 import { z } from "zod";
 import { parseJsonWithin } from "../runtime/bounded-json.ts";
 import { PermanentError } from "../runtime/errors.ts";
+import { usageReportSchema } from "./usage.ts";
 
 export const PROTOCOL_VERSION = 1;
 /** The largest payload we send or accept (PROTOCOL.md: "at most 1 MiB"). */
@@ -68,6 +69,12 @@ export const heartbeatSchema = z.object({
   epoch: epoch.nullable(),
   appliedRevision: revision,
   outboxDepth: z.number().int().min(0),
+  /**
+   * The node's latest CPU and memory usage (usage.ts), at most every USAGE_REPORT_SECONDS. Absent
+   * from agents before it existed, and from a heartbeat without a new sample. A usage this cloud
+   * cannot read is left out rather than dropping the heartbeat: liveness never depends on it.
+   */
+  usage: usageReportSchema.optional().catch(undefined),
 });
 
 export const workerStatusSchema = z.object({

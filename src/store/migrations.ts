@@ -309,4 +309,55 @@ export const migrations: readonly Migration[] = [
       CREATE INDEX resources_namespace ON resources (kind, namespace);
     `,
   },
+  {
+    version: 9,
+    name: "usage",
+    sql: `
+      -- EDGE (every node): the latest CPU and memory this node and each of its running workers
+      -- used, measured by the agent (src/node/usage/): CPU as a rate over the window between two
+      -- samples, memory at the sample. Replaced whole at every sample.
+      CREATE TABLE usage_node (
+        id              INTEGER PRIMARY KEY CHECK (id = 1),
+        cpu_nanocores   INTEGER NOT NULL,
+        memory_bytes    INTEGER NOT NULL,
+        cpus            INTEGER NOT NULL,       -- capacity: CPUs online
+        memory_capacity INTEGER NOT NULL,       -- capacity: MemTotal, bytes
+        window_seconds  REAL NOT NULL,
+        sampled_at      TEXT NOT NULL
+      ) STRICT;
+      CREATE TABLE usage_workers (
+        service        TEXT NOT NULL,
+        idx            INTEGER NOT NULL,
+        cpu_nanocores  INTEGER NOT NULL,
+        memory_bytes   INTEGER NOT NULL,
+        window_seconds REAL NOT NULL,
+        sampled_at     TEXT NOT NULL,
+        PRIMARY KEY (service, idx)
+      ) STRICT;
+
+      -- CLOUD: the latest usage each node reported with its heartbeat (at most every 30 s); the
+      -- rows of a node go with it.
+      CREATE TABLE node_usage (
+        node            TEXT PRIMARY KEY REFERENCES nodes (name) ON DELETE CASCADE,
+        cpu_nanocores   INTEGER NOT NULL,
+        memory_bytes    INTEGER NOT NULL,
+        cpus            INTEGER NOT NULL,
+        memory_capacity INTEGER NOT NULL,
+        window_seconds  REAL NOT NULL,
+        sampled_at      TEXT NOT NULL,
+        received_at     TEXT NOT NULL
+      ) STRICT;
+      CREATE TABLE worker_usage (
+        service        TEXT NOT NULL,
+        node           TEXT NOT NULL REFERENCES nodes (name) ON DELETE CASCADE,
+        idx            INTEGER NOT NULL,
+        cpu_nanocores  INTEGER NOT NULL,
+        memory_bytes   INTEGER NOT NULL,
+        window_seconds REAL NOT NULL,
+        sampled_at     TEXT NOT NULL,
+        PRIMARY KEY (service, node, idx)
+      ) STRICT;
+      CREATE INDEX worker_usage_node ON worker_usage (node);
+    `,
+  },
 ];

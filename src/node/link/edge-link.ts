@@ -51,6 +51,8 @@ export interface EdgeLinkOptions {
   connectTimeoutMs?: number;
   /** Heartbeat interval until the cloud's welcome says otherwise. */
   initialHeartbeatSeconds?: number;
+  /** The usage heartbeats carry when one is due (node/usage/usage-report.ts); none without it. */
+  usage?: EdgeLinkContext["usage"];
 }
 
 export interface EdgeSyncInfo {
@@ -109,6 +111,7 @@ export function startEdgeLink(options: EdgeLinkOptions): EdgeLink {
     dropped,
     log,
     onPlan: options.onPlan,
+    usage: options.usage,
   };
 
   const session = new MqttSession({

@@ -11,7 +11,7 @@ import { versionInfo } from "../../runtime/version.ts";
 import type { NodeIdentity } from "../identity.ts";
 import type { LocalNode } from "../local-node.ts";
 import type { Supervisor } from "../workers/supervisor.ts";
-import { type EdgeLink, startEdgeLink } from "./edge-link.ts";
+import { type EdgeLink, type EdgeLinkOptions, startEdgeLink } from "./edge-link.ts";
 import type { StatusOutbox } from "./status-outbox.ts";
 
 export interface NodeLinkOptions {
@@ -26,6 +26,8 @@ export interface NodeLinkOptions {
   catalog: Pick<CatalogStore, "offer">;
   /** The node's status outbox, which the link sends from. */
   outbox: StatusOutbox;
+  /** The usage its heartbeats carry. */
+  usage?: EdgeLinkOptions["usage"];
 }
 
 export function startNodeLink(
@@ -46,6 +48,7 @@ export function startNodeLink(
     agentVersion: versionInfo().version,
     addresses: [config.advertiseAddress],
     outbox: options.outbox,
+    usage: options.usage,
     onPlan: (plan) => {
       log.info("plan stored", { revision: plan.revision, epoch: plan.epoch });
       supervisor.apply(plan);

@@ -1,7 +1,8 @@
 // A node's heartbeat (docs/PROTOCOL.md, "Heartbeat"): remember when it was heard from (written
-// with the sweep), record its applied revision, make a silent node Ready again at once, welcome it
-// again when it was told another interval, and resend its plan when it is behind: at once when the
-// plan was not sent on this connection (its hello was lost), else at most once a heartbeat.
+// with the sweep), record its applied revision and the usage it carries (if any), make a silent
+// node Ready again at once, welcome it again when it was told another interval, and resend its
+// plan when it is behind: at once when the plan was not sent on this connection (its hello was
+// lost), else at most once a heartbeat.
 import { isBehind, planResendDue } from "../../../protocol/heartbeat.ts";
 import type { Heartbeat } from "../../../protocol/messages.ts";
 import { type CloudLinkContext, isoNow } from "./context.ts";
@@ -12,6 +13,7 @@ export function handleHeartbeat(ctx: CloudLinkContext, node: string, msg: Heartb
   const { epoch } = state;
   state.pendingSeen.set(node, isoNow(ctx));
   const { applied, head } = records.recordHeartbeat(node, msg, epoch);
+  if (msg.usage) records.recordUsage(node, msg.usage, isoNow(ctx));
   if (applied === "unsent") ctx.unsent.report(node, "heartbeat", msg.appliedRevision, null);
   // A node that was silent (Disconnected) is Ready again now, not at the next sweep.
   ctx.sweepNode(node);

@@ -1,6 +1,7 @@
 // What every edge link handler is given: the link's state, this node's plan and status outbox in
 // its store, a way to publish, the clock, the logger, and where accepted plans go. edge-link.ts
 // builds it once; a test builds one with fakes and a store of its own, no broker.
+import type { UsageReport } from "../../../protocol/usage.ts";
 import type { Counter } from "../../../runtime/counters.ts";
 import type { Logger } from "../../../runtime/log.ts";
 import type { Clock } from "../clock.ts";
@@ -34,4 +35,6 @@ export interface EdgeLinkContext {
   readonly log: Logger;
   /** Called after a newer plan was stored and acknowledged: the supervisor converges to it. */
   onPlan(plan: StoredPlan): void;
+  /** The usage a heartbeat sent now carries, when one is due (node/usage/usage-report.ts). */
+  usage?: { next(nowMs: number): UsageReport | undefined } | undefined;
 }

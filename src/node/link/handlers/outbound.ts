@@ -1,6 +1,7 @@
 // What the edge sends on its own initiative: hello (and, until a welcome answers it, hello again),
-// heartbeats carrying the applied revision, worker status batches from the durable outbox, and
-// its presence. The handlers and edge-link.ts call these; none of them waits for an answer.
+// heartbeats carrying the applied revision (and, at most every 30 s, the node's usage), worker
+// status batches from the durable outbox, and its presence. The handlers and edge-link.ts call
+// these; none of them waits for an answer.
 import { HELLO_RETRY_CAP_MS, helloRetryDelayMs } from "../../../protocol/hello-retry.ts";
 import { type Body, encodeMessage, type MessageType, newMessage } from "../../../protocol/messages.ts";
 import { upTopic } from "../../../protocol/topics.ts";
@@ -52,11 +53,13 @@ export function retryHello(ctx: EdgeLinkContext, attempt: number): void {
 
 function sendHeartbeat(ctx: EdgeLinkContext): void {
   const v = ctx.plans.version();
+  const usage = ctx.isReady() ? ctx.usage?.next(ctx.clock.now()) : undefined;
   sendUp(ctx, {
     type: "heartbeat",
     epoch: v?.epoch ?? null,
     appliedRevision: v?.revision ?? 0,
     outboxDepth: ctx.outbox.depth(),
+    ...(usage ? { usage } : {}),
   });
   flushStatus(ctx, true);
 }

@@ -158,6 +158,17 @@ export class DockerClient {
   }
 
   /**
+   * The container's resource usage, read once (GET /containers/{id}/stats?stream=false&one-shot=true:
+   * precpu_stats left empty), or undefined when there is no such container.
+   */
+  async containerStats(id: string, options: { signal?: AbortSignal | undefined } = {}): Promise<unknown> {
+    return this.jsonOrMissing(
+      `/containers/${encodeURIComponent(id)}/stats?stream=false&one-shot=true`,
+      options,
+    );
+  }
+
+  /**
    * Long poll until the container is not running (POST /containers/{id}/wait); its exit code.
    * Rejects when the connection drops (the caller re-inspects) or the signal aborts.
    */
@@ -319,9 +330,9 @@ export class DockerClient {
     }
   }
 
-  private async jsonOrMissing(path: string): Promise<unknown> {
+  private async jsonOrMissing(path: string, options: RequestOptions = {}): Promise<unknown> {
     try {
-      return await this.json(path);
+      return await this.json(path, options);
     } catch (err) {
       if (err instanceof DockerApiError && err.status === 404) return undefined;
       throw err;

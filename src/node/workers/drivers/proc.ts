@@ -64,7 +64,8 @@ export function processGroupMembers(pgid: number): number[] {
   return members;
 }
 
-function readProc(path: string): string | undefined {
+/** A /proc file's text, or undefined when it cannot be read (the process ended meanwhile). */
+export function readProc(path: string): string | undefined {
   try {
     return readFileSync(path, "latin1");
   } catch {

@@ -3,6 +3,7 @@
 // resent to a node that is behind: at once when not sent on this connection, else once a heartbeat.
 import { describe, expect, test } from "bun:test";
 import { handleHeartbeat } from "../../../../src/cloud/link/handlers/heartbeat.ts";
+import { nodeUsage, workerUsage } from "../../../../src/cloud/usage-store.ts";
 import { type Heartbeat, newMessage } from "../../../../src/protocol/messages.ts";
 import { cloudFixture, EPOCH, HEARTBEAT_S, T0 } from "./fixture.ts";
 
@@ -22,6 +23,26 @@ describe("heartbeat", () => {
     expect(f.plansAsked).toEqual([]);
     f.commit();
     expect(f.published).toEqual([]);
+  });
+
+  test("the usage a heartbeat carries is stored; a heartbeat without usage leaves it", () => {
+    const f = cloudFixture();
+    f.setPlan("n1", 3);
+    f.state.told.set("n1", HEARTBEAT_S);
+    const usage = {
+      sampledAt: "2030-01-01T00:00:00.000Z",
+      windowSeconds: 10,
+      node: { cpuMillicores: 250, memoryKiB: 1024, cpus: 2, memoryCapacityKiB: 4096 },
+      workers: [{ service: "web", index: 0, cpuMillicores: 12, memoryKiB: 53_248 }],
+    };
+    handleHeartbeat(f.ctx, "n1", { ...beat(3), usage });
+    handleHeartbeat(f.ctx, "n1", beat(3));
+    expect(nodeUsage(f.store.db)).toMatchObject([
+      { node: "n1", cpuNanocores: 250_000_000, memoryBytes: 1024 * 1024 },
+    ]);
+    expect(workerUsage(f.store.db, { node: "n1" })).toMatchObject([
+      { service: "web", index: 0, cpuNanocores: 12_000_000, memoryBytes: 53_248 * 1024 },
+    ]);
   });
 
   const welcomes: { told: number | undefined; welcome: boolean }[] = [

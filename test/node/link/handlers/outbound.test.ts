@@ -2,7 +2,7 @@
 // flush shortly after; a flush publishes a bounded number of batches and stops when the session
 // refuses one; nothing is scheduled or sent while disconnected.
 import { describe, expect, test } from "bun:test";
-import { flushStatus, scheduleFlush } from "../../../../src/node/link/handlers/outbound.ts";
+import { flushStatus, scheduleFlush, startHeartbeats } from "../../../../src/node/link/handlers/outbound.ts";
 import type { Message } from "../../../../src/protocol/messages.ts";
 import { edgeFixture, type FakeTimer, worker } from "./fixture.ts";
 
@@ -62,5 +62,49 @@ describe("status flush", () => {
     };
     flushStatus(refusing, false);
     expect(calls).toBe(1);
+  });
+});
+
+describe("heartbeat", () => {
+  const heartbeats = (messages: Message[]) => messages.flatMap((m) => (m.type === "heartbeat" ? [m] : []));
+
+  test("carries the usage the reporter has due, and none when it has none", () => {
+    const f = edgeFixture();
+    const usage = {
+      sampledAt: "2030-01-01T00:00:00.000Z",
+      windowSeconds: 10,
+      node: { cpuMillicores: 250, memoryKiB: 1024, cpus: 2, memoryCapacityKiB: 4096 },
+      workers: [{ service: "web", index: 0, cpuMillicores: 12, memoryKiB: 53_248 }],
+    };
+    const due = [usage, undefined];
+    const asked: number[] = [];
+    const ctx = {
+      ...f.ctx,
+      usage: {
+        next: (nowMs: number) => {
+          asked.push(nowMs);
+          return due.shift();
+        },
+      },
+    };
+    startHeartbeats(ctx);
+    const timer = f.clock.pending()[0] as FakeTimer;
+    expect(timer.ms).toBe(5000);
+    f.clock.fire(timer);
+    f.clock.fire(timer);
+    const [first, second] = heartbeats(f.takeUp());
+    expect(first?.usage).toEqual(usage);
+    expect(second && "usage" in second).toBe(false);
+    expect(asked).toEqual([f.clock.ms, f.clock.ms]);
+  });
+
+  test("while disconnected the reporter is not asked (a due report waits for a heartbeat that goes out)", () => {
+    const f = edgeFixture();
+    let asked = 0;
+    const ctx = { ...f.ctx, usage: { next: () => void asked++ } };
+    f.connected.ready = false;
+    startHeartbeats(ctx);
+    f.clock.fire(f.clock.pending()[0] as FakeTimer);
+    expect(asked).toBe(0);
   });
 });

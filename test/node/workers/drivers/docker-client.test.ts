@@ -1,7 +1,8 @@
-// The Docker Engine API client against a real dockerd (test/harness/docker.ts), and the
-// demultiplexer of Docker's log stream format on its own.
+// The Docker Engine API client against a real dockerd (test/harness/docker.ts), its stats read as
+// the usage sampler reads them, and the demultiplexer of Docker's log stream format on its own.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { randomUUID } from "node:crypto";
+import { parseDockerStats } from "../../../../src/node/usage/docker-stats.ts";
 import {
   type ContainerCreateBody,
   DockerApiError,
@@ -210,6 +211,20 @@ describe.skipIf(skip !== undefined)("DockerClient against a real dockerd", () =>
     expect(await client.stopContainer(id, 1)).toBe("not-running");
     await client.removeContainer(id);
     expect(await client.stopContainer(id, 1)).toBe("gone");
+  }, 30_000);
+
+  test("stats: one read of a busy container's counters (CPU time grows, memory above zero); none for a missing one", async () => {
+    const id = await startContainer([
+      "sh",
+      "-c",
+      "while :; do i=0; while [ $i -lt 2000 ]; do i=$((i+1)); done; sleep 0.05; done",
+    ]);
+    const first = parseDockerStats(await client.containerStats(id));
+    await Bun.sleep(500);
+    const second = parseDockerStats(await client.containerStats(id));
+    expect(first?.memoryBytes).toBeGreaterThan(0);
+    expect(second?.cpuNanoseconds ?? 0).toBeGreaterThan(first?.cpuNanoseconds ?? 0);
+    expect(await client.containerStats("levee-no-such-container")).toBeUndefined();
   }, 30_000);
 
   test("logs: tail, control bytes and UTF-8, follow until the container ends", async () => {
