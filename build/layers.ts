@@ -21,10 +21,11 @@ export const LAYERS: Readonly<Record<string, readonly string[]>> = {
   config: ["runtime", "manifest"],
   protocol: ["runtime", "manifest"],
   mesh: ["runtime", "store", "manifest", "protocol"],
-  node: ["runtime", "store", "config", "manifest", "protocol", "mesh"],
-  edge: ["runtime", "store", "config", "manifest", "protocol", "mesh", "node"],
-  cloud: ["runtime", "store", "config", "manifest", "protocol", "mesh", "node"],
-  cli: ["runtime", "store", "config", "manifest", "protocol", "mesh", "node", "edge", "cloud"],
+  kube: ["runtime", "manifest"],
+  node: ["runtime", "store", "config", "manifest", "protocol", "mesh", "kube"],
+  edge: ["runtime", "store", "config", "manifest", "protocol", "mesh", "kube", "node"],
+  cloud: ["runtime", "store", "config", "manifest", "protocol", "mesh", "kube", "node"],
+  cli: ["runtime", "store", "config", "manifest", "protocol", "mesh", "kube", "node", "edge", "cloud"],
 };
 
 /** One import between two files under the source root (paths relative to it). */

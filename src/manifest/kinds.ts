@@ -11,6 +11,7 @@ import { type ConfigResource, configSchema } from "./config.ts";
 import { type ImageMapResource, imageMapSchema } from "./dayu/image-map.ts";
 import { dayuManifestKinds } from "./dayu/manifest-kinds.ts";
 import type { DayuResource } from "./dayu/sedna-schema.ts";
+import { type GrantResource, grantSchema } from "./grant.ts";
 import { API_VERSION } from "./meta.ts";
 import { type NamespaceResource, namespaceSchema } from "./namespace-kind.ts";
 import { type NodeResource, nodeSchema } from "./node.ts";
@@ -22,7 +23,8 @@ export type NativeResource =
   | ConfigResource
   | NodeResource
   | ImageMapResource
-  | NamespaceResource;
+  | NamespaceResource
+  | GrantResource;
 export type ResourceKind = NativeResource["kind"];
 /** Any object a manifest may hold: a native one or a Dayu one (translated by the cloud). */
 export type Resource = NativeResource | DayuResource;
@@ -70,6 +72,8 @@ export const kinds: { readonly [K in ResourceKind]: KindInfo<K> } = {
     schema: namespaceSchema,
     deletable: true,
   },
+  // What a service account may do through the Kubernetes API (src/manifest/grant.ts).
+  Grant: { apiVersion: API_VERSION, kind: "Grant", plural: "grants", schema: grantSchema, deletable: true },
 };
 
 /** The registry entry of any kind (a union, so that `schema` stays tied to `kind`). */
@@ -119,6 +123,7 @@ export function specOf(object: Resource): Record<string, unknown> {
     case "Namespace":
       return {};
     case "ImageMap":
+    case "Grant":
       return object.spec;
     case "JointMultiEdgeService":
     case "RuntimeService":

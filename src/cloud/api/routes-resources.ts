@@ -149,7 +149,7 @@ export function mountResourceRoutes(
 
   mountDayuRoutes(api, store, plane, guard);
   // ?namespace=NS: one namespace (lists: all when absent; one object: `default` when absent).
-  for (const plural of ["services", "configs", "imagemaps", "namespaces"] as const) {
+  for (const plural of ["services", "configs", "imagemaps", "namespaces", "grants"] as const) {
     api.get(`/${plural}`, guard, (c) => {
       const kind = kindInfo(plural)?.kind ?? plural;
       const namespace = namespaceParam(c.req.query("namespace"));

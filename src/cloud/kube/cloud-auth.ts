@@ -1,0 +1,69 @@
+// Who calls the cloud's Kubernetes API: the admin (the admin token, as `levee ctl kubeconfig`
+// writes it), a worker on the cloud's own node (its token, checked against this node's table), or
+// a node acting for one of its workers (a write the node forwards: the node's own credentials as
+// HTTP Basic, the worker in `Impersonate-User` and `X-Levee-Worker`). A node can speak only for a
+// worker its plan runs, under the service account that worker's pod names. And the Grants in
+// force for a service account.
+import type { GrantRule, KubeCaller, WorkerCaller } from "../../kube/access.ts";
+import type { KubeAuth } from "../../kube/backend.ts";
+import type { KubeView } from "../../kube/view.ts";
+import { splitKey } from "../../manifest/namespace.ts";
+import { bearerToken, tokenMatches } from "../../runtime/token-file.ts";
+import type { Store } from "../../store/store.ts";
+import { type NodeCredentials, parseBasic } from "../api/node-auth.ts";
+import { listObjects } from "../resource-store.ts";
+
+export const WORKER_HEADER = "x-levee-worker";
+export const IMPERSONATE_HEADER = "impersonate-user";
+
+export interface CloudKubeAuthOptions {
+  store: Store;
+  adminToken: string;
+  nodes: NodeCredentials;
+  view: () => KubeView;
+  /** A token of a worker on the cloud's own node (the node's token table), or undefined. */
+  identifyWorker: (token: string) => WorkerCaller | undefined;
+}
+
+export class CloudKubeAuth implements KubeAuth {
+  constructor(private readonly options: CloudKubeAuthOptions) {}
+
+  authenticate(authorization: string | undefined, headers?: Headers): KubeCaller | undefined {
+    const header = authorization ?? "";
+    const bearer = bearerToken(header);
+    if (bearer !== undefined) {
+      if (tokenMatches(bearer, this.options.adminToken)) return { kind: "admin" };
+      return this.options.identifyWorker(bearer);
+    }
+    const basic = parseBasic(header);
+    if (!basic || !headers || !this.options.nodes.check(basic.user, basic.password)) return undefined;
+    return this.onBehalf(basic.user, headers.get(IMPERSONATE_HEADER), headers.get(WORKER_HEADER));
+  }
+
+  grants(namespace: string, serviceAccount: string): GrantRule[] {
+    return listObjects(this.options.store.db, "Grant", { namespace }).flatMap((g) => {
+      const spec = g.spec as { serviceAccount?: string; rules?: GrantRule[] } | undefined;
+      return spec?.serviceAccount === serviceAccount ? (spec.rules ?? []) : [];
+    });
+  }
+
+  /** The worker `node` speaks for, when that node runs it under that service account. */
+  private onBehalf(node: string, user: string | null, worker: string | null): WorkerCaller | undefined {
+    const account = /^system:serviceaccount:([^:]+):([^:]+)$/.exec(user ?? "");
+    const id = /^(.+)\/(\d+)$/.exec(worker ?? "");
+    if (!account || !id) return undefined;
+    const [, namespace, serviceAccount] = account as unknown as [string, string, string];
+    const service = id[1] as string;
+    const index = Number(id[2]);
+    if (splitKey(service).namespace !== namespace) return undefined;
+    const runs = this.options
+      .view()
+      .services.some(
+        (s) =>
+          s.service === service &&
+          s.serviceAccount === serviceAccount &&
+          s.deployments.some((d) => d.pod.node === node && d.pod.containers.some((c) => c.index === index)),
+      );
+    return runs ? { kind: "worker", namespace, serviceAccount, service, node, index } : undefined;
+  }
+}
