@@ -51,6 +51,12 @@ export interface Catalog {
   epoch: string;
   nodes: CatalogNode[];
   services: CatalogService[];
+  /**
+   * The cluster as the Kubernetes API facade shows it (src/kube/view.ts), present when Dayu objects
+   * exist: every node answers the facade's reads from it while the cloud is away. Opaque here; the
+   * facade checks it with its own schema.
+   */
+  kube?: unknown;
 }
 
 /** A worker on THIS node that a service port may send traffic to (from the local supervisor). */

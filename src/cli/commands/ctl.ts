@@ -72,6 +72,11 @@ const SUBCOMMANDS: Record<string, Entry> = {
     summary: "write the password and ACL files for an external Mosquitto",
     run: lazy(async () => (await import("../ctl/broker-config.ts")).brokerConfig),
   },
+  kubeconfig: {
+    usage: "kubeconfig [-n NAMESPACE] [-o yaml|json]",
+    summary: "print a kubeconfig for kubectl against the cloud's Kubernetes API (holds the admin token)",
+    run: lazy(async () => (await import("../ctl/kubeconfig.ts")).kubeconfig),
+  },
   status: {
     usage: "status",
     summary: "show whether the cloud API is up and ready, and why not",

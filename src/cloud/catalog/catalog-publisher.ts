@@ -26,6 +26,8 @@ export interface CatalogPublisherOptions {
   log: Logger;
   /** Publishes retained (QoS 1); false when not connected (tried again later). */
   publish: (topic: string, payload: string) => boolean;
+  /** The Kubernetes view to ship with it, when there is one (Dayu objects exist). */
+  kubeView?: () => unknown;
 }
 
 export class CatalogPublisher {
@@ -33,6 +35,7 @@ export class CatalogPublisher {
   private current: Catalog | undefined;
   private closed = false;
   private published = false;
+  private withoutKube = false;
   private readonly safety: ReturnType<typeof setInterval>;
 
   constructor(private readonly options: CatalogPublisherOptions) {
@@ -57,7 +60,9 @@ export class CatalogPublisher {
   /** Derives now; publishes when the content changed (or nothing was published by this process yet). */
   refresh(): Catalog {
     const { store } = this.options;
-    const content = deriveCatalog(readCatalogInput(store));
+    const content: CatalogContent = deriveCatalog(readCatalogInput(store));
+    const kube = this.withoutKube ? undefined : this.options.kubeView?.();
+    if (kube !== undefined) content.kube = kube;
     const hash = sha256Hex(canonicalJson(content));
     const epoch = cloudEpoch(store);
     const catalog = store.tx(() => {
@@ -73,6 +78,22 @@ export class CatalogPublisher {
     if (same && this.published) return catalog;
     this.current = catalog;
     const payload = JSON.stringify(catalog);
+    if (payload.length > MAX_MESSAGE_BYTES && catalog.kube !== undefined) {
+      // Routing must not suffer for the view: ship the catalog without it; nodes then forward the
+      // facade's reads to the cloud.
+      this.options.log.warn(
+        "the Kubernetes view makes the catalog too large for a sync message; shipped without it",
+        {
+          bytes: payload.length,
+        },
+      );
+      this.withoutKube = true;
+      try {
+        return this.refresh();
+      } finally {
+        this.withoutKube = false;
+      }
+    }
     if (payload.length > MAX_MESSAGE_BYTES) {
       this.options.log.error("the mesh catalog is larger than a sync message may be; not published", {
         bytes: payload.length,

@@ -34,6 +34,7 @@ export const catalogSchema = z.object({
       workers: z.array(z.object({ node: name, index: z.int().min(0), ready: z.boolean() })),
     }),
   ),
+  kube: z.unknown().optional(),
 }) satisfies z.ZodType<Catalog>;
 
 /** The catalog in a message or a stored row, or why not. */
