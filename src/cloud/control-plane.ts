@@ -46,7 +46,7 @@ import {
   bumpRestart,
   forgetRestarts,
   plannedWorker,
-  requirePlannedRestart,
+  requireNothingDisplaced,
   restartCounts,
 } from "./worker-restarts.ts";
 
@@ -298,9 +298,10 @@ export class ControlPlane {
     const pending: PendingEvent[] = [];
     const done = this.store.tx((db) => {
       if (!plannedWorker(db, service, node, index).found) return undefined;
+      const before = placedServices(db, node).get(node) ?? new Set<string>();
       const count = bumpRestart(db, service, node, index);
       const changes = this.replanInTx(pending, node);
-      requirePlannedRestart(db, service, node, index, count);
+      requireNothingDisplaced(db, node, before, { service, index });
       pending.push({
         kind: "Service",
         name: service,

@@ -5,6 +5,7 @@
 import type { Database } from "bun:sqlite";
 import { describeKey } from "../manifest/namespace.ts";
 import { rejected } from "./api-error.ts";
+import { placedServices } from "./plan-writer.ts";
 
 /** The requested restarts of a worker (0: none). */
 export type RestartOf = (service: string, node: string, index: number) => number;
@@ -78,19 +79,20 @@ export function plannedWorker(
 }
 
 /**
- * After the re-plan of a restart: the worker's entry carries the new count. Otherwise the count
- * made the node's plan too large for one message (the service would be left pending): an
- * ApiError (409), and the transaction stores nothing.
+ * After the re-plan of a restart: every service the node ran before is still on it. A count makes
+ * a plan a few bytes larger: at the size one sync message can carry, it would push a service off
+ * the node; that is refused (an ApiError, 409), and the transaction stores nothing.
  */
-export function requirePlannedRestart(
+export function requireNothingDisplaced(
   db: Database,
-  service: string,
   node: string,
-  index: number,
-  count: number,
+  before: ReadonlySet<string>,
+  restarted: { service: string; index: number },
 ): void {
-  const now = plannedWorker(db, service, node, index);
-  if (now.found && now.restart === count) return;
-  const message = `restarting worker ${index} would put service "${describeKey(service)}" off node "${node}": its plan is at a size limit`;
+  const after = placedServices(db, node).get(node) ?? new Set<string>();
+  const displaced = [...before].filter((s) => !after.has(s)).map((s) => `"${describeKey(s)}"`);
+  if (displaced.length === 0) return;
+  const service = restarted.service;
+  const message = `restarting worker ${restarted.index} of service "${describeKey(service)}" would make the plan of node "${node}" too large for one sync message: it would leave off service ${displaced.join(", ")}`;
   throw rejected(409, [{ kind: "Service", name: service, path: "", message }]);
 }
