@@ -4,7 +4,8 @@
 // Dayu objects (JointMultiEdgeService, RuntimeService) are expanded into the Services they stand
 // for, owned by them, in the same transaction (src/cloud/dayu/expand.ts). Every plan stays
 // deliverable: what an apply would put beyond a node's limits is refused (plan-limits.ts), what a
-// re-plan without an apply cannot place stays pending (unplaced-store.ts).
+// re-plan without an apply cannot place stays pending (unplaced-store.ts). A worker restart is
+// desired state too: a count in that worker's plan entry (worker-restarts.ts).
 import type { Database } from "bun:sqlite";
 import { EventEmitter } from "node:events";
 import type { Warning } from "../manifest/dayu/warnings.ts";
