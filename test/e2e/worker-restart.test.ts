@@ -32,6 +32,20 @@ async function running(agentUrl: string): Promise<number[]> {
   return last as number[];
 }
 
+/** Waits until worker `index` runs another process than `old`; every worker's pid then. */
+async function newProcess(agentUrl: string, index: number, old: number, timeoutMs: number) {
+  let now: (number | null)[] = [];
+  await waitUntil(
+    `worker ${index} has a new process`,
+    async () => {
+      now = await pids(agentUrl);
+      return now[index] != null && now[index] !== old;
+    },
+    timeoutMs,
+  );
+  return now;
+}
+
 /** The worker processes of the edge's data dir (zombies of adopted workers left out), sorted. */
 const onHost = (c: Cluster) => workerPidsUnder([(c.edges[0] as Cluster["edges"][0]).dataDir]).sort();
 
@@ -69,15 +83,7 @@ describe("levee ctl restart", () => {
 
       const done = await restart(c, 1);
       expect(done).toEqual({ code: 0, stdout: "worker sleeper/edge1/1 restarted\n", stderr: "" });
-      let now: (number | null)[] = [];
-      await waitUntil(
-        "worker 1 has a new process",
-        async () => {
-          now = await pids(edge.agentUrl);
-          return now[1] !== null && now[1] !== first1;
-        },
-        5_000,
-      );
+      let now = await newProcess(edge.agentUrl, 1, first1 as number, 5_000);
       expect(now[0]).toBe(first0 as number);
       expect(onHost(c)).toEqual([...now].sort() as number[]);
       const log = readFileSync(join(edge.dataDir, "workers", KEY, "1", "logs", "current.log"), "utf8");
@@ -97,14 +103,7 @@ describe("levee ctl restart", () => {
       expect(node.status.plan.desiredRevision).toBeGreaterThan(node.status.plan.appliedRevision);
       expect(onHost(c)).toContain(first0 as number);
       await edge.restart();
-      await waitUntil(
-        "worker 0 has a new process after the edge came back",
-        async () => {
-          now = await pids(edge.agentUrl);
-          return now[0] !== null && now[0] !== first0;
-        },
-        10_000,
-      );
+      now = await newProcess(edge.agentUrl, 0, first0 as number, 10_000);
       expect(now[1]).toBe(second1);
       expect(onHost(c)).toEqual([...now].sort() as number[]);
 
