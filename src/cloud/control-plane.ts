@@ -4,7 +4,8 @@
 // Dayu objects (JointMultiEdgeService, RuntimeService) are expanded into the Services they stand
 // for, owned by them, in the same transaction (src/cloud/dayu/expand.ts). Every plan stays
 // deliverable: what an apply would put beyond a node's limits is refused (plan-limits.ts), what a
-// re-plan without an apply cannot place stays pending (unplaced-store.ts).
+// re-plan without an apply cannot place stays pending (unplaced-store.ts). A worker restart is
+// desired state too: a count in that worker's plan entry (worker-restarts.ts).
 import type { Database } from "bun:sqlite";
 import { EventEmitter } from "node:events";
 import type { Warning } from "../manifest/dayu/warnings.ts";
@@ -42,6 +43,13 @@ import {
   upsertObject,
 } from "./resource-store.ts";
 import { replaceUnplaced } from "./unplaced-store.ts";
+import {
+  bumpRestart,
+  forgetRestarts,
+  plannedWorker,
+  requireNothingDisplaced,
+  restartCounts,
+} from "./worker-restarts.ts";
 
 /** An object as parsed from a manifest (validated by src/manifest). */
 export type ManifestObject = Resource;
@@ -283,6 +291,33 @@ export class ControlPlane {
   }
 
   /**
+   * Restarts one worker (service by key) as desired state: when the node's current plan has it,
+   * its restart count grows and the node is re-planned (its plan now carries the count, delivered
+   * by the sync whenever the node is connected), with a Restarted event; all in one transaction.
+   */
+  restartWorker(service: string, node: string, index: number): "restarted" | "not-found" {
+    const pending: PendingEvent[] = [];
+    const done = this.store.tx((db) => {
+      if (!plannedWorker(db, service, node, index).found) return undefined;
+      const before = placedServices(db, node).get(node) ?? new Set<string>();
+      const count = bumpRestart(db, service, node, index);
+      const changes = this.replanInTx(pending, node);
+      requireNothingDisplaced(db, node, before, { service, index });
+      pending.push({
+        kind: "Service",
+        name: service,
+        reason: "Restarted",
+        message: `worker ${index} on node ${node} (restart ${count})`,
+      });
+      return { changes, recorded: pending.map((e) => this.record(e)) };
+    });
+    if (!done) return "not-found";
+    this.log.info("worker restart requested", { service, node, index });
+    this.afterCommit(done.recorded, done.changes);
+    return "restarted";
+  }
+
+  /**
    * Stores and emits events about things outside apply (e.g. node phase changes), all in one
    * transaction: a reconnect storm's events cost one commit, not one each.
    */
@@ -310,6 +345,7 @@ export class ControlPlane {
    */
   private replanInTx(pending: PendingEvent[], only?: string, applied?: readonly ApplyResult[]): PlanChange[] {
     const db = this.store.db;
+    forgetRestarts(db);
     // Known by key; a service's Config mounts and upstreams name objects of its own namespace.
     const services: PlannerService[] = listObjects(db, "Service").map((o) => ({
       name: storedKey(o),
@@ -327,6 +363,7 @@ export class ControlPlane {
         resolveWorkerTemplate(spec as never, entry as never) as unknown as Record<string, unknown>,
       limits: this.limits,
       placedBefore: (node) => before.get(node) ?? new Set(),
+      restartOf: restartCounts(db, only),
     });
     const unplaced: Unplaced[] = [...planned.values()].flatMap((p) => p.unplaced);
     if (applied) {

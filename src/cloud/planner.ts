@@ -10,6 +10,9 @@
 // per node). A service goes onto a node whole (all its workers there) or not at all: one that
 // would cross a limit is left out and reported in `unplaced` with the reason. Services the node's
 // current plan already runs are placed first, so a newcomer never pushes a running one out.
+//
+// Restarts: a worker for which restarts were requested carries their count (`restart`, from
+// `restartOf`); every other worker's entry is exactly as without it.
 
 import { canonicalJson } from "../manifest/canonical.ts";
 import { configFileRefs } from "../manifest/config.ts";
@@ -64,6 +67,8 @@ export interface PlannerInput {
   limits?: PlanLimits | undefined;
   /** The services each node's current plan runs: they are placed first. */
   placedBefore?: ((node: string) => ReadonlySet<string>) | undefined;
+  /** Restarts requested for a worker (service, node, index); none: 0 for every worker. */
+  restartOf?: ((service: string, node: string, index: number) => number) | undefined;
 }
 
 /** Which limit kept a service off a node. */
@@ -131,7 +136,11 @@ function candidatesFor(input: PlannerInput, node: PlannerNode): Candidate[] {
       if (!entryPlacesOn(entry, node)) continue;
       const template = input.resolveTemplate(service.spec, entry);
       for (const name of mountedConfigs(template)) configs.add(name);
-      for (let r = 0; r < (entry.replicas ?? 1); r++) workers.push({ index: workers.length, template });
+      for (let r = 0; r < (entry.replicas ?? 1); r++) {
+        const index = workers.length;
+        const restart = input.restartOf?.(service.name, node.name, index) ?? 0;
+        workers.push(restart > 0 ? { index, template, restart } : { index, template });
+      }
     }
     if (workers.length === 0) continue;
     out.push({

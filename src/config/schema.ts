@@ -318,7 +318,7 @@ export const optionsSchema = z.object({
   namespace: opt(z.string().regex(DNS_LABEL, "expected a namespace (a DNS label)").optional(), {
     scopes: ["ctl"],
     description:
-      "get, describe, delete, logs: the namespace of the object (get lists every namespace when not given)",
+      "get, describe, delete, logs, restart: the namespace of the object (get lists every namespace when not given)",
     placeholder: "NS",
     defaultText: "default (get: every namespace)",
     short: "n",
@@ -326,13 +326,14 @@ export const optionsSchema = z.object({
   }),
   node: opt(nodeName.optional(), {
     scopes: ["ctl"],
-    description: "logs: the node the worker runs on; get routes: the node whose routes to list",
+    description: "logs, restart: the node the worker runs on; get routes: the node whose routes to list",
     placeholder: "NODE",
     flagOnly: true,
   }),
   worker: opt(z.coerce.number({ error: "expected a worker index" }).int().min(0).default(0), {
     scopes: ["ctl"],
-    description: "logs: the worker's index on that node (the INDEX column of `levee ctl get workers`)",
+    description:
+      "logs, restart: the worker's index on that node (the INDEX column of `levee ctl get workers`)",
     placeholder: "I",
     flagOnly: true,
   }),

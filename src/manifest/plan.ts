@@ -29,6 +29,13 @@ export const plannedWorkerSchema = z.object({
   index: z.number().int().min(0),
   /** The effective worker template (template + the worker entry's override), as in the manifest. */
   template: z.record(z.string(), z.unknown()),
+  /**
+   * How many restarts were requested for this worker (`levee ctl restart`); absent when none. A new
+   * value makes the node replace the running instance at once, without a spec change. An agent
+   * older than this field drops it when it reads the plan (unknown keys are stripped), so it ignores
+   * the request and runs the rest of the plan as before.
+   */
+  restart: z.number().int().min(0).optional(),
 });
 
 export const plannedServiceSchema = z.object({

@@ -360,4 +360,26 @@ export const migrations: readonly Migration[] = [
       CREATE INDEX worker_usage_node ON worker_usage (node);
     `,
   },
+  {
+    version: 10,
+    name: "worker restarts",
+    sql: `
+      -- CLOUD: restarts requested for one worker (levee ctl restart, a Pod deleted through the
+      -- Kubernetes API): the count goes into that worker's entry of its node's plan, so the request
+      -- is desired state and reaches a node that is offline when it is made. Rows of a service or
+      -- node that no longer exists are deleted at the next re-plan.
+      CREATE TABLE worker_restarts (
+        service      TEXT NOT NULL,
+        node         TEXT NOT NULL,
+        idx          INTEGER NOT NULL,
+        count        INTEGER NOT NULL,
+        requested_at TEXT NOT NULL,
+        PRIMARY KEY (service, node, idx)
+      ) STRICT;
+
+      -- EDGE (every node): the restart count of the plan the worker's current (or last) instance
+      -- was started for; a plan with another count replaces the instance.
+      ALTER TABLE workers ADD COLUMN restart_request INTEGER NOT NULL DEFAULT 0;
+    `,
+  },
 ];

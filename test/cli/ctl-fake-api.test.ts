@@ -1,6 +1,6 @@
 // `levee ctl` as a real process against a scripted API in the test process: the parts whose
 // behaviour depends on the server's state over time (apply --wait progress and timeout, describe
-// not blocking on the event stream), the broker files, and the exact error output.
+// not blocking on the event stream), the broker files, restart's request, and the exact error output.
 import { afterAll, describe, expect, test } from "bun:test";
 import { statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -276,5 +276,30 @@ describe("errors", () => {
     expect(r.code).toBe(0);
     expect(JSON.parse(seen[0]?.body ?? "")).toEqual({ ttl: "2h", uses: 3 });
     expect(r.stdout.trimEnd().split("\n").at(-1)).toBe("lvjoin_0a1b2c3d4e5f.secret");
+  });
+});
+
+describe("restart", () => {
+  test("posts the worker (the service by its key in -n's namespace, worker 0 by default) and says so", async () => {
+    routes.set("POST /api/v1/workers/restart", () =>
+      Response.json({ restarted: JSON.parse(seen.at(-1)?.body ?? "") }),
+    );
+    seen.length = 0;
+    const r = await ctl(["restart", "processor", "--node", "edge1", "-n", "dayu"]);
+    expect(r).toMatchObject({ code: 0, stdout: "worker processor/edge1/0 restarted\n", stderr: "" });
+    expect(seen[0]?.path).toBe("/api/v1/workers/restart");
+    expect(JSON.parse(seen[0]?.body ?? "")).toEqual({ service: "processor.dayu", node: "edge1", index: 0 });
+
+    seen.length = 0;
+    expect((await ctl(["restart", "echo", "--node", "edge1", "--worker", "2"])).code).toBe(0);
+    expect(JSON.parse(seen[0]?.body ?? "")).toEqual({ service: "echo", node: "edge1", index: 2 });
+  });
+
+  test("without --node: a usage error (exit 2), nothing sent", async () => {
+    seen.length = 0;
+    const r = await ctl(["restart", "echo"]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("missing --node NODE");
+    expect(seen).toEqual([]);
   });
 });

@@ -62,6 +62,11 @@ const SUBCOMMANDS: Record<string, Entry> = {
     summary: "a worker's output, streamed from its node (-f: follow until Ctrl-C)",
     run: logs,
   },
+  restart: {
+    usage: "restart SERVICE --node NODE [--worker I] [-n NS]",
+    summary: "restart one worker: the node stops it and starts it again at once (or when it is back online)",
+    run: lazy(async () => (await import("../ctl/restart.ts")).restart),
+  },
   schema: {
     usage: "schema KIND",
     summary: "print the JSON Schema of a manifest kind (no server needed)",
@@ -88,7 +93,8 @@ const NAMES = Object.keys(SUBCOMMANDS).join(", ");
 
 export const ctlCommand = defineCommand({
   name: "ctl",
-  summary: "talk to the cloud API: apply manifests, get/describe/delete objects, make join tokens",
+  summary:
+    "talk to the cloud API: apply manifests, get/describe/delete objects, restart workers, make join tokens",
   usage: "levee ctl <subcommand> [args] [flags]",
   details: [
     "Subcommands:",

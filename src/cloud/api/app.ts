@@ -25,6 +25,7 @@ import { type JoinDeps, mountJoinRoutes } from "./routes-join.ts";
 import { mountLogRoutes } from "./routes-logs.ts";
 import { mountResourceRoutes, type ResourceHooks } from "./routes-resources.ts";
 import { mountTokenRoutes } from "./routes-tokens.ts";
+import { mountWorkerRestartRoute } from "./routes-worker-restart.ts";
 
 /** Largest request body: manifests with embedded Config files. */
 export const MAX_BODY_BYTES = 4 * 1024 * 1024;
@@ -87,6 +88,7 @@ export function cloudApiApp(deps: CloudApiDeps): Hono {
   // The admin.
   mountTokenRoutes(api, store, admin);
   mountResourceRoutes(api, store, plane, admin, deps.hooks);
+  mountWorkerRestartRoute(api, store, plane, admin);
   mountBrokerRoutes(api, store, deps.cloudMqttPassword, admin);
   // A path that is no endpoint is answered as the admin's routes are, then 404: without the admin
   // token nobody learns which paths exist. (Every route above answers before this one is reached.)

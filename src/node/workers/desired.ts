@@ -5,6 +5,8 @@
 //              it), the artifact of artifact mounts with it);
 //   filesHash  the content of mounts with changeMode signal:NAME or none: a change rewrites the
 //              files in place and signals (or not) the running worker.
+// and the restarts requested for it (the plan's `restart`): another count than the one the
+// instance was started for replaces the instance, the spec (and the generation) unchanged.
 
 import { canonicalJson, sha256Hex } from "../../manifest/canonical.ts";
 import { type Mount, mountSource } from "../../manifest/mounts.ts";
@@ -20,6 +22,8 @@ export interface DesiredWorker {
   template: Template;
   specHash: string;
   filesHash: string;
+  /** How many restarts were requested (the plan's `restart`; 0: none). */
+  restartRequest: number;
   /** The configs this worker's mounts read: name → file name → content reference (from the plan). */
   configs: NodePlan["configFiles"];
 }
@@ -45,7 +49,14 @@ export function desiredWorkers(plan: NodePlan): { workers: DesiredWorker[]; inva
         continue;
       }
       workers.push(
-        desiredWorker(service.name, worker.index, service.generation, parsed.data, plan.configFiles),
+        desiredWorker(
+          service.name,
+          worker.index,
+          service.generation,
+          parsed.data,
+          plan.configFiles,
+          worker.restart ?? 0,
+        ),
       );
     }
   }
@@ -64,6 +75,7 @@ export function desiredWorker(
   generation: number,
   template: Template,
   allConfigs: NodePlan["configFiles"],
+  restartRequest = 0,
 ): DesiredWorker {
   const configs: NodePlan["configFiles"] = {};
   const restartContent: unknown[] = [];
@@ -95,6 +107,7 @@ export function desiredWorker(
     template,
     specHash,
     filesHash,
+    restartRequest,
     configs,
   };
 }

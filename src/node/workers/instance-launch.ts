@@ -40,7 +40,9 @@ export async function launchInstance(
   const { template } = desired;
   const instance = `${instancePrefix(deps.agentId)}${randomUUID()}`;
   const dir = workerDir(deps.dataDir, desired.service, desired.index);
-  state.update({ generation: desired.generation });
+  // The restart request is served by this attempt, whether or not it starts (a failed start backs
+  // off; the next plan with the same count does not cut the backoff short).
+  state.update({ generation: desired.generation, restartRequest: desired.restartRequest });
   const launch = await runPrestart(steps, {
     desired,
     instance,

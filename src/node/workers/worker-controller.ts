@@ -13,9 +13,11 @@
 //                               surge:   [prestart] the new one ──▶ it is ready (or
 //                                        SURGE_READY_MS passed) ──▶ the old one stopped
 //   running|ready ──live mounts' content──▶ files rewritten, signal sent (no restart)
+//   any state ──restart requested (another count in the plan)──▶ stopped ──▶ [prestart] now, backoff reset
 //   boot (agent start), the stored instance:  runs the desired spec ──▶ adopted: running|ready
-//                                             runs an older spec ──▶ stopped ──▶ [prestart]
-//                                             ended meanwhile ──▶ as an exit;  none ──▶ [prestart]
+//                                             runs an older spec or count ──▶ stopped ──▶ [prestart]
+//                                             ended meanwhile ──▶ as an exit (another count: [prestart])
+//                                             none ──▶ [prestart]
 //   any state ──removed──▶ stopped, forgotten;  agent shutdown ──▶ detached (left running)
 //
 // Where each event leads is decided in worker-transitions.ts (pure); this file carries it out.
@@ -121,10 +123,11 @@ export class WorkerController {
     return this.post({ kind: "boot" });
   }
 
-  /** A new plan: start, replace, refresh live mounts, or nothing. */
+  /** A new plan: start, replace, restart, refresh live mounts, or nothing. */
   setDesired(desired: DesiredWorker): Promise<void> {
     const specChanged = desired.specHash !== this.desired.specHash;
-    if (specChanged) this.abort?.abort();
+    // A start in progress (a download) for the old spec, or before a requested restart, is dropped.
+    if (specChanged || desired.restartRequest !== this.desired.restartRequest) this.abort?.abort();
     this.desired = desired;
     return this.post({ kind: "desired", desired, specChanged });
   }
@@ -194,7 +197,9 @@ export class WorkerController {
           .catch(() => undefined)
       : undefined;
     const sameSpec = this.record.specHash === this.desired.specHash;
-    switch (bootAction({ stored: ref !== undefined, found: found !== undefined, sameSpec })) {
+    const restartRequested = this.record.restartRequest !== this.desired.restartRequest;
+    const facts = { stored: ref !== undefined, found: found !== undefined, sameSpec, restartRequested };
+    switch (bootAction(facts)) {
       case "adopt":
         this.deps.log.info("adopted running worker", {
           worker: this.key,
@@ -208,7 +213,9 @@ export class WorkerController {
         return;
       case "replace":
         this.running = { instance: found as Instance, health: undefined, startedAt: Date.now() };
-        await this.stopRunning("its spec changed while the agent was down");
+        await this.stopRunning(
+          `${sameSpec ? "a restart was requested" : "its spec changed"} while the agent was down`,
+        );
         return this.launch();
       case "lost": {
         this.status.clearInstance();
@@ -216,6 +223,7 @@ export class WorkerController {
         return this.ended({ exit: { exitCode: null, signal: null }, ranMs, failed: false });
       }
       case "start":
+        if (ref) this.status.clearInstance(); // it ended while the agent was down
         return this.launch();
     }
   }
@@ -228,6 +236,7 @@ export class WorkerController {
       specChanged,
       runningSpecHash: this.record.specHash,
       runningFilesHash: this.filesHash,
+      startedRestartRequest: this.record.restartRequest,
     });
     switch (action) {
       case "start":
@@ -236,7 +245,9 @@ export class WorkerController {
       case "wait":
         return;
       case "replace":
-        await this.stopRunning("its spec changed");
+      case "restart":
+        await this.stopRunning(action === "restart" ? "a restart was requested" : "its spec changed");
+        this.cancelRetry(); // restart: a scheduled one (backoff) is replaced by this start
         this.quickExits = 0;
         return this.launch();
       case "surge":

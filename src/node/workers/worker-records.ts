@@ -45,6 +45,7 @@ export function newRecord(desired: DesiredWorker): WorkerRecord {
     index: desired.index,
     generation: desired.generation,
     specHash: desired.specHash,
+    restartRequest: desired.restartRequest,
     driver: desired.template.driver,
     instance: null,
     pid: null,

@@ -9,6 +9,8 @@ export interface WorkerRecord {
   index: number;
   generation: number;
   specHash: string;
+  /** The restarts requested (DesiredWorker.restartRequest) when the instance was started. */
+  restartRequest: number;
   driver: "exec" | "container";
   instance: string | null;
   pid: number | null;
@@ -30,6 +32,7 @@ interface Row {
   idx: number;
   generation: number;
   spec_hash: string;
+  restart_request: number;
   driver: string;
   instance: string | null;
   pid: number | null;
@@ -56,11 +59,12 @@ export class WorkerStore {
   save(record: WorkerRecord): void {
     this.store.db
       .query(
-        `INSERT INTO workers (service, idx, generation, spec_hash, driver, instance, pid, pid_start,
-           container_id, port, phase, ready, restarts, message, exit_code, signal, started_at, since)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+        `INSERT INTO workers (service, idx, generation, spec_hash, restart_request, driver, instance, pid,
+           pid_start, container_id, port, phase, ready, restarts, message, exit_code, signal, started_at, since)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (service, idx) DO UPDATE SET generation = excluded.generation,
-           spec_hash = excluded.spec_hash, driver = excluded.driver, instance = excluded.instance,
+           spec_hash = excluded.spec_hash, restart_request = excluded.restart_request,
+           driver = excluded.driver, instance = excluded.instance,
            pid = excluded.pid, pid_start = excluded.pid_start, container_id = excluded.container_id,
            port = excluded.port, phase = excluded.phase, ready = excluded.ready,
            restarts = excluded.restarts, message = excluded.message, exit_code = excluded.exit_code,
@@ -71,6 +75,7 @@ export class WorkerStore {
         record.index,
         record.generation,
         record.specHash,
+        record.restartRequest,
         record.driver,
         record.instance,
         record.pid,
@@ -99,6 +104,7 @@ function fromRow(row: Row): WorkerRecord {
     index: row.idx,
     generation: row.generation,
     specHash: row.spec_hash,
+    restartRequest: row.restart_request,
     driver: row.driver === "container" ? "container" : "exec",
     instance: row.instance,
     pid: row.pid,

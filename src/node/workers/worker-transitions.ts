@@ -18,15 +18,22 @@ export const SURGE_READY_MS = 120_000;
 /**
  * At agent start, with the stored record of a worker that is still desired:
  *   adopt     its instance still runs with the desired spec: watch it again, no restart;
- *   replace   it runs an older spec (the plan changed while the agent was down): stop, start;
+ *   replace   it runs an older spec (the plan changed while the agent was down), or a restart was
+ *             requested meanwhile: stop, start;
  *   lost      it ended while the agent was down: as after an exit (restart per policy);
- *   start     nothing was running: start.
+ *   start     nothing was running, or it ended and a restart was requested: start now.
  */
 export type BootAction = "adopt" | "replace" | "lost" | "start";
 
-export function bootAction(facts: { stored: boolean; found: boolean; sameSpec: boolean }): BootAction {
-  if (facts.found) return facts.sameSpec ? "adopt" : "replace";
-  return facts.stored ? "lost" : "start";
+export function bootAction(facts: {
+  stored: boolean;
+  found: boolean;
+  sameSpec: boolean;
+  /** The plan asks for another restart count than the stored instance was started for. */
+  restartRequested: boolean;
+}): BootAction {
+  if (facts.found) return facts.sameSpec && !facts.restartRequested ? "adopt" : "replace";
+  return facts.stored && !facts.restartRequested ? "lost" : "start";
 }
 
 /**
@@ -35,10 +42,13 @@ export function bootAction(facts: { stored: boolean; found: boolean; sameSpec: b
  *   wait      nothing runs and a restart is already scheduled for the same spec: keep its backoff;
  *   replace   the running spec differs: stop the instance, then start the new one;
  *   surge     the same with update: surge: start the new one, stop the old once the new is ready;
+ *   restart   the same spec, but a restart was requested (another count than the instance, or
+ *             the last one, was started for): stop what runs, cancel a pending backoff, start now
+ *             with the backoff reset (whatever `update` says: a restart is no update);
  *   refresh   only live mounts' content changed: rewrite the files, signal the instance;
  *   keep      nothing to do to the instance (the service's generation may still move).
  */
-export type ChangeAction = "start" | "wait" | "replace" | "surge" | "refresh" | "keep";
+export type ChangeAction = "start" | "wait" | "replace" | "surge" | "restart" | "refresh" | "keep";
 
 export interface ChangeFacts {
   running: boolean;
@@ -50,12 +60,19 @@ export interface ChangeFacts {
   runningSpecHash: string;
   /** The live mounts' content the running instance has. */
   runningFilesHash: string;
+  /** The restart count the running (or the last) instance was started for. */
+  startedRestartRequest: number;
 }
 
 export function changeAction(desired: DesiredWorker, facts: ChangeFacts): ChangeAction {
-  if (!facts.running) return facts.specChanged || !facts.retryPending ? "start" : "wait";
+  const restartRequested = desired.restartRequest !== facts.startedRestartRequest;
+  if (!facts.running) {
+    if (restartRequested) return "restart";
+    return facts.specChanged || !facts.retryPending ? "start" : "wait";
+  }
   if (facts.runningSpecHash !== desired.specHash)
     return desired.template.update === "surge" ? "surge" : "replace";
+  if (restartRequested) return "restart";
   return facts.runningFilesHash !== desired.filesHash ? "refresh" : "keep";
 }
 

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import type { NodePlan } from "../../../src/manifest/plan.ts";
+import { type NodePlan, nodePlanSchema } from "../../../src/manifest/plan.ts";
 import { desiredWorkers } from "../../../src/node/workers/desired.ts";
 
 function plan(
@@ -76,5 +76,34 @@ describe("desiredWorkers", () => {
     const { workers, invalid } = desiredWorkers(bad);
     expect(workers).toHaveLength(0);
     expect(invalid[0]?.message).toContain("driver");
+  });
+
+  test("a worker's restart count is its restartRequest (0 when absent), not part of its spec", () => {
+    const base = plan([], {});
+    const restarted = structuredClone(base);
+    const entry = restarted.services[0]?.workers[0];
+    if (entry) entry.restart = 2;
+    const [a] = desiredWorkers(base).workers;
+    const [b] = desiredWorkers(restarted).workers;
+    expect(a?.restartRequest).toBe(0);
+    expect(b?.restartRequest).toBe(2);
+    expect(b?.specHash).toBe(a?.specHash as string);
+    expect(b?.generation).toBe(a?.generation as number);
+  });
+
+  test("plans: a worker field this agent does not know is dropped, the plan still reads (as an agent older than `restart` reads it)", () => {
+    const text = JSON.parse(JSON.stringify(plan([], {})));
+    text.services[0].workers[0].restartedBy = "a newer cloud";
+    const parsed = nodePlanSchema.parse(text);
+    expect(parsed.services[0]?.workers[0]).toEqual({
+      index: 0,
+      template: { command: ["x"], env: {}, mounts: [] },
+    });
+    expect(
+      nodePlanSchema.safeParse({
+        ...text,
+        services: [{ ...text.services[0], workers: [{ index: 0, template: {}, restart: -1 }] }],
+      }).success,
+    ).toBe(false);
   });
 });

@@ -1,7 +1,7 @@
 // The supervisor with a fake driver over a real store: what an agent restart finds (adopted
-// workers, a spec changed meanwhile, orphans, workers removed meanwhile), and what a plan's
-// workers go through as the cloud sees it in their statuses (surge, liveness, crash loop, a
-// failed spec that fails only its own worker).
+// workers, a spec or a restart count changed meanwhile, orphans, workers removed meanwhile), and
+// what a plan's workers go through as the cloud sees it in their statuses (surge, liveness, crash
+// loop, a failed spec that fails only its own worker).
 import { afterAll, afterEach, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -124,6 +124,32 @@ describe("an agent restart", () => {
     const [now] = h.driver.alive();
     expect(now?.spec.env.V).toBe("2");
     expect(second.snapshot()).toMatchObject([{ phase: "ready", pid: now?.pid }]);
+  });
+
+  test("restart counts are stored with the workers: the same count adopts, another replaces that worker only", async () => {
+    const h = host();
+    const withRestart = (restart: number) => {
+      const p = plan("web", [{}, {}]);
+      const workers = (p.plan.services as { workers: { restart?: number }[] }[])[0]?.workers ?? [];
+      if (workers[1]) workers[1].restart = restart;
+      return p;
+    };
+    const first = h.agent();
+    await first.start(withRestart(1));
+    const [a, b] = h.pids(first);
+    h.stop(first);
+
+    const second = h.agent();
+    await second.start(withRestart(1));
+    expect(h.pids(second)).toEqual([a ?? null, b ?? null]);
+    h.stop(second);
+
+    const third = h.agent();
+    await third.start(withRestart(2));
+    const [a2, b2] = h.pids(third);
+    expect(a2).toBe(a as number);
+    expect(b2).not.toBe(b as number);
+    expect(h.driver.launches).toHaveLength(3);
   });
 
   test("orphans of this agent are stopped, another agent's instances are left alone", async () => {

@@ -2,73 +2,22 @@
 // health): adoption at boot, a spec changed while the agent was down, surge and replace updates,
 // a liveness restart, a crash loop's growing backoff, a failed spec's slow retry, and a long
 // prestart aborted by a newer spec. Backoff and retry schedules run on fake timers.
-import { afterAll, afterEach, describe, expect, jest, spyOn, test } from "bun:test";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { describe, expect, jest, spyOn, test } from "bun:test";
 import { join } from "node:path";
 import type { Template } from "../../../src/manifest/template.ts";
 import { type DesiredWorker, desiredWorker } from "../../../src/node/workers/desired.ts";
 import { WorkerSpecError } from "../../../src/node/workers/drivers/driver.ts";
 import type { ArtifactSource } from "../../../src/node/workers/prestart/mount-resolver.ts";
-import { PortRegistry } from "../../../src/node/workers/prestart/port-registry.ts";
-import { WorkerController } from "../../../src/node/workers/worker-controller.ts";
-import type { WorkerDeps } from "../../../src/node/workers/worker-deps.ts";
-import { newRecord } from "../../../src/node/workers/worker-records.ts";
-import type { WorkerRecord } from "../../../src/node/workers/worker-store.ts";
-import type { WorkerStatus } from "../../../src/protocol/messages.ts";
-import { FakeDriver } from "./fake-driver.ts";
-import { fastHealth, quietLog, settle, template, waitFor } from "./lifecycle-helpers.ts";
+import { controllerTestbed } from "./controller-testbed.ts";
+import { fastHealth, settle, template, waitFor } from "./lifecycle-helpers.ts";
 
-const root = mkdtempSync(join(tmpdir(), "levee-controller-"));
-const ports = new PortRegistry(join(root, "ports.db"), root);
-const controllers: WorkerController[] = [];
-afterEach(() => {
-  for (const c of controllers.splice(0)) c.detach();
-  jest.useRealTimers();
-});
-afterAll(() => {
-  ports.close();
-  rmSync(root, { recursive: true, force: true });
-});
+const { root, node } = controllerTestbed("levee-controller-");
 
 /** Restarts within milliseconds, so that real-timer tests do not wait for the default 1 s. */
 const quickRestart = { backoff: { initial: "5ms", max: "10ms" } };
 
 function desired(t: Template, generation = 1): DesiredWorker {
   return desiredWorker("web", 0, generation, t, {});
-}
-
-/** A node: one fake driver, the statuses its workers report, and controllers made on it. */
-function node(options: { artifacts?: ArtifactSource } = {}) {
-  const dataDir = mkdtempSync(join(root, "data-"));
-  const driver = new FakeDriver();
-  const statuses: WorkerStatus[] = [];
-  const removed: string[] = [];
-  const deps: WorkerDeps = {
-    node: "edge1",
-    dataDir,
-    agentId: dataDir,
-    agentUrl: "http://127.0.0.1:7070",
-    log: quietLog,
-    driver: () => driver,
-    ports,
-    artifacts: options.artifacts,
-    configFiles: undefined,
-    rotator: undefined,
-    save: () => {},
-    remove: (service, index) => removed.push(`${service}/${index}`),
-    changed: (status, record) => {
-      statuses.push(status);
-      driver.timeline.push(`${status.phase} ${record.pid ?? "-"}`);
-    },
-  };
-  const controller = (d: DesiredWorker, record: WorkerRecord = newRecord(d)) => {
-    const c = new WorkerController(deps, d, record);
-    controllers.push(c);
-    return c;
-  };
-  const messages = () => statuses.map((s) => s.message);
-  return { driver, statuses, removed, controller, messages };
 }
 
 describe("boot (the agent starts again)", () => {

@@ -17,11 +17,13 @@ const half = () => 0.5;
 
 describe("bootAction", () => {
   test.each([
-    [{ stored: true, found: true, sameSpec: true }, "adopt"],
-    [{ stored: true, found: true, sameSpec: false }, "replace"],
-    [{ stored: true, found: false, sameSpec: true }, "lost"],
-    [{ stored: true, found: false, sameSpec: false }, "lost"],
-    [{ stored: false, found: false, sameSpec: true }, "start"],
+    [{ stored: true, found: true, sameSpec: true, restartRequested: false }, "adopt"],
+    [{ stored: true, found: true, sameSpec: false, restartRequested: false }, "replace"],
+    [{ stored: true, found: true, sameSpec: true, restartRequested: true }, "replace"],
+    [{ stored: true, found: false, sameSpec: true, restartRequested: false }, "lost"],
+    [{ stored: true, found: false, sameSpec: false, restartRequested: false }, "lost"],
+    [{ stored: true, found: false, sameSpec: true, restartRequested: true }, "start"],
+    [{ stored: false, found: false, sameSpec: true, restartRequested: false }, "start"],
   ] as const)("%o → %s", (facts, action) => {
     expect(bootAction(facts)).toBe(action);
   });
@@ -36,6 +38,7 @@ describe("changeAction", () => {
     specChanged: false,
     runningSpecHash: replace.specHash,
     runningFilesHash: replace.filesHash,
+    startedRestartRequest: 0,
   };
   test("nothing runs: start, unless a restart of the same spec is already scheduled", () => {
     const idle = { ...running, running: false };
@@ -51,6 +54,20 @@ describe("changeAction", () => {
   test("the same spec: refresh when live mounts' content changed, else keep", () => {
     expect(changeAction(replace, running)).toBe("keep");
     expect(changeAction(replace, { ...running, runningFilesHash: "older" })).toBe("refresh");
+  });
+  test("another restart count: restart (also with surge, also over a pending backoff); a spec change wins", () => {
+    const requested = desiredWorker("web", 0, 1, template(), {}, 2);
+    const surged = desiredWorker("web", 0, 1, template({ update: "surge" }), {}, 2);
+    expect(requested.specHash).toBe(replace.specHash);
+    expect(changeAction(requested, running)).toBe("restart");
+    expect(changeAction(surged, { ...running, runningSpecHash: surged.specHash })).toBe("restart");
+    expect(changeAction(requested, { ...running, running: false, retryPending: true })).toBe("restart");
+    expect(changeAction(requested, { ...running, runningSpecHash: "older" })).toBe("replace");
+    // The count the instance was started for: nothing to do.
+    expect(changeAction(requested, { ...running, startedRestartRequest: 2 })).toBe("keep");
+    expect(
+      changeAction(requested, { ...running, running: false, retryPending: true, startedRestartRequest: 2 }),
+    ).toBe("wait");
   });
 });
 
