@@ -4,22 +4,13 @@
 // reads its private token file.
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
-import { templateSchema } from "../../../../src/manifest/template.ts";
-import { kubeAccess } from "../../../../src/node/kube-access/kube-access.ts";
 import { SERVICE_ACCOUNT_PATH } from "../../../../src/node/kube-access/service-account-files.ts";
 import { identifyWorkerToken } from "../../../../src/node/kube-access/worker-tokens.ts";
-import { desiredWorker } from "../../../../src/node/workers/desired.ts";
-import { envStep } from "../../../../src/node/workers/prestart/env-step.ts";
-import { kubeApiStep } from "../../../../src/node/workers/prestart/kube-api-step.ts";
-import { runPrestart } from "../../../../src/node/workers/prestart/prestart-step.ts";
-import { workerDirStep } from "../../../../src/node/workers/prestart/worker-dir-step.ts";
-import { newRecord } from "../../../../src/node/workers/worker-records.ts";
-import { WorkerStore } from "../../../../src/node/workers/worker-store.ts";
-import { createLogger } from "../../../../src/runtime/log.ts";
-import { openStore, type Store } from "../../../../src/store/store.ts";
+import type { Store } from "../../../../src/store/store.ts";
 import { dockerSkipReason } from "../../../harness/docker.ts";
 import { containerFixture, testInstanceKey } from "../../../harness/docker-fixture.ts";
 import { waitUntil } from "../../../harness/process.ts";
+import { kubePrestart } from "./kube-prestart.ts";
 
 const skip = await dockerSkipReason();
 if (skip) console.warn(`skipping the container kubeApi tests: ${skip}`);
@@ -33,34 +24,18 @@ describe.skipIf(skip !== undefined)("a container worker with kubeApi", () => {
 
   async function run(template: Record<string, unknown>) {
     const dataDir = join(f.freshDir("data", 0o700), "data");
-    store = openStore({ dataDir, mode: "edge" });
-    const deps = {
-      node: "edge-1",
-      dataDir,
-      agentUrl: "http://127.0.0.1:7401",
-      kubeAccess: kubeAccess({ db: store.db, dataDir, node: "edge-1", host: "10.0.0.7", port: 6443 }),
-      log: createLogger({ level: "error", format: "text" }),
-    };
     const spec = f.launch(template, { key: testInstanceKey({ service: "processor.dayu" }) });
-    const desired = desiredWorker("processor.dayu", 0, 1, templateSchema.parse(spec.template), {});
-    const workerDir = join(dataDir, "workers", "processor.dayu", "0");
-    const launch = await runPrestart([workerDirStep(), kubeApiStep(deps), envStep(deps)], {
-      desired,
-      instance: spec.key.instance,
-      workerDir,
-      heldPort: undefined,
-      signal: new AbortController().signal,
-      waiting: () => {},
-    });
-    if (!launch) throw new Error("prestart aborted");
-    new WorkerStore(store).save({ ...newRecord(desired), instance: spec.key.instance });
+    const api = { host: "10.0.0.7", port: 6443 };
+    const prepared = await kubePrestart(dataDir, "processor.dayu", spec.template, spec.key.instance, api);
+    store = prepared.store;
+    const { launch, workerDir } = prepared;
     const instance = await f.start({ ...spec, env: launch.env, mounts: launch.mounts, workerDir });
     let logs = "";
     await waitUntil("the container said done", async () => {
       logs = await f.logsOf(instance);
       return logs.includes("done");
     });
-    return { logs, instance: spec.key.instance, db: store.db };
+    return { logs, instance: spec.key.instance, db: prepared.store.db };
   }
 
   const SA = SERVICE_ACCOUNT_PATH;

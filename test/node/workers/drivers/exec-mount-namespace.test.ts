@@ -9,10 +9,8 @@ import { afterAll, afterEach, describe, expect, test } from "bun:test";
 import { existsSync, readFileSync, readlinkSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { templateSchema } from "../../../../src/manifest/template.ts";
-import { kubeAccess } from "../../../../src/node/kube-access/kube-access.ts";
 import { SERVICE_ACCOUNT_PATH } from "../../../../src/node/kube-access/service-account-files.ts";
 import { identifyWorkerToken } from "../../../../src/node/kube-access/worker-tokens.ts";
-import { desiredWorker } from "../../../../src/node/workers/desired.ts";
 import type { Instance } from "../../../../src/node/workers/drivers/driver.ts";
 import { ExecDriver, instancePrefix } from "../../../../src/node/workers/drivers/exec-driver.ts";
 import { mountNamespaceProblem } from "../../../../src/node/workers/drivers/mount-namespace.ts";
@@ -21,15 +19,9 @@ import {
   processGroupMembers,
   processStartTime,
 } from "../../../../src/node/workers/drivers/proc.ts";
-import { envStep } from "../../../../src/node/workers/prestart/env-step.ts";
-import { kubeApiStep } from "../../../../src/node/workers/prestart/kube-api-step.ts";
-import { runPrestart } from "../../../../src/node/workers/prestart/prestart-step.ts";
-import { workerDirStep } from "../../../../src/node/workers/prestart/worker-dir-step.ts";
-import { newRecord } from "../../../../src/node/workers/worker-records.ts";
-import { WorkerStore } from "../../../../src/node/workers/worker-store.ts";
-import { createLogger } from "../../../../src/runtime/log.ts";
-import { openStore, type Store } from "../../../../src/store/store.ts";
+import type { Store } from "../../../../src/store/store.ts";
 import { makeTempDir } from "../../../harness/cluster.ts";
+import { kubePrestart } from "./kube-prestart.ts";
 
 const problem = mountNamespaceProblem();
 if (problem) console.warn(`skipping the exec mount namespace tests: ${problem}`);
@@ -49,32 +41,16 @@ async function startWorker(
   extraEnv: Record<string, string> = {},
 ) {
   const dataDir = join(makeTempDir(), "data");
-  store = openStore({ dataDir, mode: "edge" });
-  const deps = {
-    node: "edge1",
-    dataDir,
-    agentUrl: "http://127.0.0.1:7401",
-    kubeAccess: kubeAccess({ db: store.db, dataDir, node: "edge1", host: "127.0.0.1", port: 6443 }),
-    log: createLogger({ level: "error", format: "text" }),
-  };
-  const desired = desiredWorker(service, 0, 1, templateSchema.parse({ kubeApi: {}, ...fields }), {});
   const instance = `${instancePrefix(dataDir)}${crypto.randomUUID()}`;
-  const workerDir = join(dataDir, "workers", service, "0");
-  const launch = await runPrestart([workerDirStep(), kubeApiStep(deps), envStep(deps)], {
-    desired,
-    instance,
-    workerDir,
-    heldPort: undefined,
-    signal: new AbortController().signal,
-    waiting: () => {},
-  });
-  if (!launch) throw new Error("prestart aborted");
+  const template = templateSchema.parse({ kubeApi: {}, ...fields });
+  const prepared = await kubePrestart(dataDir, service, template, instance);
+  store = prepared.store;
+  const { launch, workerDir } = prepared;
   expect(launch.serviceAccountDir).toBe(join(workerDir, "serviceaccount"));
-  new WorkerStore(store).save({ ...newRecord(desired), instance });
   const logFile = join(workerDir, "logs", "current.log");
   const started = await new ExecDriver().start({
     key: { node: "edge1", service, index: 0, instance },
-    template: desired.template,
+    template,
     env: { ...launch.env, ...extraEnv },
     workerDir,
     logFile,
@@ -83,7 +59,7 @@ async function startWorker(
     agentId: dataDir,
   });
   running.push(started);
-  return { db: store.db, started, logFile, instance, workerDir };
+  return { db: prepared.store.db, started, logFile, instance, workerDir };
 }
 
 async function logOnceContains(logFile: string, text: string): Promise<string> {
