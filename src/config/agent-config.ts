@@ -26,6 +26,8 @@ export interface AgentConfig {
   tunnelListen: HostPort;
   /** The mesh forward proxy (--proxy-port on the agent's loopback address, whatever --agent-address is). */
   proxyListen: HostPort;
+  /** This agent's Kubernetes API (--kube-port on the bind address); undefined when off (port 0). */
+  kubeListen?: HostPort | undefined;
   /** Mesh traffic to other nodes always through the relay (--mesh-relay-only). */
   meshRelayOnly: boolean;
   /** Stop the workers at agent shutdown (levee demo); by default they keep running. */
@@ -69,6 +71,7 @@ type AgentOptions = Pick<
   | "agentPort"
   | "tunnelPort"
   | "proxyPort"
+  | "kubePort"
   | "meshRelayOnly"
   | "stopWorkersOnExit"
   | "dockerSocket"
@@ -86,6 +89,7 @@ export function resolveAgentConfig(mode: Mode, o: AgentOptions): AgentConfig {
     agentListen: { host: o.agentAddress ?? agentApiHost(o.bindAddress), port: o.agentPort },
     tunnelListen: { host: o.bindAddress, port: o.tunnelPort },
     proxyListen: { host: agentApiHost(o.bindAddress), port: o.proxyPort },
+    kubeListen: o.kubePort === 0 ? undefined : { host: o.bindAddress, port: o.kubePort },
     meshRelayOnly: o.meshRelayOnly,
     stopWorkersOnExit: o.stopWorkersOnExit,
     dockerSocket: o.dockerSocket,

@@ -89,6 +89,13 @@ const port = z.coerce
   .min(1, "expected a port between 1 and 65535")
   .max(65535, "expected a port between 1 and 65535");
 
+/** A port, or 0 for a listener that is off. */
+const portOrOff = z.coerce
+  .number({ error: "expected a port number, or 0 for off" })
+  .int("expected a port number, or 0 for off")
+  .min(0, "expected a port between 1 and 65535, or 0 for off")
+  .max(65535, "expected a port between 1 and 65535, or 0 for off");
+
 function opt<T extends z.ZodType>(schema: T, meta: OptionMeta): T {
   return schema.meta({ levee: meta });
 }
@@ -151,6 +158,12 @@ export const optionsSchema = z.object({
     scopes: AGENT,
     description:
       "port of the mesh tunnel (mutual TLS between agents; on the cloud also the relay for nodes that cannot reach each other) on the bind address",
+    placeholder: "PORT",
+  }),
+  kubePort: opt(portOrOff.default(6443), {
+    scopes: AGENT,
+    description:
+      "port of this agent's Kubernetes API (HTTPS) on the bind address; workers with kubeApi get it as KUBERNETES_SERVICE_HOST (the advertise address) and KUBERNETES_SERVICE_PORT. 0: off (workers with kubeApi then fail to start)",
     placeholder: "PORT",
   }),
   dockerSocket: opt(z.string().min(1).default("/var/run/docker.sock"), {

@@ -4,6 +4,7 @@
 // (command for exec, image for container) is checked on each worker's resolved template, in
 // service.ts, because an override may supply them.
 import { z } from "zod";
+import { dnsLabelProblem, isDnsLabel } from "../runtime/dns-name.ts";
 import { duration } from "./duration.ts";
 import { absolutePath, commandSchema, envName, envSchema, portNumber, processString } from "./fields.ts";
 import { healthSchema } from "./health.ts";
@@ -45,6 +46,15 @@ const backoff = strict({
 const restart = strict({
   policy: z.enum(["always", "on-failure", "never"]).default("always"),
   backoff: backoff.prefault({}),
+});
+
+/** Kubernetes API access for the worker (what a pod's service account gives it). */
+const kubeApi = strict({
+  serviceAccount: z
+    .string()
+    .refine(isDnsLabel, { error: (iss) => dnsLabelProblem(String(iss.input)) })
+    .default("default")
+    .meta({ description: "the service account the worker's token acts as (a DNS label)" }),
 });
 
 const update = z.enum(["replace", "surge"]).meta({
@@ -90,6 +100,11 @@ const fields = {
   portEnv: z.array(envName).meta({
     description: "variables that receive the worker's port (the value of PORT); needs port",
   }),
+  // No default: without it a worker gets no token, and existing specs stay byte-identical.
+  kubeApi: kubeApi.meta({
+    description:
+      "access to the Kubernetes API of the worker's node agent: KUBERNETES_SERVICE_HOST/PORT and a token, ca.crt and namespace (containers: at /var/run/secrets/kubernetes.io/serviceaccount)",
+  }),
 };
 
 export const templateSchema = strict({
@@ -112,6 +127,7 @@ export const templateSchema = strict({
   meshProxy: fields.meshProxy.default(false),
   agentUrlEnv: fields.agentUrlEnv.optional(),
   portEnv: fields.portEnv.optional(),
+  kubeApi: fields.kubeApi.optional(),
 });
 
 /** A worker's override: any template field; no defaults, so that unset fields are inherited. */
@@ -135,6 +151,7 @@ export const templateOverrideSchema = strict({
   meshProxy: fields.meshProxy.optional(),
   agentUrlEnv: fields.agentUrlEnv.optional(),
   portEnv: fields.portEnv.optional(),
+  kubeApi: fields.kubeApi.optional(),
 });
 
 export type Template = z.output<typeof templateSchema>;

@@ -382,4 +382,36 @@ export const migrations: readonly Migration[] = [
       ALTER TABLE workers ADD COLUMN restart_request INTEGER NOT NULL DEFAULT 0;
     `,
   },
+  {
+    version: 11,
+    name: "kube tokens",
+    sql: `
+      -- EVERY NODE: the Kubernetes API tokens of this node's workers (template kubeApi), one per
+      -- instance; only the token's sha256 is kept (src/node/kube-access/worker-tokens.ts). A token
+      -- names its worker only while that instance is the worker's current one (workers.instance),
+      -- and its row goes as soon as it is not: the instance stopped, was replaced or restarted, or
+      -- the worker left the plan.
+      CREATE TABLE kube_tokens (
+        token_hash      TEXT PRIMARY KEY,
+        service         TEXT NOT NULL,         -- the service's key (name, or name.namespace)
+        idx             INTEGER NOT NULL,
+        instance        TEXT NOT NULL,
+        namespace       TEXT NOT NULL,
+        service_account TEXT NOT NULL,
+        node            TEXT NOT NULL,
+        issued_at       TEXT NOT NULL
+      ) STRICT;
+      CREATE INDEX kube_tokens_worker ON kube_tokens (service, idx);
+      CREATE TRIGGER kube_tokens_instance_changed AFTER UPDATE OF instance ON workers
+        WHEN NEW.instance IS NOT OLD.instance
+      BEGIN
+        DELETE FROM kube_tokens WHERE service = NEW.service AND idx = NEW.idx
+          AND instance IS NOT NEW.instance;
+      END;
+      CREATE TRIGGER kube_tokens_worker_removed AFTER DELETE ON workers
+      BEGIN
+        DELETE FROM kube_tokens WHERE service = OLD.service AND idx = OLD.idx;
+      END;
+    `,
+  },
 ];

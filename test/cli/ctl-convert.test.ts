@@ -26,7 +26,11 @@ spec:
           containers:
             - name: controller
               image: repo:5000/dayuhub/controller:v1.3
-              env: [{name: GUNICORN_PORT, value: "9000"}, {name: DISPLAY, value: "True"}]
+              env:
+                - {name: GUNICORN_PORT, value: "9000"}
+                - {name: DISPLAY, value: "True"}
+                - {name: KUBERNETES_SERVICE_HOST, value: "10.0.0.1"}
+                - {name: KUBERNETES_SERVICE_PORT, value: "6443"}
   cloudWorker:
     logLevel: {level: DEBUG}
     template:
@@ -71,14 +75,21 @@ describe("levee ctl convert", () => {
             VOLUME_NUM: "0",
           },
         },
-        workers: [{ node: "edge1", template: { agentUrlEnv: ["LC_SERVER"] } }, { node: "cloud" }],
+        workers: [
+          {
+            node: "edge1",
+            template: { agentUrlEnv: ["LC_SERVER"], kubeApi: { serviceAccount: "worker-admin" } },
+          },
+          { node: "cloud" },
+        ],
         mesh: { port: 30901, protocol: "tcp", fallback: "none" },
       },
     });
+    // serviceAccountName is kubeApi; the apiserver's address Dayu writes is replaced by the agent's.
     expect(r.stderr).toBe(
-      "warning: jointmultiedgeservice/controller: spec.edgeWorker[0].template.spec.serviceAccountName: levee has no " +
-        "Kubernetes API: a component reads nodes, ports and services from the local agent (LEVEE_AGENT_URL, see " +
-        "docs/DAYU.md); ignored\n",
+      "warning: jointmultiedgeservice/controller: spec.edgeWorker[0].template.spec.containers[0].env: " +
+        "KUBERNETES_SERVICE_HOST, KUBERNETES_SERVICE_PORT: levee points each worker at its own node's agent, which " +
+        "serves the Kubernetes API and sets these itself; replaced\n",
     );
   });
 

@@ -41,7 +41,13 @@ const container = (image = "repo/controller:1", extra: Record<string, unknown> =
 const pod = (node: string, podExtra: Record<string, unknown> = {}) => ({
   logLevel: { level: "INFO" },
   template: {
-    spec: { nodeName: node, serviceAccountName: "worker-admin", containers: [container()], ...podExtra },
+    spec: {
+      nodeName: node,
+      serviceAccountName: "worker-admin",
+      dnsPolicy: "ClusterFirstWithHostNet",
+      containers: [container()],
+      ...podExtra,
+    },
   },
 });
 function jmes(
@@ -88,16 +94,18 @@ describe("apply", () => {
         owner: { kind: "JointMultiEdgeService", name: "controller", ...ns },
       },
     ]);
+    // serviceAccountName is Kubernetes API access (kubeApi); dnsPolicy is not honoured.
     expect(body.warnings).toEqual([
       {
         document: 1,
         kind: "JointMultiEdgeService",
         name: "controller",
-        path: "spec.edgeWorker[0].template.spec.serviceAccountName",
-        message: expect.stringMatching(/no Kubernetes API.*\(also in 2 more places\)$/),
+        path: "spec.edgeWorker[0].template.spec.dnsPolicy",
+        message: expect.stringMatching(/no cluster DNS.*\(also in 2 more places\)$/),
       },
     ]);
     const made = await service("controller");
+    expect(made.spec.template.kubeApi).toEqual({ serviceAccount: "worker-admin" });
     expect(made.metadata.labels).toEqual({
       "levee.io/owner-kind": "JointMultiEdgeService",
       "levee.io/owner-name": "controller",

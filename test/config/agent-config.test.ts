@@ -57,6 +57,23 @@ describe("agent config", () => {
     expect(c.proxyListen).toEqual({ host: "127.0.0.1", port: 7403 });
   });
 
+  test("the Kubernetes API: --kube-port (6443) on the bind address; 0 turns it off; bad ports name the flag", () => {
+    expect(cloud(["--bind-address", "192.0.2.7", "--data-dir", "/tmp/x"]).kubeListen).toEqual({
+      host: "192.0.2.7",
+      port: 6443,
+    });
+    expect(cloud(["--kube-port", "16443", "--data-dir", "/tmp/x"]).kubeListen?.port).toBe(16443);
+    expect(cloud(["--kube-port", "0", "--data-dir", "/tmp/x"]).kubeListen).toBeUndefined();
+    const edge = loadOptions({
+      command: "levee edge",
+      keys: optionsFor("edge"),
+      argv: ["--cloud", "http://c"],
+      env: { LEVEE_KUBE_PORT: "0" },
+    }).options;
+    expect(resolveEdgeConfig(edge).kubeListen).toBeUndefined();
+    expect(() => cloud(["--kube-port", "70000"])).toThrow(/kube-port.*between 1 and 65535, or 0 for off/);
+  });
+
   test("node name defaults to a DNS label made from the host name; data dir is absolute", () => {
     const e = resolveEdgeConfig(
       loadOptions({

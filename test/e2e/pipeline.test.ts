@@ -363,8 +363,10 @@ test("levee ctl convert: the JointMultiEdgeService form stands for the same runn
     loadDocuments(text, "application/yaml").find((d) => (d.value as { kind: string }).kind === "Config")
       ?.value;
   expect(config(JMES_MANIFEST)).toEqual(config(MANIFEST));
-  // What levee does not take from Dayu's manifest is said, not dropped.
-  expect(run.stderr).toContain("serviceAccountName");
+  // What levee does not take from Dayu's manifest is said, not dropped (serviceAccountName it
+  // takes: kubeApi).
+  expect(run.stderr).toContain("dnsPolicy");
+  expect(run.stderr).not.toContain("serviceAccountName");
 });
 
 test("the JointMultiEdgeService form runs the same system, and its tasks flow", async () => {

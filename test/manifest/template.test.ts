@@ -109,4 +109,23 @@ describe("template", () => {
       ["spec.template.mounts[1].envName", 'envName "TEMP" is already used by mounts[0]'],
     ]);
   });
+
+  test("kubeApi: absent is no API access; {} is the default service account; a name is a DNS label", () => {
+    const kube = (value: string, override = "") =>
+      serviceYaml(`template: { command: [a]${value} }\nworkers: [{ node: edge1${override} }]`);
+    expect(service(kube("")).spec.template.kubeApi).toBeUndefined();
+    expect(service(kube(", kubeApi: {}")).spec.template.kubeApi).toEqual({ serviceAccount: "default" });
+    expect(service(kube(", kubeApi: { serviceAccount: worker-admin }")).spec.template.kubeApi).toEqual({
+      serviceAccount: "worker-admin",
+    });
+    const worker = service(kube("", ", template: { kubeApi: { serviceAccount: reader } }")).spec.workers[0];
+    expect(worker?.template?.kubeApi).toEqual({ serviceAccount: "reader" });
+    expectOneIssue(
+      kube(", kubeApi: { serviceAccount: Worker_Admin }"),
+      "spec.template.kubeApi.serviceAccount",
+      /DNS label/,
+    );
+    expectOneIssue(kube(", kubeApi: { token: x }"), "spec.template.kubeApi.token", /unknown field/i);
+    expectOneIssue(kube(", kubeApi: true"), "spec.template.kubeApi", /object/);
+  });
 });

@@ -55,13 +55,6 @@ export function containerWorker(container: Container, path: Path, ctx: Container
   const rule = matchImage(ctx.rules, container.image);
   const template: RawTemplate = {};
   const env = containerEnv(container.env ?? [], [...path, "env"], ctx);
-  if (Object.hasOwn(env, "KUBERNETES_SERVICE_HOST")) {
-    const at = (container.env ?? []).findIndex((e) => e.name === "KUBERNETES_SERVICE_HOST");
-    report.warn(
-      [...path, "env", at],
-      "KUBERNETES_SERVICE_HOST: levee has no Kubernetes API; the component finds nodes and ports through LEVEE_AGENT_URL (docs/DAYU.md)",
-    );
-  }
   for (const [i, arg] of [...(container.command ?? []), ...(container.args ?? [])].entries()) {
     if (DOLLAR_REF.test(arg)) {
       const field = i < (container.command?.length ?? 0) ? "command" : "args";

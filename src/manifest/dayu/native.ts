@@ -42,6 +42,7 @@ export interface RawTemplate {
   devices?: string[];
   agentUrlEnv?: string[];
   portEnv?: string[];
+  kubeApi?: { serviceAccount: string };
 }
 
 export interface RawWorker {

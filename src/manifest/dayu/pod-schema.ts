@@ -108,6 +108,9 @@ export const podSpecSchema = z.looseObject({
   hostNetwork: opt(z.boolean()),
   initContainers: opt(z.array(z.unknown())),
   securityContext: opt(z.looseObject({ runAsUser: opt(int(0)), runAsGroup: opt(int(0)) })),
+  serviceAccountName: opt(z.string()),
+  serviceAccount: opt(z.string()),
+  automountServiceAccountToken: opt(z.boolean()),
 });
 
 export const podTemplateSchema = z.looseObject({

@@ -1,8 +1,9 @@
 // A pod template pinned to one node → one levee worker template per container (the containers of a
 // pod become workers of the same service on the same node; with host networking they share the
 // node's network, as a pod's containers share theirs). Adds what the controller injects (env on top
-// of the container's, mounts), gives the serving containers their port, and warns about every pod
-// field levee does not honour.
+// of the container's, mounts), gives the serving containers their port, maps the pod's service
+// account to Kubernetes API access (service-account.ts), and warns about every pod field levee does
+// not honour.
 import { formatDuration } from "../duration.ts";
 import type { ContainerContext } from "./containers.ts";
 import { containerWorker } from "./containers.ts";
@@ -10,17 +11,12 @@ import type { RawMount, RawTemplate } from "./native.ts";
 import type { Container, PodSpec } from "./pod-schema.ts";
 import { probeHealth } from "./probes.ts";
 import { type PlannedMount, type PodScope, podVolumeMounts } from "./sedna-mounts.ts";
+import { dropKubeApiEnv, podKubeApi, SERVICE_ACCOUNT_FIELDS } from "./service-account.ts";
 import type { Path, Report } from "./warnings.ts";
 
-const NO_KUBERNETES_API =
-  "levee has no Kubernetes API: a component reads nodes, ports and services from the local agent " +
-  "(LEVEE_AGENT_URL, see docs/DAYU.md); ignored";
 const PINNED = "placement is by nodeName; ignored";
 
 const POD_REASONS: Record<string, string> = {
-  serviceAccountName: NO_KUBERNETES_API,
-  serviceAccount: NO_KUBERNETES_API,
-  automountServiceAccountToken: NO_KUBERNETES_API,
   dnsPolicy:
     "no cluster DNS: workers use the node's resolver and reach services at <node address>:<port>; ignored",
   dnsConfig: "no cluster DNS: workers use the node's resolver; ignored",
@@ -51,6 +47,7 @@ const POD_HANDLED = [
   "hostNetwork",
   "securityContext",
   "initContainers",
+  ...SERVICE_ACCOUNT_FIELDS,
 ];
 
 export interface PodInput {
@@ -92,6 +89,8 @@ export function podWorkers(input: PodInput): RawTemplate[] {
   if (pod.restartPolicy === "Never") common.restart = { policy: "never" };
   if (pod.terminationGracePeriodSeconds !== undefined && pod.terminationGracePeriodSeconds !== null)
     common.stopTimeout = formatDuration(pod.terminationGracePeriodSeconds * 1000);
+  const kubeApi = podKubeApi(pod, path, report);
+  if (kubeApi) common.kubeApi = kubeApi;
 
   const servingIndexes = servingContainers(input);
   return pod.containers.map((container, i) => {
@@ -106,6 +105,8 @@ export function podWorkers(input: PodInput): RawTemplate[] {
     const portVars = serves ? input.portEnv.filter((name) => Object.hasOwn(worker.env, name)) : [];
     const env: Record<string, string> = { ...worker.env, ...input.injectedEnv };
     for (const name of [...AGENT_OWNED, ...input.agentUrlEnv, ...portVars]) delete env[name];
+    if (kubeApi) dropKubeApiEnv(env, at, report);
+    else warnKubeApiEnv(container, at, report);
     if (input.agentUrlEnv.length > 0) template.agentUrlEnv = [...input.agentUrlEnv];
     if (serves) {
       if (portVars.length > 0) {
@@ -177,6 +178,16 @@ function servingContainers(input: PodInput): number[] {
     (c.ports ?? []).some((p) => p.containerPort === input.serving),
   );
   return [Math.max(declaring, 0)];
+}
+
+/** Without a service account the container's KUBERNETES_SERVICE_HOST is kept, but no token goes with it. */
+function warnKubeApiEnv(container: Container, at: Path, report: Report): void {
+  const i = (container.env ?? []).findIndex((e) => e.name === "KUBERNETES_SERVICE_HOST");
+  if (i < 0) return;
+  report.warn(
+    [...at, "env", i],
+    "KUBERNETES_SERVICE_HOST without a serviceAccountName: the worker gets no token for the agent's Kubernetes API; kept as written",
+  );
 }
 
 function warnPorts(container: Container, at: Path, serving: number | undefined, report: Report): void {

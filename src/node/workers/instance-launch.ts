@@ -70,6 +70,7 @@ export async function launchInstance(
     workerDir: dir,
     logFile: join(workerLogDir(deps.dataDir, desired.service, desired.index), CURRENT_LOG),
     mounts: launch.mounts,
+    serviceAccountDir: launch.serviceAccountDir,
     port: launch.port,
     agentId: deps.agentId,
   });

@@ -1,6 +1,7 @@
 // Builds this node's supervisor from the agent's configuration: the drivers, the host-wide port
-// registry, the artifact cache, the Config content store, and the agent URL workers get as
-// LEVEE_AGENT_URL; its status goes to the node's one status outbox from the first change on.
+// registry, the artifact cache, the Config content store, the agent URL workers get as
+// LEVEE_AGENT_URL and the Kubernetes API workers with kubeApi get (--kube-port, at the advertise
+// address); its status goes to the node's one status outbox from the first change on.
 // Registered with the lifecycle so that shutting the agent down detaches from the workers (they
 // keep running).
 
@@ -8,6 +9,7 @@ import type { HostPort } from "../../runtime/host-port.ts";
 import { ArtifactCache } from "../artifacts/artifact-cache.ts";
 import { ConfigContent } from "../configs/config-content.ts";
 import type { ConfigContentSource } from "../configs/content-source.ts";
+import { kubeAccess } from "../kube-access/kube-access.ts";
 import type { StatusOutbox } from "../link/status-outbox.ts";
 import type { LocalNode } from "../local-node.ts";
 import { ContainerDriver } from "./drivers/container-driver.ts";
@@ -42,6 +44,15 @@ export function startSupervisor(
     agentId: config.dataDir,
     agentUrl: agentUrl(workerReachable(config.agentListen, config.proxyListen.host)),
     proxy: { url: agentUrl(config.proxyListen), host: config.proxyListen.host },
+    kubeAccess: config.kubeListen
+      ? kubeAccess({
+          db: store.db,
+          dataDir: config.dataDir,
+          node: options.name,
+          host: config.advertiseAddress,
+          port: config.kubeListen.port,
+        })
+      : undefined,
     drivers: {
       exec: new ExecDriver(),
       container: () => new ContainerDriver({ socket: config.dockerSocket }),

@@ -10,6 +10,7 @@ import type { WorkerStatus } from "../../protocol/messages.ts";
 import { describeError } from "../../runtime/errors.ts";
 import type { Logger } from "../../runtime/log.ts";
 import type { Store } from "../../store/store.ts";
+import type { KubeAccess } from "../kube-access/kube-access.ts";
 import type { StoredPlan } from "../link/plan-store.ts";
 import { type DesiredWorker, desiredWorkers, type InvalidWorker, workerKey } from "./desired.ts";
 import type { Driver, LogReadOptions } from "./drivers/driver.ts";
@@ -33,6 +34,8 @@ export interface SupervisorOptions {
   agentId: string;
   agentUrl: string;
   proxy?: { url: string; host: string } | undefined;
+  /** This agent's Kubernetes API, for workers with kubeApi (undefined: --kube-port 0). */
+  kubeAccess?: KubeAccess | undefined;
   drivers: { exec: Driver; container: () => Driver };
   ports: PortRegistry;
   artifacts?: (ArtifactSource & { gc?(inUse: ReadonlySet<string>): unknown }) | undefined;
@@ -192,6 +195,7 @@ export class Supervisor extends EventEmitter<{ change: [WorkerSnapshot] }> {
         agentId: options.agentId,
         agentUrl: options.agentUrl,
         proxy: options.proxy,
+        kubeAccess: options.kubeAccess,
         log: options.log,
         driver: (name) => this.driver(name),
         ports: options.ports,

@@ -33,6 +33,7 @@ import { workerLogDir } from "./logs/log-files.ts";
 import { artifactsStep } from "./prestart/artifacts-step.ts";
 import { configContentStep } from "./prestart/config-content-step.ts";
 import { envStep } from "./prestart/env-step.ts";
+import { kubeApiStep } from "./prestart/kube-api-step.ts";
 import { mountsStep, signalLiveMounts, workerMounts } from "./prestart/mounts-step.ts";
 import { portStep } from "./prestart/port-step.ts";
 import type { PrestartStep } from "./prestart/prestart-step.ts";
@@ -61,6 +62,7 @@ function prestartSteps(deps: WorkerDeps): PrestartStep[] {
     artifactsStep(deps.artifacts),
     mountsStep(deps),
     portStep(deps.ports),
+    kubeApiStep(deps),
     envStep(deps),
   ];
 }

@@ -1,9 +1,10 @@
 // What a worker controller needs from its agent: who and where this node is (for the instances'
-// environment and the drivers' labels), the drivers, the host's port registry, the sources of
+// environment and the drivers' labels), its Kubernetes API (tokens for workers with kubeApi), the drivers, the host's port registry, the sources of
 // artifacts and Config content, the exec log rotator, and where its record is saved and its
 // status reported. The supervisor builds one for each controller.
 import type { Template } from "../../manifest/template.ts";
 import type { Logger } from "../../runtime/log.ts";
+import type { KubeAccess } from "../kube-access/kube-access.ts";
 import type { Driver } from "./drivers/driver.ts";
 import type { ConfigContentSource } from "./prestart/config-content-step.ts";
 import type { ArtifactSource } from "./prestart/mount-resolver.ts";
@@ -17,6 +18,8 @@ export interface WorkerDeps extends WorkerStateSink {
   agentUrl: string;
   /** The mesh forward proxy, for workers with meshProxy: true. */
   proxy?: { url: string; host: string } | undefined;
+  /** This agent's Kubernetes API, for workers with kubeApi; undefined when it serves none. */
+  kubeAccess?: KubeAccess | undefined;
   log: Logger;
   driver(name: Template["driver"]): Driver;
   ports: PortRegistry;

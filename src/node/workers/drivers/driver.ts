@@ -36,6 +36,12 @@ export interface LaunchSpec {
   /** Files the instance's stdout/stderr go to (exec; containers log through Docker). */
   logFile: string;
   mounts: ResolvedMount[];
+  /**
+   * exec, template kubeApi: the worker's service account files, to bind read-only at
+   * /var/run/secrets/kubernetes.io/serviceaccount in a mount namespace of its own (only set when
+   * the agent can make one; containers get theirs as one of `mounts`).
+   */
+  serviceAccountDir?: string | undefined;
   /** The worker's port, if it has one (already in env as PORT). */
   port?: number | undefined;
   /**

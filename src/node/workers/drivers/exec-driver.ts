@@ -2,13 +2,15 @@
 // in its own directory under the data dir (or template.workingDir), with stdout and stderr
 // appended straight to its log file: no pipe runs through the agent, so a worker keeps running
 // and logging while the agent is stopped, upgraded or killed, and a restarted agent adopts it
-// (pid + start time + the LEVEE_WORKER_ID marker, see proc.ts).
+// (pid + start time + the LEVEE_WORKER_ID marker, see proc.ts). A worker with kubeApi runs in a
+// mount namespace of its own when the agent can make one (mount-namespace.ts): the same process.
 import { closeSync, constants, existsSync, mkdirSync, openSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { describeError } from "../../../runtime/errors.ts";
 import { inheritedEnv } from "../prestart/worker-env.ts";
 import type { Driver, ExitInfo, Instance, InstanceRef, LaunchSpec } from "./driver.ts";
 import { WorkerSpecError } from "./driver.ts";
+import { holdServiceAccountNamespace } from "./mount-namespace.ts";
 import { isSameProcess, listPids, processEnvVar, processGroupMembers, processStartTime } from "./proc.ts";
 import { resolveIds } from "./system-users.ts";
 
@@ -36,26 +38,33 @@ export class ExecDriver implements Driver {
       throw new WorkerSpecError("user/group need the agent to run as root");
     }
     mkdirSync(dirname(spec.logFile), { recursive: true });
+    const argv = [executable, ...command.slice(1), ...template.args];
+    // kubeApi: nsenter runs the program in place inside the namespace and switches the user itself.
+    const namespace = spec.serviceAccountDir
+      ? await holdServiceAccountNamespace(spec.serviceAccountDir)
+      : undefined;
     const logFd = openSync(spec.logFile, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT, 0o640);
     let child: ReturnType<typeof Bun.spawn>;
     try {
-      child = Bun.spawn([executable, ...command.slice(1), ...template.args], {
+      child = Bun.spawn(namespace ? namespace.enter(argv, cwd, ids) : argv, {
         cwd,
         env,
         stdin: "ignore",
         stdout: logFd,
         stderr: logFd,
         detached: true,
-        ...(ids.uid !== undefined ? { uid: ids.uid } : {}),
-        ...(ids.gid !== undefined ? { gid: ids.gid } : {}),
+        ...(ids.uid !== undefined && !namespace ? { uid: ids.uid } : {}),
+        ...(ids.gid !== undefined && !namespace ? { gid: ids.gid } : {}),
       });
     } catch (err) {
+      await namespace?.release(undefined);
       throw new WorkerSpecError(`cannot start ${command[0]}: ${describeError(err)}`);
     } finally {
       closeSync(logFd);
     }
     const pid = child.pid;
     const pidStart = processStartTime(pid);
+    await namespace?.release(pid);
     const ref: InstanceRef = { key: spec.key, driver: "exec", pid, pidStart };
     const exited = child.exited.then(
       (): ExitInfo => ({

@@ -1,6 +1,7 @@
-// Prestart step 6, the last: the instance's complete environment (see worker-env.ts), from the
+// Prestart step 7, the last: the instance's complete environment (see worker-env.ts), from the
 // template, what the agent injects, the port and the mount variables the steps before found.
 // Command health checks on the host see the same variables (instanceEnv, without the mounts').
+import { serviceAccountDir } from "../../kube-access/service-account-files.ts";
 import type { DesiredWorker } from "../desired.ts";
 import { workerDir } from "../worker-dirs.ts";
 import type { PrestartStep } from "./prestart-step.ts";
@@ -21,6 +22,8 @@ export interface EnvContext {
   dataDir: string;
   agentUrl: string;
   proxy?: { url: string; host: string } | undefined;
+  /** This agent's Kubernetes API, for workers with kubeApi. */
+  kubeAccess?: { host: string; port: number } | undefined;
 }
 
 /** The environment of one instance of a desired worker. */
@@ -32,18 +35,25 @@ export function instanceEnv(
   mountEnv: Record<string, string>,
 ): Record<string, string> {
   const { template } = desired;
+  const dir = workerDir(ctx.dataDir, desired.service, desired.index);
+  const kube = template.kubeApi ? ctx.kubeAccess : undefined;
   return workerEnv({
     templateEnv: template.env,
     node: ctx.node,
     service: desired.service,
     index: desired.index,
     instance,
-    workerDir: workerDir(ctx.dataDir, desired.service, desired.index),
+    workerDir: dir,
     agentUrl: ctx.agentUrl,
     port,
     mountEnv,
     proxy: template.meshProxy ? ctx.proxy : undefined,
     agentUrlEnv: template.agentUrlEnv,
     portEnv: template.portEnv,
+    kube: kube && {
+      host: kube.host,
+      port: kube.port,
+      accountDir: template.driver === "exec" ? serviceAccountDir(dir) : undefined,
+    },
   });
 }

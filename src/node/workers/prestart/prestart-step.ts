@@ -14,6 +14,8 @@ export interface Launch {
   /** Mount envName variables: the path as the worker sees it. */
   mountEnv: Record<string, string>;
   port: number | undefined;
+  /** exec, kubeApi: the service account files to bind in the worker's own mount namespace. */
+  serviceAccountDir?: string | undefined;
   /** The complete environment of the instance. */
   env: Record<string, string>;
 }

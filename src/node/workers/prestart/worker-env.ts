@@ -9,6 +9,9 @@
 //   HTTP_PROXY, http_proxy, NO_PROXY, no_proxy   the mesh forward proxy (template meshProxy: true)
 //   template agentUrlEnv names (e.g. LC_SERVER)  the agent's URL, like LEVEE_AGENT_URL
 //   template portEnv names (e.g. GUNICORN_PORT)  the worker's port, like PORT (only with a port)
+//   KUBERNETES_SERVICE_HOST, KUBERNETES_SERVICE_PORT   template kubeApi: the agent's Kubernetes API
+//                                        (the agent's value, like the facts above); exec workers
+//                                        also LEVEE_SERVICEACCOUNT_DIR, their token's directory
 //
 // Values are passed byte-exact: no expansion, quoting or trimming happens anywhere.
 
@@ -31,6 +34,8 @@ export interface WorkerEnvInput {
   agentUrlEnv?: readonly string[] | undefined;
   /** More variables that receive the port (template portEnv). */
   portEnv?: readonly string[] | undefined;
+  /** Template kubeApi: where the agent's Kubernetes API is; accountDir for exec workers. */
+  kube?: { host: string; port: number; accountDir?: string | undefined } | undefined;
 }
 
 export const ENV_DEFAULTS: Readonly<Record<string, string>> = {
@@ -58,6 +63,11 @@ export function workerEnv(input: WorkerEnvInput): Record<string, string> {
   if (input.port !== undefined) env.PORT = String(input.port);
   for (const name of input.agentUrlEnv ?? []) env[name] = input.agentUrl;
   if (input.port !== undefined) for (const name of input.portEnv ?? []) env[name] = String(input.port);
+  if (input.kube) {
+    env.KUBERNETES_SERVICE_HOST = input.kube.host;
+    env.KUBERNETES_SERVICE_PORT = String(input.kube.port);
+    if (input.kube.accountDir !== undefined) env.LEVEE_SERVICEACCOUNT_DIR = input.kube.accountDir;
+  }
   if (input.proxy) {
     // Loopback (the agent API included) stays direct; everything else goes through the mesh.
     const noProxy = [...new Set(["localhost", "127.0.0.1", "::1", input.proxy.host])].join(",");
