@@ -39,6 +39,8 @@ export function bundled(manifest, name) {
     "kind: Config",
     "metadata:",
     "  name: dayu-pipeline-app",
+    // The Dayu objects are in namespace dayu, and a Config is mounted from the object's namespace.
+    ...(name.includes("jmes") ? ["  namespace: dayu"] : []),
     "  labels: { app: dayu-pipeline }",
     "data:",
     ...data,

@@ -9,7 +9,7 @@ import { z } from "zod";
 import { artifactRefShape } from "./artifact.ts";
 import { absolutePath, envName, fileMode, fileName, relativePath } from "./fields.ts";
 import { exactlyOne, strict } from "./issues.ts";
-import { dnsLabel } from "./meta.ts";
+import { dnsLabel, dnsSubdomain } from "./meta.ts";
 
 export const PATH_TYPES = [
   "DirectoryOrCreate",
@@ -43,7 +43,9 @@ const hostPathSource = strict({
 });
 
 const configSource = strict({
-  name: dnsLabel.meta({ description: "name of the Config object" }),
+  // In a manifest a DNS label (a Service's templateProblems checks it): a Config of the Service's
+  // own namespace. A node's plan names it by its key, `name.namespace` outside the namespace default.
+  name: dnsSubdomain.meta({ description: "name of the Config object (in the Service's namespace)" }),
   items: z
     .array(strict({ key: fileName, path: relativePath }))
     .optional()

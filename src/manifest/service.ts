@@ -14,6 +14,7 @@
 //     mesh: { port: 19100, protocol: http, balance: round-robin, fallback: none }
 //     lostAfter: never
 import { z } from "zod";
+import { dnsLabelProblem, isDnsLabel } from "../runtime/dns-name.ts";
 import { duration } from "./duration.ts";
 import { meshPortNumber } from "./fields.ts";
 import { healthNeedsPort } from "./health.ts";
@@ -146,6 +147,14 @@ export function templateProblems(template: Template): TemplateProblem[] {
     });
   }
   template.mounts.forEach((mount, i) => {
+    const config = mount.config?.name;
+    if (config !== undefined && !isDnsLabel(config)) {
+      problems.push({
+        field: "mounts",
+        rest: [i, "config", "name"],
+        message: `a Config of the Service's own namespace: ${dnsLabelProblem(config)}`,
+      });
+    }
     if (container && mount.target === undefined) {
       problems.push({
         field: "mounts",

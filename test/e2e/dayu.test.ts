@@ -61,7 +61,7 @@ function jmes(name: string, nodes: string[], cloud: boolean, nodePort: number) {
 }
 
 async function workers(service: string): Promise<{ node: string; ready: boolean }[]> {
-  const res = await c.cloud.api(`/api/v1/workers?service=${service}`);
+  const res = await c.cloud.api(`/api/v1/workers?service=${service}&namespace=dayu`);
   return ((await res.json()) as { items: { node: string; ready: boolean }[] }).items;
 }
 
@@ -81,7 +81,7 @@ beforeAll(async () => {
     async () => {
       const all = [...(await workers("who")), ...(await workers("two"))];
       if (all.length !== 4 || !all.every((w) => w.ready)) return false;
-      return routesApplied(c, "who");
+      return routesApplied(c, "who.dayu");
     },
     30_000,
   );
@@ -132,7 +132,7 @@ test("the discovery API says where it runs, on which port, and that it is ready"
   await waitUntil(
     "edge1's discovery API shows who ready on cloud, edge1 and edge2",
     async () => {
-      const res = await fetch(`${edge1?.agentUrl}/v1/services/who`);
+      const res = await fetch(`${edge1?.agentUrl}/v1/services/who.dayu`);
       const body = (await res.json()) as { port: number; workers: { node: string; ready: boolean }[] };
       expect(body.port).toBe(PORT);
       seen = body.workers.map((w) => `${w.node} ${w.ready}`).sort();
@@ -144,7 +144,7 @@ test("the discovery API says where it runs, on which port, and that it is ready"
 });
 
 test("deleting the JointMultiEdgeService stops exactly its workers", async () => {
-  const res = await c.cloud.api("/api/v1/jointmultiedgeservices/who", { method: "DELETE" });
+  const res = await c.cloud.api("/api/v1/jointmultiedgeservices/who?namespace=dayu", { method: "DELETE" });
   expect(res.status).toBe(200);
   await waitUntil("who's workers gone", async () => (await workers("who")).length === 0, 15_000);
   await waitUntil(

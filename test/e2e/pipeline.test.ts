@@ -359,9 +359,13 @@ test("levee ctl convert: the JointMultiEdgeService form stands for the same runn
   const services = converted.objects as { metadata: { name: string }; spec: ServiceSpec }[];
   expect(runningSystem(services)).toEqual(runningSystem(nativeServices()));
   // The code: the same Config in both files.
-  const config = (text: string) =>
-    loadDocuments(text, "application/yaml").find((d) => (d.value as { kind: string }).kind === "Config")
-      ?.value;
+  // (in the namespace of the Dayu objects, which mount it from there).
+  const config = (text: string) => {
+    const found = loadDocuments(text, "application/yaml").find(
+      (d) => (d.value as { kind: string }).kind === "Config",
+    )?.value as { metadata: { namespace?: string } } | undefined;
+    return found && { ...found, metadata: { ...found.metadata, namespace: undefined } };
+  };
   expect(config(JMES_MANIFEST)).toEqual(config(MANIFEST));
   // What levee does not take from Dayu's manifest is said, not dropped (serviceAccountName it
   // takes: kubeApi).

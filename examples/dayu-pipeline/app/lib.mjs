@@ -74,9 +74,13 @@ export async function cloudNode() {
   return cloud.name;
 }
 
-/** A service of the catalog: {name, port, workers: [{node, index, ready}]}. */
+/** This worker's namespace: levee names a service outside `default` as `<name>.<namespace>`. */
+const NAMESPACE = process.env.NAMESPACE ?? "default";
+const key = (name) => (NAMESPACE === "default" ? name : `${name}.${NAMESPACE}`);
+
+/** A service of the catalog (of this worker's namespace): {name, port, workers: [{node, index, ready}]}. */
 export function service(name, ttlMs = 1000) {
-  return cached(`service/${name}`, ttlMs, () => agentGet(`/v1/services/${encodeURIComponent(name)}`));
+  return cached(`service/${name}`, ttlMs, () => agentGet(`/v1/services/${encodeURIComponent(key(name))}`));
 }
 
 /** The mesh port of a service (the same on every node). */

@@ -3,7 +3,7 @@
 import type { Hono, MiddlewareHandler } from "hono";
 import { streamSSE } from "hono/streaming";
 import { kindInfo, parseManifests } from "../../manifest/manifest.ts";
-import { describeKey, keyOf, objectKey, refOf } from "../../manifest/namespace.ts";
+import { describeKey, keyOf, objectKey, qualifiedName, refOf } from "../../manifest/namespace.ts";
 import type { Store } from "../../store/store.ts";
 import { ApiError } from "../api-error.ts";
 import type { ApplyResult, ControlPlane, LeveeEvent } from "../control-plane.ts";
@@ -84,7 +84,9 @@ export function mountResourceRoutes(
   });
 
   api.get("/workers", guard, (c) => {
-    const service = c.req.query("service");
+    // ?service=NAME[&namespace=NS]: the workers of one service (known by its key).
+    const name = c.req.query("service");
+    const service = name ? qualifiedName(namespaceParam(c.req.query("namespace")), name) : undefined;
     const node = c.req.query("node");
     const filter = { ...(service ? { service } : {}), ...(node ? { node } : {}) };
     const services = plane.list("Service").map((o) => ({
