@@ -9,11 +9,13 @@ import { renameSync, writeFileSync } from "node:fs";
 import { arch } from "node:os";
 import { join } from "node:path";
 import type { CloudConfig } from "../config/agent-config.ts";
+import type { WorkerCaller } from "../kube/access.ts";
 import { formatDuration } from "../manifest/duration.ts";
 import { keepMeshTls, type MeshTlsKeeper } from "../mesh/transport/mesh-credentials.ts";
 import { RelayHub } from "../mesh/transport/relay-hub.ts";
 import { type NodeIdentity, saveIdentity, storedIdentity } from "../node/identity.ts";
 import { startJoinedNode } from "../node/joined-node.ts";
+import { startKubeApi, workerCaller } from "../node/kube/start-kube-api.ts";
 import { type LocalNode, startLocalNode } from "../node/local-node.ts";
 import { mosquittoHasher } from "../protocol/mosquitto-password.ts";
 import type { ClientTls } from "../protocol/mqtt-session.ts";
@@ -23,11 +25,14 @@ import { type Server, serveHttp } from "../runtime/serve.ts";
 import { versionInfo } from "../runtime/version.ts";
 import { ensureAdminToken } from "./admin-token.ts";
 import { cloudApiApp } from "./api/app.ts";
+import { NodeCredentials } from "./api/node-auth.ts";
 import { ArtifactStore } from "./artifact-store.ts";
 import { safeUrl, startEmbeddedBroker } from "./broker.ts";
 import { CatalogPublisher } from "./catalog/catalog-publisher.ts";
 import { localConfigSource } from "./config-content.ts";
 import { ControlPlane } from "./control-plane.ts";
+import { CloudKubeAuth } from "./kube/cloud-auth.ts";
+import { CloudKube } from "./kube/cloud-kube.ts";
 import { type CloudLink, type PhaseChange, startCloudLink } from "./link/cloud-link.ts";
 import { createBrokerAuthority, nodeExists } from "./link/sync-store.ts";
 import { LogStreams } from "./log-streams.ts";
@@ -124,8 +129,12 @@ export async function startCloud(config: CloudConfig): Promise<CloudAgent> {
       if (phaseChangeAffectsPlacement(change)) plane.replan(`node ${change.node} is ${change.to}`);
       if (change.to !== "Ready") logs.endNode(change.node, `node ${change.node} is disconnected`);
       catalog.markDirty();
+      kube.markDirty();
     },
-    onStatus: () => catalog.markDirty(),
+    onStatus: () => {
+      catalog.markDirty();
+      kube.markDirty();
+    },
   });
   readiness.add("sync", () => link.state());
   // With an external broker, "mqtt" says whether it is reachable, as the embedded one's check does.
@@ -135,6 +144,11 @@ export async function startCloud(config: CloudConfig): Promise<CloudAgent> {
     store,
     log: log.child({ component: "catalog" }),
     publish: (topic, payload) => link.publish(topic, Buffer.from(payload), true),
+    // Nodes answer the Kubernetes API's reads from it; shipped only when Dayu objects exist.
+    kubeView: () => {
+      const view = kube.view();
+      return view.services.length > 0 ? view : undefined;
+    },
   });
   const plane = new ControlPlane(
     store,
@@ -146,6 +160,19 @@ export async function startCloud(config: CloudConfig): Promise<CloudAgent> {
     planLimits(config.nodeLimits),
   );
   const phaseEvents = batchEvents((events) => plane.recordEvents(events));
+  // The Kubernetes API's view of the store (src/cloud/kube/): `default/kubernetes` is this listener.
+  const kubeSince = new Date().toISOString();
+  const kube = new CloudKube({
+    store,
+    plane,
+    apiAddress: () => ({
+      host: config.advertiseAddress,
+      port: config.kubeListen?.port ?? 0,
+      since: kubeSince,
+    }),
+    restartWorker: (service, worker, index) => void plane.restartWorker(service, worker, index),
+  });
+  lifecycle.add("kube", () => kube.close());
   // Closed in reverse: the link first, then the catalog, the log streams, the last phase events.
   lifecycle.add("phase-events", () => phaseEvents.flush());
   lifecycle.add("log-streams", () => logs.close());
@@ -191,6 +218,19 @@ export async function startCloud(config: CloudConfig): Promise<CloudAgent> {
   plane.replan("start");
   catalog.markDirty();
   const artifacts = new ArtifactStore(store, config.dataDir, { maxBytes: config.artifactMaxBytes });
+  const kubeApi = config.kubeListen
+    ? startKubeApi(node, config.kubeListen, {
+        node: identity.name,
+        backend: kube,
+        auth: new CloudKubeAuth({
+          store,
+          adminToken,
+          nodes: new NodeCredentials(store),
+          view: () => kube.view(),
+          identifyWorker: (token) => workerCaller(node, token) as WorkerCaller | undefined,
+        }),
+      })
+    : undefined;
 
   const app = cloudApiApp({
     store,
@@ -214,6 +254,15 @@ export async function startCloud(config: CloudConfig): Promise<CloudAgent> {
     artifacts,
     logs,
     nodeCa,
+    ...(kubeApi && config.kubeListen
+      ? {
+          kube: {
+            fetch: (req: Request) => kubeApi.app.fetch(req),
+            server: `https://${reachable(config.advertiseAddress)}:${config.kubeListen.port}`,
+            caPem: kubeApi.caPem,
+          },
+        }
+      : {}),
   });
   // Bun's own body limit off: every route has its own (4 MiB for JSON, --artifact-max-size for an
   // artifact, which the API answers with 413 itself), and a followed log upload has none at all.

@@ -6,6 +6,9 @@ import type { EdgeConfig } from "../config/agent-config.ts";
 import { keepEdgeMeshTls } from "../mesh/transport/mesh-credentials.ts";
 import { type NodeIdentity, storedIdentity } from "../node/identity.ts";
 import { startJoinedNode } from "../node/joined-node.ts";
+import { forwardToCloud } from "../node/kube/forward.ts";
+import { NodeKube } from "../node/kube/node-kube.ts";
+import { edgeKubeAuth, startKubeApi } from "../node/kube/start-kube-api.ts";
 import { readStoredPlan } from "../node/link/plan-store.ts";
 import { type LocalNode, startLocalNode } from "../node/local-node.ts";
 import { Backoff } from "../runtime/backoff.ts";
@@ -46,12 +49,33 @@ export async function startEdge(config: EdgeConfig): Promise<LocalNode> {
     onEvent: (event, fields) => log.info(event, fields),
   });
   lifecycle.add("mesh-tls", () => meshTls.close());
-  startJoinedNode(node, {
+  const joined = startJoinedNode(node, {
     identity,
     link: { ...(identity.mqttCa ? { tls: { ca: identity.mqttCa } } : {}), check: "cloud" },
     cloudUrl: () => store.getMeta("cloud-url"),
     mesh: { credentials: meshTls, fallbackRelayHost: new URL(config.cloud).hostname },
   });
+  // The Kubernetes API for this node's workers: reads from its own view, writes to the cloud.
+  if (config.kubeListen) {
+    const listen = config.kubeListen;
+    const since = new Date().toISOString();
+    startKubeApi(node, listen, {
+      node: identity.name,
+      backend: new NodeKube({
+        node: identity.name,
+        store,
+        catalog: joined.catalog,
+        apiAddress: () => ({ host: config.advertiseAddress, port: listen.port, since }),
+        log,
+      }),
+      auth: edgeKubeAuth(node),
+      forward: forwardToCloud({
+        cloudUrl: () => store.getMeta("cloud-url"),
+        username: identity.username,
+        password: identity.password,
+      }),
+    });
+  }
   log.info("edge agent started", {
     cloud: config.cloud,
     mqtt: identity.mqttUrl,

@@ -133,3 +133,19 @@ export function groupList() {
 export function groupDocument(group: string) {
   return groupList().groups.find((g) => g.name === group);
 }
+
+/**
+ * The OpenAPI v2 document kubectl downloads before `apply` (it validates client-side with it when
+ * the server does not say it validates itself): an empty one, in the protobuf form kubectl asks
+ * for (gnostic's openapi_v2.Document: swagger "2.0", info {title, version}, no paths). With no
+ * schema for a kind kubectl sends the object as it is and the server checks it. Hand-encoded: six
+ * fields, where a protobuf library would be a dependency for one constant.
+ */
+export function openApiV2Protobuf(): Uint8Array {
+  const field = (tag: number, bytes: Uint8Array) => Uint8Array.of(tag, bytes.length, ...bytes);
+  const text = (s: string) => new TextEncoder().encode(s);
+  const info = Uint8Array.of(...field(0x0a, text("levee")), ...field(0x12, text("v1")));
+  return Uint8Array.of(...field(0x0a, text("2.0")), ...field(0x12, info), ...field(0x42, new Uint8Array()));
+}
+
+export const OPENAPI_V2_PROTOBUF = "application/com.github.proto-openapi.spec.v2.v1.0+protobuf";

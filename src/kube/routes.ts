@@ -8,7 +8,15 @@ import { parseJsonWithin } from "../runtime/bounded-json.ts";
 import type { Logger } from "../runtime/log.ts";
 import { authorize, type KubeCaller, type Verb } from "./access.ts";
 import type { KubeAuth, KubeBackend } from "./backend.ts";
-import { coreVersions, groupDocument, groupList, resourceList, versionDocument } from "./discovery.ts";
+import {
+  coreVersions,
+  groupDocument,
+  groupList,
+  OPENAPI_V2_PROTOBUF,
+  openApiV2Protobuf,
+  resourceList,
+  versionDocument,
+} from "./discovery.ts";
 import type { KubeObject } from "./objects/meta.ts";
 import { parseKubePath } from "./paths.ts";
 import { type ResourceInfo, resourceInfo } from "./resources.ts";
@@ -60,6 +68,10 @@ export function kubeApiApp(options: KubeApiOptions): Hono<Env> {
 
   app.get("/version", (c) => c.json(versionDocument(options.leveeVersion)));
   for (const path of ["/healthz", "/readyz", "/livez"]) app.get(path, (c) => c.text("ok"));
+  app.get(
+    "/openapi/v2",
+    () => new Response(openApiV2Protobuf(), { headers: { "content-type": OPENAPI_V2_PROTOBUF } }),
+  );
   app.get("/api", (c) => c.json(coreVersions()));
   app.get("/apis", (c) => c.json(groupList()));
   app.get("/api/v1", (c) => c.json(resourceList("v1")));

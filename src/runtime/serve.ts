@@ -14,7 +14,7 @@ export function serveHttp(
   what: string,
   address: HostPort,
   fetch: (req: Request, server: Server) => Response | Promise<Response>,
-  options: { maxRequestBodySize?: number } = {},
+  options: { maxRequestBodySize?: number; tls?: { cert: string; key: string } } = {},
 ): Server {
   try {
     // development: false — Bun's development mode prints the stack of every response stream that

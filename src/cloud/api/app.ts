@@ -47,6 +47,11 @@ export interface CloudApiDeps {
   logs?: LogStreams;
   /** The mesh CA; without it nodes cannot renew their mesh certificates. */
   nodeCa?: NodeCa;
+  /**
+   * The Kubernetes API facade: served at /kube too (where nodes forward their workers' writes,
+   * with their own credentials), and described by GET /api/v1/kubeconfig for `levee ctl kubeconfig`.
+   */
+  kube?: { fetch: (req: Request) => Response | Promise<Response>; server: string; caPem: () => string };
 }
 
 export function cloudApiApp(deps: CloudApiDeps): Hono {
@@ -90,6 +95,11 @@ export function cloudApiApp(deps: CloudApiDeps): Hono {
   mountResourceRoutes(api, store, plane, admin, deps.hooks);
   mountWorkerRestartRoute(api, store, plane, admin);
   mountBrokerRoutes(api, store, deps.cloudMqttPassword, admin);
+  const kube = deps.kube;
+  if (kube) {
+    api.get("/kubeconfig", admin, (c) => c.json({ server: kube.server, certificateAuthority: kube.caPem() }));
+    app.mount("/kube", kube.fetch);
+  }
   // A path that is no endpoint is answered as the admin's routes are, then 404: without the admin
   // token nobody learns which paths exist. (Every route above answers before this one is reached.)
   api.all("*", admin, (c) => noSuchEndpoint(c));

@@ -19,7 +19,7 @@ export const SEDNA_KINDS: readonly SednaKind[] = [
     kind: "JointMultiEdgeService",
     plural: "jointmultiedgeservices",
     singular: "jointmultiedgeservice",
-    shortNames: ["mulji"],
+    shortNames: ["mulji", "jmes"],
   },
   { kind: "RuntimeService", plural: "runtimeservices", singular: "runtimeservice", shortNames: ["rts"] },
 ];

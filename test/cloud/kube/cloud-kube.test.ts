@@ -98,7 +98,10 @@ describe("the cloud's Kubernetes API", () => {
       expect.arrayContaining(["apps", "apiextensions.k8s.io", "sedna.io", "metrics.k8s.io"]),
     );
     const sedna = await call("GET", "/apis/sedna.io/v1alpha1");
-    expect(sedna.body.resources[0]).toMatchObject({ name: "jointmultiedgeservices", shortNames: ["mulji"] });
+    expect(sedna.body.resources[0]).toMatchObject({
+      name: "jointmultiedgeservices",
+      shortNames: ["mulji", "jmes"],
+    });
   });
 
   test("no token or a wrong one: 401 Unauthorized as a Status", async () => {
