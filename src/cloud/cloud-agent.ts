@@ -144,11 +144,8 @@ export async function startCloud(config: CloudConfig): Promise<CloudAgent> {
     store,
     log: log.child({ component: "catalog" }),
     publish: (topic, payload) => link.publish(topic, Buffer.from(payload), true),
-    // Nodes answer the Kubernetes API's reads from it; shipped only when Dayu objects exist.
-    kubeView: () => {
-      const view = kube.view();
-      return view.services.length > 0 ? view : undefined;
-    },
+    // Nodes answer the Kubernetes API's reads from it, when some worker may ask.
+    kubeView: () => kube.viewForNodes(),
   });
   const plane = new ControlPlane(
     store,
@@ -226,7 +223,6 @@ export async function startCloud(config: CloudConfig): Promise<CloudAgent> {
           store,
           adminToken,
           nodes: new NodeCredentials(store),
-          view: () => kube.view(),
           identifyWorker: (token) => workerCaller(node, token) as WorkerCaller | undefined,
         }),
       })

@@ -1,7 +1,7 @@
 // Who may do what through the Kubernetes API facade. Callers: the admin (the cloud's admin token:
 // everything), a worker (its own token, valid while it runs), or nothing (401). A worker may by
 // default read (get, list, watch) in its own namespace, read nodes and its own namespace object,
-// the discovery documents and the CRDs; anything else needs a Grant the operator applied in that
+// the discovery documents, the CRDs and where the API is (default/kubernetes); anything else needs a Grant the operator applied in that
 // namespace, naming the worker's service account, the verbs and the resources. Cluster-wide
 // writes (namespaces) stay with the admin. A refusal is a Forbidden worded as Kubernetes words it.
 // Pure.
@@ -38,6 +38,8 @@ export interface Request {
   name?: string;
 }
 
+const API_RESOURCES = new Set(["endpoints", "services"]);
+
 /** Cluster-scoped resources a worker may read by default. */
 const READABLE_CLUSTER = new Set(["nodes", "customresourcedefinitions"]);
 
@@ -54,6 +56,8 @@ export function authorize(caller: KubeCaller, request: Request, grants: readonly
   const read = READ_VERBS.includes(verb);
   if (read && namespace === undefined && READABLE_CLUSTER.has(resource)) return;
   if (read && resource === "namespaces" && request.name === caller.namespace) return;
+  // Where the API itself is (Dayu reads default/kubernetes to point its components at it).
+  if (read && namespace === "default" && request.name === "kubernetes" && API_RESOURCES.has(resource)) return;
   if (namespace === caller.namespace) {
     if (read) return;
     const granted = grants.some(

@@ -133,13 +133,15 @@ async function resourceRoute(c: Context<Env>, options: KubeApiOptions): Promise<
     namespace,
     ...(path.name ? { name: path.name } : {}),
   };
-  const grants = caller.kind === "worker" ? auth.grants(caller.namespace, caller.serviceAccount) : [];
-  authorize(caller, request, grants);
-
   const body = method === "POST" || method === "PUT" || method === "PATCH" ? await readBody(c) : undefined;
   const readable = info.list(backend);
-  const forwardable =
-    verb !== "get" && verb !== "list" && verb !== "watch" ? !backend.writes : readable === undefined;
+  const read = verb === "get" || verb === "list" || verb === "watch";
+  const forwardable = read ? readable === undefined : !backend.writes;
+  // What goes to the cloud is authorized there (with the Grants); the rest here.
+  if (!forwardable || !options.forward) {
+    const grants = caller.kind === "worker" ? auth.grants(caller.namespace, caller.serviceAccount) : [];
+    authorize(caller, request, grants);
+  }
   if (forwardable) {
     if (!options.forward)
       throw new KubeError(

@@ -116,7 +116,15 @@ export class CatalogPublisher {
 }
 
 function withRevision(content: CatalogContent, epoch: string, revision: number): Catalog {
-  return { v: content.v, revision, epoch, nodes: content.nodes, services: content.services };
+  const catalog: Catalog = {
+    v: content.v,
+    revision,
+    epoch,
+    nodes: content.nodes,
+    services: content.services,
+  };
+  if (content.kube !== undefined) catalog.kube = content.kube;
+  return catalog;
 }
 
 /** What the catalog is made of, from the cloud's database. */

@@ -2,12 +2,12 @@
 // writes it), a worker on the cloud's own node (its token, checked against this node's table), or
 // a node acting for one of its workers (a write the node forwards: the node's own credentials as
 // HTTP Basic, the worker in `Impersonate-User` and `X-Levee-Worker`). A node can speak only for a
-// worker its plan runs, under the service account that worker's pod names. And the Grants in
-// force for a service account.
+// worker its plan runs, under the service account that worker's template names (kubeApi). And the
+// Grants in force for a service account.
 import type { GrantRule, KubeCaller, WorkerCaller } from "../../kube/access.ts";
 import type { KubeAuth } from "../../kube/backend.ts";
-import type { KubeView } from "../../kube/view.ts";
 import { splitKey } from "../../manifest/namespace.ts";
+import type { NodePlan } from "../../manifest/plan.ts";
 import { bearerToken, tokenMatches } from "../../runtime/token-file.ts";
 import type { Store } from "../../store/store.ts";
 import { type NodeCredentials, parseBasic } from "../api/node-auth.ts";
@@ -20,7 +20,6 @@ export interface CloudKubeAuthOptions {
   store: Store;
   adminToken: string;
   nodes: NodeCredentials;
-  view: () => KubeView;
   /** A token of a worker on the cloud's own node (the node's token table), or undefined. */
   identifyWorker: (token: string) => WorkerCaller | undefined;
 }
@@ -47,7 +46,7 @@ export class CloudKubeAuth implements KubeAuth {
     });
   }
 
-  /** The worker `node` speaks for, when that node runs it under that service account. */
+  /** The worker `node` speaks for, when that node's plan runs it under that service account. */
   private onBehalf(node: string, user: string | null, worker: string | null): WorkerCaller | undefined {
     const account = /^system:serviceaccount:([^:]+):([^:]+)$/.exec(user ?? "");
     const id = /^(.+)\/(\d+)$/.exec(worker ?? "");
@@ -56,14 +55,16 @@ export class CloudKubeAuth implements KubeAuth {
     const service = id[1] as string;
     const index = Number(id[2]);
     if (splitKey(service).namespace !== namespace) return undefined;
-    const runs = this.options
-      .view()
-      .services.some(
-        (s) =>
-          s.service === service &&
-          s.serviceAccount === serviceAccount &&
-          s.deployments.some((d) => d.pod.node === node && d.pod.containers.some((c) => c.index === index)),
-      );
-    return runs ? { kind: "worker", namespace, serviceAccount, service, node, index } : undefined;
+    const row = this.options.store.db
+      .query<{ plan: string }, [string]>("SELECT plan FROM plans WHERE node = ?")
+      .get(node);
+    if (!row) return undefined;
+    const plan = JSON.parse(row.plan) as NodePlan;
+    const template = plan.services.find((s) => s.name === service)?.workers.find((w) => w.index === index)
+      ?.template as { kubeApi?: { serviceAccount?: string } } | undefined;
+    const planned = template?.kubeApi ? (template.kubeApi.serviceAccount ?? "default") : undefined;
+    return planned === serviceAccount
+      ? { kind: "worker", namespace, serviceAccount, service, node, index }
+      : undefined;
   }
 }

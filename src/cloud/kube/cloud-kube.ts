@@ -104,6 +104,19 @@ export class CloudKube implements KubeBackend {
     return nodeUsage(this.options.store.db, node)[0];
   }
 
+  /**
+   * The view for the nodes, when some worker may ask for it (a Dayu object exists, or a Service's
+   * template asks for the API): a cluster without either ships nothing, whatever its size.
+   */
+  viewForNodes(): KubeView | undefined {
+    const view = this.view();
+    if (view.services.length > 0) return view;
+    const asked = this.options.store.db
+      .query("SELECT 1 FROM resources WHERE kind = 'Service' AND spec LIKE '%\"kubeApi\"%' LIMIT 1")
+      .get();
+    return asked ? view : undefined;
+  }
+
   close(): void {
     if (this.timer) clearTimeout(this.timer);
     this.listeners.clear();

@@ -33,7 +33,6 @@ const app = kubeApiApp({
     store,
     adminToken: ADMIN_TOKEN,
     nodes: new NodeCredentials(store),
-    view: () => kube.view(),
     identifyWorker: () => undefined,
   }),
   log: createLogger({ level: "error", format: "json", write: () => {} }),
