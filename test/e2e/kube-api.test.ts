@@ -16,10 +16,13 @@ import {
 } from "../harness/cluster.ts";
 
 const PYTHON = "/usr/bin/python3";
+// Debian's python3 with python3-kubernetes (the one .ci/run installs); CI must not skip these.
 const CALLS = join(REPO_ROOT, "test/fixtures/dayu_kube_calls.py");
 const HAVE_PYTHON_CLIENT =
   existsSync(PYTHON) && Bun.spawnSync([PYTHON, "-c", "import kubernetes"]).exitCode === 0;
+if (process.env.CI && !HAVE_PYTHON_CLIENT) throw new Error("CI: /usr/bin/python3 with python3-kubernetes is required");
 const KUBECTL = Bun.which("kubectl");
+if (process.env.CI && !KUBECTL) throw new Error("CI: kubectl is required (Debian kubernetes-client)");
 
 let c: Cluster;
 let kubeconfig: string;

@@ -9,8 +9,10 @@ import { join } from "node:path";
 import { BUN, type Cluster, REPO_ROOT, startCluster, waitUntil } from "../harness/cluster.ts";
 
 const PYTHON = "/usr/bin/python3";
+// Debian's python3 with python3-kubernetes (the one .ci/run installs); CI must not skip these.
 const HAVE_PYTHON_CLIENT =
   existsSync(PYTHON) && Bun.spawnSync([PYTHON, "-c", "import kubernetes"]).exitCode === 0;
+if (process.env.CI && !HAVE_PYTHON_CLIENT) throw new Error("CI: /usr/bin/python3 with python3-kubernetes is required");
 const CALLS = join(REPO_ROOT, "test/fixtures/dayu_kube_calls.py");
 
 // biome-ignore lint/suspicious/noExplicitAny: JSON answers, read by path in assertions
