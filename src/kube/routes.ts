@@ -25,6 +25,9 @@ import { KubeError, notFound, statusObject, successStatus } from "./status.ts";
 import { toTable, wantsTable } from "./table.ts";
 import { watchStream } from "./watch.ts";
 
+/** Most watches open at once on one listener: each costs a re-read of its list at every change. */
+export const MAX_WATCHES = 256;
+
 /** Largest request body (a Dayu object with its pod templates). */
 export const MAX_KUBE_BODY = 4 * 1024 * 1024;
 
@@ -86,12 +89,17 @@ export function kubeApiApp(options: KubeApiOptions): Hono<Env> {
     return c.json(list);
   });
 
-  app.all("/api/*", (c) => resourceRoute(c, options));
-  app.all("/apis/*", (c) => resourceRoute(c, options));
+  const watches = { open: 0 };
+  app.all("/api/*", (c) => resourceRoute(c, options, watches));
+  app.all("/apis/*", (c) => resourceRoute(c, options, watches));
   return app;
 }
 
-async function resourceRoute(c: Context<Env>, options: KubeApiOptions): Promise<Response> {
+async function resourceRoute(
+  c: Context<Env>,
+  options: KubeApiOptions,
+  watches: { open: number },
+): Promise<Response> {
   const { backend, auth } = options;
   const path = parseKubePath(c.req.path);
   const info = path ? resourceInfo(path.group, path.version, path.resource) : undefined;
@@ -154,7 +162,14 @@ async function resourceRoute(c: Context<Env>, options: KubeApiOptions): Promise<
   if (verb === "list" || verb === "watch") {
     const read = () => select(c, info, info.list(backend) ?? [], namespace);
     if (verb === "watch") {
+      if (watches.open >= MAX_WATCHES)
+        throw new KubeError(
+          "TooManyRequests",
+          `too many watches open on this agent (at most ${MAX_WATCHES}); try again later`,
+        );
+      watches.open++;
       const stream = watchStream(backend, {
+        onEnd: () => watches.open--,
         read,
         resourceVersion: c.req.query("resourceVersion"),
         timeoutSeconds: numberOr(c.req.query("timeoutSeconds")),

@@ -16,6 +16,7 @@ export type KubeReason =
   | "MethodNotAllowed"
   | "NotAcceptable"
   | "RequestEntityTooLarge"
+  | "TooManyRequests"
   | "ServiceUnavailable"
   | "InternalError";
 
@@ -30,6 +31,7 @@ const CODES: Record<KubeReason, number> = {
   MethodNotAllowed: 405,
   NotAcceptable: 406,
   RequestEntityTooLarge: 413,
+  TooManyRequests: 429,
   ServiceUnavailable: 503,
   InternalError: 500,
 };

@@ -14,6 +14,8 @@ export interface WatchOptions {
   resourceVersion: string | undefined;
   timeoutSeconds: number | undefined;
   signal: AbortSignal;
+  /** Called once when the watch ends, however it ends. */
+  onEnd?: () => void;
 }
 
 const DEFAULT_TIMEOUT_S = 1800;
@@ -57,6 +59,7 @@ export function watchStream(backend: KubeBackend, options: WatchOptions): Readab
         closed = true;
         clearTimeout(timer);
         unsubscribe();
+        options.onEnd?.();
         try {
           controller.close();
         } catch {

@@ -153,6 +153,25 @@ function oneLineMessage(message: string | undefined): string {
 /** `service/echo created`, one line per applied object. */
 export const NAMESPACE_HEADERS = ["NAME", "AGE"];
 
+export const GRANT_HEADERS = ["NAME", "NAMESPACE", "SERVICE-ACCOUNT", "RULES", "AGE"];
+
+/** RULES: verbs on resources, `;` between rules. */
+export function grantRows(grants: readonly ObjectLike[], now: number): string[][] {
+  return grants.map((g) => {
+    const spec = g.spec as
+      | { serviceAccount?: string; rules?: { verbs: string[]; resources: string[] }[] }
+      | undefined;
+    const rules = (spec?.rules ?? []).map((r) => `${r.verbs.join(",")} ${r.resources.join(",")}`).join("; ");
+    return [
+      g.metadata.name,
+      g.metadata.namespace ?? "default",
+      spec?.serviceAccount ?? "",
+      rules,
+      age(g.metadata.creationTimestamp, now),
+    ];
+  });
+}
+
 export function namespaceRows(namespaces: readonly ObjectLike[], now: number): string[][] {
   return namespaces.map((n) => [n.metadata.name, age(n.metadata.creationTimestamp, now)]);
 }

@@ -13,6 +13,8 @@ import { recentEvents } from "./events.ts";
 import {
   CONFIG_HEADERS,
   configRows,
+  GRANT_HEADERS,
+  grantRows,
   NAMESPACE_HEADERS,
   NODE_HEADERS,
   namespaceRows,
@@ -78,6 +80,8 @@ export async function get(ctx: CtlContext): Promise<number> {
       return table(ctx, info, DAYU_HEADERS, dayuRows(items, now));
     case "Namespace":
       return table(ctx, info, NAMESPACE_HEADERS, namespaceRows(items as StoredObject[], now));
+    case "Grant":
+      return table(ctx, info, GRANT_HEADERS, grantRows(items as StoredObject[], now));
   }
 }
 

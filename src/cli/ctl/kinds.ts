@@ -1,6 +1,6 @@
 // The kinds `levee ctl` knows and the words that name them: singular, plural and a short form
 // (node|nodes|no, service|services|svc, config|configs|cfg, worker|workers, route|routes,
-// namespace|namespaces|ns, imagemap|
+// namespace|namespaces|ns, grant|grants, imagemap|
 // imagemaps, jointmultiedgeservice|jointmultiedgeservices|jmes, runtimeservice|runtimeservices|rts),
 // in any case, so that `get svc`, `get Service` and `delete service/echo`-style habits from kubectl
 // all work.
@@ -13,6 +13,7 @@ export type KindName =
   | "Worker"
   | "Route"
   | "Namespace"
+  | "Grant"
   | "ImageMap"
   | "JointMultiEdgeService"
   | "RuntimeService";
@@ -42,6 +43,7 @@ export const KINDS: readonly KindInfo[] = [
     resource: true,
     deletable: true,
   },
+  { kind: "Grant", singular: "grant", plural: "grants", resource: true, deletable: true },
   // Dayu (docs/DAYU.md).
   { kind: "ImageMap", singular: "imagemap", plural: "imagemaps", resource: true, deletable: true },
   {
