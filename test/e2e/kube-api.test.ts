@@ -3,24 +3,11 @@
 // (test/fixtures/dayu_kube_calls.py), and kubectl with the kubeconfig `levee ctl kubeconfig`
 // prints. A cloud and two edges; the processor runs as a process through an ImageMap.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { chmodSync, existsSync, writeFileSync } from "node:fs";
+import { chmodSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import {
-  BUN,
-  type Cluster,
-  makeTempDir,
-  REPO_ROOT,
-  runLevee,
-  startCluster,
-  waitUntil,
-} from "../harness/cluster.ts";
+import { type Cluster, makeTempDir, runLevee, startCluster, waitUntil } from "../harness/cluster.ts";
+import { DAYU_CALLS, HAVE_PYTHON_CLIENT, PYTHON, WHO_IMAGE_MAP } from "../harness/kube.ts";
 
-const PYTHON = "/usr/bin/python3";
-// Debian's python3 with python3-kubernetes (the one .ci/run installs); CI must not skip these.
-const CALLS = join(REPO_ROOT, "test/fixtures/dayu_kube_calls.py");
-const HAVE_PYTHON_CLIENT =
-  existsSync(PYTHON) && Bun.spawnSync([PYTHON, "-c", "import kubernetes"]).exitCode === 0;
-if (process.env.CI && !HAVE_PYTHON_CLIENT) throw new Error("CI: /usr/bin/python3 with python3-kubernetes is required");
 const KUBECTL = Bun.which("kubectl");
 if (process.env.CI && !KUBECTL) throw new Error("CI: kubectl is required (Debian kubernetes-client)");
 
@@ -31,7 +18,7 @@ let kubeconfig: string;
 type Any = any;
 
 async function py(action: string, ...args: string[]): Promise<Any> {
-  const proc = Bun.spawn([PYTHON, CALLS, "admin", kubeconfig, action, ...args], {
+  const proc = Bun.spawn([PYTHON, DAYU_CALLS, "admin", kubeconfig, action, ...args], {
     stdout: "pipe",
     stderr: "pipe",
   });
@@ -52,17 +39,6 @@ async function kubectl(...args: string[]): Promise<{ code: number; stdout: strin
   ]);
   return { code: await proc.exited, stdout, stderr };
 }
-
-const imageMap = {
-  apiVersion: "levee/v1",
-  kind: "ImageMap",
-  metadata: { name: "kube-test" },
-  spec: {
-    images: [
-      { imagePrefix: "levee-test/who:", command: [BUN, join(REPO_ROOT, "test/fixtures/http-worker.ts")] },
-    ],
-  },
-};
 
 function processor(namespace: string, node: string) {
   const pod = (nodeName: string) => ({
@@ -94,7 +70,7 @@ function processor(namespace: string, node: string) {
 
 beforeAll(async () => {
   c = await startCluster({ edges: 2 });
-  const res = await c.cloud.api("/api/v1/apply", { method: "POST", body: JSON.stringify([imageMap]) });
+  const res = await c.cloud.api("/api/v1/apply", { method: "POST", body: JSON.stringify([WHO_IMAGE_MAP]) });
   expect(res.status).toBe(200);
   const dir = makeTempDir();
   kubeconfig = join(dir, "kubeconfig");

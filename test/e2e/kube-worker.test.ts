@@ -4,16 +4,10 @@
 // while the cloud is stopped; writes go to the cloud, and only with a Grant; its token is its own,
 // refused by other agents and once the worker stopped.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { BUN, type Cluster, REPO_ROOT, startCluster, waitUntil } from "../harness/cluster.ts";
-
-const PYTHON = "/usr/bin/python3";
-// Debian's python3 with python3-kubernetes (the one .ci/run installs); CI must not skip these.
-const HAVE_PYTHON_CLIENT =
-  existsSync(PYTHON) && Bun.spawnSync([PYTHON, "-c", "import kubernetes"]).exitCode === 0;
-if (process.env.CI && !HAVE_PYTHON_CLIENT) throw new Error("CI: /usr/bin/python3 with python3-kubernetes is required");
-const CALLS = join(REPO_ROOT, "test/fixtures/dayu_kube_calls.py");
+import { type Cluster, startCluster, waitUntil } from "../harness/cluster.ts";
+import { DAYU_CALLS, HAVE_PYTHON_CLIENT, PYTHON, WHO_IMAGE_MAP } from "../harness/kube.ts";
 
 // biome-ignore lint/suspicious/noExplicitAny: JSON answers, read by path in assertions
 type Any = any;
@@ -26,7 +20,7 @@ const reader = (node: string) => ({
   metadata: { name: "reader", namespace: "dayu" },
   spec: {
     template: {
-      command: [PYTHON, CALLS, "serve"],
+      command: [PYTHON, DAYU_CALLS, "serve"],
       port: "auto",
       health: { http: "/health", interval: "1s", timeout: "1s" },
       kubeApi: { serviceAccount: "reader" },
@@ -59,17 +53,6 @@ const processor = (namespace: string, node: string, name = `processor-face-detec
     ],
   },
 });
-
-const imageMap = {
-  apiVersion: "levee/v1",
-  kind: "ImageMap",
-  metadata: { name: "kube-test" },
-  spec: {
-    images: [
-      { imagePrefix: "levee-test/who:", command: [BUN, join(REPO_ROOT, "test/fixtures/http-worker.ts")] },
-    ],
-  },
-};
 
 let readerPort = 0;
 
@@ -106,7 +89,7 @@ beforeAll(async () => {
   const res = await c.cloud.api("/api/v1/apply", {
     method: "POST",
     body: JSON.stringify([
-      imageMap,
+      WHO_IMAGE_MAP,
       reader("edge1"),
       processor("dayu", "edge1"),
       processor("other", "edge2"),
