@@ -13,6 +13,11 @@ export interface SednaObjects {
   get(kind: string, namespace: string, name: string): KubeObject | undefined;
 }
 
+/** ServiceAccounts and ClusterRoleBindings as written (the cloud's). */
+export interface RbacReads {
+  list(resource: string, namespace: string | undefined): KubeObject[];
+}
+
 /** Writes, on the cloud. Each throws a KubeError when refused (Invalid, Conflict, NotFound...). */
 export interface KubeWrites {
   createSedna(kind: string, namespace: string, body: unknown): KubeObject;
@@ -30,6 +35,15 @@ export interface KubeWrites {
   restartPod(service: string, node: string, indexes: readonly number[]): void;
   createNamespace(name: string): KubeObject;
   deleteNamespace(name: string): void;
+  createRbac(resource: string, namespace: string | undefined, body: unknown): KubeObject;
+  patchRbac(
+    resource: string,
+    namespace: string | undefined,
+    name: string,
+    patch: unknown,
+    type: "merge" | "json",
+  ): KubeObject;
+  deleteRbac(resource: string, namespace: string | undefined, name: string): void;
 }
 
 export interface KubeBackend {
@@ -44,6 +58,7 @@ export interface KubeBackend {
   nodeUsage(node: string): Usage | undefined;
   /** The cloud's; undefined on a node (forwarded). */
   sedna?: SednaObjects;
+  rbac?: RbacReads;
   writes?: KubeWrites;
 }
 

@@ -58,6 +58,31 @@ export const GROUP_RESOURCES: Readonly<Record<string, readonly Resource[]>> = {
       verbs: READ,
       shortNames: ["ev"],
     },
+    {
+      name: "serviceaccounts",
+      singularName: "serviceaccount",
+      namespaced: true,
+      kind: "ServiceAccount",
+      verbs: ["create", "delete", "patch", ...READ],
+      shortNames: ["sa"],
+    },
+  ],
+  "rbac.authorization.k8s.io/v1": [
+    {
+      name: "clusterrolebindings",
+      singularName: "clusterrolebinding",
+      namespaced: false,
+      kind: "ClusterRoleBinding",
+      verbs: ["create", "delete", "patch", ...READ],
+    },
+    { name: "roles", singularName: "role", namespaced: true, kind: "Role", verbs: ["delete", ...READ] },
+    {
+      name: "rolebindings",
+      singularName: "rolebinding",
+      namespaced: true,
+      kind: "RoleBinding",
+      verbs: ["delete", ...READ],
+    },
   ],
   "apps/v1": [
     {

@@ -110,6 +110,31 @@ export const RESOURCES: readonly ResourceInfo[] = [
         .map((s) => listed(endpointsObject(s, nodes))),
     ];
   }),
+  core("serviceaccounts", "ServiceAccount", true, [], (b) =>
+    b.rbac?.list("serviceaccounts", undefined).map((o) => listed(o)),
+  ),
+  {
+    group: "rbac.authorization.k8s.io",
+    version: "v1",
+    resource: "clusterrolebindings",
+    kind: "ClusterRoleBinding",
+    namespaced: false,
+    fields: ["metadata.name"],
+    list: (b) => b.rbac?.list("clusterrolebindings", undefined).map((o) => listed(o)),
+  },
+  // Namespaced roles and bindings: none (a Grant is levee's); listed empty so that `kubectl delete
+  // role,rolebinding --all` finds nothing to delete instead of failing.
+  ...(["roles", "rolebindings"] as const).map(
+    (resource): ResourceInfo => ({
+      group: "rbac.authorization.k8s.io",
+      version: "v1",
+      resource,
+      kind: resource === "roles" ? "Role" : "RoleBinding",
+      namespaced: true,
+      fields: META_FIELDS,
+      list: () => [],
+    }),
+  ),
   // levee keeps its events in its own API (levee ctl events); the Kubernetes list is empty.
   core(
     "events",

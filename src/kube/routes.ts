@@ -217,6 +217,33 @@ async function write(
   const writes = options.backend.writes;
   if (!writes) throw new KubeError("ServiceUnavailable", "writes are not served here");
   const sedna = info.group === "sedna.io";
+  if (info.resource === "serviceaccounts" || info.resource === "clusterrolebindings") {
+    if (verb === "create") return [writes.createRbac(info.resource, namespace, body?.value), 201];
+    if (verb === "patch" || verb === "update") {
+      const json = (c.req.header("content-type") ?? "").includes("json-patch");
+      if (verb === "update" && body?.value && typeof body.value === "object") {
+        // A replace is a merge of the whole object over the stored one.
+        return [writes.patchRbac(info.resource, namespace, name as string, body.value, "merge"), 200];
+      }
+      return [
+        writes.patchRbac(info.resource, namespace, name as string, body?.value, json ? "json" : "merge"),
+        200,
+      ];
+    }
+    if (verb === "delete") {
+      const object = find();
+      writes.deleteRbac(info.resource, namespace, name as string);
+      return [
+        successStatus({
+          name: name as string,
+          group: info.group,
+          kind: info.resource,
+          uid: object?.metadata.uid ?? "",
+        }),
+        200,
+      ];
+    }
+  }
   if (verb === "create") {
     if (sedna) return [writes.createSedna(info.kind, namespace as string, body?.value), 201];
     if (info.resource === "namespaces") {

@@ -38,6 +38,7 @@ const CODES: Record<KubeReason, number> = {
 
 export interface StatusDetails {
   name?: string;
+  uid?: string;
   group?: string;
   kind?: string;
   causes?: { reason?: string; message: string; field?: string }[];

@@ -7,7 +7,7 @@
 export const DEFAULT_NAMESPACE = "default";
 
 /** Kinds that live outside namespaces. */
-const CLUSTER_SCOPED: ReadonlySet<string> = new Set(["Node", "ImageMap", "Namespace"]);
+const CLUSTER_SCOPED: ReadonlySet<string> = new Set(["Node", "ImageMap", "Namespace", "ClusterRoleBinding"]);
 
 export function isNamespaced(kind: string): boolean {
   return !CLUSTER_SCOPED.has(kind);

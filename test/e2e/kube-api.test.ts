@@ -13,6 +13,8 @@ if (process.env.CI && !KUBECTL) throw new Error("CI: kubectl is required (Debian
 
 let c: Cluster;
 let kubeconfig: string;
+/** kubectl's discovery cache: one per run (another cluster may have had this address before). */
+let cacheDir: string;
 
 // biome-ignore lint/suspicious/noExplicitAny: JSON answers, read by path in assertions
 type Any = any;
@@ -29,7 +31,7 @@ async function py(action: string, ...args: string[]): Promise<Any> {
 }
 
 async function kubectl(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const proc = Bun.spawn([KUBECTL as string, "--kubeconfig", kubeconfig, ...args], {
+  const proc = Bun.spawn([KUBECTL as string, "--kubeconfig", kubeconfig, "--cache-dir", cacheDir, ...args], {
     stdout: "pipe",
     stderr: "pipe",
   });
@@ -74,6 +76,7 @@ beforeAll(async () => {
   expect(res.status).toBe(200);
   const dir = makeTempDir();
   kubeconfig = join(dir, "kubeconfig");
+  cacheDir = join(dir, "kube-cache");
   const printed = await runLevee([
     "ctl",
     "kubeconfig",
@@ -206,6 +209,81 @@ describe.skipIf(!KUBECTL)("kubectl with levee ctl kubeconfig", () => {
     expect(deleted.code, deleted.stderr).toBe(0);
     expect(deleted.stdout).toMatch(/processor-car-detection-edge2.*deleted/);
   }, 30_000);
+
+  test("dayu.sh's own steps: namespace, service account, cluster role binding, apply, NodePort, wait, stop", async () => {
+    const ok = async (...args: string[]) => {
+      const r = await kubectl(...args);
+      expect(r.code, `kubectl ${args.join(" ")}: ${r.stderr}`).toBe(0);
+      return r.stdout;
+    };
+    await ok("get", "pod");
+    const cloud = await ok(
+      "get",
+      "nodes",
+      "--selector=node-role.kubernetes.io/master=",
+      "--no-headers",
+      "-o",
+      "custom-columns=NAME:.metadata.name,INTERNAL_IP:.status.addresses[?(@.type=='InternalIP')].address",
+    );
+    expect(cloud.trim().split(/\s+/)).toEqual(["cloud", c.cloud.address]);
+    expect(
+      await ok(
+        "get",
+        "ep",
+        "kubernetes",
+        "--namespace",
+        "default",
+        "-o",
+        "jsonpath={.subsets[0].addresses[0].ip}",
+      ),
+    ).toBe(c.cloud.address);
+    expect((await kubectl("get", "namespace", "dayu3")).code).not.toBe(0);
+    await ok("create", "namespace", "dayu3");
+    await ok("-n", "dayu3", "create", "serviceaccount", "worker-admin");
+    expect((await kubectl("get", "clusterrolebinding", "worker-admin-binding")).code).not.toBe(0);
+    await ok(
+      "create",
+      "clusterrolebinding",
+      "worker-admin-binding",
+      "--clusterrole=cluster-admin",
+      "--serviceaccount=dayu3:worker-admin",
+    );
+    await ok(
+      "patch",
+      "clusterrolebinding",
+      "worker-admin-binding",
+      "--type=json",
+      '-p=[{"op": "add", "path": "/subjects/-", "value": {"kind": "ServiceAccount", "name": "worker-admin", "namespace": "dayu4"}}]',
+    );
+    const binding = JSON.parse(await ok("get", "clusterrolebinding", "worker-admin-binding", "-o", "json"));
+    expect(binding.subjects.map((s: Any) => s.namespace)).toEqual(["dayu3", "dayu4"]);
+    const file = join(makeTempDir(), "redis.json");
+    writeFileSync(file, JSON.stringify(processor("dayu3", "edge2")));
+    await ok("-n", "dayu3", "apply", "-f", file);
+    const port = await ok(
+      "get",
+      "svc",
+      "processor-car-detection-edge2-both",
+      "-n",
+      "dayu3",
+      "-o=jsonpath={.spec.ports[0].nodePort}",
+    );
+    expect(Number(port)).toBeGreaterThanOrEqual(30000);
+    await waitUntil(
+      "every pod of dayu3 Running (dayu.sh's wait)",
+      async () => {
+        const rows = (await ok("get", "pods", "-n", "dayu3", "--no-headers")).trim().split("\n");
+        return rows.length === 2 && rows.every((r) => r.includes("Running"));
+      },
+      45_000,
+    );
+    await ok("delete", "JointMultiEdgeService", "-n", "dayu3", "--all", "--ignore-not-found=true");
+    await ok("delete", "sa", "-n", "dayu3", "--all", "--ignore-not-found=true");
+    await ok("delete", "role,rolebinding", "-n", "dayu3", "--all", "--ignore-not-found=true");
+    await ok("delete", "namespace", "dayu3", "--ignore-not-found=true", "--wait=true", "--timeout=60s");
+    expect((await kubectl("get", "namespace", "dayu3")).code).not.toBe(0);
+    await ok("delete", "clusterrolebinding", "worker-admin-binding");
+  }, 90_000);
 
   test("get -w prints a pod's change", async () => {
     const proc = Bun.spawn(

@@ -12,6 +12,7 @@ import { bearerToken, tokenMatches } from "../../runtime/token-file.ts";
 import type { Store } from "../../store/store.ts";
 import { type NodeCredentials, parseBasic } from "../api/node-auth.ts";
 import { listObjects } from "../resource-store.ts";
+import { RbacObjects } from "./rbac-objects.ts";
 
 export const WORKER_HEADER = "x-levee-worker";
 export const IMPERSONATE_HEADER = "impersonate-user";
@@ -25,7 +26,11 @@ export interface CloudKubeAuthOptions {
 }
 
 export class CloudKubeAuth implements KubeAuth {
-  constructor(private readonly options: CloudKubeAuthOptions) {}
+  private readonly rbac: RbacObjects;
+
+  constructor(private readonly options: CloudKubeAuthOptions) {
+    this.rbac = new RbacObjects(options.store);
+  }
 
   authenticate(authorization: string | undefined, headers?: Headers): KubeCaller | undefined {
     const header = authorization ?? "";
@@ -39,11 +44,13 @@ export class CloudKubeAuth implements KubeAuth {
     return this.onBehalf(basic.user, headers.get(IMPERSONATE_HEADER), headers.get(WORKER_HEADER));
   }
 
+  /** The Grants for the account, and what ClusterRoleBindings give it in its namespace. */
   grants(namespace: string, serviceAccount: string): GrantRule[] {
-    return listObjects(this.options.store.db, "Grant", { namespace }).flatMap((g) => {
+    const granted = listObjects(this.options.store.db, "Grant", { namespace }).flatMap((g) => {
       const spec = g.spec as { serviceAccount?: string; rules?: GrantRule[] } | undefined;
       return spec?.serviceAccount === serviceAccount ? (spec.rules ?? []) : [];
     });
+    return [...granted, ...this.rbac.grants(namespace, serviceAccount)];
   }
 
   /** The worker `node` speaks for, when that node's plan runs it under that service account. */

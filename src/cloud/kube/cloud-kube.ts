@@ -13,8 +13,9 @@ import type { Store } from "../../store/store.ts";
 import type { ControlPlane } from "../control-plane.ts";
 import { listObjects } from "../resource-store.ts";
 import { nodeUsage, workerUsage } from "../usage-store.ts";
+import { CloudKubeWrites } from "./cloud-writes.ts";
+import { RbacObjects } from "./rbac-objects.ts";
 import { sednaObject } from "./sedna-objects.ts";
-import { SednaWrites } from "./sedna-writes.ts";
 import { readViewInput } from "./view-input.ts";
 
 const DEBOUNCE_MS = 20;
@@ -34,6 +35,7 @@ export class CloudKube implements KubeBackend {
   private timer: ReturnType<typeof setTimeout> | undefined;
   private readonly listeners = new Set<() => void>();
   readonly sedna: SednaObjects;
+  readonly rbac: RbacObjects;
   readonly writes: KubeWrites;
 
   constructor(private readonly options: CloudKubeOptions) {
@@ -61,9 +63,16 @@ export class CloudKube implements KubeBackend {
         return sednaObject(stored, view);
       },
     };
-    this.writes = new SednaWrites(options.plane, this.sedna, (service, node, indexes) => {
-      for (const index of indexes) options.restartWorker(service, node, index);
-    });
+    this.rbac = new RbacObjects(options.store);
+    this.writes = new CloudKubeWrites(
+      options.plane,
+      this.sedna,
+      (service, node, indexes) => {
+        for (const index of indexes) options.restartWorker(service, node, index);
+      },
+      this.rbac,
+      () => this.markDirty(),
+    );
     options.plane.events.on("event", () => this.markDirty());
   }
 

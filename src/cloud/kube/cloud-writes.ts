@@ -1,6 +1,7 @@
 // Writes through the Kubernetes API, on the cloud: Sedna objects created, replaced, patched and
 // deleted, namespaces created and deleted, pods deleted (their workers restart) — each through the
-// control plane exactly as `levee ctl apply`/`delete` does, with the control plane's refusals
+// control plane exactly as `levee ctl apply`/`delete` does — and ServiceAccounts and
+// ClusterRoleBindings kept as written (rbac-objects.ts), with the control plane's refusals
 // turned into the Status a Kubernetes client expects (Invalid with the field causes, Conflict,
 // AlreadyExists, NotFound).
 import type { KubeWrites, SednaObjects } from "../../kube/backend.ts";
@@ -13,6 +14,7 @@ import { parseManifests } from "../../manifest/manifest.ts";
 import { objectKey } from "../../manifest/namespace.ts";
 import { ApiError } from "../api-error.ts";
 import type { ControlPlane } from "../control-plane.ts";
+import type { RbacObjects } from "./rbac-objects.ts";
 
 const PLURALS: Record<string, string> = {
   JointMultiEdgeService: "jointmultiedgeservices",
@@ -21,12 +23,38 @@ const PLURALS: Record<string, string> = {
 
 type Body = Record<string, unknown> & { metadata?: Record<string, unknown> };
 
-export class SednaWrites implements KubeWrites {
+export class CloudKubeWrites implements KubeWrites {
   constructor(
     private readonly plane: ControlPlane,
     private readonly objects: SednaObjects,
     private readonly restart: (service: string, node: string, indexes: readonly number[]) => void,
+    private readonly rbac: RbacObjects,
+    /** After a write outside the control plane (which announces its own). */
+    private readonly changed: () => void,
   ) {}
+
+  createRbac(resource: string, namespace: string | undefined, body: unknown): KubeObject {
+    const created = this.rbac.create(resource, namespace, body);
+    this.changed();
+    return created;
+  }
+
+  patchRbac(
+    resource: string,
+    namespace: string | undefined,
+    name: string,
+    patch: unknown,
+    type: "merge" | "json",
+  ): KubeObject {
+    const patched = this.rbac.patch(resource, namespace, name, patch, type);
+    this.changed();
+    return patched;
+  }
+
+  deleteRbac(resource: string, namespace: string | undefined, name: string): void {
+    this.rbac.delete(resource, namespace, name);
+    this.changed();
+  }
 
   createSedna(kind: string, namespace: string, body: unknown): KubeObject {
     const object = this.checked(kind, namespace, body);
