@@ -297,6 +297,8 @@ describe("the cloud's Kubernetes API", () => {
       { headers: { authorization: `Bearer ${ADMIN_TOKEN}` }, signal: abort.signal },
     );
     const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+    // A blank line at once, so that the response head goes out before there is any change.
+    expect(new TextDecoder().decode((await reader.read()).value)).toBe("\n");
     store.db
       .query("UPDATE worker_status SET phase = 'failed', ready = 0, exit_code = 3 WHERE node = 'edge1'")
       .run();
