@@ -310,6 +310,18 @@ describe("the cloud's Kubernetes API", () => {
     abort.abort();
   });
 
+  test("watch=True (what the Python client sends) is a watch too", async () => {
+    const list = await call("GET", "/api/v1/namespaces/dayu/pods");
+    const abort = new AbortController();
+    const res = await app.request(
+      `/api/v1/namespaces/dayu/pods?watch=True&resourceVersion=${list.body.metadata.resourceVersion}`,
+      { headers: { authorization: `Bearer ${ADMIN_TOKEN}` }, signal: abort.signal },
+    );
+    const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+    expect(new TextDecoder().decode((await reader.read()).value)).toBe("\n");
+    abort.abort();
+  });
+
   test("deleting the JointMultiEdgeService deletes what it made", async () => {
     const res = await call(
       "DELETE",
