@@ -28,6 +28,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { cpus, release, tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
+import { waitUntil } from "../test/harness/process.ts";
 import { killWorkersUnder } from "../test/harness/workers.ts";
 import {
   cpuMs,
@@ -110,15 +111,6 @@ function agent(name: string, address: string, mode: string[]): Subprocess {
   return proc;
 }
 
-async function until(what: string, check: () => Promise<boolean>, ms = 60_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    if (await check().catch(() => false)) return;
-    await Bun.sleep(250);
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
-
 // ---- measurements -------------------------------------------------------------------------------
 const pct = (xs: number[], q: number) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -144,11 +136,11 @@ async function main(): Promise<void> {
     `Agents: ${BIN ?? "bun src/cli/main.ts"} (commit ${git(["rev-parse", "--short", "HEAD"])}${dirty})`,
   );
   const cloud = agent("cloud", CLOUD, ["cloud", "--max-workers-per-node", String(Math.max(1000, PODS + 10))]);
-  await until("the cloud", async () => (await fetch(`http://${CLOUD}:7401/readyz`)).ok);
+  await waitUntil("the cloud", async () => (await fetch(`http://${CLOUD}:7401/readyz`)).ok, 60_000);
   const joinToken = (await ctl(["token", "create", "--uses", "1"])).trim().split("\n").at(-1) as string;
   const adminToken = readFileSync(join(dir, "cloud", "admin.token"), "utf8").trim();
   const edge = agent("edge", EDGE, ["edge", "--cloud", `http://${CLOUD}:7400`, "--token", joinToken]);
-  await until("the edge", async () => (await fetch(`http://${EDGE}:7401/readyz`)).ok);
+  await waitUntil("the edge", async () => (await fetch(`http://${EDGE}:7401/readyz`)).ok, 60_000);
 
   const sedna = (i: number) => ({
     apiVersion: "sedna.io/v1alpha1",
@@ -185,7 +177,7 @@ async function main(): Promise<void> {
   });
   if (!applied.ok) throw new Error(`apply: ${applied.status} ${await applied.text()}`);
   const tokenFile = join(dir, "edge", "workers", `reader.${NS}`, "0", "serviceaccount", "token");
-  await until("the reader's token", async () => existsSync(tokenFile));
+  await waitUntil("the reader's token", async () => existsSync(tokenFile), 60_000);
   const listeners = {
     edge: {
       name: "edge",
@@ -207,9 +199,10 @@ async function main(): Promise<void> {
     items.filter(
       (p) => p.status.phase === "Running" && p.status.containerStatuses.every((c: Any) => c.state.running),
     ).length;
-  await until(
+  await waitUntil(
     `${PODS} pods Running in the edge's view`,
     async () => {
+      await Bun.sleep(250);
       const { items } = await listPods(listeners.edge, NS);
       process.stderr.write(`\rpods Running (edge's view): ${running(items)}/${PODS}   `);
       return running(items) === PODS;
