@@ -46,6 +46,24 @@ const listed = (object: KubeObject, extra: Record<string, string> = {}): Listed 
   },
 });
 
+/**
+ * A list made from the view alone, built once per view (the backends keep the same view object
+ * until it changes): building 500 pods (names, uids, content hashes) cost ~10 ms of CPU a request.
+ * The objects are shared by every answer made from that view; nothing changes them.
+ */
+function perView(build: (backend: KubeBackend) => Listed[]): (backend: KubeBackend) => Listed[] {
+  const built = new WeakMap<object, Listed[]>();
+  return (backend) => {
+    const view = backend.view();
+    let list = built.get(view);
+    if (!list) {
+      list = build(backend);
+      built.set(view, list);
+    }
+    return list;
+  };
+}
+
 function nodeMap(backend: KubeBackend): Map<string, KubeNode> {
   return new Map(backend.view().nodes.map((n) => [n.name, n]));
 }
@@ -67,18 +85,28 @@ const core = (
 });
 
 export const RESOURCES: readonly ResourceInfo[] = [
-  core("namespaces", "Namespace", false, ["status.phase"], (b) =>
-    b.view().namespaces.map((ns) => listed(namespaceObject(ns), { "status.phase": "Active" })),
+  core(
+    "namespaces",
+    "Namespace",
+    false,
+    ["status.phase"],
+    perView((b) =>
+      b.view().namespaces.map((ns) => listed(namespaceObject(ns), { "status.phase": "Active" })),
+    ),
   ),
-  core("nodes", "Node", false, ["spec.unschedulable"], (b) =>
-    b.view().nodes.map((n) => listed(nodeObject(n), { "spec.unschedulable": "false" })),
+  core(
+    "nodes",
+    "Node",
+    false,
+    ["spec.unschedulable"],
+    perView((b) => b.view().nodes.map((n) => listed(nodeObject(n), { "spec.unschedulable": "false" }))),
   ),
   core(
     "pods",
     "Pod",
     true,
     ["spec.nodeName", "status.phase", "spec.serviceAccountName", "spec.restartPolicy"],
-    (b) => {
+    perView((b) => {
       const nodes = nodeMap(b);
       return b.view().services.flatMap((s) =>
         s.deployments.map((d) => {
@@ -91,7 +119,7 @@ export const RESOURCES: readonly ResourceInfo[] = [
           });
         }),
       );
-    },
+    }),
   ),
   core("services", "Service", true, ["spec.type"], (b) => [
     listed(apiServiceObject(b.apiAddress()), { "spec.type": "ClusterIP" }),
@@ -157,7 +185,9 @@ export const RESOURCES: readonly ResourceInfo[] = [
     kind: "Deployment",
     namespaced: true,
     fields: META_FIELDS,
-    list: (b) => b.view().services.flatMap((s) => s.deployments.map((d) => listed(deploymentObject(s, d)))),
+    list: perView((b) =>
+      b.view().services.flatMap((s) => s.deployments.map((d) => listed(deploymentObject(s, d)))),
+    ),
   },
   {
     group: "apiextensions.k8s.io",

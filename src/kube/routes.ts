@@ -333,7 +333,9 @@ async function readBody(c: Context): Promise<{ text: string; value: unknown }> {
   return { text, value: parsed.value };
 }
 
-const isTrue = (v: string | undefined) => v === "true" || v === "1";
+/** A boolean query parameter as the API server reads one (Go's ParseBool): the Python client sends `True`. */
+const TRUE_VALUES = new Set(["1", "t", "T", "true", "TRUE", "True"]);
+export const isTrue = (v: string | null | undefined) => v !== null && v !== undefined && TRUE_VALUES.has(v);
 function numberOr(v: string | undefined): number | undefined {
   if (v === undefined || v === "") return undefined;
   const n = Number(v);

@@ -40,6 +40,10 @@ export function watchStream(backend: KubeBackend, options: WatchOptions): Readab
         seen.set(keyOf(o), o);
         if (!fromList) send("ADDED", o);
       }
+      // Bun sends the response head with the first bytes of the body: without this blank line (which
+      // the clients' JSON stream decoders skip) a watch with nothing to send yet would leave the
+      // client waiting for the response itself, and one with a response timeout would give up.
+      if (fromList || initial.length === 0) controller.enqueue(encoder.encode("\n"));
       const update = () => {
         if (closed) return;
         const next = new Map(options.read().map((o) => [keyOf(o), o] as const));

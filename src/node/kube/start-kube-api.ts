@@ -6,7 +6,7 @@
 import type { Hono } from "hono";
 import type { KubeCaller } from "../../kube/access.ts";
 import type { KubeAuth, KubeBackend } from "../../kube/backend.ts";
-import { kubeApiApp, MAX_KUBE_BODY } from "../../kube/routes.ts";
+import { isTrue, kubeApiApp, MAX_KUBE_BODY } from "../../kube/routes.ts";
 import type { HostPort } from "../../runtime/host-port.ts";
 import { type Server, serveHttp } from "../../runtime/serve.ts";
 import { bearerToken } from "../../runtime/token-file.ts";
@@ -70,7 +70,7 @@ export function startKubeApi(local: LocalNode, listen: HostPort, start: KubeApiS
   });
   const handler = (req: Request, srv: Server) => {
     // A watch stays open for as long as the client keeps it.
-    if (/[?&]watch=(true|1)(&|$)/.test(req.url)) srv.timeout(req, 0);
+    if (req.url.includes("watch=") && isTrue(new URL(req.url).searchParams.get("watch"))) srv.timeout(req, 0);
     return app.fetch(req, srv);
   };
   const server = serveHttp("Kubernetes API, --kube-port", listen, handler, {

@@ -297,6 +297,8 @@ describe("the cloud's Kubernetes API", () => {
       { headers: { authorization: `Bearer ${ADMIN_TOKEN}` }, signal: abort.signal },
     );
     const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+    // A blank line at once, so that the response head goes out before there is any change.
+    expect(new TextDecoder().decode((await reader.read()).value)).toBe("\n");
     store.db
       .query("UPDATE worker_status SET phase = 'failed', ready = 0, exit_code = 3 WHERE node = 'edge1'")
       .run();
@@ -305,6 +307,18 @@ describe("the cloud's Kubernetes API", () => {
     const event = JSON.parse(new TextDecoder().decode(value));
     expect(event.type).toBe("MODIFIED");
     expect(event.object.status.phase).toBe("Failed");
+    abort.abort();
+  });
+
+  test("watch=True (what the Python client sends) is a watch too", async () => {
+    const list = await call("GET", "/api/v1/namespaces/dayu/pods");
+    const abort = new AbortController();
+    const res = await app.request(
+      `/api/v1/namespaces/dayu/pods?watch=True&resourceVersion=${list.body.metadata.resourceVersion}`,
+      { headers: { authorization: `Bearer ${ADMIN_TOKEN}` }, signal: abort.signal },
+    );
+    const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+    expect(new TextDecoder().decode((await reader.read()).value)).toBe("\n");
     abort.abort();
   });
 
