@@ -242,32 +242,3 @@ export const RESOURCES: readonly ResourceInfo[] = [
 export function resourceInfo(group: string, version: string, resource: string): ResourceInfo | undefined {
   return RESOURCES.find((r) => r.group === group && r.version === version && r.resource === resource);
 }
-
-/**
- * The objects of a resource projected from one view are the same until the view changes: kept per
- * view (a new view is a new object), so that a list costs filtering, not projecting 500 pods again.
- * Metrics and the Sedna objects are read fresh (they change without the view).
- */
-const projected = new WeakMap<object, Map<string, Listed[] | undefined>>();
-const FROM_VIEW = new Set([
-  "namespaces",
-  "nodes",
-  "pods",
-  "services",
-  "endpoints",
-  "deployments",
-  "customresourcedefinitions",
-]);
-
-export function listOf(info: ResourceInfo, backend: KubeBackend): Listed[] | undefined {
-  if (!FROM_VIEW.has(info.resource) || info.group === "metrics.k8s.io") return info.list(backend);
-  const view = backend.view();
-  let byResource = projected.get(view);
-  if (!byResource) {
-    byResource = new Map();
-    projected.set(view, byResource);
-  }
-  const key = `${info.group}/${info.resource}`;
-  if (!byResource.has(key)) byResource.set(key, info.list(backend));
-  return byResource.get(key);
-}

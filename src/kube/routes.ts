@@ -19,7 +19,7 @@ import {
 } from "./discovery.ts";
 import type { KubeObject } from "./objects/meta.ts";
 import { parseKubePath } from "./paths.ts";
-import { listOf, type ResourceInfo, resourceInfo } from "./resources.ts";
+import { type ResourceInfo, resourceInfo } from "./resources.ts";
 import { parseFieldSelector, parseLabelSelector } from "./selectors.ts";
 import { KubeError, notFound, statusObject, successStatus } from "./status.ts";
 import { toTable, wantsTable } from "./table.ts";
@@ -142,7 +142,7 @@ async function resourceRoute(
     ...(path.name ? { name: path.name } : {}),
   };
   const body = method === "POST" || method === "PUT" || method === "PATCH" ? await readBody(c) : undefined;
-  const readable = listOf(info, backend);
+  const readable = info.list(backend);
   const read = verb === "get" || verb === "list" || verb === "watch";
   const forwardable = read ? readable === undefined : !backend.writes;
   // What goes to the cloud is authorized there (with the Grants); the rest here.
@@ -160,7 +160,7 @@ async function resourceRoute(
   }
 
   if (verb === "list" || verb === "watch") {
-    const read = () => select(c, info, listOf(info, backend) ?? [], namespace);
+    const read = () => select(c, info, info.list(backend) ?? [], namespace);
     if (verb === "watch") {
       if (watches.open >= MAX_WATCHES)
         throw new KubeError(

@@ -149,6 +149,29 @@ describe.skipIf(!HAVE_PYTHON_CLIENT)("Dayu's calls with the Python client", () =
     );
   }, 60_000);
 
+  test("a watch of the namespace's pods (the Python client's Watch().stream)", async () => {
+    const watching = py("watch", "dayu", "20", "3");
+    await Bun.sleep(1500);
+    const res = await runLevee([
+      "ctl",
+      "restart",
+      "processor-car-detection-edge1",
+      "-n",
+      "dayu",
+      "--node",
+      "cloud",
+      "--server",
+      c.cloud.apiUrl,
+      "--token",
+      c.cloud.adminToken,
+    ]);
+    expect(res.code, res.stderr).toBe(0);
+    const events = (await watching).result as { type: string; name: string }[];
+    expect(events.slice(0, 2).map((e) => e.type)).toEqual(["ADDED", "ADDED"]);
+    expect(events[2]?.type).toBe("MODIFIED");
+    expect(events[2]?.name).toMatch(/-cloudworker-/);
+  }, 40_000);
+
   test("errors are Kubernetes Status answers", async () => {
     expect(await py("delete-pod", "dayu", "nope")).toMatchObject({
       ok: false,
