@@ -152,20 +152,7 @@ describe.skipIf(!HAVE_PYTHON_CLIENT)("Dayu's calls with the Python client", () =
   test("a watch of the namespace's pods (the Python client's Watch().stream)", async () => {
     const watching = py("watch", "dayu", "20", "3");
     await Bun.sleep(1500);
-    const res = await runLevee([
-      "ctl",
-      "restart",
-      "processor-car-detection-edge1",
-      "-n",
-      "dayu",
-      "--node",
-      "cloud",
-      "--server",
-      c.cloud.apiUrl,
-      "--token",
-      c.cloud.adminToken,
-    ]);
-    expect(res.code, res.stderr).toBe(0);
+    await restartProcessor("cloud");
     const events = (await watching).result as { type: string; name: string }[];
     expect(events.slice(0, 2).map((e) => e.type)).toEqual(["ADDED", "ADDED"]);
     expect(events[2]?.type).toBe("MODIFIED");
@@ -334,25 +321,28 @@ describe.skipIf(!KUBECTL)("kubectl with levee ctl kubeconfig", () => {
     };
     await read(/edgeworker/);
     const lines = seen.split("\n").length;
-    const res = await runLevee([
-      "ctl",
-      "restart",
-      "processor-car-detection-edge1",
-      "-n",
-      "dayu",
-      "--node",
-      "edge1",
-      "--server",
-      c.cloud.apiUrl,
-      "--token",
-      c.cloud.adminToken,
-    ]);
-    expect(res.code, res.stderr).toBe(0);
+    await restartProcessor("edge1");
     await Promise.race([read(/edgeworker[^\n]*\n[\s\S]*edgeworker/), Bun.sleep(15_000)]);
     proc.kill();
     expect(seen.split("\n").length).toBeGreaterThan(lines);
   }, 30_000);
 });
+
+/** `levee ctl restart` of the dayu processor's worker on `node` (its pod changes). */
+async function restartProcessor(node: string): Promise<void> {
+  const server = ["--server", c.cloud.apiUrl, "--token", c.cloud.adminToken];
+  const res = await runLevee([
+    "ctl",
+    "restart",
+    "processor-car-detection-edge1",
+    "-n",
+    "dayu",
+    "--node",
+    node,
+    ...server,
+  ]);
+  expect(res.code, res.stderr).toBe(0);
+}
 
 async function workerSince(service: string, node: string): Promise<string | null> {
   const res = await c.cloud.api(`/api/v1/workers?service=${service}&node=${node}`);
