@@ -91,9 +91,14 @@ export const serviceSpecSchema = strict({
     .default("never")
     .meta({ description: "how long a node may be disconnected before its selector-placed workers move" }),
 }).superRefine(checkResolvedTemplates, {
-  // Only when the template and the workers parsed: the check reads them.
+  // Only when the spec is an object whose template and workers parsed: the check reads them.
   when: (payload) =>
-    !payload.issues.some((issue) => issue.path?.[0] === "template" || issue.path?.[0] === "workers"),
+    typeof payload.value === "object" &&
+    payload.value !== null &&
+    !payload.issues.some(
+      (issue) =>
+        (issue.path?.length ?? 0) === 0 || issue.path?.[0] === "template" || issue.path?.[0] === "workers",
+    ),
 });
 
 export const serviceSchema = resourceSchema("Service", { spec: serviceSpecSchema });

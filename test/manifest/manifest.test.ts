@@ -147,6 +147,13 @@ metadata: {name: b}
     expect(issue?.message).toMatch(/^JSON syntax error/);
   });
 
+  test("a Service without a spec, or with a spec that is no object, is an issue at spec (not a crash)", () => {
+    for (const spec of ["", "\nspec: 3\n", "\nspec: null\n"]) {
+      const issues = issuesOf(`apiVersion: levee/v1\nkind: Service\nmetadata: {name: a}${spec}`);
+      expect(issues.map((i) => i.path)).toEqual(["spec"]);
+    }
+  });
+
   test("an unknown kind lists the known ones", () => {
     const [issue] = issuesOf("apiVersion: levee/v1\nkind: Deployment\nmetadata: {name: a}\n");
     expect(issue).toMatchObject({ document: 0, kind: "Deployment", name: "a", path: "kind" });
