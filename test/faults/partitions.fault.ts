@@ -3,8 +3,9 @@
 // lost, no duplicate worker, no worker restarted because of a reconnect, mesh requests fail only
 // when no route exists, and how fast everything converges after each heal. Cuts: a single link
 // (cloud↔edge, both ways), an edge isolated from everyone, asymmetric (the edge cannot open
-// connections to the cloud, or the cloud to the edge), and flapping (a link cut and healed three
-// times in a second). Short profile in `npm run test:faults` (LEVEE_FAULT_CUTS, default 24); the
+// connections to the cloud, or the cloud to the edge), flapping (a link cut and healed three times
+// in a second), and a reset (the link cut and every connection between the two torn down, as a NAT
+// that lost its state does: the edge reconnects; a short cut alone outlives no MQTT keepalive). Short profile in `npm run test:faults` (LEVEE_FAULT_CUTS, default 24); the
 // long one: `LEVEE_FAULT_CUTS=120 bun test --timeout 3600000 test/faults/partitions.fault.ts`.
 // Root only.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
@@ -36,8 +37,11 @@ function random(seed: number): () => number {
   };
 }
 
-/** Live processes of levee workers: node/service/index → pids (from /proc, as root). */
-function workerProcesses(): Map<string, number[]> {
+/**
+ * Live processes of this suite's levee workers (their LEVEE_WORKER_DIR is under `root`; other
+ * tests may run workers of the same names): node/service/index → pids (from /proc, as root).
+ */
+function workerProcesses(root: string): Map<string, number[]> {
   const out = new Map<string, number[]>();
   for (const entry of readdirSync("/proc")) {
     if (!/^\d+$/.test(entry)) continue;
@@ -45,7 +49,7 @@ function workerProcesses(): Map<string, number[]> {
       if (/^\d+ \(.*\) [ZX]/.test(readFileSync(`/proc/${entry}/stat`, "utf8"))) continue;
       const env = readFileSync(`/proc/${entry}/environ`, "utf8").split("\0");
       const get = (name: string) => env.find((e) => e.startsWith(`${name}=`))?.slice(name.length + 1);
-      if (!get("LEVEE_WORKER_ID")) continue;
+      if (!get("LEVEE_WORKER_ID") || !get("LEVEE_WORKER_DIR")?.startsWith(`${root}/`)) continue;
       const key = `${get("NODE_NAME")}/${get("SERVICE_NAME")}/${get("LEVEE_WORKER_INDEX")}`;
       out.set(key, [...(out.get(key) ?? []), Number(entry)]);
     } catch {
@@ -56,9 +60,9 @@ function workerProcesses(): Map<string, number[]> {
 }
 
 /** The MARK env of the bump worker on each node (the generation it runs). */
-function marks(): Record<string, number | undefined> {
+function marks(root: string): Record<string, number | undefined> {
   const out: Record<string, number | undefined> = {};
-  for (const [key, pids] of workerProcesses()) {
+  for (const [key, pids] of workerProcesses(root)) {
     const [node, service] = key.split("/");
     if (service !== "bump" || !node) continue;
     const env = readFileSync(`/proc/${pids[0]}/environ`, "utf8").split("\0");
@@ -133,7 +137,7 @@ describe.skipIf(!available.ok)("random partitions under load", () => {
     const rand = random(seed);
     const pick = <T>(list: readonly T[]) => list[Math.floor(rand() * list.length)] as T;
     const steadyStart: Record<string, number> = {};
-    for (const [key, pids] of workerProcesses())
+    for (const [key, pids] of workerProcesses(agents.root))
       if (key.includes("/steady/")) steadyStart[key] = pids[0] as number;
     expect(Object.keys(steadyStart)).toHaveLength(3);
 
@@ -177,10 +181,21 @@ describe.skipIf(!available.ok)("random partitions under load", () => {
 
     for (let i = 0; i < CUTS; i++) {
       const edge = pick(EDGES);
-      const kind = pick(["link", "isolate", "edge-cannot-dial", "cloud-cannot-dial", "flap"] as const);
+      const kind = pick([
+        "link",
+        "isolate",
+        "edge-cannot-dial",
+        "cloud-cannot-dial",
+        "flap",
+        "reset",
+      ] as const);
       const from = Date.now();
       const hold = 300 + Math.floor(rand() * 1700);
-      if (kind === "link") net.cut("cloud", edge);
+      if (kind === "link" || kind === "reset") net.cut("cloud", edge);
+      if (kind === "reset") {
+        await net.exec(edge, ["ss", "-K", "dst", agents.address("cloud")]);
+        await net.exec("cloud", ["ss", "-K", "dst", agents.address(edge)]);
+      }
       if (kind === "isolate") net.isolate(edge);
       if (kind === "edge-cannot-dial") net.forbid(edge, "cloud");
       if (kind === "cloud-cannot-dial") net.forbid("cloud", edge);
@@ -192,7 +207,7 @@ describe.skipIf(!available.ok)("random partitions under load", () => {
           await Bun.sleep(150);
         }
       } else await Bun.sleep(hold);
-      if (kind === "link") net.heal("cloud", edge);
+      if (kind === "link" || kind === "reset") net.heal("cloud", edge);
       if (kind === "isolate") net.rejoin(edge);
       if (kind === "edge-cannot-dial") net.allow(edge, "cloud");
       if (kind === "cloud-cannot-dial") net.allow("cloud", edge);
@@ -202,7 +217,7 @@ describe.skipIf(!available.ok)("random partitions under load", () => {
       const healed = performance.now();
       await until(`convergence after cut ${i} (${kind} ${edge})`, converged, 30_000);
       o.convergenceMs.push(performance.now() - healed);
-      for (const [key, pids] of workerProcesses()) {
+      for (const [key, pids] of workerProcesses(agents.root)) {
         const [node, svc, index] = key.split("/");
         o.processScans.push({
           at: Date.now(),
@@ -217,11 +232,11 @@ describe.skipIf(!available.ok)("random partitions under load", () => {
     await Promise.all([applies, traffic]);
     await until("the last apply everywhere", async () => {
       if (!(await converged())) return false;
-      const m = marks();
+      const m = marks(agents.root);
       return EDGES.every((e) => m[e] === o.acknowledged.at(-1));
     });
-    o.finalGeneration = marks();
-    for (const [key, pids] of workerProcesses())
+    o.finalGeneration = marks(agents.root);
+    for (const [key, pids] of workerProcesses(agents.root))
       if (key.includes("/steady/")) o.steadyPids.end[key] = pids[0];
 
     const verdict = check(o, GRACE_MS);
