@@ -1,0 +1,164 @@
+// kill -9 at random points: the cloud or an edge is killed while applies arrive continuously (so
+// during applies, plan delivery and application, worker starts and status reports), then started
+// again on its data dir. After every crash its SQLite passes `PRAGMA integrity_check`; at the end
+// nothing the API acknowledged is lost (every node runs the last acknowledged generation), every
+// planned worker runs exactly once (no duplicate, no orphan of a service no longer planned), and the
+// workers whose spec never changed kept their pids through every agent crash (adopted, not
+// restarted). Short profile in `npm run test:faults` (LEVEE_FAULT_CRASHES, default 20); the long one:
+// `LEVEE_FAULT_CRASHES=200 bun test --timeout 3600000 ./test/faults/crashes.fault.ts`.
+import { Database } from "bun:sqlite";
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { type Cluster, startCluster, type TestAgent } from "../harness/cluster.ts";
+import { check, type Observations } from "./invariants.ts";
+
+const CRASHES = Number(process.env.LEVEE_FAULT_CRASHES ?? 20);
+const NODES = ["cloud", "edge1", "edge2"];
+
+/** This cluster's live worker processes: node/service/index → pids. */
+function workerProcesses(roots: readonly string[]): Map<string, number[]> {
+  const out = new Map<string, number[]>();
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (/^\d+ \(.*\) [ZX]/.test(readFileSync(`/proc/${entry}/stat`, "utf8"))) continue;
+      const env = readFileSync(`/proc/${entry}/environ`, "utf8").split("\0");
+      const get = (name: string) => env.find((e) => e.startsWith(`${name}=`))?.slice(name.length + 1);
+      const dir = get("LEVEE_WORKER_DIR");
+      if (!get("LEVEE_WORKER_ID") || !dir || !roots.some((r) => dir.startsWith(`${r}/`))) continue;
+      const key = `${get("NODE_NAME")}/${get("SERVICE_NAME")}/${get("LEVEE_WORKER_INDEX")}/${get("MARK") ?? ""}`;
+      out.set(key, [...(out.get(key) ?? []), Number(entry)]);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out;
+}
+
+function integrity(agent: TestAgent): string {
+  const db = new Database(join(agent.dataDir, "levee.db"), { readonly: true });
+  try {
+    return (db.query("PRAGMA integrity_check").get() as { integrity_check: string }).integrity_check;
+  } finally {
+    db.close();
+  }
+}
+
+describe("kill -9 at random points", () => {
+  let c: Cluster;
+  const roots = () => c.all().map((a) => a.dataDir);
+  const service = (name: string, env: Record<string, string> = {}) => ({
+    apiVersion: "levee/v1",
+    kind: "Service",
+    metadata: { name },
+    spec: {
+      template: { command: ["sh", "-c", "exec sleep 100000"], env },
+      workers: NODES.map((node) => ({ node })),
+    },
+  });
+  const apply = async (object: unknown) =>
+    (
+      await c.cloud
+        .api("/api/v1/apply", {
+          method: "POST",
+          body: JSON.stringify([object]),
+          signal: AbortSignal.timeout(5000),
+        })
+        .catch(() => undefined)
+    )?.status === 200;
+
+  beforeAll(async () => {
+    c = await startCluster({ edges: 2, readyTimeoutMs: 30_000 });
+    expect(await apply(service("steady"))).toBe(true);
+    expect(await apply(service("bump", { MARK: "0" }))).toBe(true);
+  }, 60_000);
+
+  afterAll(async () => {
+    await c?.destroy();
+  });
+
+  test(`${CRASHES} crashes: integrity, nothing acknowledged lost, no duplicate or orphan worker`, async () => {
+    const seedValue = Number(process.env.LEVEE_FAULT_SEED ?? Date.now() % 100000);
+    let s = seedValue >>> 0;
+    const rand = () => {
+      s = (s * 1664525 + 1013904223) >>> 0;
+      return s / 2 ** 32;
+    };
+    const steady = async () => {
+      const pids: Record<string, number> = {};
+      for (const [key, list] of workerProcesses(roots()))
+        if (key.includes("/steady/")) pids[key] = list[0] as number;
+      return pids;
+    };
+    const deadline = Date.now() + 30_000;
+    while (Object.keys(await steady()).length < NODES.length && Date.now() < deadline) await Bun.sleep(200);
+    const start = await steady();
+    expect(Object.keys(start)).toHaveLength(NODES.length);
+
+    const acknowledged: number[] = [0];
+    const integrityFailures: string[] = [];
+    let running = true;
+    const applies = (async () => {
+      let mark = 1;
+      while (running) {
+        if (await apply(service("bump", { MARK: String(mark) }))) acknowledged.push(mark);
+        mark++;
+        await Bun.sleep(150 + rand() * 300);
+      }
+    })();
+    for (let i = 0; i < CRASHES; i++) {
+      const victim = c.all()[Math.floor(rand() * NODES.length)] as TestAgent;
+      await Bun.sleep(rand() * 800);
+      victim.kill("SIGKILL");
+      await victim.process.exited;
+      const result = integrity(victim);
+      if (result !== "ok") integrityFailures.push(`${victim.name} after crash ${i}: ${result}`);
+      await victim.restart({ waitReady: true });
+    }
+    running = false;
+    await applies;
+
+    const last = acknowledged.at(-1) as number;
+    const convergeBy = Date.now() + 60_000;
+    const final = () => {
+      const processes = workerProcesses(roots());
+      const bump = [...processes.keys()].filter((k) => k.includes("/bump/"));
+      return {
+        processes,
+        done: NODES.every((n) => bump.includes(`${n}/bump/0/${last}`)) && bump.length === NODES.length,
+      };
+    };
+    while (!final().done && Date.now() < convergeBy) await Bun.sleep(250);
+    const { processes } = final();
+    const o: Observations = {
+      acknowledged,
+      finalGeneration: Object.fromEntries(
+        NODES.map((n) => {
+          const key = [...processes.keys()].find((k) => k.startsWith(`${n}/bump/0/`));
+          return [n, key ? Number(key.split("/")[3]) : undefined];
+        }),
+      ),
+      processScans: [...processes].map(([key, pids]) => {
+        const [node, svc, index] = key.split("/");
+        return { at: Date.now(), node: node ?? "", worker: `${svc}/${index}`, count: pids.length };
+      }),
+      steadyPids: { start, end: await steady() },
+      requests: [],
+      cutWindows: {},
+      convergenceMs: [],
+    };
+    const verdict = check(o, 0);
+    const orphans = [...processes.keys()].filter((k) => !/\/(steady|bump)\//.test(k));
+    const staleBumps = [...processes.keys()].filter((k) => k.includes("/bump/") && !k.endsWith(`/${last}`));
+    process.stderr.write(
+      `crashes: ${JSON.stringify({ seed: seedValue, crashes: CRASHES, acknowledged: acknowledged.length - 1, last })}\n`,
+    );
+    expect(integrityFailures).toEqual([]);
+    expect(verdict.lostUpdates).toEqual([]);
+    expect(verdict.duplicates).toEqual([]);
+    expect(verdict.restartedByReconnect).toEqual([]);
+    expect(orphans).toEqual([]);
+    expect(staleBumps).toEqual([]);
+  }, 3_600_000);
+});
