@@ -12,9 +12,13 @@ import type { Logger } from "../runtime/log.ts";
 import type { Store } from "../store/store.ts";
 
 /** One attempt: the key, or throws why not. */
-export async function fetchPlanKey(cloudUrl: string, identity: NodeIdentity): Promise<PlanKey> {
+export async function fetchPlanKey(
+  cloudUrl: string,
+  identity: NodeIdentity,
+  fetcher: typeof fetch = fetch,
+): Promise<PlanKey> {
   const authorization = `Basic ${Buffer.from(`${identity.username}:${identity.password}`).toString("base64")}`;
-  const res = await fetch(new URL("/api/v1/plan-key", cloudUrl), {
+  const res = await fetcher(new URL("/api/v1/plan-key", cloudUrl), {
     headers: { authorization },
     signal: AbortSignal.timeout(10_000),
   });
@@ -35,12 +39,13 @@ export async function ensurePlanKey(options: {
   log: Logger;
   stopped: () => boolean;
   backoff?: Backoff;
+  fetch?: typeof fetch;
 }): Promise<void> {
   const { store, log } = options;
   const backoff = options.backoff ?? new Backoff();
   while (!options.stopped() && !storedPlanKey(store)) {
     try {
-      const key = await fetchPlanKey(options.cloudUrl, options.identity);
+      const key = await fetchPlanKey(options.cloudUrl, options.identity, options.fetch);
       savePlanKey(store, key);
       log.info("kept the cloud's plan-signing key: plans are verified from now on", { keyId: key.keyId });
       return;
