@@ -3,70 +3,66 @@
 // credentials, fetched once (retried while the cloud refuses or is away) and kept.
 import { afterAll, describe, expect, test } from "bun:test";
 import { generateKeyPairSync } from "node:crypto";
-import { cloudApiApp } from "../../src/cloud/api/app.ts";
-import { ControlPlane } from "../../src/cloud/control-plane.ts";
-import { joinNode } from "../../src/cloud/node-registry.ts";
 import { planSigner } from "../../src/cloud/plan-signing-key.ts";
 import { joinCloud } from "../../src/edge/join.ts";
 import { ensurePlanKey, fetchPlanKey } from "../../src/edge/plan-key-fetch.ts";
 import { savePlanKey, storedPlanKey } from "../../src/node/plan-key.ts";
 import { mosquittoHasher } from "../../src/protocol/mosquitto-password.ts";
 import { Backoff } from "../../src/runtime/backoff.ts";
-import { Readiness } from "../../src/runtime/health.ts";
-import { createLogger } from "../../src/runtime/log.ts";
 import { openStore, type Store } from "../../src/store/store.ts";
+import { ADMIN_TOKEN, inProcessCloud, registeredNode } from "../harness/cloud-api.ts";
 import { makeTempDir } from "../harness/cluster.ts";
 
-const log = createLogger({ level: "error", format: "json", write: () => {} });
 const stores: Store[] = [];
 afterAll(() => {
   for (const s of stores) s.close();
 });
-const store = (mode: "cloud" | "edge") => {
-  const s = openStore({ dataDir: makeTempDir(), mode });
-  stores.push(s);
-  return s;
-};
 
 describe("the plan key on a node", () => {
-  const cloud = store("cloud");
   const signer = planSigner(generateKeyPairSync("ed25519").privateKey);
-  const ADMIN = "lvadm_test-token-that-is-long-enough-0123456789";
-  const app = cloudApiApp({
+  const {
     store: cloud,
+    app,
     log,
-    readiness: new Readiness(),
-    identity: { mode: "cloud" },
-    adminToken: ADMIN,
-    cloudMqttPassword: "x",
-    plane: new ControlPlane(cloud, log, () => {}),
-    join: {
-      hasher: mosquittoHasher,
-      mqttUrlForNodes: () => "mqtt://127.0.0.1:1883",
-      planSigner: signer,
-      onJoined: () => {},
+  } = inProcessCloud({
+    deps: {
+      join: {
+        hasher: mosquittoHasher,
+        mqttUrlForNodes: () => "mqtt://127.0.0.1:1883",
+        planSigner: signer,
+        onJoined: () => {},
+      },
     },
   });
+  stores.push(cloud);
+  const edgeStore = () => {
+    const s = openStore({ dataDir: makeTempDir(), mode: "edge" });
+    stores.push(s);
+    return s;
+  };
   const fetchApp = ((input: string | URL | Request, init?: RequestInit) =>
     app.request(input instanceof Request ? input : String(input), init)) as typeof fetch;
-  const old = joinNode(
-    cloud,
-    mosquittoHasher,
-    { name: "old", labels: {}, addresses: [], agentVersion: "", arch: "" },
-    () => {},
-  );
-  if (old.kind !== "joined") throw new Error("setup");
-  const oldIdentity = { name: "old", uid: old.uid, mqttUrl: "mqtt://x", ...old.credentials };
+  const oldIdentity = { name: "old", uid: "u", mqttUrl: "mqtt://x", ...registeredNode(cloud, "old") };
+  const ensure = (store: Store, fetcher: typeof fetch, backoff?: Backoff) =>
+    ensurePlanKey({
+      store,
+      cloudUrl: "http://cloud",
+      identity: oldIdentity,
+      log,
+      stopped: () => false,
+      fetch: fetcher,
+      ...(backoff ? { backoff } : {}),
+    });
 
   test("a join brings the key, and the edge keeps it", async () => {
     const token = (await (
       await app.request("/api/v1/tokens", {
         method: "POST",
-        headers: { authorization: `Bearer ${ADMIN}` },
+        headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
         body: JSON.stringify({ uses: 1, ttl: "1h" }),
       })
     ).json()) as { token: string };
-    const edge = store("edge");
+    const edge = edgeStore();
     const realFetch = globalThis.fetch;
     globalThis.fetch = fetchApp;
     try {
@@ -92,7 +88,7 @@ describe("the plan key on a node", () => {
   });
 
   test("a node that joined before fetches it once, retrying, and keeps it", async () => {
-    const edge = store("edge");
+    const edge = edgeStore();
     let calls = 0;
     const flaky = ((input: string | URL | Request, init?: RequestInit) => {
       calls++;
@@ -100,31 +96,16 @@ describe("the plan key on a node", () => {
       return fetchApp(input, init);
     }) as typeof fetch;
     const backoff = new Backoff({ baseMs: 1, capMs: 2 });
-    await ensurePlanKey({
-      store: edge,
-      cloudUrl: "http://cloud",
-      identity: oldIdentity,
-      log,
-      stopped: () => false,
-      backoff,
-      fetch: flaky,
-    });
+    await ensure(edge, flaky, backoff);
     expect(calls).toBe(2);
     expect(storedPlanKey(edge)).toEqual(signer.key);
     // Kept: not asked again, and not replaced by a later answer.
-    await ensurePlanKey({
-      store: edge,
-      cloudUrl: "http://cloud",
-      identity: oldIdentity,
-      log,
-      stopped: () => false,
-      fetch: flaky,
-    });
+    await ensure(edge, flaky);
     expect(calls).toBe(2);
   });
 
   test("a key that is not an Ed25519 public key is never kept", () => {
-    const edge = store("edge");
+    const edge = edgeStore();
     expect(() => savePlanKey(edge, { publicKey: "nope", keyId: "k" })).toThrow(/not a PEM public key/);
     expect(storedPlanKey(edge)).toBeUndefined();
   });
