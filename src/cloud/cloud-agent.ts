@@ -17,6 +17,7 @@ import { type NodeIdentity, saveIdentity, storedIdentity } from "../node/identit
 import { startJoinedNode } from "../node/joined-node.ts";
 import { startKubeApi, workerCaller } from "../node/kube/start-kube-api.ts";
 import { type LocalNode, startLocalNode } from "../node/local-node.ts";
+import { savePlanKey } from "../node/plan-key.ts";
 import { mosquittoHasher } from "../protocol/mosquitto-password.ts";
 import type { ClientTls } from "../protocol/mqtt-session.ts";
 import { RefusalError } from "../runtime/errors.ts";
@@ -42,6 +43,7 @@ import { certificateExpiresInMs, loadBrokerTls, loadCa } from "./mqtt-tls.ts";
 import { issueOwnMeshTls, loadOrCreateNodeCa, type NodeCa, ownedBy } from "./node-ca.ts";
 import { joinNode } from "./node-registry.ts";
 import { planLimits } from "./plan-limits.ts";
+import { loadOrCreatePlanSigner } from "./plan-signing-key.ts";
 import { phaseChangeAffectsPlacement } from "./planner.ts";
 
 export interface CloudAgent extends LocalNode {
@@ -69,6 +71,7 @@ export async function startCloud(config: CloudConfig): Promise<CloudAgent> {
   const externalCa = config.mqttUrl && config.mqttTlsCa ? loadCa(config.mqttTlsCa) : undefined;
   const node = await startLocalNode(config);
   const nodeCa = loadOrCreateNodeCa(config.dataDir);
+  const planSigner = loadOrCreatePlanSigner(config.dataDir);
   const { log, lifecycle, readiness, store } = node;
   const adminToken = ensureAdminToken(config.dataDir);
 
@@ -135,6 +138,14 @@ export async function startCloud(config: CloudConfig): Promise<CloudAgent> {
       catalog.markDirty();
       kube.markDirty();
     },
+    signPlan: (fields) => planSigner.sign(fields),
+    onPlanRefused: (name, refusal) =>
+      phaseEvents.add({
+        kind: "Node",
+        name,
+        reason: "PlanRefused",
+        message: `refused plan revision ${refusal.revision}: ${refusal.reason}`,
+      }),
   });
   readiness.add("sync", () => link.state());
   // With an external broker, "mqtt" says whether it is reachable, as the embedded one's check does.
@@ -179,6 +190,8 @@ export async function startCloud(config: CloudConfig): Promise<CloudAgent> {
   // The cloud's own node: registered, its mesh credentials (signed by the mesh CA, kept renewed),
   // the relay every edge reaches, then its joined parts (joined-node.ts) as on any edge.
   const identity = selfIdentity(node, config.mqttUrl ? nodesMqttUrl : brokerUrl);
+  // Its plans come through the broker too, so it verifies them with the same key as any edge.
+  savePlanKey(store, planSigner.key);
   const meshTls = keepMeshTls({
     store,
     obtain: async () => issueOwnMeshTls(nodeCa, identity.name, [config.advertiseAddress]),
@@ -241,6 +254,7 @@ export async function startCloud(config: CloudConfig): Promise<CloudAgent> {
       mqttUrlForNodes: () => nodesMqttUrl,
       mqttCaForNodes: () => tls?.ca ?? null,
       nodeCa,
+      planSigner,
       onJoined: (name) => {
         mosquitto?.refresh();
         plane.replan(`node ${name} joined`, name);

@@ -15,6 +15,7 @@ import { Backoff } from "../runtime/backoff.ts";
 import { describeError, isRecoverable } from "../runtime/errors.ts";
 import { versionInfo } from "../runtime/version.ts";
 import { joinCloud } from "./join.ts";
+import { ensurePlanKey } from "./plan-key-fetch.ts";
 
 export async function startEdge(config: EdgeConfig): Promise<LocalNode> {
   const node = await startLocalNode(config);
@@ -40,6 +41,9 @@ export async function startEdge(config: EdgeConfig): Promise<LocalNode> {
       configured: config.nodeName,
     });
   }
+
+  // A node that joined before plans were signed fetches the cloud's key once (in the background).
+  void ensurePlanKey({ store, cloudUrl: config.cloud, identity, log, stopped: () => stopped });
 
   // Before the joined parts: the mesh's credentials (renewed from the cloud, kept in SQLite).
   const meshTls = keepEdgeMeshTls({

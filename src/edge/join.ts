@@ -1,13 +1,15 @@
 // Joining the cloud, once: POST /api/v1/join with the join token, then the node's identity, MQTT
 // credentials and the broker's CA (for mqtts://) are kept (src/node/identity.ts), so restarts need
 // no token and no cloud. The join also brings the node's mesh certificate, for a key
-// made here (src/mesh/transport/mesh-credentials.ts keeps it renewed).
+// made here (src/mesh/transport/mesh-credentials.ts keeps it renewed), and the cloud's
+// plan-signing key every plan is verified with (src/node/plan-key.ts).
 // A refusal (bad/expired token, name taken) is final: a RefusalError, exit 2. An unreachable cloud
 // is not: the caller retries with backoff.
 import { arch } from "node:os";
 import { newNodeKey } from "../mesh/transport/certificates.ts";
 import { saveMeshTls } from "../mesh/transport/mesh-credentials.ts";
 import { type NodeIdentity, saveIdentity } from "../node/identity.ts";
+import { planKeyOf, savePlanKey } from "../node/plan-key.ts";
 import { readJsonAnswer } from "../runtime/bounded-read.ts";
 import { describeError, RecoverableError, RefusalError } from "../runtime/errors.ts";
 import type { Store } from "../store/store.ts";
@@ -61,6 +63,7 @@ export async function joinCloud(options: JoinOptions): Promise<NodeIdentity> {
     node?: { name: string; uid: string };
     mqtt?: { url: string; username: string; password: string; ca?: unknown };
     mesh?: { ca?: unknown; certificate?: unknown };
+    planKey?: unknown;
   };
   if (res.status === 401 || res.status === 409 || res.status === 400) {
     throw new RefusalError(
@@ -80,8 +83,10 @@ export async function joinCloud(options: JoinOptions): Promise<NodeIdentity> {
     password: answer.mqtt.password,
     ...(typeof answer.mqtt.ca === "string" && answer.mqtt.ca !== "" ? { mqttCa: answer.mqtt.ca } : {}),
   };
+  const planKey = planKeyOf(answer.planKey);
   options.store.tx(() => {
     saveIdentity(options.store, identity);
+    if (planKey) savePlanKey(options.store, planKey);
     const mesh = answer.mesh;
     if (typeof mesh?.ca === "string" && typeof mesh.certificate === "string")
       saveMeshTls(options.store, { ca: mesh.ca, cert: mesh.certificate, key: meshKey.key });

@@ -5,6 +5,7 @@ import { randomUUID } from "node:crypto";
 import { z } from "zod";
 import { parseJsonWithin } from "../runtime/bounded-json.ts";
 import { PermanentError } from "../runtime/errors.ts";
+import { MAX_KEY_ID_CHARS, MAX_SIGNATURE_CHARS } from "./plan-signature.ts";
 import { usageReportSchema } from "./usage.ts";
 
 export const PROTOCOL_VERSION = 1;
@@ -53,6 +54,12 @@ export const planMessageSchema = z.object({
   format: z.number().int().min(1).optional(),
   /** The node's whole plan; its shape belongs to the planner (src/manifest/plan.ts). */
   plan: z.record(z.string(), z.unknown()),
+  /**
+   * The cloud's signature of the fields above (plan-signature.ts) and the id of the key that made
+   * it. Absent from clouds before plans were signed; an agent before then ignores both.
+   */
+  signature: z.string().max(MAX_SIGNATURE_CHARS).optional(),
+  keyId: z.string().max(MAX_KEY_ID_CHARS).optional(),
 });
 
 export const ackSchema = z.object({
@@ -75,6 +82,14 @@ export const heartbeatSchema = z.object({
    * cannot read is left out rather than dropping the heartbeat: liveness never depends on it.
    */
   usage: usageReportSchema.optional().catch(undefined),
+  /**
+   * The latest plan this node refused (its signature did not verify), until it accepts a plan: so
+   * the cloud records it once as an event of the Node. Absent when none; a cloud before it ignores it.
+   */
+  planRefused: z
+    .object({ epoch, revision, hash, reason: z.string().max(1024) })
+    .optional()
+    .catch(undefined),
 });
 
 export const workerStatusSchema = z.object({
@@ -243,6 +258,8 @@ export function planBodyLimit(node: string): number {
     hash: "x".repeat(256),
     format: Number.MAX_SAFE_INTEGER,
     plan: {},
+    signature: "x".repeat(MAX_SIGNATURE_CHARS),
+    keyId: "x".repeat(MAX_KEY_ID_CHARS),
   };
   return MAX_MESSAGE_BYTES - (Buffer.byteLength(JSON.stringify(widest), "utf8") - 2);
 }

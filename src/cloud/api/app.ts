@@ -23,6 +23,7 @@ import { mountCertificateRoutes } from "./routes-certificates.ts";
 import { mountConfigContentRoutes } from "./routes-config-content.ts";
 import { type JoinDeps, mountJoinRoutes } from "./routes-join.ts";
 import { mountLogRoutes } from "./routes-logs.ts";
+import { mountPlanKeyRoute } from "./routes-plan-key.ts";
 import { mountResourceRoutes, type ResourceHooks } from "./routes-resources.ts";
 import { mountTokenRoutes } from "./routes-tokens.ts";
 import { mountWorkerRestartRoute } from "./routes-worker-restart.ts";
@@ -79,6 +80,7 @@ export function cloudApiApp(deps: CloudApiDeps): Hono {
   if (deps.nodeCa)
     mountCertificateRoutes(api, { store, log, ca: deps.nodeCa, guard: every(json, adminOrNode) });
   mountConfigContentRoutes(api, { store, scope, log, guard: every(json, adminOrNode) });
+  if (deps.join.planSigner) mountPlanKeyRoute(api, deps.join.planSigner, adminOrNode);
   // Streamed bodies, without the JSON limit: an artifact upload (its own limit) and a log upload.
   if (deps.artifacts)
     mountArtifactRoutes(api, {

@@ -1,10 +1,12 @@
 // POST /api/v1/join: an edge presents a join token (or, when it joined before, its own
 // credentials) and gets its node identity, MQTT credentials and, for a TLS broker, the CA to
-// verify it with; with `mesh.publicKey`, also its mesh certificate for that key and the mesh CA.
+// verify it with; with `mesh.publicKey`, also its mesh certificate for that key and the mesh CA;
+// and the public key the cloud signs plans with.
 // Not behind the admin token: `guard` is the body limit only.
 import type { Hono, MiddlewareHandler } from "hono";
 import { z } from "zod";
 import { nodePublicKeyProblem } from "../../mesh/transport/certificates.ts";
+import type { PlanKey } from "../../protocol/plan-signature.ts";
 import { CLOUD_USER } from "../../protocol/topics.ts";
 import { DNS_SUBDOMAIN, dnsSubdomainProblem } from "../../runtime/dns-name.ts";
 import type { Logger } from "../../runtime/log.ts";
@@ -14,6 +16,7 @@ import { consumeJoinToken } from "../join-tokens.ts";
 import type { NodeCa } from "../node-ca.ts";
 import { isSystemLabel, SYSTEM_LABEL_PREFIX } from "../node-labels.ts";
 import { joinNode, type PasswordHasher } from "../node-registry.ts";
+import type { PlanSigner } from "../plan-signing-key.ts";
 import { parseBody } from "./errors.ts";
 
 const label = z.string().max(63);
@@ -42,6 +45,8 @@ export interface JoinResponse {
    * none. `key` stays null: node keys are made on the node and never travel.
    */
   mesh: { ca: string | null; certificate: string | null; key: string | null };
+  /** The key every plan message is signed with (plan-signature.ts); the node keeps it. */
+  planKey?: PlanKey;
 }
 
 export interface JoinDeps {
@@ -54,6 +59,8 @@ export interface JoinDeps {
   mqttCaForNodes?: () => string | null;
   /** The mesh CA that signs node certificates; without it joins get no certificate. */
   nodeCa?: NodeCa;
+  /** The cloud's plan-signing key, whose public half joining nodes get. */
+  planSigner?: PlanSigner;
   /** Called after a node joined for the first time (the planner gives it a plan). */
   onJoined: (node: string) => void;
   guard: MiddlewareHandler;
@@ -117,6 +124,7 @@ export function mountJoinRoutes(api: Hono, deps: JoinDeps): void {
               key: null,
             }
           : { ca: null, certificate: null, key: null },
+      ...(deps.planSigner ? { planKey: deps.planSigner.key } : {}),
     };
     return c.json(response, outcome.kind === "joined" ? 201 : 200);
   });

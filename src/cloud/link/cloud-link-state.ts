@@ -22,6 +22,8 @@ export class CloudLinkState {
    * than that is the will of a connection already replaced (a taken-over session): ignored.
    */
   readonly onlineTs = new Map<string, number>();
+  /** The refusal each node last reported (epoch/revision/reason), so each is recorded once. */
+  readonly refused = new Map<string, string>();
   /** The fleet size the heartbeat interval is chosen for (recounted at each sweep). */
   nodeCount: number;
   /** When (cloud clock) the link's session last became ready; until a few heartbeats after, silence proves nothing. */

@@ -13,8 +13,9 @@
 
 import { cloudClientId } from "../../protocol/acl.ts";
 import { MISSED_HEARTBEATS } from "../../protocol/heartbeat.ts";
-import type { WorkerStatus } from "../../protocol/messages.ts";
+import type { Heartbeat, WorkerStatus } from "../../protocol/messages.ts";
 import { type ClientTls, MqttSession } from "../../protocol/mqtt-session.ts";
+import type { PlanSignature, SignedPlanFields } from "../../protocol/plan-signature.ts";
 import { CLOUD_SUBSCRIPTIONS, CLOUD_USER } from "../../protocol/topics.ts";
 import type { BackoffOptions } from "../../runtime/backoff.ts";
 import { Counter } from "../../runtime/counters.ts";
@@ -60,6 +61,10 @@ export interface CloudLinkOptions {
   onApplied?: (node: string, revision: number) => void;
   /** After worker status from a node was stored. */
   onStatus?: (node: string, workers: readonly WorkerStatus[]) => void;
+  /** Signs each plan message (plan-signing-key.ts). */
+  signPlan?: (fields: SignedPlanFields) => PlanSignature;
+  /** After a node reported a plan it refused (once per refused plan and reason). */
+  onPlanRefused?: (node: string, refusal: NonNullable<Heartbeat["planRefused"]>) => void;
   /** Heartbeat interval for a fleet size; default heartbeatSeconds (PROTOCOL.md). Tests shorten it. */
   heartbeatSeconds?: (nodeCount: number) => number;
   /** Clock, ms (tests). */
@@ -113,6 +118,7 @@ export function startCloudLink(options: CloudLinkOptions): CloudLink {
     publish,
     now,
     log,
+    sign: options.signPlan,
   });
   const phases = createPhaseSweeper({
     store,
@@ -139,6 +145,7 @@ export function startCloudLink(options: CloudLinkOptions): CloudLink {
     log,
     onApplied: options.onApplied,
     onStatus: options.onStatus,
+    onPlanRefused: options.onPlanRefused,
   };
 
   const queue = new TurnQueue<Received>(

@@ -1,9 +1,11 @@
 // Sending a node its plan: read from the plans table and published, remembered as sent (when, by
 // the cloud's clock) so a hello or heartbeat can tell a plan on its way from a lost one. Called
 // while a batch is open, the send waits for the commit and happens once per node per batch, so
-// what goes out is the plan as committed.
+// what goes out is the plan as committed. With a signer, each plan message carries the cloud's
+// signature of what the node will store (plan-signature.ts), made for that node.
 import { PLAN_FORMAT } from "../../manifest/plan.ts";
 import { encodeMessage, newMessage } from "../../protocol/messages.ts";
+import type { PlanSignature, SignedPlanFields } from "../../protocol/plan-signature.ts";
 import { downTopic } from "../../protocol/topics.ts";
 import type { Logger } from "../../runtime/log.ts";
 import type { CloudLinkState } from "./cloud-link-state.ts";
@@ -19,6 +21,8 @@ export interface PlanDeliveryDeps {
   publish(topic: string, payload: Buffer): boolean;
   now(): number;
   log: Logger;
+  /** Signs each plan (plan-signing-key.ts); without it plans go out unsigned. */
+  sign?: ((fields: SignedPlanFields) => PlanSignature) | undefined;
 }
 
 export interface PlanDelivery {
@@ -48,8 +52,10 @@ export function planDelivery(deps: PlanDeliveryDeps): PlanDelivery {
       format: PLAN_FORMAT,
       plan,
     };
+    const signature = deps.sign?.({ node, ...body });
     try {
-      if (!deps.publish(downTopic(node), encodeMessage(newMessage(node, body)))) return false;
+      if (!deps.publish(downTopic(node), encodeMessage(newMessage(node, { ...body, ...signature }))))
+        return false;
     } catch (err) {
       log.error("cannot send sync message", { node, type: "plan", error: err });
       return false;

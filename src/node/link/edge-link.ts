@@ -17,6 +17,7 @@ import type { BackoffOptions } from "../../runtime/backoff.ts";
 import { Counter } from "../../runtime/counters.ts";
 import type { Logger } from "../../runtime/log.ts";
 import type { Store } from "../../store/store.ts";
+import { storedPlanKey } from "../plan-key.ts";
 import { systemClock } from "./clock.ts";
 import { EdgeLinkState } from "./edge-link-state.ts";
 import { handleConnected } from "./handlers/connected.ts";
@@ -111,6 +112,7 @@ export function startEdgeLink(options: EdgeLinkOptions): EdgeLink {
     dropped,
     log,
     onPlan: options.onPlan,
+    planKey: () => storedPlanKey(store),
     usage: options.usage,
   };
 

@@ -2,11 +2,14 @@
 // message of the cloud's epoch and the current format, remembered as sent; inside an open batch
 // it waits for the commit and goes once per node; nothing is sent, or remembered, when it cannot be.
 import { afterEach, describe, expect, test } from "bun:test";
+import { generateKeyPairSync } from "node:crypto";
 import { CloudLinkState } from "../../../src/cloud/link/cloud-link-state.ts";
 import { planDelivery } from "../../../src/cloud/link/plan-delivery.ts";
 import { syncRecords } from "../../../src/cloud/link/sync-records.ts";
+import { type PlanSigner, planSigner } from "../../../src/cloud/plan-signing-key.ts";
 import { PLAN_FORMAT } from "../../../src/manifest/plan.ts";
 import { decodeMessage } from "../../../src/protocol/messages.ts";
+import { planSignatureProblem } from "../../../src/protocol/plan-signature.ts";
 import { downTopic } from "../../../src/protocol/topics.ts";
 import { createLogger } from "../../../src/runtime/log.ts";
 import { openStore, type Store } from "../../../src/store/store.ts";
@@ -17,7 +20,7 @@ afterEach(() => {
   for (const s of stores.splice(0)) s.close();
 });
 
-function setup(options: { ready?: boolean; publishes?: boolean } = {}) {
+function setup(options: { ready?: boolean; publishes?: boolean; signer?: PlanSigner } = {}) {
   const store = openStore({ dataDir: makeTempDir(), mode: "cloud" });
   stores.push(store);
   const at = new Date().toISOString();
@@ -49,6 +52,7 @@ function setup(options: { ready?: boolean; publishes?: boolean } = {}) {
       return true;
     },
     now: () => 5000,
+    sign: options.signer?.sign,
     log: createLogger({ level: "debug", format: "text", write: (l) => logs.push(l) }),
   });
   const setPlan = (revision: number, plan = JSON.stringify({ services: [revision] })) =>
@@ -85,6 +89,18 @@ describe("plan delivery", () => {
     ]);
     expect(s.state.sent.get("n1")).toEqual({ revision: 4, hash: "hash-4", atMs: 5000 });
     expect(s.state.sentDirty.has("n1")).toBe(true);
+  });
+
+  test("with a signer: each plan carries the cloud's signature of what the node stores, for that node", () => {
+    const signer = planSigner(generateKeyPairSync("ed25519").privateKey);
+    const s = setup({ signer });
+    s.setPlan(4);
+    expect(s.delivery.publishPlan("n1")).toBe(true);
+    const [msg] = s.plans();
+    if (!msg) throw new Error("no plan sent");
+    expect(msg.keyId).toBe(signer.key.keyId);
+    expect(planSignatureProblem(signer.key, msg, msg)).toBeUndefined();
+    expect(planSignatureProblem(signer.key, { ...msg, node: "n2" }, msg)).toContain("does not match");
   });
 
   test("inside a batch: once per node, after the commit, the plan as committed", () => {

@@ -2,7 +2,7 @@
 // and to defer until the batch commits, the plan sender, the phase sweep of one node, the clock
 // and the logger. cloud-link.ts builds it once; a test builds one with fakes and a store of its
 // own, no broker.
-import type { WorkerStatus } from "../../../protocol/messages.ts";
+import type { Heartbeat, WorkerStatus } from "../../../protocol/messages.ts";
 import type { Counter } from "../../../runtime/counters.ts";
 import type { Logger } from "../../../runtime/log.ts";
 import type { CloudLinkState } from "../cloud-link-state.ts";
@@ -30,6 +30,10 @@ export interface CloudLinkContext {
   readonly onApplied?: ((node: string, revision: number) => void) | undefined;
   /** After worker status from a node was stored (called after the commit). */
   readonly onStatus?: ((node: string, workers: readonly WorkerStatus[]) => void) | undefined;
+  /** After a node reported a plan it refused, once per refusal (called after the commit). */
+  readonly onPlanRefused?:
+    | ((node: string, refusal: NonNullable<Heartbeat["planRefused"]>) => void)
+    | undefined;
 }
 
 /** The ISO time of the context's clock now (what the handlers write as last_seen and the like). */

@@ -2,7 +2,8 @@
 // with the sweep), record its applied revision and the usage it carries (if any), make a silent
 // node Ready again at once, welcome it again when it was told another interval, and resend its
 // plan when it is behind: at once when the plan was not sent on this connection (its hello was
-// lost), else at most once a heartbeat.
+// lost), else at most once a heartbeat. A plan the node refused (its signature did not verify)
+// is reported once per refusal (onPlanRefused: an event on the Node).
 import { isBehind, planResendDue } from "../../../protocol/heartbeat.ts";
 import type { Heartbeat } from "../../../protocol/messages.ts";
 import { type CloudLinkContext, isoNow } from "./context.ts";
@@ -14,6 +15,7 @@ export function handleHeartbeat(ctx: CloudLinkContext, node: string, msg: Heartb
   state.pendingSeen.set(node, isoNow(ctx));
   const { applied, head } = records.recordHeartbeat(node, msg, epoch);
   if (msg.usage) records.recordUsage(node, msg.usage, isoNow(ctx));
+  noteRefusal(ctx, node, msg.planRefused);
   if (applied === "unsent") ctx.unsent.report(node, "heartbeat", msg.appliedRevision, null);
   // A node that was silent (Disconnected) is Ready again now, not at the next sweep.
   ctx.sweepNode(node);
@@ -28,4 +30,12 @@ export function handleHeartbeat(ctx: CloudLinkContext, node: string, msg: Heartb
   const onThisConnection =
     last?.revision === head.revision && last.atMs >= (state.connectedSince.get(node) ?? 0);
   if (!onThisConnection || planResendDue(sentAtMs, ctx.now(), hb)) ctx.publishPlan(node);
+}
+
+function noteRefusal(ctx: CloudLinkContext, node: string, refusal: Heartbeat["planRefused"]): void {
+  const key = refusal && `${refusal.epoch}\0${refusal.revision}\0${refusal.hash}\0${refusal.reason}`;
+  if (!refusal || !key || ctx.state.refused.get(node) === key) return;
+  ctx.state.refused.set(node, key);
+  ctx.log.error("node refused a plan", { node, revision: refusal.revision, reason: refusal.reason });
+  ctx.later(() => ctx.onPlanRefused?.(node, refusal));
 }

@@ -1,6 +1,7 @@
 // What every edge link handler is given: the link's state, this node's plan and status outbox in
 // its store, a way to publish, the clock, the logger, and where accepted plans go. edge-link.ts
 // builds it once; a test builds one with fakes and a store of its own, no broker.
+import type { PlanKey } from "../../../protocol/plan-signature.ts";
 import type { UsageReport } from "../../../protocol/usage.ts";
 import type { Counter } from "../../../runtime/counters.ts";
 import type { Logger } from "../../../runtime/log.ts";
@@ -35,6 +36,8 @@ export interface EdgeLinkContext {
   readonly log: Logger;
   /** Called after a newer plan was stored and acknowledged: the supervisor converges to it. */
   onPlan(plan: StoredPlan): void;
+  /** The cloud's plan-signing key this node keeps (node/plan-key.ts); undefined: plans unverified. */
+  planKey(): PlanKey | undefined;
   /** The usage a heartbeat sent now carries, when one is due (node/usage/usage-report.ts). */
   usage?: { next(nowMs: number): UsageReport | undefined } | undefined;
 }

@@ -51,7 +51,8 @@ export function retryHello(ctx: EdgeLinkContext, attempt: number): void {
   });
 }
 
-function sendHeartbeat(ctx: EdgeLinkContext): void {
+/** A heartbeat now (also what a refused plan is reported with, without waiting for the timer). */
+export function sendHeartbeat(ctx: EdgeLinkContext): void {
   const v = ctx.plans.version();
   const usage = ctx.isReady() ? ctx.usage?.next(ctx.clock.now()) : undefined;
   sendUp(ctx, {
@@ -60,6 +61,7 @@ function sendHeartbeat(ctx: EdgeLinkContext): void {
     appliedRevision: v?.revision ?? 0,
     outboxDepth: ctx.outbox.depth(),
     ...(usage ? { usage } : {}),
+    ...(ctx.state.refused ? { planRefused: ctx.state.refused } : {}),
   });
   flushStatus(ctx, true);
 }

@@ -1,12 +1,15 @@
 // A plan from the cloud (docs/PROTOCOL.md, "Plan"): persisted, THEN acknowledged, THEN handed to
 // the supervisor. A newer plan (or one of another epoch) is stored and acknowledged; a duplicate
 // is acknowledged with what the node already runs; a plan this agent cannot read (a newer format)
-// or cannot store is not acknowledged, so the cloud keeps offering it.
+// or cannot store is not acknowledged, so the cloud keeps offering it. Once the node keeps the
+// cloud's plan-signing key, a plan whose signature does not verify (plan-signature.ts) is refused:
+// not stored, not acknowledged, logged once per plan and reason, and reported with a heartbeat.
 import { PLAN_FORMAT } from "../../../manifest/plan.ts";
 import type { PlanMessage } from "../../../protocol/messages.ts";
+import { planSignatureProblem } from "../../../protocol/plan-signature.ts";
 import type { AcceptResult } from "../plan-store.ts";
 import type { EdgeLinkContext } from "./context.ts";
-import { sendUp } from "./outbound.ts";
+import { sendHeartbeat, sendUp } from "./outbound.ts";
 
 export function handlePlan(ctx: EdgeLinkContext, msg: PlanMessage): void {
   const { log } = ctx;
@@ -19,6 +22,11 @@ export function handlePlan(ctx: EdgeLinkContext, msg: PlanMessage): void {
       format: msg.format,
       known: PLAN_FORMAT,
     });
+    return;
+  }
+  const problem = signatureProblem(ctx, msg);
+  if (problem) {
+    refuse(ctx, msg, problem);
     return;
   }
   let result: AcceptResult;
@@ -41,10 +49,39 @@ export function handlePlan(ctx: EdgeLinkContext, msg: PlanMessage): void {
   // The ack names what this node now runs (for a duplicate: what it already had).
   sendUp(ctx, { type: "ack", epoch: stored.epoch, revision: stored.revision, hash: stored.hash });
   if (result.decision !== "accept") return;
+  ctx.state.refused = undefined;
   log.info("plan accepted", { epoch: stored.epoch, revision: stored.revision, hash: stored.hash });
   try {
     ctx.onPlan(stored);
   } catch (err) {
     log.error("plan handler failed", { revision: stored.revision, error: err });
   }
+}
+
+/** Why the plan is not the cloud's, or undefined (also when this node keeps no key yet). */
+function signatureProblem(ctx: EdgeLinkContext, msg: PlanMessage): string | undefined {
+  const key = ctx.planKey();
+  if (!key) return undefined;
+  // This node's name, not the message's: a plan signed for another node does not verify here.
+  const { epoch, revision, hash, format, plan } = msg;
+  return planSignatureProblem(key, { node: ctx.node, epoch, revision, hash, format, plan }, msg);
+}
+
+function refuse(ctx: EdgeLinkContext, msg: PlanMessage, reason: string): void {
+  ctx.dropped.inc("bad-signature");
+  const { epoch, revision, hash } = msg;
+  const before = ctx.state.refused;
+  const again =
+    before?.epoch === epoch &&
+    before.revision === revision &&
+    before.hash === hash &&
+    before.reason === reason;
+  if (again) return;
+  ctx.log.error("plan refused: it is not signed by the cloud; keeping the current plan", {
+    epoch,
+    revision,
+    reason,
+  });
+  ctx.state.refused = { epoch, revision, hash, reason };
+  if (ctx.isReady()) sendHeartbeat(ctx);
 }

@@ -11,6 +11,30 @@ const beat = (appliedRevision: number, epoch: string | null = EPOCH): Heartbeat 
   newMessage("n1", { type: "heartbeat", epoch, appliedRevision, outboxDepth: 0 });
 
 describe("heartbeat", () => {
+  test("a plan the node refused is reported once (after the commit) per refusal", () => {
+    const f = cloudFixture();
+    f.setPlan("n1", 3);
+    f.state.told.set("n1", HEARTBEAT_S);
+    const refusals: [string, number, string][] = [];
+    const ctx = {
+      ...f.ctx,
+      onPlanRefused: (node: string, r: { revision: number; reason: string }) => {
+        refusals.push([node, r.revision, r.reason]);
+      },
+    };
+    const planRefused = { epoch: EPOCH, revision: 4, hash: "h4", reason: "the plan is not signed" };
+    handleHeartbeat(ctx, "n1", { ...beat(3), planRefused });
+    expect(refusals).toEqual([]);
+    f.commit();
+    handleHeartbeat(ctx, "n1", { ...beat(3), planRefused });
+    f.commit();
+    expect(refusals).toEqual([["n1", 4, "the plan is not signed"]]);
+    handleHeartbeat(ctx, "n1", { ...beat(3), planRefused: { ...planRefused, revision: 5 } });
+    f.commit();
+    expect(refusals.map((r) => r[1])).toEqual([4, 5]);
+    expect(f.logs.filter((l) => l.includes("node refused a plan")).length).toBe(2);
+  });
+
   test("heard-from time is kept for the sweep; the applied revision is recorded; the node is re-swept", () => {
     const f = cloudFixture();
     f.setPlan("n1", 3);

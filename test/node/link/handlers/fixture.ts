@@ -7,6 +7,7 @@ import { EdgeLinkState } from "../../../../src/node/link/edge-link-state.ts";
 import type { EdgeLinkContext } from "../../../../src/node/link/handlers/context.ts";
 import { acceptPlan, readStoredVersion, type StoredPlan } from "../../../../src/node/link/plan-store.ts";
 import { StatusOutbox } from "../../../../src/node/link/status-outbox.ts";
+import { storedPlanKey } from "../../../../src/node/plan-key.ts";
 import { decodeMessage, type Message } from "../../../../src/protocol/messages.ts";
 import { parseNodeTopic } from "../../../../src/protocol/topics.ts";
 import { Counter } from "../../../../src/runtime/counters.ts";
@@ -113,6 +114,7 @@ export function edgeFixture(options: { heartbeatSeconds?: number } = {}): EdgeFi
     dropped: new Counter("levee_sync_dropped_total", "reason"),
     log,
     onPlan: (plan) => onPlan.push(plan),
+    planKey: () => storedPlanKey(store),
   };
   return {
     ctx,
