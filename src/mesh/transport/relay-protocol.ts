@@ -63,7 +63,7 @@ export function requestLine(
 }
 
 export type VerifiedRequest =
-  | { ok: true; request: RelayRequest; /** The certificate's (revocation.ts). */ fingerprint: string }
+  | { ok: true; request: RelayRequest /** The certificate's (revocation.ts). */; fingerprint: string }
   | { ok: false; reason: string };
 
 /** Parses and authenticates an offer/dial line for the challenge this relay sent. */

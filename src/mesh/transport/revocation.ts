@@ -5,7 +5,7 @@
 // goes when the certificate would have expired anyway (the TLS stack refuses it from then on), and
 // beyond MAX_REVOKED entries those expiring first are left out. Pure.
 import { createHash, type X509Certificate } from "node:crypto";
-import type { RevokedCertificate } from "../contracts.ts";
+import type { Catalog, RevokedCertificate } from "../contracts.ts";
 
 /** At most this many entries are shipped (~110 bytes each in the catalog). */
 export const MAX_REVOKED = 2048;
@@ -56,5 +56,22 @@ export function revocationCheck(
   return (fingerprint) => {
     const expires = expiry.get(fingerprint);
     return expires !== undefined && expires > now();
+  };
+}
+
+/** A check that follows the current catalog's list (rebuilt only when the list itself changed). */
+export function catalogRevocations(
+  catalog: () => Pick<Catalog, "revoked"> | undefined,
+  now: () => number = Date.now,
+): RevocationCheck {
+  let list: RevokedCertificate[] | undefined;
+  let check = NOTHING_REVOKED;
+  return (fingerprint) => {
+    const current = catalog()?.revoked;
+    if (current !== list) {
+      list = current;
+      check = revocationCheck(current, now);
+    }
+    return check(fingerprint);
   };
 }

@@ -6,7 +6,6 @@
 // stream goes to onStream. Dialing side (TLS client): the server's certificate must name the target
 // node (the TLS stack checks the name too); then the preamble is sent and the stream is returned.
 import { describeError } from "../../runtime/errors.ts";
-import type { Duplex } from "../contracts.ts";
 import { codedError } from "../proxy/dial-errors.ts";
 import { SocketDuplex } from "../proxy/socket-duplex.ts";
 import { LineReader } from "./line-reader.ts";
@@ -206,7 +205,9 @@ export class ClientTlsPhase implements Phase {
     }
     const peer = verifiedPeer(socket);
     if (peer?.node !== this.target) {
-      this.fail(`${this.where} is not node ${this.target} (its certificate names ${peer?.node ?? "no node"})`);
+      this.fail(
+        `${this.where} is not node ${this.target} (its certificate names ${peer?.node ?? "no node"})`,
+      );
       return;
     }
     if (this.revoked(peer.fingerprint)) {

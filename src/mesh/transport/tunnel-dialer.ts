@@ -25,8 +25,8 @@ import {
   RELAY_LINE_MAX_BYTES,
   requestLine,
 } from "./relay-protocol.ts";
-import { type Phase, type PhasedSocket, phasedHandlers } from "./socket-phases.ts";
 import type { RevocationCheck } from "./revocation.ts";
+import { type Phase, type PhasedSocket, phasedHandlers } from "./socket-phases.ts";
 import { ClientTlsPhase, connectTlsOver } from "./tls-stream.ts";
 
 export interface TunnelDialerOptions {
