@@ -3,6 +3,7 @@
 // closing the streams it had open, and the dialer refusing a revoked server.
 import { afterEach, describe, expect, test } from "bun:test";
 import { X509Certificate } from "node:crypto";
+import { parseCatalog } from "../../../src/mesh/catalog/schema.ts";
 import type { RevokedCertificate } from "../../../src/mesh/contracts.ts";
 import {
   boundRevocations,
@@ -75,6 +76,26 @@ describe("the revocation list", () => {
     expect(check(fp)).toBe(true);
     catalog = {};
     expect(check(fp)).toBe(false);
+  });
+});
+
+describe("the list in the catalog", () => {
+  const catalog = (revoked: unknown) =>
+    JSON.stringify({ v: 1, revision: 1, epoch: "e", nodes: [], services: [], revoked });
+
+  test("well-formed entries are accepted; a malformed fingerprint or date is refused by field", () => {
+    const good = [entry(1, "2027-01-01T00:00:00.000Z")];
+    expect(parseCatalog(catalog(good))).toEqual({
+      ok: true,
+      catalog: { v: 1, revision: 1, epoch: "e", nodes: [], services: [], revoked: good },
+    });
+    const badFingerprint = parseCatalog(catalog([{ fingerprint: "AB", expiresAt: "2027-01-01T00:00:00Z" }]));
+    expect(badFingerprint).toMatchObject({
+      ok: false,
+      reason: expect.stringMatching(/^revoked\.0\.fingerprint/),
+    });
+    const badDate = parseCatalog(catalog([{ fingerprint: "a".repeat(64), expiresAt: "soon" }]));
+    expect(badDate).toMatchObject({ ok: false, reason: expect.stringMatching(/^revoked\.0\.expiresAt/) });
   });
 });
 
