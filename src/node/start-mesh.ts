@@ -123,13 +123,15 @@ export function startMesh(
       });
   mesh.start();
   const refresh = () => mesh.refresh();
-  const recheck = () => tunnel.recheck();
-  options.catalog.on("change", refresh);
-  options.catalog.on("change", recheck);
+  // A new catalog may revoke certificates: the streams their nodes have open are closed.
+  const onCatalog = () => {
+    mesh.refresh();
+    tunnel.recheck();
+  };
+  options.catalog.on("change", onCatalog);
   options.workers.on("change", refresh);
   lifecycle.add("mesh", () => {
-    options.catalog.off("change", refresh);
-    options.catalog.off("change", recheck);
+    options.catalog.off("change", onCatalog);
     options.workers.off("change", refresh);
     offers?.close();
     tunnel.stop();
