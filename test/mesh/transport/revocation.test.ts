@@ -100,6 +100,17 @@ describe("the list in the catalog", () => {
 });
 
 const servers: TunnelServer[] = [];
+
+/** edgea's dialer to edgeb listening on `port`, holding `revoked` certificates revoked. */
+function dialerTo(port: number, revoked?: (fingerprint: string) => boolean): TunnelDialer {
+  return new TunnelDialer({
+    node: "edgea",
+    credentials: () => A,
+    lookup: (n) => (n === "edgeb" ? catalogNode("edgeb", port) : undefined),
+    relay: () => undefined,
+    ...(revoked ? { revoked } : {}),
+  });
+}
 afterEach(() => {
   for (const s of servers.splice(0)) s.stop();
 });
@@ -117,12 +128,7 @@ describe("revoked certificates on the wire", () => {
       authorize: (_peer, fingerprint) => !revoked.has(fingerprint),
     });
     servers.push(server);
-    const dialer = new TunnelDialer({
-      node: "edgea",
-      credentials: () => A,
-      lookup: (n) => (n === "edgeb" ? catalogNode("edgeb", server.port) : undefined),
-      relay: () => undefined,
-    });
+    const dialer = dialerTo(server.port);
     const open = await dialer.dial({ kind: "node", node: "edgeb", service: "echo" });
     await waitFor("the stream", () => echo.streams.length === 1);
     expect(echo.streams[0]?.fingerprint).toBe(fingerprintOf(A.cert));
@@ -154,25 +160,14 @@ describe("revoked certificates on the wire", () => {
     });
     servers.push(server);
     const revoked = new Set([fingerprintOf(B.cert)]);
-    const dialer = new TunnelDialer({
-      node: "edgea",
-      credentials: () => A,
-      lookup: (n) => (n === "edgeb" ? catalogNode("edgeb", server.port) : undefined),
-      relay: () => undefined,
-      revoked: (fingerprint) => revoked.has(fingerprint),
-    });
+    const dialer = dialerTo(server.port, (fingerprint) => revoked.has(fingerprint));
     const error = (await dialer
       .dial({ kind: "node", node: "edgeb", service: "echo" })
       .catch((e) => e)) as Error;
     expect(error).toBeInstanceOf(Error);
     expect(error.message).toMatch(/revoked certificate/);
     // A dialer that does not hold it revoked (a fresh one: the failed path is remembered) gets through.
-    const trusting = new TunnelDialer({
-      node: "edgea",
-      credentials: () => A,
-      lookup: (n) => (n === "edgeb" ? catalogNode("edgeb", server.port) : undefined),
-      relay: () => undefined,
-    });
+    const trusting = dialerTo(server.port);
     const d = await trusting.dial({ kind: "node", node: "edgeb", service: "echo" });
     await waitFor("the stream", () => echo.streams.length === 1);
     d.destroy();
