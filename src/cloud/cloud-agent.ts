@@ -41,6 +41,7 @@ import { createLostAfterLookup } from "./lost-after.ts";
 import { startMosquittoFiles } from "./mosquitto-files.ts";
 import { certificateExpiresInMs, loadBrokerTls, loadCa } from "./mqtt-tls.ts";
 import { issueOwnMeshTls, loadOrCreateNodeCa, type NodeCa, ownedBy } from "./node-ca.ts";
+import { isRevoked, recordingNodeCa } from "./node-certificates.ts";
 import { joinNode } from "./node-registry.ts";
 import { planLimits } from "./plan-limits.ts";
 import { loadOrCreatePlanSigner } from "./plan-signing-key.ts";
@@ -70,9 +71,10 @@ export async function startCloud(config: CloudConfig): Promise<CloudAgent> {
       : undefined;
   const externalCa = config.mqttUrl && config.mqttTlsCa ? loadCa(config.mqttTlsCa) : undefined;
   const node = await startLocalNode(config);
-  const nodeCa = loadOrCreateNodeCa(config.dataDir);
   const planSigner = loadOrCreatePlanSigner(config.dataDir);
   const { log, lifecycle, readiness, store } = node;
+  // Every certificate it issues is recorded, so that deleting a node revokes its certificates.
+  const nodeCa = recordingNodeCa(loadOrCreateNodeCa(config.dataDir), store);
   const adminToken = ensureAdminToken(config.dataDir);
 
   // levee-cloud's MQTT password: kept so that an external broker's password file stays valid.
@@ -192,6 +194,9 @@ export async function startCloud(config: CloudConfig): Promise<CloudAgent> {
   const identity = selfIdentity(node, config.mqttUrl ? nodesMqttUrl : brokerUrl);
   // Its plans come through the broker too, so it verifies them with the same key as any edge.
   savePlanKey(store, planSigner.key);
+  // A mesh peer (relay or tunnel) must be a node of the cluster with a certificate not revoked.
+  const meshPeerAllowed = (name: string, fingerprint: string): boolean =>
+    nodeExists(store, name) && !isRevoked(store, fingerprint);
   const meshTls = keepMeshTls({
     store,
     obtain: async () => issueOwnMeshTls(nodeCa, identity.name, [config.advertiseAddress]),
@@ -202,7 +207,7 @@ export async function startCloud(config: CloudConfig): Promise<CloudAgent> {
   const relayHub = new RelayHub({
     name: identity.name,
     credentials: () => meshTls.current(),
-    authorize: (name) => nodeExists(store, name),
+    authorize: (name, fingerprint) => meshPeerAllowed(name, fingerprint),
     onEvent: (event, fields) => log.debug(event, { component: "relay", ...fields }),
   });
   const apiUrl = `http://${reachable(config.apiListen.host)}:${config.apiListen.port}`;
@@ -211,7 +216,11 @@ export async function startCloud(config: CloudConfig): Promise<CloudAgent> {
     link: { url: config.mqttUrl ? nodesMqttUrl : brokerUrl, tls, check: "node-sync" },
     configSource: localConfigSource(store, identity.name),
     cloudUrl: () => apiUrl,
-    mesh: { credentials: meshTls, relayHub, authorize: (name) => nodeExists(store, name) },
+    mesh: {
+      credentials: meshTls,
+      relayHub,
+      authorize: (name, fingerprint) => meshPeerAllowed(name, fingerprint),
+    },
   });
   // After this node registered itself: the first files already let it in.
   const mosquitto = config.mosquitto
@@ -260,7 +269,13 @@ export async function startCloud(config: CloudConfig): Promise<CloudAgent> {
         plane.replan(`node ${name} joined`, name);
       },
     },
-    hooks: { onNodeDeleted: () => mosquitto?.refresh() },
+    hooks: {
+      onNodeDeleted: () => {
+        mosquitto?.refresh();
+        // Its revoked certificates go out with the next catalog.
+        catalog.markDirty();
+      },
+    },
     artifacts,
     logs,
     nodeCa,

@@ -5,6 +5,7 @@ import { randomBytes, randomUUID } from "node:crypto";
 import { canonicalJson } from "../manifest/canonical.ts";
 import type { NodeRole } from "../mesh/contracts.ts";
 import type { Store } from "../store/store.ts";
+import { revokeNodeCertificates } from "./node-certificates.ts";
 import { nodeLabels, roleOf, withoutSystemLabels } from "./node-labels.ts";
 
 export interface JoinRequest {
@@ -203,6 +204,9 @@ export function deleteNode(store: Store, name: string): boolean {
   return store.tx((db) => {
     db.query("DELETE FROM plans WHERE node = ?").run(name);
     db.query("DELETE FROM worker_status WHERE node = ?").run(name);
-    return db.query("DELETE FROM nodes WHERE name = ?").run(name).changes > 0;
+    const deleted = db.query("DELETE FROM nodes WHERE name = ?").run(name).changes > 0;
+    // Its mesh certificates stop working on every node (the catalog ships them revoked).
+    if (deleted) revokeNodeCertificates(db, name);
+    return deleted;
   });
 }

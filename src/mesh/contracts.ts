@@ -57,6 +57,19 @@ export interface Catalog {
    * facade checks it with its own schema.
    */
   kube?: unknown;
+  /**
+   * Certificates the cloud revoked (those it issued to deleted nodes) that have not expired yet:
+   * every node refuses a peer presenting one (src/mesh/transport/revocation.ts). Absent: none.
+   */
+  revoked?: RevokedCertificate[];
+}
+
+/** A revoked node certificate: its SHA-256 fingerprint and when it would have expired anyway. */
+export interface RevokedCertificate {
+  /** SHA-256 of the certificate's DER, lowercase hex. */
+  fingerprint: string;
+  /** The certificate's notAfter (ISO 8601): after it, the entry is dropped. */
+  expiresAt: string;
 }
 
 /** A worker on THIS node that a service port may send traffic to (from the local supervisor). */

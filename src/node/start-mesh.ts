@@ -11,6 +11,7 @@ import { MeshMetrics } from "../mesh/routing/metrics.ts";
 import type { MeshTlsKeeper } from "../mesh/transport/mesh-credentials.ts";
 import type { RelayHub } from "../mesh/transport/relay-hub.ts";
 import { startRelayOffers } from "../mesh/transport/relay-offers.ts";
+import { catalogRevocations } from "../mesh/transport/revocation.ts";
 import { TunnelDialer } from "../mesh/transport/tunnel-dialer.ts";
 import { startTunnelServer } from "../mesh/transport/tunnel-server.ts";
 import type { RouteStatusEntry } from "../protocol/messages.ts";
@@ -36,10 +37,12 @@ export interface MeshStartOptions {
   /** Edges: where the cloud's relay is before the catalog says (the cloud URL's host). */
   fallbackRelayHost?: string | undefined;
   /**
-   * Which verified peers may open streams. The cloud knows its nodes (a deleted node's certificate
-   * stops working there at once); an edge accepts any peer whose certificate the cluster CA signed.
+   * Which verified peers (name, certificate fingerprint) may open streams. The cloud knows its
+   * nodes (a deleted node's certificate stops working there at once); an edge accepts any peer
+   * whose certificate the cluster CA signed. Either way a certificate the catalog lists as revoked
+   * is refused, accepting and dialing, and the streams its node still has open are closed.
    */
-  authorize?: ((peer: string) => boolean) | undefined;
+  authorize?: ((peer: string, fingerprint: string) => boolean) | undefined;
   /** Where route status goes (the node's link to the cloud). */
   reportRoutes: (routes: RouteStatusEntry[]) => void;
 }
@@ -59,6 +62,9 @@ export function startMesh(
     return host ? { host, port: cloud?.tunnelPort ?? config.tunnelListen.port } : undefined;
   };
   const credentials = () => options.credentials.current();
+  const revoked = catalogRevocations(catalog);
+  const authorize = (peer: string, fingerprint: string): boolean =>
+    !revoked(fingerprint) && (options.authorize?.(peer, fingerprint) ?? true);
   const dialer = new TunnelDialer({
     node: options.node,
     credentials,
@@ -66,6 +72,7 @@ export function startMesh(
     relay: relayAddress,
     ...(options.relayHub ? { localRelay: options.relayHub } : {}),
     relayOnly: config.meshRelayOnly,
+    revoked,
     onEvent: (event, fields) => meshLog.debug(event, fields),
   });
   const mesh = new MeshAgent({
@@ -99,7 +106,7 @@ export function startMesh(
   const tunnel = startTunnelServer({
     listen: config.tunnelListen,
     credentials,
-    ...(options.authorize ? { authorize: options.authorize } : {}),
+    authorize,
     ...(options.relayHub ? { relay: options.relayHub } : {}),
     onStream: (stream) =>
       mesh.serveTunnelStream(stream.service, stream.duplex, stream.peer, stream.forwarded),
@@ -116,10 +123,15 @@ export function startMesh(
       });
   mesh.start();
   const refresh = () => mesh.refresh();
-  options.catalog.on("change", refresh);
+  // A new catalog may revoke certificates: the streams their nodes have open are closed.
+  const onCatalog = () => {
+    mesh.refresh();
+    tunnel.recheck();
+  };
+  options.catalog.on("change", onCatalog);
   options.workers.on("change", refresh);
   lifecycle.add("mesh", () => {
-    options.catalog.off("change", refresh);
+    options.catalog.off("change", onCatalog);
     options.workers.off("change", refresh);
     offers?.close();
     tunnel.stop();

@@ -414,4 +414,22 @@ export const migrations: readonly Migration[] = [
       END;
     `,
   },
+  {
+    version: 12,
+    name: "node certificates",
+    sql: `
+      -- CLOUD: every mesh certificate the cloud's CA issued (src/cloud/node-certificates.ts), by the
+      -- SHA-256 of its DER. Deleting a node revokes its certificates (revoked_at); the revoked ones
+      -- not yet expired go to every node in the mesh catalog. A row goes once its certificate expired.
+      CREATE TABLE node_certificates (
+        fingerprint TEXT PRIMARY KEY,
+        node        TEXT NOT NULL,
+        issued_at   TEXT NOT NULL,
+        expires_at  TEXT NOT NULL,
+        revoked_at  TEXT
+      ) STRICT;
+      CREATE INDEX node_certificates_node ON node_certificates (node);
+      CREATE INDEX node_certificates_revoked ON node_certificates (expires_at) WHERE revoked_at IS NOT NULL;
+    `,
+  },
 ];

@@ -11,6 +11,7 @@ import { CATALOG_TOPIC } from "../../protocol/topics.ts";
 import type { Logger } from "../../runtime/log.ts";
 import type { Store } from "../../store/store.ts";
 import { cloudEpoch } from "../link/sync-store.ts";
+import { revokedCertificates } from "../node-certificates.ts";
 import { nodeLabels, roleOf } from "../node-labels.ts";
 import { listObjects, storedKey } from "../resource-store.ts";
 import { listWorkers } from "../workers-view.ts";
@@ -124,6 +125,7 @@ function withRevision(content: CatalogContent, epoch: string, revision: number):
     services: content.services,
   };
   if (content.kube !== undefined) catalog.kube = content.kube;
+  if (content.revoked !== undefined) catalog.revoked = content.revoked;
   return catalog;
 }
 
@@ -139,7 +141,7 @@ export function readCatalogInput(store: Store): CatalogInput {
   const workers = anyMesh
     ? listWorkers(store).map((w) => ({ service: w.service, node: w.node, index: w.index, ready: w.ready }))
     : [];
-  return { nodes, services, workers };
+  return { nodes, services, workers, revoked: revokedCertificates(store) };
 }
 
 /** Every node as the catalog describes it, from the cloud's database. */

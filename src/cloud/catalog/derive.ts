@@ -4,7 +4,8 @@
 // tunnel port): the cloud (the relay) and every node that runs a worker of a mesh service. Nodes
 // route with it (src/mesh/routing/) and serve it on their discovery API; it is shipped whole to
 // every node, so it must not grow with nodes that take no mesh traffic: with 10,000 edges and no
-// mesh service it holds one node, and those edges joining or leaving changes nothing in it.
+// mesh service it holds one node, and those edges joining or leaving changes nothing in it. It also
+// lists the certificates the cloud revoked (deleted nodes'), bounded, until they expire.
 import type { Mesh } from "../../manifest/service.ts";
 import type {
   Catalog,
@@ -13,6 +14,7 @@ import type {
   CatalogWorker,
   NodeRole,
   NodeState,
+  RevokedCertificate,
 } from "../../mesh/contracts.ts";
 import { CATALOG_VERSION } from "../../mesh/contracts.ts";
 import { DEFAULT_PORTS } from "../../runtime/host-port.ts";
@@ -37,6 +39,8 @@ export interface CatalogInput {
   services: CatalogInputService[];
   /** Planned workers (from the node plans) with the readiness last reported, if any. */
   workers: { service: string; node: string; index: number; ready: boolean }[];
+  /** The revoked certificates not yet expired (node-certificates.ts), already bounded. */
+  revoked?: RevokedCertificate[];
 }
 
 export type CatalogContent = Omit<Catalog, "revision" | "epoch">;
@@ -79,7 +83,10 @@ export function deriveCatalog(input: CatalogInput): CatalogContent {
         workers,
       };
     });
-  return { v: CATALOG_VERSION, nodes, services };
+  const content: CatalogContent = { v: CATALOG_VERSION, nodes, services };
+  // Absent when empty: a cluster that never deleted a node ships what it always did.
+  if (input.revoked && input.revoked.length > 0) content.revoked = input.revoked.map((r) => ({ ...r }));
+  return content;
 }
 
 function stateOf(phase: string): NodeState {

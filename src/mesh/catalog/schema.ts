@@ -4,6 +4,7 @@ import { z } from "zod";
 import { parseJsonWithin } from "../../runtime/bounded-json.ts";
 import { isDnsSubdomain } from "../../runtime/dns-name.ts";
 import { CATALOG_VERSION, type Catalog } from "../contracts.ts";
+import { MAX_REVOKED } from "../transport/revocation.ts";
 
 /** Node and service names (`edge-1`, `cloud.kubeedge`; `svc`, `svc.namespace`): DNS subdomains. */
 const name = z.string().max(253).refine(isDnsSubdomain, "expected a DNS subdomain");
@@ -35,6 +36,15 @@ export const catalogSchema = z.object({
     }),
   ),
   kube: z.unknown().optional(),
+  revoked: z
+    .array(
+      z.object({
+        fingerprint: z.string().regex(/^[0-9a-f]{64}$/, "expected a SHA-256 fingerprint (64 hex digits)"),
+        expiresAt: z.iso.datetime({ offset: true }),
+      }),
+    )
+    .max(MAX_REVOKED)
+    .optional(),
 }) satisfies z.ZodType<Catalog>;
 
 /** The catalog in a message or a stored row, or why not. */

@@ -6,6 +6,7 @@ import { X509Certificate } from "node:crypto";
 import type { Socket, TLSOptions } from "bun";
 import { isNodeName } from "../../protocol/topics.ts";
 import { NODE_DNS_SUFFIX, nodeDnsName } from "./certificates.ts";
+import { certificateFingerprint } from "./revocation.ts";
 
 /** What a node needs to speak mutual TLS in the mesh (all PEM). */
 export interface NodeTls {
@@ -78,8 +79,14 @@ export function clientTlsOptions(tls: NodeTls, target: string): TLSOptions {
   };
 }
 
-/** The node name of a TLS socket's peer once its certificate verified against the CA; else undefined. */
-export function verifiedPeer(socket: Socket<unknown>): string | undefined {
+/** A verified peer: the node its certificate names, and that certificate's fingerprint. */
+export interface VerifiedPeer {
+  node: string;
+  fingerprint: string;
+}
+
+/** A TLS socket's peer once its certificate verified against the CA; else undefined. */
+export function verifiedPeer(socket: Socket<unknown>): VerifiedPeer | undefined {
   if (!socket.authorized) return undefined;
   let cert: X509Certificate | undefined;
   try {
@@ -88,5 +95,6 @@ export function verifiedPeer(socket: Socket<unknown>): string | undefined {
     return undefined;
   }
   if (!cert || cert.ca) return undefined;
-  return nodeNameOf(cert);
+  const node = nodeNameOf(cert);
+  return node === undefined ? undefined : { node, fingerprint: certificateFingerprint(cert) };
 }

@@ -26,8 +26,11 @@ export interface RelayHubOptions {
   name: string;
   /** Only the CA is used: the relay terminates no TLS. */
   credentials: () => NodeTls | undefined;
-  /** Whether a verified node may use the relay (e.g. it is still a node of the cluster); default: any. */
-  authorize?: (node: string) => boolean;
+  /**
+   * Whether a verified node (its name and certificate fingerprint) may use the relay, e.g. it is
+   * still a node of the cluster and its certificate is not revoked; default: any.
+   */
+  authorize?: (node: string, fingerprint: string) => boolean;
   /** Waiting legs kept per node; a newer offer beyond this closes the oldest. Default 8. */
   maxLegsPerNode?: number;
   onEvent?: (event: string, fields: Record<string, unknown>) => void;
@@ -139,8 +142,8 @@ export class RelayHub {
     return this.options.credentials()?.ca;
   }
 
-  authorized(node: string): boolean {
-    return this.options.authorize?.(node) ?? true;
+  authorized(node: string, fingerprint: string): boolean {
+    return this.options.authorize?.(node, fingerprint) ?? true;
   }
 
   now(): number {
@@ -282,8 +285,8 @@ class HandshakePhase implements Phase {
       return;
     }
     const { request } = verified;
-    if (!this.hub.authorized(request.node)) {
-      this.refuse(`node ${request.node} is not authorized`, true);
+    if (!this.hub.authorized(request.node, verified.fingerprint)) {
+      this.refuse(`node ${request.node} is not authorized (deleted, or its certificate revoked)`, true);
       return;
     }
     clearTimeout(this.timer);

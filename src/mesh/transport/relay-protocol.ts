@@ -17,6 +17,7 @@
 import { createPrivateKey, randomBytes, sign, verify, X509Certificate } from "node:crypto";
 import { isNodeName } from "../../protocol/topics.ts";
 import { checkNodeCertificate } from "./node-tls.ts";
+import { certificateFingerprint } from "./revocation.ts";
 
 const RELAY_VERSION = 1;
 export const RELAY_MAGIC = `LEVEE-RELAY/${RELAY_VERSION}`;
@@ -61,7 +62,9 @@ export function requestLine(
   return `${request.verb} ${who} ${der} ${signature}\n`;
 }
 
-export type VerifiedRequest = { ok: true; request: RelayRequest } | { ok: false; reason: string };
+export type VerifiedRequest =
+  | { ok: true; request: RelayRequest /** The certificate's (revocation.ts). */; fingerprint: string }
+  | { ok: false; reason: string };
 
 /** Parses and authenticates an offer/dial line for the challenge this relay sent. */
 export function verifyRequestLine(
@@ -103,7 +106,7 @@ export function verifyRequestLine(
     good = false;
   }
   if (!good) return { ok: false, reason: "signature does not verify" };
-  return { ok: true, request };
+  return { ok: true, request, fingerprint: certificateFingerprint(checked.cert) };
 }
 
 export type RelayAnswer = { ok: true } | { ok: false; reason: string };

@@ -6,12 +6,12 @@
 // stream goes to onStream. Dialing side (TLS client): the server's certificate must name the target
 // node (the TLS stack checks the name too); then the preamble is sent and the stream is returned.
 import { describeError } from "../../runtime/errors.ts";
-import type { Duplex } from "../contracts.ts";
 import { codedError } from "../proxy/dial-errors.ts";
 import { SocketDuplex } from "../proxy/socket-duplex.ts";
 import { LineReader } from "./line-reader.ts";
 import { clientTlsOptions, type NodeTls, serverTlsOptions, verifiedPeer } from "./node-tls.ts";
 import { formatPreamble, PREAMBLE_MAX_BYTES, type Preamble, parsePreamble } from "./preamble.ts";
+import { NOTHING_REVOKED, type RevocationCheck } from "./revocation.ts";
 import {
   dropSocket,
   IGNORE,
@@ -28,15 +28,20 @@ export interface InboundStream {
   forwarded: boolean;
   /** The peer's node name, from its verified certificate. */
   peer: string;
-  duplex: Duplex;
+  /** That certificate's fingerprint (revocation.ts). */
+  fingerprint: string;
+  duplex: SocketDuplex;
   /** How it arrived: straight from the peer, or spliced by the relay. */
   via: "direct" | "relay";
 }
 
 export interface AcceptContext {
   credentials: () => NodeTls | undefined;
-  /** Whether a verified peer may open streams (e.g. it is a node of the catalog); default: any. */
-  authorize?: (peer: string) => boolean;
+  /**
+   * Whether a verified peer (its node name and certificate fingerprint) may open streams, e.g. it is
+   * a node the cloud knows and its certificate is not revoked; default: any.
+   */
+  authorize?: (peer: string, fingerprint: string) => boolean;
   onStream: (stream: InboundStream) => void;
   /** A refused or broken connection, for the log (no secrets in it). */
   onRefused: (reason: string, fields: Record<string, unknown>) => void;
@@ -47,6 +52,7 @@ export const HEADER_TIMEOUT_MS = 10_000;
 
 class ServerTlsPhase implements Phase {
   private peer: string | undefined;
+  private fingerprint = "";
   private readonly reader = new LineReader(PREAMBLE_MAX_BYTES);
   private readonly timer: ReturnType<typeof setTimeout>;
 
@@ -65,16 +71,18 @@ class ServerTlsPhase implements Phase {
 
   handshake(socket: PhasedSocket, success: boolean, error: Error | null): void {
     this.socket = socket;
-    const peer = success ? verifiedPeer(socket) : undefined;
-    if (peer === undefined) {
+    const verified = success ? verifiedPeer(socket) : undefined;
+    if (verified === undefined) {
       this.refuse(`client certificate refused: ${error?.message ?? "it names no node"}`);
       return;
     }
-    if (this.ctx.authorize && !this.ctx.authorize(peer)) {
-      this.refuse(`node ${peer} is not authorized`, peer);
+    const { node, fingerprint } = verified;
+    if (this.ctx.authorize && !this.ctx.authorize(node, fingerprint)) {
+      this.refuse(`node ${node} is not authorized (deleted, or its certificate revoked)`, node);
       return;
     }
-    this.peer = peer;
+    this.peer = node;
+    this.fingerprint = fingerprint;
   }
 
   data(socket: PhasedSocket, chunk: Buffer): void {
@@ -102,7 +110,14 @@ class ServerTlsPhase implements Phase {
     }
     const duplex = startStream(socket, read.rest);
     const { service, forwarded = false } = parsed.preamble;
-    this.ctx.onStream({ service, forwarded, peer: this.peer, duplex, via: this.via });
+    this.ctx.onStream({
+      service,
+      forwarded,
+      peer: this.peer,
+      fingerprint: this.fingerprint,
+      duplex,
+      via: this.via,
+    });
   }
 
   end(): void {
@@ -165,6 +180,8 @@ export class ClientTlsPhase implements Phase {
     readonly target: string,
     readonly preamble: Preamble,
     readonly where: string,
+    /** Revoked certificates: a target presenting one is refused like a wrong one. */
+    private readonly revoked: RevocationCheck = NOTHING_REVOKED,
   ) {
     this.done = new Promise((resolve, reject) => {
       this.resolve = resolve;
@@ -187,8 +204,14 @@ export class ClientTlsPhase implements Phase {
       return;
     }
     const peer = verifiedPeer(socket);
-    if (peer !== this.target) {
-      this.fail(`${this.where} is not node ${this.target} (its certificate names ${peer ?? "no node"})`);
+    if (peer?.node !== this.target) {
+      this.fail(
+        `${this.where} is not node ${this.target} (its certificate names ${peer?.node ?? "no node"})`,
+      );
+      return;
+    }
+    if (this.revoked(peer.fingerprint)) {
+      this.fail(`${this.where} presented a revoked certificate`);
       return;
     }
     if (this.settled) {

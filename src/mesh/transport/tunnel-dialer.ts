@@ -25,6 +25,7 @@ import {
   RELAY_LINE_MAX_BYTES,
   requestLine,
 } from "./relay-protocol.ts";
+import type { RevocationCheck } from "./revocation.ts";
 import { type Phase, type PhasedSocket, phasedHandlers } from "./socket-phases.ts";
 import { ClientTlsPhase, connectTlsOver } from "./tls-stream.ts";
 
@@ -45,6 +46,8 @@ export interface TunnelDialerOptions {
   reachability?: Reachability;
   /** Never try the direct path: always the relay (diagnosis, benchmarks: --mesh-relay-only). */
   relayOnly?: boolean;
+  /** Revoked certificates (from the catalog): a target presenting one is refused. */
+  revoked?: RevocationCheck;
   onEvent?: (event: string, fields: Record<string, unknown>) => void;
 }
 
@@ -53,6 +56,7 @@ export class TunnelDialer implements Dialer {
   readonly stats = { direct: 0, relayed: 0, failed: 0, probes: 0 };
   private readonly directMs: number;
   private readonly relayMs: number;
+  private readonly revoked: RevocationCheck = (fingerprint) => this.options.revoked?.(fingerprint) ?? false;
 
   constructor(private readonly options: TunnelDialerOptions) {
     this.paths = options.reachability ?? new Reachability();
@@ -157,6 +161,7 @@ export class TunnelDialer implements Dialer {
           preamble,
           left,
           signal,
+          this.revoked,
         );
         this.paths.directOk(node.name, address, performance.now() - started);
         return duplex;
@@ -182,7 +187,7 @@ export class TunnelDialer implements Dialer {
       const leg = await local.whenLeg(node.name, LEG_WAIT_MS, signal);
       if (!leg && signal?.aborted) throw abortError(signal);
       if (!leg) throw codedError(`node ${node.name} has no connection to the relay`, "EHOSTUNREACH");
-      const phase = new ClientTlsPhase(node.name, preamble, where);
+      const phase = new ClientTlsPhase(node.name, preamble, where, this.revoked);
       connectTlsOver(leg, credentials, phase);
       duplex = await withDeadline(phase, this.relayMs, signal);
     } else {
@@ -197,6 +202,7 @@ export class TunnelDialer implements Dialer {
         preamble,
         this.relayMs,
         signal,
+        this.revoked,
       );
     }
     this.paths.relayOk(node.name, performance.now() - started);
@@ -254,8 +260,9 @@ function dialTls(
   preamble: Preamble,
   ms: number,
   signal?: AbortSignal,
+  revoked?: RevocationCheck,
 ): Promise<Duplex | null> {
-  const phase = new ClientTlsPhase(target, preamble, `node ${target} at ${host}:${port}`);
+  const phase = new ClientTlsPhase(target, preamble, `node ${target} at ${host}:${port}`, revoked);
   Bun.connect<Phase>({
     hostname: host,
     port,
@@ -338,11 +345,13 @@ function dialViaRelay(
   preamble: Preamble,
   ms: number,
   signal?: AbortSignal,
+  revoked?: RevocationCheck,
 ): Promise<Duplex | null> {
   const tls = new ClientTlsPhase(
     target,
     preamble,
     `node ${target} via the relay at ${relay.host}:${relay.port}`,
+    revoked,
   );
   const phase = new RelayDialPhase(self, credentials, tls);
   Bun.connect<Phase>({

@@ -23,8 +23,8 @@ export interface TunnelServerOptions {
   listen: HostPort;
   credentials: () => NodeTls | undefined;
   onStream: (stream: InboundStream) => void;
-  /** Whether a verified peer may open streams (e.g. it is a node of the catalog); default: any. */
-  authorize?: (peer: string) => boolean;
+  /** Whether a verified peer (name, certificate fingerprint) may open streams; default: any. */
+  authorize?: (peer: string, fingerprint: string) => boolean;
   /** The cloud: serve the relay on this port too. */
   relay?: RelayHub;
   /** A refused connection (for the log: no secrets). */
@@ -37,6 +37,11 @@ export interface TunnelServer {
   /** What relayed streams (relay-offers.ts) need to be accepted exactly like direct ones. */
   accept: AcceptContext;
   readonly stats: { accepted: number; refused: number };
+  /**
+   * Asks authorize again for every stream still open (direct or relayed) and closes those of peers
+   * no longer authorized: a revoked certificate cuts what its node has open, not only what it opens.
+   */
+  recheck(): number;
   stop(): void;
 }
 
@@ -68,11 +73,20 @@ class SniffPhase implements Phase {
 
 export function startTunnelServer(options: TunnelServerOptions): TunnelServer {
   const stats = { accepted: 0, refused: 0 };
+  const open = new Set<InboundStream>();
+  let sweepAt = 256;
   const accept: AcceptContext = {
     credentials: options.credentials,
     ...(options.authorize ? { authorize: options.authorize } : {}),
     onStream: (stream) => {
       stats.accepted++;
+      // Its onClose belongs to whoever serves it: closed streams are swept here instead, when the
+      // set doubled since the last sweep (amortized constant per stream).
+      if (open.size >= sweepAt) {
+        for (const old of open) if (old.duplex.isClosed) open.delete(old);
+        sweepAt = Math.max(256, open.size * 2);
+      }
+      open.add(stream);
       options.onStream(stream);
     },
     onRefused: (reason, fields) => {
@@ -103,6 +117,24 @@ export function startTunnelServer(options: TunnelServerOptions): TunnelServer {
     port: listener.port,
     accept,
     stats,
+    recheck() {
+      let closed = 0;
+      for (const stream of open) {
+        if (stream.duplex.isClosed) {
+          open.delete(stream);
+          continue;
+        }
+        if (options.authorize?.(stream.peer, stream.fingerprint) ?? true) continue;
+        open.delete(stream);
+        stream.duplex.destroy(new Error(`node ${stream.peer} is no longer authorized`));
+        options.onRefused?.("open tunnel stream closed: peer no longer authorized", {
+          peer: stream.peer,
+          via: stream.via,
+        });
+        closed++;
+      }
+      return closed;
+    },
     stop() {
       listener.stop(true);
       options.relay?.close();

@@ -1,6 +1,7 @@
 // The pure parts of the wire: header lines, the tunnel preamble, the relay's signed handshake lines,
 // and the dialer's memory of which paths work.
 import { describe, expect, test } from "bun:test";
+import { X509Certificate } from "node:crypto";
 import fc from "fast-check";
 import { LineReader } from "../../../src/mesh/transport/line-reader.ts";
 import { formatPreamble, parsePreamble } from "../../../src/mesh/transport/preamble.ts";
@@ -15,7 +16,10 @@ import {
   requestLine,
   verifyRequestLine,
 } from "../../../src/mesh/transport/relay-protocol.ts";
+import { certificateFingerprint } from "../../../src/mesh/transport/revocation.ts";
 import { testCa } from "./fixtures.ts";
+
+const fingerprintOf = (pem: string) => certificateFingerprint(new X509Certificate(pem));
 
 const bytes = (s: string) => new TextEncoder().encode(s);
 
@@ -114,11 +118,13 @@ describe("relay handshake lines", () => {
     expect(verifyRequestLine(offer, challenge, ca.cert)).toEqual({
       ok: true,
       request: { verb: "offer", node: "edgea" },
+      fingerprint: fingerprintOf(a.cert),
     });
     const dial = requestLine({ verb: "dial", node: "edgea", target: "edgeb" }, a, challenge).trimEnd();
     expect(verifyRequestLine(dial, challenge, ca.cert)).toEqual({
       ok: true,
       request: { verb: "dial", node: "edgea", target: "edgeb" },
+      fingerprint: fingerprintOf(a.cert),
     });
   });
 
@@ -135,6 +141,7 @@ describe("relay handshake lines", () => {
     expect(verifyRequestLine(dial.trimEnd(), onCloud, ca.cert)).toEqual({
       ok: true,
       request: { verb: "dial", node: "edge.site-a", target: "cloud.kubeedge" },
+      fingerprint: fingerprintOf(dotted.cert),
     });
     // The certificate names edge.site-a, not edge: claiming a shorter name fails.
     const claimed = requestLine({ verb: "offer", node: "edge" }, dotted, onCloud);

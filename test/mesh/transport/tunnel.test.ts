@@ -104,7 +104,7 @@ describe("tunnel server: mutual TLS", () => {
     const { server, echo, refused } = serve(B, (peer) => peer !== "edgea");
     const result = await rawClient(server.port, { ca: ca.cert, cert: A.cert, key: A.key });
     expect(result.answer).toBe("");
-    expect(refused).toContain("node edgea is not authorized");
+    expect(refused).toContain("node edgea is not authorized (deleted, or its certificate revoked)");
     expect(echo.streams).toHaveLength(0);
   });
 
