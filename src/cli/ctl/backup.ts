@@ -4,11 +4,12 @@
 // FILE is positional: -o is ctl's output format. Restore with `levee cloud --restore FILE`.
 import { closeSync, fsyncSync, openSync, renameSync, rmSync } from "node:fs";
 import { BACKUP_HEADER } from "../../cloud/api/routes-backup.ts";
-import type { BackupManifest } from "../../cloud/backup-format.ts";
-import { UsageError } from "../../runtime/errors.ts";
+import { type BackupManifest, parseManifest } from "../../cloud/backup-format.ts";
+import { describeError, UsageError } from "../../runtime/errors.ts";
 import { describeFsError } from "../../runtime/fs-errors.ts";
 import { writeAll } from "../../runtime/tar.ts";
 import { formatSize } from "./artifact.ts";
+import { CtlFailure } from "./client.ts";
 import { type CtlContext, takeArgs } from "./context.ts";
 import { toJson, toYaml } from "./format.ts";
 
@@ -17,9 +18,7 @@ export async function backup(ctx: CtlContext): Promise<number> {
   if (file === undefined) throw new UsageError("missing FILE: levee ctl backup FILE [--artifacts]");
   const query = ctx.options.artifacts ? "?artifacts=1" : "";
   const res = await ctx.client().stream(`/backup${query}`, new AbortController().signal);
-  const manifest = JSON.parse(
-    Buffer.from(res.headers.get(BACKUP_HEADER) ?? "", "base64").toString(),
-  ) as BackupManifest;
+  const manifest = manifestOf(res.headers.get(BACKUP_HEADER));
   const temp = `${file}.partial`;
   let fd: number;
   try {
@@ -28,20 +27,29 @@ export async function backup(ctx: CtlContext): Promise<number> {
     throw new UsageError(`cannot write ${temp}: ${describeFsError(err)}`);
   }
   try {
-    for await (const chunk of res.body ?? []) writeAll(fd, chunk);
-    fsyncSync(fd);
-    closeSync(fd);
+    try {
+      for await (const chunk of res.body ?? []) writeAll(fd, chunk);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
     renameSync(temp, file);
   } catch (err) {
-    closeSync(fd);
     rmSync(temp, { force: true });
-    throw err;
+    throw new CtlFailure(`the backup did not arrive whole (nothing saved): ${describeError(err)}`);
   }
   const { output } = ctx.options;
   if (output === "json") ctx.out(toJson(manifest));
   else if (output === "yaml") ctx.out(toYaml(manifest));
   else ctx.out(describeBackup(file, manifest));
   return 0;
+}
+
+/** The manifest the cloud sent in the header (checked as a restore would). */
+function manifestOf(header: string | null): BackupManifest {
+  const parsed = parseManifest(Buffer.from(header ?? "", "base64").toString("utf8"));
+  if (typeof parsed === "string") throw new CtlFailure(`the cloud's answer is not a levee backup: ${parsed}`);
+  return parsed;
 }
 
 /** What a backup holds, for people. */
