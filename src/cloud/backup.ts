@@ -3,7 +3,7 @@
 // writing, and compacted), then the archive of backup-format.ts streamed from it. The snapshot is
 // a temp file in the data dir (private, 0700), removed when the stream ends or is cancelled.
 import { createHash, randomUUID } from "node:crypto";
-import { existsSync, readdirSync, readFileSync, statSync, unlinkSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { type TarSource, tarStream } from "../runtime/tar.ts";
 import { versionInfo } from "../runtime/version.ts";
@@ -25,6 +25,8 @@ export interface Backup {
 }
 
 const SNAPSHOT_PREFIX = ".backup-snapshot-";
+/** Snapshots being streamed by this process (another backup must not remove them as stale). */
+const inFlight = new Set<string>();
 
 /** A snapshot of the store and the data-dir files; `artifacts` adds <data-dir>/artifacts/*. */
 export async function takeBackup(
@@ -34,9 +36,13 @@ export async function takeBackup(
 ): Promise<Backup> {
   removeStaleSnapshots(dataDir);
   const snapshot = join(dataDir, `${SNAPSHOT_PREFIX}${randomUUID()}.db`);
-  store.db.query("VACUUM INTO ?").run(snapshot);
-  const cleanup = () => unlinkSync(snapshot);
+  inFlight.add(snapshot);
+  const cleanup = () => {
+    inFlight.delete(snapshot);
+    rmSync(snapshot, { force: true });
+  };
   try {
+    store.db.query("VACUUM INTO ?").run(snapshot);
     const sources: TarSource[] = [];
     const files: BackupFile[] = [];
     const add = (name: string, path: string, sha256: string) => {
@@ -85,8 +91,10 @@ async function hashFile(path: string): Promise<string> {
 
 /** A snapshot left by a cloud that stopped in the middle of a backup. */
 function removeStaleSnapshots(dataDir: string): void {
-  for (const name of readdirSync(dataDir))
-    if (name.startsWith(SNAPSHOT_PREFIX)) unlinkSync(join(dataDir, name));
+  for (const name of readdirSync(dataDir)) {
+    const path = join(dataDir, name);
+    if (name.startsWith(SNAPSHOT_PREFIX) && !inFlight.has(path)) rmSync(path, { force: true });
+  }
 }
 
 /** The stream, calling `done` once when it ends, fails or is cancelled. */

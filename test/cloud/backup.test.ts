@@ -68,6 +68,21 @@ describe("backup and restore", () => {
     restored.close();
   });
 
+  test("two backups at once both complete; a snapshot left by a stopped cloud is removed", async () => {
+    writeFileSync(join(source, ".backup-snapshot-stale.db"), "old");
+    const [a, b] = await Promise.all([
+      takeBackup(store, source, { artifacts: false }),
+      takeBackup(store, source, { artifacts: false }),
+    ]);
+    const fa = join(root, "a.tar");
+    const fb = join(root, "b.tar");
+    await Bun.write(fa, new Response(a.stream));
+    await Bun.write(fb, new Response(b.stream));
+    restoreBackup(fa, join(root, "ra"));
+    restoreBackup(fb, join(root, "rb"));
+    expect(readdirSync(source).filter((n) => n.startsWith(".backup-snapshot-"))).toEqual([]);
+  });
+
   test("the archive is a tar whose first entry is the manifest; artifacts only when asked", async () => {
     const file = await save(true, "with-artifacts.tar");
     const names: string[] = [];
