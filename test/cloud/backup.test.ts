@@ -5,6 +5,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { BACKUP_HEADER } from "../../src/cloud/api/routes-backup.ts";
 import { takeBackup } from "../../src/cloud/backup.ts";
 import { MANIFEST_NAME, parseManifest } from "../../src/cloud/backup-format.ts";
 import { cloudEpoch } from "../../src/cloud/link/sync-store.ts";
@@ -12,6 +13,7 @@ import { restoreBackup } from "../../src/cloud/restore.ts";
 import { RefusalError } from "../../src/runtime/errors.ts";
 import { readTar } from "../../src/runtime/tar.ts";
 import { openStore } from "../../src/store/store.ts";
+import { ADMIN_TOKEN, inProcessCloud, registeredNode } from "../harness/cloud-api.ts";
 import { makeTempDir, runLevee } from "../harness/cluster.ts";
 
 const root = makeTempDir("levee-backup-");
@@ -140,6 +142,29 @@ describe("backup and restore", () => {
     expect(r.code).toBe(2);
     expect(r.stderr.trim().split("\n")).toHaveLength(1);
     expect(r.stderr).toContain(`cannot restore ${junk}`);
+  });
+});
+
+describe("GET /api/v1/backup", () => {
+  test("only the admin; a tar with the manifest in a header; a bad artifacts flag is a 400", async () => {
+    const backup = (options: { artifacts: boolean }) => takeBackup(store, source, options);
+    const { app } = inProcessCloud({ store, replanOnJoin: false, deps: { backup } });
+    const { username, password } = registeredNode(store, "edge1");
+    const basic = `Basic ${Buffer.from(`${username}:${password}`).toString("base64")}`;
+    expect((await app.request("/api/v1/backup")).status).toBe(401);
+    expect((await app.request("/api/v1/backup", { headers: { authorization: basic } })).status).toBe(401);
+    const admin = { authorization: `Bearer ${ADMIN_TOKEN}` };
+    expect((await app.request("/api/v1/backup?artifacts=yes", { headers: admin })).status).toBe(400);
+    const res = await app.request("/api/v1/backup?artifacts=1", { headers: admin });
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toBe("application/x-tar");
+    const header = res.headers.get(BACKUP_HEADER) ?? "";
+    const manifest = parseManifest(Buffer.from(header, "base64").toString());
+    expect(typeof manifest === "object" && manifest.artifacts).toBe(true);
+    const file = join(root, "via-api.tar");
+    await Bun.write(file, res);
+    restoreBackup(file, join(root, "via-api"));
+    expect(readFileSync(join(root, "via-api", "artifacts", sha), "utf8")).toBe("model bytes");
   });
 });
 
