@@ -28,6 +28,7 @@ import { ensureAdminToken } from "./admin-token.ts";
 import { cloudApiApp } from "./api/app.ts";
 import { NodeCredentials } from "./api/node-auth.ts";
 import { ArtifactStore } from "./artifact-store.ts";
+import { takeBackup } from "./backup.ts";
 import { safeUrl, startEmbeddedBroker } from "./broker.ts";
 import { CatalogPublisher } from "./catalog/catalog-publisher.ts";
 import { localConfigSource } from "./config-content.ts";
@@ -279,6 +280,7 @@ export async function startCloud(config: CloudConfig): Promise<CloudAgent> {
     artifacts,
     logs,
     nodeCa,
+    backup: (options) => takeBackup(store, config.dataDir, options),
     ...(kubeApi && config.kubeListen
       ? {
           kube: {

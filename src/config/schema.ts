@@ -187,6 +187,13 @@ export const optionsSchema = z.object({
     placeholder: "FORMAT",
     defaultText: "text on a terminal, else json",
   }),
+  restore: opt(z.string().min(1, "expected a backup file").optional(), {
+    scopes: ["cloud"],
+    description:
+      "restore a backup (levee ctl backup) into the data dir, which must be new or empty, then start; the restored cloud gets a new epoch and edges reconnect without joining again",
+    placeholder: "FILE",
+    flagOnly: true,
+  }),
   apiListen: opt(hostPort.default(`:${DEFAULT_PORTS.api}`), {
     scopes: ["cloud"],
     description: "cloud API listen address; an empty host means the bind address",
@@ -319,6 +326,11 @@ export const optionsSchema = z.object({
     scopes: ["ctl"],
     description: "broker-config: directory for the generated broker files",
     placeholder: "DIR",
+    flagOnly: true,
+  }),
+  artifacts: opt(booleanish.default(false), {
+    scopes: ["ctl"],
+    description: "backup: include the artifacts' bytes (left out by default: they can be large)",
     flagOnly: true,
   }),
   name: opt(z.string().min(1).optional(), {

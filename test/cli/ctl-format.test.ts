@@ -297,6 +297,7 @@ describe("server and token", () => {
     ttl: "24h",
     uses: 1,
     outDir: ".",
+    artifacts: false,
   };
 
   test("defaults: api.url and admin.token in the data dir; 0.0.0.0 becomes loopback", () => {

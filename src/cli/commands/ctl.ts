@@ -82,6 +82,12 @@ const SUBCOMMANDS: Record<string, Entry> = {
     summary: "print a kubeconfig for kubectl against the cloud's Kubernetes API (holds the admin token)",
     run: lazy(async () => (await import("../ctl/kubeconfig.ts")).kubeconfig),
   },
+  backup: {
+    usage: "backup FILE [--artifacts]",
+    summary:
+      "save a consistent copy of the cloud (store, tokens, CAs; artifacts with --artifacts) to FILE (restore: levee cloud --restore FILE)",
+    run: lazy(async () => (await import("../ctl/backup.ts")).backup),
+  },
   status: {
     usage: "status",
     summary: "show whether the cloud API is up and ready, and why not",

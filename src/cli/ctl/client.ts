@@ -31,6 +31,7 @@ export type CtlOptions = Pick<
   | "uses"
   | "outDir"
   | "name"
+  | "artifacts"
   | "node"
   | "namespace"
 >;

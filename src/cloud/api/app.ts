@@ -10,6 +10,7 @@ import type { Logger } from "../../runtime/log.ts";
 import type { Store } from "../../store/store.ts";
 import { ApiError } from "../api-error.ts";
 import type { ArtifactStore } from "../artifact-store.ts";
+import type { Backup } from "../backup.ts";
 import type { ControlPlane } from "../control-plane.ts";
 import type { LogStreams } from "../log-streams.ts";
 import type { NodeCa } from "../node-ca.ts";
@@ -18,6 +19,7 @@ import { requireAdminToken } from "./auth.ts";
 import { apiError } from "./errors.ts";
 import { NodeCredentials, requireAdminOrNode, requireNode } from "./node-auth.ts";
 import { mountArtifactRoutes } from "./routes-artifacts.ts";
+import { mountBackupRoute } from "./routes-backup.ts";
 import { mountBrokerRoutes } from "./routes-broker.ts";
 import { mountCertificateRoutes } from "./routes-certificates.ts";
 import { mountConfigContentRoutes } from "./routes-config-content.ts";
@@ -46,6 +48,8 @@ export interface CloudApiDeps {
   artifacts?: ArtifactStore;
   /** Log streams from nodes (levee ctl logs); without it the log routes are not served. */
   logs?: LogStreams;
+  /** Takes a backup (GET /api/v1/backup); without it the route is not served. */
+  backup?: (options: { artifacts: boolean }) => Promise<Backup>;
   /** The mesh CA; without it nodes cannot renew their mesh certificates. */
   nodeCa?: NodeCa;
   /**
@@ -97,6 +101,7 @@ export function cloudApiApp(deps: CloudApiDeps): Hono {
   mountResourceRoutes(api, store, plane, admin, deps.hooks);
   mountWorkerRestartRoute(api, store, plane, admin);
   mountBrokerRoutes(api, store, deps.cloudMqttPassword, admin);
+  if (deps.backup) mountBackupRoute(api, { take: deps.backup, log, admin: adminToken });
   const kube = deps.kube;
   if (kube) {
     api.get("/kubeconfig", admin, (c) => c.json({ server: kube.server, certificateAuthority: kube.caPem() }));
