@@ -13,12 +13,16 @@ export const BACKUP_VERSION = 1;
 /** The manifest is small: a bigger first entry is not a backup. */
 export const MANIFEST_MAX_BYTES = 4 * 1024 * 1024;
 
-/** Data-dir files a backup carries when they exist (kube-api/ is the Kubernetes API's CA). */
+/**
+ * Data-dir files a backup carries when they exist (kube-api/ is the Kubernetes API's CA). The
+ * plan-signing key above all: every joined node verifies plans with it, a new one would be refused.
+ */
 export const SECRET_FILES = [
   "admin.token",
   "agent.token",
   "mesh-ca.key",
   "mesh-ca.crt",
+  "plan-signing.key",
   "kube-api/ca.crt",
   "kube-api/ca.key",
   "kube-api/server.crt",
