@@ -2,7 +2,8 @@
 // applies and mesh traffic, judged by the invariant checker (invariants.ts): no acknowledged update
 // lost, no duplicate worker, no worker restarted because of a reconnect, mesh requests fail only
 // when no route exists, and how fast everything converges after each heal. Cuts: a single link
-// (cloud↔edge, both ways), an edge isolated from everyone, asymmetric (the edge cannot open
+// (cloud↔edge, both ways), an edge isolated from everyone, the cloud isolated from every edge,
+// asymmetric (the edge cannot open
 // connections to the cloud, or the cloud to the edge), flapping (a link cut and healed three times
 // in a second), and a reset (the link cut and every connection between the two torn down, as a NAT
 // that lost its state does: the edge reconnects; a short cut alone outlives no MQTT keepalive). Short profile in `npm run test:faults` (LEVEE_FAULT_CUTS, default 24); the
@@ -184,6 +185,7 @@ describe.skipIf(!available.ok)("random partitions under load", () => {
       const kind = pick([
         "link",
         "isolate",
+        "cloud",
         "edge-cannot-dial",
         "cloud-cannot-dial",
         "flap",
@@ -197,6 +199,7 @@ describe.skipIf(!available.ok)("random partitions under load", () => {
         await net.exec("cloud", ["ss", "-K", "dst", agents.address(edge)]);
       }
       if (kind === "isolate") net.isolate(edge);
+      if (kind === "cloud") net.isolate("cloud");
       if (kind === "edge-cannot-dial") net.forbid(edge, "cloud");
       if (kind === "cloud-cannot-dial") net.forbid("cloud", edge);
       if (kind === "flap") {
@@ -209,11 +212,14 @@ describe.skipIf(!available.ok)("random partitions under load", () => {
       } else await Bun.sleep(hold);
       if (kind === "link" || kind === "reset") net.heal("cloud", edge);
       if (kind === "isolate") net.rejoin(edge);
+      if (kind === "cloud") net.rejoin("cloud");
       if (kind === "edge-cannot-dial") net.allow(edge, "cloud");
       if (kind === "cloud-cannot-dial") net.allow("cloud", edge);
       const to = Date.now();
-      // The cloud's requests to the edge had no path while the link was down or the edge isolated.
-      if (kind !== "edge-cannot-dial") o.cutWindows[edge]?.push({ from, to });
+      // The cloud's requests to the edge had no path while the link was down or the edge isolated
+      // (every edge, when the cloud was).
+      if (kind === "cloud") for (const e of EDGES) o.cutWindows[e]?.push({ from, to });
+      else if (kind !== "edge-cannot-dial") o.cutWindows[edge]?.push({ from, to });
       const healed = performance.now();
       await until(`convergence after cut ${i} (${kind} ${edge})`, converged, 30_000);
       o.convergenceMs.push(performance.now() - healed);

@@ -4,8 +4,9 @@
 // nothing the API acknowledged is lost (every node runs the last acknowledged generation), every
 // planned worker runs exactly once (no duplicate, no orphan of a service no longer planned), and the
 // workers whose spec never changed kept their pids through every agent crash (adopted, not
-// restarted). Short profile in `npm run test:faults` (LEVEE_FAULT_CRASHES, default 20); the long one:
-// `LEVEE_FAULT_CRASHES=200 bun test --timeout 3600000 ./test/faults/crashes.fault.ts`.
+// restarted). `npm run test:soak` (LEVEE_FAULT_CRASHES, default 20); the long profile:
+// `LEVEE_FAULT_CRASHES=200 bun test --timeout 3600000 ./test/faults/crashes.soak.ts`. Not in CI
+// yet: one run under heavy load left a node on an older generation (see RELIABILITY.md).
 import { Database } from "bun:sqlite";
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { readdirSync, readFileSync } from "node:fs";
@@ -154,11 +155,21 @@ describe("kill -9 at random points", () => {
     process.stderr.write(
       `crashes: ${JSON.stringify({ seed: seedValue, crashes: CRASHES, acknowledged: acknowledged.length - 1, last })}\n`,
     );
-    expect(integrityFailures).toEqual([]);
-    expect(verdict.lostUpdates).toEqual([]);
-    expect(verdict.duplicates).toEqual([]);
-    expect(verdict.restartedByReconnect).toEqual([]);
-    expect(orphans).toEqual([]);
-    expect(staleBumps).toEqual([]);
+    // All at once, so that a failing run shows everything it broke.
+    expect({
+      integrityFailures,
+      lostUpdates: verdict.lostUpdates,
+      duplicates: verdict.duplicates,
+      restarted: verdict.restartedByReconnect,
+      orphans,
+      staleBumps,
+    }).toEqual({
+      integrityFailures: [],
+      lostUpdates: [],
+      duplicates: [],
+      restarted: [],
+      orphans: [],
+      staleBumps: [],
+    });
   }, 3_600_000);
 });
