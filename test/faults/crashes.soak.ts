@@ -9,33 +9,13 @@
 // yet: one run under heavy load left a node on an older generation (see RELIABILITY.md).
 import { Database } from "bun:sqlite";
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { type Cluster, startCluster, type TestAgent } from "../harness/cluster.ts";
 import { check, type Observations } from "./invariants.ts";
+import { seededRandom, workerProcesses } from "./observe.ts";
 
 const CRASHES = Number(process.env.LEVEE_FAULT_CRASHES ?? 20);
 const NODES = ["cloud", "edge1", "edge2"];
-
-/** This cluster's live worker processes: node/service/index → pids. */
-function workerProcesses(roots: readonly string[]): Map<string, number[]> {
-  const out = new Map<string, number[]>();
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      if (/^\d+ \(.*\) [ZX]/.test(readFileSync(`/proc/${entry}/stat`, "utf8"))) continue;
-      const env = readFileSync(`/proc/${entry}/environ`, "utf8").split("\0");
-      const get = (name: string) => env.find((e) => e.startsWith(`${name}=`))?.slice(name.length + 1);
-      const dir = get("LEVEE_WORKER_DIR");
-      if (!get("LEVEE_WORKER_ID") || !dir || !roots.some((r) => dir.startsWith(`${r}/`))) continue;
-      const key = `${get("NODE_NAME")}/${get("SERVICE_NAME")}/${get("LEVEE_WORKER_INDEX")}/${get("MARK") ?? ""}`;
-      out.set(key, [...(out.get(key) ?? []), Number(entry)]);
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return out;
-}
 
 function integrity(agent: TestAgent): string {
   const db = new Database(join(agent.dataDir, "levee.db"), { readonly: true });
@@ -81,14 +61,10 @@ describe("kill -9 at random points", () => {
 
   test(`${CRASHES} crashes: integrity, nothing acknowledged lost, no duplicate or orphan worker`, async () => {
     const seedValue = Number(process.env.LEVEE_FAULT_SEED ?? Date.now() % 100000);
-    let s = seedValue >>> 0;
-    const rand = () => {
-      s = (s * 1664525 + 1013904223) >>> 0;
-      return s / 2 ** 32;
-    };
+    const rand = seededRandom(seedValue);
     const steady = async () => {
       const pids: Record<string, number> = {};
-      for (const [key, list] of workerProcesses(roots()))
+      for (const [key, list] of workerProcesses(roots(), "MARK"))
         if (key.includes("/steady/")) pids[key] = list[0] as number;
       return pids;
     };
@@ -123,7 +99,7 @@ describe("kill -9 at random points", () => {
     const last = acknowledged.at(-1) as number;
     const convergeBy = Date.now() + 60_000;
     const final = () => {
-      const processes = workerProcesses(roots());
+      const processes = workerProcesses(roots(), "MARK");
       const bump = [...processes.keys()].filter((k) => k.includes("/bump/"));
       return {
         processes,

@@ -10,7 +10,6 @@
 // long one: `LEVEE_FAULT_CUTS=120 bun test --timeout 3600000 test/faults/partitions.fault.ts`.
 // Root only.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { BUN, makeTempDir, REPO_ROOT } from "../harness/cluster.ts";
 import {
@@ -21,6 +20,7 @@ import {
 } from "../harness/netns.ts";
 import { NetnsAgents } from "../harness/netns-agents.ts";
 import { check, type Observations } from "./invariants.ts";
+import { seededRandom, workerProcesses } from "./observe.ts";
 
 const available = faultSuiteAvailable();
 const CUTS = Number(process.env.LEVEE_FAULT_CUTS ?? 24);
@@ -29,46 +29,12 @@ const PORT = 19500;
 /** A request that fails this close to a cut or heal is the cut's (connections in flight, TCP). */
 const GRACE_MS = 1500;
 
-/** A random generator with a seed, so that a failing run can be replayed (LEVEE_FAULT_SEED). */
-function random(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s * 1664525 + 1013904223) >>> 0;
-    return s / 2 ** 32;
-  };
-}
-
-/**
- * Live processes of this suite's levee workers (their LEVEE_WORKER_DIR is under `root`; other
- * tests may run workers of the same names): node/service/index → pids (from /proc, as root).
- */
-function workerProcesses(root: string): Map<string, number[]> {
-  const out = new Map<string, number[]>();
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      if (/^\d+ \(.*\) [ZX]/.test(readFileSync(`/proc/${entry}/stat`, "utf8"))) continue;
-      const env = readFileSync(`/proc/${entry}/environ`, "utf8").split("\0");
-      const get = (name: string) => env.find((e) => e.startsWith(`${name}=`))?.slice(name.length + 1);
-      if (!get("LEVEE_WORKER_ID") || !get("LEVEE_WORKER_DIR")?.startsWith(`${root}/`)) continue;
-      const key = `${get("NODE_NAME")}/${get("SERVICE_NAME")}/${get("LEVEE_WORKER_INDEX")}`;
-      out.set(key, [...(out.get(key) ?? []), Number(entry)]);
-    } catch {
-      // gone meanwhile, or not readable
-    }
-  }
-  return out;
-}
-
 /** The MARK env of the bump worker on each node (the generation it runs). */
 function marks(root: string): Record<string, number | undefined> {
   const out: Record<string, number | undefined> = {};
-  for (const [key, pids] of workerProcesses(root)) {
-    const [node, service] = key.split("/");
-    if (service !== "bump" || !node) continue;
-    const env = readFileSync(`/proc/${pids[0]}/environ`, "utf8").split("\0");
-    const mark = env.find((e) => e.startsWith("MARK="));
-    out[node] = mark ? Number(mark.slice(5)) : undefined;
+  for (const key of workerProcesses([root], "MARK").keys()) {
+    const [node, service, , mark] = key.split("/");
+    if (service === "bump" && node) out[node] = mark ? Number(mark) : undefined;
   }
   return out;
 }
@@ -135,10 +101,10 @@ describe.skipIf(!available.ok)("random partitions under load", () => {
 
   test(`${CUTS} random cuts and heals: the invariants hold`, async () => {
     const seed = Number(process.env.LEVEE_FAULT_SEED ?? Date.now() % 100000);
-    const rand = random(seed);
+    const rand = seededRandom(seed);
     const pick = <T>(list: readonly T[]) => list[Math.floor(rand() * list.length)] as T;
     const steadyStart: Record<string, number> = {};
-    for (const [key, pids] of workerProcesses(agents.root))
+    for (const [key, pids] of workerProcesses([agents.root]))
       if (key.includes("/steady/")) steadyStart[key] = pids[0] as number;
     expect(Object.keys(steadyStart)).toHaveLength(3);
 
@@ -223,7 +189,7 @@ describe.skipIf(!available.ok)("random partitions under load", () => {
       const healed = performance.now();
       await until(`convergence after cut ${i} (${kind} ${edge})`, converged, 30_000);
       o.convergenceMs.push(performance.now() - healed);
-      for (const [key, pids] of workerProcesses(agents.root)) {
+      for (const [key, pids] of workerProcesses([agents.root])) {
         const [node, svc, index] = key.split("/");
         o.processScans.push({
           at: Date.now(),
@@ -242,7 +208,7 @@ describe.skipIf(!available.ok)("random partitions under load", () => {
       return EDGES.every((e) => m[e] === o.acknowledged.at(-1));
     });
     o.finalGeneration = marks(agents.root);
-    for (const [key, pids] of workerProcesses(agents.root))
+    for (const [key, pids] of workerProcesses([agents.root]))
       if (key.includes("/steady/")) o.steadyPids.end[key] = pids[0];
 
     const verdict = check(o, GRACE_MS);

@@ -5,17 +5,13 @@
 // the path of what was wrong — never a 500. Bounded in `npm test`; LEVEE_FUZZ_RUNS=N for more.
 import { afterAll, describe, expect, test } from "bun:test";
 import fc from "fast-check";
-import { NodeCredentials } from "../../src/cloud/api/node-auth.ts";
-import { CloudKubeAuth } from "../../src/cloud/kube/cloud-auth.ts";
-import { CloudKube } from "../../src/cloud/kube/cloud-kube.ts";
-import { kubeApiApp } from "../../src/kube/routes.ts";
 import { parseManifests } from "../../src/manifest/manifest.ts";
 import { parseCatalog } from "../../src/mesh/catalog/schema.ts";
 import { parseAnswer, parseChallenge, verifyRequestLine } from "../../src/mesh/transport/relay-protocol.ts";
 import { decodeLogRequest } from "../../src/protocol/log-request.ts";
 import { decodeMessage } from "../../src/protocol/messages.ts";
-import { createLogger } from "../../src/runtime/log.ts";
 import { ADMIN_TOKEN, inProcessCloud, registeredNode } from "../harness/cloud-api.ts";
+import { inProcessKubeApi } from "../harness/kube.ts";
 import { fuzzParameters } from "./fuzz-runs.ts";
 
 const { store, app, plane } = inProcessCloud();
@@ -175,24 +171,8 @@ describe("the sync protocol's decoders", () => {
 });
 
 describe("the Kubernetes API", () => {
-  const kube = new CloudKube({
-    store,
-    plane,
-    apiAddress: () => ({ host: "10.0.0.1", port: 6443, since: "2026-12-07T00:00:00Z" }),
-    restartWorker: () => {},
-  });
+  const { kube, app: kubeApp } = inProcessKubeApi(store, plane);
   afterAll(() => kube.close());
-  const kubeApp = kubeApiApp({
-    backend: kube,
-    auth: new CloudKubeAuth({
-      store,
-      adminToken: ADMIN_TOKEN,
-      nodes: new NodeCredentials(store),
-      identifyWorker: () => undefined,
-    }),
-    log: createLogger({ level: "error", format: "json", write: () => {} }),
-    leveeVersion: "fuzz",
-  });
   const paths = fc.constantFrom(
     "/api/v1/namespaces/dayu/pods",
     "/api/v1/namespaces",

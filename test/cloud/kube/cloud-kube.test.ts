@@ -4,12 +4,8 @@
 // dayu-sedna names them; selectors; Status answers with the right reason; tables for kubectl;
 // Sedna objects replaced, patched and deleted; pods deleted restart their workers; a watch.
 import { afterAll, describe, expect, test } from "bun:test";
-import { NodeCredentials } from "../../../src/cloud/api/node-auth.ts";
-import { CloudKubeAuth } from "../../../src/cloud/kube/cloud-auth.ts";
-import { CloudKube } from "../../../src/cloud/kube/cloud-kube.ts";
-import { kubeApiApp } from "../../../src/kube/routes.ts";
-import { createLogger } from "../../../src/runtime/log.ts";
 import { ADMIN_TOKEN, inProcessCloud, registeredNode } from "../../harness/cloud-api.ts";
+import { inProcessKubeApi } from "../../harness/kube.ts";
 
 const { store, plane } = inProcessCloud();
 afterAll(() => store.close());
@@ -20,24 +16,10 @@ store.db.query("UPDATE nodes SET role = 'cloud', addresses = '[\"10.0.0.1\"]' WH
 store.db.query("UPDATE nodes SET addresses = '[\"10.0.0.11\"]', phase = 'Ready' WHERE name = 'edge1'").run();
 
 const restarted: string[] = [];
-const kube = new CloudKube({
-  store,
-  plane,
-  apiAddress: () => ({ host: "10.0.0.1", port: 6443, since: "2026-12-01T00:00:00Z" }),
-  restartWorker: (service, node, index) => restarted.push(`${service}/${node}/${index}`),
-});
+const { kube, app } = inProcessKubeApi(store, plane, (service, node, index) =>
+  restarted.push(`${service}/${node}/${index}`),
+);
 afterAll(() => kube.close());
-const app = kubeApiApp({
-  backend: kube,
-  auth: new CloudKubeAuth({
-    store,
-    adminToken: ADMIN_TOKEN,
-    nodes: new NodeCredentials(store),
-    identifyWorker: () => undefined,
-  }),
-  log: createLogger({ level: "error", format: "json", write: () => {} }),
-  leveeVersion: "0.1.0",
-});
 
 // biome-ignore lint/suspicious/noExplicitAny: Kubernetes JSON, read by path in assertions
 type Any = any;
