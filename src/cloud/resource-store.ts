@@ -99,16 +99,6 @@ export function listObjects(
   return all.filter((o) => Object.entries(labels).every(([k, v]) => o.metadata.labels[k] === v));
 }
 
-/** The namespaces objects of any kind are in. */
-export function usedNamespaces(db: Database): string[] {
-  return db
-    .query<{ namespace: string }, []>(
-      "SELECT DISTINCT namespace FROM resources WHERE namespace <> '' ORDER BY namespace",
-    )
-    .all()
-    .map((r) => r.namespace);
-}
-
 function nextResourceVersion(db: Database): number {
   const row = db.query<{ value: string }, []>("SELECT value FROM meta WHERE key = 'resource-version'").get();
   const next = Number(row?.value ?? "0") + 1;

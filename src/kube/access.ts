@@ -8,7 +8,7 @@
 import { KubeError } from "./status.ts";
 
 export type Verb = "get" | "list" | "watch" | "create" | "update" | "patch" | "delete";
-export const READ_VERBS: readonly Verb[] = ["get", "list", "watch"];
+const READ_VERBS: readonly Verb[] = ["get", "list", "watch"];
 
 export interface WorkerCaller {
   kind: "worker";

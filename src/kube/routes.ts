@@ -142,9 +142,14 @@ async function resourceRoute(
     ...(path.name ? { name: path.name } : {}),
   };
   const body = method === "POST" || method === "PUT" || method === "PATCH" ? await readBody(c) : undefined;
-  const readable = info.list(backend);
-  const read = verb === "get" || verb === "list" || verb === "watch";
-  const forwardable = read ? readable === undefined : !backend.writes;
+  // The objects, read once and only when the request needs them (a create, update or patch does not).
+  let listed: { value: ReturnType<ResourceInfo["list"]> } | undefined;
+  const readable = () => {
+    listed ??= { value: info.list(backend) };
+    return listed.value;
+  };
+  const reading = verb === "get" || verb === "list" || verb === "watch";
+  const forwardable = reading ? readable() === undefined : !backend.writes;
   // What goes to the cloud is authorized there (with the Grants); the rest here.
   if (!forwardable || !options.forward) {
     const grants = caller.kind === "worker" ? auth.grants(caller.namespace, caller.serviceAccount) : [];
@@ -160,7 +165,6 @@ async function resourceRoute(
   }
 
   if (verb === "list" || verb === "watch") {
-    const read = () => select(c, info, info.list(backend) ?? [], namespace);
     if (verb === "watch") {
       if (watches.open >= MAX_WATCHES)
         throw new KubeError(
@@ -170,7 +174,8 @@ async function resourceRoute(
       watches.open++;
       const stream = watchStream(backend, {
         onEnd: () => watches.open--,
-        read,
+        // Each change is a new read.
+        read: () => select(c, info, info.list(backend) ?? [], namespace),
         resourceVersion: c.req.query("resourceVersion"),
         timeoutSeconds: numberOr(c.req.query("timeoutSeconds")),
         signal: c.req.raw.signal,
@@ -179,7 +184,7 @@ async function resourceRoute(
         headers: { "content-type": "application/json", "cache-control": "no-store" },
       });
     }
-    const items = read();
+    const items = select(c, info, readable() ?? [], namespace);
     const rv = String(backend.revision());
     if (wantsTable(c.req.header("accept"))) return c.json(toTable(info.resource, items, rv));
     const apiVersion = info.group ? `${info.group}/${info.version}` : info.version;
@@ -188,7 +193,7 @@ async function resourceRoute(
 
   const name = path.name as string;
   const find = () =>
-    (readable ?? []).find(
+    (readable() ?? []).find(
       (l) =>
         l.object.metadata.name === name &&
         (namespace === undefined || l.object.metadata.namespace === namespace),

@@ -118,12 +118,15 @@ export class CloudKube implements KubeBackend {
    * template asks for the API): a cluster without either ships nothing, whatever its size.
    */
   viewForNodes(): KubeView | undefined {
-    const view = this.view();
-    if (view.services.length > 0) return view;
+    // Asked first, in SQL: the catalog is re-published on every node's phase change, and a cluster
+    // of thousands of nodes without a Dayu object must not derive and hash a view each time.
     const asked = this.options.store.db
-      .query("SELECT 1 FROM resources WHERE kind = 'Service' AND spec LIKE '%\"kubeApi\"%' LIMIT 1")
+      .query(
+        `SELECT 1 FROM resources WHERE kind IN ('JointMultiEdgeService', 'RuntimeService')
+           OR (kind = 'Service' AND spec LIKE '%"kubeApi"%') LIMIT 1`,
+      )
       .get();
-    return asked ? view : undefined;
+    return asked ? this.view() : undefined;
   }
 
   close(): void {
