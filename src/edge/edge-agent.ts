@@ -4,7 +4,7 @@
 // runs the plan stored on disk whether the cloud is reachable or not.
 import type { EdgeConfig } from "../config/agent-config.ts";
 import { keepEdgeMeshTls } from "../mesh/transport/mesh-credentials.ts";
-import { type NodeIdentity, storedIdentity } from "../node/identity.ts";
+import { IDENTITY_META, type NodeIdentity, storedIdentity } from "../node/identity.ts";
 import { startJoinedNode } from "../node/joined-node.ts";
 import { forwardToCloud } from "../node/kube/forward.ts";
 import { NodeKube } from "../node/kube/node-kube.ts";
@@ -14,13 +14,14 @@ import { type LocalNode, startLocalNode } from "../node/local-node.ts";
 import { Backoff } from "../runtime/backoff.ts";
 import { describeError, isRecoverable } from "../runtime/errors.ts";
 import { versionInfo } from "../runtime/version.ts";
+import { mqttUrlAfterCloudMove } from "./cloud-move.ts";
 import { joinCloud } from "./join.ts";
 import { ensurePlanKey } from "./plan-key-fetch.ts";
 
 export async function startEdge(config: EdgeConfig): Promise<LocalNode> {
   const node = await startLocalNode(config);
   const { store, log, lifecycle, readiness } = node;
-  node.store.setMeta("cloud-url", config.cloud);
+  followCloud(node, config.cloud);
 
   let joinState: true | string = "joining the cloud";
   readiness.add("join", () => joinState);
@@ -112,4 +113,29 @@ export async function startEdge(config: EdgeConfig): Promise<LocalNode> {
     }
     return undefined;
   }
+}
+
+/**
+ * Remembers the cloud URL this start uses. A joined edge whose `cloud:` changed keeps its
+ * identity (the cloud may have been restored on another host): its MQTT URL follows the cloud
+ * when it named the old cloud's host (cloud-move.ts), stored together with the new cloud URL.
+ */
+function followCloud(node: LocalNode, cloud: string): void {
+  const { store, log } = node;
+  const previous = store.getMeta("cloud-url");
+  const identity = storedIdentity(store);
+  const mqttUrl =
+    previous && identity && previous !== cloud
+      ? mqttUrlAfterCloudMove(previous, cloud, identity.mqttUrl)
+      : undefined;
+  store.tx(() => {
+    store.setMeta("cloud-url", cloud);
+    if (mqttUrl) store.setMeta(IDENTITY_META.mqttUrl, mqttUrl);
+  });
+  if (previous && previous !== cloud)
+    log.warn("the cloud's URL changed: keeping this node's identity", {
+      from: previous,
+      to: cloud,
+      mqtt: mqttUrl ?? identity?.mqttUrl ?? "(not joined yet)",
+    });
 }

@@ -13,7 +13,8 @@ export interface NodeIdentity {
   mqttCa?: string | undefined;
 }
 
-const KEYS = {
+/** The meta keys the identity is kept under. */
+export const IDENTITY_META = {
   name: "node-name",
   uid: "node-uid",
   mqttUrl: "mqtt-url",
@@ -24,7 +25,7 @@ const KEYS = {
 const CA_KEY = "mqtt-ca";
 
 export function storedIdentity(store: Store): NodeIdentity | undefined {
-  const values = Object.fromEntries(Object.entries(KEYS).map(([k, key]) => [k, store.getMeta(key)]));
+  const values = Object.fromEntries(Object.entries(IDENTITY_META).map(([k, key]) => [k, store.getMeta(key)]));
   if (!values.uid || !values.password || !values.username || !values.mqttUrl || !values.name)
     return undefined;
   const ca = store.getMeta(CA_KEY);
@@ -33,7 +34,8 @@ export function storedIdentity(store: Store): NodeIdentity | undefined {
 
 export function saveIdentity(store: Store, identity: NodeIdentity): void {
   store.tx(() => {
-    for (const [k, key] of Object.entries(KEYS)) store.setMeta(key, identity[k as keyof typeof KEYS]);
+    for (const [k, key] of Object.entries(IDENTITY_META))
+      store.setMeta(key, identity[k as keyof typeof IDENTITY_META]);
     store.setMeta(CA_KEY, identity.mqttCa ?? "");
   });
 }

@@ -1,8 +1,9 @@
 // Disaster recovery with real processes: `levee ctl backup` from a running cloud, the cloud
-// stopped, `levee cloud --restore` into a new data dir on the same address. The edge reconnects
-// with the identity it has (no join), its worker keeps its process, a service applied after the
+// stopped, `levee cloud --restore` into a new data dir, on the same address and on a new one
+// (another host: the edges are pointed at it and restarted). The edges reconnect with the
+// identities they have (no join), their workers keep their processes, a service applied after the
 // backup is gone (the restored desired state rules, although the edge had a newer revision), and
-// a new apply reaches it.
+// a new apply reaches them.
 import { describe, expect, test } from "bun:test";
 import { statSync } from "node:fs";
 import { join } from "node:path";
@@ -107,4 +108,88 @@ describe("backup and restore", () => {
       }
     });
   }, 90_000);
+
+  test("a cloud restored on a new host: the edges follow its new URL with their identities, workers untouched", async () => {
+    await withCluster({ edges: 2 }, async (c: Cluster) => {
+      const edges = c.edges;
+      await applyManifest(
+        c,
+        JSON.stringify({
+          apiVersion: "levee/v1",
+          kind: "Service",
+          metadata: { name: "kept", namespace: "team" },
+          spec: {
+            template: { command: ["sh", "-c", "sleep 1000"], stopTimeout: "2s" },
+            workers: [{ node: "edge1" }, { node: "edge2" }],
+          },
+        }),
+        "application/json",
+      );
+      const pids = await Promise.all(edges.map((e) => runningPid(e, "kept")));
+
+      const file = join(makeTempDir("levee-backup-e2e-"), "cloud.tar");
+      const saved = await runLevee(["ctl", "backup", file, "--data-dir", c.cloud.dataDir]);
+      expect(saved.code, saved.stderr).toBe(0);
+      await c.cloud.stop();
+
+      // The new host: another address; nothing answers on the old one any more.
+      const address = c.cloud.address.replace(/\.\d+$/, ".30");
+      const apiUrl = `http://${address}:7400`;
+      const restored = await startAgent({
+        name: "cloud",
+        mode: "cloud",
+        address,
+        dataDir: join(makeTempDir("levee-restored-"), "cloud"),
+        args: ["--restore", file],
+        readyTimeoutMs: 20_000,
+      });
+      c.cloud.api = (path: string, init: RequestInit = {}) =>
+        fetch(`${apiUrl}${path}`, {
+          ...init,
+          headers: { authorization: `Bearer ${c.cloud.adminToken}`, ...(init.headers ?? {}) },
+        });
+      try {
+        for (const edge of edges) {
+          await edge.stop();
+          await edge.restart({ args: ["--cloud", apiUrl] });
+        }
+        for (const edge of edges) {
+          await waitUntil(
+            `${edge.name} Ready at the restored cloud`,
+            async () => {
+              const res = await c.cloud.api(`/api/v1/nodes/${edge.name}`).catch(() => undefined);
+              return (
+                res?.ok === true &&
+                ((await res.json()) as { status: { phase: string } }).status.phase === "Ready"
+              );
+            },
+            20_000,
+          );
+          expect(edge.logs.some((l) => l.includes("the cloud's URL changed"))).toBe(true);
+          expect(edge.logs.some((l) => l.includes(`mqtt://${address}:1883`))).toBe(true);
+        }
+        expect(restored.logs.some((l) => l.includes("node joined"))).toBe(false);
+        expect(await Promise.all(edges.map((e) => runningPid(e, "kept")))).toEqual(pids);
+
+        // Sync resumed: a new apply reaches both edges, the kept workers still the same processes.
+        await applyManifest(
+          c,
+          JSON.stringify({
+            apiVersion: "levee/v1",
+            kind: "Service",
+            metadata: { name: "after", namespace: "team" },
+            spec: {
+              template: { command: ["sh", "-c", "sleep 1000"] },
+              workers: [{ node: "edge1" }, { node: "edge2" }],
+            },
+          }),
+          "application/json",
+        );
+        for (const edge of edges) await runningPid(edge, "after");
+        expect(await Promise.all(edges.map((e) => runningPid(e, "kept")))).toEqual(pids);
+      } finally {
+        await restored.stop();
+      }
+    });
+  }, 120_000);
 });

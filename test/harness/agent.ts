@@ -13,8 +13,8 @@ export interface TestAgent {
   agentUrl: string;
   logs: string[];
   process: LaunchedAgent;
-  /** Starts it again with the same data dir and flags (after stop() or a kill). */
-  restart(options?: { waitReady?: boolean }): Promise<void>;
+  /** Starts it again with the same data dir and flags, or other `args` (after stop() or a kill). */
+  restart(options?: { waitReady?: boolean; args?: string[] }): Promise<void>;
   stop(): Promise<number>;
   kill(signal?: NodeJS.Signals): void;
 }
@@ -44,6 +44,7 @@ export interface AgentSpec {
 export async function startAgent(spec: AgentSpec): Promise<TestAgent> {
   const agentUrl = spec.agentUrl ?? `http://${spec.address}:7401`;
   const logs: string[] = [];
+  let args = spec.args;
   const launch = () =>
     launchAgent({
       name: spec.name,
@@ -60,7 +61,7 @@ export async function startAgent(spec: AgentSpec): Promise<TestAgent> {
         "text",
         "--log-level",
         "debug",
-        ...spec.args,
+        ...args,
       ],
       readyUrl: `${agentUrl}/readyz`,
       env: { ...cleanEnv(), ...spec.env },
@@ -75,6 +76,7 @@ export async function startAgent(spec: AgentSpec): Promise<TestAgent> {
     logs,
     process: launch(),
     async restart(options = {}) {
+      if (options.args) args = options.args;
       agent.process = launch();
       live.add(agent);
       if (options.waitReady !== false) await waitReady(agent.process, spec.readyTimeoutMs);
