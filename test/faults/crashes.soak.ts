@@ -9,6 +9,7 @@
 // yet: one run under heavy load left a node on an older generation (see RELIABILITY.md).
 import { Database } from "bun:sqlite";
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { type Cluster, startCluster, type TestAgent } from "../harness/cluster.ts";
 import { check, type Observations } from "./invariants.ts";
@@ -87,6 +88,7 @@ describe("kill -9 at random points", () => {
     for (let i = 0; i < CRASHES; i++) {
       const victim = c.all()[Math.floor(rand() * NODES.length)] as TestAgent;
       await Bun.sleep(rand() * 800);
+      victim.logs.push(`=== test: SIGKILL (crash ${i}) at ${new Date().toISOString()} ===`);
       victim.kill("SIGKILL");
       await victim.process.exited;
       const result = integrity(victim);
@@ -131,6 +133,12 @@ describe("kill -9 at random points", () => {
     process.stderr.write(
       `crashes: ${JSON.stringify({ seed: seedValue, crashes: CRASHES, acknowledged: acknowledged.length - 1, last })}\n`,
     );
+    // Every agent's output across its restarts, to read what happened (LEVEE_FAULT_LOG_DIR).
+    const logDir = process.env.LEVEE_FAULT_LOG_DIR;
+    if (logDir) {
+      mkdirSync(logDir, { recursive: true });
+      for (const a of c.all()) writeFileSync(join(logDir, `${a.name}.log`), `${a.logs.join("\n")}\n`);
+    }
     // All at once, so that a failing run shows everything it broke.
     expect({
       integrityFailures,
