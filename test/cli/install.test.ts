@@ -70,7 +70,7 @@ describe("from source", () => {
     expect(r.stdout).toContain("ExecStart=/usr/local/bin/levee edge --config /etc/levee/edge.yaml");
     expect(r.stdout).toContain("cloud: http://10.0.0.1:7400");
     expect(r.stdout).toContain("LEVEE_TOKEN=***");
-    expect(r.stdout).toContain("systemctl enable --now levee-edge.service");
+    expect(r.stdout).toContain("systemctl enable --now --no-block levee-edge.service");
     expect(r.stdout).not.toContain("abc");
   });
 
@@ -193,7 +193,7 @@ function verifyUnits(root: string, units: string[]) {
 }
 
 test.skipIf(!!analyzeMissing && !process.env.CI)(
-  "the unit files in systemd/ pass systemd-analyze verify",
+  "the unit files in systemd/ and the hardened drop-in pass systemd-analyze verify",
   () => {
     const root = makeTempDir();
     mkdirSync(join(root, "usr/local/bin"), { recursive: true });
@@ -203,6 +203,25 @@ test.skipIf(!!analyzeMissing && !process.env.CI)(
     const units = ["levee-cloud.service", "levee-edge.service"];
     for (const unit of units) cpSync(join(REPO, "systemd", unit), join(root, "etc/systemd/system", unit));
     verifyUnits(root, units);
+
+    // The opt-in hardened profile, as a drop-in of either unit.
+    for (const unit of units) {
+      mkdirSync(join(root, `etc/systemd/system/${unit}.d`), { recursive: true });
+      cpSync(
+        join(REPO, "systemd/levee-edge-hardened.conf"),
+        join(root, `etc/systemd/system/${unit}.d/hardened.conf`),
+      );
+    }
+    verifyUnits(root, units);
+    // The drop-in is read: a misspelt directive in it fails the check.
+    writeFileSync(
+      join(root, "etc/systemd/system/levee-edge.service.d/typo.conf"),
+      "[Service]\nProtectSistem=strict\n",
+    );
+    const typo = Bun.spawnSync([ANALYZE as string, "verify", `--root=${root}`, "levee-edge.service"], {
+      stderr: "pipe",
+    });
+    expect(typo.stderr.toString()).toContain("ProtectSistem");
 
     // The check is real: a misspelt directive fails it.
     writeFileSync(
