@@ -124,6 +124,10 @@ export function startSystemdNotify(options: {
   const env = options.env ?? process.env;
   const log = options.log.child({ component: "systemd" });
   const socket = env.NOTIFY_SOCKET;
+  const watchdogMs = watchdogIntervalMs(env, process.pid);
+  // Read once and unset, as sd_notify(3)'s unset_environment does: programs the agent starts
+  // (helpers, reload commands) must not speak to systemd in its name.
+  for (const name of ["NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID"]) delete env[name];
   const disabled: SystemdNotify = { enabled: false, describe() {} };
   if (!socket) return disabled;
   const target = parseNotifySocket(socket);
@@ -133,7 +137,6 @@ export function startSystemdNotify(options: {
   }
   const { transport, fallback } = openNotifyTransport(target, socket);
   const notifier = new Notifier(options.readiness, transport, log);
-  const watchdogMs = watchdogIntervalMs(env, process.pid);
   log.info("notifying systemd", {
     socket,
     via: transport.via,

@@ -98,13 +98,11 @@ describe("systemd notifier", () => {
     const lifecycle = new Lifecycle(log);
     expect(startSystemdNotify({ readiness: new Readiness(), lifecycle, log, env: {} }).enabled).toBe(false);
     expect(logs).toEqual([]);
-    const bad = startSystemdNotify({
-      readiness: new Readiness(),
-      lifecycle,
-      log,
-      env: { NOTIFY_SOCKET: "x" },
-    });
+    const env: NodeJS.ProcessEnv = { NOTIFY_SOCKET: "x", WATCHDOG_USEC: "1000000", PATH: "/bin" };
+    const bad = startSystemdNotify({ readiness: new Readiness(), lifecycle, log, env });
     expect(bad.enabled).toBe(false);
+    // Read once and unset, so that programs the agent starts do not inherit them.
+    expect(env).toEqual({ PATH: "/bin" });
     expect(logs.join("\n")).toContain("not notifying systemd");
   });
 });
