@@ -98,9 +98,11 @@ export function planInstall(input: InstallInput): InstallPlan {
             { argv: ["enable", unitName(mode)] },
             // Already installed: restart so that the new binary and config are used. Workers keep
             // running (KillMode=process) and are re-adopted.
-            { argv: ["restart", unitName(mode)] },
+            // --no-block: the unit is Type=notify and starts when the agent is ready, which for an
+            // edge waiting for its cloud may take long; `systemctl status` tells how it is doing.
+            { argv: ["restart", "--no-block", unitName(mode)] },
           ]
-        : [{ argv: ["daemon-reload"] }, { argv: ["enable", "--now", unitName(mode)] }];
+        : [{ argv: ["daemon-reload"] }, { argv: ["enable", "--now", "--no-block", unitName(mode)] }];
 
   return {
     mode,

@@ -18,6 +18,7 @@ import { startJoinedNode } from "../node/joined-node.ts";
 import { startKubeApi, workerCaller } from "../node/kube/start-kube-api.ts";
 import { type LocalNode, startLocalNode } from "../node/local-node.ts";
 import { savePlanKey } from "../node/plan-key.ts";
+import { nodeStatus } from "../node/status-line.ts";
 import { mosquittoHasher } from "../protocol/mosquitto-password.ts";
 import type { ClientTls } from "../protocol/mqtt-session.ts";
 import { RefusalError } from "../runtime/errors.ts";
@@ -47,6 +48,7 @@ import { joinNode } from "./node-registry.ts";
 import { planLimits } from "./plan-limits.ts";
 import { loadOrCreatePlanSigner } from "./plan-signing-key.ts";
 import { phaseChangeAffectsPlacement } from "./planner.ts";
+import { clusterStatus } from "./status-line.ts";
 
 export interface CloudAgent extends LocalNode {
   api: Server;
@@ -212,7 +214,7 @@ export async function startCloud(config: CloudConfig): Promise<CloudAgent> {
     onEvent: (event, fields) => log.debug(event, { component: "relay", ...fields }),
   });
   const apiUrl = `http://${reachable(config.apiListen.host)}:${config.apiListen.port}`;
-  startJoinedNode(node, {
+  const joined = startJoinedNode(node, {
     identity,
     link: { url: config.mqttUrl ? nodesMqttUrl : brokerUrl, tls, check: "node-sync" },
     configSource: localConfigSource(store, identity.name),
@@ -299,6 +301,8 @@ export async function startCloud(config: CloudConfig): Promise<CloudAgent> {
   lifecycle.add("api", () => api.stop(true));
   writeApiUrl(config.dataDir, apiUrl);
   log.info("cloud API listening", { url: apiUrl });
+  // From now on systemd hears READY=1 as soon as /readyz is 200 (sd-notify.ts).
+  node.notify.describe(() => `${clusterStatus(store)}; this node: ${nodeStatus(joined.supervisor, store)}`);
   return { ...node, api, link, plane, nodeCa, meshTls };
 }
 

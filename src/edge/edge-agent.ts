@@ -11,6 +11,7 @@ import { NodeKube } from "../node/kube/node-kube.ts";
 import { edgeKubeAuth, startKubeApi } from "../node/kube/start-kube-api.ts";
 import { readStoredPlan } from "../node/link/plan-store.ts";
 import { type LocalNode, startLocalNode } from "../node/local-node.ts";
+import { nodeStatus } from "../node/status-line.ts";
 import { Backoff } from "../runtime/backoff.ts";
 import { describeError, isRecoverable } from "../runtime/errors.ts";
 import { versionInfo } from "../runtime/version.ts";
@@ -81,6 +82,8 @@ export async function startEdge(config: EdgeConfig): Promise<LocalNode> {
       }),
     });
   }
+  // From now on systemd hears READY=1 as soon as /readyz is 200 (sd-notify.ts).
+  node.notify.describe(() => nodeStatus(joined.supervisor, store));
   log.info("edge agent started", {
     cloud: config.cloud,
     mqtt: identity.mqttUrl,

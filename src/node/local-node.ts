@@ -10,6 +10,7 @@ import type { CatalogStore } from "../mesh/catalog/catalog-store.ts";
 import type { MeshAgent } from "../mesh/mesh-agent.ts";
 import { Readiness } from "../runtime/health.ts";
 import { createLogger, type Logger } from "../runtime/log.ts";
+import { type SystemdNotify, startSystemdNotify } from "../runtime/sd-notify.ts";
 import { Lifecycle } from "../runtime/shutdown.ts";
 import { ensureTokenFile } from "../runtime/token-file.ts";
 import { versionInfo } from "../runtime/version.ts";
@@ -25,6 +26,8 @@ export interface LocalNode {
   lifecycle: Lifecycle;
   store: Store;
   readiness: Readiness;
+  /** systemd's view (Type=notify): READY=1 with /readyz, the status line, the watchdog. */
+  notify: SystemdNotify;
   identity: Record<string, string>;
   /** This agent's Prometheus metrics (GET /metrics on the agent API). */
   metrics: Registry;
@@ -51,6 +54,8 @@ export async function startLocalNode(config: AgentConfig): Promise<LocalNode> {
   });
   const lifecycle = new Lifecycle(log);
   lifecycle.handleSignals();
+  const readiness = new Readiness();
+  const notify = startSystemdNotify({ readiness, lifecycle, log });
   const { version, commit } = versionInfo();
   log.info(`starting levee ${config.mode}`, {
     version,
@@ -79,7 +84,6 @@ export async function startLocalNode(config: AgentConfig): Promise<LocalNode> {
     });
   }
 
-  const readiness = new Readiness();
   readiness.add("store", storeWriteCheck(store));
   const identity = { mode: config.mode, node: config.nodeName, version };
   const metrics = new Registry();
@@ -105,5 +109,5 @@ export async function startLocalNode(config: AgentConfig): Promise<LocalNode> {
     if (served) throw new Error(`node ${served.name} is already served on the agent API`);
     served = parts;
   };
-  return { config, log, lifecycle, store, readiness, identity, metrics, serve };
+  return { config, log, lifecycle, store, readiness, notify, identity, metrics, serve };
 }

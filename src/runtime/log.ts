@@ -1,6 +1,9 @@
 // Structured logging: JSON lines (journald- and jq-friendly) or aligned text for terminals.
 // Written to stderr so that stdout stays free for command output. Fields whose names look like
-// secrets are replaced by "[redacted]" so that a token never reaches a log file.
+// secrets are replaced by "[redacted]" so that a token never reaches a log file. When stderr is
+// the systemd journal (journal-stream.ts), each line starts with its syslog priority (`<3>` for
+// an error...), so that `journalctl -p warning` finds warnings and errors.
+import { fdIsJournal, priorityPrefix } from "./journal-stream.ts";
 
 export type LogLevel = "debug" | "info" | "warn" | "error";
 export type Fields = Record<string, unknown>;
@@ -21,6 +24,11 @@ export interface LoggerOptions {
   level: LogLevel;
   format: "json" | "text";
   write?: (line: string) => void;
+  /**
+   * Start each line with its `<N>` syslog priority. Default: when writing to stderr (no `write`)
+   * and stderr is the stream JOURNAL_STREAM names.
+   */
+  journal?: boolean;
 }
 
 export function redact(fields: Fields): Fields {
@@ -41,19 +49,21 @@ function textValue(value: unknown): string {
 
 export function createLogger(options: LoggerOptions, bound: Fields = {}): Logger {
   const write = options.write ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const journal = options.journal ?? (options.write === undefined && fdIsJournal(2));
   const min = RANK[options.level];
   const emit = (level: LogLevel, msg: string, fields?: Fields) => {
     if (RANK[level] < min) return;
     const all = redact({ ...bound, ...fields });
     const time = new Date().toISOString();
+    const prefix = journal ? priorityPrefix(level) : "";
     if (options.format === "json") {
-      write(JSON.stringify({ time, level, msg, ...all }));
+      write(prefix + JSON.stringify({ time, level, msg, ...all }));
     } else {
       const rest = Object.entries(all)
         .filter(([, v]) => v !== undefined)
         .map(([k, v]) => `${k}=${textValue(v)}`)
         .join(" ");
-      write(`${time} ${level.toUpperCase().padEnd(5)} ${msg}${rest ? ` ${rest}` : ""}`);
+      write(`${prefix}${time} ${level.toUpperCase().padEnd(5)} ${msg}${rest ? ` ${rest}` : ""}`);
     }
   };
   return {
@@ -61,6 +71,6 @@ export function createLogger(options: LoggerOptions, bound: Fields = {}): Logger
     info: (msg, fields) => emit("info", msg, fields),
     warn: (msg, fields) => emit("warn", msg, fields),
     error: (msg, fields) => emit("error", msg, fields),
-    child: (fields) => createLogger({ ...options, write }, { ...bound, ...fields }),
+    child: (fields) => createLogger({ ...options, write, journal }, { ...bound, ...fields }),
   };
 }

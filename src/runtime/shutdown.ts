@@ -7,6 +7,7 @@ export type Closer = { name: string; close: () => Promise<void> | void };
 
 export class Lifecycle {
   private readonly closers: Closer[] = [];
+  private readonly stopListeners: (() => void)[] = [];
   private stopping: Promise<void> | undefined;
   private resolveDone!: () => void;
   /** Resolves once shutdown has finished. */
@@ -22,6 +23,11 @@ export class Lifecycle {
   /** Registers something to close at shutdown; closed in reverse order of registration. */
   add(name: string, close: Closer["close"]): void {
     this.closers.push({ name, close });
+  }
+
+  /** Called once when shutdown begins, before any closer (e.g. to tell systemd STOPPING=1). */
+  onStop(listener: () => void): void {
+    this.stopListeners.push(listener);
   }
 
   handleSignals(): void {
@@ -46,6 +52,13 @@ export class Lifecycle {
       process.exit(1);
     }, this.graceMs);
     watchdog.unref?.();
+    for (const listener of this.stopListeners) {
+      try {
+        listener();
+      } catch (err) {
+        this.log.warn("error while starting to stop", { error: err });
+      }
+    }
     for (const closer of [...this.closers].reverse()) {
       try {
         await closer.close();

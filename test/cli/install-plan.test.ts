@@ -64,7 +64,7 @@ describe("install plan", () => {
     expect(parseEnvFile(env.content).map((e) => [e.key, e.value])).toEqual([["LEVEE_TOKEN", "s3cret"]]);
     expect(p.commands.map((c) => c.argv.join(" "))).toEqual([
       "daemon-reload",
-      "enable --now levee-edge.service",
+      "enable --now --no-block levee-edge.service",
     ]);
   });
 
@@ -108,7 +108,7 @@ describe("install plan", () => {
     expect(same.commands.map((c) => c.argv.join(" "))).toEqual([
       "daemon-reload",
       "enable levee-edge.service",
-      "restart levee-edge.service",
+      "restart --no-block levee-edge.service",
     ]);
 
     const next = plan(
@@ -134,7 +134,15 @@ describe("install plan", () => {
       const unit = UNIT_TEXT[mode];
       expect(unit).toContain(`\nExecStart=${BINARY_PATH} ${mode} --config ${configPath(mode)}\n`);
       expect(unit).toContain(`\nEnvironmentFile=-${envPath(mode)}\n`);
-      for (const line of ["Type=exec", "KillMode=process", "RestartPreventExitStatus=2", "Restart=always"])
+      for (const line of [
+        "Type=notify",
+        "NotifyAccess=main",
+        "WatchdogSec=60s",
+        "TimeoutStartSec=infinity",
+        "KillMode=process",
+        "RestartPreventExitStatus=2",
+        "Restart=always",
+      ])
         expect(unit).toContain(`\n${line}\n`);
       for (const line of [
         "NoNewPrivileges=",

@@ -70,7 +70,7 @@ describe("from source", () => {
     expect(r.stdout).toContain("ExecStart=/usr/local/bin/levee edge --config /etc/levee/edge.yaml");
     expect(r.stdout).toContain("cloud: http://10.0.0.1:7400");
     expect(r.stdout).toContain("LEVEE_TOKEN=***");
-    expect(r.stdout).toContain("systemctl enable --now levee-edge.service");
+    expect(r.stdout).toContain("systemctl enable --now --no-block levee-edge.service");
     expect(r.stdout).not.toContain("abc");
   });
 
@@ -193,7 +193,7 @@ function verifyUnits(root: string, units: string[]) {
 }
 
 test.skipIf(!!analyzeMissing && !process.env.CI)(
-  "the unit files in systemd/ pass systemd-analyze verify",
+  "the unit files in systemd/ and the hardened drop-in pass systemd-analyze verify",
   () => {
     const root = makeTempDir();
     mkdirSync(join(root, "usr/local/bin"), { recursive: true });
@@ -204,14 +204,27 @@ test.skipIf(!!analyzeMissing && !process.env.CI)(
     for (const unit of units) cpSync(join(REPO, "systemd", unit), join(root, "etc/systemd/system", unit));
     verifyUnits(root, units);
 
-    // The check is real: a misspelt directive fails it.
-    writeFileSync(
-      join(root, "etc/systemd/system/bad.service"),
-      "[Service]\nExecStart=/usr/local/bin/levee\nKilMode=process\n",
-    );
-    const bad = Bun.spawnSync([ANALYZE as string, "verify", `--root=${root}`, "bad.service"], {
-      stderr: "pipe",
-    });
-    expect(bad.stderr.toString()).toContain("KilMode");
+    // The opt-in hardened profile, as a drop-in of either unit.
+    for (const unit of units) {
+      mkdirSync(join(root, `etc/systemd/system/${unit}.d`), { recursive: true });
+      cpSync(
+        join(REPO, "systemd/levee-edge-hardened.conf"),
+        join(root, `etc/systemd/system/${unit}.d/hardened.conf`),
+      );
+    }
+    verifyUnits(root, units);
+    // The check is real: a misspelt directive fails it, in a unit and in a drop-in (so it is read).
+    const complaint = (file: string, text: string, unit: string) => {
+      writeFileSync(join(root, "etc/systemd/system", file), text);
+      return Bun.spawnSync([ANALYZE as string, "verify", `--root=${root}`, unit], {
+        stderr: "pipe",
+      }).stderr.toString();
+    };
+    expect(
+      complaint("bad.service", "[Service]\nExecStart=/usr/local/bin/levee\nKilMode=process\n", "bad.service"),
+    ).toContain("KilMode");
+    expect(
+      complaint("levee-edge.service.d/typo.conf", "[Service]\nProtectSistem=strict\n", "levee-edge.service"),
+    ).toContain("ProtectSistem");
   },
 );

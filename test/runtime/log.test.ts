@@ -61,3 +61,24 @@ describe("logger", () => {
     expect(JSON.parse(lines[0] ?? "").error).toBe("disk full");
   });
 });
+
+describe("logger under the systemd journal", () => {
+  test("each line starts with the syslog priority of its level, in both formats", () => {
+    for (const format of ["json", "text"] as const) {
+      const lines: string[] = [];
+      const log = createLogger({ level: "debug", format, journal: true, write: (l) => lines.push(l) });
+      log.child({ component: "x" }).error("e");
+      log.warn("w");
+      log.info("i");
+      log.debug("d");
+      expect(lines.map((l) => l.slice(0, 3))).toEqual(["<3>", "<4>", "<6>", "<7>"]);
+      if (format === "json") expect(JSON.parse(lines[0]?.slice(3) ?? "").component).toBe("x");
+    }
+  });
+
+  test("without the journal, lines are unchanged", () => {
+    const { lines, log } = capture("json");
+    log.error("e");
+    expect(lines[0]?.startsWith("{")).toBe(true);
+  });
+});

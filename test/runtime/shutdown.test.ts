@@ -27,3 +27,17 @@ test("closers run once, in reverse order, past a failing one", async () => {
     true,
   );
 });
+
+test("stop listeners run once, before the first closer, past a failing one", async () => {
+  const lifecycle = new Lifecycle(createLogger({ level: "info", format: "json", write: () => {} }));
+  const order: string[] = [];
+  lifecycle.add("api", () => {
+    order.push("api");
+  });
+  lifecycle.onStop(() => {
+    throw new Error("boom");
+  });
+  lifecycle.onStop(() => order.push("stopping"));
+  await Promise.all([lifecycle.shutdown(), lifecycle.shutdown()]);
+  expect(order).toEqual(["stopping", "api"]);
+});

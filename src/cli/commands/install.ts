@@ -66,8 +66,9 @@ export const installCommand = defineCommand<OptionKey>({
     "  /etc/systemd/system/levee-<mode>.service  the unit (0644); customise it with systemctl edit",
     "  /etc/levee/<mode>.yaml                    the flags given, except secrets (0644)",
     "  /etc/levee/<mode>.env                     secrets such as LEVEE_TOKEN (0600), always created",
-    "then runs systemctl daemon-reload and enable --now levee-<mode>.service (when the unit was",
-    "installed before: enable and restart; workers keep running). systemctl runs only when --root is /.",
+    "then runs systemctl daemon-reload and enable --now --no-block levee-<mode>.service (when the unit",
+    "was installed before: enable and restart; workers keep running); the unit is ready once the agent",
+    "is (Type=notify: systemctl status shows why not yet). systemctl runs only when --root is /.",
     "Existing files: the unit is replaced; a different <mode>.yaml is replaced and the old one kept as",
     "<mode>.yaml.bak, and the changed fields are printed; in <mode>.env only the variables given now",
     "are set, all other lines stay (a reinstall without --token keeps the join token).",
@@ -129,7 +130,9 @@ export const installCommand = defineCommand<OptionKey>({
       if (failure) throw new InstallError(`levee install: files are installed, but ${failure}`);
       say(`ran systemctl ${command.argv.join(" ")}`);
     }
-    say(`${unitName(mode)} is enabled and running; follow it with: journalctl -u ${unitName(mode)} -f`);
+    say(
+      `${unitName(mode)} is enabled and starting; \`systemctl status ${unitName(mode)}\` says when it is ready, follow it with: journalctl -u ${unitName(mode)} -f`,
+    );
     return 0;
   },
 });
