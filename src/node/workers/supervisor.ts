@@ -22,7 +22,7 @@ import type { PortRegistry } from "./prestart/port-registry.ts";
 import { WorkerController } from "./worker-controller.ts";
 import type { WorkerDeps } from "./worker-deps.ts";
 import { removeWorkerDir, sweepWorkerDirs } from "./worker-dirs.ts";
-import { newRecord, statusOf } from "./worker-records.ts";
+import { launched, newRecord, statusOf } from "./worker-records.ts";
 import { type WorkerRecord, WorkerStore } from "./worker-store.ts";
 
 export interface SupervisorOptions {
@@ -256,7 +256,9 @@ export class Supervisor extends EventEmitter<{ change: [WorkerSnapshot] }> {
   }
 
   private async stopOrphans(stored: WorkerRecord[]): Promise<void> {
-    const known = new Set(stored.flatMap((r) => (r.instance === null ? [] : [r.instance])));
+    // A record whose launch never got its pid or container back does not own what that launch
+    // started: the process or container carrying its instance id is stopped as an orphan.
+    const known = new Set(stored.flatMap((r) => (r.instance !== null && launched(r) ? [r.instance] : [])));
     const drivers: Driver[] = [this.options.drivers.exec];
     if (stored.some((r) => r.driver === "container")) drivers.push(this.driver("container"));
     for (const driver of drivers) {

@@ -20,9 +20,18 @@ export function statusOf(record: WorkerRecord): WorkerStatus {
   };
 }
 
-/** How to find the record's instance again, or undefined when none runs. */
+/**
+ * Whether the record names an instance the driver had started: it has the pid or container the
+ * start returned. An instance id without either is a launch the agent died in the middle of
+ * (instance-launch.ts writes the id before the driver starts): whatever it started is an orphan.
+ */
+export function launched(record: WorkerRecord): boolean {
+  return record.instance !== null && (record.pid !== null || record.containerId !== null);
+}
+
+/** How to find the record's instance again, or undefined when none was started. */
 export function refOf(record: WorkerRecord, node: string): InstanceRef | undefined {
-  if (record.instance === null) return undefined;
+  if (record.instance === null || !launched(record)) return undefined;
   return {
     key: { node, service: record.service, index: record.index, instance: record.instance },
     driver: record.driver,

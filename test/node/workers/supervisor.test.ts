@@ -173,6 +173,27 @@ describe("an agent restart", () => {
     expect(h.driver.alive()).toHaveLength(2);
   });
 
+  test("a launch the agent died in the middle of (instance id stored, no pid yet): its instance is an orphan, the worker runs once", async () => {
+    const h = host();
+    const first = h.agent();
+    await first.start(plan("web", [{}]));
+    const [launched] = h.driver.alive();
+    h.stop(first);
+    // As if the agent was killed between writing the new instance id and the pid the start returned.
+    const store = openStore({ dataDir: h.dataDir, mode: "edge" });
+    store.db.query("UPDATE workers SET pid = NULL, pid_start = NULL").run();
+    store.close();
+
+    const second = h.agent();
+    await second.start(plan("web", [{}]));
+    expect(launched?.stopped).toBe(true);
+    await waitFor(
+      "one instance, the one the record names",
+      () => h.driver.alive().length === 1 && second.snapshot()[0]?.pid === h.driver.alive()[0]?.ref.pid,
+    );
+    expect(h.driver.alive()).toHaveLength(1);
+  });
+
   test("a worker removed from the plan while the agent was down is stopped and forgotten", async () => {
     const h = host();
     const first = h.agent();
