@@ -3,12 +3,13 @@
 //   GET    /api/v1/runtimeservices[/NAME]
 //   DELETE /api/v1/jointmultiedgeservices/NAME     the object and exactly what it made
 //   DELETE /api/v1/runtimeservices/NAME
-import type { Hono, MiddlewareHandler } from "hono";
+import type { MiddlewareHandler } from "hono";
 import type { DAYU_KINDS } from "../../manifest/dayu/sedna-schema.ts";
 import { describeKey, refOf } from "../../manifest/namespace.ts";
 import type { Store } from "../../store/store.ts";
 import { apiError } from "../api/errors.ts";
-import { namespaceParam, objectParams } from "../api/object-params.ts";
+import { listQuery, namespaceParam, objectParams, objectQuery } from "../api/object-params.ts";
+import type { ApiRoutes } from "../api/route-registry.ts";
 import type { ControlPlane } from "../control-plane.ts";
 import { getObject, type StoredObject, storedKey } from "../resource-store.ts";
 import { listWorkers } from "../workers-view.ts";
@@ -22,7 +23,7 @@ export const DAYU_PLURALS: Record<string, (typeof DAYU_KINDS)[number]> = {
 
 /** `guard` (the admin token and the body limit) is on every route. */
 export function mountDayuRoutes(
-  api: Hono,
+  api: ApiRoutes,
   store: Store,
   plane: ControlPlane,
   guard: MiddlewareHandler,
@@ -40,16 +41,40 @@ export function mountDayuRoutes(
     );
   };
   for (const [plural, kind] of Object.entries(DAYU_PLURALS)) {
-    api.get(`/${plural}`, guard, (c) => {
+    const dayu = { tag: "dayu", auth: "admin" } as const;
+    const one = { ...dayu, params: { name: `the ${kind}'s name` }, query: objectQuery } as const;
+    const list = {
+      ...dayu,
+      method: "get",
+      path: `/${plural}`,
+      summary: `List the ${kind}s with their status`,
+      query: listQuery,
+      responses: { 200: "{items: [object with status and what it made]}" },
+    } as const;
+    api.add(list, guard, (c) => {
       const namespace = namespaceParam(c.req.query("namespace"));
       return c.json({ items: plane.list(kind, namespace ? { namespace } : {}).map(view) });
     });
-    api.get(`/${plural}/:name`, guard, (c) => {
+    const get = {
+      ...one,
+      method: "get",
+      path: `/${plural}/:name`,
+      summary: `One ${kind} with its status and what it made`,
+      responses: { 200: "the object", 404: "no such object" },
+    } as const;
+    api.add(get, guard, (c) => {
       const { name, namespace, key } = objectParams(kind, c.req.param("name"), c.req.query("namespace"));
       const stored = plane.get(kind, name, namespace);
       return stored ? c.json(view(stored)) : apiError(c, 404, `${kind} "${describeKey(key)}" not found`);
     });
-    api.delete(`/${plural}/:name`, guard, (c) => {
+    const remove = {
+      ...one,
+      method: "delete",
+      path: `/${plural}/:name`,
+      summary: `Delete a ${kind} and exactly what it made`,
+      responses: { 200: "{deleted: {kind, name}, alsoDeleted: [{kind, name}]}", 404: "no such object" },
+    } as const;
+    api.add(remove, guard, (c) => {
       const { key } = objectParams(kind, c.req.param("name"), c.req.query("namespace"));
       const deleted = plane.delete(kind, key);
       if (!deleted) return apiError(c, 404, `${kind} "${describeKey(key)}" not found`);
