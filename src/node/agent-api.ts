@@ -60,7 +60,8 @@ export function agentApiApp(options: AgentApiOptions): Hono {
   const allowed = new AllowedMethods(() => app.routes);
   app.notFound((c) => {
     const methods = allowed.at(c.req.path);
-    if (methods.length === 0) return c.json({ error: `no such endpoint: ${c.req.method} ${c.req.path}` }, 404);
+    if (methods.length === 0)
+      return c.json({ error: `no such endpoint: ${c.req.method} ${c.req.path}` }, 404);
     c.header("Allow", methods.join(", "));
     return c.json({ error: methodNotAllowedMessage(c.req.method, c.req.path, methods) }, 405);
   });

@@ -77,7 +77,7 @@ test("lists every route the app serves, and only those", async () => {
   for (const [path, item] of Object.entries(doc.paths))
     for (const operation of Object.values(item)) {
       const declared = (operation.parameters ?? []).filter((p) => p.in === "path").map((p) => p.name);
-      expect(declared, path).toEqual([...path.matchAll(/\{(\w+)\}/g)].map((m) => m[1]));
+      expect(declared, path).toEqual([...path.matchAll(/\{(\w+)\}/g)].map((m) => m[1] ?? ""));
     }
 });
 
