@@ -168,6 +168,7 @@ test("every path the CLI calls is a documented operation", async () => {
 
 test("the reading: values, queries, plurals and choices in templates; a path it cannot read fails", () => {
   const src =
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: the source of a template, which the test reads
     'const p = `/${info.plural}${name ? `/${encodeURIComponent(name)}` : ""}${namespaceQuery(ctx)}`;';
   const paths = expand(argumentLiteral(src, src.indexOf("= ") + 2, "x.ts"));
   expect(paths).toContain("/services");
