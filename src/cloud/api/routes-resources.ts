@@ -16,7 +16,7 @@ import { pinnedToUnknownNodes } from "../planner.ts";
 import { unplacedWorkers } from "../unplaced-store.ts";
 import { listWorkers, unjoinedWorkers } from "../workers-view.ts";
 import { apiError } from "./errors.ts";
-import { listQuery, namespaceParam, objectParams, objectQuery } from "./object-params.ts";
+import { namespaceParam, objectParams, objectRouteSpecs } from "./object-params.ts";
 import { jsonSchemaOf } from "./openapi.ts";
 import type { ApiRoutes } from "./route-registry.ts";
 
@@ -259,47 +259,24 @@ export function mountResourceRoutes(
   mountDayuRoutes(api, store, plane, guard);
   // ?namespace=NS: one namespace (lists: all when absent; one object: `default` when absent).
   for (const plural of ["services", "configs", "imagemaps", "namespaces", "grants"] as const) {
-    const kindName = kindInfo(plural)?.kind ?? plural;
-    const objects = { tag: "objects", auth: "admin" } as const;
-    const one = { ...objects, params: { name: `the ${kindName}'s name` }, query: objectQuery } as const;
-    const list = {
-      ...objects,
-      method: "get",
-      path: `/${plural}`,
-      summary: `List the ${kindName}s`,
-      query: listQuery,
-      responses: { 200: "{items: [object]}" },
-    } as const;
-    api.add(list, guard, (c) => {
+    const specs = objectRouteSpecs(plural, kindInfo(plural)?.kind ?? plural, "objects", {
+      list: "{items: [object]}",
+      get: "the object with its metadata and status",
+      remove: "{deleted: {kind, name}, alsoDeleted?}",
+      conflict: "made from a Dayu object: delete that one",
+    });
+    api.add(specs.list, guard, (c) => {
       const kind = kindInfo(plural)?.kind ?? plural;
       const namespace = namespaceParam(c.req.query("namespace"));
       return c.json({ items: plane.list(kind, namespace ? { namespace } : {}) });
     });
-    const get = {
-      ...one,
-      method: "get",
-      path: `/${plural}/:name`,
-      summary: `One ${kindName}`,
-      responses: { 200: "the object with its metadata and status", 404: "no such object" },
-    } as const;
-    api.add(get, guard, (c) => {
+    api.add(specs.get, guard, (c) => {
       const kind = kindInfo(plural)?.kind ?? plural;
       const { name, namespace, key } = objectParams(kind, c.req.param("name"), c.req.query("namespace"));
       const object = plane.get(kind, name, namespace);
       return object ? c.json(object) : apiError(c, 404, `${kind} "${describeKey(key)}" not found`);
     });
-    const remove = {
-      ...one,
-      method: "delete",
-      path: `/${plural}/:name`,
-      summary: `Delete a ${kindName}`,
-      responses: {
-        200: "{deleted: {kind, name}, alsoDeleted?}",
-        404: "no such object",
-        409: "made from a Dayu object: delete that one",
-      },
-    } as const;
-    api.add(remove, guard, (c) => {
+    api.add(specs.remove, guard, (c) => {
       const kind = kindInfo(plural)?.kind ?? plural;
       const { key } = objectParams(kind, c.req.param("name"), c.req.query("namespace"));
       // An object made from a Dayu object is deleted with it, not on its own (a 409 ApiError,

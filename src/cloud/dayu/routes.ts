@@ -8,7 +8,7 @@ import type { DAYU_KINDS } from "../../manifest/dayu/sedna-schema.ts";
 import { describeKey, refOf } from "../../manifest/namespace.ts";
 import type { Store } from "../../store/store.ts";
 import { apiError } from "../api/errors.ts";
-import { listQuery, namespaceParam, objectParams, objectQuery } from "../api/object-params.ts";
+import { namespaceParam, objectParams, objectRouteSpecs } from "../api/object-params.ts";
 import type { ApiRoutes } from "../api/route-registry.ts";
 import type { ControlPlane } from "../control-plane.ts";
 import { getObject, type StoredObject, storedKey } from "../resource-store.ts";
@@ -41,40 +41,21 @@ export function mountDayuRoutes(
     );
   };
   for (const [plural, kind] of Object.entries(DAYU_PLURALS)) {
-    const dayu = { tag: "dayu", auth: "admin" } as const;
-    const one = { ...dayu, params: { name: `the ${kind}'s name` }, query: objectQuery } as const;
-    const list = {
-      ...dayu,
-      method: "get",
-      path: `/${plural}`,
-      summary: `List the ${kind}s with their status`,
-      query: listQuery,
-      responses: { 200: "{items: [object with status and what it made]}" },
-    } as const;
-    api.add(list, guard, (c) => {
+    const specs = objectRouteSpecs(plural, kind, "dayu", {
+      list: "{items: [object with its status and what it made]}",
+      get: "the object with its status and what it made",
+      remove: "the object and exactly what it made: {deleted: {kind, name}, alsoDeleted: [{kind, name}]}",
+    });
+    api.add(specs.list, guard, (c) => {
       const namespace = namespaceParam(c.req.query("namespace"));
       return c.json({ items: plane.list(kind, namespace ? { namespace } : {}).map(view) });
     });
-    const get = {
-      ...one,
-      method: "get",
-      path: `/${plural}/:name`,
-      summary: `One ${kind} with its status and what it made`,
-      responses: { 200: "the object", 404: "no such object" },
-    } as const;
-    api.add(get, guard, (c) => {
+    api.add(specs.get, guard, (c) => {
       const { name, namespace, key } = objectParams(kind, c.req.param("name"), c.req.query("namespace"));
       const stored = plane.get(kind, name, namespace);
       return stored ? c.json(view(stored)) : apiError(c, 404, `${kind} "${describeKey(key)}" not found`);
     });
-    const remove = {
-      ...one,
-      method: "delete",
-      path: `/${plural}/:name`,
-      summary: `Delete a ${kind} and exactly what it made`,
-      responses: { 200: "{deleted: {kind, name}, alsoDeleted: [{kind, name}]}", 404: "no such object" },
-    } as const;
-    api.add(remove, guard, (c) => {
+    api.add(specs.remove, guard, (c) => {
       const { key } = objectParams(kind, c.req.param("name"), c.req.query("namespace"));
       const deleted = plane.delete(kind, key);
       if (!deleted) return apiError(c, 404, `${kind} "${describeKey(key)}" not found`);
