@@ -73,6 +73,10 @@ test("lists every route the app serves, and only those", async () => {
   // The facade is not enumerated, but the document says where it is.
   expect(everyMethod.has("/kube/*")).toBe(true);
   expect(doc.tags.map((t) => t.name)).toContain("kubernetes");
+  // Each operation is listed under a tag the document describes.
+  const tags = doc.tags.map((t) => t.name);
+  for (const [path, item] of Object.entries(doc.paths))
+    for (const operation of Object.values(item)) expect(tags, path).toContain(operation.tags[0] ?? "");
   // Each path parameter is declared.
   for (const [path, item] of Object.entries(doc.paths))
     for (const operation of Object.values(item)) {

@@ -67,9 +67,11 @@ export interface CloudApiDeps {
 export function cloudApiApp(deps: CloudApiDeps): Hono {
   const { store, log, plane } = deps;
   const app = new Hono();
+  // Every route is added with its description: `root` at the top, `routes` under /api/v1.
   const registry = new RouteRegistry();
+  const root = registry.on(app, "");
   mountHealthRoutes(app, deps.readiness, deps.identity);
-  describeHealthRoutes(registry.on(app, ""));
+  describeHealthRoutes(root);
 
   // Who may call a route, and how large its body may be, is attached to each route: the order
   // the groups are mounted in decides nothing.
