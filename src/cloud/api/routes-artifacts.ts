@@ -35,7 +35,7 @@ export interface ArtifactRouteDeps {
 const SHA_MESSAGE = "expected a sha256: 64 lower-case hex digits";
 const TAG = "artifacts";
 const SHA_PARAM = { sha: "the artifact's sha256 (64 lower-case hex digits)" };
-const artifactInfo = "the artifact: {sha256, name, size, createdAt}";
+const artifactInfo = "{sha256, name, size, createdAt}";
 
 /** The upload's query (checked by the route itself, with the messages it gives). */
 const uploadQuery = z.object({
