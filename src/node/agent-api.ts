@@ -3,9 +3,11 @@
 // and /readyz, and /v1/plan (the plan this node runs, from its SQLite: it answers with or without
 // the cloud; env values and Config data redacted unless the caller sends the agent token),
 // /v1/workers (this node's workers: phase, readiness, port, pid, restarts). The discovery and
-// route-status endpoints of later parts mount here as well.
+// route-status endpoints of later parts mount here as well. A method a path does not serve is a
+// 405 with Allow.
 import { Hono } from "hono";
 import { type DiscoverySource, mountDiscoveryRoutes } from "../mesh/discovery-api.ts";
+import { AllowedMethods, methodNotAllowedMessage } from "../runtime/allowed-methods.ts";
 import { mountHealthRoutes, type Readiness } from "../runtime/health.ts";
 import type { HostPort } from "../runtime/host-port.ts";
 import { type Server, serveHttp } from "../runtime/serve.ts";
@@ -55,7 +57,14 @@ export function agentApiApp(options: AgentApiOptions): Hono {
     return c.json({ items });
   });
   if (discovery) mountDiscoveryRoutes(app, discovery);
-  app.notFound((c) => c.json({ error: `no such endpoint: ${c.req.method} ${c.req.path}` }, 404));
+  const allowed = new AllowedMethods(() => app.routes);
+  app.notFound((c) => {
+    const methods = allowed.at(c.req.path);
+    if (methods.length === 0)
+      return c.json({ error: `no such endpoint: ${c.req.method} ${c.req.path}` }, 404);
+    c.header("Allow", methods.join(", "));
+    return c.json({ error: methodNotAllowedMessage(c.req.method, c.req.path, methods) }, 405);
+  });
   return app;
 }
 

@@ -2,7 +2,8 @@
 // by the order the groups are mounted in): the join is open and bounded like JSON; certificates
 // and Config content take the admin or the node itself; the admin routes need the admin token; an
 // artifact upload is bounded by --artifact-max-size only, a log upload by nothing; a path that is
-// no endpoint is a 401 without the admin token and a 404 with it.
+// no endpoint is a 401 without the admin token and a 404 with it (a 405 when the path is served
+// with other methods).
 import { afterAll, describe, expect, test } from "bun:test";
 import { MAX_BODY_BYTES } from "../../src/cloud/api/app.ts";
 import { ArtifactStore } from "../../src/cloud/artifact-store.ts";
@@ -51,7 +52,7 @@ describe("admin routes", () => {
   });
 
   test("a path that is no endpoint: 401 without the admin token (and 413 past the limit), 404 with it", async () => {
-    for (const path of ["/nope", "/artifacts/a/b", "/logs", "/join"]) {
+    for (const path of ["/nope", "/artifacts/a/b", "/logs"]) {
       const anonymous = await call(path);
       expect(anonymous.status, path).toBe(401);
       expect(anonymous.headers.get("www-authenticate"), path).toBe('Bearer realm="levee"');
@@ -60,6 +61,14 @@ describe("admin routes", () => {
       expect(await error(known)).toBe(`no such endpoint: GET /api/v1${path}`);
     }
     expect((await call("/nope", declaredLarge())).status).toBe(413);
+  });
+
+  test("a method a path does not serve: 401 without the admin token, 405 with Allow with it", async () => {
+    expect((await call("/join")).status).toBe(401);
+    const known = await call("/join", { headers: admin });
+    expect(known.status).toBe(405);
+    expect(known.headers.get("allow")).toBe("POST");
+    expect(await error(known)).toBe("method GET is not allowed on /api/v1/join; it answers POST");
   });
 });
 

@@ -3,9 +3,14 @@
 // test/cloud and test/edge set up; each adds what its routes need (artifacts, log streams).
 import type { Hono } from "hono";
 import { type CloudApiDeps, cloudApiApp } from "../../src/cloud/api/app.ts";
+import { ArtifactStore } from "../../src/cloud/artifact-store.ts";
+import { takeBackup } from "../../src/cloud/backup.ts";
 import { ControlPlane } from "../../src/cloud/control-plane.ts";
+import { LogStreams } from "../../src/cloud/log-streams.ts";
+import { loadOrCreateNodeCa } from "../../src/cloud/node-ca.ts";
 import { joinNode } from "../../src/cloud/node-registry.ts";
 import type { NodeLimits } from "../../src/cloud/plan-limits.ts";
+import { loadOrCreatePlanSigner } from "../../src/cloud/plan-signing-key.ts";
 import type { PlanChange } from "../../src/cloud/plan-writer.ts";
 import { mosquittoHasher } from "../../src/protocol/mosquitto-password.ts";
 import { Readiness } from "../../src/runtime/health.ts";
@@ -70,4 +75,32 @@ export function registeredNode(store: Store, name: string): { username: string; 
   );
   if (outcome.kind !== "joined") throw new Error(`node ${name} could not join: ${outcome.kind}`);
   return outcome.credentials;
+}
+
+/**
+ * The cloud API with every optional part (artifacts, log streams, backups, the mesh CA, plan
+ * signing, the Kubernetes facade, here a fake answering 200): every route the cloud can serve.
+ * The caller closes `store` and `logs` (afterAll).
+ */
+export function everyRouteCloud(): InProcessCloud & { logs: LogStreams } {
+  const dataDir = makeTempDir();
+  const store = openStore({ dataDir, mode: "cloud" });
+  const logs = new LogStreams({ publish: () => true });
+  const cloud = inProcessCloud({
+    store,
+    deps: {
+      artifacts: new ArtifactStore(store, dataDir, { maxBytes: 1024 * 1024 }),
+      logs,
+      backup: (options) => takeBackup(store, dataDir, options),
+      nodeCa: loadOrCreateNodeCa(makeTempDir()),
+      join: {
+        hasher: mosquittoHasher,
+        mqttUrlForNodes: () => "mqtt://127.0.0.1:1883",
+        planSigner: loadOrCreatePlanSigner(dataDir),
+        onJoined: () => {},
+      },
+      kube: { fetch: () => new Response("kube"), server: "https://127.0.0.1:6443", caPem: () => "" },
+    },
+  });
+  return { ...cloud, logs };
 }

@@ -1,6 +1,7 @@
 // The local agent API's answers and who may have them: /v1/plan shows env values and Config data
 // only as sizes unless the agent token comes with the request; served on an address other hosts
-// reach, every route but the probes needs the token from callers that are not on loopback.
+// reach, every route but the probes needs the token from callers that are not on loopback. A method
+// a path does not serve is a 405 with Allow.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createHash } from "node:crypto";
 import { networkInterfaces } from "node:os";
@@ -101,6 +102,21 @@ describe("the agent API on 0.0.0.0 (--agent-address)", () => {
     const wrong = await fetch(url("127.0.0.1", "/v1/plan"), { headers: { authorization: "Bearer nope" } });
     expect(await wrong.text()).not.toContain(SECRET_ENV);
     expect((await fetch(url("127.0.0.1", "/v1/workers"))).status).toBe(404); // no supervisor: not 401
+  });
+
+  test("a method a path does not serve: 405 with Allow; a path that is no endpoint: 404", async () => {
+    const post = await fetch(url("127.0.0.1", "/v1/plan"), { method: "POST", body: "{}" });
+    expect(post.status).toBe(405);
+    expect(post.headers.get("allow")).toBe("GET, HEAD");
+    expect(((await post.json()) as { error: string }).error).toBe(
+      "method POST is not allowed on /v1/plan; it answers GET, HEAD",
+    );
+    const probe = await fetch(url("127.0.0.1", "/healthz"), { method: "DELETE" });
+    expect(probe.status).toBe(405);
+    expect(probe.headers.get("allow")).toBe("GET, HEAD");
+    const none = await fetch(url("127.0.0.1", "/v1/nope"), { method: "POST" });
+    expect(none.status).toBe(404);
+    expect(none.headers.get("allow")).toBeNull();
   });
 
   test.skipIf(!external)("from another address: 401 without the token, except the probes", async () => {

@@ -1,10 +1,13 @@
 // The cloud API (hono): health endpoints, then /api/v1: the join, the routes nodes call with
 // their own credentials (certificates, Config content, artifact downloads, log uploads) and the
 // admin's routes (resources, tokens, artifacts, logs, broker files), each route carrying its own
-// authentication and body limit; JSON errors.
+// authentication and body limit; JSON errors, 405 with Allow for a method a path does not serve.
+// Every route is mounted through the route registry with its description, from which
+// GET /api/v1/openapi.json is built (route-registry.ts).
 import { type Context, Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { every } from "hono/combine";
+import { AllowedMethods, methodNotAllowedMessage } from "../../runtime/allowed-methods.ts";
 import { mountHealthRoutes, type Readiness } from "../../runtime/health.ts";
 import type { Logger } from "../../runtime/log.ts";
 import type { Store } from "../../store/store.ts";
@@ -18,6 +21,7 @@ import { NodeReadScope } from "../node-read-scope.ts";
 import { requireAdminToken } from "./auth.ts";
 import { apiError } from "./errors.ts";
 import { NodeCredentials, requireAdminOrNode, requireNode } from "./node-auth.ts";
+import { RouteRegistry } from "./route-registry.ts";
 import { mountArtifactRoutes } from "./routes-artifacts.ts";
 import { mountBackupRoute } from "./routes-backup.ts";
 import { mountBrokerRoutes } from "./routes-broker.ts";
@@ -25,6 +29,7 @@ import { mountCertificateRoutes } from "./routes-certificates.ts";
 import { mountConfigContentRoutes } from "./routes-config-content.ts";
 import { type JoinDeps, mountJoinRoutes } from "./routes-join.ts";
 import { mountLogRoutes } from "./routes-logs.ts";
+import { describeHealthRoutes, mountOpenApiRoute } from "./routes-openapi.ts";
 import { mountPlanKeyRoute } from "./routes-plan-key.ts";
 import { mountResourceRoutes, type ResourceHooks } from "./routes-resources.ts";
 import { mountTokenRoutes } from "./routes-tokens.ts";
@@ -62,7 +67,11 @@ export interface CloudApiDeps {
 export function cloudApiApp(deps: CloudApiDeps): Hono {
   const { store, log, plane } = deps;
   const app = new Hono();
+  // Every route is added with its description: `root` at the top, `routes` under /api/v1.
+  const registry = new RouteRegistry();
+  const root = registry.on(app, "");
   mountHealthRoutes(app, deps.readiness, deps.identity);
+  describeHealthRoutes(root);
 
   // Who may call a route, and how large its body may be, is attached to each route: the order
   // the groups are mounted in decides nothing.
@@ -78,16 +87,18 @@ export function cloudApiApp(deps: CloudApiDeps): Hono {
   const scope = new NodeReadScope(store);
 
   const api = new Hono();
-  // Anyone: a new node's join token is in the body.
-  mountJoinRoutes(api, { ...deps.join, store, log, guard: json });
+  const routes = registry.on(api, "/api/v1");
+  // Anyone: the API's document; a new node's join token is in the body.
+  mountOpenApiRoute(routes, registry, deps.identity.version ?? "unknown");
+  mountJoinRoutes(routes, { ...deps.join, store, log, guard: json });
   // The admin, or a node for itself: mesh certificates, the Config files of its plan.
   if (deps.nodeCa)
-    mountCertificateRoutes(api, { store, log, ca: deps.nodeCa, guard: every(json, adminOrNode) });
-  mountConfigContentRoutes(api, { store, scope, log, guard: every(json, adminOrNode) });
-  if (deps.join.planSigner) mountPlanKeyRoute(api, deps.join.planSigner, adminOrNode);
+    mountCertificateRoutes(routes, { store, log, ca: deps.nodeCa, guard: every(json, adminOrNode) });
+  mountConfigContentRoutes(routes, { store, scope, log, guard: every(json, adminOrNode) });
+  if (deps.join.planSigner) mountPlanKeyRoute(routes, deps.join.planSigner, adminOrNode);
   // Streamed bodies, without the JSON limit: an artifact upload (its own limit) and a log upload.
   if (deps.artifacts)
-    mountArtifactRoutes(api, {
+    mountArtifactRoutes(routes, {
       artifacts: deps.artifacts,
       scope,
       log,
@@ -95,24 +106,35 @@ export function cloudApiApp(deps: CloudApiDeps): Hono {
       readers: adminOrNode,
     });
   if (deps.logs)
-    mountLogRoutes(api, { streams: deps.logs, store, log, admin: adminToken, node: requireNode(nodes) });
+    mountLogRoutes(routes, { streams: deps.logs, store, log, admin: adminToken, node: requireNode(nodes) });
   // The admin.
-  mountTokenRoutes(api, store, admin);
-  mountResourceRoutes(api, store, plane, admin, deps.hooks);
-  mountWorkerRestartRoute(api, store, plane, admin);
-  mountBrokerRoutes(api, store, deps.cloudMqttPassword, admin);
-  if (deps.backup) mountBackupRoute(api, { take: deps.backup, log, admin: adminToken });
+  mountTokenRoutes(routes, store, admin);
+  mountResourceRoutes(routes, store, plane, admin, deps.hooks);
+  mountWorkerRestartRoute(routes, store, plane, admin);
+  mountBrokerRoutes(routes, store, deps.cloudMqttPassword, admin);
+  if (deps.backup) mountBackupRoute(routes, { take: deps.backup, log, admin: adminToken });
   const kube = deps.kube;
   if (kube) {
-    api.get("/kubeconfig", admin, (c) => c.json({ server: kube.server, certificateAuthority: kube.caPem() }));
+    const kubeconfig = {
+      method: "get",
+      path: "/kubeconfig",
+      summary: "Where the Kubernetes API facade is, and its CA (levee ctl kubeconfig)",
+      tag: "kubernetes",
+      auth: "admin",
+      responses: { 200: "{server, certificateAuthority (PEM)}" },
+    } as const;
+    routes.add(kubeconfig, admin, (c) => c.json({ server: kube.server, certificateAuthority: kube.caPem() }));
+    // Kubernetes-shaped, not described route by route (routes-openapi.ts, the kubernetes tag).
     app.mount("/kube", kube.fetch);
   }
-  // A path that is no endpoint is answered as the admin's routes are, then 404: without the admin
-  // token nobody learns which paths exist. (Every route above answers before this one is reached.)
-  api.all("*", admin, (c) => noSuchEndpoint(c));
+  // A path that is no endpoint is answered as the admin's routes are, then 404 (or 405 when the
+  // path is served with other methods): without the admin token nobody learns which paths exist.
+  // (Every route above answers before this one is reached.)
+  const allowed = new AllowedMethods(() => app.routes);
+  api.all("*", admin, (c) => noSuchEndpoint(c, allowed));
 
   app.route("/api/v1", api);
-  app.notFound((c) => noSuchEndpoint(c));
+  app.notFound((c) => noSuchEndpoint(c, allowed));
   app.onError((err, c) => {
     // A refusal, wherever it was found (a route, the control plane, a join): its status and issues.
     if (err instanceof ApiError) {
@@ -125,6 +147,10 @@ export function cloudApiApp(deps: CloudApiDeps): Hono {
   return app;
 }
 
-function noSuchEndpoint(c: Context): Response {
-  return apiError(c, 404, `no such endpoint: ${c.req.method} ${c.req.path}`);
+/** 405 with Allow when the path is served with other methods, else 404. */
+function noSuchEndpoint(c: Context, allowed: AllowedMethods): Response {
+  const methods = allowed.at(c.req.path);
+  if (methods.length === 0) return apiError(c, 404, `no such endpoint: ${c.req.method} ${c.req.path}`);
+  c.header("Allow", methods.join(", "));
+  return apiError(c, 405, methodNotAllowedMessage(c.req.method, c.req.path, methods));
 }

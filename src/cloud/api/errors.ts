@@ -4,11 +4,30 @@
 // as an ApiError (src/cloud/api-error.ts) and answered by the app's onError with the same shape.
 import type { Context } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
+import { z } from "zod";
 import { parseJsonWithin } from "../../runtime/bounded-json.ts";
 import { readTextWithin } from "../../runtime/bounded-read.ts";
 import { ApiError, type ApiIssue } from "../api-error.ts";
 
 export type { ApiIssue } from "../api-error.ts";
+
+/** The body of every error answer (the OpenAPI document's Error schema). */
+export const apiErrorBodySchema = z.object({
+  error: z.string().describe("what was wrong, in one sentence"),
+  issues: z
+    .array(
+      z.object({
+        path: z.string().describe("the field, e.g. spec.workers[1].node"),
+        message: z.string(),
+        document: z.number().int().optional().describe("the document of a multi-document manifest (0-based)"),
+        kind: z.string().optional(),
+        name: z.string().optional(),
+        namespace: z.string().optional(),
+      }),
+    )
+    .optional()
+    .describe("each bad field of the request"),
+});
 
 export function apiError(c: Context, status: ContentfulStatusCode, error: string, issues?: ApiIssue[]) {
   return c.json(issues ? { error, issues } : { error }, status);
@@ -42,6 +61,14 @@ export function formatPath(path: readonly PropertyKey[]): string {
     else out += out === "" ? String(part) : `.${String(part)}`;
   }
   return out;
+}
+
+/** Validates a request's query: the values, or an ApiError (400) naming every bad parameter. */
+export function parseQuery<T>(c: Context, schema: z.ZodType<T>, what = "query"): T {
+  const parsed = schema.safeParse(c.req.query());
+  if (parsed.success) return parsed.data;
+  const issues = parsed.error.issues.map((i) => ({ path: formatPath(i.path), message: i.message }));
+  throw new ApiError(400, `invalid ${what}`, { issues });
 }
 
 /** Reads a JSON body and validates it: the value, or an ApiError (400) naming every bad field. */

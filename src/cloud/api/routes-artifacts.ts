@@ -8,7 +8,8 @@
 // mounts (src/cloud/node-read-scope.ts). No route here has the API's 4 MiB body limit: an upload
 // is bounded by --artifact-max-size (the artifact store counts the streamed bytes) and never held
 // in memory.
-import { Hono, type MiddlewareHandler } from "hono";
+import type { MiddlewareHandler } from "hono";
+import { z } from "zod";
 import { SHA256_HEX } from "../../manifest/artifact.ts";
 import { fileNameProblem } from "../../manifest/fields.ts";
 import type { Logger } from "../../runtime/log.ts";
@@ -18,6 +19,7 @@ import type { NodeReadScope } from "../node-read-scope.ts";
 import { apiError } from "./errors.ts";
 import { contentRange, noneMatch, selectRange } from "./http-range.ts";
 import type { Caller } from "./node-auth.ts";
+import type { ApiRoutes } from "./route-registry.ts";
 
 export interface ArtifactRouteDeps {
   artifacts: ArtifactStore;
@@ -31,12 +33,35 @@ export interface ArtifactRouteDeps {
 }
 
 const SHA_MESSAGE = "expected a sha256: 64 lower-case hex digits";
+const TAG = "artifacts";
+const SHA_PARAM = { sha: "the artifact's sha256 (64 lower-case hex digits)" };
+const artifactInfo = "{sha256, name, size, createdAt}";
 
-export function mountArtifactRoutes(api: Hono, deps: ArtifactRouteDeps): void {
+/** The upload's query (checked by the route itself, with the messages it gives). */
+const uploadQuery = z.object({
+  name: z.string().describe("the artifact's file name, e.g. model.onnx"),
+  sha256: z.string().regex(SHA256_HEX).optional().describe("the sha256 the bytes must have"),
+});
+
+export function mountArtifactRoutes(api: ApiRoutes, deps: ArtifactRouteDeps): void {
   const { artifacts, scope, log, admin, readers } = deps;
-  const routes = new Hono<{ Variables: { caller: Caller } }>();
+  const routes = api.under<{ Variables: { caller: Caller } }>("/artifacts");
 
-  routes.post("/", admin, async (c) => {
+  const upload = {
+    method: "post",
+    path: "/",
+    summary: "Upload an artifact (streamed; at most --artifact-max-size bytes)",
+    tag: TAG,
+    auth: "admin",
+    query: uploadQuery,
+    body: { contentType: "application/octet-stream", description: "the artifact's bytes" },
+    responses: {
+      201: { description: `stored: {outcome: "created", artifact: ${artifactInfo}}` },
+      200: { description: `already stored: {outcome: "unchanged", artifact}` },
+      507: "no space left on the cloud's disk; nothing was stored",
+    },
+  } as const;
+  routes.add(upload, admin, async (c) => {
     const name = c.req.query("name");
     const expected = c.req.query("sha256");
     const issues = [];
@@ -71,9 +96,39 @@ export function mountArtifactRoutes(api: Hono, deps: ArtifactRouteDeps): void {
     }
   });
 
-  routes.get("/", admin, (c) => c.json({ items: artifacts.list() }));
+  routes.add(
+    {
+      method: "get",
+      path: "/",
+      summary: "List the stored artifacts",
+      tag: TAG,
+      auth: "admin",
+      responses: { 200: `{items: [${artifactInfo}]}` },
+    },
+    admin,
+    (c) => c.json({ items: artifacts.list() }),
+  );
 
-  routes.get("/:sha", readers, (c) => {
+  const download = {
+    method: "get",
+    path: "/:sha",
+    summary: "Download an artifact (Range requests, ETag = its sha256)",
+    description: "A node may read only the artifacts its current plan mounts.",
+    tag: TAG,
+    auth: "admin-or-node",
+    params: SHA_PARAM,
+    responses: {
+      200: {
+        description: "the bytes",
+        body: { contentType: "application/octet-stream", description: "the bytes" },
+      },
+      206: "the range asked for",
+      304: "not modified (If-None-Match)",
+      403: "a node asked for an artifact its plan does not mount",
+      416: "the range is outside the artifact",
+    },
+  } as const;
+  routes.add(download, readers, (c) => {
     const sha = c.req.param("sha");
     if (!SHA256_HEX.test(sha))
       return apiError(c, 400, `invalid artifact ${JSON.stringify(sha)}: ${SHA_MESSAGE}`);
@@ -129,7 +184,19 @@ export function mountArtifactRoutes(api: Hono, deps: ArtifactRouteDeps): void {
     return new Response(file, { status: 200, headers });
   });
 
-  routes.delete("/:sha", admin, (c) => {
+  const remove = {
+    method: "delete",
+    path: "/:sha",
+    summary: "Delete an artifact",
+    tag: TAG,
+    auth: "admin",
+    params: SHA_PARAM,
+    responses: {
+      200: `{deleted: ${artifactInfo}}`,
+      409: "a Service mounts it: {error, services}",
+    },
+  } as const;
+  routes.add(remove, admin, (c) => {
     const sha = c.req.param("sha");
     if (!SHA256_HEX.test(sha))
       return apiError(c, 400, `invalid artifact ${JSON.stringify(sha)}: ${SHA_MESSAGE}`);
@@ -148,6 +215,4 @@ export function mountArtifactRoutes(api: Hono, deps: ArtifactRouteDeps): void {
     log.info("artifact deleted", { ...result.artifact });
     return c.json({ deleted: result.artifact });
   });
-
-  api.route("/artifacts", routes);
 }

@@ -3,10 +3,12 @@
 // are in the store): they can be large and are usually kept elsewhere; copy <data-dir>/artifacts/
 // beside the backup, or ask for them. The manifest is also in the X-Levee-Backup header (base64
 // JSON) so that the client can say what it saved without reading the archive back.
-import type { Hono, MiddlewareHandler } from "hono";
+import type { MiddlewareHandler } from "hono";
+import { z } from "zod";
 import type { Logger } from "../../runtime/log.ts";
 import type { Backup } from "../backup.ts";
-import { apiError } from "./errors.ts";
+import { parseQuery } from "./errors.ts";
+import type { ApiRoutes } from "./route-registry.ts";
 
 export interface BackupRouteDeps {
   take: (options: { artifacts: boolean }) => Promise<Backup>;
@@ -16,11 +18,31 @@ export interface BackupRouteDeps {
 
 export const BACKUP_HEADER = "x-levee-backup";
 
-export function mountBackupRoute(api: Hono, deps: BackupRouteDeps): void {
-  api.get("/backup", deps.admin, async (c) => {
-    const flag = c.req.query("artifacts");
-    if (flag !== undefined && !["0", "1", "true", "false"].includes(flag))
-      return apiError(c, 400, "invalid query", [{ path: "artifacts", message: "expected 1 or 0" }]);
+const backupQuery = z.object({
+  artifacts: z
+    .enum(["0", "1", "true", "false"], { error: "expected 1 or 0" })
+    .optional()
+    .describe("1: include the artifacts' bytes"),
+});
+
+export function mountBackupRoute(api: ApiRoutes, deps: BackupRouteDeps): void {
+  const spec = {
+    method: "get",
+    path: "/backup",
+    summary: "Take a backup of the cloud (a tar, streamed)",
+    tag: "cluster",
+    auth: "admin",
+    query: backupQuery,
+    responses: {
+      200: {
+        description: "the backup",
+        headers: { [BACKUP_HEADER]: "the backup's manifest (base64 JSON)" },
+        body: { contentType: "application/x-tar", description: "the backup archive" },
+      },
+    },
+  } as const;
+  api.add(spec, deps.admin, async (c) => {
+    const flag = parseQuery(c, backupQuery).artifacts;
     const artifacts = flag === "1" || flag === "true";
     const backup = await deps.take({ artifacts });
     const bytes = backup.manifest.files.reduce((sum, f) => sum + f.size, 0);

@@ -3,7 +3,7 @@
 // cloud has for it. Nodes call it when they have none (they joined before the mesh existed) or
 // when theirs expires within 30 days. Only the node itself (HTTP Basic with its MQTT credentials)
 // or the admin may ask (`guard`).
-import { Hono, type MiddlewareHandler } from "hono";
+import type { MiddlewareHandler } from "hono";
 import { z } from "zod";
 import { nodePublicKeyProblem } from "../../mesh/transport/certificates.ts";
 import type { Logger } from "../../runtime/log.ts";
@@ -12,6 +12,7 @@ import type { NodeCa } from "../node-ca.ts";
 import { getNode } from "../node-registry.ts";
 import { apiError, parseBody } from "./errors.ts";
 import type { Caller } from "./node-auth.ts";
+import type { ApiRoutes } from "./route-registry.ts";
 
 export interface CertificateRouteDeps {
   store: Store;
@@ -35,9 +36,24 @@ export interface CertificateResponse {
   certificate: string;
 }
 
-export function mountCertificateRoutes(api: Hono, deps: CertificateRouteDeps): void {
-  const routes = new Hono<{ Variables: { caller: Caller } }>();
-  routes.post("/nodes/:name/certificate", deps.guard, async (c) => {
+export function mountCertificateRoutes(api: ApiRoutes, deps: CertificateRouteDeps): void {
+  const routes = api.under<{ Variables: { caller: Caller } }>("/");
+  const spec = {
+    method: "post",
+    path: "/nodes/:name/certificate",
+    summary: "A new mesh certificate for the node's public key",
+    description: "Only the node itself or the admin may ask.",
+    tag: "nodes",
+    auth: "admin-or-node",
+    params: { name: "the node" },
+    body: { json: certificateRequestSchema },
+    responses: {
+      201: "{v: 1, node, ca, certificate} (PEM)",
+      403: "a node asked for another's",
+      404: "no such node",
+    },
+  } as const;
+  routes.add(spec, deps.guard, async (c) => {
     const name = c.req.param("name");
     const caller = c.get("caller");
     if (caller.kind === "node" && caller.name !== name)
@@ -56,5 +72,4 @@ export function mountCertificateRoutes(api: Hono, deps: CertificateRouteDeps): v
     const response: CertificateResponse = { v: 1, node: name, ca: deps.ca.cert, certificate };
     return c.json(response, 201);
   });
-  api.route("/", routes);
 }

@@ -3,7 +3,7 @@
 // files by reference (sha256 and size), so a plan stays one small sync message however large its
 // Configs are; the node fetches the bytes here, verifies them and keeps them (src/node/configs/).
 // Content that is not in the asking node's current plan is a 404, whoever else may have it.
-import { Hono, type MiddlewareHandler } from "hono";
+import type { MiddlewareHandler } from "hono";
 import { SHA256_HEX } from "../../manifest/artifact.ts";
 import type { Logger } from "../../runtime/log.ts";
 import type { Store } from "../../store/store.ts";
@@ -11,9 +11,10 @@ import { configContent } from "../config-content.ts";
 import type { NodeReadScope } from "../node-read-scope.ts";
 import { apiError } from "./errors.ts";
 import type { Caller } from "./node-auth.ts";
+import type { ApiRoutes } from "./route-registry.ts";
 
 export function mountConfigContentRoutes(
-  api: Hono,
+  api: ApiRoutes,
   deps: {
     store: Store;
     /** What each node may read (shared with the artifact routes). */
@@ -23,8 +24,24 @@ export function mountConfigContentRoutes(
     guard: MiddlewareHandler<{ Variables: { caller: Caller } }>;
   },
 ): void {
-  const routes = new Hono<{ Variables: { caller: Caller } }>();
-  routes.get("/:sha", deps.guard, (c) => {
+  const routes = api.under<{ Variables: { caller: Caller } }>("/config-content");
+  const spec = {
+    method: "get",
+    path: "/:sha",
+    summary: "The bytes of a Config file",
+    description: "A node reads only the files its current plan references.",
+    tag: "nodes",
+    auth: "admin-or-node",
+    params: { sha: "the file's sha256" },
+    responses: {
+      200: {
+        description: "the bytes",
+        body: { contentType: "application/octet-stream", description: "the file" },
+      },
+      404: "no such file (in the node's plan)",
+    },
+  } as const;
+  routes.add(spec, deps.guard, (c) => {
     const sha = c.req.param("sha");
     if (!SHA256_HEX.test(sha))
       return apiError(
@@ -55,5 +72,4 @@ export function mountConfigContentRoutes(
       },
     });
   });
-  api.route("/config-content", routes);
 }

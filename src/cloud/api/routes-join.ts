@@ -3,7 +3,7 @@
 // verify it with; with `mesh.publicKey`, also its mesh certificate for that key and the mesh CA;
 // and the public key the cloud signs plans with.
 // Not behind the admin token: `guard` is the body limit only.
-import type { Hono, MiddlewareHandler } from "hono";
+import type { MiddlewareHandler } from "hono";
 import { z } from "zod";
 import { nodePublicKeyProblem } from "../../mesh/transport/certificates.ts";
 import type { PlanKey } from "../../protocol/plan-signature.ts";
@@ -18,6 +18,7 @@ import { isSystemLabel, SYSTEM_LABEL_PREFIX } from "../node-labels.ts";
 import { joinNode, type PasswordHasher } from "../node-registry.ts";
 import type { PlanSigner } from "../plan-signing-key.ts";
 import { parseBody } from "./errors.ts";
+import type { ApiRoutes } from "./route-registry.ts";
 
 const label = z.string().max(63);
 export const joinRequestSchema = z.strictObject({
@@ -66,8 +67,22 @@ export interface JoinDeps {
   guard: MiddlewareHandler;
 }
 
-export function mountJoinRoutes(api: Hono, deps: JoinDeps): void {
-  api.post("/join", deps.guard, async (c) => {
+export function mountJoinRoutes(api: ApiRoutes, deps: JoinDeps): void {
+  const spec = {
+    method: "post",
+    path: "/join",
+    summary: "Join a node (with a join token, or its own credentials when it joined before)",
+    tag: "nodes",
+    auth: "none",
+    body: { json: joinRequestSchema },
+    responses: {
+      201: "joined: {v: 1, node: {name, uid}, mqtt: {url, username, password, ca}, mesh, planKey}",
+      200: "joined again (the same answer)",
+      401: "no valid join token",
+      409: "the name is taken by a node with other credentials",
+    },
+  } as const;
+  api.add(spec, deps.guard, async (c) => {
     const req = await parseBody(c, joinRequestSchema, "join request");
     if (req.node.name === CLOUD_USER) {
       throw new ApiError(400, "invalid join request", {

@@ -7,7 +7,7 @@
 // the API's 4 MiB body limit: an upload is a stream of any length (an error report is bounded by
 // parseBody); and the server's idle timeout is off for these requests: a followed log may be quiet
 // for a long time.
-import { type Context, Hono, type MiddlewareHandler } from "hono";
+import type { Context, MiddlewareHandler } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { z } from "zod";
 import { isStreamId, logStreamErrorSchema } from "../../protocol/log-request.ts";
@@ -18,6 +18,7 @@ import type { Store } from "../../store/store.ts";
 import { readLiveness } from "../link/sync-store.ts";
 import type { LogStreams } from "../log-streams.ts";
 import { apiError, formatPath, parseBody } from "./errors.ts";
+import type { ApiRoutes } from "./route-registry.ts";
 
 export interface LogRouteDeps {
   streams: LogStreams;
@@ -39,13 +40,19 @@ const count = (what: string) =>
     .transform(Number);
 
 export const logQuerySchema = z.object({
-  node: z.string({ error: "required: the node the worker runs on, e.g. ?node=edge1" }).refine(isNodeName, {
-    message: "expected a node name (a DNS subdomain, e.g. edge1 or edge.site-a)",
-  }),
-  worker: count("a worker index").default(0),
-  tail: count("a number of lines").optional(),
-  follow: flag.default(false),
+  node: z
+    .string({ error: "required: the node the worker runs on, e.g. ?node=edge1" })
+    .refine(isNodeName, {
+      message: "expected a node name (a DNS subdomain, e.g. edge1 or edge.site-a)",
+    })
+    .describe("the node the worker runs on"),
+  worker: count("a worker index").default(0).describe("the worker's index on the node"),
+  tail: count("a number of lines").optional().describe("only the last N lines"),
+  follow: flag.default(false).describe("1: keep the answer open and send new lines as they come"),
 });
+
+const TAG = "workers";
+const STREAM_ID = { id: "the stream id the cloud sent with its request for the log" };
 
 type NodeEnv = { Variables: { node: string } };
 
@@ -59,12 +66,22 @@ function keepOpen(c: Context): void {
   }
 }
 
-export function mountLogRoutes(api: Hono, deps: LogRouteDeps): void {
+export function mountLogRoutes(api: ApiRoutes, deps: LogRouteDeps): void {
   const { streams, store, log } = deps;
   const { admin, node } = deps;
-  const routes = new Hono<NodeEnv>();
+  const routes = api.under<NodeEnv>("/logs");
 
-  routes.post("/streams/:id", node, async (c) => {
+  const upload = {
+    method: "post",
+    path: "/streams/:id",
+    summary: "A node sends a log the cloud asked it for (a streaming body)",
+    tag: TAG,
+    auth: "node",
+    params: STREAM_ID,
+    body: { contentType: "text/plain", description: "the log, as long as it is followed" },
+    responses: { 200: "{result}", 410: "nobody reads the log any more" },
+  } as const;
+  routes.add(upload, node, async (c) => {
     const id = c.req.param("id");
     if (!isStreamId(id)) return apiError(c, 400, `invalid log stream id ${JSON.stringify(id)}`);
     const body = c.req.raw.body ?? new ReadableStream<Uint8Array>({ start: (ctl) => ctl.close() });
@@ -77,7 +94,17 @@ export function mountLogRoutes(api: Hono, deps: LogRouteDeps): void {
       : apiError(c, result.status, result.message);
   });
 
-  routes.post("/streams/:id/error", node, async (c) => {
+  const failure = {
+    method: "post",
+    path: "/streams/:id/error",
+    summary: "A node says why it cannot send a log",
+    tag: TAG,
+    auth: "node",
+    params: STREAM_ID,
+    body: { json: logStreamErrorSchema },
+    responses: { 200: "{result}" },
+  } as const;
+  routes.add(failure, node, async (c) => {
     const id = c.req.param("id");
     if (!isStreamId(id)) return apiError(c, 400, `invalid log stream id ${JSON.stringify(id)}`);
     const body = await parseBody(c, logStreamErrorSchema, "log stream error");
@@ -87,7 +114,21 @@ export function mountLogRoutes(api: Hono, deps: LogRouteDeps): void {
       : apiError(c, result.status, result.message);
   });
 
-  routes.get("/:service", admin, async (c) => {
+  const read = {
+    method: "get",
+    path: "/:service",
+    summary: "A worker's log, streamed from its node (levee ctl logs)",
+    tag: TAG,
+    auth: "admin",
+    params: { service: "the service (name, or name.namespace outside default)" },
+    query: logQuerySchema,
+    responses: {
+      200: { description: "the log", body: { contentType: "text/plain", description: "the log's lines" } },
+      404: "no such node, service or worker",
+      503: "the node is disconnected",
+    },
+  } as const;
+  routes.add(read, admin, async (c) => {
     const service = c.req.param("service");
     const query = logQuerySchema.safeParse(c.req.query());
     const issues = query.success
@@ -122,8 +163,6 @@ export function mountLogRoutes(api: Hono, deps: LogRouteDeps): void {
       },
     });
   });
-
-  api.route("/logs", routes);
 }
 
 /** A status from a node or the registry, as one the API may answer with. */

@@ -1,7 +1,9 @@
 // Resource routes of the cloud API: apply (YAML or JSON, multi-document, all or nothing), get,
 // list, delete, the workers view and the event stream. Dayu's kinds: src/cloud/dayu/routes.ts.
-import type { Hono, MiddlewareHandler } from "hono";
+import type { MiddlewareHandler } from "hono";
 import { streamSSE } from "hono/streaming";
+import { z } from "zod";
+import { manifestKinds } from "../../manifest/kinds.ts";
 import { kindInfo, parseManifests } from "../../manifest/manifest.ts";
 import { describeKey, keyOf, objectKey, qualifiedName, refOf } from "../../manifest/namespace.ts";
 import type { Store } from "../../store/store.ts";
@@ -14,7 +16,9 @@ import { pinnedToUnknownNodes } from "../planner.ts";
 import { unplacedWorkers } from "../unplaced-store.ts";
 import { listWorkers, unjoinedWorkers } from "../workers-view.ts";
 import { apiError } from "./errors.ts";
-import { namespaceParam, objectParams } from "./object-params.ts";
+import { namespaceParam, objectParams, objectRouteSpecs } from "./object-params.ts";
+import { jsonSchemaOf } from "./openapi.ts";
+import type { ApiRoutes } from "./route-registry.ts";
 
 /** What else must happen when nodes change through the API. */
 export interface ResourceHooks {
@@ -22,15 +26,56 @@ export interface ResourceHooks {
   onNodeDeleted?: (name: string) => void;
 }
 
+const NODE = { name: "the node" };
+const routesQuery = z.object({
+  node: z.string().optional().describe("only the routes of this node"),
+  service: z.string().optional().describe("only the routes of this service"),
+});
+const workersQuery = z.object({
+  service: z.string().optional().describe("only this service's workers"),
+  namespace: z.string().optional().describe("the service's namespace (default: default)"),
+  node: z.string().optional().describe("only the workers on this node"),
+});
+const eventsQuery = z.object({
+  since: z.string().optional().describe("every event after this id (default: the newest 100)"),
+});
+
+/** What POST /apply takes: one or more manifests of any kind, as the kinds' schemas say. */
+function manifestSchema(): Record<string, unknown> {
+  return {
+    description: "a manifest of any kind; a YAML body may hold several documents separated by ---",
+    anyOf: manifestKinds.map((k) => ({
+      title: `${k.apiVersion} ${k.kind}`,
+      ...jsonSchemaOf(k.schema, "input"),
+    })),
+  };
+}
+
 /** `guard` (the admin token and the body limit) is on every route. */
 export function mountResourceRoutes(
-  api: Hono,
+  api: ApiRoutes,
   store: Store,
   plane: ControlPlane,
   guard: MiddlewareHandler,
   hooks: ResourceHooks = {},
 ): void {
-  api.post("/apply", guard, async (c) => {
+  const apply = {
+    method: "post",
+    path: "/apply",
+    summary: "Apply manifests: all of them or nothing",
+    tag: "objects",
+    auth: "admin",
+    body: {
+      contentType: ["application/yaml", "application/json"],
+      description: "manifests (YAML, several documents; or JSON)",
+      schema: manifestSchema,
+    },
+    responses: {
+      200: "{results: [{kind, name, namespace?, outcome, generation}], warnings?}",
+      409: "a conflict; nothing was applied",
+    },
+  } as const;
+  api.add(apply, guard, async (c) => {
     const body = await c.req.text();
     const parsed = parseManifests(body, c.req.header("content-type"));
     if (!parsed.ok) return apiError(c, 400, "invalid manifest; nothing was applied", parsed.issues);
@@ -60,12 +105,42 @@ export function mountResourceRoutes(
     }
   });
 
-  api.get("/nodes", guard, (c) => c.json({ items: listNodes(store) }));
-  api.get("/nodes/:name", guard, (c) => {
-    const node = getNode(store, c.req.param("name"));
-    return node ? c.json(node) : apiError(c, 404, `node "${c.req.param("name")}" not found`);
-  });
-  api.delete("/nodes/:name", guard, (c) => {
+  const nodes = { tag: "nodes", auth: "admin" } as const;
+  api.add(
+    {
+      ...nodes,
+      method: "get",
+      path: "/nodes",
+      summary: "List the nodes",
+      responses: { 200: "{items: [node]}" },
+    },
+    guard,
+    (c) => c.json({ items: listNodes(store) }),
+  );
+  api.add(
+    {
+      ...nodes,
+      method: "get",
+      path: "/nodes/:name",
+      summary: "One node: phase, addresses, plan revisions, usage",
+      params: NODE,
+      responses: { 200: "the node", 404: "no such node" },
+    },
+    guard,
+    (c) => {
+      const node = getNode(store, c.req.param("name"));
+      return node ? c.json(node) : apiError(c, 404, `node "${c.req.param("name")}" not found`);
+    },
+  );
+  const deleteNodeSpec = {
+    ...nodes,
+    method: "delete",
+    path: "/nodes/:name",
+    summary: "Delete a node (its credentials stop working)",
+    params: NODE,
+    responses: { 200: '{deleted: {kind: "Node", name}}', 404: "no such node" },
+  } as const;
+  api.add(deleteNodeSpec, guard, (c) => {
     const name = c.req.param("name");
     if (!deleteNode(store, name)) return apiError(c, 404, `node "${name}" not found`);
     hooks.onNodeDeleted?.(name);
@@ -73,7 +148,16 @@ export function mountResourceRoutes(
     return c.json({ deleted: { kind: "Node", name } });
   });
 
-  api.get("/routes", guard, (c) => {
+  const routesSpec = {
+    method: "get",
+    path: "/routes",
+    summary: "The mesh routes each node has to each service",
+    tag: "workers",
+    auth: "admin",
+    query: routesQuery,
+    responses: { 200: "{items: [route]}", 404: "no such node" },
+  } as const;
+  api.add(routesSpec, guard, (c) => {
     const node = c.req.query("node");
     const service = c.req.query("service");
     const rows = listRoutes(store, { node, service });
@@ -83,7 +167,16 @@ export function mountResourceRoutes(
     return c.json({ items: rows });
   });
 
-  api.get("/workers", guard, (c) => {
+  const workersSpec = {
+    method: "get",
+    path: "/workers",
+    summary: "The workers: placed, running, waiting for a node",
+    tag: "workers",
+    auth: "admin",
+    query: workersQuery,
+    responses: { 200: "{items: [worker]}" },
+  } as const;
+  api.add(workersSpec, guard, (c) => {
     // ?service=NAME[&namespace=NS]: the workers of one service (known by its key).
     const name = c.req.query("service");
     const service = name ? qualifiedName(namespaceParam(c.req.query("namespace")), name) : undefined;
@@ -107,7 +200,21 @@ export function mountResourceRoutes(
     return c.json({ items: [...listWorkers(store, filter), ...unplacedWorkers(store, filter), ...pending] });
   });
 
-  api.get("/events", guard, (c) =>
+  const eventsSpec = {
+    method: "get",
+    path: "/events",
+    summary: "The events, as server-sent events (the backlog, then live)",
+    tag: "cluster",
+    auth: "admin",
+    query: eventsQuery,
+    responses: {
+      200: {
+        description: "event: event (data: the event as JSON), and event: ping every 15 s",
+        body: { contentType: "text/event-stream", description: "server-sent events" },
+      },
+    },
+  } as const;
+  api.add(eventsSpec, guard, (c) =>
     streamSSE(c, async (stream) => {
       // Listen first, then read the backlog: an event committed in between is in one or the other
       // (or both: the id check skips the duplicate), never lost.
@@ -152,18 +259,24 @@ export function mountResourceRoutes(
   mountDayuRoutes(api, store, plane, guard);
   // ?namespace=NS: one namespace (lists: all when absent; one object: `default` when absent).
   for (const plural of ["services", "configs", "imagemaps", "namespaces", "grants"] as const) {
-    api.get(`/${plural}`, guard, (c) => {
+    const specs = objectRouteSpecs(plural, kindInfo(plural)?.kind ?? plural, "objects", {
+      list: "{items: [object]}",
+      get: "the object with its metadata and status",
+      remove: "{deleted: {kind, name}, alsoDeleted?}",
+      conflict: "made from a Dayu object: delete that one",
+    });
+    api.add(specs.list, guard, (c) => {
       const kind = kindInfo(plural)?.kind ?? plural;
       const namespace = namespaceParam(c.req.query("namespace"));
       return c.json({ items: plane.list(kind, namespace ? { namespace } : {}) });
     });
-    api.get(`/${plural}/:name`, guard, (c) => {
+    api.add(specs.get, guard, (c) => {
       const kind = kindInfo(plural)?.kind ?? plural;
       const { name, namespace, key } = objectParams(kind, c.req.param("name"), c.req.query("namespace"));
       const object = plane.get(kind, name, namespace);
       return object ? c.json(object) : apiError(c, 404, `${kind} "${describeKey(key)}" not found`);
     });
-    api.delete(`/${plural}/:name`, guard, (c) => {
+    api.add(specs.remove, guard, (c) => {
       const kind = kindInfo(plural)?.kind ?? plural;
       const { key } = objectParams(kind, c.req.param("name"), c.req.query("namespace"));
       // An object made from a Dayu object is deleted with it, not on its own (a 409 ApiError,

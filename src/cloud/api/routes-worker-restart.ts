@@ -2,13 +2,14 @@
 // (service by key: `name`, or `name.namespace` outside default) as desired state: the node replaces
 // the instance when it gets the plan, at once or when it is connected again. 404 names what is not
 // there (the node, the service on it, the index).
-import type { Hono, MiddlewareHandler } from "hono";
+import type { MiddlewareHandler } from "hono";
 import { z } from "zod";
 import { dnsSubdomain } from "../../manifest/meta.ts";
 import type { Store } from "../../store/store.ts";
 import type { ControlPlane } from "../control-plane.ts";
 import { plannedWorker } from "../worker-restarts.ts";
 import { apiError, parseBody } from "./errors.ts";
+import type { ApiRoutes } from "./route-registry.ts";
 
 const restartRequest = z.strictObject({
   service: dnsSubdomain,
@@ -18,12 +19,21 @@ const restartRequest = z.strictObject({
 
 /** `guard`: the admin token and the body limit. */
 export function mountWorkerRestartRoute(
-  api: Hono,
+  api: ApiRoutes,
   store: Store,
   plane: ControlPlane,
   guard: MiddlewareHandler,
 ): void {
-  api.post("/workers/restart", guard, async (c) => {
+  const spec = {
+    method: "post",
+    path: "/workers/restart",
+    summary: "Restart one worker (as desired state: the node replaces it when it gets the plan)",
+    tag: "workers",
+    auth: "admin",
+    body: { json: restartRequest },
+    responses: { 200: "{restarted: {service, node, index}}", 404: "no such node, service or worker" },
+  } as const;
+  api.add(spec, guard, async (c) => {
     const { service, node, index } = await parseBody(c, restartRequest, "restart request");
     if (plane.restartWorker(service, node, index) === "restarted")
       return c.json({ restarted: { service, node, index } });

@@ -3,12 +3,13 @@
 //   GET    /api/v1/runtimeservices[/NAME]
 //   DELETE /api/v1/jointmultiedgeservices/NAME     the object and exactly what it made
 //   DELETE /api/v1/runtimeservices/NAME
-import type { Hono, MiddlewareHandler } from "hono";
+import type { MiddlewareHandler } from "hono";
 import type { DAYU_KINDS } from "../../manifest/dayu/sedna-schema.ts";
 import { describeKey, refOf } from "../../manifest/namespace.ts";
 import type { Store } from "../../store/store.ts";
 import { apiError } from "../api/errors.ts";
-import { namespaceParam, objectParams } from "../api/object-params.ts";
+import { namespaceParam, objectParams, objectRouteSpecs } from "../api/object-params.ts";
+import type { ApiRoutes } from "../api/route-registry.ts";
 import type { ControlPlane } from "../control-plane.ts";
 import { getObject, type StoredObject, storedKey } from "../resource-store.ts";
 import { listWorkers } from "../workers-view.ts";
@@ -22,7 +23,7 @@ export const DAYU_PLURALS: Record<string, (typeof DAYU_KINDS)[number]> = {
 
 /** `guard` (the admin token and the body limit) is on every route. */
 export function mountDayuRoutes(
-  api: Hono,
+  api: ApiRoutes,
   store: Store,
   plane: ControlPlane,
   guard: MiddlewareHandler,
@@ -40,16 +41,21 @@ export function mountDayuRoutes(
     );
   };
   for (const [plural, kind] of Object.entries(DAYU_PLURALS)) {
-    api.get(`/${plural}`, guard, (c) => {
+    const specs = objectRouteSpecs(plural, kind, "dayu", {
+      list: "{items: [object with its status and what it made]}",
+      get: "the object with its status and what it made",
+      remove: "the object and exactly what it made: {deleted: {kind, name}, alsoDeleted: [{kind, name}]}",
+    });
+    api.add(specs.list, guard, (c) => {
       const namespace = namespaceParam(c.req.query("namespace"));
       return c.json({ items: plane.list(kind, namespace ? { namespace } : {}).map(view) });
     });
-    api.get(`/${plural}/:name`, guard, (c) => {
+    api.add(specs.get, guard, (c) => {
       const { name, namespace, key } = objectParams(kind, c.req.param("name"), c.req.query("namespace"));
       const stored = plane.get(kind, name, namespace);
       return stored ? c.json(view(stored)) : apiError(c, 404, `${kind} "${describeKey(key)}" not found`);
     });
-    api.delete(`/${plural}/:name`, guard, (c) => {
+    api.add(specs.remove, guard, (c) => {
       const { key } = objectParams(kind, c.req.param("name"), c.req.query("namespace"));
       const deleted = plane.delete(kind, key);
       if (!deleted) return apiError(c, 404, `${kind} "${describeKey(key)}" not found`);
