@@ -14,7 +14,8 @@ export function cleanEnv(): Record<string, undefined> {
     if (key.startsWith("LEVEE_") && key !== "LEVEE_TEST_BIN") out[key] = undefined;
   // A test run under systemd (a CI runner's unit) must not hand its notify socket or journal
   // stream to the agents it starts: the tests that want them set their own.
-  for (const key of ["NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID", "JOURNAL_STREAM"]) out[key] = undefined;
+  for (const key of ["NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID", "JOURNAL_STREAM"])
+    out[key] = undefined;
   return out;
 }
 
