@@ -51,7 +51,8 @@ export function startNodeLink(
     usage: options.usage,
     onPlan: (plan) => {
       log.info("plan stored", { revision: plan.revision, epoch: plan.epoch });
-      supervisor.apply(plan);
+      // Failures are logged by the supervisor; the next plan is applied regardless.
+      void supervisor.apply(plan).catch(() => {});
     },
   });
   link.subscribe(CATALOG_TOPIC, (payload) => {

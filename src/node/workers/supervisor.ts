@@ -71,8 +71,32 @@ export class Supervisor extends EventEmitter<{ change: [WorkerSnapshot] }> {
     this.records = new WorkerStore(options.store);
   }
 
-  /** Boot: orphans, adoption, then the stored plan (if any). */
-  async start(plan: StoredPlan | undefined): Promise<void> {
+  /**
+   * Boot: orphans, adoption, then the stored plan (if any). Plans that arrive meanwhile wait for
+   * it (a plan converged during the boot would start a second instance of a worker the boot is
+   * about to adopt).
+   */
+  start(plan: StoredPlan | undefined): Promise<void> {
+    return this.inTurn(() => this.boot(plan));
+  }
+
+  /** A newer plan was stored: converge to it. Plans are applied one at a time, in order. */
+  apply(plan: StoredPlan): Promise<void> {
+    return this.inTurn(() => this.converge(plan));
+  }
+
+  /** Runs `step` after the boot and every plan before it; one that fails does not stop the next. */
+  private inTurn(step: () => Promise<void>): Promise<void> {
+    const run = this.applying.then(step);
+    this.applying = run.catch((err: unknown) => {
+      this.options.log.error("applying the plan failed; the next plan is applied as usual", {
+        error: describeError(err),
+      });
+    });
+    return run;
+  }
+
+  private async boot(plan: StoredPlan | undefined): Promise<void> {
     const stored = this.records.all();
     await this.stopOrphans(stored);
     const { workers, invalid } = this.parse(plan);
@@ -96,12 +120,6 @@ export class Supervisor extends EventEmitter<{ change: [WorkerSnapshot] }> {
     this.reportInvalid(invalid);
     await Promise.all(boots);
     await this.releasePorts(wanted);
-  }
-
-  /** A newer plan was stored: converge to it. Plans are applied one at a time, in order. */
-  apply(plan: StoredPlan): Promise<void> {
-    this.applying = this.applying.then(() => this.converge(plan));
-    return this.applying;
   }
 
   snapshot(): WorkerSnapshot[] {

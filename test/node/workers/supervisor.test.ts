@@ -13,7 +13,7 @@ import { PortRegistry } from "../../../src/node/workers/prestart/port-registry.t
 import { Supervisor } from "../../../src/node/workers/supervisor.ts";
 import type { WorkerStatus } from "../../../src/protocol/messages.ts";
 import { openStore, type Store } from "../../../src/store/store.ts";
-import { FakeDriver } from "./fake-driver.ts";
+import { FakeDriver, type FakeInstance } from "./fake-driver.ts";
 import { fastHealth, quietLog, waitFor } from "./lifecycle-helpers.ts";
 
 const root = mkdtempSync(join(tmpdir(), "levee-supervisor-"));
@@ -192,6 +192,21 @@ describe("an agent restart", () => {
       () => h.driver.alive().length === 1 && second.snapshot()[0]?.pid === h.driver.alive()[0]?.ref.pid,
     );
     expect(h.driver.alive()).toHaveLength(1);
+  });
+
+  test("a plan that arrives while the agent boots waits for the boot: the running worker is adopted, not started twice", async () => {
+    const h = host();
+    const first = h.agent();
+    await first.start(plan("web", [{}]));
+    const [running] = h.driver.alive();
+    h.stop(first);
+
+    const second = h.agent();
+    const booting = second.start(plan("web", [{}]));
+    const applying = second.apply(plan("web", [{}]));
+    await Promise.all([booting, applying]);
+    expect(h.driver.alive()).toEqual([running as FakeInstance]);
+    expect(h.driver.launches).toHaveLength(1);
   });
 
   test("a worker removed from the plan while the agent was down is stopped and forgotten", async () => {
