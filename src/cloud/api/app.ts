@@ -13,9 +13,10 @@ import type { ArtifactStore } from "../artifact-store.ts";
 import type { Backup } from "../backup.ts";
 import type { ControlPlane } from "../control-plane.ts";
 import type { LogStreams } from "../log-streams.ts";
+import type { CloudMetrics } from "../metrics/cloud-metrics.ts";
 import type { NodeCa } from "../node-ca.ts";
 import { NodeReadScope } from "../node-read-scope.ts";
-import { requireAdminToken } from "./auth.ts";
+import { requireAdminToken, requireAnyToken } from "./auth.ts";
 import { apiError } from "./errors.ts";
 import { NodeCredentials, requireAdminOrNode, requireNode } from "./node-auth.ts";
 import { mountArtifactRoutes } from "./routes-artifacts.ts";
@@ -25,6 +26,7 @@ import { mountCertificateRoutes } from "./routes-certificates.ts";
 import { mountConfigContentRoutes } from "./routes-config-content.ts";
 import { type JoinDeps, mountJoinRoutes } from "./routes-join.ts";
 import { mountLogRoutes } from "./routes-logs.ts";
+import { mountMetricsRoutes } from "./routes-metrics.ts";
 import { mountPlanKeyRoute } from "./routes-plan-key.ts";
 import { mountResourceRoutes, type ResourceHooks } from "./routes-resources.ts";
 import { mountTokenRoutes } from "./routes-tokens.ts";
@@ -57,11 +59,18 @@ export interface CloudApiDeps {
    * with their own credentials), and described by GET /api/v1/kubeconfig for `levee ctl kubeconfig`.
    */
   kube?: { fetch: (req: Request) => Response | Promise<Response>; server: string; caPem: () => string };
+  /**
+   * Prometheus metrics (GET /metrics, the targets, each node's through the cloud), readable with
+   * the admin token or `token` (read-only); without it those routes are not served.
+   */
+  metrics?: { cloud: CloudMetrics; token: string; cloudName: string };
 }
 
 export function cloudApiApp(deps: CloudApiDeps): Hono {
   const { store, log, plane } = deps;
   const app = new Hono();
+  // First: every request is counted and timed by the route that answers it.
+  if (deps.metrics) app.use(deps.metrics.cloud.api.middleware());
   mountHealthRoutes(app, deps.readiness, deps.identity);
 
   // Who may call a route, and how large its body may be, is attached to each route: the order
@@ -102,6 +111,11 @@ export function cloudApiApp(deps: CloudApiDeps): Hono {
   mountWorkerRestartRoute(api, store, plane, admin);
   mountBrokerRoutes(api, store, deps.cloudMqttPassword, admin);
   if (deps.backup) mountBackupRoute(api, { take: deps.backup, log, admin: adminToken });
+  if (deps.metrics) {
+    const { cloud, token, cloudName } = deps.metrics;
+    const scrape = requireAnyToken([deps.adminToken, token]);
+    mountMetricsRoutes(app, api, { metrics: cloud, store, cloudName, streams: deps.logs, scrape });
+  }
   const kube = deps.kube;
   if (kube) {
     api.get("/kubeconfig", admin, (c) => c.json({ server: kube.server, certificateAuthority: kube.caPem() }));
