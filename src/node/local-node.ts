@@ -4,12 +4,13 @@
 // the join, which on an edge can take long while /readyz already answers; they are shown on the
 // agent API all at once, through `serve`, when the last of them is made.
 import { join } from "node:path";
-import { collectDefaultMetrics, Registry } from "prom-client";
+import { Registry } from "prom-client";
 import type { AgentConfig } from "../config/agent-config.ts";
 import type { CatalogStore } from "../mesh/catalog/catalog-store.ts";
 import type { MeshAgent } from "../mesh/mesh-agent.ts";
 import { Readiness } from "../runtime/health.ts";
 import { createLogger, type Logger } from "../runtime/log.ts";
+import { collectProcessMetrics } from "../runtime/prom-export.ts";
 import { Lifecycle } from "../runtime/shutdown.ts";
 import { ensureTokenFile } from "../runtime/token-file.ts";
 import { versionInfo } from "../runtime/version.ts";
@@ -83,7 +84,7 @@ export async function startLocalNode(config: AgentConfig): Promise<LocalNode> {
   readiness.add("store", storeWriteCheck(store));
   const identity = { mode: config.mode, node: config.nodeName, version };
   const metrics = new Registry();
-  collectDefaultMetrics({ register: metrics });
+  collectProcessMetrics(metrics);
   let served: ServedParts | undefined;
   const agentToken = ensureTokenFile(join(config.dataDir, AGENT_TOKEN_FILE), "lvagt_");
   const agentApi = startAgentApi(config.agentListen, {

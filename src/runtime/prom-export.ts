@@ -1,7 +1,7 @@
 // Exports levee's plain label counters (counters.ts: bumped on the hot path without prom-client)
 // and scrape-time numbers as prom-client metrics on a Registry: the value is read when the
 // registry is collected, so nothing is computed between scrapes.
-import { Gauge, Counter as PromCounter, type Registry } from "prom-client";
+import { collectDefaultMetrics, Gauge, Counter as PromCounter, type Registry } from "prom-client";
 import type { Counter } from "./counters.ts";
 
 /** A counters.ts Counter as a Prometheus counter with its one label (copied at scrape time). */
@@ -68,4 +68,15 @@ export function scrapeGauge<L extends string>(
       for (const [labels, value] of read()) gauge.set(labels, value);
     },
   });
+}
+
+/**
+ * prom-client's default metrics of the process (CPU, memory, file descriptors, event loop, GC),
+ * without the three gauges it names `_total` (nodejs_active_{handles,requests,resources}_total),
+ * which `promtool check metrics` rejects: their per-type gauges without the suffix stay.
+ */
+export function collectProcessMetrics(registry: Registry): void {
+  collectDefaultMetrics({ register: registry });
+  for (const name of ["handles", "requests", "resources"])
+    registry.removeSingleMetric(`nodejs_active_${name}_total`);
 }

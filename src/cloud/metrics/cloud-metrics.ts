@@ -16,10 +16,15 @@
 //   levee_http_requests_total, levee_http_request_duration_seconds   (api-metrics.ts)
 //   levee_build_info{version,commit}           1
 //   process_*, nodejs_*                        prom-client's default metrics
-import { collectDefaultMetrics, Histogram, Registry } from "prom-client";
+import { Histogram, Registry } from "prom-client";
 import type { NodePhase } from "../../protocol/heartbeat.ts";
 import type { Counter } from "../../runtime/counters.ts";
-import { exportCounter, scrapeGauge, totalCounter } from "../../runtime/prom-export.ts";
+import {
+  collectProcessMetrics,
+  exportCounter,
+  scrapeGauge,
+  totalCounter,
+} from "../../runtime/prom-export.ts";
 import { versionInfo } from "../../runtime/version.ts";
 import type { Store } from "../../store/store.ts";
 import { ApiMetrics } from "./api-metrics.ts";
@@ -45,7 +50,7 @@ export class CloudMetrics {
   constructor(source: CloudMetricsSource) {
     const { registry } = this;
     const { store, link, broker, logStreams } = source;
-    collectDefaultMetrics({ register: registry });
+    collectProcessMetrics(registry);
     this.api = new ApiMetrics(registry);
     const ackDuration = new Histogram({
       name: "levee_apply_ack_duration_seconds",

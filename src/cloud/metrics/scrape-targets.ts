@@ -5,7 +5,8 @@
 // scrape config with one credential covers everything (README "Metrics").
 // Every target's address is the same, so each is told apart by its labels: instance and node are
 // the node's name, component says "cloud" (the cloud's own metrics: API, sync, broker) or "agent"
-// (a node agent's: workers, mesh, its link). Pure: the caller reads the nodes and says where
+// (a node agent's: workers, mesh, its link); node_phase is the node's phase when listed (not
+// "phase": the workers' own `phase` label would be renamed exported_phase). Pure: the caller reads the nodes and says where
 // Prometheus reaches the cloud.
 
 /** One http_sd target group. */
@@ -57,7 +58,7 @@ export function scrapeTargets(
         instance: node.name,
         node: node.name,
         role: node.role,
-        phase: node.phase,
+        node_phase: node.phase,
         component: "agent",
       },
     });
