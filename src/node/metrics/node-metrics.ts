@@ -11,7 +11,7 @@
 //   levee_sync_dropped_total{reason}             messages from the cloud dropped (docs/PROTOCOL.md)
 //   levee_sync_connected                         1 when the link to the broker is up
 //   levee_sync_outbox_messages                   worker statuses waiting for the cloud's ack
-//   levee_node_plan_revision                     the plan revision this node runs
+//   levee_node_plan_revision                     the plan revision this node runs (0: none yet)
 //   process_*, nodejs_*                          prom-client's default metrics (local-node.ts)
 import type { Registry } from "prom-client";
 import { Counter } from "../../runtime/counters.ts";
@@ -84,7 +84,6 @@ export function registerNodeMetrics(registry: Registry, source: NodeMetricsSourc
     () => [[{}, link.info().outboxDepth]],
   );
   scrapeGauge(registry, "levee_node_plan_revision", "The plan revision this node runs", [], () => {
-    const plan = link.info().plan;
-    return plan ? [[{}, plan.revision]] : [];
+    return [[{}, link.info().plan?.revision ?? 0]];
   });
 }
