@@ -28,13 +28,18 @@ export function isStreamId(id: string): boolean {
   return STREAM_ID.test(id);
 }
 
-export const logRequestSchema = z.object({
+/** What every request on the topic carries. */
+const requestFields = {
   v: z.literal(PROTOCOL_VERSION),
-  type: z.literal("logs"),
   node: z.string().min(1).max(253),
   /** The stream id, also the message id. */
   id: z.string().regex(STREAM_ID),
   ts: z.string().min(1).max(64),
+};
+
+export const logRequestSchema = z.object({
+  ...requestFields,
+  type: z.literal("logs"),
   /** A service name as nodes know it (`svc`, or `svc.namespace`): a DNS subdomain, never a path. */
   service: z.string().refine(isDnsSubdomain, "expected a service name (a DNS subdomain)"),
   index: z.number().int().min(0),
@@ -46,13 +51,7 @@ export const logRequestSchema = z.object({
 export type LogRequest = z.infer<typeof logRequestSchema>;
 
 /** The cloud asks for the node agent's Prometheus metrics (GET /api/v1/nodes/<node>/metrics). */
-export const metricsRequestSchema = z.object({
-  v: z.literal(PROTOCOL_VERSION),
-  type: z.literal("metrics"),
-  node: z.string().min(1).max(253),
-  id: z.string().regex(STREAM_ID),
-  ts: z.string().min(1).max(64),
-});
+export const metricsRequestSchema = z.object({ ...requestFields, type: z.literal("metrics") });
 
 export type MetricsRequest = z.infer<typeof metricsRequestSchema>;
 

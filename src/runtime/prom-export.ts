@@ -21,53 +21,34 @@ export function exportCounter(registry: Registry, counter: Counter, help: string
 
 /** A counter without labels whose running total is read at scrape time (e.g. messages sent). */
 export function totalCounter(registry: Registry, name: string, help: string, read: () => number): void {
-  scrapeCounter(registry, name, help, [], () => [[{}, read()]]);
+  scraped(registry, "counter", name, help, [], () => [[{}, read()]]);
 }
 
+/** [labels, value] pairs, read at scrape time. */
+type Series<L extends string> = Iterable<readonly [Partial<Record<L, string | number>>, number]>;
+
 /**
- * A counter whose series are totals kept elsewhere and read at scrape time (e.g. each worker's
- * restarts, kept in SQLite): `read` returns [labels, total] pairs.
+ * A metric whose series are read at scrape time: a gauge computed then (a series `read` does not
+ * return is gone), or a counter whose totals are kept elsewhere (e.g. each worker's restarts, kept
+ * in SQLite).
  */
-export function scrapeCounter<L extends string>(
+export function scraped<L extends string>(
   registry: Registry,
+  type: "counter" | "gauge",
   name: string,
   help: string,
   labelNames: readonly L[],
-  read: () => Iterable<readonly [Partial<Record<L, string | number>>, number]>,
+  read: () => Series<L>,
 ): void {
-  const exported: PromCounter<L> = new PromCounter({
-    name,
-    help,
-    labelNames: [...labelNames],
-    registers: [registry],
-    collect() {
-      exported.reset();
-      for (const [labels, value] of read()) if (value >= 0) exported.inc(labels, value);
-    },
-  });
-}
-
-/**
- * A gauge whose series are computed at scrape time: `read` returns [labels, value] pairs (every
- * series it does not return is gone from this scrape).
- */
-export function scrapeGauge<L extends string>(
-  registry: Registry,
-  name: string,
-  help: string,
-  labelNames: readonly L[],
-  read: () => Iterable<readonly [Partial<Record<L, string | number>>, number]>,
-): void {
-  const gauge: Gauge<L> = new Gauge({
-    name,
-    help,
-    labelNames: [...labelNames],
-    registers: [registry],
-    collect() {
-      gauge.reset();
-      for (const [labels, value] of read()) gauge.set(labels, value);
-    },
-  });
+  const collect = () => {
+    metric.reset();
+    for (const [labels, value] of read()) {
+      if (metric instanceof Gauge) metric.set(labels, value);
+      else if (value >= 0) metric.inc(labels, value);
+    }
+  };
+  const options = { name, help, labelNames: [...labelNames], registers: [registry], collect };
+  const metric: Gauge<L> | PromCounter<L> = type === "gauge" ? new Gauge(options) : new PromCounter(options);
 }
 
 /**

@@ -17,6 +17,7 @@ import {
   startCluster,
   waitUntil,
 } from "../harness/cluster.ts";
+import { sample } from "../harness/prometheus-text.ts";
 
 // Debian's `prometheus` package (installed by .ci/run): without it the whole file is skipped, as the
 // Mosquitto tests are without mosquitto.
@@ -63,12 +64,6 @@ async function promtool(text: string): Promise<{ code: number; out: string }> {
     proc.exited,
   ]);
   return { code, out: `${out}${err}` };
-}
-
-/** The value of one sample line, e.g. sample(text, 'levee_nodes{phase="Ready"}'). */
-function sample(text: string, series: string): number | undefined {
-  const line = text.split("\n").find((l) => l.startsWith(`${series} `));
-  return line === undefined ? undefined : Number(line.slice(series.length + 1));
 }
 
 describe.skipIf(!havePrometheus)("metrics", () => {

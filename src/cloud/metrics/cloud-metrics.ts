@@ -19,12 +19,7 @@
 import { Histogram, Registry } from "prom-client";
 import type { NodePhase } from "../../protocol/heartbeat.ts";
 import type { Counter } from "../../runtime/counters.ts";
-import {
-  collectProcessMetrics,
-  exportCounter,
-  scrapeGauge,
-  totalCounter,
-} from "../../runtime/prom-export.ts";
+import { collectProcessMetrics, exportCounter, scraped, totalCounter } from "../../runtime/prom-export.ts";
 import { versionInfo } from "../../runtime/version.ts";
 import type { Store } from "../../store/store.ts";
 import { ApiMetrics } from "./api-metrics.ts";
@@ -60,23 +55,30 @@ export class CloudMetrics {
     });
     this.acks = new ApplyAcks((seconds) => ackDuration.observe(seconds));
 
-    scrapeGauge(registry, "levee_nodes", "Nodes by phase", ["phase"], () => nodesByPhase(store));
-    scrapeGauge(registry, "levee_workers", "Workers by the phase their node last reported", ["phase"], () =>
-      store.db
-        .query<{ phase: string; n: number }, []>(
-          "SELECT phase, count(*) AS n FROM worker_status GROUP BY phase",
-        )
-        .all()
-        .map((r) => [{ phase: r.phase }, r.n] as const),
+    scraped(registry, "gauge", "levee_nodes", "Nodes by phase", ["phase"], () => nodesByPhase(store));
+    scraped(
+      registry,
+      "gauge",
+      "levee_workers",
+      "Workers by the phase their node last reported",
+      ["phase"],
+      () =>
+        store.db
+          .query<{ phase: string; n: number }, []>(
+            "SELECT phase, count(*) AS n FROM worker_status GROUP BY phase",
+          )
+          .all()
+          .map((r) => [{ phase: r.phase }, r.n] as const),
     );
-    scrapeGauge(registry, "levee_workers_ready", "Workers their node last reported ready", [], () => {
+    scraped(registry, "gauge", "levee_workers_ready", "Workers their node last reported ready", [], () => {
       const row = store.db
         .query<{ n: number }, []>("SELECT count(*) AS n FROM worker_status WHERE ready = 1")
         .get();
       return [[{}, row?.n ?? 0]];
     });
-    scrapeGauge(
+    scraped(
       registry,
+      "gauge",
       "levee_node_plan_lag_revisions",
       "Plan revisions a node is behind: desired minus acknowledged",
       ["node"],
@@ -103,13 +105,19 @@ export class CloudMetrics {
     exportCounter(registry, link.dropped, "Messages the cloud received and dropped, by reason");
     if (broker) {
       exportCounter(registry, broker.refused, "Connections, publishes and subscriptions the broker refused");
-      scrapeGauge(registry, "levee_mqtt_clients", "Clients connected to the embedded MQTT broker", [], () => [
-        [{}, broker.clients()],
-      ]);
+      scraped(
+        registry,
+        "gauge",
+        "levee_mqtt_clients",
+        "Clients connected to the embedded MQTT broker",
+        [],
+        () => [[{}, broker.clients()]],
+      );
     }
     if (logStreams)
-      scrapeGauge(
+      scraped(
         registry,
+        "gauge",
         "levee_log_streams",
         "Log streams waiting for their node or flowing",
         ["state"],
@@ -122,8 +130,9 @@ export class CloudMetrics {
         },
       );
     const { version, commit } = versionInfo();
-    scrapeGauge(
+    scraped(
       registry,
+      "gauge",
       "levee_build_info",
       "The levee build serving (always 1)",
       ["version", "commit"],

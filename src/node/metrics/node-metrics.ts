@@ -15,7 +15,7 @@
 //   process_*, nodejs_*                          prom-client's default metrics (local-node.ts)
 import type { Registry } from "prom-client";
 import { Counter } from "../../runtime/counters.ts";
-import { exportCounter, scrapeCounter, scrapeGauge, totalCounter } from "../../runtime/prom-export.ts";
+import { exportCounter, scraped, totalCounter } from "../../runtime/prom-export.ts";
 import type { WorkerSnapshot } from "../workers/supervisor.ts";
 
 /** What the agent counts as it happens (the supervisor's and artifact cache's callbacks bump it). */
@@ -45,16 +45,17 @@ export interface NodeMetricsSource {
 
 export function registerNodeMetrics(registry: Registry, source: NodeMetricsSource): void {
   const { counters, link } = source;
-  scrapeGauge(registry, "levee_workers", "This node's workers by phase", ["phase"], () => {
+  scraped(registry, "gauge", "levee_workers", "This node's workers by phase", ["phase"], () => {
     const byPhase = new Map<string, number>();
     for (const w of source.workers()) byPhase.set(w.phase, (byPhase.get(w.phase) ?? 0) + 1);
     return [...byPhase].map(([phase, n]) => [{ phase }, n] as const);
   });
-  scrapeGauge(registry, "levee_worker_ready", "1 when the worker is ready", ["service", "worker"], () =>
+  scraped(registry, "gauge", "levee_worker_ready", "1 when the worker is ready", ["service", "worker"], () =>
     source.workers().map((w) => [{ service: w.service, worker: w.index }, w.ready ? 1 : 0] as const),
   );
-  scrapeCounter(
+  scraped(
     registry,
+    "counter",
     "levee_worker_restarts_total",
     "Restarts of each worker of this node",
     ["service", "worker"],
@@ -73,17 +74,23 @@ export function registerNodeMetrics(registry: Registry, source: NodeMetricsSourc
     () => counters.artifactBytes,
   );
   exportCounter(registry, link.dropped, "Messages from the cloud this node dropped, by reason");
-  scrapeGauge(registry, "levee_sync_connected", "1 when the node's link to the MQTT broker is up", [], () => [
-    [{}, link.info().connected ? 1 : 0],
-  ]);
-  scrapeGauge(
+  scraped(
     registry,
+    "gauge",
+    "levee_sync_connected",
+    "1 when the node's link to the MQTT broker is up",
+    [],
+    () => [[{}, link.info().connected ? 1 : 0]],
+  );
+  scraped(
+    registry,
+    "gauge",
     "levee_sync_outbox_messages",
     "Worker statuses waiting for the cloud's acknowledgement",
     [],
     () => [[{}, link.info().outboxDepth]],
   );
-  scrapeGauge(registry, "levee_node_plan_revision", "The plan revision this node runs", [], () => {
+  scraped(registry, "gauge", "levee_node_plan_revision", "The plan revision this node runs", [], () => {
     return [[{}, link.info().plan?.revision ?? 0]];
   });
 }

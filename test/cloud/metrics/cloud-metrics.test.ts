@@ -7,6 +7,7 @@ import { Counter } from "../../../src/runtime/counters.ts";
 import { openStore } from "../../../src/store/store.ts";
 import { ADMIN_TOKEN, inProcessCloud, registeredNode } from "../../harness/cloud-api.ts";
 import { makeTempDir } from "../../harness/cluster.ts";
+import { sample } from "../../harness/prometheus-text.ts";
 
 const METRICS_TOKEN = `lvmet_${"x".repeat(40)}`;
 
@@ -27,12 +28,6 @@ function setup() {
     deps: { metrics: { cloud, token: METRICS_TOKEN, cloudName: "cloud" } },
   });
   return { store, cloud, app, dropped, refused, stats };
-}
-
-/** The value of one series in the exposition text. */
-function sample(text: string, series: string): number | undefined {
-  const line = text.split("\n").find((l) => l.startsWith(`${series} `));
-  return line === undefined ? undefined : Number(line.slice(series.length + 1));
 }
 
 describe("cloud metrics", () => {

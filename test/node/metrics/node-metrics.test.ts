@@ -5,6 +5,7 @@ import { Registry } from "prom-client";
 import { NodeCounters, registerNodeMetrics } from "../../../src/node/metrics/node-metrics.ts";
 import type { WorkerSnapshot } from "../../../src/node/workers/supervisor.ts";
 import { Counter } from "../../../src/runtime/counters.ts";
+import { sample } from "../../harness/prometheus-text.ts";
 
 const worker = (service: string, index: number, phase: string, restarts: number): WorkerSnapshot => ({
   service,
@@ -17,11 +18,6 @@ const worker = (service: string, index: number, phase: string, restarts: number)
   restarts,
   message: "",
 });
-
-function sample(text: string, series: string): number | undefined {
-  const line = text.split("\n").find((l) => l.startsWith(`${series} `));
-  return line === undefined ? undefined : Number(line.slice(series.length + 1));
-}
 
 describe("node metrics", () => {
   test("workers by phase, ready and restarts per worker; health checks, artifact fetches; the link", async () => {
