@@ -20,6 +20,7 @@ export const MANIFEST_MAX_BYTES = 4 * 1024 * 1024;
 export const SECRET_FILES = [
   "admin.token",
   "agent.token",
+  "metrics.token",
   "mesh-ca.key",
   "mesh-ca.crt",
   "plan-signing.key",

@@ -39,6 +39,8 @@ export interface BrokerLink {
 export interface EmbeddedBroker extends BrokerLink {
   /** The port it listens on (useful when asked for port 0). */
   readonly port: number;
+  /** MQTT clients connected now (levee_mqtt_clients). */
+  clients(): number;
 }
 
 export interface EmbeddedBrokerOptions {
@@ -154,6 +156,7 @@ export async function startEmbeddedBroker(
   return {
     port,
     refused,
+    clients: () => broker.connectedClients,
     readiness: () => (listening ? true : "broker stopped"),
     setAuthority: (next) => {
       authority = next;

@@ -30,7 +30,7 @@ import { cloudApiApp } from "./api/app.ts";
 import { NodeCredentials } from "./api/node-auth.ts";
 import { ArtifactStore } from "./artifact-store.ts";
 import { takeBackup } from "./backup.ts";
-import { safeUrl, startEmbeddedBroker } from "./broker.ts";
+import { type EmbeddedBroker, safeUrl, startEmbeddedBroker } from "./broker.ts";
 import { CatalogPublisher } from "./catalog/catalog-publisher.ts";
 import { localConfigSource } from "./config-content.ts";
 import { ControlPlane } from "./control-plane.ts";
@@ -40,6 +40,8 @@ import { type CloudLink, type PhaseChange, startCloudLink } from "./link/cloud-l
 import { createBrokerAuthority, nodeExists } from "./link/sync-store.ts";
 import { LogStreams } from "./log-streams.ts";
 import { createLostAfterLookup } from "./lost-after.ts";
+import { CloudMetrics } from "./metrics/cloud-metrics.ts";
+import { ensureMetricsToken } from "./metrics/metrics-token.ts";
 import { startMosquittoFiles } from "./mosquitto-files.ts";
 import { certificateExpiresInMs, loadBrokerTls, loadCa } from "./mqtt-tls.ts";
 import { issueOwnMeshTls, loadOrCreateNodeCa, type NodeCa, ownedBy } from "./node-ca.ts";
@@ -91,6 +93,7 @@ export async function startCloud(config: CloudConfig): Promise<CloudAgent> {
   let nodesMqttUrl: string;
   /** What the cloud's own MQTT clients trust, and the CA that joining edges get. */
   let tls: ClientTls | undefined;
+  let embeddedBroker: EmbeddedBroker | undefined;
   if (config.mqttUrl) {
     brokerUrl = config.mqttUrl;
     const forNodes = new URL(config.mqttUrl);
@@ -109,6 +112,7 @@ export async function startCloud(config: CloudConfig): Promise<CloudAgent> {
       tls: brokerTls?.server,
     });
     broker.setAuthority(createBrokerAuthority(store, cloudPassword));
+    embeddedBroker = broker;
     lifecycle.add("broker", () => broker.close());
     readiness.add("mqtt", () => broker.readiness());
     const scheme = brokerTls ? "mqtts" : "mqtt";
@@ -144,6 +148,7 @@ export async function startCloud(config: CloudConfig): Promise<CloudAgent> {
       kube.markDirty();
     },
     signPlan: (fields) => planSigner.sign(fields),
+    onApplied: (name, revision) => metrics.acks.applied(name, revision),
     onPlanRefused: (name, refusal) =>
       phaseEvents.add({
         kind: "Node",
@@ -156,6 +161,7 @@ export async function startCloud(config: CloudConfig): Promise<CloudAgent> {
   // With an external broker, "mqtt" says whether it is reachable, as the embedded one's check does.
   if (config.mqttUrl) readiness.add("mqtt", () => link.state());
   const logs = new LogStreams({ publish: (topic, payload) => link.publish(topic, payload) });
+  const metrics = new CloudMetrics({ store, link, broker: embeddedBroker, logStreams: logs });
   const catalog = new CatalogPublisher({
     store,
     log: log.child({ component: "catalog" }),
@@ -168,6 +174,7 @@ export async function startCloud(config: CloudConfig): Promise<CloudAgent> {
     log.child({ component: "control-plane" }),
     (changes) => {
       for (const change of changes) link.publishPlan(change.node);
+      metrics.acks.planned(changes);
       catalog.markDirty();
     },
     planLimits(config.nodeLimits),
@@ -273,7 +280,8 @@ export async function startCloud(config: CloudConfig): Promise<CloudAgent> {
       },
     },
     hooks: {
-      onNodeDeleted: () => {
+      onNodeDeleted: (name) => {
+        metrics.acks.forget(name);
         mosquitto?.refresh();
         // Its revoked certificates go out with the next catalog.
         catalog.markDirty();
@@ -283,6 +291,7 @@ export async function startCloud(config: CloudConfig): Promise<CloudAgent> {
     logs,
     nodeCa,
     backup: (options) => takeBackup(store, config.dataDir, options),
+    metrics: { cloud: metrics, token: ensureMetricsToken(config.dataDir), cloudName: identity.name },
     ...(kubeApi && config.kubeListen
       ? {
           kube: {

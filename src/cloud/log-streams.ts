@@ -5,8 +5,16 @@
 // the node's upload at a time (highWaterMark 0), so TCP backpressure runs end to end and memory
 // stays bounded however big the log or slow the client. Either side going away ends both: a
 // client that disconnects cancels the upload (the node's POST is answered 410 and it stops
-// reading), and an upload that ends or breaks ends the client's response.
-import { encodeLogRequest, type LogRequest, newLogRequest, newStreamId } from "../protocol/log-request.ts";
+// reading), and an upload that ends or breaks ends the client's response. A scrape of a node's
+// metrics (GET /api/v1/nodes/<node>/metrics) is one more request of the same kind: the node
+// uploads its agent's /metrics text the same way.
+import {
+  encodeLogRequest,
+  type NodeRequest,
+  newLogRequest,
+  newMetricsRequest,
+  newStreamId,
+} from "../protocol/log-request.ts";
 import { logsTopic } from "../protocol/topics.ts";
 import { describeError } from "../runtime/errors.ts";
 
@@ -43,7 +51,7 @@ export interface LogStreamsOptions {
 
 interface Pending {
   node: string;
-  request: LogRequest;
+  request: NodeRequest;
   answer: (answer: LogAnswer) => void;
   timer: ReturnType<typeof setTimeout>;
 }
@@ -65,6 +73,15 @@ export class LogStreams {
    * 503 not connected to the broker, 504 no answer in time). `signal`: the client went away.
    */
   request(what: LogStreamRequest, signal?: AbortSignal): Promise<LogAnswer> {
+    return this.ask(what.node, newLogRequest({ ...what, id: newStreamId() }), signal);
+  }
+
+  /** Asks the node for its agent's Prometheus metrics; the answer's body is their text. */
+  metrics(node: string, signal?: AbortSignal): Promise<LogAnswer> {
+    return this.ask(node, newMetricsRequest(node), signal);
+  }
+
+  private ask(node: string, request: NodeRequest, signal?: AbortSignal): Promise<LogAnswer> {
     const max = this.options.maxStreams ?? DEFAULT_MAX_STREAMS;
     if (this.pending.size + this.flows.size >= max)
       return Promise.resolve({
@@ -72,7 +89,6 @@ export class LogStreams {
         status: 429,
         error: `the cloud is already serving ${max} log streams`,
       });
-    const request = newLogRequest({ ...what, id: newStreamId() });
     return new Promise<LogAnswer>((resolve) => {
       const timeoutMs = this.options.answerTimeoutMs ?? DEFAULT_ANSWER_TIMEOUT_MS;
       const settle = (answer: LogAnswer) => {
@@ -89,16 +105,16 @@ export class LogStreams {
           settle({
             ok: false,
             status: 504,
-            error: `node ${what.node} did not answer the log request within ${Math.round(timeoutMs / 1000)} s`,
+            error: `node ${node} did not answer the ${request.type === "logs" ? "log" : "metrics"} request within ${Math.round(timeoutMs / 1000)} s`,
           }),
         timeoutMs,
       );
-      this.pending.set(request.id, { node: what.node, request, answer: settle, timer });
+      this.pending.set(request.id, { node, request, answer: settle, timer });
       if (signal?.aborted) return gone();
       signal?.addEventListener("abort", gone, { once: true });
       let sent = false;
       try {
-        sent = this.options.publish(logsTopic(what.node), encodeLogRequest(request));
+        sent = this.options.publish(logsTopic(node), encodeLogRequest(request));
       } catch {
         sent = false;
       }

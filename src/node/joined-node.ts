@@ -6,7 +6,8 @@
 //   usage                          samples the node and the supervisor's workers into SQLite
 //   link                           plans → supervisor, catalogs → catalog store, sends the outbox
 //                                  (and the usage, with its heartbeats)
-//   log server                     on the link; reads the supervisor's logs
+//   metrics                        the supervisor's and the link's, on the agent's registry
+//   log server                     on the link; reads the supervisor's logs, uploads the metrics
 //   mesh                           routes with the catalog and the workers; reports on the link
 //
 // Then the agent API shows them (LocalNode.serve) and the supervisor starts from the stored plan:
@@ -24,6 +25,7 @@ import { startNodeLink } from "./link/node-link.ts";
 import { readStoredPlan } from "./link/plan-store.ts";
 import { StatusOutbox } from "./link/status-outbox.ts";
 import type { LocalNode } from "./local-node.ts";
+import { NodeCounters, registerNodeMetrics } from "./metrics/node-metrics.ts";
 import { type MeshStartOptions, startMesh } from "./start-mesh.ts";
 import { startUsage } from "./usage/start-usage.ts";
 import { startNodeLogServer } from "./workers/logs/log-server.ts";
@@ -62,9 +64,17 @@ export function startJoinedNode(node: LocalNode, options: JoinedNodeOptions): Jo
   const name = identity.name;
   const catalog = new CatalogStore(store);
   const outbox = new StatusOutbox(store);
-  const supervisor = startSupervisor(node, { name, outbox, configSource: options.configSource });
+  const counters = new NodeCounters();
+  const supervisor = startSupervisor(node, {
+    name,
+    outbox,
+    configSource: options.configSource,
+    onHealthCheck: (passed) => counters.healthChecked(passed),
+    onArtifactFetch: (outcome, bytes) => counters.artifactFetched(outcome, bytes),
+  });
   const usage = startUsage(node, supervisor);
   const link = startNodeLink(node, identity, { ...options.link, supervisor, catalog, outbox, usage });
+  registerNodeMetrics(node.metrics, { workers: () => supervisor.snapshot(), link, counters });
   startNodeLogServer(node, link, identity, options.cloudUrl, (service, index, read) =>
     supervisor.openLog(service, index, read),
   );

@@ -10,6 +10,7 @@ import type { CatalogStore } from "../mesh/catalog/catalog-store.ts";
 import type { MeshAgent } from "../mesh/mesh-agent.ts";
 import { Readiness } from "../runtime/health.ts";
 import { createLogger, type Logger } from "../runtime/log.ts";
+import { collectProcessMetrics } from "../runtime/prom-export.ts";
 import { type SystemdNotify, startSystemdNotify } from "../runtime/sd-notify.ts";
 import { Lifecycle } from "../runtime/shutdown.ts";
 import { ensureTokenFile } from "../runtime/token-file.ts";
@@ -87,6 +88,7 @@ export async function startLocalNode(config: AgentConfig): Promise<LocalNode> {
   readiness.add("store", storeWriteCheck(store));
   const identity = { mode: config.mode, node: config.nodeName, version };
   const metrics = new Registry();
+  collectProcessMetrics(metrics);
   let served: ServedParts | undefined;
   const agentToken = ensureTokenFile(join(config.dataDir, AGENT_TOKEN_FILE), "lvagt_");
   const agentApi = startAgentApi(config.agentListen, {

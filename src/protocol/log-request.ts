@@ -4,6 +4,10 @@
 // call a node (loopback-only agent API, NAT). It travels on its own topic,
 // levee/v1/node/<node>/logs, so that the plan/status protocol's message set stays as it is and a
 // node that does not know it simply never subscribes (the cloud then times out).
+//
+// The same topic and upload carry the cloud's scrape of a node's metrics (type "metrics"): the
+// node answers with its agent's /metrics text, so Prometheus reaches every node through the cloud,
+// behind NAT too. A node that does not know the type drops it (bad schema) and the cloud times out.
 import { randomBytes } from "node:crypto";
 import { z } from "zod";
 import { parseJsonWithin } from "../runtime/bounded-json.ts";
@@ -24,13 +28,18 @@ export function isStreamId(id: string): boolean {
   return STREAM_ID.test(id);
 }
 
-export const logRequestSchema = z.object({
+/** What every request on the topic carries. */
+const requestFields = {
   v: z.literal(PROTOCOL_VERSION),
-  type: z.literal("logs"),
   node: z.string().min(1).max(253),
   /** The stream id, also the message id. */
   id: z.string().regex(STREAM_ID),
   ts: z.string().min(1).max(64),
+};
+
+export const logRequestSchema = z.object({
+  ...requestFields,
+  type: z.literal("logs"),
   /** A service name as nodes know it (`svc`, or `svc.namespace`): a DNS subdomain, never a path. */
   service: z.string().refine(isDnsSubdomain, "expected a service name (a DNS subdomain)"),
   index: z.number().int().min(0),
@@ -40,6 +49,20 @@ export const logRequestSchema = z.object({
 });
 
 export type LogRequest = z.infer<typeof logRequestSchema>;
+
+/** The cloud asks for the node agent's Prometheus metrics (GET /api/v1/nodes/<node>/metrics). */
+export const metricsRequestSchema = z.object({ ...requestFields, type: z.literal("metrics") });
+
+export type MetricsRequest = z.infer<typeof metricsRequestSchema>;
+
+/** Any request on levee/v1/node/<node>/logs. */
+export type NodeRequest = LogRequest | MetricsRequest;
+
+const nodeRequestSchema = z.discriminatedUnion("type", [logRequestSchema, metricsRequestSchema]);
+
+export function newMetricsRequest(node: string, id: string = newStreamId()): MetricsRequest {
+  return { v: PROTOCOL_VERSION, type: "metrics", node, id, ts: new Date().toISOString() };
+}
 
 export function newLogRequest(
   fields: Omit<LogRequest, "v" | "type" | "id" | "ts"> & { id?: string },
@@ -53,11 +76,11 @@ export function newLogRequest(
   };
 }
 
-export function encodeLogRequest(request: LogRequest): Buffer {
+export function encodeLogRequest(request: NodeRequest): Buffer {
   return Buffer.from(JSON.stringify(request), "utf8");
 }
 
-export type DecodedLogRequest = { ok: true; request: LogRequest } | { ok: false; reason: string };
+export type DecodedLogRequest = { ok: true; request: NodeRequest } | { ok: false; reason: string };
 
 /** Validates a payload received on levee/v1/node/<topicNode>/logs; never throws. */
 export function decodeLogRequest(topicNode: string, payload: Buffer | Uint8Array): DecodedLogRequest {
@@ -67,7 +90,7 @@ export function decodeLogRequest(topicNode: string, payload: Buffer | Uint8Array
   const value = read.value;
   const v = (value as { v?: unknown } | null)?.v;
   if (v !== PROTOCOL_VERSION) return { ok: false, reason: `unknown version v=${JSON.stringify(v)}` };
-  const parsed = logRequestSchema.safeParse(value);
+  const parsed = nodeRequestSchema.safeParse(value);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     return { ok: false, reason: `bad schema: ${issue?.path.join(".") ?? ""} ${issue?.message ?? ""}`.trim() };

@@ -1,6 +1,6 @@
 // A bearer token kept in a file of the data dir (mode 0600): made at first start, atomically, and
 // read again at every start (a looser mode is tightened). Deleting the file and restarting the
-// agent rotates the token. Used for the cloud's admin token and each agent's agent token.
+// agent rotates the token. Used for the cloud's admin and metrics tokens and each agent's agent token.
 import { randomBytes, timingSafeEqual } from "node:crypto";
 import { chmodSync, existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 

@@ -46,7 +46,7 @@ const streams = new LogStreams({
     const node = topic.split("/")[3] ?? "";
     const decoded = decodeLogRequest(node, payload);
     if (!decoded.ok) throw new Error(decoded.reason);
-    if (answering && node === "edge1") void server1.serve(decoded.request);
+    if (answering && node === "edge1") server1.onMessage(payload);
     return true;
   },
 });

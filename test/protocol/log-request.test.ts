@@ -9,6 +9,7 @@ import {
   isStreamId,
   logsTopic,
   newLogRequest,
+  newMetricsRequest,
   newStreamId,
 } from "../../src/protocol/log-request.ts";
 
@@ -21,6 +22,17 @@ describe("log request", () => {
     expect(maySubscribe("edge1", "levee/v1/node/+/logs")).toBe(false);
     expect(maySubscribe("levee-cloud", "levee/v1/node/edge1/logs")).toBe(true);
     expect(mosquittoAclFile()).toContain("pattern read levee/v1/node/%u/logs\n");
+  });
+
+  test("a metrics request travels the same way; one for another node or of an unknown type is refused", () => {
+    const request = newMetricsRequest("edge1");
+    expect(request).toMatchObject({ v: 1, type: "metrics", node: "edge1" });
+    expect(isStreamId(request.id)).toBe(true);
+    expect(decodeLogRequest("edge1", encodeLogRequest(request))).toEqual({ ok: true, request });
+    expect(decodeLogRequest("edge2", encodeLogRequest(request))).toMatchObject({ ok: false });
+    const unknownType = Buffer.from(JSON.stringify({ ...request, type: "shell" }));
+    const decoded = decodeLogRequest("edge1", unknownType);
+    expect(decoded.ok ? "" : decoded.reason).toStartWith("bad schema: type");
   });
 
   test("round trip, with a fresh random stream id", () => {

@@ -16,9 +16,10 @@ import type { ArtifactStore } from "../artifact-store.ts";
 import type { Backup } from "../backup.ts";
 import type { ControlPlane } from "../control-plane.ts";
 import type { LogStreams } from "../log-streams.ts";
+import type { CloudMetrics } from "../metrics/cloud-metrics.ts";
 import type { NodeCa } from "../node-ca.ts";
 import { NodeReadScope } from "../node-read-scope.ts";
-import { requireAdminToken } from "./auth.ts";
+import { requireAdminToken, requireAnyToken } from "./auth.ts";
 import { apiError } from "./errors.ts";
 import { NodeCredentials, requireAdminOrNode, requireNode } from "./node-auth.ts";
 import { RouteRegistry } from "./route-registry.ts";
@@ -29,6 +30,7 @@ import { mountCertificateRoutes } from "./routes-certificates.ts";
 import { mountConfigContentRoutes } from "./routes-config-content.ts";
 import { type JoinDeps, mountJoinRoutes } from "./routes-join.ts";
 import { mountLogRoutes } from "./routes-logs.ts";
+import { mountMetricsRoutes } from "./routes-metrics.ts";
 import { describeHealthRoutes, mountOpenApiRoute } from "./routes-openapi.ts";
 import { mountPlanKeyRoute } from "./routes-plan-key.ts";
 import { mountResourceRoutes, type ResourceHooks } from "./routes-resources.ts";
@@ -62,11 +64,18 @@ export interface CloudApiDeps {
    * with their own credentials), and described by GET /api/v1/kubeconfig for `levee ctl kubeconfig`.
    */
   kube?: { fetch: (req: Request) => Response | Promise<Response>; server: string; caPem: () => string };
+  /**
+   * Prometheus metrics (GET /metrics, the targets, each node's through the cloud), readable with
+   * the admin token or `token` (read-only); without it those routes are not served.
+   */
+  metrics?: { cloud: CloudMetrics; token: string; cloudName: string };
 }
 
 export function cloudApiApp(deps: CloudApiDeps): Hono {
   const { store, log, plane } = deps;
   const app = new Hono();
+  // First: every request is counted and timed by the route that answers it.
+  if (deps.metrics) app.use(deps.metrics.cloud.api.middleware());
   // Every route is added with its description: `root` at the top, `routes` under /api/v1.
   const registry = new RouteRegistry();
   const root = registry.on(app, "");
@@ -113,6 +122,11 @@ export function cloudApiApp(deps: CloudApiDeps): Hono {
   mountWorkerRestartRoute(routes, store, plane, admin);
   mountBrokerRoutes(routes, store, deps.cloudMqttPassword, admin);
   if (deps.backup) mountBackupRoute(routes, { take: deps.backup, log, admin: adminToken });
+  if (deps.metrics) {
+    const { cloud, token, cloudName } = deps.metrics;
+    const scrape = requireAnyToken([deps.adminToken, token]);
+    mountMetricsRoutes(root, routes, { metrics: cloud, store, cloudName, streams: deps.logs, scrape });
+  }
   const kube = deps.kube;
   if (kube) {
     const kubeconfig = {

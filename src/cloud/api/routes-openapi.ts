@@ -21,6 +21,11 @@ export const API_TAGS = [
     description:
       "The Kubernetes API facade: served under /kube/ on this port (nodes forward their workers' requests there) and at /api and /apis on --kube-listen. It is Kubernetes-shaped and follows the Kubernetes API reference, so its paths are not listed here.",
   },
+  {
+    name: "metrics",
+    description:
+      "Prometheus: the cloud's metrics, every node's through the cloud, and HTTP service discovery for one scrape config (README, Metrics).",
+  },
   { name: "meta", description: "This document." },
 ] as const;
 

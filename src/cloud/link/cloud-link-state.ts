@@ -32,6 +32,9 @@ export class CloudLinkState {
   messages = 0;
   /** Repeated hellos answered with a welcome only (hello-retry.ts). */
   helloRepeats = 0;
+  /** MQTT messages received, dropped ones included, and published (levee_mqtt_messages_*_total). */
+  received = 0;
+  published = 0;
 
   constructor(
     /** The cloud database's epoch (sync-store.ts cloudEpoch). */

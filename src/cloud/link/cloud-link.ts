@@ -78,6 +78,10 @@ export interface CloudLinkStats {
   messages: number;
   /** Repeated hellos answered with a welcome only: their plan was on its way (hello-retry.ts). */
   helloRepeats: number;
+  /** MQTT messages received (before decoding: the dropped ones too). */
+  received: number;
+  /** MQTT messages published (plans, welcomes, catalogs, log requests…). */
+  sent: number;
 }
 
 export interface CloudLink {
@@ -109,7 +113,11 @@ export function startCloudLink(options: CloudLinkOptions): CloudLink {
   const dropped = new Counter("levee_sync_dropped_total", "reason");
   const commit = new GroupCommit(store, log);
   const later = (action: () => void) => commit.later(action);
-  const publish = (topic: string, payload: Buffer, retain = false) => session.publish(topic, payload, retain);
+  const publish = (topic: string, payload: Buffer, retain = false) => {
+    const sent = session.publish(topic, payload, retain);
+    if (sent) state.published++;
+    return sent;
+  };
   const { publishPlan } = planDelivery({
     state,
     records,
@@ -175,6 +183,7 @@ export function startCloudLink(options: CloudLinkOptions): CloudLink {
     ...(options.connectTimeoutMs ? { connectTimeoutMs: options.connectTimeoutMs } : {}),
     onReady: () => handleConnected(ctx),
     onMessage: (topic, payload) => {
+      state.received++;
       const received = receive(ctx, topic, payload);
       if (received) queue.push(received);
     },
@@ -199,6 +208,8 @@ export function startCloudLink(options: CloudLinkOptions): CloudLink {
       batches: commit.stats().batches,
       messages: state.messages,
       helloRepeats: state.helloRepeats,
+      received: state.received,
+      sent: state.published,
     }),
     publish,
     close: async () => {

@@ -34,6 +34,8 @@ export interface ArtifactCacheOptions {
   maxCorruptTransfers?: number;
   /** An attempt that receives nothing for this long is retried; default 60 s. */
   idleTimeoutMs?: number;
+  /** After each fetch attempt (the agent's levee_artifact_fetches_total and its bytes). */
+  onFetch?: ((outcome: "fetched" | "retried" | "failed", bytes: number) => void) | undefined;
 }
 
 export interface EnsureOptions {
@@ -231,6 +233,7 @@ export class ArtifactCache {
         maxCorrupt: this.options.maxCorruptTransfers ?? 5,
         idleTimeoutMs: this.options.idleTimeoutMs ?? 60_000,
         onProgress: (progress) => {
+          if (progress.error) this.options.onFetch?.("retried", 0);
           if (progress.error)
             log.warn("artifact fetch failed; retrying", {
               sha256,
@@ -242,6 +245,7 @@ export class ArtifactCache {
       });
     } catch (err) {
       if (err instanceof PermanentError) {
+        this.options.onFetch?.("failed", 0);
         log.error("artifact fetch failed", { sha256, error: err.message });
         throw new ArtifactError(sha256, err.message);
       }
@@ -260,6 +264,7 @@ export class ArtifactCache {
         )
         .run(sha256, size, now, now),
     );
+    this.options.onFetch?.("fetched", size);
     log.info("artifact fetched", { sha256, size });
     return size;
   }

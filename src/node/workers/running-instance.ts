@@ -28,6 +28,8 @@ export interface InstanceWatch {
   /** Whether this instance is still the worker's current one (reports of others are ignored). */
   current(running: Running): boolean;
   unhealthy(detail: string): void;
+  /** After every health probe. */
+  probed?(passed: boolean): void;
   exited(exit: ExitInfo): void;
 }
 
@@ -54,6 +56,7 @@ export function watchInstance(
       unhealthy: (detail) => {
         if (watch.current(running)) watch.unhealthy(detail);
       },
+      probed: (passed) => watch.probed?.(passed),
     });
   } else {
     status.phase("ready", describeRunning(instance.ref), { ready: true });

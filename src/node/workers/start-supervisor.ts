@@ -6,7 +6,7 @@
 // keep running).
 
 import type { HostPort } from "../../runtime/host-port.ts";
-import { ArtifactCache } from "../artifacts/artifact-cache.ts";
+import { ArtifactCache, type ArtifactCacheOptions } from "../artifacts/artifact-cache.ts";
 import { ConfigContent } from "../configs/config-content.ts";
 import type { ConfigContentSource } from "../configs/content-source.ts";
 import { kubeAccess } from "../kube-access/kube-access.ts";
@@ -25,6 +25,9 @@ export interface SupervisorStartOptions {
   outbox: StatusOutbox;
   /** Where Config content comes from when not from the cloud over HTTP (the cloud's own node). */
   configSource?: ConfigContentSource | undefined;
+  /** Metrics hooks: after every health probe, after every artifact fetch attempt. */
+  onHealthCheck?: ((passed: boolean) => void) | undefined;
+  onArtifactFetch?: ArtifactCacheOptions["onFetch"];
 }
 
 export function startSupervisor(
@@ -63,6 +66,7 @@ export function startSupervisor(
       store,
       dataDir: config.dataDir,
       log: log.child({ component: "artifacts" }),
+      onFetch: options.onArtifactFetch,
     }),
     configFiles: new ConfigContent({
       store,
@@ -70,6 +74,7 @@ export function startSupervisor(
       source: options.configSource,
     }),
     status: (status) => outbox.record(status),
+    onHealthCheck: options.onHealthCheck,
   });
   lifecycle.add("supervisor", async () => {
     if (config.stopWorkersOnExit) await supervisor.stopAll();

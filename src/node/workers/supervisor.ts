@@ -45,6 +45,8 @@ export interface SupervisorOptions {
   rotator?: LogRotator | undefined;
   /** Where status changes go: the node's status outbox, which its link sends from. */
   status: (status: WorkerStatus) => void;
+  /** After every health probe of a worker (the agent's levee_health_checks_total). */
+  onHealthCheck?: ((passed: boolean) => void) | undefined;
 }
 
 /** What the mesh and the agent API see of a worker. */
@@ -220,6 +222,7 @@ export class Supervisor extends EventEmitter<{ change: [WorkerSnapshot] }> {
         artifacts: options.artifacts,
         configFiles: options.configFiles,
         rotator: options.rotator,
+        onHealthCheck: options.onHealthCheck,
         save: (r) => this.records.save(r),
         remove: (service, index) => this.records.remove(service, index),
         changed: (status, r) => {

@@ -351,6 +351,7 @@ export class WorkerController {
       runCommand: commandRunner(instance, this.deps, this.desired, this.record),
       current: (running) => this.running === running,
       unhealthy: (detail) => void this.post({ kind: "unhealthy", instance, detail }),
+      probed: (passed) => this.deps.onHealthCheck?.(passed),
       exited: (exit) => void this.post({ kind: "exited", instance, exit }),
     });
   }

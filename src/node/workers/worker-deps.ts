@@ -28,4 +28,6 @@ export interface WorkerDeps extends WorkerStateSink {
   configFiles: ConfigContentSource | undefined;
   rotator: { watch(dir: string): void; unwatch(dir: string): void } | undefined;
   remove(service: string, index: number): void;
+  /** After every health probe of a worker (the agent's levee_health_checks_total). */
+  onHealthCheck?: ((passed: boolean) => void) | undefined;
 }

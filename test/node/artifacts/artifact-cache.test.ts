@@ -197,7 +197,8 @@ describe("artifact cache", () => {
   });
 
   test("a corrupted transfer is rejected and retried; a wrong hash never reaches the final path", async () => {
-    const { cache } = edge();
+    const fetches: [string, number][] = [];
+    const { cache } = edge({ onFetch: (outcome, bytes) => fetches.push([outcome, bytes]) });
     proxy.setFaults((i) => (i < 2 ? { flipAt: 2_000_000 + i } : undefined));
     const seen: boolean[] = [];
     const path = await cache.ensure(
@@ -207,10 +208,17 @@ describe("artifact cache", () => {
     expect(seen).toEqual([false, false]);
     expect(await readFile(path)).toEqual(BLOB);
     expect(blobRequests(BLOB_SHA).map((r) => r.range)).toEqual([null, null, null]);
+    // What the agent's levee_artifact_fetches_total counts: each retried attempt, then the fetch.
+    expect(fetches).toEqual([
+      ["retried", 0],
+      ["retried", 0],
+      ["fetched", SIZE],
+    ]);
   });
 
   test("always corrupt: a final error after maxCorruptTransfers, naming the sha", async () => {
-    const { cache } = edge({ maxCorruptTransfers: 3 });
+    const fetches: string[] = [];
+    const { cache } = edge({ maxCorruptTransfers: 3, onFetch: (outcome) => fetches.push(outcome) });
     proxy.setFaults(() => ({ flipAt: 10 }));
     const err = await cache.ensure({ sha256: BLOB_SHA }).catch((e) => e);
     expect(err).toBeInstanceOf(ArtifactError);
@@ -218,6 +226,7 @@ describe("artifact cache", () => {
     expect(err.message).toContain("3 transfers in a row had the wrong sha256");
     expect(existsSync(cache.path(BLOB_SHA))).toBe(false);
     expect(existsSync(`${cache.path(BLOB_SHA)}.partial`)).toBe(false);
+    expect(fetches.at(-1)).toBe("failed");
   });
 
   test("5xx answers and a stalled transfer are retried", async () => {

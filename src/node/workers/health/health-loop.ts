@@ -12,6 +12,8 @@ export const STARTING_INTERVAL_MS = 250;
 export interface HealthCallbacks {
   ready(ready: boolean, detail: string): void;
   unhealthy(detail: string): void;
+  /** After every probe, passed or not (the agent's levee_health_checks_total). */
+  probed?(passed: boolean): void;
 }
 
 export class HealthLoop {
@@ -41,6 +43,7 @@ export class HealthLoop {
     const interval = durationMs(this.health.interval);
     const result = await runProbe(this.health, this.port, durationMs(this.health.timeout), this.runCommand);
     if (this.stopped) return;
+    this.callbacks.probed?.(result.ok);
     const verdict = this.state.record(result.ok);
     if (verdict.changed || (!verdict.ready && result.detail !== this.lastDetail)) {
       this.callbacks.ready(verdict.ready, result.detail);

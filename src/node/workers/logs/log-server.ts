@@ -6,12 +6,15 @@
 // reads here: a chunk is read only when the previous one was sent. The cloud answers the POST
 // when the stream is done or the client went away; either way the node then stops reading (a
 // follow ends). A worker that does not exist is reported to .../streams/<id>/error with a status
-// that the cloud relays.
+// that the cloud relays. A metrics request is answered the same way, with the text of the agent's
+// /metrics (the cloud's GET /api/v1/nodes/<node>/metrics, for Prometheus).
 import {
   decodeLogRequest,
   type LogRequest,
   type LogStreamError,
   logsTopic,
+  type MetricsRequest,
+  type NodeRequest,
 } from "../../../protocol/log-request.ts";
 import type { Logger } from "../../../runtime/log.ts";
 import type { LogReadOptions } from "../drivers/driver.ts";
@@ -39,6 +42,8 @@ export interface LogServerOptions {
   username: string;
   password: string;
   openLog: OpenLog;
+  /** The agent's metrics in Prometheus' text format; without it a metrics request gets 404. */
+  metrics?: (() => Promise<string>) | undefined;
   log: Logger;
   /** Uploads at the same time; more are refused with 429 (default 16). */
   maxStreams?: number;
@@ -68,7 +73,38 @@ export class LogServer {
       this.options.log.warn("log request dropped", { reason: decoded.reason });
       return;
     }
-    void this.serve(decoded.request);
+    const request = decoded.request;
+    if (request.type === "metrics") void this.serveMetrics(request);
+    else void this.serve(request);
+  }
+
+  /** Uploads the agent's metrics text (small: one POST with a whole body). */
+  async serveMetrics(request: MetricsRequest): Promise<void> {
+    const { metrics, log } = this.options;
+    if (this.closed) return;
+    if (!metrics) {
+      await this.report(request, { status: 404, error: `node ${this.options.node} serves no metrics` });
+      return;
+    }
+    let text: string;
+    try {
+      text = await metrics();
+    } catch (err) {
+      await this.report(request, { status: 500, error: `cannot collect the metrics: ${message(err)}` });
+      return;
+    }
+    try {
+      const res = await fetch(this.url(request), {
+        method: "POST",
+        headers: { authorization: this.authorization(), "content-type": "text/plain; version=0.0.4" },
+        body: text,
+        signal: AbortSignal.timeout(this.options.requestTimeoutMs ?? 10_000),
+      });
+      await res.body?.cancel();
+      if (!res.ok) log.debug("metrics upload refused", { stream: request.id, status: res.status });
+    } catch (err) {
+      log.warn("cannot upload the metrics to the cloud", { stream: request.id, error: err });
+    }
   }
 
   /** Serves one request; resolves when its upload is over. */
@@ -147,7 +183,7 @@ export class LogServer {
     }
   }
 
-  private url(request: LogRequest, suffix = ""): string {
+  private url(request: NodeRequest, suffix = ""): string {
     const base = this.options.cloudUrl();
     if (!base) throw new Error("this node does not know the cloud's URL (meta cloud-url)");
     return `${base.replace(/\/+$/, "")}/api/v1/logs/streams/${encodeURIComponent(request.id)}${suffix}`;
@@ -159,7 +195,7 @@ export class LogServer {
   }
 
   /** Tells the cloud there is no stream for this request, and why. */
-  private async report(request: LogRequest, failure: LogStreamError): Promise<void> {
+  private async report(request: NodeRequest, failure: LogStreamError): Promise<void> {
     try {
       const res = await fetch(this.url(request, "/error"), {
         method: "POST",
@@ -243,6 +279,8 @@ function message(err: unknown): string {
 /** What startNodeLogServer needs of the agent (a LocalNode has it). */
 export interface LogServerHost {
   log: Logger;
+  /** The agent's metrics registry (served to the cloud's scrapes of this node). */
+  metrics?: { metrics(): Promise<string> };
   lifecycle: { add(name: string, close: () => void): void };
 }
 
@@ -258,12 +296,14 @@ export function startNodeLogServer(
   cloudUrl: () => string | undefined,
   openLog: OpenLog,
 ): LogServer {
+  const registry = host.metrics;
   const server = startLogServer(link, {
     node: identity.name,
     cloudUrl,
     username: identity.username,
     password: identity.password,
     openLog,
+    metrics: registry ? () => registry.metrics() : undefined,
     log: host.log.child({ component: "logs" }),
   });
   host.lifecycle.add("log-server", () => server.close());
