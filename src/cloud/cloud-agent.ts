@@ -280,6 +280,7 @@ export async function startCloud(config: CloudConfig): Promise<CloudAgent> {
     artifacts,
     logs,
     nodeCa,
+    relayLegs: (name) => relayHub.legs(name),
     backup: (options) => takeBackup(store, config.dataDir, options),
     ...(kubeApi && config.kubeListen
       ? {

@@ -4,3 +4,7 @@ declare module "*.service" {
   const text: string;
   export default text;
 }
+declare module "*.css" {
+  const text: string;
+  export default text;
+}

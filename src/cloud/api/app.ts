@@ -12,6 +12,7 @@ import { ApiError } from "../api-error.ts";
 import type { ArtifactStore } from "../artifact-store.ts";
 import type { Backup } from "../backup.ts";
 import type { ControlPlane } from "../control-plane.ts";
+import { mountDashboard } from "../dashboard/dashboard.tsx";
 import type { LogStreams } from "../log-streams.ts";
 import type { NodeCa } from "../node-ca.ts";
 import { NodeReadScope } from "../node-read-scope.ts";
@@ -57,6 +58,8 @@ export interface CloudApiDeps {
    * with their own credentials), and described by GET /api/v1/kubeconfig for `levee ctl kubeconfig`.
    */
   kube?: { fetch: (req: Request) => Response | Promise<Response>; server: string; caPem: () => string };
+  /** Relay legs a node holds open at the cloud's relay (the dashboard's map shows them). */
+  relayLegs?: (node: string) => number;
 }
 
 export function cloudApiApp(deps: CloudApiDeps): Hono {
@@ -112,6 +115,14 @@ export function cloudApiApp(deps: CloudApiDeps): Hono {
   api.all("*", admin, (c) => noSuchEndpoint(c));
 
   app.route("/api/v1", api);
+  // The web dashboard (/ and /ui), with its own sessions: src/cloud/dashboard/.
+  mountDashboard(app, {
+    store,
+    plane,
+    adminToken: deps.adminToken,
+    ...(deps.logs ? { logs: deps.logs } : {}),
+    ...(deps.relayLegs ? { relayLegs: deps.relayLegs } : {}),
+  });
   app.notFound((c) => noSuchEndpoint(c));
   app.onError((err, c) => {
     // A refusal, wherever it was found (a route, the control plane, a join): its status and issues.
