@@ -27,10 +27,24 @@ export function formatAgo(iso: string | null, now: number): string {
   return `${Math.round(s / 86_400)} d ago`;
 }
 
-/** The CSS class of a phase (node or worker): ok, warn, bad or idle. */
+/**
+ * The CSS class of a phase: ok, warn, bad or idle. Nodes: Ready, Disconnected, Lost; workers:
+ * pending, starting, running (ready or not), backoff, failed, stopped.
+ */
 export function phaseClass(phase: string, ready?: boolean): string {
-  if (phase === "Ready" || phase === "Running") return ready === false ? "warn" : "ok";
-  if (phase === "Lost" || phase === "Failed" || phase === "CrashLoop" || phase === "Crashed") return "bad";
-  if (phase === "Disconnected") return "idle";
-  return "warn";
+  switch (phase.toLowerCase()) {
+    case "ready":
+      return "ok";
+    case "running":
+      return ready === false ? "warn" : "ok";
+    case "lost":
+    case "failed":
+    case "backoff":
+      return "bad";
+    case "disconnected":
+    case "stopped":
+      return "idle";
+    default:
+      return "warn";
+  }
 }
