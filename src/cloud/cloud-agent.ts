@@ -20,6 +20,7 @@ import { type LocalNode, startLocalNode } from "../node/local-node.ts";
 import { savePlanKey } from "../node/plan-key.ts";
 import { mosquittoHasher } from "../protocol/mosquitto-password.ts";
 import type { ClientTls } from "../protocol/mqtt-session.ts";
+import { WATCH_TOPIC } from "../protocol/traffic.ts";
 import { RefusalError } from "../runtime/errors.ts";
 import type { Logger } from "../runtime/log.ts";
 import { type Server, serveHttp } from "../runtime/serve.ts";
@@ -33,6 +34,8 @@ import { safeUrl, startEmbeddedBroker } from "./broker.ts";
 import { CatalogPublisher } from "./catalog/catalog-publisher.ts";
 import { localConfigSource } from "./config-content.ts";
 import { ControlPlane } from "./control-plane.ts";
+import { TrafficRing } from "./dashboard/traffic-ring.ts";
+import { WatchSignalPublisher } from "./dashboard/watch-signal.ts";
 import { CloudKubeAuth } from "./kube/cloud-auth.ts";
 import { CloudKube } from "./kube/cloud-kube.ts";
 import { type CloudLink, type PhaseChange, startCloudLink } from "./link/cloud-link.ts";
@@ -142,6 +145,7 @@ export async function startCloud(config: CloudConfig): Promise<CloudAgent> {
       kube.markDirty();
     },
     signPlan: (fields) => planSigner.sign(fields),
+    onTraffic: (name, report, receivedAt) => traffic.record(name, report, receivedAt),
     onPlanRefused: (name, refusal) =>
       phaseEvents.add({
         kind: "Node",
@@ -154,6 +158,13 @@ export async function startCloud(config: CloudConfig): Promise<CloudAgent> {
   // With an external broker, "mqtt" says whether it is reachable, as the embedded one's check does.
   if (config.mqttUrl) readiness.add("mqtt", () => link.state());
   const logs = new LogStreams({ publish: (topic, payload) => link.publish(topic, payload) });
+  // The nodes' mesh traffic, asked for while a dashboard page is open (src/protocol/traffic.ts).
+  const traffic = new TrafficRing();
+  const watchSignal = new WatchSignalPublisher({
+    publish: (payload) => link.publish(WATCH_TOPIC, payload, true),
+  });
+  watchSignal.start();
+  lifecycle.add("watch-signal", () => watchSignal.close());
   const catalog = new CatalogPublisher({
     store,
     log: log.child({ component: "catalog" }),
@@ -281,6 +292,7 @@ export async function startCloud(config: CloudConfig): Promise<CloudAgent> {
     logs,
     nodeCa,
     relayLegs: (name) => relayHub.legs(name),
+    traffic: { ring: traffic, onWatching: (watching) => watchSignal.set(watching) },
     backup: (options) => takeBackup(store, config.dataDir, options),
     ...(kubeApi && config.kubeListen
       ? {

@@ -59,8 +59,14 @@ export class MeshAgent {
    * sent it (it is served here or refused, never forwarded again), else it is addressed to this
    * node (forward proxy, upstream port) and this node decides as for its own clients.
    */
-  serveTunnelStream(service: string, stream: Duplex, peer: string, forwarded: boolean): void {
-    this.inbound.serve(service, stream, peer, forwarded);
+  serveTunnelStream(
+    service: string,
+    stream: Duplex,
+    peer: string,
+    forwarded: boolean,
+    via: "direct" | "relay" = "direct",
+  ): void {
+    this.inbound.serve(service, stream, peer, forwarded, via);
   }
 
   close(): void {

@@ -14,12 +14,14 @@ import {
   type Cluster,
   httpWorkerService,
   REPO_ROOT,
+  routesApplied,
   startCluster,
   waitUntil,
 } from "../harness/cluster.ts";
 
 const CHROMIUM = ["/usr/bin/chromium", "/usr/bin/chromium-browser"].find((p) => existsSync(p));
 const SHOTS = join(REPO_ROOT, "docs/dashboard");
+const MESH_PORT = 19_500 + (process.pid % 400);
 if (!CHROMIUM)
   console.warn("dashboard browser tests skipped: no chromium (/usr/bin/chromium); apt-get install chromium");
 
@@ -184,6 +186,63 @@ describe.skipIf(!CHROMIUM)("the dashboard in a browser", () => {
       await shot("worker");
     }),
     60_000,
+  );
+
+  test(
+    "under load the traffic charts move and the map shows the traffic between nodes",
+    step(async () => {
+      // A mesh service with its worker on edge2 only: requests to edge1's and the cloud's service
+      // port go to edge2 through the tunnel.
+      await applyManifest(
+        c,
+        httpWorkerService("echo", [{ node: "edge2" }], {}).replace(
+          '"workers":',
+          `"mesh":{"port":${MESH_PORT},"protocol":"http","fallback":"any"},"workers":`,
+        ),
+      );
+      await waitUntil("the echo routes applied", () => routesApplied(c, "echo"), 30_000);
+      await waitUntil(
+        "edge1's echo port answers (through the tunnel)",
+        async () => (await fetch(`http://${c.edges[0]?.address}:${MESH_PORT}/health`)).ok,
+        30_000,
+      );
+      await page.goto(`${c.cloud.apiUrl}/ui/traffic`);
+      await page.locator("#live-state.ok").waitFor();
+      let load = true;
+      const loader = (async () => {
+        while (load) {
+          await Promise.all(
+            [c.edges[0]?.address, c.cloud.address].map((a) =>
+              fetch(`http://${a}:${MESH_PORT}/health`)
+                .then((r) => r.arrayBuffer())
+                .catch(() => undefined),
+            ),
+          );
+          await Bun.sleep(20);
+        }
+      })();
+      try {
+        const echo = page.locator('#traffic section[data-service="echo"]');
+        await waitUntil(
+          "the echo charts show requests",
+          async () => Number((await echo.getAttribute("data-requests").catch(() => null)) ?? 0) > 0,
+          30_000,
+        );
+        expect(await echo.locator(".chart").count()).toBe(3);
+        await shot("traffic");
+        await page.goto(`${c.cloud.apiUrl}/ui`);
+        await waitUntil(
+          "the map shows traffic to edge2",
+          async () => (await page.locator('svg.map text.rate[data-rate$="-edge2"]').count()) > 0,
+          20_000,
+        );
+        await shot("map-traffic");
+      } finally {
+        load = false;
+        await loader;
+      }
+    }),
+    90_000,
   );
 
   test(

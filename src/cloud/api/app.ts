@@ -12,7 +12,7 @@ import { ApiError } from "../api-error.ts";
 import type { ArtifactStore } from "../artifact-store.ts";
 import type { Backup } from "../backup.ts";
 import type { ControlPlane } from "../control-plane.ts";
-import { mountDashboard } from "../dashboard/dashboard.tsx";
+import { type DashboardDeps, mountDashboard } from "../dashboard/dashboard.tsx";
 import type { LogStreams } from "../log-streams.ts";
 import type { NodeCa } from "../node-ca.ts";
 import { NodeReadScope } from "../node-read-scope.ts";
@@ -60,6 +60,8 @@ export interface CloudApiDeps {
   kube?: { fetch: (req: Request) => Response | Promise<Response>; server: string; caPem: () => string };
   /** Relay legs a node holds open at the cloud's relay (the dashboard's map shows them). */
   relayLegs?: (node: string) => number;
+  /** The nodes' traffic reports for the dashboard, and the watch signal that asks for them. */
+  traffic?: DashboardDeps["traffic"];
 }
 
 export function cloudApiApp(deps: CloudApiDeps): Hono {
@@ -122,6 +124,7 @@ export function cloudApiApp(deps: CloudApiDeps): Hono {
     adminToken: deps.adminToken,
     ...(deps.logs ? { logs: deps.logs } : {}),
     ...(deps.relayLegs ? { relayLegs: deps.relayLegs } : {}),
+    ...(deps.traffic ? { traffic: deps.traffic } : {}),
   });
   app.notFound((c) => noSuchEndpoint(c));
   app.onError((err, c) => {

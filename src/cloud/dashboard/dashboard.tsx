@@ -17,13 +17,16 @@ import { clearSessionCookie, requireSession, sameOrigin, sessionId, setSessionCo
 import { LiveFeed } from "./live-feed.ts";
 import { liveStream } from "./live-route.ts";
 import { LoginLimiter } from "./login-limiter.ts";
+import type { MapFlow } from "./map-layout.ts";
 import { DashboardSessions } from "./sessions.ts";
 import { readDayu, readEvents, readNodes, readServices } from "./snapshot.ts";
+import type { TrafficRing } from "./traffic-ring.ts";
 import { EventFilterForm, EventList } from "./views/events.tsx";
 import { Page, type PageProps } from "./views/layout.tsx";
 import { LoginPage } from "./views/login.tsx";
 import { ClusterMap } from "./views/map.tsx";
 import { ServicesView } from "./views/services.tsx";
+import { TrafficFrame } from "./views/traffic.tsx";
 import { WorkerLog, WorkerStatus } from "./views/worker.tsx";
 
 export interface DashboardDeps {
@@ -37,6 +40,8 @@ export interface DashboardDeps {
   sessions?: DashboardSessions;
   limiter?: LoginLimiter;
   feed?: LiveFeed;
+  /** The nodes' traffic reports, and how to ask for them (the watch signal). */
+  traffic?: { ring: TrafficRing; onWatching: (watching: boolean) => void };
 }
 
 /** What every dashboard response carries: no framing, no third-party anything, no sniffing. */
@@ -58,7 +63,17 @@ export function mountDashboard(
   const { store, plane } = deps;
   const sessions = deps.sessions ?? new DashboardSessions();
   const limiter = deps.limiter ?? new LoginLimiter();
-  const feed = deps.feed ?? new LiveFeed({ store, plane });
+  const traffic = deps.traffic;
+  const feed =
+    deps.feed ??
+    new LiveFeed({ store, plane, ...(traffic ? { onWatching: (w: boolean) => traffic.onWatching(w) } : {}) });
+  const flows = (): MapFlow[] =>
+    (traffic?.ring.linkRates(Date.now()) ?? []).map((l) => ({
+      from: l.peer,
+      to: l.node,
+      via: l.via,
+      perSecond: l.perSecond,
+    }));
   const relayLegs = deps.relayLegs ?? (() => 0);
   const page = requireSession(sessions, "page");
   const data = requireSession(sessions, "data");
@@ -113,7 +128,7 @@ export function mountDashboard(
     render(
       c,
       { title: "Cluster", current: "map", topics: ["nodes"] },
-      <ClusterMap nodes={readNodes(store)} relayLegs={relayLegs} now={Date.now()} />,
+      <ClusterMap nodes={readNodes(store)} relayLegs={relayLegs} flows={flows()} now={Date.now()} />,
     ),
   );
   ui.get("/services", page, (c) =>
@@ -121,6 +136,14 @@ export function mountDashboard(
       c,
       { title: "Services", current: "services", topics: ["workers", "nodes"] },
       <ServicesView services={readServices(store, plane)} dayu={readDayu(store, plane)} />,
+    ),
+  );
+  ui.get("/traffic", page, (c) =>
+    render(
+      c,
+      // No topics: the live region is never refetched; the charts refetch their own data.
+      { title: "Traffic", current: "traffic", topics: [], scripts: ["uplot.js"], styles: ["uplot.css"] },
+      <TrafficFrame />,
     ),
   );
   ui.get("/events", page, (c) => {
@@ -167,6 +190,12 @@ export function mountDashboard(
   });
 
   ui.get("/data/live", data, (c) => liveStream(c, feed));
+  ui.get("/data/traffic", data, (c) => {
+    const now = Date.now();
+    const ring = traffic?.ring;
+    const services = ring ? ring.serviceNames(now).map((s) => ring.service(s, now)) : [];
+    return c.json({ services, reporting: traffic !== undefined });
+  });
   const logs = deps.logs;
   if (logs) ui.get("/data/logs/:service", data, (c) => readWorkerLog(c, logs, store));
   ui.all("/data/*", data, (c) => c.json({ error: `no such endpoint: ${c.req.method} ${c.req.path}` }, 404));

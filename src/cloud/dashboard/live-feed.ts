@@ -19,6 +19,8 @@ export interface LiveFeedOptions {
   intervalMs?: number;
   /** How often "nodes" is sent without a change (last seen, usage); default 10 s. */
   refreshMs?: number;
+  /** Someone started watching (true) or the last watcher left (false): the nodes' traffic reports. */
+  onWatching?: (watching: boolean) => void;
 }
 
 interface Digests {
@@ -80,6 +82,7 @@ export class LiveFeed {
     this.lastRefresh = Date.now();
     this.timer = setInterval(() => this.check(), this.options.intervalMs ?? 1000);
     this.options.plane.events.on("event", this.onEvent);
+    this.options.onWatching?.(true);
   }
 
   private stop(): void {
@@ -87,6 +90,7 @@ export class LiveFeed {
     this.timer = undefined;
     this.last = undefined;
     this.options.plane.events.off("event", this.onEvent);
+    this.options.onWatching?.(false);
   }
 }
 

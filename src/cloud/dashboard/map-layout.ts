@@ -2,7 +2,8 @@
 // middle, the edges around it on an ellipse (the cloud first if there are several). Each edge has
 // its sync link to the cloud (MQTT: plans down, status up), in the colour of its phase, and, when it
 // holds relay legs open at the cloud, a relay link: the path mesh traffic takes to it when no direct
-// path works. Pure: nodes in, coordinates out.
+// path works. Mesh traffic between two nodes, when the nodes report it, is a link of its own with
+// its rate, marked direct or relayed. Pure: nodes in, coordinates out.
 export const MAP_WIDTH = 800;
 export const MAP_HEIGHT = 520;
 /** Most edges drawn; the rest are listed under the picture. */
@@ -24,10 +25,21 @@ export interface MapNode {
   y: number;
 }
 
+/** Mesh traffic between two nodes (from the nodes' traffic reports: traffic-ring.ts). */
+export interface MapFlow {
+  from: string;
+  to: string;
+  via: "direct" | "relay";
+  perSecond: number;
+}
+
 export interface MapLink {
   from: string;
   to: string;
-  kind: "sync" | "relay";
+  /** sync, relay: an edge's links to the cloud; direct, relayed: mesh traffic between two nodes. */
+  kind: "sync" | "relay" | "direct" | "relayed";
+  /** Mesh traffic: requests (connections, for TCP) per second. */
+  perSecond?: number;
   /** The phase of the edge end: what colour the link is drawn in. */
   phase: string;
   x1: number;
@@ -43,7 +55,7 @@ export interface MapLayout {
   hidden: number;
 }
 
-export function layoutMap(input: readonly MapInputNode[]): MapLayout {
+export function layoutMap(input: readonly MapInputNode[], flows: readonly MapFlow[] = []): MapLayout {
   const clouds = input.filter((n) => n.role === "cloud");
   const edges = input.filter((n) => n.role !== "cloud");
   const shown = edges.slice(0, MAP_MAX_EDGES);
@@ -79,6 +91,14 @@ export function layoutMap(input: readonly MapInputNode[]): MapLayout {
       if (legs > 0)
         links.push({ from: n.name, to: hub.name, kind: "relay", phase: n.phase, ...ends(n, hub, 7) });
     }
+  }
+  const at = new Map(nodes.map((n) => [n.name, n]));
+  for (const f of flows) {
+    const a = at.get(f.from);
+    const b = at.get(f.to);
+    if (!a || !b || a === b) continue;
+    const kind = f.via === "direct" ? "direct" : "relayed";
+    links.push({ from: f.from, to: f.to, kind, phase: "Ready", perSecond: f.perSecond, ...ends(a, b, -7) });
   }
   return { nodes, links, hidden: edges.length - shown.length };
 }

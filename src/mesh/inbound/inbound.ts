@@ -15,15 +15,21 @@ export class Inbound {
     private readonly traffic: ServiceTraffic,
   ) {}
 
-  /** Serves one stream from `peer` for `service` until it closes. */
-  serve(service: string, stream: Duplex, peer: string, forwarded: boolean): void {
+  /** Serves one stream from `peer` (which reached this node `via` a path) for `service` until it closes. */
+  serve(
+    service: string,
+    stream: Duplex,
+    peer: string,
+    forwarded: boolean,
+    via: "direct" | "relay" = "direct",
+  ): void {
     const entry = this.catalog()?.services.find((s) => s.name === service);
     if (!entry) {
       stream.destroy(new Error(`unknown service ${service} on node ${this.node}`));
       return;
     }
     const hops = forwarded ? 1 : 0;
-    const info: ConnectionInfo = { remoteAddress: `${peer} (tunnel)` };
+    const info: ConnectionInfo = { remoteAddress: `${peer} (tunnel)`, peer: { node: peer, via } };
     if (entry.protocol === "tcp") this.traffic.tcp(service, hops).serve(stream, info);
     else this.traffic.http(service, hops).serve(stream, info);
   }

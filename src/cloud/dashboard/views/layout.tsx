@@ -7,7 +7,10 @@ import type { Topic } from "../live-feed.ts";
 
 export interface PageProps {
   title: string;
-  current: "map" | "services" | "events" | "worker";
+  current: "map" | "services" | "traffic" | "events" | "worker";
+  /** Extra files of /ui/assets/ this page needs (scripts before the dashboard's own). */
+  scripts?: string[];
+  styles?: string[];
   /** What changes make the live region stale. */
   topics: Topic[];
   children?: Child;
@@ -29,7 +32,13 @@ export function Page(props: PageProps) {
         <meta charset="utf-8" />
         <meta name="viewport" content="width=device-width, initial-scale=1" />
         <title>{`${props.title} · levee`}</title>
+        {(props.styles ?? []).map((name) => (
+          <link rel="stylesheet" href={`/ui/assets/${name}`} />
+        ))}
         <link rel="stylesheet" href="/ui/assets/dashboard.css" />
+        {(props.scripts ?? []).map((name) => (
+          <script src={`/ui/assets/${name}`} defer></script>
+        ))}
         <script src="/ui/assets/dashboard.js" defer></script>
       </head>
       <body>
@@ -38,6 +47,7 @@ export function Page(props: PageProps) {
           <nav>
             {link("/ui", "map", "Cluster")}
             {link("/ui/services", "services", "Services")}
+            {link("/ui/traffic", "traffic", "Traffic")}
             {link("/ui/events", "events", "Events")}
           </nav>
           <span id="live-state" class="live-state" title="live updates">

@@ -1,13 +1,29 @@
 // The cluster map: the nodes and their links as an SVG picture (map-layout.ts places them), then
 // every node's details in a table: phase, address, last seen, plan revisions, CPU and memory from
 // its last usage report, levee version.
-import { layoutMap, MAP_HEIGHT, MAP_WIDTH, type MapInputNode } from "../map-layout.ts";
+import {
+  layoutMap,
+  MAP_HEIGHT,
+  MAP_WIDTH,
+  type MapFlow,
+  type MapInputNode,
+  type MapLink,
+} from "../map-layout.ts";
 import type { DashboardNode } from "../snapshot.ts";
 import { formatAgo, formatBytes, formatCores, phaseClass } from "./format.ts";
+
+function linkTitle(l: MapLink): string {
+  if (l.kind === "sync") return `${l.from} ⇄ ${l.to}: sync (MQTT)`;
+  if (l.kind === "relay") return `${l.from}: reachable through the relay on ${l.to}`;
+  return `${l.from} → ${l.to}: ${rate(l.perSecond ?? 0)} mesh requests/s, ${l.kind === "direct" ? "direct" : "through the relay"}`;
+}
+
+const rate = (n: number): string => (n >= 10 ? n.toFixed(0) : n >= 1 ? n.toFixed(1) : n.toFixed(2));
 
 export function ClusterMap(props: {
   nodes: DashboardNode[];
   relayLegs: (node: string) => number;
+  flows: MapFlow[];
   now: number;
 }) {
   const input: MapInputNode[] = props.nodes.map((n) => ({
@@ -16,7 +32,7 @@ export function ClusterMap(props: {
     phase: n.phase,
     relayLegs: n.role === "cloud" ? 0 : props.relayLegs(n.name),
   }));
-  const layout = layoutMap(input);
+  const layout = layoutMap(input, props.flows);
   const byName = new Map(props.nodes.map((n) => [n.name, n]));
   const ready = props.nodes.filter((n) => n.phase === "Ready").length;
   return (
@@ -39,13 +55,21 @@ export function ClusterMap(props: {
             x2={l.x2}
             y2={l.y2}
           >
-            <title>
-              {l.kind === "sync"
-                ? `${l.from} ⇄ ${l.to}: sync (MQTT)`
-                : `${l.from}: reachable through the relay on ${l.to}`}
-            </title>
+            <title>{linkTitle(l)}</title>
           </line>
         ))}
+        {layout.links
+          .filter((l) => l.perSecond !== undefined)
+          .map((l) => (
+            <text
+              class="rate"
+              x={(l.x1 + l.x2) / 2}
+              y={(l.y1 + l.y2) / 2 - 4}
+              data-rate={`${l.from}-${l.to}`}
+            >
+              {`${rate(l.perSecond ?? 0)}/s${l.kind === "relayed" ? " (relay)" : ""}`}
+            </text>
+          ))}
         {layout.nodes.map((n) => {
           const node = byName.get(n.name);
           return (
@@ -64,7 +88,8 @@ export function ClusterMap(props: {
       </svg>
       <p class="legend">
         <span class="key sync" /> sync link (MQTT) <span class="key relay" /> relay legs open at the cloud
-        (mesh traffic can reach the node through the cloud)
+        (mesh traffic can reach the node through the cloud) <span class="key flow" /> mesh traffic
+        (requests/s, last 30 s)
         {layout.hidden > 0 ? ` · ${layout.hidden} more edges in the table` : ""}
       </p>
       <div class="table-wrap">
