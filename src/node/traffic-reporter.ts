@@ -146,6 +146,7 @@ export class TrafficReporter {
   /** Sends one report (the timer calls it); stops when the signal's time ran out. */
   tick(): void {
     const now = this.now();
+    if (!this.timer) return;
     if (now > this.until) {
       this.stop();
       return;
