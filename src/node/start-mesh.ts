@@ -114,8 +114,7 @@ export function startMesh(
     credentials,
     authorize,
     ...(options.relayHub ? { relay: options.relayHub } : {}),
-    onStream: (stream) =>
-      mesh.serveTunnelStream(stream.service, stream.duplex, stream.peer, stream.forwarded, stream.via),
+    onStream: (stream) => mesh.serveTunnelStream(stream.service, stream.duplex, stream),
     onRefused: (reason, fields) => meshLog.warn("tunnel connection refused", { reason, ...fields }),
   });
   const offers = options.relayHub

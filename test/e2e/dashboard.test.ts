@@ -13,6 +13,7 @@ import {
   applyManifest,
   type Cluster,
   httpWorkerService,
+  loggedStep,
   REPO_ROOT,
   routesApplied,
   startCluster,
@@ -52,14 +53,7 @@ describe.skipIf(!CHROMIUM)("the dashboard in a browser", () => {
     await c?.destroy();
   });
 
-  const step = (fn: () => Promise<void>) => async () => {
-    try {
-      await fn();
-    } catch (err) {
-      c.printLogs();
-      throw err;
-    }
-  };
+  const step = loggedStep(() => c);
   const shot = (name: string) => page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
   const phaseOf = (node: string) => page.locator(`svg.map g[data-node="${node}"]`).getAttribute("data-phase");
   /** Marks the page; `stillSamePage` is true only if it was not reloaded since. */

@@ -2,6 +2,23 @@
 // in the address, so a filtered view can be bookmarked and the live region refetches it as is).
 import type { LeveeEvent } from "../../control-plane.ts";
 
+/** A select of `options` with "all" first (the empty value). */
+function Choice(props: { label: string; name: string; options: string[]; selected: string | undefined }) {
+  return (
+    <label>
+      {props.label}
+      <select name={props.name}>
+        <option value="">all</option>
+        {props.options.map((o) => (
+          <option value={o} selected={o === props.selected}>
+            {o}
+          </option>
+        ))}
+      </select>
+    </label>
+  );
+}
+
 export function EventFilterForm(props: {
   nodes: string[];
   services: string[];
@@ -10,28 +27,8 @@ export function EventFilterForm(props: {
 }) {
   return (
     <form method="get" action="/ui/events" class="filter">
-      <label>
-        Node
-        <select name="node">
-          <option value="">all</option>
-          {props.nodes.map((n) => (
-            <option value={n} selected={n === props.node}>
-              {n}
-            </option>
-          ))}
-        </select>
-      </label>
-      <label>
-        Service
-        <select name="service">
-          <option value="">all</option>
-          {props.services.map((s) => (
-            <option value={s} selected={s === props.service}>
-              {s}
-            </option>
-          ))}
-        </select>
-      </label>
+      <Choice label="Node" name="node" options={props.nodes} selected={props.node} />
+      <Choice label="Service" name="service" options={props.services} selected={props.service} />
       <button type="submit">Filter</button>
     </form>
   );
