@@ -157,6 +157,38 @@ describe("dashboard routes", () => {
     expect(events).not.toContain("Node/edge1");
   });
 
+  test("the services page shows a Dayu object and the Service it made", async () => {
+    const jmes = {
+      apiVersion: "sedna.io/v1alpha1",
+      kind: "JointMultiEdgeService",
+      metadata: { name: "controller", namespace: "dayu" },
+      spec: {
+        serviceConfig: { pos: "both", port: 9000 },
+        edgeWorker: [
+          {
+            logLevel: { level: "INFO" },
+            template: { spec: { nodeName: "edge1", containers: [{ name: "main", image: "repo/controller:1" }] } },
+          },
+        ],
+        cloudWorker: {
+          logLevel: { level: "INFO" },
+          template: { spec: { nodeName: "cloud", containers: [{ name: "main", image: "repo/controller:1" }] } },
+        },
+      },
+    };
+    const applied = await app.request("/api/v1/apply", {
+      method: "POST",
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": "application/json" },
+      body: JSON.stringify([jmes]),
+    });
+    expect(applied.status, await applied.text()).toBe(200);
+    const cookie = await session();
+    const html = await (await app.request("/ui/services", { headers: { cookie } })).text();
+    expect(html).toContain('data-dayu="JointMultiEdgeService/controller.dayu"');
+    expect(html).toMatch(/JointMultiEdgeService\/controller\.dayu<\/td><td>Service\/[a-z0-9.-]+/);
+    expect(html).toContain("made by JointMultiEdgeService/controller.dayu");
+  });
+
   test("logout ends the session; logout from another site is refused", async () => {
     const cookie = await session();
     const forged = await app.request("/ui/logout", {
