@@ -3,8 +3,9 @@
 // applied through the API appears with its workers without a reload; a killed worker's restarts
 // go up; a stopped edge turns Disconnected, then Ready when it is back; a worker's log shows a new
 // line as it is written; without the session cookie every page and data endpoint is refused.
-// Each view is saved as a screenshot under docs/dashboard/ (the README shows them). Without a
-// chromium on this host the tests are skipped, saying so (CI installs it: .ci/run).
+// Each view is saved as a screenshot (the README shows the ones in docs/dashboard/, made with
+// LEVEE_SCREENSHOTS=docs/dashboard). Without a chromium on this host the tests are skipped, saying
+// so (CI installs it: .ci/run).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
@@ -21,7 +22,9 @@ import {
 } from "../harness/cluster.ts";
 
 const CHROMIUM = ["/usr/bin/chromium", "/usr/bin/chromium-browser"].find((p) => existsSync(p));
-const SHOTS = join(REPO_ROOT, "docs/dashboard");
+// Where the screenshots go: .data/ (ignored by git) unless LEVEE_SCREENSHOTS names a folder
+// (LEVEE_SCREENSHOTS=docs/dashboard refreshes the README's), so a test run leaves the tree clean.
+const SHOTS = join(REPO_ROOT, process.env.LEVEE_SCREENSHOTS ?? ".data/screenshots/dashboard");
 const MESH_PORT = 19_500 + (process.pid % 400);
 if (!CHROMIUM)
   console.warn("dashboard browser tests skipped: no chromium (/usr/bin/chromium); apt-get install chromium");
@@ -49,6 +52,7 @@ describe.skipIf(!CHROMIUM)("the dashboard in a browser", () => {
     mkdirSync(SHOTS, { recursive: true });
   }, 60_000);
   afterAll(async () => {
+    console.log(`dashboard screenshots: ${SHOTS}`);
     await browser?.close();
     await c?.destroy();
   });
