@@ -167,12 +167,16 @@ describe("dashboard routes", () => {
         edgeWorker: [
           {
             logLevel: { level: "INFO" },
-            template: { spec: { nodeName: "edge1", containers: [{ name: "main", image: "repo/controller:1" }] } },
+            template: {
+              spec: { nodeName: "edge1", containers: [{ name: "main", image: "repo/controller:1" }] },
+            },
           },
         ],
         cloudWorker: {
           logLevel: { level: "INFO" },
-          template: { spec: { nodeName: "cloud", containers: [{ name: "main", image: "repo/controller:1" }] } },
+          template: {
+            spec: { nodeName: "cloud", containers: [{ name: "main", image: "repo/controller:1" }] },
+          },
         },
       },
     };
