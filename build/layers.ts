@@ -54,16 +54,16 @@ export function importSpecifiers(source: string): string[] {
   return [...code.matchAll(SPECIFIER)].map((m) => m[1] ?? m[2] ?? m[3] ?? "");
 }
 
-/** Every relative import between .ts files under `root`. */
+/** Every relative import between .ts and .tsx files under `root`. */
 export function readImports(root: string): ImportEdge[] {
   const edges: ImportEdge[] = [];
   for (const name of readdirSync(root, { recursive: true, encoding: "utf8" })) {
-    if (!name.endsWith(".ts")) continue;
+    if (!/\.tsx?$/.test(name)) continue;
     const file = join(root, name);
     for (const spec of importSpecifiers(readFileSync(file, "utf8"))) {
       if (!spec.startsWith(".")) continue;
       const target = resolve(dirname(file), spec);
-      if (!target.startsWith(`${root}/`) || !target.endsWith(".ts")) continue;
+      if (!target.startsWith(`${root}/`) || !/\.tsx?$/.test(target)) continue;
       edges.push({ from: relative(root, file), to: relative(root, target) });
     }
   }

@@ -21,6 +21,7 @@ import { savePlanKey } from "../node/plan-key.ts";
 import { nodeStatus } from "../node/status-line.ts";
 import { mosquittoHasher } from "../protocol/mosquitto-password.ts";
 import type { ClientTls } from "../protocol/mqtt-session.ts";
+import { WATCH_TOPIC } from "../protocol/traffic.ts";
 import { RefusalError } from "../runtime/errors.ts";
 import type { Logger } from "../runtime/log.ts";
 import { type Server, serveHttp } from "../runtime/serve.ts";
@@ -34,6 +35,8 @@ import { type EmbeddedBroker, safeUrl, startEmbeddedBroker } from "./broker.ts";
 import { CatalogPublisher } from "./catalog/catalog-publisher.ts";
 import { localConfigSource } from "./config-content.ts";
 import { ControlPlane } from "./control-plane.ts";
+import { TrafficRing } from "./dashboard/traffic-ring.ts";
+import { WatchSignalPublisher } from "./dashboard/watch-signal.ts";
 import { CloudKubeAuth } from "./kube/cloud-auth.ts";
 import { CloudKube } from "./kube/cloud-kube.ts";
 import { type CloudLink, type PhaseChange, startCloudLink } from "./link/cloud-link.ts";
@@ -149,6 +152,7 @@ export async function startCloud(config: CloudConfig): Promise<CloudAgent> {
     },
     signPlan: (fields) => planSigner.sign(fields),
     onApplied: (name, revision) => metrics.acks.applied(name, revision),
+    onTraffic: (name, report, receivedAt) => traffic.record(name, report, receivedAt),
     onPlanRefused: (name, refusal) =>
       phaseEvents.add({
         kind: "Node",
@@ -162,6 +166,13 @@ export async function startCloud(config: CloudConfig): Promise<CloudAgent> {
   if (config.mqttUrl) readiness.add("mqtt", () => link.state());
   const logs = new LogStreams({ publish: (topic, payload) => link.publish(topic, payload) });
   const metrics = new CloudMetrics({ store, link, broker: embeddedBroker, logStreams: logs });
+  // The nodes' mesh traffic, asked for while a dashboard page is open (src/protocol/traffic.ts).
+  const traffic = new TrafficRing();
+  const watchSignal = new WatchSignalPublisher({
+    publish: (payload) => link.publish(WATCH_TOPIC, payload, true),
+  });
+  watchSignal.start();
+  lifecycle.add("watch-signal", () => watchSignal.close());
   const catalog = new CatalogPublisher({
     store,
     log: log.child({ component: "catalog" }),
@@ -290,6 +301,8 @@ export async function startCloud(config: CloudConfig): Promise<CloudAgent> {
     artifacts,
     logs,
     nodeCa,
+    relayLegs: (name) => relayHub.legs(name),
+    traffic: { ring: traffic, onWatching: (watching) => watchSignal.set(watching) },
     backup: (options) => takeBackup(store, config.dataDir, options),
     metrics: { cloud: metrics, token: ensureMetricsToken(config.dataDir), cloudName: identity.name },
     ...(kubeApi && config.kubeListen

@@ -8,7 +8,7 @@
 // balancers). Every decision is made in src/mesh/routing/ (pure); the bytes move in
 // src/mesh/proxy/ and src/mesh/transport/.
 import type { Duplex, LocalEndpoint } from "./contracts.ts";
-import { Inbound } from "./inbound/inbound.ts";
+import { Inbound, type StreamOrigin } from "./inbound/inbound.ts";
 import { Outbound, type OutboundOptions } from "./outbound/outbound.ts";
 import type { RouteStatus } from "./outbound/route-table.ts";
 import { ServiceTraffic, type ServiceTrafficOptions } from "./service-traffic.ts";
@@ -59,8 +59,8 @@ export class MeshAgent {
    * sent it (it is served here or refused, never forwarded again), else it is addressed to this
    * node (forward proxy, upstream port) and this node decides as for its own clients.
    */
-  serveTunnelStream(service: string, stream: Duplex, peer: string, forwarded: boolean): void {
-    this.inbound.serve(service, stream, peer, forwarded);
+  serveTunnelStream(service: string, stream: Duplex, from: StreamOrigin): void {
+    this.inbound.serve(service, stream, from);
   }
 
   close(): void {

@@ -6,7 +6,12 @@
 // balancers, so that both sides count and balance the same workers.
 import type { Logger } from "../runtime/log.ts";
 import type { Catalog, Dialer, LocalEndpoint } from "./contracts.ts";
-import type { RouteDecision as HttpDecision, HttpProxy, RequestHead } from "./proxy/http-proxy.ts";
+import type {
+  ConnectionInfo,
+  RouteDecision as HttpDecision,
+  HttpProxy,
+  RequestHead,
+} from "./proxy/http-proxy.ts";
 import { createHttpProxy } from "./proxy/http-proxy.ts";
 import { createTcpProxy, type TcpProxy, type TcpRouteDecision } from "./proxy/tcp-proxy.ts";
 import { UpstreamPool } from "./proxy/upstream-pool.ts";
@@ -22,6 +27,8 @@ export interface ServiceTrafficOptions {
   dialer: Dialer;
   distance: (node: string) => number | undefined;
   metrics?: MeshMetrics | undefined;
+  /** Each request (HTTP) or connection (TCP) that came through the tunnel, by peer and path. */
+  onPeerTraffic?: ((peer: string, via: "direct" | "relay") => void) | undefined;
 }
 
 const NO_ENDPOINTS: readonly LocalEndpoint[] = [];
@@ -71,14 +78,18 @@ export class ServiceTraffic {
 
   /** The HTTP proxy for `service` (hops: fallback forwards this traffic already took). */
   http(service: string, hops: number): HttpProxy {
-    return this.httpProxy(`service/${service}/${hops}`, (head) =>
-      this.toHttp(service, this.decide(service, hops), head.has("x-levee-debug")),
-    );
+    return this.httpProxy(`service/${service}/${hops}`, (head, info) => {
+      if (info.peer) this.options.onPeerTraffic?.(info.peer.node, info.peer.via);
+      return this.toHttp(service, this.decide(service, hops), head.has("x-levee-debug"));
+    });
   }
 
   /** The TCP proxy for `service`. */
   tcp(service: string, hops: number): TcpProxy {
-    return this.tcpProxy(`service/${service}/${hops}`, () => this.toTcp(service, this.decide(service, hops)));
+    return this.tcpProxy(`service/${service}/${hops}`, (info) => {
+      if (info.peer) this.options.onPeerTraffic?.(info.peer.node, info.peer.via);
+      return this.toTcp(service, this.decide(service, hops));
+    });
   }
 
   /** The decision for an HTTP request to this node's port of `service`. */
@@ -92,7 +103,7 @@ export class ServiceTraffic {
   }
 
   /** An HTTP proxy by key (made once), routing with `route`. */
-  httpProxy(key: string, route: (head: RequestHead) => HttpDecision): HttpProxy {
+  httpProxy(key: string, route: (head: RequestHead, info: ConnectionInfo) => HttpDecision): HttpProxy {
     let proxy = this.httpProxies.get(key);
     if (!proxy) {
       proxy = createHttpProxy({
@@ -107,7 +118,7 @@ export class ServiceTraffic {
   }
 
   /** A TCP proxy by key (made once), routing with `route`. */
-  tcpProxy(key: string, route: () => TcpRouteDecision): TcpProxy {
+  tcpProxy(key: string, route: (info: ConnectionInfo) => TcpRouteDecision): TcpProxy {
     let proxy = this.tcpProxies.get(key);
     if (!proxy) {
       proxy = createTcpProxy({

@@ -9,6 +9,7 @@
 //   metrics                        the supervisor's and the link's, on the agent's registry
 //   log server                     on the link; reads the supervisor's logs, uploads the metrics
 //   mesh                           routes with the catalog and the workers; reports on the link
+//   traffic reports                the mesh's counters, sent on the link while a dashboard watches
 //
 // Then the agent API shows them (LocalNode.serve) and the supervisor starts from the stored plan:
 // a node whose cloud is unreachable runs (and adopts) its workers at once; plans the link
@@ -17,7 +18,9 @@
 
 import { CatalogStore } from "../mesh/catalog/catalog-store.ts";
 import type { MeshAgent } from "../mesh/mesh-agent.ts";
+import { MeshMetrics } from "../mesh/routing/metrics.ts";
 import type { ClientTls } from "../protocol/mqtt-session.ts";
+import { WATCH_TOPIC } from "../protocol/traffic.ts";
 import type { ConfigContentSource } from "./configs/content-source.ts";
 import type { NodeIdentity } from "./identity.ts";
 import type { EdgeLink } from "./link/edge-link.ts";
@@ -27,6 +30,7 @@ import { StatusOutbox } from "./link/status-outbox.ts";
 import type { LocalNode } from "./local-node.ts";
 import { NodeCounters, registerNodeMetrics } from "./metrics/node-metrics.ts";
 import { type MeshStartOptions, startMesh } from "./start-mesh.ts";
+import { PeerTraffic, TrafficReporter } from "./traffic-reporter.ts";
 import { startUsage } from "./usage/start-usage.ts";
 import { startNodeLogServer } from "./workers/logs/log-server.ts";
 import { startSupervisor } from "./workers/start-supervisor.ts";
@@ -46,7 +50,7 @@ export interface JoinedNodeOptions {
   /** The cloud API that log uploads go to (an edge: meta cloud-url; the cloud: its own API). */
   cloudUrl: () => string | undefined;
   /** The mesh's transport: credentials, and the relay (the cloud) or where to find it (edges). */
-  mesh: Omit<MeshStartOptions, "node" | "catalog" | "workers" | "reportRoutes">;
+  mesh: Omit<MeshStartOptions, "node" | "catalog" | "workers" | "reportRoutes" | "metrics" | "peers">;
 }
 
 export interface JoinedNode {
@@ -78,13 +82,26 @@ export function startJoinedNode(node: LocalNode, options: JoinedNodeOptions): Jo
   startNodeLogServer(node, link, identity, options.cloudUrl, (service, index, read) =>
     supervisor.openLog(service, index, read),
   );
+  const metrics = new MeshMetrics(node.metrics);
+  const peers = new PeerTraffic();
   const mesh = startMesh(node, {
     ...options.mesh,
     node: name,
     catalog,
     workers: supervisor,
     reportRoutes: (routes) => link.reportRoutes(routes),
+    metrics,
+    peers,
   });
+  // While a dashboard watches (the cloud's retained signal), the mesh's traffic goes up too.
+  const traffic = new TrafficReporter({
+    cells: metrics.cells,
+    peers,
+    send: (body) => link.sendTraffic(body),
+    onEvent: (event, fields) => log.warn(event, fields),
+  });
+  link.subscribe(WATCH_TOPIC, (payload) => traffic.signal(payload));
+  node.lifecycle.add("traffic-reports", () => traffic.stop());
   node.serve({ name, supervisor, catalog, mesh });
   supervisor.start(readStoredPlan(store)).catch((err: Error) => {
     log.error("the supervisor could not start the stored plan", { error: err.message });

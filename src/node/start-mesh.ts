@@ -16,6 +16,7 @@ import { TunnelDialer } from "../mesh/transport/tunnel-dialer.ts";
 import { startTunnelServer } from "../mesh/transport/tunnel-server.ts";
 import type { RouteStatusEntry } from "../protocol/messages.ts";
 import type { LocalNode } from "./local-node.ts";
+import type { PeerTraffic } from "./traffic-reporter.ts";
 import type { WorkerSnapshot } from "./workers/supervisor.ts";
 
 /** What the mesh reads of the node's workers (the supervisor), and hears change. */
@@ -45,6 +46,10 @@ export interface MeshStartOptions {
   authorize?: ((peer: string, fingerprint: string) => boolean) | undefined;
   /** Where route status goes (the node's link to the cloud). */
   reportRoutes: (routes: RouteStatusEntry[]) => void;
+  /** The mesh's counters (made by the caller, which also reads them: traffic-reporter.ts); default new ones. */
+  metrics?: MeshMetrics | undefined;
+  /** Counts each request (connection, for TCP) received through the tunnel, by peer and path. */
+  peers?: PeerTraffic | undefined;
 }
 
 export function startMesh(
@@ -90,7 +95,8 @@ export function startMesh(
         ),
     dialer,
     distance: (node) => dialer.distance(node),
-    metrics: new MeshMetrics(local.metrics),
+    metrics: options.metrics ?? new MeshMetrics(local.metrics),
+    onPeerTraffic: (peer, via) => options.peers?.add(peer, via),
     onRoutes: (routes) =>
       options.reportRoutes(
         routes.map((r) => ({
@@ -108,8 +114,7 @@ export function startMesh(
     credentials,
     authorize,
     ...(options.relayHub ? { relay: options.relayHub } : {}),
-    onStream: (stream) =>
-      mesh.serveTunnelStream(stream.service, stream.duplex, stream.peer, stream.forwarded),
+    onStream: (stream) => mesh.serveTunnelStream(stream.service, stream.duplex, stream),
     onRefused: (reason, fields) => meshLog.warn("tunnel connection refused", { reason, ...fields }),
   });
   const offers = options.relayHub

@@ -6,6 +6,7 @@ import { z } from "zod";
 import { parseJsonWithin } from "../runtime/bounded-json.ts";
 import { PermanentError } from "../runtime/errors.ts";
 import { MAX_KEY_ID_CHARS, MAX_SIGNATURE_CHARS } from "./plan-signature.ts";
+import { trafficBody } from "./traffic.ts";
 import { usageReportSchema } from "./usage.ts";
 
 export const PROTOCOL_VERSION = 1;
@@ -135,6 +136,9 @@ export const routesSchema = z.object({
   routes: z.array(routeStatusSchema).max(10_000),
 });
 
+/** A node's mesh traffic since its last report, sent only while the cloud asks (traffic.ts). */
+export const trafficSchema = z.object({ ...envelope, ...trafficBody });
+
 /** Published retained on levee/v1/node/<node>/presence, and as the node's last will. */
 export const presenceSchema = z.object({
   ...envelope,
@@ -152,6 +156,7 @@ export const messageSchema = z.discriminatedUnion("type", [
   statusAckSchema,
   presenceSchema,
   routesSchema,
+  trafficSchema,
 ]);
 
 export type Message = z.infer<typeof messageSchema>;
@@ -175,6 +180,7 @@ export const CHANNEL_OF: Record<MessageType, "up" | "down" | "presence"> = {
   heartbeat: "up",
   status: "up",
   routes: "up",
+  traffic: "up",
   welcome: "down",
   plan: "down",
   "status-ack": "down",

@@ -4,3 +4,12 @@ declare module "*.service" {
   const text: string;
   export default text;
 }
+declare module "*.css" {
+  const text: string;
+  export default text;
+}
+// uPlot's browser build, served by the dashboard as a file (src/cloud/dashboard/assets.ts).
+declare module "uplot/dist/uPlot.iife.min.js" {
+  const text: string;
+  export default text;
+}

@@ -15,6 +15,7 @@ import { ApiError } from "../api-error.ts";
 import type { ArtifactStore } from "../artifact-store.ts";
 import type { Backup } from "../backup.ts";
 import type { ControlPlane } from "../control-plane.ts";
+import { type DashboardDeps, mountDashboard } from "../dashboard/dashboard.tsx";
 import type { LogStreams } from "../log-streams.ts";
 import type { CloudMetrics } from "../metrics/cloud-metrics.ts";
 import type { NodeCa } from "../node-ca.ts";
@@ -69,6 +70,10 @@ export interface CloudApiDeps {
    * the admin token or `token` (read-only); without it those routes are not served.
    */
   metrics?: { cloud: CloudMetrics; token: string; cloudName: string };
+  /** Relay legs a node holds open at the cloud's relay (the dashboard's map shows them). */
+  relayLegs?: (node: string) => number;
+  /** The nodes' traffic reports for the dashboard, and the watch signal that asks for them. */
+  traffic?: DashboardDeps["traffic"];
 }
 
 export function cloudApiApp(deps: CloudApiDeps): Hono {
@@ -148,6 +153,15 @@ export function cloudApiApp(deps: CloudApiDeps): Hono {
   api.all("*", admin, (c) => noSuchEndpoint(c, allowed));
 
   app.route("/api/v1", api);
+  // The web dashboard (/ and /ui), with its own sessions: src/cloud/dashboard/.
+  mountDashboard(app, {
+    store,
+    plane,
+    adminToken: deps.adminToken,
+    ...(deps.logs ? { logs: deps.logs } : {}),
+    ...(deps.relayLegs ? { relayLegs: deps.relayLegs } : {}),
+    ...(deps.traffic ? { traffic: deps.traffic } : {}),
+  });
   app.notFound((c) => noSuchEndpoint(c, allowed));
   app.onError((err, c) => {
     // A refusal, wherever it was found (a route, the control plane, a join): its status and issues.

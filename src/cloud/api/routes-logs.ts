@@ -128,40 +128,47 @@ export function mountLogRoutes(api: ApiRoutes, deps: LogRouteDeps): void {
       503: "the node is disconnected",
     },
   } as const;
-  routes.add(read, admin, async (c) => {
-    const service = c.req.param("service");
-    const query = logQuerySchema.safeParse(c.req.query());
-    const issues = query.success
-      ? []
-      : query.error.issues.map((i) => ({ path: formatPath(i.path), message: i.message }));
-    const serviceProblem = dnsSubdomainProblem(service);
-    if (serviceProblem) issues.unshift({ path: "service", message: serviceProblem });
-    if (!query.success || issues.length > 0) return apiError(c, 400, "invalid log request", issues);
-    const { node: name, worker, tail, follow } = query.data;
-    const [liveness] = readLiveness(store, name);
-    if (!liveness) return apiError(c, 404, `node "${name}" not found`);
-    if (!liveness.online || liveness.phase !== "Ready") {
-      const since = liveness.phaseSince ? ` (${liveness.phase} since ${liveness.phaseSince})` : "";
-      return apiError(c, 503, `node ${name} is disconnected${since}: its logs cannot be read now`);
-    }
-    keepOpen(c);
-    const answer = await streams.request(
-      { node: name, service, index: worker, tail: tail ?? null, follow },
-      c.req.raw.signal,
-    );
-    if (!answer.ok) return apiError(c, relayable(answer.status), answer.error);
-    if (c.req.raw.signal.aborted) {
-      await answer.body.cancel();
-      return new Response(null, { status: 204 });
-    }
-    return new Response(answer.body, {
-      status: 200,
-      headers: {
-        "content-type": "text/plain; charset=utf-8",
-        "cache-control": "no-store",
-        "x-content-type-options": "nosniff",
-      },
-    });
+  routes.add(read, admin, (c) => readWorkerLog(c, streams, store));
+}
+
+/**
+ * GET .../:service?node=N[&worker=I][&tail=N][&follow=1]: the worker's log as text/plain, relayed
+ * from its node. The caller has checked who asks (the admin here; a dashboard session for the
+ * dashboard's log view).
+ */
+export async function readWorkerLog(c: Context, streams: LogStreams, store: Store): Promise<Response> {
+  const service = c.req.param("service") ?? "";
+  const query = logQuerySchema.safeParse(c.req.query());
+  const issues = query.success
+    ? []
+    : query.error.issues.map((i) => ({ path: formatPath(i.path), message: i.message }));
+  const serviceProblem = dnsSubdomainProblem(service);
+  if (serviceProblem) issues.unshift({ path: "service", message: serviceProblem });
+  if (!query.success || issues.length > 0) return apiError(c, 400, "invalid log request", issues);
+  const { node: name, worker, tail, follow } = query.data;
+  const [liveness] = readLiveness(store, name);
+  if (!liveness) return apiError(c, 404, `node "${name}" not found`);
+  if (!liveness.online || liveness.phase !== "Ready") {
+    const since = liveness.phaseSince ? ` (${liveness.phase} since ${liveness.phaseSince})` : "";
+    return apiError(c, 503, `node ${name} is disconnected${since}: its logs cannot be read now`);
+  }
+  keepOpen(c);
+  const answer = await streams.request(
+    { node: name, service, index: worker, tail: tail ?? null, follow },
+    c.req.raw.signal,
+  );
+  if (!answer.ok) return apiError(c, relayable(answer.status), answer.error);
+  if (c.req.raw.signal.aborted) {
+    await answer.body.cancel();
+    return new Response(null, { status: 204 });
+  }
+  return new Response(answer.body, {
+    status: 200,
+    headers: {
+      "content-type": "text/plain; charset=utf-8",
+      "cache-control": "no-store",
+      "x-content-type-options": "nosniff",
+    },
   });
 }
 

@@ -13,7 +13,7 @@
 
 import { cloudClientId } from "../../protocol/acl.ts";
 import { MISSED_HEARTBEATS } from "../../protocol/heartbeat.ts";
-import type { Heartbeat, WorkerStatus } from "../../protocol/messages.ts";
+import type { Heartbeat, MessageOf, WorkerStatus } from "../../protocol/messages.ts";
 import { type ClientTls, MqttSession } from "../../protocol/mqtt-session.ts";
 import type { PlanSignature, SignedPlanFields } from "../../protocol/plan-signature.ts";
 import { CLOUD_SUBSCRIPTIONS, CLOUD_USER } from "../../protocol/topics.ts";
@@ -65,6 +65,8 @@ export interface CloudLinkOptions {
   signPlan?: (fields: SignedPlanFields) => PlanSignature;
   /** After a node reported a plan it refused (once per refused plan and reason). */
   onPlanRefused?: (node: string, refusal: NonNullable<Heartbeat["planRefused"]>) => void;
+  /** A node's traffic report (sent while a dashboard watches: src/protocol/traffic.ts). */
+  onTraffic?: (node: string, report: MessageOf<"traffic">, receivedAt: number) => void;
   /** Heartbeat interval for a fleet size; default heartbeatSeconds (PROTOCOL.md). Tests shorten it. */
   heartbeatSeconds?: (nodeCount: number) => number;
   /** Clock, ms (tests). */
@@ -154,6 +156,7 @@ export function startCloudLink(options: CloudLinkOptions): CloudLink {
     onApplied: options.onApplied,
     onStatus: options.onStatus,
     onPlanRefused: options.onPlanRefused,
+    onTraffic: options.onTraffic,
   };
 
   const queue = new TurnQueue<Received>(

@@ -8,6 +8,16 @@ import type { Catalog, Duplex } from "../contracts.ts";
 import type { ConnectionInfo } from "../proxy/http-proxy.ts";
 import type { ServiceTraffic } from "../service-traffic.ts";
 
+/**
+ * Where a tunnel stream came from: the peer node (its certificate's name), whether a fallback
+ * forwarded it, and the path it took.
+ */
+export interface StreamOrigin {
+  peer: string;
+  forwarded: boolean;
+  via: "direct" | "relay";
+}
+
 export class Inbound {
   constructor(
     private readonly node: string,
@@ -15,15 +25,16 @@ export class Inbound {
     private readonly traffic: ServiceTraffic,
   ) {}
 
-  /** Serves one stream from `peer` for `service` until it closes. */
-  serve(service: string, stream: Duplex, peer: string, forwarded: boolean): void {
+  /** Serves one stream for `service` until it closes. */
+  serve(service: string, stream: Duplex, from: StreamOrigin): void {
+    const { peer, forwarded, via } = from;
     const entry = this.catalog()?.services.find((s) => s.name === service);
     if (!entry) {
       stream.destroy(new Error(`unknown service ${service} on node ${this.node}`));
       return;
     }
     const hops = forwarded ? 1 : 0;
-    const info: ConnectionInfo = { remoteAddress: `${peer} (tunnel)` };
+    const info: ConnectionInfo = { remoteAddress: `${peer} (tunnel)`, peer: { node: peer, via } };
     if (entry.protocol === "tcp") this.traffic.tcp(service, hops).serve(stream, info);
     else this.traffic.http(service, hops).serve(stream, info);
   }

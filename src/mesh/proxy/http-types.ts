@@ -11,6 +11,8 @@ export interface ConnectionInfo {
   remoteAddress: string;
   /** The scheme the client used, for X-Forwarded-Proto. Default "http". */
   proto?: string;
+  /** A tunnel stream: the peer node it came from (its certificate's name) and the path it took. */
+  peer?: { node: string; via: "direct" | "relay" };
 }
 
 /** Send the request to a target. */

@@ -41,7 +41,8 @@ export class MeshMetrics {
   readonly panicPicks: Counter<"service" | "node">;
   readonly refusals: Counter<"service" | "node" | "reason">;
   readonly forwards: Counter<"service" | "node" | "to" | "reason">;
-  private readonly cells = new WorkerCells(LATENCY_BUCKETS);
+  /** The per-worker counters (also read by the traffic reports for the cloud: src/node/traffic-reporter.ts). */
+  readonly cells = new WorkerCells(LATENCY_BUCKETS);
 
   constructor(registry: Registry) {
     const registers = [registry];

@@ -2,7 +2,7 @@
 // and to defer until the batch commits, the plan sender, the phase sweep of one node, the clock
 // and the logger. cloud-link.ts builds it once; a test builds one with fakes and a store of its
 // own, no broker.
-import type { Heartbeat, WorkerStatus } from "../../../protocol/messages.ts";
+import type { Heartbeat, MessageOf, WorkerStatus } from "../../../protocol/messages.ts";
 import type { Counter } from "../../../runtime/counters.ts";
 import type { Logger } from "../../../runtime/log.ts";
 import type { CloudLinkState } from "../cloud-link-state.ts";
@@ -34,6 +34,8 @@ export interface CloudLinkContext {
   readonly onPlanRefused?:
     | ((node: string, refusal: NonNullable<Heartbeat["planRefused"]>) => void)
     | undefined;
+  /** A node's traffic report (kept in memory for the dashboard, never stored). */
+  readonly onTraffic?: ((node: string, report: MessageOf<"traffic">, receivedAt: number) => void) | undefined;
 }
 
 /** The ISO time of the context's clock now (what the handlers write as last_seen and the like). */

@@ -77,6 +77,10 @@ export function dispatch(ctx: CloudLinkContext, node: string, msg: Message): voi
     case "presence":
       handlePresence(ctx, node, msg);
       return;
+    case "traffic":
+      // Counts for the dashboard, in memory: nothing in the batch's transaction.
+      ctx.onTraffic?.(node, msg, ctx.now());
+      return;
     default:
       // welcome, plan and status-ack go to nodes, never from them (decodeMessage checks the channel).
       ctx.dropped.inc("bad-schema");
