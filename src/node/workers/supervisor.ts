@@ -122,6 +122,9 @@ export class Supervisor extends EventEmitter<{ change: [WorkerSnapshot] }> {
     this.reportInvalid(invalid);
     await Promise.all(boots);
     await this.releasePorts(wanted);
+    // What a plan applied just before a crash no longer needs (its cleanup never ran) goes now.
+    await this.collectArtifacts(workers);
+    this.collectConfigContent(workers);
   }
 
   snapshot(): WorkerSnapshot[] {

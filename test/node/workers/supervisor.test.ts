@@ -10,7 +10,7 @@ import type { StoredPlan } from "../../../src/node/link/plan-store.ts";
 import { type LaunchSpec, WorkerSpecError } from "../../../src/node/workers/drivers/driver.ts";
 import { instancePrefix } from "../../../src/node/workers/drivers/exec-driver.ts";
 import { PortRegistry } from "../../../src/node/workers/prestart/port-registry.ts";
-import { Supervisor } from "../../../src/node/workers/supervisor.ts";
+import { Supervisor, type SupervisorOptions } from "../../../src/node/workers/supervisor.ts";
 import type { WorkerStatus } from "../../../src/protocol/messages.ts";
 import { openStore, type Store } from "../../../src/store/store.ts";
 import { FakeDriver, type FakeInstance } from "./fake-driver.ts";
@@ -64,9 +64,10 @@ function host() {
   const dataDir = mkdtempSync(join(root, "data-"));
   const driver = new FakeDriver();
   const statuses: WorkerStatus[] = [];
-  const agent = () => {
+  const agent = (extra: Partial<SupervisorOptions> = {}) => {
     const store = openStore({ dataDir, mode: "edge" });
     const supervisor = new Supervisor({
+      ...extra,
       store,
       log: quietLog,
       node: "edge1",
@@ -207,6 +208,26 @@ describe("an agent restart", () => {
     await Promise.all([booting, applying]);
     expect(h.driver.alive()).toEqual([running as FakeInstance]);
     expect(h.driver.launches).toHaveLength(1);
+  });
+
+  test("the boot clears what the stored plan no longer mounts (a crash cut the last plan's cleanup short)", async () => {
+    const h = host();
+    const sha = (c: string) => c.repeat(64);
+    const mount = (c: string) => ({
+      mounts: [{ artifact: { sha256: sha(c), name: "model.bin", size: 1 }, envName: "MODEL" }],
+    });
+    const collected: string[][] = [];
+    const artifacts = {
+      ensure: async () => "/dev/null",
+      gc: (inUse: ReadonlySet<string>) => collected.push([...inUse]),
+    };
+    const first = h.agent({ artifacts });
+    await first.start(plan("model", [mount("a")]));
+    h.stop(first);
+    collected.length = 0;
+    const second = h.agent({ artifacts });
+    await second.start(plan("model", [mount("b")]));
+    expect(collected).toEqual([[sha("b")]]);
   });
 
   test("a worker removed from the plan while the agent was down is stopped and forgotten", async () => {
