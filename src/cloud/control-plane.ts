@@ -6,6 +6,10 @@
 // deliverable: what an apply would put beyond a node's limits is refused (plan-limits.ts), what a
 // re-plan without an apply cannot place stays pending (unplaced-store.ts). A worker restart is
 // desired state too: a count in that worker's plan entry (worker-restarts.ts).
+// A dry run (applyPlan with dryRun) is the same apply in the same transaction, rolled back at the
+// end: what it answers (outcomes, spec changes, each node's worker changes, refusals) is what the
+// apply would do, and nothing of it is stored. Each new generation of a Service or Dayu object is
+// kept (history-store.ts) for `rollout undo`.
 import type { Database } from "bun:sqlite";
 import { EventEmitter } from "node:events";
 import type { Warning } from "../manifest/dayu/warnings.ts";
@@ -18,15 +22,19 @@ import {
   objectKey,
   refOf,
 } from "../manifest/namespace.ts";
+import type { NodePlan } from "../manifest/plan.ts";
 import { type Mesh, resolveWorkerTemplate } from "../manifest/service.ts";
+import { diffSpecs, type SpecChange } from "../manifest/spec-diff.ts";
 import type { Logger } from "../runtime/log.ts";
 import type { Store } from "../store/store.ts";
 import { rejected } from "./api-error.ts";
 import { expandDayu, releaseOwned } from "./dayu/expand.ts";
 import { describeRef, type ObjectRef, ownerOf } from "./dayu/owners.ts";
+import { DEFAULT_HISTORY_LIMIT, recordGeneration } from "./history-store.ts";
 import { qualifyServiceSpec } from "./namespaced-spec.ts";
 import { systemLabelConflicts } from "./node-labels.ts";
 import { nodeRole, nodesForPlanning, setNodeLabels } from "./node-registry.ts";
+import { type NodeChange, workerChanges } from "./plan-diff.ts";
 import { catalogTooLarge, type NodeLimits, planLimits, refusedPlacements } from "./plan-limits.ts";
 import type { PlanChange } from "./plan-writer.ts";
 import { placedServices, writePlans } from "./plan-writer.ts";
@@ -66,6 +74,22 @@ export interface ApplyResult {
   owner?: ObjectRef;
   /** What the translation of a Dayu object does not honour (paths in the object). */
   warnings?: Warning[];
+  /** A dry run's: what changes in the stored spec and labels (`metadata.labels...`). */
+  changes?: SpecChange[];
+}
+
+/** What an apply did, or would do (a dry run): each object's outcome and each node's workers. */
+export interface ApplyPlan {
+  results: ApplyResult[];
+  /** The nodes whose plan changes, with what that does to their workers. */
+  nodes: NodeChange[];
+}
+
+/** Carries a dry run's answer out of its transaction, which throwing it rolls back. */
+class DryRunDone extends Error {
+  constructor(readonly plan: ApplyPlan) {
+    super("dry run");
+  }
 }
 
 export interface LeveeEvent {
@@ -87,19 +111,43 @@ export class ControlPlane {
     private readonly log: Logger,
     private readonly onPlansChanged: (changes: PlanChange[]) => void,
     private readonly limits: NodeLimits = planLimits(),
+    /** How many generations of each Service and Dayu object are kept (history-store.ts). */
+    private readonly historyLimit = DEFAULT_HISTORY_LIMIT,
   ) {
     this.events.setMaxListeners(0);
   }
 
   apply(objects: ManifestObject[]): ApplyResult[] {
+    return this.applyPlan(objects).results;
+  }
+
+  /**
+   * Applies the objects, or with `dryRun` says what applying them would do and stores nothing:
+   * the same code in the same transaction, rolled back (a refusal is the apply's refusal).
+   */
+  applyPlan(objects: ManifestObject[], options: { dryRun?: boolean } = {}): ApplyPlan {
+    const dryRun = options.dryRun === true;
     const pending: PendingEvent[] = [];
-    const { results, changes, recorded } = this.store.tx((db) => {
-      const results = this.applyInTx(db, objects, pending, false);
-      const changes = this.replanInTx(pending, undefined, results);
-      return { results, changes, recorded: pending.map((e) => this.record(e)) };
-    });
-    this.afterCommit(recorded, changes);
-    return results;
+    let done: { plan: ApplyPlan; changes: PlanChange[]; recorded: LeveeEvent[] };
+    try {
+      done = this.store.tx((db) => {
+        const results = this.applyInTx(db, objects, pending, false, dryRun);
+        const previous = new Map<string, NodePlan | undefined>();
+        const changes = this.replanInTx(pending, undefined, results, previous);
+        const nodes = changes.map(({ node, revision }) => ({
+          node,
+          revision,
+          workers: workerChanges(previous.get(node), planOf(db, node)),
+        }));
+        if (dryRun) throw new DryRunDone({ results, nodes });
+        return { plan: { results, nodes }, changes, recorded: pending.map((e) => this.record(e)) };
+      });
+    } catch (err) {
+      if (err instanceof DryRunDone) return err.plan;
+      throw err;
+    }
+    this.afterCommit(done.recorded, done.changes);
+    return done.plan;
   }
 
   /** The objects (Dayu ones expanded), then what their owners no longer make removed. */
@@ -108,11 +156,12 @@ export class ControlPlane {
     objects: readonly ManifestObject[],
     pending: PendingEvent[],
     retranslateAll: boolean,
+    withChanges = false,
   ): ApplyResult[] {
     const expansion = expandDayu(db, objects, retranslateAll);
     const results: ApplyResult[] = this.createNamespaces(db, objects, pending);
     for (const item of expansion.items) {
-      const result = this.applyOne(db, item.object, item.labels, pending);
+      const result = this.applyOne(db, item.object, item.labels, pending, withChanges);
       if (item.owner) result.owner = refOf(item.owner.kind, item.owner.name);
       if (item.warnings && item.warnings.length > 0) result.warnings = item.warnings;
       results.push(result);
@@ -158,6 +207,7 @@ export class ControlPlane {
     object: ManifestObject,
     labels: Record<string, string>,
     pending: PendingEvent[],
+    withChanges: boolean,
   ): ApplyResult {
     const { kind } = object;
     const { resourceVersion } = object.metadata;
@@ -205,16 +255,22 @@ export class ControlPlane {
       }
     }
     const spec = specOf(object);
+    const before = getObject(db, kind, name);
     const { outcome, object: stored } = upsertObject(db, kind, name, labels, spec);
+    const { generation } = stored.metadata;
     if (outcome !== "unchanged") {
       pending.push({
         kind,
         name,
         reason: outcome === "created" ? "Created" : "Configured",
-        message: `generation ${stored.metadata.generation}`,
+        message: `generation ${generation}`,
       });
     }
-    return { ...refOf(kind, name), outcome, generation: stored.metadata.generation };
+    if (outcome === "created" || generation !== before?.metadata.generation)
+      recordGeneration(db, { kind, name }, generation, spec, this.historyLimit);
+    const result: ApplyResult = { ...refOf(kind, name), outcome, generation };
+    if (withChanges && outcome !== "unchanged") result.changes = objectChanges(kind, before, labels, spec);
+    return result;
   }
 
   /**
@@ -343,7 +399,12 @@ export class ControlPlane {
    * an ApiError (409), and so does a mesh catalog too large for a sync message; otherwise what does not
    * fit is left pending, with an event.
    */
-  private replanInTx(pending: PendingEvent[], only?: string, applied?: readonly ApplyResult[]): PlanChange[] {
+  private replanInTx(
+    pending: PendingEvent[],
+    only?: string,
+    applied?: readonly ApplyResult[],
+    previous?: Map<string, NodePlan | undefined>,
+  ): PlanChange[] {
     const db = this.store.db;
     forgetRestarts(db);
     // Known by key; a service's Config mounts and upstreams name objects of its own namespace.
@@ -372,7 +433,7 @@ export class ControlPlane {
         throw rejected(409, [refused[0] as (typeof refused)[number], ...refused.slice(1)]);
     }
     const plans = new Map([...planned].map(([node, p]) => [node, p.plan]));
-    const changes = writePlans(db, plans);
+    const changes = writePlans(db, plans, previous);
     // An apply or a delete re-plans every node (`only` undefined): `plans` are all the plans.
     if (applied) {
       const meshOf = services.map((s) => ({ name: s.name, mesh: s.spec.mesh as Partial<Mesh> | undefined }));
@@ -406,4 +467,24 @@ export class ControlPlane {
     for (const event of recorded) this.events.emit("event", event);
     if (changes.length > 0) this.onPlansChanged(changes);
   }
+}
+
+/** A node's stored plan (inside the transaction that wrote it). */
+function planOf(db: Database, node: string): NodePlan {
+  const row = db.query<{ plan: string }, [string]>("SELECT plan FROM plans WHERE node = ?").get(node);
+  return JSON.parse(row?.plan ?? '{"node":"","services":[],"configFiles":{}}') as NodePlan;
+}
+
+/** What an apply changes in an object: its labels (as `metadata.labels`) and its spec. */
+function objectChanges(
+  kind: string,
+  before: StoredObject | undefined,
+  labels: Record<string, string>,
+  spec: Record<string, unknown>,
+): SpecChange[] {
+  const changes = [
+    ...diffSpecs(before?.metadata.labels ?? {}, labels, "metadata.labels"),
+    ...diffSpecs(before ? storedSpec(before) : {}, spec, kind === "Config" ? "" : "spec"),
+  ];
+  return kind === "Secret" ? changes.map(({ path, op }) => ({ path, op }) as SpecChange) : changes;
 }

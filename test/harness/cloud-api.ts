@@ -39,13 +39,21 @@ export interface InProcessCloudOptions {
   deps?: Partial<CloudApiDeps>;
   /** Per-node plan limits (default: the cloud's defaults). */
   limits?: NodeLimits;
+  /** Generations kept per Service and Dayu object (default: the cloud's default). */
+  historyLimit?: number;
 }
 
 /** The caller closes `store` (afterAll). Nodes get mqtt://127.0.0.1:1883 as their broker. */
 export function inProcessCloud(options: InProcessCloudOptions = {}): InProcessCloud {
   const store = options.store ?? openStore({ dataDir: makeTempDir(), mode: "cloud" });
   const log = options.log ?? createLogger({ level: "error", format: "json", write: () => {} });
-  const plane = new ControlPlane(store, log, options.onPlansChanged ?? (() => {}), options.limits);
+  const plane = new ControlPlane(
+    store,
+    log,
+    options.onPlansChanged ?? (() => {}),
+    options.limits,
+    options.historyLimit,
+  );
   const replan = options.replanOnJoin ?? true;
   const app = cloudApiApp({
     store,
