@@ -1,0 +1,143 @@
+// Rollout history and undo in-process (a real store and control plane, no sockets): each new
+// generation of a Service is kept with what it changed, at most --history-limit of them; undo applies
+// the previous (or a named) kept spec as a new generation, which the plans carry; a generation not
+// kept, a Service made from a Dayu object, an unknown object are refused with what to do; a Dayu
+// object rolls back through its own spec; the rows go with the object.
+import { afterAll, describe, expect, test } from "bun:test";
+import { pruneHistory, recordGeneration } from "../../src/cloud/history-store.ts";
+import { ADMIN_TOKEN, inProcessCloud, registeredNode } from "../harness/cloud-api.ts";
+
+const { store, app, plane } = inProcessCloud({ historyLimit: 3 });
+afterAll(() => store.close());
+registeredNode(store, "edge1");
+plane.replan("joined");
+
+type Json = Record<string, unknown>;
+async function call(method: string, path: string, body?: unknown): Promise<{ status: number; body: Json }> {
+  const res = await app.request(`/api/v1${path}`, {
+    method,
+    headers: { authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": "application/json" },
+    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+  });
+  return { status: res.status, body: (await res.json()) as Json };
+}
+
+const service = (version: string, labels: Record<string, string> = {}) => ({
+  apiVersion: "levee/v1",
+  kind: "Service",
+  metadata: { name: "web", labels },
+  spec: { template: { command: ["run"], env: { VERSION: version } }, workers: [{ node: "edge1" }] },
+});
+
+/** The env the node's plan gives web's worker. */
+function plannedVersion(): unknown {
+  const row = store.db.query<{ plan: string }, []>("SELECT plan FROM plans WHERE node = 'edge1'").get();
+  const plan = JSON.parse(row?.plan ?? "{}") as { services: { workers: { template: { env: Json } }[] }[] };
+  return plan.services[0]?.workers[0]?.template.env.VERSION;
+}
+
+type History = { generation: number; items: { generation: number; current: boolean; changes?: Json[] }[] };
+
+describe("rollout", () => {
+  test("history: every generation, newest first, each with what it changed; labels make none", async () => {
+    for (const v of ["1", "2"]) expect((await call("POST", "/apply", [service(v)])).status).toBe(200);
+    await call("POST", "/apply", [service("2", { team: "a" })]);
+    const { status, body } = await call("GET", "/services/web/history");
+    expect(status).toBe(200);
+    const history = body as unknown as History;
+    expect(history.generation).toBe(2);
+    expect(history.items.map((i) => [i.generation, i.current])).toEqual([
+      [2, true],
+      [1, false],
+    ]);
+    expect(history.items[0]?.changes).toEqual([
+      { path: "spec.template.env.VERSION", op: "changed", before: "1", after: "2" },
+    ]);
+    expect(history.items[1]?.changes).toBeUndefined();
+  });
+
+  test("undo: the previous spec as a new generation, in the plan; the labels stay", async () => {
+    const dry = await call("POST", "/services/web/undo?dryRun=true");
+    expect(dry.body).toMatchObject({ dryRun: true, results: [{ outcome: "configured", generation: 3 }] });
+    expect(plannedVersion()).toBe("2");
+    const { status, body } = await call("POST", "/services/web/undo");
+    expect(status).toBe(200);
+    expect(body).toMatchObject({
+      results: [{ kind: "Service", name: "web", outcome: "configured", generation: 3 }],
+      nodes: [{ node: "edge1", workers: [{ service: "web", index: 0, change: "replaced" }] }],
+    });
+    expect(plannedVersion()).toBe("1");
+    const web = (await call("GET", "/services/web")).body as { metadata: { labels: Json } };
+    expect(web.metadata.labels).toEqual({ team: "a" });
+  });
+
+  test("--to-generation; the history is pruned to the limit; a pruned generation is a 404 that lists the kept", async () => {
+    const to2 = await call("POST", "/services/web/undo?toGeneration=2");
+    expect(to2.body).toMatchObject({ results: [{ generation: 4 }] });
+    expect(plannedVersion()).toBe("2");
+    const history = (await call("GET", "/services/web/history")).body as unknown as History;
+    expect(history.items.map((i) => i.generation)).toEqual([4, 3, 2]);
+    const gone = await call("POST", "/services/web/undo?toGeneration=1");
+    expect(gone.status).toBe(404);
+    expect(String(gone.body.error)).toContain("generation 1 is not kept (kept: 4, 3, 2; the current is 4)");
+    const bad = await call("POST", "/services/web/undo?toGeneration=x");
+    expect(bad.status).toBe(400);
+  });
+
+  test("an unknown object is a 404; its rows go with a deleted object", async () => {
+    expect((await call("GET", "/services/nope/history")).status).toBe(404);
+    expect((await call("POST", "/services/nope/undo")).status).toBe(404);
+    expect((await call("DELETE", "/services/web")).status).toBe(200);
+    const rows = store.db.query("SELECT * FROM object_history WHERE name = 'web'").all();
+    expect(rows).toEqual([]);
+    await call("POST", "/apply", [service("9")]);
+    const history = (await call("GET", "/services/web/history")).body as unknown as History;
+    expect(history.items.map((i) => i.generation)).toEqual([1]);
+    const none = await call("POST", "/services/web/undo");
+    expect(none.status).toBe(404);
+    expect(String(none.body.error)).toContain("no generation before the current one kept");
+  });
+
+  test("pruning keeps the newest N (at least one)", () => {
+    const ref = { kind: "Service", name: "prune-me" };
+    store.tx((db) => {
+      for (let g = 1; g <= 5; g++) recordGeneration(db, ref, g, { g }, 10);
+      expect(pruneHistory(db, ref, 2)).toBe(3);
+      expect(pruneHistory(db, ref, 0)).toBe(1);
+      const left = db.query("SELECT generation FROM object_history WHERE name = 'prune-me'").all();
+      expect(left).toEqual([{ generation: 5 }]);
+      recordGeneration(db, { kind: "Config", name: "c" }, 1, {}, 10);
+      expect(db.query("SELECT * FROM object_history WHERE kind = 'Config'").all()).toEqual([]);
+    });
+  });
+});
+
+describe("Dayu objects", () => {
+  const pod = (image: string) => ({
+    template: { spec: { nodeName: "edge1", containers: [{ name: "main", image }] } },
+  });
+  const jmes = (image: string) => ({
+    apiVersion: "sedna.io/v1alpha1",
+    kind: "JointMultiEdgeService",
+    metadata: { name: "det", namespace: "dayu" },
+    spec: { serviceConfig: { pos: "edge", port: 9000 }, edgeWorker: [pod(image)] },
+  });
+  const image = async () =>
+    ((await call("GET", "/services/det?namespace=dayu")).body as { spec: { template: { image: string } } })
+      .spec.template.image;
+
+  test("a JointMultiEdgeService rolls back through its spec; its Service only through it", async () => {
+    expect((await call("POST", "/apply", [jmes("repo/det:1")])).status).toBe(200);
+    expect((await call("POST", "/apply", [jmes("repo/det:2")])).status).toBe(200);
+    expect(await image()).toBe("repo/det:2");
+    const history = (await call("GET", "/jointmultiedgeservices/det/history?namespace=dayu"))
+      .body as unknown as History;
+    expect(history.items.map((i) => i.generation)).toEqual([2, 1]);
+    const owned = await call("POST", "/services/det/undo?namespace=dayu");
+    expect(owned.status).toBe(409);
+    expect(String(owned.body.error)).toContain("roll back that instead");
+    const undo = await call("POST", "/jointmultiedgeservices/det/undo?namespace=dayu");
+    expect(undo.status).toBe(200);
+    expect(await image()).toBe("repo/det:1");
+  });
+});
