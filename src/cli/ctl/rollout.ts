@@ -51,11 +51,16 @@ export async function rollout(ctx: CtlContext): Promise<number> {
       `${action ? `unknown action "${action}"` : "missing action"}; one of: history, undo`,
     );
   const { info, name } = rolloutTarget(args);
-  const base = `/${info.plural}/${encodeURIComponent(name)}`;
   const client = ctx.client();
   const { output } = ctx.options;
+  // The collection, spelled out (info.plural, for these three kinds).
+  const dayu = info.kind !== "Service";
+  const rts = info.kind === "RuntimeService";
   if (action === "history") {
-    const answer = await client.request<HistoryAnswer>("GET", `${base}/history${namespaceQuery(ctx)}`);
+    const answer = await client.request<HistoryAnswer>(
+      "GET",
+      `/${dayu ? (rts ? "runtimeservices" : "jointmultiedgeservices") : "services"}/${encodeURIComponent(name)}/history${namespaceQuery(ctx)}`,
+    );
     if (output === "json") ctx.out(toJson(answer));
     else if (output === "yaml") ctx.out(toYaml(answer));
     else ctx.out(renderTable(["GENERATION", "APPLIED", "CHANGES"], historyRows(answer, Date.now())));
@@ -65,9 +70,10 @@ export async function rollout(ctx: CtlContext): Promise<number> {
   if (ctx.options.namespace) params.set("namespace", ctx.options.namespace);
   if (ctx.options.toGeneration !== undefined) params.set("toGeneration", String(ctx.options.toGeneration));
   if (ctx.options.dryRun) params.set("dryRun", "true");
+  const query = params.size > 0 ? `?${params}` : "";
   const answer = await client.request<PlanAnswer>(
     "POST",
-    `${base}/undo${params.size > 0 ? `?${params}` : ""}`,
+    `/${dayu ? (rts ? "runtimeservices" : "jointmultiedgeservices") : "services"}/${encodeURIComponent(name)}/undo${query}`,
   );
   if (output === "json") ctx.out(toJson(answer));
   else if (output === "yaml") ctx.out(toYaml(answer));
