@@ -24,17 +24,18 @@ import {
 } from "../manifest/namespace.ts";
 import type { NodePlan } from "../manifest/plan.ts";
 import { type Mesh, resolveWorkerTemplate } from "../manifest/service.ts";
-import { diffSpecs, type SpecChange } from "../manifest/spec-diff.ts";
+import type { SpecChange } from "../manifest/spec-diff.ts";
 import type { Logger } from "../runtime/log.ts";
 import type { Store } from "../store/store.ts";
 import { rejected } from "./api-error.ts";
+import { DryRunDone, nodeChanges, objectChanges } from "./apply-changes.ts";
 import { expandDayu, releaseOwned } from "./dayu/expand.ts";
 import { describeRef, type ObjectRef, ownerOf } from "./dayu/owners.ts";
 import { DEFAULT_HISTORY_LIMIT, recordGeneration } from "./history-store.ts";
 import { qualifyServiceSpec } from "./namespaced-spec.ts";
-import { systemLabelConflicts } from "./node-labels.ts";
-import { nodeRole, nodesForPlanning, setNodeLabels } from "./node-registry.ts";
-import { type NodeChange, workerChanges } from "./plan-diff.ts";
+import { applyNodeLabels } from "./node-apply.ts";
+import { nodesForPlanning } from "./node-registry.ts";
+import type { NodeChange } from "./plan-diff.ts";
 import { catalogTooLarge, type NodeLimits, planLimits, refusedPlacements } from "./plan-limits.ts";
 import type { PlanChange } from "./plan-writer.ts";
 import { placedServices, writePlans } from "./plan-writer.ts";
@@ -85,13 +86,6 @@ export interface ApplyPlan {
   nodes: NodeChange[];
 }
 
-/** Carries a dry run's answer out of its transaction, which throwing it rolls back. */
-class DryRunDone extends Error {
-  constructor(readonly plan: ApplyPlan) {
-    super("dry run");
-  }
-}
-
 export interface LeveeEvent {
   id: number;
   ts: string;
@@ -134,16 +128,12 @@ export class ControlPlane {
         const results = this.applyInTx(db, objects, pending, false, dryRun);
         const previous = new Map<string, NodePlan | undefined>();
         const changes = this.replanInTx(pending, undefined, results, previous);
-        const nodes = changes.map(({ node, revision }) => ({
-          node,
-          revision,
-          workers: workerChanges(previous.get(node), planOf(db, node)),
-        }));
-        if (dryRun) throw new DryRunDone({ results, nodes });
+        const nodes = nodeChanges(db, changes, previous);
+        if (dryRun) throw new DryRunDone<ApplyPlan>({ results, nodes });
         return { plan: { results, nodes }, changes, recorded: pending.map((e) => this.record(e)) };
       });
     } catch (err) {
-      if (err instanceof DryRunDone) return err.plan;
+      if (err instanceof DryRunDone) return err.answer as ApplyPlan;
       throw err;
     }
     this.afterCommit(done.recorded, done.changes);
@@ -214,32 +204,10 @@ export class ControlPlane {
     // The store key: the name, qualified by the namespace outside `default`.
     const name = keyOf(object);
     if (kind === "Node") {
-      const role = nodeRole(this.store, name);
-      const conflicts = role === undefined ? [] : systemLabelConflicts(labels, role);
-      if (conflicts.length > 0) {
-        const issues = conflicts.map((c) => ({
-          kind,
-          name,
-          path: `metadata.labels["${c.key}"]`,
-          message: c.message,
-        }));
-        throw rejected(400, [issues[0] as (typeof issues)[number], ...issues.slice(1)]);
-      }
-      const labeled = setNodeLabels(this.store, name, labels);
-      if (labeled === "missing") {
-        throw rejected(404, [
-          {
-            kind,
-            name,
-            path: "metadata.name",
-            message: `node "${name}" has not joined; nodes are created by 'levee edge --token', their labels can be applied after`,
-          },
-        ]);
-      }
-      if (labeled === "changed") {
+      const { outcome, changes } = applyNodeLabels(this.store, name, labels, withChanges);
+      if (outcome === "configured")
         pending.push({ kind, name, reason: "Labeled", message: `labels set to ${JSON.stringify(labels)}` });
-      }
-      return { kind, name, outcome: labeled === "changed" ? "configured" : "unchanged" };
+      return { kind, name, outcome, ...(changes ? { changes } : {}) };
     }
     if (resourceVersion !== undefined) {
       const current = getObject(db, kind, name);
@@ -467,24 +435,4 @@ export class ControlPlane {
     for (const event of recorded) this.events.emit("event", event);
     if (changes.length > 0) this.onPlansChanged(changes);
   }
-}
-
-/** A node's stored plan (inside the transaction that wrote it). */
-function planOf(db: Database, node: string): NodePlan {
-  const row = db.query<{ plan: string }, [string]>("SELECT plan FROM plans WHERE node = ?").get(node);
-  return JSON.parse(row?.plan ?? '{"node":"","services":[],"configFiles":{}}') as NodePlan;
-}
-
-/** What an apply changes in an object: its labels (as `metadata.labels`) and its spec. */
-function objectChanges(
-  kind: string,
-  before: StoredObject | undefined,
-  labels: Record<string, string>,
-  spec: Record<string, unknown>,
-): SpecChange[] {
-  const changes = [
-    ...diffSpecs(before?.metadata.labels ?? {}, labels, "metadata.labels"),
-    ...diffSpecs(before ? storedSpec(before) : {}, spec, kind === "Config" ? "" : "spec"),
-  ];
-  return kind === "Secret" ? changes.map(({ path, op }) => ({ path, op }) as SpecChange) : changes;
 }

@@ -3,9 +3,14 @@
 // the previous (or a named) kept spec as a new generation, which the plans carry; a generation not
 // kept, a Service made from a Dayu object, an unknown object are refused with what to do; a Dayu
 // object rolls back through its own spec; the rows go with the object.
+import { Database } from "bun:sqlite";
 import { afterAll, describe, expect, test } from "bun:test";
+import { join } from "node:path";
 import { pruneHistory, recordGeneration } from "../../src/cloud/history-store.ts";
+import { migrations } from "../../src/store/migrations.ts";
+import { openStore } from "../../src/store/store.ts";
 import { ADMIN_TOKEN, inProcessCloud, registeredNode } from "../harness/cloud-api.ts";
+import { makeTempDir } from "../harness/cluster.ts";
 
 const { store, app, plane } = inProcessCloud({ historyLimit: 3 });
 afterAll(() => store.close());
@@ -139,5 +144,37 @@ describe("Dayu objects", () => {
     const undo = await call("POST", "/jointmultiedgeservices/det/undo?namespace=dayu");
     expect(undo.status).toBe(200);
     expect(await image()).toBe("repo/det:1");
+  });
+});
+
+describe("the object history migration", () => {
+  test("every Service and Dayu object starts its history with its current generation", () => {
+    const dir = makeTempDir();
+    const db = new Database(join(dir, "levee.db"));
+    const version = migrations.find((m) => m.name === "object history")?.version ?? 0;
+    const before = migrations.filter((m) => m.version < version);
+    for (const m of before) db.exec(m.sql);
+    db.exec(`PRAGMA user_version = ${before.at(-1)?.version}`);
+    db.exec(`INSERT INTO meta (key, value) VALUES ('mode', 'cloud'), ('created', 'x'), ('node-name', 'hq')`);
+    const insert = db.query(
+      `INSERT INTO resources (kind, name, namespace, uid, generation, resource_version, labels, spec, created_at, updated_at)
+       VALUES (?, ?, '', 'u', ?, 1, '{}', ?, 'c', 'u')`,
+    );
+    insert.run("Service", "web", 4, JSON.stringify({ workers: [] }));
+    insert.run("RuntimeService", "rt", 2, JSON.stringify({ spec: {} }));
+    insert.run("Config", "cfg", 3, JSON.stringify({ data: {} }));
+    db.close();
+    const migrated = openStore({ dataDir: dir, mode: "cloud" });
+    try {
+      const rows = migrated.db
+        .query("SELECT kind, name, generation, spec, applied_at FROM object_history ORDER BY kind")
+        .all();
+      expect(rows).toEqual([
+        { kind: "RuntimeService", name: "rt", generation: 2, spec: '{"spec":{}}', applied_at: "u" },
+        { kind: "Service", name: "web", generation: 4, spec: '{"workers":[]}', applied_at: "u" },
+      ]);
+    } finally {
+      migrated.close();
+    }
   });
 });
