@@ -4,7 +4,7 @@
 // revisions, events, the resource-version counter, kept generations), and is refused as the apply
 // would be.
 import { afterAll, describe, expect, test } from "bun:test";
-import { ADMIN_TOKEN, inProcessCloud, registeredNode } from "../harness/cloud-api.ts";
+import { ADMIN_TOKEN, adminCaller, inProcessCloud, registeredNode } from "../harness/cloud-api.ts";
 
 const published: string[] = [];
 const { store, app, plane } = inProcessCloud({
@@ -24,14 +24,9 @@ type Answer = {
   issues?: { path: string; message: string }[];
 };
 
-async function apply(objects: unknown[], dryRun = false): Promise<{ status: number; body: Answer }> {
-  const res = await app.request(`/api/v1/apply${dryRun ? "?dryRun=true" : ""}`, {
-    method: "POST",
-    headers: { authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": "application/json" },
-    body: JSON.stringify(objects),
-  });
-  return { status: res.status, body: (await res.json()) as Answer };
-}
+const call = adminCaller(app);
+const apply = (objects: unknown[], dryRun = false) =>
+  call<Answer>("POST", `/apply${dryRun ? "?dryRun=true" : ""}`, objects);
 
 const service = (
   name: string,

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { pruneHistory, recordGeneration } from "../../src/cloud/history-store.ts";
 import { migrations } from "../../src/store/migrations.ts";
 import { openStore } from "../../src/store/store.ts";
-import { ADMIN_TOKEN, inProcessCloud, registeredNode } from "../harness/cloud-api.ts";
+import { adminCaller, inProcessCloud, registeredNode } from "../harness/cloud-api.ts";
 import { makeTempDir } from "../harness/cluster.ts";
 
 const { store, app, plane } = inProcessCloud({ historyLimit: 3 });
@@ -18,14 +18,7 @@ registeredNode(store, "edge1");
 plane.replan("joined");
 
 type Json = Record<string, unknown>;
-async function call(method: string, path: string, body?: unknown): Promise<{ status: number; body: Json }> {
-  const res = await app.request(`/api/v1${path}`, {
-    method,
-    headers: { authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": "application/json" },
-    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-  });
-  return { status: res.status, body: (await res.json()) as Json };
-}
+const call = adminCaller(app);
 
 const service = (version: string, labels: Record<string, string> = {}) => ({
   apiVersion: "levee/v1",

@@ -8,6 +8,7 @@
 import { describe, expect, test } from "bun:test";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
+import type { WorkerSnapshot } from "../../src/node/workers/supervisor.ts";
 import {
   type Cluster,
   httpWorkerService,
@@ -17,13 +18,7 @@ import {
   withCluster,
 } from "../harness/cluster.ts";
 
-interface AgentWorker {
-  service: string;
-  index: number;
-  port: number | null;
-  pid: number | null;
-  ready: boolean;
-}
+type AgentWorker = Pick<WorkerSnapshot, "service" | "index" | "port" | "pid" | "ready">;
 
 interface Answer {
   results: { kind: string; name: string; outcome: string; generation?: number; changes?: unknown[] }[];

@@ -112,3 +112,19 @@ export function everyRouteCloud(): InProcessCloud & { logs: LogStreams } {
   });
   return { ...cloud, logs };
 }
+
+/** A JSON call to `app`'s API (/api/v1 + path) with the admin token: the status and the parsed body. */
+export function adminCaller(app: Hono) {
+  return async <T = Record<string, unknown>>(
+    method: string,
+    path: string,
+    body?: unknown,
+  ): Promise<{ status: number; body: T }> => {
+    const res = await app.request(`/api/v1${path}`, {
+      method,
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": "application/json" },
+      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+    });
+    return { status: res.status, body: (await res.json()) as T };
+  };
+}
