@@ -3,6 +3,7 @@
 // node's workers (plan-diff.ts, against the plan the node had). And how a dry run leaves its
 // transaction: by throwing its answer (DryRunDone), which rolls everything back.
 import type { Database } from "bun:sqlite";
+import { DAYU_KINDS } from "../manifest/dayu/sedna-schema.ts";
 import type { NodePlan } from "../manifest/plan.ts";
 import { diffSpecs, type SpecChange } from "../manifest/spec-diff.ts";
 import { type NodeChange, workerChanges } from "./plan-diff.ts";
@@ -25,9 +26,28 @@ export function objectChanges(
 ): SpecChange[] {
   const changes = [
     ...diffSpecs(before?.metadata.labels ?? {}, labels, "metadata.labels"),
-    ...diffSpecs(before ? storedSpec(before) : {}, spec, kind === "Config" ? "" : "spec"),
+    ...specChanges(kind, before ? storedSpec(before) : {}, spec),
   ];
   return kind === "Secret" ? changes.map(({ path, op }) => ({ path, op }) as SpecChange) : changes;
+}
+
+/**
+ * The changes between two stored specs, named by their paths in the manifest: `spec.` for most
+ * kinds, a Config's `data.`/`binaryData.` at the top, a Dayu object's `spec.` and
+ * `metadata.annotations.` (the store keeps them, with its namespace, under one spec).
+ */
+export function specChanges(
+  kind: string,
+  before: Record<string, unknown>,
+  after: Record<string, unknown>,
+): SpecChange[] {
+  if (kind === "Config") return diffSpecs(before, after, "");
+  if (!(DAYU_KINDS as readonly string[]).includes(kind)) return diffSpecs(before, after, "spec");
+  const shape = (saved: Record<string, unknown>) => ({
+    metadata: { annotations: saved.annotations ?? {} },
+    spec: saved.spec ?? {},
+  });
+  return diffSpecs(shape(before), shape(after));
 }
 
 /**

@@ -7,8 +7,9 @@ import type { Database } from "bun:sqlite";
 import { SEDNA_API_VERSION } from "../manifest/dayu/sedna-schema.ts";
 import { parseObject, type Resource } from "../manifest/manifest.ts";
 import { describeKey, refOf } from "../manifest/namespace.ts";
-import { diffSpecs, type SpecChange } from "../manifest/spec-diff.ts";
+import type { SpecChange } from "../manifest/spec-diff.ts";
 import { ApiError, rejected } from "./api-error.ts";
+import { specChanges } from "./apply-changes.ts";
 import { describeRef, ownerOf } from "./dayu/owners.ts";
 import type { SavedDayu } from "./dayu/views.ts";
 import { HISTORY_KINDS, listGenerations } from "./history-store.ts";
@@ -50,7 +51,7 @@ export function rolloutHistory(db: Database, kind: string, key: string): Rollout
       generation: g.generation,
       appliedAt: g.appliedAt,
       current: g.generation === object.metadata.generation,
-      ...(older ? { changes: diffSpecs(older.spec, g.spec, "spec") } : {}),
+      ...(older ? { changes: specChanges(kind, older.spec, g.spec) } : {}),
     };
   });
   return { ...refOf(kind, key), generation: object.metadata.generation, items };

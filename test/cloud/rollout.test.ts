@@ -131,12 +131,46 @@ describe("Dayu objects", () => {
     const history = (await call("GET", "/jointmultiedgeservices/det/history?namespace=dayu"))
       .body as unknown as History;
     expect(history.items.map((i) => i.generation)).toEqual([2, 1]);
+    // Named by their paths in the manifest.
+    expect(history.items[0]?.changes).toEqual([
+      {
+        path: "spec.edgeWorker[0].template.spec.containers[0].image",
+        op: "changed",
+        before: "repo/det:1",
+        after: "repo/det:2",
+      },
+    ]);
     const owned = await call("POST", "/services/det/undo?namespace=dayu");
     expect(owned.status).toBe(409);
     expect(String(owned.body.error)).toContain("roll back that instead");
     const undo = await call("POST", "/jointmultiedgeservices/det/undo?namespace=dayu");
     expect(undo.status).toBe(200);
     expect(await image()).toBe("repo/det:1");
+  });
+
+  test("a dry run of a Dayu object: its changes and its Service's, the node's worker, nothing stored", async () => {
+    const count = () => store.db.query("SELECT count(*) AS n FROM events").get();
+    const events = count();
+    const dry = await call<{ results: Json[]; nodes: Json[] }>("POST", "/apply?dryRun=true", [
+      jmes("repo/det:3"),
+    ]);
+    expect(dry.status).toBe(200);
+    expect(dry.body.results).toMatchObject([
+      {
+        kind: "JointMultiEdgeService",
+        outcome: "configured",
+        changes: [{ path: "spec.edgeWorker[0].template.spec.containers[0].image", after: "repo/det:3" }],
+      },
+      {
+        kind: "Service",
+        outcome: "configured",
+        owner: { kind: "JointMultiEdgeService" },
+        changes: [{ path: "spec.template.image", before: "repo/det:1", after: "repo/det:3" }],
+      },
+    ]);
+    expect(dry.body.nodes).toMatchObject([{ node: "edge1", workers: [{ change: "replaced" }] }]);
+    expect(await image()).toBe("repo/det:1");
+    expect(count()).toEqual(events);
   });
 });
 
