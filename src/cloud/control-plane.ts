@@ -127,7 +127,7 @@ export class ControlPlane {
       done = this.store.tx((db) => {
         const results = this.applyInTx(db, objects, pending, false, dryRun);
         const previous = new Map<string, NodePlan | undefined>();
-        const changes = this.replanInTx(pending, undefined, results, previous);
+        const changes = this.replanInTx(pending, undefined, results, previous, dryRun);
         const nodes = nodeChanges(db, changes, previous);
         if (dryRun) throw new DryRunDone<ApplyPlan>({ results, nodes });
         return { plan: { results, nodes }, changes, recorded: pending.map((e) => this.record(e)) };
@@ -365,13 +365,15 @@ export class ControlPlane {
    * Plans every node (or only one) from the stored resources; call inside a transaction. After an
    * apply or a delete (`applied`: what it stored), a placement the limits refuse throws
    * an ApiError (409), and so does a mesh catalog too large for a sync message; otherwise what does not
-   * fit is left pending, with an event.
+   * fit is left pending, with an event. `previous` collects the changed nodes' plans before; a dry
+   * run (`dryRun`) logs nothing.
    */
   private replanInTx(
     pending: PendingEvent[],
     only?: string,
     applied?: readonly ApplyResult[],
     previous?: Map<string, NodePlan | undefined>,
+    dryRun = false,
   ): PlanChange[] {
     const db = this.store.db;
     forgetRestarts(db);
@@ -419,7 +421,7 @@ export class ControlPlane {
       }
     }
     for (const u of replaceUnplaced(db, unplaced, only)) {
-      this.log.warn("workers not placed", { ...u });
+      if (!dryRun) this.log.warn("workers not placed", { ...u });
       pending.push({ kind: "Service", name: u.service, reason: "NotPlaced", message: u.reason });
     }
     return changes;
