@@ -189,6 +189,7 @@ export async function startCloud(config: CloudConfig): Promise<CloudAgent> {
       catalog.markDirty();
     },
     planLimits(config.nodeLimits),
+    config.historyLimit,
   );
   const phaseEvents = batchEvents((events) => plane.recordEvents(events));
   // The Kubernetes API's view of the store (src/cloud/kube/): `default/kubernetes` is this listener.

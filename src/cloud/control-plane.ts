@@ -6,6 +6,10 @@
 // deliverable: what an apply would put beyond a node's limits is refused (plan-limits.ts), what a
 // re-plan without an apply cannot place stays pending (unplaced-store.ts). A worker restart is
 // desired state too: a count in that worker's plan entry (worker-restarts.ts).
+// A dry run (applyPlan with dryRun) is the same apply in the same transaction, rolled back at the
+// end: what it answers (outcomes, spec changes, each node's worker changes, refusals) is what the
+// apply would do, and nothing of it is stored. Each new generation of a Service or Dayu object is
+// kept (history-store.ts) for `rollout undo`.
 import type { Database } from "bun:sqlite";
 import { EventEmitter } from "node:events";
 import type { Warning } from "../manifest/dayu/warnings.ts";
@@ -18,15 +22,20 @@ import {
   objectKey,
   refOf,
 } from "../manifest/namespace.ts";
+import type { NodePlan } from "../manifest/plan.ts";
 import { type Mesh, resolveWorkerTemplate } from "../manifest/service.ts";
+import type { SpecChange } from "../manifest/spec-diff.ts";
 import type { Logger } from "../runtime/log.ts";
 import type { Store } from "../store/store.ts";
 import { rejected } from "./api-error.ts";
+import { DryRunDone, nodeChanges, objectChanges } from "./apply-changes.ts";
 import { expandDayu, releaseOwned } from "./dayu/expand.ts";
 import { describeRef, type ObjectRef, ownerOf } from "./dayu/owners.ts";
+import { DEFAULT_HISTORY_LIMIT, recordGeneration } from "./history-store.ts";
 import { qualifyServiceSpec } from "./namespaced-spec.ts";
-import { systemLabelConflicts } from "./node-labels.ts";
-import { nodeRole, nodesForPlanning, setNodeLabels } from "./node-registry.ts";
+import { applyNodeLabels } from "./node-apply.ts";
+import { nodesForPlanning } from "./node-registry.ts";
+import type { NodeChange } from "./plan-diff.ts";
 import { catalogTooLarge, type NodeLimits, planLimits, refusedPlacements } from "./plan-limits.ts";
 import type { PlanChange } from "./plan-writer.ts";
 import { placedServices, writePlans } from "./plan-writer.ts";
@@ -66,6 +75,15 @@ export interface ApplyResult {
   owner?: ObjectRef;
   /** What the translation of a Dayu object does not honour (paths in the object). */
   warnings?: Warning[];
+  /** A dry run's: what changes in the stored spec and labels (`metadata.labels...`). */
+  changes?: SpecChange[];
+}
+
+/** What an apply did, or would do (a dry run): each object's outcome and each node's workers. */
+export interface ApplyPlan {
+  results: ApplyResult[];
+  /** The nodes whose plan changes, with what that does to their workers. */
+  nodes: NodeChange[];
 }
 
 export interface LeveeEvent {
@@ -87,19 +105,39 @@ export class ControlPlane {
     private readonly log: Logger,
     private readonly onPlansChanged: (changes: PlanChange[]) => void,
     private readonly limits: NodeLimits = planLimits(),
+    /** How many generations of each Service and Dayu object are kept (history-store.ts). */
+    private readonly historyLimit = DEFAULT_HISTORY_LIMIT,
   ) {
     this.events.setMaxListeners(0);
   }
 
   apply(objects: ManifestObject[]): ApplyResult[] {
+    return this.applyPlan(objects).results;
+  }
+
+  /**
+   * Applies the objects, or with `dryRun` says what applying them would do and stores nothing:
+   * the same code in the same transaction, rolled back (a refusal is the apply's refusal).
+   */
+  applyPlan(objects: ManifestObject[], options: { dryRun?: boolean } = {}): ApplyPlan {
+    const dryRun = options.dryRun === true;
     const pending: PendingEvent[] = [];
-    const { results, changes, recorded } = this.store.tx((db) => {
-      const results = this.applyInTx(db, objects, pending, false);
-      const changes = this.replanInTx(pending, undefined, results);
-      return { results, changes, recorded: pending.map((e) => this.record(e)) };
-    });
-    this.afterCommit(recorded, changes);
-    return results;
+    let done: { plan: ApplyPlan; changes: PlanChange[]; recorded: LeveeEvent[] };
+    try {
+      done = this.store.tx((db) => {
+        const results = this.applyInTx(db, objects, pending, false, dryRun);
+        const previous = new Map<string, NodePlan | undefined>();
+        const changes = this.replanInTx(pending, undefined, results, previous, dryRun);
+        const nodes = nodeChanges(db, changes, previous);
+        if (dryRun) throw new DryRunDone<ApplyPlan>({ results, nodes });
+        return { plan: { results, nodes }, changes, recorded: pending.map((e) => this.record(e)) };
+      });
+    } catch (err) {
+      if (err instanceof DryRunDone) return err.answer as ApplyPlan;
+      throw err;
+    }
+    this.afterCommit(done.recorded, done.changes);
+    return done.plan;
   }
 
   /** The objects (Dayu ones expanded), then what their owners no longer make removed. */
@@ -108,11 +146,12 @@ export class ControlPlane {
     objects: readonly ManifestObject[],
     pending: PendingEvent[],
     retranslateAll: boolean,
+    withChanges = false,
   ): ApplyResult[] {
     const expansion = expandDayu(db, objects, retranslateAll);
     const results: ApplyResult[] = this.createNamespaces(db, objects, pending);
     for (const item of expansion.items) {
-      const result = this.applyOne(db, item.object, item.labels, pending);
+      const result = this.applyOne(db, item.object, item.labels, pending, withChanges);
       if (item.owner) result.owner = refOf(item.owner.kind, item.owner.name);
       if (item.warnings && item.warnings.length > 0) result.warnings = item.warnings;
       results.push(result);
@@ -158,38 +197,17 @@ export class ControlPlane {
     object: ManifestObject,
     labels: Record<string, string>,
     pending: PendingEvent[],
+    withChanges: boolean,
   ): ApplyResult {
     const { kind } = object;
     const { resourceVersion } = object.metadata;
     // The store key: the name, qualified by the namespace outside `default`.
     const name = keyOf(object);
     if (kind === "Node") {
-      const role = nodeRole(this.store, name);
-      const conflicts = role === undefined ? [] : systemLabelConflicts(labels, role);
-      if (conflicts.length > 0) {
-        const issues = conflicts.map((c) => ({
-          kind,
-          name,
-          path: `metadata.labels["${c.key}"]`,
-          message: c.message,
-        }));
-        throw rejected(400, [issues[0] as (typeof issues)[number], ...issues.slice(1)]);
-      }
-      const labeled = setNodeLabels(this.store, name, labels);
-      if (labeled === "missing") {
-        throw rejected(404, [
-          {
-            kind,
-            name,
-            path: "metadata.name",
-            message: `node "${name}" has not joined; nodes are created by 'levee edge --token', their labels can be applied after`,
-          },
-        ]);
-      }
-      if (labeled === "changed") {
+      const { outcome, changes } = applyNodeLabels(this.store, name, labels, withChanges);
+      if (outcome === "configured")
         pending.push({ kind, name, reason: "Labeled", message: `labels set to ${JSON.stringify(labels)}` });
-      }
-      return { kind, name, outcome: labeled === "changed" ? "configured" : "unchanged" };
+      return { kind, name, outcome, ...(changes ? { changes } : {}) };
     }
     if (resourceVersion !== undefined) {
       const current = getObject(db, kind, name);
@@ -205,16 +223,22 @@ export class ControlPlane {
       }
     }
     const spec = specOf(object);
+    const before = getObject(db, kind, name);
     const { outcome, object: stored } = upsertObject(db, kind, name, labels, spec);
+    const { generation } = stored.metadata;
     if (outcome !== "unchanged") {
       pending.push({
         kind,
         name,
         reason: outcome === "created" ? "Created" : "Configured",
-        message: `generation ${stored.metadata.generation}`,
+        message: `generation ${generation}`,
       });
     }
-    return { ...refOf(kind, name), outcome, generation: stored.metadata.generation };
+    if (outcome === "created" || generation !== before?.metadata.generation)
+      recordGeneration(db, { kind, name }, generation, spec, this.historyLimit);
+    const result: ApplyResult = { ...refOf(kind, name), outcome, generation };
+    if (withChanges && outcome !== "unchanged") result.changes = objectChanges(kind, before, labels, spec);
+    return result;
   }
 
   /**
@@ -341,9 +365,16 @@ export class ControlPlane {
    * Plans every node (or only one) from the stored resources; call inside a transaction. After an
    * apply or a delete (`applied`: what it stored), a placement the limits refuse throws
    * an ApiError (409), and so does a mesh catalog too large for a sync message; otherwise what does not
-   * fit is left pending, with an event.
+   * fit is left pending, with an event. `previous` collects the changed nodes' plans before; a dry
+   * run (`dryRun`) logs nothing.
    */
-  private replanInTx(pending: PendingEvent[], only?: string, applied?: readonly ApplyResult[]): PlanChange[] {
+  private replanInTx(
+    pending: PendingEvent[],
+    only?: string,
+    applied?: readonly ApplyResult[],
+    previous?: Map<string, NodePlan | undefined>,
+    dryRun = false,
+  ): PlanChange[] {
     const db = this.store.db;
     forgetRestarts(db);
     // Known by key; a service's Config mounts and upstreams name objects of its own namespace.
@@ -372,7 +403,7 @@ export class ControlPlane {
         throw rejected(409, [refused[0] as (typeof refused)[number], ...refused.slice(1)]);
     }
     const plans = new Map([...planned].map(([node, p]) => [node, p.plan]));
-    const changes = writePlans(db, plans);
+    const changes = writePlans(db, plans, previous);
     // An apply or a delete re-plans every node (`only` undefined): `plans` are all the plans.
     if (applied) {
       const meshOf = services.map((s) => ({ name: s.name, mesh: s.spec.mesh as Partial<Mesh> | undefined }));
@@ -390,7 +421,7 @@ export class ControlPlane {
       }
     }
     for (const u of replaceUnplaced(db, unplaced, only)) {
-      this.log.warn("workers not placed", { ...u });
+      if (!dryRun) this.log.warn("workers not placed", { ...u });
       pending.push({ kind: "Service", name: u.service, reason: "NotPlaced", message: u.reason });
     }
     return changes;

@@ -12,8 +12,17 @@ export interface PlanChange {
   revision: number;
 }
 
-export function writePlans(db: Database, plans: Map<string, NodePlan>): PlanChange[] {
+/**
+ * With `previous`, each changed node's plan before the change is put there (undefined: it had none),
+ * for what the change does to its workers (plan-diff.ts).
+ */
+export function writePlans(
+  db: Database,
+  plans: Map<string, NodePlan>,
+  previous?: Map<string, NodePlan | undefined>,
+): PlanChange[] {
   const changed: PlanChange[] = [];
+  const oldPlan = db.query<{ plan: string }, [string]>("SELECT plan FROM plans WHERE node = ?");
   const select = db.query<{ revision: number; hash: string }, [string]>(
     "SELECT revision, hash FROM plans WHERE node = ?",
   );
@@ -24,9 +33,11 @@ export function writePlans(db: Database, plans: Map<string, NodePlan>): PlanChan
     const hash = sha256Hex(text);
     const row = select.get(node);
     if (!row) {
+      previous?.set(node, undefined);
       insert.run(node, hash, text);
       changed.push({ node, revision: 1 });
     } else if (row.hash !== hash) {
+      if (previous) previous.set(node, JSON.parse(oldPlan.get(node)?.plan ?? "null") ?? undefined);
       update.run(row.revision + 1, hash, text, node);
       changed.push({ node, revision: row.revision + 1 });
     }

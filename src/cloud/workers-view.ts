@@ -14,6 +14,8 @@ export interface WorkerView {
   exitCode: number | null;
   signal: string | null;
   since: string | null;
+  /** The generation of the service the worker runs (as its node reported it). */
+  generation?: number;
 }
 
 interface StatusRow {
@@ -68,6 +70,7 @@ export function listWorkers(store: Store, filter: { service?: string; node?: str
             exitCode: s.exit_code,
             signal: s.signal,
             since: s.since,
+            ...(s.generation !== null ? { generation: s.generation } : {}),
           });
           continue;
         }

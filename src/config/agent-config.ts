@@ -53,6 +53,8 @@ export interface CloudConfig extends AgentConfig {
   artifactMaxBytes: number;
   /** Limits of one node's plan (--max-services-per-node, --max-workers-per-node). */
   nodeLimits: { servicesPerNode: number; workersPerNode: number };
+  /** Generations kept of each Service and Dayu object (rollout history). */
+  historyLimit: number;
 }
 
 export interface EdgeConfig extends AgentConfig {
@@ -112,6 +114,7 @@ type CloudOptions = AgentOptions &
     | "artifactMaxSize"
     | "maxServicesPerNode"
     | "maxWorkersPerNode"
+    | "historyLimit"
   >;
 
 export function resolveCloudConfig(o: CloudOptions): CloudConfig {
@@ -133,6 +136,7 @@ export function resolveCloudConfig(o: CloudOptions): CloudConfig {
       : undefined,
     artifactMaxBytes: o.artifactMaxSize,
     nodeLimits: { servicesPerNode: o.maxServicesPerNode, workersPerNode: o.maxWorkersPerNode },
+    historyLimit: o.historyLimit,
   };
 }
 

@@ -263,6 +263,13 @@ export const optionsSchema = z.object({
     placeholder: "N",
     defaultText: String(DEFAULT_MAX_WORKERS_PER_NODE),
   }),
+  historyLimit: opt(z.coerce.number({ error: "expected a number" }).int().min(1).max(1000).default(10), {
+    scopes: ["cloud"],
+    description:
+      "how many generations of each Service and Dayu object are kept for `levee ctl rollout history` and `rollout undo`",
+    placeholder: "N",
+    defaultText: "10",
+  }),
   cloud: opt(httpUrl, {
     scopes: ["edge"],
     description: "URL of the cloud API, e.g. http://10.0.0.1:7400",
@@ -309,6 +316,13 @@ export const optionsSchema = z.object({
     scopes: ["ctl"],
     description: "apply --wait: give up after this long (e.g. 30s, 5m)",
     placeholder: "DURATION",
+  }),
+  toGeneration: opt(z.coerce.number({ error: "expected a generation number" }).int().min(1).optional(), {
+    scopes: ["ctl"],
+    description: "rollout undo: the kept generation to go back to (`levee ctl rollout history` lists them)",
+    placeholder: "N",
+    defaultText: "the generation before the current",
+    flagOnly: true,
   }),
   ttl: opt(z.string().default("24h"), {
     scopes: ["ctl"],
@@ -381,8 +395,9 @@ export const optionsSchema = z.object({
     placeholder: "MODE",
   }),
   dryRun: opt(booleanish.default(false), {
-    scopes: ["install", "uninstall"],
-    description: "print every file and command instead of changing the system",
+    scopes: ["install", "uninstall", "ctl"],
+    description:
+      "install, uninstall: print every file and command instead of changing the system; ctl apply, rollout undo: say what would change (each object, each node's workers) and store nothing",
     flagOnly: true,
   }),
   root: opt(z.string().min(1).default("/"), {

@@ -432,4 +432,29 @@ export const migrations: readonly Migration[] = [
       CREATE INDEX node_certificates_revoked ON node_certificates (expires_at) WHERE revoked_at IS NOT NULL;
     `,
   },
+  {
+    version: 13,
+    name: "object history",
+    sql: `
+      -- CLOUD: the specs of the last generations of each Service and Dayu object (the newest N,
+      -- --history-limit), for levee ctl rollout history and rollout undo
+      -- (src/cloud/history-store.ts). Gone with the object. Seeded with every such object's current
+      -- generation.
+      CREATE TABLE object_history (
+        kind       TEXT NOT NULL,
+        name       TEXT NOT NULL,           -- the object's key (as resources.name)
+        generation INTEGER NOT NULL,
+        spec       TEXT NOT NULL,           -- JSON, as resources.spec at that generation
+        applied_at TEXT NOT NULL,
+        PRIMARY KEY (kind, name, generation)
+      ) STRICT;
+      INSERT INTO object_history (kind, name, generation, spec, applied_at)
+        SELECT kind, name, generation, spec, updated_at FROM resources
+        WHERE kind IN ('Service', 'JointMultiEdgeService', 'RuntimeService');
+      CREATE TRIGGER object_history_gone AFTER DELETE ON resources
+      BEGIN
+        DELETE FROM object_history WHERE kind = OLD.kind AND name = OLD.name;
+      END;
+    `,
+  },
 ];

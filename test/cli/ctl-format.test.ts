@@ -298,6 +298,7 @@ describe("server and token", () => {
     uses: 1,
     outDir: ".",
     artifacts: false,
+    dryRun: false,
   };
 
   test("defaults: api.url and admin.token in the data dir; 0.0.0.0 becomes loopback", () => {

@@ -74,7 +74,14 @@ for (const broker of BROKER_KINDS)
         const r = await apply(c, serviceManifest("echo", ["edge1", "edge2", "edge3"]));
         expect(r.body).toEqual({
           results: [{ kind: "Service", name: "echo", outcome: "created", generation: 1 }],
+          nodes: expect.any(Array),
         });
+        // Each edge's plan changed: its workers of echo are added.
+        const added = (r.body as { nodes: { node: string; workers: { change: string }[] }[] }).nodes;
+        expect(added.map((n) => n.node)).toEqual(["edge1", "edge2", "edge3"]);
+        expect(added.every((n) => n.workers.length > 0 && n.workers.every((w) => w.change === "added"))).toBe(
+          true,
+        );
         const ms = await allApplied(c);
         console.log(`apply → all 4 nodes acknowledged in ${Math.round(ms)} ms`);
         const list = await nodes(c);

@@ -39,13 +39,21 @@ export interface InProcessCloudOptions {
   deps?: Partial<CloudApiDeps>;
   /** Per-node plan limits (default: the cloud's defaults). */
   limits?: NodeLimits;
+  /** Generations kept per Service and Dayu object (default: the cloud's default). */
+  historyLimit?: number;
 }
 
 /** The caller closes `store` (afterAll). Nodes get mqtt://127.0.0.1:1883 as their broker. */
 export function inProcessCloud(options: InProcessCloudOptions = {}): InProcessCloud {
   const store = options.store ?? openStore({ dataDir: makeTempDir(), mode: "cloud" });
   const log = options.log ?? createLogger({ level: "error", format: "json", write: () => {} });
-  const plane = new ControlPlane(store, log, options.onPlansChanged ?? (() => {}), options.limits);
+  const plane = new ControlPlane(
+    store,
+    log,
+    options.onPlansChanged ?? (() => {}),
+    options.limits,
+    options.historyLimit,
+  );
   const replan = options.replanOnJoin ?? true;
   const app = cloudApiApp({
     store,
@@ -103,4 +111,20 @@ export function everyRouteCloud(): InProcessCloud & { logs: LogStreams } {
     },
   });
   return { ...cloud, logs };
+}
+
+/** A JSON call to `app`'s API (/api/v1 + path) with the admin token: the status and the parsed body. */
+export function adminCaller(app: Hono) {
+  return async <T = Record<string, unknown>>(
+    method: string,
+    path: string,
+    body?: unknown,
+  ): Promise<{ status: number; body: T }> => {
+    const res = await app.request(`/api/v1${path}`, {
+      method,
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": "application/json" },
+      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+    });
+    return { status: res.status, body: (await res.json()) as T };
+  };
 }

@@ -22,9 +22,22 @@ interface Entry {
 
 const SUBCOMMANDS: Record<string, Entry> = {
   apply: {
-    usage: "apply -f FILE|- [--wait [--timeout 120s]]",
-    summary: "create or update the objects in a YAML or JSON manifest (all or nothing)",
+    usage: "apply -f FILE|- [--wait [--timeout 120s]] [--dry-run]",
+    summary:
+      "create or update the objects in a YAML or JSON manifest (all or nothing); --dry-run: say what it would do, store nothing",
     run: lazy(async () => (await import("../ctl/apply.ts")).apply),
+  },
+  diff: {
+    usage: "diff -f FILE|-",
+    summary:
+      "what applying the file would change: each object's fields, each node's workers (added, replaced, stopped); nothing stored",
+    run: lazy(async () => (await import("../ctl/diff.ts")).diff),
+  },
+  rollout: {
+    usage: "rollout history|undo KIND/NAME [--to-generation N] [--dry-run]",
+    summary:
+      "the kept generations of a service or Dayu object, or roll it back to one (the previous by default) as a new generation",
+    run: lazy(async () => (await import("../ctl/rollout.ts")).rollout),
   },
   convert: {
     usage: "convert -f FILE|- [-o yaml|json]",

@@ -1,9 +1,11 @@
 // `levee ctl apply -f FILE|-`: sends the manifest file (YAML or JSON, one or more objects) as it
 // is to POST /api/v1/apply, which applies all of it or nothing, and prints `service/echo created`
 // per object. With --wait it then follows the rollout (see wait.ts) until done or --timeout.
+// With --dry-run it only says what it would do (diff.ts).
 import { parseDuration } from "../../manifest/duration.ts";
 import { UsageError } from "../../runtime/errors.ts";
 import { type CtlContext, takeArgs } from "./context.ts";
+import { applyDryRun } from "./diff.ts";
 import { applyLines, toJson, toYaml } from "./format.ts";
 import { objectRef } from "./kinds.ts";
 import { readManifest, warningLines } from "./manifest-file.ts";
@@ -11,6 +13,7 @@ import type { ApplyResult, ApplyWarning } from "./types.ts";
 import { revisionSnapshot, waitForRollout } from "./wait.ts";
 
 export async function apply(ctx: CtlContext): Promise<number> {
+  if (ctx.options.dryRun) return applyDryRun(ctx);
   takeArgs(ctx.args, 0);
   const { filename, wait, output } = ctx.options;
   if (!filename) throw new UsageError("missing -f FILE (a YAML or JSON manifest, or - for standard input)");

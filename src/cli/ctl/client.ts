@@ -34,6 +34,8 @@ export type CtlOptions = Pick<
   | "artifacts"
   | "node"
   | "namespace"
+  | "dryRun"
+  | "toGeneration"
 >;
 
 /** A failure of the server or the API: exit 1, a one-line message and optional detail lines. */

@@ -35,6 +35,7 @@ import { mountMetricsRoutes } from "./routes-metrics.ts";
 import { describeHealthRoutes, mountOpenApiRoute } from "./routes-openapi.ts";
 import { mountPlanKeyRoute } from "./routes-plan-key.ts";
 import { mountResourceRoutes, type ResourceHooks } from "./routes-resources.ts";
+import { mountRolloutRoutes } from "./routes-rollout.ts";
 import { mountTokenRoutes } from "./routes-tokens.ts";
 import { mountWorkerRestartRoute } from "./routes-worker-restart.ts";
 
@@ -124,6 +125,7 @@ export function cloudApiApp(deps: CloudApiDeps): Hono {
   // The admin.
   mountTokenRoutes(routes, store, admin);
   mountResourceRoutes(routes, store, plane, admin, deps.hooks);
+  mountRolloutRoutes(routes, store, plane, admin);
   mountWorkerRestartRoute(routes, store, plane, admin);
   mountBrokerRoutes(routes, store, deps.cloudMqttPassword, admin);
   if (deps.backup) mountBackupRoute(routes, { take: deps.backup, log, admin: adminToken });

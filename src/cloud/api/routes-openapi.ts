@@ -13,6 +13,10 @@ export const API_TAGS = [
   { name: "nodes", description: "Joining, and what nodes call with their own credentials." },
   { name: "objects", description: "Desired state: apply, list, get and delete levee's kinds." },
   { name: "dayu", description: "Dayu's kinds (JointMultiEdgeService, RuntimeService) with their status." },
+  {
+    name: "rollout",
+    description: "The kept generations of Services and Dayu objects, and rolling back to one.",
+  },
   { name: "workers", description: "The workers, their routes, restarts and logs." },
   { name: "artifacts", description: "Content-addressed blobs that workers mount." },
   { name: "cluster", description: "Events, backups and the files for an external broker." },

@@ -15,7 +15,7 @@ import { deleteNode, getNode, listNodes } from "../node-registry.ts";
 import { pinnedToUnknownNodes } from "../planner.ts";
 import { unplacedWorkers } from "../unplaced-store.ts";
 import { listWorkers, unjoinedWorkers } from "../workers-view.ts";
-import { apiError } from "./errors.ts";
+import { apiError, parseQuery } from "./errors.ts";
 import { namespaceParam, objectParams, objectRouteSpecs } from "./object-params.ts";
 import { jsonSchemaOf } from "./openapi.ts";
 import type { ApiRoutes } from "./route-registry.ts";
@@ -35,6 +35,14 @@ const workersQuery = z.object({
   service: z.string().optional().describe("only this service's workers"),
   namespace: z.string().optional().describe("the service's namespace (default: default)"),
   node: z.string().optional().describe("only the workers on this node"),
+});
+const applyQuery = z.object({
+  dryRun: z
+    .enum(["true", "false"], { error: "expected true or false" })
+    .optional()
+    .describe(
+      "true: answer what the apply would do (the same answer, and the same refusals) and store nothing",
+    ),
 });
 const eventsQuery = z.object({
   since: z.string().optional().describe("every event after this id (default: the newest 100)"),
@@ -65,17 +73,19 @@ export function mountResourceRoutes(
     summary: "Apply manifests: all of them or nothing",
     tag: "objects",
     auth: "admin",
+    query: applyQuery,
     body: {
       contentType: ["application/yaml", "application/json"],
       description: "manifests (YAML, several documents; or JSON)",
       schema: manifestSchema,
     },
     responses: {
-      200: "{results: [{kind, name, namespace?, outcome, generation}], warnings?}",
+      200: "{results: [{kind, name, namespace?, outcome, generation, changes? (dry run: [{path, op, before?, after?}])}], nodes: [{node, revision, workers: [{service, index, change: added|replaced|updated|stopped, generation?}]}], dryRun?: true, warnings?}",
       409: "a conflict; nothing was applied",
     },
   } as const;
   api.add(apply, guard, async (c) => {
+    const dryRun = parseQuery(c, applyQuery).dryRun === "true";
     const body = await c.req.text();
     const parsed = parseManifests(body, c.req.header("content-type"));
     if (!parsed.ok) return apiError(c, 400, "invalid manifest; nothing was applied", parsed.issues);
@@ -86,12 +96,17 @@ export function mountResourceRoutes(
       return i >= 0 ? { document: i } : {};
     };
     try {
-      const applied = plane.apply(parsed.objects);
+      const { results: applied, nodes } = plane.applyPlan(parsed.objects, { dryRun });
       const warnings = applied.flatMap((r) =>
         applyWarnings(r, documentOf(r.kind, objectKey(r.kind, r.namespace, r.name))),
       );
       const results = applied.map(({ warnings: _, ...result }) => result);
-      return c.json(warnings.length > 0 ? { results, warnings } : { results });
+      return c.json({
+        results,
+        nodes,
+        ...(dryRun ? { dryRun: true } : {}),
+        ...(warnings.length > 0 ? { warnings } : {}),
+      });
     } catch (err) {
       // The same refusal, with the document each issue is about and what it means for the rest.
       if (!(err instanceof ApiError)) throw err;
@@ -101,7 +116,8 @@ export function mountResourceRoutes(
         ...issue,
         ...(issue.kind && issue.name ? refOf(issue.kind, issue.name) : {}),
       }));
-      throw new ApiError(err.status, `${err.message}; nothing was applied`, issues ? { issues } : {});
+      const what = dryRun ? "the apply would be refused" : "nothing was applied";
+      throw new ApiError(err.status, `${err.message}; ${what}`, issues ? { issues } : {});
     }
   });
 
