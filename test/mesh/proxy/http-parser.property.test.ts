@@ -8,7 +8,8 @@ import { type ParsedRequest, parseStream, splitAt } from "./parse-stream.ts";
 import { FRAMING_LINES, oracle } from "./smuggling-oracle.ts";
 
 const enc = (s: string) => Buffer.from(s, "latin1");
-const RUNS = Number(process.env.PROPERTY_RUNS ?? 300);
+// LEVEE_FUZZ_RUNS (the fuzz suite's long profile) or PROPERTY_RUNS sets how many cases each property runs.
+const RUNS = Number(process.env.LEVEE_FUZZ_RUNS ?? process.env.PROPERTY_RUNS ?? 300);
 
 const token = fc.stringMatching(/^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,12}$/);
 const fieldValue = fc.stringMatching(/^[\x21-\x7e]([\x20-\x7e]{0,20}[\x21-\x7e])?$/);
