@@ -38,6 +38,7 @@ function config(dataDir: string): AgentConfig {
     tunnelListen: { host: "127.0.0.1", port: 0 },
     proxyListen: { host: "127.0.0.1", port: 0 },
     meshRelayOnly: false,
+    meshFastPath: "off",
     stopWorkersOnExit: false,
     dockerSocket: "/nonexistent",
     logLevel: "error",
