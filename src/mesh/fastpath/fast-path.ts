@@ -131,6 +131,7 @@ export class FastPath {
     this.timer = undefined;
     await this.running;
     if (keep || this.options.mode === "off") return;
+    this.applied = [];
     await this.options.runner.apply(removalScript(this.options.table)).catch(() => {});
   }
 
