@@ -30,6 +30,8 @@ interface Answer {
   body: string;
   /** What the worker saw of X-Forwarded-For (the userspace proxy adds it; the kernel does not). */
   xff: string;
+  /** The worker that answered (node/service#index). */
+  worker: string;
   error?: string;
 }
 
@@ -55,7 +57,7 @@ describe.skipIf(!available.ok)("mesh fast path (nftables) across network namespa
   async function request(host: string, url: string): Promise<Answer> {
     const script = `try {
       const r = await fetch(${JSON.stringify(url)}, { method: "POST", body: "hi", keepalive: false, signal: AbortSignal.timeout(4000) });
-      console.log(JSON.stringify({ status: r.status, body: await r.text(), xff: r.headers.get("x-forwarded-for-seen") ?? "" }));
+      console.log(JSON.stringify({ status: r.status, body: await r.text(), xff: r.headers.get("x-forwarded-for-seen") ?? "", worker: r.headers.get("x-worker") ?? "" }));
     } catch (err) { console.log(JSON.stringify({ status: 0, body: "", xff: "", error: String(err) })); }`;
     const out = await net.exec(host, [BUN, "-e", script], { timeoutMs: 10_000 });
     return JSON.parse(out.stdout.trim()) as Answer;
@@ -151,7 +153,7 @@ describe.skipIf(!available.ok)("mesh fast path (nftables) across network namespa
       await request("edge1", `http://${address("edge1")}:${PORT}/echo`),
     ];
     for (const answer of answers) {
-      expect(answer).toMatchObject({ status: 200, body: "hi", xff: "" });
+      expect(answer).toMatchObject({ status: 200, body: "hi", xff: "", worker: "edge1/fp#0" });
     }
     expect((await connections()) - before).toBe(3);
     const metrics = (await agentApi("/metrics")).body;
