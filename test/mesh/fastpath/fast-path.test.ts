@@ -158,21 +158,24 @@ describe("fast path lifecycle", () => {
   });
 
   test("close keeps the table for running workers, removes it otherwise; off removes it at start", async () => {
-    const kept = setup();
-    const a = kept.make();
-    a.update(planOf(route("web", 8080, 20001)));
-    await a.flush();
+    /** A fast path with web on the kernel's path. */
+    const serving = async () => {
+      const made = setup();
+      const fastPath = made.make();
+      fastPath.update(planOf(route("web", 8080, 20001)));
+      await fastPath.flush();
+      return { ...made, fastPath };
+    };
+    const kept = await serving();
+    const a = kept.fastPath;
     await a.close(true);
     expect(kept.nft.hasTable()).toBe(true);
     a.update(planOf());
     await Bun.sleep(30);
     expect(kept.nft.hasTable()).toBe(true);
 
-    const removed = setup();
-    const b = removed.make();
-    b.update(planOf(route("web", 8080, 20001)));
-    await b.flush();
-    await b.close(false);
+    const removed = await serving();
+    await removed.fastPath.close(false);
     expect(removed.nft.hasTable()).toBe(false);
 
     const off = setup({ mode: "off" });

@@ -3,27 +3,13 @@
 import { describe, expect, test } from "bun:test";
 import type { CatalogService, LocalEndpoint } from "../../../src/mesh/contracts.ts";
 import { addressMatch, planFastPath } from "../../../src/mesh/fastpath/plan.ts";
+import { endpoint, service as routingService } from "../routing/helpers.ts";
 
-function service(name: string, port: number, extra: Partial<CatalogService> = {}): CatalogService {
-  return {
-    name,
-    port,
-    protocol: "http",
-    balance: "round-robin",
-    fallback: "none",
-    upstreams: [],
-    workers: [],
-    ...extra,
-  };
-}
+const service = (name: string, port: number, extra: Partial<CatalogService> = {}) =>
+  routingService(name, { port, ...extra });
 
-const worker = (service: string, index: number, port: number, ready = true): LocalEndpoint => ({
-  service,
-  index,
-  port,
-  ready,
-});
-
+const worker = (service: string, index: number, port: number, ready = true): LocalEndpoint =>
+  endpoint(index, ready, service, port);
 const plan = (services: CatalogService[], local: LocalEndpoint[], bindAddress = "0.0.0.0", up = true) =>
   planFastPath({ services, local, bindAddress, listening: () => up });
 
