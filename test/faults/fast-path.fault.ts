@@ -231,6 +231,10 @@ describe.skipIf(!available.ok)("mesh fast path (nftables) across network namespa
   test("a worker that turns unready leaves the kernel's path within a second (then the userspace 503)", async () => {
     startEdge();
     await until("fp on the kernel's path", async () => (await routePath("fp")) === "kernel");
+    // An adopted worker shows its stored readiness, then "not ready" until its first probe after
+    // the start passes: let that settle, or the sick worker's last good probe lands after /sick.
+    await Bun.sleep(1000);
+    await until("fp still on the kernel's path", async () => (await routePath("fp")) === "kernel");
     // Inside edge1: make the worker sick, wait for the agent to see it unready, then time the 503.
     const service = `http://${address("edge1")}:${PORT}`;
     const script = `await fetch("${service}/sick");

@@ -155,11 +155,10 @@ export class FastPath {
   }
 
   private async rebuild(): Promise<void> {
-    const plan = this.pending;
-    if (!plan || this.closed) return;
     if (this.inherited) {
       const inherited = await this.inherited;
-      const covered = [...inherited].every((port) => plan.routes.some((r) => r.port === port));
+      const plan = this.pending;
+      const covered = [...inherited].every((port) => plan?.routes.some((r) => r.port === port));
       const now = (this.options.now ?? Date.now)();
       if (!covered && now < this.settleAt) {
         // Keep the previous run's table until the plan covers it or the start has settled.
@@ -168,6 +167,9 @@ export class FastPath {
       }
       this.inherited = undefined;
     }
+    // Taken after the last await before applying: a plan that came meanwhile is the one applied.
+    const plan = this.pending;
+    if (!plan || this.closed) return;
     this.pending = undefined;
     const before = this.applied.map((r) => r.service).join(",");
     await this.apply(plan);
