@@ -30,6 +30,8 @@ export interface AgentConfig {
   kubeListen?: HostPort | undefined;
   /** Mesh traffic to other nodes always through the relay (--mesh-relay-only). */
   meshRelayOnly: boolean;
+  /** Same-node service ports through the kernel when it can (--mesh-fast-path). */
+  meshFastPath: "auto" | "off";
   /** Stop the workers at agent shutdown (levee demo); by default they keep running. */
   stopWorkersOnExit: boolean;
   /** Docker Engine API socket for container workers. */
@@ -75,6 +77,7 @@ type AgentOptions = Pick<
   | "proxyPort"
   | "kubePort"
   | "meshRelayOnly"
+  | "meshFastPath"
   | "stopWorkersOnExit"
   | "dockerSocket"
   | "logLevel"
@@ -93,6 +96,7 @@ export function resolveAgentConfig(mode: Mode, o: AgentOptions): AgentConfig {
     proxyListen: { host: agentApiHost(o.bindAddress), port: o.proxyPort },
     kubeListen: o.kubePort === 0 ? undefined : { host: o.bindAddress, port: o.kubePort },
     meshRelayOnly: o.meshRelayOnly,
+    meshFastPath: o.meshFastPath,
     stopWorkersOnExit: o.stopWorkersOnExit,
     dockerSocket: o.dockerSocket,
     logLevel: o.logLevel,

@@ -154,6 +154,12 @@ export const optionsSchema = z.object({
     description:
       "send mesh traffic to other nodes always through the cloud's relay, never directly (diagnosis, benchmarks)",
   }),
+  meshFastPath: opt(z.enum(["auto", "off"]).default("auto"), {
+    scopes: AGENT,
+    description:
+      "auto: connections to a service port that this node's own worker serves alone (or its tcp workers, balanced per connection) go straight to the worker through the kernel (nftables, table inet levee-<mode>-<node>; needs root and nft), the rest through the mesh proxy; off: everything through the mesh proxy (and the table is removed)",
+    placeholder: "auto|off",
+  }),
   tunnelPort: opt(port.default(DEFAULT_PORTS.tunnel), {
     scopes: AGENT,
     description:

@@ -5,7 +5,9 @@
 //   GET /v1/catalog          nodes (addresses, role, labels, state) and services (port, workers)
 //   GET /v1/nodes            the nodes
 //   GET /v1/services/NAME    one service: its port and where its workers run, ready or not
-//   GET /v1/routes[/SERVICE] this node's routes: pending → applied (or failed) → removed
+//   GET /v1/routes[/SERVICE] this node's routes: pending → applied (or failed) → removed; a service
+//                            port's route says which path carries it (path: kernel, the fast path,
+//                            or userspace; pathReason: why)
 import type { Hono } from "hono";
 import type { Catalog, CatalogService } from "./contracts.ts";
 import type { RouteStatus } from "./outbound/route-table.ts";

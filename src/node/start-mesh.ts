@@ -2,10 +2,16 @@
 // the cloud), the dialer (direct, else through the cloud's relay), the relay legs an edge keeps
 // open to the cloud, and the MeshAgent with its service ports, upstream ports and forward proxy,
 // converged whenever the catalog or the node's workers change: both are given at construction, so
-// the mesh hears every change from its start on, whichever part was made first.
+// the mesh hears every change from its start on, whichever part was made first. With
+// --mesh-fast-path auto the kernel carries the service ports this node's own workers can serve
+// alone (src/mesh/fastpath/): its state is in /readyz's details, its counters in /metrics, and its
+// table stays when the agent stops while the workers keep running (removed when they stop too).
 
 import type { CatalogStore } from "../mesh/catalog/catalog-store.ts";
 import type { CatalogNode } from "../mesh/contracts.ts";
+import { FastPath } from "../mesh/fastpath/fast-path.ts";
+import { registerFastPathMetrics } from "../mesh/fastpath/metrics.ts";
+import { type NftRunner, systemNft, tableName } from "../mesh/fastpath/nft.ts";
 import { MeshAgent } from "../mesh/mesh-agent.ts";
 import { MeshMetrics } from "../mesh/routing/metrics.ts";
 import type { MeshTlsKeeper } from "../mesh/transport/mesh-credentials.ts";
@@ -50,14 +56,28 @@ export interface MeshStartOptions {
   metrics?: MeshMetrics | undefined;
   /** Counts each request (connection, for TCP) received through the tunnel, by peer and path. */
   peers?: PeerTraffic | undefined;
+  /** How the fast path runs nftables (tests: a fake); default the system's `nft`. */
+  nft?: NftRunner | undefined;
 }
 
 export function startMesh(
-  local: Pick<LocalNode, "config" | "log" | "lifecycle" | "metrics">,
+  local: Pick<LocalNode, "config" | "log" | "lifecycle" | "metrics"> & Partial<Pick<LocalNode, "readiness">>,
   options: MeshStartOptions,
 ): MeshAgent {
   const { config, log, lifecycle } = local;
   const meshLog = log.child({ component: "mesh" });
+  // The fast path's changes are reported as route changes once the mesh exists.
+  const fastPathChanged = { notify: (): void => {} };
+  const fastPath = new FastPath({
+    mode: config.meshFastPath,
+    table: tableName(config.mode, options.node),
+    runner: options.nft ?? systemNft(),
+    bindAddress: config.bindAddress,
+    log: meshLog,
+    onChange: () => fastPathChanged.notify(),
+  });
+  local.readiness?.detail("mesh fast path", () => fastPath.describe());
+  registerFastPathMetrics(local.metrics, options.node, fastPath);
   const catalog = () => options.catalog.get();
   const lookup = (name: string): CatalogNode | undefined => catalog()?.nodes.find((n) => n.name === name);
   const relayAddress = () => {
@@ -97,6 +117,7 @@ export function startMesh(
     distance: (node) => dialer.distance(node),
     metrics: options.metrics ?? new MeshMetrics(local.metrics),
     onPeerTraffic: (peer, via) => options.peers?.add(peer, via),
+    fastPath,
     onRoutes: (routes) =>
       options.reportRoutes(
         routes.map((r) => ({
@@ -104,11 +125,15 @@ export function startMesh(
           kind: r.kind,
           port: r.port,
           state: r.state,
-          message: r.message.slice(0, 1024),
+          message: (r.path === "kernel"
+            ? `${r.message}; kernel fast path: ${r.pathReason}`
+            : r.message
+          ).slice(0, 1024),
           since: r.since,
         })),
       ),
   });
+  fastPathChanged.notify = () => mesh.reportRoutes();
   const tunnel = startTunnelServer({
     listen: config.tunnelListen,
     credentials,
@@ -141,6 +166,8 @@ export function startMesh(
     offers?.close();
     tunnel.stop();
     mesh.close();
+    // Workers that keep running keep their kernel path (the next start rebuilds it from state).
+    return fastPath.close(!config.stopWorkersOnExit);
   });
   meshLog.info("mesh started", {
     tunnel: `${tunnel.hostname}:${tunnel.port}`,

@@ -1,5 +1,6 @@
 // Liveness and readiness: /healthz answers while the process runs; /readyz only when every
 // registered check passes, and names the ones that do not (503), so probes and humans see why.
+// Details (e.g. the mesh's fast path being unavailable) are shown by /readyz and never fail it.
 import type { Hono } from "hono";
 
 /** A check returns true when ready, or a short reason why not. */
@@ -7,9 +8,28 @@ export type ReadinessCheck = () => true | string;
 
 export class Readiness {
   private readonly checks = new Map<string, ReadinessCheck>();
+  private readonly details = new Map<string, () => string>();
 
   add(name: string, check: ReadinessCheck): void {
     this.checks.set(name, check);
+  }
+
+  /** Something /readyz shows under details, whatever it says (not a check). */
+  detail(name: string, describe: () => string): void {
+    this.details.set(name, describe);
+  }
+
+  /** The details by name. */
+  describe(): Record<string, string> {
+    const details: Record<string, string> = {};
+    for (const [name, describe] of this.details) {
+      try {
+        details[name] = describe();
+      } catch (err) {
+        details[name] = err instanceof Error ? err.message : String(err);
+      }
+    }
+    return details;
   }
 
   report(): { ready: boolean; checks: Record<string, string> } {
@@ -33,6 +53,8 @@ export function mountHealthRoutes(app: Hono, readiness: Readiness, identity: Rec
   app.get("/healthz", (c) => c.json({ status: "ok", ...identity }));
   app.get("/readyz", (c) => {
     const { ready, checks } = readiness.report();
-    return c.json({ status: ready ? "ready" : "not ready", checks, ...identity }, ready ? 200 : 503);
+    const details = readiness.describe();
+    const body = { status: ready ? "ready" : "not ready", checks, ...identity };
+    return c.json(Object.keys(details).length > 0 ? { ...body, details } : body, ready ? 200 : 503);
   });
 }

@@ -8,10 +8,13 @@ export const REPO_ROOT = join(import.meta.dir, "..", "..");
 export const BUN = process.execPath;
 
 /** Unsets the developer's own LEVEE_* variables so that they cannot change a test's outcome. */
-export function cleanEnv(): Record<string, undefined> {
-  const out: Record<string, undefined> = {};
+export function cleanEnv(): Record<string, string | undefined> {
+  const out: Record<string, string | undefined> = {};
   for (const key of Object.keys(process.env))
     if (key.startsWith("LEVEE_") && key !== "LEVEE_TEST_BIN") out[key] = undefined;
+  // Tests run as root on the host's network: agents there must not program the host's nftables
+  // (a killed one would leave its table behind). The fast path's own tests turn it on by flag.
+  out.LEVEE_MESH_FAST_PATH = "off";
   // A test run under systemd (a CI runner's unit) must not hand its notify socket or journal
   // stream to the agents it starts: the tests that want them set their own.
   for (const key of ["NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID", "JOURNAL_STREAM"])

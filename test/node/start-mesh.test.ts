@@ -8,8 +8,12 @@ import { Registry } from "prom-client";
 import type { AgentConfig } from "../../src/config/agent-config.ts";
 import { CatalogStore } from "../../src/mesh/catalog/catalog-store.ts";
 import type { Catalog } from "../../src/mesh/contracts.ts";
+import type { NftRunner } from "../../src/mesh/fastpath/nft.ts";
+import type { CounterValue } from "../../src/mesh/fastpath/ruleset.ts";
 import { type MeshWorkers, startMesh } from "../../src/node/start-mesh.ts";
 import type { WorkerSnapshot } from "../../src/node/workers/supervisor.ts";
+import type { RouteStatusEntry } from "../../src/protocol/messages.ts";
+import { Readiness } from "../../src/runtime/health.ts";
 import { createLogger } from "../../src/runtime/log.ts";
 import { Lifecycle } from "../../src/runtime/shutdown.ts";
 import { openStore, type Store } from "../../src/store/store.ts";
@@ -38,6 +42,7 @@ function config(dataDir: string): AgentConfig {
     tunnelListen: { host: "127.0.0.1", port: 0 },
     proxyListen: { host: "127.0.0.1", port: 0 },
     meshRelayOnly: false,
+    meshFastPath: "off",
     stopWorkersOnExit: false,
     dockerSocket: "/nonexistent",
     logLevel: "error",
@@ -95,25 +100,43 @@ afterEach(async () => {
   store.close();
 });
 
-function setup() {
+/** nftables as the fast path sees it: the scripts applied, counters as given. */
+class FakeNft implements NftRunner {
+  scripts: string[] = [];
+  values = new Map<string, CounterValue>();
+  async apply(script: string): Promise<void> {
+    this.scripts.push(script);
+  }
+  async counters(): Promise<Map<string, CounterValue>> {
+    return new Map(this.values);
+  }
+  allowLoopbackDnat(): void {}
+}
+
+function setup(extra: Partial<AgentConfig> = {}) {
   const dataDir = makeTempDir();
   store = openStore({ dataDir, mode: "edge" });
   lifecycle = new Lifecycle(log);
   const catalogStore = new CatalogStore(store);
   const workers = new FakeWorkers();
+  const nft = new FakeNft();
+  const readiness = new Readiness();
+  const metrics = new Registry();
+  const reported: RouteStatusEntry[][] = [];
   const start = () =>
     startMesh(
-      { config: config(dataDir), log, lifecycle, metrics: new Registry() },
+      { config: { ...config(dataDir), ...extra }, log, lifecycle, metrics, readiness },
       {
         node: "edge1",
         catalog: catalogStore,
         workers,
         credentials: { current: () => credentials, ready: Promise.resolve(credentials), close() {} },
         fallbackRelayHost: "127.0.0.1",
-        reportRoutes: () => {},
+        reportRoutes: (routes) => reported.push(routes),
+        nft,
       },
     );
-  return { catalogStore, workers, start };
+  return { catalogStore, workers, start, nft, readiness, metrics, reported };
 }
 
 const routesOf = (mesh: ReturnType<ReturnType<typeof setup>["start"]>) =>
@@ -149,4 +172,62 @@ describe("startMesh", () => {
     await lifecycle.shutdown();
     expect([catalogStore.listenerCount("change"), workers.listenerCount("change")]).toEqual([0, 0]);
   });
+
+  test("--mesh-fast-path auto: a service port its one ready worker serves goes to the kernel, visibly", async () => {
+    const { catalogStore, workers, start, nft, readiness, metrics, reported } = setup({
+      meshFastPath: "auto",
+    });
+    const mesh = start();
+    const servicePort = freePort();
+    catalogStore.offer(catalog(1, servicePort, freePort()));
+    const workerPort = freePort();
+    workers.run("app", workerPort);
+    const service = () => mesh.routes().find((r) => r.kind === "service-port");
+    await until(() => service()?.path === "kernel");
+    expect(service()?.pathReason).toContain(`127.0.0.1:${workerPort}`);
+    expect(nft.scripts.at(-1)).toContain(`tcp dport ${servicePort} ip daddr 127.0.0.1 counter`);
+    expect(nft.scripts.at(-1)).toContain(`dnat ip to 127.0.0.1:${workerPort}`);
+    expect(reported.at(-1)?.find((r) => r.kind === "service-port")?.message).toContain("kernel fast path");
+    expect(readiness.describe()["mesh fast path"]).toBe(
+      "nftables table inet levee-edge-edge1: 1 route(s) on the kernel's path",
+    );
+    nft.values.set(`conns-${servicePort}`, { packets: 3, bytes: 180 });
+    nft.values.set(`to-worker-${servicePort}`, { packets: 9, bytes: 900 });
+    const text = await metrics.metrics();
+    expect(text).toContain('levee_mesh_fast_path_connections_total{service="app",node="edge1"} 3');
+    expect(text).toContain(
+      'levee_mesh_fast_path_bytes_total{service="app",node="edge1",direction="to-worker"} 900',
+    );
+    // Not ready any more: out of the kernel's table, on the userspace path (which answers 503).
+    const worker = workers.workers[0] as WorkerSnapshot;
+    worker.ready = false;
+    workers.emit("change", worker);
+    await until(() => service()?.path === "userspace");
+    expect(nft.scripts.at(-1)).toBe("add table inet levee-edge-edge1\ndelete table inet levee-edge-edge1\n");
+    // The workers keep running after the agent: so does the table.
+    worker.ready = true;
+    workers.emit("change", worker);
+    await until(() => service()?.path === "kernel");
+    const applied = nft.scripts.length;
+    await lifecycle.shutdown();
+    expect(nft.scripts.length).toBe(applied);
+  });
+
+  test("the workers stop with the agent: so does the table", async () => {
+    const { catalogStore, workers, start, nft } = setup({ meshFastPath: "auto", stopWorkersOnExit: true });
+    const mesh = start();
+    catalogStore.offer(catalog(1, freePort(), freePort()));
+    workers.run("app", freePort());
+    await until(() => mesh.routes().some((r) => r.path === "kernel"));
+    await lifecycle.shutdown();
+    expect(nft.scripts.at(-1)).toBe("add table inet levee-edge-edge1\ndelete table inet levee-edge-edge1\n");
+  });
 });
+
+async function until(check: () => boolean, ms = 3000): Promise<void> {
+  const deadline = performance.now() + ms;
+  while (!check()) {
+    if (performance.now() > deadline) throw new Error("timed out");
+    await Bun.sleep(10);
+  }
+}

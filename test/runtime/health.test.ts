@@ -30,3 +30,25 @@ test("readyz is 503 naming the failing checks, 200 once all pass", async () => {
   expect(res.status).toBe(200);
   expect(((await res.json()) as { status: string }).status).toBe("ready");
 });
+
+test("details are shown by readyz and never make it fail", async () => {
+  const readiness = new Readiness();
+  readiness.add("store", () => true);
+  readiness.detail("mesh fast path", () => "unavailable, every route on the userspace path: nft not found");
+  readiness.detail("broken", () => {
+    throw new Error("detail crashed");
+  });
+  const app = new Hono();
+  mountHealthRoutes(app, readiness, { mode: "edge" });
+  const res = await app.request("/readyz");
+  expect(res.status).toBe(200);
+  expect(await res.json()).toEqual({
+    status: "ready",
+    checks: { store: "ok" },
+    mode: "edge",
+    details: {
+      "mesh fast path": "unavailable, every route on the userspace path: nft not found",
+      broken: "detail crashed",
+    },
+  });
+});

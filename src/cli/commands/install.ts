@@ -19,6 +19,7 @@ import {
 } from "node:fs";
 import { dirname, join } from "node:path";
 import { envName, type OptionKey, type Options, optionsFor } from "../../config/schema.ts";
+import { removeFastPathTables, TABLE_PREFIX } from "../../mesh/fastpath/nft.ts";
 import { ExitError, UsageError } from "../../runtime/errors.ts";
 import { isCompiled } from "../../runtime/version.ts";
 import { defineCommand } from "../command.ts";
@@ -148,7 +149,9 @@ export const uninstallCommand = defineCommand<OptionKey>({
     "systemctl daemon-reload; /usr/local/bin/levee goes once no agent is left. systemctl runs only",
     "when --root is /. The data dir is kept unless --purge; it is --data-dir, else data-dir in the",
     "installed config, else /var/lib/levee (all under --root), and it must hold levee.db or",
-    "levee.lock to be deleted. --dry-run prints every command and path instead.",
+    "levee.lock to be deleted. The mesh fast path's nftables tables (inet levee-<mode>-<node>) of the",
+    "removed modes go too, when --root is / and it runs as root. --dry-run prints every command and",
+    "path instead.",
   ].join("\n"),
   options: optionsFor("uninstall"),
   optionsForArgs(argv, env) {
@@ -165,8 +168,15 @@ export const uninstallCommand = defineCommand<OptionKey>({
       exists: existsSync,
       read: readIfExists,
     });
+    // The agents' kernel rules (kept while their workers ran on) go with them.
+    const prefixes = (o.mode ? [o.mode] : ["cloud", "edge"]).map((m) => `${TABLE_PREFIX}${m}-`);
+    const removeTables = async () => {
+      if (plan.root !== "/" || process.getuid?.() !== 0) return;
+      for (const line of await removeFastPathTables(prefixes)) say(line);
+    };
     if (plan.remove.length === 0 && plan.stop.length === 0 && plan.purge.length === 0) {
       const what = o.mode ? unitName(o.mode) : "levee";
+      if (!o.dryRun) await removeTables();
       say(`levee uninstall: ${what} is not installed under ${plan.root}; nothing to do`);
       for (const dir of plan.keep) say(`kept data dir ${dir} (delete it with --purge)`);
       return 0;
@@ -182,6 +192,7 @@ export const uninstallCommand = defineCommand<OptionKey>({
         throw new InstallError(`levee uninstall: ${failure}; nothing was removed`);
       say(failure ? `warning: ${failure}` : `ran systemctl ${command.argv.join(" ")}`);
     }
+    await removeTables();
     for (const path of plan.remove) {
       attempt(`remove ${path}`, () => rmSync(path, { force: true }));
       say(`removed ${path}`);

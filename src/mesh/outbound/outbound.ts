@@ -68,6 +68,11 @@ export class Outbound {
     return this.table.list();
   }
 
+  /** Whether the service port of `service` listens here. */
+  listening(service: string, port: number): boolean {
+    return this.listeners.has(routeId({ kind: "service-port", service, port }));
+  }
+
   close(): void {
     for (const listener of this.listeners.values()) listener.stop(true);
     this.listeners.clear();
