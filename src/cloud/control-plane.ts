@@ -29,9 +29,11 @@ import type { Logger } from "../runtime/log.ts";
 import type { Store } from "../store/store.ts";
 import { rejected } from "./api-error.ts";
 import { DryRunDone, nodeChanges, objectChanges } from "./apply-changes.ts";
+import type { ApplyPlan, ApplyResult, LeveeEvent, ManifestObject, PendingEvent } from "./apply-result.ts";
 import { expandDayu, releaseOwned } from "./dayu/expand.ts";
 import { describeRef, type ObjectRef, ownerOf } from "./dayu/owners.ts";
 import { DEFAULT_HISTORY_LIMIT, recordGeneration } from "./history-store.ts";
+import { createMissingNamespaces } from "./namespace-apply.ts";
 import { qualifyServiceSpec } from "./namespaced-spec.ts";
 import { applyNodeLabels } from "./node-apply.ts";
 import { nodesForPlanning } from "./node-registry.ts";
@@ -60,42 +62,7 @@ import {
   restartCounts,
 } from "./worker-restarts.ts";
 
-/** An object as parsed from a manifest (validated by src/manifest). */
-export type ManifestObject = Resource;
-
-export interface ApplyResult {
-  kind: string;
-  name: string;
-  /** Set for objects outside the `default` namespace. */
-  namespace?: string;
-  /** "deleted": an object its owner (a Dayu object in this request) no longer makes. */
-  outcome: ApplyOutcome | "deleted";
-  generation?: number;
-  /** The Dayu object it was made from. */
-  owner?: ObjectRef;
-  /** What the translation of a Dayu object does not honour (paths in the object). */
-  warnings?: Warning[];
-  /** A dry run's: what changes in the stored spec and labels (`metadata.labels...`). */
-  changes?: SpecChange[];
-}
-
-/** What an apply did, or would do (a dry run): each object's outcome and each node's workers. */
-export interface ApplyPlan {
-  results: ApplyResult[];
-  /** The nodes whose plan changes, with what that does to their workers. */
-  nodes: NodeChange[];
-}
-
-export interface LeveeEvent {
-  id: number;
-  ts: string;
-  kind: string;
-  name: string;
-  reason: string;
-  message: string;
-}
-
-type PendingEvent = Omit<LeveeEvent, "id" | "ts">;
+export type { ApplyPlan, ApplyResult, LeveeEvent, ManifestObject } from "./apply-result.ts";
 
 export class ControlPlane {
   readonly events = new EventEmitter();
@@ -149,7 +116,7 @@ export class ControlPlane {
     withChanges = false,
   ): ApplyResult[] {
     const expansion = expandDayu(db, objects, retranslateAll);
-    const results: ApplyResult[] = this.createNamespaces(db, objects, pending);
+    const results: ApplyResult[] = createMissingNamespaces(db, objects, pending);
     for (const item of expansion.items) {
       const result = this.applyOne(db, item.object, item.labels, pending, withChanges);
       if (item.owner) result.owner = refOf(item.owner.kind, item.owner.name);
@@ -166,29 +133,6 @@ export class ControlPlane {
       pending.push({ ...gone, reason: "Deleted", message: `no longer made from ${describeRef(gone.owner)}` });
     }
     expansion.commit();
-    return results;
-  }
-
-  /** The namespaces the request's objects are in that do not exist yet, created first. */
-  private createNamespaces(
-    db: Database,
-    objects: readonly ManifestObject[],
-    pending: PendingEvent[],
-  ): ApplyResult[] {
-    const inRequest = new Set(objects.filter((o) => o.kind === "Namespace").map((o) => o.metadata.name));
-    const wanted = new Set(objects.map(namespaceOf).filter((ns) => ns !== "" && ns !== DEFAULT_NAMESPACE));
-    const results: ApplyResult[] = [];
-    for (const namespace of wanted) {
-      if (inRequest.has(namespace) || getObject(db, "Namespace", namespace)) continue;
-      upsertObject(db, "Namespace", namespace, {}, {});
-      pending.push({
-        kind: "Namespace",
-        name: namespace,
-        reason: "Created",
-        message: "for the objects applied into it",
-      });
-      results.push({ kind: "Namespace", name: namespace, outcome: "created", generation: 1 });
-    }
     return results;
   }
 
