@@ -39,9 +39,11 @@ const command = z
   .max(MAX_COMMAND_WORDS)
   .refine((words) => (words[0] ?? "").length > 0, "the command's first word is empty");
 
-/** What the session runs: the command, a TTY or not, the terminal's size for a TTY. */
+/** What the session runs: the command, stdin or not, a TTY or not, the terminal's size for a TTY. */
 export const execCommandSchema = z.object({
   command,
+  /** The client sends stdin (-i); without it the command's stdin is empty. */
+  stdin: z.boolean(),
   tty: z.boolean(),
   /** The terminal's size (a TTY only). */
   rows: size.optional(),

@@ -13,16 +13,14 @@ describe("levee ctl exec's arguments", () => {
       service: "shell.lab",
       node: "edge1",
       worker: 0,
-      command: { command: ["sh", "-c", "echo hi"], tty: true, rows: 40, cols: 120 },
-      stdin: false,
+      command: { command: ["sh", "-c", "echo hi"], stdin: false, tty: true, rows: 40, cols: 120 },
     });
     const plain = parseExecArgs(
       ["shell", "cat"],
       { node: "edge1", worker: 2, stdin: true },
       { rows: 40, cols: 120 },
     );
-    expect(plain.command).toEqual({ command: ["cat"], tty: false });
-    expect(plain.stdin).toBe(true);
+    expect(plain.command).toEqual({ command: ["cat"], stdin: true, tty: false });
     expect(execPath(plain)).toBe("/exec/shell?node=edge1&worker=2");
     expect(execPath(args, true)).toBe("/exec/shell.lab?node=edge1&worker=0&probe=1");
   });

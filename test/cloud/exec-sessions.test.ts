@@ -28,7 +28,8 @@ class FakeSocket implements SessionSocket {
 }
 
 const bytes = (text: string) => new TextEncoder().encode(text);
-const start = (command: string[] = ["cat"]) => encodeControl({ type: "start", command, tty: false });
+const start = (command: string[] = ["cat"]) =>
+  encodeControl({ type: "start", command, stdin: false, tty: false });
 const target = { node: "edge1", service: "shell", index: 0, from: "10.0.0.9" };
 
 function setup(options: Partial<ConstructorParameters<typeof ExecSessions>[0]> = {}) {
@@ -55,7 +56,13 @@ describe("exec sessions at the cloud", () => {
     fromClient.message(start(["cat", "-n"]));
     expect(published).toHaveLength(1);
     const request = published[0] as ExecRequest;
-    expect(request).toMatchObject({ service: "shell", index: 0, command: ["cat", "-n"], tty: false });
+    expect(request).toMatchObject({
+      service: "shell",
+      index: 0,
+      command: ["cat", "-n"],
+      stdin: false,
+      tty: false,
+    });
     expect(started).toEqual([["cat", "-n"]]);
     // Input before the node is there waits.
     fromClient.message(encodeData("stdin", bytes("early")));
@@ -184,7 +191,11 @@ describe("exec sessions at the cloud", () => {
   });
 
   test("the event says who, which worker and the first word, never the arguments", () => {
-    const event = execEvent(target, { command: ["/bin/sh", "-c", "PASSWORD=hunter2 login"], tty: true });
+    const event = execEvent(target, {
+      command: ["/bin/sh", "-c", "PASSWORD=hunter2 login"],
+      stdin: false,
+      tty: true,
+    });
     expect(event).toEqual({
       kind: "Service",
       name: "shell",

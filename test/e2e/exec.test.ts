@@ -4,15 +4,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { realpathSync } from "node:fs";
 import { workerDir } from "../../src/node/workers/worker-dirs.ts";
-import {
-  type Cluster,
-  cleanEnv,
-  leveeCommand,
-  REPO_ROOT,
-  runLevee,
-  startCluster,
-  waitUntil,
-} from "../harness/cluster.ts";
+import { type Cluster, runLevee, startCluster, waitUntil } from "../harness/cluster.ts";
+import { execCtl } from "../harness/exec-ctl.ts";
 
 let c: Cluster;
 
@@ -49,42 +42,6 @@ const step = (fn: () => Promise<void>) => async () => {
     throw err;
   }
 };
-
-/** `levee ctl exec ARGS` with `input` on its stdin (with -i); its exit code and output. */
-export async function execCtl(cluster: Cluster, args: string[], input?: string) {
-  const proc = Bun.spawn(
-    // The server flags first: everything after `--` is the command.
-    [
-      ...leveeCommand(),
-      "ctl",
-      "exec",
-      "--server",
-      cluster.cloud.apiUrl,
-      "--data-dir",
-      cluster.cloud.dataDir,
-      ...args,
-    ],
-    {
-      env: { ...process.env, ...cleanEnv() },
-      cwd: REPO_ROOT,
-      stdin: input === undefined ? "ignore" : "pipe",
-      stdout: "pipe",
-      stderr: "pipe",
-    },
-  );
-  if (input !== undefined && proc.stdin) {
-    proc.stdin.write(input);
-    await proc.stdin.end();
-  }
-  const timer = setTimeout(() => proc.kill("SIGKILL"), 20_000);
-  const [code, stdout, stderr] = await Promise.all([
-    proc.exited,
-    new Response(proc.stdout).text(),
-    new Response(proc.stderr).text(),
-  ]);
-  clearTimeout(timer);
-  return { code, stdout, stderr };
-}
 
 const on = ["shell", "--node", "edge1"];
 const serverArgs = () => ["--server", c.cloud.apiUrl, "--data-dir", c.cloud.dataDir];

@@ -40,6 +40,7 @@ describe("exec session messages", () => {
     const start = encodeControl({
       type: "start",
       command: ["sh", "-c", "echo hi"],
+      stdin: false,
       tty: true,
       rows: 24,
       cols: 80,
@@ -48,6 +49,7 @@ describe("exec session messages", () => {
       v: 1,
       type: "start",
       command: ["sh", "-c", "echo hi"],
+      stdin: false,
       tty: true,
       rows: 24,
       cols: 80,
@@ -57,9 +59,11 @@ describe("exec session messages", () => {
     const exit = decodeMessage(encodeControl({ type: "exit", code: 3, signal: null }));
     expect(exit.ok).toBe(true);
     expect(decodeMessage('{"v":2,"type":"stdin-end"}')).toEqual({ ok: false, reason: "unknown version v=2" });
-    const empty = decodeMessage(encodeControl({ type: "start", command: [], tty: false }));
+    const empty = decodeMessage(encodeControl({ type: "start", command: [], stdin: false, tty: false }));
     expect(empty.ok === false && empty.reason).toContain("command");
-    const blank = decodeMessage(JSON.stringify({ v: 1, type: "start", command: [""], tty: false }));
+    const blank = decodeMessage(
+      JSON.stringify({ v: 1, type: "start", command: [""], stdin: false, tty: false }),
+    );
     expect(blank.ok === false && blank.reason).toContain("first word is empty");
     expect(decodeMessage('{"v":1,"type":"resize","rows":0,"cols":80}').ok).toBe(false);
     expect(decodeMessage("not json").ok).toBe(false);
@@ -85,6 +89,7 @@ describe("exec session messages", () => {
       service: "shell",
       index: 0,
       command: ["cat"],
+      stdin: false,
       tty: false,
     };
     expect(decodeLogRequest("edge1", encodeLogRequest(request))).toEqual({ ok: true, request });

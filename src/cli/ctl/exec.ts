@@ -25,7 +25,6 @@ export interface ExecArgs {
   node: string;
   worker: number;
   command: ExecCommand;
-  stdin: boolean;
 }
 
 /** The arguments and options of `ctl exec`, checked (pure; a UsageError names what is wrong). */
@@ -58,8 +57,7 @@ export function parseExecArgs(
     service: qualifiedName(options.namespace, service),
     node: options.node,
     worker: options.worker ?? 0,
-    command: { command, tty, ...size },
-    stdin: options.stdin === true,
+    command: { command, stdin: options.stdin === true, tty, ...size },
   };
 }
 
@@ -93,7 +91,7 @@ function runSession(url: string, token: string | undefined, args: ExecArgs): Pro
   const headers: Record<string, string> = token ? { authorization: `Bearer ${token}` } : {};
   const socket = new WebSocket(url, { headers } as unknown as string[]);
   socket.binaryType = "arraybuffer";
-  const raw = args.command.tty && args.stdin && process.stdin.isTTY;
+  const raw = args.command.tty && args.command.stdin && process.stdin.isTTY;
   return new Promise<number>((resolve, reject) => {
     let outcome: { code: number } | { error: string } | undefined;
     let opened = false;
@@ -111,13 +109,13 @@ function runSession(url: string, token: string | undefined, args: ExecArgs): Pro
       clearTimeout(timer);
       process.off("SIGWINCH", onResize);
       if (raw) process.stdin.setRawMode(false);
-      if (args.stdin) process.stdin.pause();
+      if (args.command.stdin) process.stdin.pause();
     };
     socket.onopen = () => {
       opened = true;
       clearTimeout(timer);
       send(encodeControl({ type: "start", ...args.command }));
-      if (!args.stdin) return send(encodeControl({ type: "stdin-end" }));
+      if (!args.command.stdin) return send(encodeControl({ type: "stdin-end" }));
       if (raw) process.stdin.setRawMode(true);
       if (args.command.tty) process.on("SIGWINCH", onResize);
       void forwardStdin(send);

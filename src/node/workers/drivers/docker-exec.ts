@@ -3,8 +3,10 @@
 // `Upgrade: tcp` hijacks the HTTP connection, which then carries stdin one way and the output the
 // other (multiplexed frames without a TTY, docker-stream.ts; raw bytes with one). fetch() cannot
 // hand over a hijacked connection, so the start request is written by hand on a unix socket of
-// its own. Closing our side for writing is EOF on the command's stdin. GET /exec/{id}/json gives
+// its own. Closing our side for writing is EOF on the command's stdin (once the command runs).
+// Without -i the exec gets no stdin at all, as with `docker exec` without -i. GET /exec/{id}/json gives
 // the exit code once the output ended; POST /exec/{id}/resize the terminal's size.
+import { createConnection } from "node:net";
 import type { ExecCommand } from "../../../protocol/exec-session.ts";
 import type { AttachedExit, AttachedProcess } from "./attached-process.ts";
 import { DOCKER_API_VERSION } from "./docker-client.ts";
@@ -107,7 +109,7 @@ export async function dockerAttach(
     "POST",
     {
       Cmd: command.command,
-      AttachStdin: true,
+      AttachStdin: command.stdin,
       AttachStdout: true,
       AttachStderr: true,
       Tty: tty,
@@ -120,13 +122,7 @@ export async function dockerAttach(
   const stderr = new ByteQueue();
   const demux = tty ? undefined : new Demultiplexer();
   let head: Uint8Array | undefined = new Uint8Array(0);
-  let pending: Uint8Array[] = [];
-  let drained: (() => void) | undefined;
   let inputEnded = false;
-  let closed!: () => void;
-  const ended = new Promise<void>((resolve) => {
-    closed = resolve;
-  });
   let opened!: (error?: Error) => void;
   const ready = new Promise<void>((resolve, reject) => {
     opened = (error) => (error ? reject(error) : resolve());
@@ -135,52 +131,48 @@ export async function dockerAttach(
     if (!demux) return stdout.push(bytes);
     for (const frame of demux.push(bytes)) (frame.stream === "stderr" ? stderr : stdout).push(frame.data);
   };
-  const body = JSON.stringify({ Detach: false, Tty: tty });
-  const socket = await Bun.connect({
-    unix: socketPath,
-    socket: {
-      data(_socket, chunk) {
-        if (head === undefined) {
-          try {
-            deliver(chunk);
-          } catch (err) {
-            stdout.end(err);
-            _socket.end();
-          }
-          return;
-        }
-        const merged: Uint8Array = Buffer.concat([head, chunk]);
-        const parsed = parseStartHead(merged);
-        if (parsed === "more") {
-          head = merged;
-          return;
-        }
-        head = undefined;
-        if ("error" in parsed) return opened(new Error(parsed.error));
-        if (parsed.status !== 101 && parsed.status !== 200)
-          return opened(new Error(`Docker refused to start the exec: ${parsed.head.split("\r\n")[0]}`));
-        opened();
-        if (parsed.rest.length > 0) deliver(parsed.rest);
-      },
-      drain(s) {
-        pending = flush(s, pending);
-        if (pending.length === 0) drained?.();
-      },
-      close() {
-        opened(new Error("Docker closed the connection"));
-        stdout.end();
-        stderr.end();
-        drained?.();
-        closed();
-      },
-      error(_s, err) {
-        opened(err);
-        stdout.end(err);
-        stderr.end();
-        closed();
-      },
-    },
+  // node:net, not Bun.connect: end() must close only our writing side (stdin's EOF) and leave the
+  // output flowing (allowHalfOpen).
+  const socket = createConnection({ path: socketPath, allowHalfOpen: true });
+  const ended = new Promise<void>((resolve) => {
+    socket.once("close", () => {
+      opened(new Error("Docker closed the connection"));
+      stdout.end();
+      stderr.end();
+      resolve();
+    });
   });
+  // Docker's end of output is the session's end: our side closes too (half-open only for stdin).
+  socket.on("end", () => socket.end());
+  socket.on("error", (err) => {
+    opened(err);
+    stdout.end(err);
+    stderr.end();
+  });
+  socket.on("data", (chunk: Buffer) => {
+    if (head === undefined) {
+      try {
+        deliver(chunk);
+      } catch (err) {
+        stdout.end(err);
+        socket.destroy();
+      }
+      return;
+    }
+    const merged: Uint8Array = Buffer.concat([head, chunk]);
+    const parsed = parseStartHead(merged);
+    if (parsed === "more") {
+      head = merged;
+      return;
+    }
+    head = undefined;
+    if ("error" in parsed) return opened(new Error(parsed.error));
+    if (parsed.status !== 101 && parsed.status !== 200)
+      return opened(new Error(`Docker refused to start the exec: ${parsed.head.split("\r\n")[0]}`));
+    opened();
+    if (parsed.rest.length > 0) deliver(parsed.rest);
+  });
+  const body = JSON.stringify({ Detach: false, Tty: tty });
   socket.write(
     `POST /${DOCKER_API_VERSION}/exec/${execId}/start HTTP/1.1\r\nHost: docker\r\nContent-Type: application/json\r\nConnection: Upgrade\r\nUpgrade: tcp\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
   );
@@ -191,53 +183,50 @@ export async function dockerAttach(
   };
   if (tty && command.rows && command.cols) resize(command.rows, command.cols);
   const exited = ended.then(() => exitOf(socketPath, execId));
+  let writes: Promise<void> = Promise.resolve();
   return {
     stdout,
     stderr: tty ? undefined : stderr,
-    async write(data) {
-      if (inputEnded) return;
-      pending.push(data);
-      pending = flush(socket, pending);
-      while (pending.length > 0 && socket.readyState === 1)
-        await new Promise<void>((resolve) => {
-          drained = resolve;
-        });
+    write(data) {
+      if (inputEnded || socket.destroyed) return Promise.resolve();
+      writes = new Promise<void>((resolve) => {
+        if (socket.write(data)) resolve();
+        else {
+          socket.once("drain", resolve);
+          socket.once("close", resolve);
+        }
+      });
+      return writes;
     },
     endInput() {
-      if (inputEnded) return;
+      // With a TTY, Docker ends the whole stream at stdin's end (output lost): a terminal's end of
+      // input is ^D, a byte like any other.
+      if (inputEnded || tty) return;
       inputEnded = true;
-      const finish = () => socket.shutdown(true);
-      if (pending.length === 0) finish();
-      else {
-        const before = drained;
-        drained = () => {
-          before?.();
-          if (pending.length === 0) finish();
-        };
-      }
+      // Docker takes a half-close before the command started for a cancelled start (exit 126,
+      // no output): stdin ends once the exec runs.
+      void writes.then(() => running(socketPath, execId)).then(() => socket.end());
     },
     resize,
     exited,
     kill() {
       void killExec(socketPath, execId);
-      socket.end();
+      socket.destroy();
     },
   };
 }
 
-/** Writes what the socket takes; returns what is left. */
-function flush(socket: { write(data: Uint8Array): number }, queue: Uint8Array[]): Uint8Array[] {
-  const left = [...queue];
-  while (left.length > 0) {
-    const next = left[0] as Uint8Array;
-    const written = socket.write(next);
-    if (written >= next.length) left.shift();
-    else {
-      left[0] = next.subarray(Math.max(0, written));
-      break;
+/** Resolves once Docker says the exec started (it runs, or it ran already); gives up after 5 s. */
+async function running(socket: string, execId: string): Promise<void> {
+  for (let i = 0; i < 250; i++) {
+    try {
+      const info = (await dockerJson(socket, `/exec/${execId}/json`)) as { Running?: boolean; Pid?: number };
+      if (info.Running || (info.Pid ?? 0) > 0) return;
+    } catch {
+      return;
     }
+    await Bun.sleep(20);
   }
-  return left;
 }
 
 /** The exec's exit code once Docker saw it end (it may lag the stream's end briefly). */

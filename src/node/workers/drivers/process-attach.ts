@@ -135,6 +135,8 @@ export async function attachToProcess(pid: number, command: ExecCommand): Promis
   } catch (err) {
     throw new WorkerSpecError(`cannot start ${command.command[0]}: ${describeError(err)}`);
   }
+  // Without -i the command's stdin ends at once.
+  if (!command.stdin) void child.stdin.end();
   const group = child.pid;
   const kill = () => {
     try {

@@ -37,23 +37,25 @@ describe("exec in an exec worker's context", () => {
   });
 
   test("the program is found in the worker's PATH; same user: no switch", () => {
-    expect(attachPlan(10, context(), { command: ["sh", "-c", "echo"], tty: false }, root, tools)).toEqual({
+    expect(
+      attachPlan(10, context(), { command: ["sh", "-c", "echo"], stdin: false, tty: false }, root, tools),
+    ).toEqual({
       argv: ["/bin/sh", "-c", "echo"],
     });
     expect(() =>
-      attachPlan(10, context(), { command: ["no-such-program"], tty: false }, root, tools),
+      attachPlan(10, context(), { command: ["no-such-program"], stdin: false, tty: false }, root, tools),
     ).toThrow(WorkerSpecError);
   });
 
   test("another user: switched at spawn, or by nsenter inside the worker's mount namespace", () => {
     const other = context({ uid: 1000, gid: 1000 });
-    expect(attachPlan(10, other, { command: ["sh"], tty: false }, root, tools)).toEqual({
+    expect(attachPlan(10, other, { command: ["sh"], stdin: false, tty: false }, root, tools)).toEqual({
       argv: ["/bin/sh"],
       uid: 1000,
       gid: 1000,
     });
     const spaced = context({ uid: 1000, gid: 1000, ownMountNamespace: true });
-    expect(attachPlan(42, spaced, { command: ["sh"], tty: false }, root, tools).argv).toEqual([
+    expect(attachPlan(42, spaced, { command: ["sh"], stdin: false, tty: false }, root, tools).argv).toEqual([
       "/usr/bin/nsenter",
       "--target=42",
       "--mount",
@@ -64,7 +66,7 @@ describe("exec in an exec worker's context", () => {
       "/bin/sh",
     ]);
     expect(() =>
-      attachPlan(42, spaced, { command: ["sh"], tty: false }, root, { script: tools.script }),
+      attachPlan(42, spaced, { command: ["sh"], stdin: false, tty: false }, root, { script: tools.script }),
     ).toThrow("nsenter is missing");
   });
 
@@ -72,7 +74,7 @@ describe("exec in an exec worker's context", () => {
     const plan = attachPlan(
       10,
       context(),
-      { command: ["sh", "-c", "echo 'hi' $X"], tty: true, rows: 30, cols: 100 },
+      { command: ["sh", "-c", "echo 'hi' $X"], stdin: false, tty: true, rows: 30, cols: 100 },
       root,
       tools,
     );
@@ -86,6 +88,8 @@ describe("exec in an exec worker's context", () => {
     ]);
     expect(shellQuote("plain/path-1.0")).toBe("plain/path-1.0");
     expect(shellQuote("")).toBe("''");
-    expect(() => attachPlan(10, context(), { command: ["sh"], tty: true }, root, {})).toThrow("script");
+    expect(() => attachPlan(10, context(), { command: ["sh"], stdin: false, tty: true }, root, {})).toThrow(
+      "script",
+    );
   });
 });
