@@ -116,11 +116,10 @@ export class ExecServer {
         proc.stderr ? pump(proc.stderr, "stderr", socket) : Promise.resolve(),
       ]);
       const exit = await proc.exited;
-      const drained = await Promise.race([
-        pumps.then(() => true),
-        Bun.sleep(OUTPUT_GRACE_MS).then(() => false),
-      ]);
-      if (!drained) proc.kill();
+      await Promise.race([pumps, Bun.sleep(OUTPUT_GRACE_MS)]);
+      // What the command left behind (a background child in its group) ends with the session.
+      onGone = () => {};
+      proc.kill();
       const code = exitStatus(exit, constants.signals as Record<string, number>);
       finish(socket, { type: "exit", code: Math.min(code, 255), signal: exit.signal });
       log.info("exec session ended", { ...where, code });
