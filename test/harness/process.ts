@@ -26,17 +26,46 @@ export function leveeCommand(): string[] {
 }
 
 /** Runs `levee ARGS` to completion and returns its exit code and output. */
-export async function runLevee(
+export function runLevee(
   args: string[],
-  options: { env?: Record<string, string | undefined>; timeoutMs?: number; cwd?: string } = {},
+  options: {
+    env?: Record<string, string | undefined>;
+    timeoutMs?: number;
+    cwd?: string;
+    input?: string;
+  } = {},
 ): Promise<{ code: number; stdout: string; stderr: string }> {
-  const proc = Bun.spawn([...leveeCommand(), ...args], {
+  return runCommand([...leveeCommand(), ...args], {
+    ...options,
     env: { ...process.env, ...cleanEnv(), ...options.env },
-    stdin: "ignore",
+  });
+}
+
+/**
+ * Runs `argv` to completion (SIGKILL after timeoutMs, default 15 s), with `input` on its stdin
+ * (else none), and returns its exit code and output.
+ */
+export async function runCommand(
+  argv: string[],
+  options: {
+    env?: Record<string, string | undefined>;
+    timeoutMs?: number;
+    cwd?: string;
+    input?: string;
+  } = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const input = options.input;
+  const proc = Bun.spawn(argv, {
+    env: options.env ?? process.env,
+    stdin: input === undefined ? "ignore" : "pipe",
     stdout: "pipe",
     stderr: "pipe",
     cwd: options.cwd ?? REPO_ROOT,
   });
+  if (input !== undefined && proc.stdin) {
+    proc.stdin.write(input);
+    await proc.stdin.end();
+  }
   const timer = setTimeout(() => proc.kill("SIGKILL"), options.timeoutMs ?? 15_000);
   const [code, stdout, stderr] = await Promise.all([
     proc.exited,
