@@ -25,35 +25,31 @@ export function leveeCommand(): string[] {
   return bin ? [bin] : [BUN, join(REPO_ROOT, "src/cli/main.ts")];
 }
 
+export interface RunOptions {
+  env?: Record<string, string | undefined>;
+  /** SIGKILL after this long (default 15 s). */
+  timeoutMs?: number;
+  cwd?: string;
+  /** Written to its stdin, which is then closed (default: no stdin). */
+  input?: string | undefined;
+}
+
+export interface RunResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
 /** Runs `levee ARGS` to completion and returns its exit code and output. */
-export function runLevee(
-  args: string[],
-  options: {
-    env?: Record<string, string | undefined>;
-    timeoutMs?: number;
-    cwd?: string;
-    input?: string;
-  } = {},
-): Promise<{ code: number; stdout: string; stderr: string }> {
+export function runLevee(args: string[], options: RunOptions = {}): Promise<RunResult> {
   return runCommand([...leveeCommand(), ...args], {
     ...options,
     env: { ...process.env, ...cleanEnv(), ...options.env },
   });
 }
 
-/**
- * Runs `argv` to completion (SIGKILL after timeoutMs, default 15 s), with `input` on its stdin
- * (else none), and returns its exit code and output.
- */
-export async function runCommand(
-  argv: string[],
-  options: {
-    env?: Record<string, string | undefined>;
-    timeoutMs?: number;
-    cwd?: string;
-    input?: string;
-  } = {},
-): Promise<{ code: number; stdout: string; stderr: string }> {
+/** Runs `argv` to completion and returns its exit code and output. */
+export async function runCommand(argv: string[], options: RunOptions = {}): Promise<RunResult> {
   const input = options.input;
   const proc = Bun.spawn(argv, {
     env: options.env ?? process.env,

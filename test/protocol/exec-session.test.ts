@@ -37,23 +37,9 @@ describe("exec session messages", () => {
   });
 
   test("control messages carry the version and are checked against their schema", () => {
-    const start = encodeControl({
-      type: "start",
-      command: ["sh", "-c", "echo hi"],
-      stdin: false,
-      tty: true,
-      rows: 24,
-      cols: 80,
-    });
-    expect(JSON.parse(start)).toEqual({
-      v: 1,
-      type: "start",
-      command: ["sh", "-c", "echo hi"],
-      stdin: false,
-      tty: true,
-      rows: 24,
-      cols: 80,
-    });
+    const body = { command: ["sh", "-c", "echo hi"], stdin: false, tty: true, rows: 24, cols: 80 };
+    const start = encodeControl({ type: "start", ...body });
+    expect(JSON.parse(start)).toEqual({ v: 1, type: "start", ...body });
     const decoded = decodeMessage(start);
     expect(decoded.ok && decoded.message.kind === "control" && decoded.message.control.type).toBe("start");
     const exit = decodeMessage(encodeControl({ type: "exit", code: 3, signal: null }));

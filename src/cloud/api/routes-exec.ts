@@ -10,14 +10,13 @@
 import type { MiddlewareHandler } from "hono";
 import { z } from "zod";
 import { isStreamId } from "../../protocol/log-request.ts";
-import { dnsSubdomainProblem } from "../../runtime/dns-name.ts";
 import { peerAddress, upgrade } from "../../runtime/socket-upgrade.ts";
 import type { Store } from "../../store/store.ts";
 import type { ExecSessions } from "../exec-sessions.ts";
-import { readLiveness } from "../link/sync-store.ts";
-import { apiError, formatPath } from "./errors.ts";
+import { apiError } from "./errors.ts";
 import type { ApiRoutes } from "./route-registry.ts";
 import { logQuerySchema } from "./routes-logs.ts";
+import { readWorkerRequest } from "./worker-request.ts";
 
 export interface ExecRouteDeps {
   sessions: ExecSessions;
@@ -89,24 +88,13 @@ export function mountExecRoutes(api: ApiRoutes, deps: ExecRouteDeps): void {
     },
   } as const;
   routes.add(clientSide, deps.admin, (c) => {
-    const service = c.req.param("service");
-    const query = execQuerySchema.safeParse(c.req.query());
-    const issues = query.success
-      ? []
-      : query.error.issues.map((i) => ({ path: formatPath(i.path), message: i.message }));
-    const serviceProblem = dnsSubdomainProblem(service);
-    if (serviceProblem) issues.unshift({ path: "service", message: serviceProblem });
-    if (!query.success || issues.length > 0) return apiError(c, 400, "invalid exec request", issues);
-    const { node, worker } = query.data;
-    const [liveness] = readLiveness(store, node);
-    if (!liveness) return apiError(c, 404, `node "${node}" not found`);
-    if (!liveness.online || liveness.phase !== "Ready") {
-      const since = liveness.phaseSince ? ` (${liveness.phase} since ${liveness.phaseSince})` : "";
-      return apiError(c, 503, `node ${node} is disconnected${since}: nothing can be run on it now`);
-    }
+    const request = readWorkerRequest(c, store, execQuerySchema, "exec", "nothing can be run on it now");
+    if (!request.ok) return request.response;
+    const { service } = request;
+    const { node, worker } = request.query;
     const refused = sessions.refusal();
     if (refused) return apiError(c, refused.status as 429, refused.error);
-    if (query.data.probe) return c.json({ result: "ok" });
+    if (request.query.probe) return c.json({ result: "ok" });
     const from = peerAddress(c.env, c.req.raw);
     const upgraded = upgrade(c.env, c.req.raw, (socket) =>
       sessions.openClient({ node, service, index: worker, from }, socket),
