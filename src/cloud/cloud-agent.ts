@@ -25,6 +25,7 @@ import { WATCH_TOPIC } from "../protocol/traffic.ts";
 import { RefusalError } from "../runtime/errors.ts";
 import type { Logger } from "../runtime/log.ts";
 import { type Server, serveHttp } from "../runtime/serve.ts";
+import { socketHandlers } from "../runtime/socket-upgrade.ts";
 import { versionInfo } from "../runtime/version.ts";
 import { ensureAdminToken } from "./admin-token.ts";
 import { cloudApiApp } from "./api/app.ts";
@@ -37,6 +38,7 @@ import { localConfigSource } from "./config-content.ts";
 import { ControlPlane } from "./control-plane.ts";
 import { TrafficRing } from "./dashboard/traffic-ring.ts";
 import { WatchSignalPublisher } from "./dashboard/watch-signal.ts";
+import { EXEC_SOCKET_LIMITS, ExecSessions, execEvent } from "./exec-sessions.ts";
 import { CloudKubeAuth } from "./kube/cloud-auth.ts";
 import { CloudKube } from "./kube/cloud-kube.ts";
 import { type CloudLink, type PhaseChange, startCloudLink } from "./link/cloud-link.ts";
@@ -142,7 +144,10 @@ export async function startCloud(config: CloudConfig): Promise<CloudAgent> {
         message: phaseMessage(change, lostAfterMs),
       });
       if (phaseChangeAffectsPlacement(change)) plane.replan(`node ${change.node} is ${change.to}`);
-      if (change.to !== "Ready") logs.endNode(change.node, `node ${change.node} is disconnected`);
+      if (change.to !== "Ready") {
+        logs.endNode(change.node, `node ${change.node} is disconnected`);
+        exec.endNode(change.node, `node ${change.node} is disconnected`);
+      }
       catalog.markDirty();
       kube.markDirty();
     },
@@ -192,6 +197,10 @@ export async function startCloud(config: CloudConfig): Promise<CloudAgent> {
     config.historyLimit,
   );
   const phaseEvents = batchEvents((events) => plane.recordEvents(events));
+  const exec = new ExecSessions({
+    publish: (topic, payload) => link.publish(topic, payload),
+    onStart: (target, command) => plane.recordEvents([execEvent(target, command)]),
+  });
   // The Kubernetes API's view of the store (src/cloud/kube/): `default/kubernetes` is this listener.
   const kubeSince = new Date().toISOString();
   const kube = new CloudKube({
@@ -208,6 +217,7 @@ export async function startCloud(config: CloudConfig): Promise<CloudAgent> {
   // Closed in reverse: the link first, then the catalog, the log streams, the last phase events.
   lifecycle.add("phase-events", () => phaseEvents.flush());
   lifecycle.add("log-streams", () => logs.close());
+  lifecycle.add("exec-sessions", () => exec.close());
   lifecycle.add("catalog", () => catalog.close());
   lifecycle.add("sync", () => link.close());
 
@@ -301,6 +311,7 @@ export async function startCloud(config: CloudConfig): Promise<CloudAgent> {
     },
     artifacts,
     logs,
+    exec,
     nodeCa,
     relayLegs: (name) => relayHub.legs(name),
     traffic: { ring: traffic, onWatching: (watching) => watchSignal.set(watching) },
@@ -318,8 +329,10 @@ export async function startCloud(config: CloudConfig): Promise<CloudAgent> {
   });
   // Bun's own body limit off: every route has its own (4 MiB for JSON, --artifact-max-size for an
   // artifact, which the API answers with 413 itself), and a followed log upload has none at all.
+  // WebSockets: exec sessions (their messages bounded by the exec protocol).
   const api = serveHttp("cloud API, --api-listen", config.apiListen, app.fetch, {
     maxRequestBodySize: Number.MAX_SAFE_INTEGER,
+    websocket: socketHandlers(EXEC_SOCKET_LIMITS),
   });
   lifecycle.add("api", () => api.stop(true));
   writeApiUrl(config.dataDir, apiUrl);

@@ -12,19 +12,10 @@
 // kept (history-store.ts) for `rollout undo`.
 import type { Database } from "bun:sqlite";
 import { EventEmitter } from "node:events";
-import type { Warning } from "../manifest/dayu/warnings.ts";
-import { type Resource, specOf } from "../manifest/kinds.ts";
-import {
-  DEFAULT_NAMESPACE,
-  describeKey,
-  keyOf,
-  namespaceOf,
-  objectKey,
-  refOf,
-} from "../manifest/namespace.ts";
+import { specOf } from "../manifest/kinds.ts";
+import { DEFAULT_NAMESPACE, describeKey, keyOf, objectKey, refOf } from "../manifest/namespace.ts";
 import type { NodePlan } from "../manifest/plan.ts";
 import { type Mesh, resolveWorkerTemplate } from "../manifest/service.ts";
-import type { SpecChange } from "../manifest/spec-diff.ts";
 import type { Logger } from "../runtime/log.ts";
 import type { Store } from "../store/store.ts";
 import { rejected } from "./api-error.ts";
@@ -37,13 +28,11 @@ import { createMissingNamespaces } from "./namespace-apply.ts";
 import { qualifyServiceSpec } from "./namespaced-spec.ts";
 import { applyNodeLabels } from "./node-apply.ts";
 import { nodesForPlanning } from "./node-registry.ts";
-import type { NodeChange } from "./plan-diff.ts";
 import { catalogTooLarge, type NodeLimits, planLimits, refusedPlacements } from "./plan-limits.ts";
 import type { PlanChange } from "./plan-writer.ts";
 import { placedServices, writePlans } from "./plan-writer.ts";
 import { type PlannerService, planAll, type Unplaced } from "./planner.ts";
 import {
-  type ApplyOutcome,
   deleteObject,
   getObject,
   listObjects,

@@ -371,14 +371,15 @@ export const optionsSchema = z.object({
   }),
   node: opt(nodeName.optional(), {
     scopes: ["ctl"],
-    description: "logs, restart: the node the worker runs on; get routes: the node whose routes to list",
+    description:
+      "logs, restart, exec: the node the worker runs on; get routes: the node whose routes to list",
     placeholder: "NODE",
     flagOnly: true,
   }),
   worker: opt(z.coerce.number({ error: "expected a worker index" }).int().min(0).default(0), {
     scopes: ["ctl"],
     description:
-      "logs, restart: the worker's index on that node (the INDEX column of `levee ctl get workers`)",
+      "logs, restart, exec: the worker's index on that node (the INDEX column of `levee ctl get workers`)",
     placeholder: "I",
     flagOnly: true,
   }),
@@ -386,6 +387,18 @@ export const optionsSchema = z.object({
     scopes: ["ctl"],
     description: "logs: keep streaming new output until Ctrl-C (-f is --filename for other subcommands)",
     short: "f",
+    flagOnly: true,
+  }),
+  stdin: opt(booleanish.default(false), {
+    scopes: ["ctl"],
+    description: "exec: pass standard input to the command (-i)",
+    short: "i",
+    flagOnly: true,
+  }),
+  tty: opt(booleanish.default(false), {
+    scopes: ["ctl"],
+    description: "exec: run the command in a terminal (-t; -it for an interactive shell)",
+    short: "t",
     flagOnly: true,
   }),
   tail: opt(z.coerce.number({ error: "expected a number of lines" }).int().min(0).optional(), {

@@ -32,6 +32,7 @@ import { NodeCounters, registerNodeMetrics } from "./metrics/node-metrics.ts";
 import { type MeshStartOptions, startMesh } from "./start-mesh.ts";
 import { PeerTraffic, TrafficReporter } from "./traffic-reporter.ts";
 import { startUsage } from "./usage/start-usage.ts";
+import { startExecServer } from "./workers/exec/exec-server.ts";
 import { startNodeLogServer } from "./workers/logs/log-server.ts";
 import { startSupervisor } from "./workers/start-supervisor.ts";
 import type { Supervisor } from "./workers/supervisor.ts";
@@ -79,8 +80,14 @@ export function startJoinedNode(node: LocalNode, options: JoinedNodeOptions): Jo
   const usage = startUsage(node, supervisor);
   const link = startNodeLink(node, identity, { ...options.link, supervisor, catalog, outbox, usage });
   registerNodeMetrics(node.metrics, { workers: () => supervisor.snapshot(), link, counters });
-  startNodeLogServer(node, link, identity, options.cloudUrl, (service, index, read) =>
-    supervisor.openLog(service, index, read),
+  const exec = startExecServer(node, identity, options.cloudUrl, supervisor);
+  startNodeLogServer(
+    node,
+    link,
+    identity,
+    options.cloudUrl,
+    (service, index, read) => supervisor.openLog(service, index, read),
+    (request) => void exec.serve(request),
   );
   const metrics = new MeshMetrics(node.metrics);
   const peers = new PeerTraffic();

@@ -8,10 +8,13 @@
 // The same topic and upload carry the cloud's scrape of a node's metrics (type "metrics"): the
 // node answers with its agent's /metrics text, so Prometheus reaches every node through the cloud,
 // behind NAT too. A node that does not know the type drops it (bad schema) and the cloud times out.
+// An exec request (type "exec", `levee ctl exec`) asks the node to open a session socket back to
+// the cloud (exec-session.ts).
 import { randomBytes } from "node:crypto";
 import { z } from "zod";
 import { parseJsonWithin } from "../runtime/bounded-json.ts";
 import { isDnsSubdomain } from "../runtime/dns-name.ts";
+import { execCommandSchema } from "./exec-session.ts";
 import { MAX_MESSAGE_BYTES, PROTOCOL_VERSION } from "./messages.ts";
 import { isNodeName, logsTopic } from "./topics.ts";
 
@@ -55,10 +58,25 @@ export const metricsRequestSchema = z.object({ ...requestFields, type: z.literal
 
 export type MetricsRequest = z.infer<typeof metricsRequestSchema>;
 
-/** Any request on levee/v1/node/<node>/logs. */
-export type NodeRequest = LogRequest | MetricsRequest;
+/** The cloud asks the node to run a command in a worker and connect its session (the id). */
+export const execRequestSchema = z.object({
+  ...requestFields,
+  type: z.literal("exec"),
+  service: z.string().refine(isDnsSubdomain, "expected a service name (a DNS subdomain)"),
+  index: z.number().int().min(0),
+  ...execCommandSchema.shape,
+});
 
-const nodeRequestSchema = z.discriminatedUnion("type", [logRequestSchema, metricsRequestSchema]);
+export type ExecRequest = z.infer<typeof execRequestSchema>;
+
+/** Any request on levee/v1/node/<node>/logs. */
+export type NodeRequest = LogRequest | MetricsRequest | ExecRequest;
+
+const nodeRequestSchema = z.discriminatedUnion("type", [
+  logRequestSchema,
+  metricsRequestSchema,
+  execRequestSchema,
+]);
 
 export function newMetricsRequest(node: string, id: string = newStreamId()): MetricsRequest {
   return { v: PROTOCOL_VERSION, type: "metrics", node, id, ts: new Date().toISOString() };

@@ -14,21 +14,29 @@ export function serveHttp(
   what: string,
   address: HostPort,
   fetch: (req: Request, server: Server) => Response | Promise<Response>,
-  options: { maxRequestBodySize?: number; tls?: { cert: string; key: string } } = {},
+  options: {
+    maxRequestBodySize?: number;
+    tls?: { cert: string; key: string };
+    /** WebSocket events (socket-upgrade.ts), for routes that upgrade their requests. */
+    // biome-ignore lint/suspicious/noExplicitAny: Bun's handler type is generic in each connection's data
+    websocket?: import("bun").WebSocketHandler<any>;
+  } = {},
 ): Server {
   try {
     // development: false — Bun's development mode prints the stack of every response stream that
     // errors (a log stream broken off on purpose) to stderr, outside the agent's log. Without
     // development mode Bun binds with SO_REUSEPORT unless told not to: a port in use must fail.
-    return Bun.serve({
+    const { websocket, ...rest } = options;
+    const base = {
       hostname: address.host,
       port: address.port,
       fetch,
       idleTimeout: 60,
       development: false,
       reusePort: false,
-      ...options,
-    });
+      ...rest,
+    } as const;
+    return websocket ? Bun.serve({ ...base, websocket }) : Bun.serve(base);
   } catch (err) {
     throw listenError(what, address, err);
   }

@@ -40,14 +40,7 @@ describe.skipIf(!available.ok)("workers across a partition", () => {
     sweepStaleNetworks();
     net = await createTestNetwork({ hosts: ["cloud", "edge1"] });
     agents = new NetnsAgents(net, makeTempDir("levee-fault-workers-"));
-    const cloudUrl = `http://${agents.address("cloud")}:7400`;
-    agents.start("cloud", ["cloud"]);
-    await until("the cloud API", async () => {
-      const res = await net.probe("cloud", `${cloudUrl}/readyz`, 1000);
-      return res.ok && res.status === 200;
-    });
-    agents.start("edge1", ["edge", "--cloud", cloudUrl, "--token", await agents.joinToken()]);
-    await until("the edge to join", async () => (await ctl(["get", "nodes"])).includes("edge1"));
+    await agents.startCloudAndEdges(["edge1"]);
     await agents.apply({
       apiVersion: "levee/v1",
       kind: "Service",

@@ -6,6 +6,7 @@ import { type CloudApiDeps, cloudApiApp } from "../../src/cloud/api/app.ts";
 import { ArtifactStore } from "../../src/cloud/artifact-store.ts";
 import { takeBackup } from "../../src/cloud/backup.ts";
 import { ControlPlane } from "../../src/cloud/control-plane.ts";
+import { ExecSessions } from "../../src/cloud/exec-sessions.ts";
 import { LogStreams } from "../../src/cloud/log-streams.ts";
 import { loadOrCreateNodeCa } from "../../src/cloud/node-ca.ts";
 import { joinNode } from "../../src/cloud/node-registry.ts";
@@ -86,7 +87,7 @@ export function registeredNode(store: Store, name: string): { username: string; 
 }
 
 /**
- * The cloud API with every optional part (artifacts, log streams, backups, the mesh CA, plan
+ * The cloud API with every optional part (artifacts, log streams, exec sessions, backups, the mesh CA, plan
  * signing, the Kubernetes facade, here a fake answering 200): every route the cloud can serve.
  * The caller closes `store` and `logs` (afterAll).
  */
@@ -99,6 +100,7 @@ export function everyRouteCloud(): InProcessCloud & { logs: LogStreams } {
     deps: {
       artifacts: new ArtifactStore(store, dataDir, { maxBytes: 1024 * 1024 }),
       logs,
+      exec: new ExecSessions({ publish: () => true }),
       backup: (options) => takeBackup(store, dataDir, options),
       nodeCa: loadOrCreateNodeCa(makeTempDir()),
       join: {

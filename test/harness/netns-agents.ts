@@ -63,6 +63,27 @@ export class NetnsAgents {
     );
   }
 
+  /** The cloud API's URL (the cloud runs in host "cloud"). */
+  cloudUrl(): string {
+    return `http://${this.address("cloud")}:7400`;
+  }
+
+  /** Starts the cloud in host "cloud", then each of `edges` joined to it; resolves when all are listed. */
+  async startCloudAndEdges(edges: string[]): Promise<void> {
+    const cloudUrl = this.cloudUrl();
+    this.start("cloud", ["cloud"]);
+    await this.until("the cloud API", async () => {
+      const res = await this.net.probe("cloud", `${cloudUrl}/readyz`, 1000);
+      return res.ok && res.status === 200;
+    });
+    for (const edge of edges)
+      this.start(edge, ["edge", "--cloud", cloudUrl, "--token", await this.joinToken()]);
+    await this.until(`${edges.join(", ")} to join`, async () => {
+      const nodes = await this.ctl(["get", "nodes"]);
+      return edges.every((edge) => nodes.includes(edge));
+    });
+  }
+
   /** `levee ctl ARGS` against the cloud (host "cloud") with its admin token; its stdout. */
   async ctl(args: string[]): Promise<string> {
     const argv = [
@@ -70,7 +91,7 @@ export class NetnsAgents {
       "ctl",
       ...args,
       "--server",
-      `http://${this.address("cloud")}:7400`,
+      this.cloudUrl(),
       "--token-file",
       join(this.dataDir("cloud"), "admin.token"),
     ];

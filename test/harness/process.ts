@@ -28,18 +28,43 @@ export function leveeCommand(): string[] {
   return bin ? [bin] : [BUN, join(REPO_ROOT, "src/cli/main.ts")];
 }
 
+export interface RunOptions {
+  env?: Record<string, string | undefined>;
+  /** SIGKILL after this long (default 15 s). */
+  timeoutMs?: number;
+  cwd?: string;
+  /** Written to its stdin, which is then closed (default: no stdin). */
+  input?: string | undefined;
+}
+
+export interface RunResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
 /** Runs `levee ARGS` to completion and returns its exit code and output. */
-export async function runLevee(
-  args: string[],
-  options: { env?: Record<string, string | undefined>; timeoutMs?: number; cwd?: string } = {},
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  const proc = Bun.spawn([...leveeCommand(), ...args], {
+export function runLevee(args: string[], options: RunOptions = {}): Promise<RunResult> {
+  return runCommand([...leveeCommand(), ...args], {
+    ...options,
     env: { ...process.env, ...cleanEnv(), ...options.env },
-    stdin: "ignore",
+  });
+}
+
+/** Runs `argv` to completion and returns its exit code and output. */
+export async function runCommand(argv: string[], options: RunOptions = {}): Promise<RunResult> {
+  const input = options.input;
+  const proc = Bun.spawn(argv, {
+    env: options.env ?? process.env,
+    stdin: input === undefined ? "ignore" : "pipe",
     stdout: "pipe",
     stderr: "pipe",
     cwd: options.cwd ?? REPO_ROOT,
   });
+  if (input !== undefined && proc.stdin) {
+    proc.stdin.write(input);
+    await proc.stdin.end();
+  }
   const timer = setTimeout(() => proc.kill("SIGKILL"), options.timeoutMs ?? 15_000);
   const [code, stdout, stderr] = await Promise.all([
     proc.exited,

@@ -75,6 +75,12 @@ const SUBCOMMANDS: Record<string, Entry> = {
     summary: "a worker's output, streamed from its node (-f: follow until Ctrl-C)",
     run: logs,
   },
+  exec: {
+    usage: "exec SERVICE --node NODE [--worker I] [-i] [-t] -- COMMAND [ARGS...]",
+    summary:
+      "run a command in a worker (its directory, environment and user; a container: docker exec); exits with its code",
+    run: lazy(async () => (await import("../ctl/exec.ts")).exec),
+  },
   restart: {
     usage: "restart SERVICE --node NODE [--worker I] [-n NS]",
     summary: "restart one worker: the node stops it and starts it again at once (or when it is back online)",

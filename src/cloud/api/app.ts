@@ -16,6 +16,7 @@ import type { ArtifactStore } from "../artifact-store.ts";
 import type { Backup } from "../backup.ts";
 import type { ControlPlane } from "../control-plane.ts";
 import { type DashboardDeps, mountDashboard } from "../dashboard/dashboard.tsx";
+import type { ExecSessions } from "../exec-sessions.ts";
 import type { LogStreams } from "../log-streams.ts";
 import type { CloudMetrics } from "../metrics/cloud-metrics.ts";
 import type { NodeCa } from "../node-ca.ts";
@@ -29,6 +30,7 @@ import { mountBackupRoute } from "./routes-backup.ts";
 import { mountBrokerRoutes } from "./routes-broker.ts";
 import { mountCertificateRoutes } from "./routes-certificates.ts";
 import { mountConfigContentRoutes } from "./routes-config-content.ts";
+import { mountExecRoutes } from "./routes-exec.ts";
 import { type JoinDeps, mountJoinRoutes } from "./routes-join.ts";
 import { mountLogRoutes } from "./routes-logs.ts";
 import { mountMetricsRoutes } from "./routes-metrics.ts";
@@ -57,6 +59,8 @@ export interface CloudApiDeps {
   artifacts?: ArtifactStore;
   /** Log streams from nodes (levee ctl logs); without it the log routes are not served. */
   logs?: LogStreams;
+  /** Exec sessions in workers (levee ctl exec, WebSockets); without it the exec routes are not served. */
+  exec?: ExecSessions;
   /** Takes a backup (GET /api/v1/backup); without it the route is not served. */
   backup?: (options: { artifacts: boolean }) => Promise<Backup>;
   /** The mesh CA; without it nodes cannot renew their mesh certificates. */
@@ -122,6 +126,8 @@ export function cloudApiApp(deps: CloudApiDeps): Hono {
     });
   if (deps.logs)
     mountLogRoutes(routes, { streams: deps.logs, store, log, admin: adminToken, node: requireNode(nodes) });
+  if (deps.exec)
+    mountExecRoutes(routes, { sessions: deps.exec, store, admin: adminToken, node: requireNode(nodes) });
   // The admin.
   mountTokenRoutes(routes, store, admin);
   mountResourceRoutes(routes, store, plane, admin, deps.hooks);

@@ -12,13 +12,12 @@ import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { z } from "zod";
 import { isStreamId, logStreamErrorSchema } from "../../protocol/log-request.ts";
 import { isNodeName } from "../../protocol/topics.ts";
-import { dnsSubdomainProblem } from "../../runtime/dns-name.ts";
 import type { Logger } from "../../runtime/log.ts";
 import type { Store } from "../../store/store.ts";
-import { readLiveness } from "../link/sync-store.ts";
 import type { LogStreams } from "../log-streams.ts";
-import { apiError, formatPath, parseBody } from "./errors.ts";
+import { apiError, parseBody } from "./errors.ts";
 import type { ApiRoutes } from "./route-registry.ts";
+import { readWorkerRequest } from "./worker-request.ts";
 
 export interface LogRouteDeps {
   streams: LogStreams;
@@ -137,21 +136,10 @@ export function mountLogRoutes(api: ApiRoutes, deps: LogRouteDeps): void {
  * dashboard's log view).
  */
 export async function readWorkerLog(c: Context, streams: LogStreams, store: Store): Promise<Response> {
-  const service = c.req.param("service") ?? "";
-  const query = logQuerySchema.safeParse(c.req.query());
-  const issues = query.success
-    ? []
-    : query.error.issues.map((i) => ({ path: formatPath(i.path), message: i.message }));
-  const serviceProblem = dnsSubdomainProblem(service);
-  if (serviceProblem) issues.unshift({ path: "service", message: serviceProblem });
-  if (!query.success || issues.length > 0) return apiError(c, 400, "invalid log request", issues);
-  const { node: name, worker, tail, follow } = query.data;
-  const [liveness] = readLiveness(store, name);
-  if (!liveness) return apiError(c, 404, `node "${name}" not found`);
-  if (!liveness.online || liveness.phase !== "Ready") {
-    const since = liveness.phaseSince ? ` (${liveness.phase} since ${liveness.phaseSince})` : "";
-    return apiError(c, 503, `node ${name} is disconnected${since}: its logs cannot be read now`);
-  }
+  const request = readWorkerRequest(c, store, logQuerySchema, "log", "its logs cannot be read now");
+  if (!request.ok) return request.response;
+  const { service } = request;
+  const { node: name, worker, tail, follow } = request.query;
   keepOpen(c);
   const answer = await streams.request(
     { node: name, service, index: worker, tail: tail ?? null, follow },

@@ -6,6 +6,7 @@
 import { EventEmitter } from "node:events";
 import { nodePlanSchema } from "../../manifest/plan.ts";
 import type { Template } from "../../manifest/template.ts";
+import type { ExecCommand } from "../../protocol/exec-session.ts";
 import type { WorkerStatus } from "../../protocol/messages.ts";
 import { describeError } from "../../runtime/errors.ts";
 import type { Logger } from "../../runtime/log.ts";
@@ -14,6 +15,7 @@ import type { KubeAccess } from "../kube-access/kube-access.ts";
 import type { StoredPlan } from "../link/plan-store.ts";
 import { type DesiredWorker, desiredWorkers, type InvalidWorker, workerKey } from "./desired.ts";
 import type { Driver, LogReadOptions } from "./drivers/driver.ts";
+import { type AttachResult, attachWorker } from "./exec/worker-attach.ts";
 import { type LogRotator, workerLogDir } from "./logs/log-files.ts";
 import { readWorkerLog } from "./logs/log-reader.ts";
 import type { LogSource } from "./logs/log-server.ts";
@@ -158,6 +160,19 @@ export class Supervisor extends EventEmitter<{ change: [WorkerSnapshot] }> {
       },
       options,
     );
+  }
+
+  /** `levee ctl exec`: runs a command in the worker's running instance (worker-attach.ts). */
+  attach(service: string, index: number, command: ExecCommand): Promise<AttachResult> {
+    const controller = this.controllers.get(workerKey(service, index));
+    if (!controller)
+      return Promise.resolve({
+        ok: false,
+        status: 404,
+        error: `node ${this.options.node} has no worker ${service}/${index}`,
+      });
+    const record = controller.state;
+    return attachWorker(this.options.node, record, this.driver(record.driver), command);
   }
 
   /** Agent shutdown: stop timers and checks; workers keep running. */

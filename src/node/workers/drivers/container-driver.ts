@@ -8,6 +8,9 @@
 // own (the container is kept, so its logs stay readable); stop() stops it if it runs and removes
 // it. Stopped containers nobody stops are removed by the next start() of the same worker, or by
 // orphans().
+
+import type { ExecCommand } from "../../../protocol/exec-session.ts";
+import type { AttachedProcess } from "./attached-process.ts";
 import {
   type ContainerInspect,
   DockerApiError,
@@ -15,6 +18,7 @@ import {
   type DockerLogOptions,
   missingImage,
 } from "./docker-client.ts";
+import { dockerAttach } from "./docker-exec.ts";
 import {
   type ContainerOptions,
   cleanStartError,
@@ -106,6 +110,12 @@ export class ContainerDriver implements Driver {
     if (!ref.containerId) throw new Error(`worker ${ref.key.service}/${ref.key.index} has no container id`);
     const docker: DockerLogOptions = { tail: options.tail, follow: options.follow, signal: options.signal };
     return this.client.logs(ref.containerId, docker);
+  }
+
+  /** `levee ctl exec`: `docker exec` in the instance's container, streams attached (docker-exec.ts). */
+  async attach(ref: InstanceRef, command: ExecCommand): Promise<AttachedProcess> {
+    if (!ref.containerId) throw new Error(`worker ${ref.key.service}/${ref.key.index} has no container`);
+    return dockerAttach(this.client.socket, ref.containerId, command);
   }
 
   /** Creates the container; a leftover of the same instance (a retried start) is replaced once. */

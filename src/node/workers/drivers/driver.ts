@@ -3,8 +3,11 @@
 // a driver only starts, finds again, signals, stops and watches one instance. Drivers never
 // touch SQLite: what they return in an InstanceRef is stored by the supervisor, and handed back
 // to adopt() after an agent restart.
+
 import type { Template } from "../../../manifest/template.ts";
+import type { ExecCommand } from "../../../protocol/exec-session.ts";
 import { PermanentError } from "../../../runtime/errors.ts";
+import type { AttachedProcess } from "./attached-process.ts";
 
 /** One start of one worker. */
 export interface InstanceKey {
@@ -114,6 +117,11 @@ export interface Driver {
   orphans(agentId: string, known: ReadonlySet<string>): Promise<InstanceRef[]>;
   /** The instance's output, for drivers that keep it themselves (containers: Docker's log). */
   logs?(ref: InstanceRef, options?: LogReadOptions): AsyncIterable<Uint8Array>;
+  /**
+   * Runs a command in a running instance's context with its streams attached (levee ctl exec).
+   * Throws WorkerSpecError for a command that cannot run there (not found).
+   */
+  attach?(ref: InstanceRef, command: ExecCommand): Promise<AttachedProcess>;
 }
 
 /** Options for reading a worker's logs (levee ctl logs). */

@@ -4,14 +4,18 @@
 // and logging while the agent is stopped, upgraded or killed, and a restarted agent adopts it
 // (pid + start time + the LEVEE_WORKER_ID marker, see proc.ts). A worker with kubeApi runs in a
 // mount namespace of its own when the agent can make one (mount-namespace.ts): the same process.
-import { closeSync, constants, existsSync, mkdirSync, openSync, statSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { closeSync, constants, mkdirSync, openSync, statSync } from "node:fs";
+import { dirname } from "node:path";
+import type { ExecCommand } from "../../../protocol/exec-session.ts";
 import { describeError } from "../../../runtime/errors.ts";
 import { inheritedEnv } from "../prestart/worker-env.ts";
+import type { AttachedProcess } from "./attached-process.ts";
 import type { Driver, ExitInfo, Instance, InstanceRef, LaunchSpec } from "./driver.ts";
 import { WorkerSpecError } from "./driver.ts";
+import { findExecutable } from "./executable.ts";
 import { holdServiceAccountNamespace } from "./mount-namespace.ts";
 import { isSameProcess, listPids, processEnvVar, processGroupMembers, processStartTime } from "./proc.ts";
+import { attachToProcess } from "./process-attach.ts";
 import { resolveIds } from "./system-users.ts";
 
 /** How often an adopted process (not our child: no exit notification) is checked. */
@@ -81,6 +85,14 @@ export class ExecDriver implements Driver {
     if (!isSameProcess(pid, pidStart)) return undefined;
     if (processEnvVar(pid, MARKER) !== ref.key.instance) return undefined;
     return new ProcessInstance(ref, watchForeign(pid, pidStart));
+  }
+
+  /** `levee ctl exec`: the command in the running worker's context (process-attach.ts). */
+  async attach(ref: InstanceRef, command: ExecCommand): Promise<AttachedProcess> {
+    const { pid, pidStart } = ref;
+    if (pid === undefined || pidStart === undefined || !isSameProcess(pid, pidStart))
+      throw new Error("the worker's process is not running");
+    return attachToProcess(pid, command);
   }
 
   async orphans(agentId: string, known: ReadonlySet<string>): Promise<InstanceRef[]> {
@@ -164,30 +176,6 @@ function killGroup(pgid: number, signal: string): void {
 async function watchForeign(pid: number, pidStart: string): Promise<ExitInfo> {
   while (isSameProcess(pid, pidStart)) await Bun.sleep(ADOPTED_POLL_MS);
   return { exitCode: null, signal: null };
-}
-
-/** The program to run: a path (checked) or a name searched in the worker's PATH. */
-export function findExecutable(program: string, path: string): string {
-  if (program.includes("/")) {
-    if (!existsSync(program)) throw new WorkerSpecError(`command not found: ${program} does not exist`);
-    if (!isExecutableFile(program)) throw new WorkerSpecError(`command ${program} is not an executable file`);
-    return program;
-  }
-  for (const dir of path.split(":")) {
-    if (dir === "") continue;
-    const candidate = join(dir, program);
-    if (isExecutableFile(candidate)) return candidate;
-  }
-  throw new WorkerSpecError(`command not found: ${program} (searched PATH=${path})`);
-}
-
-function isExecutableFile(path: string): boolean {
-  try {
-    const stat = statSync(path);
-    return stat.isFile() && (stat.mode & 0o111) !== 0;
-  } catch {
-    return false;
-  }
 }
 
 function isDirectory(path: string): boolean {

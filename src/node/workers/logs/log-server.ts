@@ -10,6 +10,7 @@
 // /metrics (the cloud's GET /api/v1/nodes/<node>/metrics, for Prometheus).
 import {
   decodeLogRequest,
+  type ExecRequest,
   type LogRequest,
   type LogStreamError,
   logsTopic,
@@ -44,6 +45,8 @@ export interface LogServerOptions {
   openLog: OpenLog;
   /** The agent's metrics in Prometheus' text format; without it a metrics request gets 404. */
   metrics?: (() => Promise<string>) | undefined;
+  /** Serves an exec request (levee ctl exec, exec-server.ts); without it they are dropped. */
+  exec?: ((request: ExecRequest) => void) | undefined;
   log: Logger;
   /** Uploads at the same time; more are refused with 429 (default 16). */
   maxStreams?: number;
@@ -75,7 +78,10 @@ export class LogServer {
     }
     const request = decoded.request;
     if (request.type === "metrics") void this.serveMetrics(request);
-    else void this.serve(request);
+    else if (request.type === "exec") {
+      if (this.options.exec && !this.closed) this.options.exec(request);
+      else this.options.log.warn("exec request dropped: this agent serves none", { session: request.id });
+    } else void this.serve(request);
   }
 
   /** Uploads the agent's metrics text (small: one POST with a whole body). */
@@ -295,6 +301,7 @@ export function startNodeLogServer(
   identity: { name: string; username: string; password: string },
   cloudUrl: () => string | undefined,
   openLog: OpenLog,
+  exec?: (request: ExecRequest) => void,
 ): LogServer {
   const registry = host.metrics;
   const server = startLogServer(link, {
@@ -304,6 +311,7 @@ export function startNodeLogServer(
     password: identity.password,
     openLog,
     metrics: registry ? () => registry.metrics() : undefined,
+    exec,
     log: host.log.child({ component: "logs" }),
   });
   host.lifecycle.add("log-server", () => server.close());

@@ -8,11 +8,8 @@ import { join } from "node:path";
 import { templateSchema } from "../../../../src/manifest/template.ts";
 import type { LaunchSpec } from "../../../../src/node/workers/drivers/driver.ts";
 import { WorkerSpecError } from "../../../../src/node/workers/drivers/driver.ts";
-import {
-  ExecDriver,
-  findExecutable,
-  instancePrefix,
-} from "../../../../src/node/workers/drivers/exec-driver.ts";
+import { ExecDriver, instancePrefix } from "../../../../src/node/workers/drivers/exec-driver.ts";
+import { findExecutable } from "../../../../src/node/workers/drivers/executable.ts";
 import {
   processEnvVar,
   processGroupMembers,
