@@ -10,6 +10,7 @@ import { absolutePath, commandSchema, envName, envSchema, portNumber, processStr
 import { healthSchema } from "./health.ts";
 import { describeValue, strict } from "./issues.ts";
 import { mountsSchema } from "./mounts.ts";
+import { resourcesSchema } from "./resources.ts";
 
 export const DRIVERS = ["exec", "container"] as const;
 
@@ -100,6 +101,11 @@ const fields = {
   portEnv: z.array(envName).meta({
     description: "variables that receive the worker's port (the value of PORT); needs port",
   }),
+  // No default: without it a worker has no limits, and existing specs stay byte-identical.
+  resources: resourcesSchema.meta({
+    description:
+      "CPU and memory limits (exec: a cgroup v2 of its own; container: Docker's); over the memory limit the worker is OOMKilled",
+  }),
   // No default: without it a worker gets no token, and existing specs stay byte-identical.
   kubeApi: kubeApi.meta({
     description:
@@ -128,6 +134,7 @@ export const templateSchema = strict({
   agentUrlEnv: fields.agentUrlEnv.optional(),
   portEnv: fields.portEnv.optional(),
   kubeApi: fields.kubeApi.optional(),
+  resources: fields.resources.optional(),
 });
 
 /** A worker's override: any template field; no defaults, so that unset fields are inherited. */
@@ -152,6 +159,7 @@ export const templateOverrideSchema = strict({
   agentUrlEnv: fields.agentUrlEnv.optional(),
   portEnv: fields.portEnv.optional(),
   kubeApi: fields.kubeApi.optional(),
+  resources: fields.resources.optional(),
 });
 
 export type Template = z.output<typeof templateSchema>;

@@ -135,7 +135,7 @@ describe("container specs (pure)", () => {
     expect(exitInfoFromState({ ExitCode: 137, OOMKilled: true, Error: "" })).toEqual({
       exitCode: 137,
       signal: "SIGKILL",
-      reason: "OOM killed",
+      reason: "OOMKilled",
     });
     expect(exitInfoFromState({ ExitCode: 255, OOMKilled: false, Error: "" }).signal).toBeNull();
   });
