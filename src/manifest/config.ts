@@ -14,14 +14,16 @@ export const CONFIG_SIZE_LIMIT = 1024 * 1024;
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
-const text = z
+/** A text file's content: a string of valid UTF-8 (also a Secret's stringData). */
+export const text = z
   .string({
     error: (iss) =>
       `expected the file's text as a string, got ${describeValue(iss.input)}; quote it, or use binaryData for bytes`,
   })
   .refine((s) => !LONE_SURROGATE.test(s), "is not valid UTF-8 text (a lone surrogate): use binaryData");
 
-const base64 = z
+/** A binary file's content as base64 (also a Secret's data). */
+export const base64 = z
   .string()
   .regex(
     BASE64,
@@ -70,7 +72,7 @@ function base64Length(value: string): number {
   return (value.length / 4) * 3 - padding;
 }
 
-function mebibytes(bytes: number): string {
+export function mebibytes(bytes: number): string {
   return `${(bytes / (1024 * 1024)).toFixed(2)} MiB (${bytes} bytes)`;
 }
 
