@@ -26,18 +26,20 @@ function inAnyConfig(db: Database): ConfigFileAt[] {
 /**
  * The bytes with this sha256 among the Config files and Secret values `node`'s plan references
  * (its read scope; for the admin, node undefined: every Config's files, never a Secret's value),
- * or undefined when there are none.
+ * or undefined when there are none. `secret`: the bytes are a Secret's value (not to be logged,
+ * not even by their hash).
  */
 export function configContent(
   db: Database,
   scope: NodeReadScope,
   node: string | undefined,
   sha256: string,
-): Uint8Array | undefined {
+): { bytes: Uint8Array; secret: boolean } | undefined {
   const candidates = node === undefined ? inAnyConfig(db) : scope.configFilesWith(node, sha256);
   for (const { config, file } of candidates) {
     const bytes = fileOf(db, config, file);
-    if (bytes && createHash("sha256").update(bytes).digest("hex") === sha256) return bytes;
+    if (bytes && createHash("sha256").update(bytes).digest("hex") === sha256)
+      return { bytes, secret: secretOfPlanKey(config) !== undefined };
   }
   return undefined;
 }
@@ -61,10 +63,10 @@ export function localConfigSource(store: Store, node: string): ConfigContentSour
   return {
     description: "the cloud's database",
     async fetch(sha256) {
-      const bytes = configContent(store.db, scope, node, sha256);
-      if (!bytes)
+      const found = configContent(store.db, scope, node, sha256);
+      if (!found)
         throw new NotInPlan(`node ${node}'s current plan references no Config file with sha256 ${sha256}`);
-      return bytes;
+      return found.bytes;
     },
   };
 }

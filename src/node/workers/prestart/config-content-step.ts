@@ -31,7 +31,7 @@ export function configContentStep(source: ConfigContentSource | undefined): Pres
           const ref = Object.hasOwn(config, item.key) ? config[item.key] : undefined;
           if (ref === undefined || source.missing([ref]).length === 0) continue;
           const what = `mounts[${i}].${from.field} ${from.name}/${item.key}`;
-          await readConfigFile({ configFiles: source, signal }, ref, what);
+          await readConfigFile({ configFiles: source, signal }, ref, what, from.field === "secret");
         }
       }
       return {};

@@ -38,7 +38,11 @@ export interface ArtifactSource {
 
 /** The bytes of Config files, by the reference the plan carries (src/node/configs/config-content.ts). */
 export interface ConfigFiles {
-  read(ref: ConfigFileRef, options?: { signal?: AbortSignal | undefined }): Promise<Uint8Array>;
+  /** `secret`: a Secret's value (its hash is not logged). */
+  read(
+    ref: ConfigFileRef,
+    options?: { signal?: AbortSignal | undefined; secret?: boolean | undefined },
+  ): Promise<Uint8Array>;
 }
 
 export interface MountContext {
@@ -142,7 +146,7 @@ async function resolveFiles(mount: Mount, i: number, where: string, ctx: MountCo
       throw new WorkerSpecError(
         `${at}: ${files.label} has no ${files.field === "secret" ? "key" : "file"} ${JSON.stringify(item.key)}`,
       );
-    const bytes = await readConfigFile(ctx, ref, `${at} ${files.name}/${item.key}`);
+    const bytes = await readConfigFile(ctx, ref, `${at} ${files.name}/${item.key}`, files.field === "secret");
     writeAtomically(insideDir(dir, item.path, `${at}.items`), bytes, mode, owner);
     wanted.add(item.path);
   }
@@ -178,10 +182,11 @@ export async function readConfigFile(
   ctx: Pick<MountContext, "configFiles" | "signal">,
   ref: ConfigFileRef,
   what: string,
+  secret = false,
 ): Promise<Uint8Array> {
   if (!ctx.configFiles) throw new WorkerSpecError(`${what}: this agent cannot fetch Config content`);
   try {
-    return await ctx.configFiles.read(ref, { signal: ctx.signal });
+    return await ctx.configFiles.read(ref, { signal: ctx.signal, secret });
   } catch (err) {
     if (ctx.signal?.aborted) throw err;
     throw new WorkerSpecError(`${what}: ${describeError(err)}`);

@@ -66,7 +66,9 @@ export async function secretEnv(
     if (!refs) throw new WorkerSpecError(`${where}: Secret ${secret} does not exist`);
     const ref = Object.hasOwn(refs, key) ? refs[key] : undefined;
     if (!ref) throw new WorkerSpecError(`${where}: Secret ${secret} has no key ${JSON.stringify(key)}`);
-    const value = new TextDecoder("utf-8", { fatal: false }).decode(await readConfigFile(ctx, ref, where));
+    const value = new TextDecoder("utf-8", { fatal: false }).decode(
+      await readConfigFile(ctx, ref, where, true),
+    );
     if (value.includes("\0"))
       throw new WorkerSpecError(`${where}: the value of ${secret}/${key} contains a NUL byte`);
     env[name] = value;
