@@ -44,26 +44,26 @@ const hostPathSource = strict({
   }
 });
 
-const configSource = strict({
-  // In a manifest a DNS label (a Service's templateProblems checks it): a Config of the Service's
-  // own namespace. A node's plan names it by its key, `name.namespace` outside the namespace default.
-  name: dnsSubdomain.meta({ description: "name of the Config object (in the Service's namespace)" }),
-  items: z
-    .array(strict({ key: fileName, path: relativePath }))
-    .optional()
-    .meta({ description: "only these files, under these paths; default: every file under its own name" }),
-  mode: fileMode.default("0644"),
-});
+/**
+ * The source of a config or secret mount: the object's name (in a manifest a DNS label, checked by a
+ * Service's templateProblems: an object of the Service's own namespace; a node's plan names it by
+ * its key, `name.namespace` outside the namespace default), which entries, and the files' mode.
+ */
+function objectFilesSource(kind: "Config" | "Secret", entries: string, mode: string) {
+  return strict({
+    name: dnsSubdomain.meta({ description: `name of the ${kind} object (in the Service's namespace)` }),
+    items: z
+      .array(strict({ key: fileName, path: relativePath }))
+      .optional()
+      .meta({
+        description: `only these ${entries}, under these paths; default: every ${entries.slice(0, -1)} under its own name`,
+      }),
+    mode: fileMode.default(mode),
+  });
+}
 
-const secretSource = strict({
-  // Like a Config's name: a DNS label in a manifest, the Secret's key in a node's plan.
-  name: dnsSubdomain.meta({ description: "name of the Secret object (in the Service's namespace)" }),
-  items: z
-    .array(strict({ key: fileName, path: relativePath }))
-    .optional()
-    .meta({ description: "only these keys, under these paths; default: every key under its own name" }),
-  mode: fileMode.default("0400"),
-});
+const configSource = objectFilesSource("Config", "files", "0644");
+const secretSource = objectFilesSource("Secret", "keys", "0400");
 
 const artifactSource = strict({
   ...artifactRefShape,

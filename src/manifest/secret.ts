@@ -6,7 +6,7 @@
 // bytes with its own credentials (only what its plan references). Nothing levee prints shows a
 // value: the API answers with redactSecret()'s keys and sizes.
 import { z } from "zod";
-import { base64, CONFIG_SIZE_LIMIT, configFile, configSize, mebibytes, text } from "./config.ts";
+import { base64, checkFiles, configFile, mebibytes, text } from "./config.ts";
 import { fileName } from "./fields.ts";
 import { resourceSchema } from "./meta.ts";
 
@@ -17,24 +17,14 @@ export const secretSchema = resourceSchema("Secret", {
     .meta({ description: "free text kept with the Secret (Kubernetes' type, e.g. Opaque); not used" }),
   data: z.record(fileName, base64).default({}).meta({ description: "key → base64 of the value" }),
   stringData: z.record(fileName, text).default({}).meta({ description: "key → the value as UTF-8 text" }),
-}).superRefine((secret, ctx) => {
-  for (const name of Object.keys(secret.stringData)) {
-    if (Object.hasOwn(secret.data, name)) {
-      ctx.addIssue({
-        code: "custom",
-        message: `key ${JSON.stringify(name)} is in both data and stringData: keep one`,
-        path: ["stringData", name],
-      });
-    }
-  }
-  const size = configSize(secretFiles(secret));
-  if (size > CONFIG_SIZE_LIMIT)
-    ctx.addIssue({
-      code: "custom",
-      message: `the values add up to ${mebibytes(size)}; a Secret holds at most 1 MiB`,
-      path: [],
-    });
-});
+}).superRefine((secret, ctx) =>
+  checkFiles(secret, ctx, {
+    text: "stringData",
+    binary: "data",
+    entry: "key",
+    tooLarge: (size) => `the values add up to ${mebibytes(size)}; a Secret holds at most 1 MiB`,
+  }),
+);
 
 export type SecretResource = z.output<typeof secretSchema>;
 

@@ -187,23 +187,28 @@ const HOG = (driver: "exec" | "container", image?: string) =>
     },
   });
 
+/** Until the hog's worker has been OOMKilled and restarted by its policy (its status says so). */
+async function untilOomKilled(c: Cluster, what: string): Promise<void> {
+  let seen: AgentWorker[] = [];
+  await waitUntil(
+    `${what} OOMKilled and restarted`,
+    async () => {
+      seen = await agentWorkers(c, "hog");
+      return seen.some((w) => w.restarts >= 1 && w.message.includes("OOMKilled"));
+    },
+    60_000,
+  ).catch((err: Error) => {
+    throw new Error(`${err.message}: ${JSON.stringify(seen)}`);
+  });
+}
+
 describe("memory limits of exec workers", () => {
   test.skipIf(cgroupProblem !== undefined)(
     "over its limit a worker is OOMKilled and restarted",
     async () => {
       await withCluster({ edges: 1 }, async (c) => {
         await applyManifest(c, HOG("exec"));
-        let seen: AgentWorker[] = [];
-        await waitUntil(
-          "the worker OOMKilled and restarted",
-          async () => {
-            seen = await agentWorkers(c, "hog");
-            return seen.some((w) => w.restarts >= 1 && w.message.includes("OOMKilled"));
-          },
-          60_000,
-        ).catch((err: Error) => {
-          throw new Error(`${err.message}: ${JSON.stringify(seen)}`);
-        });
+        await untilOomKilled(c, "the worker");
         // The cloud's view says it too (the reason travels in the worker's status message).
         await waitUntil("the cloud's workers view says OOMKilled", async () =>
           (await (await c.cloud.api("/api/v1/workers?service=hog")).text()).includes("OOMKilled"),
@@ -264,17 +269,7 @@ describe.skipIf(dockerSkip !== undefined)("memory limits of containers", () => {
     await withCluster({ edges: 1, edgeArgs: ["--docker-socket", docker.socket] }, async (c) => {
       roots.push(c.edges[0]?.dataDir as string);
       await applyManifest(c, HOG("container", docker.image));
-      let seen: AgentWorker[] = [];
-      await waitUntil(
-        "the container OOMKilled and restarted",
-        async () => {
-          seen = await agentWorkers(c, "hog");
-          return seen.some((w) => w.restarts >= 1 && w.message.includes("OOMKilled"));
-        },
-        60_000,
-      ).catch((err: Error) => {
-        throw new Error(`${err.message}: ${JSON.stringify(seen)}`);
-      });
+      await untilOomKilled(c, "the container");
     });
   }, 120_000);
 });

@@ -29,11 +29,11 @@ describe("Secret", () => {
     expectOneIssue(secret({ data: { key: "not base64!" } }), "data.key", /expected base64/);
     expectOneIssue(
       secret({ data: { a: "AA==" }, stringData: { a: "x" } }),
-      "stringData.a",
-      /both data and stringData/,
+      "data.a",
+      /key "a" is in both stringData and data: keep one/,
     );
     expectOneIssue(secret({ stringData: { "a/b": "x" } }), 'stringData["a/b"]', /must not contain '\/'/);
-    expectOneIssue(secret({ stringData: { a: "x".repeat(1024 * 1024 + 1) } }), "", /at most 1 MiB/);
+    expectOneIssue(secret({ stringData: { a: "x".repeat(1024 * 1024 + 1) } }), "stringData", /at most 1 MiB/);
   });
 
   test("redacted: every key with its size, never a value", () => {

@@ -155,4 +155,19 @@ describe("ExecDriver with resources", () => {
     // Without resources nothing is said.
     expect((await driver.start(launch(["true"]))).notice).toBeUndefined();
   });
+
+  test.skipIf(process.getuid?.() !== 0)(
+    "with a user: the wrapper enters the cgroup as root, the program runs as the user",
+    async () => {
+      const cgroups = new Cgroups(fakeRoot("cpu memory"));
+      const spec = launch(["sh", "-c", "id -u; id -g"], { memory: "64Mi" });
+      spec.template = { ...spec.template, user: 65534, group: 65534 };
+      const instance = await new ExecDriver(process.env, { cgroups }).start(spec);
+      expect(await instance.exited).toEqual({ exitCode: 0, signal: null });
+      expect(readFileSync(join(cgroups.path(spec.key), "cgroup.procs"), "utf8").trim()).toBe(
+        String(instance.ref.pid),
+      );
+      expect(readFileSync(spec.logFile, "utf8").endsWith("65534\n65534\n")).toBe(true);
+    },
+  );
 });
