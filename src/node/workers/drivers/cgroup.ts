@@ -112,7 +112,7 @@ const WRAPPER = 'echo $$ > "$1" || exit 125; shift; exec "$@"';
 
 /**
  * The command line that moves itself into the cgroup `dir` and then execs argv (same pid). It must
- * run as root: a worker with its own user gets it from `asUser` (setpriv after the move).
+ * run as root: for a worker with its own user, argv starts with setpriv (the exec driver's part).
  */
 export function wrap(dir: string, argv: string[], sh = "/bin/sh"): string[] {
   return [sh, "-c", WRAPPER, "levee-cgroup", join(dir, "cgroup.procs"), ...argv];

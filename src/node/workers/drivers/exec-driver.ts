@@ -140,9 +140,11 @@ export class ExecDriver implements Driver {
   async adopt(ref: InstanceRef): Promise<Instance | undefined> {
     const { pid, pidStart } = ref;
     if (pid === undefined || pidStart === undefined) return undefined;
-    if (!isSameProcess(pid, pidStart)) return undefined;
-    if (processEnvVar(pid, MARKER) !== ref.key.instance) return undefined;
     const cgroup = this.cgroups.path(ref.key);
+    if (!isSameProcess(pid, pidStart) || processEnvVar(pid, MARKER) !== ref.key.instance) {
+      this.cgroups.remove(cgroup); // it ended while the agent was away: its cgroup goes (if any)
+      return undefined;
+    }
     const watched = watchForeign(pid, pidStart);
     return new ProcessInstance(ref, isDirectory(cgroup) ? this.watchCgroup(cgroup, watched) : watched);
   }
