@@ -62,7 +62,7 @@ export function containerWorker(container: Container, path: Path, ctx: Container
   if (container.envFrom && container.envFrom.length > 0) {
     report.issue(
       [...path, "envFrom"],
-      "not supported: levee has no ConfigMaps or Secrets to read variables from; write the variables under env",
+      "not supported: write the variables under env, a Secret's value with valueFrom.secretKeyRef (one key each)",
     );
   }
   const rule = matchImage(ctx.rules, container.image);
