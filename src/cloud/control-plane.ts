@@ -15,6 +15,7 @@ import { EventEmitter } from "node:events";
 import { specOf } from "../manifest/kinds.ts";
 import { DEFAULT_NAMESPACE, describeKey, keyOf, objectKey, refOf } from "../manifest/namespace.ts";
 import type { NodePlan } from "../manifest/plan.ts";
+import { secretFiles, secretPlanKey } from "../manifest/secret.ts";
 import { type Mesh, resolveWorkerTemplate } from "../manifest/service.ts";
 import type { Logger } from "../runtime/log.ts";
 import type { Store } from "../store/store.ts";
@@ -38,6 +39,7 @@ import {
   listObjects,
   recordEvent,
   type StoredObject,
+  secretSpecs,
   storedKey,
   storedSpec,
   upsertObject,
@@ -310,14 +312,18 @@ export class ControlPlane {
   ): PlanChange[] {
     const db = this.store.db;
     forgetRestarts(db);
-    // Known by key; a service's Config mounts and upstreams name objects of its own namespace.
+    // Known by key; a service's Config and Secret mounts and upstreams name objects of its own
+    // namespace. A Secret's values are planned like a Config's files (by reference).
     const services: PlannerService[] = listObjects(db, "Service").map((o) => ({
       name: storedKey(o),
       uid: o.metadata.uid,
       generation: o.metadata.generation,
       spec: qualifyServiceSpec(storedSpec(o), o.metadata.namespace) as unknown as PlannerService["spec"],
     }));
-    const configs = listObjects(db, "Config").map((o) => ({ name: storedKey(o), spec: storedSpec(o) }));
+    const configs = [
+      ...listObjects(db, "Config").map((o) => ({ name: storedKey(o), spec: storedSpec(o) })),
+      ...[...secretSpecs(db)].map(([key, spec]) => ({ name: secretPlanKey(key), spec: secretFiles(spec) })),
+    ];
     const before = placedServices(db, only);
     const planned = planAll({
       services,

@@ -1,4 +1,4 @@
-// A Service's spec as the planner reads it: the Configs it mounts and the services its upstreams
+// A Service's spec as the planner reads it: the Configs and Secrets it uses and the services its upstreams
 // lead to are named within the Service's own namespace, and the plans know every object by its key
 // (src/manifest/namespace.ts), so outside `default` those names are qualified here. The stored spec
 // stays as written. Pure.
@@ -32,10 +32,27 @@ export function qualifyServiceSpec(spec: Json, namespace: string | undefined): J
 }
 
 function qualifyTemplate(template: Json, namespace: string): Json {
-  if (!Array.isArray(template.mounts)) return template;
-  const mounts = template.mounts.map((mount) => {
-    if (!isObject(mount) || !isObject(mount.config) || typeof mount.config.name !== "string") return mount;
-    return { ...mount, config: { ...mount.config, name: qualifiedName(namespace, mount.config.name) } };
-  });
-  return { ...template, mounts };
+  const out: Json = { ...template };
+  if (Array.isArray(template.mounts)) {
+    out.mounts = template.mounts.map((mount) => {
+      if (!isObject(mount)) return mount;
+      for (const field of ["config", "secret"]) {
+        const source = mount[field];
+        if (isObject(source) && typeof source.name === "string")
+          return { ...mount, [field]: { ...source, name: qualifiedName(namespace, source.name) } };
+      }
+      return mount;
+    });
+  }
+  if (isObject(template.secretEnv)) {
+    out.secretEnv = Object.fromEntries(
+      Object.entries(template.secretEnv).map(([name, ref]) => [
+        name,
+        isObject(ref) && typeof ref.secret === "string"
+          ? { ...ref, secret: qualifiedName(namespace, ref.secret) }
+          : ref,
+      ]),
+    );
+  }
+  return out;
 }

@@ -17,6 +17,7 @@
 import { canonicalJson } from "../manifest/canonical.ts";
 import { configFileRefs } from "../manifest/config.ts";
 import type { ConfigFileRefs, NodePlan, PlannedService } from "../manifest/plan.ts";
+import { secretPlanKey } from "../manifest/secret.ts";
 
 export interface WorkerEntryLike {
   node?: string | undefined;
@@ -107,13 +108,22 @@ export function phaseChangeAffectsPlacement(change: { from: string; to: string }
   return change.from !== change.to && (change.from === "Lost" || change.to === "Lost");
 }
 
-/** Names of the Config objects a template mounts. */
+/**
+ * Plan names of the Config and Secret objects a template uses (mounts, secretEnv): a Config's key,
+ * a Secret's secretPlanKey.
+ */
 export function mountedConfigs(template: Record<string, unknown>): string[] {
   const mounts = Array.isArray(template.mounts) ? template.mounts : [];
   const names: string[] = [];
   for (const mount of mounts) {
-    const config = (mount as { config?: { name?: unknown } }).config;
+    const { config, secret } = mount as { config?: { name?: unknown }; secret?: { name?: unknown } };
     if (config && typeof config.name === "string") names.push(config.name);
+    if (secret && typeof secret.name === "string") names.push(secretPlanKey(secret.name));
+  }
+  const secretEnv = template.secretEnv;
+  if (typeof secretEnv === "object" && secretEnv !== null) {
+    for (const ref of Object.values(secretEnv) as { secret?: unknown }[])
+      if (typeof ref?.secret === "string") names.push(secretPlanKey(ref.secret));
   }
   return names;
 }

@@ -7,14 +7,18 @@ import type { Database } from "bun:sqlite";
 import { randomUUID } from "node:crypto";
 import { canonicalJson } from "../manifest/canonical.ts";
 import { isNamespaced, qualifiedName, splitKey } from "../manifest/namespace.ts";
+import { redactSecret, type SecretSpec } from "../manifest/secret.ts";
 
 /**
  * An object as the API shows it. Services keep their spec under `spec`; a Config's files are at the
  * top level (`data`, `binaryData`) as in its manifest, so `get -o yaml` output can be applied again.
+ * A Secret shows its keys with the size of each value instead of the value (it cannot be applied
+ * back: a redacted value is not base64).
  */
 export interface StoredObject {
   apiVersion: "levee/v1";
   kind: string;
+  type?: string;
   data?: unknown;
   binaryData?: unknown;
   metadata: {
@@ -57,18 +61,31 @@ function toObject(row: Row): StoredObject {
   };
   const spec = JSON.parse(row.spec) as Record<string, unknown>;
   if (row.kind === "Config") return { apiVersion: "levee/v1", kind: row.kind, metadata, ...spec };
+  // A Secret's values never leave the store through an object: keys and sizes only (secretSpec()).
+  if (row.kind === "Secret")
+    return { apiVersion: "levee/v1", kind: row.kind, metadata, ...redactSecret(spec as SecretSpec) };
   return { apiVersion: "levee/v1", kind: row.kind, metadata, spec };
 }
 
-/** The stored spec of an object (for Configs: {data, binaryData}). */
+/** The stored spec of an object (for Configs: {data, binaryData}; for Secrets: redacted). */
 export function storedSpec(object: StoredObject): Record<string, unknown> {
   if (object.kind === "Config") return { data: object.data ?? {}, binaryData: object.binaryData ?? {} };
+  if (object.kind === "Secret") return { type: object.type, data: object.data ?? {} };
   return object.spec ?? {};
 }
 
 /** The store key of a stored object (its name, qualified by its namespace outside `default`). */
 export function storedKey(object: StoredObject): string {
   return qualifiedName(object.metadata.namespace, object.metadata.name);
+}
+
+/** The values of the Secrets (by key), or of one: only for the planner and the nodes' content. */
+export function secretSpecs(db: Database, key?: string): Map<string, SecretSpec> {
+  const rows =
+    key === undefined
+      ? db.query<Row, []>("SELECT * FROM resources WHERE kind = 'Secret'").all()
+      : db.query<Row, [string]>("SELECT * FROM resources WHERE kind = 'Secret' AND name = ?").all(key);
+  return new Map(rows.map((row) => [row.name, JSON.parse(row.spec) as SecretSpec]));
 }
 
 /** An object by its key (src/manifest/namespace.ts: objectKey). */

@@ -14,14 +14,16 @@ export const CONFIG_SIZE_LIMIT = 1024 * 1024;
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
-const text = z
+/** A text file's content: a string of valid UTF-8 (also a Secret's stringData). */
+export const text = z
   .string({
     error: (iss) =>
       `expected the file's text as a string, got ${describeValue(iss.input)}; quote it, or use binaryData for bytes`,
   })
   .refine((s) => !LONE_SURROGATE.test(s), "is not valid UTF-8 text (a lone surrogate): use binaryData");
 
-const base64 = z
+/** A binary file's content as base64 (also a Secret's data). */
+export const base64 = z
   .string()
   .regex(
     BASE64,
@@ -31,29 +33,54 @@ const base64 = z
 export const configSchema = resourceSchema("Config", {
   data: z.record(fileName, text).default({}).meta({ description: "file name → UTF-8 text" }),
   binaryData: z.record(fileName, base64).default({}).meta({ description: "file name → base64 of the bytes" }),
-}).superRefine((config, ctx) => {
-  for (const name of Object.keys(config.binaryData)) {
-    if (Object.hasOwn(config.data, name)) {
+}).superRefine((config, ctx) =>
+  checkFiles(config, ctx, {
+    text: "data",
+    binary: "binaryData",
+    entry: "file",
+    tooLarge: (size) =>
+      `the files add up to ${mebibytes(size)}; a Config holds at most 1 MiB ` +
+      "(use an artifact for large files: `levee ctl artifact push FILE`)",
+  }),
+);
+
+/** Where a Config's (or a Secret's) text and binary entries are, and what to call them. */
+export interface FileFields<T extends string, B extends string> {
+  text: T;
+  binary: B;
+  /** "file" or "key". */
+  entry: string;
+  tooLarge: (size: number) => string;
+}
+
+/** A name in both fields, or more than 1 MiB in all, is an issue (the second field's, or the larger's). */
+export function checkFiles<T extends string, B extends string>(
+  object: Record<T | B, Record<string, string>>,
+  ctx: z.core.$RefinementCtx,
+  fields: FileFields<T, B>,
+): void {
+  const texts = object[fields.text];
+  const binaries = object[fields.binary];
+  for (const name of Object.keys(binaries)) {
+    if (Object.hasOwn(texts, name)) {
       ctx.addIssue({
         code: "custom",
-        message: `file ${JSON.stringify(name)} is in both data and binaryData: keep one`,
-        path: ["binaryData", name],
+        message: `${fields.entry} ${JSON.stringify(name)} is in both ${fields.text} and ${fields.binary}: keep one`,
+        path: [fields.binary, name],
       });
     }
   }
-  const size = configSize(config);
+  const size = configSize({ data: texts, binaryData: binaries });
   if (size > CONFIG_SIZE_LIMIT) {
-    const binary = Object.keys(config.binaryData).length > 0;
-    const textual = Object.keys(config.data).length > 0;
+    const binary = Object.keys(binaries).length > 0;
+    const textual = Object.keys(texts).length > 0;
     ctx.addIssue({
       code: "custom",
-      message:
-        `the files add up to ${mebibytes(size)}; a Config holds at most 1 MiB ` +
-        "(use an artifact for large files: `levee ctl artifact push FILE`)",
-      path: binary && textual ? [] : binary ? ["binaryData"] : ["data"],
+      message: fields.tooLarge(size),
+      path: binary && textual ? [] : binary ? [fields.binary] : [fields.text],
     });
   }
-});
+}
 
 export type ConfigResource = z.output<typeof configSchema>;
 
@@ -70,7 +97,7 @@ function base64Length(value: string): number {
   return (value.length / 4) * 3 - padding;
 }
 
-function mebibytes(bytes: number): string {
+export function mebibytes(bytes: number): string {
   return `${(bytes / (1024 * 1024)).toFixed(2)} MiB (${bytes} bytes)`;
 }
 

@@ -15,12 +15,14 @@ import { type GrantResource, grantSchema } from "./grant.ts";
 import { API_VERSION } from "./meta.ts";
 import { type NamespaceResource, namespaceSchema } from "./namespace-kind.ts";
 import { type NodeResource, nodeSchema } from "./node.ts";
+import { type SecretResource, secretSchema } from "./secret.ts";
 import { type ServiceResource, serviceSchema } from "./service.ts";
 
 /** Any native object, discriminated by kind. */
 export type NativeResource =
   | ServiceResource
   | ConfigResource
+  | SecretResource
   | NodeResource
   | ImageMapResource
   | NamespaceResource
@@ -52,6 +54,14 @@ export const kinds: { readonly [K in ResourceKind]: KindInfo<K> } = {
     kind: "Config",
     plural: "configs",
     schema: configSchema,
+    deletable: true,
+  },
+  // Values for workers; the API never shows them (src/manifest/secret.ts).
+  Secret: {
+    apiVersion: API_VERSION,
+    kind: "Secret",
+    plural: "secrets",
+    schema: secretSchema,
     deletable: true,
   },
   // Deleting a node forgets its identity (it must join again) and removes it from every plan.
@@ -110,7 +120,7 @@ export const manifestKinds: readonly ManifestKind[] = [...kindList.map(native), 
 /**
  * The part of an object that the store keeps as its spec (what apply compares and generation
  * counts): a Service's spec, a Config's files ({data, binaryData}, top-level fields in the
- * manifest, like a ConfigMap), nothing for a Node (its labels are metadata), an ImageMap's spec,
+ * manifest, like a ConfigMap), a Secret's values ({type, data, stringData}), nothing for a Node (its labels are metadata), an ImageMap's spec,
  * and for a Dayu object its namespace, annotations and spec as written.
  */
 export function specOf(object: Resource): Record<string, unknown> {
@@ -119,6 +129,12 @@ export function specOf(object: Resource): Record<string, unknown> {
       return object.spec;
     case "Config":
       return { data: object.data, binaryData: object.binaryData };
+    case "Secret":
+      return {
+        ...(object.type !== undefined ? { type: object.type } : {}),
+        data: object.data,
+        stringData: object.stringData,
+      };
     case "Node":
     case "Namespace":
       return {};

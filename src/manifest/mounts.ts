@@ -1,6 +1,7 @@
 // Files a worker gets (the `mounts:` list of a template). Each mount has exactly one source:
 //   hostPath  a path on the node (absolute, or relative to `prefix`), checked against `pathType`
 //   config    the files of a Config object, written atomically with `mode`
+//   secret    the values of a Secret object, as files (mode 0400 unless said otherwise)
 //   artifact  a content-addressed blob fetched from the cloud, verified by sha256
 //   shared    a scratch directory shared by the workers of one node that name it (Dayu's /temp)
 // Container workers get it bind-mounted at `target`; exec workers get the host path in the
@@ -10,6 +11,7 @@ import { artifactRefShape } from "./artifact.ts";
 import { absolutePath, envName, fileMode, fileName, relativePath } from "./fields.ts";
 import { exactlyOne, strict } from "./issues.ts";
 import { dnsLabel, dnsSubdomain } from "./meta.ts";
+import { secretPlanKey } from "./secret.ts";
 
 export const PATH_TYPES = [
   "DirectoryOrCreate",
@@ -42,16 +44,26 @@ const hostPathSource = strict({
   }
 });
 
-const configSource = strict({
-  // In a manifest a DNS label (a Service's templateProblems checks it): a Config of the Service's
-  // own namespace. A node's plan names it by its key, `name.namespace` outside the namespace default.
-  name: dnsSubdomain.meta({ description: "name of the Config object (in the Service's namespace)" }),
-  items: z
-    .array(strict({ key: fileName, path: relativePath }))
-    .optional()
-    .meta({ description: "only these files, under these paths; default: every file under its own name" }),
-  mode: fileMode.default("0644"),
-});
+/**
+ * The source of a config or secret mount: the object's name (in a manifest a DNS label, checked by a
+ * Service's templateProblems: an object of the Service's own namespace; a node's plan names it by
+ * its key, `name.namespace` outside the namespace default), which entries, and the files' mode.
+ */
+function objectFilesSource(kind: "Config" | "Secret", entries: string, mode: string) {
+  return strict({
+    name: dnsSubdomain.meta({ description: `name of the ${kind} object (in the Service's namespace)` }),
+    items: z
+      .array(strict({ key: fileName, path: relativePath }))
+      .optional()
+      .meta({
+        description: `only these ${entries}, under these paths; default: every ${entries.slice(0, -1)} under its own name`,
+      }),
+    mode: fileMode.default(mode),
+  });
+}
+
+const configSource = objectFilesSource("Config", "files", "0644");
+const secretSource = objectFilesSource("Secret", "keys", "0400");
 
 const artifactSource = strict({
   ...artifactRefShape,
@@ -70,11 +82,12 @@ const changeMode = z
   )
   .meta({ description: "what a change of the files does: restart (default), signal:NAME or none" });
 
-const SOURCES = ["hostPath", "config", "artifact", "shared"] as const;
+const SOURCES = ["hostPath", "config", "secret", "artifact", "shared"] as const;
 
 export const mountSchema = strict({
   hostPath: hostPathSource.optional(),
   config: configSource.optional(),
+  secret: secretSource.optional(),
   artifact: artifactSource.optional(),
   shared: sharedSource.optional(),
   target: absolutePath
@@ -86,10 +99,15 @@ export const mountSchema = strict({
 })
   .superRefine(exactlyOne(SOURCES, "mount"))
   .superRefine((mount, ctx) => {
-    if (mount.changeMode !== undefined && mount.config === undefined && mount.artifact === undefined) {
+    if (
+      mount.changeMode !== undefined &&
+      mount.config === undefined &&
+      mount.secret === undefined &&
+      mount.artifact === undefined
+    ) {
       ctx.addIssue({
         code: "custom",
-        message: "changeMode applies to config and artifact mounts",
+        message: "changeMode applies to config, secret and artifact mounts",
         path: ["changeMode"],
       });
     }
@@ -120,6 +138,7 @@ export const mountsSchema = z.array(mountSchema).superRefine((mounts, ctx) => {
 export type MountSource =
   | { kind: "hostPath"; hostPath: NonNullable<Mount["hostPath"]> }
   | { kind: "config"; config: NonNullable<Mount["config"]> }
+  | { kind: "secret"; secret: NonNullable<Mount["secret"]> }
   | { kind: "artifact"; artifact: NonNullable<Mount["artifact"]> }
   | { kind: "shared"; shared: NonNullable<Mount["shared"]> };
 
@@ -127,7 +146,36 @@ export type MountSource =
 export function mountSource(mount: Mount): MountSource {
   if (mount.hostPath) return { kind: "hostPath", hostPath: mount.hostPath };
   if (mount.config) return { kind: "config", config: mount.config };
+  if (mount.secret) return { kind: "secret", secret: mount.secret };
   if (mount.artifact) return { kind: "artifact", artifact: mount.artifact };
   if (mount.shared) return { kind: "shared", shared: mount.shared };
   throw new Error("mount has no source: it was not validated");
+}
+
+/** The files of a config or secret mount: what the plan calls its object, and how it shows them. */
+export interface FilesMount {
+  /** The object's name in the plan's configFiles (a Secret's: secretPlanKey). */
+  planName: string;
+  /** For messages: 'Config "app"' or 'Secret "db"'. */
+  label: string;
+  /** The object's name as the mount writes it. */
+  name: string;
+  /** The mount's field: "config" or "secret". */
+  field: "config" | "secret";
+  items?: { key: string; path: string }[] | undefined;
+  mode: string;
+}
+
+/** The files a mount shows from a Config or Secret, or undefined for other sources. */
+export function filesMount(source: MountSource): FilesMount | undefined {
+  if (source.kind === "config") {
+    const { name, items, mode } = source.config;
+    return { planName: name, name, label: `Config ${JSON.stringify(name)}`, field: "config", items, mode };
+  }
+  if (source.kind === "secret") {
+    const { name, items, mode } = source.secret;
+    const label = `Secret ${JSON.stringify(name)}`;
+    return { planName: secretPlanKey(name), name, label, field: "secret", items, mode };
+  }
+  return undefined;
 }

@@ -151,14 +151,27 @@ export function templateProblems(template: Template): TemplateProblem[] {
       message: `a ${check} check of the worker's port needs port (a number or "auto")`,
     });
   }
-  template.mounts.forEach((mount, i) => {
-    const config = mount.config?.name;
-    if (config !== undefined && !isDnsLabel(config)) {
+  for (const [name, ref] of Object.entries(template.secretEnv ?? {})) {
+    if (!isDnsLabel(ref.secret))
       problems.push({
-        field: "mounts",
-        rest: [i, "config", "name"],
-        message: `a Config of the Service's own namespace: ${dnsLabelProblem(config)}`,
+        field: "secretEnv",
+        rest: [name, "secret"],
+        message: `a Secret of the Service's own namespace: ${dnsLabelProblem(ref.secret)}`,
       });
+  }
+  template.mounts.forEach((mount, i) => {
+    for (const [field, kind] of [
+      ["config", "Config"],
+      ["secret", "Secret"],
+    ] as const) {
+      const name = mount[field]?.name;
+      if (name !== undefined && !isDnsLabel(name)) {
+        problems.push({
+          field: "mounts",
+          rest: [i, field, "name"],
+          message: `a ${kind} of the Service's own namespace: ${dnsLabelProblem(name)}`,
+        });
+      }
     }
     if (container && mount.target === undefined) {
       problems.push({

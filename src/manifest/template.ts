@@ -6,10 +6,20 @@
 import { z } from "zod";
 import { dnsLabelProblem, isDnsLabel } from "../runtime/dns-name.ts";
 import { duration } from "./duration.ts";
-import { absolutePath, commandSchema, envName, envSchema, portNumber, processString } from "./fields.ts";
+import {
+  absolutePath,
+  commandSchema,
+  envName,
+  envSchema,
+  fileName,
+  portNumber,
+  processString,
+} from "./fields.ts";
 import { healthSchema } from "./health.ts";
 import { describeValue, strict } from "./issues.ts";
+import { dnsSubdomain } from "./meta.ts";
 import { mountsSchema } from "./mounts.ts";
+import { resourcesSchema } from "./resources.ts";
 
 export const DRIVERS = ["exec", "container"] as const;
 
@@ -61,6 +71,13 @@ const update = z.enum(["replace", "surge"]).meta({
   description: "replace: stop the old worker, then start the new one; surge: start the new one first",
 });
 
+/** A variable whose value is one key of a Secret (Kubernetes' env valueFrom.secretKeyRef). */
+const secretKeyRef = strict({
+  // Like a secret mount's name: a DNS label in a manifest, the Secret's key in a node's plan.
+  secret: dnsSubdomain.meta({ description: "name of the Secret (in the Service's namespace)" }),
+  key: fileName.meta({ description: "the key whose value the variable receives (UTF-8 text)" }),
+});
+
 /** Field schemas without defaults: the override uses them as they are. */
 const fields = {
   driver: driver.meta({ description: "exec: a process; container: a Docker container" }),
@@ -78,6 +95,10 @@ const fields = {
   user: userOrGroup,
   group: userOrGroup,
   env: envSchema,
+  // No default: existing specs stay byte-identical.
+  secretEnv: z.record(envName, secretKeyRef).meta({
+    description: "variables whose values come from Secrets: NAME → {secret, key}; win over env",
+  }),
   port: port.meta({
     description: "the worker's listen port, or auto: the agent picks a free one and passes PORT",
   }),
@@ -100,6 +121,11 @@ const fields = {
   portEnv: z.array(envName).meta({
     description: "variables that receive the worker's port (the value of PORT); needs port",
   }),
+  // No default: without it a worker has no limits, and existing specs stay byte-identical.
+  resources: resourcesSchema.meta({
+    description:
+      "CPU and memory limits (exec: a cgroup v2 of its own; container: Docker's); over the memory limit the worker is OOMKilled",
+  }),
   // No default: without it a worker gets no token, and existing specs stay byte-identical.
   kubeApi: kubeApi.meta({
     description:
@@ -116,6 +142,7 @@ export const templateSchema = strict({
   user: fields.user.optional(),
   group: fields.group.optional(),
   env: fields.env.default({}),
+  secretEnv: fields.secretEnv.optional(),
   port: fields.port.optional(),
   health: fields.health.optional(),
   restart: fields.restart.prefault({}),
@@ -128,6 +155,7 @@ export const templateSchema = strict({
   agentUrlEnv: fields.agentUrlEnv.optional(),
   portEnv: fields.portEnv.optional(),
   kubeApi: fields.kubeApi.optional(),
+  resources: fields.resources.optional(),
 });
 
 /** A worker's override: any template field; no defaults, so that unset fields are inherited. */
@@ -140,6 +168,7 @@ export const templateOverrideSchema = strict({
   user: fields.user.optional(),
   group: fields.group.optional(),
   env: fields.env.optional().meta({ description: "merged into the shared env" }),
+  secretEnv: fields.secretEnv.optional(),
   port: fields.port.optional(),
   health: fields.health.optional(),
   restart: fields.restart.optional(),
@@ -152,6 +181,7 @@ export const templateOverrideSchema = strict({
   agentUrlEnv: fields.agentUrlEnv.optional(),
   portEnv: fields.portEnv.optional(),
   kubeApi: fields.kubeApi.optional(),
+  resources: fields.resources.optional(),
 });
 
 export type Template = z.output<typeof templateSchema>;

@@ -83,7 +83,7 @@ describe("kinds", () => {
     expect(resolveKind("pods")).toBeUndefined();
     expect(() => kindArgument("pods")).toThrow(
       new UsageError(
-        'unknown kind "pods"; one of: node|nodes|no, service|services|svc, config|configs|cfg, worker|workers, route|routes, namespace|namespaces|ns, grant|grants, imagemap|imagemaps, jointmultiedgeservice|jointmultiedgeservices|jmes, runtimeservice|runtimeservices|rts',
+        'unknown kind "pods"; one of: node|nodes|no, service|services|svc, config|configs|cfg, secret|secrets, worker|workers, route|routes, namespace|namespaces|ns, grant|grants, imagemap|imagemaps, jointmultiedgeservice|jointmultiedgeservices|jmes, runtimeservice|runtimeservices|rts',
       ),
     );
     expect(() => kindArgument(undefined)).toThrow(/^missing KIND; one of: /);
@@ -91,7 +91,7 @@ describe("kinds", () => {
 
   test("a kind the subcommand does not take names the ones it does", () => {
     expect(() => kindArgument("workers", (k) => k.deletable)).toThrow(
-      'kind "workers" is not supported here; one of: node|nodes|no, service|services|svc, config|configs|cfg, namespace|namespaces|ns, grant|grants, imagemap|imagemaps, jointmultiedgeservice|jointmultiedgeservices|jmes, runtimeservice|runtimeservices|rts',
+      'kind "workers" is not supported here; one of: node|nodes|no, service|services|svc, config|configs|cfg, secret|secrets, namespace|namespaces|ns, grant|grants, imagemap|imagemaps, jointmultiedgeservice|jointmultiedgeservices|jmes, runtimeservice|runtimeservices|rts',
     );
   });
 });

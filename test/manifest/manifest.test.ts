@@ -158,7 +158,7 @@ metadata: {name: b}
     const [issue] = issuesOf("apiVersion: levee/v1\nkind: Deployment\nmetadata: {name: a}\n");
     expect(issue).toMatchObject({ document: 0, kind: "Deployment", name: "a", path: "kind" });
     expect(issue?.message).toBe(
-      'unknown kind "Deployment": known kinds are Service (levee/v1), Config (levee/v1), Node (levee/v1), ' +
+      'unknown kind "Deployment": known kinds are Service (levee/v1), Config (levee/v1), Secret (levee/v1), Node (levee/v1), ' +
         "ImageMap (levee/v1), Namespace (levee/v1), Grant (levee/v1), JointMultiEdgeService (sedna.io/v1alpha1), RuntimeService (sedna.io/v1alpha1)",
     );
     const [lower] = issuesOf("apiVersion: levee/v1\nkind: service\nmetadata: {name: a}\n");

@@ -72,6 +72,7 @@ export async function get(ctx: CtlContext): Promise<number> {
       return table(ctx, info, SERVICE_HEADERS, serviceRows(items as StoredObject[], workers.items, now));
     }
     case "Config":
+    case "Secret": // the API shows a Secret's keys and sizes only
       return table(ctx, info, CONFIG_HEADERS, configRows(items as StoredObject[], now));
     case "ImageMap":
       return table(ctx, info, IMAGE_MAP_HEADERS, imageMapRows(items, now));

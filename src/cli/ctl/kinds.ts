@@ -1,5 +1,5 @@
 // The kinds `levee ctl` knows and the words that name them: singular, plural and a short form
-// (node|nodes|no, service|services|svc, config|configs|cfg, worker|workers, route|routes,
+// (node|nodes|no, service|services|svc, config|configs|cfg, secret|secrets, worker|workers, route|routes,
 // namespace|namespaces|ns, grant|grants, imagemap|
 // imagemaps, jointmultiedgeservice|jointmultiedgeservices|jmes, runtimeservice|runtimeservices|rts),
 // in any case, so that `get svc`, `get Service` and `delete service/echo`-style habits from kubectl
@@ -10,6 +10,7 @@ export type KindName =
   | "Node"
   | "Service"
   | "Config"
+  | "Secret"
   | "Worker"
   | "Route"
   | "Namespace"
@@ -33,6 +34,7 @@ export const KINDS: readonly KindInfo[] = [
   { kind: "Node", singular: "node", plural: "nodes", short: "no", resource: true, deletable: true },
   { kind: "Service", singular: "service", plural: "services", short: "svc", resource: true, deletable: true },
   { kind: "Config", singular: "config", plural: "configs", short: "cfg", resource: true, deletable: true },
+  { kind: "Secret", singular: "secret", plural: "secrets", resource: true, deletable: true },
   { kind: "Worker", singular: "worker", plural: "workers", resource: false, deletable: false },
   { kind: "Route", singular: "route", plural: "routes", resource: false, deletable: false },
   {

@@ -51,8 +51,8 @@ export function mountConfigContentRoutes(
       );
     const caller = c.get("caller");
     const node = caller.kind === "node" ? caller.name : undefined;
-    const bytes = configContent(deps.store.db, deps.scope, node, sha);
-    if (!bytes) {
+    const found = configContent(deps.store.db, deps.scope, node, sha);
+    if (!found) {
       return apiError(
         c,
         404,
@@ -61,7 +61,13 @@ export function mountConfigContentRoutes(
           : `node ${node}'s current plan references no Config file with sha256 ${sha}`,
       );
     }
-    deps.log.debug("config content served", { sha256: sha, bytes: bytes.length, to: node ?? "admin" });
+    const { bytes } = found;
+    // No hash of a Secret's value in the log: a short value could be guessed from it.
+    deps.log.debug("config content served", {
+      sha256: found.secret ? "(a Secret's value)" : sha,
+      bytes: bytes.length,
+      to: node ?? "admin",
+    });
     return new Response(bytes, {
       status: 200,
       headers: {

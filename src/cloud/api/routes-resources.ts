@@ -274,7 +274,7 @@ export function mountResourceRoutes(
 
   mountDayuRoutes(api, store, plane, guard);
   // ?namespace=NS: one namespace (lists: all when absent; one object: `default` when absent).
-  for (const plural of ["services", "configs", "imagemaps", "namespaces", "grants"] as const) {
+  for (const plural of ["services", "configs", "secrets", "imagemaps", "namespaces", "grants"] as const) {
     const specs = objectRouteSpecs(plural, kindInfo(plural)?.kind ?? plural, "objects", {
       list: "{items: [object]}",
       get: "the object with its metadata and status",

@@ -73,10 +73,9 @@ export function expandDayu(db: Database, objects: readonly Resource[], retransla
     }
   }
   const used = meshPorts(db, objects);
-  const configs = new Set([
-    ...listObjects(db, "Config").map(storedKey),
-    ...objects.filter((o) => o.kind === "Config").map(keyOf),
-  ]);
+  const existing = (kind: "Config" | "Secret") =>
+    new Set([...listObjects(db, kind).map(storedKey), ...objects.filter((o) => o.kind === kind).map(keyOf)]);
+  const configs = { Config: existing("Config"), Secret: existing("Secret") };
   const made = new Map<string, DayuResource>();
   const produced = new Map<string, { items: ExpandedItem[]; warnings: Warning[]; refs: ObjectRef[] }>();
   const removed: Expansion["removed"] = [];
@@ -84,8 +83,9 @@ export function expandDayu(db: Database, objects: readonly Resource[], retransla
   for (const { object, fromRequest } of dayu) {
     const namespace = object.metadata.namespace;
     const owner = { kind: object.kind, name: keyOf(object) };
-    // A Dayu object's Configs and the Service it makes are in its own namespace.
-    const configExists = (name: string) => configs.has(qualifiedName(namespace, name));
+    // A Dayu object's Configs, Secrets and the Service it makes are in its own namespace.
+    const configExists = (name: string, kind: "Config" | "Secret" = "Config") =>
+      configs[kind].has(qualifiedName(namespace, name));
     const reject = (status: 400 | 409, path: string, message: string): never => {
       throw rejected(status, [{ ...owner, path, message }]);
     };

@@ -1,8 +1,12 @@
 // One container of a pod template → the worker template of one levee worker: the image (container
 // driver) or, when an ImageMap rule names the image, a local process (exec driver); command/args
 // with Kubernetes' meaning (command replaces the entrypoint, args the image's command); env as a
-// byte-exact map; securityContext (privileged, runAsUser/runAsGroup). Ports, probes and mounts need
+// byte-exact map, a secretKeyRef as secretEnv (a levee Secret of that name); resources.limits
+// (cpu, memory) as the worker's resources; securityContext (privileged, runAsUser/runAsGroup).
+// Ports, probes and mounts need
 // facts of the whole pod and are handled by pod.ts.
+import { dnsLabel } from "../meta.ts";
+import { cpuMillis, memoryBytes } from "../resources.ts";
 import type { SourcedRule } from "./image-map.ts";
 import { matchImage } from "./image-map.ts";
 import type { RawTemplate } from "./native.ts";
@@ -11,10 +15,18 @@ import type { Path, Report } from "./warnings.ts";
 
 /** The fields of a container that pod.ts reads (not warned about here). */
 const POD_HANDLED = ["name", "ports", "volumeMounts", "readinessProbe", "livenessProbe"];
-const HANDLED = ["image", "command", "args", "workingDir", "env", "securityContext", "imagePullPolicy"];
+const HANDLED = [
+  "image",
+  "command",
+  "args",
+  "workingDir",
+  "env",
+  "securityContext",
+  "imagePullPolicy",
+  "resources",
+];
 
 const REASONS: Record<string, string> = {
-  resources: "not enforced: levee does not limit CPU, memory or GPUs; ignored",
   startupProbe: "not supported (readinessProbe and livenessProbe are); ignored",
   lifecycle: "postStart/preStop hooks are not supported; ignored",
   stdin: "workers have no standard input; ignored",
@@ -35,6 +47,7 @@ export interface ContainerContext {
 }
 
 export interface ContainerWorker {
+  /** With secretEnv and resources when the container has them. */
   template: RawTemplate;
   env: Record<string, string>;
   /** The ImageMap rule that made it a process, if any. */
@@ -49,12 +62,16 @@ export function containerWorker(container: Container, path: Path, ctx: Container
   if (container.envFrom && container.envFrom.length > 0) {
     report.issue(
       [...path, "envFrom"],
-      "not supported: levee has no ConfigMaps or Secrets to read variables from; write the variables under env",
+      "not supported: write the variables under env, a Secret's value with valueFrom.secretKeyRef (one key each)",
     );
   }
   const rule = matchImage(ctx.rules, container.image);
   const template: RawTemplate = {};
-  const env = containerEnv(container.env ?? [], [...path, "env"], ctx);
+  const secretEnv: NonNullable<RawTemplate["secretEnv"]> = {};
+  const env = containerEnv(container.env ?? [], [...path, "env"], ctx, secretEnv);
+  if (Object.keys(secretEnv).length > 0) template.secretEnv = secretEnv;
+  const resources = containerResources(container.resources, [...path, "resources"], report);
+  if (resources) template.resources = resources;
   for (const [i, arg] of [...(container.command ?? []), ...(container.args ?? [])].entries()) {
     if (DOLLAR_REF.test(arg)) {
       const field = i < (container.command?.length ?? 0) ? "command" : "args";
@@ -117,12 +134,39 @@ export function containerWorker(container: Container, path: Path, ctx: Container
   return { template, env, rule: undefined };
 }
 
-/** A container's env list as a map: later entries win, as in Kubernetes; values byte-exact. */
-function containerEnv(list: readonly EnvVar[], path: Path, ctx: ContainerContext): Record<string, string> {
+/**
+ * A container's env list as a map: later entries win, as in Kubernetes; values byte-exact. A
+ * secretKeyRef goes to `secretEnv` (the value of a levee Secret's key).
+ */
+function containerEnv(
+  list: readonly EnvVar[],
+  path: Path,
+  ctx: ContainerContext,
+  secretEnv: NonNullable<RawTemplate["secretEnv"]>,
+): Record<string, string> {
   const env: Record<string, string> = {};
   list.forEach((entry, i) => {
     const at = [...path, i];
     ctx.report.unknownFields(entry, ["name", "value", "valueFrom"], at);
+    const secretRef = entry.valueFrom?.secretKeyRef;
+    if (secretRef) {
+      if (secretRef.optional)
+        ctx.report.warn(
+          [...at, "valueFrom", "secretKeyRef", "optional"],
+          "not supported: the worker waits until the Secret exists; ignored",
+        );
+      const name = dnsLabel.safeParse(secretRef.name);
+      if (!name.success) {
+        ctx.report.issue(
+          [...at, "valueFrom", "secretKeyRef", "name"],
+          `the levee Secret it reads: ${name.error.issues[0]?.message}`,
+        );
+        return;
+      }
+      delete env[entry.name];
+      secretEnv[entry.name] = { secret: secretRef.name, key: secretRef.key };
+      return;
+    }
     if (entry.valueFrom) {
       const ref = entry.valueFrom.fieldRef?.fieldPath;
       const known = ref !== undefined && Object.hasOwn(ctx.fieldRefs, ref) ? ctx.fieldRefs[ref] : undefined;
@@ -136,6 +180,7 @@ function containerEnv(list: readonly EnvVar[], path: Path, ctx: ContainerContext
         return;
       }
       env[entry.name] = known;
+      delete secretEnv[entry.name];
       return;
     }
     const value = entry.value ?? "";
@@ -146,6 +191,41 @@ function containerEnv(list: readonly EnvVar[], path: Path, ctx: ContainerContext
       );
     }
     env[entry.name] = value;
+    delete secretEnv[entry.name];
   });
   return env;
+}
+
+/** resources.limits' cpu and memory as the worker's limits; requests and other resources are not kept. */
+function containerResources(
+  resources: Container["resources"],
+  path: Path,
+  report: Report,
+): RawTemplate["resources"] | undefined {
+  if (!resources || typeof resources !== "object") return undefined;
+  const { limits, requests, ...rest } = resources as { limits?: unknown; requests?: unknown };
+  for (const field of Object.keys(rest)) report.warn([...path, field], "not supported; ignored");
+  if (requests !== undefined)
+    report.warn(
+      [...path, "requests"],
+      "levee does not schedule by requests (workers are placed by node); ignored",
+    );
+  if (!limits || typeof limits !== "object") return undefined;
+  const out: NonNullable<RawTemplate["resources"]> = {};
+  for (const [name, value] of Object.entries(limits as Record<string, unknown>)) {
+    const at = [...path, "limits", name];
+    if (name !== "cpu" && name !== "memory") {
+      report.warn(at, "levee limits cpu and memory only; ignored");
+      continue;
+    }
+    const valid =
+      (typeof value === "string" || typeof value === "number") &&
+      (name === "cpu" ? cpuMillis(value) : memoryBytes(value)) !== undefined;
+    if (!valid) {
+      report.issue(at, `expected a ${name} quantity, e.g. ${name === "cpu" ? '"500m"' : '"256Mi"'}`);
+      continue;
+    }
+    out[name] = value as string | number;
+  }
+  return Object.keys(out).length > 0 ? out : undefined;
 }

@@ -58,7 +58,8 @@ export function convertLocally(objects: readonly Resource[], raw: readonly unkno
     const local: Warning[] = [];
     const translation = translateDayu(object as DayuResource, {
       rules: merged.rules,
-      configExists: (name) => objects.some((o) => o.kind === "Config" && o.metadata.name === name),
+      configExists: (name, kind = "Config") =>
+        objects.some((o) => o.kind === kind && o.metadata.name === name),
       meshPort: (service, requested) => {
         if (requested !== undefined) return requested;
         while (used.has(next)) next += 1;

@@ -7,6 +7,7 @@ export type RawMount = {
   hostPath?: { path: string; prefix?: string; pathType?: string };
   shared?: { name: string };
   config?: { name: string };
+  secret?: { name: string; mode?: string };
   target?: string;
   envName?: string;
   readOnly?: boolean;
@@ -33,6 +34,8 @@ export interface RawTemplate {
   user?: number;
   group?: number;
   env?: Record<string, string>;
+  secretEnv?: Record<string, { secret: string; key: string }>;
+  resources?: { cpu?: string | number; memory?: string | number };
   port?: number | "auto";
   health?: RawHealth;
   restart?: { policy: "always" | "on-failure" | "never" };

@@ -28,6 +28,9 @@ export const envVarSchema = z.looseObject({
   valueFrom: opt(
     z.looseObject({
       fieldRef: opt(z.looseObject({ fieldPath: z.string().min(1), apiVersion: opt(z.string()) })),
+      secretKeyRef: opt(
+        z.looseObject({ name: z.string().min(1), key: z.string().min(1), optional: opt(z.boolean()) }),
+      ),
     }),
   ),
 });

@@ -2,7 +2,7 @@
 //   mounts[]   hostPath: a relative path is joined to `prefix`; target.path, or with none an absolute
 //              source keeps its path and a relative one goes under /home/data/<path>; pathType is
 //              checked on the node; envName exports the final path (in the container: the target).
-//              configMap/secret → a levee Config of that name; emptyDir → a directory shared by the
+//              configMap → a levee Config of that name, secret → a levee Secret of that name; emptyDir → a directory shared by the
 //              pod's containers (private to the pod, as in Kubernetes); persistentVolumeClaim: refused.
 //              containers[] limits a mount to the named containers.
 //   file       the legacy paths: each distinct directory is mounted at /home/data/volume<i>, and
@@ -42,8 +42,8 @@ export interface PodMounts {
 export interface PodScope {
   service: string;
   pod: string;
-  /** Whether a levee Config of this name exists (or comes with the same manifests). */
-  configExists?: ((name: string) => boolean) | undefined;
+  /** Whether a levee Config (or Secret) of this name exists (or comes with the same manifests). */
+  configExists?: ((name: string, kind?: "Config" | "Secret") => boolean) | undefined;
 }
 
 /** Go's filepath.Clean for the cases that matter: "a//b/./c/" → "a/b/c". */
@@ -252,30 +252,32 @@ function renderSource(
         report.issue([...src, input.type, field], `required for a ${input.type} mount`);
         return undefined;
       }
+      // A ConfigMap's files come from the levee Config of its name, a Secret's from the levee Secret.
+      const levee = input.type === "configMap" ? "Config" : "Secret";
       const valid = dnsLabel.safeParse(ref.name);
       if (!valid.success) {
         report.issue(
           [...src, input.type, field],
-          `the levee Config it reads: ${valid.error.issues[0]?.message}`,
+          `the levee ${levee} it reads: ${valid.error.issues[0]?.message}`,
         );
         return undefined;
       }
       if (!withSubPath(input.type)) return undefined;
       const kind = input.type === "configMap" ? "ConfigMap" : "Secret";
-      if (!scope.configExists?.(ref.name))
+      if (!scope.configExists?.(ref.name, levee))
         report.warn(
           [...src, input.type],
-          `the files of ${kind} ${ref.name} are read from the levee Config ${ref.name}, which does not exist: apply one (kind: Config)`,
+          `the files of ${kind} ${ref.name} are read from the levee ${levee} ${ref.name}, which does not exist: apply one (kind: ${levee})`,
         );
       if (ref.optional)
         report.warn(
           [...src, input.type, "optional"],
-          "not supported: the worker waits until the Config exists; ignored",
+          `not supported: the worker waits until the ${levee} exists; ignored`,
         );
-      return {
-        mount: { config: { name: ref.name }, target: leafTarget(ref.name), readOnly: true },
-        device: false,
-      };
+      // Kubernetes' secret volumes default to mode 0644 (defaultMode): Dayu's images expect it.
+      const source =
+        levee === "Config" ? { config: { name: ref.name } } : { secret: { name: ref.name, mode: "0644" } };
+      return { mount: { ...source, target: leafTarget(ref.name), readOnly: true }, device: false };
     }
     case "emptyDir": {
       const emptyDir = input.source.emptyDir ?? {};

@@ -18,8 +18,8 @@ export interface TranslateContext {
    * the service (the cloud allocates it from 30000-32767 once and keeps it in its SQLite).
    */
   meshPort(service: string, requested: number | undefined): number;
-  /** Whether a levee Config exists (a configMap/secret mount reads it); unknown: warn. */
-  configExists?: (name: string) => boolean;
+  /** Whether a levee Config (a configMap mount reads it) or Secret (a secret mount) exists; unknown: warn. */
+  configExists?: (name: string, kind?: "Config" | "Secret") => boolean;
 }
 
 /** A node name, checked: a DNS subdomain (`edge-1`, `cloud.kubeedge`). Undefined after an issue. */

@@ -27,6 +27,11 @@ interface Job {
   promise: Promise<Uint8Array>;
 }
 
+export interface ReadOptions {
+  signal?: AbortSignal | undefined;
+  secret?: boolean | undefined;
+}
+
 export class ConfigContent {
   private readonly stored: ConfigContentStore;
   private readonly source: ConfigContentSource;
@@ -42,12 +47,15 @@ export class ConfigContent {
     return refs.filter((ref) => !this.stored.has(ref.sha256));
   }
 
-  /** The verified bytes of one file; rejects with a PermanentError or the signal's reason. */
-  async read(ref: ConfigFileRef, options: { signal?: AbortSignal | undefined } = {}): Promise<Uint8Array> {
+  /**
+   * The verified bytes of one file; rejects with a PermanentError or the signal's reason. `secret`:
+   * a Secret's value, whose hash is not logged (nor put in an error) either.
+   */
+  async read(ref: ConfigFileRef, options: ReadOptions = {}): Promise<Uint8Array> {
     options.signal?.throwIfAborted();
     const held = this.stored.get(ref.sha256);
     if (held) return held;
-    const job = this.jobs.get(ref.sha256) ?? this.start(ref);
+    const job = this.jobs.get(ref.sha256) ?? this.start(ref, options.secret === true);
     job.waiters++;
     try {
       return await untilAborted(job.promise, options.signal);
@@ -66,9 +74,9 @@ export class ConfigContent {
     return this.stored.keepOnly(keep);
   }
 
-  private start(ref: ConfigFileRef): Job {
+  private start(ref: ConfigFileRef, secret: boolean): Job {
     const controller = new AbortController();
-    const job: Job = { controller, waiters: 0, promise: this.fetch(ref, controller.signal) };
+    const job: Job = { controller, waiters: 0, promise: this.fetch(ref, secret, controller.signal) };
     job.promise.catch(() => {});
     this.jobs.set(ref.sha256, job);
     void job.promise
@@ -79,8 +87,9 @@ export class ConfigContent {
     return job;
   }
 
-  private async fetch(ref: ConfigFileRef, signal: AbortSignal): Promise<Uint8Array> {
+  private async fetch(ref: ConfigFileRef, secret: boolean, signal: AbortSignal): Promise<Uint8Array> {
     const { log } = this.options;
+    const shown = (sha256: string) => (secret ? "(a Secret's value)" : sha256);
     const backoff = new Backoff(this.options.backoff ?? DEFAULT_BACKOFF);
     for (;;) {
       signal.throwIfAborted();
@@ -90,10 +99,10 @@ export class ConfigContent {
         const sha = sha256Of(bytes);
         if (sha === ref.sha256 && bytes.length === ref.size) {
           this.stored.put(ref.sha256, bytes);
-          log.info("config content fetched", { sha256: ref.sha256, size: bytes.length });
+          log.info("config content fetched", { sha256: shown(ref.sha256), size: bytes.length });
           return bytes;
         }
-        problem = `got ${bytes.length} bytes with sha256 ${sha}, expected ${ref.size} bytes with ${ref.sha256}`;
+        problem = `got ${bytes.length} bytes with sha256 ${shown(sha)}, expected ${ref.size} bytes with ${shown(ref.sha256)}`;
       } catch (err) {
         if (signal.aborted) throw signal.reason ?? err;
         if (err instanceof PermanentError) throw err;
@@ -101,7 +110,7 @@ export class ConfigContent {
       }
       const delay = backoff.next();
       log.warn("config content fetch failed; retrying", {
-        sha256: ref.sha256,
+        sha256: shown(ref.sha256),
         error: problem,
         retryInMs: delay,
       });

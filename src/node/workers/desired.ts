@@ -9,8 +9,9 @@
 // instance was started for replaces the instance, the spec (and the generation) unchanged.
 
 import { canonicalJson, sha256Hex } from "../../manifest/canonical.ts";
-import { type Mount, mountSource } from "../../manifest/mounts.ts";
+import { filesMount, type Mount, mountSource } from "../../manifest/mounts.ts";
 import type { NodePlan } from "../../manifest/plan.ts";
+import { secretPlanKey } from "../../manifest/secret.ts";
 import { type Template, templateSchema } from "../../manifest/template.ts";
 
 export interface DesiredWorker {
@@ -83,9 +84,10 @@ export function desiredWorker(
   const mounts = template.mounts.map((mount, i) => {
     const source = mountSource(mount);
     const live = isLive(mount);
-    if (source.kind === "config") {
-      const files = allConfigs[source.config.name];
-      if (files) configs[source.config.name] = files;
+    const shown = filesMount(source);
+    if (shown) {
+      const files = allConfigs[shown.planName];
+      if (files) configs[shown.planName] = files;
       (live ? liveContent : restartContent).push([i, files ?? null]);
       return mount;
     }
@@ -97,6 +99,12 @@ export function desiredWorker(
     }
     return mount;
   });
+  for (const [name, ref] of Object.entries(template.secretEnv ?? {})) {
+    const planName = secretPlanKey(ref.secret);
+    const files = allConfigs[planName];
+    if (files) configs[planName] = files;
+    restartContent.push([name, files?.[ref.key] ?? null]);
+  }
   const specHash = sha256Hex(canonicalJson({ template: { ...template, mounts }, restartContent }));
   const filesHash = sha256Hex(canonicalJson(liveContent));
   return {

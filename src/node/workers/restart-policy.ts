@@ -54,7 +54,7 @@ export function succeeded(exit: ExitInfo): boolean {
   return exit.exitCode === 0 && exit.signal === null;
 }
 
-/** "exit code 3", "killed by SIGKILL (OOM killed)", "ended while the agent was not running". */
+/** "exit code 3", "killed by SIGKILL (OOMKilled)", "ended while the agent was not running". */
 export function describeExit(exit: ExitInfo): string {
   const base =
     exit.signal !== null

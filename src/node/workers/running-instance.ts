@@ -45,13 +45,14 @@ export function watchInstance(
 ): Running {
   const { health } = watch.template;
   const running: Running = { instance, startedAt, health: undefined };
+  const noted = (message: string) => (instance.notice ? `${message}; ${instance.notice}` : message);
   if (health) {
-    status.phase("running", describeRunning(instance.ref), { ready: false });
+    status.phase("running", noted(describeRunning(instance.ref)), { ready: false });
     running.health = new HealthLoop(health, watch.port, watch.runCommand, {
       ready: (ready, detail) => {
         if (!watch.current(running)) return;
-        if (ready) status.phase("ready", "ready", { ready: true });
-        else status.phase("running", `not ready: ${detail}`, { ready: false });
+        if (ready) status.phase("ready", noted("ready"), { ready: true });
+        else status.phase("running", noted(`not ready: ${detail}`), { ready: false });
       },
       unhealthy: (detail) => {
         if (watch.current(running)) watch.unhealthy(detail);
@@ -59,7 +60,7 @@ export function watchInstance(
       probed: (passed) => watch.probed?.(passed),
     });
   } else {
-    status.phase("ready", describeRunning(instance.ref), { ready: true });
+    status.phase("ready", noted(describeRunning(instance.ref)), { ready: true });
   }
   void instance.exited.then((exit) => {
     if (watch.current(running)) watch.exited(exit);

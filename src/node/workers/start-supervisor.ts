@@ -57,7 +57,9 @@ export function startSupervisor(
         })
       : undefined,
     drivers: {
-      exec: new ExecDriver(),
+      exec: new ExecDriver(process.env, {
+        warn: (message, fields) => log.child({ component: "supervisor" }).warn(message, fields),
+      }),
       container: () => new ContainerDriver({ socket: config.dockerSocket }),
     },
     ports,

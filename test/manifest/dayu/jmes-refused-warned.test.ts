@@ -69,7 +69,12 @@ describe("warnings: what levee does not honour is said, once per field", () => {
   test("Dayu's usual pod fields, with the reason", () => {
     const pod = worker(
       "edge1",
-      [container("img:1", { imagePullPolicy: "Always", resources: { limits: { cpu: "1" } } })],
+      [
+        container("img:1", {
+          imagePullPolicy: "Always",
+          resources: { limits: { cpu: "1", "nvidia.com/gpu": 1 }, requests: { cpu: "1" } },
+        }),
+      ],
       { hardExampleMining: { name: "IBT" } },
       { serviceAccountName: "worker-admin", dnsPolicy: "ClusterFirstWithHostNet", tolerations: [] },
     );
@@ -79,7 +84,10 @@ describe("warnings: what levee does not honour is said, once per field", () => {
     expect(warningAt(warnings, `${at}.dnsPolicy`)).toMatch(/no cluster DNS/);
     expect(warningAt(warnings, `${at}.tolerations`)).toMatch(/placement is by nodeName/);
     expect(warningAt(warnings, `${at}.containers[0].imagePullPolicy`)).toMatch(/does not pull images/);
-    expect(warningAt(warnings, `${at}.containers[0].resources`)).toMatch(/not enforced/);
+    expect(warningAt(warnings, `${at}.containers[0].resources.requests`)).toMatch(/requests/);
+    expect(warningAt(warnings, `${at}.containers[0].resources.limits["nvidia.com/gpu"]`)).toMatch(
+      /cpu and memory only/,
+    );
     expect(warningAt(warnings, "spec.edgeWorker[0].hardExampleMining")).toMatch(/ignored/);
   });
 

@@ -181,7 +181,7 @@ describe("emptyDir, configMap, secret", () => {
     ).not.toBe(long);
   });
 
-  test("configMap and secret read the levee Config of that name, read-only under /home/data/<name>", () => {
+  test("configMap reads the levee Config of that name, secret the levee Secret, read-only under /home/data/<name>", () => {
     const object = withMounts([
       { source: { configMap: { name: "app-config" } }, envName: "APP" },
       { source: { secret: { secretName: "keys", optional: true } }, target: { path: "/etc/keys" } },
@@ -189,19 +189,28 @@ describe("emptyDir, configMap, secret", () => {
     const { service, warnings } = translate(object);
     expect(resolved(service, 0).mounts).toEqual([
       { config: { name: "app-config" }, target: "/home/data/app-config", readOnly: true, envName: "APP" },
-      { config: { name: "keys" }, target: "/etc/keys", readOnly: true },
+      { secret: { name: "keys", mode: "0644" }, target: "/etc/keys", readOnly: true },
     ]);
     expect(warningAt(warnings, "spec.edgeWorker[0].mounts[0].source.configMap")).toMatch(
       /levee Config app-config, which does not exist/,
     );
     expect(warningAt(warnings, "spec.edgeWorker[0].mounts[1].source.secret.optional")).toMatch(
-      /waits until the Config exists/,
+      /waits until the Secret exists/,
+    );
+    expect(warningAt(warnings, "spec.edgeWorker[0].mounts[1].source.secret")).toMatch(
+      /levee Secret keys, which does not exist: apply one \(kind: Secret\)/,
     );
     // With the Config known (stored, or in the same manifests), no warning about it.
-    const known = translate(object, context({ configExists: (name) => name === "app-config" }));
+    const known = translate(
+      object,
+      context({
+        configExists: (name, kind) => (kind === "Secret" ? name === "keys" : name === "app-config"),
+      }),
+    );
     expect(known.warnings.some((w) => w.path === "spec.edgeWorker[0].mounts[0].source.configMap")).toBe(
       false,
     );
+    expect(known.warnings.some((w) => w.path === "spec.edgeWorker[0].mounts[1].source.secret")).toBe(false);
   });
 });
 

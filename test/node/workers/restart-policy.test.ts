@@ -82,8 +82,8 @@ describe("decideRestart", () => {
 
   test("describeExit names code, signal, reason or the unknown", () => {
     expect(describeExit({ exitCode: 3, signal: null })).toBe("exit code 3");
-    expect(describeExit({ exitCode: null, signal: "SIGKILL", reason: "OOM killed" })).toBe(
-      "killed by SIGKILL (OOM killed)",
+    expect(describeExit({ exitCode: null, signal: "SIGKILL", reason: "OOMKilled" })).toBe(
+      "killed by SIGKILL (OOMKilled)",
     );
     expect(describeExit({ exitCode: null, signal: null })).toContain("exit status unknown");
   });

@@ -3,10 +3,11 @@
 // errors mean "this spec cannot run" (WorkerSpecError) rather than "try again". No I/O here.
 import { constants } from "node:os";
 import { durationMs } from "../../../manifest/duration.ts";
+import { resourceLimits } from "../../../manifest/resources.ts";
 import type { Template } from "../../../manifest/template.ts";
 import type { ContainerCreateBody, ContainerState } from "./docker-types.ts";
 import type { ExitInfo, InstanceKey, InstanceRef, LaunchSpec, ResolvedMount } from "./driver.ts";
-import { WorkerSpecError } from "./driver.ts";
+import { OOM_KILLED, WorkerSpecError } from "./driver.ts";
 
 /** The labels every levee container carries; levee.agent tells agents sharing one host apart. */
 export const LABEL = {
@@ -122,7 +123,8 @@ function bindMounts(mounts: ResolvedMount[]): ContainerCreateBody["HostConfig"][
 /**
  * POST /containers/create's body for a launch: host network, restart "no" (the supervisor
  * restarts), env byte-exact, command → Entrypoint and args → Cmd (an empty args list keeps the
- * image's Cmd, unless a command replaces the entrypoint), bind mounts, privileged, devices, labels.
+ * image's Cmd, unless a command replaces the entrypoint), bind mounts, privileged, devices, labels,
+ * resource limits.
  */
 export function containerCreateBody(spec: LaunchSpec, options: ContainerOptions = {}): ContainerCreateBody {
   const { template } = spec;
@@ -146,6 +148,12 @@ export function containerCreateBody(spec: LaunchSpec, options: ContainerOptions 
     },
   };
   if (options.init) body.HostConfig.Init = true;
+  const limits = resourceLimits(template.resources);
+  if (limits?.memoryBytes !== undefined) {
+    body.HostConfig.Memory = limits.memoryBytes;
+    body.HostConfig.MemorySwap = limits.memoryBytes;
+  }
+  if (limits?.cpuMillis !== undefined) body.HostConfig.NanoCpus = limits.cpuMillis * 1_000_000;
   if (template.command) body.Entrypoint = [...template.command];
   if (template.args.length > 0) body.Cmd = [...template.args];
   if (template.workingDir !== undefined) body.WorkingDir = template.workingDir;
@@ -188,7 +196,7 @@ export function normalizeSignal(signal: string): string {
  */
 export function exitInfoFromState(state: Pick<ContainerState, "ExitCode" | "OOMKilled" | "Error">): ExitInfo {
   const info = exitInfoFromCode(state.ExitCode);
-  if (state.OOMKilled) info.reason = "OOM killed";
+  if (state.OOMKilled) info.reason = OOM_KILLED;
   else if (state.Error) info.reason = state.Error;
   return info;
 }

@@ -70,6 +70,11 @@ export interface ContainerCreateBody {
     Mounts: { Type: "bind"; Source: string; Target: string; ReadOnly: boolean }[];
     Devices: { PathOnHost: string; PathInContainer: string; CgroupPermissions: string }[];
     LogConfig?: { Type: string; Config: Record<string, string> };
+    /** Memory limit in bytes (template.resources.memory); MemorySwap equal to it: no swap on top. */
+    Memory?: number;
+    MemorySwap?: number;
+    /** CPU limit in billionths of a core (template.resources.cpu). */
+    NanoCpus?: number;
   };
 }
 

@@ -71,9 +71,12 @@ export interface ExitInfo {
   exitCode: number | null;
   /** Signal name, e.g. "SIGKILL". */
   signal: string | null;
-  /** Set when the driver knows more, e.g. "OOM killed". */
+  /** Set when the driver knows more, e.g. "OOMKilled". */
   reason?: string | undefined;
 }
+
+/** ExitInfo.reason of an instance the kernel killed for its memory limit (both drivers). */
+export const OOM_KILLED = "OOMKilled";
 
 /** A running instance, started or adopted. */
 export interface Instance {
@@ -92,6 +95,8 @@ export interface Instance {
    * Absent for exec workers: their checks run on the host with the worker's environment.
    */
   exec?(command: string[], timeoutMs: number): Promise<{ ok: boolean; detail: string }>;
+  /** What the status message should add, e.g. that the resource limits are not enforced here. */
+  readonly notice?: string | undefined;
 }
 
 /**

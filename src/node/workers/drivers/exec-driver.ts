@@ -4,14 +4,18 @@
 // and logging while the agent is stopped, upgraded or killed, and a restarted agent adopts it
 // (pid + start time + the LEVEE_WORKER_ID marker, see proc.ts). A worker with kubeApi runs in a
 // mount namespace of its own when the agent can make one (mount-namespace.ts): the same process.
+// A worker with `resources` runs in a cgroup of its own (cgroup.ts), entered before its program
+// starts; where cgroups cannot be used it runs without limits, and its status message says so.
 import { closeSync, constants, mkdirSync, openSync, statSync } from "node:fs";
 import { dirname } from "node:path";
+import { resourceLimits } from "../../../manifest/resources.ts";
 import type { ExecCommand } from "../../../protocol/exec-session.ts";
 import { describeError } from "../../../runtime/errors.ts";
 import { inheritedEnv } from "../prestart/worker-env.ts";
 import type { AttachedProcess } from "./attached-process.ts";
+import { Cgroups, wrap } from "./cgroup.ts";
 import type { Driver, ExitInfo, Instance, InstanceRef, LaunchSpec } from "./driver.ts";
-import { WorkerSpecError } from "./driver.ts";
+import { OOM_KILLED, WorkerSpecError } from "./driver.ts";
 import { findExecutable } from "./executable.ts";
 import { holdServiceAccountNamespace } from "./mount-namespace.ts";
 import { isSameProcess, listPids, processEnvVar, processGroupMembers, processStartTime } from "./proc.ts";
@@ -22,10 +26,27 @@ import { resolveIds } from "./system-users.ts";
 const ADOPTED_POLL_MS = 500;
 const MARKER = "LEVEE_WORKER_ID";
 
+export interface ExecDriverOptions {
+  /** Where workers with resources get their cgroups (default: /sys/fs/cgroup). */
+  cgroups?: Cgroups;
+  /** Said once: that this node cannot enforce resource limits, and why. */
+  warn?: (message: string, fields: Record<string, unknown>) => void;
+}
+
 export class ExecDriver implements Driver {
   readonly name = "exec" as const;
 
-  constructor(private readonly agentEnv: NodeJS.ProcessEnv = process.env) {}
+  private limitsWarned = false;
+
+  constructor(
+    private readonly agentEnv: NodeJS.ProcessEnv = process.env,
+    private readonly options: ExecDriverOptions = {},
+  ) {}
+
+  private get cgroups(): Cgroups {
+    this.options.cgroups ??= new Cgroups();
+    return this.options.cgroups;
+  }
 
   async start(spec: LaunchSpec): Promise<Instance> {
     const { template } = spec;
@@ -43,25 +64,32 @@ export class ExecDriver implements Driver {
     }
     mkdirSync(dirname(spec.logFile), { recursive: true });
     const argv = [executable, ...command.slice(1), ...template.args];
+    const limited = this.limitedCgroup(spec);
     // kubeApi: nsenter runs the program in place inside the namespace and switches the user itself.
     const namespace = spec.serviceAccountDir
       ? await holdServiceAccountNamespace(spec.serviceAccountDir)
       : undefined;
+    // In a cgroup the wrapper runs as root (to enter it); setpriv then switches the user.
+    const switchUser = (ids.uid !== undefined || ids.gid !== undefined) && !namespace;
+    let inner = namespace ? namespace.enter(argv, cwd, ids) : argv;
+    if (limited.cgroup && switchUser) inner = [...asUser(ids), ...argv];
+    const spawnIds = switchUser && !limited.cgroup ? ids : {};
     const logFd = openSync(spec.logFile, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT, 0o640);
     let child: ReturnType<typeof Bun.spawn>;
     try {
-      child = Bun.spawn(namespace ? namespace.enter(argv, cwd, ids) : argv, {
+      child = Bun.spawn(limited.cgroup ? wrap(limited.cgroup, inner) : inner, {
         cwd,
         env,
         stdin: "ignore",
         stdout: logFd,
         stderr: logFd,
         detached: true,
-        ...(ids.uid !== undefined && !namespace ? { uid: ids.uid } : {}),
-        ...(ids.gid !== undefined && !namespace ? { gid: ids.gid } : {}),
+        ...(spawnIds.uid !== undefined ? { uid: spawnIds.uid } : {}),
+        ...(spawnIds.gid !== undefined ? { gid: spawnIds.gid } : {}),
       });
     } catch (err) {
       await namespace?.release(undefined);
+      if (limited.cgroup) this.cgroups.remove(limited.cgroup);
       throw new WorkerSpecError(`cannot start ${command[0]}: ${describeError(err)}`);
     } finally {
       closeSync(logFd);
@@ -76,15 +104,53 @@ export class ExecDriver implements Driver {
         signal: child.signalCode ? String(child.signalCode) : null,
       }),
     );
-    return new ProcessInstance(ref, exited);
+    return new ProcessInstance(ref, this.watchCgroup(limited.cgroup, exited), limited.notice);
+  }
+
+  /** The cgroup made for a worker with resources, or why its limits are not enforced. */
+  private limitedCgroup(spec: LaunchSpec): { cgroup?: string; notice?: string } {
+    const limits = resourceLimits(spec.template.resources);
+    if (!limits) return {};
+    const available = this.cgroups.availability();
+    let problem = available.ok ? undefined : available.problem;
+    if (available.ok) {
+      try {
+        return { cgroup: this.cgroups.create(spec.key, limits) };
+      } catch (err) {
+        problem = `cannot create its cgroup: ${describeError(err)}`;
+      }
+    }
+    if (!this.limitsWarned) {
+      this.limitsWarned = true;
+      this.options.warn?.("resource limits of exec workers are not enforced on this node", { problem });
+    }
+    return { notice: `resource limits not enforced: ${problem}` };
+  }
+
+  /** The exit, marked OOMKilled when the kernel killed a process of the cgroup; then the cgroup goes. */
+  private async watchCgroup(cgroup: string | undefined, exited: Promise<ExitInfo>): Promise<ExitInfo> {
+    const exit = await exited;
+    if (cgroup === undefined) return exit;
+    const killed = this.cgroups.oomKills(cgroup) > 0;
+    void this.removeWhenEmpty(cgroup);
+    return killed ? { ...exit, reason: OOM_KILLED } : exit;
+  }
+
+  /** The group's last processes are killed after the leader's exit: the cgroup goes once they are gone. */
+  private async removeWhenEmpty(cgroup: string): Promise<void> {
+    for (let attempt = 0; attempt < 100 && !this.cgroups.remove(cgroup); attempt++) await Bun.sleep(100);
   }
 
   async adopt(ref: InstanceRef): Promise<Instance | undefined> {
     const { pid, pidStart } = ref;
     if (pid === undefined || pidStart === undefined) return undefined;
-    if (!isSameProcess(pid, pidStart)) return undefined;
-    if (processEnvVar(pid, MARKER) !== ref.key.instance) return undefined;
-    return new ProcessInstance(ref, watchForeign(pid, pidStart));
+    const cgroup = this.cgroups.path(ref.key);
+    if (!isSameProcess(pid, pidStart) || processEnvVar(pid, MARKER) !== ref.key.instance) {
+      this.cgroups.remove(cgroup); // it ended while the agent was away: its cgroup goes (if any)
+      return undefined;
+    }
+    const watched = watchForeign(pid, pidStart);
+    return new ProcessInstance(ref, isDirectory(cgroup) ? this.watchCgroup(cgroup, watched) : watched);
   }
 
   /** `levee ctl exec`: the command in the running worker's context (process-attach.ts). */
@@ -129,6 +195,7 @@ class ProcessInstance implements Instance {
   constructor(
     readonly ref: InstanceRef,
     readonly exited: Promise<ExitInfo>,
+    readonly notice?: string | undefined,
   ) {
     exited.then(() => {
       this.ended = true;
@@ -170,6 +237,18 @@ function killGroup(pgid: number, signal: string): void {
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== "ESRCH") throw err;
   }
+}
+
+/** setpriv's command line that runs what follows as these ids (no supplementary groups). */
+function asUser(ids: { uid?: number | undefined; gid?: number | undefined }): string[] {
+  const setpriv = Bun.which("setpriv", { PATH: "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin" });
+  if (!setpriv) throw new WorkerSpecError("user/group with resources needs setpriv (util-linux) on the node");
+  return [
+    setpriv,
+    ...(ids.gid !== undefined ? [`--regid=${ids.gid}`, "--clear-groups"] : []),
+    ...(ids.uid !== undefined ? [`--reuid=${ids.uid}`] : []),
+    "--",
+  ];
 }
 
 /** Exit of a process that is not our child: seen by polling, status unknown. */

@@ -1,12 +1,13 @@
 // Turns a template's `mounts:` into paths on this node before a worker starts (and again when
-// the content of a live mount changes): hostPath is checked against its pathType, config files
-// are written atomically (temp file + rename, with the mount's mode), artifacts are fetched into
+// the content of a live mount changes): hostPath is checked against its pathType, config and
+// secret files are written atomically (temp file + rename, with the mount's mode), artifacts are fetched into
 // the node's cache and hard-linked into the worker's mount directory, shared directories are
 // created under <data-dir>/shared. A mount that cannot be provided is a WorkerSpecError naming
 // the mount and the cause; the worker fails, other workers are unaffected.
 
 import {
   chmodSync,
+  chownSync,
   closeSync,
   existsSync,
   linkSync,
@@ -24,7 +25,7 @@ import { constants as osConstants } from "node:os";
 import { dirname, isAbsolute, join, relative, resolve } from "node:path";
 import type { ArtifactRef } from "../../../manifest/artifact.ts";
 import type { Mount } from "../../../manifest/mounts.ts";
-import { mountSource } from "../../../manifest/mounts.ts";
+import { type FilesMount, filesMount, mountSource } from "../../../manifest/mounts.ts";
 import type { ConfigFileRef, NodePlan } from "../../../manifest/plan.ts";
 import type { Template } from "../../../manifest/template.ts";
 import { describeError } from "../../../runtime/errors.ts";
@@ -37,7 +38,11 @@ export interface ArtifactSource {
 
 /** The bytes of Config files, by the reference the plan carries (src/node/configs/config-content.ts). */
 export interface ConfigFiles {
-  read(ref: ConfigFileRef, options?: { signal?: AbortSignal | undefined }): Promise<Uint8Array>;
+  /** `secret`: a Secret's value (its hash is not logged). */
+  read(
+    ref: ConfigFileRef,
+    options?: { signal?: AbortSignal | undefined; secret?: boolean | undefined },
+  ): Promise<Uint8Array>;
 }
 
 export interface MountContext {
@@ -48,6 +53,13 @@ export interface MountContext {
   configFiles: ConfigFiles | undefined;
   artifacts: ArtifactSource | undefined;
   signal?: AbortSignal | undefined;
+  /** Who owns a Secret's files (the worker's user, when the agent runs as root and may chown). */
+  owner?: FileOwner | undefined;
+}
+
+export interface FileOwner {
+  uid: number;
+  gid: number;
 }
 
 export interface ResolvedMounts {
@@ -93,30 +105,9 @@ async function resolveOne(mount: Mount, i: number, where: string, ctx: MountCont
       checkPathType(full, pathType, `${where}.hostPath`);
       return { dir: full, readOnly: mount.readOnly ?? false };
     }
-    case "config": {
-      const config = ctx.configs[source.config.name];
-      if (!config) {
-        throw new WorkerSpecError(
-          `${where}.config: Config ${JSON.stringify(source.config.name)} does not exist`,
-        );
-      }
-      const dir = join(ctx.workerDir, "mounts", String(i));
-      const mode = Number.parseInt(source.config.mode, 8);
-      const wanted = new Set<string>();
-      for (const item of configItems(source.config, config)) {
-        const ref = Object.hasOwn(config, item.key) ? config[item.key] : undefined;
-        if (ref === undefined) {
-          throw new WorkerSpecError(
-            `${where}.config: Config ${JSON.stringify(source.config.name)} has no file ${JSON.stringify(item.key)}`,
-          );
-        }
-        const bytes = await readConfigFile(ctx, ref, `${where}.config ${source.config.name}/${item.key}`);
-        writeAtomically(insideDir(dir, item.path, `${where}.config.items`), bytes, mode);
-        wanted.add(item.path);
-      }
-      removeOthers(dir, wanted);
-      return { dir, readOnly: mount.readOnly ?? true };
-    }
+    case "config":
+    case "secret":
+      return resolveFiles(mount, i, where, ctx);
     case "artifact": {
       if (!ctx.artifacts) throw new WorkerSpecError(`${where}.artifact: this agent has no artifact cache`);
       const ref = source.artifact;
@@ -134,6 +125,34 @@ async function resolveOne(mount: Mount, i: number, where: string, ctx: MountCont
       return { dir, readOnly: mount.readOnly ?? false };
     }
   }
+}
+
+/**
+ * A config or secret mount: the object's files written atomically with the mount's mode into the
+ * worker's mount directory (a Secret's owned by the worker's user, so that mode 0400 lets it read).
+ */
+async function resolveFiles(mount: Mount, i: number, where: string, ctx: MountContext): Promise<One> {
+  const files = filesMount(mountSource(mount)) as FilesMount;
+  const at = `${where}.${files.field}`;
+  const refs = ctx.configs[files.planName];
+  if (!refs) throw new WorkerSpecError(`${at}: ${files.label} does not exist`);
+  const dir = join(ctx.workerDir, "mounts", String(i));
+  const mode = Number.parseInt(files.mode, 8);
+  const owner = files.field === "secret" ? ctx.owner : undefined;
+  const wanted = new Set<string>();
+  for (const item of configItems(files, refs)) {
+    const ref = Object.hasOwn(refs, item.key) ? refs[item.key] : undefined;
+    if (ref === undefined)
+      throw new WorkerSpecError(
+        `${at}: ${files.label} has no ${files.field === "secret" ? "key" : "file"} ${JSON.stringify(item.key)}`,
+      );
+    const bytes = await readConfigFile(ctx, ref, `${at} ${files.name}/${item.key}`, files.field === "secret");
+    writeAtomically(insideDir(dir, item.path, `${at}.items`), bytes, mode, owner);
+    wanted.add(item.path);
+  }
+  removeOthers(dir, wanted);
+  if (owner) chownSync(dir, owner.uid, owner.gid);
+  return { dir, readOnly: mount.readOnly ?? true };
 }
 
 /** The files a config mount shows: its items, or every file of the Config under its own name. */
@@ -163,10 +182,11 @@ export async function readConfigFile(
   ctx: Pick<MountContext, "configFiles" | "signal">,
   ref: ConfigFileRef,
   what: string,
+  secret = false,
 ): Promise<Uint8Array> {
   if (!ctx.configFiles) throw new WorkerSpecError(`${what}: this agent cannot fetch Config content`);
   try {
-    return await ctx.configFiles.read(ref, { signal: ctx.signal });
+    return await ctx.configFiles.read(ref, { signal: ctx.signal, secret });
   } catch (err) {
     if (ctx.signal?.aborted) throw err;
     throw new WorkerSpecError(`${what}: ${describeError(err)}`);
@@ -250,11 +270,12 @@ function isInside(dir: string, path: string): boolean {
   return rel !== "" && rel !== ".." && !rel.startsWith("../") && !isAbsolute(rel);
 }
 
-function writeAtomically(path: string, bytes: Uint8Array, mode: number): void {
+function writeAtomically(path: string, bytes: Uint8Array, mode: number, owner?: FileOwner): void {
   mkdirSync(dirname(path), { recursive: true });
   const temp = `${path}.levee-tmp`;
   writeFileSync(temp, bytes, { mode });
   chmodSync(temp, mode);
+  if (owner) chownSync(temp, owner.uid, owner.gid);
   renameSync(temp, path);
 }
 

@@ -113,6 +113,19 @@ describe("container specs (pure)", () => {
     expect(containerCreateBody(containerLaunch({ user: "worker" })).User).toBe("worker");
   });
 
+  test("resources: Memory (no swap on top) and NanoCpus; none without resources", () => {
+    const body = containerCreateBody(containerLaunch({ resources: { memory: "64Mi", cpu: "1500m" } }));
+    expect(body.HostConfig.Memory).toBe(64 * 1024 * 1024);
+    expect(body.HostConfig.MemorySwap).toBe(64 * 1024 * 1024);
+    expect(body.HostConfig.NanoCpus).toBe(1_500_000_000);
+    const plain = containerCreateBody(containerLaunch({}));
+    expect([plain.HostConfig.Memory, plain.HostConfig.MemorySwap, plain.HostConfig.NanoCpus]).toEqual([
+      undefined,
+      undefined,
+      undefined,
+    ]);
+  });
+
   test("a mount without a target cannot run in a container", () => {
     const spec = containerLaunch({}, { mounts: [{ hostPath: "/srv/x", readOnly: false }] });
     expect(() => containerCreateBody(spec)).toThrow(/mount of \/srv\/x: a container worker needs a target/);
@@ -135,7 +148,7 @@ describe("container specs (pure)", () => {
     expect(exitInfoFromState({ ExitCode: 137, OOMKilled: true, Error: "" })).toEqual({
       exitCode: 137,
       signal: "SIGKILL",
-      reason: "OOM killed",
+      reason: "OOMKilled",
     });
     expect(exitInfoFromState({ ExitCode: 255, OOMKilled: false, Error: "" }).signal).toBeNull();
   });

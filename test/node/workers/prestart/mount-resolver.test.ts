@@ -224,4 +224,33 @@ describe("names that become paths", () => {
     );
     expect(readdirSync(outside)).toEqual([]);
   });
+
+  test("a secret mount: the Secret's values as files, mode 0400, owned by the worker's user", async () => {
+    const c = ctx(false, { "secret:db": { data: { password: "pw" }, binaryData: { key: "AAEC" } } });
+    const root = process.getuid?.() === 0;
+    if (root) c.owner = { uid: 65534, gid: 65534 };
+    const template = templateSchema.parse({
+      command: ["x"],
+      mounts: [{ secret: { name: "db" }, envName: "S" }],
+    });
+    const resolved = await resolveMounts(template, c);
+    const dir = resolved.env.S as string;
+    expect(readFileSync(join(dir, "password"), "utf8")).toBe("pw");
+    expect([...readFileSync(join(dir, "key"))]).toEqual([0, 1, 2]);
+    const stat = statSync(join(dir, "password"));
+    expect(stat.mode & 0o777).toBe(0o400);
+    if (root) expect([stat.uid, stat.gid, statSync(dir).uid]).toEqual([65534, 65534, 65534]);
+    expect(resolved.mounts[0]?.readOnly).toBe(true);
+
+    const missing = templateSchema.parse({
+      command: ["x"],
+      mounts: [{ secret: { name: "nope" }, envName: "S" }],
+    });
+    await expect(resolveMounts(missing, c)).rejects.toThrow('mounts[0].secret: Secret "nope" does not exist');
+    const noKey = templateSchema.parse({
+      command: ["x"],
+      mounts: [{ secret: { name: "db", items: [{ key: "gone", path: "g" }] }, envName: "S" }],
+    });
+    await expect(resolveMounts(noKey, c)).rejects.toThrow('mounts[0].secret: Secret "db" has no key "gone"');
+  });
 });
