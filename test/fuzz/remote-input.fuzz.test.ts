@@ -1,15 +1,18 @@
 // Fuzzing what a remote party sends, with fast-check: the apply body (JSON and YAML, through the real
-// API in-process), Dayu's objects through the translators, every sync message decoder, the log
-// request decoder, the relay handshake lines, the mesh catalog and the Kubernetes API's bodies and
-// query strings. Each case must end (a hang fails it), never throw, and a refusal must be a 4xx with
+// API in-process), Dayu's objects through the translators, every sync message decoder (traffic
+// reports included), the node request decoder (logs, metrics, exec), the dashboard's watch signal,
+// the exec session's WebSocket messages, the relay handshake lines, the mesh catalog and the
+// Kubernetes API's bodies and query strings. Each case must end (a hang fails it), never throw, and a refusal must be a 4xx with
 // the path of what was wrong — never a 500. Bounded in `npm test`; LEVEE_FUZZ_RUNS=N for more.
 import { afterAll, describe, expect, test } from "bun:test";
 import fc from "fast-check";
 import { parseManifests } from "../../src/manifest/manifest.ts";
 import { parseCatalog } from "../../src/mesh/catalog/schema.ts";
 import { parseAnswer, parseChallenge, verifyRequestLine } from "../../src/mesh/transport/relay-protocol.ts";
+import { decodeMessage as decodeExecMessage } from "../../src/protocol/exec-session.ts";
 import { decodeLogRequest } from "../../src/protocol/log-request.ts";
 import { decodeMessage } from "../../src/protocol/messages.ts";
+import { parseWatchSignal, watchSignalSchema } from "../../src/protocol/traffic.ts";
 import { ADMIN_TOKEN, inProcessCloud, registeredNode } from "../harness/cloud-api.ts";
 import { inProcessKubeApi } from "../harness/kube.ts";
 import { fuzzParameters } from "./fuzz-runs.ts";
@@ -152,6 +155,33 @@ describe("the sync protocol's decoders", () => {
         decodeLogRequest("edge1", payload);
         const result = parseCatalog(new TextDecoder().decode(payload));
         if (!result.ok) expect(typeof result.reason).toBe("string");
+      }),
+      fuzzParameters(1000),
+    );
+  });
+
+  test("the dashboard's watch signal and exec session messages: never throw; anything accepted fits its schema", () => {
+    const controlLike = fc.record(
+      {
+        v: fc.oneof(fc.constant(1), json),
+        type: fc.constantFrom("start", "stdin-end", "resize", "exit", "error", "x"),
+        rows: fc.oneof(fc.integer(), json),
+        cols: fc.oneof(fc.integer(), json),
+        code: fc.oneof(fc.integer(), json),
+        status: fc.oneof(fc.integer(), json),
+        error: json,
+      },
+      { requiredKeys: [] },
+    );
+    fc.assert(
+      fc.property(bytes, controlLike, fc.string(), (payload, control, text) => {
+        const watch = parseWatchSignal(Buffer.from(payload));
+        if (watch.ok) expect(watchSignalSchema.safeParse(watch.signal).success).toBe(true);
+        else expect(typeof watch.reason).toBe("string");
+        for (const message of [payload, JSON.stringify(control), text]) {
+          const decoded = decodeExecMessage(message);
+          if (!decoded.ok) expect(typeof decoded.reason).toBe("string");
+        }
       }),
       fuzzParameters(1000),
     );
