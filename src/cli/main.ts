@@ -7,6 +7,7 @@ import { describeError, ExitError } from "../runtime/errors.ts";
 import type { Command } from "./command.ts";
 import { commands } from "./commands/index.ts";
 import { commandHelp, globalHelp } from "./help.ts";
+import { drainTracker } from "./stdout-drain.ts";
 
 export async function main(argv: string[], env: Record<string, string | undefined>): Promise<number> {
   const [name, ...rest] = argv;
@@ -70,6 +71,8 @@ function usage(message: string): number {
 }
 
 if (import.meta.main) {
+  const stdout = drainTracker(process.stdout);
   const code = await main(process.argv.slice(2), process.env);
+  await stdout.drained();
   process.exit(code);
 }
