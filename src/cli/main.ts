@@ -45,10 +45,10 @@ async function run(command: Command | undefined, argv: string[], env: Record<str
       positionals: command.positionals ?? false,
     });
     if (loaded.help) {
-      process.stdout.write(commandHelp(command));
+      process.stdout.write(command.helpFor?.(loaded.positionals) ?? commandHelp(command));
       return 0;
     }
-    return await command.run({ options: loaded.options, positionals: loaded.positionals, env });
+    return await command.run({ options: loaded.options, positionals: loaded.positionals, env, commands });
   } catch (err) {
     if (err instanceof ExitError) {
       const message = describeError(err);

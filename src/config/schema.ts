@@ -280,6 +280,16 @@ export const optionsSchema = z.object({
     placeholder: "URL",
     defaultText: "the URL in <data-dir>/api.url (written by the cloud), else http://127.0.0.1:7400",
   }),
+  context: opt(
+    z.string().regex(DNS_SUBDOMAIN, "expected a context name (letters, digits, '-', '.')").optional(),
+    {
+      scopes: ["ctl"],
+      description:
+        "the cluster to talk to, by its name in the contexts file (levee ctl config; --server, --token and --token-file win over it)",
+      placeholder: "NAME",
+      defaultText: "the current context, unless --data-dir is given",
+    },
+  ),
   tokenFile: opt(z.string().min(1).optional(), {
     scopes: ["ctl"],
     description: "file holding the API token",

@@ -1,6 +1,7 @@
 // The small client of the cloud API that every `levee ctl` subcommand uses: where the server is
-// (--server, LEVEE_SERVER, <data-dir>/api.url, http://127.0.0.1:7400), which token to send
-// (--token/LEVEE_TOKEN, --token-file/LEVEE_TOKEN_FILE, <data-dir>/admin.token), and how failures
+// (--server, LEVEE_SERVER, the context's server (contexts-file.ts), <data-dir>/api.url,
+// http://127.0.0.1:7400), which token to send (--token/LEVEE_TOKEN, --token-file/LEVEE_TOKEN_FILE,
+// the context's token file, <data-dir>/admin.token), and how failures
 // read: one line with the API's error message, plus one `  <path>: <message>` line per issue of a
 // 400. Input the API refuses as bad (400, 413, 422: an invalid manifest) exits 2, as bad flags do;
 // every other failure exits 1.
@@ -11,6 +12,7 @@ import type { Options } from "../../config/schema.ts";
 import { ExitError, UsageError } from "../../runtime/errors.ts";
 import { describeFsError } from "../../runtime/fs-errors.ts";
 import { DEFAULT_PORTS } from "../../runtime/host-port.ts";
+import { type ActiveContext, activeContext } from "./contexts-file.ts";
 import type { ApiIssue } from "./types.ts";
 
 export const DEFAULT_SERVER = `http://127.0.0.1:${DEFAULT_PORTS.api}`;
@@ -21,6 +23,7 @@ const REQUEST_TIMEOUT_MS = 15_000;
 export type CtlOptions = Pick<
   Options,
   | "server"
+  | "context"
   | "token"
   | "tokenFile"
   | "dataDir"
@@ -65,12 +68,18 @@ export interface Target {
 
 export function resolveTarget(options: CtlOptions, env: Record<string, string | undefined>): Target {
   const dataDir = options.dataDir ?? defaultDataDir(env);
-  return { server: resolveServer(options, env), ...resolveToken(options, env, dataDir) };
+  const context = activeContext(options, env);
+  return { server: resolveServer(options, env, context), ...resolveToken(options, env, dataDir, context) };
 }
 
 /** The cloud API's base URL, without a trailing slash. */
-export function resolveServer(options: CtlOptions, env: Record<string, string | undefined>): string {
+export function resolveServer(
+  options: CtlOptions,
+  env: Record<string, string | undefined>,
+  context: ActiveContext | undefined = activeContext(options, env),
+): string {
   if (options.server) return options.server.replace(/\/+$/, "");
+  if (context?.server) return context.server.replace(/\/+$/, "");
   const path = join(options.dataDir ?? defaultDataDir(env), API_URL_FILE);
   let text: string;
   try {
@@ -98,6 +107,7 @@ function resolveToken(
   options: CtlOptions,
   env: Record<string, string | undefined>,
   dataDir: string,
+  context: ActiveContext | undefined,
 ): Omit<Target, "server"> {
   const fromEnv = env.LEVEE_TOKEN !== undefined && env.LEVEE_TOKEN === options.token;
   if (options.token) {
@@ -110,6 +120,13 @@ function resolveToken(
     if (!read.ok)
       throw new UsageError(`cannot read the token file ${options.tokenFile} (${source}): ${read.why}`);
     return { token: read.token, tokenSource: `${source} ${options.tokenFile}`, tokenSearch: source };
+  }
+  const fromContext = context?.["token-file"];
+  if (fromContext) {
+    const source = `context ${context.name}'s token-file ${fromContext}`;
+    const read = readToken(fromContext);
+    if (!read.ok) throw new UsageError(`cannot read the token file of ${source}: ${read.why}`);
+    return { token: read.token, tokenSource: source, tokenSearch: source };
   }
   const path = join(dataDir, ADMIN_TOKEN_FILE);
   const read = readToken(path);
