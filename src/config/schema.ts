@@ -296,13 +296,21 @@ export const optionsSchema = z.object({
     placeholder: "FILE",
     defaultText: "<data-dir>/admin.token when it is readable",
   }),
-  output: opt(z.enum(["table", "json", "yaml"]).default("table"), {
-    scopes: ["ctl"],
-    description: "output format of get, describe and apply: table, json or yaml",
-    placeholder: "FORMAT",
-    short: "o",
-    flagOnly: true,
-  }),
+  output: opt(
+    z
+      .union([z.enum(["table", "wide", "json", "yaml"]), z.string().regex(/^jsonpath=.+/)], {
+        error: "expected table, wide, json, yaml or jsonpath=TEMPLATE",
+      })
+      .default("table"),
+    {
+      scopes: ["ctl"],
+      description:
+        "output format of get, describe and apply: table, json or yaml; get also wide (more columns, whole messages) and jsonpath=TEMPLATE (e.g. '{.items[*].metadata.name}')",
+      placeholder: "FORMAT",
+      short: "o",
+      flagOnly: true,
+    },
+  ),
   filename: opt(z.string().min(1).optional(), {
     scopes: ["ctl"],
     description: "apply/convert: manifest file (YAML or JSON), - for standard input",
@@ -319,6 +327,26 @@ export const optionsSchema = z.object({
     scopes: ["ctl"],
     description: "apply --wait: give up after this long (e.g. 30s, 5m)",
     placeholder: "DURATION",
+  }),
+  watch: opt(booleanish.default(false), {
+    scopes: ["ctl"],
+    description: "get, events: after the list, print each change as it happens, until Ctrl-C",
+    short: "w",
+    flagOnly: true,
+  }),
+  selector: opt(z.string().min(1).optional(), {
+    scopes: ["ctl"],
+    description:
+      "get: only objects whose labels match, e.g. role=camera,zone!=b,gpu,!test (=, ==, !=, a key, !key)",
+    placeholder: "SELECTOR",
+    short: "l",
+    flagOnly: true,
+  }),
+  service: opt(z.string().min(1).optional(), {
+    scopes: ["ctl"],
+    description: "events: only the events of this service (in -n's namespace)",
+    placeholder: "SERVICE",
+    flagOnly: true,
   }),
   ttl: opt(z.string().default("24h"), {
     scopes: ["ctl"],
@@ -374,7 +402,7 @@ export const optionsSchema = z.object({
   }),
   follow: opt(booleanish.default(false), {
     scopes: ["ctl"],
-    description: "logs: keep streaming new output until Ctrl-C (-f is --filename for other subcommands)",
+    description: "logs, events: keep streaming until Ctrl-C (-f is --filename for other subcommands)",
     short: "f",
     flagOnly: true,
   }),

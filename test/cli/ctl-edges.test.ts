@@ -10,7 +10,7 @@ describe("help per subcommand", () => {
   test("levee ctl get --help is get's usage and flags, not the whole ctl help", async () => {
     const r = await runLevee(["ctl", "get", "--help"]);
     expect(r.code).toBe(0);
-    expect(r.stdout).toStartWith("Usage: levee ctl get KIND [NAME] [-o table|json|yaml]\n");
+    expect(r.stdout).toStartWith("Usage: levee ctl get KIND [NAME] [-l SELECTOR] [-w] [-o ");
     expect(r.stdout).toMatch(/\n {2}-o, --output FORMAT /);
     expect(r.stdout).toMatch(/\nConnection flags:\n {2}--server URL /);
     expect(r.stdout).not.toContain("broker-config");

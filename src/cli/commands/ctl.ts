@@ -53,11 +53,24 @@ const SUBCOMMANDS: Record<string, Entry> = {
     run: lazy(async () => (await import("../ctl/convert.ts")).convert),
   },
   get: {
-    usage: "get KIND [NAME] [-o table|json|yaml]",
+    usage: "get KIND [NAME] [-l SELECTOR] [-w] [-o table|wide|json|yaml|jsonpath=TEMPLATE]",
     summary: "list nodes, services, configs or workers (get workers SERVICE: one service's)",
-    flags: ["output", "namespace", "node"],
-    args: kindWords(),
+    details: [
+      "-l role=camera,zone!=b,gpu,!test: only objects whose labels match (all of the parts).",
+      "-w: after the list, print each object whose row changes (phase, readiness, restarts, plan), until Ctrl-C.",
+      "-o wide: more columns and whole messages; -o jsonpath='{.items[*].metadata.name}': kubectl's",
+      'JSONPath templates ({range .items[*]}{.metadata.name}{"\\n"}{end}). get events: levee ctl events.',
+    ].join("\n"),
+    flags: ["output", "namespace", "node", "selector", "watch"],
+    args: [...kindWords(), "events"],
     run: lazy(async () => (await import("../ctl/get.ts")).get),
+  },
+  events: {
+    usage: "events [-f] [--node NODE] [--service SERVICE [-n NS]] [-o table|wide|json|yaml]",
+    summary: "the cluster's events, oldest first (-f or -w: then each new one, until Ctrl-C)",
+    details: "--node keeps a node's own events and those that name it (a worker restarted on it).",
+    flags: ["follow", "watch", "node", "service", "namespace", "output"],
+    run: lazy(async () => (await import("../ctl/events-command.ts")).events),
   },
   describe: {
     usage: "describe KIND NAME",
