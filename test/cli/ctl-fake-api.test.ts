@@ -63,6 +63,24 @@ function worker(ready: boolean, message = "") {
 const manifest = join(makeTempDir(), "echo.yaml");
 writeFileSync(manifest, "apiVersion: levee/v1\nkind: Service\nmetadata: {name: echo}\n");
 
+/**
+ * An apply of echo that edge1 applies at its third poll of /nodes (the first is the snapshot
+ * before the apply) and whose worker is ready from poll `readyAt` on; resolves to the apply's answer.
+ */
+function scriptRollout(readyAt: number) {
+  const answer = { results: [{ kind: "Service", name: "echo", outcome: "configured" }] };
+  routes.set("POST /api/v1/apply", () => Response.json(answer));
+  let polls = 0;
+  routes.set("GET /api/v1/nodes", () => {
+    polls += 1;
+    return Response.json({
+      items: [polls === 1 ? node("edge1", 3, 3) : node("edge1", polls >= 3 ? 4 : 3, 4)],
+    });
+  });
+  routes.set("GET /api/v1/workers", () => Response.json({ items: [worker(polls >= readyAt)] }));
+  return answer;
+}
+
 describe("apply", () => {
   test("sends the file as it is with a YAML content type and the token", async () => {
     routes.set("POST /api/v1/apply", () =>
@@ -127,18 +145,7 @@ describe("apply", () => {
   });
 
   test("--wait prints per-node progress until the plan is applied and the workers are ready", async () => {
-    routes.set("POST /api/v1/apply", () =>
-      Response.json({ results: [{ kind: "Service", name: "echo", outcome: "configured" }] }),
-    );
-    let polls = 0;
-    routes.set("GET /api/v1/nodes", () => {
-      polls += 1;
-      // the first call is the snapshot before the apply
-      return Response.json({
-        items: [polls === 1 ? node("edge1", 3, 3) : node("edge1", polls >= 3 ? 4 : 3, 4)],
-      });
-    });
-    routes.set("GET /api/v1/workers", () => Response.json({ items: [worker(polls >= 4)] }));
+    scriptRollout(4);
     const r = await ctl(["apply", "-f", manifest, "--wait", "--timeout", "10s"]);
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
@@ -168,16 +175,7 @@ describe("apply", () => {
   });
 
   test("--wait -o json: stdout is the JSON answer alone (jq reads it), progress goes to stderr", async () => {
-    const answer = { results: [{ kind: "Service", name: "echo", outcome: "configured" }] };
-    routes.set("POST /api/v1/apply", () => Response.json(answer));
-    let polls = 0;
-    routes.set("GET /api/v1/nodes", () => {
-      polls += 1;
-      return Response.json({
-        items: [polls === 1 ? node("edge1", 3, 3) : node("edge1", polls >= 3 ? 4 : 3, 4)],
-      });
-    });
-    routes.set("GET /api/v1/workers", () => Response.json({ items: [worker(polls >= 3)] }));
+    const answer = scriptRollout(3);
     const r = await ctl(["apply", "-f", manifest, "--wait", "-o", "json", "--timeout", "10s"]);
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout)).toEqual(answer);

@@ -10,6 +10,7 @@ import {
   SERVICE_HEADERS,
   serviceRows,
   WORKER_HEADERS,
+  workerRows,
 } from "./format.ts";
 import type { RouteView, WorkerView } from "./types.ts";
 
@@ -63,13 +64,9 @@ export function serviceWideRows(
 export const WORKER_WIDE_HEADERS = [...WORKER_HEADERS.slice(0, -1), "EXIT", "SINCE", "MESSAGE"];
 
 export function workerWideRows(workers: readonly WorkerView[], now: number): string[][] {
-  return workers.map((w) => [
-    w.service,
-    w.node,
-    String(w.index),
-    w.phase,
-    w.ready ? "true" : "false",
-    String(w.restarts),
+  const rows = workerRows(workers);
+  return workers.map((w, i) => [
+    ...(rows[i] ?? []).slice(0, -1),
     w.signal ?? (w.exitCode === null ? "-" : String(w.exitCode)),
     w.since ? age(w.since, now) : "-",
     w.message.replace(/\s+/g, " ").trim(),
