@@ -6,6 +6,8 @@ export interface CommandContext<K extends OptionKey = OptionKey> {
   options: Pick<Options, K>;
   positionals: string[];
   env: Record<string, string | undefined>;
+  /** Every levee command (what shell completion lists). */
+  commands?: readonly Command[];
 }
 
 export interface Command<K extends OptionKey = OptionKey> {
@@ -21,6 +23,8 @@ export interface Command<K extends OptionKey = OptionKey> {
   optionsForArgs?: (argv: readonly string[], env: Record<string, string | undefined>) => readonly K[];
   /** Whether the command takes positional arguments (e.g. ctl's subcommands). */
   positionals?: boolean;
+  /** The help of one subcommand (`levee ctl get --help`), or undefined for the command's own. */
+  helpFor?: (positionals: readonly string[]) => string | undefined;
   /** Resolves to the exit code. Agents resolve when they have shut down. */
   run(ctx: CommandContext<K>): Promise<number>;
 }

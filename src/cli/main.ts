@@ -7,6 +7,7 @@ import { describeError, ExitError } from "../runtime/errors.ts";
 import type { Command } from "./command.ts";
 import { commands } from "./commands/index.ts";
 import { commandHelp, globalHelp } from "./help.ts";
+import { drainTracker } from "./stdout-drain.ts";
 
 export async function main(argv: string[], env: Record<string, string | undefined>): Promise<number> {
   const [name, ...rest] = argv;
@@ -44,10 +45,10 @@ async function run(command: Command | undefined, argv: string[], env: Record<str
       positionals: command.positionals ?? false,
     });
     if (loaded.help) {
-      process.stdout.write(commandHelp(command));
+      process.stdout.write(command.helpFor?.(loaded.positionals) ?? commandHelp(command));
       return 0;
     }
-    return await command.run({ options: loaded.options, positionals: loaded.positionals, env });
+    return await command.run({ options: loaded.options, positionals: loaded.positionals, env, commands });
   } catch (err) {
     if (err instanceof ExitError) {
       const message = describeError(err);
@@ -70,6 +71,8 @@ function usage(message: string): number {
 }
 
 if (import.meta.main) {
+  const stdout = drainTracker(process.stdout);
   const code = await main(process.argv.slice(2), process.env);
+  await stdout.drained();
   process.exit(code);
 }

@@ -11,7 +11,7 @@
 // messages are looked up by topic, not scanned (broker-persistence.ts).
 import { createServer, type Server as NetServer, type Socket } from "node:net";
 import { createServer as createTlsServer } from "node:tls";
-import { Aedes } from "aedes";
+import { Aedes, type Client } from "aedes";
 import { mayPublish, maySubscribe, mayUseClientId } from "../protocol/acl.ts";
 import { createFrameLimit } from "../protocol/frame-limit.ts";
 import { MAX_MESSAGE_BYTES } from "../protocol/messages.ts";
@@ -41,6 +41,11 @@ export interface EmbeddedBroker extends BrokerLink {
   readonly port: number;
   /** MQTT clients connected now (levee_mqtt_clients). */
   clients(): number;
+  /**
+   * Closes every connection authenticated as `username` (a deleted node: its reconnect is then
+   * refused, and the node says why). Resolves to how many were closed.
+   */
+  disconnect(username: string): number;
 }
 
 export interface EmbeddedBrokerOptions {
@@ -120,6 +125,11 @@ export async function startEmbeddedBroker(
     },
   });
 
+  /** The clients connected now, for disconnect(). */
+  const connected = new Set<Client>();
+  broker.on("clientReady", (client) => connected.add(client));
+  broker.on("clientDisconnect", (client) => connected.delete(client));
+
   const sockets = new Set<Socket>();
   const onConnection = (socket: Socket) => {
     sockets.add(socket);
@@ -157,6 +167,16 @@ export async function startEmbeddedBroker(
     port,
     refused,
     clients: () => broker.connectedClients,
+    disconnect: (username) => {
+      let closed = 0;
+      for (const client of connected) {
+        if (users.get(client) !== username) continue;
+        client.close();
+        closed++;
+      }
+      if (closed > 0) log.info("mqtt clients disconnected", { username, count: closed });
+      return closed;
+    },
     readiness: () => (listening ? true : "broker stopped"),
     setAuthority: (next) => {
       authority = next;

@@ -305,6 +305,8 @@ export async function startCloud(config: CloudConfig): Promise<CloudAgent> {
       onNodeDeleted: (name) => {
         metrics.acks.forget(name);
         mosquitto?.refresh();
+        // Its credentials no longer verify: close its connection so that it learns so now.
+        embeddedBroker?.disconnect(name);
         // Its revoked certificates go out with the next catalog.
         catalog.markDirty();
       },

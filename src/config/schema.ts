@@ -293,19 +293,37 @@ export const optionsSchema = z.object({
     placeholder: "URL",
     defaultText: "the URL in <data-dir>/api.url (written by the cloud), else http://127.0.0.1:7400",
   }),
+  context: opt(
+    z.string().regex(DNS_SUBDOMAIN, "expected a context name (letters, digits, '-', '.')").optional(),
+    {
+      scopes: ["ctl"],
+      description:
+        "the cluster to talk to, by its name in the contexts file (levee ctl config; --server, --token and --token-file win over it)",
+      placeholder: "NAME",
+      defaultText: "the current context, unless --data-dir is given",
+    },
+  ),
   tokenFile: opt(z.string().min(1).optional(), {
     scopes: ["ctl"],
     description: "file holding the API token",
     placeholder: "FILE",
     defaultText: "<data-dir>/admin.token when it is readable",
   }),
-  output: opt(z.enum(["table", "json", "yaml"]).default("table"), {
-    scopes: ["ctl"],
-    description: "output format of get, describe and apply: table, json or yaml",
-    placeholder: "FORMAT",
-    short: "o",
-    flagOnly: true,
-  }),
+  output: opt(
+    z
+      .union([z.enum(["table", "wide", "json", "yaml"]), z.string().regex(/^jsonpath=.+/)], {
+        error: "expected table, wide, json, yaml or jsonpath=TEMPLATE",
+      })
+      .default("table"),
+    {
+      scopes: ["ctl"],
+      description:
+        "output format of get, describe and apply: table, json or yaml; get also wide (more columns, whole messages) and jsonpath=TEMPLATE (e.g. '{.items[*].metadata.name}')",
+      placeholder: "FORMAT",
+      short: "o",
+      flagOnly: true,
+    },
+  ),
   filename: opt(z.string().min(1).optional(), {
     scopes: ["ctl"],
     description: "apply/convert: manifest file (YAML or JSON), - for standard input",
@@ -328,6 +346,26 @@ export const optionsSchema = z.object({
     description: "rollout undo: the kept generation to go back to (`levee ctl rollout history` lists them)",
     placeholder: "N",
     defaultText: "the generation before the current",
+    flagOnly: true,
+  }),
+  watch: opt(booleanish.default(false), {
+    scopes: ["ctl"],
+    description: "get, events: after the list, print each change as it happens, until Ctrl-C",
+    short: "w",
+    flagOnly: true,
+  }),
+  selector: opt(z.string().min(1).optional(), {
+    scopes: ["ctl"],
+    description:
+      "get: only objects whose labels match, e.g. role=camera,zone!=b,gpu,!test (=, ==, !=, a key, !key)",
+    placeholder: "SELECTOR",
+    short: "l",
+    flagOnly: true,
+  }),
+  service: opt(z.string().min(1).optional(), {
+    scopes: ["ctl"],
+    description: "events: only the events of this service (in -n's namespace)",
+    placeholder: "SERVICE",
     flagOnly: true,
   }),
   ttl: opt(z.string().default("24h"), {
@@ -385,7 +423,7 @@ export const optionsSchema = z.object({
   }),
   follow: opt(booleanish.default(false), {
     scopes: ["ctl"],
-    description: "logs: keep streaming new output until Ctrl-C (-f is --filename for other subcommands)",
+    description: "logs, events: keep streaming until Ctrl-C (-f is --filename for other subcommands)",
     short: "f",
     flagOnly: true,
   }),

@@ -64,6 +64,19 @@ export function formatDuration(ms: number): string {
   return out;
 }
 
+/**
+ * A duration for people to read, rounded to what matters: `500ms`, `1.5s`, `16s`, `4m32s` (a
+ * jittered backoff of 15544 ms reads `16s`, not `15s544ms`). formatDuration stays exact.
+ */
+export function roundedDuration(ms: number): string {
+  if (ms < 1000) return `${Math.max(0, Math.round(ms))}ms`;
+  if (ms < 10_000) {
+    const tenths = Math.round(ms / 100);
+    return tenths % 10 === 0 ? `${tenths / 10}s` : `${(tenths / 10).toFixed(1)}s`;
+  }
+  return formatDuration(Math.round(ms / 1000) * 1000);
+}
+
 export interface DurationOptions {
   /** Smallest allowed value in milliseconds (default 0). */
   min?: number;

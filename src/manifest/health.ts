@@ -6,6 +6,7 @@ import { z } from "zod";
 import { duration } from "./duration.ts";
 import { commandSchema, portNumber } from "./fields.ts";
 import { describeValue, exactlyOne, strict } from "./issues.ts";
+import { exactlyOneOf } from "./schema-rules.ts";
 
 const httpPath = z
   .string()
@@ -26,7 +27,9 @@ export const healthSchema = strict({
   successThreshold: z.int().min(1).max(100).default(1),
   failureThreshold: z.int().min(1).max(100).default(3),
   liveness: z.boolean().default(false).meta({ description: "also restart the worker when it is unhealthy" }),
-}).superRefine(exactlyOne(["http", "tcp", "command"], "health check"));
+})
+  .superRefine(exactlyOne(["http", "tcp", "command"], "health check"))
+  .meta(exactlyOneOf(["http", "tcp", "command"]));
 
 export type Health = z.output<typeof healthSchema>;
 

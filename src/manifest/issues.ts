@@ -117,7 +117,8 @@ export function unknownField(key: string, known: readonly string[]): string {
   return `unknown field ${JSON.stringify(key)}${guess ? ` (did you mean "${guess}"?)` : allowed}`;
 }
 
-function closest(key: string, known: readonly string[]): string | undefined {
+/** The entry of `known` nearest to `key` (a typo: at most a few edits away), or undefined. */
+export function closest(key: string, known: readonly string[]): string | undefined {
   let best: string | undefined;
   let bestDistance = Math.max(2, Math.floor(key.length / 4)) + 1;
   for (const candidate of known) {

@@ -20,6 +20,7 @@ import { meshPortNumber } from "./fields.ts";
 import { healthNeedsPort } from "./health.ts";
 import { strict } from "./issues.ts";
 import { dnsSubdomain, labelsSchema, resourceSchema } from "./meta.ts";
+import { exactlyOneOf, resolvedTemplateForbids, resolvedTemplateNeeds } from "./schema-rules.ts";
 import {
   applyOverride,
   type Template,
@@ -34,19 +35,22 @@ const workerSchema = strict({
   node: dnsSubdomain.optional().meta({ description: "run on this node (a node name)" }),
   nodeSelector: labelsSchema
     .refine((labels) => Object.keys(labels).length > 0, "must name at least one label")
+    .meta({ minProperties: 1 })
     .optional()
     .meta({ description: "run on every node with these labels" }),
   replicas: z.int().min(0).max(MAX_REPLICAS).default(1).meta({ description: "workers per node" }),
   template: templateOverrideSchema
     .optional()
     .meta({ description: "override: env is merged, other fields replace" }),
-}).superRefine((worker, ctx) => {
-  if (worker.node !== undefined && worker.nodeSelector !== undefined) {
-    ctx.addIssue({ code: "custom", message: "set either node or nodeSelector, not both" });
-  } else if (worker.node === undefined && worker.nodeSelector === undefined) {
-    ctx.addIssue({ code: "custom", message: "set node (a node name) or nodeSelector (labels)" });
-  }
-});
+})
+  .superRefine((worker, ctx) => {
+    if (worker.node !== undefined && worker.nodeSelector !== undefined) {
+      ctx.addIssue({ code: "custom", message: "set either node or nodeSelector, not both" });
+    } else if (worker.node === undefined && worker.nodeSelector === undefined) {
+      ctx.addIssue({ code: "custom", message: "set node (a node name) or nodeSelector (labels)" });
+    }
+  })
+  .meta(exactlyOneOf(["node", "nodeSelector"]));
 
 const upstreamSchema = strict({
   service: dnsSubdomain.meta({ description: "the service (in another namespace: name.namespace)" }),
@@ -83,27 +87,39 @@ const meshSchema = strict({
   });
 });
 
-export const serviceSpecSchema = strict({
+const serviceSpecObject = strict({
   template: templateSchema.prefault({}).meta({ description: "shared by all workers" }),
   workers: z.array(workerSchema).min(1, "must have at least one entry (node or nodeSelector)"),
   mesh: meshSchema.optional(),
   lostAfter: duration({ min: 1, keyword: "never" })
     .default("never")
     .meta({ description: "how long a node may be disconnected before its selector-placed workers move" }),
-}).superRefine(checkResolvedTemplates, {
-  // Only when the spec is an object whose template and workers parsed: the check reads them.
-  when: (payload) =>
-    typeof payload.value === "object" &&
-    payload.value !== null &&
-    !payload.issues.some(
-      (issue) =>
-        (issue.path?.length ?? 0) === 0 || issue.path?.[0] === "template" || issue.path?.[0] === "workers",
-    ),
 });
+
+export const serviceSpecSchema = serviceSpecObject
+  .superRefine(checkResolvedTemplates, {
+    // Only when the spec is an object whose template and workers parsed: the check reads them.
+    when: (payload) =>
+      typeof payload.value === "object" &&
+      payload.value !== null &&
+      !payload.issues.some(
+        (issue) =>
+          (issue.path?.length ?? 0) === 0 || issue.path?.[0] === "template" || issue.path?.[0] === "workers",
+      ),
+  })
+  // The same rules for the exported JSON Schema (templateProblems: the fields each driver needs,
+  // and an image only for containers).
+  .meta({
+    allOf: [
+      ...resolvedTemplateNeeds("exec", "container", "command"),
+      ...resolvedTemplateNeeds("container", "exec", "image"),
+      ...resolvedTemplateForbids("exec", "container", "image"),
+    ],
+  });
 
 export const serviceSchema = resourceSchema("Service", { spec: serviceSpecSchema });
 
-export type ServiceSpec = z.output<typeof serviceSpecSchema>;
+export type ServiceSpec = z.output<typeof serviceSpecObject>;
 export type WorkerEntry = ServiceSpec["workers"][number];
 export type Mesh = NonNullable<ServiceSpec["mesh"]>;
 export type ServiceResource = z.output<typeof serviceSchema>;

@@ -43,7 +43,15 @@ export interface MqttSessionOptions {
   onMessage: (topic: string, payload: Buffer) => void;
   /** The connection went away (not called by close()). */
   onDown?: (reason: string) => void;
+  /**
+   * What it means when the broker refuses the credentials (CONNACK 4 or 5), e.g. that the node
+   * was removed: said (at error level, once) and reported by state() instead of the bare code.
+   */
+  credentialsRefused?: string;
 }
+
+/** CONNACK return codes of MQTT 3.1.1 that refuse who the client is: bad credentials, not authorized. */
+const CREDENTIALS_REFUSED = new Set([4, 5]);
 
 /** The URL without credentials, for logs and state(). */
 export function redactUrl(url: string): string {
@@ -172,6 +180,7 @@ export class MqttSession {
     });
     this.client = client;
     let lastError = "";
+    let refusedCredentials = false;
     let down = false;
 
     client.on("connect", () => {
@@ -210,6 +219,7 @@ export class MqttSession {
     });
     client.on("error", (err) => {
       lastError = err.message;
+      if (CREDENTIALS_REFUSED.has((err as Error & { code?: number }).code ?? 0)) refusedCredentials = true;
     });
     client.on("close", () => {
       if (down || this.client !== client) return;
@@ -222,11 +232,16 @@ export class MqttSession {
       this.client = undefined;
       if (this.closed) return;
       if (wasReady && Date.now() - this.connectedAt >= (o.stableMs ?? 10_000)) this.backoff.reset();
-      const why = lastError || (wasReady ? "connection lost" : "connection closed");
+      const refused = refusedCredentials && o.credentialsRefused !== undefined;
+      const why = refused
+        ? `${lastError}: ${o.credentialsRefused}`
+        : lastError || (wasReady ? "connection lost" : "connection closed");
       const delay = this.backoff.next();
       this.reason = `not connected to ${this.where}: ${why} (retrying in ${(delay / 1000).toFixed(1)} s)`;
       const line = wasReady ? "mqtt connection lost" : "mqtt cannot connect";
-      if (wasReady || why !== this.lastLogged)
+      if (refused && why !== this.lastLogged)
+        o.log.error("mqtt credentials refused", { url: this.where, reason: why, retryMs: delay });
+      else if (wasReady || why !== this.lastLogged)
         o.log.warn(line, { url: this.where, reason: why, retryMs: delay });
       else o.log.debug(line, { url: this.where, reason: why, retryMs: delay });
       this.lastLogged = why;

@@ -38,7 +38,7 @@ metadata: { name: bad }
 spec:
   template: { driver: exec, command: ["true"] }
   workers:
-    - replicas: 2
+    - { node: edge1, replica: 2 }
 `;
 
 const files = makeTempDir();
@@ -178,15 +178,18 @@ describe("levee ctl against a real cloud", () => {
   );
 
   test(
-    "a bad manifest: exit 1, the API's message and a line per issue with its path",
+    "a bad manifest (replica: for replicas): exit 2, the API's message and a line per issue with its path",
     step(async () => {
       const r = await ctl("apply", "-f", badFile);
-      expect(r.code).toBe(1);
+      expect(r.code).toBe(2);
       expect(r.stdout).toBe("");
       const lines = r.stderr.trimEnd().split("\n");
       expect(lines[0]).toStartWith("levee ctl apply: ");
       expect(lines.slice(1).length).toBeGreaterThanOrEqual(1);
       for (const line of lines.slice(1)) expect(line).toMatch(/^ {2}spec\.workers\[0\]\S*: \S/);
+      expect(r.stderr).toContain(
+        'spec.workers[0].replica: unknown field "replica" (did you mean "replicas"?)',
+      );
       const get = await ctl("get", "service", "bad");
       expect(get.code).toBe(1);
     }),
@@ -201,7 +204,10 @@ describe("levee ctl against a real cloud", () => {
       expect(list).toMatchObject({ code: 0, stdout: "", stderr: "No services found.\n" });
       const gone = await ctl("get", "service", "echo");
       expect(gone.code).toBe(1);
-      expect(gone.stderr.trimEnd().split("\n")).toHaveLength(1);
+      // Every kind is named in lower case in not-found messages, as nodes are.
+      expect(gone.stderr).toBe('levee ctl get: service "echo" not found\n');
+      const noNode = await ctl("get", "node", "nowhere");
+      expect(noNode.stderr).toBe('levee ctl get: node "nowhere" not found\n');
       const again = await ctl("delete", "svc", "echo");
       expect(again.code).toBe(1);
     }),

@@ -63,6 +63,24 @@ function worker(ready: boolean, message = "") {
 const manifest = join(makeTempDir(), "echo.yaml");
 writeFileSync(manifest, "apiVersion: levee/v1\nkind: Service\nmetadata: {name: echo}\n");
 
+/**
+ * An apply of echo that edge1 applies at its third poll of /nodes (the first is the snapshot
+ * before the apply) and whose worker is ready from poll `readyAt` on; resolves to the apply's answer.
+ */
+function scriptRollout(readyAt: number) {
+  const answer = { results: [{ kind: "Service", name: "echo", outcome: "configured" }] };
+  routes.set("POST /api/v1/apply", () => Response.json(answer));
+  let polls = 0;
+  routes.set("GET /api/v1/nodes", () => {
+    polls += 1;
+    return Response.json({
+      items: [polls === 1 ? node("edge1", 3, 3) : node("edge1", polls >= 3 ? 4 : 3, 4)],
+    });
+  });
+  routes.set("GET /api/v1/workers", () => Response.json({ items: [worker(polls >= readyAt)] }));
+  return answer;
+}
+
 describe("apply", () => {
   test("sends the file as it is with a YAML content type and the token", async () => {
     routes.set("POST /api/v1/apply", () =>
@@ -99,7 +117,7 @@ describe("apply", () => {
     expect(seen[0]).toMatchObject({ type: "application/json", body: '{"apiVersion": "levee/v1"}' });
   });
 
-  test("a 400: the API's message, then one line per issue; exit 1", async () => {
+  test("a 400: the API's message, then one line per issue; exit 2 (bad input)", async () => {
     routes.set("POST /api/v1/apply", () =>
       Response.json(
         {
@@ -119,7 +137,7 @@ describe("apply", () => {
       ),
     );
     const r = await ctl(["apply", "-f", manifest]);
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(2);
     expect(r.stdout).toBe("");
     expect(r.stderr).toBe(
       "levee ctl apply: invalid manifest; nothing was applied\n  spec.workers[0].node: required\n  spec.workers[0].replicas: must be at least 0\n",
@@ -127,18 +145,7 @@ describe("apply", () => {
   });
 
   test("--wait prints per-node progress until the plan is applied and the workers are ready", async () => {
-    routes.set("POST /api/v1/apply", () =>
-      Response.json({ results: [{ kind: "Service", name: "echo", outcome: "configured" }] }),
-    );
-    let polls = 0;
-    routes.set("GET /api/v1/nodes", () => {
-      polls += 1;
-      // the first call is the snapshot before the apply
-      return Response.json({
-        items: [polls === 1 ? node("edge1", 3, 3) : node("edge1", polls >= 3 ? 4 : 3, 4)],
-      });
-    });
-    routes.set("GET /api/v1/workers", () => Response.json({ items: [worker(polls >= 4)] }));
+    scriptRollout(4);
     const r = await ctl(["apply", "-f", manifest, "--wait", "--timeout", "10s"]);
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
@@ -165,6 +172,40 @@ describe("apply", () => {
       "levee ctl apply: timed out after 1s: node not at the latest plan: edge1 at plan 3 of 4 (Ready); " +
         "workers not ready: echo on edge1 #0 (starting: health check failed: 503)\n",
     );
+  });
+
+  test("--wait -o json: stdout is the JSON answer alone (jq reads it), progress goes to stderr", async () => {
+    const answer = scriptRollout(3);
+    const r = await ctl(["apply", "-f", manifest, "--wait", "-o", "json", "--timeout", "10s"]);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toEqual(answer);
+    expect(r.stderr).toContain("edge1: Ready, plan 3/4 applied, workers 0/1 ready\n");
+    expect(r.stderr).toMatch(/\ndone: 1 node\(s\) at their latest plan/);
+  });
+
+  test("--wait shows a crash-looping worker as it restarts, not only at the timeout", async () => {
+    routes.set("POST /api/v1/apply", () =>
+      Response.json({ results: [{ kind: "Service", name: "echo", outcome: "configured" }] }),
+    );
+    let polls = 0;
+    routes.set("GET /api/v1/nodes", () => Response.json({ items: [node("edge1", 4, 4)] }));
+    routes.set("GET /api/v1/workers", () => {
+      polls += 1;
+      const restarts = Math.min(3, Math.floor(polls / 2));
+      const message = `crash loop: exited ${restarts} times in a row soon after starting; last: exited with code 1; restarting in 4s`;
+      return Response.json({ items: [{ ...worker(false, message), phase: "backoff", restarts }] });
+    });
+    const r = await ctl(["apply", "-f", manifest, "--wait", "--timeout", "3s"]);
+    expect(r.code).toBe(1);
+    const lines = r.stdout.trimEnd().split("\n");
+    expect(lines).toContain(
+      "  echo on edge1 #0: backoff, 1 restart: crash loop: exited 1 times in a row soon after starting; last: exited with code 1; restarting in 4s",
+    );
+    expect(lines).toContain(
+      "  echo on edge1 #0: backoff, 3 restarts: crash loop: exited 3 times in a row soon after starting; last: exited with code 1; restarting in 4s",
+    );
+    // each state once
+    expect(lines.filter((l) => l.includes("3 restarts"))).toHaveLength(1);
   });
 
   test("a bad --timeout is a usage error", async () => {
@@ -249,6 +290,18 @@ describe("errors", () => {
       stdout: "",
       stderr: `levee ctl get: the cloud at ${SERVER} refused the token from --token: invalid token\n`,
     });
+  });
+
+  test("status and get say the same one line about a server that refuses connections", async () => {
+    const closed = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Response("") });
+    const url = `http://127.0.0.1:${closed.port}`;
+    closed.stop(true);
+    const why = `cannot reach the cloud API at ${url}: connection refused (is levee cloud running there? --server or LEVEE_SERVER picks another)`;
+    for (const sub of ["status", "get"]) {
+      const args = sub === "get" ? ["get", "nodes"] : ["status"];
+      const r = await runLevee(["ctl", ...args, "--server", url, "--token", "t"]);
+      expect(r).toMatchObject({ code: 1, stdout: "", stderr: `levee ctl ${sub}: ${why}\n` });
+    }
   });
 
   test("a 404 is the API's message", async () => {

@@ -2,6 +2,8 @@
 // the developer's own LEVEE_* variables removed so that they cannot change a test's outcome.
 // Shared by the cluster harness and the Mosquitto harness (cluster.ts re-exports all of it), with
 // the waits they use (a condition, a listening port).
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 export const REPO_ROOT = join(import.meta.dir, "..", "..");
@@ -19,7 +21,15 @@ export function cleanEnv(): Record<string, string | undefined> {
   // stream to the agents it starts: the tests that want them set their own.
   for (const key of ["NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID", "JOURNAL_STREAM"])
     out[key] = undefined;
+  // Nor may the developer's `levee ctl` contexts (<config dir>/levee/ctl.yaml): an empty config dir.
+  out.XDG_CONFIG_HOME = emptyConfigDir();
   return out;
+}
+
+let configDir: string | undefined;
+function emptyConfigDir(): string {
+  configDir ??= mkdtempSync(join(tmpdir(), "levee-test-config-"));
+  return configDir;
 }
 
 /** How to run levee in tests: the compiled binary in LEVEE_TEST_BIN, else bun + the source. */

@@ -1,6 +1,6 @@
 // The duration parser.
 import { describe, expect, test } from "bun:test";
-import { durationMs, formatDuration, parseDuration } from "../../src/manifest/duration.ts";
+import { durationMs, formatDuration, parseDuration, roundedDuration } from "../../src/manifest/duration.ts";
 
 describe("parseDuration", () => {
   test("units and sums", () => {
@@ -24,6 +24,18 @@ describe("parseDuration", () => {
     expect(message("-5s")).toMatch(/got "-5s"$/);
     expect(message("10 s")).toMatch(/got "10 s"$/);
     expect(() => durationMs("soon")).toThrow(/expected a duration/);
+  });
+
+  test("roundedDuration: what matters of a duration, for people", () => {
+    expect([500.4, 1000, 1540, 9960, 15_544, 272_300, 3_600_400].map(roundedDuration)).toEqual([
+      "500ms",
+      "1s",
+      "1.5s",
+      "10s",
+      "16s",
+      "4m32s",
+      "1h",
+    ]);
   });
 
   test("formatDuration is the inverse for whole units", () => {

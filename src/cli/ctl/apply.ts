@@ -1,7 +1,8 @@
 // `levee ctl apply -f FILE|-`: sends the manifest file (YAML or JSON, one or more objects) as it
 // is to POST /api/v1/apply, which applies all of it or nothing, and prints `service/echo created`
-// per object. With --wait it then follows the rollout (see wait.ts) until done or --timeout.
-// With --dry-run it only says what it would do (diff.ts).
+// per object. With --wait it then follows the rollout (see wait.ts) until done or --timeout; its
+// progress goes to stderr when -o json or yaml asks for a machine-readable stdout. With --dry-run
+// it only says what it would do (diff.ts).
 import { parseDuration } from "../../manifest/duration.ts";
 import { UsageError } from "../../runtime/errors.ts";
 import { type CtlContext, takeArgs } from "./context.ts";
@@ -38,7 +39,9 @@ export async function apply(ctx: CtlContext): Promise<number> {
   process.stderr.write(warningLines(answer.warnings ?? []));
   if (!wait) return 0;
   const services = new Set(answer.results.filter((r) => r.kind === "Service").map((r) => r.name));
-  return waitForRollout(client, services, before, timeoutMs, ctx.out);
+  // Progress is for people: with -o json or yaml, stdout stays that format alone (pipe it to jq).
+  const progress = output === "table" ? ctx.out : (text: string) => void process.stderr.write(text);
+  return waitForRollout(client, services, before, timeoutMs, progress);
 }
 
 /** `service/controller created (from jointmultiedgeservice/controller)`. */

@@ -1,8 +1,10 @@
 // The small client of the cloud API that every `levee ctl` subcommand uses: where the server is
-// (--server, LEVEE_SERVER, <data-dir>/api.url, http://127.0.0.1:7400), which token to send
-// (--token/LEVEE_TOKEN, --token-file/LEVEE_TOKEN_FILE, <data-dir>/admin.token), and how failures
-// read: one line with the API's error message (exit 1), plus one `  <path>: <message>` line per
-// issue of a 400.
+// (--server, LEVEE_SERVER, the context's server (contexts-file.ts), <data-dir>/api.url,
+// http://127.0.0.1:7400), which token to send (--token/LEVEE_TOKEN, --token-file/LEVEE_TOKEN_FILE,
+// the context's token file, <data-dir>/admin.token), and how failures
+// read: one line with the API's error message, plus one `  <path>: <message>` line per issue of a
+// 400. Input the API refuses as bad (400, 413, 422: an invalid manifest) exits 2, as bad flags do;
+// every other failure exits 1.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { defaultDataDir } from "../../config/defaults.ts";
@@ -10,6 +12,7 @@ import type { Options } from "../../config/schema.ts";
 import { ExitError, UsageError } from "../../runtime/errors.ts";
 import { describeFsError } from "../../runtime/fs-errors.ts";
 import { DEFAULT_PORTS } from "../../runtime/host-port.ts";
+import { type ActiveContext, activeContext } from "./contexts-file.ts";
 import type { ApiIssue } from "./types.ts";
 
 export const DEFAULT_SERVER = `http://127.0.0.1:${DEFAULT_PORTS.api}`;
@@ -20,6 +23,7 @@ const REQUEST_TIMEOUT_MS = 15_000;
 export type CtlOptions = Pick<
   Options,
   | "server"
+  | "context"
   | "token"
   | "tokenFile"
   | "dataDir"
@@ -38,14 +42,18 @@ export type CtlOptions = Pick<
   | "toGeneration"
 >;
 
-/** A failure of the server or the API: exit 1, a one-line message and optional detail lines. */
+/** HTTP statuses that mean "your input is bad": the command exits 2, like a bad flag. */
+const BAD_INPUT_STATUSES = new Set([400, 413, 422]);
+
+/** A failure of the server or the API: a one-line message, optional detail lines, exit 1 (or 2). */
 export class CtlFailure extends ExitError {
-  readonly exitCode = 1;
   constructor(
     message: string,
     readonly details: string[] = [],
     /** The server could not be reached: trying again later may work. */
     readonly unreachable = false,
+    /** 2 when the API refused the input itself (an invalid manifest), else 1. */
+    readonly exitCode: 1 | 2 = 1,
   ) {
     super(message);
   }
@@ -62,12 +70,18 @@ export interface Target {
 
 export function resolveTarget(options: CtlOptions, env: Record<string, string | undefined>): Target {
   const dataDir = options.dataDir ?? defaultDataDir(env);
-  return { server: resolveServer(options, env), ...resolveToken(options, env, dataDir) };
+  const context = activeContext(options, env);
+  return { server: resolveServer(options, env, context), ...resolveToken(options, env, dataDir, context) };
 }
 
 /** The cloud API's base URL, without a trailing slash. */
-export function resolveServer(options: CtlOptions, env: Record<string, string | undefined>): string {
+export function resolveServer(
+  options: CtlOptions,
+  env: Record<string, string | undefined>,
+  context: ActiveContext | undefined = activeContext(options, env),
+): string {
   if (options.server) return options.server.replace(/\/+$/, "");
+  if (context?.server) return context.server.replace(/\/+$/, "");
   const path = join(options.dataDir ?? defaultDataDir(env), API_URL_FILE);
   let text: string;
   try {
@@ -95,6 +109,7 @@ function resolveToken(
   options: CtlOptions,
   env: Record<string, string | undefined>,
   dataDir: string,
+  context: ActiveContext | undefined,
 ): Omit<Target, "server"> {
   const fromEnv = env.LEVEE_TOKEN !== undefined && env.LEVEE_TOKEN === options.token;
   if (options.token) {
@@ -107,6 +122,13 @@ function resolveToken(
     if (!read.ok)
       throw new UsageError(`cannot read the token file ${options.tokenFile} (${source}): ${read.why}`);
     return { token: read.token, tokenSource: `${source} ${options.tokenFile}`, tokenSearch: source };
+  }
+  const fromContext = context?.["token-file"];
+  if (fromContext) {
+    const source = `context ${context.name}'s token-file ${fromContext}`;
+    const read = readToken(fromContext);
+    if (!read.ok) throw new UsageError(`cannot read the token file of ${source}: ${read.why}`);
+    return { token: read.token, tokenSource: source, tokenSearch: source };
   }
   const path = join(dataDir, ADMIN_TOKEN_FILE);
   const read = readToken(path);
@@ -195,14 +217,7 @@ export class ApiClient {
         signal: signal ?? AbortSignal.timeout(REQUEST_TIMEOUT_MS),
       });
     } catch (err) {
-      const e = err as Error & { code?: string };
-      const why =
-        e.name === "TimeoutError"
-          ? `no answer within ${REQUEST_TIMEOUT_MS / 1000}s`
-          : e.code === "ECONNREFUSED" || e.code === "ConnectionRefused"
-            ? "connection refused (is levee cloud running there? --server or LEVEE_SERVER picks another)"
-            : (e.code ?? e.message);
-      throw new CtlFailure(`cannot reach the cloud API at ${this.server}: ${oneLine(why)}`, [], true);
+      throw unreachable(this.server, err, REQUEST_TIMEOUT_MS);
     }
   }
 
@@ -227,8 +242,20 @@ export class ApiClient {
         `the cloud at ${this.server} refused the token from ${this.target.tokenSource}: ${message}`,
       );
     }
-    return new CtlFailure(message, issueLines(issues));
+    return new CtlFailure(message, issueLines(issues), false, BAD_INPUT_STATUSES.has(res.status) ? 2 : 1);
   }
+}
+
+/** The failure of a request that got no answer (refused, timed out, no route), in one line. */
+export function unreachable(server: string, err: unknown, timeoutMs: number): CtlFailure {
+  const e = err as Error & { code?: string };
+  const why =
+    e.name === "TimeoutError"
+      ? `no answer within ${timeoutMs / 1000}s`
+      : e.code === "ECONNREFUSED" || e.code === "ConnectionRefused"
+        ? "connection refused (is levee cloud running there? --server or LEVEE_SERVER picks another)"
+        : (e.code ?? e.message);
+  return new CtlFailure(`cannot reach the cloud API at ${server}: ${oneLine(why)}`, [], true);
 }
 
 function isRequestBody(body: object): body is RequestBody {

@@ -1,6 +1,7 @@
 // What every `levee ctl` subcommand gets: its positional arguments, the ctl options, a lazily
 // made API client (status and schema never need a token), and stdout.
 import { UsageError } from "../../runtime/errors.ts";
+import type { Command } from "../command.ts";
 import { ApiClient, type CtlOptions, resolveServer, resolveTarget } from "./client.ts";
 
 export interface CtlContext {
@@ -12,18 +13,22 @@ export interface CtlContext {
   /** The server alone (no token needed). */
   server(): string;
   out(text: string): void;
+  /** Every levee command (shell completion lists them). */
+  commands: readonly Command[];
 }
 
 export function makeContext(
   args: string[],
   options: CtlOptions,
   env: Record<string, string | undefined>,
+  commands: readonly Command[] = [],
 ): CtlContext {
   let client: ApiClient | undefined;
   return {
     args,
     options,
     env,
+    commands,
     client: () => {
       client ??= new ApiClient(resolveTarget(options, env));
       return client;

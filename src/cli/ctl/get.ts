@@ -1,8 +1,10 @@
 // `levee ctl get KIND [NAME]` and `levee ctl describe KIND NAME`.
 //
-// get: a table (nodes, services, configs, workers), or JSON or YAML (-o): one object as the API
-// serves it, a list as a `kind: List` (which apply reads back). For workers, NAME is a service:
-// `get workers echo` lists the workers of echo (-o json/yaml: the API's `{items: [...]}`).
+// get: a table (nodes, services, configs, workers; -o wide: more columns), or JSON, YAML or a
+// JSONPath template (-o): one object as the API serves it, a list as a `kind: List` (which apply
+// reads back). For workers, NAME is a service: `get workers echo` lists the workers of echo (-o
+// json/yaml: the API's `{items: [...]}`). -l keeps the objects whose labels match (selector.ts);
+// -w then prints each change until Ctrl-C (watch.ts); `get events` is `levee ctl events`.
 // describe: YAML (or JSON with -o json) of the object, its workers and its recent events.
 import { qualifiedName } from "../../manifest/namespace.ts";
 import { UsageError } from "../../runtime/errors.ts";
@@ -29,14 +31,79 @@ import {
   WORKER_HEADERS,
   workerRows,
 } from "./format.ts";
+import {
+  NODE_WIDE_HEADERS,
+  nodeWideRows,
+  ROUTE_WIDE_HEADERS,
+  routeWideRows,
+  SERVICE_WIDE_HEADERS,
+  serviceWideRows,
+  WORKER_WIDE_HEADERS,
+  workerWideRows,
+} from "./format-wide.ts";
+import { renderJsonPath } from "./jsonpath.ts";
 import { type KindInfo, kindArgument } from "./kinds.ts";
+import { matchesSelector, parseSelector, type Requirement } from "./selector.ts";
 import type { EventView, ListOf, NodeView, RouteView, StoredObject, WorkerView } from "./types.ts";
+import type { Listing } from "./watch.ts";
 
 export async function get(ctx: CtlContext): Promise<number> {
   const [word, name] = takeArgs(ctx.args, 2);
+  if (word !== undefined && EVENT_WORDS.has(word.toLowerCase())) {
+    if (name !== undefined) throw new UsageError(`unexpected argument "${name}": levee ctl events --help`);
+    return (await import("./events-command.ts")).events({ ...ctx, args: [] });
+  }
   const info = kindArgument(word);
-  const client = ctx.client();
+  const options = ctx.options as typeof ctx.options & { selector?: string; watch?: boolean };
+  if (options.selector && !LABELLED.has(info.kind)) {
+    throw new UsageError(
+      `--selector: ${info.plural} have no labels (nodes, services, configs and the other stored kinds do)`,
+    );
+  }
+  const selector = options.selector ? parseSelector(options.selector) : undefined;
+  const fetchListing = () => listing(ctx, info, name, selector);
+  const first = await fetchListing();
+  printListing(ctx, info, first);
+  if (!options.watch) return 0;
+  const { watch } = await import("./watch.ts");
+  return watch(ctx, first, fetchListing);
+}
+
+/** Kinds whose objects carry metadata.labels (what -l selects on). */
+const LABELLED = new Set<string>([
+  "Node",
+  "Service",
+  "Config",
+  "Namespace",
+  "Grant",
+  "ImageMap",
+  "JointMultiEdgeService",
+  "RuntimeService",
+]);
+const EVENT_WORDS = new Set(["event", "events", "ev"]);
+
+function printListing(ctx: CtlContext, info: KindInfo, l: Listing): void {
   const { output } = ctx.options;
+  if (output === "json") ctx.out(toJson(l.value));
+  else if (output === "yaml") ctx.out(toYaml(l.value));
+  else if (output.startsWith("jsonpath=")) ctx.out(renderJsonPath(output.slice("jsonpath=".length), l.value));
+  else if (l.rows.length === 0) process.stderr.write(`No ${info.plural} found.\n`);
+  else ctx.out(renderTable(l.headers, l.rows));
+}
+
+function labelsOf(item: unknown): Record<string, string> | undefined {
+  return (item as { metadata?: { labels?: Record<string, string> } }).metadata?.labels;
+}
+
+async function listing(
+  ctx: CtlContext,
+  info: KindInfo,
+  name: string | undefined,
+  selector: Requirement[] | undefined,
+): Promise<Listing> {
+  const client = ctx.client();
+  const wide = ctx.options.output === "wide";
+  const now = Date.now();
 
   if (info.kind === "Route") {
     // `get routes [SERVICE] [--node N]`: the mesh routes the nodes reported.
@@ -45,56 +112,64 @@ export async function get(ctx: CtlContext): Promise<number> {
     if (ctx.options.node) params.set("node", ctx.options.node);
     const query = params.size > 0 ? `?${params}` : "";
     const answer = await client.request<ListOf<RouteView>>("GET", `/routes${query}`);
-    if (output !== "table") return print(ctx, answer);
-    return table(ctx, info, ROUTE_HEADERS, routeRows(answer.items, Date.now()));
+    const rows = wide ? routeWideRows(answer.items, now) : routeRows(answer.items, now);
+    return { headers: wide ? ROUTE_WIDE_HEADERS : ROUTE_HEADERS, rows, items: answer.items, value: answer };
   }
 
   const namespace = ctx.options.namespace;
   if (info.kind === "Worker") {
     const query = name ? `?service=${encodeURIComponent(qualifiedName(namespace, name))}` : "";
     const answer = await client.request<ListOf<WorkerView>>("GET", `/workers${query}`);
-    if (output !== "table") return print(ctx, answer);
-    return table(ctx, info, WORKER_HEADERS, workerRows(answer.items));
+    const rows = wide ? workerWideRows(answer.items, now) : workerRows(answer.items);
+    return { headers: wide ? WORKER_WIDE_HEADERS : WORKER_HEADERS, rows, items: answer.items, value: answer };
   }
 
   const path = `/${info.plural}${name ? `/${encodeURIComponent(name)}` : ""}${namespaceQuery(ctx)}`;
   const answer = await client.request<unknown>("GET", path);
-  const items = (name ? [answer] : (answer as ListOf<unknown>).items) as never[];
+  const all = (name ? [answer] : (answer as ListOf<unknown>).items) as never[];
+  const items = selector ? all.filter((item) => matchesSelector(labelsOf(item), selector)) : all;
   // A list prints as a List, which `levee ctl apply -f` reads back.
-  if (output !== "table") return print(ctx, name ? answer : { apiVersion: "levee/v1", kind: "List", items });
-  const now = Date.now();
+  const value = name ? answer : { apiVersion: "levee/v1", kind: "List", items };
+  const [headers, rows] = await tableOf(client, info, items, name, namespace, wide, now);
+  return { headers, rows, items, value };
+}
+
+async function tableOf(
+  client: ApiClient,
+  info: KindInfo,
+  items: never[],
+  name: string | undefined,
+  namespace: string | undefined,
+  wide: boolean,
+  now: number,
+): Promise<[string[], string[][]]> {
   switch (info.kind) {
     case "Node":
-      return table(ctx, info, NODE_HEADERS, nodeRows(items as NodeView[], now));
+      return wide
+        ? [NODE_WIDE_HEADERS, nodeWideRows(items as NodeView[], now)]
+        : [NODE_HEADERS, nodeRows(items as NodeView[], now)];
     case "Service": {
       const query = name ? `?service=${encodeURIComponent(qualifiedName(namespace, name))}` : "";
       const workers = await client.request<ListOf<WorkerView>>("GET", `/workers${query}`);
-      return table(ctx, info, SERVICE_HEADERS, serviceRows(items as StoredObject[], workers.items, now));
+      return wide
+        ? [SERVICE_WIDE_HEADERS, serviceWideRows(items as StoredObject[], workers.items, now)]
+        : [SERVICE_HEADERS, serviceRows(items as StoredObject[], workers.items, now)];
     }
     case "Config":
     case "Secret": // the API shows a Secret's keys and sizes only
-      return table(ctx, info, CONFIG_HEADERS, configRows(items as StoredObject[], now));
+      return [CONFIG_HEADERS, configRows(items as StoredObject[], now)];
     case "ImageMap":
-      return table(ctx, info, IMAGE_MAP_HEADERS, imageMapRows(items, now));
+      return [IMAGE_MAP_HEADERS, imageMapRows(items, now)];
     case "JointMultiEdgeService":
     case "RuntimeService":
-      return table(ctx, info, DAYU_HEADERS, dayuRows(items, now));
+      return [DAYU_HEADERS, dayuRows(items, now)];
     case "Namespace":
-      return table(ctx, info, NAMESPACE_HEADERS, namespaceRows(items as StoredObject[], now));
+      return [NAMESPACE_HEADERS, namespaceRows(items as StoredObject[], now)];
     case "Grant":
-      return table(ctx, info, GRANT_HEADERS, grantRows(items as StoredObject[], now));
+      return [GRANT_HEADERS, grantRows(items as StoredObject[], now)];
+    default:
+      return [[], []];
   }
-}
-
-function print(ctx: CtlContext, value: unknown): number {
-  ctx.out(ctx.options.output === "yaml" ? toYaml(value) : toJson(value));
-  return 0;
-}
-
-function table(ctx: CtlContext, info: KindInfo, headers: string[], rows: string[][]): number {
-  if (rows.length === 0) process.stderr.write(`No ${info.plural} found.\n`);
-  else ctx.out(renderTable(headers, rows));
-  return 0;
 }
 
 export async function describe(ctx: CtlContext): Promise<number> {

@@ -5,6 +5,7 @@
 // in any case, so that `get svc`, `get Service` and `delete service/echo`-style habits from kubectl
 // all work.
 import { UsageError } from "../../runtime/errors.ts";
+import { didYouMean } from "../did-you-mean.ts";
 
 export type KindName =
   | "Node"
@@ -72,6 +73,11 @@ export function resolveKind(word: string): KindInfo | undefined {
   return KINDS.find((k) => k.singular === w || k.plural === w || k.short === w);
 }
 
+/** Every word that names one of `kinds`: node, nodes, no, service, ... */
+export function wordsOf(kinds: readonly KindInfo[] = KINDS): string[] {
+  return kinds.flatMap((k) => [k.singular, k.plural, ...(k.short ? [k.short] : [])]);
+}
+
 /** Every accepted spelling of the kinds in `kinds`, for messages: "node|nodes|no, ...". */
 export function kindWords(kinds: readonly KindInfo[] = KINDS): string {
   return kinds.map((k) => [k.singular, k.plural, ...(k.short ? [k.short] : [])].join("|")).join(", ");
@@ -89,7 +95,10 @@ export function kindArgument(
   const allowed = KINDS.filter(accept);
   if (word === undefined) throw new UsageError(`missing ${what}; one of: ${kindWords(allowed)}`);
   const info = resolveKind(word);
-  if (!info) throw new UsageError(`unknown kind "${word}"; one of: ${kindWords(allowed)}`);
+  if (!info) {
+    const hint = didYouMean(word, wordsOf(allowed));
+    throw new UsageError(`unknown kind "${word}"${hint}; one of: ${kindWords(allowed)}`);
+  }
   if (!accept(info)) {
     throw new UsageError(`kind "${word}" is not supported here; one of: ${kindWords(allowed)}`);
   }

@@ -13,20 +13,20 @@ import { type CtlContext, takeArgs } from "./context.ts";
 /** How long to wait for the cloud to start answering (it gives up on a silent node after 10 s). */
 const ANSWER_TIMEOUT_MS = 30_000;
 /** Flags that take a value, so that the subcommand is not mistaken for one (ctlKeysFor). */
-const SHORT_WITH_VALUE = new Set(["-o", "-f"]);
+const SHORT_WITH_VALUE = new Set(["-o", "-f", "-n", "-l"]);
 
 type LogOptions = Partial<Pick<Options, "node" | "worker" | "follow" | "tail">>;
 
 /**
- * The ctl options for an argument list: `-f` is --follow for `logs` (as in kubectl) and
- * --filename for every other subcommand, so each gets only its own.
+ * The ctl options for an argument list: `-f` is --follow for `logs` and `events` (as in kubectl)
+ * and --filename for every other subcommand, so each gets only its own.
  */
 export function ctlKeysFor<K extends OptionKey>(argv: readonly string[], keys: readonly K[]): K[] {
   const sub = subcommandOf(argv, (flag) => {
     const key = keys.find((k) => `--${flagName(k)}` === flag);
     return key !== undefined && !isBoolean(key);
   });
-  const drop = sub === "logs" ? "filename" : "follow";
+  const drop = sub === "logs" || sub === "events" ? "filename" : "follow";
   return keys.filter((k) => k !== drop);
 }
 

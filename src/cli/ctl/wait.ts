@@ -1,7 +1,9 @@
 // `apply --wait`: polls GET /nodes and GET /workers until every node touched by the apply runs its
 // latest plan (appliedRevision == desiredRevision) and every worker of the applied services is
-// ready, printing a progress line per node whenever it changes. On timeout: exit 1 with one line
-// naming the nodes and workers that are not there yet.
+// ready, printing a progress line per node whenever it changes, and a line per worker that exits
+// and restarts (a crash loop shows at once, not as silence until the timeout). Progress is for
+// people: apply writes it to stderr when stdout carries -o json or yaml. On timeout: exit 1 with
+// one line naming the nodes and workers that are not there yet.
 import { formatDuration } from "../../manifest/duration.ts";
 import { type ApiClient, CtlFailure } from "./client.ts";
 import type { ListOf, NodeView, WorkerView } from "./types.ts";
@@ -66,6 +68,17 @@ export function progressLine(p: NodeProgress): string {
   return `${p.name}: ${p.phase}, ${plan}, workers ${p.ready}/${p.total} ready`;
 }
 
+/**
+ * `  web on edge1 #0: backoff, 3 restarts: crash loop: ...` for a worker of the rollout that is
+ * restarting or failed: what it is doing instead of getting ready.
+ */
+export function troubleLine(w: WorkerView): string | undefined {
+  if (w.ready || (w.phase !== "backoff" && w.phase !== "failed" && w.restarts === 0)) return undefined;
+  const restarts = `${w.restarts} restart${w.restarts === 1 ? "" : "s"}`;
+  const why = w.message ? `: ${w.message.replace(/\s+/g, " ")}` : "";
+  return `  ${w.service} on ${w.node} #${w.index}: ${w.phase}, ${restarts}${why}`;
+}
+
 /** The one-line account of what a timed-out rollout did not reach. */
 export function timeoutMessage(state: RolloutState, timeoutMs: number): string {
   const parts: string[] = [];
@@ -126,6 +139,12 @@ export async function waitForRollout(
         const line = progressLine(p);
         if (printed.get(p.name) !== line) out(`${line}\n`);
         printed.set(p.name, line);
+      }
+      for (const w of last.notReady) {
+        const line = troubleLine(w);
+        const key = `${w.service}\0${w.node}\0${w.index}`;
+        if (line && printed.get(key) !== line) out(`${line}\n`);
+        if (line) printed.set(key, line);
       }
       if (last.done) {
         const workersTotal = last.nodes.reduce((sum, p) => sum + p.total, 0);

@@ -33,6 +33,11 @@ export function apiError(c: Context, status: ContentfulStatusCode, error: string
   return c.json(issues ? { error, issues } : { error }, status);
 }
 
+/** `service "echo" not found`: every kind in lower case, as nodes and workers are named. */
+export function notFound(kind: string, name: string): string {
+  return `${kind.toLowerCase()} "${name}" not found`;
+}
+
 /**
  * The largest JSON request body (join, token, certificate and log-error requests are a few KB).
  * Also bounds JSON on routes without the API's general body limit (a log stream's error report).

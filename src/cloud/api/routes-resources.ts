@@ -15,7 +15,7 @@ import { deleteNode, getNode, listNodes } from "../node-registry.ts";
 import { pinnedToUnknownNodes } from "../planner.ts";
 import { unplacedWorkers } from "../unplaced-store.ts";
 import { listWorkers, unjoinedWorkers } from "../workers-view.ts";
-import { apiError, parseQuery } from "./errors.ts";
+import { apiError, notFound, parseQuery } from "./errors.ts";
 import { namespaceParam, objectParams, objectRouteSpecs } from "./object-params.ts";
 import { jsonSchemaOf } from "./openapi.ts";
 import type { ApiRoutes } from "./route-registry.ts";
@@ -145,7 +145,7 @@ export function mountResourceRoutes(
     guard,
     (c) => {
       const node = getNode(store, c.req.param("name"));
-      return node ? c.json(node) : apiError(c, 404, `node "${c.req.param("name")}" not found`);
+      return node ? c.json(node) : apiError(c, 404, notFound("node", c.req.param("name")));
     },
   );
   const deleteNodeSpec = {
@@ -158,7 +158,7 @@ export function mountResourceRoutes(
   } as const;
   api.add(deleteNodeSpec, guard, (c) => {
     const name = c.req.param("name");
-    if (!deleteNode(store, name)) return apiError(c, 404, `node "${name}" not found`);
+    if (!deleteNode(store, name)) return apiError(c, 404, notFound("node", name));
     hooks.onNodeDeleted?.(name);
     plane.replan(`node ${name} deleted`);
     return c.json({ deleted: { kind: "Node", name } });
@@ -178,7 +178,7 @@ export function mountResourceRoutes(
     const service = c.req.query("service");
     const rows = listRoutes(store, { node, service });
     if (node && rows.length === 0 && !nodeExists(store, node)) {
-      return apiError(c, 404, `node "${node}" not found`);
+      return apiError(c, 404, notFound("node", node));
     }
     return c.json({ items: rows });
   });
@@ -290,7 +290,7 @@ export function mountResourceRoutes(
       const kind = kindInfo(plural)?.kind ?? plural;
       const { name, namespace, key } = objectParams(kind, c.req.param("name"), c.req.query("namespace"));
       const object = plane.get(kind, name, namespace);
-      return object ? c.json(object) : apiError(c, 404, `${kind} "${describeKey(key)}" not found`);
+      return object ? c.json(object) : apiError(c, 404, notFound(kind, describeKey(key)));
     });
     api.add(specs.remove, guard, (c) => {
       const kind = kindInfo(plural)?.kind ?? plural;
@@ -298,7 +298,7 @@ export function mountResourceRoutes(
       // An object made from a Dayu object is deleted with it, not on its own (a 409 ApiError,
       // answered by the app's error handler).
       const deleted = plane.delete(kind, key);
-      if (!deleted) return apiError(c, 404, `${kind} "${describeKey(key)}" not found`);
+      if (!deleted) return apiError(c, 404, notFound(kind, describeKey(key)));
       const [self, ...alsoDeleted] = deleted.map((r) => refOf(r.kind, r.name));
       return c.json({ deleted: self, ...(alsoDeleted.length > 0 ? { alsoDeleted } : {}) });
     });

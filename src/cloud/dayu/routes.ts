@@ -7,7 +7,7 @@ import type { MiddlewareHandler } from "hono";
 import type { DAYU_KINDS } from "../../manifest/dayu/sedna-schema.ts";
 import { describeKey, refOf } from "../../manifest/namespace.ts";
 import type { Store } from "../../store/store.ts";
-import { apiError } from "../api/errors.ts";
+import { apiError, notFound } from "../api/errors.ts";
 import { namespaceParam, objectParams, objectRouteSpecs } from "../api/object-params.ts";
 import type { ApiRoutes } from "../api/route-registry.ts";
 import type { ControlPlane } from "../control-plane.ts";
@@ -53,12 +53,12 @@ export function mountDayuRoutes(
     api.add(specs.get, guard, (c) => {
       const { name, namespace, key } = objectParams(kind, c.req.param("name"), c.req.query("namespace"));
       const stored = plane.get(kind, name, namespace);
-      return stored ? c.json(view(stored)) : apiError(c, 404, `${kind} "${describeKey(key)}" not found`);
+      return stored ? c.json(view(stored)) : apiError(c, 404, notFound(kind, describeKey(key)));
     });
     api.add(specs.remove, guard, (c) => {
       const { key } = objectParams(kind, c.req.param("name"), c.req.query("namespace"));
       const deleted = plane.delete(kind, key);
-      if (!deleted) return apiError(c, 404, `${kind} "${describeKey(key)}" not found`);
+      if (!deleted) return apiError(c, 404, notFound(kind, describeKey(key)));
       const [self, ...made] = deleted.map((r) => refOf(r.kind, r.name));
       return c.json({ deleted: self, alsoDeleted: made });
     });

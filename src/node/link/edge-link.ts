@@ -54,6 +54,8 @@ export interface EdgeLinkOptions {
   initialHeartbeatSeconds?: number;
   /** The usage heartbeats carry when one is due (node/usage/usage-report.ts); none without it. */
   usage?: EdgeLinkContext["usage"];
+  /** What a refusal of the node's credentials means and what to do (the session says it). */
+  credentialsRefused?: string;
 }
 
 export interface EdgeSyncInfo {
@@ -139,6 +141,7 @@ export function startEdgeLink(options: EdgeLinkOptions): EdgeLink {
     onReady: () => handleConnected(ctx),
     onMessage: (topic, payload) => handleIncoming(ctx, topic, payload),
     onDown: () => state.stopTimers(),
+    ...(options.credentialsRefused ? { credentialsRefused: options.credentialsRefused } : {}),
   });
   session.start();
   // A status the supervisor recorded goes out shortly (statuses recorded together, together).

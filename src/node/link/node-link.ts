@@ -49,6 +49,7 @@ export function startNodeLink(
     addresses: [config.advertiseAddress],
     outbox: options.outbox,
     usage: options.usage,
+    credentialsRefused: removedMessage(identity.name, config.dataDir),
     onPlan: (plan) => {
       log.info("plan stored", { revision: plan.revision, epoch: plan.epoch });
       // Failures are logged by the supervisor; the next plan is applied regardless.
@@ -68,4 +69,16 @@ export function startNodeLink(
   lifecycle.add(options.check, () => link.close());
   readiness.add(options.check, () => link.state());
   return link;
+}
+
+/**
+ * Why a broker refuses a joined node's credentials: the node was deleted from the cluster (its
+ * identity is forgotten there; the embedded broker disconnects it at once), and how it comes back.
+ */
+export function removedMessage(node: string, dataDir: string): string {
+  return (
+    `node ${node} was removed from the cluster (levee ctl delete node ${node}) or its credentials were replaced; ` +
+    `its workers keep running but get no new plans. To join again: stop this agent, move ${dataDir} aside, ` +
+    "and start it with a new join token (levee ctl token create)"
+  );
 }

@@ -3,7 +3,7 @@
 // could not start (restart after a backoff, or a final phase), with the status message that says
 // why. The controller (worker-controller.ts) carries them out; keeping them apart lets each one be
 // checked with a table, without a driver or a clock.
-import { durationMs, formatDuration } from "../../manifest/duration.ts";
+import { durationMs, formatDuration, roundedDuration } from "../../manifest/duration.ts";
 import type { Template } from "../../manifest/template.ts";
 import { describeError } from "../../runtime/errors.ts";
 import type { DesiredWorker } from "./desired.ts";
@@ -115,7 +115,7 @@ export function afterExit(
       quickExits: decision.quickExits,
     };
   }
-  const next = `restarting in ${formatDuration(decision.delayMs)}`;
+  const next = `restarting in ${roundedDuration(decision.delayMs)}`;
   const message = decision.crashLoop
     ? `crash loop: exited ${decision.quickExits} times in a row soon after starting; last: ${what}; ${next}`
     : `${what}; ${next}`;
@@ -163,7 +163,7 @@ export function afterStartError(
     restart: true,
     delayMs,
     phase: "backoff",
-    message: `cannot start: ${message}; retrying in ${formatDuration(delayMs)}`,
+    message: `cannot start: ${message}; retrying in ${roundedDuration(delayMs)}`,
     quickExits: decision.quickExits,
     counted: false,
   };

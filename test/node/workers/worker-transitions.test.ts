@@ -97,6 +97,19 @@ describe("afterExit", () => {
       message: "crash loop: exited 3 times in a row soon after starting; last: exit code 1; restarting in 2s",
     });
   });
+  test("a jittered delay reads rounded: restarting in 16s, not 15s544ms", () => {
+    const long = { restart: { backoff: { initial: "20s", max: "5m" } } };
+    const at = (r: number) =>
+      afterExit(
+        template(long),
+        0,
+        { exit: { exitCode: 1, signal: null }, ranMs: 10, failed: false },
+        () => r,
+      );
+    const out = at(0.5544);
+    expect(out).toMatchObject({ message: expect.stringMatching(/; restarting in \d+s$/) });
+    expect(out.restart && out.delayMs % 1000).not.toBe(0);
+  });
   test("a liveness failure is named as such", () => {
     const exit = { exitCode: null, signal: null, reason: "liveness: GET /health answered 500" };
     const out = afterExit(template(backoff), 0, { exit, ranMs: 120_000, failed: true }, half);
