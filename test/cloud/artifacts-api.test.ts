@@ -361,11 +361,11 @@ describe("levee ctl artifact (a real ctl process against this API on a socket)",
     expect(removed).toMatchObject({ code: 0, stdout: `artifact yolo v5.onnx (${sha(data)}) deleted\n` });
   });
 
-  test("failures: too large (413), in use (409), bad arguments (exit 2)", async () => {
+  test("failures: too large (413: bad input, exit 2), in use (409), bad arguments (exit 2)", async () => {
     const big = join(dir, "big.bin");
     writeFileSync(big, new Uint8Array(MAX * 4).fill(3));
     const tooLarge = await ctl(["push", big]);
-    expect(tooLarge.code).toBe(1);
+    expect(tooLarge.code).toBe(2);
     expect(tooLarge.stderr).toContain(`larger than the limit of ${MAX} bytes`);
 
     const small = join(dir, "small.bin");
