@@ -73,6 +73,8 @@ export function mountDashboard(
       to: l.node,
       via: l.via,
       perSecond: l.perSecond,
+      errorsPerSecond: l.errorsPerSecond,
+      bytesPerSecond: l.bytesInPerSecond + l.bytesOutPerSecond,
     }));
   const relayLegs = deps.relayLegs ?? (() => 0);
   const page = requireSession(sessions, "page");
@@ -194,7 +196,8 @@ export function mountDashboard(
     const now = Date.now();
     const ring = traffic?.ring;
     const services = ring ? ring.serviceNames(now).map((s) => ring.service(s, now)) : [];
-    return c.json({ services, reporting: traffic !== undefined });
+    const links = ring ? ring.linkSeries(now) : { times: [], links: [] };
+    return c.json({ services, links, reporting: traffic !== undefined });
   });
   const logs = deps.logs;
   if (logs) ui.get("/data/logs/:service", data, (c) => readWorkerLog(c, logs, store));

@@ -2,7 +2,8 @@
 // (src/protocol/traffic.ts; sent only while a dashboard watches). Counts go into 5-second slots of
 // a ring per (service, node) and per link (peer → node, direct or relayed); a slot older than the
 // ring is overwritten. What the traffic page draws is read from it: requests/s and errors/s per
-// node, p50/p99 latency per service (histograms merged across nodes), requests/s per link. Bounded:
+// node, p50/p99 latency per service (histograms merged across nodes), requests/s, errors/s and
+// bytes/s (from the peer, back to it) per link (a node from before sends requests only). Bounded:
 // at most MAX_SERIES series of each kind (a report naming more is cut). Pure; the clock is passed in.
 import type { MessageOf } from "../../protocol/messages.ts";
 
@@ -15,12 +16,21 @@ interface Series {
   slot: number[];
   a: number[];
   b: number[];
+  /** Links only: bytes from the peer, bytes back to it. */
+  c?: number[];
+  d?: number[];
   latency?: number[][];
   bounds?: number[];
 }
 
-function newSeries(): Series {
-  return { slot: new Array(SLOTS).fill(-1), a: new Array(SLOTS).fill(0), b: new Array(SLOTS).fill(0) };
+function newSeries(bytes = false): Series {
+  const zeros = () => new Array(SLOTS).fill(0);
+  return {
+    slot: new Array(SLOTS).fill(-1),
+    a: zeros(),
+    b: zeros(),
+    ...(bytes ? { c: zeros(), d: zeros() } : {}),
+  };
 }
 
 /** Position of slot `n` in a series, cleared first if it held an older slot. */
@@ -30,6 +40,8 @@ function position(series: Series, n: number): number {
     series.slot[i] = n;
     series.a[i] = 0;
     series.b[i] = 0;
+    if (series.c) series.c[i] = 0;
+    if (series.d) series.d[i] = 0;
     if (series.latency) series.latency[i] = [];
   }
   return i;
@@ -46,12 +58,31 @@ export interface ServiceTraffic {
   p99: (number | null)[];
 }
 
+export interface LinkTraffic {
+  /** Slot start times (ms), oldest first. */
+  times: number[];
+  /** Per link (peer → node, by path): per slot, requests/s, errors/s, bytes/s from the peer and back. */
+  links: {
+    peer: string;
+    node: string;
+    via: "direct" | "relay";
+    requests: number[];
+    errors: number[];
+    bytesIn: number[];
+    bytesOut: number[];
+  }[];
+}
+
 export interface LinkRate {
   peer: string;
   node: string;
   via: "direct" | "relay";
   /** Requests (connections, for TCP) per second over the last 30 s. */
   perSecond: number;
+  errorsPerSecond: number;
+  /** Bytes per second from the peer (in) and back to it (out). */
+  bytesInPerSecond: number;
+  bytesOutPerSecond: number;
 }
 
 export class TrafficRing {
@@ -78,10 +109,13 @@ export class TrafficRing {
       }
     }
     for (const l of report.links) {
-      const series = this.series(this.links, `${l.peer}\u0000${node}\u0000${l.via}`);
+      const series = this.series(this.links, `${l.peer}\u0000${node}\u0000${l.via}`, true);
       if (!series) continue;
       const i = position(series, n);
       series.a[i] = (series.a[i] ?? 0) + l.requests;
+      series.b[i] = (series.b[i] ?? 0) + (l.errors ?? 0);
+      if (series.c) series.c[i] = (series.c[i] ?? 0) + (l.bytesIn ?? 0);
+      if (series.d) series.d[i] = (series.d[i] ?? 0) + (l.bytesOut ?? 0);
     }
   }
 
@@ -96,8 +130,7 @@ export class TrafficRing {
 
   /** One service's last 15 minutes (complete slots only: the current one is still filling). */
   service(service: string, now: number): ServiceTraffic {
-    const last = Math.floor(now / SLOT_MS) - 1;
-    const slots = Array.from({ length: SLOTS }, (_, k) => last - SLOTS + 1 + k);
+    const slots = completeSlots(now);
     const perSecond = SLOT_MS / 1000;
     const nodes: ServiceTraffic["nodes"] = [];
     const merged: number[][] = slots.map(() => []);
@@ -134,31 +167,76 @@ export class TrafficRing {
     };
   }
 
-  /** Every link's requests/s over the last 30 s (complete slots). */
+  /** Every link with traffic in the ring: its rates per slot, last 15 minutes (complete slots). */
+  linkSeries(now: number): LinkTraffic {
+    const slots = completeSlots(now);
+    const perSecond = SLOT_MS / 1000;
+    const links: LinkTraffic["links"] = [];
+    for (const [key, series] of this.links) {
+      if (!slots.some((n) => series.slot[n % SLOTS] === n)) continue;
+      const read = (values: number[] | undefined) =>
+        slots.map((n) => (series.slot[n % SLOTS] === n ? (values?.[n % SLOTS] ?? 0) / perSecond : 0));
+      const [peer, node, via] = key.split("\u0000") as [string, string, "direct" | "relay"];
+      links.push({
+        peer,
+        node,
+        via,
+        requests: read(series.a),
+        errors: read(series.b),
+        bytesIn: read(series.c),
+        bytesOut: read(series.d),
+      });
+    }
+    links.sort((a, b) => `${a.peer} ${a.node} ${a.via}`.localeCompare(`${b.peer} ${b.node} ${b.via}`));
+    return { times: slots.map((n) => n * SLOT_MS), links };
+  }
+
+  /** Every link's rates over the last 30 s (complete slots). */
   linkRates(now: number): LinkRate[] {
     const last = Math.floor(now / SLOT_MS) - 1;
     const window = 6;
+    const seconds = (window * SLOT_MS) / 1000;
     const out: LinkRate[] = [];
     for (const [key, series] of this.links) {
-      let sum = 0;
-      for (let n = last - window + 1; n <= last; n++)
-        if (series.slot[n % SLOTS] === n) sum += series.a[n % SLOTS] ?? 0;
-      if (sum === 0) continue;
+      const sum = [0, 0, 0, 0];
+      for (let n = last - window + 1; n <= last; n++) {
+        const i = n % SLOTS;
+        if (series.slot[i] !== n) continue;
+        [series.a, series.b, series.c, series.d].forEach((values, k) => {
+          sum[k] = (sum[k] ?? 0) + (values?.[i] ?? 0);
+        });
+      }
+      const [requests = 0, errors = 0, bytesIn = 0, bytesOut = 0] = sum;
+      if (requests + bytesIn + bytesOut === 0) continue;
       const [peer, node, via] = key.split("\u0000") as [string, string, "direct" | "relay"];
-      out.push({ peer, node, via, perSecond: sum / ((window * SLOT_MS) / 1000) });
+      out.push({
+        peer,
+        node,
+        via,
+        perSecond: requests / seconds,
+        errorsPerSecond: errors / seconds,
+        bytesInPerSecond: bytesIn / seconds,
+        bytesOutPerSecond: bytesOut / seconds,
+      });
     }
     return out;
   }
 
-  private series(map: Map<string, Series>, key: string): Series | undefined {
+  private series(map: Map<string, Series>, key: string, bytes = false): Series | undefined {
     let series = map.get(key);
     if (!series) {
       if (map.size >= MAX_SERIES) return undefined;
-      series = newSeries();
+      series = newSeries(bytes);
       map.set(key, series);
     }
     return series;
   }
+}
+
+/** The slot numbers of the last 15 minutes, oldest first, complete ones only (not the one filling). */
+function completeSlots(now: number): number[] {
+  const last = Math.floor(now / SLOT_MS) - 1;
+  return Array.from({ length: SLOTS }, (_, k) => last - SLOTS + 1 + k);
 }
 
 /**

@@ -67,12 +67,34 @@ describe("traffic ring", () => {
     expect(ring.serviceNames(later + 2 * SLOTS * SLOT_MS)).toEqual([]);
   });
 
-  test("link rates over the last 30 s", () => {
+  test("link rates over the last 30 s: requests, errors, bytes both ways (absent from older nodes: 0)", () => {
     const ring = new TrafficRing();
     for (let k = 0; k < 6; k++)
-      ring.record("edge2", report([], [{ peer: "edge1", via: "relay", requests: 30 }]), T0 + k * SLOT_MS);
+      ring.record(
+        "edge2",
+        report([], [{ peer: "edge1", via: "relay", requests: 30, errors: 3, bytesIn: 600, bytesOut: 6000 }]),
+        T0 + k * SLOT_MS,
+      );
+    ring.record("edge1", report([], [{ peer: "edge2", via: "direct", requests: 60 }]), T0);
     expect(ring.linkRates(T0 + 6 * SLOT_MS)).toEqual([
-      { peer: "edge1", node: "edge2", via: "relay", perSecond: 6 },
+      {
+        peer: "edge1",
+        node: "edge2",
+        via: "relay",
+        perSecond: 6,
+        errorsPerSecond: 0.6,
+        bytesInPerSecond: 120,
+        bytesOutPerSecond: 1200,
+      },
+      {
+        peer: "edge2",
+        node: "edge1",
+        via: "direct",
+        perSecond: 2,
+        errorsPerSecond: 0,
+        bytesInPerSecond: 0,
+        bytesOutPerSecond: 0,
+      },
     ]);
     expect(ring.linkRates(T0 + 20 * SLOT_MS)).toEqual([]);
   });

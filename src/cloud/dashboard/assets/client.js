@@ -91,7 +91,8 @@
   }
   void follow();
 
-  // The traffic page: the charts of /ui/data/traffic, drawn with uPlot, refetched every 5 s.
+  // The traffic page: the charts of /ui/data/traffic (per service, then the links between nodes),
+  // drawn with uPlot, refetched every 5 s.
   const traffic = document.getElementById("traffic");
   const charts = new Map();
   const chartWidth = (el) => Math.max(260, el.clientWidth - 12);
@@ -155,7 +156,7 @@
         return;
       }
       const data = await res.json();
-      if (data.services.length === 0) {
+      if (data.services.length === 0 && data.links.links.length === 0) {
         traffic.innerHTML =
           '<p class="empty">No mesh traffic reported in the last 15 minutes (nodes report while a dashboard page is open).</p>';
         charts.clear();
@@ -192,9 +193,44 @@
         ]);
         chart(boxes[2], nodes, "err/s").plot.setData([x, ...s.nodes.map((n) => n.errors)]);
       }
+      drawLinks(data.links);
     } catch {
       // the next round tries again
     }
+  }
+  // The links between nodes (peer → node, by path): requests/s, bytes/s both ways, errors/s.
+  const sum = (values) => values.reduce((a, b) => a + b, 0);
+  function drawLinks(data) {
+    let section = traffic.querySelector('section[data-section="links"]');
+    if (data.links.length === 0) {
+      section?.remove();
+      return;
+    }
+    if (!section) {
+      section = document.createElement("section");
+      section.dataset.section = "links";
+      const h = document.createElement("h2");
+      h.textContent = "Links between nodes";
+      const grid = document.createElement("div");
+      grid.className = "traffic-charts";
+      section.append(h, grid);
+    }
+    traffic.append(section); // last, after the services
+    const grid = section.querySelector(".traffic-charts");
+    const boxes = [
+      box(grid, "links/requests", "Requests/s per link"),
+      box(grid, "links/bytes", "Bytes/s per link (both ways)"),
+      box(grid, "links/errors", "Errors/s per link"),
+    ];
+    const x = data.times.map((t) => t / 1000);
+    const names = data.links.map((l) => `${l.peer} → ${l.node}${l.via === "relay" ? " (relay)" : ""}`);
+    const bytes = data.links.map((l) => l.bytesIn.map((v, i) => v + (l.bytesOut[i] || 0)));
+    section.dataset.requests = String(sum(data.links.map((l) => sum(l.requests))));
+    section.dataset.bytes = String(sum(bytes.map(sum)));
+    section.dataset.errors = String(sum(data.links.map((l) => sum(l.errors))));
+    chart(boxes[0], names, "req/s").plot.setData([x, ...data.links.map((l) => l.requests)]);
+    chart(boxes[1], names, "B/s").plot.setData([x, ...bytes]);
+    chart(boxes[2], names, "err/s").plot.setData([x, ...data.links.map((l) => l.errors)]);
   }
   if (traffic) {
     void drawTraffic();
