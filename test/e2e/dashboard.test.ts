@@ -208,18 +208,19 @@ describe.skipIf(!CHROMIUM)("the dashboard in a browser", () => {
       await page.goto(`${c.cloud.apiUrl}/ui/traffic`);
       await page.locator("#live-state.ok").waitFor();
       let load = true;
-      // About one request in six answers 500: the links' errors.
-      let errors = false;
+      // Once set: about one request in five answers 500 (the links' errors).
+      let failSome = false;
       const loader = (async () => {
         while (load) {
           await Promise.all(
             [c.edges[0]?.address, c.cloud.address].map((a) =>
-              fetch(`http://${a}:${MESH_PORT}/${errors ? "status?code=500" : "health"}`)
+              fetch(
+                `http://${a}:${MESH_PORT}/${failSome && Math.random() < 0.2 ? "status?code=500" : "health"}`,
+              )
                 .then((r) => r.arrayBuffer())
                 .catch(() => undefined),
             ),
           );
-          errors = !errors && Math.random() < 0.2;
           await Bun.sleep(20);
         }
       })();
@@ -232,14 +233,18 @@ describe.skipIf(!CHROMIUM)("the dashboard in a browser", () => {
         );
         expect(await echo.locator(".chart").count()).toBe(3);
         const links = page.locator('#traffic section[data-section="links"]');
-        await waitUntil(
-          "the links' charts show bytes and errors",
-          async () =>
-            Number((await links.getAttribute("data-bytes").catch(() => null)) ?? 0) > 0 &&
-            Number((await links.getAttribute("data-errors").catch(() => null)) ?? 0) > 0,
-          30_000,
-        );
+        const linkTotal = async (what: string) =>
+          Number((await links.getAttribute(`data-${what}`).catch(() => null)) ?? 0);
+        await waitUntil("the links' charts show bytes", async () => (await linkTotal("bytes")) > 0, 30_000);
         expect(await links.locator(".chart").count()).toBe(3);
+        expect(await linkTotal("errors")).toBe(0);
+        // A change shows within about 2 s: the report interval (2 s), then the live stream's push.
+        const t0 = Date.now();
+        failSome = true;
+        await waitUntil("the links' charts show errors", async () => (await linkTotal("errors")) > 0, 10_000);
+        const shownAfter = Date.now() - t0;
+        console.log(`errors shown on the traffic page ${shownAfter} ms after they began`);
+        expect(shownAfter).toBeLessThanOrEqual(3000);
         await shot("traffic");
         await page.goto(`${c.cloud.apiUrl}/ui`);
         const rate = page.locator('svg.map text.rate[data-rate="edge1-edge2"]');

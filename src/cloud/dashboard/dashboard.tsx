@@ -1,6 +1,7 @@
 // The web dashboard, served by the cloud on its API port: `/` leads to `/ui`, the login page and
-// its form, the pages (cluster map, services, a worker, events), the data a page reads (/ui/data:
-// the live stream, a worker's log) and the static files. Every page and all data need a dashboard
+// its form, the pages (cluster map, services, traffic, a worker, events), the data a page reads
+// (/ui/data: the live stream, the traffic charts, the map's link rates, a worker's log) and the
+// static files. Every page and all data need a dashboard
 // session (guard.ts); a state-changing request must come from this origin. Pages are rendered on
 // the server (hono/jsx); the browser script (assets/client.js) only refetches the live region when
 // the live stream says it changed, and follows a worker's log.
@@ -24,7 +25,7 @@ import type { TrafficRing } from "./traffic-ring.ts";
 import { EventFilterForm, EventList } from "./views/events.tsx";
 import { Page, type PageProps } from "./views/layout.tsx";
 import { LoginPage } from "./views/login.tsx";
-import { ClusterMap } from "./views/map.tsx";
+import { ClusterMap, flowLabel, linkTitle } from "./views/map.tsx";
 import { ServicesView } from "./views/services.tsx";
 import { TrafficFrame } from "./views/traffic.tsx";
 import { WorkerLog, WorkerStatus } from "./views/worker.tsx";
@@ -67,6 +68,7 @@ export function mountDashboard(
   const feed =
     deps.feed ??
     new LiveFeed({ store, plane, ...(traffic ? { onWatching: (w: boolean) => traffic.onWatching(w) } : {}) });
+  if (traffic) traffic.ring.onRecord = () => feed.trafficArrived();
   const flows = (): MapFlow[] =>
     (traffic?.ring.linkRates(Date.now()) ?? []).map((l) => ({
       from: l.peer,
@@ -199,6 +201,23 @@ export function mountDashboard(
     const links = ring ? ring.linkSeries(now) : { times: [], links: [] };
     return c.json({ services, links, reporting: traffic !== undefined });
   });
+  ui.get("/data/links", data, (c) =>
+    c.json({
+      links: flows().map((f) => {
+        const link = { ...f, kind: f.via === "direct" ? ("direct" as const) : ("relayed" as const) };
+        return {
+          from: f.from,
+          to: f.to,
+          kind: link.kind,
+          label: flowLabel(link),
+          title: linkTitle(link),
+          perSecond: f.perSecond,
+          bytesPerSecond: f.bytesPerSecond,
+          errorsPerSecond: f.errorsPerSecond,
+        };
+      }),
+    }),
+  );
   const logs = deps.logs;
   if (logs) ui.get("/data/logs/:service", data, (c) => readWorkerLog(c, logs, store));
   ui.all("/data/*", data, (c) => c.json({ error: `no such endpoint: ${c.req.method} ${c.req.path}` }, 404));

@@ -35,7 +35,7 @@ test("a traffic link shows requests/s, bytes/s and errors/s", () => {
     ],
     now: Date.now(),
   }).toString();
-  expect(html).toContain('data-rate="edge1-edge2" data-bytes="2048" data-errors="0.5"');
+  expect(html).toContain('data-link="edge1-edge2-direct" data-bytes="2048" data-errors="0.5"');
   expect(html).toContain("12/s · 2.0 KiB/s · 0.50 err/s");
   expect(html).toContain("2.0/s · 100 B/s (relay)");
   expect(html).toContain('class="rate errors"');

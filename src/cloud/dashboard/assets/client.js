@@ -2,6 +2,7 @@
 // followed worker log. The live stream (/ui/data/live, server-sent events) says which topics
 // changed; when the page shows one of them, the page's live region (#live) is fetched again with
 // the Levee-Partial header and replaced. One refetch at a time; changes during one cause another.
+// A "traffic" change (a node's traffic report) refetches the traffic charts, or the map's link rates.
 (() => {
   const live = document.getElementById("live");
   const state = document.getElementById("live-state");
@@ -53,7 +54,51 @@
     source.addEventListener("change", (e) => {
       const changed = JSON.parse(e.data).topics || [];
       if (changed.some((t) => topics.includes(t))) void refresh();
+      // A traffic report arrived: the charts and the map's links are read again.
+      if (changed.includes("traffic")) {
+        void drawTraffic();
+        void refreshLinks();
+      }
     });
+  }
+
+  // The map's traffic links: their labels and rates from /ui/data/links, changed in place; a link
+  // that came or went between two drawn nodes needs the map drawn again (the live region).
+  let linksBusy = false;
+  async function refreshLinks() {
+    const map = live?.querySelector("svg.map");
+    if (!map || linksBusy) return;
+    linksBusy = true;
+    try {
+      const res = await fetch("/ui/data/links", { credentials: "same-origin" });
+      if (!res.ok) return;
+      const { links } = await res.json();
+      const drawn = new Set([...map.querySelectorAll("g[data-node]")].map((g) => g.dataset.node));
+      const seen = new Set();
+      let redraw = false;
+      for (const l of links) {
+        const key = `${l.from}-${l.to}-${l.kind}`;
+        const text = map.querySelector(`text.rate[data-link="${CSS.escape(key)}"]`);
+        if (!text) {
+          if (drawn.has(l.from) && drawn.has(l.to)) redraw = true;
+          continue;
+        }
+        seen.add(key);
+        text.textContent = l.label;
+        text.dataset.bytes = String(Math.round(l.bytesPerSecond));
+        text.dataset.errors = String(l.errorsPerSecond);
+        text.classList.toggle("errors", l.errorsPerSecond > 0);
+        const title = map.querySelector(`line[data-link="${CSS.escape(key)}"] title`);
+        if (title) title.textContent = l.title;
+      }
+      for (const text of map.querySelectorAll("text.rate[data-link]"))
+        if (!seen.has(text.dataset.link)) redraw = true;
+      if (redraw) void refresh();
+    } catch {
+      // the next report tries again
+    } finally {
+      linksBusy = false;
+    }
   }
 
   const log = document.getElementById("log");
@@ -92,7 +137,7 @@
   void follow();
 
   // The traffic page: the charts of /ui/data/traffic (per service, then the links between nodes),
-  // drawn with uPlot, refetched every 5 s.
+  // drawn with uPlot, refetched on each "traffic" change of the live stream (and every 5 s).
   const traffic = document.getElementById("traffic");
   const charts = new Map();
   const chartWidth = (el) => Math.max(260, el.clientWidth - 12);
@@ -147,8 +192,10 @@
     resizer.observe(el);
     return entry;
   }
+  let trafficBusy = false;
   async function drawTraffic() {
-    if (!traffic || typeof uPlot === "undefined") return;
+    if (!traffic || typeof uPlot === "undefined" || trafficBusy) return;
+    trafficBusy = true;
     try {
       const res = await fetch(traffic.dataset.src, { credentials: "same-origin" });
       if (res.status === 401) {
@@ -196,6 +243,8 @@
       drawLinks(data.links);
     } catch {
       // the next round tries again
+    } finally {
+      trafficBusy = false;
     }
   }
   // The links between nodes (peer → node, by path): requests/s, bytes/s both ways, errors/s.
@@ -234,6 +283,7 @@
   }
   if (traffic) {
     void drawTraffic();
+    // Besides each "traffic" change: the time axis moves on when nothing is reported.
     setInterval(drawTraffic, 5000);
   }
 })();

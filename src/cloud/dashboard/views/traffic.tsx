@@ -6,7 +6,8 @@ export function TrafficFrame() {
     <>
       <p class="summary">
         Mesh traffic served by each node's workers, and carried between nodes through the tunnel, from the
-        nodes' reports (sent while a dashboard page is open; the last 15 minutes, in 5-second steps).
+        nodes' reports (sent while a dashboard page is open; the last 15 minutes in 5-second steps, the last
+        minute in 1-second steps; redrawn as reports arrive).
       </p>
       <div id="traffic" data-src="/ui/data/traffic">
         <p class="empty">Loading…</p>
