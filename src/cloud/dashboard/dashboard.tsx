@@ -10,13 +10,13 @@ import { bodyLimit } from "hono/body-limit";
 import type { JSX } from "hono/jsx/jsx-runtime";
 import type { Store } from "../../store/store.ts";
 import { tokenMatches } from "../admin-token.ts";
-import { readWorkerLog } from "../api/routes-logs.ts";
+import { RouteRegistry } from "../api/route-registry.ts";
 import type { ControlPlane } from "../control-plane.ts";
 import type { LogStreams } from "../log-streams.ts";
 import { mountAssets } from "./assets.ts";
+import { mountDataRoutes } from "./data-routes.ts";
 import { clearSessionCookie, requireSession, sameOrigin, sessionId, setSessionCookie } from "./guard.ts";
 import { LiveFeed } from "./live-feed.ts";
-import { liveStream } from "./live-route.ts";
 import { LoginLimiter } from "./login-limiter.ts";
 import type { MapFlow } from "./map-layout.ts";
 import { DashboardSessions } from "./sessions.ts";
@@ -25,7 +25,7 @@ import type { TrafficRing } from "./traffic-ring.ts";
 import { EventFilterForm, EventList } from "./views/events.tsx";
 import { Page, type PageProps } from "./views/layout.tsx";
 import { LoginPage } from "./views/login.tsx";
-import { ClusterMap, flowLabel, linkTitle } from "./views/map.tsx";
+import { ClusterMap } from "./views/map.tsx";
 import { ServicesView } from "./views/services.tsx";
 import { TrafficFrame } from "./views/traffic.tsx";
 import { WorkerLog, WorkerStatus } from "./views/worker.tsx";
@@ -41,6 +41,8 @@ export interface DashboardDeps {
   sessions?: DashboardSessions;
   limiter?: LoginLimiter;
   feed?: LiveFeed;
+  /** Where the data routes are described (the API's OpenAPI document); default: a registry of their own. */
+  registry?: RouteRegistry;
   /** The nodes' traffic reports, and how to ask for them (the watch signal). */
   traffic?: { ring: TrafficRing; onWatching: (watching: boolean) => void };
 }
@@ -193,33 +195,14 @@ export function mountDashboard(
     );
   });
 
-  ui.get("/data/live", data, (c) => liveStream(c, feed));
-  ui.get("/data/traffic", data, (c) => {
-    const now = Date.now();
-    const ring = traffic?.ring;
-    const services = ring ? ring.serviceNames(now).map((s) => ring.service(s, now)) : [];
-    const links = ring ? ring.linkSeries(now) : { times: [], links: [] };
-    return c.json({ services, links, reporting: traffic !== undefined });
+  mountDataRoutes((deps.registry ?? new RouteRegistry()).on(ui, "/ui"), {
+    store,
+    feed,
+    session: data,
+    ring: traffic?.ring,
+    flows,
+    logs: deps.logs,
   });
-  ui.get("/data/links", data, (c) =>
-    c.json({
-      links: flows().map((f) => {
-        const link = { ...f, kind: f.via === "direct" ? ("direct" as const) : ("relayed" as const) };
-        return {
-          from: f.from,
-          to: f.to,
-          kind: link.kind,
-          label: flowLabel(link),
-          title: linkTitle(link),
-          perSecond: f.perSecond,
-          bytesPerSecond: f.bytesPerSecond,
-          errorsPerSecond: f.errorsPerSecond,
-        };
-      }),
-    }),
-  );
-  const logs = deps.logs;
-  if (logs) ui.get("/data/logs/:service", data, (c) => readWorkerLog(c, logs, store));
   ui.all("/data/*", data, (c) => c.json({ error: `no such endpoint: ${c.req.method} ${c.req.path}` }, 404));
   ui.all("*", page, (c) => c.text(`no such page: ${c.req.path}`, 404));
 

@@ -1,6 +1,7 @@
 // The traffic page: per service, requests/s and errors/s per node and p50/p99 latency over the last
-// 15 minutes; then the links between nodes: requests/s, bytes/s and errors/s per link. The charts are drawn in the browser with uPlot from /ui/data/traffic (refetched every
-// few seconds by the client script); the page itself is only their frame.
+// 15 minutes; then the links between nodes: requests/s, bytes/s and errors/s per link. The charts
+// are drawn in the browser with uPlot from /ui/data/traffic (refetched by the client script when
+// the live stream says a report arrived); the page itself is only their frame.
 export function TrafficFrame() {
   return (
     <>
