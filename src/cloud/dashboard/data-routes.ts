@@ -25,8 +25,37 @@ export interface DataRoutesDeps {
 
 const common = { tag: "dashboard", auth: "session" } as const;
 
+/**
+ * One answer of the traffic data serves every session that asks until the next "traffic" change
+ * (they ask together, on that change) or for this long: the charts of a large fleet are computed
+ * at most once per change (at most one a second), not once per session.
+ */
+const SHARED_MS = 1000;
+
 export function mountDataRoutes(routes: ApiRoutes, deps: DataRoutesDeps): void {
   const { session, ring } = deps;
+  const version = () => deps.feed.trafficChanges;
+  const charts = new Shared(version, () => {
+    const now = Date.now();
+    const services = ring ? ring.serviceNames(now).map((s) => ring.service(s, now)) : [];
+    const links = ring ? ring.linkSeries(now) : { times: [], links: [] };
+    return { services, links, reporting: ring !== undefined };
+  });
+  const rates = new Shared(version, () => ({
+    links: deps.flows().map((f) => {
+      const link = { ...f, kind: f.via === "direct" ? ("direct" as const) : ("relayed" as const) };
+      return {
+        from: f.from,
+        to: f.to,
+        kind: link.kind,
+        label: flowLabel(link),
+        title: linkTitle(link),
+        perSecond: f.perSecond,
+        bytesPerSecond: f.bytesPerSecond,
+        errorsPerSecond: f.errorsPerSecond,
+      };
+    }),
+  }));
   routes.add(
     {
       ...common,
@@ -58,12 +87,7 @@ export function mountDataRoutes(routes: ApiRoutes, deps: DataRoutesDeps): void {
       },
     },
     session,
-    (c) => {
-      const now = Date.now();
-      const services = ring ? ring.serviceNames(now).map((s) => ring.service(s, now)) : [];
-      const links = ring ? ring.linkSeries(now) : { times: [], links: [] };
-      return c.json({ services, links, reporting: ring !== undefined });
-    },
+    (c) => c.body(charts.get(), 200, { "content-type": "application/json" }),
   );
   routes.add(
     {
@@ -76,23 +100,9 @@ export function mountDataRoutes(routes: ApiRoutes, deps: DataRoutesDeps): void {
       },
     },
     session,
-    (c) =>
-      c.json({
-        links: deps.flows().map((f) => {
-          const link = { ...f, kind: f.via === "direct" ? ("direct" as const) : ("relayed" as const) };
-          return {
-            from: f.from,
-            to: f.to,
-            kind: link.kind,
-            label: flowLabel(link),
-            title: linkTitle(link),
-            perSecond: f.perSecond,
-            bytesPerSecond: f.bytesPerSecond,
-            errorsPerSecond: f.errorsPerSecond,
-          };
-        }),
-      }),
+    (c) => c.body(rates.get(), 200, { "content-type": "application/json" }),
   );
+
   const logs = deps.logs;
   if (logs)
     routes.add(
@@ -115,4 +125,27 @@ export function mountDataRoutes(routes: ApiRoutes, deps: DataRoutesDeps): void {
       session,
       (c) => readWorkerLog(c, logs, deps.store),
     );
+}
+
+/** A JSON answer made again when `version` moved or SHARED_MS passed, whoever asks. */
+class Shared {
+  private body = "";
+  private at = -Infinity;
+  private made = -1;
+
+  constructor(
+    private readonly version: () => number,
+    private readonly make: () => unknown,
+  ) {}
+
+  get(): string {
+    const now = performance.now();
+    const version = this.version();
+    if (version !== this.made || now - this.at >= SHARED_MS) {
+      this.body = JSON.stringify(this.make());
+      this.at = now;
+      this.made = version;
+    }
+    return this.body;
+  }
 }

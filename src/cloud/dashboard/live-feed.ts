@@ -22,7 +22,7 @@ export interface LiveFeedOptions {
   intervalMs?: number;
   /** How often "nodes" is sent without a change (last seen, usage); default 10 s. */
   refreshMs?: number;
-  /** Least time between two "traffic" changes; default 500 ms. */
+  /** Least time between two "traffic" changes; default 1 s. */
   trafficMs?: number;
   /** Someone started watching (true) or the last watcher left (false): the nodes' traffic reports. */
   onWatching?: (watching: boolean) => void;
@@ -42,6 +42,8 @@ export class LiveFeed {
   private wakeTimer: ReturnType<typeof setTimeout> | undefined;
   private trafficTimer: ReturnType<typeof setTimeout> | undefined;
   private lastTraffic = 0;
+  /** How many "traffic" changes went out (what the traffic data's shared answer is keyed by). */
+  trafficChanges = 0;
   /** Events wake the feed, once for a burst (a reconnect storm records a thousand at once). */
   private readonly onEvent = () => {
     this.wakeTimer ??= setTimeout(() => {
@@ -89,10 +91,11 @@ export class LiveFeed {
   /** A node's traffic report was recorded: "traffic" goes out, at once or when `trafficMs` have passed. */
   trafficArrived(now = Date.now()): void {
     if (this.watchers.size === 0 || this.trafficTimer) return;
-    const wait = Math.max(0, this.lastTraffic + (this.options.trafficMs ?? 500) - now);
+    const wait = Math.max(0, this.lastTraffic + (this.options.trafficMs ?? 1000) - now);
     this.trafficTimer = setTimeout(() => {
       this.trafficTimer = undefined;
       this.lastTraffic = Date.now();
+      this.trafficChanges++;
       for (const watcher of [...this.watchers]) watcher(["traffic"]);
     }, wait);
     this.trafficTimer.unref?.();

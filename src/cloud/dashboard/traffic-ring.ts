@@ -6,123 +6,37 @@
 // the window since the node's previous one: its counts are spread over the slots of that window
 // (reports and slots need not line up, so a steady load draws a steady line). What the traffic
 // page draws is read from it: requests/s and errors/s per node, p50/p99 latency per service
-// (histograms merged across nodes), requests/s, errors/s and bytes/s (from the peer, back to it)
-// per link (a node from before sends requests only): 5-second steps, then the last minute in
-// 1-second steps up to the newest report of each node (the second still filling is shown as the
-// rate of its part reported so far). Bounded: at most MAX_SERIES series of each kind (a report
-// naming more is cut). Pure; the clock is passed in.
+// (histograms merged across nodes as they are recorded, into a total per service), requests/s,
+// errors/s and bytes/s (from the peer, back to it) per link (a node from before sends requests
+// only): 5-second steps, then the last minute in 1-second steps up to the newest report of each
+// node (the second still filling is shown as the rate of its part reported so far). A chart gets
+// the busiest MAX_CHART_SERIES - 1 series and the rest as one line (the total minus those), so
+// reading it costs the same for 3 nodes or 1,000. Bounded: at most MAX_SERIES series of each kind
+// (a report naming more is cut). Pure; the clock is passed in. Slot arithmetic: traffic-slots.ts.
 import type { MessageOf } from "../../protocol/messages.ts";
+import {
+  FINE_SLOT_MS,
+  FINE_SLOTS,
+  latencyFor,
+  MIN_PARTIAL_MS,
+  newTier,
+  othersOf,
+  quantile,
+  rank,
+  readInto,
+  type Series,
+  SLOT_MS,
+  SLOTS,
+  type Step,
+  spread,
+  timeline,
+} from "./traffic-slots.ts";
 
-export const SLOT_MS = 5000;
-export const SLOTS = 180; // 15 minutes
-export const FINE_SLOT_MS = 1000;
-export const FINE_SLOTS = 90;
-/** The recent past shown in 1-second steps (the coarse slots before it), a multiple of SLOT_MS. */
-export const FINE_SHOWN_MS = 60_000;
+export { FINE_SHOWN_MS, FINE_SLOT_MS, MAX_CHART_SERIES, quantile, SLOT_MS, SLOTS } from "./traffic-slots.ts";
+
 export const MAX_SERIES = 5000;
 /** Link rates (the map's) are over this much of the recent past. */
 export const LINK_RATE_MS = 10_000;
-/** A second reported for less than this is not drawn yet (its rate would be noise). */
-const MIN_PARTIAL_MS = 200;
-
-/** One resolution of a series: slot numbers (time / ms; -1 empty) and the metrics per position. */
-interface Tier {
-  ms: number;
-  slot: number[];
-  values: number[][];
-  latency?: number[][];
-}
-
-interface Series {
-  node: string;
-  coarse: Tier;
-  fine: Tier;
-  bounds?: number[];
-}
-
-function newTier(ms: number, size: number, metrics: number): Tier {
-  return {
-    ms,
-    slot: new Array(size).fill(-1),
-    values: Array.from({ length: metrics }, () => new Array(size).fill(0)),
-  };
-}
-
-/** Position of slot `n` in a tier, cleared first if it held an older slot. */
-function position(tier: Tier, n: number): number {
-  const i = n % tier.slot.length;
-  if (tier.slot[i] !== n) {
-    tier.slot[i] = n;
-    for (const values of tier.values) values[i] = 0;
-    if (tier.latency) tier.latency[i] = [];
-  }
-  return i;
-}
-
-/** Adds `amounts` (and a latency histogram) counted over [from, to) to the slots of that window. */
-function spread(
-  tier: Tier,
-  from: number,
-  to: number,
-  amounts: readonly number[],
-  latency?: readonly number[],
-) {
-  const start = Math.max(from, to - tier.ms * (tier.slot.length - 1));
-  const span = to - start;
-  if (span <= 0) return;
-  for (let n = Math.floor(start / tier.ms); n * tier.ms < to; n++) {
-    const overlap = Math.min(to, (n + 1) * tier.ms) - Math.max(start, n * tier.ms);
-    if (overlap <= 0) continue;
-    const share = overlap / span;
-    const i = position(tier, n);
-    amounts.forEach((v, k) => {
-      const values = tier.values[k] as number[];
-      values[i] = (values[i] ?? 0) + v * share;
-    });
-    if (latency && tier.latency) {
-      const cell = tier.latency[i] ?? [];
-      tier.latency[i] = cell;
-      latency.forEach((v, b) => {
-        cell[b] = (cell[b] ?? 0) + v * share;
-      });
-    }
-  }
-}
-
-/** One point of the time axis: a slot of one tier. */
-interface Step {
-  tier: "coarse" | "fine";
-  n: number;
-  start: number;
-  ms: number;
-}
-
-/** The time axis: the 15 minutes in 5-second steps, the last minute or so in 1-second ones. */
-function timeline(now: number): Step[] {
-  const current = Math.floor(now / SLOT_MS);
-  const boundary = current - FINE_SHOWN_MS / SLOT_MS;
-  const steps: Step[] = [];
-  for (let n = current - SLOTS; n < boundary; n++)
-    steps.push({ tier: "coarse", n, start: n * SLOT_MS, ms: SLOT_MS });
-  const last = Math.floor(now / FINE_SLOT_MS);
-  for (let n = (boundary * SLOT_MS) / FINE_SLOT_MS; n <= last; n++)
-    steps.push({ tier: "fine", n, start: n * FINE_SLOT_MS, ms: FINE_SLOT_MS });
-  return steps;
-}
-
-/**
- * A metric of a series at a step, per second: 0 where nothing was counted; for a second the
- * node has not reported all of yet, the rate of its reported part, or null (nothing to say yet).
- */
-function rateAt(series: Series, step: Step, metric: number, reported: number): number | null {
-  const tier = series[step.tier];
-  const i = step.n % tier.slot.length;
-  const value = tier.slot[i] === step.n ? (tier.values[metric]?.[i] ?? 0) : 0;
-  const covered = Math.min(step.ms, reported - step.start);
-  if (step.tier === "fine" && covered < step.ms)
-    return covered >= MIN_PARTIAL_MS ? value / (covered / 1000) : null;
-  return value / (step.ms / 1000);
-}
 
 export interface ServiceTraffic {
   service: string;
@@ -167,32 +81,38 @@ export class TrafficRing {
   private readonly links = new Map<string, Series>();
   /** Per node, when its newest report arrived (what its counts cover up to). */
   private readonly reported = new Map<string, number>();
+  /** Per service (and one for every link): every node's counts summed, as they were recorded. */
+  private readonly totals = new Map<string, Series>();
+  /** When the newest report of any node arrived (what a total covers up to). */
+  private newest = 0;
   /** Called after each report is recorded (the dashboard's live feed tells the pages). */
   onRecord: (() => void) | undefined;
 
   record(node: string, report: MessageOf<"traffic">, receivedAt: number): void {
     if (this.reported.has(node) || this.reported.size < MAX_SERIES) this.reported.set(node, receivedAt);
+    this.newest = Math.max(this.newest, receivedAt);
     const from = receivedAt - report.windowMs;
     for (const s of report.services) {
-      const series = this.series(this.services, `${s.service}\u0000${node}`, node, 2);
-      if (!series) continue;
-      let latency: number[] | undefined;
-      if (s.latency && s.latency.length === report.latencyBounds.length + 1) {
-        if (!series.bounds || series.bounds.join() !== report.latencyBounds.join()) {
-          series.bounds = [...report.latencyBounds];
-          series.coarse.latency = Array.from({ length: SLOTS }, () => []);
-          series.fine.latency = Array.from({ length: FINE_SLOTS }, () => []);
-        }
-        latency = s.latency;
+      const amounts = [s.requests, s.errors];
+      // The node's series, and the service's total (every node's counts and latency merged).
+      for (const series of [
+        this.series(this.services, `${s.service}\u0000${node}`, node, 2),
+        this.series(this.totals, `${s.service}\u0000`, "", 2),
+      ]) {
+        if (!series) continue;
+        const latency = latencyFor(series, report.latencyBounds, s.latency);
+        for (const tier of [series.coarse, series.fine]) spread(tier, from, receivedAt, amounts, latency);
       }
-      for (const tier of [series.coarse, series.fine])
-        spread(tier, from, receivedAt, [s.requests, s.errors], latency);
     }
     for (const l of report.links) {
-      const series = this.series(this.links, `${l.peer}\u0000${node}\u0000${l.via}`, node, 4);
-      if (!series) continue;
       const amounts = [l.requests, l.errors ?? 0, l.bytesIn ?? 0, l.bytesOut ?? 0];
-      for (const tier of [series.coarse, series.fine]) spread(tier, from, receivedAt, amounts);
+      for (const series of [
+        this.series(this.links, `${l.peer}\u0000${node}\u0000${l.via}`, node, 4),
+        this.series(this.totals, "\u0000links", "", 4),
+      ]) {
+        if (!series) continue;
+        for (const tier of [series.coarse, series.fine]) spread(tier, from, receivedAt, amounts);
+      }
     }
     this.onRecord?.();
   }
@@ -206,51 +126,72 @@ export class TrafficRing {
     return [...names].sort();
   }
 
-  /** One service's last 15 minutes. */
+  /** One service's last 15 minutes: the busiest nodes one by one, the rest as one line. */
   service(service: string, now: number): ServiceTraffic {
     const steps = timeline(now);
-    const nodes: ServiceTraffic["nodes"] = [];
-    const merged: number[][] = steps.map(() => []);
-    const known = steps.map(() => false);
-    let bounds: number[] | undefined;
-    for (const [key, series] of this.services) {
-      if (key.split("\u0000")[0] !== service) continue;
-      const reported = this.reported.get(series.node) ?? 0;
-      const requests = steps.map((step) => rateAt(series, step, 0, reported));
-      nodes.push({
-        node: series.node,
-        requests,
-        errors: steps.map((step) => rateAt(series, step, 1, reported)),
-      });
-      if (!series.bounds || (bounds && bounds.join() !== series.bounds.join())) continue;
-      bounds = series.bounds;
-      steps.forEach((step, k) => {
-        const tier = series[step.tier];
-        const i = step.n % tier.slot.length;
-        if (tier.slot[i] !== step.n || requests[k] === null) return;
-        known[k] = true;
-        const target = merged[k] as number[];
-        (tier.latency?.[i] ?? []).forEach((v, b) => {
-          target[b] = (target[b] ?? 0) + v;
-        });
-      });
+    const oldest = Math.floor(now / SLOT_MS) - SLOTS;
+    const all: Series[] = [];
+    for (const [key, series] of this.services) if (key.split("\u0000")[0] === service) all.push(series);
+    const { shown, rest } = rank(all, 0, oldest);
+    const nodes: ServiceTraffic["nodes"] = shown.map((series) => ({
+      node: series.node,
+      requests: this.read(series, steps, 0),
+      errors: this.read(series, steps, 1),
+    }));
+    const total = this.totals.get(`${service}\u0000`);
+    if (rest.length > 0 && total) {
+      const requests = othersOf(
+        this.read(total, steps, 0),
+        nodes.map((n) => n.requests),
+      );
+      const errors = othersOf(
+        this.read(total, steps, 1),
+        nodes.map((n) => n.errors),
+      );
+      nodes.push({ node: `${rest.length} other nodes`, requests, errors });
     }
     nodes.sort((a, b) => a.node.localeCompare(b.node));
-    const q = (p: number) => merged.map((h, k) => (bounds && known[k] ? quantile(h, bounds, p) : null));
-    return { service, times: steps.map((s) => s.start), nodes, p50: q(0.5), p99: q(0.99) };
+    const p50: (number | null)[] = new Array(steps.length).fill(null);
+    const p99: (number | null)[] = new Array(steps.length).fill(null);
+    const bounds = total?.bounds;
+    if (total && bounds) {
+      steps.forEach((step, k) => {
+        const tier = total[step.tier];
+        const i = step.n % tier.slot.length;
+        const cell = tier.slot[i] === step.n ? tier.latency?.[i] : undefined;
+        if (!cell || (step.tier === "fine" && this.newest - step.start < MIN_PARTIAL_MS)) return;
+        p50[k] = quantile(cell, bounds, 0.5);
+        p99[k] = quantile(cell, bounds, 0.99);
+      });
+    }
+    return { service, times: steps.map((s) => s.start), nodes, p50, p99 };
   }
 
-  /** Every link with traffic in the ring: its rates per step, last 15 minutes. */
+  /** One metric of a series over `steps` (a total's coverage: the newest report of any node). */
+  private read(series: Series, steps: readonly Step[], metric: number): (number | null)[] {
+    const out: (number | null)[] = new Array(steps.length);
+    const reported = series.node === "" ? this.newest : (this.reported.get(series.node) ?? 0);
+    readInto(series, steps, metric, reported, out);
+    return out;
+  }
+
+  /** Every link with traffic in the ring: its rates per step, the busiest one by one, the rest summed. */
   linkSeries(now: number): LinkTraffic {
     const steps = timeline(now);
     const oldest = Math.floor(now / SLOT_MS) - SLOTS;
-    const links: LinkTraffic["links"] = [];
-    for (const [key, series] of this.links) {
-      if (!series.coarse.slot.some((s) => s > oldest)) continue;
-      const reported = this.reported.get(series.node) ?? 0;
-      const read = (metric: number) => steps.map((step) => rateAt(series, step, metric, reported));
-      const [peer, , via] = key.split("\u0000") as [string, string, "direct" | "relay"];
-      links.push({
+    const all: { series: Series; key: string }[] = [];
+    for (const [key, series] of this.links)
+      if (series.coarse.slot.some((n) => n > oldest)) all.push({ series, key });
+    const keys = new Map(all.map((a) => [a.series, a.key]));
+    const { shown, rest } = rank(
+      all.map((a) => a.series),
+      0,
+      oldest,
+    );
+    const links: LinkTraffic["links"] = shown.map((series) => {
+      const [peer, , via] = (keys.get(series) ?? "").split("\u0000") as [string, string, "direct" | "relay"];
+      const read = (m: number) => this.read(series, steps, m);
+      return {
         peer,
         node: series.node,
         via,
@@ -258,6 +199,20 @@ export class TrafficRing {
         errors: read(1),
         bytesIn: read(2),
         bytesOut: read(3),
+      };
+    });
+    const total = this.totals.get("\u0000links");
+    if (rest.length > 0 && total) {
+      const others = (m: number, of: (l: LinkTraffic["links"][number]) => (number | null)[]) =>
+        othersOf(this.read(total, steps, m), links.map(of));
+      links.push({
+        peer: `${rest.length} other links`,
+        node: "",
+        via: "direct",
+        requests: others(0, (l) => l.requests),
+        errors: others(1, (l) => l.errors),
+        bytesIn: others(2, (l) => l.bytesIn),
+        bytesOut: others(3, (l) => l.bytesOut),
       });
     }
     links.sort((a, b) => `${a.peer} ${a.node} ${a.via}`.localeCompare(`${b.peer} ${b.node} ${b.via}`));
@@ -310,27 +265,4 @@ export class TrafficRing {
     }
     return series;
   }
-}
-
-/**
- * The q-quantile of a histogram (counts per bucket; `bounds` the buckets' upper bounds, the last
- * bucket above them all), interpolated linearly inside its bucket as Prometheus'
- * histogram_quantile does; null without samples. Above the last bound: the last bound.
- */
-export function quantile(counts: readonly number[], bounds: readonly number[], q: number): number | null {
-  const total = counts.reduce((s, v) => s + (v ?? 0), 0);
-  if (total === 0) return null;
-  const rank = q * total;
-  let seen = 0;
-  for (let i = 0; i < counts.length; i++) {
-    const c = counts[i] ?? 0;
-    if (seen + c >= rank && c > 0) {
-      if (i >= bounds.length) return bounds[bounds.length - 1] ?? null;
-      const lower = i === 0 ? 0 : (bounds[i - 1] as number);
-      const upper = bounds[i] as number;
-      return lower + ((upper - lower) * (rank - seen)) / c;
-    }
-    seen += c;
-  }
-  return bounds[bounds.length - 1] ?? null;
 }

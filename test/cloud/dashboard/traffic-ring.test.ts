@@ -5,6 +5,7 @@
 import { describe, expect, test } from "bun:test";
 import {
   FINE_SHOWN_MS,
+  MAX_CHART_SERIES,
   MAX_SERIES,
   quantile,
   SLOT_MS,
@@ -144,6 +145,19 @@ describe("traffic ring", () => {
     expect(series.links[0]?.errors.at(-2)).toBeCloseTo(1, 6);
     // Nothing reported for a while: no rate (the map drops the link).
     expect(ring.linkRates(now + 20 * SLOT_MS)).toEqual([]);
+  });
+
+  test("a chart of many nodes: the busiest one by one, the rest as one line (the total minus those)", () => {
+    const ring = new TrafficRing();
+    for (let i = 0; i < 30; i++)
+      ring.record(`edge${i}`, report([{ service: "web", requests: i + 1, errors: 0 }], [], 1000), T0 + 1000);
+    const web = ring.service("web", T0 + 1500);
+    expect(web.nodes).toHaveLength(MAX_CHART_SERIES);
+    const others = web.nodes.find((n) => n.node === "21 other nodes");
+    // edge29 ... edge21 (30 ... 22 requests) one by one; edge0 ... edge20 sum to 1 + ... + 21 = 231.
+    expect(others?.requests.at(-2)).toBeCloseTo(231, 6);
+    expect(web.nodes.map((n) => n.node)).toContain("edge29");
+    expect(web.nodes.map((n) => n.node)).not.toContain("edge20");
   });
 
   test("the number of series is bounded", () => {
