@@ -28,7 +28,7 @@ const common = { tag: "dashboard", auth: "session" } as const;
 /**
  * One answer of the traffic data serves every session that asks until the next "traffic" change
  * (they ask together, on that change) or for this long: the charts of a large fleet are computed
- * at most once per change (at most one a second), not once per session.
+ * at most once per change (at most two a second), not once per session.
  */
 const SHARED_MS = 1000;
 

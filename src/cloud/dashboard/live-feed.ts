@@ -22,7 +22,7 @@ export interface LiveFeedOptions {
   intervalMs?: number;
   /** How often "nodes" is sent without a change (last seen, usage); default 10 s. */
   refreshMs?: number;
-  /** Least time between two "traffic" changes; default 1 s. */
+  /** Least time between two "traffic" changes; default 500 ms. */
   trafficMs?: number;
   /** Someone started watching (true) or the last watcher left (false): the nodes' traffic reports. */
   onWatching?: (watching: boolean) => void;
@@ -91,7 +91,7 @@ export class LiveFeed {
   /** A node's traffic report was recorded: "traffic" goes out, at once or when `trafficMs` have passed. */
   trafficArrived(now = Date.now()): void {
     if (this.watchers.size === 0 || this.trafficTimer) return;
-    const wait = Math.max(0, this.lastTraffic + (this.options.trafficMs ?? 1000) - now);
+    const wait = Math.max(0, this.lastTraffic + (this.options.trafficMs ?? 500) - now);
     this.trafficTimer = setTimeout(() => {
       this.trafficTimer = undefined;
       this.lastTraffic = Date.now();
