@@ -1,15 +1,17 @@
 // Dashboard cost benchmark: a real `levee cloud` (child process), a fleet of simulated edges
-// (bench/sim-edges.ts: the real sync protocol, each reporting its worker running), a Service with a
-// worker on every simulated edge, then browser-like dashboard sessions. Prints a Markdown table.
+// (bench/sim-edges.ts: the real sync protocol, each reporting its worker running and, while a
+// dashboard watches, a traffic report every 2 s as nodes do), a Service with a worker on every
+// simulated edge, then browser-like dashboard sessions. Prints a Markdown table.
 //
-//   ./node_modules/.bin/bun bench/dashboard.ts [--edges 1000] [--sessions 10] [--seconds 60]
+//   ./node_modules/.bin/bun bench/dashboard.ts [--edges 1000] [--sessions 10] [--seconds 60] [--traffic 0]
 //
 // Measured: the first load of each page (login excluded: GET with the session cookie, the whole
 // HTML; the median of 5 loads), then the cloud's CPU (utime+stime from /proc/PID/stat) over
 // --seconds, first with no dashboard open, then with --sessions sessions open. A session does what
 // the browser script does (src/cloud/dashboard/assets/client.js): it keeps the live stream
 // (/ui/data/live) open and, on each change event naming a topic its page shows, refetches the
-// page's live region (Levee-Partial); a traffic page also refetches /ui/data/traffic every 5 s.
+// page's live region (Levee-Partial); on a "traffic" change a traffic page refetches
+// /ui/data/traffic (also every 5 s) and a map its link rates (/ui/data/links).
 // The sessions are spread over the map, services, events and traffic pages. The extra CPU is
 // reported in percent of one core.
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -26,6 +28,8 @@ const flag = (name: string, dflt: number): number => {
 const EDGES = flag("--edges", 1000);
 const SESSIONS = flag("--sessions", 10);
 const SECONDS = flag("--seconds", 60);
+/** --traffic 0: the simulated edges send no traffic reports (the figures of before they did). */
+const TRAFFIC = flag("--traffic", 1) !== 0;
 const REPO = join(import.meta.dir, "..");
 const tmp = mkdtempSync(join(tmpdir(), "levee-bench-dashboard-"));
 const procs = new Set<Subprocess>();
@@ -93,6 +97,7 @@ const fleet = await SimFleet.start({
   identities: joined.identities,
   connectRatePerSec: 1000,
   reportStatus: true,
+  trafficReports: TRAFFIC,
 });
 const readyNodes = async () => {
   const items = ((await (await admin("/api/v1/nodes")).json()) as { items: { status: { phase: string } }[] })
@@ -172,6 +177,7 @@ const idle = await cpuOver(SECONDS);
 
 // Sessions, as the browser script behaves.
 let refetches = 0;
+let dataFetches = 0;
 const controllers: AbortController[] = [];
 for (let i = 0; i < SESSIONS; i++) {
   const page = PAGES[i % PAGES.length] as (typeof PAGES)[number];
@@ -202,6 +208,13 @@ for (let i = 0; i < SESSIONS; i++) {
         if (!event.includes("event: change") || !data) continue;
         const topics = (JSON.parse(data) as { topics: string[] }).topics;
         if (topics.some((t) => page.topics.includes(t))) await refetch();
+        const traffic = page.path === "/ui/traffic" ? "traffic" : page.path === "/ui" ? "links" : undefined;
+        if (topics.includes("traffic") && traffic) {
+          dataFetches++;
+          await (
+            await fetch(`${api}/ui/data/${traffic}`, { headers: { cookie: sessionCookie } })
+          ).arrayBuffer();
+        }
       }
     }
   })().catch(() => {});
@@ -222,7 +235,7 @@ for (const c of controllers) c.abort();
 
 console.log("");
 console.log(
-  `Machine: ${cpus().length} CPUs, bun ${Bun.version}; ${EDGES} simulated edges (each a worker of one Service, reporting status), idle fleet`,
+  `Machine: ${cpus().length} CPUs, bun ${Bun.version}; ${EDGES} simulated edges (each a worker of one Service, reporting status${TRAFFIC ? ", and traffic while watched" : ""}), idle fleet`,
 );
 console.log("");
 console.log("| what | measured | target |");
@@ -230,7 +243,7 @@ console.log("|---|---|---|");
 for (const line of loads) console.log(line);
 console.log(`| cloud CPU, no dashboard open | ${idle.toFixed(1)} % of a core | |`);
 console.log(
-  `| cloud CPU, ${SESSIONS} sessions open | ${watched.toFixed(1)} % of a core (${refetches} refetches in ${SECONDS} s) | |`,
+  `| cloud CPU, ${SESSIONS} sessions open | ${watched.toFixed(1)} % of a core (${refetches} refetches, ${dataFetches} traffic/link fetches in ${SECONDS} s) | |`,
 );
 console.log(`| the dashboard's share | ${(watched - idle).toFixed(1)} % of a core | ≤ 5 % |`);
 await fleet.close();

@@ -44,6 +44,7 @@ import {
 } from "../src/protocol/messages.ts";
 import type { MqttSession } from "../src/protocol/mqtt-session.ts";
 import { CATALOG_TOPIC, downTopic, logsTopic, presenceTopic, upTopic } from "../src/protocol/topics.ts";
+import { parseWatchSignal, TRAFFIC_FORMAT, WATCH_TOPIC } from "../src/protocol/traffic.ts";
 import { Backoff, type BackoffOptions, DEFAULT_BACKOFF } from "../src/runtime/backoff.ts";
 import type { Logger } from "../src/runtime/log.ts";
 import { LiteConn, type LiteHandlers } from "./mqtt-lite.ts";
@@ -169,6 +170,11 @@ export interface EdgeRunOptions {
   reportStatus: boolean;
   /** Also subscribe to the mesh catalog and the log-request topic, as `levee edge` does. */
   catalog: boolean;
+  /**
+   * Also follow the dashboard's watch signal and, while it asks, send a traffic report every
+   * intervalSeconds as `levee edge` does (one service and one link, made-up counts).
+   */
+  trafficReports: boolean;
   /** MQTT keepalive (the edge's MqttSession uses 30 s). */
   keepaliveSeconds: number;
   /** First connects per second in one process (a fleet coming online); 0 = all at once. */
@@ -182,6 +188,7 @@ export const DEFAULT_RUN_OPTIONS: EdgeRunOptions = {
   markerEnv: "BENCH_MARK",
   reportStatus: false,
   catalog: true,
+  trafficReports: false,
   keepaliveSeconds: 30,
   connectRatePerSec: 0,
   backoff: DEFAULT_BACKOFF,
@@ -248,6 +255,7 @@ class SimEdge {
   private plan: StoredPlanLite | undefined;
   private heartbeatSeconds = 5;
   private heartbeatTimer: ReturnType<typeof setInterval> | undefined;
+  private trafficTimer: ReturnType<typeof setInterval> | undefined;
   private helloTimer: ReturnType<typeof setTimeout> | undefined;
   /** Whether the cloud answered this connection's hello. */
   private welcomed = false;
@@ -271,6 +279,7 @@ class SimEdge {
     this.subscriptions = engine.options.catalog
       ? [this.down, CATALOG_TOPIC, logsTopic(id.name)]
       : [this.down];
+    if (engine.options.trafficReports) this.subscriptions.push(WATCH_TOPIC);
     this.presenceTopic = presenceTopic(id.name);
     const u = new URL(id.mqttUrl);
     this.host = u.hostname;
@@ -428,7 +437,40 @@ class SimEdge {
     }, this.heartbeatSeconds * 1000);
   }
 
+  /** The dashboard's watch signal: traffic reports on (every intervalSeconds) or off. */
+  private watch(payload: Buffer): void {
+    if (this.trafficTimer) clearInterval(this.trafficTimer);
+    this.trafficTimer = undefined;
+    const parsed = parseWatchSignal(payload);
+    if (!parsed.ok || !parsed.signal.watching || this.stopped) return;
+    const intervalMs = parsed.signal.intervalSeconds * 1000;
+    this.trafficTimer = setInterval(() => {
+      this.send({
+        type: "traffic",
+        format: TRAFFIC_FORMAT,
+        windowMs: intervalMs,
+        latencyBounds: [0.005, 0.025, 0.1],
+        services: [{ service: "camera", requests: 20, errors: 1, latency: [12, 6, 2, 0] }],
+        links: [
+          {
+            peer: `sim-${this.index + 1}`,
+            via: "direct",
+            requests: 10,
+            errors: 0,
+            bytesIn: 4000,
+            bytesOut: 40_000,
+          },
+        ],
+      });
+    }, intervalMs);
+    this.trafficTimer.unref?.();
+  }
+
   onMessage(topic: string, payload: Buffer): void {
+    if (topic === WATCH_TOPIC) {
+      this.watch(payload);
+      return;
+    }
     if (topic === CATALOG_TOPIC) {
       this.engine.counters.catalogs++;
       this.engine.counters.catalogBytes += payload.length;
@@ -521,6 +563,7 @@ class SimEdge {
     this.stopped = true;
     if (this.retry) clearTimeout(this.retry);
     if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
+    if (this.trafficTimer) clearInterval(this.trafficTimer);
     if (this.helloTimer) clearTimeout(this.helloTimer);
     const final = this.presence(false, new Date().toISOString());
     if (this.session) {

@@ -37,7 +37,7 @@ import { CatalogPublisher } from "./catalog/catalog-publisher.ts";
 import { localConfigSource } from "./config-content.ts";
 import { ControlPlane } from "./control-plane.ts";
 import { TrafficRing } from "./dashboard/traffic-ring.ts";
-import { WatchSignalPublisher } from "./dashboard/watch-signal.ts";
+import { reportInterval, WatchSignalPublisher } from "./dashboard/watch-signal.ts";
 import { EXEC_SOCKET_LIMITS, ExecSessions, execEvent } from "./exec-sessions.ts";
 import { CloudKubeAuth } from "./kube/cloud-auth.ts";
 import { CloudKube } from "./kube/cloud-kube.ts";
@@ -174,6 +174,8 @@ export async function startCloud(config: CloudConfig): Promise<CloudAgent> {
   // The nodes' mesh traffic, asked for while a dashboard page is open (src/protocol/traffic.ts).
   const traffic = new TrafficRing();
   const watchSignal = new WatchSignalPublisher({
+    intervalSeconds: () =>
+      reportInterval(store.db.query<{ n: number }, []>("SELECT count(*) AS n FROM nodes").get()?.n ?? 0),
     publish: (payload) => link.publish(WATCH_TOPIC, payload, true),
   });
   watchSignal.start();

@@ -27,8 +27,22 @@ export interface ServiceTrafficOptions {
   dialer: Dialer;
   distance: (node: string) => number | undefined;
   metrics?: MeshMetrics | undefined;
-  /** Each request (HTTP) or connection (TCP) that came through the tunnel, by peer and path. */
-  onPeerTraffic?: ((peer: string, via: "direct" | "relay") => void) | undefined;
+  /**
+   * The counters of the traffic that came through the tunnel from `peer` by `via` (the same object
+   * for the same pair): the mesh adds each request (HTTP) or connection (TCP), its errors, and the
+   * stream's bytes.
+   */
+  peerCounts?: ((peer: string, via: "direct" | "relay") => PeerLinkCounts) | undefined;
+}
+
+/** What came through the tunnel from one peer by one path (counted by the mesh, read by reports). */
+export interface PeerLinkCounts {
+  requests: number;
+  /** Requests answered 5xx (the mesh's own refusals too) or failed; connections refused or broken. */
+  errors: number;
+  /** Bytes received from the peer and sent back to it on those streams. */
+  bytesIn: number;
+  bytesOut: number;
 }
 
 const NO_ENDPOINTS: readonly LocalEndpoint[] = [];
@@ -79,17 +93,24 @@ export class ServiceTraffic {
   /** The HTTP proxy for `service` (hops: fallback forwards this traffic already took). */
   http(service: string, hops: number): HttpProxy {
     return this.httpProxy(`service/${service}/${hops}`, (head, info) => {
-      if (info.peer) this.options.onPeerTraffic?.(info.peer.node, info.peer.via);
-      return this.toHttp(service, this.decide(service, hops), head.has("x-levee-debug"));
+      const decision = this.toHttp(service, this.decide(service, hops), head.has("x-levee-debug"));
+      const link = info.peer && this.options.peerCounts?.(info.peer.node, info.peer.via);
+      return link ? countHttp(link, decision) : decision;
     });
   }
 
   /** The TCP proxy for `service`. */
   tcp(service: string, hops: number): TcpProxy {
     return this.tcpProxy(`service/${service}/${hops}`, (info) => {
-      if (info.peer) this.options.onPeerTraffic?.(info.peer.node, info.peer.via);
-      return this.toTcp(service, this.decide(service, hops));
+      const decision = this.toTcp(service, this.decide(service, hops));
+      const link = info.peer && this.options.peerCounts?.(info.peer.node, info.peer.via);
+      return link ? countTcp(link, decision) : decision;
     });
+  }
+
+  /** The counters of tunnel traffic from `peer` by `via`, if this node counts it. */
+  peerLink(peer: string, via: "direct" | "relay"): PeerLinkCounts | undefined {
+    return this.options.peerCounts?.(peer, via);
   }
 
   /** The decision for an HTTP request to this node's port of `service`. */
@@ -188,6 +209,40 @@ export class ServiceTraffic {
 export function noCatalog(node: string): HttpDecision {
   const error = `node ${node} has no mesh catalog yet (it has not reached the cloud since it joined)`;
   return respondError(503, error, { error, node });
+}
+
+/** A tunnel request counted on its link: an error when answered 5xx or failed (not when the client left). */
+function countHttp(link: PeerLinkCounts, decision: HttpDecision): HttpDecision {
+  link.requests++;
+  if (decision.kind === "respond") {
+    if (decision.status >= 500) link.errors++;
+    return decision;
+  }
+  const done = decision.done;
+  return {
+    ...decision,
+    done: (outcome) => {
+      if (outcome.error !== undefined || (outcome.status ?? 0) >= 500) link.errors++;
+      done?.(outcome);
+    },
+  };
+}
+
+/** A tunnel connection counted on its link: an error when refused or broken by the upstream. */
+function countTcp(link: PeerLinkCounts, decision: TcpRouteDecision): TcpRouteDecision {
+  link.requests++;
+  if (decision.kind === "refuse") {
+    link.errors++;
+    return decision;
+  }
+  const done = decision.done;
+  return {
+    ...decision,
+    done: (outcome) => {
+      if (outcome.error !== undefined) link.errors++;
+      done?.(outcome);
+    },
+  };
 }
 
 /** The mesh's own answer: the error in the X-Levee-Error header and as a JSON body. */

@@ -116,7 +116,7 @@ export function startMesh(
     dialer,
     distance: (node) => dialer.distance(node),
     metrics: options.metrics ?? new MeshMetrics(local.metrics),
-    onPeerTraffic: (peer, via) => options.peers?.add(peer, via),
+    ...(options.peers ? { peerCounts: options.peers.link.bind(options.peers) } : {}),
     fastPath,
     onRoutes: (routes) =>
       options.reportRoutes(

@@ -2,26 +2,34 @@
 // the retained watch signal turns the reports on (every intervalSeconds) and off (watching false,
 // or its time to live ran out without a new signal). Each report carries what changed since the
 // previous one: the mesh's per-worker counters (src/mesh/routing/worker-counters.ts) summed per
-// service, and the requests received through the tunnel per peer and path (PeerTraffic, counted
-// by the mesh). Reading the counters costs nothing on the data path; a report is a few hundred
+// service, and the requests, errors and bytes received through the tunnel per peer and path
+// (PeerTraffic, counted by the mesh). Reading the counters costs nothing on the data path; a report is a few hundred
 // bytes per service. A report that cannot be sent (not connected) is dropped, not queued: the next
 // one covers its window.
 import { OUTCOMES, type WorkerCell } from "../mesh/routing/worker-counters.ts";
+import type { PeerLinkCounts } from "../mesh/service-traffic.ts";
 import type { Body } from "../protocol/messages.ts";
 import { parseWatchSignal, TRAFFIC_FORMAT, type WatchSignal } from "../protocol/traffic.ts";
 
+type PeerEntry = PeerLinkCounts & { peer: string; via: "direct" | "relay" };
+
 /**
- * Requests (HTTP) and connections (TCP) received through the tunnel, per peer and path; counted
- * by the mesh (service-traffic.ts), read by reports.
+ * Requests (HTTP) and connections (TCP) received through the tunnel, their errors and bytes, per
+ * peer and path; counted by the mesh (service-traffic.ts) in the object `link` hands it, read by
+ * reports.
  */
 export class PeerTraffic {
-  readonly counts = new Map<string, { peer: string; via: "direct" | "relay"; requests: number }>();
+  readonly counts = new Map<string, PeerEntry>();
 
-  add(peer: string, via: "direct" | "relay"): void {
+  /** The counters of one peer and path (made on first use; the same object after). */
+  link(peer: string, via: "direct" | "relay"): PeerLinkCounts {
     const key = `${peer}\u0000${via}`;
-    const entry = this.counts.get(key);
-    if (entry) entry.requests++;
-    else this.counts.set(key, { peer, via, requests: 1 });
+    let entry = this.counts.get(key);
+    if (!entry) {
+      entry = { peer, via, requests: 0, errors: 0, bytesIn: 0, bytesOut: 0 };
+      this.counts.set(key, entry);
+    }
+    return entry;
   }
 }
 
@@ -30,7 +38,7 @@ export type TrafficBody = Body<"traffic"> & { type: "traffic" };
 /** Counter totals at one moment (what a report is the difference of). */
 export interface TrafficTotals {
   services: Map<string, { requests: number; errors: number; latency: number[] }>;
-  links: Map<string, number>;
+  links: Map<string, PeerLinkCounts>;
 }
 
 /** Which outcome counts as no error. */
@@ -54,8 +62,9 @@ export function totalsOf(cells: Iterable<WorkerCell>, peers: PeerTraffic): Traff
       target.latency[i] = (target.latency[i] ?? 0) + n;
     });
   }
-  const links = new Map<string, number>();
-  for (const [key, entry] of peers.counts) links.set(key, entry.requests);
+  const links = new Map<string, PeerLinkCounts>();
+  for (const [key, e] of peers.counts)
+    links.set(key, { requests: e.requests, errors: e.errors, bytesIn: e.bytesIn, bytesOut: e.bytesOut });
   return { services, links };
 }
 
@@ -81,10 +90,17 @@ export function trafficDelta(
     });
   }
   const links: TrafficBody["links"] = [];
-  for (const [key, requests] of now.links) {
-    const delta = requests - (before?.links.get(key) ?? 0);
+  for (const [key, n] of now.links) {
+    const b = before?.links.get(key);
     const entry = peers.counts.get(key);
-    if (delta > 0 && entry) links.push({ peer: entry.peer, via: entry.via, requests: delta });
+    const delta = {
+      requests: Math.max(0, n.requests - (b?.requests ?? 0)),
+      errors: Math.max(0, n.errors - (b?.errors ?? 0)),
+      bytesIn: Math.max(0, n.bytesIn - (b?.bytesIn ?? 0)),
+      bytesOut: Math.max(0, n.bytesOut - (b?.bytesOut ?? 0)),
+    };
+    if (entry && (delta.requests > 0 || delta.bytesIn > 0 || delta.bytesOut > 0))
+      links.push({ peer: entry.peer, via: entry.via, ...delta });
   }
   return {
     type: "traffic",

@@ -4,7 +4,8 @@
 // while that says so (and its time to live, counted from when the node received it, has not run
 // out) every node sends a `traffic` message every `intervalSeconds`: what its local workers served
 // per service since its last report (requests, errors, a latency histogram) and the requests it
-// received through the tunnel from each peer node, direct or through the relay. Nothing when nobody watches.
+// received through the tunnel from each peer node, direct or through the relay, with their errors
+// and bytes (optional fields: a cloud that does not know them ignores them). Nothing when nobody watches.
 import { z } from "zod";
 import { parseJsonWithin } from "../runtime/bounded-json.ts";
 import { sharedTopic } from "./topics.ts";
@@ -56,9 +57,22 @@ export const trafficBody = {
       }),
     )
     .max(MAX_TRAFFIC_ENTRIES),
-  /** Requests (HTTP; connections for TCP) this node received through the tunnel from each peer, by path. */
+  /**
+   * Requests (HTTP; connections for TCP) this node received through the tunnel from each peer, by
+   * path; with (optional: older nodes leave them out) the errors among them and the bytes received
+   * from the peer (bytesIn) and sent back (bytesOut) on those streams.
+   */
   links: z
-    .array(z.object({ peer: name, via: z.enum(["direct", "relay"]), requests: count }))
+    .array(
+      z.object({
+        peer: name,
+        via: z.enum(["direct", "relay"]),
+        requests: count,
+        errors: count.optional(),
+        bytesIn: count.optional(),
+        bytesOut: count.optional(),
+      }),
+    )
     .max(MAX_TRAFFIC_ENTRIES),
 };
 

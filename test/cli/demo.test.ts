@@ -7,7 +7,7 @@ import { describe, expect, test } from "bun:test";
 import { type ChildProcess, spawn } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { lookInside } from "../../src/cli/demo/hints.ts";
+import { dashboardHint, lookInside } from "../../src/cli/demo/hints.ts";
 import { meshPort, PIPELINE_YAML, pipelineFor, workerCounts } from "../../src/cli/demo/pipeline-manifest.ts";
 import { notReady } from "../../src/cli/demo/pipeline-runner.ts";
 import { formatSummary, type PipelineStats } from "../../src/cli/demo/summary.ts";
@@ -122,7 +122,17 @@ describe("the demo's output", () => {
     });
     expect(lines).toContain("  npm run levee -- ctl --data-dir .data/demo/cloud get workers");
     expect(lines.some((l) => l.startsWith("  curl http://127.0.0.11:7401/v1/catalog"))).toBe(true);
-    expect(lines.at(-1)).toContain("dashboard: not yet");
+    expect(lines.join("\n")).not.toContain("not yet");
+    expect(
+      dashboardHint({
+        cloudDataDir: "/src/levee/.data/demo/cloud",
+        cloudAddress: "127.0.0.10",
+        cwd: "/src/levee",
+      }),
+    ).toEqual([
+      "  dashboard: http://127.0.0.10:7400/ui (map, services, traffic, events, worker logs)",
+      "    log in with the admin token: cat .data/demo/cloud/admin.token",
+    ]);
   });
 });
 
@@ -191,7 +201,10 @@ test("levee demo: tasks flow, Ctrl-C leaves no process and no listener", async (
     expect(stdout).toContain("levee demo: 4 agents ready");
     expect(stdout).toContain("levee demo: pipeline ready");
     expect(stdout).toContain(`ctl --data-dir ${join(dataDir, "demo", "cloud")} get workers`);
-    expect(stdout).toContain("dashboard: not yet");
+    expect(stdout).toContain("  dashboard: http://127.0.0.10:7400/ui");
+    expect(stdout).toContain(
+      `log in with the admin token: cat ${join(dataDir, "demo", "cloud", "admin.token")}`,
+    );
     const summary = stdout.split("\n").filter((l) => / tasks\/s · /.test(l));
     expect(summary.at(-1)).toMatch(/byte errors 0 · wrong node 0$/);
     expect(stdout).toMatch(/ran on: .*cloud \d+/);

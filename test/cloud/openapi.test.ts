@@ -47,6 +47,7 @@ const NOT_OPERATIONS: Record<string, string> = {
   "/api/v1/*": "the catch-all under /api/v1: 401 without the admin token, then 404 or 405 with Allow",
   "/kube/*": "the Kubernetes API facade: Kubernetes-shaped, the document's kubernetes tag says where",
   "/*": "middleware that runs before every route",
+  "/ui/data/*": "the dashboard's catch-all for data: 401 without a session, then 404",
 };
 
 test("validates as OpenAPI 3.1, open to anyone", async () => {
@@ -62,8 +63,10 @@ test("lists every route the app serves, and only those", async () => {
   const served = new Set<string>();
   const everyMethod = new Set<string>();
   for (const route of app.routes) {
-    // The web dashboard's pages and their data are for its browser script, not an API.
-    if (route.path === "/" || route.path === "/ui" || route.path.startsWith("/ui/")) continue;
+    // The web dashboard's pages (/, /ui, /ui/services, ..., the login form, the static files) are
+    // HTML for browsers and not in the document; the data they read (/ui/data/...) is.
+    if (route.path === "/" || route.path === "/ui") continue;
+    if (route.path.startsWith("/ui/") && !route.path.startsWith("/ui/data/")) continue;
     if (route.method === "ALL") everyMethod.add(route.path);
     else served.add(`${route.method} ${openApiPath(route.path)}`);
   }
@@ -71,6 +74,11 @@ test("lists every route the app serves, and only those", async () => {
   expect(new Set(documented).size).toBe(documented.length);
   expect(documented.toSorted()).toEqual([...served].toSorted());
   expect(documented.length).toBeGreaterThan(40);
+  // The dashboard's data endpoints are there, under a dashboard session.
+  for (const path of ["/ui/data/live", "/ui/data/traffic", "/ui/data/links", "/ui/data/logs/{service}"]) {
+    expect(documented, path).toContain(`GET ${path}`);
+    expect(doc.paths[path]?.get?.security, path).toEqual([{ dashboardSession: [] }]);
+  }
   for (const path of everyMethod) expect(Object.keys(NOT_OPERATIONS), path).toContain(path);
   // The facade is not enumerated, but the document says where it is.
   expect(everyMethod.has("/kube/*")).toBe(true);

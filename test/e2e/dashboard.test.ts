@@ -2,7 +2,8 @@
 // cloud and two edges. Log in; the map shows the three nodes Ready with their links; a service
 // applied through the API appears with its workers without a reload; a killed worker's restarts
 // go up; a stopped edge turns Disconnected, then Ready when it is back; a worker's log shows a new
-// line as it is written; without the session cookie every page and data endpoint is refused.
+// line as it is written; under mesh load the traffic charts move and the map's links show requests,
+// bytes and errors; without the session cookie every page and data endpoint is refused.
 // Each view is saved as a screenshot (the README shows the ones in docs/dashboard/, made with
 // LEVEE_SCREENSHOTS=docs/dashboard). Without a chromium on this host the tests are skipped, saying
 // so (CI installs it: .ci/run).
@@ -207,11 +208,15 @@ describe.skipIf(!CHROMIUM)("the dashboard in a browser", () => {
       await page.goto(`${c.cloud.apiUrl}/ui/traffic`);
       await page.locator("#live-state.ok").waitFor();
       let load = true;
+      // Once set: about one request in five answers 500 (the links' errors).
+      let failSome = false;
       const loader = (async () => {
         while (load) {
           await Promise.all(
             [c.edges[0]?.address, c.cloud.address].map((a) =>
-              fetch(`http://${a}:${MESH_PORT}/health`)
+              fetch(
+                `http://${a}:${MESH_PORT}/${failSome && Math.random() < 0.2 ? "status?code=500" : "health"}`,
+              )
                 .then((r) => r.arrayBuffer())
                 .catch(() => undefined),
             ),
@@ -227,13 +232,31 @@ describe.skipIf(!CHROMIUM)("the dashboard in a browser", () => {
           30_000,
         );
         expect(await echo.locator(".chart").count()).toBe(3);
+        const links = page.locator('#traffic section[data-section="links"]');
+        const linkTotal = async (what: string) =>
+          Number((await links.getAttribute(`data-${what}`).catch(() => null)) ?? 0);
+        await waitUntil("the links' charts show bytes", async () => (await linkTotal("bytes")) > 0, 30_000);
+        expect(await links.locator(".chart").count()).toBe(3);
+        expect(await linkTotal("errors")).toBe(0);
+        // A change shows within about 2 s: the report interval (2 s), then the live stream's push.
+        const t0 = Date.now();
+        failSome = true;
+        await waitUntil("the links' charts show errors", async () => (await linkTotal("errors")) > 0, 10_000);
+        const shownAfter = Date.now() - t0;
+        console.log(`errors shown on the traffic page ${shownAfter} ms after they began`);
+        expect(shownAfter).toBeLessThanOrEqual(3000);
         await shot("traffic");
         await page.goto(`${c.cloud.apiUrl}/ui`);
+        const rate = page.locator('svg.map text.rate[data-rate="edge1-edge2"]');
+        await waitUntil("the map shows traffic to edge2", async () => (await rate.count()) > 0, 20_000);
         await waitUntil(
-          "the map shows traffic to edge2",
-          async () => (await page.locator('svg.map text.rate[data-rate$="-edge2"]').count()) > 0,
+          "the map's link shows bytes/s and errors/s",
+          async () =>
+            Number(await rate.getAttribute("data-bytes")) > 0 &&
+            Number(await rate.getAttribute("data-errors")) > 0,
           20_000,
         );
+        expect(await rate.textContent()).toMatch(/\/s · [\d.]+ (B|KiB|MiB)\/s · [\d.]+ err\/s/);
         await shot("map-traffic");
       } finally {
         load = false;

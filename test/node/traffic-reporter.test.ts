@@ -38,8 +38,11 @@ describe("traffic reporter", () => {
     a0.finished("5xx");
     a0.observe(0.05);
     cells.cell("web", "edge1", 1, "http").finished("timeout");
-    peers.add("edge2", "relay");
-    peers.add("edge2", "relay");
+    const link = peers.link("edge2", "relay");
+    link.requests += 2;
+    link.errors += 1;
+    link.bytesIn += 300;
+    link.bytesOut += 5000;
     advance(2000);
     reporter.tick();
     expect(sent).toHaveLength(1);
@@ -49,7 +52,7 @@ describe("traffic reporter", () => {
       windowMs: 2000,
       latencyBounds: [0.01, 0.1],
       services: [{ service: "web", requests: 3, errors: 2, latency: [0, 1, 0] }],
-      links: [{ peer: "edge2", via: "relay", requests: 2 }],
+      links: [{ peer: "edge2", via: "relay", requests: 2, errors: 1, bytesIn: 300, bytesOut: 5000 }],
     });
     advance(2000);
     reporter.tick();

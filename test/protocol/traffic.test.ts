@@ -26,6 +26,18 @@ describe("traffic on the wire", () => {
     expect(decodeMessage("edge1", payload, "down")).toMatchObject({ ok: false, reason: "bad-schema" });
   });
 
+  test("a link's errors and bytes are optional: a report from an older node (requests only) decodes", () => {
+    const link = { peer: "edge2", via: "direct" as const, requests: 3 };
+    const full = { ...body, links: [{ ...link, errors: 1, bytesIn: 300, bytesOut: 4000 }] };
+    for (const b of [body, full]) {
+      const up = decodeMessage("edge1", encodeMessage(newMessage("edge1", b)), "up");
+      expect(up.ok && up.msg.type === "traffic" && up.msg.links[0]).toEqual(b.links[0] as never);
+    }
+    const negative = { ...body, links: [{ ...link, bytesIn: -1 }] };
+    const payload = Buffer.from(JSON.stringify({ v: 1, node: "edge1", id: "1", ts: "t", ...negative }));
+    expect(decodeMessage("edge1", payload, "up")).toMatchObject({ ok: false, reason: "bad-schema" });
+  });
+
   test("too many entries, negative counts, an unknown format or path are refused", () => {
     const bad = [
       { ...body, services: Array.from({ length: MAX_TRAFFIC_ENTRIES + 1 }, () => body.services[0]) },

@@ -18,7 +18,7 @@ import {
   waitReady,
 } from "../agent-launcher.ts";
 import { defineCommand } from "../command.ts";
-import { lookInside } from "../demo/hints.ts";
+import { dashboardHint, lookInside } from "../demo/hints.ts";
 import { applyPipeline, fetchStats, waitPipelineReady } from "../demo/pipeline-runner.ts";
 import { formatSummary } from "../demo/summary.ts";
 
@@ -118,7 +118,8 @@ export const demoCommand = defineCommand({
     const rows = agents.map((a) => `  ${a.name.padEnd(8)}${a.readyUrl.replace(/\/readyz$/, "")}`);
     process.stdout.write(
       `levee demo: ${agents.length} agents ready in ${ms} ms\n${rows.join("\n")}\n` +
-        `  cloud API: ${cloudUrl} (try: curl ${cloudUrl}/readyz)\n`,
+        `  cloud API: ${cloudUrl} (try: curl ${cloudUrl}/readyz)\n` +
+        `${dashboardHint({ cloudDataDir: join(root, "cloud"), cloudAddress: CLOUD_ADDRESS, cwd: process.cwd() }).join("\n")}\n`,
     );
 
     const pipeline = await startPipeline({ root, cloudUrl, adminToken, edges, stopping: () => stopping });

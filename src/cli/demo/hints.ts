@@ -1,6 +1,7 @@
 // The "look inside" commands `levee demo` prints once the pipeline runs (pure): how to call levee
-// (the compiled binary, or `npm run levee --` in the source tree), with the demo's data dir.
-import { relative } from "node:path";
+// (the compiled binary, or `npm run levee --` in the source tree), with the demo's data dir; and
+// the web dashboard: its address and how to log in (the admin token, in the cloud's data dir).
+import { join, relative } from "node:path";
 
 export interface HintInput {
   /** How to run levee, e.g. "levee", "/opt/levee-linux-x64" or "npm run levee --". */
@@ -35,8 +36,16 @@ export function lookInside(input: HintInput): string[] {
   if (input.distributorUrl) curls.push([input.distributorUrl, "the distributor's numbers (JSON)"]);
   const width = Math.max(...curls.map(([url]) => url.length));
   for (const [url, what] of curls) lines.push(`  curl ${url.padEnd(width)}   # ${what}`);
-  lines.push("  dashboard: not yet (it comes with a later part of levee)");
   return lines;
+}
+
+/** Where the web dashboard is and how to log in: with the admin token the cloud wrote to its data dir. */
+export function dashboardHint(input: Pick<HintInput, "cloudDataDir" | "cloudAddress" | "cwd">): string[] {
+  const token = join(shortPath(input.cloudDataDir, input.cwd), "admin.token");
+  return [
+    `  dashboard: http://${input.cloudAddress}:7400/ui (map, services, traffic, events, worker logs)`,
+    `    log in with the admin token: cat ${token}`,
+  ];
 }
 
 /** A path relative to cwd when it lies inside it, else as it is. */

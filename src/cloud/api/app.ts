@@ -163,6 +163,7 @@ export function cloudApiApp(deps: CloudApiDeps): Hono {
   app.route("/api/v1", api);
   // The web dashboard (/ and /ui), with its own sessions: src/cloud/dashboard/.
   mountDashboard(app, {
+    registry,
     store,
     plane,
     adminToken: deps.adminToken,

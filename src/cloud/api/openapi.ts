@@ -3,6 +3,7 @@
 // the JSON Schemas of queries and bodies generated from the zod schemas the routes validate with
 // (z.toJSONSchema, draft 2020-12, which OpenAPI 3.1 uses as is), so the document cannot drift.
 import { z } from "zod";
+import { SESSION_COOKIE } from "../dashboard/sessions.ts";
 import { apiErrorBodySchema } from "./errors.ts";
 import type { Auth, BodySpec, DocumentedRoute, ResponseSpec } from "./route-registry.ts";
 
@@ -18,6 +19,7 @@ const SECURITY: Record<Auth, JsonObject[]> = {
   admin: [{ adminToken: [] }],
   node: [{ nodeCredentials: [] }],
   "admin-or-node": [{ adminToken: [] }, { nodeCredentials: [] }],
+  session: [{ dashboardSession: [] }],
   none: [],
 };
 
@@ -53,6 +55,13 @@ export function openApiDocument(routes: readonly DocumentedRoute[], info: Docume
           type: "http",
           scheme: "basic",
           description: "A node's MQTT credentials (user = the node's name), as the join gave them.",
+        },
+        dashboardSession: {
+          type: "apiKey",
+          in: "cookie",
+          name: SESSION_COOKIE,
+          description:
+            "A web dashboard session: the cookie the login form (POST /ui/login, the admin token in its `token` field) sets; HttpOnly, SameSite=Strict.",
         },
       },
       schemas: { Error: jsonSchemaOf(apiErrorBodySchema, "output") },

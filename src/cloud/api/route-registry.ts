@@ -12,9 +12,10 @@ export type Method = "get" | "post" | "put" | "patch" | "delete";
 
 /**
  * Who may call a route: `admin` (the admin token as Bearer), `node` (a node's MQTT credentials as
- * HTTP Basic), `admin-or-node` (either), `none` (anyone: the join carries its token in the body).
+ * HTTP Basic), `admin-or-node` (either), `session` (a dashboard session's cookie, which logging in
+ * with the admin token sets), `none` (anyone: the join carries its token in the body).
  */
-export type Auth = "admin" | "node" | "admin-or-node" | "none";
+export type Auth = "admin" | "node" | "admin-or-node" | "session" | "none";
 
 /** A request or response body: JSON described by a zod schema, or another media type in words. */
 export type BodySpec =

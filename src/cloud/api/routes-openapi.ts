@@ -30,6 +30,11 @@ export const API_TAGS = [
     description:
       "Prometheus: the cloud's metrics, every node's through the cloud, and HTTP service discovery for one scrape config (README, Metrics).",
   },
+  {
+    name: "dashboard",
+    description:
+      "The data the web dashboard's pages read (a dashboard session's cookie, not the admin token). The pages themselves (/ui, /ui/services, ..., the login form and the static files) are HTML for browsers and not listed.",
+  },
   { name: "meta", description: "This document." },
 ] as const;
 

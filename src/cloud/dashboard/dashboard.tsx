@@ -1,6 +1,7 @@
 // The web dashboard, served by the cloud on its API port: `/` leads to `/ui`, the login page and
-// its form, the pages (cluster map, services, a worker, events), the data a page reads (/ui/data:
-// the live stream, a worker's log) and the static files. Every page and all data need a dashboard
+// its form, the pages (cluster map, services, traffic, a worker, events), the data a page reads
+// (/ui/data: the live stream, the traffic charts, the map's link rates, a worker's log) and the
+// static files. Every page and all data need a dashboard
 // session (guard.ts); a state-changing request must come from this origin. Pages are rendered on
 // the server (hono/jsx); the browser script (assets/client.js) only refetches the live region when
 // the live stream says it changed, and follows a worker's log.
@@ -9,13 +10,13 @@ import { bodyLimit } from "hono/body-limit";
 import type { JSX } from "hono/jsx/jsx-runtime";
 import type { Store } from "../../store/store.ts";
 import { tokenMatches } from "../admin-token.ts";
-import { readWorkerLog } from "../api/routes-logs.ts";
+import { RouteRegistry } from "../api/route-registry.ts";
 import type { ControlPlane } from "../control-plane.ts";
 import type { LogStreams } from "../log-streams.ts";
 import { mountAssets } from "./assets.ts";
+import { mountDataRoutes } from "./data-routes.ts";
 import { clearSessionCookie, requireSession, sameOrigin, sessionId, setSessionCookie } from "./guard.ts";
 import { LiveFeed } from "./live-feed.ts";
-import { liveStream } from "./live-route.ts";
 import { LoginLimiter } from "./login-limiter.ts";
 import type { MapFlow } from "./map-layout.ts";
 import { DashboardSessions } from "./sessions.ts";
@@ -40,6 +41,8 @@ export interface DashboardDeps {
   sessions?: DashboardSessions;
   limiter?: LoginLimiter;
   feed?: LiveFeed;
+  /** Where the data routes are described (the API's OpenAPI document); default: a registry of their own. */
+  registry?: RouteRegistry;
   /** The nodes' traffic reports, and how to ask for them (the watch signal). */
   traffic?: { ring: TrafficRing; onWatching: (watching: boolean) => void };
 }
@@ -67,12 +70,15 @@ export function mountDashboard(
   const feed =
     deps.feed ??
     new LiveFeed({ store, plane, ...(traffic ? { onWatching: (w: boolean) => traffic.onWatching(w) } : {}) });
+  if (traffic) traffic.ring.onRecord = () => feed.trafficArrived();
   const flows = (): MapFlow[] =>
     (traffic?.ring.linkRates(Date.now()) ?? []).map((l) => ({
       from: l.peer,
       to: l.node,
       via: l.via,
       perSecond: l.perSecond,
+      errorsPerSecond: l.errorsPerSecond,
+      bytesPerSecond: l.bytesInPerSecond + l.bytesOutPerSecond,
     }));
   const relayLegs = deps.relayLegs ?? (() => 0);
   const page = requireSession(sessions, "page");
@@ -189,15 +195,14 @@ export function mountDashboard(
     );
   });
 
-  ui.get("/data/live", data, (c) => liveStream(c, feed));
-  ui.get("/data/traffic", data, (c) => {
-    const now = Date.now();
-    const ring = traffic?.ring;
-    const services = ring ? ring.serviceNames(now).map((s) => ring.service(s, now)) : [];
-    return c.json({ services, reporting: traffic !== undefined });
+  mountDataRoutes((deps.registry ?? new RouteRegistry()).on(ui, "/ui"), {
+    store,
+    feed,
+    session: data,
+    ring: traffic?.ring,
+    flows,
+    logs: deps.logs,
   });
-  const logs = deps.logs;
-  if (logs) ui.get("/data/logs/:service", data, (c) => readWorkerLog(c, logs, store));
   ui.all("/data/*", data, (c) => c.json({ error: `no such endpoint: ${c.req.method} ${c.req.path}` }, 404));
   ui.all("*", page, (c) => c.text(`no such page: ${c.req.path}`, 404));
 

@@ -4,13 +4,15 @@
 // (50 ms after the first of a burst).
 // When a digest changed it tells every watcher which topics changed ("nodes", "workers",
 // "events"); each browser then refetches the part of its page that shows them. Every 10 s "nodes"
-// is sent anyway (last-seen times and usage move without a phase change). Nobody watching: no work.
+// is sent anyway (last-seen times and usage move without a phase change). A node's traffic report
+// (trafficArrived) sends "traffic", at most once per `trafficMs` (the first of a quiet spell at
+// once): the traffic page refetches its charts, the map its links' rates. Nobody watching: no work.
 import { createHash } from "node:crypto";
 import type { Store } from "../../store/store.ts";
 import type { ControlPlane } from "../control-plane.ts";
 
 /** What a page shows, as the feed names it. */
-export type Topic = "nodes" | "workers" | "events";
+export type Topic = "nodes" | "workers" | "events" | "traffic";
 
 export type Watcher = (topics: Topic[]) => void;
 
@@ -20,6 +22,8 @@ export interface LiveFeedOptions {
   intervalMs?: number;
   /** How often "nodes" is sent without a change (last seen, usage); default 10 s. */
   refreshMs?: number;
+  /** Least time between two "traffic" changes; default 500 ms. */
+  trafficMs?: number;
   /** Someone started watching (true) or the last watcher left (false): the nodes' traffic reports. */
   onWatching?: (watching: boolean) => void;
 }
@@ -36,6 +40,10 @@ export class LiveFeed {
   private last: Digests | undefined;
   private lastRefresh = 0;
   private wakeTimer: ReturnType<typeof setTimeout> | undefined;
+  private trafficTimer: ReturnType<typeof setTimeout> | undefined;
+  private lastTraffic = 0;
+  /** How many "traffic" changes went out (what the traffic data's shared answer is keyed by). */
+  trafficChanges = 0;
   /** Events wake the feed, once for a burst (a reconnect storm records a thousand at once). */
   private readonly onEvent = () => {
     this.wakeTimer ??= setTimeout(() => {
@@ -80,6 +88,19 @@ export class LiveFeed {
     for (const watcher of [...this.watchers]) watcher(topics);
   }
 
+  /** A node's traffic report was recorded: "traffic" goes out, at once or when `trafficMs` have passed. */
+  trafficArrived(now = Date.now()): void {
+    if (this.watchers.size === 0 || this.trafficTimer) return;
+    const wait = Math.max(0, this.lastTraffic + (this.options.trafficMs ?? 500) - now);
+    this.trafficTimer = setTimeout(() => {
+      this.trafficTimer = undefined;
+      this.lastTraffic = Date.now();
+      this.trafficChanges++;
+      for (const watcher of [...this.watchers]) watcher(["traffic"]);
+    }, wait);
+    this.trafficTimer.unref?.();
+  }
+
   close(): void {
     this.watchers.clear();
     this.stop();
@@ -101,6 +122,8 @@ export class LiveFeed {
     this.options.plane.events.off("event", this.onEvent);
     if (this.wakeTimer) clearTimeout(this.wakeTimer);
     this.wakeTimer = undefined;
+    if (this.trafficTimer) clearTimeout(this.trafficTimer);
+    this.trafficTimer = undefined;
     this.options.onWatching?.(false);
   }
 }

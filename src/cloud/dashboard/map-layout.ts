@@ -31,6 +31,9 @@ export interface MapFlow {
   to: string;
   via: "direct" | "relay";
   perSecond: number;
+  errorsPerSecond: number;
+  /** Both directions. */
+  bytesPerSecond: number;
 }
 
 export interface MapLink {
@@ -38,8 +41,10 @@ export interface MapLink {
   to: string;
   /** sync, relay: an edge's links to the cloud; direct, relayed: mesh traffic between two nodes. */
   kind: "sync" | "relay" | "direct" | "relayed";
-  /** Mesh traffic: requests (connections, for TCP) per second. */
+  /** Mesh traffic: requests (connections, for TCP) per second, errors per second, bytes per second (both ways). */
   perSecond?: number;
+  errorsPerSecond?: number;
+  bytesPerSecond?: number;
   /** The phase of the edge end: what colour the link is drawn in. */
   phase: string;
   x1: number;
@@ -98,7 +103,16 @@ export function layoutMap(input: readonly MapInputNode[], flows: readonly MapFlo
     const b = at.get(f.to);
     if (!a || !b || a === b) continue;
     const kind = f.via === "direct" ? "direct" : "relayed";
-    links.push({ from: f.from, to: f.to, kind, phase: "Ready", perSecond: f.perSecond, ...ends(a, b, -7) });
+    links.push({
+      from: f.from,
+      to: f.to,
+      kind,
+      phase: "Ready",
+      perSecond: f.perSecond,
+      errorsPerSecond: f.errorsPerSecond,
+      bytesPerSecond: f.bytesPerSecond,
+      ...ends(a, b, -7),
+    });
   }
   return { nodes, links, hidden: edges.length - shown.length };
 }

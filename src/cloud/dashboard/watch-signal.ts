@@ -4,13 +4,23 @@
 // within its time to live, so nodes keep reporting; when the last one leaves, the retained message
 // is cleared (an empty payload) and nodes stop. If the cloud dies while watching, nodes stop by
 // themselves when the time to live runs out. A publish that fails (the cloud's link is down) is
-// tried again after `retryMs`.
+// tried again after `retryMs`. How often nodes report scales with the fleet (reportInterval): every
+// 2 s up to 200 nodes, then as often as keeps the cloud at about REPORTS_PER_SECOND reports.
 import { encodeWatchSignal, WATCH_FORMAT } from "../../protocol/traffic.ts";
+
+/** The most traffic reports a second the signal asks the fleet for (their cost at the cloud). */
+export const REPORTS_PER_SECOND = 100;
+
+/** How often `nodes` nodes report: every 2 s, less often past REPORTS_PER_SECOND (at most 10 s). */
+export function reportInterval(nodes: number): number {
+  return Math.min(10, Math.max(2, Math.ceil(nodes / REPORTS_PER_SECOND)));
+}
 
 export interface WatchSignalOptions {
   /** Publishes the retained signal; false when it could not. */
   publish: (payload: Buffer) => boolean;
-  intervalSeconds?: number;
+  /** Seconds between a node's reports (read at each publish); default 2. */
+  intervalSeconds?: number | (() => number);
   ttlSeconds?: number;
   republishMs?: number;
   retryMs?: number;
@@ -43,6 +53,11 @@ export class WatchSignalPublisher {
     this.timer = undefined;
   }
 
+  private interval(): number {
+    const interval = this.options.intervalSeconds ?? 2;
+    return typeof interval === "number" ? interval : interval();
+  }
+
   private publishNow(): void {
     if (this.closed) return;
     if (this.timer) clearTimeout(this.timer);
@@ -51,7 +66,7 @@ export class WatchSignalPublisher {
       ? encodeWatchSignal({
           v: WATCH_FORMAT,
           watching: true,
-          intervalSeconds: this.options.intervalSeconds ?? 2,
+          intervalSeconds: this.interval(),
           ttlSeconds: this.options.ttlSeconds ?? 60,
         })
       : Buffer.alloc(0);

@@ -7,6 +7,7 @@
 import type { Catalog, Duplex } from "../contracts.ts";
 import type { ConnectionInfo } from "../proxy/http-proxy.ts";
 import type { ServiceTraffic } from "../service-traffic.ts";
+import { countedStream } from "./counted-stream.ts";
 
 /**
  * Where a tunnel stream came from: the peer node (its certificate's name), whether a fallback
@@ -35,7 +36,9 @@ export class Inbound {
     }
     const hops = forwarded ? 1 : 0;
     const info: ConnectionInfo = { remoteAddress: `${peer} (tunnel)`, peer: { node: peer, via } };
-    if (entry.protocol === "tcp") this.traffic.tcp(service, hops).serve(stream, info);
-    else this.traffic.http(service, hops).serve(stream, info);
+    const link = this.traffic.peerLink(peer, via);
+    const counted = link ? countedStream(stream, link) : stream;
+    if (entry.protocol === "tcp") this.traffic.tcp(service, hops).serve(counted, info);
+    else this.traffic.http(service, hops).serve(counted, info);
   }
 }

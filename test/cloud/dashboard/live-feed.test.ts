@@ -1,5 +1,6 @@
 // The live feed: watchers hear which topics changed (an apply changes workers and events), nothing
-// when nothing changed, and the feed does no work while nobody watches.
+// when nothing changed, traffic reports as "traffic" (the first at once, a burst once per
+// trafficMs), and the feed does no work while nobody watches.
 import { afterAll, describe, expect, test } from "bun:test";
 import { LiveFeed, type Topic } from "../../../src/cloud/dashboard/live-feed.ts";
 import { joinNode } from "../../../src/cloud/node-registry.ts";
@@ -55,5 +56,26 @@ describe("live feed", () => {
     feed.check(Date.now() + 2000);
     expect(heard).toEqual([["nodes"]]);
     stop();
+  });
+
+  test("traffic reports: the first at once, a burst once more after trafficMs; nothing unwatched", async () => {
+    const feed = new LiveFeed({ store, plane, intervalMs: 3_600_000, refreshMs: 3_600_000, trafficMs: 100 });
+    feed.trafficArrived();
+    const heard: Topic[][] = [];
+    const stop = feed.watch((topics) => heard.push(topics));
+    await Bun.sleep(20);
+    expect(heard).toEqual([]);
+    feed.trafficArrived();
+    await Bun.sleep(20);
+    expect(heard).toEqual([["traffic"]]);
+    for (let i = 0; i < 50; i++) feed.trafficArrived();
+    await Bun.sleep(30);
+    expect(heard).toHaveLength(1);
+    await Bun.sleep(100);
+    expect(heard).toEqual([["traffic"], ["traffic"]]);
+    feed.trafficArrived();
+    stop();
+    await Bun.sleep(150);
+    expect(heard).toHaveLength(2);
   });
 });

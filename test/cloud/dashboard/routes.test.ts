@@ -59,7 +59,12 @@ describe("dashboard routes", () => {
       expect(res.status, path).toBe(303);
       expect(res.headers.get("location"), path).toBe(`/ui/login?next=${encodeURIComponent(path)}`);
     }
-    for (const path of ["/ui/data/live", "/ui/data/logs/camera?node=edge1"]) {
+    for (const path of [
+      "/ui/data/live",
+      "/ui/data/logs/camera?node=edge1",
+      "/ui/data/traffic",
+      "/ui/data/links",
+    ]) {
       expect((await app.request(path)).status, path).toBe(401);
     }
     // The admin's bearer token is not a dashboard session.

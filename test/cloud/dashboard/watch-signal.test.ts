@@ -1,7 +1,7 @@
 // The watch signal: retained "watching" while someone watches (published again before its time to
 // live runs out), cleared when nobody does; a failed publish is tried again.
 import { afterEach, describe, expect, test } from "bun:test";
-import { WatchSignalPublisher } from "../../../src/cloud/dashboard/watch-signal.ts";
+import { reportInterval, WatchSignalPublisher } from "../../../src/cloud/dashboard/watch-signal.ts";
 import { parseWatchSignal } from "../../../src/protocol/traffic.ts";
 
 const publishers: WatchSignalPublisher[] = [];
@@ -49,5 +49,9 @@ describe("watch signal", () => {
     connected.ok = true;
     await Bun.sleep(40);
     expect(sent[0]).toBe("true");
+  });
+
+  test("nodes report every 2 s, less often in a large fleet (about 100 reports a second at most)", () => {
+    expect([1, 200, 201, 700, 1000, 5000].map(reportInterval)).toEqual([2, 2, 3, 7, 10, 10]);
   });
 });

@@ -2,6 +2,7 @@
 // followed worker log. The live stream (/ui/data/live, server-sent events) says which topics
 // changed; when the page shows one of them, the page's live region (#live) is fetched again with
 // the Levee-Partial header and replaced. One refetch at a time; changes during one cause another.
+// A "traffic" change (a node's traffic report) refetches the traffic charts, or the map's link rates.
 (() => {
   const live = document.getElementById("live");
   const state = document.getElementById("live-state");
@@ -53,7 +54,51 @@
     source.addEventListener("change", (e) => {
       const changed = JSON.parse(e.data).topics || [];
       if (changed.some((t) => topics.includes(t))) void refresh();
+      // A traffic report arrived: the charts and the map's links are read again.
+      if (changed.includes("traffic")) {
+        void drawTraffic();
+        void refreshLinks();
+      }
     });
+  }
+
+  // The map's traffic links: their labels and rates from /ui/data/links, changed in place; a link
+  // that came or went between two drawn nodes needs the map drawn again (the live region).
+  let linksBusy = false;
+  async function refreshLinks() {
+    const map = live?.querySelector("svg.map");
+    if (!map || linksBusy) return;
+    linksBusy = true;
+    try {
+      const res = await fetch("/ui/data/links", { credentials: "same-origin" });
+      if (!res.ok) return;
+      const { links } = await res.json();
+      const drawn = new Set([...map.querySelectorAll("g[data-node]")].map((g) => g.dataset.node));
+      const seen = new Set();
+      let redraw = false;
+      for (const l of links) {
+        const key = `${l.from}-${l.to}-${l.kind}`;
+        const text = map.querySelector(`text.rate[data-link="${CSS.escape(key)}"]`);
+        if (!text) {
+          if (drawn.has(l.from) && drawn.has(l.to)) redraw = true;
+          continue;
+        }
+        seen.add(key);
+        text.textContent = l.label;
+        text.dataset.bytes = String(Math.round(l.bytesPerSecond));
+        text.dataset.errors = String(l.errorsPerSecond);
+        text.classList.toggle("errors", l.errorsPerSecond > 0);
+        const title = map.querySelector(`line[data-link="${CSS.escape(key)}"] title`);
+        if (title) title.textContent = l.title;
+      }
+      for (const text of map.querySelectorAll("text.rate[data-link]"))
+        if (!seen.has(text.dataset.link)) redraw = true;
+      if (redraw) void refresh();
+    } catch {
+      // the next report tries again
+    } finally {
+      linksBusy = false;
+    }
   }
 
   const log = document.getElementById("log");
@@ -91,7 +136,8 @@
   }
   void follow();
 
-  // The traffic page: the charts of /ui/data/traffic, drawn with uPlot, refetched every 5 s.
+  // The traffic page: the charts of /ui/data/traffic (per service, then the links between nodes),
+  // drawn with uPlot, refetched on each "traffic" change of the live stream (and every 5 s).
   const traffic = document.getElementById("traffic");
   const charts = new Map();
   const chartWidth = (el) => Math.max(260, el.clientWidth - 12);
@@ -146,8 +192,10 @@
     resizer.observe(el);
     return entry;
   }
+  let trafficBusy = false;
   async function drawTraffic() {
-    if (!traffic || typeof uPlot === "undefined") return;
+    if (!traffic || typeof uPlot === "undefined" || trafficBusy) return;
+    trafficBusy = true;
     try {
       const res = await fetch(traffic.dataset.src, { credentials: "same-origin" });
       if (res.status === 401) {
@@ -155,7 +203,7 @@
         return;
       }
       const data = await res.json();
-      if (data.services.length === 0) {
+      if (data.services.length === 0 && data.links.links.length === 0) {
         traffic.innerHTML =
           '<p class="empty">No mesh traffic reported in the last 15 minutes (nodes report while a dashboard page is open).</p>';
         charts.clear();
@@ -192,12 +240,50 @@
         ]);
         chart(boxes[2], nodes, "err/s").plot.setData([x, ...s.nodes.map((n) => n.errors)]);
       }
+      drawLinks(data.links);
     } catch {
       // the next round tries again
+    } finally {
+      trafficBusy = false;
     }
+  }
+  // The links between nodes (peer → node, by path): requests/s, bytes/s both ways, errors/s.
+  const sum = (values) => values.reduce((a, b) => a + b, 0);
+  function drawLinks(data) {
+    let section = traffic.querySelector('section[data-section="links"]');
+    if (data.links.length === 0) {
+      section?.remove();
+      return;
+    }
+    if (!section) {
+      section = document.createElement("section");
+      section.dataset.section = "links";
+      const h = document.createElement("h2");
+      h.textContent = "Links between nodes";
+      const grid = document.createElement("div");
+      grid.className = "traffic-charts";
+      section.append(h, grid);
+    }
+    traffic.append(section); // last, after the services
+    const grid = section.querySelector(".traffic-charts");
+    const boxes = [
+      box(grid, "links/requests", "Requests/s per link"),
+      box(grid, "links/bytes", "Bytes/s per link (both ways)"),
+      box(grid, "links/errors", "Errors/s per link"),
+    ];
+    const x = data.times.map((t) => t / 1000);
+    const names = data.links.map((l) => `${l.peer} → ${l.node}${l.via === "relay" ? " (relay)" : ""}`);
+    const bytes = data.links.map((l) => l.bytesIn.map((v, i) => v + (l.bytesOut[i] || 0)));
+    section.dataset.requests = String(sum(data.links.map((l) => sum(l.requests))));
+    section.dataset.bytes = String(sum(bytes.map(sum)));
+    section.dataset.errors = String(sum(data.links.map((l) => sum(l.errors))));
+    chart(boxes[0], names, "req/s").plot.setData([x, ...data.links.map((l) => l.requests)]);
+    chart(boxes[1], names, "B/s").plot.setData([x, ...bytes]);
+    chart(boxes[2], names, "err/s").plot.setData([x, ...data.links.map((l) => l.errors)]);
   }
   if (traffic) {
     void drawTraffic();
+    // Besides each "traffic" change: the time axis moves on when nothing is reported.
     setInterval(drawTraffic, 5000);
   }
 })();

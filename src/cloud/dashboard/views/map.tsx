@@ -12,10 +12,19 @@ import {
 import type { DashboardNode } from "../snapshot.ts";
 import { formatAgo, formatBytes, formatCores, phaseClass } from "./format.ts";
 
-function linkTitle(l: MapLink): string {
+/** What the map says of a link: its ends, kind and (traffic links) rates. */
+type LinkFacts = Pick<MapLink, "from" | "to" | "kind" | "perSecond" | "bytesPerSecond" | "errorsPerSecond">;
+
+export function linkTitle(l: LinkFacts): string {
   if (l.kind === "sync") return `${l.from} ⇄ ${l.to}: sync (MQTT)`;
   if (l.kind === "relay") return `${l.from}: reachable through the relay on ${l.to}`;
-  return `${l.from} → ${l.to}: ${rate(l.perSecond ?? 0)} mesh requests/s, ${l.kind === "direct" ? "direct" : "through the relay"}`;
+  return `${l.from} → ${l.to}: ${rate(l.perSecond ?? 0)} mesh requests/s, ${formatBytes(l.bytesPerSecond ?? 0)}/s, ${rate(l.errorsPerSecond ?? 0)} errors/s, ${l.kind === "direct" ? "direct" : "through the relay"}`;
+}
+
+/** A traffic link's label: requests/s, bytes/s (both ways), errors/s when there are any. */
+export function flowLabel(l: LinkFacts): string {
+  const errors = l.errorsPerSecond ?? 0;
+  return `${rate(l.perSecond ?? 0)}/s · ${formatBytes(l.bytesPerSecond ?? 0)}/s${errors > 0 ? ` · ${rate(errors)} err/s` : ""}${l.kind === "relayed" ? " (relay)" : ""}`;
 }
 
 const rate = (n: number): string => (n >= 10 ? n.toFixed(0) : n >= 1 ? n.toFixed(1) : n.toFixed(2));
@@ -62,12 +71,15 @@ export function ClusterMap(props: {
           .filter((l) => l.perSecond !== undefined)
           .map((l) => (
             <text
-              class="rate"
+              class={`rate${(l.errorsPerSecond ?? 0) > 0 ? " errors" : ""}`}
               x={(l.x1 + l.x2) / 2}
               y={(l.y1 + l.y2) / 2 - 4}
               data-rate={`${l.from}-${l.to}`}
+              data-link={`${l.from}-${l.to}-${l.kind}`}
+              data-bytes={String(Math.round(l.bytesPerSecond ?? 0))}
+              data-errors={String(l.errorsPerSecond ?? 0)}
             >
-              {`${rate(l.perSecond ?? 0)}/s${l.kind === "relayed" ? " (relay)" : ""}`}
+              {flowLabel(l)}
             </text>
           ))}
         {layout.nodes.map((n) => {
@@ -89,7 +101,7 @@ export function ClusterMap(props: {
       <p class="legend">
         <span class="key sync" /> sync link (MQTT) <span class="key relay" /> relay legs open at the cloud
         (mesh traffic can reach the node through the cloud) <span class="key flow" /> mesh traffic
-        (requests/s, last 30 s)
+        (requests/s, bytes/s both ways, errors/s; last 10 s)
         {layout.hidden > 0 ? ` · ${layout.hidden} more edges in the table` : ""}
       </p>
       <div class="table-wrap">
