@@ -46,8 +46,10 @@ export interface MqttSessionOptions {
   /**
    * What it means when the broker refuses the credentials (CONNACK 4 or 5), e.g. that the node
    * was removed: said (at error level, once) and reported by state() instead of the bare code.
+   * Asked at each refusal; undefined: nothing to add (e.g. a broker that may not know new
+   * credentials yet).
    */
-  credentialsRefused?: string;
+  credentialsRefused?: () => string | undefined;
 }
 
 /** CONNACK return codes of MQTT 3.1.1 that refuse who the client is: bad credentials, not authorized. */
@@ -232,9 +234,10 @@ export class MqttSession {
       this.client = undefined;
       if (this.closed) return;
       if (wasReady && Date.now() - this.connectedAt >= (o.stableMs ?? 10_000)) this.backoff.reset();
-      const refused = refusedCredentials && o.credentialsRefused !== undefined;
+      const meaning = refusedCredentials ? o.credentialsRefused?.() : undefined;
+      const refused = meaning !== undefined;
       const why = refused
-        ? `${lastError}: ${o.credentialsRefused}`
+        ? `${lastError}: ${meaning}`
         : lastError || (wasReady ? "connection lost" : "connection closed");
       const delay = this.backoff.next();
       this.reason = `not connected to ${this.where}: ${why} (retrying in ${(delay / 1000).toFixed(1)} s)`;

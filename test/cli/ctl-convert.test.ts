@@ -105,10 +105,10 @@ describe("levee ctl convert", () => {
     expect(list.items.map((i) => `${i.kind}/${i.metadata.name}`)).toEqual(["Service/controller"]);
   });
 
-  test("a manifest the API would refuse fails like apply (exit 1, a line per issue); no -f is a usage error", async () => {
+  test("a manifest the API would refuse fails like apply (exit 2, a line per issue); no -f is a usage error", async () => {
     const bad = file("bad.yaml", JMES.replace("nodeName: edge1", 'nodeName: ""'));
     const r = await runLevee(["ctl", "convert", "-f", bad]);
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(2);
     expect(r.stdout).toBe("");
     expect(r.stderr).toBe(
       "levee ctl convert: invalid manifest; nothing was converted\n" +

@@ -66,7 +66,7 @@ describe("deeply nested manifests against a real cloud", () => {
         writeFileSync(join(dir, file), body);
         for (const command of ["apply", "convert"]) {
           const r = await ctl(command, "-f", join(dir, file));
-          expect(r.code, `${command} ${file}: ${r.stderr}`).toBe(1);
+          expect(r.code, `${command} ${file}: ${r.stderr}`).toBe(2);
           const lines = r.stderr.trimEnd().split("\n");
           expect(lines).toHaveLength(2);
           expect(lines[0]).toBe(

@@ -19,7 +19,8 @@ export async function convert(ctx: CtlContext): Promise<number> {
   // Read once: validated here, and the objects as written are what the translation reads.
   const documents = loadDocuments(body.text as string, body.contentType);
   const parsed = validateDocuments(documents);
-  if (!parsed.ok) throw new CtlFailure("invalid manifest; nothing was converted", issueLines(parsed.issues));
+  if (!parsed.ok)
+    throw new CtlFailure("invalid manifest; nothing was converted", issueLines(parsed.issues), false, 2);
   // Loaded here: the translation is only needed by this subcommand.
   const { convertLocally } = await import("../../manifest/dayu/convert-local.ts");
   const converted = convertLocally(
@@ -30,6 +31,8 @@ export async function convert(ctx: CtlContext): Promise<number> {
     throw new CtlFailure(
       "the manifest cannot be converted; nothing was converted",
       issueLines(converted.issues),
+      false,
+      2,
     );
   }
   process.stderr.write(warningLines(converted.warnings));

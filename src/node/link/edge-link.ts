@@ -55,7 +55,9 @@ export interface EdgeLinkOptions {
   /** The usage heartbeats carry when one is due (node/usage/usage-report.ts); none without it. */
   usage?: EdgeLinkContext["usage"];
   /** What a refusal of the node's credentials means and what to do (the session says it). */
-  credentialsRefused?: string;
+  credentialsRefused?: () => string | undefined;
+  /** Each time the session is connected and subscribed. */
+  onConnected?: () => void;
 }
 
 export interface EdgeSyncInfo {
@@ -138,7 +140,10 @@ export function startEdgeLink(options: EdgeLinkOptions): EdgeLink {
     log,
     ...(options.backoff ? { backoff: options.backoff } : {}),
     ...(options.connectTimeoutMs ? { connectTimeoutMs: options.connectTimeoutMs } : {}),
-    onReady: () => handleConnected(ctx),
+    onReady: () => {
+      options.onConnected?.();
+      handleConnected(ctx);
+    },
     onMessage: (topic, payload) => handleIncoming(ctx, topic, payload),
     onDown: () => state.stopTimers(),
     ...(options.credentialsRefused ? { credentialsRefused: options.credentialsRefused } : {}),

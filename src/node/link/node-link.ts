@@ -49,7 +49,13 @@ export function startNodeLink(
     addresses: [config.advertiseAddress],
     outbox: options.outbox,
     usage: options.usage,
-    credentialsRefused: removedMessage(identity.name, config.dataDir),
+    // A refusal means the node was removed only once the broker has accepted these credentials:
+    // right after a join an external broker may not have read its new password file yet.
+    credentialsRefused: () =>
+      store.getMeta(CREDENTIALS_ACCEPTED) ? removedMessage(identity.name, config.dataDir) : undefined,
+    onConnected: () => {
+      if (!store.getMeta(CREDENTIALS_ACCEPTED)) store.setMeta(CREDENTIALS_ACCEPTED, new Date().toISOString());
+    },
     onPlan: (plan) => {
       log.info("plan stored", { revision: plan.revision, epoch: plan.epoch });
       // Failures are logged by the supervisor; the next plan is applied regardless.
@@ -75,6 +81,9 @@ export function startNodeLink(
  * Why a broker refuses a joined node's credentials: the node was deleted from the cluster (its
  * identity is forgotten there; the embedded broker disconnects it at once), and how it comes back.
  */
+/** Meta key: when the broker first accepted this node's credentials. */
+const CREDENTIALS_ACCEPTED = "mqtt-credentials-accepted";
+
 export function removedMessage(node: string, dataDir: string): string {
   return (
     `node ${node} was removed from the cluster (levee ctl delete node ${node}) or its credentials were replaced; ` +

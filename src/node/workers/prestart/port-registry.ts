@@ -81,8 +81,10 @@ export class PortRegistry {
    */
   reallocate(worker: string): Promise<number> {
     return this.changing(() => {
+      const old = this.portOf(worker);
       this.db.query("DELETE FROM ports WHERE owner = ? AND worker = ?").run(this.owner, worker);
-      return this.allocateLocked(worker);
+      // Never the old port again, even when its instance has not bound it (yet, or ever).
+      return this.allocateLocked(worker, undefined, old);
     });
   }
 
@@ -133,7 +135,11 @@ export class PortRegistry {
   }
 
   /** Inside the write transaction: the worker's port, a preferred one, or a free one. */
-  private allocateLocked(worker: string, preferred?: { port: number; held: boolean }): number {
+  private allocateLocked(
+    worker: string,
+    preferred?: { port: number; held: boolean },
+    avoid?: number,
+  ): number {
     const mine = this.portOf(worker);
     if (mine !== undefined) return mine;
     this.reclaimAbandoned();
@@ -143,6 +149,7 @@ export class PortRegistry {
         .all()
         .map((r) => r.port),
     );
+    if (avoid !== undefined) taken.add(avoid);
     if (preferred && !taken.has(preferred.port) && (preferred.held || this.isFree(preferred.port))) {
       return this.record(preferred.port, worker);
     }
