@@ -152,6 +152,8 @@ export async function startCloud(config: CloudConfig): Promise<CloudAgent> {
       kube.markDirty();
     },
     onStatus: () => {
+      // A draining node's selector workers go once the other nodes report theirs ready.
+      if (plane.drainPending) plane.replan("drain hand-over");
       catalog.markDirty();
       kube.markDirty();
     },

@@ -9,7 +9,8 @@
 // A dry run (applyPlan with dryRun) is the same apply in the same transaction, rolled back at the
 // end: what it answers (outcomes, spec changes, each node's worker changes, refusals) is what the
 // apply would do, and nothing of it is stored. Each new generation of a Service or Dayu object is
-// kept (history-store.ts) for `rollout undo`.
+// kept (history-store.ts) for `rollout undo`. Cordon and drain (setScheduling) limit the
+// nodeSelector workers a node gets (drain-placement.ts).
 import type { Database } from "bun:sqlite";
 import { EventEmitter } from "node:events";
 import { specOf } from "../manifest/kinds.ts";
@@ -24,11 +25,13 @@ import { DryRunDone, nodeChanges, objectChanges } from "./apply-changes.ts";
 import type { ApplyPlan, ApplyResult, LeveeEvent, ManifestObject, PendingEvent } from "./apply-result.ts";
 import { expandDayu, releaseOwned } from "./dayu/expand.ts";
 import { describeRef, type ObjectRef, ownerOf } from "./dayu/owners.ts";
+import { type DrainItem, type Scheduling, schedulingEvent } from "./drain.ts";
+import { drainPlacement } from "./drain-placement.ts";
 import { DEFAULT_HISTORY_LIMIT, recordGeneration } from "./history-store.ts";
 import { createMissingNamespaces } from "./namespace-apply.ts";
 import { qualifyServiceSpec } from "./namespaced-spec.ts";
 import { applyNodeLabels } from "./node-apply.ts";
-import { nodesForPlanning } from "./node-registry.ts";
+import { nodesForPlanning, setNodeScheduling } from "./node-registry.ts";
 import { catalogTooLarge, type NodeLimits, planLimits, refusedPlacements } from "./plan-limits.ts";
 import type { PlanChange } from "./plan-writer.ts";
 import { placedServices, writePlans } from "./plan-writer.ts";
@@ -57,6 +60,8 @@ export type { ApplyPlan, ApplyResult, LeveeEvent, ManifestObject } from "./apply
 
 export class ControlPlane {
   readonly events = new EventEmitter();
+  /** A draining node still runs selector workers until others are ready: re-plan on status reports. */
+  drainPending = false;
 
   constructor(
     private readonly store: Store,
@@ -277,6 +282,30 @@ export class ControlPlane {
   }
 
   /**
+   * Cordons (no new nodeSelector workers), uncordons or drains a node and re-plans every node, with
+   * an event; for a drain, what happens to each of its services (drain.ts). Undefined: no such node.
+   */
+  setScheduling(node: string, scheduling: Scheduling): { changed: boolean; items: DrainItem[] } | undefined {
+    const pending: PendingEvent[] = [];
+    const done = this.store.tx((db) => {
+      const outcome = setNodeScheduling(this.store, node, scheduling);
+      if (outcome === "missing") return undefined;
+      const items =
+        scheduling === "draining"
+          ? drainPlacement(db, plannerServices(db), nodesForPlanning(this.store)).report(node)
+          : [];
+      if (outcome === "changed" || scheduling === "draining")
+        pending.push({ kind: "Node", name: node, ...schedulingEvent(scheduling, items) });
+      const changes = this.replanInTx(pending);
+      return { changed: outcome === "changed", items, changes, recorded: pending.map((e) => this.record(e)) };
+    });
+    if (!done) return undefined;
+    this.log.info("node scheduling set", { node, scheduling });
+    this.afterCommit(done.recorded, done.changes);
+    return { changed: done.changed, items: done.items };
+  }
+
+  /**
    * Stores and emits events about things outside apply (e.g. node phase changes), all in one
    * transaction: a reconnect storm's events cost one commit, not one each.
    */
@@ -314,21 +343,21 @@ export class ControlPlane {
     forgetRestarts(db);
     // Known by key; a service's Config and Secret mounts and upstreams name objects of its own
     // namespace. A Secret's values are planned like a Config's files (by reference).
-    const services: PlannerService[] = listObjects(db, "Service").map((o) => ({
-      name: storedKey(o),
-      uid: o.metadata.uid,
-      generation: o.metadata.generation,
-      spec: qualifyServiceSpec(storedSpec(o), o.metadata.namespace) as unknown as PlannerService["spec"],
-    }));
+    const services = plannerServices(db);
     const configs = [
       ...listObjects(db, "Config").map((o) => ({ name: storedKey(o), spec: storedSpec(o) })),
       ...[...secretSpecs(db)].map(([key, spec]) => ({ name: secretPlanKey(key), spec: secretFiles(spec) })),
     ];
     const before = placedServices(db, only);
+    const nodes = nodesForPlanning(this.store, only);
+    const limited = nodes.some((n) => n.scheduling !== "enabled");
+    const drain = drainPlacement(db, services, limited && only ? nodesForPlanning(this.store) : nodes);
+    if (only === undefined) this.drainPending = drain.pending;
     const planned = planAll({
       services,
       configs,
-      nodes: nodesForPlanning(this.store, only),
+      nodes: nodes.map((n) => ({ ...n, unschedulable: n.scheduling !== "enabled" })),
+      selectorBudget: drain.selectorBudget,
       resolveTemplate: (spec, entry) =>
         resolveWorkerTemplate(spec as never, entry as never) as unknown as Record<string, unknown>,
       limits: this.limits,
@@ -376,4 +405,14 @@ export class ControlPlane {
     for (const event of recorded) this.events.emit("event", event);
     if (changes.length > 0) this.onPlansChanged(changes);
   }
+}
+
+/** The stored Services as the planner reads them (by key, names qualified by namespace). */
+function plannerServices(db: Database): PlannerService[] {
+  return listObjects(db, "Service").map((o) => ({
+    name: storedKey(o),
+    uid: o.metadata.uid,
+    generation: o.metadata.generation,
+    spec: qualifyServiceSpec(storedSpec(o), o.metadata.namespace) as unknown as PlannerService["spec"],
+  }));
 }

@@ -5,6 +5,7 @@ import { randomBytes, randomUUID } from "node:crypto";
 import { canonicalJson } from "../manifest/canonical.ts";
 import type { NodeRole } from "../mesh/contracts.ts";
 import type { Store } from "../store/store.ts";
+import { isScheduling, type Scheduling } from "./drain.ts";
 import { revokeNodeCertificates } from "./node-certificates.ts";
 import { nodeLabels, roleOf, withoutSystemLabels } from "./node-labels.ts";
 
@@ -47,6 +48,8 @@ export interface NodeView {
     agentVersion: string;
     arch: string;
     plan: { desiredRevision: number; appliedRevision: number };
+    /** Present when new nodeSelector workers are not placed here (levee ctl cordon or drain). */
+    scheduling?: "Cordoned" | "Draining";
   };
 }
 
@@ -64,6 +67,7 @@ interface NodeRow {
   role: string;
   phase: string;
   phase_since: string;
+  scheduling: string;
   revision: number | null;
   applied_revision: number | null;
 }
@@ -145,6 +149,8 @@ function toView(row: NodeRow): NodeView {
       agentVersion: row.agent_version,
       arch: row.arch,
       plan: { desiredRevision: row.revision ?? 0, appliedRevision: row.applied_revision ?? 0 },
+      ...(row.scheduling === "cordoned" ? { scheduling: "Cordoned" as const } : {}),
+      ...(row.scheduling === "draining" ? { scheduling: "Draining" as const } : {}),
     },
   };
 }
@@ -158,21 +164,41 @@ export function getNode(store: Store, name: string): NodeView | undefined {
   return row ? toView(row) : undefined;
 }
 
-/** Name, labels and phase of every node (or only the named one): what the planner places workers on. */
+/**
+ * Name, labels, phase and scheduling (cordon, drain) of every node (or only the named one): what
+ * the planner places workers on.
+ */
 export function nodesForPlanning(
   store: Store,
   only?: string,
-): { name: string; labels: Record<string, string>; phase: string }[] {
-  type Row = { name: string; labels: string; role: string; phase: string };
+): { name: string; labels: Record<string, string>; phase: string; scheduling: Scheduling }[] {
+  type Row = { name: string; labels: string; role: string; phase: string; scheduling: string };
+  const columns = "SELECT name, labels, role, phase, scheduling FROM nodes";
   const rows =
     only === undefined
-      ? store.db.query<Row, []>("SELECT name, labels, role, phase FROM nodes ORDER BY name").all()
-      : store.db.query<Row, [string]>("SELECT name, labels, role, phase FROM nodes WHERE name = ?").all(only);
+      ? store.db.query<Row, []>(`${columns} ORDER BY name`).all()
+      : store.db.query<Row, [string]>(`${columns} WHERE name = ?`).all(only);
   return rows.map((r) => ({
     name: r.name,
     labels: nodeLabels(JSON.parse(r.labels), roleOf(r.role)),
     phase: r.phase,
+    scheduling: isScheduling(r.scheduling) ? r.scheduling : "enabled",
   }));
+}
+
+/** Sets whether new nodeSelector workers go to a node: "missing" when it has not joined. */
+export function setNodeScheduling(
+  store: Store,
+  name: string,
+  scheduling: Scheduling,
+): "missing" | "changed" | "unchanged" {
+  const row = store.db
+    .query<{ scheduling: string }, [string]>("SELECT scheduling FROM nodes WHERE name = ?")
+    .get(name);
+  if (!row) return "missing";
+  if (row.scheduling === scheduling) return "unchanged";
+  store.db.query("UPDATE nodes SET scheduling = ? WHERE name = ?").run(scheduling, name);
+  return "changed";
 }
 
 /** A node's role (how it joined), or undefined when it has not joined. */

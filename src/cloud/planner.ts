@@ -4,7 +4,8 @@
 // Placement: a worker entry with `node: X` puts `replicas` workers on X, whatever X's phase (a
 // pinned worker waits for its node). A worker entry with `nodeSelector` puts `replicas` workers on
 // every node whose labels match, except nodes that are Lost. Worker indices count from 0 per
-// (service, node), in the order of the spec's worker entries.
+// (service, node), in the order of the spec's worker entries. A cordoned or draining node
+// (`unschedulable`) gets at most `selectorBudget` selector workers of a service (drain.ts).
 //
 // Limits: a node's plan must stay deliverable (one sync message) and bounded (services and workers
 // per node). A service goes onto a node whole (all its workers there) or not at all: one that
@@ -47,6 +48,8 @@ export interface PlannerNode {
   name: string;
   labels: Record<string, string>;
   phase: string;
+  /** Cordoned or draining: no new nodeSelector workers (pinned ones are placed as always). */
+  unschedulable?: boolean | undefined;
 }
 
 export interface PlanLimits {
@@ -70,6 +73,8 @@ export interface PlannerInput {
   placedBefore?: ((node: string) => ReadonlySet<string>) | undefined;
   /** Restarts requested for a worker (service, node, index); none: 0 for every worker. */
   restartOf?: ((service: string, node: string, index: number) => number) | undefined;
+  /** The selector workers an unschedulable node may run of a service; none: 0. */
+  selectorBudget?: ((service: string, node: string) => number) | undefined;
 }
 
 /** Which limit kept a service off a node. */
@@ -142,11 +147,20 @@ function candidatesFor(input: PlannerInput, node: PlannerNode): Candidate[] {
   for (const service of sorted) {
     const workers: PlannedService["workers"] = [];
     const configs = new Set<string>();
+    let selectorLeft = node.unschedulable
+      ? (input.selectorBudget?.(service.name, node.name) ?? 0)
+      : Number.POSITIVE_INFINITY;
     for (const entry of service.spec.workers) {
       if (!entryPlacesOn(entry, node)) continue;
+      let count = entry.replicas ?? 1;
+      if (entry.node === undefined) {
+        count = Math.min(count, selectorLeft);
+        selectorLeft -= count;
+      }
+      if (count === 0) continue;
       const template = input.resolveTemplate(service.spec, entry);
       for (const name of mountedConfigs(template)) configs.add(name);
-      for (let r = 0; r < (entry.replicas ?? 1); r++) {
+      for (let r = 0; r < count; r++) {
         const index = workers.length;
         const restart = input.restartOf?.(service.name, node.name, index) ?? 0;
         workers.push(restart > 0 ? { index, template, restart } : { index, template });

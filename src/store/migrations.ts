@@ -457,4 +457,16 @@ export const migrations: readonly Migration[] = [
       END;
     `,
   },
+  {
+    version: 14,
+    name: "node scheduling",
+    sql: `
+      -- CLOUD: whether the planner may put new nodeSelector workers on a node (levee ctl
+      -- cordon/uncordon/drain, src/cloud/drain.ts): 'enabled', 'cordoned' (no new ones,
+      -- the running ones stay) or 'draining' (its selector workers go once the other matching nodes'
+      -- are ready). Workers pinned by name (node: X) are placed whatever this says.
+      ALTER TABLE nodes ADD COLUMN scheduling TEXT NOT NULL DEFAULT 'enabled'
+        CHECK (scheduling IN ('enabled', 'cordoned', 'draining'));
+    `,
+  },
 ];

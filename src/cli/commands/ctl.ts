@@ -135,6 +135,28 @@ const SUBCOMMANDS: Record<string, Entry> = {
     flags: ["node", "worker", "namespace", "output"],
     run: lazy(async () => (await import("../ctl/restart.ts")).restart),
   },
+  cordon: {
+    usage: "cordon NODE",
+    summary:
+      "place no new nodeSelector workers on a node (its running workers stay); get nodes shows SchedulingDisabled",
+    flags: ["output"],
+    run: lazy(async () => (await import("../ctl/drain.ts")).cordon),
+  },
+  uncordon: {
+    usage: "uncordon NODE",
+    summary: "place nodeSelector workers on a cordoned or drained node again",
+    flags: ["output"],
+    run: lazy(async () => (await import("../ctl/drain.ts")).uncordon),
+  },
+  drain: {
+    usage: "drain NODE",
+    summary:
+      "cordon a node and move its nodeSelector workers to the other matching nodes (theirs ready first); says which workers are pinned to it by name and stay",
+    details:
+      "A worker leaves the node only once every other matching Ready node runs its workers of the service ready, so the service always has a ready worker; with no other matching node the workers are held where they are. Workers placed with node: NAME (and Dayu's, pinned by node name) stay. levee ctl uncordon NODE ends it.",
+    flags: ["output"],
+    run: lazy(async () => (await import("../ctl/drain.ts")).drain),
+  },
   schema: {
     usage: "schema KIND",
     summary: "print the JSON Schema of a manifest kind (no server needed)",

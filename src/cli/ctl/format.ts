@@ -39,6 +39,8 @@ export interface NodeLike {
     lastSeen?: string | null;
     addresses?: string[];
     plan?: { desiredRevision: number; appliedRevision: number };
+    /** Cordoned or Draining: shown as SchedulingDisabled after the phase, as kubectl does. */
+    scheduling?: string;
   };
 }
 
@@ -56,7 +58,7 @@ export function nodeRows(nodes: readonly NodeLike[], now: number): string[][] {
     const lastSeen = n.status?.lastSeen;
     return [
       n.metadata.name,
-      n.status?.phase ?? "Unknown",
+      `${n.status?.phase ?? "Unknown"}${n.status?.scheduling ? ",SchedulingDisabled" : ""}`,
       n.status?.addresses?.length ? n.status.addresses.join(",") : "<none>",
       plan ? `${plan.appliedRevision}/${plan.desiredRevision}` : "-",
       lastSeen ? `${age(lastSeen, now)} ago` : "never",

@@ -38,6 +38,7 @@ import { describeHealthRoutes, mountOpenApiRoute } from "./routes-openapi.ts";
 import { mountPlanKeyRoute } from "./routes-plan-key.ts";
 import { mountResourceRoutes, type ResourceHooks } from "./routes-resources.ts";
 import { mountRolloutRoutes } from "./routes-rollout.ts";
+import { mountSchedulingRoutes } from "./routes-scheduling.ts";
 import { mountTokenRoutes } from "./routes-tokens.ts";
 import { mountWorkerRestartRoute } from "./routes-worker-restart.ts";
 
@@ -133,6 +134,7 @@ export function cloudApiApp(deps: CloudApiDeps): Hono {
   mountResourceRoutes(routes, store, plane, admin, deps.hooks);
   mountRolloutRoutes(routes, store, plane, admin);
   mountWorkerRestartRoute(routes, store, plane, admin);
+  mountSchedulingRoutes(routes, plane, admin);
   mountBrokerRoutes(routes, store, deps.cloudMqttPassword, admin);
   if (deps.backup) mountBackupRoute(routes, { take: deps.backup, log, admin: adminToken });
   if (deps.metrics) {
