@@ -1,10 +1,3 @@
-// `levee cloud`: the global manager. It is a node too (local node runtime), plus: the admin token,
-// the MQTT broker (embedded, TLS with a certificate, or external with --mqtt-url, whose Mosquitto
-// files it can keep current), the sync link that keeps every node's plan right and tracks node
-// phases (Ready → Disconnected → Lost after the services' lostAfter), the control plane
-// (apply → plans) and the cloud API on --api-listen. It holds the mesh CA (node-ca.ts) that signs
-// every node's mesh certificate, its own included.
-import { randomBytes } from "node:crypto";
 import { renameSync, writeFileSync } from "node:fs";
 import { arch } from "node:os";
 import { join } from "node:path";
@@ -20,10 +13,8 @@ import { type LocalNode, startLocalNode } from "../node/local-node.ts";
 import { savePlanKey } from "../node/plan-key.ts";
 import { nodeStatus } from "../node/status-line.ts";
 import { mosquittoHasher } from "../protocol/mosquitto-password.ts";
-import type { ClientTls } from "../protocol/mqtt-session.ts";
 import { WATCH_TOPIC } from "../protocol/traffic.ts";
 import { RefusalError } from "../runtime/errors.ts";
-import type { Logger } from "../runtime/log.ts";
 import { type Server, serveHttp } from "../runtime/serve.ts";
 import { socketHandlers } from "../runtime/socket-upgrade.ts";
 import { versionInfo } from "../runtime/version.ts";
@@ -32,7 +23,7 @@ import { cloudApiApp } from "./api/app.ts";
 import { NodeCredentials } from "./api/node-auth.ts";
 import { ArtifactStore } from "./artifact-store.ts";
 import { takeBackup } from "./backup.ts";
-import { type EmbeddedBroker, safeUrl, startEmbeddedBroker } from "./broker.ts";
+import { reachable, startBroker } from "./broker-setup.ts";
 import { CatalogPublisher } from "./catalog/catalog-publisher.ts";
 import { localConfigSource } from "./config-content.ts";
 import { ControlPlane } from "./control-plane.ts";
@@ -42,13 +33,13 @@ import { EXEC_SOCKET_LIMITS, ExecSessions, execEvent } from "./exec-sessions.ts"
 import { CloudKubeAuth } from "./kube/cloud-auth.ts";
 import { CloudKube } from "./kube/cloud-kube.ts";
 import { type CloudLink, type PhaseChange, startCloudLink } from "./link/cloud-link.ts";
-import { createBrokerAuthority, nodeExists } from "./link/sync-store.ts";
+import { nodeExists } from "./link/sync-store.ts";
 import { LogStreams } from "./log-streams.ts";
 import { createLostAfterLookup } from "./lost-after.ts";
 import { CloudMetrics } from "./metrics/cloud-metrics.ts";
 import { ensureMetricsToken } from "./metrics/metrics-token.ts";
 import { startMosquittoFiles } from "./mosquitto-files.ts";
-import { certificateExpiresInMs, loadBrokerTls, loadCa } from "./mqtt-tls.ts";
+import { loadBrokerTls, loadCa } from "./mqtt-tls.ts";
 import { issueOwnMeshTls, loadOrCreateNodeCa, type NodeCa, ownedBy } from "./node-ca.ts";
 import { isRevoked, recordingNodeCa } from "./node-certificates.ts";
 import { joinNode } from "./node-registry.ts";
@@ -66,13 +57,6 @@ export interface CloudAgent extends LocalNode {
   meshTls: MeshTlsKeeper;
 }
 
-/** Where a client on this host reaches a listener bound to `host`. */
-function reachable(host: string): string {
-  if (host === "0.0.0.0") return "127.0.0.1";
-  if (host === "::") return "[::1]";
-  return host.includes(":") ? `[${host}]` : host;
-}
-
 export async function startCloud(config: CloudConfig): Promise<CloudAgent> {
   // Certificates first: a wrong file stops the cloud before it starts anything.
   const brokerTls =
@@ -87,43 +71,12 @@ export async function startCloud(config: CloudConfig): Promise<CloudAgent> {
   const nodeCa = recordingNodeCa(loadOrCreateNodeCa(config.dataDir), store);
   const adminToken = ensureAdminToken(config.dataDir);
 
-  // levee-cloud's MQTT password: kept so that an external broker's password file stays valid.
-  let cloudPassword = store.getMeta("cloud-mqtt-password");
-  if (!cloudPassword) {
-    cloudPassword = randomBytes(24).toString("base64url");
-    store.setMeta("cloud-mqtt-password", cloudPassword);
-  }
-
-  let brokerUrl: string;
-  let nodesMqttUrl: string;
-  /** What the cloud's own MQTT clients trust, and the CA that joining edges get. */
-  let tls: ClientTls | undefined;
-  let embeddedBroker: EmbeddedBroker | undefined;
-  if (config.mqttUrl) {
-    brokerUrl = config.mqttUrl;
-    const forNodes = new URL(config.mqttUrl);
-    forNodes.username = "";
-    forNodes.password = "";
-    nodesMqttUrl = forNodes.toString().replace(/\/$/, "");
-    if (externalCa) tls = { ca: externalCa };
-    log.info("using an external mqtt broker", { url: safeUrl(config.mqttUrl) });
-  } else {
-    if (brokerTls) {
-      warnIfExpiring(log, brokerTls.server.cert);
-      // The cloud checks the name edges will check: a certificate they would refuse fails here too.
-      tls = { ca: brokerTls.ca, expectName: config.advertiseAddress };
-    }
-    const broker = await startEmbeddedBroker(config.mqttListen, log.child({ component: "mqtt" }), {
-      tls: brokerTls?.server,
-    });
-    broker.setAuthority(createBrokerAuthority(store, cloudPassword));
-    embeddedBroker = broker;
-    lifecycle.add("broker", () => broker.close());
-    readiness.add("mqtt", () => broker.readiness());
-    const scheme = brokerTls ? "mqtts" : "mqtt";
-    brokerUrl = `${scheme}://${reachable(config.mqttListen.host)}:${config.mqttListen.port}`;
-    nodesMqttUrl = `${scheme}://${reachable(config.advertiseAddress)}:${config.mqttListen.port}`;
-  }
+  const { cloudPassword, brokerUrl, nodesMqttUrl, tls, embeddedBroker } = await startBroker(
+    config,
+    node,
+    brokerTls,
+    externalCa,
+  );
 
   // The sync link first: the parts it calls back (phase events, log streams, the catalog, the
   // control plane) are made right after it and take it as their way out. It calls back only on
@@ -408,13 +361,6 @@ function phaseMessage(change: PhaseChange, lostAfterMs: (node: string) => number
   const ms = lostAfterMs(change.node);
   const after = ms === null ? "" : ` for ${formatDuration(ms)} (the smallest lostAfter of its services)`;
   return `${base}: disconnected${after}; its nodeSelector workers may be placed elsewhere, pinned ones stay`;
-}
-
-function warnIfExpiring(log: Logger, certPem: string): void {
-  const ms = certificateExpiresInMs(certPem, Date.now());
-  if (ms < 0) log.error("the mqtt tls certificate has expired: edges will refuse the broker", {});
-  else if (ms < 14 * 24 * 3600_000)
-    log.warn("the mqtt tls certificate expires soon", { days: Math.floor(ms / (24 * 3600_000)) });
 }
 
 /** <data-dir>/api.url tells `levee ctl` on this host where the API is. */
