@@ -144,6 +144,11 @@ export class Supervisor extends EventEmitter<{ change: [WorkerSnapshot] }> {
     const record = controller.state;
     if (record.driver === "exec")
       return readWorkerLog(workerLogDir(this.options.dataDir, service, index), options);
+    if (options.previous)
+      return {
+        status: 404,
+        error: `worker ${service}/${index} is a container: the run before the last restart is not kept (its container is removed when the next one starts)`,
+      };
     const containerId = controller.lastContainerId;
     const driver = this.driver("container");
     if (!containerId || !driver.logs) {

@@ -108,7 +108,8 @@ export class ContainerDriver implements Driver {
   /** The output of an instance's container (running or stopped, until it is removed). */
   logs(ref: InstanceRef, options: LogReadOptions = {}): AsyncIterable<Uint8Array> {
     if (!ref.containerId) throw new Error(`worker ${ref.key.service}/${ref.key.index} has no container id`);
-    const docker: DockerLogOptions = { tail: options.tail, follow: options.follow, signal: options.signal };
+    const { tail, follow, since, timestamps, signal } = options;
+    const docker: DockerLogOptions = { tail, follow, since, timestamps, signal };
     return this.client.logs(ref.containerId, docker);
   }
 
