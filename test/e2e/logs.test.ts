@@ -102,7 +102,7 @@ describe("levee ctl logs", () => {
   );
 
   test(
-    "errors: no such worker (404 from the edge), no such node, missing --node",
+    "errors: no such worker (404 from the edge), no such node; no --node reads every worker",
     step(async () => {
       const missing = await ctl("logs", "echo", "--node", "edge1", "--worker", "7");
       expect(missing.code).toBe(1);
@@ -111,9 +111,12 @@ describe("levee ctl logs", () => {
       const unknown = await ctl("logs", "echo", "--node", "nowhere");
       expect(unknown.code).toBe(1);
       expect(unknown.stderr).toBe('levee ctl logs: node "nowhere" not found\n');
-      const usage = await ctl("logs", "echo");
-      expect(usage.code).toBe(2);
-      expect(usage.stderr).toContain("missing --node NODE");
+      // Without --node: every worker of the service, prefixed (logs-options.test.ts).
+      const all = await ctl("logs", "echo");
+      expect(all).toMatchObject({ code: 0, stderr: "" });
+      expect(all.stdout).toBe(
+        "[edge1/0] old 1\n[edge1/0] old 2\n[edge1/0] new 1\n[edge1/0] new 2\n[edge1/0] new 3\n",
+      );
     }),
     20_000,
   );
