@@ -171,7 +171,7 @@ async function allWorkers(
   try {
     const sources: LogSource[] = workers.map(({ node, index }) => ({
       prefix: workerPrefix(node, index),
-      body: workerStream(client, logsPath(qualified, { ...options, node, worker: index }), abort.signal),
+      body: workerStream(client, qualified, { ...options, node, worker: index }, abort.signal),
     }));
     const merged = await mergeLogStreams(sources, async (bytes) => {
       const ok = await writeOut(bytes);
@@ -188,13 +188,13 @@ async function allWorkers(
 }
 
 /** One worker's log as chunks; an error from the cloud or a broken stream is thrown. */
-async function* workerStream(client: ApiClient, path: string, signal: AbortSignal) {
+async function* workerStream(client: ApiClient, qualified: string, options: LogOptions, signal: AbortSignal) {
   const answered = new AbortController();
   const timer = setTimeout(() => answered.abort(), ANSWER_TIMEOUT_MS);
   const both = AbortSignal.any([signal, answered.signal]);
   let res: Response;
   try {
-    res = await client.stream(path, both);
+    res = await client.stream(logsPath(qualified, options), both);
   } catch (err) {
     if (signal.aborted) return;
     if (answered.signal.aborted) throw new Error(`no answer within ${ANSWER_TIMEOUT_MS / 1000} s`);
