@@ -104,6 +104,26 @@ export async function logs(ctx: CtlContext): Promise<number> {
     const workers = await serviceWorkers(client, service, ctx.options.namespace);
     return allWorkers(client, qualified, workers, options);
   }
+  return withInterrupt(async (abort, interrupted) => {
+    try {
+      for await (const chunk of workerStream(client, qualified, options, abort.signal)) {
+        if (!(await writeOut(chunk))) {
+          abort.abort(); // stdout is gone (e.g. | head): stop quietly
+          return 0;
+        }
+      }
+      return 0;
+    } catch (err) {
+      if (interrupted()) return 0;
+      throw err instanceof CtlFailure ? err : new CtlFailure(oneLine(describeError(err)));
+    }
+  });
+}
+
+/** Runs `run` with an abort that SIGINT and SIGTERM fire (`interrupted()` says whether they did). */
+async function withInterrupt<T>(
+  run: (abort: AbortController, interrupted: () => boolean) => Promise<T>,
+): Promise<T> {
   const abort = new AbortController();
   let interrupted = false;
   const onSignal = () => {
@@ -112,37 +132,8 @@ export async function logs(ctx: CtlContext): Promise<number> {
   };
   process.once("SIGINT", onSignal);
   process.once("SIGTERM", onSignal);
-  const answerTimer = setTimeout(() => abort.abort(), ANSWER_TIMEOUT_MS);
   try {
-    let res: Response;
-    try {
-      res = await client.stream(logsPath(qualified, options), abort.signal);
-    } catch (err) {
-      if (interrupted) return 0;
-      if (err instanceof CtlFailure && abort.signal.aborted)
-        throw new CtlFailure(
-          `no answer from the cloud at ${client.server} within ${ANSWER_TIMEOUT_MS / 1000} s`,
-        );
-      throw err;
-    } finally {
-      clearTimeout(answerTimer);
-    }
-    if (!res.body) return 0;
-    const reader = res.body.getReader();
-    for (;;) {
-      let next: Awaited<ReturnType<typeof reader.read>>;
-      try {
-        next = await reader.read();
-      } catch (err) {
-        if (interrupted) return 0;
-        throw new CtlFailure(`the log stream broke off: ${oneLine(describeError(err))}`);
-      }
-      if (next.done) return 0;
-      if (!(await writeOut(next.value))) {
-        abort.abort(); // stdout is gone (e.g. | head): stop quietly
-        return 0;
-      }
-    }
+    return await run(abort, () => interrupted);
   } finally {
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);
@@ -160,15 +151,7 @@ async function allWorkers(
     throw new CtlFailure(
       `service ${qualified} has no workers on any node (levee ctl get workers ${qualified})`,
     );
-  const abort = new AbortController();
-  let interrupted = false;
-  const onSignal = () => {
-    interrupted = true;
-    abort.abort();
-  };
-  process.once("SIGINT", onSignal);
-  process.once("SIGTERM", onSignal);
-  try {
+  return withInterrupt(async (abort, interrupted) => {
     const sources: LogSource[] = workers.map(({ node, index }) => ({
       prefix: workerPrefix(node, index),
       body: workerStream(client, qualified, { ...options, node, worker: index }, abort.signal),
@@ -178,13 +161,10 @@ async function allWorkers(
       if (!ok) abort.abort(); // stdout is gone: stop every stream
       return ok;
     });
-    if (interrupted || !merged.written) return 0;
+    if (interrupted() || !merged.written) return 0;
     for (const failure of merged.failures) process.stderr.write(`levee ctl logs: ${oneLine(failure)}\n`);
     return merged.failures.length > 0 ? 1 : 0;
-  } finally {
-    process.off("SIGINT", onSignal);
-    process.off("SIGTERM", onSignal);
-  }
+  });
 }
 
 /** One worker's log as chunks; an error from the cloud or a broken stream is thrown. */
@@ -197,7 +177,10 @@ async function* workerStream(client: ApiClient, qualified: string, options: LogO
     res = await client.stream(logsPath(qualified, options), both);
   } catch (err) {
     if (signal.aborted) return;
-    if (answered.signal.aborted) throw new Error(`no answer within ${ANSWER_TIMEOUT_MS / 1000} s`);
+    if (answered.signal.aborted)
+      throw new CtlFailure(
+        `no answer from the cloud at ${client.server} within ${ANSWER_TIMEOUT_MS / 1000} s`,
+      );
     throw err;
   } finally {
     clearTimeout(timer);
@@ -211,7 +194,7 @@ async function* workerStream(client: ApiClient, qualified: string, options: LogO
         next = await reader.read();
       } catch (err) {
         if (signal.aborted) return;
-        throw new Error(`the log stream broke off: ${describeError(err)}`);
+        throw new CtlFailure(`the log stream broke off: ${oneLine(describeError(err))}`);
       }
       if (next.done) return;
       yield next.value;

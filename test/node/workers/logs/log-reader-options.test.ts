@@ -6,13 +6,27 @@ import { describe, expect, test } from "bun:test";
 import { appendFileSync, existsSync, readFileSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { archiveInstanceLog, rotate } from "../../../../src/node/workers/logs/log-files.ts";
-import { firstFileSince, readWorkerLog } from "../../../../src/node/workers/logs/log-reader.ts";
+import {
+  firstFileSince,
+  type ReadWorkerLogOptions,
+  readWorkerLog,
+} from "../../../../src/node/workers/logs/log-reader.ts";
 import { makeTempDir } from "../../../harness/cluster.ts";
+import { collect } from "./collect.ts";
 
-async function collect(iterable: AsyncIterable<Uint8Array>): Promise<string> {
-  const parts: Buffer[] = [];
-  for await (const chunk of iterable) parts.push(Buffer.from(chunk));
-  return Buffer.concat(parts).toString("utf8");
+/** Follows `dir` with `options`; returns the first chunk after `line` is appended, and when. */
+async function firstFollowed(dir: string, options: ReadWorkerLogOptions, line: string) {
+  const abort = new AbortController();
+  const iterator = readWorkerLog(dir, { ...options, follow: true, pollMs: 10, signal: abort.signal })[
+    Symbol.asyncIterator
+  ]();
+  const next = iterator.next();
+  await Bun.sleep(50); // the reader has taken its snapshot of the files
+  const appended = Date.now();
+  appendFileSync(join(dir, "current.log"), line);
+  const text = Buffer.from((await next).value ?? []).toString();
+  abort.abort();
+  return { text, appended };
 }
 
 const T1 = new Date("2026-05-01T10:00:00.000Z");
@@ -53,20 +67,8 @@ describe("exec worker logs: since, timestamps, previous", () => {
   });
 
   test("since later than every file: a follower gets only what is written next", async () => {
-    const dir = dated();
-    const abort = new AbortController();
-    const iterator = readWorkerLog(dir, {
-      since: new Date("2026-05-02T00:00:00Z"),
-      follow: true,
-      pollMs: 10,
-      signal: abort.signal,
-    })[Symbol.asyncIterator]();
-    const next = iterator.next();
-    await Bun.sleep(50); // the reader has taken its snapshot of the files
-    appendFileSync(join(dir, "current.log"), "c3\n");
-    const first = await next;
-    abort.abort();
-    expect(Buffer.from(first.value ?? []).toString()).toBe("c3\n");
+    const { text } = await firstFollowed(dated(), { since: new Date("2026-05-02T00:00:00Z") }, "c3\n");
+    expect(text).toBe("c3\n");
   });
 
   test("timestamps: history lines carry their file's last-write time", async () => {
@@ -77,21 +79,11 @@ describe("exec worker logs: since, timestamps, previous", () => {
   });
 
   test("timestamps: followed lines carry the time they were read", async () => {
-    const dir = dated();
-    const abort = new AbortController();
-    const iterator = readWorkerLog(dir, {
-      tail: 0,
-      follow: true,
-      timestamps: true,
-      pollMs: 10,
-      signal: abort.signal,
-    })[Symbol.asyncIterator]();
-    const next = iterator.next();
-    await Bun.sleep(50); // the reader has taken its snapshot of the files
-    const before = Date.now();
-    appendFileSync(join(dir, "current.log"), "late\n");
-    const line = Buffer.from((await next).value ?? []).toString();
-    abort.abort();
+    const { text: line, appended: before } = await firstFollowed(
+      dated(),
+      { tail: 0, timestamps: true },
+      "late\n",
+    );
     const [time, rest] = line.split(" ");
     expect(rest).toBe("late\n");
     expect(Date.parse(time ?? "")).toBeGreaterThanOrEqual(before - 5);
