@@ -9,7 +9,7 @@ import type { Template } from "../../manifest/template.ts";
 import type { DesiredWorker } from "./desired.ts";
 import type { Driver, Instance } from "./drivers/driver.ts";
 import { instancePrefix } from "./drivers/exec-driver.ts";
-import { archiveInstanceLog, CURRENT_LOG, workerLogDir } from "./logs/log-files.ts";
+import { CURRENT_LOG, workerLogDir } from "./logs/log-files.ts";
 import { type PrestartStep, runPrestart } from "./prestart/prestart-step.ts";
 import { workerDir } from "./worker-dirs.ts";
 import type { WorkerState } from "./worker-state.ts";
@@ -63,15 +63,12 @@ export async function launchInstance(
     port: launch.port ?? null,
   });
   state.phase("starting", "starting", { ready: false });
-  const logDir = workerLogDir(deps.dataDir, desired.service, desired.index);
-  // The run before this one stays readable (levee ctl logs --previous); this one starts empty.
-  if (template.driver === "exec") await archiveInstanceLog(logDir);
   const started = await deps.driver(template.driver).start({
     key: { node: deps.node, service: desired.service, index: desired.index, instance },
     template,
     env: launch.env,
     workerDir: dir,
-    logFile: join(logDir, CURRENT_LOG),
+    logFile: join(workerLogDir(deps.dataDir, desired.service, desired.index), CURRENT_LOG),
     mounts: launch.mounts,
     serviceAccountDir: launch.serviceAccountDir,
     port: launch.port,

@@ -17,8 +17,16 @@
 // what `levee ctl logs --since` goes by for exec workers (log-reader.ts). When a new instance of
 // the worker starts, its predecessor's files (current.log and its rotations) become previous.log
 // (and previous.log.<n>), replacing the ones before: `levee ctl logs --previous`.
-import { closeSync, constants as fsConstants, mkdirSync, openSync } from "node:fs";
-import { open, readdir, rename, rm, stat, truncate, utimes } from "node:fs/promises";
+import {
+  closeSync,
+  constants as fsConstants,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+} from "node:fs";
+import { open, rename, rm, stat, truncate, utimes } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import type { Logger } from "../../../runtime/log.ts";
 
@@ -59,19 +67,19 @@ export function rotationOf(name: string, base = CURRENT_LOG): number | undefined
  * the new instance starts an empty current.log. Only the started instance writes the new file
  * (the one before has exited), so renames are safe; nothing there is fine (a first start).
  */
-export async function archiveInstanceLog(logDir: string): Promise<void> {
+export function archiveInstanceLog(logDir: string): void {
   let names: string[];
   try {
-    names = await readdir(logDir);
+    names = readdirSync(logDir);
   } catch {
     return;
   }
   const current = names.filter((name) => rotationOf(name) !== undefined);
   if (current.length === 0) return;
   for (const name of names)
-    if (rotationOf(name, PREVIOUS_LOG) !== undefined) await rm(join(logDir, name), { force: true });
+    if (rotationOf(name, PREVIOUS_LOG) !== undefined) rmSync(join(logDir, name), { force: true });
   for (const name of current)
-    await rename(join(logDir, name), join(logDir, logFileName(rotationOf(name) ?? 0, PREVIOUS_LOG)));
+    renameSync(join(logDir, name), join(logDir, logFileName(rotationOf(name) ?? 0, PREVIOUS_LOG)));
 }
 
 /** The rotated files, newest first: current.log.1 … current.log.<keep>. */

@@ -102,7 +102,7 @@ describe("exec worker logs: since, timestamps, previous", () => {
     const dir = dated();
     writeFileSync(join(dir, "previous.log"), "older run\n");
     writeFileSync(join(dir, "previous.log.4"), "older rotation\n");
-    await archiveInstanceLog(dir);
+    archiveInstanceLog(dir);
     expect(existsSync(join(dir, "current.log"))).toBe(false);
     expect(existsSync(join(dir, "previous.log.4"))).toBe(false);
     expect(readFileSync(join(dir, "previous.log"), "utf8")).toBe("c1\nc2\n");
@@ -115,6 +115,6 @@ describe("exec worker logs: since, timestamps, previous", () => {
     expect(previous).toBe("a1\na2\nb1\nc1\nc2\n");
     expect(await collect(readWorkerLog(dir, { previous: true, tail: 1 }))).toBe("c2\n");
     // Nothing to archive (a first start) is fine, and keeps the previous run.
-    await archiveInstanceLog(makeTempDir());
+    archiveInstanceLog(makeTempDir());
   });
 });
