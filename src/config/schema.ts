@@ -460,7 +460,7 @@ export const optionsSchema = z.object({
   }),
   previous: opt(booleanish.default(false), {
     scopes: ["ctl"],
-    description: "logs: the run before the last restart (-p; exec workers)",
+    description: "logs: the run before the last restart (-p)",
     short: "p",
     flagOnly: true,
   }),

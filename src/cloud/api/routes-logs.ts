@@ -66,7 +66,7 @@ export const logQuerySchema = z.object({
   timestamps: flag
     .default(false)
     .describe("1: each line begins with its time (RFC 3339); exec workers: see the README"),
-  previous: flag.default(false).describe("1: the run before the last restart (exec workers; never followed)"),
+  previous: flag.default(false).describe("1: the run before the last restart (never followed)"),
 });
 
 const TAG = "workers";
