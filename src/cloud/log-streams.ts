@@ -28,6 +28,11 @@ export interface LogStreamRequest {
   index: number;
   tail: number | null;
   follow: boolean;
+  /** Only what was written at or after this time (RFC 3339). */
+  since?: string | undefined;
+  timestamps?: boolean | undefined;
+  /** The run before the last restart. */
+  previous?: boolean | undefined;
 }
 
 /** What the client gets: the node's stream, or an error with the HTTP status to answer. */
@@ -73,7 +78,15 @@ export class LogStreams {
    * 503 not connected to the broker, 504 no answer in time). `signal`: the client went away.
    */
   request(what: LogStreamRequest, signal?: AbortSignal): Promise<LogAnswer> {
-    return this.ask(what.node, newLogRequest({ ...what, id: newStreamId() }), signal);
+    const { since, timestamps, previous, ...always } = what;
+    const request = newLogRequest({
+      ...always,
+      ...(since !== undefined ? { since } : {}),
+      ...(timestamps ? { timestamps } : {}),
+      ...(previous ? { previous } : {}),
+      id: newStreamId(),
+    });
+    return this.ask(what.node, request, signal);
   }
 
   /** Asks the node for its agent's Prometheus metrics; the answer's body is their text. */

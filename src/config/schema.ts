@@ -446,6 +446,30 @@ export const optionsSchema = z.object({
     defaultText: "every line kept (the current file and its rotations)",
     flagOnly: true,
   }),
+  since: opt(z.string().min(1).optional(), {
+    scopes: ["ctl"],
+    description:
+      "logs: only what was written since then: a duration (30s, 5m, 1h30m, 2d) or an RFC 3339 time (exec workers: whole log files)",
+    placeholder: "DURATION|TIME",
+    flagOnly: true,
+  }),
+  timestamps: opt(booleanish.default(false), {
+    scopes: ["ctl"],
+    description: "logs: each line begins with its time (RFC 3339; exec workers: see the README)",
+    flagOnly: true,
+  }),
+  previous: opt(booleanish.default(false), {
+    scopes: ["ctl"],
+    description: "logs: the run before the last restart (-p)",
+    short: "p",
+    flagOnly: true,
+  }),
+  all: opt(booleanish.default(false), {
+    scopes: ["ctl"],
+    description:
+      "logs: every worker of the service, each line prefixed [node/index] (the default without --node)",
+    flagOnly: true,
+  }),
   mode: opt(z.enum(["cloud", "edge"], { error: "expected cloud or edge" }), {
     scopes: ["install"],
     description: "which agent to install: cloud or edge",

@@ -49,6 +49,13 @@ export const logRequestSchema = z.object({
   /** Only the last N lines; null: everything kept. */
   tail: z.number().int().min(0).nullable(),
   follow: z.boolean(),
+  // Optional within v1: a node that predates them ignores them (and sends everything, untimed).
+  /** Only what was written at or after this time (RFC 3339); absent: everything kept. */
+  since: z.iso.datetime({ offset: true }).optional(),
+  /** Each line begins with its time (RFC 3339) and a space. */
+  timestamps: z.boolean().optional(),
+  /** The instance before the current one (the run before the last restart); never followed. */
+  previous: z.boolean().optional(),
 });
 
 export type LogRequest = z.infer<typeof logRequestSchema>;

@@ -55,3 +55,21 @@ describe("ctl logs arguments", () => {
     expect(two.stderr).toContain('unexpected argument "b"');
   });
 });
+
+describe("ctl logs options", () => {
+  test("since, timestamps and previous travel in the request path", () => {
+    expect(logsPath("echo", { node: "e", since: "5m", timestamps: true, previous: true })).toBe(
+      "/logs/echo?node=e&worker=0&since=5m&timestamps=1&previous=1",
+    );
+  });
+
+  test("a bad --since and --all with --node are usage errors (exit 2), before any request", async () => {
+    const server = ["--server", "http://127.0.0.1:9"];
+    const since = await runLevee(["ctl", "logs", "echo", "--node", "e", "--since", "yesterday", ...server]);
+    expect(since.code).toBe(2);
+    expect(since.stderr).toContain("--since");
+    const all = await runLevee(["ctl", "logs", "echo", "--node", "e", "--all", ...server]);
+    expect(all.code).toBe(2);
+    expect(all.stderr).toContain("--all");
+  });
+});

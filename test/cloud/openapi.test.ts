@@ -159,8 +159,12 @@ describe("schemas come from the routes' zod schemas", () => {
       ["worker", "query", false],
       ["tail", "query", false],
       ["follow", "query", false],
+      ["since", "query", false],
+      ["timestamps", "query", false],
+      ["previous", "query", false],
     ]);
     expect(params.find((p) => p.name === "follow")?.description).toContain("keep the answer open");
+    expect(params.find((p) => p.name === "since")?.description).toContain("RFC 3339");
   });
 
   test("apply takes a manifest of any kind, as the kinds' schemas say", async () => {

@@ -3,6 +3,9 @@
 // `levee ctl get workers` showing them ready, the same containers after a kill -9 of the agent,
 // a command health check run inside the container, and a missing image failing only its worker.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { workerLogDir } from "../../src/node/workers/logs/log-files.ts";
 import { applyManifest, type Cluster, runLevee, waitUntil, withCluster } from "../harness/cluster.ts";
 import { dockerSkipReason, ensureDocker, removeLeveeContainers, type TestDocker } from "../harness/docker.ts";
 
@@ -123,6 +126,22 @@ describe.skipIf(skip !== undefined)("container workers", () => {
       const after = await agentWorkers(c);
       expect(after.map((w) => w.containerId).sort()).toEqual(workers.map((w) => w.containerId).sort());
       expect(after.every((w) => w.restarts === 0)).toBe(true);
+
+      // levee ctl restart replaces worker 0's container; the agent keeps the removed one's log
+      // (levee ctl logs --previous).
+      const cloudArgs = ["--data-dir", c.cloud.dataDir];
+      const restarted = await runLevee(["ctl", "restart", "web", "--node", "edge1", ...cloudArgs]);
+      expect(restarted.code).toBe(0);
+      const old0 = after.find((w) => w.index === 0)?.containerId;
+      await waitUntil("worker 0 in a new container", async () => {
+        const w0 = (await agentWorkers(c)).find((w) => w.index === 0);
+        return w0?.ready === true && w0.containerId !== old0;
+      });
+      const kept = join(workerLogDir(edge.dataDir, "web", 0), "previous.log");
+      expect(existsSync(kept)).toBe(true);
+      const previous = await runLevee(["ctl", "logs", "web", "--node", "edge1", "--previous", ...cloudArgs]);
+      expect(previous).toMatchObject({ code: 0, stderr: "" });
+      expect(previous.stdout).toBe(readFileSync(kept, "utf8").replace(/^\S+ /gm, ""));
 
       await applyManifest(c, web("levee-test/no-such-image:0"));
       await waitUntil("failed naming the image", async () => {

@@ -7,7 +7,7 @@
 import { Database } from "bun:sqlite";
 import { expect, test } from "bun:test";
 import { existsSync, readFileSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { identifyWorkerToken } from "../../src/node/kube-access/worker-tokens.ts";
 import { mountNamespaceProblem } from "../../src/node/workers/drivers/mount-namespace.ts";
 import { applyManifest, type Cluster, waitUntil, withCluster } from "../harness/cluster.ts";
@@ -49,8 +49,10 @@ async function worker(edge: Cluster["edges"][0]): Promise<AgentWorker | undefine
 
 /** The tokens the worker printed so far, in order. */
 function printedTokens(logFile: string): string[] {
-  if (!existsSync(logFile)) return [];
-  return [...readFileSync(logFile, "utf8").matchAll(/^token=(\S+)$/gm)].map((m) => m[1] as string);
+  // A restarted worker's run before is in previous.log (levee ctl logs --previous).
+  const files = [join(dirname(logFile), "previous.log"), logFile].filter((f) => existsSync(f));
+  const text = files.map((f) => readFileSync(f, "utf8")).join("");
+  return [...text.matchAll(/^token=(\S+)$/gm)].map((m) => m[1] as string);
 }
 
 test("a worker's token identifies it while it runs, and no longer once it restarted", async () => {

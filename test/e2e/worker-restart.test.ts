@@ -86,7 +86,9 @@ describe("levee ctl restart", () => {
       let now = await newProcess(edge.agentUrl, 1, first1 as number, 5_000);
       expect(now[0]).toBe(first0 as number);
       expect(onHost(c)).toEqual([...now].sort() as number[]);
-      const log = readFileSync(join(edge.dataDir, "workers", KEY, "1", "logs", "current.log"), "utf8");
+      // The run before the restart is kept apart (levee ctl logs --previous).
+      const logs = join(edge.dataDir, "workers", KEY, "1", "logs");
+      const log = ["previous.log", "current.log"].map((f) => readFileSync(join(logs, f), "utf8")).join("");
       expect(log.match(/^started \d+$/gm)).toEqual([`started ${first1}`, `started ${now[1]}`]);
 
       const missing = await restart(c, 5);

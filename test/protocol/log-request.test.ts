@@ -35,6 +35,22 @@ describe("log request", () => {
     expect(decoded.ok ? "" : decoded.reason).toStartWith("bad schema: type");
   });
 
+  test("since, timestamps and previous are optional within v1; a since that is no time is refused", () => {
+    const fields = { node: "edge1", service: "echo", index: 0, tail: null, follow: false };
+    const plain = newLogRequest(fields);
+    expect(decodeLogRequest("edge1", encodeLogRequest(plain))).toEqual({ ok: true, request: plain });
+    const full = newLogRequest({
+      ...fields,
+      since: "2026-05-01T10:00:00.000Z",
+      timestamps: true,
+      previous: true,
+    });
+    expect(decodeLogRequest("edge1", encodeLogRequest(full))).toEqual({ ok: true, request: full });
+    const bad = Buffer.from(JSON.stringify({ ...plain, since: "10m" }));
+    const decoded = decodeLogRequest("edge1", bad);
+    expect(decoded.ok ? "" : decoded.reason).toStartWith("bad schema: since");
+  });
+
   test("round trip, with a fresh random stream id", () => {
     const request = newLogRequest({ node: "edge1", service: "echo", index: 2, tail: null, follow: true });
     expect(isStreamId(request.id)).toBe(true);

@@ -117,9 +117,11 @@ const SUBCOMMANDS: Record<string, Entry> = {
     run: lazy(async () => (await import("../ctl/artifact.ts")).artifact),
   },
   logs: {
-    usage: "logs SERVICE --node NODE [--worker I] [-f] [--tail N]",
-    summary: "a worker's output, streamed from its node (-f: follow until Ctrl-C)",
-    flags: ["node", "worker", "follow", "tail", "namespace"],
+    usage:
+      "logs SERVICE [--node NODE [--worker I] | --all] [-f] [--tail N] [--since D|T] [--timestamps] [-p]",
+    summary:
+      "a worker's output, streamed from its node (-f: follow until Ctrl-C); without --node every worker's, prefixed [node/index]",
+    flags: ["node", "worker", "follow", "tail", "since", "timestamps", "previous", "all", "namespace"],
     run: logs,
   },
   exec: {

@@ -1,6 +1,7 @@
 // /api/v1/logs: a worker's log streamed from its node through the cloud (`levee ctl logs`;
 // docs/PROTOCOL.md, "Logs"; the relaying is in src/cloud/log-streams.ts).
-//   GET  /logs/SERVICE?node=N[&worker=I][&tail=N][&follow=1]   admin: the log as text/plain
+//   GET  /logs/SERVICE?node=N[&worker=I][&tail=N][&follow=1][&since=T][&timestamps=1][&previous=1]
+//                                                              admin: the log as text/plain
 //   POST /logs/streams/ID                                      node: the log, as a streaming body
 //   POST /logs/streams/ID/error   {status, error}              node: there is no such log
 // Nodes authenticate with HTTP Basic and their MQTT credentials (node-auth.ts). No route here has
@@ -11,6 +12,7 @@ import type { Context, MiddlewareHandler } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { z } from "zod";
 import { isStreamId, logStreamErrorSchema } from "../../protocol/log-request.ts";
+import { parseSince } from "../../protocol/log-since.ts";
 import { isNodeName } from "../../protocol/topics.ts";
 import type { Logger } from "../../runtime/log.ts";
 import type { Store } from "../../store/store.ts";
@@ -48,6 +50,23 @@ export const logQuerySchema = z.object({
   worker: count("a worker index").default(0).describe("the worker's index on the node"),
   tail: count("a number of lines").optional().describe("only the last N lines"),
   follow: flag.default(false).describe("1: keep the answer open and send new lines as they come"),
+  since: z
+    .string()
+    .max(64)
+    .transform((text, ctx) => {
+      const parsed = parseSince(text);
+      if (parsed.ok) return parsed.time.toISOString();
+      ctx.addIssue({ code: "custom", message: parsed.error });
+      return z.NEVER;
+    })
+    .optional()
+    .describe(
+      "only what was written since then: a duration back from now (30s, 5m, 1h30m) or an RFC 3339 time; exec workers: by log file",
+    ),
+  timestamps: flag
+    .default(false)
+    .describe("1: each line begins with its time (RFC 3339); exec workers: see the README"),
+  previous: flag.default(false).describe("1: the run before the last restart (never followed)"),
 });
 
 const TAG = "workers";
@@ -131,7 +150,7 @@ export function mountLogRoutes(api: ApiRoutes, deps: LogRouteDeps): void {
 }
 
 /**
- * GET .../:service?node=N[&worker=I][&tail=N][&follow=1]: the worker's log as text/plain, relayed
+ * GET .../:service?node=N[&worker=I][&tail=N][&follow=1][&since=T][&timestamps=1][&previous=1]: the worker's log as text/plain, relayed
  * from its node. The caller has checked who asks (the admin here; a dashboard session for the
  * dashboard's log view).
  */
@@ -139,10 +158,10 @@ export async function readWorkerLog(c: Context, streams: LogStreams, store: Stor
   const request = readWorkerRequest(c, store, logQuerySchema, "log", "its logs cannot be read now");
   if (!request.ok) return request.response;
   const { service } = request;
-  const { node: name, worker, tail, follow } = request.query;
+  const { node: name, worker, tail, follow, since, timestamps, previous } = request.query;
   keepOpen(c);
   const answer = await streams.request(
-    { node: name, service, index: worker, tail: tail ?? null, follow },
+    { node: name, service, index: worker, tail: tail ?? null, follow, since, timestamps, previous },
     c.req.raw.signal,
   );
   if (!answer.ok) return apiError(c, relayable(answer.status), answer.error);

@@ -5,6 +5,7 @@
 // Registered with the lifecycle so that shutting the agent down detaches from the workers (they
 // keep running).
 
+import { join } from "node:path";
 import type { HostPort } from "../../runtime/host-port.ts";
 import { ArtifactCache, type ArtifactCacheOptions } from "../artifacts/artifact-cache.ts";
 import { ConfigContent } from "../configs/config-content.ts";
@@ -14,7 +15,7 @@ import type { StatusOutbox } from "../link/status-outbox.ts";
 import type { LocalNode } from "../local-node.ts";
 import { ContainerDriver } from "./drivers/container-driver.ts";
 import { ExecDriver } from "./drivers/exec-driver.ts";
-import { LogRotator } from "./logs/log-files.ts";
+import { LogRotator, PREVIOUS_LOG, workerLogDir } from "./logs/log-files.ts";
 import { defaultRegistryPath, PortRegistry } from "./prestart/port-registry.ts";
 import { Supervisor } from "./supervisor.ts";
 
@@ -60,7 +61,11 @@ export function startSupervisor(
       exec: new ExecDriver(process.env, {
         warn: (message, fields) => log.child({ component: "supervisor" }).warn(message, fields),
       }),
-      container: () => new ContainerDriver({ socket: config.dockerSocket }),
+      container: () =>
+        new ContainerDriver({
+          socket: config.dockerSocket,
+          previousLog: (key) => join(workerLogDir(config.dataDir, key.service, key.index), PREVIOUS_LOG),
+        }),
     },
     ports,
     rotator,

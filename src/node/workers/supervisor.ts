@@ -19,6 +19,7 @@ import { type AttachResult, attachWorker } from "./exec/worker-attach.ts";
 import { type LogRotator, workerLogDir } from "./logs/log-files.ts";
 import { readWorkerLog } from "./logs/log-reader.ts";
 import type { LogSource } from "./logs/log-server.ts";
+import { readKeptContainerLog } from "./logs/timed-lines.ts";
 import type { ArtifactSource } from "./prestart/mount-resolver.ts";
 import type { PortRegistry } from "./prestart/port-registry.ts";
 import { WorkerController } from "./worker-controller.ts";
@@ -135,15 +136,17 @@ export class Supervisor extends EventEmitter<{ change: [WorkerSnapshot] }> {
 
   /**
    * A worker's output for `levee ctl logs`: exec workers from their rotated files, containers from
-   * Docker (the current container; an exited one until the worker starts again).
+   * Docker (the current container; an exited one until the worker starts again; --previous: the
+   * log kept when the container before was removed).
    */
   openLog(service: string, index: number, options: LogReadOptions): LogSource {
     const controller = this.controllers.get(workerKey(service, index));
     if (!controller)
       return { status: 404, error: `node ${this.options.node} has no worker ${service}/${index}` };
     const record = controller.state;
-    if (record.driver === "exec")
-      return readWorkerLog(workerLogDir(this.options.dataDir, service, index), options);
+    const logDir = workerLogDir(this.options.dataDir, service, index);
+    if (record.driver === "exec") return readWorkerLog(logDir, options);
+    if (options.previous) return readKeptContainerLog(logDir, options);
     const containerId = controller.lastContainerId;
     const driver = this.driver("container");
     if (!containerId || !driver.logs) {

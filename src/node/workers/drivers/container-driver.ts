@@ -7,10 +7,13 @@
 // Lifecycle of a container: start() creates and starts it; `exited` resolves when it stops on its
 // own (the container is kept, so its logs stay readable); stop() stops it if it runs and removes
 // it. Stopped containers nobody stops are removed by the next start() of the same worker, or by
-// orphans().
+// orphans(). Before a worker's container is removed by stop() or the next start(), its log is
+// copied to the worker's previous.log (`previousLog`, container-log-keeper.ts): the run before the
+// last restart, for `levee ctl logs --previous`.
 
 import type { ExecCommand } from "../../../protocol/exec-session.ts";
 import type { AttachedProcess } from "./attached-process.ts";
+import { keepContainerLog } from "./container-log-keeper.ts";
 import {
   type ContainerInspect,
   DockerApiError,
@@ -32,7 +35,15 @@ import {
   normalizeSignal,
   refFromLabels,
 } from "./docker-spec.ts";
-import type { Driver, ExitInfo, Instance, InstanceRef, LaunchSpec, LogReadOptions } from "./driver.ts";
+import type {
+  Driver,
+  ExitInfo,
+  Instance,
+  InstanceKey,
+  InstanceRef,
+  LaunchSpec,
+  LogReadOptions,
+} from "./driver.ts";
 import { WorkerSpecError } from "./driver.ts";
 
 export interface ContainerDriverOptions extends ContainerOptions {
@@ -40,7 +51,12 @@ export interface ContainerDriverOptions extends ContainerOptions {
   client?: DockerClient | undefined;
   /** dockerd's socket (default /var/run/docker.sock). */
   socket?: string | undefined;
+  /** Where a worker's removed container's log is kept (its previous.log); none: not kept. */
+  previousLog?: ((key: InstanceKey) => string) | undefined;
 }
+
+/** Keeps the log of a container of a worker before it is removed. */
+type KeepLog = (containerId: string) => Promise<void>;
 
 /** While the daemon cannot be asked, the exit watch retries at most this often. */
 const MAX_RETRY_MS = 5000;
@@ -49,10 +65,20 @@ export class ContainerDriver implements Driver {
   readonly name = "container" as const;
   readonly client: DockerClient;
   private readonly options: ContainerOptions;
+  private readonly previousLog: ((key: InstanceKey) => string) | undefined;
 
   constructor(options: ContainerDriverOptions = {}) {
     this.client = options.client ?? new DockerClient({ socket: options.socket });
     this.options = { init: options.init, logConfig: options.logConfig };
+    this.previousLog = options.previousLog;
+  }
+
+  private keeper(key: InstanceKey): KeepLog | undefined {
+    const file = this.previousLog?.(key);
+    if (file === undefined) return undefined;
+    return async (id) => {
+      await keepContainerLog(this.client, id, file);
+    };
   }
 
   async start(spec: LaunchSpec): Promise<Instance> {
@@ -61,12 +87,15 @@ export class ContainerDriver implements Driver {
     if (!image) throw missingImage(body.Image);
     if (!body.Entrypoint && !body.Cmd && !image.Config?.Entrypoint?.length && !image.Config?.Cmd?.length)
       throw new WorkerSpecError(`image "${body.Image}" has no entrypoint or command: set command or args`);
-    await this.removeStopped({
-      [LABEL.agent]: spec.agentId,
-      [LABEL.node]: spec.key.node,
-      [LABEL.service]: spec.key.service,
-      [LABEL.index]: String(spec.key.index),
-    });
+    await this.removeStopped(
+      {
+        [LABEL.agent]: spec.agentId,
+        [LABEL.node]: spec.key.node,
+        [LABEL.service]: spec.key.service,
+        [LABEL.index]: String(spec.key.index),
+      },
+      this.keeper(spec.key),
+    );
     const name = containerName(spec.key);
     const id = await this.create(name, body, spec);
     try {
@@ -79,14 +108,16 @@ export class ContainerDriver implements Driver {
         );
       throw err;
     }
-    return new ContainerInstance(this.client, { key: spec.key, driver: "container", containerId: id });
+    const ref = { key: spec.key, driver: "container" as const, containerId: id };
+    return new ContainerInstance(this.client, ref, this.keeper(spec.key));
   }
 
   async adopt(ref: InstanceRef): Promise<Instance | undefined> {
     if (ref.driver !== "container" || !ref.containerId) return undefined;
     const info = await this.client.inspectContainer(ref.containerId);
     if (!info || !labelsMatch(ref.key, info.Config.Labels) || !info.State.Running) return undefined;
-    return new ContainerInstance(this.client, { key: ref.key, driver: "container", containerId: info.Id });
+    const adopted = { key: ref.key, driver: "container" as const, containerId: info.Id };
+    return new ContainerInstance(this.client, adopted, this.keeper(ref.key));
   }
 
   /**
@@ -108,7 +139,8 @@ export class ContainerDriver implements Driver {
   /** The output of an instance's container (running or stopped, until it is removed). */
   logs(ref: InstanceRef, options: LogReadOptions = {}): AsyncIterable<Uint8Array> {
     if (!ref.containerId) throw new Error(`worker ${ref.key.service}/${ref.key.index} has no container id`);
-    const docker: DockerLogOptions = { tail: options.tail, follow: options.follow, signal: options.signal };
+    const { tail, follow, since, timestamps, signal } = options;
+    const docker: DockerLogOptions = { tail, follow, since, timestamps, signal };
     return this.client.logs(ref.containerId, docker);
   }
 
@@ -141,12 +173,14 @@ export class ContainerDriver implements Driver {
     }
   }
 
-  /** Removes the stopped containers whose labels match (best effort). */
-  private async removeStopped(labels: Record<string, string>): Promise<void> {
+  /** Removes the stopped containers whose labels match (best effort), keeping their log first. */
+  private async removeStopped(labels: Record<string, string>, keep: KeepLog | undefined): Promise<void> {
     const containers = await this.client.listContainers({ labels, all: true });
     for (const container of containers)
-      if (!isActive(container.State))
+      if (!isActive(container.State)) {
+        await keep?.(container.Id);
         await this.client.removeContainer(container.Id, { force: true }).catch(() => {});
+      }
   }
 }
 
@@ -167,6 +201,7 @@ class ContainerInstance implements Instance {
   constructor(
     private readonly client: DockerClient,
     readonly ref: InstanceRef & { containerId: string },
+    private readonly keep?: KeepLog | undefined,
   ) {
     this.exited = new Promise((resolve) => {
       this.resolveExited = resolve;
@@ -206,6 +241,7 @@ class ContainerInstance implements Instance {
       if (!info) this.finish(GONE);
       else if (!info.State.Running) this.finish(exitInfoFromState(info.State));
     }
+    await this.keep?.(id);
     await this.client.removeContainer(id, { force: true });
     this.finish(GONE);
     return this.exited;

@@ -208,7 +208,9 @@ export class DockerClient {
       stderr: options.stderr === false ? "0" : "1",
       follow: options.follow ? "1" : "0",
       tail: options.tail === undefined ? "all" : String(Math.max(0, Math.floor(options.tail))),
+      timestamps: options.timestamps ? "1" : "0",
     });
+    if (options.since) query.set("since", (options.since.getTime() / 1000).toFixed(3));
     const signal = options.signal;
     let response: Response;
     try {

@@ -83,6 +83,10 @@ export interface DockerLogOptions {
   tail?: number | undefined;
   /** Keep streaming new output until the container stops or the signal aborts. */
   follow?: boolean | undefined;
+  /** Only what was logged at or after this time (Docker's `since`). */
+  since?: Date | undefined;
+  /** Each line begins with Docker's RFC 3339 time of it (nanoseconds) and a space. */
+  timestamps?: boolean | undefined;
   signal?: AbortSignal | undefined;
   /** Which streams (default both). */
   stdout?: boolean | undefined;

@@ -135,5 +135,11 @@ export interface LogReadOptions {
   tail?: number | undefined;
   /** Keep streaming new output until the signal aborts. */
   follow?: boolean | undefined;
+  /** Only what was written at or after this time (exec workers: by log file, log-reader.ts). */
+  since?: Date | undefined;
+  /** Each line begins with its time (RFC 3339) and a space. */
+  timestamps?: boolean | undefined;
+  /** The output of the instance before the current one (the run before the last restart). */
+  previous?: boolean | undefined;
   signal?: AbortSignal | undefined;
 }

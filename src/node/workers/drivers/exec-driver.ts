@@ -11,6 +11,7 @@ import { dirname } from "node:path";
 import { resourceLimits } from "../../../manifest/resources.ts";
 import type { ExecCommand } from "../../../protocol/exec-session.ts";
 import { describeError } from "../../../runtime/errors.ts";
+import { archiveInstanceLog } from "../logs/log-files.ts";
 import { inheritedEnv } from "../prestart/worker-env.ts";
 import type { AttachedProcess } from "./attached-process.ts";
 import { Cgroups, wrap } from "./cgroup.ts";
@@ -63,6 +64,8 @@ export class ExecDriver implements Driver {
       throw new WorkerSpecError("user/group need the agent to run as root");
     }
     mkdirSync(dirname(spec.logFile), { recursive: true });
+    // The run before this one stays readable (levee ctl logs --previous); this one starts empty.
+    archiveInstanceLog(dirname(spec.logFile));
     const argv = [executable, ...command.slice(1), ...template.args];
     const limited = this.limitedCgroup(spec);
     // kubeApi: nsenter runs the program in place inside the namespace and switches the user itself.

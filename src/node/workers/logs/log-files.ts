@@ -12,12 +12,27 @@
 // truncating), the same trade-off logrotate makes. A worker that writes blocks rather than lines
 // (block-buffered stdout) may also have a line cut at the rotation: current.log.1 then ends without
 // a newline and current.log starts with the rest of a later line.
-import { closeSync, constants as fsConstants, mkdirSync, openSync } from "node:fs";
-import { open, rename, rm, stat, truncate } from "node:fs/promises";
+//
+// A rotated copy keeps current.log's modification time (the time of its last line), which is
+// what `levee ctl logs --since` goes by for exec workers (log-reader.ts). When a new instance of
+// the worker starts, its predecessor's files (current.log and its rotations) become previous.log
+// (and previous.log.<n>), replacing the ones before: `levee ctl logs --previous`.
+import {
+  closeSync,
+  constants as fsConstants,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+} from "node:fs";
+import { open, rename, rm, stat, truncate, utimes } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import type { Logger } from "../../../runtime/log.ts";
 
 export const CURRENT_LOG = "current.log";
+/** The output of the instance before the current one (its rotations: previous.log.<n>). */
+export const PREVIOUS_LOG = "previous.log";
 /** Rotate current.log once it is larger than this. */
 export const DEFAULT_MAX_BYTES = 10 * 1024 * 1024;
 /** Rotated files kept: current.log.1 (newest) … current.log.3 (oldest). */
@@ -33,9 +48,38 @@ export function workerLogDir(dataDir: string, service: string, index: number): s
   return join(dataDir, "workers", service, String(index), "logs");
 }
 
-/** current.log, or its n-th rotation current.log.<n>. */
-export function logFileName(n: number): string {
-  return n === 0 ? CURRENT_LOG : `${CURRENT_LOG}.${n}`;
+/** current.log (or another base), or its n-th rotation current.log.<n>. */
+export function logFileName(n: number, base = CURRENT_LOG): string {
+  return n === 0 ? base : `${base}.${n}`;
+}
+
+/** The rotation number of `name` in the family of `base` (current.log.3 → 3), 0 for base itself. */
+export function rotationOf(name: string, base = CURRENT_LOG): number | undefined {
+  if (name === base) return 0;
+  if (!name.startsWith(`${base}.`)) return undefined;
+  const n = name.slice(base.length + 1);
+  return /^[1-9][0-9]{0,5}$/.test(n) ? Number(n) : undefined;
+}
+
+/**
+ * A new instance of the worker is about to start: the files of the one before (current.log and
+ * its rotations) become previous.log and previous.log.<n>, replacing the previous ones, so that
+ * the new instance starts an empty current.log. Only the started instance writes the new file
+ * (the one before has exited), so renames are safe; nothing there is fine (a first start).
+ */
+export function archiveInstanceLog(logDir: string): void {
+  let names: string[];
+  try {
+    names = readdirSync(logDir);
+  } catch {
+    return;
+  }
+  const current = names.filter((name) => rotationOf(name) !== undefined);
+  if (current.length === 0) return;
+  for (const name of names)
+    if (rotationOf(name, PREVIOUS_LOG) !== undefined) rmSync(join(logDir, name), { force: true });
+  for (const name of current)
+    renameSync(join(logDir, name), join(logDir, logFileName(rotationOf(name) ?? 0, PREVIOUS_LOG)));
 }
 
 /** The rotated files, newest first: current.log.1 … current.log.<keep>. */
@@ -192,7 +236,8 @@ export async function rotate(logDir: string, keep: number): Promise<void> {
   if (plan.copyTo !== undefined) {
     const target = join(logDir, plan.copyTo);
     const temp = `${target}.tmp`;
-    await copyCatchingUp(current, temp);
+    const lastWrite = await copyCatchingUp(current, temp);
+    await utimes(temp, lastWrite, lastWrite);
     await rename(temp, target);
   }
   await truncate(current, 0);
@@ -200,16 +245,20 @@ export async function rotate(logDir: string, keep: number): Promise<void> {
 
 /**
  * Copies `from` to `to` in bounded chunks, then copies again what the writer appended meanwhile
- * (a few passes), so that the window between copy and truncate is as small as it can be.
+ * (a few passes), so that the window between copy and truncate is as small as it can be. Returns
+ * the source's modification time as of the last pass (the time of the last line copied).
  */
-async function copyCatchingUp(from: string, to: string): Promise<void> {
+async function copyCatchingUp(from: string, to: string): Promise<Date> {
   const src = await open(from, "r");
   const dst = await open(to, "w", 0o640);
   try {
     const buffer = Buffer.allocUnsafe(COPY_CHUNK);
     let copied = 0;
+    let lastWrite = new Date();
     for (let pass = 0; pass <= CATCH_UP_PASSES; pass++) {
-      const end = (await src.stat()).size;
+      const info = await src.stat();
+      const end = info.size;
+      lastWrite = info.mtime;
       if (end <= copied) break;
       while (copied < end) {
         const { bytesRead } = await src.read(buffer, 0, Math.min(COPY_CHUNK, end - copied), copied);
@@ -218,6 +267,7 @@ async function copyCatchingUp(from: string, to: string): Promise<void> {
         copied += bytesRead;
       }
     }
+    return lastWrite;
   } finally {
     await src.close();
     await dst.close();

@@ -11,10 +11,18 @@
 // position (a fingerprint). When current.log shrinks, or those bytes are no longer where they were,
 // the file was rotated: the rest of what it was reading is at the same offset in the rotated file
 // that carries the fingerprint (normally .1), and reading goes on there, then in current.log from 0.
+//
+// The files carry no time per line (the worker writes them directly), so for exec workers:
+// `since` keeps the files last written at or after it (whole files: a rotated file's time is its
+// last line's, log-files.ts), and `timestamps` puts before each line the last-write time of the
+// file it is in (an upper bound for lines read from history) or, while following, the time the
+// line was read (within pollMs of its writing). `previous` reads previous.log and its rotations
+// (the instance before the current one) instead, and never follows.
 import { open, readdir, stat } from "node:fs/promises";
 import { join } from "node:path";
 import type { LogReadOptions } from "../drivers/driver.ts";
-import { CURRENT_LOG, logFileName } from "./log-files.ts";
+import { LineStamper, timePrefix } from "./line-stamper.ts";
+import { CURRENT_LOG, logFileName, PREVIOUS_LOG, rotationOf } from "./log-files.ts";
 
 export const READ_CHUNK = 64 * 1024;
 export const DEFAULT_POLL_MS = 250;
@@ -82,19 +90,33 @@ export async function findTailStart(
 }
 
 /** The log files of a worker, oldest first: current.log.<highest> … current.log.1, current.log. */
-export async function logFiles(logDir: string): Promise<string[]> {
+export async function logFiles(logDir: string, base = CURRENT_LOG): Promise<string[]> {
   let names: string[];
   try {
     names = await readdir(logDir);
   } catch {
-    return [join(logDir, CURRENT_LOG)];
+    return [join(logDir, base)];
   }
   const rotated = names
-    .map((name) => /^current\.log\.([1-9][0-9]{0,5})$/.exec(name)?.[1])
-    .filter((n): n is string => n !== undefined)
-    .map(Number)
+    .map((name) => rotationOf(name, base))
+    .filter((n): n is number => n !== undefined && n > 0)
     .sort((a, b) => b - a);
-  return [...rotated.map((n) => join(logDir, logFileName(n))), join(logDir, CURRENT_LOG)];
+  return [...rotated.map((n) => join(logDir, logFileName(n, base))), join(logDir, base)];
+}
+
+/** The index of the first file (oldest first) last written at or after `since`; length if none. */
+export function firstFileSince(mtimes: readonly (Date | undefined)[], since: Date | undefined): number {
+  if (!since) return 0;
+  const index = mtimes.findIndex((time) => time !== undefined && time.getTime() >= since.getTime());
+  return index < 0 ? mtimes.length : index;
+}
+
+async function mtimeOf(path: string): Promise<Date | undefined> {
+  try {
+    return (await stat(path)).mtime;
+  } catch {
+    return undefined;
+  }
 }
 
 async function sizeOf(path: string): Promise<number> {
@@ -183,30 +205,57 @@ function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
 }
 
 /**
- * A worker's log as a stream: the last `tail` lines (default: everything kept), then with
- * `follow` the bytes appended later, until `signal` aborts. Ends quietly when the files are gone.
+ * A worker's log as a stream: the last `tail` lines (default: everything kept) of the files
+ * written since `since`, then with `follow` the bytes appended later, until `signal` aborts;
+ * with `timestamps` each line begins with a time (see the header). Ends quietly when the files
+ * are gone.
  */
 export async function* readWorkerLog(
   logDir: string,
   options: ReadWorkerLogOptions = {},
 ): AsyncGenerator<Uint8Array, void> {
+  const clock: Clock = { time: undefined };
+  const chunks = readLogBytes(logDir, options, clock);
+  if (!options.timestamps) return yield* chunks;
+  const stamper = new LineStamper();
+  for await (const bytes of chunks) yield stamper.stamp(bytes, timePrefix(clock.time ?? new Date()));
+}
+
+/** The time of the bytes being yielded: a file's last write; undefined: now (followed). */
+interface Clock {
+  time: Date | undefined;
+}
+
+async function* readLogBytes(
+  logDir: string,
+  options: ReadWorkerLogOptions,
+  clock: Clock,
+): AsyncGenerator<Uint8Array, void> {
   const { signal, stats } = options;
   const chunkSize = options.chunkSize ?? READ_CHUNK;
   const pollMs = options.pollMs ?? DEFAULT_POLL_MS;
-  const current = join(logDir, CURRENT_LOG);
+  const base = options.previous ? PREVIOUS_LOG : CURRENT_LOG;
+  const current = join(logDir, base);
 
   // History: a snapshot of the sizes, so that a growing current.log does not make it endless.
-  const files = await logFiles(logDir);
-  const sizes = await Promise.all(files.map(sizeOf));
+  // Files last written before `since` count as empty.
+  const files = await logFiles(logDir, base);
+  const mtimes = await Promise.all(files.map(mtimeOf));
+  const first = firstFileSince(mtimes, options.since);
+  const fullSizes = await Promise.all(files.map(sizeOf));
+  const sizes = fullSizes.map((size, i) => (i < first ? 0 : size));
+  const last = files.length - 1;
   const start =
-    options.tail === undefined
-      ? { file: 0, offset: 0 }
-      : await findTailStart(
-          sizes,
-          options.tail,
-          (file, position, length) => readRange(files[file] ?? current, position, length, stats),
-          chunkSize,
-        );
+    first > last
+      ? { file: last, offset: fullSizes[last] ?? 0 } // nothing since: only what comes next
+      : options.tail === undefined
+        ? { file: first, offset: 0 }
+        : await findTailStart(
+            sizes,
+            options.tail,
+            (file, position, length) => readRange(files[file] ?? current, position, length, stats),
+            chunkSize,
+          );
   // position in current.log and the bytes just before it, as read (not re-read: by then the
   // file may have been rotated).
   let position = 0;
@@ -214,7 +263,6 @@ export async function* readWorkerLog(
   const track = (bytes: Uint8Array) => {
     fingerprint = extendFingerprint(fingerprint, bytes);
   };
-  const last = files.length - 1;
   if (start.file === last && start.offset > 0) {
     // Reading starts inside current.log (e.g. tail 0): the fingerprint is what precedes it.
     const before = Math.min(start.offset, FINGERPRINT_BYTES);
@@ -224,20 +272,22 @@ export async function* readWorkerLog(
   for (let file = start.file; file <= last; file++) {
     const path = files[file] ?? current;
     const from = file === start.file ? start.offset : 0;
+    clock.time = mtimes[file];
     if (file < last) {
       yield* readSpan(path, from, sizes[file] ?? 0, chunkSize, stats, signal);
       continue;
     }
     position = yield* readSpan(path, from, sizes[file] ?? 0, chunkSize, stats, signal, track);
   }
-  if (!options.follow) return;
+  if (!options.follow || options.previous) return;
+  clock.time = undefined;
 
   while (!signal?.aborted) {
     await sleep(pollMs, signal);
     if (signal?.aborted) return;
     if (!(await hasFingerprint(current, position, fingerprint, stats))) {
       // Rotated: finish the rotated copy of what we were reading, then start current.log over.
-      const rotated = (await logFiles(logDir)).slice(0, -1).reverse(); // .1, .2, …
+      const rotated = (await logFiles(logDir, base)).slice(0, -1).reverse(); // .1, .2, …
       for (let k = 0; k < rotated.length; k++) {
         const path = rotated[k] ?? current;
         if (!(await hasFingerprint(path, position, fingerprint))) continue;

@@ -178,7 +178,10 @@ export class LogServer {
     try {
       return await this.options.openLog(request.service, request.index, {
         tail: request.tail ?? undefined,
-        follow: request.follow,
+        follow: request.follow && !request.previous,
+        since: request.since === undefined ? undefined : new Date(request.since),
+        timestamps: request.timestamps,
+        previous: request.previous,
         signal,
       });
     } catch (err) {

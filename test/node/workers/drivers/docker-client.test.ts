@@ -244,6 +244,21 @@ describe.skipIf(skip !== undefined)("DockerClient against a real dockerd", () =>
     expect([...Buffer.concat(raw)]).toEqual([0, 1, 32, 0xc3, 0xa9, 10]);
   }, 30_000);
 
+  test("logs: since and timestamps are Docker's, per line", async () => {
+    const id = await startContainer(["sh", "-c", "echo early; sleep 1.5; echo late; sleep 3600"]);
+    let all = "";
+    const deadline = Date.now() + 10_000;
+    while (!all.includes("late") && Date.now() < deadline) {
+      await Bun.sleep(100);
+      all = await collect(client.logs(id, { timestamps: true }));
+    }
+    const lines = all.split("\n").filter(Boolean);
+    expect(lines.map((l) => l.split(" ")[1])).toEqual(["early", "late"]);
+    const late = Date.parse(lines[1]?.split(" ")[0] ?? "");
+    expect(late).toBeGreaterThan(Date.now() - 10_000);
+    expect(await collect(client.logs(id, { since: new Date(late - 500) }))).toBe("late\n");
+  }, 30_000);
+
   test("logs: follow ends quietly when aborted", async () => {
     const id = await startContainer([
       "sh",

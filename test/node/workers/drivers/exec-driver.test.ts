@@ -4,7 +4,7 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { templateSchema } from "../../../../src/manifest/template.ts";
 import type { LaunchSpec } from "../../../../src/node/workers/drivers/driver.ts";
 import { WorkerSpecError } from "../../../../src/node/workers/drivers/driver.ts";
@@ -53,7 +53,7 @@ function withMarker(s: LaunchSpec): LaunchSpec {
 describe("ExecDriver", () => {
   const driver = new ExecDriver();
 
-  test("runs in its own session and group, env byte-exact, output appended to the log file", async () => {
+  test("runs in its own session and group, env byte-exact, output in the log file; the run before kept apart", async () => {
     const value = '{"a": "b\\"c"}\nline2\t\'q\'';
     const s = withMarker(spec(["sh", "-c", 'printf "%s" "$TRICKY"; echo; echo err >&2'], { TRICKY: value }));
     const instance = await driver.start(s);
@@ -65,7 +65,9 @@ describe("ExecDriver", () => {
       withMarker({ ...s, template: templateSchema.parse({ command: ["echo", "two"] }) }),
     );
     await again.exited;
-    expect(readFileSync(s.logFile, "utf8")).toBe(`${value}\nerr\ntwo\n`);
+    // A new instance starts an empty log; the one before is previous.log (levee ctl logs --previous).
+    expect(readFileSync(s.logFile, "utf8")).toBe("two\n");
+    expect(readFileSync(join(dirname(s.logFile), "previous.log"), "utf8")).toBe(`${value}\nerr\n`);
   });
 
   test("adopt finds the same process; a wrong marker or start time is not adopted", async () => {

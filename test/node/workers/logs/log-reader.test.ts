@@ -19,12 +19,7 @@ import {
   readWorkerLog,
 } from "../../../../src/node/workers/logs/log-reader.ts";
 import { makeTempDir, waitUntil } from "../../../harness/cluster.ts";
-
-async function collect(iterable: AsyncIterable<Uint8Array>): Promise<string> {
-  const parts: Buffer[] = [];
-  for await (const chunk of iterable) parts.push(Buffer.from(chunk));
-  return Buffer.concat(parts).toString("utf8");
-}
+import { collect } from "./collect.ts";
 
 /** A log dir with current.log.2 (oldest), .1 and current.log. */
 function threeFiles(): string {
