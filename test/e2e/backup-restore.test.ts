@@ -37,14 +37,14 @@ async function runningPid(edge: TestAgent, service: string): Promise<number> {
   return pid as unknown as number;
 }
 
-const sleeper = (name: string) =>
+const sleeper = (name: string, nodes = ["edge1"]) =>
   JSON.stringify({
     apiVersion: "levee/v1",
     kind: "Service",
     metadata: { name, namespace: "team" },
     spec: {
       template: { command: ["sh", "-c", "sleep 1000"], stopTimeout: "2s" },
-      workers: [{ node: "edge1", replicas: 1 }],
+      workers: nodes.map((node) => ({ node, replicas: 1 })),
     },
   });
 
@@ -112,19 +112,7 @@ describe("backup and restore", () => {
   test("a cloud restored on a new host: the edges follow its new URL with their identities, workers untouched", async () => {
     await withCluster({ edges: 2 }, async (c: Cluster) => {
       const edges = c.edges;
-      await applyManifest(
-        c,
-        JSON.stringify({
-          apiVersion: "levee/v1",
-          kind: "Service",
-          metadata: { name: "kept", namespace: "team" },
-          spec: {
-            template: { command: ["sh", "-c", "sleep 1000"], stopTimeout: "2s" },
-            workers: [{ node: "edge1" }, { node: "edge2" }],
-          },
-        }),
-        "application/json",
-      );
+      await applyManifest(c, sleeper("kept", ["edge1", "edge2"]), "application/json");
       const pids = await Promise.all(edges.map((e) => runningPid(e, "kept")));
 
       const file = join(makeTempDir("levee-backup-e2e-"), "cloud.tar");
@@ -172,19 +160,7 @@ describe("backup and restore", () => {
         expect(await Promise.all(edges.map((e) => runningPid(e, "kept")))).toEqual(pids);
 
         // Sync resumed: a new apply reaches both edges, the kept workers still the same processes.
-        await applyManifest(
-          c,
-          JSON.stringify({
-            apiVersion: "levee/v1",
-            kind: "Service",
-            metadata: { name: "after", namespace: "team" },
-            spec: {
-              template: { command: ["sh", "-c", "sleep 1000"] },
-              workers: [{ node: "edge1" }, { node: "edge2" }],
-            },
-          }),
-          "application/json",
-        );
+        await applyManifest(c, sleeper("after", ["edge1", "edge2"]), "application/json");
         for (const edge of edges) await runningPid(edge, "after");
         expect(await Promise.all(edges.map((e) => runningPid(e, "kept")))).toEqual(pids);
       } finally {

@@ -9,7 +9,6 @@
 // pids through every crash, and relayed requests and new log streams work again.
 // Short profile in `npm run test:faults` (LEVEE_FAULT_POINTS, default 12); the long one:
 // `LEVEE_FAULT_POINTS=210 bun test --timeout 3600000 ./test/faults/crash-points.fault.ts`.
-import { Database } from "bun:sqlite";
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createHash, randomBytes } from "node:crypto";
 import { readdirSync, writeFileSync } from "node:fs";
@@ -22,7 +21,7 @@ import {
   startCluster,
   type TestAgent,
 } from "../harness/cluster.ts";
-import { seededRandom, workerProcesses } from "./observe.ts";
+import { applyAcknowledged, integrity, seededRandom, workerProcesses } from "./observe.ts";
 
 const POINTS = Number(process.env.LEVEE_FAULT_POINTS ?? 12);
 const EDGES = ["edge1", "edge2"];
@@ -30,15 +29,6 @@ const PORT = 19700;
 const ARTIFACT_BYTES = 32 * 1024 * 1024;
 
 type Kind = "artifact" | "logs" | "relay";
-
-function integrity(agent: TestAgent): string {
-  const db = new Database(join(agent.dataDir, "levee.db"), { readonly: true });
-  try {
-    return (db.query("PRAGMA integrity_check").get() as { integrity_check: string }).integrity_check;
-  } finally {
-    db.close();
-  }
-}
 
 /** Reads a follow stream until it ends or `stop` is aborted; counts the lines it got. */
 function follow(url: string, token: string) {
@@ -78,16 +68,7 @@ describe("kill -9 during downloads, log streams and relay handshakes", () => {
       env: { MARK: a.sha256 },
       mounts: [{ artifact: { ...a, size: ARTIFACT_BYTES }, envName: "MODEL_PATH" }],
     });
-  const apply = async (object: unknown) =>
-    (
-      await c.cloud
-        .api("/api/v1/apply", {
-          method: "POST",
-          body: JSON.stringify([object]),
-          signal: AbortSignal.timeout(10_000),
-        })
-        .catch(() => undefined)
-    )?.status === 200;
+  const apply = (object: unknown) => applyAcknowledged(c.cloud.api, object, 10_000);
   const until = async (what: string, check: () => Promise<boolean> | boolean, ms = 60_000) => {
     const deadline = Date.now() + ms;
     while (Date.now() < deadline) {
@@ -198,7 +179,7 @@ describe("kill -9 during downloads, log streams and relay handshakes", () => {
       kill++;
       kills[why] = (kills[why] ?? 0) + 1;
       process.stderr.write(`kill ${kill}: ${victim.name} (${why})\n`);
-      const result = integrity(victim);
+      const result = integrity(victim.dataDir);
       if (result !== "ok") problems.push(`${victim.name} after kill ${kill} (${why}): ${result}`);
     };
 

@@ -7,25 +7,15 @@
 // restarted). Short profile in `npm run test:faults` (LEVEE_FAULT_CRASHES, default 12); the long
 // one: `LEVEE_FAULT_CRASHES=200 bun test --timeout 3600000 ./test/faults/crashes.fault.ts`.
 // LEVEE_FAULT_LOG_DIR=DIR keeps every agent's log of the run there.
-import { Database } from "bun:sqlite";
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { type Cluster, startCluster, type TestAgent } from "../harness/cluster.ts";
 import { check, type Observations } from "./invariants.ts";
-import { seededRandom, workerProcesses } from "./observe.ts";
+import { applyAcknowledged, integrity, seededRandom, workerProcesses } from "./observe.ts";
 
 const CRASHES = Number(process.env.LEVEE_FAULT_CRASHES ?? 12);
 const NODES = ["cloud", "edge1", "edge2"];
-
-function integrity(agent: TestAgent): string {
-  const db = new Database(join(agent.dataDir, "levee.db"), { readonly: true });
-  try {
-    return (db.query("PRAGMA integrity_check").get() as { integrity_check: string }).integrity_check;
-  } finally {
-    db.close();
-  }
-}
 
 describe("kill -9 at random points", () => {
   let c: Cluster;
@@ -39,16 +29,7 @@ describe("kill -9 at random points", () => {
       workers: NODES.map((node) => ({ node })),
     },
   });
-  const apply = async (object: unknown) =>
-    (
-      await c.cloud
-        .api("/api/v1/apply", {
-          method: "POST",
-          body: JSON.stringify([object]),
-          signal: AbortSignal.timeout(5000),
-        })
-        .catch(() => undefined)
-    )?.status === 200;
+  const apply = (object: unknown) => applyAcknowledged(c.cloud.api, object, 5000);
 
   beforeAll(async () => {
     c = await startCluster({ edges: 2, readyTimeoutMs: 30_000 });
@@ -91,7 +72,7 @@ describe("kill -9 at random points", () => {
       victim.logs.push(`=== test: SIGKILL (crash ${i}) at ${new Date().toISOString()} ===`);
       victim.kill("SIGKILL");
       await victim.process.exited;
-      const result = integrity(victim);
+      const result = integrity(victim.dataDir);
       if (result !== "ok") integrityFailures.push(`${victim.name} after crash ${i}: ${result}`);
       await victim.restart({ waitReady: true });
     }

@@ -2,7 +2,9 @@
 // levee workers (from /proc, as root), recognised by the marker every worker carries
 // (LEVEE_WORKER_ID) and kept to the suite's own data dirs (other tests may run workers of the same
 // names), and a seeded random generator so that a failing run can be replayed.
+import { Database } from "bun:sqlite";
 import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 
 /**
  * Live worker processes under `roots`, grouped by `node/service/index` (and `/VALUE` of the env
@@ -35,4 +37,28 @@ export function seededRandom(seed: number): () => number {
     s = (s * 1664525 + 1013904223) >>> 0;
     return s / 2 ** 32;
   };
+}
+
+/** `PRAGMA integrity_check` of an agent's store (run while the agent is down): "ok" or the faults. */
+export function integrity(dataDir: string): string {
+  const db = new Database(join(dataDir, "levee.db"), { readonly: true });
+  try {
+    return (db.query("PRAGMA integrity_check").get() as { integrity_check: string }).integrity_check;
+  } finally {
+    db.close();
+  }
+}
+
+/** Applies one object through the cloud API; whether it was acknowledged (200) within `timeoutMs`. */
+export async function applyAcknowledged(
+  api: (path: string, init: RequestInit) => Promise<Response>,
+  object: unknown,
+  timeoutMs: number,
+): Promise<boolean> {
+  const res = await api("/api/v1/apply", {
+    method: "POST",
+    body: JSON.stringify([object]),
+    signal: AbortSignal.timeout(timeoutMs),
+  }).catch(() => undefined);
+  return res?.status === 200;
 }
