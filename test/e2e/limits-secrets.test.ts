@@ -86,14 +86,16 @@ describe("Secrets", () => {
       await Bun.write(manifest, `[${secret(first, certificate)}, ${READER}]`);
       expect((await ctl("apply", "-f", manifest)).code).toBe(0);
 
-      const log = join(edge.dataDir, "workers", "reader", "0", "logs", "current.log");
-      const logText = () => {
+      // The reader's output across its runs: a restart moves the run before to previous.log.
+      const logs = join(edge.dataDir, "workers", "reader", "0", "logs");
+      const read = (name: string) => {
         try {
-          return readFileSync(log, "utf8");
+          return readFileSync(join(logs, name), "utf8");
         } catch {
           return "";
         }
       };
+      const logText = () => read("previous.log") + read("current.log");
       await waitUntil("the reader's hashes in its log", () => logText().includes("mode "), 30_000);
       expect(logText()).toBe(`same ${first.length}\nmode 400\n`);
       const file = join(edge.dataDir, "workers", "reader", "0", "mounts", "0", "password");
