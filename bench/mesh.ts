@@ -4,7 +4,9 @@
 //   (b) across nodes: wrk → edge2's worker directly; → edge1's forward proxy → tunnel (direct TLS)
 //       → edge2 → its worker; the same through the cloud's relay (edge3 runs --mesh-relay-only)
 //   (c) a 4 MB POST, time per request, on the same paths
-//   and the agents' RSS: idle, peak during the wrk runs, peak during the POSTs (VmRSS every 0.25 s).
+//   and the agents' RSS: idle, peak during the wrk runs, peak during the POSTs (VmRSS every 0.25 s),
+//   and edge1's CPU during each same-node wrk run (the agent that serves the port; near 0 when the
+//   kernel's fast path carries the traffic).
 // A cloud (127.0.0.80) and three edges (.81 .82 .83) are started (the compiled binary, or the source
 // with --source) with their own data dirs; HAProxy listens on 127.0.0.84. Everything shares the machine's cores, wrk included.
 //
@@ -117,6 +119,14 @@ interface Rss {
   rss: number;
   anon: number;
   file: number;
+}
+
+/** CPU seconds (user + system) a process has used so far: /proc/PID/stat utime and stime, in
+ * clock ticks (USER_HZ, 100 on Linux). */
+function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
 /** VmRSS and its anonymous (heap, malloc, JIT) and file-backed (the binary's pages) parts, MB. */
@@ -292,9 +302,16 @@ async function main(): Promise<void> {
   const chosen = cases.filter((c) => wanted(c.name));
   // warm-up (pools, JIT, the relay's legs); --rounds 0: no wrk at all (the 4 MB POSTs only)
   if (ROUNDS > 0) for (const c of chosen) await wrk(c.url, c.headers);
+  /** edge1's CPU during each run of a case, in % of one core. */
+  const edgeCpu = new Map<string, number[]>();
   for (let round = 0; round < ROUNDS; round++) {
     for (const c of chosen) {
+      const cpuBefore = cpuSeconds(pids.edge1 as number);
+      const started = performance.now();
       const r = await wrk(c.url, c.headers);
+      const cpu =
+        ((cpuSeconds(pids.edge1 as number) - cpuBefore) / ((performance.now() - started) / 1000)) * 100;
+      edgeCpu.set(c.name, [...(edgeCpu.get(c.name) ?? []), cpu]);
       results.set(c.name, [...(results.get(c.name) ?? []), r]);
       process.stderr.write(
         `round ${round + 1} ${c.name}: ${r.rps.toFixed(0)} rps p99 ${r.p99} ms ${r.errors}; RSS peak MB ${Object.entries(
@@ -329,6 +346,7 @@ async function main(): Promise<void> {
       .join("; ");
     return `| ${name} | ${rps.toFixed(0)} | ${median(rs.map((r) => r.p50)).toFixed(2)} | ${median(rs.map((r) => r.p99)).toFixed(2)} | ${base ? `${(rps / baseRps).toFixed(2)}×` : ""} | ${errors} |`;
   };
+  const cpuOf = (name: string) => `${median(edgeCpu.get(name) ?? []).toFixed(1)} %`;
   const out = [
     `wrk -t1 -c${CONNECTIONS} -d${DURATION}s, ${ROUNDS} rounds interleaved (medians); 4 MB POST: median of ${POSTS} sequential requests (keep-alive)`,
     "",
@@ -337,6 +355,8 @@ async function main(): Promise<void> {
     row("direct", "HAProxy"),
     row("HAProxy", "HAProxy"),
     row("levee", "HAProxy"),
+    "",
+    `edge1's CPU during the same-node runs (% of one core; medians): direct ${cpuOf("direct")}, HAProxy ${cpuOf("HAProxy")}, levee ${cpuOf("levee")}`,
     "",
     "| (b) across nodes | rps | p50 ms | p99 ms | vs direct | errors |",
     "| --- | ---: | ---: | ---: | ---: | --- |",
