@@ -23,6 +23,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
+import { cpuMs } from "./kube-lists.ts";
 
 const args = process.argv.slice(2);
 const num = (name: string, fallback: number) => {
@@ -119,14 +120,6 @@ interface Rss {
   rss: number;
   anon: number;
   file: number;
-}
-
-/** CPU seconds (user + system) a process has used so far: /proc/PID/stat utime and stime, in
- * clock ticks (USER_HZ, 100 on Linux). */
-function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
 /** VmRSS and its anonymous (heap, malloc, JIT) and file-backed (the binary's pages) parts, MB. */
@@ -306,11 +299,10 @@ async function main(): Promise<void> {
   const edgeCpu = new Map<string, number[]>();
   for (let round = 0; round < ROUNDS; round++) {
     for (const c of chosen) {
-      const cpuBefore = cpuSeconds(pids.edge1 as number);
+      const cpuBefore = cpuMs(pids.edge1 as number);
       const started = performance.now();
       const r = await wrk(c.url, c.headers);
-      const cpu =
-        ((cpuSeconds(pids.edge1 as number) - cpuBefore) / ((performance.now() - started) / 1000)) * 100;
+      const cpu = ((cpuMs(pids.edge1 as number) - cpuBefore) / (performance.now() - started)) * 100;
       edgeCpu.set(c.name, [...(edgeCpu.get(c.name) ?? []), cpu]);
       results.set(c.name, [...(results.get(c.name) ?? []), r]);
       process.stderr.write(
