@@ -16,22 +16,12 @@ import {
   waitUntil,
   withCluster,
 } from "../harness/cluster.ts";
-
-interface AgentWorker {
-  pid: number | null;
-  phase: string;
-}
-
-async function workers(edge: TestAgent, service: string): Promise<AgentWorker[]> {
-  const res = await fetch(`${edge.agentUrl}/v1/workers?service=${service}.team`).catch(() => undefined);
-  if (!res?.ok) return [];
-  return ((await res.json()) as { items: AgentWorker[] }).items;
-}
+import { agentWorkers } from "../harness/workers.ts";
 
 async function runningPid(edge: TestAgent, service: string): Promise<number> {
   let pid: number | null = null;
   await waitUntil(`${service} running on ${edge.name}`, async () => {
-    pid = (await workers(edge, service))[0]?.pid ?? null;
+    pid = (await agentWorkers(edge.agentUrl, `${service}.team`))[0]?.pid ?? null;
     return pid !== null;
   });
   return pid as unknown as number;
@@ -84,7 +74,7 @@ describe("backup and restore", () => {
         await waitUntil(
           "the service applied after the backup is stopped",
           async () => {
-            return (await workers(edge, "later")).length === 0;
+            return (await agentWorkers(edge.agentUrl, "later.team")).length === 0;
           },
           20_000,
         );

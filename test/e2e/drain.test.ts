@@ -5,6 +5,7 @@
 // by name and says so (workers are ready 2 s after they start, so the hand-over has to wait); the events record it; uncordon places selector workers there again.
 import { describe, expect, test } from "bun:test";
 import { applyManifest, type Cluster, runLevee, waitUntil, withCluster } from "../harness/cluster.ts";
+import { agentWorkers } from "../harness/workers.ts";
 
 interface Worker {
   service: string;
@@ -33,11 +34,6 @@ const selector = { nodeSelector: { zone: "a" } };
 
 async function cloudWorkers(c: Cluster, name: string): Promise<Worker[]> {
   const res = await c.cloud.api(`/api/v1/workers?service=${name}`);
-  return ((await res.json()) as { items: Worker[] }).items;
-}
-
-async function agentWorkers(agentUrl: string, name: string): Promise<Worker[]> {
-  const res = await fetch(`${agentUrl}/v1/workers?service=${name}`);
   return ((await res.json()) as { items: Worker[] }).items;
 }
 

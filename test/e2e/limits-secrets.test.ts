@@ -11,6 +11,7 @@ import { createHash, randomUUID } from "node:crypto";
 import { readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { Cgroups } from "../../src/node/workers/drivers/cgroup.ts";
+import type { WorkerSnapshot } from "../../src/node/workers/supervisor.ts";
 import {
   applyManifest,
   type Cluster,
@@ -20,22 +21,9 @@ import {
   withCluster,
 } from "../harness/cluster.ts";
 import { dockerSkipReason, ensureDocker, removeLeveeContainers, type TestDocker } from "../harness/docker.ts";
-
-interface AgentWorker {
-  service: string;
-  index: number;
-  ready: boolean;
-  phase: string;
-  message: string;
-  restarts: number;
-}
+import { agentWorkers } from "../harness/workers.ts";
 
 const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");
-
-async function agentWorkers(c: Cluster, service: string): Promise<AgentWorker[]> {
-  const res = await fetch(`${c.edges[0]?.agentUrl}/v1/workers?service=${service}`);
-  return res.ok ? ((await res.json()) as { items: AgentWorker[] }).items : [];
-}
 
 function secret(password: string, certificate: string): string {
   return JSON.stringify({
@@ -191,11 +179,11 @@ const HOG = (driver: "exec" | "container", image?: string) =>
 
 /** Until the hog's worker has been OOMKilled and restarted by its policy (its status says so). */
 async function untilOomKilled(c: Cluster, what: string): Promise<void> {
-  let seen: AgentWorker[] = [];
+  let seen: WorkerSnapshot[] = [];
   await waitUntil(
     `${what} OOMKilled and restarted`,
     async () => {
-      seen = await agentWorkers(c, "hog");
+      seen = await agentWorkers(c.edges[0]?.agentUrl as string, "hog");
       return seen.some((w) => w.restarts >= 1 && w.message.includes("OOMKilled"));
     },
     60_000,
@@ -237,7 +225,7 @@ describe("memory limits of exec workers", () => {
           }),
         );
         await waitUntil("two ready workers that say their limits are not enforced", async () => {
-          const workers = await agentWorkers(c, "limited");
+          const workers = await agentWorkers(c.edges[0]?.agentUrl as string, "limited");
           return (
             workers.length === 2 &&
             workers.every((w) => w.ready && w.message.includes("resource limits not enforced"))

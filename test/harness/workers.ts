@@ -1,7 +1,16 @@
 // Workers outlive their agent by design (an agent restart adopts them), so a test must remove
 // the ones its agents started: every process whose LEVEE_WORKER_DIR lies under one of the test's
-// temp dirs is killed with its process group. Also finds a worker's pid for adoption tests.
+// temp dirs is killed with its process group. Also finds a worker's pid for adoption tests, and
+// reads an agent's own view of its workers (GET /v1/workers on its agent API).
 import { readdirSync, readFileSync } from "node:fs";
+import type { WorkerSnapshot } from "../../src/node/workers/supervisor.ts";
+
+/** An agent's workers (of one service, when given) as its agent API lists them; [] when it does not answer. */
+export async function agentWorkers(agentUrl: string, service?: string): Promise<WorkerSnapshot[]> {
+  const query = service === undefined ? "" : `?service=${encodeURIComponent(service)}`;
+  const res = await fetch(`${agentUrl}/v1/workers${query}`).catch(() => undefined);
+  return res?.ok ? ((await res.json()) as { items: WorkerSnapshot[] }).items : [];
+}
 
 /** Pids (process group leaders) of the workers whose LEVEE_WORKER_DIR is under one of `dirs`. */
 export function workerPidsUnder(dirs: Iterable<string>): number[] {
