@@ -46,6 +46,8 @@ export interface EmbeddedBroker extends BrokerLink {
    * refused, and the node says why). Resolves to how many were closed.
    */
   disconnect(username: string): number;
+  /** Whether a client authenticated as `username` is connected now. */
+  isConnected(username: string): boolean;
 }
 
 export interface EmbeddedBrokerOptions {
@@ -176,6 +178,10 @@ export async function startEmbeddedBroker(
       }
       if (closed > 0) log.info("mqtt clients disconnected", { username, count: closed });
       return closed;
+    },
+    isConnected: (username) => {
+      for (const client of connected) if (users.get(client) === username) return true;
+      return false;
     },
     readiness: () => (listening ? true : "broker stopped"),
     setAuthority: (next) => {

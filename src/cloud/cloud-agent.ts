@@ -124,7 +124,10 @@ export async function startCloud(config: CloudConfig): Promise<CloudAgent> {
   readiness.add("sync", () => link.state());
   // With an external broker, "mqtt" says whether it is reachable, as the embedded one's check does.
   if (config.mqttUrl) readiness.add("mqtt", () => link.state());
-  const logs = new LogStreams({ publish: (topic, payload) => link.publish(topic, payload) });
+  // With the embedded broker the cloud knows which nodes are connected: a request for one that is
+  // not is answered 503 at once (e.g. after a cloud restart, before its phase sweep marks it).
+  const connected = embeddedBroker ? (name: string) => embeddedBroker.isConnected(name) : undefined;
+  const logs = new LogStreams({ publish: (topic, payload) => link.publish(topic, payload), connected });
   const metrics = new CloudMetrics({ store, link, broker: embeddedBroker, logStreams: logs });
   // The nodes' mesh traffic, asked for while a dashboard page is open (src/protocol/traffic.ts).
   const traffic = new TrafficRing();
@@ -157,6 +160,7 @@ export async function startCloud(config: CloudConfig): Promise<CloudAgent> {
   const exec = new ExecSessions({
     publish: (topic, payload) => link.publish(topic, payload),
     onStart: (target, command) => plane.recordEvents([execEvent(target, command)]),
+    connected,
   });
   // The Kubernetes API's view of the store (src/cloud/kube/): `default/kubernetes` is this listener.
   const kubeSince = new Date().toISOString();

@@ -48,6 +48,8 @@ export interface ExecSessionsOptions {
   publish: (topic: string, payload: Buffer) => boolean;
   /** A session's command was accepted and sent to the node (the route records the event). */
   onStart?: (target: ExecTarget, command: ExecCommand) => void;
+  /** Whether the node is connected to the broker now, when the cloud can know (as log-streams.ts). */
+  connected?: ((node: string) => boolean) | undefined;
   maxSessions?: number;
   connectTimeoutMs?: number;
   idleTimeoutMs?: number;
@@ -267,6 +269,14 @@ export class ExecSessions {
       index: target.index,
       ...command,
     };
+    if (this.options.connected?.(target.node) === false) {
+      this.fail(
+        session,
+        503,
+        `node ${target.node} is not connected to the cloud's MQTT broker now; try again when it is back`,
+      );
+      return;
+    }
     let sent = false;
     try {
       sent = this.options.publish(logsTopic(target.node), encodeLogRequest(request));

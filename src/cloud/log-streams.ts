@@ -49,6 +49,11 @@ export interface DeliveryResult {
 export interface LogStreamsOptions {
   /** Publishes on an MQTT topic (QoS 1); false when the cloud is not connected to the broker. */
   publish: (topic: string, payload: Buffer) => boolean;
+  /**
+   * Whether the node is connected to the broker now, when the cloud can know (its embedded
+   * broker): a node that is not gets 503 at once rather than 504 after the answer timeout.
+   */
+  connected?: ((node: string) => boolean) | undefined;
   /** How long a node has to answer (default 10 s). */
   answerTimeoutMs?: number;
   maxStreams?: number;
@@ -103,6 +108,12 @@ export class LogStreams {
         error: `the cloud is already serving ${max} log streams`,
       });
     return new Promise<LogAnswer>((resolve) => {
+      if (this.options.connected?.(node) === false)
+        return resolve({
+          ok: false,
+          status: 503,
+          error: `node ${node} is not connected to the cloud's MQTT broker now; try again when it is back`,
+        });
       const timeoutMs = this.options.answerTimeoutMs ?? DEFAULT_ANSWER_TIMEOUT_MS;
       const settle = (answer: LogAnswer) => {
         const entry = this.pending.get(request.id);

@@ -190,6 +190,19 @@ describe("exec sessions at the cloud", () => {
     expect(client.controls()[0]).toMatchObject({ status: 503 });
   });
 
+  test("a node without a broker session: 503 at once, naming it", () => {
+    const published: string[] = [];
+    const sessions = new ExecSessions({
+      publish: (topic) => published.push(topic) > 0,
+      connected: (node) => node !== target.node,
+    });
+    const client = new FakeSocket();
+    sessions.openClient(target, client).message(start());
+    expect(client.controls()[0]).toMatchObject({ status: 503 });
+    expect(JSON.stringify(client.controls()[0])).toContain(`node ${target.node} is not connected`);
+    expect(published).toEqual([]);
+  });
+
   test("the event says who, which worker and the first word, never the arguments", () => {
     const event = execEvent(target, {
       command: ["/bin/sh", "-c", "PASSWORD=hunter2 login"],

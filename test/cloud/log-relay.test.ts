@@ -38,9 +38,12 @@ let openLog: OpenLog = () => ({ status: 404, error: "no such worker" });
 /** Requests are delivered to this node's server ("the node answers"), or dropped (silent node). */
 let answering = true;
 let publishOk = true;
+/** Whether the broker says edge1's session is connected (the embedded broker knows). */
+let sessionUp = true;
 let server1: LogServer;
 const streams = new LogStreams({
   answerTimeoutMs: 300,
+  connected: (node) => node !== "edge1" || sessionUp,
   publish: (topic, payload) => {
     if (!publishOk) return false;
     const node = topic.split("/")[3] ?? "";
@@ -126,6 +129,15 @@ describe("log relay", () => {
     expect(silent.status).toBe(504);
     expect(((await silent.json()) as { error: string }).error).toBe(
       "node edge1 did not answer the log request within 0 s",
+    );
+
+    // Its phase still says Ready, but the broker has no session for it: 503 at once, no wait.
+    sessionUp = false;
+    const noSession = await getLogs("node=edge1");
+    sessionUp = true;
+    expect(noSession.status).toBe(503);
+    expect(((await noSession.json()) as { error: string }).error).toBe(
+      "node edge1 is not connected to the cloud's MQTT broker now; try again when it is back",
     );
 
     publishOk = false;

@@ -298,6 +298,12 @@ describe("levee ctl logs", () => {
       c.edges[0]?.kill("SIGKILL");
       expect(await f.proc.exited).toBe(1);
       expect(await f.stderr).toMatch(/^levee ctl logs: the log stream broke off: /);
+      // Before its phase says so, the embedded broker knows the node's session is gone: 503 at
+      // once, not a wait for an answer that cannot come (504 after 10 s).
+      const early = await ctl("logs", "echo", "--node", "edge1");
+      expect(early.code).toBe(1);
+      expect(early.stderr).not.toMatch(/did not answer/);
+      expect(early.stderr).toMatch(/not connected to the cloud's MQTT broker now|is disconnected/);
       await waitUntil("edge1 to be Disconnected", async () => {
         const res = await c.cloud.api("/api/v1/nodes/edge1");
         return ((await res.json()) as { status: { phase: string } }).status.phase === "Disconnected";
