@@ -11,6 +11,7 @@
 // copied to the worker's previous.log (`previousLog`, container-log-keeper.ts): the run before the
 // last restart, for `levee ctl logs --previous`.
 
+import type { PlannedImage } from "../../../manifest/image-ref.ts";
 import type { ExecCommand } from "../../../protocol/exec-session.ts";
 import type { AttachedProcess } from "./attached-process.ts";
 import { keepContainerLog } from "./container-log-keeper.ts";
@@ -22,6 +23,7 @@ import {
   missingImage,
 } from "./docker-client.ts";
 import { dockerAttach } from "./docker-exec.ts";
+import { dockerRuntimes, loadCloudImage } from "./docker-images.ts";
 import {
   type ContainerOptions,
   cleanStartError,
@@ -34,8 +36,10 @@ import {
   labelsMatch,
   normalizeSignal,
   refFromLabels,
+  runtimeProblem,
 } from "./docker-spec.ts";
 import type {
+  CloudImageOptions,
   Driver,
   ExitInfo,
   Instance,
@@ -85,6 +89,11 @@ export class ContainerDriver implements Driver {
     const body = containerCreateBody(spec, this.options);
     const image = await this.client.inspectImage(body.Image);
     if (!image) throw missingImage(body.Image);
+    const runtime = body.HostConfig.Runtime;
+    if (runtime !== undefined) {
+      const problem = runtimeProblem(spec.key.node, runtime, await dockerRuntimes(this.client));
+      if (problem) throw new WorkerSpecError(problem);
+    }
     if (!body.Entrypoint && !body.Cmd && !image.Config?.Entrypoint?.length && !image.Config?.Cmd?.length)
       throw new WorkerSpecError(`image "${body.Image}" has no entrypoint or command: set command or args`);
     await this.removeStopped(
@@ -148,6 +157,11 @@ export class ContainerDriver implements Driver {
   async attach(ref: InstanceRef, command: ExecCommand): Promise<AttachedProcess> {
     if (!ref.containerId) throw new Error(`worker ${ref.key.service}/${ref.key.index} has no container`);
     return dockerAttach(this.client.socket, ref.containerId, command);
+  }
+
+  /** The cloud's copy of an image, loaded into Docker unless it has that image (docker-images.ts). */
+  prepareImage(image: string, cloud: PlannedImage, options: CloudImageOptions): Promise<string> {
+    return loadCloudImage(this.client, image, cloud, options);
   }
 
   /** Creates the container; a leftover of the same instance (a retried start) is replaced once. */
