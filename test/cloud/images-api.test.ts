@@ -1,7 +1,8 @@
 // The image routes in-process (a real store and artifact dir, no sockets): a `docker save`
 // tarball pushed is an artifact plus one record per reference and its ID; the plan of a node whose
 // container worker runs it names the artifact (and only then may the node download it); a push of
-// something else is refused and not kept; delete is refused while a Service runs the image.
+// something else is refused and not kept; delete is refused while a Service runs the image, and
+// the artifact of an image is deleted only with it.
 import { afterAll, describe, expect, test } from "bun:test";
 import { ArtifactStore } from "../../src/cloud/artifact-store.ts";
 import { imageLookup } from "../../src/cloud/image-store.ts";
@@ -73,6 +74,10 @@ describe("images", () => {
     const refused = await call(`/images?reference=${encodeURIComponent(image.id)}`, { method: "DELETE" });
     expect(refused.status).toBe(409);
     expect(await json(refused)).toMatchObject({ services: ["cam"] });
+    // Its artifact is not deleted on its own either (the image records would point at nothing).
+    const asArtifact = await call(`/artifacts/${sha}`, { method: "DELETE" });
+    expect(asArtifact.status).toBe(409);
+    expect(JSON.stringify(await json(asArtifact))).toContain("delete it with levee ctl image rm");
     expect((await call("/apply", { method: "POST", body: service("other:1") })).status).toBe(200);
     expect(planOf("edge1").images).toBeUndefined();
     const done = await call(`/images?reference=${encodeURIComponent("repo:5000/dayuhub/cam:v1")}`, {

@@ -27,7 +27,7 @@ const POD_REASONS: Record<string, string> = {
   priorityClassName: PINNED,
   priority: PINNED,
   schedulerName: PINNED,
-  imagePullSecrets: "levee does not pull images (load them on the node); ignored",
+  imagePullSecrets: "levee does not pull from registries (levee ctl image push); ignored",
   hostPID: "not supported; ignored",
   hostIPC: "not supported; ignored",
   shareProcessNamespace: "not supported; ignored",
