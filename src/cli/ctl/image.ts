@@ -5,21 +5,14 @@
 // never whole in memory. The cloud reads the image's references and ID from the tarball.
 import { statSync } from "node:fs";
 import { basename } from "node:path";
+import type { ImageInfo } from "../../cloud/image-store.ts";
 import { DEFAULT_DOCKER_SOCKET, DockerClient } from "../../node/workers/drivers/docker-client.ts";
 import { saveImage } from "../../node/workers/drivers/docker-images.ts";
 import { UsageError } from "../../runtime/errors.ts";
-import { formatSize } from "./artifact.ts";
+import { formatSize, printItems, pushListRemove } from "./artifact.ts";
 import { CtlFailure } from "./client.ts";
 import { type CtlContext, takeArgs } from "./context.ts";
-import { age, renderTable, toJson, toYaml } from "./format.ts";
-
-export interface ImageInfo {
-  reference: string;
-  id: string;
-  sha256: string;
-  size: number;
-  createdAt: string;
-}
+import { age, toJson, toYaml } from "./format.ts";
 
 interface PushAnswer {
   outcome: "created" | "unchanged";
@@ -27,18 +20,8 @@ interface PushAnswer {
   images: ImageInfo[];
 }
 
-const ACTIONS = "push, ls, rm";
-
-export async function image(ctx: CtlContext): Promise<number> {
-  const [action, ...rest] = ctx.args;
-  if (action === "push") return push(ctx, rest);
-  if (action === "ls" || action === "list") return list(ctx, rest);
-  if (action === "rm" || action === "delete") return remove(ctx, rest);
-  throw new UsageError(
-    action === undefined
-      ? `missing action: levee ctl image ${ACTIONS.replaceAll(", ", "|")}`
-      : `unknown action "${action}"; one of: ${ACTIONS}`,
-  );
+export function image(ctx: CtlContext): Promise<number> {
+  return pushListRemove(ctx, "image", { push, list, remove });
 }
 
 /** The operator's Docker socket: $DOCKER_HOST when it is unix://PATH, else the default. */
@@ -111,12 +94,7 @@ function fileSize(path: string): number | undefined {
 async function list(ctx: CtlContext, args: string[]): Promise<number> {
   takeArgs(args, 0);
   const answer = await ctx.client().request<{ items: ImageInfo[] }>("GET", "/images");
-  const { output } = ctx.options;
-  if (output === "json") ctx.out(toJson(answer));
-  else if (output === "yaml") ctx.out(toYaml(answer));
-  else if (answer.items.length === 0) ctx.out("No images.\n");
-  else ctx.out(renderTable(IMAGE_HEADERS, imageRows(answer.items, Date.now())));
-  return 0;
+  return printItems(ctx, answer, "No images.", IMAGE_HEADERS, imageRows);
 }
 
 async function remove(ctx: CtlContext, args: string[]): Promise<number> {
