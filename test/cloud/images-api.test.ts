@@ -70,6 +70,29 @@ describe("images", () => {
     expect((await ranged.arrayBuffer()).byteLength).toBe(image.tar.length - 100);
   });
 
+  test("a Dayu manifest naming the repo:5000 image: the node's plan names it too", async () => {
+    const jmes = `apiVersion: sedna.io/v1alpha1
+kind: JointMultiEdgeService
+metadata: {name: processor, namespace: dayu}
+spec:
+  edgeWorker:
+    - template:
+        spec:
+          nodeName: edge2
+          containers: [{name: processor, image: "repo:5000/dayuhub/cam:v1"}]
+`;
+    registeredNode(store, "edge2");
+    const res = await call("/apply", { method: "POST", body: jmes });
+    expect(res.status).toBe(200);
+    expect(planOf("edge2").images).toEqual({
+      "repo:5000/dayuhub/cam:v1": { sha256: sha, size: image.tar.length, id: image.id },
+    });
+    expect(
+      (await call("/jointmultiedgeservices/processor?namespace=dayu", { method: "DELETE" })).status,
+    ).toBe(200);
+    expect(planOf("edge2").images).toBeUndefined();
+  });
+
   test("delete is refused while a Service runs it (by any reference); then image and artifact go", async () => {
     const refused = await call(`/images?reference=${encodeURIComponent(image.id)}`, { method: "DELETE" });
     expect(refused.status).toBe(409);

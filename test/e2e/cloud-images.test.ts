@@ -147,7 +147,14 @@ describe.skipIf(skip !== undefined)("container images from the cloud", () => {
             });
 
           // Pushed once from the local Docker (docker save through its API, streamed).
+          const timings: Record<string, number> = {};
+          let since = performance.now();
+          const lap = (what: string) => {
+            timings[what] = Math.round(performance.now() - since);
+            since = performance.now();
+          };
           const pushed = await ctl(["image", "push", TAG]);
+          lap("push");
           expect(pushed.stderr).toBe("");
           expect(pushed.code).toBe(0);
           expect(pushed.stdout).toContain(`image created (`);
@@ -167,8 +174,10 @@ describe.skipIf(skip !== undefined)("container images from the cloud", () => {
 
           // 1. edge1, through a cut and a resume.
           const seen = new Set<string>();
+          since = performance.now();
           await applyManifest(c, service(["edge1"]));
           const first = await readyOn(edge1, seen);
+          lap("edge1: fetch (cut, resumed), load, ready");
           expect(await (await fetch(`http://127.0.0.1:${first.port}/ok`)).text()).toBe("ok\n");
           expect([...seen].some((m) => /^pulling image from the cloud: \d+ of \d+ MB$/.test(m))).toBe(true);
           const edge1Gets = artifactGets(proxy);
@@ -195,8 +204,10 @@ describe.skipIf(skip !== undefined)("container images from the cloud", () => {
           );
           expect((await docker.cli(["rmi", TAG])).code).toBe(0);
           const before2 = artifactGets(proxy).length;
+          since = performance.now();
           await applyManifest(c, service(["edge2"]));
           await readyOn(edge2, new Set());
+          lap("edge2: fetch, load, ready");
           const edge2Gets = artifactGets(proxy).slice(before2);
           expect(edge2Gets.map((r) => [r.user, r.range, r.status, r.bytes])).toEqual([
             ["edge2", null, 200, size],
@@ -204,9 +215,12 @@ describe.skipIf(skip !== undefined)("container images from the cloud", () => {
 
           // 3. Both: edge1 finds the image edge2 loaded (same ID) and fetches nothing.
           const before3 = artifactGets(proxy).length;
+          since = performance.now();
           await applyManifest(c, service(["edge1", "edge2"]));
           const again1 = await readyOn(edge1, new Set());
           const again2 = await readyOn(edge2, new Set());
+          lap("both ready, edge1 with the image already in Docker");
+          process.stderr.write(`cloud images, ${size} bytes, ms: ${JSON.stringify(timings)}\n`);
           for (const w of [again1, again2])
             expect(await (await fetch(`http://127.0.0.1:${w.port}/ok`)).text()).toBe("ok\n");
           expect(artifactGets(proxy).length).toBe(before3);
