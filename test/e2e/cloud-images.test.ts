@@ -10,7 +10,8 @@
 //      in total stay below 1.2 × the tarball. The worker's status said "pulling image from the
 //      cloud: N of M MB" meanwhile.
 //   2. the Service is deleted, its container removed, and the image removed from Docker again;
-//      then it runs on edge2 only: edge2 fetches the whole tarball itself and loads it.
+//      then it runs on edge2 only, two workers: edge2 fetches the whole tarball once and loads it
+//      (the two workers share the download and the load).
 //   3. the Service runs on both: edge1 finds the image already in Docker (same ID; loaded by
 //      edge2) and downloads nothing more. Both workers serve.
 // The image is removed from Docker after the test (vfs storage is slow and large).
@@ -48,7 +49,7 @@ function peakRssBytes(pid: number): number {
   return Number(/^VmHWM:\s+(\d+) kB/m.exec(status)?.[1]) * 1024;
 }
 
-const service = (nodes: string[]) =>
+const service = (nodes: string[], replicas = 1) =>
   JSON.stringify({
     apiVersion: "levee/v1",
     kind: "Service",
@@ -62,7 +63,7 @@ const service = (nodes: string[]) =>
         health: { http: "/ok", interval: "1s" },
         stopTimeout: "1s",
       },
-      workers: nodes.map((node) => ({ node })),
+      workers: nodes.map((node) => ({ node, replicas })),
     },
   });
 
@@ -98,14 +99,14 @@ describe.skipIf(skip !== undefined)("container images from the cloud", () => {
     return ((await res.json()) as { items: AgentWorker[] }).items;
   }
 
-  async function readyOn(edge: Cluster["edges"][0], messages: Set<string>): Promise<AgentWorker> {
+  async function readyOn(edge: Cluster["edges"][0], messages: Set<string>, count = 1): Promise<AgentWorker> {
     let last: AgentWorker[] = [];
     await waitUntil(
-      `a ready worker of big on ${edge.name}`,
+      `${count} ready worker(s) of big on ${edge.name}`,
       async () => {
         last = await workersOn(edge).catch(() => []);
         for (const w of last) messages.add(w.message);
-        return last.some((w) => w.ready);
+        return last.filter((w) => w.ready).length >= count;
       },
       240_000,
     ).catch((err: Error) => {
@@ -205,8 +206,8 @@ describe.skipIf(skip !== undefined)("container images from the cloud", () => {
           expect((await docker.cli(["rmi", TAG])).code).toBe(0);
           const before2 = artifactGets(proxy).length;
           since = performance.now();
-          await applyManifest(c, service(["edge2"]));
-          await readyOn(edge2, new Set());
+          await applyManifest(c, service(["edge2"], 2));
+          await readyOn(edge2, new Set(), 2);
           lap("edge2: fetch, load, ready");
           const edge2Gets = artifactGets(proxy).slice(before2);
           expect(edge2Gets.map((r) => [r.user, r.range, r.status, r.bytes])).toEqual([

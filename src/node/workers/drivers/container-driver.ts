@@ -23,7 +23,7 @@ import {
   missingImage,
 } from "./docker-client.ts";
 import { dockerAttach } from "./docker-exec.ts";
-import { dockerRuntimes, loadCloudImage } from "./docker-images.ts";
+import { dockerRuntimes, type LoadAnswer, loadCloudImage, loadImage } from "./docker-images.ts";
 import {
   type ContainerOptions,
   cleanStartError,
@@ -70,6 +70,8 @@ export class ContainerDriver implements Driver {
   readonly client: DockerClient;
   private readonly options: ContainerOptions;
   private readonly previousLog: ((key: InstanceKey) => string) | undefined;
+  /** Image tarballs being loaded, by path. */
+  private readonly loads = new Map<string, Promise<LoadAnswer>>();
 
   constructor(options: ContainerDriverOptions = {}) {
     this.client = options.client ?? new DockerClient({ socket: options.socket });
@@ -159,9 +161,19 @@ export class ContainerDriver implements Driver {
     return dockerAttach(this.client.socket, ref.containerId, command);
   }
 
-  /** The cloud's copy of an image, loaded into Docker unless it has that image (docker-images.ts). */
+  /**
+   * The cloud's copy of an image, loaded into Docker unless it has that image (docker-images.ts).
+   * Workers of one image starting together share one `docker load` of its tarball.
+   */
   prepareImage(image: string, cloud: PlannedImage, options: CloudImageOptions): Promise<string> {
-    return loadCloudImage(this.client, image, cloud, options);
+    return loadCloudImage(this.client, image, cloud, options, (tarball) => {
+      let loading = this.loads.get(tarball);
+      if (!loading) {
+        loading = loadImage(this.client, Bun.file(tarball)).finally(() => this.loads.delete(tarball));
+        this.loads.set(tarball, loading);
+      }
+      return loading;
+    });
   }
 
   /** Creates the container; a leftover of the same instance (a retried start) is replaced once. */

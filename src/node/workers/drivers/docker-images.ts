@@ -76,14 +76,15 @@ export async function tagImage(client: DockerClient, id: string, reference: stri
 
 /**
  * Makes `image` present in the daemon from the cloud's copy: "present" when it already has it
- * (same ID), "tagged" when only the reference was missing, "loaded" after a load. A WorkerSpecError
- * names the image and the cause when the tarball does not give it.
+ * (same ID), "tagged" when only the reference was missing, "loaded" after a load (`load`: how a
+ * tarball is loaded). A WorkerSpecError names the image and the cause when the tarball does not give it.
  */
 export async function loadCloudImage(
   client: DockerClient,
   image: string,
   cloud: PlannedImage,
   options: CloudImageOptions,
+  load: (tarball: string) => Promise<LoadAnswer> = (tarball) => loadImage(client, Bun.file(tarball)),
 ): Promise<"present" | "tagged" | "loaded"> {
   const have = await client.inspectImage(image);
   if (have?.Id === cloud.id) return "present";
@@ -93,7 +94,7 @@ export async function loadCloudImage(
   }
   const path = await options.fetch();
   options.say(`loading image ${image} into docker`);
-  const answer = await loadImage(client, Bun.file(path));
+  const answer = await load(path);
   const from = `the cloud's copy (artifact ${cloud.sha256})`;
   if (answer.error)
     throw new WorkerSpecError(`image "${image}": docker could not load ${from}: ${answer.error}`);
