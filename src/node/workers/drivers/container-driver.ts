@@ -72,6 +72,8 @@ export class ContainerDriver implements Driver {
   private readonly previousLog: ((key: InstanceKey) => string) | undefined;
   /** Image tarballs being loaded, by path. */
   private readonly loads = new Map<string, Promise<LoadAnswer>>();
+  /** The ID Docker gave each (image, artifact) loaded by this agent. */
+  private readonly loadedAs = new Map<string, string>();
 
   constructor(options: ContainerDriverOptions = {}) {
     this.client = options.client ?? new DockerClient({ socket: options.socket });
@@ -163,17 +165,24 @@ export class ContainerDriver implements Driver {
 
   /**
    * The cloud's copy of an image, loaded into Docker unless it has that image (docker-images.ts).
-   * Workers of one image starting together share one `docker load` of its tarball.
+   * Workers of one image starting together share one `docker load` of its tarball; the ID Docker
+   * gave it is remembered (while the agent runs), for Docker's containerd image store.
    */
-  prepareImage(image: string, cloud: PlannedImage, options: CloudImageOptions): Promise<string> {
-    return loadCloudImage(this.client, image, cloud, options, (tarball) => {
-      let loading = this.loads.get(tarball);
-      if (!loading) {
-        loading = loadImage(this.client, Bun.file(tarball)).finally(() => this.loads.delete(tarball));
-        this.loads.set(tarball, loading);
-      }
-      return loading;
+  async prepareImage(image: string, cloud: PlannedImage, options: CloudImageOptions): Promise<string> {
+    const key = `${image}\n${cloud.sha256}`;
+    const done = await loadCloudImage(this.client, image, cloud, options, {
+      loadedAs: this.loadedAs.get(key),
+      load: (tarball) => {
+        let loading = this.loads.get(tarball);
+        if (!loading) {
+          loading = loadImage(this.client, Bun.file(tarball)).finally(() => this.loads.delete(tarball));
+          this.loads.set(tarball, loading);
+        }
+        return loading;
+      },
     });
+    this.loadedAs.set(key, done.id);
+    return done.outcome;
   }
 
   /** Creates the container; a leftover of the same instance (a retried start) is replaced once. */

@@ -6,7 +6,7 @@
 // tag it if the tarball did not carry the worker's reference, and check it is there.
 
 import type { PlannedImage } from "../../../manifest/image-ref.ts";
-import { splitRepoTag } from "../../../manifest/image-ref.ts";
+import { normalizeImageReference, splitRepoTag } from "../../../manifest/image-ref.ts";
 import type { DockerClient } from "./docker-client.ts";
 import { type CloudImageOptions, WorkerSpecError } from "./driver.ts";
 
@@ -74,23 +74,36 @@ export async function tagImage(client: DockerClient, id: string, reference: stri
   await response.arrayBuffer();
 }
 
+/** How loadCloudImage loads a tarball, and what it knows from loads before. */
+export interface LoadHow {
+  load?: ((tarball: string) => Promise<LoadAnswer>) | undefined;
+  /**
+   * The ID Docker gave this artifact's image when it was loaded before: with Docker's containerd
+   * image store the ID is the manifest's digest, not the config's that the tarball names.
+   */
+  loadedAs?: string | undefined;
+}
+
+export type CloudImageOutcome = { outcome: "present" | "tagged" | "loaded"; id: string };
+
 /**
  * Makes `image` present in the daemon from the cloud's copy: "present" when it already has it
- * (same ID), "tagged" when only the reference was missing, "loaded" after a load (`load`: how a
- * tarball is loaded). A WorkerSpecError names the image and the cause when the tarball does not give it.
+ * (same ID), "tagged" when only the reference was missing, "loaded" after a load; with the ID
+ * Docker has for it. A WorkerSpecError names the image and the cause when the tarball does not give it.
  */
 export async function loadCloudImage(
   client: DockerClient,
   image: string,
   cloud: PlannedImage,
   options: CloudImageOptions,
-  load: (tarball: string) => Promise<LoadAnswer> = (tarball) => loadImage(client, Bun.file(tarball)),
-): Promise<"present" | "tagged" | "loaded"> {
+  how: LoadHow = {},
+): Promise<CloudImageOutcome> {
+  const load = how.load ?? ((tarball: string) => loadImage(client, Bun.file(tarball)));
   const have = await client.inspectImage(image);
-  if (have?.Id === cloud.id) return "present";
+  if (have && (have.Id === cloud.id || have.Id === how.loadedAs)) return { outcome: "present", id: have.Id };
   if (!have && (await client.inspectImage(cloud.id)) && !image.includes("@")) {
     await tagImage(client, cloud.id, image);
-    return "tagged";
+    return { outcome: "tagged", id: cloud.id };
   }
   const path = await options.fetch();
   options.say(`loading image ${image} into docker`);
@@ -103,10 +116,11 @@ export async function loadCloudImage(
     await tagImage(client, cloud.id, image);
     after = await client.inspectImage(image);
   }
-  if (after?.Id !== cloud.id) {
+  const named = answer.loaded.some((ref) => normalizeImageReference(ref) === normalizeImageReference(image));
+  if (!after || (after.Id !== cloud.id && !named)) {
     const held = answer.loaded.length > 0 ? answer.loaded.join(", ") : "nothing docker reported";
     const found = after ? `it is image ${after.Id}, not ${cloud.id}` : "docker has no such image";
     throw new WorkerSpecError(`image "${image}": loaded ${from}, but ${found} (the tarball held: ${held})`);
   }
-  return "loaded";
+  return { outcome: "loaded", id: after.Id };
 }
