@@ -92,6 +92,13 @@ describe("imageStep", () => {
     }
   });
 
+  test("the worker carries the plan's image; its specHash does not change with it", () => {
+    const { req } = setup({ driver: "container", image: IMAGE }, { [IMAGE]: cloud });
+    const without = setup({ driver: "container", image: IMAGE }, undefined).req.desired;
+    expect(without.image).toBeUndefined();
+    expect(req.desired.specHash).toBe(without.specHash);
+  });
+
   test("the message counts MB as Docker does", () => {
     expect(pullingMessage(57_999_999, 200_000_000)).toBe("pulling image from the cloud: 57 of 200 MB");
     expect(pullingMessage(0, 1000)).toBe("pulling image from the cloud: 0 of 1 MB");
