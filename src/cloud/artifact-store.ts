@@ -51,7 +51,9 @@ export interface PutOptions {
 export type DeleteResult =
   | { kind: "deleted"; artifact: ArtifactInfo }
   | { kind: "not-found" }
-  | { kind: "in-use"; services: string[] };
+  | { kind: "in-use"; services: string[] }
+  /** The artifact holds container images (levee ctl image push): deleted with them. */
+  | { kind: "image"; references: string[] };
 
 interface Row {
   sha256: string;
@@ -156,13 +158,20 @@ export class ArtifactStore {
     return { outcome: existing ? "unchanged" : "created", artifact: this.get(sha256) as ArtifactInfo };
   }
 
-  /** Deletes an artifact unless a Service mounts it (then: the services' names). */
+  /** Deletes an artifact unless a Service mounts it (then: the services' names) or it is an image's. */
   delete(sha256: string): DeleteResult {
     const result = this.store.tx((db): DeleteResult => {
       const row = db.query<Row, [string]>("SELECT * FROM artifacts WHERE sha256 = ?").get(sha256);
       if (!row) return { kind: "not-found" };
       const services = servicesMounting(db, sha256);
       if (services.length > 0) return { kind: "in-use", services };
+      const references = db
+        .query<{ reference: string }, [string]>(
+          "SELECT reference FROM images WHERE sha256 = ? ORDER BY reference",
+        )
+        .all(sha256)
+        .map((r) => r.reference);
+      if (references.length > 0) return { kind: "image", references };
       db.query("DELETE FROM artifacts WHERE sha256 = ?").run(sha256);
       return { kind: "deleted", artifact: toInfo(row) };
     });

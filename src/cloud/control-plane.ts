@@ -28,6 +28,7 @@ import { describeRef, type ObjectRef, ownerOf } from "./dayu/owners.ts";
 import { type DrainItem, type Scheduling, schedulingEvent } from "./drain.ts";
 import { drainPlacement } from "./drain-placement.ts";
 import { DEFAULT_HISTORY_LIMIT, recordGeneration } from "./history-store.ts";
+import { imageLookup } from "./image-store.ts";
 import { createMissingNamespaces } from "./namespace-apply.ts";
 import { qualifyServiceSpec } from "./namespaced-spec.ts";
 import { applyNodeLabels } from "./node-apply.ts";
@@ -363,6 +364,7 @@ export class ControlPlane {
       limits: this.limits,
       placedBefore: (node) => before.get(node) ?? new Set(),
       restartOf: restartCounts(db, only),
+      images: imageLookup(db),
     });
     const unplaced: Unplaced[] = [...planned.values()].flatMap((p) => p.unplaced);
     if (applied) {

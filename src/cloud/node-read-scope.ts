@@ -1,5 +1,6 @@
 // What a node may read from the cloud over HTTP: only the content its own current plan references,
-// the artifacts its workers mount and the Config files it carries by reference. A node's
+// the artifacts its workers mount (and the container images its plan names, stored as artifacts)
+// and the Config files it carries by reference. A node's
 // credentials are on the node, so they are as safe as the node; without this scope one compromised
 // camera box could download every model and every Config of the fleet. Both sets are taken from the
 // node's current plan (plans table) in one pass and kept until the plan's hash changes.
@@ -33,7 +34,7 @@ export class NodeReadScope {
     );
   }
 
-  /** Whether the node's current plan mounts the artifact. */
+  /** Whether the node's current plan mounts the artifact (or names it as a container image). */
   mayReadArtifact(node: string, sha256: string): boolean {
     return this.scopeOf(node).artifacts.has(sha256);
   }
@@ -67,6 +68,8 @@ function scopeOfPlan(plan: Partial<NodePlan>): Omit<Scope, "hash"> {
       }
     }
   }
+  for (const image of Object.values(plan.images ?? {}))
+    if (typeof image?.sha256 === "string") artifacts.add(image.sha256);
   const configFiles = new Map<string, ConfigFileAt[]>();
   for (const [config, files] of Object.entries(plan.configFiles ?? {})) {
     for (const [file, ref] of Object.entries(files)) {

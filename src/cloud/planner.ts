@@ -17,6 +17,7 @@
 
 import { canonicalJson } from "../manifest/canonical.ts";
 import { configFileRefs } from "../manifest/config.ts";
+import type { PlannedImage } from "../manifest/image-ref.ts";
 import type { ConfigFileRefs, NodePlan, PlannedService } from "../manifest/plan.ts";
 import { secretPlanKey } from "../manifest/secret.ts";
 
@@ -75,6 +76,8 @@ export interface PlannerInput {
   restartOf?: ((service: string, node: string, index: number) => number) | undefined;
   /** The selector workers an unschedulable node may run of a service; none: 0. */
   selectorBudget?: ((service: string, node: string) => number) | undefined;
+  /** The cloud's copy of a container image (levee ctl image push), by a template's `image:`. */
+  images?: ((reference: string) => PlannedImage | undefined) | undefined;
 }
 
 /** Which limit kept a service off a node. */
@@ -137,6 +140,19 @@ export function mountedConfigs(template: Record<string, unknown>): string[] {
 interface Candidate {
   service: PlannedService;
   configs: string[];
+  /** The container images its workers run that the cloud holds. */
+  images: Map<string, PlannedImage>;
+}
+
+/** A container template's image, when the cloud holds it. */
+function cloudImage(
+  input: PlannerInput,
+  template: Record<string, unknown>,
+): [string, PlannedImage] | undefined {
+  if (template.driver !== "container" || typeof template.image !== "string" || !input.images)
+    return undefined;
+  const image = input.images(template.image);
+  return image ? [template.image, image] : undefined;
 }
 
 function candidatesFor(input: PlannerInput, node: PlannerNode): Candidate[] {
@@ -147,6 +163,7 @@ function candidatesFor(input: PlannerInput, node: PlannerNode): Candidate[] {
   for (const service of sorted) {
     const workers: PlannedService["workers"] = [];
     const configs = new Set<string>();
+    const images = new Map<string, PlannedImage>();
     let selectorLeft = node.unschedulable
       ? (input.selectorBudget?.(service.name, node.name) ?? 0)
       : Number.POSITIVE_INFINITY;
@@ -160,6 +177,8 @@ function candidatesFor(input: PlannerInput, node: PlannerNode): Candidate[] {
       if (count === 0) continue;
       const template = input.resolveTemplate(service.spec, entry);
       for (const name of mountedConfigs(template)) configs.add(name);
+      const image = cloudImage(input, template);
+      if (image) images.set(image[0], image[1]);
       for (let r = 0; r < count; r++) {
         const index = workers.length;
         const restart = input.restartOf?.(service.name, node.name, index) ?? 0;
@@ -177,6 +196,7 @@ function candidatesFor(input: PlannerInput, node: PlannerNode): Candidate[] {
         ...(service.spec.lostAfter ? { lostAfter: service.spec.lostAfter } : {}),
       },
       configs: [...configs],
+      images,
     });
   }
   return out;
@@ -197,6 +217,7 @@ export function planNode(
   const { limits } = input;
   const services: PlannedService[] = [];
   const configFiles: NodePlan["configFiles"] = {};
+  const images: NonNullable<NodePlan["images"]> = {};
   const unplaced: Unplaced[] = [];
   let workers = 0;
   let size = bytes({ configFiles: {}, node: node.name, services: [] });
@@ -204,8 +225,15 @@ export function planNode(
   for (const candidate of candidatesFor(input, node)) {
     const { service } = candidate;
     const added = candidate.configs.filter((name) => refs.has(name) && !Object.hasOwn(configFiles, name));
+    const newImages = [...candidate.images].filter(([ref]) => !Object.hasOwn(images, ref));
     const cost =
-      bytes(service) + 1 + added.reduce((sum, name) => sum + bytes(name) + 1 + bytes(refs.get(name)) + 1, 0);
+      bytes(service) +
+      1 +
+      added.reduce((sum, name) => sum + bytes(name) + 1 + bytes(refs.get(name)) + 1, 0) +
+      newImages.reduce(
+        (sum, [ref, image]) => sum + bytes(ref) + 1 + bytes(image) + 1,
+        newImages.length > 0 && Object.keys(images).length === 0 ? 12 : 0,
+      );
     const count = service.workers.length;
     const refuse = (limit: LimitName, reason: string) =>
       unplaced.push({ service: service.name, node: node.name, workers: count, limit, reason });
@@ -229,10 +257,13 @@ export function planNode(
       workers += count;
       size += cost;
       for (const name of added) configFiles[name] = refs.get(name) as ConfigFileRefs;
+      for (const [ref, image] of newImages) images[ref] = image;
     }
   }
   services.sort((a, b) => a.name.localeCompare(b.name));
-  return { plan: { node: node.name, services, configFiles }, unplaced };
+  const plan: NodePlan = { node: node.name, services, configFiles };
+  if (Object.keys(images).length > 0) plan.images = images;
+  return { plan, unplaced };
 }
 
 /** Every Config's file references, by Config name. */

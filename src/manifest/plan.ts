@@ -6,6 +6,7 @@
 // plan stays small however large the Configs it mounts are.
 import { z } from "zod";
 import { sha256Schema } from "./artifact.ts";
+import { plannedImageSchema } from "./image-ref.ts";
 import { dnsSubdomain } from "./meta.ts";
 
 /**
@@ -56,6 +57,11 @@ export const nodePlanSchema = z.object({
   services: z.array(plannedServiceSchema),
   /** Config objects mounted by this node's workers: Config name → file name → its content's reference. */
   configFiles: z.record(z.string(), z.record(z.string(), configFileRefSchema)),
+  /**
+   * The container images of this node's workers that the cloud holds (levee ctl image push), by the
+   * template's `image:` as written. Absent when there is none, so that other plans stay as they were.
+   */
+  images: z.record(z.string(), plannedImageSchema).optional(),
 });
 
 export type PlannedWorker = z.infer<typeof plannedWorkerSchema>;

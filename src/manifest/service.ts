@@ -158,6 +158,9 @@ export function templateProblems(template: Template): TemplateProblem[] {
       problems.push({ field: "image", message: `${only} (this worker runs driver exec)` });
     if (template.privileged) problems.push({ field: "privileged", message: only });
     if (template.devices.length > 0) problems.push({ field: "devices", message: only });
+    if (template.runtime !== undefined) problems.push({ field: "runtime", message: only });
+    if (template.gpus !== undefined) problems.push({ field: "gpus", message: only });
+    if (template.cdiDevices !== undefined) problems.push({ field: "cdiDevices", message: only });
   }
   if (template.health && healthNeedsPort(template.health) && template.port === undefined) {
     const check = template.health.http !== undefined ? "http" : "tcp";

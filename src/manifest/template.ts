@@ -48,6 +48,23 @@ const device = z
     'expected a device as HOST[:CONTAINER[:PERMISSIONS]], e.g. "/dev/video0" or "/dev/ttyUSB0:/dev/ttyS0:rw"',
   );
 
+/** A Docker runtime's name as `docker info` lists it (runc, nvidia, ...). */
+const runtime = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, 'expected a Docker runtime name, e.g. "nvidia"');
+
+const gpus = z.union([z.literal("all"), z.int().min(1).max(64)], {
+  error: (iss) => `expected "all" or a number of GPUs (1-64), got ${describeValue(iss.input)}`,
+});
+
+/** A CDI device: VENDOR/CLASS=NAME (Docker 25 and later). */
+const cdiDevice = z
+  .string()
+  .regex(
+    /^[A-Za-z0-9][A-Za-z0-9.-]*\/[A-Za-z0-9][A-Za-z0-9_.-]*=[A-Za-z0-9_.:-]+$/,
+    'expected a CDI device name VENDOR/CLASS=NAME, e.g. "nvidia.com/gpu=all"',
+  );
+
 const backoff = strict({
   initial: duration({ min: 1 }).default("1s"),
   max: duration({ min: 1 }).default("5m"),
@@ -109,6 +126,18 @@ const fields = {
   mounts: mountsSchema,
   privileged: z.boolean().meta({ description: "container only" }),
   devices: z.array(device).meta({ description: "container only: device files" }),
+  // No defaults: without them, existing specs stay byte-identical.
+  runtime: runtime.meta({
+    description:
+      'container only: the Docker runtime (e.g. "nvidia" on Jetson); a node whose Docker lacks it fails the worker, naming it',
+  }),
+  gpus: gpus.meta({
+    description:
+      'container only: GPUs through Docker\'s device requests ("all" or a count), like docker run --gpus',
+  }),
+  cdiDevices: z.array(cdiDevice).max(64).meta({
+    description: 'container only: CDI devices (e.g. "nvidia.com/gpu=all"; Docker 25 and later)',
+  }),
   meshProxy: z.boolean().meta({
     description: "pass the node's mesh forward proxy as HTTP_PROXY (and a matching NO_PROXY)",
   }),
@@ -151,6 +180,9 @@ export const templateSchema = strict({
   mounts: fields.mounts.default([]),
   privileged: fields.privileged.default(false),
   devices: fields.devices.default([]),
+  runtime: fields.runtime.optional(),
+  gpus: fields.gpus.optional(),
+  cdiDevices: fields.cdiDevices.optional(),
   meshProxy: fields.meshProxy.default(false),
   agentUrlEnv: fields.agentUrlEnv.optional(),
   portEnv: fields.portEnv.optional(),
@@ -177,6 +209,9 @@ export const templateOverrideSchema = strict({
   mounts: fields.mounts.optional(),
   privileged: fields.privileged.optional(),
   devices: fields.devices.optional(),
+  runtime: fields.runtime.optional(),
+  gpus: fields.gpus.optional(),
+  cdiDevices: fields.cdiDevices.optional(),
   meshProxy: fields.meshProxy.optional(),
   agentUrlEnv: fields.agentUrlEnv.optional(),
   portEnv: fields.portEnv.optional(),

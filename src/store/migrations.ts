@@ -469,4 +469,22 @@ export const migrations: readonly Migration[] = [
         CHECK (scheduling IN ('enabled', 'cordoned', 'draining'));
     `,
   },
+  {
+    version: 15,
+    name: "container images",
+    sql: `
+      -- CLOUD: container images stored as artifacts (levee ctl image push, src/cloud/image-store.ts):
+      -- each reference a pushed \`docker save\` tarball carries (repo:tag, normalized) maps to the
+      -- artifact holding the tarball and to the image's ID. A node whose workers run the image gets
+      -- it in its plan and loads it into its Docker.
+      CREATE TABLE images (
+        reference  TEXT PRIMARY KEY,        -- e.g. repo:5000/dayuhub/camera:v1, or sha256:ID
+        image_id   TEXT NOT NULL,           -- sha256:<hex>, Docker's image ID
+        sha256     TEXT NOT NULL,           -- the artifact (the tarball)
+        size       INTEGER NOT NULL,
+        created_at TEXT NOT NULL
+      ) STRICT;
+      CREATE INDEX images_by_artifact ON images (sha256);
+    `,
+  },
 ];

@@ -1,4 +1,4 @@
-// The planner, pure: where workers go, their indices, which configs travel with a plan.
+// The planner, pure: where workers go, their indices, which configs and cloud images travel with a plan.
 import { describe, expect, test } from "bun:test";
 import { randomUUID } from "node:crypto";
 import {
@@ -8,6 +8,7 @@ import {
   planAll,
 } from "../../src/cloud/planner.ts";
 import { canonicalJson, sha256Hex } from "../../src/manifest/canonical.ts";
+import type { PlannedImage } from "../../src/manifest/image-ref.ts";
 import { resolveWorkerTemplate } from "../../src/manifest/service.ts";
 import { encodeMessage, MAX_MESSAGE_BYTES, newMessage, planBodyLimit } from "../../src/protocol/messages.ts";
 
@@ -161,5 +162,51 @@ describe("planner", () => {
       plan,
     });
     expect(encodeMessage(msg).length).toBeLessThanOrEqual(MAX_MESSAGE_BYTES);
+  });
+});
+
+const cam: PlannedImage = { sha256: "a".repeat(64), size: 1000, id: `sha256:${"b".repeat(64)}` };
+const cloudImages: Record<string, PlannedImage> = { "repo:5000/dayuhub/cam:v1": cam };
+
+/** A node's plan names the cloud's copy of the images its container workers run (as written), only those. */
+describe("planner: container images the cloud holds", () => {
+  const container = (name: string, image: string, node = "edge1"): PlannerService => ({
+    name,
+    uid: `${name}-uid`,
+    generation: 1,
+    spec: { template: { driver: "container", image }, workers: [{ node }] },
+  });
+  const withImages = (services: PlannerService[], limits?: PlannerInput["limits"]): PlannerInput => ({
+    ...input(services, nodes),
+    images: (ref) => cloudImages[ref.replace(/^docker\.io\//, "")],
+    limits,
+  });
+
+  test("keyed by the template's image as written; none: no images key (plans as before)", () => {
+    const exec = service("d", [{ node: "edge3" }]);
+    exec.spec.template.image = "repo:5000/dayuhub/cam:v1";
+    const plans = planAll(
+      withImages([
+        container("a", "repo:5000/dayuhub/cam:v1"),
+        container("b", "docker.io/repo:5000/dayuhub/cam:v1"),
+        container("c", "other:1"),
+        exec,
+      ]),
+    );
+    expect(plans.get("edge1")?.plan.images).toEqual({
+      "repo:5000/dayuhub/cam:v1": cam,
+      "docker.io/repo:5000/dayuhub/cam:v1": cam,
+    });
+    const edge3 = plans.get("edge3")?.plan;
+    expect(edge3 && "images" in edge3).toBe(false);
+  });
+
+  test("the size budget counts them", () => {
+    const services = [container("a", "repo:5000/dayuhub/cam:v1"), container("b", "other:1")];
+    const budget = canonicalJson(planAll(withImages(services)).get("edge1")?.plan).length;
+    const limits = { servicesPerNode: 10, workersPerNode: 10, planBytes: () => budget - 1 };
+    const limited = planAll(withImages(services, limits)).get("edge1");
+    expect(limited?.plan.services.map((s) => s.name)).toEqual(["a"]);
+    expect(canonicalJson(limited?.plan).length).toBeLessThanOrEqual(budget - 1);
   });
 });

@@ -6,6 +6,7 @@
 // the path of what was wrong — never a 500. Bounded in `npm test`; LEVEE_FUZZ_RUNS=N for more.
 import { afterAll, describe, expect, test } from "bun:test";
 import fc from "fast-check";
+import { parseSaveManifest, TarManifestScanner } from "../../src/cloud/image-tar.ts";
 import { parseManifests } from "../../src/manifest/manifest.ts";
 import { parseCatalog } from "../../src/mesh/catalog/schema.ts";
 import { parseAnswer, parseChallenge, verifyRequestLine } from "../../src/mesh/transport/relay-protocol.ts";
@@ -195,6 +196,44 @@ describe("the sync protocol's decoders", () => {
         const verified = verifyRequestLine(line, { nonce: "bm9uY2U=", relay: "cloud" }, "not a ca");
         expect(verified.ok).toBe(false);
       }),
+      fuzzParameters(1000),
+    );
+  });
+});
+
+describe("an image upload (docker save tarball)", () => {
+  test("the tar scanner and the manifest parse: any bytes in any chunks never throw; an answer or a reason", () => {
+    const header = (name: string, size: string) => {
+      const block = new Uint8Array(512);
+      block.set(new TextEncoder().encode(name), 0);
+      block.set(new TextEncoder().encode(size), 124);
+      return block;
+    };
+    const tarLike = fc
+      .tuple(
+        fc.constantFrom("manifest.json", "x.json", ""),
+        fc.string({ maxLength: 12 }),
+        fc.uint8Array({ maxLength: 1500 }),
+      )
+      .map(([name, size, rest]) => new Uint8Array([...header(name, size), ...rest]));
+    fc.assert(
+      fc.property(
+        fc.oneof(fc.uint8Array({ maxLength: 3000 }), tarLike),
+        fc.integer({ min: 1, max: 700 }),
+        (bytes, chunk) => {
+          const scanner = new TarManifestScanner();
+          for (let at = 0; at < bytes.length; at += chunk) scanner.push(bytes.subarray(at, at + chunk));
+          const found = scanner.result();
+          if ("error" in found) expect(typeof found.error).toBe("string");
+          else {
+            const images = parseSaveManifest(found.manifest);
+            if ("error" in images) expect(typeof images.error).toBe("string");
+            else expect(Array.isArray(images)).toBe(true);
+          }
+          const direct = parseSaveManifest(bytes);
+          expect("error" in direct || Array.isArray(direct)).toBe(true);
+        },
+      ),
       fuzzParameters(1000),
     );
   });

@@ -116,6 +116,14 @@ const SUBCOMMANDS: Record<string, Entry> = {
     args: ["push", "ls", "rm"],
     run: lazy(async () => (await import("../ctl/artifact.ts")).artifact),
   },
+  image: {
+    usage: "image push IMAGE|TARBALL | ls | rm REFERENCE",
+    summary:
+      "store a container image in the cloud (from the local Docker or a docker save tarball); nodes load it without a registry",
+    flags: ["output"],
+    args: ["push", "ls", "rm"],
+    run: lazy(async () => (await import("../ctl/image.ts")).image),
+  },
   logs: {
     usage:
       "logs SERVICE [--node NODE [--worker I] | --all] [-f] [--tail N] [--since D|T] [--timestamps] [-p]",

@@ -24,17 +24,26 @@ interface PushAnswer {
   artifact: ArtifactInfo;
 }
 
-const ACTIONS = "push, ls, rm";
+export function artifact(ctx: CtlContext): Promise<number> {
+  return pushListRemove(ctx, "artifact", { push, list, remove });
+}
 
-export async function artifact(ctx: CtlContext): Promise<number> {
+type Action = (ctx: CtlContext, args: string[]) => Promise<number>;
+
+/** `levee ctl COMMAND push|ls|rm ...` (ls also list, rm also delete). */
+export function pushListRemove(
+  ctx: CtlContext,
+  command: string,
+  actions: { push: Action; list: Action; remove: Action },
+): Promise<number> {
   const [action, ...rest] = ctx.args;
-  if (action === "push") return push(ctx, rest);
-  if (action === "ls" || action === "list") return list(ctx, rest);
-  if (action === "rm" || action === "delete") return remove(ctx, rest);
+  if (action === "push") return actions.push(ctx, rest);
+  if (action === "ls" || action === "list") return actions.list(ctx, rest);
+  if (action === "rm" || action === "delete") return actions.remove(ctx, rest);
   throw new UsageError(
     action === undefined
-      ? `missing action: levee ctl artifact ${ACTIONS.replaceAll(", ", "|")}`
-      : `unknown action "${action}"; one of: ${ACTIONS}`,
+      ? `missing action: levee ctl ${command} push|ls|rm`
+      : `unknown action "${action}"; one of: push, ls, rm`,
   );
 }
 
@@ -78,11 +87,22 @@ async function push(ctx: CtlContext, args: string[]): Promise<number> {
 async function list(ctx: CtlContext, args: string[]): Promise<number> {
   takeArgs(args, 0);
   const answer = await ctx.client().request<{ items: ArtifactInfo[] }>("GET", "/artifacts");
+  return printItems(ctx, answer, "No artifacts.", ARTIFACT_HEADERS, artifactRows);
+}
+
+/** A list answer ({items}) printed as JSON, YAML or a table (`empty` when there are none). */
+export function printItems<T>(
+  ctx: CtlContext,
+  answer: { items: T[] },
+  empty: string,
+  headers: readonly string[],
+  rows: (items: readonly T[], now: number) => string[][],
+): number {
   const { output } = ctx.options;
   if (output === "json") ctx.out(toJson(answer));
   else if (output === "yaml") ctx.out(toYaml(answer));
-  else if (answer.items.length === 0) ctx.out("No artifacts.\n");
-  else ctx.out(renderTable(ARTIFACT_HEADERS, artifactRows(answer.items, Date.now())));
+  else if (answer.items.length === 0) ctx.out(`${empty}\n`);
+  else ctx.out(renderTable(headers, rows(answer.items, Date.now())));
   return 0;
 }
 

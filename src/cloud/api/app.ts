@@ -17,6 +17,7 @@ import type { Backup } from "../backup.ts";
 import type { ControlPlane } from "../control-plane.ts";
 import { type DashboardDeps, mountDashboard } from "../dashboard/dashboard.tsx";
 import type { ExecSessions } from "../exec-sessions.ts";
+import { ImageStore } from "../image-store.ts";
 import type { LogStreams } from "../log-streams.ts";
 import type { CloudMetrics } from "../metrics/cloud-metrics.ts";
 import type { NodeCa } from "../node-ca.ts";
@@ -31,6 +32,7 @@ import { mountBrokerRoutes } from "./routes-broker.ts";
 import { mountCertificateRoutes } from "./routes-certificates.ts";
 import { mountConfigContentRoutes } from "./routes-config-content.ts";
 import { mountExecRoutes } from "./routes-exec.ts";
+import { mountImageRoutes } from "./routes-images.ts";
 import { type JoinDeps, mountJoinRoutes } from "./routes-join.ts";
 import { mountLogRoutes } from "./routes-logs.ts";
 import { mountMetricsRoutes } from "./routes-metrics.ts";
@@ -124,6 +126,13 @@ export function cloudApiApp(deps: CloudApiDeps): Hono {
       log,
       admin: adminToken,
       readers: adminOrNode,
+    });
+  if (deps.artifacts)
+    mountImageRoutes(routes, {
+      images: new ImageStore(store, deps.artifacts),
+      log,
+      admin: adminToken,
+      replan: (reason) => plane.replan(reason),
     });
   if (deps.logs)
     mountLogRoutes(routes, { streams: deps.logs, store, log, admin: adminToken, node: requireNode(nodes) });

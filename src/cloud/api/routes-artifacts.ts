@@ -3,7 +3,8 @@
 //   GET    /artifacts                              admin: list
 //   GET    /artifacts/SHA                          admin, or a node whose plan mounts it: the bytes;
 //                                                  Range (206/416), ETag = sha
-//   DELETE /artifacts/SHA                          admin: 409 while a Service mounts it
+//   DELETE /artifacts/SHA                          admin: 409 while a Service mounts it or it holds
+//                                                  a container image (routes-images.ts)
 // Nodes read with HTTP Basic and their MQTT credentials (node-auth.ts), only what their own plan
 // mounts (src/cloud/node-read-scope.ts). No route here has the API's 4 MiB body limit: an upload
 // is bounded by --artifact-max-size (the artifact store counts the streamed bytes) and never held
@@ -193,7 +194,7 @@ export function mountArtifactRoutes(api: ApiRoutes, deps: ArtifactRouteDeps): vo
     params: SHA_PARAM,
     responses: {
       200: `{deleted: ${artifactInfo}}`,
-      409: "a Service mounts it: {error, services}",
+      409: "a Service mounts it: {error, services}; or it holds a container image (levee ctl image rm)",
     },
   } as const;
   routes.add(remove, admin, (c) => {
@@ -212,6 +213,12 @@ export function mountArtifactRoutes(api: ApiRoutes, deps: ArtifactRouteDeps): vo
         409,
       );
     }
+    if (result.kind === "image")
+      return apiError(
+        c,
+        409,
+        `artifact ${sha} holds the container image ${result.references.join(", ")}: delete it with levee ctl image rm`,
+      );
     log.info("artifact deleted", { ...result.artifact });
     return c.json({ deleted: result.artifact });
   });

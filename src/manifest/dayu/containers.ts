@@ -2,7 +2,8 @@
 // driver) or, when an ImageMap rule names the image, a local process (exec driver); command/args
 // with Kubernetes' meaning (command replaces the entrypoint, args the image's command); env as a
 // byte-exact map, a secretKeyRef as secretEnv (a levee Secret of that name); resources.limits
-// (cpu, memory) as the worker's resources; securityContext (privileged, runAsUser/runAsGroup).
+// (cpu, memory) as the worker's resources, nvidia.com/gpu as `gpus` (Docker's GPU request; on
+// Jetson add `runtime: nvidia`); securityContext (privileged, runAsUser/runAsGroup).
 // Ports, probes and mounts need
 // facts of the whole pod and are handled by pod.ts.
 import { dnsLabel } from "../meta.ts";
@@ -109,6 +110,8 @@ export function containerWorker(container: Container, path: Path, ctx: Container
       report.warn([...path, "workingDir"], `${asProcess}: its working directory is the rule's; ignored`);
     if (security.privileged)
       report.warn([...path, "securityContext", "privileged"], `${asProcess}: not applicable; ignored`);
+    if (gpuLimit(container.resources, [], undefined) !== undefined)
+      report.warn([...path, "resources", "limits", GPU_RESOURCE], `${asProcess}: not applicable; ignored`);
     if (user !== undefined || group !== undefined)
       report.warn(
         [...path, "securityContext"],
@@ -119,6 +122,8 @@ export function containerWorker(container: Container, path: Path, ctx: Container
 
   template.driver = "container";
   template.image = container.image;
+  const gpus = gpuLimit(container.resources, [...path, "resources", "limits", GPU_RESOURCE], report);
+  if (gpus !== undefined) template.gpus = gpus;
   if (container.command && container.command.length > 0) template.command = [...container.command];
   if (container.args && container.args.length > 0) template.args = [...container.args];
   if (container.workingDir) template.workingDir = container.workingDir;
@@ -128,7 +133,7 @@ export function containerWorker(container: Container, path: Path, ctx: Container
   if (container.imagePullPolicy !== undefined && container.imagePullPolicy !== "Never") {
     report.warn(
       [...path, "imagePullPolicy"],
-      "levee does not pull images: load the image on every node that runs it (docker load or docker pull)",
+      "levee does not pull images from registries: push the image to the cloud (levee ctl image push), nodes then load it",
     );
   }
   return { template, env, rule: undefined };
@@ -196,6 +201,25 @@ function containerEnv(
   return env;
 }
 
+const GPU_RESOURCE = "nvidia.com/gpu";
+
+/** resources.limits["nvidia.com/gpu"] as a number of GPUs (Kubernetes' device plugin resource). */
+function gpuLimit(
+  resources: Container["resources"],
+  at: Path,
+  report: Report | undefined,
+): number | undefined {
+  const limits = (resources as { limits?: unknown } | undefined)?.limits;
+  if (!limits || typeof limits !== "object" || !Object.hasOwn(limits, GPU_RESOURCE)) return undefined;
+  const value = (limits as Record<string, unknown>)[GPU_RESOURCE];
+  const count = typeof value === "string" && /^\d+$/.test(value) ? Number(value) : value;
+  if (typeof count !== "number" || !Number.isInteger(count) || count < 0 || count > 64) {
+    report?.issue(at, "expected a whole number of GPUs (0-64)");
+    return undefined;
+  }
+  return count === 0 ? undefined : count;
+}
+
 /** resources.limits' cpu and memory as the worker's limits; requests and other resources are not kept. */
 function containerResources(
   resources: Container["resources"],
@@ -214,6 +238,7 @@ function containerResources(
   const out: NonNullable<RawTemplate["resources"]> = {};
   for (const [name, value] of Object.entries(limits as Record<string, unknown>)) {
     const at = [...path, "limits", name];
+    if (name === GPU_RESOURCE) continue; // gpus, by gpuLimit()
     if (name !== "cpu" && name !== "memory") {
       report.warn(at, "levee limits cpu and memory only; ignored");
       continue;

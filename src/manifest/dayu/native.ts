@@ -43,6 +43,8 @@ export interface RawTemplate {
   mounts?: RawMount[];
   privileged?: boolean;
   devices?: string[];
+  runtime?: string;
+  gpus?: number | "all";
   agentUrlEnv?: string[];
   portEnv?: string[];
   kubeApi?: { serviceAccount: string };

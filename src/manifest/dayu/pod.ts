@@ -27,7 +27,7 @@ const POD_REASONS: Record<string, string> = {
   priorityClassName: PINNED,
   priority: PINNED,
   schedulerName: PINNED,
-  imagePullSecrets: "levee does not pull images (load them on the node); ignored",
+  imagePullSecrets: "levee does not pull from registries (levee ctl image push); ignored",
   hostPID: "not supported; ignored",
   hostIPC: "not supported; ignored",
   shareProcessNamespace: "not supported; ignored",
@@ -35,7 +35,6 @@ const POD_REASONS: Record<string, string> = {
   subdomain: "no cluster DNS; ignored",
   ephemeralContainers: "not supported; ignored",
   activeDeadlineSeconds: "not supported; ignored",
-  runtimeClassName: "not supported; ignored",
 };
 
 const POD_HANDLED = [
@@ -47,6 +46,7 @@ const POD_HANDLED = [
   "hostNetwork",
   "securityContext",
   "initContainers",
+  "runtimeClassName",
   ...SERVICE_ACCOUNT_FIELDS,
 ];
 
@@ -101,6 +101,9 @@ export function podWorkers(input: PodInput): RawTemplate[] {
       podGroup: podSecurity.runAsGroup ?? undefined,
     });
     const template: RawTemplate = { ...worker.template, ...common };
+    // A RuntimeClass's handler is usually its name (nvidia on Jetson): Docker's runtime of that name.
+    const runtimeClass = (pod as { runtimeClassName?: unknown }).runtimeClassName;
+    if (typeof runtimeClass === "string" && worker.rule === undefined) template.runtime = runtimeClass;
     const serves = servingIndexes.includes(i);
     const portVars = serves ? input.portEnv.filter((name) => Object.hasOwn(worker.env, name)) : [];
     const env: Record<string, string> = { ...worker.env, ...input.injectedEnv };

@@ -7,8 +7,12 @@
 //              files in place and signals (or not) the running worker.
 // and the restarts requested for it (the plan's `restart`): another count than the one the
 // instance was started for replaces the instance, the spec (and the generation) unchanged.
+// A container worker whose image the cloud holds carries it (`image`, from the plan's `images`):
+// the image step loads it when this node's Docker lacks it. It is not part of specHash: a new
+// push under the same tag reaches the worker at its next start (change the tag to roll it out).
 
 import { canonicalJson, sha256Hex } from "../../manifest/canonical.ts";
+import type { PlannedImage } from "../../manifest/image-ref.ts";
 import { filesMount, type Mount, mountSource } from "../../manifest/mounts.ts";
 import type { NodePlan } from "../../manifest/plan.ts";
 import { secretPlanKey } from "../../manifest/secret.ts";
@@ -27,6 +31,8 @@ export interface DesiredWorker {
   restartRequest: number;
   /** The configs this worker's mounts read: name → file name → content reference (from the plan). */
   configs: NodePlan["configFiles"];
+  /** The cloud's copy of the worker's container image, when it holds one. */
+  image?: PlannedImage | undefined;
 }
 
 export function workerKey(service: string, index: number): string {
@@ -57,6 +63,7 @@ export function desiredWorkers(plan: NodePlan): { workers: DesiredWorker[]; inva
           parsed.data,
           plan.configFiles,
           worker.restart ?? 0,
+          plan.images,
         ),
       );
     }
@@ -77,6 +84,7 @@ export function desiredWorker(
   template: Template,
   allConfigs: NodePlan["configFiles"],
   restartRequest = 0,
+  images: NodePlan["images"] = undefined,
 ): DesiredWorker {
   const configs: NodePlan["configFiles"] = {};
   const restartContent: unknown[] = [];
@@ -107,6 +115,13 @@ export function desiredWorker(
   }
   const specHash = sha256Hex(canonicalJson({ template: { ...template, mounts }, restartContent }));
   const filesHash = sha256Hex(canonicalJson(liveContent));
+  const image =
+    template.driver === "container" &&
+    template.image !== undefined &&
+    images &&
+    Object.hasOwn(images, template.image)
+      ? images[template.image]
+      : undefined;
   return {
     key: workerKey(service, index),
     service,
@@ -117,6 +132,7 @@ export function desiredWorker(
     filesHash,
     restartRequest,
     configs,
+    ...(image ? { image } : {}),
   };
 }
 

@@ -2,7 +2,7 @@
 // the events that move it are the ones handle() takes, one at a time, in the order they happen:
 //
 //   pending ──▶ [prestart] ──▶ starting ──driver started──▶ running ◀──health check──▶ ready
-//                  └─ fetching: waits for Config content, downloads artifacts
+//                  └─ fetching: waits for Config content, downloads artifacts and images
 //
 //   [prestart] or start failed:  WorkerSpecError ──▶ failed  ──30 s──▶ [prestart]
 //                                other error     ──▶ backoff ──delay─▶ [prestart]
@@ -33,6 +33,7 @@ import { workerLogDir } from "./logs/log-files.ts";
 import { artifactsStep } from "./prestart/artifacts-step.ts";
 import { configContentStep } from "./prestart/config-content-step.ts";
 import { envStep } from "./prestart/env-step.ts";
+import { imageStep } from "./prestart/image-step.ts";
 import { kubeApiStep } from "./prestart/kube-api-step.ts";
 import { mountsStep, signalLiveMounts, workerMounts } from "./prestart/mounts-step.ts";
 import { portStep } from "./prestart/port-step.ts";
@@ -60,6 +61,7 @@ function prestartSteps(deps: WorkerDeps): PrestartStep[] {
     workerDirStep(),
     configContentStep(deps.configFiles),
     artifactsStep(deps.artifacts),
+    imageStep(deps),
     mountsStep(deps),
     portStep(deps.ports),
     kubeApiStep(deps),

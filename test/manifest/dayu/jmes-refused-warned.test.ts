@@ -72,7 +72,7 @@ describe("warnings: what levee does not honour is said, once per field", () => {
       [
         container("img:1", {
           imagePullPolicy: "Always",
-          resources: { limits: { cpu: "1", "nvidia.com/gpu": 1 }, requests: { cpu: "1" } },
+          resources: { limits: { cpu: "1", "example.com/fpga": 1 }, requests: { cpu: "1" } },
         }),
       ],
       { hardExampleMining: { name: "IBT" } },
@@ -85,7 +85,7 @@ describe("warnings: what levee does not honour is said, once per field", () => {
     expect(warningAt(warnings, `${at}.tolerations`)).toMatch(/placement is by nodeName/);
     expect(warningAt(warnings, `${at}.containers[0].imagePullPolicy`)).toMatch(/does not pull images/);
     expect(warningAt(warnings, `${at}.containers[0].resources.requests`)).toMatch(/requests/);
-    expect(warningAt(warnings, `${at}.containers[0].resources.limits["nvidia.com/gpu"]`)).toMatch(
+    expect(warningAt(warnings, `${at}.containers[0].resources.limits["example.com/fpga"]`)).toMatch(
       /cpu and memory only/,
     );
     expect(warningAt(warnings, "spec.edgeWorker[0].hardExampleMining")).toMatch(/ignored/);
@@ -135,5 +135,25 @@ describe("warnings: what levee does not honour is said, once per field", () => {
       status: { active: 1 },
     };
     expect(translate(object).warnings).toEqual([]);
+  });
+});
+
+describe("GPUs: what Kubernetes' device plugin and RuntimeClass ask for, as levee's fields", () => {
+  test("nvidia.com/gpu limits become gpus, runtimeClassName the Docker runtime (Jetson)", () => {
+    const pod = worker(
+      "jetson1",
+      [container("repo:5000/dayuhub/processor:v1", { resources: { limits: { "nvidia.com/gpu": "1" } } })],
+      {},
+      { runtimeClassName: "nvidia" },
+    );
+    const { service, warnings } = translate(jmes({ edgeWorker: [pod] }));
+    const template = (service.spec.workers[0]?.template ?? service.spec.template) as Record<string, unknown>;
+    expect({ ...service.spec.template, ...template }).toMatchObject({
+      driver: "container",
+      image: "repo:5000/dayuhub/processor:v1",
+      gpus: 1,
+      runtime: "nvidia",
+    });
+    expect(warnings.filter((w) => /gpu|runtimeClass/i.test(w.path))).toEqual([]);
   });
 });

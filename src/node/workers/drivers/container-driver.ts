@@ -11,6 +11,7 @@
 // copied to the worker's previous.log (`previousLog`, container-log-keeper.ts): the run before the
 // last restart, for `levee ctl logs --previous`.
 
+import type { PlannedImage } from "../../../manifest/image-ref.ts";
 import type { ExecCommand } from "../../../protocol/exec-session.ts";
 import type { AttachedProcess } from "./attached-process.ts";
 import { keepContainerLog } from "./container-log-keeper.ts";
@@ -22,6 +23,7 @@ import {
   missingImage,
 } from "./docker-client.ts";
 import { dockerAttach } from "./docker-exec.ts";
+import { dockerRuntimes, type LoadAnswer, loadCloudImage, loadImage } from "./docker-images.ts";
 import {
   type ContainerOptions,
   cleanStartError,
@@ -34,8 +36,10 @@ import {
   labelsMatch,
   normalizeSignal,
   refFromLabels,
+  runtimeProblem,
 } from "./docker-spec.ts";
 import type {
+  CloudImageOptions,
   Driver,
   ExitInfo,
   Instance,
@@ -66,6 +70,10 @@ export class ContainerDriver implements Driver {
   readonly client: DockerClient;
   private readonly options: ContainerOptions;
   private readonly previousLog: ((key: InstanceKey) => string) | undefined;
+  /** Image tarballs being loaded, by path. */
+  private readonly loads = new Map<string, Promise<LoadAnswer>>();
+  /** The ID Docker gave each (image, artifact) loaded by this agent. */
+  private readonly loadedAs = new Map<string, string>();
 
   constructor(options: ContainerDriverOptions = {}) {
     this.client = options.client ?? new DockerClient({ socket: options.socket });
@@ -85,6 +93,11 @@ export class ContainerDriver implements Driver {
     const body = containerCreateBody(spec, this.options);
     const image = await this.client.inspectImage(body.Image);
     if (!image) throw missingImage(body.Image);
+    const runtime = body.HostConfig.Runtime;
+    if (runtime !== undefined) {
+      const problem = runtimeProblem(spec.key.node, runtime, await dockerRuntimes(this.client));
+      if (problem) throw new WorkerSpecError(problem);
+    }
     if (!body.Entrypoint && !body.Cmd && !image.Config?.Entrypoint?.length && !image.Config?.Cmd?.length)
       throw new WorkerSpecError(`image "${body.Image}" has no entrypoint or command: set command or args`);
     await this.removeStopped(
@@ -148,6 +161,28 @@ export class ContainerDriver implements Driver {
   async attach(ref: InstanceRef, command: ExecCommand): Promise<AttachedProcess> {
     if (!ref.containerId) throw new Error(`worker ${ref.key.service}/${ref.key.index} has no container`);
     return dockerAttach(this.client.socket, ref.containerId, command);
+  }
+
+  /**
+   * The cloud's copy of an image, loaded into Docker unless it has that image (docker-images.ts).
+   * Workers of one image starting together share one `docker load` of its tarball; the ID Docker
+   * gave it is remembered (while the agent runs), for Docker's containerd image store.
+   */
+  async prepareImage(image: string, cloud: PlannedImage, options: CloudImageOptions): Promise<string> {
+    const key = `${image}\n${cloud.sha256}`;
+    const done = await loadCloudImage(this.client, image, cloud, options, {
+      loadedAs: this.loadedAs.get(key),
+      load: (tarball) => {
+        let loading = this.loads.get(tarball);
+        if (!loading) {
+          loading = loadImage(this.client, Bun.file(tarball)).finally(() => this.loads.delete(tarball));
+          this.loads.set(tarball, loading);
+        }
+        return loading;
+      },
+    });
+    this.loadedAs.set(key, done.id);
+    return done.outcome;
   }
 
   /** Creates the container; a leftover of the same instance (a retried start) is replaced once. */

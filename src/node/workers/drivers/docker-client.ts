@@ -50,9 +50,12 @@ export class DockerApiError extends LeveeError {
   }
 }
 
-interface RequestOptions {
+export interface RequestOptions {
   method?: string;
+  /** JSON body. */
   body?: unknown;
+  /** A raw body (an image tarball, streamed) and its media type. */
+  raw?: { body: ReadableStream<Uint8Array> | Blob; contentType: string } | undefined;
   signal?: AbortSignal | undefined;
   /** Socket idle timeout in ms; false for long polls (wait, follow). Default 60 s. */
   idleTimeout?: number | false;
@@ -282,6 +285,11 @@ export class DockerClient {
     return { exitCode: info.ExitCode ?? null, output: Buffer.concat(kept).toString("utf8").slice(0, 4096) };
   }
 
+  /** Any API call (docker-images.ts): the response of a 2xx, else DockerApiError or DockerUnreachableError. */
+  call(path: string, options: RequestOptions = {}): Promise<Response> {
+    return this.request(path, options);
+  }
+
   // ---- transport ----
 
   private url(path: string): string {
@@ -300,6 +308,9 @@ export class DockerClient {
     if (options.body !== undefined) {
       init.body = JSON.stringify(options.body);
       init.headers = { "content-type": "application/json" };
+    } else if (options.raw) {
+      init.body = options.raw.body;
+      init.headers = { "content-type": options.raw.contentType };
     }
     let response: Response;
     try {
@@ -369,7 +380,7 @@ export class DockerClient {
 /** The WorkerSpecError for an image this node does not have. */
 export function missingImage(image: string): WorkerSpecError {
   return new WorkerSpecError(
-    `image "${image}" is not on this node: load it with \`docker load\` (or pull it) first; levee does not pull images`,
+    `image "${image}" is not on this node and the cloud has no copy: push it with \`levee ctl image push ${image}\` (or load it here with \`docker load\`); levee does not pull from registries`,
   );
 }
 

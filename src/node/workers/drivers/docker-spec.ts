@@ -5,7 +5,7 @@ import { constants } from "node:os";
 import { durationMs } from "../../../manifest/duration.ts";
 import { resourceLimits } from "../../../manifest/resources.ts";
 import type { Template } from "../../../manifest/template.ts";
-import type { ContainerCreateBody, ContainerState } from "./docker-types.ts";
+import type { ContainerCreateBody, ContainerState, DeviceRequest } from "./docker-types.ts";
 import type { ExitInfo, InstanceKey, InstanceRef, LaunchSpec, ResolvedMount } from "./driver.ts";
 import { OOM_KILLED, WorkerSpecError } from "./driver.ts";
 
@@ -124,7 +124,7 @@ function bindMounts(mounts: ResolvedMount[]): ContainerCreateBody["HostConfig"][
  * POST /containers/create's body for a launch: host network, restart "no" (the supervisor
  * restarts), env byte-exact, command → Entrypoint and args → Cmd (an empty args list keeps the
  * image's Cmd, unless a command replaces the entrypoint), bind mounts, privileged, devices, labels,
- * resource limits.
+ * resource limits, the runtime and device requests (GPUs, CDI devices).
  */
 export function containerCreateBody(spec: LaunchSpec, options: ContainerOptions = {}): ContainerCreateBody {
   const { template } = spec;
@@ -148,6 +148,9 @@ export function containerCreateBody(spec: LaunchSpec, options: ContainerOptions 
     },
   };
   if (options.init) body.HostConfig.Init = true;
+  if (template.runtime !== undefined) body.HostConfig.Runtime = template.runtime;
+  const requests = deviceRequests(template);
+  if (requests.length > 0) body.HostConfig.DeviceRequests = requests;
   const limits = resourceLimits(template.resources);
   if (limits?.memoryBytes !== undefined) {
     body.HostConfig.Memory = limits.memoryBytes;
@@ -162,6 +165,39 @@ export function containerCreateBody(spec: LaunchSpec, options: ContainerOptions 
   const stopMs = safeDurationMs(template.stopTimeout);
   if (stopMs !== undefined) body.StopTimeout = Math.ceil(stopMs / 1000);
   return body;
+}
+
+/** `gpus` as Docker's GPU request (like `docker run --gpus`), `cdiDevices` as the cdi driver's. */
+export function deviceRequests(template: Pick<Template, "gpus" | "cdiDevices">): DeviceRequest[] {
+  const out: DeviceRequest[] = [];
+  if (template.gpus !== undefined)
+    out.push({
+      Driver: "",
+      Count: template.gpus === "all" ? -1 : template.gpus,
+      DeviceIDs: null,
+      Capabilities: [["gpu"]],
+      Options: {},
+    });
+  if (template.cdiDevices && template.cdiDevices.length > 0)
+    out.push({
+      Driver: "cdi",
+      Count: 0,
+      DeviceIDs: [...template.cdiDevices],
+      Capabilities: null,
+      Options: {},
+    });
+  return out;
+}
+
+/** Why a container asking for `wanted` cannot run on this node's Docker (runtimes: GET /info's). */
+export function runtimeProblem(
+  node: string,
+  wanted: string,
+  runtimes: readonly string[],
+): string | undefined {
+  if (runtimes.includes(wanted)) return undefined;
+  const has = runtimes.length > 0 ? [...runtimes].sort().join(", ") : "none";
+  return `docker on ${node} has no runtime ${JSON.stringify(wanted)} (it has: ${has})`;
 }
 
 function safeDurationMs(text: string | undefined): number | undefined {

@@ -69,6 +69,10 @@ export interface ContainerCreateBody {
     Init?: boolean;
     Mounts: { Type: "bind"; Source: string; Target: string; ReadOnly: boolean }[];
     Devices: { PathOnHost: string; PathInContainer: string; CgroupPermissions: string }[];
+    /** The OCI runtime (template.runtime, e.g. nvidia); absent: the daemon's default. */
+    Runtime?: string;
+    /** GPUs (template.gpus) and CDI devices (template.cdiDevices). */
+    DeviceRequests?: DeviceRequest[];
     LogConfig?: { Type: string; Config: Record<string, string> };
     /** Memory limit in bytes (template.resources.memory); MemorySwap equal to it: no swap on top. */
     Memory?: number;
@@ -76,6 +80,16 @@ export interface ContainerCreateBody {
     /** CPU limit in billionths of a core (template.resources.cpu). */
     NanoCpus?: number;
   };
+}
+
+/** One entry of HostConfig.DeviceRequests (`docker run --gpus`, `--device` with a CDI name). */
+export interface DeviceRequest {
+  Driver: string;
+  /** -1: all. */
+  Count: number;
+  DeviceIDs: string[] | null;
+  Capabilities: string[][] | null;
+  Options: Record<string, string>;
 }
 
 export interface DockerLogOptions {

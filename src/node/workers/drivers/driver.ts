@@ -4,6 +4,7 @@
 // touch SQLite: what they return in an InstanceRef is stored by the supervisor, and handed back
 // to adopt() after an agent restart.
 
+import type { PlannedImage } from "../../../manifest/image-ref.ts";
 import type { Template } from "../../../manifest/template.ts";
 import type { ExecCommand } from "../../../protocol/exec-session.ts";
 import { PermanentError } from "../../../runtime/errors.ts";
@@ -127,6 +128,18 @@ export interface Driver {
    * Throws WorkerSpecError for a command that cannot run there (not found).
    */
   attach?(ref: InstanceRef, command: ExecCommand): Promise<AttachedProcess>;
+  /**
+   * Makes a container image present from the cloud's copy before a start (containers: fetched
+   * through `fetch`, loaded into Docker). What it did, for the log.
+   */
+  prepareImage?(image: string, cloud: PlannedImage, options: CloudImageOptions): Promise<string>;
+}
+
+/** How a driver gets the cloud's copy of an image and says what the worker waits for. */
+export interface CloudImageOptions {
+  /** The tarball's verified file (fetched through the node's artifact cache). */
+  fetch(): Promise<string>;
+  say(message: string): void;
 }
 
 /** Options for reading a worker's logs (levee ctl logs). */

@@ -1,4 +1,4 @@
-// Prestart step 7, the last: the instance's complete environment (see worker-env.ts), from the
+// Prestart step 8, the last: the instance's complete environment (see worker-env.ts), from the
 // template, what the agent injects, the port and the mount variables the steps before found.
 // Command health checks on the host see the same variables (instanceEnv, without the mounts').
 import { serviceAccountDir } from "../../kube-access/service-account-files.ts";

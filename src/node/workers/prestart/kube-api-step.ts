@@ -1,4 +1,4 @@
-// Prestart step 6: a worker with kubeApi gets what a pod's service account gives it (its variables
+// Prestart step 7: a worker with kubeApi gets what a pod's service account gives it (its variables
 // come from the env step). A fresh token for this instance, which stops naming the worker when
 // the instance is no longer the one that runs (kube-access/worker-tokens.ts), written with the
 // agent's Kubernetes API CA and the service's namespace to <worker dir>/serviceaccount; then

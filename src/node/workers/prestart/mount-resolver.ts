@@ -33,7 +33,16 @@ import { type ResolvedMount, WorkerSpecError } from "../drivers/driver.ts";
 
 export interface ArtifactSource {
   /** The absolute path of the verified blob, fetched if needed. */
-  ensure(ref: ArtifactRef, options?: { signal?: AbortSignal }): Promise<string>;
+  ensure(
+    ref: ArtifactRef,
+    options?: { signal?: AbortSignal; onProgress?: (progress: ArtifactProgress) => void },
+  ): Promise<string>;
+}
+
+/** How far a download is (the artifact cache reports it while bytes flow). */
+export interface ArtifactProgress {
+  received: number;
+  total: number | undefined;
 }
 
 /** The bytes of Config files, by the reference the plan carries (src/node/configs/config-content.ts). */

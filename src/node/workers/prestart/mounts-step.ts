@@ -1,4 +1,4 @@
-// Prestart step 4: the template's mounts as paths on this node (hostPath checked, Config and
+// Prestart step 5: the template's mounts as paths on this node (hostPath checked, Config and
 // Secret files written, artifacts linked, shared directories created; see mount-resolver.ts), and the mount
 // envName variables and the secretEnv values. Also what a change of live mounts' content runs again, followed by the
 // signal their changeMode names (no restart).

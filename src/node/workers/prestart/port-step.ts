@@ -1,4 +1,4 @@
-// Prestart step 5: the worker's port. A fixed port is the template's; `port: auto` takes the
+// Prestart step 6: the worker's port. A fixed port is the template's; `port: auto` takes the
 // worker's port from the host's registry (the same one across restarts; the one the worker had
 // before is offered first, e.g. after a reboot emptied the registry). A registry locked by
 // another agent for too long is a transient error: the worker backs off and tries again.
