@@ -36,6 +36,7 @@ export interface PlannerService {
     workers: WorkerEntryLike[];
     mesh?: Record<string, unknown> | undefined;
     lostAfter?: string | undefined;
+    rollout?: { staging?: string | undefined } | undefined;
   };
 }
 
@@ -50,6 +51,8 @@ export interface PlannerNode {
   phase: string;
   /** Cordoned or draining: no new nodeSelector workers (pinned ones are placed as always). */
   unschedulable?: boolean | undefined;
+  /** The cap on the node's downloads, bytes/s (levee ctl node set-bandwidth); none: unlimited. */
+  downloadBandwidth?: number | undefined;
 }
 
 export interface PlanLimits {
@@ -175,11 +178,17 @@ function candidatesFor(input: PlannerInput, node: PlannerNode): Candidate[] {
         workers,
         ...(service.spec.mesh ? { mesh: service.spec.mesh } : {}),
         ...(service.spec.lostAfter ? { lostAfter: service.spec.lostAfter } : {}),
+        ...stagingOf(service.spec.rollout?.staging),
       },
       configs: [...configs],
     });
   }
   return out;
+}
+
+/** The planned service's staging field: only per-node and all-nodes go to nodes. */
+function stagingOf(staging: string | undefined): Pick<PlannedService, "staging"> {
+  return staging === "per-node" || staging === "all-nodes" ? { staging } : {};
 }
 
 const bytes = (value: unknown): number => Buffer.byteLength(canonicalJson(value), "utf8");
@@ -232,7 +241,9 @@ export function planNode(
     }
   }
   services.sort((a, b) => a.name.localeCompare(b.name));
-  return { plan: { node: node.name, services, configFiles }, unplaced };
+  const plan: NodePlan = { node: node.name, services, configFiles };
+  if (node.downloadBandwidth !== undefined) plan.downloadBandwidth = node.downloadBandwidth;
+  return { plan, unplaced };
 }
 
 /** Every Config's file references, by Config name. */
