@@ -10,7 +10,7 @@ import type { ReportOf, StagingReport, StagingState } from "./staging-hold.ts";
 export type ReportEntry = Omit<StagingReport, "node">;
 
 /**
- * Stores a node's reports, whole (what it no longer reports is gone). Returns whether one of them
+ * Stores a node's reports, whole (what it no longer reports is gone, but for ready ones). Returns whether one of them
  * became ready now: a held-back generation may be let through (re-plan).
  */
 export function recordStaging(
@@ -27,7 +27,12 @@ export function recordStaging(
       .all(node)
       .map((r) => [r.service, r]),
   );
-  db.query("DELETE FROM staging_reports WHERE node = ?").run(node);
+  // A ready report the node no longer sends is its switched generation: kept for `get staging`
+  // (listStaging drops it once the plan moved past it).
+  const reported = new Set(entries.map((e) => e.service));
+  for (const [service, row] of before)
+    if (!reported.has(service) && row.state !== "ready")
+      db.query("DELETE FROM staging_reports WHERE node = ? AND service = ?").run(node, service);
   const insert = db.query(
     `INSERT OR REPLACE INTO staging_reports (node, service, generation, fetched, total, state, message, updated_at)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -89,12 +94,17 @@ export function listStaging(db: Database, filter: { node?: string; service?: str
     .all();
   const plans = db.query<{ node: string; plan: string }, []>("SELECT node, plan FROM plans").all();
   const held = new Map<string, number>();
+  const running = new Map<string, number>();
   for (const { node, plan } of plans) {
-    for (const s of (JSON.parse(plan) as NodePlan).services ?? [])
+    for (const s of (JSON.parse(plan) as NodePlan).services ?? []) {
       if (s.staged) held.set(key(node, s.name), s.staged.generation);
+      else running.set(key(node, s.name), s.generation);
+    }
   }
   for (const r of reports) {
     const generation = held.get(key(r.node, r.service));
+    // Not held: shown as switched while the node runs that generation, else stale.
+    if (generation === undefined && running.get(key(r.node, r.service)) !== r.generation) continue;
     const current = generation === undefined || generation === r.generation;
     rows.set(key(r.node, r.service), {
       node: r.node,
