@@ -79,10 +79,3 @@ export function holdStaged(
   }
   return out;
 }
-
-/** The services a plan holds back, with the generation each waits to switch to. */
-export function heldServices(plan: Pick<NodePlan, "services">): { service: string; generation: number }[] {
-  return plan.services.flatMap((s) =>
-    s.staged ? [{ service: s.name, generation: s.staged.generation }] : [],
-  );
-}
