@@ -110,6 +110,8 @@ export async function startCloud(config: CloudConfig): Promise<CloudAgent> {
       catalog.markDirty();
       kube.markDirty();
     },
+    // A staged generation a node now has may be let through (per-node, or all-nodes' last node).
+    onStaged: (name) => plane.replan(`node ${name} staged a generation`),
     signPlan: (fields) => planSigner.sign(fields),
     onApplied: (name, revision) => metrics.acks.applied(name, revision),
     onTraffic: (name, report, receivedAt) => traffic.record(name, report, receivedAt),

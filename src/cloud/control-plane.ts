@@ -10,7 +10,9 @@
 // end: what it answers (outcomes, spec changes, each node's worker changes, refusals) is what the
 // apply would do, and nothing of it is stored. Each new generation of a Service or Dayu object is
 // kept (history-store.ts) for `rollout undo`. Cordon and drain (setScheduling) limit the
-// nodeSelector workers a node gets (drain-placement.ts).
+// nodeSelector workers a node gets (drain-placement.ts). A staged Service's new generation is held
+// back on each node until the nodes' staging reports let it through (staging-hold.ts); a node's
+// download cap (setBandwidth) goes to it in its plan.
 import type { Database } from "bun:sqlite";
 import { EventEmitter } from "node:events";
 import { specOf } from "../manifest/kinds.ts";
@@ -32,7 +34,7 @@ import { imageLookup } from "./image-store.ts";
 import { createMissingNamespaces } from "./namespace-apply.ts";
 import { qualifyServiceSpec } from "./namespaced-spec.ts";
 import { applyNodeLabels } from "./node-apply.ts";
-import { nodesForPlanning, setNodeScheduling } from "./node-registry.ts";
+import { nodesForPlanning, setNodeBandwidth, setNodeScheduling } from "./node-registry.ts";
 import { catalogTooLarge, type NodeLimits, planLimits, refusedPlacements } from "./plan-limits.ts";
 import type { PlanChange } from "./plan-writer.ts";
 import { placedServices, writePlans } from "./plan-writer.ts";
@@ -48,6 +50,8 @@ import {
   storedSpec,
   upsertObject,
 } from "./resource-store.ts";
+import { holdStaged } from "./staging-hold.ts";
+import { reportReader, storedPlanReader } from "./staging-store.ts";
 import { replaceUnplaced } from "./unplaced-store.ts";
 import {
   bumpRestart,
@@ -306,6 +310,22 @@ export class ControlPlane {
     return { changed: done.changed, items: done.items };
   }
 
+  /** Sets the cap on a node's downloads (bytes/s; null: none), sent in its plan; undefined: no such node. */
+  setBandwidth(node: string, bytesPerSecond: number | null): { changed: boolean } | undefined {
+    const pending: PendingEvent[] = [];
+    const done = this.store.tx(() => {
+      const outcome = setNodeBandwidth(this.store, node, bytesPerSecond);
+      if (outcome === "missing") return undefined;
+      const message = bytesPerSecond === null ? "no cap" : `${bytesPerSecond} bytes/s`;
+      if (outcome === "changed") pending.push({ kind: "Node", name: node, reason: "BandwidthSet", message });
+      const changes = this.replanInTx(pending, node);
+      return { changed: outcome === "changed", changes, recorded: pending.map((e) => this.record(e)) };
+    });
+    if (!done) return undefined;
+    this.afterCommit(done.recorded, done.changes);
+    return { changed: done.changed };
+  }
+
   /**
    * Stores and emits events about things outside apply (e.g. node phase changes), all in one
    * transaction: a reconnect storm's events cost one commit, not one each.
@@ -372,7 +392,12 @@ export class ControlPlane {
       if (refused.length > 0)
         throw rejected(409, [refused[0] as (typeof refused)[number], ...refused.slice(1)]);
     }
-    const plans = new Map([...planned].map(([node, p]) => [node, p.plan]));
+    // Staged services stay on the generation a node runs until it may switch (staging-hold.ts).
+    const plans = holdStaged(
+      new Map([...planned].map(([node, p]) => [node, p.plan])),
+      storedPlanReader(db),
+      reportReader(db),
+    );
     const changes = writePlans(db, plans, previous);
     // An apply or a delete re-plans every node (`only` undefined): `plans` are all the plans.
     if (applied) {

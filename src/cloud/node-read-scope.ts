@@ -3,7 +3,7 @@
 // and the Config files it carries by reference. A node's
 // credentials are on the node, so they are as safe as the node; without this scope one compromised
 // camera box could download every model and every Config of the fleet. Both sets are taken from the
-// node's current plan (plans table) in one pass and kept until the plan's hash changes.
+// node's current plan (plans table; the workers it runs and those it stages) in one pass and kept until the plan's hash changes.
 import type { NodePlan } from "../manifest/plan.ts";
 import type { Store } from "../store/store.ts";
 
@@ -61,7 +61,8 @@ export class NodeReadScope {
 function scopeOfPlan(plan: Partial<NodePlan>): Omit<Scope, "hash"> {
   const artifacts = new Set<string>();
   for (const service of plan.services ?? []) {
-    for (const worker of service.workers ?? []) {
+    // A staged generation's workers too: the node fetches their artifacts before it runs them.
+    for (const worker of [...(service.workers ?? []), ...(service.staged?.workers ?? [])]) {
       const mounts = (worker.template as { mounts?: { artifact?: { sha256?: unknown } }[] }).mounts ?? [];
       for (const mount of mounts) {
         if (typeof mount.artifact?.sha256 === "string") artifacts.add(mount.artifact.sha256);

@@ -171,9 +171,22 @@ export function getNode(store: Store, name: string): NodeView | undefined {
 export function nodesForPlanning(
   store: Store,
   only?: string,
-): { name: string; labels: Record<string, string>; phase: string; scheduling: Scheduling }[] {
-  type Row = { name: string; labels: string; role: string; phase: string; scheduling: string };
-  const columns = "SELECT name, labels, role, phase, scheduling FROM nodes";
+): {
+  name: string;
+  labels: Record<string, string>;
+  phase: string;
+  scheduling: Scheduling;
+  downloadBandwidth?: number;
+}[] {
+  type Row = {
+    name: string;
+    labels: string;
+    role: string;
+    phase: string;
+    scheduling: string;
+    bandwidth: number | null;
+  };
+  const columns = "SELECT name, labels, role, phase, scheduling, download_bandwidth AS bandwidth FROM nodes";
   const rows =
     only === undefined
       ? store.db.query<Row, []>(`${columns} ORDER BY name`).all()
@@ -183,7 +196,25 @@ export function nodesForPlanning(
     labels: nodeLabels(JSON.parse(r.labels), roleOf(r.role)),
     phase: r.phase,
     scheduling: isScheduling(r.scheduling) ? r.scheduling : "enabled",
+    ...(r.bandwidth !== null ? { downloadBandwidth: r.bandwidth } : {}),
   }));
+}
+
+/** Sets the cap on a node's downloads (bytes/s; null: none): "missing" when it has not joined. */
+export function setNodeBandwidth(
+  store: Store,
+  name: string,
+  bytesPerSecond: number | null,
+): "missing" | "changed" | "unchanged" {
+  const row = store.db
+    .query<{ bandwidth: number | null }, [string]>(
+      "SELECT download_bandwidth AS bandwidth FROM nodes WHERE name = ?",
+    )
+    .get(name);
+  if (!row) return "missing";
+  if (row.bandwidth === bytesPerSecond) return "unchanged";
+  store.db.query("UPDATE nodes SET download_bandwidth = ? WHERE name = ?").run(bytesPerSecond, name);
+  return "changed";
 }
 
 /** Sets whether new nodeSelector workers go to a node: "missing" when it has not joined. */

@@ -37,6 +37,7 @@ export interface PlannerService {
     workers: WorkerEntryLike[];
     mesh?: Record<string, unknown> | undefined;
     lostAfter?: string | undefined;
+    rollout?: { staging?: string | undefined } | undefined;
   };
 }
 
@@ -51,6 +52,8 @@ export interface PlannerNode {
   phase: string;
   /** Cordoned or draining: no new nodeSelector workers (pinned ones are placed as always). */
   unschedulable?: boolean | undefined;
+  /** The cap on the node's downloads, bytes/s (levee ctl node set-bandwidth); none: unlimited. */
+  downloadBandwidth?: number | undefined;
 }
 
 export interface PlanLimits {
@@ -194,12 +197,18 @@ function candidatesFor(input: PlannerInput, node: PlannerNode): Candidate[] {
         workers,
         ...(service.spec.mesh ? { mesh: service.spec.mesh } : {}),
         ...(service.spec.lostAfter ? { lostAfter: service.spec.lostAfter } : {}),
+        ...stagingOf(service.spec.rollout?.staging),
       },
       configs: [...configs],
       images,
     });
   }
   return out;
+}
+
+/** The planned service's staging field: only per-node and all-nodes go to nodes. */
+function stagingOf(staging: string | undefined): Pick<PlannedService, "staging"> {
+  return staging === "per-node" || staging === "all-nodes" ? { staging } : {};
 }
 
 const bytes = (value: unknown): number => Buffer.byteLength(canonicalJson(value), "utf8");
@@ -263,6 +272,7 @@ export function planNode(
   services.sort((a, b) => a.name.localeCompare(b.name));
   const plan: NodePlan = { node: node.name, services, configFiles };
   if (Object.keys(images).length > 0) plan.images = images;
+  if (node.downloadBandwidth !== undefined) plan.downloadBandwidth = node.downloadBandwidth;
   return { plan, unplaced };
 }
 

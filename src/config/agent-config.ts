@@ -34,6 +34,8 @@ export interface AgentConfig {
   meshFastPath: "auto" | "off";
   /** Stop the workers at agent shutdown (levee demo); by default they keep running. */
   stopWorkersOnExit: boolean;
+  /** Cap on the node's artifact downloads, bytes/s (undefined: none unless the cloud sets one). */
+  downloadBandwidth?: number | undefined;
   /** Docker Engine API socket for container workers. */
   dockerSocket: string;
   logLevel: Options["logLevel"];
@@ -79,6 +81,7 @@ type AgentOptions = Pick<
   | "meshRelayOnly"
   | "meshFastPath"
   | "stopWorkersOnExit"
+  | "downloadBandwidth"
   | "dockerSocket"
   | "logLevel"
   | "logFormat"
@@ -98,6 +101,7 @@ export function resolveAgentConfig(mode: Mode, o: AgentOptions): AgentConfig {
     meshRelayOnly: o.meshRelayOnly,
     meshFastPath: o.meshFastPath,
     stopWorkersOnExit: o.stopWorkersOnExit,
+    downloadBandwidth: o.downloadBandwidth,
     dockerSocket: o.dockerSocket,
     logLevel: o.logLevel,
     logFormat: o.logFormat ?? defaultLogFormat(),

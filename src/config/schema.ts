@@ -5,6 +5,7 @@
 // Naming: the key `apiListen` is the flag `--api-listen`, the env variable `LEVEE_API_LISTEN` and
 // the config file field `api-listen`.
 import { z } from "zod";
+import { parseBandwidth } from "../manifest/bandwidth.ts";
 import { DEFAULT_MAX_SERVICES_PER_NODE, DEFAULT_MAX_WORKERS_PER_NODE } from "../manifest/plan.ts";
 import { DNS_LABEL, DNS_SUBDOMAIN, dnsSubdomainProblem } from "../runtime/dns-name.ts";
 import { DEFAULT_PORTS, parseHostPort } from "../runtime/host-port.ts";
@@ -72,6 +73,16 @@ const byteSize = z.preprocess(
     .number({ error: "expected a size in bytes, e.g. 8GiB, 512MiB or 1048576" })
     .int()
     .min(1, "expected a size of at least 1 byte"),
+);
+
+/** A rate in bytes per second: 1MiB/s, 512KiB/s, 1048576. */
+const bandwidth = z.preprocess(
+  (value) => {
+    if (typeof value !== "string") return value;
+    const parsed = parseBandwidth(value);
+    return parsed.ok ? parsed.bytesPerSecond : value;
+  },
+  z.number({ error: "expected a bandwidth such as 1MiB/s, 512KiB/s or 1048576 (bytes/s)" }).int().min(1),
 );
 
 /** A positive whole number (flags and the environment give strings). */
@@ -176,6 +187,13 @@ export const optionsSchema = z.object({
     scopes: AGENT,
     description: "the Docker Engine API socket that container workers run through",
     placeholder: "PATH",
+  }),
+  downloadBandwidth: opt(bandwidth.optional(), {
+    scopes: AGENT,
+    description:
+      "cap on this node's artifact downloads, all together (e.g. 1MiB/s, 512KiB/s; bytes/s without a unit), so that the application's traffic keeps its share of the link; the cloud may set a lower one (levee ctl node set-bandwidth), never a higher",
+    placeholder: "RATE",
+    defaultText: "none",
   }),
   stopWorkersOnExit: opt(booleanish.default(false), {
     scopes: AGENT,
@@ -474,6 +492,13 @@ export const optionsSchema = z.object({
     scopes: ["install"],
     description: "which agent to install: cloud or edge",
     placeholder: "MODE",
+  }),
+  staged: opt(z.enum(["per-node", "all-nodes"], { error: "expected per-node or all-nodes" }).optional(), {
+    scopes: ["ctl"],
+    description:
+      "ctl apply: stage every Service of the file that does not choose (spec.rollout.staging): nodes fetch the new generation's artifacts while the old workers serve, then switch each as ready (per-node) or all together (all-nodes)",
+    placeholder: "MODE",
+    flagOnly: true,
   }),
   dryRun: opt(booleanish.default(false), {
     scopes: ["install", "uninstall", "ctl"],

@@ -50,6 +50,14 @@ export const plannedServiceSchema = z.object({
   workers: z.array(plannedWorkerSchema),
   mesh: z.record(z.string(), z.unknown()).optional(),
   lostAfter: z.string().optional(),
+  /** The service's spec.rollout.staging when not off: how its nodes switch generations. */
+  staging: z.enum(["per-node", "all-nodes"]).optional(),
+  /**
+   * A generation held back while the node fetches what it needs: `workers` (above) still run the
+   * old one; the node fetches these workers' artifacts, reports, and runs nothing of them yet.
+   * An agent older than this field drops it and keeps the old workers until the switch.
+   */
+  staged: z.object({ generation: z.number().int(), workers: z.array(plannedWorkerSchema) }).optional(),
 });
 
 export const nodePlanSchema = z.object({
@@ -62,6 +70,8 @@ export const nodePlanSchema = z.object({
    * template's `image:` as written. Absent when there is none, so that other plans stay as they were.
    */
   images: z.record(z.string(), plannedImageSchema).optional(),
+  /** The cap the cloud sets on this node's downloads, bytes/s (levee ctl node set-bandwidth); absent: none. */
+  downloadBandwidth: z.number().int().min(1).optional(),
 });
 
 export type PlannedWorker = z.infer<typeof plannedWorkerSchema>;

@@ -13,6 +13,7 @@
 //       - { nodeSelector: { role: camera }, template: { env: { MODE: fast } } }
 //     mesh: { port: 19100, protocol: http, balance: round-robin, fallback: none }
 //     lostAfter: never
+//     rollout: { staging: all-nodes }
 import { z } from "zod";
 import { dnsLabelProblem, isDnsLabel } from "../runtime/dns-name.ts";
 import { duration } from "./duration.ts";
@@ -87,6 +88,13 @@ const meshSchema = strict({
   });
 });
 
+const rolloutSchema = strict({
+  staging: z.enum(["off", "per-node", "all-nodes"]).default("off").meta({
+    description:
+      "fetch what a new generation needs (artifacts) while the old workers keep serving, then switch: per-node (each node when it has everything) or all-nodes (every node once all of them have it); off: switch at once",
+  }),
+});
+
 const serviceSpecObject = strict({
   template: templateSchema.prefault({}).meta({ description: "shared by all workers" }),
   workers: z.array(workerSchema).min(1, "must have at least one entry (node or nodeSelector)"),
@@ -94,6 +102,7 @@ const serviceSpecObject = strict({
   lostAfter: duration({ min: 1, keyword: "never" })
     .default("never")
     .meta({ description: "how long a node may be disconnected before its selector-placed workers move" }),
+  rollout: rolloutSchema.optional().meta({ description: "how nodes switch to a new generation" }),
 });
 
 export const serviceSpecSchema = serviceSpecObject
@@ -122,6 +131,7 @@ export const serviceSchema = resourceSchema("Service", { spec: serviceSpecSchema
 export type ServiceSpec = z.output<typeof serviceSpecObject>;
 export type WorkerEntry = ServiceSpec["workers"][number];
 export type Mesh = NonNullable<ServiceSpec["mesh"]>;
+export type Staging = NonNullable<ServiceSpec["rollout"]>["staging"];
 export type ServiceResource = z.output<typeof serviceSchema>;
 
 /** The template one worker entry runs: the shared template with its override (env merged). */

@@ -76,6 +76,8 @@ export function startJoinedNode(node: LocalNode, options: JoinedNodeOptions): Jo
     configSource: options.configSource,
     onHealthCheck: (passed) => counters.healthChecked(passed),
     onArtifactFetch: (outcome, bytes) => counters.artifactFetched(outcome, bytes),
+    // The link starts below; the stager reports only once the supervisor starts (at the end).
+    reportStaging: (entries) => link.reportStaging(entries),
   });
   const usage = startUsage(node, supervisor);
   const link = startNodeLink(node, identity, { ...options.link, supervisor, catalog, outbox, usage });

@@ -136,6 +136,24 @@ export const routesSchema = z.object({
   routes: z.array(routeStatusSchema).max(10_000),
 });
 
+export const stagingEntrySchema = z.object({
+  service: name,
+  /** The staged generation (the plan's `staged.generation`) this is about. */
+  generation: z.number().int().min(0),
+  /** Bytes of that generation's artifacts on the node, and their total. */
+  fetched: z.number().int().min(0),
+  total: z.number().int().min(0),
+  state: z.enum(["fetching", "ready", "failed"]),
+  message: z.string().max(1024),
+});
+
+/** What a node has fetched of the generations its plan stages, whole: on change and after a welcome. */
+export const stagingSchema = z.object({
+  ...envelope,
+  type: z.literal("staging"),
+  services: z.array(stagingEntrySchema).max(10_000),
+});
+
 /** A node's mesh traffic since its last report, sent only while the cloud asks (traffic.ts). */
 export const trafficSchema = z.object({ ...envelope, ...trafficBody });
 
@@ -157,6 +175,7 @@ export const messageSchema = z.discriminatedUnion("type", [
   presenceSchema,
   routesSchema,
   trafficSchema,
+  stagingSchema,
 ]);
 
 export type Message = z.infer<typeof messageSchema>;
@@ -164,6 +183,7 @@ export type MessageType = Message["type"];
 export type MessageOf<T extends MessageType> = Extract<Message, { type: T }>;
 export type WorkerStatus = z.infer<typeof workerStatusSchema>;
 export type RouteStatusEntry = z.infer<typeof routeStatusSchema>;
+export type StagingEntry = z.infer<typeof stagingEntrySchema>;
 export type Hello = MessageOf<"hello">;
 export type Welcome = MessageOf<"welcome">;
 export type PlanMessage = MessageOf<"plan">;
@@ -181,6 +201,7 @@ export const CHANNEL_OF: Record<MessageType, "up" | "down" | "presence"> = {
   status: "up",
   routes: "up",
   traffic: "up",
+  staging: "up",
   welcome: "down",
   plan: "down",
   "status-ack": "down",

@@ -487,4 +487,27 @@ export const migrations: readonly Migration[] = [
       CREATE INDEX images_by_artifact ON images (sha256);
     `,
   },
+  {
+    version: 16,
+    name: "staging and download bandwidth",
+    sql: `
+      -- CLOUD: the cap on a node's artifact downloads, bytes/s (levee ctl node set-bandwidth); NULL:
+      -- none (the node's own --download-bandwidth, if any, applies). Goes to the node in its plan.
+      ALTER TABLE nodes ADD COLUMN download_bandwidth INTEGER CHECK (download_bandwidth > 0);
+      -- CLOUD: what each node reported of a staged generation it fetches (src/cloud/staging-store.ts):
+      -- one row per node and service, the latest report; the planner holds a staged service's new
+      -- generation back on a node until the rows say it may switch (staging-hold.ts).
+      CREATE TABLE staging_reports (
+        node        TEXT NOT NULL REFERENCES nodes (name) ON DELETE CASCADE,
+        service     TEXT NOT NULL,
+        generation  INTEGER NOT NULL,
+        fetched     INTEGER NOT NULL,
+        total       INTEGER NOT NULL,
+        state       TEXT NOT NULL CHECK (state IN ('fetching', 'ready', 'failed')),
+        message     TEXT NOT NULL DEFAULT '',
+        updated_at  TEXT NOT NULL,
+        PRIMARY KEY (node, service)
+      ) STRICT;
+    `,
+  },
 ];

@@ -243,7 +243,7 @@ describe("levee ctl against a real cloud", () => {
       const r = await ctl("get", "pods");
       expect(r.code).toBe(2);
       expect(r.stderr).toBe(
-        'levee ctl get: unknown kind "pods"; one of: node|nodes|no, service|services|svc, config|configs|cfg, secret|secrets, worker|workers, route|routes, namespace|namespaces|ns, grant|grants, imagemap|imagemaps, jointmultiedgeservice|jointmultiedgeservices|jmes, runtimeservice|runtimeservices|rts\n',
+        'levee ctl get: unknown kind "pods"; one of: node|nodes|no, service|services|svc, config|configs|cfg, secret|secrets, worker|workers, route|routes, staging, namespace|namespaces|ns, grant|grants, imagemap|imagemaps, jointmultiedgeservice|jointmultiedgeservices|jmes, runtimeservice|runtimeservices|rts\n',
       );
     }),
   );

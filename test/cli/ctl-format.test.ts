@@ -83,7 +83,7 @@ describe("kinds", () => {
     expect(resolveKind("pods")).toBeUndefined();
     expect(() => kindArgument("pods")).toThrow(
       new UsageError(
-        'unknown kind "pods"; one of: node|nodes|no, service|services|svc, config|configs|cfg, secret|secrets, worker|workers, route|routes, namespace|namespaces|ns, grant|grants, imagemap|imagemaps, jointmultiedgeservice|jointmultiedgeservices|jmes, runtimeservice|runtimeservices|rts',
+        'unknown kind "pods"; one of: node|nodes|no, service|services|svc, config|configs|cfg, secret|secrets, worker|workers, route|routes, staging, namespace|namespaces|ns, grant|grants, imagemap|imagemaps, jointmultiedgeservice|jointmultiedgeservices|jmes, runtimeservice|runtimeservices|rts',
       ),
     );
     expect(() => kindArgument(undefined)).toThrow(/^missing KIND; one of: /);

@@ -129,7 +129,17 @@ describe("the sync protocol's decoders", () => {
       .record(
         {
           v: fc.constantFrom(1, 2, "1"),
-          type: fc.constantFrom("plan", "status", "ack", "heartbeat", "hello", "welcome", "routes", "x"),
+          type: fc.constantFrom(
+            "plan",
+            "status",
+            "ack",
+            "heartbeat",
+            "hello",
+            "welcome",
+            "routes",
+            "staging",
+            "x",
+          ),
           node: fc.constantFrom("edge1", "edge2"),
           seq: fc.integer(),
           body: json,
@@ -145,6 +155,32 @@ describe("the sync protocol's decoders", () => {
         const decoded = decodeMessage("edge1", payload, channel as never);
         if (!decoded.ok) expect(typeof decoded.reason).toBe("string");
         else expect(decoded.msg.node).toBe("edge1");
+      }),
+      fuzzParameters(1000),
+    );
+  });
+
+  test("decodeMessage: staging reports of any shape are a message or a reason, never more than bounded", () => {
+    const entry = fc.record(
+      {
+        service: fc.oneof(fc.constantFrom("svc", ""), json),
+        generation: fc.oneof(fc.integer(), json),
+        fetched: fc.oneof(fc.nat(), fc.integer(), json),
+        total: fc.oneof(fc.nat(), json),
+        state: fc.constantFrom("fetching", "ready", "failed", "done", 1),
+        message: fc.oneof(fc.string(), json),
+      },
+      { requiredKeys: [] },
+    );
+    fc.assert(
+      fc.property(fc.array(entry, { maxLength: 5 }), fc.constantFrom("edge1", "edge2"), (services, node) => {
+        const payload = new TextEncoder().encode(
+          JSON.stringify({ v: 1, type: "staging", node, id: "i", ts: "t", services }),
+        );
+        const decoded = decodeMessage("edge1", payload, "up");
+        if (!decoded.ok) expect(typeof decoded.reason).toBe("string");
+        else if (decoded.msg.type === "staging")
+          for (const s of decoded.msg.services) expect(s.fetched).toBeGreaterThanOrEqual(0);
       }),
       fuzzParameters(1000),
     );

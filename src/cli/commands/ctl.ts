@@ -40,10 +40,10 @@ const kindWords = (accept: (k: KindInfo) => boolean = () => true): string[] => w
 
 const SUBCOMMANDS: Record<string, Entry> = {
   apply: {
-    usage: "apply -f FILE|- [--wait [--timeout 120s]] [--dry-run]",
+    usage: "apply -f FILE|- [--wait [--timeout 120s]] [--dry-run] [--staged per-node|all-nodes]",
     summary:
       "create or update the objects in a YAML or JSON manifest (all or nothing); --dry-run: say what it would do, store nothing",
-    flags: ["filename", "wait", "timeout", "output", "dryRun"],
+    flags: ["filename", "wait", "timeout", "output", "dryRun", "staged"],
     run: lazy(async () => (await import("../ctl/apply.ts")).apply),
   },
   diff: {
@@ -166,6 +166,14 @@ const SUBCOMMANDS: Record<string, Entry> = {
       "A worker leaves the node only once every other matching Ready node runs its workers of the service ready, so the service always has a ready worker; with no other matching node the workers are held where they are. Workers placed with node: NAME (and Dayu's, pinned by node name) stay. levee ctl uncordon NODE ends it.",
     flags: ["output"],
     run: lazy(async () => (await import("../ctl/drain.ts")).drain),
+  },
+  node: {
+    usage: "node set-bandwidth NODE RATE|none",
+    summary:
+      "cap a node's artifact downloads (e.g. 1MiB/s), all together; its own --download-bandwidth can only be lower; none: no cap from the cloud",
+    flags: ["output"],
+    args: ["set-bandwidth"],
+    run: lazy(async () => (await import("../ctl/node-bandwidth.ts")).nodeCommand),
   },
   schema: {
     usage: "schema KIND",

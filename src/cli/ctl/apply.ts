@@ -2,7 +2,8 @@
 // is to POST /api/v1/apply, which applies all of it or nothing, and prints `service/echo created`
 // per object. With --wait it then follows the rollout (see wait.ts) until done or --timeout; its
 // progress goes to stderr when -o json or yaml asks for a machine-readable stdout. With --dry-run
-// it only says what it would do (diff.ts).
+// it only says what it would do (diff.ts). With --staged MODE the Services of the file that choose
+// no staging are staged (spec.rollout.staging) by the cloud.
 import { parseDuration } from "../../manifest/duration.ts";
 import { UsageError } from "../../runtime/errors.ts";
 import { type CtlContext, takeArgs } from "./context.ts";
@@ -27,9 +28,10 @@ export async function apply(ctx: CtlContext): Promise<number> {
   const body = await readManifest(filename);
   const client = ctx.client();
   const before = wait ? await revisionSnapshot(client) : undefined;
+  const { staged } = ctx.options;
   const answer = await client.request<{ results: ApplyResult[]; warnings?: ApplyWarning[] }>(
     "POST",
-    "/apply",
+    `/apply${staged ? `?staged=${staged}` : ""}`,
     body,
   );
   if (output === "json") ctx.out(toJson(answer));

@@ -39,6 +39,7 @@ export type CtlOptions = Pick<
   | "node"
   | "namespace"
   | "dryRun"
+  | "staged"
   | "toGeneration"
 >;
 

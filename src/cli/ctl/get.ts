@@ -44,6 +44,7 @@ import {
 import { renderJsonPath } from "./jsonpath.ts";
 import { type KindInfo, kindArgument } from "./kinds.ts";
 import { matchesSelector, parseSelector, type Requirement } from "./selector.ts";
+import { STAGING_HEADERS, type StagingRow, stagingRows } from "./staging-rows.ts";
 import type { EventView, ListOf, NodeView, RouteView, StoredObject, WorkerView } from "./types.ts";
 import type { Listing } from "./watch.ts";
 
@@ -114,6 +115,21 @@ async function listing(
     const answer = await client.request<ListOf<RouteView>>("GET", `/routes${query}`);
     const rows = wide ? routeWideRows(answer.items, now) : routeRows(answer.items, now);
     return { headers: wide ? ROUTE_WIDE_HEADERS : ROUTE_HEADERS, rows, items: answer.items, value: answer };
+  }
+
+  if (info.kind === "Staging") {
+    // `get staging [SERVICE] [--node N]`: what each node has fetched of the held-back generations.
+    const params = new URLSearchParams();
+    if (name) params.set("service", qualifiedName(ctx.options.namespace, name));
+    if (ctx.options.node) params.set("node", ctx.options.node);
+    const query = params.size > 0 ? `?${params}` : "";
+    const answer = await client.request<ListOf<StagingRow>>("GET", `/staging${query}`);
+    return {
+      headers: STAGING_HEADERS,
+      rows: stagingRows(answer.items, now),
+      items: answer.items,
+      value: answer,
+    };
   }
 
   const namespace = ctx.options.namespace;

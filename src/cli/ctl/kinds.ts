@@ -1,5 +1,5 @@
 // The kinds `levee ctl` knows and the words that name them: singular, plural and a short form
-// (node|nodes|no, service|services|svc, config|configs|cfg, secret|secrets, worker|workers, route|routes,
+// (node|nodes|no, service|services|svc, config|configs|cfg, secret|secrets, worker|workers, route|routes, staging,
 // namespace|namespaces|ns, grant|grants, imagemap|
 // imagemaps, jointmultiedgeservice|jointmultiedgeservices|jmes, runtimeservice|runtimeservices|rts),
 // in any case, so that `get svc`, `get Service` and `delete service/echo`-style habits from kubectl
@@ -14,6 +14,7 @@ export type KindName =
   | "Secret"
   | "Worker"
   | "Route"
+  | "Staging"
   | "Namespace"
   | "Grant"
   | "ImageMap"
@@ -38,6 +39,7 @@ export const KINDS: readonly KindInfo[] = [
   { kind: "Secret", singular: "secret", plural: "secrets", resource: true, deletable: true },
   { kind: "Worker", singular: "worker", plural: "workers", resource: false, deletable: false },
   { kind: "Route", singular: "route", plural: "routes", resource: false, deletable: false },
+  { kind: "Staging", singular: "staging", plural: "staging", resource: false, deletable: false },
   {
     kind: "Namespace",
     singular: "namespace",
@@ -75,12 +77,17 @@ export function resolveKind(word: string): KindInfo | undefined {
 
 /** Every word that names one of `kinds`: node, nodes, no, service, ... */
 export function wordsOf(kinds: readonly KindInfo[] = KINDS): string[] {
-  return kinds.flatMap((k) => [k.singular, k.plural, ...(k.short ? [k.short] : [])]);
+  return kinds.flatMap(spellings);
+}
+
+/** A kind's words, each once (staging is its own plural). */
+function spellings(k: KindInfo): string[] {
+  return [...new Set([k.singular, k.plural, ...(k.short ? [k.short] : [])])];
 }
 
 /** Every accepted spelling of the kinds in `kinds`, for messages: "node|nodes|no, ...". */
 export function kindWords(kinds: readonly KindInfo[] = KINDS): string {
-  return kinds.map((k) => [k.singular, k.plural, ...(k.short ? [k.short] : [])].join("|")).join(", ");
+  return kinds.map((k) => spellings(k).join("|")).join(", ");
 }
 
 /**

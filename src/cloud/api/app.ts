@@ -41,6 +41,7 @@ import { mountPlanKeyRoute } from "./routes-plan-key.ts";
 import { mountResourceRoutes, type ResourceHooks } from "./routes-resources.ts";
 import { mountRolloutRoutes } from "./routes-rollout.ts";
 import { mountSchedulingRoutes } from "./routes-scheduling.ts";
+import { mountStagingRoutes } from "./routes-staging.ts";
 import { mountTokenRoutes } from "./routes-tokens.ts";
 import { mountWorkerRestartRoute } from "./routes-worker-restart.ts";
 
@@ -144,6 +145,7 @@ export function cloudApiApp(deps: CloudApiDeps): Hono {
   mountRolloutRoutes(routes, store, plane, admin);
   mountWorkerRestartRoute(routes, store, plane, admin);
   mountSchedulingRoutes(routes, plane, admin);
+  mountStagingRoutes(routes, store, plane, admin);
   mountBrokerRoutes(routes, store, deps.cloudMqttPassword, admin);
   if (deps.backup) mountBackupRoute(routes, { take: deps.backup, log, admin: adminToken });
   if (deps.metrics) {

@@ -43,6 +43,12 @@ const applyQuery = z.object({
     .describe(
       "true: answer what the apply would do (the same answer, and the same refusals) and store nothing",
     ),
+  staged: z
+    .enum(["per-node", "all-nodes"], { error: "expected per-node or all-nodes" })
+    .optional()
+    .describe(
+      "stage every Service of the apply whose spec.rollout.staging is off or unset: its nodes fetch the new generation's artifacts first (levee ctl apply --staged)",
+    ),
 });
 const eventsQuery = z.object({
   since: z.string().optional().describe("every event after this id (default: the newest 100)"),
@@ -85,10 +91,12 @@ export function mountResourceRoutes(
     },
   } as const;
   api.add(apply, guard, async (c) => {
-    const dryRun = parseQuery(c, applyQuery).dryRun === "true";
+    const query = parseQuery(c, applyQuery);
+    const dryRun = query.dryRun === "true";
     const body = await c.req.text();
     const parsed = parseManifests(body, c.req.header("content-type"));
     if (!parsed.ok) return apiError(c, 400, "invalid manifest; nothing was applied", parsed.issues);
+    if (query.staged) stageServices(parsed.objects, query.staged);
     // Every document holds one object (toResources is the identity for every kind), so an
     // object's index is its document number. Issues name objects by key (src/manifest/namespace.ts).
     const documentOf = (kind: string, name: string) => {
@@ -308,4 +316,16 @@ export function mountResourceRoutes(
 /** The warnings of one applied object, flat for the answer: {document, kind, name, path, message}. */
 function applyWarnings(result: ApplyResult, where: { document?: number }) {
   return (result.warnings ?? []).map((w) => ({ ...where, kind: result.kind, name: result.name, ...w }));
+}
+
+/** `apply --staged`: the Services that do not choose a staging get this one. */
+function stageServices(
+  objects: readonly { kind: string; spec?: unknown }[],
+  staging: "per-node" | "all-nodes",
+): void {
+  for (const object of objects) {
+    if (object.kind !== "Service") continue;
+    const spec = object.spec as { rollout?: { staging?: string } };
+    if (!spec.rollout?.staging || spec.rollout.staging === "off") spec.rollout = { ...spec.rollout, staging };
+  }
 }

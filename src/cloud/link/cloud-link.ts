@@ -65,6 +65,8 @@ export interface CloudLinkOptions {
   signPlan?: (fields: SignedPlanFields) => PlanSignature;
   /** After a node reported a plan it refused (once per refused plan and reason). */
   onPlanRefused?: (node: string, refusal: NonNullable<Heartbeat["planRefused"]>) => void;
+  /** After a node reported a staged generation ready (staging-hold.ts: it may switch now). */
+  onStaged?: (node: string) => void;
   /** A node's traffic report (sent while a dashboard watches: src/protocol/traffic.ts). */
   onTraffic?: (node: string, report: MessageOf<"traffic">, receivedAt: number) => void;
   /** Heartbeat interval for a fleet size; default heartbeatSeconds (PROTOCOL.md). Tests shorten it. */
@@ -157,6 +159,7 @@ export function startCloudLink(options: CloudLinkOptions): CloudLink {
     onStatus: options.onStatus,
     onPlanRefused: options.onPlanRefused,
     onTraffic: options.onTraffic,
+    onStaged: options.onStaged,
   };
 
   const queue = new TurnQueue<Received>(

@@ -1,8 +1,9 @@
 // The cloud link's store functions (sync-store.ts) bound to one store: what the link's handlers
 // and its write-back are given, so that a test can hand them a store of its own or a fake.
-import type { Hello, RouteStatusEntry, WorkerStatus } from "../../protocol/messages.ts";
+import type { Hello, RouteStatusEntry, StagingEntry, WorkerStatus } from "../../protocol/messages.ts";
 import type { UsageReport } from "../../protocol/usage.ts";
 import type { Store } from "../../store/store.ts";
+import { recordStaging } from "../staging-store.ts";
 import { recordUsage } from "../usage-store.ts";
 import {
   type AppliedReport,
@@ -44,6 +45,8 @@ export interface SyncRecords {
   ): "matched" | "other" | "unsent";
   recordWorkerStatus(node: string, workers: readonly WorkerStatus[], at: string): void;
   recordRoutes(node: string, routes: readonly RouteStatusEntry[], at: string): void;
+  /** A node's staging reports, whole; true when one became ready (a re-plan may let it switch). */
+  recordStaging(node: string, entries: readonly StagingEntry[], at: string): boolean;
   /** The usage a heartbeat carried (usage-store.ts). */
   recordUsage(node: string, usage: UsageReport, at: string): void;
   setPresence(node: string, online: boolean): void;
@@ -63,6 +66,7 @@ export function syncRecords(store: Store): SyncRecords {
     recordAck: (node, ack, epoch, at) => recordAck(store, node, ack, epoch, at),
     recordWorkerStatus: (node, workers, at) => recordWorkerStatus(store, node, workers, at),
     recordRoutes: (node, routes, at) => recordRoutes(store, node, routes, at),
+    recordStaging: (node, entries, at) => recordStaging(store.db, node, entries, at),
     recordUsage: (node, usage, at) => recordUsage(store, node, usage, at),
     setPresence: (node, online) => setPresence(store, node, online),
     touchNodes: (lastSeen) => touchNodes(store, lastSeen),

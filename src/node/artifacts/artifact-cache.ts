@@ -14,6 +14,7 @@ import { fsyncDir } from "../../runtime/fsync-dir.ts";
 import type { Logger } from "../../runtime/log.ts";
 import type { Store } from "../../store/store.ts";
 import { type ArtifactSource, nodeArtifactSource } from "./artifact-source.ts";
+import type { BandwidthLimit } from "./bandwidth-limit.ts";
 import { type DownloadProgress, download } from "./download.ts";
 import { sizeProblem } from "./fetch-plan.ts";
 
@@ -34,6 +35,8 @@ export interface ArtifactCacheOptions {
   maxCorruptTransfers?: number;
   /** An attempt that receives nothing for this long is retried; default 60 s. */
   idleTimeoutMs?: number;
+  /** The node's download bandwidth cap, shared by all its downloads; absent: unlimited. */
+  bandwidth?: BandwidthLimit | undefined;
   /** After each fetch attempt (the agent's levee_artifact_fetches_total and its bytes). */
   onFetch?: ((outcome: "fetched" | "retried" | "failed", bytes: number) => void) | undefined;
 }
@@ -232,6 +235,9 @@ export class ArtifactCache {
         backoff: this.options.backoff ?? DEFAULT_BACKOFF,
         maxCorrupt: this.options.maxCorruptTransfers ?? 5,
         idleTimeoutMs: this.options.idleTimeoutMs ?? 60_000,
+        throttle: this.options.bandwidth
+          ? (bytes, wait) => (this.options.bandwidth as BandwidthLimit).take(bytes, wait)
+          : undefined,
         onProgress: (progress) => {
           if (progress.error) this.options.onFetch?.("retried", 0);
           if (progress.error)

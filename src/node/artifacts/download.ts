@@ -3,7 +3,8 @@
 // after an agent restart) asks only for the rest (Range); the hash runs over the partial's bytes
 // and the new ones, so a partial that went bad fails the final check and is deleted. Transient
 // failures are retried with exponential backoff and full jitter (reset whenever an attempt made
-// progress); an unknown artifact, refused credentials or a wrong size are final.
+// progress); an unknown artifact, refused credentials or a wrong size are final. Each chunk read
+// waits for the node's bandwidth cap (throttle) before the next is read.
 import { createHash, type Hash } from "node:crypto";
 import { statSync, unlinkSync } from "node:fs";
 import { type FileHandle, open } from "node:fs/promises";
@@ -45,6 +46,8 @@ export interface DownloadOptions {
   /** An attempt that receives nothing for this long is abandoned (and retried). */
   idleTimeoutMs: number;
   onProgress(progress: DownloadProgress): void;
+  /** Waits until `bytes` more may be received (the node's bandwidth cap); absent: no wait. */
+  throttle?: ((bytes: number, signal: AbortSignal) => Promise<void>) | undefined;
 }
 
 /** Downloads until the partial file is verified; resolves to its size. */
@@ -140,6 +143,11 @@ async function attemptOnce(options: DownloadOptions, attempt: number): Promise<n
         hash.update(chunk);
         await writeAll(file, chunk);
         received += chunk.byteLength;
+        if (options.throttle) {
+          clearTimeout(idle); // waiting out the cap is not the source being idle
+          await options.throttle(chunk.byteLength, attemptAbort.signal);
+          armIdle();
+        }
         if (bodyEnd(reply.start, received, reply.total) === "long")
           throw new RecoverableError(
             `${source.description} sent more than the ${reply.total} bytes it announced`,

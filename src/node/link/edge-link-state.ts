@@ -1,9 +1,9 @@
 // What the edge link remembers about its connection to the cloud, in memory: whether the cloud
 // answered this connection's hello, what its last welcome said, the heartbeat interval, the mesh
-// routes last reported, the latest plan it refused, the time that stamps this connection's presence and will, and the timers
+// routes and staging last reported, the latest plan it refused, the time that stamps this connection's presence and will, and the timers
 // that run while connected. The handlers (handlers/) read and change it; the plan and the status
 // outbox, which must survive a restart, live in the node's store (plan-store.ts, status-outbox.ts).
-import type { Heartbeat, RouteStatusEntry } from "../../protocol/messages.ts";
+import type { Heartbeat, RouteStatusEntry, StagingEntry } from "../../protocol/messages.ts";
 import type { Cancel } from "./clock.ts";
 
 /** What the cloud's last welcome said it wants this node to run. */
@@ -19,6 +19,8 @@ export class EdgeLinkState {
   welcomed = false;
   /** The mesh routes last reported (re-sent after each welcome: the cloud may have missed them). */
   routes: RouteStatusEntry[] | undefined;
+  /** The staging reports last made (re-sent after each welcome, like the routes). */
+  staging: StagingEntry[] | undefined;
   cloud: CloudView | null = null;
   /** The latest plan refused (bad signature), reported with every heartbeat until one is accepted. */
   refused: Heartbeat["planRefused"];

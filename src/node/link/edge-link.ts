@@ -10,7 +10,7 @@
 // boot whether or not the broker is reachable, and this link only reports newer plans.
 import { readFileSync } from "node:fs";
 import { nodeClientId } from "../../protocol/acl.ts";
-import type { Body, RouteStatusEntry } from "../../protocol/messages.ts";
+import type { Body, RouteStatusEntry, StagingEntry } from "../../protocol/messages.ts";
 import { type ClientTls, MqttSession } from "../../protocol/mqtt-session.ts";
 import { downTopic, presenceTopic } from "../../protocol/topics.ts";
 import type { BackoffOptions } from "../../runtime/backoff.ts";
@@ -75,6 +75,8 @@ export interface EdgeLink {
   info(): EdgeSyncInfo;
   /** This node's mesh routes, whole: sent now if connected, and again after every welcome. */
   reportRoutes(routes: RouteStatusEntry[]): void;
+  /** What this node has fetched of its staged generations, whole: sent now if connected, and after every welcome. */
+  reportStaging(services: StagingEntry[]): void;
   /** Sends a traffic report (traffic-reporter.ts) if connected and welcomed; false when not sent. */
   sendTraffic(body: Body<"traffic"> & { type: "traffic" }): boolean;
   /** levee_sync_dropped_total{reason}. */
@@ -168,6 +170,10 @@ export function startEdgeLink(options: EdgeLinkOptions): EdgeLink {
     reportRoutes: (latest) => {
       state.routes = latest;
       if (state.welcomed && session.isReady()) sendUp(ctx, { type: "routes", routes: latest });
+    },
+    reportStaging: (services) => {
+      state.staging = services;
+      if (state.welcomed && session.isReady()) sendUp(ctx, { type: "staging", services });
     },
     sendTraffic: (body) => state.welcomed && session.isReady() && sendUp(ctx, body),
     dropped,

@@ -1,18 +1,22 @@
 // Builds this node's supervisor from the agent's configuration: the drivers, the host-wide port
-// registry, the artifact cache, the Config content store, the agent URL workers get as
+// registry, the artifact cache (under the node's download cap), the stager of held-back generations, the Config content store, the agent URL workers get as
 // LEVEE_AGENT_URL and the Kubernetes API workers with kubeApi get (--kube-port, at the advertise
 // address); its status goes to the node's one status outbox from the first change on.
 // Registered with the lifecycle so that shutting the agent down detaches from the workers (they
 // keep running).
 
 import { join } from "node:path";
+import type { StagingEntry } from "../../protocol/messages.ts";
 import type { HostPort } from "../../runtime/host-port.ts";
 import { ArtifactCache, type ArtifactCacheOptions } from "../artifacts/artifact-cache.ts";
+import { BandwidthLimit } from "../artifacts/bandwidth-limit.ts";
 import { ConfigContent } from "../configs/config-content.ts";
 import type { ConfigContentSource } from "../configs/content-source.ts";
 import { kubeAccess } from "../kube-access/kube-access.ts";
 import type { StatusOutbox } from "../link/status-outbox.ts";
 import type { LocalNode } from "../local-node.ts";
+import { artifactFetcher } from "../staging/fetchables.ts";
+import { Stager } from "../staging/stager.ts";
 import { ContainerDriver } from "./drivers/container-driver.ts";
 import { ExecDriver } from "./drivers/exec-driver.ts";
 import { LogRotator, PREVIOUS_LOG, workerLogDir } from "./logs/log-files.ts";
@@ -29,6 +33,8 @@ export interface SupervisorStartOptions {
   /** Metrics hooks: after every health probe, after every artifact fetch attempt. */
   onHealthCheck?: ((passed: boolean) => void) | undefined;
   onArtifactFetch?: ArtifactCacheOptions["onFetch"];
+  /** Where this node's staging reports go (the edge link's reportStaging). */
+  reportStaging?: ((entries: StagingEntry[]) => void) | undefined;
 }
 
 export function startSupervisor(
@@ -38,6 +44,20 @@ export function startSupervisor(
   const { config, store, log, lifecycle } = node;
   const { outbox } = options;
   const ports = new PortRegistry(defaultRegistryPath(), config.dataDir);
+  // One cap for all downloads of the node: its own setting, lowered by the cloud's (in the plan).
+  const bandwidth = new BandwidthLimit(config.downloadBandwidth);
+  const artifacts = new ArtifactCache({
+    store,
+    dataDir: config.dataDir,
+    log: log.child({ component: "artifacts" }),
+    onFetch: options.onArtifactFetch,
+    bandwidth,
+  });
+  const stager = new Stager({
+    fetchers: [artifactFetcher(artifacts)],
+    report: (entries) => options.reportStaging?.(entries),
+    log: log.child({ component: "staging" }),
+  });
   const rotator = new LogRotator({ log: log.child({ component: "logs" }) });
   rotator.start();
   const supervisor = new Supervisor({
@@ -69,12 +89,7 @@ export function startSupervisor(
     },
     ports,
     rotator,
-    artifacts: new ArtifactCache({
-      store,
-      dataDir: config.dataDir,
-      log: log.child({ component: "artifacts" }),
-      onFetch: options.onArtifactFetch,
-    }),
+    artifacts,
     configFiles: new ConfigContent({
       store,
       log: log.child({ component: "config-content" }),
@@ -82,10 +97,15 @@ export function startSupervisor(
     }),
     status: (status) => outbox.record(status),
     onHealthCheck: options.onHealthCheck,
+    onPlan: (plan) => {
+      bandwidth.setCloudCap(plan.downloadBandwidth);
+      stager.apply(plan);
+    },
   });
   lifecycle.add("supervisor", async () => {
     if (config.stopWorkersOnExit) await supervisor.stopAll();
     supervisor.close();
+    stager.close();
     await rotator.close();
     ports.close();
   });

@@ -4,7 +4,7 @@
 // runs and restarts what died, before any new plan arrives: the node runs its stored plan with or
 // without the cloud. Shutting the agent down leaves workers running (they are adopted next time).
 import { EventEmitter } from "node:events";
-import { nodePlanSchema } from "../../manifest/plan.ts";
+import { type NodePlan, nodePlanSchema } from "../../manifest/plan.ts";
 import type { Template } from "../../manifest/template.ts";
 import type { ExecCommand } from "../../protocol/exec-session.ts";
 import type { WorkerStatus } from "../../protocol/messages.ts";
@@ -13,6 +13,7 @@ import type { Logger } from "../../runtime/log.ts";
 import type { Store } from "../../store/store.ts";
 import type { KubeAccess } from "../kube-access/kube-access.ts";
 import type { StoredPlan } from "../link/plan-store.ts";
+import { stagedArtifacts } from "../staging/fetchables.ts";
 import { type DesiredWorker, desiredWorkers, type InvalidWorker, workerKey } from "./desired.ts";
 import type { Driver, LogReadOptions } from "./drivers/driver.ts";
 import { type AttachResult, attachWorker } from "./exec/worker-attach.ts";
@@ -50,6 +51,8 @@ export interface SupervisorOptions {
   status: (status: WorkerStatus) => void;
   /** After every health probe of a worker (the agent's levee_health_checks_total). */
   onHealthCheck?: ((passed: boolean) => void) | undefined;
+  /** Every plan this agent can read, as it is applied (staging, the cloud's download cap). */
+  onPlan?: ((plan: NodePlan) => void) | undefined;
 }
 
 /** What the mesh and the agent API see of a worker. */
@@ -70,6 +73,8 @@ export class Supervisor extends EventEmitter<{ change: [WorkerSnapshot] }> {
   private readonly records: WorkerStore;
   private readonly containerDriver: { value?: Driver } = {};
   private applying: Promise<void> = Promise.resolve();
+  /** What the plan stages (the generations held back): its artifacts are kept in the cache. */
+  private keptForStaging: ReadonlySet<string> = new Set();
 
   constructor(private readonly options: SupervisorOptions) {
     super();
@@ -277,6 +282,8 @@ export class Supervisor extends EventEmitter<{ change: [WorkerSnapshot] }> {
       );
       return { workers: [...this.controllers.values()].map((c) => c.desiredWorker), invalid: [] };
     }
+    this.keptForStaging = stagedArtifacts(parsed.data);
+    this.options.onPlan?.(parsed.data);
     return desiredWorkers(parsed.data);
   }
 
@@ -372,7 +379,7 @@ export class Supervisor extends EventEmitter<{ change: [WorkerSnapshot] }> {
   private async collectArtifacts(workers: DesiredWorker[]): Promise<void> {
     const gc = this.options.artifacts?.gc;
     if (!gc) return;
-    const inUse = new Set<string>();
+    const inUse = new Set<string>(this.keptForStaging);
     for (const w of workers) for (const m of w.template.mounts) if (m.artifact) inUse.add(m.artifact.sha256);
     try {
       await gc.call(this.options.artifacts, inUse);

@@ -34,6 +34,8 @@ export interface CloudLinkContext {
   readonly onPlanRefused?:
     | ((node: string, refusal: NonNullable<Heartbeat["planRefused"]>) => void)
     | undefined;
+  /** After a node reported a staged generation ready (called after the commit): re-plan. */
+  readonly onStaged?: ((node: string) => void) | undefined;
   /** A node's traffic report (kept in memory for the dashboard, never stored). */
   readonly onTraffic?: ((node: string, report: MessageOf<"traffic">, receivedAt: number) => void) | undefined;
 }

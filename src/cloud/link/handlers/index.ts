@@ -11,6 +11,7 @@ import { handleHeartbeat } from "./heartbeat.ts";
 import { handleHello } from "./hello.ts";
 import { handlePresence } from "./presence.ts";
 import { handleRoutes } from "./routes.ts";
+import { handleStaging } from "./staging.ts";
 import { handleStatus } from "./status.ts";
 
 /** A message as received from a node: its topic, sender and channel, decoded. */
@@ -73,6 +74,9 @@ export function dispatch(ctx: CloudLinkContext, node: string, msg: Message): voi
       return;
     case "routes":
       handleRoutes(ctx, node, msg);
+      return;
+    case "staging":
+      handleStaging(ctx, node, msg);
       return;
     case "presence":
       handlePresence(ctx, node, msg);

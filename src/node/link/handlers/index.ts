@@ -42,7 +42,7 @@ export function dispatch(ctx: EdgeLinkContext, msg: Message): void {
       handleStatusAck(ctx, msg);
       return;
     default:
-      // hello, ack, heartbeat, status and routes go to the cloud, never to a node.
+      // hello, ack, heartbeat, status, routes and staging go to the cloud, never to a node.
       ctx.dropped.inc("bad-schema");
   }
 }

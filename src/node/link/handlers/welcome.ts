@@ -1,5 +1,5 @@
 // The cloud's welcome (docs/PROTOCOL.md, "Connect"): the hello is answered, so no more asking;
-// the mesh routes go again (the cloud may have missed them); what the cloud wants this node to run
+// the mesh routes and staging reports go again (the cloud may have missed them); what the cloud wants this node to run
 // is remembered for `levee edge status`; a new heartbeat interval restarts the heartbeats.
 import type { Welcome } from "../../../protocol/messages.ts";
 import type { EdgeLinkContext } from "./context.ts";
@@ -9,6 +9,7 @@ export function handleWelcome(ctx: EdgeLinkContext, msg: Welcome): void {
   const { state } = ctx;
   state.welcomed = true;
   if (state.routes) sendUp(ctx, { type: "routes", routes: state.routes });
+  if (state.staging) sendUp(ctx, { type: "staging", services: state.staging });
   state.cancelHelloRetry();
   state.cloud = { epoch: msg.epoch, desiredRevision: msg.desiredRevision };
   if (msg.heartbeatSeconds !== state.heartbeatSeconds) {
