@@ -2,6 +2,8 @@
 // how to get: the staging of a generation (stager.ts) fetches the items of all its workers while
 // the old ones keep running. Artifacts are one kind (their mounts' blobs, into the artifact
 // cache); another kind (e.g. container images) plugs in as one more Fetcher.
+
+import type { PlannedImage } from "../../manifest/image-ref.ts";
 import { mountSource } from "../../manifest/mounts.ts";
 import type { NodePlan, PlannedWorker } from "../../manifest/plan.ts";
 import { type Template, templateSchema } from "../../manifest/template.ts";
@@ -18,10 +20,15 @@ export interface FetchItem {
   size: number | undefined;
 }
 
+/** What the plan says besides the templates: the cloud's copies of container images, by `image:`. */
+export interface FetchContext {
+  images: Readonly<Record<string, PlannedImage>>;
+}
+
 export interface Fetcher {
   readonly kind: string;
   /** The items of this kind a worker template needs. */
-  items(template: Template): FetchItem[];
+  items(template: Template, context: FetchContext): FetchItem[];
   /** Gets the item onto the node (at once when it is there); `progress`: its bytes so far, and total. */
   fetch(
     item: FetchItem,
@@ -53,6 +60,7 @@ export function artifactFetcher(cache: Pick<ArtifactCache, "ensure">): Fetcher {
 export function fetchItems(
   fetchers: readonly Fetcher[],
   workers: readonly PlannedWorker[],
+  context: FetchContext = { images: {} },
 ): { items: FetchItem[] } | { error: string } {
   const items = new Map<string, FetchItem>();
   for (const worker of workers) {
@@ -64,7 +72,7 @@ export function fetchItems(
       };
     }
     for (const fetcher of fetchers)
-      for (const item of fetcher.items(parsed.data)) items.set(`${item.kind}:${item.id}`, item);
+      for (const item of fetcher.items(parsed.data, context)) items.set(`${item.kind}:${item.id}`, item);
   }
   return { items: [...items.values()] };
 }

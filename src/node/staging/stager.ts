@@ -9,7 +9,7 @@ import type { NodePlan } from "../../manifest/plan.ts";
 import type { StagingEntry } from "../../protocol/messages.ts";
 import { describeError } from "../../runtime/errors.ts";
 import type { Logger } from "../../runtime/log.ts";
-import { type Fetcher, fetchItems } from "./fetchables.ts";
+import { type FetchContext, type Fetcher, fetchItems } from "./fetchables.ts";
 
 /** A failed staging is tried again after this long (or at the next plan that changes it). */
 export const RETRY_MS = 30_000;
@@ -20,6 +20,8 @@ interface Job {
   generation: number;
   abort: AbortController;
   entry: StagingEntry;
+  /** What the plan said besides the templates (the cloud's images), for a retry. */
+  context: FetchContext;
   retry?: ReturnType<typeof setTimeout>;
 }
 
@@ -39,7 +41,7 @@ export class Stager {
   constructor(private readonly options: StagerOptions) {}
 
   /** A plan was applied: stage what it stages, stop staging what it no longer does. */
-  apply(plan: Pick<NodePlan, "services">): void {
+  apply(plan: Pick<NodePlan, "services" | "images">): void {
     if (this.closed) return;
     const staged = new Map(plan.services.flatMap((s) => (s.staged ? [[s.name, s.staged] as const] : [])));
     let changed = false;
@@ -51,7 +53,7 @@ export class Stager {
     }
     for (const [service, next] of staged) {
       if (this.jobs.has(service)) continue;
-      this.start(service, next.generation, next.workers);
+      this.start(service, next.generation, next.workers, { images: plan.images ?? {} });
       changed = true;
     }
     if (changed) this.reportNow();
@@ -69,10 +71,16 @@ export class Stager {
     clearTimeout(this.reportTimer);
   }
 
-  private start(service: string, generation: number, workers: NodePlan["services"][number]["workers"]): void {
+  private start(
+    service: string,
+    generation: number,
+    workers: NodePlan["services"][number]["workers"],
+    context: FetchContext,
+  ): void {
     const job: Job = {
       generation,
       abort: new AbortController(),
+      context,
       entry: { service, generation, fetched: 0, total: 0, state: "fetching", message: "" },
     };
     this.jobs.set(service, job);
@@ -85,7 +93,7 @@ export class Stager {
     workers: NodePlan["services"][number]["workers"],
   ): Promise<void> {
     const { log, fetchers } = this.options;
-    const found = fetchItems(fetchers, workers);
+    const found = fetchItems(fetchers, workers, job.context);
     if ("error" in found) return this.failed(service, job, workers, found.error);
     const { items } = found;
     const sizes = items.map((i) => i.size ?? 0);

@@ -16,6 +16,7 @@ import { kubeAccess } from "../kube-access/kube-access.ts";
 import type { StatusOutbox } from "../link/status-outbox.ts";
 import type { LocalNode } from "../local-node.ts";
 import { artifactFetcher } from "../staging/fetchables.ts";
+import { imageFetcher } from "../staging/image-fetcher.ts";
 import { Stager } from "../staging/stager.ts";
 import { ContainerDriver } from "./drivers/container-driver.ts";
 import { ExecDriver } from "./drivers/exec-driver.ts";
@@ -53,8 +54,15 @@ export function startSupervisor(
     onFetch: options.onArtifactFetch,
     bandwidth,
   });
+  // One container driver for the workers and for staging's image loads (it shares a load in flight).
+  let container: ContainerDriver | undefined;
+  const containerDriver = () =>
+    (container ??= new ContainerDriver({
+      socket: config.dockerSocket,
+      previousLog: (key) => join(workerLogDir(config.dataDir, key.service, key.index), PREVIOUS_LOG),
+    }));
   const stager = new Stager({
-    fetchers: [artifactFetcher(artifacts)],
+    fetchers: [artifactFetcher(artifacts), imageFetcher(containerDriver, artifacts)],
     report: (entries) => options.reportStaging?.(entries),
     log: log.child({ component: "staging" }),
   });
@@ -81,11 +89,7 @@ export function startSupervisor(
       exec: new ExecDriver(process.env, {
         warn: (message, fields) => log.child({ component: "supervisor" }).warn(message, fields),
       }),
-      container: () =>
-        new ContainerDriver({
-          socket: config.dockerSocket,
-          previousLog: (key) => join(workerLogDir(config.dataDir, key.service, key.index), PREVIOUS_LOG),
-        }),
+      container: containerDriver,
     },
     ports,
     rotator,
