@@ -76,23 +76,19 @@ describe("linux-x64 binary", () => {
     30_000,
   );
 
-  test(
-    "the mesh on two threads: the mesh-threads e2e passes with its agents run from the binary",
-    async () => {
-      // The thread's code is an extra entry point of the binary: a build without it fails here.
-      const r = Bun.spawnSync([process.execPath, "test", "./test/e2e/mesh-threads.test.ts"], {
-        cwd: join(import.meta.dir, "../.."),
-        env: { ...process.env, LEVEE_TEST_BIN: binaries.x64 ?? "" },
-        stdout: "pipe",
-        stderr: "pipe",
-      });
-      const output = `${r.stdout.toString()}${r.stderr.toString()}`;
-      if (r.exitCode !== 0) process.stderr.write(output);
-      expect(output).toContain(" 3 pass");
-      expect(r.exitCode).toBe(0);
-    },
-    120_000,
-  );
+  test("the mesh on two threads: the mesh-threads e2e passes with its agents run from the binary", async () => {
+    // The thread's code is an extra entry point of the binary: a build without it fails here.
+    const r = Bun.spawnSync([process.execPath, "test", "./test/e2e/mesh-threads.test.ts"], {
+      cwd: join(import.meta.dir, "../.."),
+      env: { ...process.env, LEVEE_TEST_BIN: binaries.x64 ?? "" },
+      stdout: "pipe",
+      stderr: "pipe",
+    });
+    const output = `${r.stdout.toString()}${r.stderr.toString()}`;
+    if (r.exitCode !== 0) process.stderr.write(output);
+    expect(output).toContain(" 3 pass");
+    expect(r.exitCode).toBe(0);
+  }, 120_000);
 });
 
 describe.skipIf(arm64Missing !== undefined)("linux-arm64 binary under qemu", () => {
