@@ -7,7 +7,7 @@
 // and balances on its own, as HAProxy's threads do with their per-thread counts; its counters come
 // back as deltas (thread-counts.ts), and before a /metrics scrape every thread is asked for them.
 // A thread that dies is started again after a backoff (1 s, doubling to 30 s; back to 1 s after it
-// ran for a minute), and logged.
+// ran for a minute), and logged. The state is also posted every minute (a renewed certificate).
 import type { Logger } from "../../runtime/log.ts";
 import {
   decodeFromThread,
@@ -48,6 +48,11 @@ export interface MeshThreadsOptions {
   flushTimeoutMs?: number;
   /** How long stop() waits for the threads to close their listeners. Default 1000 ms. */
   stopTimeoutMs?: number;
+  /**
+   * The state is posted again this often even without a refresh (a renewed certificate reaches the
+   * threads without a catalog or worker change). Default 60 s.
+   */
+  resendEveryMs?: number;
   now?: () => number;
 }
 
@@ -75,6 +80,7 @@ export class MeshThreads {
   private nextFlush = 1;
   private stopping = false;
   private readonly stopped = new Map<number, () => void>();
+  private resend: ReturnType<typeof setInterval> | undefined;
 
   constructor(private readonly options: MeshThreadsOptions) {
     this.backoff = options.backoff ?? DEFAULT_BACKOFF;
@@ -93,6 +99,8 @@ export class MeshThreads {
       this.slots.push(slot);
       this.launch(slot);
     }
+    this.resend = setInterval(() => this.update(), this.options.resendEveryMs ?? 60_000);
+    this.resend.unref?.();
   }
 
   /** How many threads run now (the main thread not counted). */
@@ -126,6 +134,7 @@ export class MeshThreads {
   /** Every thread closes its listeners and posts its last counters; then they are ended. */
   async stop(): Promise<void> {
     this.stopping = true;
+    clearInterval(this.resend);
     const live = this.slots.filter((s) => s.port !== undefined);
     for (const slot of this.slots) clearTimeout(slot.restart);
     await Promise.all(

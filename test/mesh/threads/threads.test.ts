@@ -60,7 +60,8 @@ class FakeThread implements ThreadPort {
   }
 }
 
-function setup(extra: number, backoff = { firstMs: 20, maxMs: 80, resetAfterMs: 60_000 }) {
+function setup(extra: number, resendEveryMs = 60_000) {
+  const backoff = { firstMs: 20, maxMs: 80, resetAfterMs: 60_000 };
   const spawned: FakeThread[] = [];
   const lines: Record<string, unknown>[] = [];
   const log = createLogger({ level: "debug", format: "json", write: (line) => lines.push(JSON.parse(line)) });
@@ -94,6 +95,7 @@ function setup(extra: number, backoff = { firstMs: 20, maxMs: 80, resetAfterMs: 
     backoff,
     flushTimeoutMs: 50,
     stopTimeoutMs: 50,
+    resendEveryMs,
   });
   return { threads, spawned, lines, registry, bump: () => revision++ };
 }
@@ -111,6 +113,15 @@ describe("MeshThreads", () => {
     bump();
     threads.update();
     expect(spawned.map((t) => revisionOf(t.received[2]))).toEqual([2, 2]);
+    void threads.stop();
+  });
+
+  test("the state is posted again periodically (a renewed certificate reaches the threads)", async () => {
+    const { threads, spawned } = setup(1, 30);
+    threads.start();
+    await Bun.sleep(45);
+    expect(spawned[0]?.received.filter((m) => m.type === "state")).toHaveLength(2);
+    await threads.stop();
   });
 
   test("a flush waits for every thread's counters; a silent thread only until the timeout", async () => {
