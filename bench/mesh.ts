@@ -172,35 +172,21 @@ async function main(): Promise<void> {
     .trim()
     .split("\n")
     .at(-1) as string;
+  /** `levee edge` joining the cloud, with `extra` flags. */
+  const edgeArgs = (...extra: string[]) => [
+    "edge",
+    "--cloud",
+    "http://127.0.0.80:7400",
+    "--token",
+    token,
+    ...extra,
+  ];
   const edges = [
-    agent("edge1", "127.0.0.81", [
-      "edge",
-      "--cloud",
-      "http://127.0.0.80:7400",
-      "--token",
-      token,
-      "--mesh-threads",
-      "1",
-    ]),
-    agent("edge2", "127.0.0.82", ["edge", "--cloud", "http://127.0.0.80:7400", "--token", token]),
-    agent("edge3", "127.0.0.83", [
-      "edge",
-      "--cloud",
-      "http://127.0.0.80:7400",
-      "--token",
-      token,
-      "--mesh-relay-only",
-    ]),
+    agent("edge1", "127.0.0.81", edgeArgs("--mesh-threads", "1")),
+    agent("edge2", "127.0.0.82", edgeArgs()),
+    agent("edge3", "127.0.0.83", edgeArgs("--mesh-relay-only")),
     ...EXTRA.map((n) =>
-      agent(threadEdge(n).name, threadEdge(n).address, [
-        "edge",
-        "--cloud",
-        "http://127.0.0.80:7400",
-        "--token",
-        token,
-        "--mesh-threads",
-        String(n),
-      ]),
+      agent(threadEdge(n).name, threadEdge(n).address, edgeArgs("--mesh-threads", String(n))),
     ),
   ];
   const edgeNames = ["edge1", "edge2", "edge3", ...EXTRA.map((n) => threadEdge(n).name)];

@@ -7,6 +7,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { BUN, type Cluster, REPO_ROOT, routesApplied, startCluster, waitUntil } from "../harness/cluster.ts";
+import { rawRequest } from "../harness/raw-request.ts";
 import { agentWorkers } from "../harness/workers.ts";
 
 const PORT = 19420;
@@ -31,23 +32,11 @@ const edge = () => c.edges[0] as NonNullable<(typeof c.edges)[0]>;
 
 /** One request on its own connection (so that the kernel picks a thread for each): status and body. */
 async function onNewConnection(path = "/"): Promise<{ status: number; body: string }> {
-  const chunks: Buffer[] = [];
-  const raw = await new Promise<string>((resolve, reject) => {
-    Bun.connect({
-      hostname: edge().address,
-      port: PORT,
-      socket: {
-        open: (socket) => {
-          socket.write(`GET ${path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
-        },
-        data: (_socket, data) => {
-          chunks.push(Buffer.from(data));
-        },
-        close: () => resolve(Buffer.concat(chunks).toString("utf8")),
-        error: (_socket, err) => reject(err),
-      },
-    }).catch(reject);
-  });
+  const raw = await rawRequest(
+    edge().address,
+    PORT,
+    `GET ${path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`,
+  );
   const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(raw)?.[1] ?? 0);
   return { status, body: raw.slice(raw.indexOf("\r\n\r\n") + 4) };
 }
