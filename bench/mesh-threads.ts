@@ -1,7 +1,8 @@
 // The per-core part of bench/mesh.ts (--threads 1,2): for each N, HAProxy with `nbthread N` and a
 // levee edge with `--mesh-threads N`, both in front of the same worker (that edge's), same-node
 // small keep-alive requests, in the interleaved rounds of the other cases; printed as one table of
-// req/s, p99, the ratio levee/HAProxy and the CPU of each proxy process (all its threads).
+// req/s, p99, the ratio levee/HAProxy and the CPU of each proxy process (all its threads), also per
+// request (which other load on the machine moves less than req/s).
 
 /** The HAProxy configuration of the benchmark: `nbthread` threads, one server (the worker). */
 export function haproxyConfig(nbthread: number, bind: string, workerPort: number): string {
@@ -22,6 +23,8 @@ export interface CaseFigures {
   p99: number;
   /** The proxy process's CPU during the runs, % of one core. */
   cpu: number;
+  /** Its CPU per request, µs. */
+  cpuUs: number;
 }
 
 /** The table: per N, HAProxy and levee side by side. */
@@ -30,8 +33,8 @@ export function threadsTable(
   figures: (name: string) => CaseFigures | undefined,
 ): string[] {
   const lines = [
-    "| N | HAProxy nbthread N rps | p99 ms | CPU | levee N threads rps | p99 ms | CPU | levee / HAProxy |",
-    "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    "| N | HAProxy nbthread N rps | p99 ms | CPU | µs/req | levee N threads rps | p99 ms | CPU | µs/req | levee / HAProxy rps | CPU/req |",
+    "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
   ];
   for (const n of threads) {
     const names = caseNames(n);
@@ -40,7 +43,7 @@ export function threadsTable(
     if (!h || !l) continue;
     const pct = (x: number) => `${x.toFixed(0)} %`;
     lines.push(
-      `| ${n} | ${h.rps.toFixed(0)} | ${h.p99.toFixed(2)} | ${pct(h.cpu)} | ${l.rps.toFixed(0)} | ${l.p99.toFixed(2)} | ${pct(l.cpu)} | ${(l.rps / h.rps).toFixed(2)}× |`,
+      `| ${n} | ${h.rps.toFixed(0)} | ${h.p99.toFixed(2)} | ${pct(h.cpu)} | ${h.cpuUs.toFixed(1)} | ${l.rps.toFixed(0)} | ${l.p99.toFixed(2)} | ${pct(l.cpu)} | ${l.cpuUs.toFixed(1)} | ${(l.rps / h.rps).toFixed(2)}× | ${(l.cpuUs / h.cpuUs).toFixed(2)}× |`,
     );
   }
   return lines;

@@ -309,6 +309,8 @@ async function main(): Promise<void> {
   const edgeCpu = new Map<string, number[]>();
   /** The CPU of the proxy process of a case (HAProxy, or the agent that serves the port), % of one core. */
   const proxyCpu = new Map<string, number[]>();
+  /** The same per request, µs (less sensitive than req/s to other load on the machine). */
+  const proxyUs = new Map<string, number[]>();
   for (let round = 0; round < ROUNDS; round++) {
     for (const c of chosen) {
       const cpuBefore = cpuMs(pids.edge1 as number);
@@ -319,8 +321,10 @@ async function main(): Promise<void> {
       const cpu = ((cpuMs(pids.edge1 as number) - cpuBefore) / elapsed) * 100;
       edgeCpu.set(c.name, [...(edgeCpu.get(c.name) ?? []), cpu]);
       if (c.cpuPid) {
-        const used = ((cpuMs(c.cpuPid) - proxyBefore) / elapsed) * 100;
-        proxyCpu.set(c.name, [...(proxyCpu.get(c.name) ?? []), used]);
+        const usedMs = cpuMs(c.cpuPid) - proxyBefore;
+        proxyCpu.set(c.name, [...(proxyCpu.get(c.name) ?? []), (usedMs / elapsed) * 100]);
+        const perRequest = (usedMs * 1000) / (r.rps * (elapsed / 1000));
+        proxyUs.set(c.name, [...(proxyUs.get(c.name) ?? []), perRequest]);
       }
       results.set(c.name, [...(results.get(c.name) ?? []), r]);
       process.stderr.write(
@@ -364,6 +368,7 @@ async function main(): Promise<void> {
       rps: median(rs.map((r) => r.rps)),
       p99: median(rs.map((r) => r.p99)),
       cpu: median(proxyCpu.get(name) ?? []),
+      cpuUs: median(proxyUs.get(name) ?? []),
     };
   };
   const out = [
