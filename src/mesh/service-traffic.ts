@@ -186,13 +186,15 @@ export class ServiceTraffic {
         ...(debug ? { upstreamLabel: `${decision.node} (${decision.reason})` } : {}),
       };
     }
-    return {
+    // Per request: no spread (a copy of the properties) when there is no debug label.
+    const dial: HttpDecision = {
       kind: "dial",
       target: decision.target,
       removeHeaders: MESH_HEADERS,
-      ...(debug ? { upstreamLabel: `${node}/${service}#${decision.target.index}` } : {}),
       done: decision.pick.done,
     };
+    if (debug) dial.upstreamLabel = `${node}/${service}#${decision.target.index}`;
+    return dial;
   }
 
   private toTcp(service: string, decision: RouteDecision | undefined): TcpRouteDecision {
