@@ -4,6 +4,7 @@
 // dropped; stop() has every thread close and post its last counters, then ends them, and nothing is
 // restarted after. The messages decode only with their version.
 import { describe, expect, test } from "bun:test";
+import fc from "fast-check";
 import { Registry } from "prom-client";
 import { MeshMetrics } from "../../../src/mesh/routing/metrics.ts";
 import {
@@ -209,6 +210,25 @@ describe("thread messages", () => {
       decodeFromThread({ v: THREAD_MESSAGES_VERSION, type: "counts", counts: { cells: [] } }),
     ).toBeUndefined();
     expect(decodeFromThread({ v: THREAD_MESSAGES_VERSION, type: "stopped", counts: EMPTY })).toBeDefined();
+  });
+
+  test("the decoders never throw, whatever arrives", () => {
+    fc.assert(
+      fc.property(
+        fc.anything(),
+        fc.constantFrom("init", "state", "flush", "stop", "counts", "log", "stopped"),
+        (value, type) => {
+          for (const data of [
+            value,
+            { v: THREAD_MESSAGES_VERSION, type, ...(typeof value === "object" ? value : {}) },
+          ]) {
+            decodeToThread(data);
+            decodeFromThread(data);
+          }
+        },
+      ),
+      { numRuns: 500 },
+    );
   });
 
   test("the state message is plain data: only the fields a thread routes with", () => {
