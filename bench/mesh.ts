@@ -19,11 +19,15 @@
 //     [--binary PATH]    run the agents from this levee binary
 //     [--smol]           run the agents with bun's --smol (BUN_OPTIONS=--smol for a binary)
 //     [--agent-env K=V]  (repeatable) environment for the agents only, e.g. BUN_JSC_forceMiniVMMode=0
+//     [--threads 1,2]    per core count N: HAProxy nbthread N and an edge with --mesh-threads N
+//                        (bench/mesh-threads.ts; edge1 runs --mesh-threads 1, the other edges auto)
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
 import { cpuMs } from "./kube-lists.ts";
+import { type CaseFigures, caseNames, haproxyConfig, threadEdge, threadsTable } from "./mesh-threads.ts";
+import { type WrkResult, wrk } from "./wrk.ts";
 
 const args = process.argv.slice(2);
 const num = (name: string, fallback: number) => {
@@ -46,6 +50,9 @@ const SOURCE = args.includes("--source");
 const AGENT_ENV = Object.fromEntries(
   args.flatMap((a, i) => (a === "--agent-env" ? [(args[i + 1] ?? "").split(/=(.*)/s).slice(0, 2)] : [])),
 ) as Record<string, string>;
+const THREADS = (text("--threads") ?? "").split(",").filter(Boolean).map(Number);
+/** The core counts beyond one: an edge and an HAProxy each. */
+const EXTRA = THREADS.filter((n) => n > 1);
 const wanted = (name: string) => ONLY === undefined || new RegExp(ONLY).test(name);
 const PORT = 19500;
 const HAPROXY = { host: "127.0.0.84", port: 19600 };
@@ -132,40 +139,6 @@ function rssOf(pid: number): Rss {
 const mb = (r: Rss | undefined) =>
   r ? `${r.rss.toFixed(0)} (anon ${r.anon.toFixed(0)}, file ${r.file.toFixed(0)})` : "?";
 
-interface WrkResult {
-  rps: number;
-  p50: number;
-  p99: number;
-  errors: string;
-}
-
-function latency(text: string, pct: string): number {
-  const m = new RegExp(`\\s${pct}%\\s+([0-9.]+)(us|ms|s)`).exec(text);
-  if (!m) return Number.NaN;
-  const v = Number(m[1]);
-  return m[2] === "us" ? v / 1000 : m[2] === "s" ? v * 1000 : v;
-}
-
-async function wrk(url: string, headers: string[] = []): Promise<WrkResult> {
-  const argv = [
-    "wrk",
-    "-t1",
-    `-c${CONNECTIONS}`,
-    `-d${DURATION}s`,
-    "--latency",
-    ...headers.flatMap((h) => ["-H", h]),
-    url,
-  ];
-  const proc = Bun.spawn(argv, { stdout: "pipe", stderr: "pipe" });
-  const text = await new Response(proc.stdout).text();
-  await proc.exited;
-  const rps = Number(/Requests\/sec:\s+([0-9.]+)/.exec(text)?.[1] ?? Number.NaN);
-  const errors = [/Socket errors:[^\n]*/.exec(text)?.[0], /Non-2xx[^\n]*/.exec(text)?.[0]]
-    .filter(Boolean)
-    .join("; ");
-  return { rps, p50: latency(text, "50"), p99: latency(text, "99"), errors };
-}
-
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? Number.NaN;
 
 async function postTimes(url: string, init: RequestInit & { proxy?: string }): Promise<number> {
@@ -193,22 +166,30 @@ async function main(): Promise<void> {
   const cloud = agent("cloud", "127.0.0.80", ["cloud"]);
   await until("the cloud", async () => (await fetch("http://127.0.0.80:7401/readyz")).ok);
   const cloudFlags = ["--data-dir", join(dir, "cloud")];
-  const token = ((await levee(["ctl", "token", "create", "--uses", "3", ...cloudFlags])) as string)
+  const token = (
+    (await levee(["ctl", "token", "create", "--uses", String(3 + EXTRA.length), ...cloudFlags])) as string
+  )
     .trim()
     .split("\n")
     .at(-1) as string;
-  const edges = [
-    agent("edge1", "127.0.0.81", ["edge", "--cloud", "http://127.0.0.80:7400", "--token", token]),
-    agent("edge2", "127.0.0.82", ["edge", "--cloud", "http://127.0.0.80:7400", "--token", token]),
-    agent("edge3", "127.0.0.83", [
-      "edge",
-      "--cloud",
-      "http://127.0.0.80:7400",
-      "--token",
-      token,
-      "--mesh-relay-only",
-    ]),
+  /** `levee edge` joining the cloud, with `extra` flags. */
+  const edgeArgs = (...extra: string[]) => [
+    "edge",
+    "--cloud",
+    "http://127.0.0.80:7400",
+    "--token",
+    token,
+    ...extra,
   ];
+  const edges = [
+    agent("edge1", "127.0.0.81", edgeArgs("--mesh-threads", "1")),
+    agent("edge2", "127.0.0.82", edgeArgs()),
+    agent("edge3", "127.0.0.83", edgeArgs("--mesh-relay-only")),
+    ...EXTRA.map((n) =>
+      agent(threadEdge(n).name, threadEdge(n).address, edgeArgs("--mesh-threads", String(n))),
+    ),
+  ];
+  const edgeNames = ["edge1", "edge2", "edge3", ...EXTRA.map((n) => threadEdge(n).name)];
   const manifest = join(dir, "bench.json");
   writeFileSync(
     manifest,
@@ -229,14 +210,14 @@ async function main(): Promise<void> {
           port: "auto",
           health: { http: "/", interval: "1s" },
         },
-        workers: [{ node: "edge1" }, { node: "edge2" }, { node: "edge3" }],
+        workers: edgeNames.map((node) => ({ node })),
         mesh: { port: PORT },
       },
     }),
   );
   await until("the edges to join", async () => {
     const nodes = (await levee(["ctl", "get", "nodes", ...cloudFlags])) as string;
-    return ["edge1", "edge2", "edge3"].every((e) => nodes.includes(e));
+    return edgeNames.every((e) => nodes.includes(e));
   });
   await levee(["ctl", "apply", "-f", manifest, "--wait", "--timeout", "60s", ...cloudFlags]);
   const portOf = async (address: string) =>
@@ -251,21 +232,44 @@ async function main(): Promise<void> {
     const r = await fetch(`http://127.0.0.81:${PORT}/`);
     return r.ok;
   });
-  const cfg = join(dir, "haproxy.cfg");
-  writeFileSync(
-    cfg,
-    `global\n  nbthread 1\n  maxconn 4096\ndefaults\n  mode http\n  timeout connect 5s\n  timeout client 60s\n  timeout server 60s\n  option http-keep-alive\n  http-reuse always\n  option forwardfor\nfrontend f\n  bind ${HAPROXY.host}:${HAPROXY.port}\n  default_backend b\nbackend b\n  server w1 127.0.0.1:${w1}\n`,
-  );
-  const haproxy = Bun.spawn(["haproxy", "-f", cfg], { stdout: "inherit", stderr: "inherit" });
-  procs.push(haproxy);
-  await until("haproxy", async () => (await fetch(`http://${HAPROXY.host}:${HAPROXY.port}/`)).ok);
-
   const pids = Object.fromEntries(
-    ["cloud", "edge1", "edge2", "edge3"].map((n) => [
+    ["cloud", ...edgeNames].map((n) => [
       n,
       Number(readFileSync(join(dir, n, "levee.pid"), "utf8").split(" ")[0]),
     ]),
   );
+  /** HAProxy with `nbthread` threads on `port` in front of the worker on `workerPort`. */
+  const startHaproxy = async (nbthread: number, port: number, workerPort: number) => {
+    const cfg = join(dir, `haproxy-${nbthread}.cfg`);
+    writeFileSync(cfg, haproxyConfig(nbthread, `${HAPROXY.host}:${port}`, workerPort));
+    const proc = Bun.spawn(["haproxy", "-f", cfg], { stdout: "inherit", stderr: "inherit" });
+    procs.push(proc);
+    await until("haproxy", async () => (await fetch(`http://${HAPROXY.host}:${port}/`)).ok);
+    return proc;
+  };
+  const haproxy = await startHaproxy(1, HAPROXY.port, w1);
+  const threadCases: { group: string; name: string; url: string; cpuPid: number }[] = [];
+  for (const n of EXTRA) {
+    const edge = threadEdge(n);
+    const proxy = await startHaproxy(n, HAPROXY.port + n, await portOf(edge.address));
+    await until(`${edge.name}'s routes`, async () => (await fetch(`http://${edge.address}:${PORT}/`)).ok);
+    const names = caseNames(n);
+    threadCases.push(
+      {
+        group: "(d) cores",
+        name: names.haproxy,
+        url: `http://${HAPROXY.host}:${HAPROXY.port + n}/`,
+        cpuPid: proxy.pid,
+      },
+      {
+        group: "(d) cores",
+        name: names.levee,
+        url: `http://${edge.address}:${PORT}/`,
+        cpuPid: pids[edge.name] as number,
+      },
+    );
+  }
+
   await Bun.sleep(2000);
   const idle = Object.fromEntries(Object.entries(pids).map(([n, pid]) => [n, rssOf(pid)]));
   // Peaks per phase: the wrk runs (small requests), then the 4 MB POSTs.
@@ -283,27 +287,45 @@ async function main(): Promise<void> {
     url: `http://${agentAddress}:7403/`,
     headers: ["X-Levee-Node: edge2", `Host: bench:${PORT}`],
   });
-  const cases: { group: string; name: string; url: string; headers?: string[] }[] = [
+  const cases: { group: string; name: string; url: string; headers?: string[]; cpuPid?: number }[] = [
     { group: "(a) same node", name: "direct", url: `http://127.0.0.1:${w1}/` },
-    { group: "(a) same node", name: "HAProxy", url: `http://${HAPROXY.host}:${HAPROXY.port}/` },
-    { group: "(a) same node", name: "levee", url: `http://127.0.0.81:${PORT}/` },
+    {
+      group: "(a) same node",
+      name: "HAProxy",
+      url: `http://${HAPROXY.host}:${HAPROXY.port}/`,
+      cpuPid: haproxy.pid,
+    },
+    { group: "(a) same node", name: "levee", url: `http://127.0.0.81:${PORT}/`, cpuPid: pids.edge1 },
     { group: "(b) across nodes", name: "direct (edge2's worker)", url: `http://127.0.0.1:${w2}/` },
     { group: "(b) across nodes", name: "levee, direct tunnel", ...viaProxy("127.0.0.81") },
     { group: "(b) across nodes", name: "levee, relayed", ...viaProxy("127.0.0.83") },
+    ...threadCases,
   ];
   const results = new Map<string, WrkResult[]>();
   const chosen = cases.filter((c) => wanted(c.name));
   // warm-up (pools, JIT, the relay's legs); --rounds 0: no wrk at all (the 4 MB POSTs only)
-  if (ROUNDS > 0) for (const c of chosen) await wrk(c.url, c.headers);
+  if (ROUNDS > 0) for (const c of chosen) await wrk(c.url, c.headers ?? [], CONNECTIONS, DURATION);
   /** edge1's CPU during each run of a case, in % of one core. */
   const edgeCpu = new Map<string, number[]>();
+  /** The CPU of the proxy process of a case (HAProxy, or the agent that serves the port), % of one core. */
+  const proxyCpu = new Map<string, number[]>();
+  /** The same per request, µs (less sensitive than req/s to other load on the machine). */
+  const proxyUs = new Map<string, number[]>();
   for (let round = 0; round < ROUNDS; round++) {
     for (const c of chosen) {
       const cpuBefore = cpuMs(pids.edge1 as number);
+      const proxyBefore = c.cpuPid ? cpuMs(c.cpuPid) : 0;
       const started = performance.now();
-      const r = await wrk(c.url, c.headers);
-      const cpu = ((cpuMs(pids.edge1 as number) - cpuBefore) / (performance.now() - started)) * 100;
+      const r = await wrk(c.url, c.headers ?? [], CONNECTIONS, DURATION);
+      const elapsed = performance.now() - started;
+      const cpu = ((cpuMs(pids.edge1 as number) - cpuBefore) / elapsed) * 100;
       edgeCpu.set(c.name, [...(edgeCpu.get(c.name) ?? []), cpu]);
+      if (c.cpuPid) {
+        const usedMs = cpuMs(c.cpuPid) - proxyBefore;
+        proxyCpu.set(c.name, [...(proxyCpu.get(c.name) ?? []), (usedMs / elapsed) * 100]);
+        const perRequest = (usedMs * 1000) / (r.rps * (elapsed / 1000));
+        proxyUs.set(c.name, [...(proxyUs.get(c.name) ?? []), perRequest]);
+      }
       results.set(c.name, [...(results.get(c.name) ?? []), r]);
       process.stderr.write(
         `round ${round + 1} ${c.name}: ${r.rps.toFixed(0)} rps p99 ${r.p99} ms ${r.errors}; RSS peak MB ${Object.entries(
@@ -339,6 +361,16 @@ async function main(): Promise<void> {
     return `| ${name} | ${rps.toFixed(0)} | ${median(rs.map((r) => r.p50)).toFixed(2)} | ${median(rs.map((r) => r.p99)).toFixed(2)} | ${base ? `${(rps / baseRps).toFixed(2)}×` : ""} | ${errors} |`;
   };
   const cpuOf = (name: string) => `${median(edgeCpu.get(name) ?? []).toFixed(1)} %`;
+  const figures = (name: string): CaseFigures | undefined => {
+    const rs = results.get(name);
+    if (!rs) return undefined;
+    return {
+      rps: median(rs.map((r) => r.rps)),
+      p99: median(rs.map((r) => r.p99)),
+      cpu: median(proxyCpu.get(name) ?? []),
+      cpuUs: median(proxyUs.get(name) ?? []),
+    };
+  };
   const out = [
     `wrk -t1 -c${CONNECTIONS} -d${DURATION}s, ${ROUNDS} rounds interleaved (medians); 4 MB POST: median of ${POSTS} sequential requests (keep-alive)`,
     "",
@@ -356,6 +388,14 @@ async function main(): Promise<void> {
     row("levee, direct tunnel", "direct (edge2's worker)"),
     row("levee, relayed", "direct (edge2's worker)"),
     "",
+    ...(THREADS.length > 0
+      ? [
+          "(d) per core count: HAProxy nbthread N and levee --mesh-threads N in front of the same worker (same node, small keep-alive requests); CPU: the proxy process, % of one core",
+          "",
+          ...threadsTable(THREADS, figures),
+          "",
+        ]
+      : []),
     "| (c) 4 MB POST | ms per request | vs direct |",
     "| --- | ---: | ---: |",
     `| direct to the worker | ${post.direct.toFixed(1)} | 1.00× |`,

@@ -1,5 +1,6 @@
 // `npm run build`: compiles the levee binary for every supported target with `bun build
-// --compile` (minified, with bytecode), baking in the version, git commit and target.
+// --compile` (minified, with bytecode), baking in the version, git commit and target. The mesh
+// threads' Worker script is a second entry point (Bun embeds it next to the main one).
 //   bun build/build.ts                 all targets → dist/levee-<target>
 //   bun build/build.ts linux-arm64     only the named targets
 // Cross-target runtimes are fetched by bun from the npm registry on first use and cached.
@@ -36,6 +37,8 @@ export async function buildTarget(target: Target, outDir = join(root, "dist"), c
       "--define",
       `LEVEE_COMMIT=${JSON.stringify(commit)}`,
       join(root, "src/cli/main.ts"),
+      // The mesh threads' Worker entry (src/mesh/threads/threads.ts finds it at /$bunfs/root/mesh/threads/).
+      join(root, "src/mesh/threads/mesh-thread.ts"),
       "--outfile",
       outfile,
     ],

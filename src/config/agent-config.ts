@@ -1,5 +1,6 @@
 // The resolved settings of a running agent (cloud or edge): loaded options with the machine
 // defaults filled in and listen addresses resolved against --bind-address.
+import { availableParallelism } from "node:os";
 import { resolve } from "node:path";
 import { UsageError } from "../runtime/errors.ts";
 import { type HostPort, listenAddress } from "../runtime/host-port.ts";
@@ -32,6 +33,8 @@ export interface AgentConfig {
   meshRelayOnly: boolean;
   /** Same-node service ports through the kernel when it can (--mesh-fast-path). */
   meshFastPath: "auto" | "off";
+  /** Threads carrying the mesh's service and upstream ports (--mesh-threads; auto resolved). */
+  meshThreads: number;
   /** Stop the workers at agent shutdown (levee demo); by default they keep running. */
   stopWorkersOnExit: boolean;
   /** Cap on the node's artifact downloads, bytes/s (undefined: none unless the cloud sets one). */
@@ -80,6 +83,7 @@ type AgentOptions = Pick<
   | "kubePort"
   | "meshRelayOnly"
   | "meshFastPath"
+  | "meshThreads"
   | "stopWorkersOnExit"
   | "downloadBandwidth"
   | "dockerSocket"
@@ -100,6 +104,7 @@ export function resolveAgentConfig(mode: Mode, o: AgentOptions): AgentConfig {
     kubeListen: o.kubePort === 0 ? undefined : { host: o.bindAddress, port: o.kubePort },
     meshRelayOnly: o.meshRelayOnly,
     meshFastPath: o.meshFastPath,
+    meshThreads: o.meshThreads === "auto" ? autoMeshThreads() : o.meshThreads,
     stopWorkersOnExit: o.stopWorkersOnExit,
     downloadBandwidth: o.downloadBandwidth,
     dockerSocket: o.dockerSocket,
@@ -163,4 +168,12 @@ export function cloudOptionProblem(o: Partial<CloudOptions>): string | undefined
 
 export function resolveEdgeConfig(o: AgentOptions & Pick<Options, "cloud" | "token">): EdgeConfig {
   return { ...resolveAgentConfig("edge", o), mode: "edge", cloud: o.cloud, token: o.token };
+}
+
+/** Most mesh threads `auto` picks: beyond it a small device's workers need the cores more. */
+export const AUTO_MESH_THREADS_MAX = 4;
+
+/** `--mesh-threads auto`: the CPUs this process may use (its affinity), at most AUTO_MESH_THREADS_MAX. */
+export function autoMeshThreads(available = availableParallelism()): number {
+  return Math.max(1, Math.min(AUTO_MESH_THREADS_MAX, available));
 }

@@ -171,6 +171,20 @@ export const optionsSchema = z.object({
       "auto: connections to a service port that this node's own worker serves alone (or its tcp workers, balanced per connection) go straight to the worker through the kernel (nftables, table inet levee-<mode>-<node>; needs root and nft), the rest through the mesh proxy; off: everything through the mesh proxy (and the table is removed)",
     placeholder: "auto|off",
   }),
+  meshThreads: opt(
+    z
+      .union([
+        z.literal("auto"),
+        z.coerce.number({ error: 'expected a number of threads or "auto"' }).int().min(1).max(64),
+      ])
+      .default("auto"),
+    {
+      scopes: AGENT,
+      description:
+        "how many threads (cores) carry the mesh's service and upstream ports (the kernel spreads their connections with SO_REUSEPORT; each thread routes and balances on its own); auto: the CPUs this process may use, at most 4; 1: everything on the agent's main thread. The cloud keeps its mesh on one thread (its relay lives there)",
+      placeholder: "N|auto",
+    },
+  ),
   tunnelPort: opt(port.default(DEFAULT_PORTS.tunnel), {
     scopes: AGENT,
     description:

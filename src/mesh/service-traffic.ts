@@ -15,7 +15,7 @@ import type {
 import { createHttpProxy } from "./proxy/http-proxy.ts";
 import { createTcpProxy, type TcpProxy, type TcpRouteDecision } from "./proxy/tcp-proxy.ts";
 import { UpstreamPool } from "./proxy/upstream-pool.ts";
-import type { MeshMetrics } from "./routing/metrics.ts";
+import type { MeshCounters } from "./routing/metrics.ts";
 import { BalancerRegistry } from "./routing/registry.ts";
 import { decideRoute, ERROR_HEADER, type RouteDecision } from "./routing/route.ts";
 
@@ -26,7 +26,8 @@ export interface ServiceTrafficOptions {
   /** Dials local workers and other nodes (through the tunnel). */
   dialer: Dialer;
   distance: (node: string) => number | undefined;
-  metrics?: MeshMetrics | undefined;
+  /** Where the data path counts (MeshMetrics; a mesh thread's tally). */
+  metrics?: MeshCounters | undefined;
   /**
    * The counters of the traffic that came through the tunnel from `peer` by `via` (the same object
    * for the same pair): the mesh adds each request (HTTP) or connection (TCP), its errors, and the
@@ -185,13 +186,15 @@ export class ServiceTraffic {
         ...(debug ? { upstreamLabel: `${decision.node} (${decision.reason})` } : {}),
       };
     }
-    return {
+    // Per request: no spread (a copy of the properties) when there is no debug label.
+    const dial: HttpDecision = {
       kind: "dial",
       target: decision.target,
       removeHeaders: MESH_HEADERS,
-      ...(debug ? { upstreamLabel: `${node}/${service}#${decision.target.index}` } : {}),
       done: decision.pick.done,
     };
+    if (debug) dial.upstreamLabel = `${node}/${service}#${decision.target.index}`;
+    return dial;
   }
 
   private toTcp(service: string, decision: RouteDecision | undefined): TcpRouteDecision {

@@ -6,6 +6,8 @@
 // --mesh-fast-path auto the kernel carries the service ports this node's own workers can serve
 // alone (src/mesh/fastpath/): its state is in /readyz's details, its counters in /metrics, and its
 // table stays when the agent stops while the workers keep running (removed when they stop too).
+// With --mesh-threads N > 1 (edges), N-1 mesh threads (src/mesh/threads/) serve the same service and
+// upstream ports next to the main thread; they get the routing state on every refresh.
 
 import type { CatalogStore } from "../mesh/catalog/catalog-store.ts";
 import type { CatalogNode } from "../mesh/contracts.ts";
@@ -14,7 +16,11 @@ import { registerFastPathMetrics } from "../mesh/fastpath/metrics.ts";
 import { type NftRunner, systemNft, tableName } from "../mesh/fastpath/nft.ts";
 import { MeshAgent } from "../mesh/mesh-agent.ts";
 import { MeshMetrics } from "../mesh/routing/metrics.ts";
+import { stateMessage } from "../mesh/threads/messages.ts";
+import { ThreadCounts } from "../mesh/threads/thread-counts.ts";
+import { MeshThreads } from "../mesh/threads/threads.ts";
 import type { MeshTlsKeeper } from "../mesh/transport/mesh-credentials.ts";
+import { relayAddressOf } from "../mesh/transport/relay-address.ts";
 import type { RelayHub } from "../mesh/transport/relay-hub.ts";
 import { startRelayOffers } from "../mesh/transport/relay-offers.ts";
 import { catalogRevocations } from "../mesh/transport/revocation.ts";
@@ -80,12 +86,10 @@ export function startMesh(
   registerFastPathMetrics(local.metrics, options.node, fastPath);
   const catalog = () => options.catalog.get();
   const lookup = (name: string): CatalogNode | undefined => catalog()?.nodes.find((n) => n.name === name);
-  const relayAddress = () => {
-    if (options.relayHub) return undefined;
-    const cloud = catalog()?.nodes.find((n) => n.role === "cloud");
-    const host = cloud?.addresses[0] ?? options.fallbackRelayHost;
-    return host ? { host, port: cloud?.tunnelPort ?? config.tunnelListen.port } : undefined;
-  };
+  const relayAddress = () =>
+    options.relayHub
+      ? undefined
+      : relayAddressOf(catalog(), options.fallbackRelayHost, config.tunnelListen.port);
   const credentials = () => options.credentials.current();
   const revoked = catalogRevocations(catalog);
   const authorize = (peer: string, fingerprint: string): boolean =>
@@ -100,6 +104,35 @@ export function startMesh(
     revoked,
     onEvent: (event, fields) => meshLog.debug(event, fields),
   });
+  const metrics = options.metrics ?? new MeshMetrics(local.metrics);
+  // The cloud's relay runs in its main thread: its mesh stays there.
+  const threadCount = options.relayHub ? 1 : config.meshThreads;
+  const localWorkers = () =>
+    options.workers
+      .snapshot()
+      .flatMap((w) =>
+        w.port === null ? [] : [{ service: w.service, index: w.index, port: w.port, ready: w.ready }],
+      );
+  const threads =
+    threadCount > 1
+      ? new MeshThreads({
+          extra: threadCount - 1,
+          init: {
+            node: options.node,
+            bindHost: config.bindAddress,
+            loopbackHost: config.proxyListen.host,
+            relayOnly: config.meshRelayOnly,
+            fallbackRelayHost: options.fallbackRelayHost,
+            tunnelPort: config.tunnelListen.port,
+            debug: config.logLevel === "debug",
+            countsEveryMs: 1000,
+          },
+          state: () => stateMessage(catalog(), localWorkers(), credentials()),
+          counts: new ThreadCounts(metrics),
+          log: meshLog,
+        })
+      : undefined;
+  if (threads) metrics.syncWith(() => threads.flush());
   const mesh = new MeshAgent({
     node: options.node,
     log: meshLog,
@@ -107,15 +140,12 @@ export function startMesh(
     loopbackHost: config.proxyListen.host,
     proxyPort: config.proxyListen.port,
     catalog,
-    localWorkers: () =>
-      options.workers
-        .snapshot()
-        .flatMap((w) =>
-          w.port === null ? [] : [{ service: w.service, index: w.index, port: w.port, ready: w.ready }],
-        ),
+    localWorkers,
     dialer,
     distance: (node) => dialer.distance(node),
-    metrics: options.metrics ?? new MeshMetrics(local.metrics),
+    metrics,
+    reusePort: threads !== undefined,
+    onAccept: () => metrics.accepted(0),
     ...(options.peers ? { peerCounts: options.peers.link.bind(options.peers) } : {}),
     fastPath,
     onRoutes: (routes) =>
@@ -152,26 +182,35 @@ export function startMesh(
         onEvent: (event, fields) => meshLog.debug(event, fields),
       });
   mesh.start();
-  const refresh = () => mesh.refresh();
+  threads?.start();
+  const refresh = () => {
+    mesh.refresh();
+    threads?.update();
+  };
   // A new catalog may revoke certificates: the streams their nodes have open are closed.
   const onCatalog = () => {
-    mesh.refresh();
+    refresh();
     tunnel.recheck();
   };
   options.catalog.on("change", onCatalog);
   options.workers.on("change", refresh);
-  lifecycle.add("mesh", () => {
+  lifecycle.add("mesh", async () => {
     options.catalog.off("change", onCatalog);
     options.workers.off("change", refresh);
     offers?.close();
     tunnel.stop();
     mesh.close();
+    await threads?.stop();
     // Workers that keep running keep their kernel path (the next start rebuilds it from state).
     return fastPath.close(!config.stopWorkersOnExit);
   });
   meshLog.info("mesh started", {
     tunnel: `${tunnel.hostname}:${tunnel.port}`,
     proxy: `${config.proxyListen.host}:${config.proxyListen.port}`,
+    threads: threadCount,
+    ...(options.relayHub && config.meshThreads > 1
+      ? { threadsNote: "the cloud's mesh runs on its main thread" }
+      : {}),
   });
   return mesh;
 }

@@ -1,6 +1,8 @@
 // The compiled binaries, run for real: linux-x64 natively, linux-arm64 under qemu-aarch64-static
-// (Debian qemu-user-static + libc6:arm64). Each prints its version and brings a cloud up to /readyz.
+// (Debian qemu-user-static + libc6:arm64). Each prints its version and brings a cloud up to /readyz;
+// the x64 one also runs the mesh-threads e2e (its mesh threads are Workers embedded in the binary).
 import { beforeAll, describe, expect, test } from "bun:test";
+import { join } from "node:path";
 import { buildTarget } from "../../build/build.ts";
 import { launchAgent, stopAgent, waitReady } from "../../src/cli/agent-launcher.ts";
 import { allocateSubnet, cleanEnv, makeTempDir } from "../harness/cluster.ts";
@@ -73,6 +75,20 @@ describe("linux-x64 binary", () => {
     () => cloudComesUp([binaries.x64 ?? ""], 10_000),
     30_000,
   );
+
+  test("the mesh on two threads: the mesh-threads e2e passes with its agents run from the binary", async () => {
+    // The thread's code is an extra entry point of the binary: a build without it fails here.
+    const r = Bun.spawnSync([process.execPath, "test", "./test/e2e/mesh-threads.test.ts"], {
+      cwd: join(import.meta.dir, "../.."),
+      env: { ...process.env, LEVEE_TEST_BIN: binaries.x64 ?? "" },
+      stdout: "pipe",
+      stderr: "pipe",
+    });
+    const output = `${r.stdout.toString()}${r.stderr.toString()}`;
+    if (r.exitCode !== 0) process.stderr.write(output);
+    expect(output).toContain(" 3 pass");
+    expect(r.exitCode).toBe(0);
+  }, 120_000);
 });
 
 describe.skipIf(arm64Missing !== undefined)("linux-arm64 binary under qemu", () => {

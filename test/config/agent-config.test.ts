@@ -1,6 +1,11 @@
 // Resolved agent settings: machine defaults and where the local agent API binds.
 import { describe, expect, test } from "bun:test";
-import { resolveCloudConfig, resolveEdgeConfig } from "../../src/config/agent-config.ts";
+import {
+  AUTO_MESH_THREADS_MAX,
+  autoMeshThreads,
+  resolveCloudConfig,
+  resolveEdgeConfig,
+} from "../../src/config/agent-config.ts";
 import { loadOptions } from "../../src/config/load.ts";
 import { optionsFor } from "../../src/config/schema.ts";
 
@@ -86,5 +91,28 @@ describe("agent config", () => {
     expect(e.nodeName).toMatch(/^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/);
     expect(e.dataDir.startsWith("/")).toBe(true);
     expect(e.cloud).toBe("http://c");
+  });
+
+  test("--mesh-threads: a number, or auto (the CPUs this process may use, at most 4); bad values name the flag", () => {
+    const edge = (argv: string[], env: Record<string, string> = {}) =>
+      resolveEdgeConfig(
+        loadOptions({
+          command: "levee edge",
+          keys: optionsFor("edge"),
+          argv: ["--cloud", "http://c", ...argv],
+          env,
+        }).options,
+      );
+    expect(edge(["--mesh-threads", "3"]).meshThreads).toBe(3);
+    expect(edge([], { LEVEE_MESH_THREADS: "1" }).meshThreads).toBe(1);
+    const auto = edge([]).meshThreads;
+    expect(auto).toBeGreaterThanOrEqual(1);
+    expect(auto).toBeLessThanOrEqual(AUTO_MESH_THREADS_MAX);
+    expect(edge(["--mesh-threads", "auto"]).meshThreads).toBe(auto);
+    expect(autoMeshThreads(12)).toBe(4);
+    expect(autoMeshThreads(2)).toBe(2);
+    expect(autoMeshThreads(0)).toBe(1);
+    expect(() => edge(["--mesh-threads", "0"])).toThrow(/mesh-threads/);
+    expect(() => edge(["--mesh-threads", "many"])).toThrow(/mesh-threads/);
   });
 });

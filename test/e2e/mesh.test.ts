@@ -15,6 +15,7 @@ import {
   startCluster,
   waitUntil,
 } from "../harness/cluster.ts";
+import { rawRequest } from "../harness/raw-request.ts";
 
 const PORT = 19300;
 let c: Cluster;
@@ -92,27 +93,6 @@ interface Who {
 
 async function ask(node: string, path = "/"): Promise<Response> {
   return fetch(`http://${addr(node)}:${PORT}${path}`);
-}
-
-/** Sends raw bytes, returns everything the server sent until it closed. */
-async function rawRequest(host: string, port: number, request: string): Promise<string> {
-  const chunks: Buffer[] = [];
-  return new Promise((resolve, reject) => {
-    Bun.connect({
-      hostname: host,
-      port,
-      socket: {
-        open: (socket) => {
-          socket.write(request);
-        },
-        data: (_socket, data) => {
-          chunks.push(Buffer.from(data));
-        },
-        close: () => resolve(Buffer.concat(chunks).toString("latin1")),
-        error: (_socket, err) => reject(err),
-      },
-    }).catch(reject);
-  });
 }
 
 beforeAll(async () => {

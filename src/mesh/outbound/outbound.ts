@@ -30,6 +30,10 @@ export interface OutboundOptions {
   /** The forward proxy's port; 0: none. */
   proxyPort: number;
   catalog: () => Catalog | undefined;
+  /** Service and upstream ports with SO_REUSEPORT (other mesh threads listen on them too). */
+  reusePort?: boolean | undefined;
+  /** A service-port or upstream listener accepted a connection (counted per mesh thread). */
+  onAccept?: (() => void) | undefined;
 }
 
 export class Outbound {
@@ -83,8 +87,13 @@ export class Outbound {
     const id = routeId(route);
     const host = route.kind === "service-port" ? this.options.bindHost : this.options.loopbackHost;
     try {
-      const listener = listenDuplex({ hostname: host, port: route.port }, (duplex) =>
-        this.accept(route, duplex),
+      const onAccept = this.options.onAccept;
+      const listener = listenDuplex(
+        { hostname: host, port: route.port, reusePort: this.options.reusePort === true },
+        (duplex) => {
+          onAccept?.();
+          this.accept(route, duplex);
+        },
       );
       this.listeners.set(id, listener);
       this.table.applied(route, `listening on ${host}:${route.port}`);

@@ -329,6 +329,8 @@ export interface ListenDuplexOptions extends WaterMarks {
   hostname: string;
   port: number;
   tls?: TLSOptions;
+  /** SO_REUSEPORT: several listeners (the mesh threads) share the port; the kernel spreads connections. */
+  reusePort?: boolean;
 }
 
 /**
@@ -353,6 +355,7 @@ export function listenDuplex(
     hostname: options.hostname,
     port: options.port,
     allowHalfOpen: true,
+    ...(options.reusePort ? { reusePort: true } : {}),
     ...(options.tls
       ? {
           tls: options.tls,

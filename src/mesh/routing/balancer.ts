@@ -180,11 +180,17 @@ export class Balancer {
 
   /** The endpoint for the next request or connection; undefined when no endpoint is ready. */
   pick(endpoints: readonly LocalEndpoint[]): Pick | undefined {
-    const now = this.now();
-    const ready = this.readyStates(endpoints, now);
+    const ready = this.readyStates(endpoints);
     if (ready.length === 0) return undefined;
+    // The clock is read only when something needs it (an ejection, p2c-ewma, a new list): a read
+    // costs about as much as the rest of a round-robin pick.
+    let now = Number.NaN;
     let ejected = false;
-    for (const state of ready) if (state.ejectedUntil > now) ejected = true;
+    for (const state of ready) {
+      if (state.ejectedUntil === 0) continue;
+      if (Number.isNaN(now)) now = this.now();
+      if (state.ejectedUntil > now) ejected = true;
+    }
     const healthy = ejected ? ready.filter((state) => state.ejectedUntil <= now) : ready;
     const panic = healthy.length === 0;
     const chosen = panic ? this.leastEjected(ready) : this.choose(healthy, now);
@@ -192,11 +198,11 @@ export class Balancer {
   }
 
   /** The ready states of the list, sorted (from the cache when the list is unchanged). */
-  private readyStates(endpoints: readonly LocalEndpoint[], now: number): EndpointState[] {
+  private readyStates(endpoints: readonly LocalEndpoint[]): EndpointState[] {
     const cache = this.cache;
     if (cache !== undefined && cache.list === endpoints && this.unchanged(cache.seen, endpoints))
       return cache.ready;
-    const listed = this.sync(endpoints, now);
+    const listed = this.sync(endpoints, this.now());
     const ready = listed.filter((state) => state.endpoint.ready);
     ready.sort((a, b) => a.order - b.order);
     this.cache =
@@ -297,6 +303,7 @@ export class Balancer {
     return count > 0 ? sum / count : this.initialRttMs;
   }
 
+  /** `now`: NaN when the clock was not read yet (p2c-ewma reads it). */
   private choose(candidates: EndpointState[], now: number): EndpointState {
     switch (this.strategy) {
       case "round-robin":
@@ -310,8 +317,9 @@ export class Balancer {
         const [i, j] = pickTwo(candidates.length, this.random);
         const a = candidates[i] as EndpointState;
         const b = candidates[j] as EndpointState;
-        const costA = this.costOf(a, now);
-        const costB = this.costOf(b, now);
+        const at = Number.isNaN(now) ? this.now() : now;
+        const costA = this.costOf(a, at);
+        const costB = this.costOf(b, at);
         if (costA !== costB) return costA < costB ? a : b;
         return this.nextAfterLast([a, b].sort((x, y) => x.order - y.order));
       }

@@ -27,6 +27,8 @@ export class CellHistogram {
     readonly help: string,
     private readonly cells: WorkerCells,
     registry: Registry,
+    /** Awaited before the cells are read (the mesh threads post theirs). */
+    private readonly before?: () => Promise<void> | undefined,
   ) {
     // prom-client reads name, help, type, aggregator and get()/getForPromString() of a metric.
     registry.registerMetric(this as unknown as Metric);
@@ -34,6 +36,7 @@ export class CellHistogram {
 
   /** For Registry.metrics(): labels of the cell as shared labels (formatted after `le`). */
   async getForPromString() {
+    await this.before?.();
     const values: ExportedValue[] = [];
     const { bounds } = this.cells;
     for (const cell of this.cells.all()) {

@@ -8,7 +8,10 @@ export const OUTCOMES = ["ok", "5xx", "refused", "reset", "timeout", "failed"] a
 export type OutcomeName = (typeof OUTCOMES)[number];
 
 export class WorkerCell {
+  /** Under way in this thread (set by its balancer). */
   inFlight = 0;
+  /** Under way in the other mesh threads (as they last reported). */
+  inFlightElsewhere = 0;
   /** Completions per outcome label (same order as OUTCOMES). */
   readonly outcomes: number[] = OUTCOMES.map(() => 0);
   /** Latency samples per bucket (not cumulative); the last slot is above every bound (+Inf). */
