@@ -37,6 +37,8 @@ export interface NodeView {
   orderedAt: number | null;
   /** When its state last changed (ms). */
   updatedAt: number;
+  /** Why it is in its state (a node's report, or the planner's). */
+  reason: string;
 }
 
 export interface NodeChange {
@@ -119,7 +121,7 @@ export function planRollout(
 
   const failed = nodes.find((n) => FINAL_FAILURE.has(state.get(n.node) ?? n.state));
   if (failed) {
-    const reason = step.nodes.find((c) => c.node === failed.node)?.reason;
+    const reason = step.nodes.find((c) => c.node === failed.node)?.reason ?? failed.reason;
     step.rollout = {
       state: "failed",
       reason: `node ${failed.node} ${state.get(failed.node)}${reason ? `: ${reason}` : ""}`,

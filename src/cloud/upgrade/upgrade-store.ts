@@ -127,10 +127,11 @@ export class UpgradeStore {
           updated_at: number;
           phase: string | null;
           agent_version: string | null;
+          reason: string;
         },
         [string]
       >(
-        `SELECT u.node, u.state, u.ordered_at, u.updated_at, n.phase, n.agent_version
+        `SELECT u.node, u.state, u.ordered_at, u.updated_at, u.reason, n.phase, n.agent_version
            FROM upgrade_nodes u LEFT JOIN nodes n ON n.name = u.node
           WHERE u.rollout = ? ORDER BY u.position`,
       )
@@ -143,6 +144,7 @@ export class UpgradeStore {
         isCloud: r.node === cloudNode,
         orderedAt: r.ordered_at,
         updatedAt: r.updated_at,
+        reason: r.reason,
       }));
   }
 
