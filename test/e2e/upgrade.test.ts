@@ -67,6 +67,26 @@ async function version(agentUrl: string): Promise<string | undefined> {
   return res?.ok ? ((await res.json()) as { version?: string }).version : undefined;
 }
 
+/** When edge `e` logged its upgrade's steps (the old agent's lines, then the new agent's agent.log). */
+function steps(e: Cluster["edges"][0]): Record<string, string> {
+  const lines = [...e.logs, ...readFileSync(join(e.dataDir, "upgrade", "agent.log"), "utf8").split("\n")];
+  const at = (text: string) =>
+    Date.parse(
+      lines
+        .filter((l) => l.includes(text))
+        .at(-1)
+        ?.split(" ")[0] ?? "",
+    );
+  const order = at("upgrade order");
+  const s = (t: number) => `${((t - order) / 1000).toFixed(2)} s`;
+  return {
+    "downloaded, verified, swapped": s(at("agent binary swapped")),
+    "old agent stopped": s(at("INFO  stopped")),
+    "new agent started": s(at("starting levee edge")),
+    "health gate passed": s(at("agent upgrade committed")),
+  };
+}
+
 const pids = async (agentUrl: string) => (await agentWorkers(agentUrl, "who")).map((w) => w.pid);
 
 /** Requests through the cloud's mesh port and to each worker directly, every 50 ms, counted. */
@@ -254,6 +274,7 @@ describe("agent upgrades from the cloud", () => {
       console.log(
         `upgrade of one node (order, download, swap, restart, workers adopted): ${((firstDone ?? 0) / 1000).toFixed(1)} s`,
       );
+      console.log(`edge1's own steps: ${JSON.stringify(steps(edge1))}`);
       expect((await status()).rollout.state).toBe("running");
       for (const e of [edge1, edge2]) {
         expect(await version(e.agentUrl)).toBe(NEW);

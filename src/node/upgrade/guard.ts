@@ -13,7 +13,7 @@
 // the workers: the guard only restores the binary and stops the running agent, and systemd starts
 // the old one.
 import { spawn } from "node:child_process";
-import { existsSync, openSync, readlinkSync, renameSync } from "node:fs";
+import { existsSync, openSync, readFileSync, readlinkSync, renameSync } from "node:fs";
 import { dirname } from "node:path";
 import { fsyncDir } from "../../runtime/fsync-dir.ts";
 import type { PendingUpgrade, UpgradeFiles } from "./upgrade-files.ts";
@@ -78,12 +78,13 @@ export async function runGuard(fx: GuardEffects): Promise<string> {
 }
 
 export function realGuardEffects(files: UpgradeFiles): GuardEffects {
+  // A process that has exited but whose parent has not reaped it yet (a zombie) is not alive.
   const alive = (pid: number) => {
     try {
-      process.kill(pid, 0);
-      return true;
-    } catch (err) {
-      return (err as NodeJS.ErrnoException).code === "EPERM";
+      const stat = readFileSync(`/proc/${pid}/stat`, "latin1");
+      return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
+    } catch {
+      return false;
     }
   };
   return {
@@ -133,6 +134,6 @@ export function realGuardEffects(files: UpgradeFiles): GuardEffects {
     },
     sleep: (ms) => Bun.sleep(ms),
     now: Date.now,
-    log: (line) => process.stderr.write(`levee upgrade-guard: ${line}\n`),
+    log: (line) => process.stderr.write(`${new Date().toISOString()} levee upgrade-guard: ${line}\n`),
   };
 }
