@@ -4,10 +4,10 @@
 // node runs only a binary the cloud vouched for: {kind, target, version, sha256, size}. The kind
 // keeps a binary's signature from ever verifying as a plan's (a plan's signed bytes have no kind)
 // and the other way round. Pure: key material in, bytes and verdicts out.
-import { createPublicKey, type KeyObject, sign, verify } from "node:crypto";
+import { type KeyObject, sign } from "node:crypto";
 import { z } from "zod";
 import { canonicalJson } from "../manifest/canonical.ts";
-import { MAX_KEY_ID_CHARS, MAX_SIGNATURE_CHARS, type PlanKey } from "./plan-signature.ts";
+import { MAX_KEY_ID_CHARS, MAX_SIGNATURE_CHARS, type PlanKey, signatureVerifies } from "./plan-signature.ts";
 
 /** The order's format; a node refuses (and reports) an order of another. */
 export const UPGRADE_FORMAT = 1;
@@ -15,19 +15,7 @@ const SHA256_HEX = /^[0-9a-f]{64}$/;
 /** Binaries an order may carry (one per build target). */
 export const MAX_UPGRADE_BINARIES = 16;
 
-export const UPGRADE_STATES = [
-  "pending",
-  "offline",
-  "ordered",
-  "downloading",
-  "swapping",
-  "waiting-for-health",
-  "done",
-  "rolled-back",
-  "failed",
-] as const;
-export type UpgradeState = (typeof UPGRADE_STATES)[number];
-/** What a node itself reports (the rest are the cloud's own). */
+/** What a node itself reports. */
 export const REPORTED_STATES = [
   "downloading",
   "swapping",
@@ -35,7 +23,10 @@ export const REPORTED_STATES = [
   "done",
   "rolled-back",
   "failed",
-] as const satisfies readonly UpgradeState[];
+] as const;
+/** Every state of a node in a rollout: the cloud's own (before the node answers), then the reported. */
+export const UPGRADE_STATES = ["pending", "offline", "ordered", ...REPORTED_STATES] as const;
+export type UpgradeState = (typeof UPGRADE_STATES)[number];
 export type ReportedState = (typeof REPORTED_STATES)[number];
 
 const version = z.string().min(1).max(64);
@@ -98,17 +89,7 @@ export function binarySignatureProblem(
 ): string | undefined {
   if (keyId !== key.keyId)
     return `the binary is signed with key ${JSON.stringify(keyId)}, not the cloud's key ${key.keyId}`;
-  let ok: boolean;
-  try {
-    ok = verify(
-      null,
-      binaryStatementBytes(s),
-      createPublicKey(key.publicKey),
-      Buffer.from(signature, "base64"),
-    );
-  } catch {
-    ok = false;
-  }
+  const ok = signatureVerifies(key, binaryStatementBytes(s), signature);
   return ok
     ? undefined
     : `the signature of the ${s.target} binary ${s.version} does not match (changed on the way?)`;

@@ -48,6 +48,19 @@ describe("gateVerdict", () => {
   });
 });
 
+/** The gate of the old agent (1.0.0) starting; what it reports at once. */
+function startOldAgent(files: UpgradeFiles): UpgradeResult[] {
+  const reports: UpgradeResult[] = [];
+  startHealthGate({
+    files,
+    version: "1.0.0",
+    view: () => ({ ready: true, workers: [] }),
+    report: (r) => reports.push(r),
+    log,
+  });
+  return reports;
+}
+
 describe("startHealthGate", () => {
   const setup = () => new UpgradeFiles(mkdtempSync(join(tmpdir(), "levee-gate-")));
 
@@ -73,14 +86,7 @@ describe("startHealthGate", () => {
   test("the guard's claim wins: the old agent back reports rolled-back with the guard's reason", () => {
     const files = setup();
     files.writeRollback({ ...pending, reason: "the new agent exited" });
-    const reports: UpgradeResult[] = [];
-    startHealthGate({
-      files,
-      version: "1.0.0",
-      view: () => ({ ready: true, workers: [] }),
-      report: (r) => reports.push(r),
-      log,
-    });
+    const reports = startOldAgent(files);
     expect(reports).toEqual([
       { rollout: "u-1", state: "rolled-back", from: "1.0.0", to: "1.1.0", reason: "the new agent exited" },
     ]);
@@ -90,14 +96,7 @@ describe("startHealthGate", () => {
   test("the old binary starting while the upgrade is pending: rolled back, not committed", () => {
     const files = setup();
     files.writePending(pending);
-    const reports: UpgradeResult[] = [];
-    startHealthGate({
-      files,
-      version: "1.0.0",
-      view: () => ({ ready: true, workers: [] }),
-      report: (r) => reports.push(r),
-      log,
-    });
+    const reports = startOldAgent(files);
     expect(reports.map((r) => r.state)).toEqual(["rolled-back"]);
     expect(files.claim("committed.json")).toBe(false);
   });
