@@ -8,6 +8,7 @@
 //   2. NEW with the cloud's copy of the binary tampered with: edge1 refuses it (sha256).
 //   3. NEW with edge3 stopped: edge1 and edge2 upgrade one at a time (worker pids unchanged,
 //      the requester answered throughout), edge3 is skipped, and upgraded once it is back.
+//   4. NEW with --include-cloud: the cloud's own agent, last.
 // Not run under systemd (the guard's systemd mode is in the unit tests and the README).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { copyFileSync, mkdirSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from "node:fs";
@@ -304,5 +305,32 @@ describe("agent upgrades from the cloud", () => {
       expect(load.counts.mesh.failed).toBeLessThanOrEqual(Math.max(3, load.counts.mesh.ok / 20));
     }),
     300_000,
+  );
+
+  test(
+    "the cloud's own agent only by its own command (--include-cloud), after every edge",
+    step(async () => {
+      const r = await ctl("upgrade", "--binary", `${TARGET}=${join(bins, "levee-new")}`, "--include-cloud");
+      expect(r.code).toBe(0);
+      await waitUntil(
+        "the cloud at the new version",
+        async () => (await version(c.cloud.agentUrl)) === NEW,
+        60_000,
+      );
+      await waitUntil(
+        "the rollout to be done",
+        async () => (await status()).rollout.state === "done",
+        60_000,
+      );
+      const s = await status();
+      // The edges were at the version already; the cloud came last.
+      expect(s.nodes.map((n) => [n.node, n.state, n.reason])).toEqual([
+        ["edge1", "done", `already at ${NEW}`],
+        ["edge2", "done", `already at ${NEW}`],
+        ["edge3", "done", `already at ${NEW}`],
+        ["cloud", "done", expect.stringContaining("ready with")],
+      ]);
+    }),
+    120_000,
   );
 });

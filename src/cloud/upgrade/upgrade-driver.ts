@@ -16,6 +16,7 @@ import { compareVersions, type UpgradeBinary } from "../../protocol/upgrade.ts";
 import type { Logger } from "../../runtime/log.ts";
 import type { Store } from "../../store/store.ts";
 import { ApiError } from "../api-error.ts";
+import { nodeLabels, roleOf } from "../node-labels.ts";
 import type { PlanSigner } from "../plan-signing-key.ts";
 import { type PlannerTimes, parseMaxUnavailable, planRollout } from "./rollout-planner.ts";
 import { type Rollout, type RolloutNode, UpgradeStore } from "./upgrade-store.ts";
@@ -101,11 +102,11 @@ export class UpgradeDriver {
           `rollout ${active.id} to ${active.version} is ${active.state}: levee ctl upgrade abort first`,
         );
       const nodes = store.db
-        .query<{ name: string; labels: string; agent_version: string }, []>(
-          "SELECT name, labels, agent_version FROM nodes ORDER BY name",
+        .query<{ name: string; labels: string; role: string; agent_version: string }, []>(
+          "SELECT name, labels, role, agent_version FROM nodes ORDER BY name",
         )
         .all()
-        .filter((n) => selects(JSON.parse(n.labels) as Record<string, string>))
+        .filter((n) => selects(nodeLabels(JSON.parse(n.labels) as Record<string, string>, roleOf(n.role))))
         .filter((n) => req.includeCloud || n.name !== this.o.cloudNode);
       nodes.sort((a, b) => Number(a.name === this.o.cloudNode) - Number(b.name === this.o.cloudNode));
       if (nodes.length === 0) throw new ApiError(409, "no node matches the selector");
