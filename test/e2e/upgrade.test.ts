@@ -330,6 +330,11 @@ describe("agent upgrades from the cloud", () => {
         ["edge3", "done", `already at ${NEW}`],
         ["cloud", "done", expect.stringContaining("ready with")],
       ]);
+      const shown = await ctl("upgrade", "status");
+      expect(shown.code).toBe(0);
+      expect(shown.stdout).toContain(`to ${NEW}: done`);
+      const row = shown.stdout.split("\n").find((l) => l.startsWith("cloud "));
+      expect(row?.split(/\s+/).slice(0, 4)).toEqual(["cloud", "done", OLD, NEW]);
     }),
     120_000,
   );

@@ -38,6 +38,8 @@ export interface UpgradeEffects {
   ): void;
   /** Starts the guard and ends this agent (systemd, or the guard, starts the new one). */
   restart(): void;
+  /** The upgrade this agent is the new binary of, while its health gate has not decided. */
+  pending(): { rollout: string; to: string } | undefined;
   readResult(): UpgradeResult | undefined;
   writeResult(result: UpgradeResult): void;
   report(result: UpgradeResult): void;
@@ -62,6 +64,12 @@ export class NodeUpgrader {
   async order(order: UpgradeOrder): Promise<void> {
     if (this.busy) {
       this.say(this.busy.rollout, this.busy.state, this.busy.to, "");
+      return;
+    }
+    // Before its gate decides, the new agent is not done yet, even at the version ordered.
+    const pending = this.fx.pending();
+    if (pending) {
+      this.say(pending.rollout, "waiting-for-health", pending.to, "");
       return;
     }
     const last = this.fx.readResult();

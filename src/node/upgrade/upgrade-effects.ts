@@ -6,7 +6,7 @@
 // graceful shutdown with its workers left running (they are adopted by the next agent). Under
 // systemd the unit restarts the agent (Restart=always); without it, the guard starts it.
 import { spawn } from "node:child_process";
-import { chmodSync, copyFileSync, openSync, renameSync } from "node:fs";
+import { chmodSync, copyFileSync, openSync, renameSync, unlinkSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fsyncDir } from "../../runtime/fsync-dir.ts";
 import { buildTarget, versionInfo } from "../../runtime/version.ts";
@@ -81,6 +81,7 @@ export function upgradeEffects(
       });
       renameSync(`${execPath}.new`, execPath);
       fsyncDir(dirname(execPath));
+      unlinkSync(path);
       log.info("agent binary swapped; restarting", { to: pending.to, kept: previous });
     },
     restart() {
@@ -94,6 +95,7 @@ export function upgradeEffects(
       log.info("upgrade guard started", { pid: guard.pid });
       setTimeout(() => void lifecycle.shutdown(), 100);
     },
+    pending: () => files.readPending(),
     readResult: () => files.readResult(),
     writeResult: (r) => files.writeResult(r),
     report,

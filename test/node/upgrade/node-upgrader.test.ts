@@ -57,6 +57,7 @@ function fakes(over: Partial<UpgradeEffects> = {}) {
     swap: (path, pending) =>
       calls.push(`swap ${path} ${pending.from}->${pending.to} pids=${pending.workers.map((w) => w.pid)}`),
     restart: () => calls.push("restart"),
+    pending: () => undefined,
     readResult: () => result,
     writeResult: (r) => {
       result = r;
@@ -138,6 +139,16 @@ describe("NodeUpgrader", () => {
     expect(f.reports.map((r) => r.state)).toEqual(["done", "done"]);
     up.welcomed();
     expect(f.reports).toHaveLength(3);
+  });
+
+  test("the new agent before its gate decides: waiting-for-health, not done, though at the version", async () => {
+    const f = fakes({
+      running: { version: "1.1.0", target: "linux-x64" },
+      pending: () => ({ rollout: "u-1", to: "1.1.0" }),
+    });
+    await new NodeUpgrader(f.fx).order(order());
+    expect(f.reports.map((r) => r.state)).toEqual(["waiting-for-health"]);
+    expect(f.result()).toBeUndefined();
   });
 
   test("an order repeated while one is under way is answered with where it is", async () => {
