@@ -9,13 +9,16 @@
 //   3. NEW with edge3 stopped: edge1 and edge2 upgrade one at a time (worker pids unchanged,
 //      the requester answered throughout), edge3 is skipped, and upgraded once it is back.
 //   4. NEW with --include-cloud: the cloud's own agent, last.
-// Not run under systemd (the guard's systemd mode is in the unit tests and the README).
+//   5. BAD again with edge1 run as under systemd (NOTIFY_SOCKET set, restarted whenever it exits,
+//      as Restart=always does): the guard waits for the deadline, puts the old binary back, and
+//      the next restart runs it.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { copyFileSync, mkdirSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { buildTarget, type Target } from "../../build/build.ts";
 import pkg from "../../package.json" with { type: "json" };
 import type { UpgradeStatus } from "../../src/cloud/upgrade/upgrade-driver.ts";
+import { startAgent } from "../harness/agent.ts";
 import {
   applyManifest,
   BUN,
@@ -40,6 +43,21 @@ const PORT = 19561;
 let c: Cluster;
 let bins: string;
 const step = loggedStep(() => c);
+
+/** The pids of the processes running the binary at `path` (also when it was renamed over). */
+function pidsRunning(path: string): number[] {
+  const found: number[] = [];
+  for (const name of readdirSync("/proc")) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const exe = readlinkSync(`/proc/${name}/exe`);
+      if (exe === path || exe === `${path} (deleted)`) found.push(Number(name));
+    } catch {
+      // gone, or not ours
+    }
+  }
+  return found;
+}
 
 /** Every process running a binary under `bins` (agents started by an upgrade, guards). */
 function killBinaries(): void {
@@ -335,6 +353,63 @@ describe("agent upgrades from the cloud", () => {
       expect(shown.stdout).toContain(`to ${NEW}: done`);
       const row = shown.stdout.split("\n").find((l) => l.startsWith("cloud "));
       expect(row?.split(/\s+/).slice(0, 4)).toEqual(["cloud", "done", OLD, NEW]);
+    }),
+    120_000,
+  );
+
+  test(
+    "under systemd (emulated: NOTIFY_SOCKET set, the test restarts the agent whenever it exits): the guard rolls back at the deadline",
+    step(async () => {
+      const edge1 = c.edges[0] as Cluster["edges"][0];
+      // edge1 runs as the guard started it: stop that one, then run it as systemd would.
+      for (const pid of pidsRunning(join(bins, "edge1", "levee"))) process.kill(pid, "SIGTERM");
+      await waitUntil("edge1 stopped", () => pidsRunning(join(bins, "edge1", "levee")).length === 0);
+      const unit = await startAgent({
+        name: "edge1",
+        mode: "edge",
+        address: edge1.address,
+        dataDir: edge1.dataDir,
+        args: ["--cloud", c.cloud.apiUrl],
+        command: [join(bins, "edge1", "levee")],
+        env: { NOTIFY_SOCKET: join(edge1.dataDir, "no-systemd-here.sock") },
+        readyTimeoutMs: 30_000,
+      });
+      let starts = 1;
+      let running = true;
+      const restartAlways = (async () => {
+        while (running) {
+          await unit.process.proc.exited;
+          if (!running) return;
+          await Bun.sleep(300);
+          starts++;
+          await unit.restart({ waitReady: false });
+        }
+      })();
+      try {
+        const before = await pids(edge1.agentUrl);
+        const r = await ctl("upgrade", "--binary", `${TARGET}=${join(bins, "levee-bad")}`, "--timeout", "5s");
+        expect(r.code).toBe(0);
+        await waitUntil(
+          "the rollout to fail",
+          async () => (await status()).rollout.state === "failed",
+          60_000,
+        );
+        const s = await status();
+        expect(s.rollout.reason).toContain(`edge1 rolled-back: the new agent ${BAD} was not ready`);
+        expect(s.nodes.map((n) => n.state)).toEqual(["rolled-back", "pending", "pending"]);
+        await waitUntil(
+          "edge1 back at its version",
+          async () => (await version(edge1.agentUrl)) === NEW,
+          30_000,
+        );
+        expect(await pids(edge1.agentUrl)).toEqual(before);
+        // The bad binary was started (and exited) again and again until the guard put the old one back.
+        expect(starts).toBeGreaterThan(3);
+      } finally {
+        running = false;
+        await unit.stop();
+        await restartAlways;
+      }
     }),
     120_000,
   );

@@ -12,7 +12,7 @@ import { upgradeEffects } from "./upgrade-effects.ts";
 import { UpgradeFiles, type UpgradeResult } from "./upgrade-files.ts";
 
 export function startUpgrades(
-  node: Pick<LocalNode, "config" | "store" | "log" | "lifecycle" | "readiness">,
+  node: Pick<LocalNode, "config" | "store" | "log" | "lifecycle" | "readiness" | "notify">,
   supervisor: Pick<Supervisor, "snapshot">,
   link: Pick<EdgeLink, "sendUpgradeReport" | "onUpgrade">,
 ): void {

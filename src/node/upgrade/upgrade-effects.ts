@@ -22,7 +22,7 @@ import type { UpgradeFiles, UpgradeResult } from "./upgrade-files.ts";
 const PROBE_TIMEOUT_MS = 15_000;
 
 export function upgradeEffects(
-  node: Pick<LocalNode, "config" | "store" | "log" | "lifecycle">,
+  node: Pick<LocalNode, "config" | "store" | "log" | "lifecycle" | "notify">,
   supervisor: Pick<Supervisor, "snapshot">,
   files: UpgradeFiles,
   report: (result: UpgradeResult) => void,
@@ -76,7 +76,8 @@ export function upgradeEffects(
         previous,
         args: process.argv.slice(2),
         cwd: process.cwd(),
-        systemd: underSystemd(),
+        // systemd started it: the units are Type=notify, so it was handed NOTIFY_SOCKET.
+        systemd: node.notify.enabled,
         oldPid: process.pid,
       });
       renameSync(`${execPath}.new`, execPath);
@@ -101,11 +102,6 @@ export function upgradeEffects(
     report,
     now: Date.now,
   };
-}
-
-/** systemd started this agent: the units are Type=notify, so it hands the agent NOTIFY_SOCKET. */
-export function underSystemd(env: Record<string, string | undefined> = process.env): boolean {
-  return Boolean(env.NOTIFY_SOCKET);
 }
 
 /** Runs `path version`, bounded in time; what it printed (levee VERSION / target: TARGET). */
