@@ -168,7 +168,8 @@ export class UpgradeDriver {
     if (!r || (r.state !== "running" && r.state !== "paused")) return;
     if (this.rollouts.report(r.id, node, msg.state, msg.from, msg.reason, this.now()))
       this.o.log.info("upgrade progress", { node, state: msg.state, reason: msg.reason || undefined });
-    queueMicrotask(() => this.tick());
+    // The next step once the link's batch has committed (its orders go out after that).
+    setTimeout(() => this.tick(), 0);
   }
 
   /** One planner step for the active rollout: written, then its orders sent. */
