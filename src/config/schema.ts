@@ -358,7 +358,7 @@ export const optionsSchema = z.object({
   selector: opt(z.string().min(1).optional(), {
     scopes: ["ctl"],
     description:
-      "get: only objects whose labels match, e.g. role=camera,zone!=b,gpu,!test (=, ==, !=, a key, !key)",
+      "get: only objects whose labels match, e.g. role=camera,zone!=b,gpu,!test (=, ==, !=, a key, !key); upgrade: only the nodes whose labels match",
     placeholder: "SELECTOR",
     short: "l",
     flagOnly: true,
