@@ -81,6 +81,14 @@ async function ctl(...args: string[]) {
   });
 }
 
+/** Starts a rollout with `levee ctl upgrade --binary ARGS...` and waits until it has failed. */
+async function failedRollout(binary: string, ...args: string[]): Promise<UpgradeStatus> {
+  const r = await ctl("upgrade", "--binary", binary, ...args);
+  expect(r.code).toBe(0);
+  await waitUntil("the rollout to fail", async () => (await status()).rollout.state === "failed", 60_000);
+  return status();
+}
+
 async function version(agentUrl: string): Promise<string | undefined> {
   const res = await fetch(`${agentUrl}/healthz`).catch(() => undefined);
   return res?.ok ? ((await res.json()) as { version?: string }).version : undefined;
@@ -193,11 +201,7 @@ describe("agent upgrades from the cloud", () => {
     "a binary that exits at start is rolled back on the first node; the rollout stops there",
     step(async () => {
       const before = await pids(c.edges[0]?.agentUrl ?? "");
-      const r = await ctl("upgrade", "--binary", `${TARGET}=${join(bins, "levee-bad")}`, "--timeout", "20s");
-      expect(r.stderr).toBe("");
-      expect(r.code).toBe(0);
-      await waitUntil("the rollout to fail", async () => (await status()).rollout.state === "failed", 60_000);
-      const s = await status();
+      const s = await failedRollout(`${TARGET}=${join(bins, "levee-bad")}`, "--timeout", "20s");
       expect(s.rollout.reason).toContain("edge1 rolled-back");
       expect(s.rollout.reason).toContain("exited before passing its health gate");
       expect(s.nodes.map((n) => n.state)).toEqual(["rolled-back", "pending", "pending"]);
@@ -224,14 +228,7 @@ describe("agent upgrades from the cloud", () => {
       tampered[tampered.length - 100] = (tampered[tampered.length - 100] ?? 0) ^ 0xff;
       writeFileSync(blob, tampered);
       try {
-        const r = await ctl("upgrade", "--binary", `${TARGET}=${join(bins, "levee-new")}`);
-        expect(r.code).toBe(0);
-        await waitUntil(
-          "the rollout to fail",
-          async () => (await status()).rollout.state === "failed",
-          60_000,
-        );
-        const s = await status();
+        const s = await failedRollout(`${TARGET}=${join(bins, "levee-new")}`);
         expect(s.rollout.reason).toContain("edge1 failed");
         expect(s.rollout.reason).toContain("wrong sha256");
         expect(await version(c.edges[0]?.agentUrl ?? "")).toBe(OLD);
@@ -387,14 +384,7 @@ describe("agent upgrades from the cloud", () => {
       })();
       try {
         const before = await pids(edge1.agentUrl);
-        const r = await ctl("upgrade", "--binary", `${TARGET}=${join(bins, "levee-bad")}`, "--timeout", "5s");
-        expect(r.code).toBe(0);
-        await waitUntil(
-          "the rollout to fail",
-          async () => (await status()).rollout.state === "failed",
-          60_000,
-        );
-        const s = await status();
+        const s = await failedRollout(`${TARGET}=${join(bins, "levee-bad")}`, "--timeout", "5s");
         expect(s.rollout.reason).toContain(`edge1 rolled-back: the new agent ${BAD} was not ready`);
         expect(s.nodes.map((n) => n.state)).toEqual(["rolled-back", "pending", "pending"]);
         await waitUntil(
