@@ -4,6 +4,8 @@
 //   bun build/build.ts                 all targets → dist/levee-<target>
 //   bun build/build.ts linux-arm64     only the named targets
 // Cross-target runtimes are fetched by bun from the npm registry on first use and cached.
+// buildTarget's `version` option bakes in another version string than package.json's (the upgrade
+// tests build the same code as two versions).
 import { mkdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 
@@ -19,9 +21,21 @@ export function gitCommit(): string {
   return `${head.stdout.toString().trim()}${dirty.stdout.toString().trim() ? "-dirty" : ""}`;
 }
 
-export async function buildTarget(target: Target, outDir = join(root, "dist"), commit = gitCommit()) {
+export interface BuildOptions {
+  /** The version `levee version` reports; default package.json's. */
+  version?: string;
+  /** The output file; default <outDir>/levee-<target>. */
+  outfile?: string;
+}
+
+export async function buildTarget(
+  target: Target,
+  outDir = join(root, "dist"),
+  commit = gitCommit(),
+  options: BuildOptions = {},
+) {
   mkdirSync(outDir, { recursive: true });
-  const outfile = join(outDir, `levee-${target}`);
+  const outfile = options.outfile ?? join(outDir, `levee-${target}`);
   const started = performance.now();
   const proc = Bun.spawn(
     [
@@ -36,6 +50,7 @@ export async function buildTarget(target: Target, outDir = join(root, "dist"), c
       `LEVEE_TARGET=${JSON.stringify(`bun-${target}`)}`,
       "--define",
       `LEVEE_COMMIT=${JSON.stringify(commit)}`,
+      ...(options.version ? ["--define", `LEVEE_VERSION=${JSON.stringify(options.version)}`] : []),
       join(root, "src/cli/main.ts"),
       // The mesh threads' Worker entry (src/mesh/threads/threads.ts finds it at /$bunfs/root/mesh/threads/).
       join(root, "src/mesh/threads/mesh-thread.ts"),

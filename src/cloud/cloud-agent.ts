@@ -47,6 +47,7 @@ import { planLimits } from "./plan-limits.ts";
 import { loadOrCreatePlanSigner } from "./plan-signing-key.ts";
 import { phaseChangeAffectsPlacement } from "./planner.ts";
 import { clusterStatus } from "./status-line.ts";
+import { UpgradeDriver } from "./upgrade/upgrade-driver.ts";
 
 export interface CloudAgent extends LocalNode {
   api: Server;
@@ -115,6 +116,7 @@ export async function startCloud(config: CloudConfig): Promise<CloudAgent> {
     signPlan: (fields) => planSigner.sign(fields),
     onApplied: (name, revision) => metrics.acks.applied(name, revision),
     onTraffic: (name, report, receivedAt) => traffic.record(name, report, receivedAt),
+    onUpgradeReport: (name, report) => upgrades.report(name, report),
     onPlanRefused: (name, refusal) =>
       phaseEvents.add({
         kind: "Node",
@@ -232,6 +234,17 @@ export async function startCloud(config: CloudConfig): Promise<CloudAgent> {
   plane.replan("start");
   catalog.markDirty();
   const artifacts = new ArtifactStore(store, config.dataDir, { maxBytes: config.artifactMaxBytes });
+  // Agent upgrades: orders out on the link, reports in from it (onUpgradeReport above).
+  const upgrades = new UpgradeDriver({
+    store,
+    signer: planSigner,
+    log: log.child({ component: "upgrade" }),
+    cloudNode: identity.name,
+    artifactSize: (sha256) => artifacts.get(sha256)?.size,
+    publish: (topic, payload) => link.publish(topic, payload),
+  });
+  upgrades.start();
+  lifecycle.add("upgrades", () => upgrades.stop());
   const kubeApi = config.kubeListen
     ? startKubeApi(node, config.kubeListen, {
         node: identity.name,
@@ -275,6 +288,7 @@ export async function startCloud(config: CloudConfig): Promise<CloudAgent> {
       },
     },
     artifacts,
+    upgrades,
     logs,
     exec,
     nodeCa,

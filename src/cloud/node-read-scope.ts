@@ -3,7 +3,8 @@
 // and the Config files it carries by reference. A node's
 // credentials are on the node, so they are as safe as the node; without this scope one compromised
 // camera box could download every model and every Config of the fleet. Both sets are taken from the
-// node's current plan (plans table; the workers it runs and those it stages) in one pass and kept until the plan's hash changes.
+// node's current plan (plans table; the workers it runs and those it stages) in one pass and kept until the plan's hash
+// changes. Besides, the levee binaries of an upgrade rollout that runs (or is paused) with the node in it.
 import type { NodePlan } from "../manifest/plan.ts";
 import type { Store } from "../store/store.ts";
 
@@ -26,17 +27,24 @@ export class NodeReadScope {
   private readonly cached = new Map<string, Scope>();
   private readonly hashOf;
   private readonly planOf;
+  private readonly upgradeBinary;
 
   constructor(store: Store) {
     this.hashOf = store.db.query<{ hash: string }, [string]>("SELECT hash FROM plans WHERE node = ?");
     this.planOf = store.db.query<{ hash: string; plan: string }, [string]>(
       "SELECT hash, plan FROM plans WHERE node = ?",
     );
+    this.upgradeBinary = store.db.query<{ one: number }, [string, string]>(
+      `SELECT 1 AS one FROM upgrade_rollouts r JOIN upgrade_nodes n ON n.rollout = r.id
+        WHERE r.state IN ('running', 'paused') AND n.node = ?
+          AND EXISTS (SELECT 1 FROM json_each(r.binaries) b WHERE json_extract(b.value, '$.sha256') = ?)`,
+    );
   }
 
-  /** Whether the node's current plan mounts the artifact (or names it as a container image). */
+  /** Whether the node's current plan mounts the artifact (or names it as a container image), or it is
+   * the node's upgrade binary. */
   mayReadArtifact(node: string, sha256: string): boolean {
-    return this.scopeOf(node).artifacts.has(sha256);
+    return this.scopeOf(node).artifacts.has(sha256) || this.upgradeBinary.get(node, sha256) !== null;
   }
 
   /** The Config files of the node's current plan whose content has this sha256 (none: empty). */

@@ -5,6 +5,8 @@
 // and a signature over plan bytes with it could be mistaken for one over a certificate's (and
 // the reverse); its own file also lets either be restored or replaced without the other.
 // Losing the file means a new key, which every joined node refuses (until it fetches it again).
+// It also signs the levee binaries of agent upgrades (src/protocol/upgrade.ts: a statement of
+// another shape, so neither signature can pass for the other).
 import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from "node:crypto";
 import { chmodSync, existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -15,6 +17,7 @@ import {
   type SignedPlanFields,
   signPlan,
 } from "../protocol/plan-signature.ts";
+import { type BinaryStatement, signBinary } from "../protocol/upgrade.ts";
 import { describeError, RefusalError } from "../runtime/errors.ts";
 import { describeFsError } from "../runtime/fs-errors.ts";
 
@@ -24,6 +27,8 @@ export interface PlanSigner {
   /** The public half, as nodes keep it. */
   readonly key: PlanKey;
   sign(fields: SignedPlanFields): PlanSignature;
+  /** base64 of the signature of an upgrade binary's statement. */
+  signBinary(statement: BinaryStatement): string;
 }
 
 /** A signer over a private key in memory (tests; loadOrCreatePlanSigner adds the file). */
@@ -33,6 +38,7 @@ export function planSigner(privateKey: KeyObject): PlanSigner {
   return {
     key: { publicKey: publicKey.export({ type: "spki", format: "pem" }).toString(), keyId },
     sign: (fields) => signPlan(privateKey, keyId, fields),
+    signBinary: (statement) => signBinary(privateKey, statement),
   };
 }
 

@@ -370,7 +370,8 @@ export const optionsSchema = z.object({
   }),
   timeout: opt(z.string().default("120s"), {
     scopes: ["ctl"],
-    description: "apply --wait: give up after this long (e.g. 30s, 5m)",
+    description:
+      "apply --wait: give up after this long (e.g. 30s, 5m); upgrade: how long each new agent has to pass its health gate",
     placeholder: "DURATION",
   }),
   toGeneration: opt(z.coerce.number({ error: "expected a generation number" }).int().min(1).optional(), {
@@ -389,7 +390,7 @@ export const optionsSchema = z.object({
   selector: opt(z.string().min(1).optional(), {
     scopes: ["ctl"],
     description:
-      "get: only objects whose labels match, e.g. role=camera,zone!=b,gpu,!test (=, ==, !=, a key, !key)",
+      "get: only objects whose labels match, e.g. role=camera,zone!=b,gpu,!test (=, ==, !=, a key, !key); upgrade: only the nodes whose labels match",
     placeholder: "SELECTOR",
     short: "l",
     flagOnly: true,
@@ -428,6 +429,49 @@ export const optionsSchema = z.object({
     description: "artifact push: the artifact's name (a file name)",
     placeholder: "NAME",
     defaultText: "the pushed file's name",
+    flagOnly: true,
+  }),
+  binary: opt(z.string().min(1).optional(), {
+    scopes: ["ctl"],
+    description:
+      "upgrade: the new levee binary for each build target, TARGET=PATH[,TARGET=PATH...] (targets: linux-x64, linux-arm64, linux-x64-musl, linux-arm64-musl)",
+    placeholder: "TARGET=PATH",
+    flagOnly: true,
+  }),
+  binaryVersion: opt(z.string().min(1).max(64).optional(), {
+    scopes: ["ctl"],
+    description: "upgrade: the binaries' version, when none of them runs on this machine to say it",
+    placeholder: "VERSION",
+    defaultText: "what `BINARY version` prints",
+    flagOnly: true,
+  }),
+  maxUnavailable: opt(
+    z
+      .string()
+      .regex(/^([1-9][0-9]{0,5}|([1-9][0-9]?|100)%)$/, "expected N or P%")
+      .default("1"),
+    {
+      scopes: ["ctl"],
+      description:
+        "upgrade: how many nodes are upgraded at once, a count or a percentage of the nodes (e.g. 25%)",
+      placeholder: "N|P%",
+      flagOnly: true,
+    },
+  ),
+  pause: opt(z.string().default("0s"), {
+    scopes: ["ctl"],
+    description: "upgrade: how long to wait between batches (e.g. 30s, 5m)",
+    placeholder: "DURATION",
+    flagOnly: true,
+  }),
+  allowDowngrade: opt(booleanish.default(false), {
+    scopes: ["ctl"],
+    description: "upgrade: allow a version older than what a node runs",
+    flagOnly: true,
+  }),
+  includeCloud: opt(booleanish.default(false), {
+    scopes: ["ctl"],
+    description: "upgrade: upgrade the cloud's own agent too, after every other node",
     flagOnly: true,
   }),
   namespace: opt(z.string().regex(DNS_LABEL, "expected a namespace (a DNS label)").optional(), {

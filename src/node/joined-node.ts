@@ -10,6 +10,7 @@
 //   log server                     on the link; reads the supervisor's logs, uploads the metrics
 //   mesh                           routes with the catalog and the workers; reports on the link
 //   traffic reports                the mesh's counters, sent on the link while a dashboard watches
+//   upgrades                       the cloud's agent upgrade orders from the link; the health gate
 //
 // Then the agent API shows them (LocalNode.serve) and the supervisor starts from the stored plan:
 // a node whose cloud is unreachable runs (and adopts) its workers at once; plans the link
@@ -31,6 +32,7 @@ import type { LocalNode } from "./local-node.ts";
 import { NodeCounters, registerNodeMetrics } from "./metrics/node-metrics.ts";
 import { type MeshStartOptions, startMesh } from "./start-mesh.ts";
 import { PeerTraffic, TrafficReporter } from "./traffic-reporter.ts";
+import { startUpgrades } from "./upgrade/start-upgrades.ts";
 import { startUsage } from "./usage/start-usage.ts";
 import { startExecServer } from "./workers/exec/exec-server.ts";
 import { startNodeLogServer } from "./workers/logs/log-server.ts";
@@ -111,6 +113,7 @@ export function startJoinedNode(node: LocalNode, options: JoinedNodeOptions): Jo
   });
   link.subscribe(WATCH_TOPIC, (payload) => traffic.signal(payload));
   node.lifecycle.add("traffic-reports", () => traffic.stop());
+  startUpgrades(node, supervisor, link);
   node.serve({ name, supervisor, catalog, mesh });
   supervisor.start(readStoredPlan(store)).catch((err: Error) => {
     log.error("the supervisor could not start the stored plan", { error: err.message });

@@ -7,6 +7,7 @@ import { parseJsonWithin } from "../runtime/bounded-json.ts";
 import { PermanentError } from "../runtime/errors.ts";
 import { MAX_KEY_ID_CHARS, MAX_SIGNATURE_CHARS } from "./plan-signature.ts";
 import { trafficBody } from "./traffic.ts";
+import { upgradeBody, upgradeReportBody } from "./upgrade.ts";
 import { usageReportSchema } from "./usage.ts";
 
 export const PROTOCOL_VERSION = 1;
@@ -164,6 +165,11 @@ export const presenceSchema = z.object({
   online: z.boolean(),
 });
 
+/** An order to upgrade the agent (upgrade.ts): sent while the node's turn in a rollout lasts. */
+export const upgradeSchema = z.object({ ...envelope, ...upgradeBody });
+/** A node's progress through an upgrade (upgrade.ts): on each step and after every welcome. */
+export const upgradeReportSchema = z.object({ ...envelope, ...upgradeReportBody });
+
 export const messageSchema = z.discriminatedUnion("type", [
   helloSchema,
   welcomeSchema,
@@ -176,6 +182,8 @@ export const messageSchema = z.discriminatedUnion("type", [
   routesSchema,
   trafficSchema,
   stagingSchema,
+  upgradeSchema,
+  upgradeReportSchema,
 ]);
 
 export type Message = z.infer<typeof messageSchema>;
@@ -202,7 +210,9 @@ export const CHANNEL_OF: Record<MessageType, "up" | "down" | "presence"> = {
   routes: "up",
   traffic: "up",
   staging: "up",
+  "upgrade-report": "up",
   welcome: "down",
+  upgrade: "down",
   plan: "down",
   "status-ack": "down",
   presence: "presence",

@@ -77,16 +77,15 @@ export function planSignatureProblem(
   if (!sig.signature) return "the plan is not signed";
   if (sig.keyId !== key.keyId)
     return `the plan is signed with key ${JSON.stringify(sig.keyId ?? null)}, not the cloud's key ${key.keyId}`;
-  let ok: boolean;
-  try {
-    ok = verify(
-      null,
-      signedPlanBytes(fields),
-      createPublicKey(key.publicKey),
-      Buffer.from(sig.signature, "base64"),
-    );
-  } catch {
-    ok = false;
-  }
+  const ok = signatureVerifies(key, signedPlanBytes(fields), sig.signature);
   return ok ? undefined : "the plan's signature does not match its content (changed on the way?)";
+}
+
+/** Whether `signature` (base64) is the key's Ed25519 signature of `bytes`; false for garbage. */
+export function signatureVerifies(key: PlanKey, bytes: Buffer, signature: string): boolean {
+  try {
+    return verify(null, bytes, createPublicKey(key.publicKey), Buffer.from(signature, "base64"));
+  } catch {
+    return false;
+  }
 }

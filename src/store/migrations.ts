@@ -510,4 +510,46 @@ export const migrations: readonly Migration[] = [
       ) STRICT;
     `,
   },
+  {
+    version: 17,
+    name: "agent upgrades",
+    sql: `
+      -- CLOUD: agent upgrade rollouts (levee ctl upgrade, src/cloud/upgrade/): at most one runs or
+      -- is paused at a time. binaries: JSON [{target, sha256, size, signature}] (the artifacts and
+      -- the cloud's signature of each); max_unavailable: "N" or "P%"; batch_open: a batch was
+      -- ordered and has nodes in progress; batch_ended_at (ms): when the last batch ended (--pause).
+      CREATE TABLE upgrade_rollouts (
+        id              TEXT PRIMARY KEY,
+        version         TEXT NOT NULL,
+        binaries        TEXT NOT NULL,
+        key_id          TEXT NOT NULL,
+        selector        TEXT NOT NULL DEFAULT '',
+        max_unavailable TEXT NOT NULL,
+        pause_ms        INTEGER NOT NULL,
+        timeout_seconds INTEGER NOT NULL,
+        allow_downgrade INTEGER NOT NULL,
+        include_cloud   INTEGER NOT NULL,
+        state           TEXT NOT NULL CHECK (state IN ('running', 'paused', 'done', 'failed', 'aborted')),
+        reason          TEXT NOT NULL DEFAULT '',
+        batch_open      INTEGER NOT NULL DEFAULT 0,
+        batch_ended_at  INTEGER,
+        created_at      TEXT NOT NULL,
+        updated_at      TEXT NOT NULL
+      ) STRICT;
+
+      -- CLOUD: each node of a rollout, in the order it is upgraded (position; the cloud's own node
+      -- last). ordered_at (ms): when its order was last sent.
+      CREATE TABLE upgrade_nodes (
+        rollout      TEXT NOT NULL REFERENCES upgrade_rollouts(id) ON DELETE CASCADE,
+        node         TEXT NOT NULL,
+        position     INTEGER NOT NULL,
+        state        TEXT NOT NULL,
+        from_version TEXT NOT NULL DEFAULT '',
+        reason       TEXT NOT NULL DEFAULT '',
+        ordered_at   INTEGER,
+        updated_at   INTEGER NOT NULL,
+        PRIMARY KEY (rollout, node)
+      ) STRICT;
+    `,
+  },
 ];

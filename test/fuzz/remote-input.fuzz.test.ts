@@ -1,10 +1,11 @@
 // Fuzzing what a remote party sends, with fast-check: the apply body (JSON and YAML, through the real
-// API in-process), Dayu's objects through the translators, every sync message decoder (traffic
-// reports included), the node request decoder (logs, metrics, exec), the dashboard's watch signal,
+// API in-process), Dayu's objects through the translators, every sync message decoder (traffic reports and upgrade orders
+// included), the node request decoder (logs, metrics, exec), the dashboard's watch signal,
 // the exec session's WebSocket messages, the relay handshake lines, the mesh catalog and the
 // Kubernetes API's bodies and query strings. Each case must end (a hang fails it), never throw, and a refusal must be a 4xx with
 // the path of what was wrong — never a 500. Bounded in `npm test`; LEVEE_FUZZ_RUNS=N for more.
 import { afterAll, describe, expect, test } from "bun:test";
+import { generateKeyPairSync } from "node:crypto";
 import fc from "fast-check";
 import { parseSaveManifest, TarManifestScanner } from "../../src/cloud/image-tar.ts";
 import { parseManifests } from "../../src/manifest/manifest.ts";
@@ -14,6 +15,7 @@ import { decodeMessage as decodeExecMessage } from "../../src/protocol/exec-sess
 import { decodeLogRequest } from "../../src/protocol/log-request.ts";
 import { decodeMessage } from "../../src/protocol/messages.ts";
 import { parseWatchSignal, watchSignalSchema } from "../../src/protocol/traffic.ts";
+import { binarySignatureProblem, compareVersions } from "../../src/protocol/upgrade.ts";
 import { ADMIN_TOKEN, inProcessCloud, registeredNode } from "../harness/cloud-api.ts";
 import { inProcessKubeApi } from "../harness/kube.ts";
 import { fuzzParameters } from "./fuzz-runs.ts";
@@ -121,6 +123,12 @@ describe("the apply body", () => {
   });
 });
 
+/** A plan key for the binary signature property (any Ed25519 public key). */
+const KEY = (() => {
+  const { publicKey } = generateKeyPairSync("ed25519");
+  return { publicKey: publicKey.export({ type: "spki", format: "pem" }).toString(), keyId: "k" };
+})();
+
 describe("the sync protocol's decoders", () => {
   const bytes = fc.oneof(
     fc.uint8Array({ maxLength: 600 }),
@@ -181,6 +189,64 @@ describe("the sync protocol's decoders", () => {
         if (!decoded.ok) expect(typeof decoded.reason).toBe("string");
         else if (decoded.msg.type === "staging")
           for (const s of decoded.msg.services) expect(s.fetched).toBeGreaterThanOrEqual(0);
+      }),
+      fuzzParameters(1000),
+    );
+  });
+
+  test("upgrade orders and reports: never throw; an accepted order's binaries fit their schema", () => {
+    const near = fc.record(
+      {
+        v: fc.constantFrom(1, 2),
+        node: fc.constantFrom("edge1", "edge2"),
+        id: fc.string({ maxLength: 4 }),
+        ts: fc.string({ maxLength: 4 }),
+        type: fc.constantFrom("upgrade", "upgrade-report"),
+        format: fc.constantFrom(1, 2, "1"),
+        rollout: fc.string({ maxLength: 80 }),
+        version: fc.oneof(fc.string({ maxLength: 70 }), fc.constantFrom("1.2.3", "0.1.0-rc.1")),
+        allowDowngrade: fc.oneof(fc.boolean(), json),
+        timeoutSeconds: fc.integer({ min: -10, max: 5000 }),
+        keyId: fc.string({ maxLength: 70 }),
+        state: fc.constantFrom("done", "failed", "x", "waiting-for-health"),
+        from: fc.string({ maxLength: 70 }),
+        to: fc.string({ maxLength: 70 }),
+        reason: fc.string({ maxLength: 40 }),
+        binaries: fc.array(
+          fc.record(
+            {
+              target: fc.constantFrom("linux-x64", "linux-arm64", "A/B", ""),
+              sha256: fc.oneof(fc.string({ maxLength: 70 }), fc.constant("a".repeat(64))),
+              size: fc.oneof(fc.integer(), fc.double(), json),
+              signature: fc.string({ maxLength: 300 }),
+            },
+            { requiredKeys: [] },
+          ),
+          { maxLength: 20 },
+        ),
+      },
+      { requiredKeys: ["v", "type", "node"] },
+    );
+    fc.assert(
+      fc.property(near, fc.constantFrom(undefined, "up", "down"), (value, channel) => {
+        const decoded = decodeMessage(
+          "edge1",
+          new TextEncoder().encode(JSON.stringify(value)),
+          channel as never,
+        );
+        if (decoded.ok && decoded.msg.type === "upgrade") {
+          for (const b of decoded.msg.binaries) expect(b.sha256).toMatch(/^[0-9a-f]{64}$/);
+          const [first] = decoded.msg.binaries;
+          if (first)
+            binarySignatureProblem(
+              KEY,
+              decoded.msg.keyId,
+              { ...first, version: decoded.msg.version },
+              first.signature,
+            );
+        }
+        if (typeof value.version === "string" && typeof value.from === "string")
+          compareVersions(value.version, value.from);
       }),
       fuzzParameters(1000),
     );

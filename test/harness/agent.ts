@@ -37,6 +37,8 @@ export interface AgentSpec {
   readyTimeoutMs: number;
   /** Where its local agent API answers, when not http://<address>:7401 (--agent-address, --agent-port). */
   agentUrl?: string;
+  /** What runs it (default leveeCommand(): LEVEE_TEST_BIN or bun + the source). */
+  command?: string[];
   /** Wait until it is ready (default); false: the caller waits (waitReady(agent.process)). */
   wait?: boolean;
 }
@@ -48,7 +50,7 @@ export async function startAgent(spec: AgentSpec): Promise<TestAgent> {
   const launch = () =>
     launchAgent({
       name: spec.name,
-      command: leveeCommand(),
+      command: spec.command ?? leveeCommand(),
       args: [
         spec.mode,
         "--node-name",

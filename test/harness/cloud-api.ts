@@ -13,6 +13,7 @@ import { joinNode } from "../../src/cloud/node-registry.ts";
 import type { NodeLimits } from "../../src/cloud/plan-limits.ts";
 import { loadOrCreatePlanSigner } from "../../src/cloud/plan-signing-key.ts";
 import type { PlanChange } from "../../src/cloud/plan-writer.ts";
+import { UpgradeDriver } from "../../src/cloud/upgrade/upgrade-driver.ts";
 import { mosquittoHasher } from "../../src/protocol/mosquitto-password.ts";
 import { Readiness } from "../../src/runtime/health.ts";
 import { createLogger, type Logger } from "../../src/runtime/log.ts";
@@ -95,10 +96,20 @@ export function everyRouteCloud(): InProcessCloud & { logs: LogStreams } {
   const dataDir = makeTempDir();
   const store = openStore({ dataDir, mode: "cloud" });
   const logs = new LogStreams({ publish: () => true });
+  const artifacts = new ArtifactStore(store, dataDir, { maxBytes: 1024 * 1024 });
+  const planSigner = loadOrCreatePlanSigner(dataDir);
   const cloud = inProcessCloud({
     store,
     deps: {
-      artifacts: new ArtifactStore(store, dataDir, { maxBytes: 1024 * 1024 }),
+      artifacts,
+      upgrades: new UpgradeDriver({
+        store,
+        signer: planSigner,
+        log: createLogger({ level: "error", format: "text" }),
+        cloudNode: "cloud",
+        artifactSize: (sha256) => artifacts.get(sha256)?.size,
+        publish: () => true,
+      }),
       logs,
       exec: new ExecSessions({ publish: () => true }),
       backup: (options) => takeBackup(store, dataDir, options),
@@ -106,7 +117,7 @@ export function everyRouteCloud(): InProcessCloud & { logs: LogStreams } {
       join: {
         hasher: mosquittoHasher,
         mqttUrlForNodes: () => "mqtt://127.0.0.1:1883",
-        planSigner: loadOrCreatePlanSigner(dataDir),
+        planSigner,
         onJoined: () => {},
       },
       kube: { fetch: () => new Response("kube"), server: "https://127.0.0.1:6443", caPem: () => "" },

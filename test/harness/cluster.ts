@@ -97,6 +97,8 @@ export interface ClusterOptions {
   cloudName?: string;
   /** The edges' node names (default edge1, edge2, ...; a name for each of `edges`). */
   edgeNames?: string[];
+  /** What runs each agent, by node name (default LEVEE_TEST_BIN or bun + the source). */
+  command?: (name: string) => string[];
 }
 
 const tempDirs = new Set<string>();
@@ -189,6 +191,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
       mode: "cloud",
       address: cloudAddress,
       dataDir: cloudDataDir,
+      ...(options.command ? { command: options.command(options.cloudName ?? "cloud") } : {}),
       args: [...(mosquitto ? ["--mqtt-url", mosquitto.url] : []), ...(options.cloudArgs ?? [])],
       readyTimeoutMs,
       // With Mosquitto the cloud is ready only once the broker runs, which needs its files first.
@@ -223,6 +226,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
           address: `${subnet}.${11 + i}`,
           // A node name is a DNS subdomain: always one file name.
           dataDir: join(root, name),
+          ...(options.command ? { command: options.command(name) } : {}),
           args: ["--cloud", cluster.cloud.apiUrl, "--token", joinToken, ...(options.edgeArgs ?? [])],
           readyTimeoutMs,
           // With Mosquitto an edge can connect only after the files know its password.

@@ -109,6 +109,31 @@ const SUBCOMMANDS: Record<string, Entry> = {
     args: ["create"],
     run: lazy(async () => (await import("../ctl/token.ts")).token),
   },
+  upgrade: {
+    usage:
+      "upgrade --binary TARGET=PATH[,TARGET=PATH...] [-l SELECTOR] [--max-unavailable N|P%] [--pause D] [--timeout 120s] [--allow-downgrade] [--include-cloud] | upgrade status|pause|resume|abort",
+    summary:
+      "upgrade the nodes' agents in batches, each behind a health gate with automatic rollback; status: each node's progress",
+    details: [
+      "The binaries are pushed as artifacts and signed by the cloud; each node downloads its target's,",
+      "checks it, swaps it in (the old one kept as <binary>.previous), restarts with its workers running",
+      "and must come back Ready at the new version with every worker adopted within --timeout, or it",
+      "rolls back by itself and the rollout stops. The cloud's own node only with --include-cloud (last).",
+    ].join("\n"),
+    flags: [
+      "binary",
+      "binaryVersion",
+      "selector",
+      "maxUnavailable",
+      "pause",
+      "timeout",
+      "allowDowngrade",
+      "includeCloud",
+      "output",
+    ],
+    args: ["status", "pause", "resume", "abort"],
+    run: lazy(async () => (await import("../ctl/upgrade.ts")).upgrade),
+  },
   artifact: {
     usage: "artifact push FILE [--name NAME] | ls | rm SHA256",
     summary: "upload a file (a DNN model, ...) that workers mount; prints its sha256 on the last line",

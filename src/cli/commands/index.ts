@@ -5,6 +5,7 @@ import { ctlCommand } from "./ctl.ts";
 import { demoCommand } from "./demo.ts";
 import { edgeCommand } from "./edge.ts";
 import { installCommand, uninstallCommand } from "./install.ts";
+import { upgradeGuardCommand } from "./upgrade-guard.ts";
 import { versionCommand } from "./version.ts";
 
 export const commands: readonly Command[] = [
@@ -15,4 +16,5 @@ export const commands: readonly Command[] = [
   installCommand,
   uninstallCommand,
   versionCommand,
+  upgradeGuardCommand,
 ];

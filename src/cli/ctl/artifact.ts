@@ -19,7 +19,7 @@ export interface ArtifactInfo {
   createdAt: string;
 }
 
-interface PushAnswer {
+export interface PushAnswer {
   outcome: "created" | "unchanged";
   artifact: ArtifactInfo;
 }
@@ -50,25 +50,7 @@ export function pushListRemove(
 async function push(ctx: CtlContext, args: string[]): Promise<number> {
   const [file] = takeArgs(args, 1);
   if (file === undefined) throw new UsageError("missing FILE: levee ctl artifact push FILE [--name NAME]");
-  let size: number;
-  try {
-    const stat = statSync(file);
-    if (!stat.isFile()) throw new UsageError(`${file} is not a regular file`);
-    size = stat.size;
-  } catch (err) {
-    if (err instanceof UsageError) throw err;
-    throw new UsageError(`cannot read ${file}: ${describeFsError(err)}`);
-  }
-  const name = ctx.options.name ?? basename(file);
-  const problem = fileNameProblem(name);
-  if (problem) throw new UsageError(`${ctx.options.name ? "flag --name" : "the file's name"}: ${problem}`);
-
-  const sha256 = await hashFile(file);
-  const query = `name=${encodeURIComponent(name)}&sha256=${sha256}`;
-  const body = { text: Bun.file(file).stream(), contentType: "application/octet-stream", length: size };
-  const answer = await ctx
-    .client()
-    .request<PushAnswer>("POST", `/artifacts?${query}`, body, new AbortController().signal);
+  const answer = await uploadFile(ctx, file, ctx.options.name);
 
   const { output } = ctx.options;
   if (output === "json") ctx.out(toJson(answer));
@@ -117,6 +99,31 @@ async function remove(ctx: CtlContext, args: string[]): Promise<number> {
   else if (output === "yaml") ctx.out(toYaml(answer));
   else ctx.out(`artifact ${answer.deleted.name} (${answer.deleted.sha256}) deleted\n`);
   return 0;
+}
+
+/** Hashes a file and streams it to the cloud as an artifact (`name`: default the file's name). */
+export async function uploadFile(
+  ctx: CtlContext,
+  file: string,
+  nameFlag: string | undefined,
+): Promise<PushAnswer> {
+  let size: number;
+  try {
+    const stat = statSync(file);
+    if (!stat.isFile()) throw new UsageError(`${file} is not a regular file`);
+    size = stat.size;
+  } catch (err) {
+    if (err instanceof UsageError) throw err;
+    throw new UsageError(`cannot read ${file}: ${describeFsError(err)}`);
+  }
+  const name = nameFlag ?? basename(file);
+  const problem = fileNameProblem(name);
+  if (problem) throw new UsageError(`${nameFlag ? "flag --name" : "the file's name"}: ${problem}`);
+
+  const sha256 = await hashFile(file);
+  const query = `name=${encodeURIComponent(name)}&sha256=${sha256}`;
+  const body = { text: Bun.file(file).stream(), contentType: "application/octet-stream", length: size };
+  return ctx.client().request<PushAnswer>("POST", `/artifacts?${query}`, body, new AbortController().signal);
 }
 
 /** The sha256 of a file, read as a stream. */

@@ -22,6 +22,7 @@ import type { LogStreams } from "../log-streams.ts";
 import type { CloudMetrics } from "../metrics/cloud-metrics.ts";
 import type { NodeCa } from "../node-ca.ts";
 import { NodeReadScope } from "../node-read-scope.ts";
+import type { UpgradeDriver } from "../upgrade/upgrade-driver.ts";
 import { requireAdminToken, requireAnyToken } from "./auth.ts";
 import { apiError } from "./errors.ts";
 import { NodeCredentials, requireAdminOrNode, requireNode } from "./node-auth.ts";
@@ -43,6 +44,7 @@ import { mountRolloutRoutes } from "./routes-rollout.ts";
 import { mountSchedulingRoutes } from "./routes-scheduling.ts";
 import { mountStagingRoutes } from "./routes-staging.ts";
 import { mountTokenRoutes } from "./routes-tokens.ts";
+import { mountUpgradeRoutes } from "./routes-upgrade.ts";
 import { mountWorkerRestartRoute } from "./routes-worker-restart.ts";
 
 /** Largest request body: manifests with embedded Config files. */
@@ -79,6 +81,8 @@ export interface CloudApiDeps {
    * the admin token or `token` (read-only); without it those routes are not served.
    */
   metrics?: { cloud: CloudMetrics; token: string; cloudName: string };
+  /** Agent upgrade rollouts; without it the upgrade routes are not served. */
+  upgrades?: UpgradeDriver;
   /** Relay legs a node holds open at the cloud's relay (the dashboard's map shows them). */
   relayLegs?: (node: string) => number;
   /** The nodes' traffic reports for the dashboard, and the watch signal that asks for them. */
@@ -146,6 +150,7 @@ export function cloudApiApp(deps: CloudApiDeps): Hono {
   mountWorkerRestartRoute(routes, store, plane, admin);
   mountSchedulingRoutes(routes, plane, admin);
   mountStagingRoutes(routes, store, plane, admin);
+  if (deps.upgrades) mountUpgradeRoutes(routes, deps.upgrades, admin);
   mountBrokerRoutes(routes, store, deps.cloudMqttPassword, admin);
   if (deps.backup) mountBackupRoute(routes, { take: deps.backup, log, admin: adminToken });
   if (deps.metrics) {

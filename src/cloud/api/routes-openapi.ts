@@ -19,6 +19,7 @@ export const API_TAGS = [
   },
   { name: "workers", description: "The workers, their routes, restarts and logs." },
   { name: "artifacts", description: "Content-addressed blobs that workers mount." },
+  { name: "upgrades", description: "Agent upgrade rollouts: batches, health gates, automatic rollback." },
   { name: "cluster", description: "Events, backups and the files for an external broker." },
   {
     name: "kubernetes",

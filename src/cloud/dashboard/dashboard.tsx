@@ -13,6 +13,7 @@ import { tokenMatches } from "../admin-token.ts";
 import { RouteRegistry } from "../api/route-registry.ts";
 import type { ControlPlane } from "../control-plane.ts";
 import type { LogStreams } from "../log-streams.ts";
+import { UpgradeStore } from "../upgrade/upgrade-store.ts";
 import { mountAssets } from "./assets.ts";
 import { mountDataRoutes } from "./data-routes.ts";
 import { clearSessionCookie, requireSession, sameOrigin, sessionId, setSessionCookie } from "./guard.ts";
@@ -28,6 +29,7 @@ import { LoginPage } from "./views/login.tsx";
 import { ClusterMap } from "./views/map.tsx";
 import { ServicesView } from "./views/services.tsx";
 import { TrafficFrame } from "./views/traffic.tsx";
+import { UpgradeView } from "./views/upgrades.tsx";
 import { WorkerLog, WorkerStatus } from "./views/worker.tsx";
 
 export interface DashboardDeps {
@@ -172,6 +174,15 @@ export function mountDashboard(
         ),
       },
       <EventList events={readEvents(store, { node, service })} />,
+    );
+  });
+  ui.get("/upgrades", page, (c) => {
+    const upgrades = new UpgradeStore(store);
+    const rollout = upgrades.active() ?? upgrades.latest();
+    return render(
+      c,
+      { title: "Upgrades", current: "upgrades", topics: ["nodes"] },
+      <UpgradeView rollout={rollout} nodes={rollout ? upgrades.nodes(rollout.id) : []} />,
     );
   });
   ui.get("/workers/:service/:node/:index", page, (c) => {

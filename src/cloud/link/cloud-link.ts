@@ -69,6 +69,8 @@ export interface CloudLinkOptions {
   onStaged?: (node: string) => void;
   /** A node's traffic report (sent while a dashboard watches: src/protocol/traffic.ts). */
   onTraffic?: (node: string, report: MessageOf<"traffic">, receivedAt: number) => void;
+  /** A node's progress through an agent upgrade (src/cloud/upgrade/), inside the batch's transaction. */
+  onUpgradeReport?: (node: string, report: MessageOf<"upgrade-report">) => void;
   /** Heartbeat interval for a fleet size; default heartbeatSeconds (PROTOCOL.md). Tests shorten it. */
   heartbeatSeconds?: (nodeCount: number) => number;
   /** Clock, ms (tests). */
@@ -160,6 +162,7 @@ export function startCloudLink(options: CloudLinkOptions): CloudLink {
     onPlanRefused: options.onPlanRefused,
     onTraffic: options.onTraffic,
     onStaged: options.onStaged,
+    onUpgradeReport: options.onUpgradeReport,
   };
 
   const queue = new TurnQueue<Received>(

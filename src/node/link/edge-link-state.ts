@@ -3,7 +3,7 @@
 // routes and staging last reported, the latest plan it refused, the time that stamps this connection's presence and will, and the timers
 // that run while connected. The handlers (handlers/) read and change it; the plan and the status
 // outbox, which must survive a restart, live in the node's store (plan-store.ts, status-outbox.ts).
-import type { Heartbeat, RouteStatusEntry, StagingEntry } from "../../protocol/messages.ts";
+import type { Heartbeat, MessageOf, RouteStatusEntry, StagingEntry } from "../../protocol/messages.ts";
 import type { Cancel } from "./clock.ts";
 
 /** What the cloud's last welcome said it wants this node to run. */
@@ -31,6 +31,9 @@ export class EdgeLinkState {
   connectionTs: string;
   /** Topics outside the plan protocol (log requests, the catalog) and who reads their payloads. */
   readonly extraTopics = new Map<string, (payload: Buffer) => void>();
+  /** Who takes the cloud's upgrade orders (src/node/upgrade/), and who hears of each welcome. */
+  upgradeHandler: ((order: MessageOf<"upgrade">) => void) | undefined;
+  readonly welcomeListeners: (() => void)[] = [];
   heartbeatTimer: Cancel | undefined;
   flushTimer: Cancel | undefined;
   helloTimer: Cancel | undefined;

@@ -10,7 +10,7 @@
 // boot whether or not the broker is reachable, and this link only reports newer plans.
 import { readFileSync } from "node:fs";
 import { nodeClientId } from "../../protocol/acl.ts";
-import type { Body, RouteStatusEntry, StagingEntry } from "../../protocol/messages.ts";
+import type { Body, MessageOf, RouteStatusEntry, StagingEntry } from "../../protocol/messages.ts";
 import { type ClientTls, MqttSession } from "../../protocol/mqtt-session.ts";
 import { downTopic, presenceTopic } from "../../protocol/topics.ts";
 import type { BackoffOptions } from "../../runtime/backoff.ts";
@@ -79,6 +79,10 @@ export interface EdgeLink {
   reportStaging(services: StagingEntry[]): void;
   /** Sends a traffic report (traffic-reporter.ts) if connected and welcomed; false when not sent. */
   sendTraffic(body: Body<"traffic"> & { type: "traffic" }): boolean;
+  /** Sends an upgrade report (src/node/upgrade/) if connected and welcomed; false when not sent. */
+  sendUpgradeReport(body: Body<"upgrade-report"> & { type: "upgrade-report" }): boolean;
+  /** Where the cloud's upgrade orders go (one taker), and a listener called after every welcome. */
+  onUpgrade(handler: (order: MessageOf<"upgrade">) => void, onWelcome: () => void): void;
   /** levee_sync_dropped_total{reason}. */
   readonly dropped: Counter;
   /**
@@ -176,6 +180,11 @@ export function startEdgeLink(options: EdgeLinkOptions): EdgeLink {
       if (state.welcomed && session.isReady()) sendUp(ctx, { type: "staging", services });
     },
     sendTraffic: (body) => state.welcomed && session.isReady() && sendUp(ctx, body),
+    sendUpgradeReport: (body) => state.welcomed && session.isReady() && sendUp(ctx, body),
+    onUpgrade: (handler, onWelcome) => {
+      state.upgradeHandler = handler;
+      state.welcomeListeners.push(onWelcome);
+    },
     dropped,
     subscribe: (topic, handler) => {
       state.extraTopics.set(topic, handler);

@@ -4,6 +4,7 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { crossSiteProblem } from "../../../src/cloud/dashboard/guard.ts";
 import { joinNode } from "../../../src/cloud/node-registry.ts";
+import { UpgradeStore } from "../../../src/cloud/upgrade/upgrade-store.ts";
 import { mosquittoHasher } from "../../../src/protocol/mosquitto-password.ts";
 import { ADMIN_TOKEN, inProcessCloud } from "../../harness/cloud-api.ts";
 
@@ -52,6 +53,7 @@ describe("dashboard routes", () => {
       "/ui",
       "/ui/services",
       "/ui/events?node=edge1",
+      "/ui/upgrades",
       "/ui/workers/camera/edge1/0",
       "/ui/x",
     ]) {
@@ -226,5 +228,35 @@ describe("dashboard routes", () => {
     expect(first).toContain("event: hello");
     controller.abort();
     await reader.cancel();
+  });
+
+  test("the upgrades page: none yet, then the rollout with each node's progress", async () => {
+    const cookie = await session();
+    expect(await (await app.request("/ui/upgrades", { headers: { cookie } })).text()).toContain(
+      "No agent upgrade yet",
+    );
+    const upgrades = new UpgradeStore(store);
+    upgrades.create(
+      {
+        id: "u-page",
+        version: "9.9.9",
+        binaries: [],
+        keyId: "k",
+        selector: "",
+        maxUnavailable: "1",
+        pauseMs: 0,
+        timeoutSeconds: 60,
+        allowDowngrade: false,
+        includeCloud: false,
+        nodes: [{ node: "edge1", from: "1.0.0" }],
+      },
+      Date.now(),
+    );
+    upgrades.report("u-page", "edge1", "rolled-back", "1.0.0", "exited at start", Date.now());
+    const page = await (await app.request("/ui/upgrades", { headers: { cookie } })).text();
+    expect(page).toContain("Rollout u-page to <strong>9.9.9</strong>");
+    expect(page).toContain('data-testid="upgrade-state">rolled-back<');
+    expect(page).toContain("exited at start");
+    upgrades.setState("u-page", "aborted", "test", Date.now());
   });
 });

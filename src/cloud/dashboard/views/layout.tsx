@@ -7,7 +7,7 @@ import type { Topic } from "../live-feed.ts";
 
 export interface PageProps {
   title: string;
-  current: "map" | "services" | "traffic" | "events" | "worker";
+  current: "map" | "services" | "traffic" | "events" | "upgrades" | "worker";
   /** Extra files of /ui/assets/ this page needs (scripts before the dashboard's own). */
   scripts?: string[];
   styles?: string[];
@@ -49,6 +49,7 @@ export function Page(props: PageProps) {
             {link("/ui/services", "services", "Services")}
             {link("/ui/traffic", "traffic", "Traffic")}
             {link("/ui/events", "events", "Events")}
+            {link("/ui/upgrades", "upgrades", "Upgrades")}
           </nav>
           <span id="live-state" class="live-state" title="live updates">
             connecting

@@ -38,6 +38,7 @@ export interface CloudLinkContext {
   readonly onStaged?: ((node: string) => void) | undefined;
   /** A node's traffic report (kept in memory for the dashboard, never stored). */
   readonly onTraffic?: ((node: string, report: MessageOf<"traffic">, receivedAt: number) => void) | undefined;
+  readonly onUpgradeReport?: ((node: string, report: MessageOf<"upgrade-report">) => void) | undefined;
 }
 
 /** The ISO time of the context's clock now (what the handlers write as last_seen and the like). */

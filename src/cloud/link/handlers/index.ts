@@ -85,8 +85,11 @@ export function dispatch(ctx: CloudLinkContext, node: string, msg: Message): voi
       // Counts for the dashboard, in memory: nothing in the batch's transaction.
       ctx.onTraffic?.(node, msg, ctx.now());
       return;
+    case "upgrade-report":
+      ctx.onUpgradeReport?.(node, msg);
+      return;
     default:
-      // welcome, plan and status-ack go to nodes, never from them (decodeMessage checks the channel).
+      // welcome, plan, upgrade and status-ack go to nodes, never from them (decodeMessage checks the channel).
       ctx.dropped.inc("bad-schema");
   }
 }

@@ -41,6 +41,10 @@ export function dispatch(ctx: EdgeLinkContext, msg: Message): void {
     case "status-ack":
       handleStatusAck(ctx, msg);
       return;
+    case "upgrade":
+      if (ctx.state.upgradeHandler) ctx.state.upgradeHandler(msg);
+      else ctx.log.warn("upgrade order ignored: this agent takes none", { rollout: msg.rollout });
+      return;
     default:
       // hello, ack, heartbeat, status, routes and staging go to the cloud, never to a node.
       ctx.dropped.inc("bad-schema");

@@ -1,6 +1,7 @@
 // The cloud's welcome (docs/PROTOCOL.md, "Connect"): the hello is answered, so no more asking;
-// the mesh routes and staging reports go again (the cloud may have missed them); what the cloud wants this node to run
-// is remembered for `levee edge status`; a new heartbeat interval restarts the heartbeats.
+// the mesh routes and staging reports go again (the cloud may have missed them); what the cloud
+// wants this node to run is remembered for `levee edge status`; a new heartbeat interval restarts
+// the heartbeats; then whoever listens for welcomes (an agent upgrade's report goes again) hears of it.
 import type { Welcome } from "../../../protocol/messages.ts";
 import type { EdgeLinkContext } from "./context.ts";
 import { sendUp, startHeartbeats } from "./outbound.ts";
@@ -16,4 +17,5 @@ export function handleWelcome(ctx: EdgeLinkContext, msg: Welcome): void {
     state.heartbeatSeconds = msg.heartbeatSeconds;
     startHeartbeats(ctx);
   }
+  for (const listener of state.welcomeListeners) listener();
 }

@@ -1,0 +1,120 @@
+// The I/O of a node's agent upgrade (node-upgrader.ts decides): the download through the artifact
+// fetcher (resumable, sha256-verified: node/artifacts/download.ts), running the new binary once
+// (`NEW version`, bounded in time), the swap (the running binary copied to <exec>.previous, the new
+// one renamed over the executable's path: atomic, the running process keeps its inode), and the
+// restart: the guard (guard.ts) started from the kept binary in its own session, then this agent's
+// graceful shutdown with its workers left running (they are adopted by the next agent). Under
+// systemd the unit restarts the agent (Restart=always); without it, the guard starts it.
+import { spawn } from "node:child_process";
+import { chmodSync, copyFileSync, openSync, renameSync, unlinkSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fsyncDir } from "../../runtime/fsync-dir.ts";
+import { buildTarget, versionInfo } from "../../runtime/version.ts";
+import { nodeArtifactSource } from "../artifacts/artifact-source.ts";
+import { download } from "../artifacts/download.ts";
+import type { LocalNode } from "../local-node.ts";
+import { storedPlanKey } from "../plan-key.ts";
+import type { Supervisor } from "../workers/supervisor.ts";
+import type { UpgradeEffects } from "./node-upgrader.ts";
+import type { UpgradeFiles, UpgradeResult } from "./upgrade-files.ts";
+
+/** How long `NEW version` may take before the binary counts as not runnable here. */
+const PROBE_TIMEOUT_MS = 15_000;
+
+export function upgradeEffects(
+  node: Pick<LocalNode, "config" | "store" | "log" | "lifecycle" | "notify">,
+  supervisor: Pick<Supervisor, "snapshot">,
+  files: UpgradeFiles,
+  report: (result: UpgradeResult) => void,
+): UpgradeEffects {
+  const { config, store, log, lifecycle } = node;
+  const execPath = process.execPath;
+  const previous = `${execPath}.previous`;
+  return {
+    running: { version: versionInfo().version, target: buildTarget() },
+    planKey: () => storedPlanKey(store),
+    workersStopOnExit: () =>
+      config.stopWorkersOnExit
+        ? "stop-workers-on-exit is on: the workers would stop with the agent; turn it off to upgrade in place"
+        : undefined,
+    async download(binary, version) {
+      files.ensureDir();
+      const partial = join(files.dir, `${binary.sha256}.partial`);
+      await download({
+        sha256: binary.sha256,
+        expectedSize: binary.size,
+        partial,
+        source: nodeArtifactSource(store, config.dataDir),
+        signal: AbortSignal.timeout(60 * 60_000),
+        backoff: { baseMs: 1000, capMs: 30_000 },
+        maxCorrupt: 2,
+        idleTimeoutMs: 30_000,
+        onProgress: (p) => {
+          if (p.error) log.warn("upgrade download retrying", { error: p.error, received: p.received });
+        },
+      });
+      const path = join(files.dir, `levee-${version}`);
+      renameSync(partial, path);
+      chmodSync(path, 0o755);
+      return path;
+    },
+    probe: (path) => probe(path),
+    workers: () =>
+      supervisor
+        .snapshot()
+        .filter((w) => w.pid !== null)
+        .map((w) => ({ service: w.service, index: w.index, pid: w.pid as number })),
+    swap(path, pending) {
+      copyFileSync(execPath, `${previous}.tmp`);
+      chmodSync(`${previous}.tmp`, 0o755);
+      renameSync(`${previous}.tmp`, previous);
+      copyFileSync(path, `${execPath}.new`);
+      chmodSync(`${execPath}.new`, 0o755);
+      files.writePending({
+        ...pending,
+        execPath,
+        previous,
+        args: process.argv.slice(2),
+        cwd: process.cwd(),
+        // systemd started it: the units are Type=notify, so it was handed NOTIFY_SOCKET.
+        systemd: node.notify.enabled,
+        oldPid: process.pid,
+      });
+      renameSync(`${execPath}.new`, execPath);
+      fsyncDir(dirname(execPath));
+      unlinkSync(path);
+      log.info("agent binary swapped; restarting", { to: pending.to, kept: previous });
+    },
+    restart() {
+      const out = openSync(files.path("agent.log"), "a", 0o600);
+      const guard = spawn(previous, ["upgrade-guard", files.dir], {
+        detached: true,
+        stdio: ["ignore", out, out],
+        cwd: process.cwd(),
+      });
+      guard.unref();
+      log.info("upgrade guard started", { pid: guard.pid });
+      setTimeout(() => void lifecycle.shutdown(), 100);
+    },
+    pending: () => files.readPending(),
+    readResult: () => files.readResult(),
+    writeResult: (r) => files.writeResult(r),
+    report,
+    now: Date.now,
+  };
+}
+
+/** Runs `path version`, bounded in time; what it printed (levee VERSION / target: TARGET). */
+async function probe(path: string): Promise<{ version: string; target: string }> {
+  const proc = Bun.spawn([path, "version"], { stdout: "pipe", stderr: "pipe", stdin: "ignore" });
+  const timer = setTimeout(() => proc.kill("SIGKILL"), PROBE_TIMEOUT_MS);
+  const [code, out] = await Promise.all([proc.exited, new Response(proc.stdout).text()]);
+  clearTimeout(timer);
+  if (code !== 0)
+    throw new Error(`the new binary does not run here: \`${path} version\` exited with ${code}`);
+  const version = /^levee (\S+)$/m.exec(out)?.[1];
+  const target = /^target: (\S+)/m.exec(out)?.[1];
+  if (!version || !target)
+    throw new Error(`the new binary's \`version\` output is not levee's: ${out.slice(0, 200)}`);
+  return { version, target };
+}

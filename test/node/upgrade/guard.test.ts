@@ -1,0 +1,82 @@
+import { describe, expect, test } from "bun:test";
+import { mkdtempSync, unlinkSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { type GuardEffects, runGuard } from "../../../src/node/upgrade/guard.ts";
+import { type PendingUpgrade, UpgradeFiles } from "../../../src/node/upgrade/upgrade-files.ts";
+
+const base: PendingUpgrade = {
+  rollout: "u-1",
+  from: "1.0.0",
+  to: "1.1.0",
+  sha256: "a".repeat(64),
+  execPath: "/opt/levee",
+  previous: "/opt/levee.previous",
+  args: ["edge"],
+  cwd: "/",
+  systemd: false,
+  oldPid: 10,
+  workers: [],
+  deadline: 5000,
+  timeoutSeconds: 5,
+};
+
+function fakes(
+  p: PendingUpgrade,
+  over: Partial<GuardEffects> & { newExits?: boolean; commitAt?: number } = {},
+) {
+  const files = new UpgradeFiles(mkdtempSync(join(tmpdir(), "levee-guard-")));
+  files.writePending(p);
+  const calls: string[] = [];
+  let t = 0;
+  let pid = 100;
+  const fx: GuardEffects = {
+    files,
+    alive: (x) => x !== 10,
+    startAgent: () => {
+      calls.push("start");
+      const mine = pid++;
+      return { pid: mine, exited: () => over.newExits === true && mine === 100 };
+    },
+    stop: async (x) => {
+      calls.push(`stop ${x}`);
+    },
+    runningAgent: () => 77,
+    restore: () => calls.push("restore"),
+    sleep: async (ms) => {
+      t += ms;
+      if (over.commitAt !== undefined && t >= over.commitAt) files.claim("committed.json");
+    },
+    now: () => t,
+    log: () => {},
+    ...over,
+  };
+  return { fx, calls, files };
+}
+
+describe("runGuard", () => {
+  test("without systemd: starts the new agent; a commit ends the guard, nothing restored", async () => {
+    const f = fakes(base, { commitAt: 1000 });
+    expect(await runGuard(f.fx)).toBe("committed");
+    expect(f.calls).toEqual(["start"]);
+  });
+
+  test("the new agent exits at start: claimed, stopped, old binary back and started", async () => {
+    const f = fakes(base, { newExits: true });
+    expect(await runGuard(f.fx)).toContain("exited before passing its health gate");
+    expect(f.calls).toEqual(["start", "stop 100", "restore", "start"]);
+    expect(f.files.readRollback()?.reason).toContain("exited");
+  });
+
+  test("under systemd: waits for the deadline, stops the running agent, restores; systemd starts it", async () => {
+    const f = fakes({ ...base, systemd: true });
+    expect(await runGuard(f.fx)).toContain("within 5 s");
+    expect(f.calls).toEqual(["stop 77", "restore"]);
+  });
+
+  test("nothing pending, or committed while it claims: no rollback", async () => {
+    const f = fakes(base, { commitAt: 0 });
+    unlinkSync(f.files.path("pending.json"));
+    expect(await runGuard(f.fx)).toBe("no pending upgrade");
+  });
+});
