@@ -8,6 +8,7 @@
 // spliced legs. On the cloud the relay is in-process: its waiting legs are taken directly.
 // `local` targets are plain TCP to 127.0.0.1. Idle keep-alive streams are pooled by the proxy.
 import type { Socket } from "bun";
+import { sleep } from "../../runtime/abort.ts";
 import { describeError } from "../../runtime/errors.ts";
 import type { CatalogNode, Dialer, DialTarget, Duplex } from "../contracts.ts";
 import { abortError, codedError } from "../proxy/dial-errors.ts";
@@ -41,6 +42,11 @@ export interface TunnelDialerOptions {
   localRelay?: RelayHub;
   /** Budget for the direct path over all addresses. Default 1000 ms. */
   directTimeoutMs?: number;
+  /**
+   * How long a dial waits for a node whose host refuses the tunnel connection (its agent
+   * restarting) before trying the relay. Default 3000 ms; 0: not at all.
+   */
+  restartGraceMs?: number;
   /** Budget for a relayed dial. Default 5000 ms. */
   relayTimeoutMs?: number;
   reachability?: Reachability;
@@ -51,17 +57,25 @@ export interface TunnelDialerOptions {
   onEvent?: (event: string, fields: Record<string, unknown>) => void;
 }
 
+/** See TunnelDialerOptions.restartGraceMs. */
+const DEFAULT_RESTART_GRACE_MS = 3000;
+const RESTART_RETRY_FIRST_MS = 100;
+const RESTART_RETRY_MAX_MS = 800;
+const NEVER = new AbortController().signal;
+
 export class TunnelDialer implements Dialer {
   readonly paths: Reachability;
-  readonly stats = { direct: 0, relayed: 0, failed: 0, probes: 0 };
+  readonly stats = { direct: 0, relayed: 0, failed: 0, probes: 0, restartWaits: 0 };
   private readonly directMs: number;
   private readonly relayMs: number;
+  private readonly restartGraceMs: number;
   private readonly revoked: RevocationCheck = (fingerprint) => this.options.revoked?.(fingerprint) ?? false;
 
   constructor(private readonly options: TunnelDialerOptions) {
     this.paths = options.reachability ?? new Reachability();
     this.directMs = options.directTimeoutMs ?? 1000;
     this.relayMs = options.relayTimeoutMs ?? 5000;
+    this.restartGraceMs = options.restartGraceMs ?? DEFAULT_RESTART_GRACE_MS;
   }
 
   /** Estimated cost of reaching a node in ms (TLS handshake time, EWMA); undefined before any dial. */
@@ -83,7 +97,7 @@ export class TunnelDialer implements Dialer {
     let directFailure: string | undefined;
     if (plan.direct) {
       try {
-        const duplex = await this.direct(node, credentials, preamble, signal);
+        const duplex = await this.directWithinRestart(node, credentials, preamble, signal);
         this.stats.direct++;
         return duplex as Duplex;
       } catch (error) {
@@ -107,6 +121,34 @@ export class TunnelDialer implements Dialer {
         `cannot reach node ${node.name}: direct: ${directFailure}; relay: ${describeError(error)}`,
         (error as { code?: string }).code ?? "EHOSTUNREACH",
       );
+    }
+  }
+
+  /**
+   * The direct path, tried again for a moment while the node's host refuses the connection (its
+   * agent is restarting: an upgrade or a crash takes 1-2 s, and its workers keep running). A
+   * refused connection carried no byte of the stream, so any request may wait for it. Only for a
+   * node this dialer has reached directly before (an address that refuses from the start is a
+   * path that does not work: straight to the relay); a node that does not answer at all (down,
+   * partitioned) is not waited for here.
+   */
+  private async directWithinRestart(
+    node: CatalogNode,
+    credentials: NodeTls,
+    preamble: Preamble,
+    signal?: AbortSignal,
+  ): Promise<Duplex | null> {
+    const known = this.paths.preferredAddress(node.name) !== undefined;
+    const deadline = performance.now() + (known ? this.restartGraceMs : 0);
+    for (let wait = RESTART_RETRY_FIRST_MS; ; wait = Math.min(wait * 2, RESTART_RETRY_MAX_MS)) {
+      try {
+        return await this.direct(node, credentials, preamble, signal);
+      } catch (error) {
+        const refused = (error as { code?: string }).code === "ECONNREFUSED";
+        if (signal?.aborted || !refused || performance.now() + wait > deadline) throw error;
+        this.stats.restartWaits++;
+        await sleep(wait, signal ?? NEVER);
+      }
     }
   }
 

@@ -5,7 +5,16 @@ import { afterEach, describe, expect, test } from "bun:test";
 import type { Socket } from "bun";
 import { TunnelDialer } from "../../../src/mesh/transport/tunnel-dialer.ts";
 import { startTunnelServer, type TunnelServer } from "../../../src/mesh/transport/tunnel-server.ts";
-import { catalogNode, echoService, payload, readAll, testCa, waitFor, writeAll } from "./fixtures.ts";
+import {
+  catalogNode,
+  closedPort,
+  echoService,
+  payload,
+  readAll,
+  testCa,
+  waitFor,
+  writeAll,
+} from "./fixtures.ts";
 
 const ca = testCa();
 const A = ca.node("edgea");
@@ -18,10 +27,14 @@ afterEach(() => {
 });
 
 function serve(credentials: typeof B, authorize?: (peer: string) => boolean) {
+  return serveOn(credentials, 0, authorize);
+}
+
+function serveOn(credentials: typeof B, port: number, authorize?: (peer: string) => boolean) {
   const echo = echoService();
   const refused: string[] = [];
   const server = startTunnelServer({
-    listen: { host: "127.0.0.1", port: 0 },
+    listen: { host: "127.0.0.1", port },
     credentials: () => credentials,
     onStream: echo.onStream,
     onRefused: (reason) => refused.push(reason),
@@ -247,5 +260,43 @@ describe("direct dial", () => {
     await expect(live.dial({ kind: "node", node: "edgeb", service: "echo" }, aborted.signal)).rejects.toThrow(
       "gave up",
     );
+  });
+
+  test("a node reached before whose agent restarts: the dial waits for it; one never reached does not", async () => {
+    const first = serve(B);
+    const port = first.server.port;
+    const dialer = new TunnelDialer({
+      node: "edgea",
+      credentials: () => A,
+      lookup: (n) => (n === "edgeb" ? catalogNode("edgeb", port) : undefined),
+      relay: () => undefined,
+    });
+    (await dialer.dial({ kind: "node", node: "edgeb", service: "echo" })).destroy();
+    // The agent stops (connections refused) and is back 600 ms later on the same port.
+    first.server.stop();
+    let second: ReturnType<typeof serve> | undefined;
+    const back = setTimeout(() => {
+      second = serveOn(B, port);
+    }, 600);
+    const started = performance.now();
+    const d = await dialer.dial({ kind: "node", node: "edgeb", service: "echo" });
+    clearTimeout(back);
+    expect(performance.now() - started).toBeGreaterThanOrEqual(500);
+    await waitFor("the stream on the restarted server", () => second?.echo.streams.length === 1);
+    d.destroy();
+    expect(dialer.stats.restartWaits).toBeGreaterThan(0);
+    expect(dialer.stats).toMatchObject({ direct: 2, relayed: 0 });
+
+    // A node at a port that never answered: refused at once (then the relay, none here).
+    const fresh = new TunnelDialer({
+      node: "edgea",
+      credentials: () => A,
+      lookup: () => catalogNode("edgeb", closedPort()),
+      relay: () => undefined,
+    });
+    const t0 = performance.now();
+    await expect(fresh.dial({ kind: "node", node: "edgeb", service: "echo" })).rejects.toThrow();
+    expect(performance.now() - t0).toBeLessThan(500);
+    expect(fresh.stats.restartWaits).toBe(0);
   });
 });
