@@ -12,6 +12,7 @@ import { readFileSync } from "node:fs";
 import { nodeClientId } from "../../protocol/acl.ts";
 import type { Body, RouteStatusEntry } from "../../protocol/messages.ts";
 import { type ClientTls, MqttSession } from "../../protocol/mqtt-session.ts";
+import { SyncBytes } from "../../protocol/sync-bytes.ts";
 import { downTopic, presenceTopic } from "../../protocol/topics.ts";
 import type { BackoffOptions } from "../../runtime/backoff.ts";
 import { Counter } from "../../runtime/counters.ts";
@@ -79,6 +80,8 @@ export interface EdgeLink {
   sendTraffic(body: Body<"traffic"> & { type: "traffic" }): boolean;
   /** levee_sync_dropped_total{reason}. */
   readonly dropped: Counter;
+  /** levee_sync_bytes_total{direction,kind}: every MQTT packet of the link (sync-bytes.ts). */
+  readonly bytes: SyncBytes;
   /**
    * Also receive `topic` (one of this node's, e.g. its log requests: log-request.ts), subscribed
    * on every connect; its payloads go to `handler`, not through the plan protocol.
@@ -101,6 +104,7 @@ export function startEdgeLink(options: EdgeLinkOptions): EdgeLink {
   const clock = systemClock;
   const iso = () => new Date(clock.now()).toISOString();
   const dropped = new Counter("levee_sync_dropped_total", "reason");
+  const bytes = new SyncBytes();
   const state = new EdgeLinkState(options.initialHeartbeatSeconds ?? 5, iso());
   const ctx: EdgeLinkContext = {
     node,
@@ -138,6 +142,7 @@ export function startEdgeLink(options: EdgeLinkOptions): EdgeLink {
     },
     subscriptions: [downTopic(node)],
     log,
+    bytes,
     ...(options.backoff ? { backoff: options.backoff } : {}),
     ...(options.connectTimeoutMs ? { connectTimeoutMs: options.connectTimeoutMs } : {}),
     onReady: () => {
@@ -171,6 +176,7 @@ export function startEdgeLink(options: EdgeLinkOptions): EdgeLink {
     },
     sendTraffic: (body) => state.welcomed && session.isReady() && sendUp(ctx, body),
     dropped,
+    bytes,
     subscribe: (topic, handler) => {
       state.extraTopics.set(topic, handler);
       session.addSubscription(topic);
