@@ -12,6 +12,8 @@ import { usageReportSchema } from "./usage.ts";
 export const PROTOCOL_VERSION = 1;
 /** The largest payload we send or accept (PROTOCOL.md: "at most 1 MiB"). */
 export const MAX_MESSAGE_BYTES = 1024 * 1024;
+/** How much of the epoch a beat carries: enough to tell a rebuilt cloud database from this one. */
+export const EPOCH_TAG_CHARS = 8;
 
 const name = z.string().min(1).max(253);
 const revision = z.number().int().min(0);
@@ -35,6 +37,11 @@ export const helloSchema = z.object({
   agentVersion: z.string().max(128),
   bootId: z.string().max(128),
   addresses: z.array(z.string().max(253)).max(64),
+  /**
+   * This agent reads packed plans (plan-packed: compressed, or a delta against its plan), so the
+   * cloud may send those when smaller. Absent from agents before them: they get plan messages.
+   */
+  packedPlans: z.boolean().optional(),
 });
 
 export const welcomeSchema = z.object({
@@ -43,6 +50,12 @@ export const welcomeSchema = z.object({
   epoch,
   desiredRevision: revision,
   heartbeatSeconds: z.number().int().min(1).max(3600),
+  /**
+   * This cloud reads beats (beat.ts): a node with nothing else to report may send those instead
+   * of heartbeats. Absent from clouds before beats existed (their nodes send heartbeats); an agent
+   * before them ignores it.
+   */
+  beat: z.boolean().optional(),
 });
 
 export const planMessageSchema = z.object({
@@ -91,6 +104,22 @@ export const heartbeatSchema = z.object({
     .object({ epoch, revision, hash, reason: z.string().max(1024) })
     .optional()
     .catch(undefined),
+});
+
+/**
+ * A heartbeat with nothing but liveness and the applied plan, as small as it can be (no id or
+ * timestamp; the epoch shortened to its first EPOCH_TAG_CHARS characters): what an idle node
+ * sends every interval when the cloud's welcome says it reads them. Anything more to report
+ * (usage, a refused plan, unacknowledged status) goes in a heartbeat.
+ */
+export const beatSchema = z.object({
+  v: z.literal(PROTOCOL_VERSION),
+  node: name,
+  type: z.literal("beat"),
+  /** The epoch's first EPOCH_TAG_CHARS characters, "" when the node has no plan. */
+  e: z.string().max(EPOCH_TAG_CHARS),
+  /** The applied revision. */
+  r: revision,
 });
 
 export const workerStatusSchema = z.object({
@@ -152,6 +181,7 @@ export const messageSchema = z.discriminatedUnion("type", [
   planMessageSchema,
   ackSchema,
   heartbeatSchema,
+  beatSchema,
   statusSchema,
   statusAckSchema,
   presenceSchema,
@@ -169,6 +199,7 @@ export type Welcome = MessageOf<"welcome">;
 export type PlanMessage = MessageOf<"plan">;
 export type Ack = MessageOf<"ack">;
 export type Heartbeat = MessageOf<"heartbeat">;
+export type Beat = MessageOf<"beat">;
 export type Status = MessageOf<"status">;
 export type StatusAck = MessageOf<"status-ack">;
 export type Presence = MessageOf<"presence">;
@@ -178,6 +209,7 @@ export const CHANNEL_OF: Record<MessageType, "up" | "down" | "presence"> = {
   hello: "up",
   ack: "up",
   heartbeat: "up",
+  beat: "up",
   status: "up",
   routes: "up",
   traffic: "up",
@@ -192,6 +224,17 @@ export type Decoded = { ok: true; msg: Message } | { ok: false; reason: DropReas
 
 /** A message's own fields, without the envelope that newMessage fills in. */
 export type Body<T extends MessageType> = Omit<MessageOf<T>, "v" | "node" | "id" | "ts">;
+
+/** A beat's payload: the node's applied plan in the fewest bytes (no id, no timestamp). */
+export function encodeBeat(node: string, epoch: string | null, revision: number): Buffer {
+  const beat: Beat = { v: PROTOCOL_VERSION, node, type: "beat", e: epochTag(epoch), r: revision };
+  return Buffer.from(JSON.stringify(beat), "utf8");
+}
+
+/** The part of an epoch a beat carries ("" for none). */
+export function epochTag(epoch: string | null): string {
+  return epoch === null ? "" : epoch.slice(0, EPOCH_TAG_CHARS);
+}
 
 /** A complete message: the envelope (version, node, a fresh id, now) around its body. */
 export function newMessage<T extends MessageType>(node: string, body: Body<T> & { type: T }): MessageOf<T> {

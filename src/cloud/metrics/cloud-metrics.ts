@@ -29,8 +29,8 @@ import type { Counter } from "../../runtime/counters.ts";
 import { collectProcessMetrics, exportCounter, scraped, totalCounter } from "../../runtime/prom-export.ts";
 import { versionInfo } from "../../runtime/version.ts";
 import type { Store } from "../../store/store.ts";
-import { ApiMetrics } from "./api-metrics.ts";
 import type { NodeWireBytes } from "../broker-bytes.ts";
+import { ApiMetrics } from "./api-metrics.ts";
 import { ApplyAcks } from "./apply-acks.ts";
 import { heartbeatBytesPerDay } from "./heartbeat-cost.ts";
 

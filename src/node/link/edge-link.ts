@@ -117,6 +117,7 @@ export function startEdgeLink(options: EdgeLinkOptions): EdgeLink {
       addresses: options.addresses,
     },
     publish: (topic, payload, retain = false) => session.publish(topic, payload, retain),
+    publishUnacked: (topic, payload) => session.publishUnacked(topic, payload),
     isReady: () => session.isReady(),
     clock,
     dropped,

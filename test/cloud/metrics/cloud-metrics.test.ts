@@ -2,8 +2,8 @@
 // at scrape time, the link's and broker's counters are copied, and API requests are labelled by
 // the route pattern that answered (never the raw path).
 import { describe, expect, test } from "bun:test";
-import { CloudMetrics } from "../../../src/cloud/metrics/cloud-metrics.ts";
 import { NodeWireBytes } from "../../../src/cloud/broker-bytes.ts";
+import { CloudMetrics } from "../../../src/cloud/metrics/cloud-metrics.ts";
 import { SyncBytes } from "../../../src/protocol/sync-bytes.ts";
 import { Counter } from "../../../src/runtime/counters.ts";
 import { openStore } from "../../../src/store/store.ts";

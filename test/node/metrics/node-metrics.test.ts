@@ -29,7 +29,11 @@ describe("node metrics", () => {
     const counters = new NodeCounters();
     const bytes = new SyncBytes();
     bytes.count("sent", { cmd: "pingreq" });
-    registerNodeMetrics(registry, { workers: () => workers, link: { dropped, bytes, info: () => info }, counters });
+    registerNodeMetrics(registry, {
+      workers: () => workers,
+      link: { dropped, bytes, info: () => info },
+      counters,
+    });
     counters.healthChecked(true);
     counters.healthChecked(true);
     counters.healthChecked(false);

@@ -28,6 +28,8 @@ export interface EdgeLinkContext {
   readonly agent: { agentVersion: string; bootId: string; addresses: string[] };
   /** Publishes on the broker (QoS 1); false when not connected. */
   publish(topic: string, payload: Buffer, retain?: boolean): boolean;
+  /** Publishes at QoS 0 (beats: the next one replaces a lost one); false when not connected. */
+  publishUnacked(topic: string, payload: Buffer): boolean;
   /** Whether the session is connected and subscribed. */
   isReady(): boolean;
   readonly clock: Clock;

@@ -8,6 +8,7 @@ import { sendUp, startHeartbeats } from "./outbound.ts";
 export function handleWelcome(ctx: EdgeLinkContext, msg: Welcome): void {
   const { state } = ctx;
   state.welcomed = true;
+  state.beats = msg.beat === true;
   if (state.routes) sendUp(ctx, { type: "routes", routes: state.routes });
   state.cancelHelloRetry();
   state.cloud = { epoch: msg.epoch, desiredRevision: msg.desiredRevision };

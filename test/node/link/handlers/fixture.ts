@@ -94,21 +94,23 @@ export function edgeFixture(options: { heartbeatSeconds?: number } = {}): EdgeFi
   const onPlan: StoredPlan[] = [];
   const outbox = new StatusOutbox(store);
   const state = new EdgeLinkState(options.heartbeatSeconds ?? 5, new Date(T0 - 1000).toISOString());
+  const publish = (topic: string, payload: Buffer, retain = false) => {
+    if (!connected.ready) return false;
+    const parsed = parseNodeTopic(topic);
+    if (!parsed || parsed.node !== NODE) throw new Error(`published to ${topic}`);
+    const decoded = decodeMessage(NODE, payload, parsed.channel);
+    if (!decoded.ok) throw new Error(`published an invalid message: ${decoded.detail}`);
+    sent.push({ topic, retain, msg: decoded.msg });
+    return true;
+  };
   const ctx: EdgeLinkContext = {
     node: NODE,
     state,
     plans: { accept: (plan) => acceptPlan(store, plan), version: () => readStoredVersion(store) },
     outbox,
     agent: { agentVersion: "test-1", bootId: "boot-1", addresses: ["127.0.0.11"] },
-    publish: (topic, payload, retain = false) => {
-      if (!connected.ready) return false;
-      const parsed = parseNodeTopic(topic);
-      if (!parsed || parsed.node !== NODE) throw new Error(`published to ${topic}`);
-      const decoded = decodeMessage(NODE, payload, parsed.channel);
-      if (!decoded.ok) throw new Error(`published an invalid message: ${decoded.detail}`);
-      sent.push({ topic, retain, msg: decoded.msg });
-      return true;
-    },
+    publish,
+    publishUnacked: (topic, payload) => publish(topic, payload),
     isReady: () => connected.ready,
     clock,
     dropped: new Counter("levee_sync_dropped_total", "reason"),
