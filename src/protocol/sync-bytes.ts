@@ -88,6 +88,7 @@ const MESSAGE_KINDS: ReadonlySet<string> = new Set([
   "plan-packed",
   "ack",
   "heartbeat",
+  "beat",
   "status",
   "status-ack",
   "routes",
