@@ -76,6 +76,28 @@ export const planMessageSchema = z.object({
   keyId: z.string().max(MAX_KEY_ID_CHARS).optional(),
 });
 
+/**
+ * A plan in fewer bytes (plan-packing.ts), to a node whose hello said it reads them: deflated
+ * (base64 of raw deflate), or a delta against the node's plan `base`, or both. The signature is
+ * the plain plan message's, over the whole plan the node rebuilds.
+ */
+export const planPackedSchema = z.object({
+  ...envelope,
+  type: z.literal("plan-packed"),
+  epoch,
+  revision,
+  hash,
+  format: z.number().int().min(1).optional(),
+  signature: z.string().max(MAX_SIGNATURE_CHARS).optional(),
+  keyId: z.string().max(MAX_KEY_ID_CHARS).optional(),
+  /** Present: the body is a delta against this plan of the node (the start of its hash). */
+  base: z.object({ revision, hash: z.string().max(64) }).optional(),
+  /** The body (the plan, or with `base` the delta) as base64 of its raw-deflated JSON. */
+  deflated: z.string().max(MAX_MESSAGE_BYTES).optional(),
+  /** The delta as JSON (plan-delta.ts), when not deflated. */
+  delta: z.unknown().optional(),
+});
+
 export const ackSchema = z.object({
   ...envelope,
   type: z.literal("ack"),
@@ -179,6 +201,7 @@ export const messageSchema = z.discriminatedUnion("type", [
   helloSchema,
   welcomeSchema,
   planMessageSchema,
+  planPackedSchema,
   ackSchema,
   heartbeatSchema,
   beatSchema,
@@ -197,6 +220,7 @@ export type RouteStatusEntry = z.infer<typeof routeStatusSchema>;
 export type Hello = MessageOf<"hello">;
 export type Welcome = MessageOf<"welcome">;
 export type PlanMessage = MessageOf<"plan">;
+export type PlanPacked = MessageOf<"plan-packed">;
 export type Ack = MessageOf<"ack">;
 export type Heartbeat = MessageOf<"heartbeat">;
 export type Beat = MessageOf<"beat">;
@@ -215,6 +239,7 @@ export const CHANNEL_OF: Record<MessageType, "up" | "down" | "presence"> = {
   traffic: "up",
   welcome: "down",
   plan: "down",
+  "plan-packed": "down",
   "status-ack": "down",
   presence: "presence",
 };

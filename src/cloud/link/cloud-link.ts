@@ -104,6 +104,8 @@ export interface CloudLink {
   readonly dropped: Counter;
   /** levee_sync_bytes_total{direction,kind}: the cloud's own MQTT session (sync-bytes.ts). */
   readonly bytes: SyncBytes;
+  /** levee_sync_plans_sent_total{form}: plain, deflated, delta, delta-deflated (plan-packing.ts). */
+  readonly plansSent: Counter;
   stats(): CloudLinkStats;
   /** Publishes a payload outside the plan protocol (QoS 1): log requests (log-request.ts). False when not connected. */
   publish(topic: string, payload: Buffer, retain?: boolean): boolean;
@@ -213,6 +215,7 @@ export function startCloudLink(options: CloudLinkOptions): CloudLink {
     sweep: sweepAll,
     dropped,
     bytes,
+    plansSent: state.plansSent,
     stats: () => ({
       batches: commit.stats().batches,
       messages: state.messages,

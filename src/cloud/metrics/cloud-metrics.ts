@@ -12,6 +12,7 @@
 //   levee_sync_dropped_total{reason}           received messages dropped (docs/PROTOCOL.md)
 //   levee_sync_bytes_total{direction,kind}     MQTT bytes of the cloud's own session (sync-bytes.ts)
 //   levee_sync_packets_total{direction,kind}   its MQTT packets
+//   levee_sync_plans_sent_total{form}          plans sent: plain, deflated, delta, delta-deflated
 //   levee_sync_node_bytes_total{node,direction} bytes of each node's connections (broker-bytes.ts)
 //   levee_sync_heartbeat_seconds               the heartbeat interval for this fleet size
 //   levee_sync_heartbeat_bytes_per_node_day    what heartbeats cost one node a day at that interval
@@ -43,6 +44,7 @@ export interface CloudMetricsSource {
   link: {
     dropped: Counter;
     bytes: SyncBytes;
+    plansSent?: Counter | undefined;
     heartbeatSeconds(): number;
     stats(): { received: number; sent: number };
   };
@@ -118,6 +120,12 @@ export class CloudMetrics {
     );
     exportCounter(registry, link.dropped, "Messages the cloud received and dropped, by reason");
     registerSyncBytes(registry, link.bytes, "the cloud's own session with the broker");
+    if (link.plansSent)
+      exportCounter(
+        registry,
+        link.plansSent,
+        "Plans sent to nodes, by form: plain, deflated, delta, delta-deflated",
+      );
     scraped(
       registry,
       "gauge",

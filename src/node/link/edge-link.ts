@@ -25,7 +25,7 @@ import { handleConnected } from "./handlers/connected.ts";
 import type { EdgeLinkContext } from "./handlers/context.ts";
 import { handleIncoming } from "./handlers/index.ts";
 import { presencePayload, scheduleFlush, sendUp } from "./handlers/outbound.ts";
-import { acceptPlan, readStoredVersion, type StoredPlan } from "./plan-store.ts";
+import { acceptPlan, readStoredPlan, readStoredVersion, type StoredPlan } from "./plan-store.ts";
 import type { StatusOutbox } from "./status-outbox.ts";
 
 export interface EdgeLinkOptions {
@@ -82,6 +82,8 @@ export interface EdgeLink {
   readonly dropped: Counter;
   /** levee_sync_bytes_total{direction,kind}: every MQTT packet of the link (sync-bytes.ts). */
   readonly bytes: SyncBytes;
+  /** levee_sync_plans_received_total{form}: how plans arrived (plain, deflated, delta…). */
+  readonly plansReceived: Counter;
   /**
    * Also receive `topic` (one of this node's, e.g. its log requests: log-request.ts), subscribed
    * on every connect; its payloads go to `handler`, not through the plan protocol.
@@ -105,11 +107,16 @@ export function startEdgeLink(options: EdgeLinkOptions): EdgeLink {
   const iso = () => new Date(clock.now()).toISOString();
   const dropped = new Counter("levee_sync_dropped_total", "reason");
   const bytes = new SyncBytes();
+  const plansReceived = new Counter("levee_sync_plans_received_total", "form");
   const state = new EdgeLinkState(options.initialHeartbeatSeconds ?? 5, iso());
   const ctx: EdgeLinkContext = {
     node,
     state,
-    plans: { accept: (plan) => acceptPlan(store, plan), version: () => readStoredVersion(store) },
+    plans: {
+      accept: (plan) => acceptPlan(store, plan),
+      version: () => readStoredVersion(store),
+      stored: () => readStoredPlan(store),
+    },
     outbox,
     agent: {
       agentVersion: options.agentVersion,
@@ -121,6 +128,7 @@ export function startEdgeLink(options: EdgeLinkOptions): EdgeLink {
     isReady: () => session.isReady(),
     clock,
     dropped,
+    plansReceived,
     log,
     onPlan: options.onPlan,
     planKey: () => storedPlanKey(store),
@@ -178,6 +186,7 @@ export function startEdgeLink(options: EdgeLinkOptions): EdgeLink {
     sendTraffic: (body) => state.welcomed && session.isReady() && sendUp(ctx, body),
     dropped,
     bytes,
+    plansReceived,
     subscribe: (topic, handler) => {
       state.extraTopics.set(topic, handler);
       session.addSubscription(topic);

@@ -11,6 +11,7 @@
 //   levee_sync_dropped_total{reason}             messages from the cloud dropped (docs/PROTOCOL.md)
 //   levee_sync_bytes_total{direction,kind}       MQTT bytes of the link to the cloud (sync-bytes.ts)
 //   levee_sync_packets_total{direction,kind}     MQTT packets of the link, likewise
+//   levee_sync_plans_received_total{form}       plans received: plain, deflated, delta, delta-deflated
 //   levee_sync_connected                         1 when the link to the broker is up
 //   levee_sync_outbox_messages                   worker statuses waiting for the cloud's ack
 //   levee_node_plan_revision                     the plan revision this node runs (0: none yet)
@@ -43,6 +44,7 @@ export interface NodeMetricsSource {
   link: {
     readonly dropped: Counter;
     readonly bytes: SyncBytes;
+    readonly plansReceived: Counter;
     info(): { connected: boolean; outboxDepth: number; plan: { revision: number } | null };
   };
   counters: NodeCounters;
@@ -80,6 +82,11 @@ export function registerNodeMetrics(registry: Registry, source: NodeMetricsSourc
   );
   exportCounter(registry, link.dropped, "Messages from the cloud this node dropped, by reason");
   registerSyncBytes(registry, link.bytes, "this node's link to the cloud");
+  exportCounter(
+    registry,
+    link.plansReceived,
+    "Plans this node received, by form: plain, deflated, delta, delta-deflated",
+  );
   scraped(
     registry,
     "gauge",

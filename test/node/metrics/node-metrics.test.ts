@@ -31,7 +31,12 @@ describe("node metrics", () => {
     bytes.count("sent", { cmd: "pingreq" });
     registerNodeMetrics(registry, {
       workers: () => workers,
-      link: { dropped, bytes, info: () => info },
+      link: {
+        dropped,
+        bytes,
+        plansReceived: new Counter("levee_sync_plans_received_total", "form"),
+        info: () => info,
+      },
       counters,
     });
     counters.healthChecked(true);

@@ -16,6 +16,8 @@ export interface EdgePlans {
   accept(plan: IncomingPlan): AcceptResult;
   /** The stored plan's version and hash, or undefined when the node has none. */
   version(): (PlanVersion & { hash: string }) | undefined;
+  /** The stored plan, what a delta applies to (packed plans), or undefined. */
+  stored(): StoredPlan | undefined;
 }
 
 export interface EdgeLinkContext {
@@ -35,6 +37,8 @@ export interface EdgeLinkContext {
   readonly clock: Clock;
   /** levee_sync_dropped_total{reason}. */
   readonly dropped: Counter;
+  /** levee_sync_plans_received_total{form}: plain, deflated, delta, delta-deflated. */
+  readonly plansReceived: Counter;
   readonly log: Logger;
   /** Called after a newer plan was stored and acknowledged: the supervisor converges to it. */
   onPlan(plan: StoredPlan): void;

@@ -36,6 +36,7 @@ export function sendHello(ctx: EdgeLinkContext): void {
     appliedRevision: v?.revision ?? 0,
     planHash: v?.hash ?? null,
     ...ctx.agent,
+    packedPlans: true,
   });
 }
 
