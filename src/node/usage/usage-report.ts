@@ -14,36 +14,40 @@ import {
 
 /** Heartbeat timers drift: a report this much early still counts as due. */
 const EARLY_MS = 1_000;
-/** CPU that moved less than this (and less than CPU_MOVE_SHARE of it) stayed put. */
-const CPU_MOVE_MILLICORES = 50;
-const CPU_MOVE_SHARE = 0.1;
-/** Memory that moved less than this (and less than MEMORY_MOVE_SHARE of it) stayed put. */
-const MEMORY_MOVE_KIB = 4096;
-const MEMORY_MOVE_SHARE = 0.05;
+/**
+ * What counts as moved. The node's own figures against its capacity (a host's CPU and memory
+ * wander with everything else it runs): 10 % of its CPUs, 5 % of its memory. A worker's against
+ * itself: 100 millicores or a quarter, 8 MiB or a tenth, whichever is more.
+ */
+const NODE_CPU_SHARE_OF_CAPACITY = 0.1;
+const NODE_MEMORY_SHARE_OF_CAPACITY = 0.05;
+const WORKER_CPU = { floor: 100, share: 0.25 };
+const WORKER_MEMORY_KIB = { floor: 8192, share: 0.1 };
 
-function moved(before: number, after: number, floor: number, share: number): boolean {
-  return Math.abs(after - before) >= Math.max(floor, before * share);
+function moved(before: number, after: number, by: { floor: number; share: number }): boolean {
+  return Math.abs(after - before) >= Math.max(by.floor, before * by.share);
 }
 
-function amountsMoved(
-  a: { cpuMillicores: number; memoryKiB: number },
-  b: { cpuMillicores: number; memoryKiB: number },
-): boolean {
+type Amounts = { cpuMillicores: number; memoryKiB: number };
+
+function workerMoved(a: Amounts, b: Amounts): boolean {
   return (
-    moved(a.cpuMillicores, b.cpuMillicores, CPU_MOVE_MILLICORES, CPU_MOVE_SHARE) ||
-    moved(a.memoryKiB, b.memoryKiB, MEMORY_MOVE_KIB, MEMORY_MOVE_SHARE)
+    moved(a.cpuMillicores, b.cpuMillicores, WORKER_CPU) || moved(a.memoryKiB, b.memoryKiB, WORKER_MEMORY_KIB)
   );
 }
 
 /** Whether `next` says something `last` did not: other workers, or CPU or memory that moved. */
 export function usageMoved(last: UsageReport, next: UsageReport): boolean {
   if (last.workers.length !== next.workers.length) return true;
-  if (last.node.cpus !== next.node.cpus || last.node.memoryCapacityKiB !== next.node.memoryCapacityKiB)
-    return true;
-  if (amountsMoved(last.node, next.node)) return true;
+  const { node } = next;
+  if (last.node.cpus !== node.cpus || last.node.memoryCapacityKiB !== node.memoryCapacityKiB) return true;
+  const cpu = { floor: node.cpus * 1000 * NODE_CPU_SHARE_OF_CAPACITY, share: 0 };
+  const memory = { floor: node.memoryCapacityKiB * NODE_MEMORY_SHARE_OF_CAPACITY, share: 0 };
+  if (moved(last.node.cpuMillicores, node.cpuMillicores, cpu)) return true;
+  if (moved(last.node.memoryKiB, node.memoryKiB, memory)) return true;
   return last.workers.some((w, i) => {
     const n = next.workers[i];
-    return !n || n.service !== w.service || n.index !== w.index || amountsMoved(w, n);
+    return !n || n.service !== w.service || n.index !== w.index || workerMoved(w, n);
   });
 }
 

@@ -227,10 +227,10 @@ describe("usage reporter", () => {
     const reporter = new UsageReporter(() => sample);
     sample = at(0, 100);
     expect(reporter.next(0)?.node.cpuMillicores).toBe(100);
-    // 30 s later, 20 millicores more, memory 1 MiB more: not news.
-    sample = at(30, 120, 101 * 1024 * 1024);
+    // 30 s later, 150 millicores more (of 2 CPUs), memory 1 MiB more: not news.
+    sample = at(30, 250, 101 * 1024 * 1024);
     expect(reporter.next(30_000)).toBeUndefined();
-    // 60 s later, 300 millicores: news.
+    // 60 s later, 200 millicores more: news.
     sample = at(60, 300);
     expect(reporter.next(60_000)?.node.cpuMillicores).toBe(300);
     sample = at(90, 300);
@@ -241,20 +241,26 @@ describe("usage reporter", () => {
   });
 
   test("usageMoved: other workers, other capacity, or amounts beyond the thresholds", () => {
-    const report = (cpu: number, mem: number, workers: { service: string; index: number }[] = []) => ({
+    const report = (
+      cpu: number,
+      mem: number,
+      workers: { service: string; index: number }[] = [],
+      wcpu = 100,
+    ) => ({
       sampledAt: "t",
       windowSeconds: 10,
+      // 2 CPUs, 4 GiB: the node moves at 200 millicores or 209,715 KiB.
       node: { cpuMillicores: cpu, memoryKiB: mem, cpus: 2, memoryCapacityKiB: 1 << 22 },
-      workers: workers.map((w) => ({ ...w, cpuMillicores: cpu, memoryKiB: mem })),
+      workers: workers.map((w) => ({ ...w, cpuMillicores: wcpu, memoryKiB: 100_000 })),
     });
     const web = [{ service: "web", index: 0 }];
-    expect(usageMoved(report(100, 100_000), report(149, 104_000))).toBe(false);
-    expect(usageMoved(report(100, 100_000), report(150, 100_000))).toBe(true);
-    expect(usageMoved(report(1000, 100_000), report(1099, 100_000))).toBe(false);
-    expect(usageMoved(report(100, 100_000), report(100, 105_000))).toBe(true);
+    expect(usageMoved(report(100, 100_000), report(299, 300_000))).toBe(false);
+    expect(usageMoved(report(100, 100_000), report(300, 100_000))).toBe(true);
+    expect(usageMoved(report(100, 100_000), report(100, 309_716))).toBe(true);
     expect(usageMoved(report(100, 100_000), report(100, 100_000, web))).toBe(true);
-    expect(usageMoved(report(100, 100_000, web), report(100, 100_000, [{ service: "web", index: 1 }]))).toBe(
-      true,
-    );
+    expect(usageMoved(report(0, 0, web, 100), report(0, 0, web, 199))).toBe(false);
+    expect(usageMoved(report(0, 0, web, 100), report(0, 0, web, 200))).toBe(true);
+    expect(usageMoved(report(0, 0, web, 1000), report(0, 0, web, 1249))).toBe(false);
+    expect(usageMoved(report(0, 0, web), report(0, 0, [{ service: "web", index: 1 }]))).toBe(true);
   });
 });
