@@ -130,8 +130,9 @@ export const heartbeatSchema = z.object({
 
 /**
  * A heartbeat with nothing but liveness and the applied plan, as small as it can be (no id or
- * timestamp; the epoch shortened to its first EPOCH_TAG_CHARS characters): what an idle node
- * sends every interval when the cloud's welcome says it reads them. Anything more to report
+ * timestamp; no node on the wire, decodeMessage takes it from the topic; the epoch shortened to
+ * its first EPOCH_TAG_CHARS characters): what an idle node sends every interval when the cloud's
+ * welcome says it reads them. Anything more to report
  * (usage, a refused plan, unacknowledged status) goes in a heartbeat.
  */
 export const beatSchema = z.object({
@@ -250,9 +251,9 @@ export type Decoded = { ok: true; msg: Message } | { ok: false; reason: DropReas
 /** A message's own fields, without the envelope that newMessage fills in. */
 export type Body<T extends MessageType> = Omit<MessageOf<T>, "v" | "node" | "id" | "ts">;
 
-/** A beat's payload: the node's applied plan in the fewest bytes (no id, no timestamp). */
-export function encodeBeat(node: string, epoch: string | null, revision: number): Buffer {
-  const beat: Beat = { v: PROTOCOL_VERSION, node, type: "beat", e: epochTag(epoch), r: revision };
+/** A beat's payload: the node's applied plan in the fewest bytes (no id, timestamp or node). */
+export function encodeBeat(epoch: string | null, revision: number): Buffer {
+  const beat: Omit<Beat, "node"> = { v: PROTOCOL_VERSION, type: "beat", e: epochTag(epoch), r: revision };
   return Buffer.from(JSON.stringify(beat), "utf8");
 }
 
@@ -306,6 +307,9 @@ export function decodeMessage(
     return { ok: false, reason: "not-json", detail: "not a JSON object" };
   const v = (value as { v?: unknown }).v;
   if (v !== PROTOCOL_VERSION) return { ok: false, reason: "bad-version", detail: `v=${JSON.stringify(v)}` };
+  // A beat names its node by its topic only (the broker lets only that node publish there).
+  const record = value as Record<string, unknown>;
+  if (record.type === "beat" && record.node === undefined) record.node = topicNode;
   const parsed = messageSchema.safeParse(value);
   if (!parsed.success) return { ok: false, reason: "bad-schema", detail: describeIssue(parsed.error) };
   const msg = parsed.data;

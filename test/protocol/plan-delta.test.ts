@@ -6,7 +6,10 @@ import fc from "fast-check";
 import { applyDelta, diffPlan } from "../../src/protocol/plan-delta.ts";
 import { fuzzParameters } from "../fuzz/fuzz-runs.ts";
 
-const plan = fc.dictionary(fc.string({ maxLength: 6 }), fc.jsonValue({ maxDepth: 4 }), { maxKeys: 6 });
+/** Plans as they travel: through JSON (so -0 is 0, as after any JSON.parse). */
+const plan = fc
+  .dictionary(fc.string({ maxLength: 6 }), fc.jsonValue({ maxDepth: 4 }), { maxKeys: 6 })
+  .map((p) => JSON.parse(JSON.stringify(p)) as Record<string, unknown>);
 
 /** Two plans with shared parts, like consecutive revisions. */
 const related = fc.tuple(plan, plan, fc.jsonValue({ maxDepth: 3 })).map(([a, extra, v]) => {

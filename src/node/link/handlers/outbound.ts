@@ -68,7 +68,7 @@ export function sendHeartbeat(ctx: EdgeLinkContext): void {
   const usage = ctx.isReady() ? ctx.usage?.next(ctx.clock.now()) : undefined;
   const depth = ctx.outbox.depth();
   if (ctx.state.beats && !usage && !ctx.state.refused && depth === 0) {
-    ctx.publishUnacked(upTopic(ctx.node), encodeBeat(ctx.node, v?.epoch ?? null, v?.revision ?? 0));
+    ctx.publishUnacked(upTopic(ctx.node), encodeBeat(v?.epoch ?? null, v?.revision ?? 0));
     return;
   }
   sendUp(ctx, {

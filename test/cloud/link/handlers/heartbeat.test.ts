@@ -160,14 +160,15 @@ describe("heartbeat", () => {
 
   describe("beats (an idle node's compact heartbeat)", () => {
     const compact = (epoch: string | null, revision: number) => {
-      const decoded = decodeMessage("n1", encodeBeat("n1", epoch, revision), "up");
+      const decoded = decodeMessage("n1", encodeBeat(epoch, revision), "up");
       if (!decoded.ok || decoded.msg.type !== "beat") throw new Error("not a beat");
       return decoded.msg;
     };
 
-    test("a few dozen bytes: no id, no timestamp, the epoch's first 8 characters", () => {
-      const payload = encodeBeat("n1", EPOCH, 3);
-      expect(payload.length).toBeLessThan(60);
+    test("a few dozen bytes: no id, no timestamp, no node (the topic names it), the epoch's first 8 characters", () => {
+      const payload = encodeBeat(EPOCH, 3);
+      expect(payload.length).toBeLessThan(50);
+      expect(payload.toString()).not.toContain("n1");
       expect(compact(EPOCH, 3)).toEqual({ v: 1, node: "n1", type: "beat", e: EPOCH.slice(0, 8), r: 3 });
     });
 
