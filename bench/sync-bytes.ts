@@ -128,8 +128,10 @@ try {
   }
 
   console.log(`\n### One plan change: env BENCH_MARK edited in one Service (${CHANGES} changes)\n`);
-  console.log("| change | manifest bytes | node | down (to node) | up | down / manifest | by kind |");
-  console.log("|---|---:|---|---:|---:|---:|---|");
+  console.log(
+    "| change | manifest bytes | node | plan message (down) | plan / manifest | all down | all up | all down / manifest | by kind |",
+  );
+  console.log("|---|---:|---|---:|---:|---:|---:|---:|---|");
   for (let i = 1; i <= CHANGES; i++) {
     const value = `v${i}-${"x".repeat(8)}`;
     const body = manifest(c, value);
@@ -153,8 +155,9 @@ try {
       const all = new Map([...sent].map(([k, v]) => [`↑${k}`, v]));
       for (const [k, v] of received) all.set(`↓${k}`, v);
       const size = Buffer.byteLength(body);
+      const plan = (received.get("plan") ?? 0) + (received.get("plan-packed") ?? 0);
       console.log(
-        `| ${i} | ${fmt(size)} | ${name} | ${fmt(total(received))} | ${fmt(total(sent))} | ${(total(received) / size).toFixed(2)} | ${kinds(all)} |`,
+        `| ${i} | ${fmt(size)} | ${name} | ${fmt(plan)} | ${(plan / size).toFixed(2)} | ${fmt(total(received))} | ${fmt(total(sent))} | ${(total(received) / size).toFixed(2)} | ${kinds(all)} |`,
       );
     }
   }

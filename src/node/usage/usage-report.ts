@@ -15,14 +15,15 @@ import {
 /** Heartbeat timers drift: a report this much early still counts as due. */
 const EARLY_MS = 1_000;
 /**
- * What counts as moved. The node's own figures against its capacity (a host's CPU and memory
- * wander with everything else it runs): 10 % of its CPUs, 5 % of its memory. A worker's against
- * itself: 100 millicores or a quarter, 8 MiB or a tenth, whichever is more.
+ * What counts as moved: what a reader of the dashboard or `levee ctl top` would call a change, not
+ * the jitter of an idle host (its CPU and memory wander with everything else it runs). The node's
+ * own figures against its capacity: a quarter of its CPUs, a tenth of its memory. A worker's
+ * against itself: 250 millicores or half, 32 MiB or a quarter, whichever is more.
  */
-const NODE_CPU_SHARE_OF_CAPACITY = 0.1;
-const NODE_MEMORY_SHARE_OF_CAPACITY = 0.05;
-const WORKER_CPU = { floor: 100, share: 0.25 };
-const WORKER_MEMORY_KIB = { floor: 8192, share: 0.1 };
+const NODE_CPU_SHARE_OF_CAPACITY = 0.25;
+const NODE_MEMORY_SHARE_OF_CAPACITY = 0.1;
+const WORKER_CPU = { floor: 250, share: 0.5 };
+const WORKER_MEMORY_KIB = { floor: 32 * 1024, share: 0.25 };
 
 function moved(before: number, after: number, by: { floor: number; share: number }): boolean {
   return Math.abs(after - before) >= Math.max(by.floor, before * by.share);

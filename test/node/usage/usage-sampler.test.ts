@@ -227,16 +227,16 @@ describe("usage reporter", () => {
     const reporter = new UsageReporter(() => sample);
     sample = at(0, 100);
     expect(reporter.next(0)?.node.cpuMillicores).toBe(100);
-    // 30 s later, 150 millicores more (of 2 CPUs), memory 1 MiB more: not news.
-    sample = at(30, 250, 101 * 1024 * 1024);
+    // 30 s later, 400 millicores more (of 2 CPUs), memory 1 MiB more: not news.
+    sample = at(30, 500, 101 * 1024 * 1024);
     expect(reporter.next(30_000)).toBeUndefined();
-    // 60 s later, 200 millicores more: news.
-    sample = at(60, 300);
-    expect(reporter.next(60_000)?.node.cpuMillicores).toBe(300);
-    sample = at(90, 300);
+    // 60 s later, 500 millicores more: news.
+    sample = at(60, 600);
+    expect(reporter.next(60_000)?.node.cpuMillicores).toBe(600);
+    sample = at(90, 600);
     expect(reporter.next(90_000)).toBeUndefined();
     // Five minutes after the last report: sent even unchanged.
-    sample = at(360, 300);
+    sample = at(360, 600);
     expect(reporter.next(360_000)?.sampledAt).toBe(new Date(360_000).toISOString());
   });
 
@@ -249,18 +249,18 @@ describe("usage reporter", () => {
     ) => ({
       sampledAt: "t",
       windowSeconds: 10,
-      // 2 CPUs, 4 GiB: the node moves at 200 millicores or 209,715 KiB.
+      // 2 CPUs, 4 GiB: the node moves at 500 millicores or 419,431 KiB.
       node: { cpuMillicores: cpu, memoryKiB: mem, cpus: 2, memoryCapacityKiB: 1 << 22 },
       workers: workers.map((w) => ({ ...w, cpuMillicores: wcpu, memoryKiB: 100_000 })),
     });
     const web = [{ service: "web", index: 0 }];
-    expect(usageMoved(report(100, 100_000), report(299, 300_000))).toBe(false);
-    expect(usageMoved(report(100, 100_000), report(300, 100_000))).toBe(true);
-    expect(usageMoved(report(100, 100_000), report(100, 309_716))).toBe(true);
+    expect(usageMoved(report(100, 100_000), report(599, 500_000))).toBe(false);
+    expect(usageMoved(report(100, 100_000), report(600, 100_000))).toBe(true);
+    expect(usageMoved(report(100, 100_000), report(100, 519_431))).toBe(true);
     expect(usageMoved(report(100, 100_000), report(100, 100_000, web))).toBe(true);
-    expect(usageMoved(report(0, 0, web, 100), report(0, 0, web, 199))).toBe(false);
-    expect(usageMoved(report(0, 0, web, 100), report(0, 0, web, 200))).toBe(true);
-    expect(usageMoved(report(0, 0, web, 1000), report(0, 0, web, 1249))).toBe(false);
+    expect(usageMoved(report(0, 0, web, 100), report(0, 0, web, 349))).toBe(false);
+    expect(usageMoved(report(0, 0, web, 100), report(0, 0, web, 350))).toBe(true);
+    expect(usageMoved(report(0, 0, web, 1000), report(0, 0, web, 1499))).toBe(false);
     expect(usageMoved(report(0, 0, web), report(0, 0, [{ service: "web", index: 1 }]))).toBe(true);
   });
 });
