@@ -9,16 +9,18 @@
 // connection before it is buffered. Each refusal is one log line and a counter. With a
 // certificate and key it speaks only MQTT over TLS (src/cloud/mqtt-tls.ts loads them). Retained
 // messages are looked up by topic, not scanned (broker-persistence.ts).
-import { createServer, type Server as NetServer, type Socket } from "node:net";
+import { createServer, type Server as NetServer, Socket } from "node:net";
 import { createServer as createTlsServer } from "node:tls";
 import { Aedes, type Client } from "aedes";
 import { mayPublish, maySubscribe, mayUseClientId } from "../protocol/acl.ts";
 import { createFrameLimit } from "../protocol/frame-limit.ts";
 import { MAX_MESSAGE_BYTES } from "../protocol/messages.ts";
+import { CLOUD_USER } from "../protocol/topics.ts";
 import { Counter } from "../runtime/counters.ts";
 import type { HostPort } from "../runtime/host-port.ts";
 import type { Logger } from "../runtime/log.ts";
 import { listenError } from "../runtime/serve.ts";
+import { NodeWireBytes } from "./broker-bytes.ts";
 import { RetainedMapPersistence } from "./broker-persistence.ts";
 
 /** Decides who may connect (src/cloud/link/sync-store.ts: createBrokerAuthority). */
@@ -41,6 +43,8 @@ export interface EmbeddedBroker extends BrokerLink {
   readonly port: number;
   /** MQTT clients connected now (levee_mqtt_clients). */
   clients(): number;
+  /** Bytes each node's connections carried (levee_sync_node_bytes_total). */
+  readonly nodeBytes: NodeWireBytes;
   /**
    * Closes every connection authenticated as `username` (a deleted node: its reconnect is then
    * refused, and the node says why). Resolves to how many were closed.
@@ -129,13 +133,22 @@ export async function startEmbeddedBroker(
 
   /** The clients connected now, for disconnect(). */
   const connected = new Set<Client>();
-  broker.on("clientReady", (client) => connected.add(client));
+  const nodeBytes = new NodeWireBytes();
+  broker.on("clientReady", (client) => {
+    connected.add(client);
+    const user = users.get(client);
+    const conn: unknown = client.conn;
+    if (user !== undefined && user !== CLOUD_USER && conn instanceof Socket) nodeBytes.track(conn, user);
+  });
   broker.on("clientDisconnect", (client) => connected.delete(client));
 
   const sockets = new Set<Socket>();
   const onConnection = (socket: Socket) => {
     sockets.add(socket);
-    socket.on("close", () => sockets.delete(socket));
+    socket.on("close", () => {
+      sockets.delete(socket);
+      nodeBytes.closedConnection(socket);
+    });
     broker.handle(socket);
     // Sees each chunk as aedes reads it, before the parser buffers a whole packet.
     const limit = createFrameLimit(maxPacketBytes);
@@ -168,6 +181,7 @@ export async function startEmbeddedBroker(
   return {
     port,
     refused,
+    nodeBytes,
     clients: () => broker.connectedClients,
     disconnect: (username) => {
       let closed = 0;

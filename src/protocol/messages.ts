@@ -13,6 +13,8 @@ import { usageReportSchema } from "./usage.ts";
 export const PROTOCOL_VERSION = 1;
 /** The largest payload we send or accept (PROTOCOL.md: "at most 1 MiB"). */
 export const MAX_MESSAGE_BYTES = 1024 * 1024;
+/** How much of the epoch a beat carries: enough to tell a rebuilt cloud database from this one. */
+export const EPOCH_TAG_CHARS = 8;
 
 const name = z.string().min(1).max(253);
 const revision = z.number().int().min(0);
@@ -36,6 +38,11 @@ export const helloSchema = z.object({
   agentVersion: z.string().max(128),
   bootId: z.string().max(128),
   addresses: z.array(z.string().max(253)).max(64),
+  /**
+   * This agent reads packed plans (plan-packed: compressed, or a delta against its plan), so the
+   * cloud may send those when smaller. Absent from agents before them: they get plan messages.
+   */
+  packedPlans: z.boolean().optional(),
 });
 
 export const welcomeSchema = z.object({
@@ -44,6 +51,12 @@ export const welcomeSchema = z.object({
   epoch,
   desiredRevision: revision,
   heartbeatSeconds: z.number().int().min(1).max(3600),
+  /**
+   * This cloud reads beats (beat.ts): a node with nothing else to report may send those instead
+   * of heartbeats. Absent from clouds before beats existed (their nodes send heartbeats); an agent
+   * before them ignores it.
+   */
+  beat: z.boolean().optional(),
 });
 
 export const planMessageSchema = z.object({
@@ -62,6 +75,28 @@ export const planMessageSchema = z.object({
    */
   signature: z.string().max(MAX_SIGNATURE_CHARS).optional(),
   keyId: z.string().max(MAX_KEY_ID_CHARS).optional(),
+});
+
+/**
+ * A plan in fewer bytes (plan-packing.ts), to a node whose hello said it reads them: deflated
+ * (base64 of raw deflate), or a delta against the node's plan `base`, or both. The signature is
+ * the plain plan message's, over the whole plan the node rebuilds.
+ */
+export const planPackedSchema = z.object({
+  ...envelope,
+  type: z.literal("plan-packed"),
+  epoch,
+  revision,
+  hash,
+  format: z.number().int().min(1).optional(),
+  signature: z.string().max(MAX_SIGNATURE_CHARS).optional(),
+  keyId: z.string().max(MAX_KEY_ID_CHARS).optional(),
+  /** Present: the body is a delta against this plan of the node (the start of its hash). */
+  base: z.object({ revision, hash: z.string().max(64) }).optional(),
+  /** The body (the plan, or with `base` the delta) as base64 of its raw-deflated JSON. */
+  deflated: z.string().max(MAX_MESSAGE_BYTES).optional(),
+  /** The delta as JSON (plan-delta.ts), when not deflated. */
+  delta: z.unknown().optional(),
 });
 
 export const ackSchema = z.object({
@@ -92,6 +127,23 @@ export const heartbeatSchema = z.object({
     .object({ epoch, revision, hash, reason: z.string().max(1024) })
     .optional()
     .catch(undefined),
+});
+
+/**
+ * A heartbeat with nothing but liveness and the applied plan, as small as it can be (no id or
+ * timestamp; no node on the wire, decodeMessage takes it from the topic; the epoch shortened to
+ * its first EPOCH_TAG_CHARS characters): what an idle node sends every interval when the cloud's
+ * welcome says it reads them. Anything more to report
+ * (usage, a refused plan, unacknowledged status) goes in a heartbeat.
+ */
+export const beatSchema = z.object({
+  v: z.literal(PROTOCOL_VERSION),
+  node: name,
+  type: z.literal("beat"),
+  /** The epoch's first EPOCH_TAG_CHARS characters, "" when the node has no plan. */
+  e: z.string().max(EPOCH_TAG_CHARS),
+  /** The applied revision. */
+  r: revision,
 });
 
 export const workerStatusSchema = z.object({
@@ -174,8 +226,10 @@ export const messageSchema = z.discriminatedUnion("type", [
   helloSchema,
   welcomeSchema,
   planMessageSchema,
+  planPackedSchema,
   ackSchema,
   heartbeatSchema,
+  beatSchema,
   statusSchema,
   statusAckSchema,
   presenceSchema,
@@ -195,8 +249,10 @@ export type StagingEntry = z.infer<typeof stagingEntrySchema>;
 export type Hello = MessageOf<"hello">;
 export type Welcome = MessageOf<"welcome">;
 export type PlanMessage = MessageOf<"plan">;
+export type PlanPacked = MessageOf<"plan-packed">;
 export type Ack = MessageOf<"ack">;
 export type Heartbeat = MessageOf<"heartbeat">;
+export type Beat = MessageOf<"beat">;
 export type Status = MessageOf<"status">;
 export type StatusAck = MessageOf<"status-ack">;
 export type Presence = MessageOf<"presence">;
@@ -206,6 +262,7 @@ export const CHANNEL_OF: Record<MessageType, "up" | "down" | "presence"> = {
   hello: "up",
   ack: "up",
   heartbeat: "up",
+  beat: "up",
   status: "up",
   routes: "up",
   traffic: "up",
@@ -214,6 +271,7 @@ export const CHANNEL_OF: Record<MessageType, "up" | "down" | "presence"> = {
   welcome: "down",
   upgrade: "down",
   plan: "down",
+  "plan-packed": "down",
   "status-ack": "down",
   presence: "presence",
 };
@@ -223,6 +281,17 @@ export type Decoded = { ok: true; msg: Message } | { ok: false; reason: DropReas
 
 /** A message's own fields, without the envelope that newMessage fills in. */
 export type Body<T extends MessageType> = Omit<MessageOf<T>, "v" | "node" | "id" | "ts">;
+
+/** A beat's payload: the node's applied plan in the fewest bytes (no id, timestamp or node). */
+export function encodeBeat(epoch: string | null, revision: number): Buffer {
+  const beat: Omit<Beat, "node"> = { v: PROTOCOL_VERSION, type: "beat", e: epochTag(epoch), r: revision };
+  return Buffer.from(JSON.stringify(beat), "utf8");
+}
+
+/** The part of an epoch a beat carries ("" for none). */
+export function epochTag(epoch: string | null): string {
+  return epoch === null ? "" : epoch.slice(0, EPOCH_TAG_CHARS);
+}
 
 /** A complete message: the envelope (version, node, a fresh id, now) around its body. */
 export function newMessage<T extends MessageType>(node: string, body: Body<T> & { type: T }): MessageOf<T> {
@@ -269,6 +338,9 @@ export function decodeMessage(
     return { ok: false, reason: "not-json", detail: "not a JSON object" };
   const v = (value as { v?: unknown }).v;
   if (v !== PROTOCOL_VERSION) return { ok: false, reason: "bad-version", detail: `v=${JSON.stringify(v)}` };
+  // A beat names its node by its topic only (the broker lets only that node publish there).
+  const record = value as Record<string, unknown>;
+  if (record.type === "beat" && record.node === undefined) record.node = topicNode;
   const parsed = messageSchema.safeParse(value);
   if (!parsed.success) return { ok: false, reason: "bad-schema", detail: describeIssue(parsed.error) };
   const msg = parsed.data;

@@ -6,6 +6,8 @@ import { z } from "zod";
 
 /** How often a node reports its usage: at most once per this many seconds (with a heartbeat). */
 export const USAGE_REPORT_SECONDS = 30;
+/** A usage that did not move is reported again only this often (node/usage/usage-report.ts). */
+export const USAGE_REFRESH_SECONDS = 300;
 /** Worker entries a usage report may carry (a hard bound; the byte budget usually cuts first). */
 export const MAX_USAGE_WORKERS = 10_000;
 /** The most bytes the worker entries of one report take on the wire. */

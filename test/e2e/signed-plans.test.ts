@@ -9,6 +9,8 @@ import { randomUUID } from "node:crypto";
 import { join } from "node:path";
 import mqtt from "mqtt";
 import { cloudClientId } from "../../src/protocol/acl.ts";
+import type { PlanPacked } from "../../src/protocol/messages.ts";
+import { unpackPlan } from "../../src/protocol/plan-packing.ts";
 import { downTopic } from "../../src/protocol/topics.ts";
 import {
   applyManifest,
@@ -67,6 +69,11 @@ describe("signed plans", () => {
         client.on("message", (_topic, payload) => {
           const msg = JSON.parse(payload.toString("utf8")) as Record<string, unknown>;
           if (msg.type === "plan") seen.push(msg);
+          // The cloud sends a node that reads them packed plans: the first one (no base) whole.
+          if (msg.type === "plan-packed" && msg.base === undefined) {
+            const unpacked = unpackPlan(msg as PlanPacked, () => undefined);
+            if (unpacked.ok) seen.push(unpacked.msg);
+          }
         });
         await client.subscribeAsync(downTopic("edge1"), { qos: 1 });
 

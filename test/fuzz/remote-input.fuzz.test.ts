@@ -1,11 +1,12 @@
 // Fuzzing what a remote party sends, with fast-check: the apply body (JSON and YAML, through the real
-// API in-process), Dayu's objects through the translators, every sync message decoder (traffic reports and upgrade orders
-// included), the node request decoder (logs, metrics, exec), the dashboard's watch signal,
+// API in-process), Dayu's objects through the translators, every sync message decoder (traffic reports, upgrade orders and
+// packed plans included), the node request decoder (logs, metrics, exec), the dashboard's watch signal,
 // the exec session's WebSocket messages, the relay handshake lines, the mesh catalog and the
 // Kubernetes API's bodies and query strings. Each case must end (a hang fails it), never throw, and a refusal must be a 4xx with
 // the path of what was wrong — never a 500. Bounded in `npm test`; LEVEE_FUZZ_RUNS=N for more.
 import { afterAll, describe, expect, test } from "bun:test";
 import { generateKeyPairSync } from "node:crypto";
+import { deflateRawSync } from "node:zlib";
 import fc from "fast-check";
 import { parseSaveManifest, TarManifestScanner } from "../../src/cloud/image-tar.ts";
 import { parseManifests } from "../../src/manifest/manifest.ts";
@@ -13,7 +14,8 @@ import { parseCatalog } from "../../src/mesh/catalog/schema.ts";
 import { parseAnswer, parseChallenge, verifyRequestLine } from "../../src/mesh/transport/relay-protocol.ts";
 import { decodeMessage as decodeExecMessage } from "../../src/protocol/exec-session.ts";
 import { decodeLogRequest } from "../../src/protocol/log-request.ts";
-import { decodeMessage } from "../../src/protocol/messages.ts";
+import { decodeMessage, newMessage, type PlanPacked } from "../../src/protocol/messages.ts";
+import { unpackPlan } from "../../src/protocol/plan-packing.ts";
 import { parseWatchSignal, watchSignalSchema } from "../../src/protocol/traffic.ts";
 import { binarySignatureProblem, compareVersions } from "../../src/protocol/upgrade.ts";
 import { ADMIN_TOKEN, inProcessCloud, registeredNode } from "../harness/cloud-api.ts";
@@ -247,6 +249,48 @@ describe("the sync protocol's decoders", () => {
         }
         if (typeof value.version === "string" && typeof value.from === "string")
           compareVersions(value.version, value.from);
+      }),
+      fuzzParameters(1000),
+    );
+  });
+
+  test("packed plans: any deflated body or delta expands within bounds or is refused, never throws", () => {
+    const deflated = fc.oneof(
+      fc.string(),
+      fc.uint8Array({ maxLength: 512 }).map((b) => Buffer.from(b).toString("base64")),
+      json.map((v) => deflateRawSync(Buffer.from(JSON.stringify(v) ?? "null")).toString("base64")),
+    );
+    const step = fc.oneof(fc.string({ maxLength: 4 }), fc.nat(4));
+    const delta = fc.oneof(
+      json,
+      fc.array(
+        fc.oneof(
+          fc.tuple(fc.array(step, { maxLength: 4 }), json),
+          fc.tuple(fc.array(step, { maxLength: 4 })),
+        ),
+      ),
+    );
+    const body = fc.record(
+      {
+        base: fc.record({ revision: fc.nat(3), hash: fc.constantFrom("hash", "h", "") }),
+        deflated,
+        delta,
+      },
+      { requiredKeys: [] },
+    );
+    fc.assert(
+      fc.property(body, json, (extra, stored) => {
+        const msg = newMessage("edge1", {
+          type: "plan-packed",
+          epoch: "e",
+          revision: 4,
+          hash: "h4",
+          ...extra,
+        }) as PlanPacked;
+        const base = typeof stored === "object" && stored !== null && !Array.isArray(stored) ? stored : {};
+        const result = unpackPlan(msg, () => ({ epoch: "e", revision: 1, hash: "hash", plan: base }));
+        if (!result.ok) expect(typeof result.detail).toBe("string");
+        else expect(typeof result.msg.plan).toBe("object");
       }),
       fuzzParameters(1000),
     );

@@ -4,6 +4,11 @@
 // survive a restart is written back to the database with the sweep (write-back.ts).
 import { heartbeatSeconds as fleetHeartbeat } from "../../protocol/heartbeat.ts";
 import type { SentPlan } from "../../protocol/hello-retry.ts";
+import type { PlanText } from "../../protocol/plan-packing.ts";
+import { Counter } from "../../runtime/counters.ts";
+
+/** Plans larger than this are not kept as a delta base (memory: one base per node). */
+export const MAX_BASE_CHARS = 256 * 1024;
 
 export class CloudLinkState {
   /** last_seen not yet written (heartbeats are batched into the sweep's transaction). */
@@ -24,6 +29,14 @@ export class CloudLinkState {
   readonly onlineTs = new Map<string, number>();
   /** The refusal each node last reported (epoch/revision/reason), so each is recorded once. */
   readonly refused = new Map<string, string>();
+  /** Nodes whose last hello said they read packed plans (plan-packing.ts). */
+  readonly packed = new Set<string>();
+  /** The plan each node acknowledged last, as sent: what a delta is made against. */
+  readonly bases = new Map<string, PlanText>();
+  /** The plan last sent to each node, until acknowledged (then its base). */
+  readonly offered = new Map<string, PlanText>();
+  /** levee_sync_plans_sent_total{form}: plain, deflated, delta, delta-deflated. */
+  readonly plansSent = new Counter("levee_sync_plans_sent_total", "form");
   /** The fleet size the heartbeat interval is chosen for (recounted at each sweep). */
   nodeCount: number;
   /** When (cloud clock) the link's session last became ready; until a few heartbeats after, silence proves nothing. */
@@ -54,6 +67,22 @@ export class CloudLinkState {
   /** The interval a node's silence is judged by: the current one, or a longer one it was told. */
   heartbeatFor(node: string): number {
     return Math.max(this.heartbeatSeconds(), this.told.get(node) ?? 0);
+  }
+
+  /** The node acknowledged `revision`/`hash`: the plan sent as that becomes its delta base. */
+  acknowledged(node: string, revision: number, hash: string): void {
+    const offered = this.offered.get(node);
+    if (offered?.revision !== revision || offered.hash !== hash) return;
+    this.offered.delete(node);
+    if (offered.plan.length <= MAX_BASE_CHARS) this.bases.set(node, offered);
+    else this.bases.delete(node);
+  }
+
+  /** A hello says what the node has: a base that is not it is forgotten (the next plan goes whole). */
+  reported(node: string, has: { epoch: string | null; revision: number; hash: string | null }): void {
+    const base = this.bases.get(node);
+    if (base && (has.epoch !== this.epoch || base.revision !== has.revision || base.hash !== has.hash))
+      this.bases.delete(node);
   }
 
   /** A plan went out to `node` (written to plans.sent_at with the next write-back). */

@@ -16,6 +16,7 @@ import { MISSED_HEARTBEATS } from "../../protocol/heartbeat.ts";
 import type { Heartbeat, MessageOf, WorkerStatus } from "../../protocol/messages.ts";
 import { type ClientTls, MqttSession } from "../../protocol/mqtt-session.ts";
 import type { PlanSignature, SignedPlanFields } from "../../protocol/plan-signature.ts";
+import { SyncBytes } from "../../protocol/sync-bytes.ts";
 import { CLOUD_SUBSCRIPTIONS, CLOUD_USER } from "../../protocol/topics.ts";
 import type { BackoffOptions } from "../../runtime/backoff.ts";
 import { Counter } from "../../runtime/counters.ts";
@@ -105,6 +106,10 @@ export interface CloudLink {
   sweep(): void;
   /** levee_sync_dropped_total{reason}. */
   readonly dropped: Counter;
+  /** levee_sync_bytes_total{direction,kind}: the cloud's own MQTT session (sync-bytes.ts). */
+  readonly bytes: SyncBytes;
+  /** levee_sync_plans_sent_total{form}: plain, deflated, delta, delta-deflated (plan-packing.ts). */
+  readonly plansSent: Counter;
   stats(): CloudLinkStats;
   /** Publishes a payload outside the plan protocol (QoS 1): log requests (log-request.ts). False when not connected. */
   publish(topic: string, payload: Buffer, retain?: boolean): boolean;
@@ -117,6 +122,7 @@ export function startCloudLink(options: CloudLinkOptions): CloudLink {
   const records = syncRecords(store);
   const state = new CloudLinkState(cloudEpoch(store), records.countNodes(), options.heartbeatSeconds);
   const dropped = new Counter("levee_sync_dropped_total", "reason");
+  const bytes = new SyncBytes();
   const commit = new GroupCommit(store, log);
   const later = (action: () => void) => commit.later(action);
   const publish = (topic: string, payload: Buffer, retain = false) => {
@@ -188,6 +194,7 @@ export function startCloudLink(options: CloudLinkOptions): CloudLink {
     password: options.password,
     subscriptions: CLOUD_SUBSCRIPTIONS,
     log,
+    bytes,
     ...(options.backoff ? { backoff: options.backoff } : {}),
     ...(options.connectTimeoutMs ? { connectTimeoutMs: options.connectTimeoutMs } : {}),
     onReady: () => handleConnected(ctx),
@@ -213,6 +220,8 @@ export function startCloudLink(options: CloudLinkOptions): CloudLink {
     heartbeatSeconds: () => state.heartbeatSeconds(),
     sweep: sweepAll,
     dropped,
+    bytes,
+    plansSent: state.plansSent,
     stats: () => ({
       batches: commit.stats().batches,
       messages: state.messages,

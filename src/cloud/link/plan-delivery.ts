@@ -2,9 +2,12 @@
 // the cloud's clock) so a hello or heartbeat can tell a plan on its way from a lost one. Called
 // while a batch is open, the send waits for the commit and happens once per node per batch, so
 // what goes out is the plan as committed. With a signer, each plan message carries the cloud's
-// signature of what the node will store (plan-signature.ts), made for that node.
+// signature of what the node will store (plan-signature.ts), made for that node. To a node that
+// reads packed plans it goes in the smallest form (plan-packing.ts): deflated, or a delta against
+// the plan the node acknowledged last, whose signature is still over the whole plan.
 import { PLAN_FORMAT } from "../../manifest/plan.ts";
 import { encodeMessage, newMessage } from "../../protocol/messages.ts";
+import { packPlan } from "../../protocol/plan-packing.ts";
 import type { PlanSignature, SignedPlanFields } from "../../protocol/plan-signature.ts";
 import { downTopic } from "../../protocol/topics.ts";
 import type { Logger } from "../../runtime/log.ts";
@@ -53,15 +56,20 @@ export function planDelivery(deps: PlanDeliveryDeps): PlanDelivery {
       plan,
     };
     const signature = deps.sign?.({ node, ...body });
+    const full = { ...body, ...signature };
+    const { body: out, form } = state.packed.has(node)
+      ? packPlan(full, state.bases.get(node))
+      : { body: full, form: "plain" as const };
     try {
-      if (!deps.publish(downTopic(node), encodeMessage(newMessage(node, { ...body, ...signature }))))
-        return false;
+      if (!deps.publish(downTopic(node), encodeMessage(newMessage(node, out)))) return false;
     } catch (err) {
-      log.error("cannot send sync message", { node, type: "plan", error: err });
+      log.error("cannot send sync message", { node, type: out.type, error: err });
       return false;
     }
+    state.plansSent.inc(form);
+    state.offered.set(node, { revision: row.revision, hash: row.hash, plan: row.plan });
     state.markSent(node, { revision: row.revision, hash: row.hash, atMs: deps.now() });
-    log.debug("plan sent", { node, revision: row.revision });
+    log.debug("plan sent", { node, revision: row.revision, form });
     return true;
   };
 

@@ -10,6 +10,12 @@
 //   levee_mqtt_messages_received_total         messages the cloud's sync link received
 //   levee_mqtt_messages_sent_total             messages it published
 //   levee_sync_dropped_total{reason}           received messages dropped (docs/PROTOCOL.md)
+//   levee_sync_bytes_total{direction,kind}     MQTT bytes of the cloud's own session (sync-bytes.ts)
+//   levee_sync_packets_total{direction,kind}   its MQTT packets
+//   levee_sync_plans_sent_total{form}          plans sent: plain, deflated, delta, delta-deflated
+//   levee_sync_node_bytes_total{node,direction} bytes of each node's connections (broker-bytes.ts)
+//   levee_sync_heartbeat_seconds               the heartbeat interval for this fleet size
+//   levee_sync_heartbeat_bytes_per_node_day    what heartbeats cost one node a day at that interval
 //   levee_mqtt_refused_total{reason}           clients, publishes, subscriptions the broker refused
 //   levee_mqtt_clients                         clients connected to the embedded broker
 //   levee_log_streams{state}                   log streams waiting for their node, or flowing
@@ -18,12 +24,16 @@
 //   process_*, nodejs_*                        prom-client's default metrics
 import { Histogram, Registry } from "prom-client";
 import type { NodePhase } from "../../protocol/heartbeat.ts";
+import type { SyncBytes } from "../../protocol/sync-bytes.ts";
+import { registerSyncBytes } from "../../protocol/sync-bytes-metrics.ts";
 import type { Counter } from "../../runtime/counters.ts";
 import { collectProcessMetrics, exportCounter, scraped, totalCounter } from "../../runtime/prom-export.ts";
 import { versionInfo } from "../../runtime/version.ts";
 import type { Store } from "../../store/store.ts";
+import type { NodeWireBytes } from "../broker-bytes.ts";
 import { ApiMetrics } from "./api-metrics.ts";
 import { ApplyAcks } from "./apply-acks.ts";
+import { heartbeatBytesPerDay } from "./heartbeat-cost.ts";
 
 const NODE_PHASES: readonly NodePhase[] = ["Ready", "Disconnected", "Lost"];
 const ACK_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900];
@@ -31,9 +41,15 @@ const ACK_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900];
 export interface CloudMetricsSource {
   store: Store;
   /** The sync link: its drop counter and message counts. */
-  link: { dropped: Counter; stats(): { received: number; sent: number } };
+  link: {
+    dropped: Counter;
+    bytes: SyncBytes;
+    plansSent?: Counter | undefined;
+    heartbeatSeconds(): number;
+    stats(): { received: number; sent: number };
+  };
   /** The embedded broker (absent with --mqtt-url: the external broker has its own metrics). */
-  broker?: { refused: Counter; clients(): number } | undefined;
+  broker?: { refused: Counter; clients(): number; nodeBytes: NodeWireBytes } | undefined;
   logStreams?: { counts(): { pending: number; flowing: number } } | undefined;
 }
 
@@ -103,6 +119,32 @@ export class CloudMetrics {
       () => link.stats().sent,
     );
     exportCounter(registry, link.dropped, "Messages the cloud received and dropped, by reason");
+    registerSyncBytes(registry, link.bytes, "the cloud's own session with the broker");
+    if (link.plansSent)
+      exportCounter(
+        registry,
+        link.plansSent,
+        "Plans sent to nodes, by form: plain, deflated, delta, delta-deflated",
+      );
+    scraped(
+      registry,
+      "gauge",
+      "levee_sync_heartbeat_seconds",
+      "The heartbeat interval nodes are told for the current fleet size",
+      [],
+      () => [[{}, link.heartbeatSeconds()]],
+    );
+    scraped(
+      registry,
+      "gauge",
+      "levee_sync_heartbeat_bytes_per_node_day",
+      "MQTT bytes one node's heartbeats cost a day at the current interval (measured mean size, with its puback)",
+      [],
+      () => {
+        const perDay = heartbeatBytesPerDay(link.bytes, link.heartbeatSeconds());
+        return perDay === undefined ? [] : [[{}, perDay]];
+      },
+    );
     if (broker) {
       exportCounter(registry, broker.refused, "Connections, publishes and subscriptions the broker refused");
       scraped(
@@ -112,6 +154,14 @@ export class CloudMetrics {
         "Clients connected to the embedded MQTT broker",
         [],
         () => [[{}, broker.clients()]],
+      );
+      scraped(
+        registry,
+        "counter",
+        "levee_sync_node_bytes_total",
+        "Bytes of each node's MQTT connections through the embedded broker: up (from the node) and down",
+        ["node", "direction"],
+        () => broker.nodeBytes.series(),
       );
     }
     if (logStreams)

@@ -17,6 +17,8 @@ export class EdgeLinkState {
   heartbeatSeconds: number;
   /** Whether the cloud answered this connection's hello. */
   welcomed = false;
+  /** Whether the cloud's last welcome said it reads beats (a compact heartbeat). */
+  beats = false;
   /** The mesh routes last reported (re-sent after each welcome: the cloud may have missed them). */
   routes: RouteStatusEntry[] | undefined;
   /** The staging reports last made (re-sent after each welcome, like the routes). */

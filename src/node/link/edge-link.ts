@@ -12,6 +12,7 @@ import { readFileSync } from "node:fs";
 import { nodeClientId } from "../../protocol/acl.ts";
 import type { Body, MessageOf, RouteStatusEntry, StagingEntry } from "../../protocol/messages.ts";
 import { type ClientTls, MqttSession } from "../../protocol/mqtt-session.ts";
+import { SyncBytes } from "../../protocol/sync-bytes.ts";
 import { downTopic, presenceTopic } from "../../protocol/topics.ts";
 import type { BackoffOptions } from "../../runtime/backoff.ts";
 import { Counter } from "../../runtime/counters.ts";
@@ -24,7 +25,7 @@ import { handleConnected } from "./handlers/connected.ts";
 import type { EdgeLinkContext } from "./handlers/context.ts";
 import { handleIncoming } from "./handlers/index.ts";
 import { presencePayload, scheduleFlush, sendUp } from "./handlers/outbound.ts";
-import { acceptPlan, readStoredVersion, type StoredPlan } from "./plan-store.ts";
+import { acceptPlan, readStoredPlan, readStoredVersion, type StoredPlan } from "./plan-store.ts";
 import type { StatusOutbox } from "./status-outbox.ts";
 
 export interface EdgeLinkOptions {
@@ -85,6 +86,10 @@ export interface EdgeLink {
   onUpgrade(handler: (order: MessageOf<"upgrade">) => void, onWelcome: () => void): void;
   /** levee_sync_dropped_total{reason}. */
   readonly dropped: Counter;
+  /** levee_sync_bytes_total{direction,kind}: every MQTT packet of the link (sync-bytes.ts). */
+  readonly bytes: SyncBytes;
+  /** levee_sync_plans_received_total{form}: how plans arrived (plain, deflated, delta…). */
+  readonly plansReceived: Counter;
   /**
    * Also receive `topic` (one of this node's, e.g. its log requests: log-request.ts), subscribed
    * on every connect; its payloads go to `handler`, not through the plan protocol.
@@ -107,11 +112,17 @@ export function startEdgeLink(options: EdgeLinkOptions): EdgeLink {
   const clock = systemClock;
   const iso = () => new Date(clock.now()).toISOString();
   const dropped = new Counter("levee_sync_dropped_total", "reason");
+  const bytes = new SyncBytes();
+  const plansReceived = new Counter("levee_sync_plans_received_total", "form");
   const state = new EdgeLinkState(options.initialHeartbeatSeconds ?? 5, iso());
   const ctx: EdgeLinkContext = {
     node,
     state,
-    plans: { accept: (plan) => acceptPlan(store, plan), version: () => readStoredVersion(store) },
+    plans: {
+      accept: (plan) => acceptPlan(store, plan),
+      version: () => readStoredVersion(store),
+      stored: () => readStoredPlan(store),
+    },
     outbox,
     agent: {
       agentVersion: options.agentVersion,
@@ -119,9 +130,11 @@ export function startEdgeLink(options: EdgeLinkOptions): EdgeLink {
       addresses: options.addresses,
     },
     publish: (topic, payload, retain = false) => session.publish(topic, payload, retain),
+    publishUnacked: (topic, payload) => session.publishUnacked(topic, payload),
     isReady: () => session.isReady(),
     clock,
     dropped,
+    plansReceived,
     log,
     onPlan: options.onPlan,
     planKey: () => storedPlanKey(store),
@@ -144,6 +157,7 @@ export function startEdgeLink(options: EdgeLinkOptions): EdgeLink {
     },
     subscriptions: [downTopic(node)],
     log,
+    bytes,
     ...(options.backoff ? { backoff: options.backoff } : {}),
     ...(options.connectTimeoutMs ? { connectTimeoutMs: options.connectTimeoutMs } : {}),
     onReady: () => {
@@ -186,6 +200,8 @@ export function startEdgeLink(options: EdgeLinkOptions): EdgeLink {
       state.welcomeListeners.push(onWelcome);
     },
     dropped,
+    bytes,
+    plansReceived,
     subscribe: (topic, handler) => {
       state.extraTopics.set(topic, handler);
       session.addSubscription(topic);

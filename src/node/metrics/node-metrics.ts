@@ -9,11 +9,16 @@
 //   levee_artifact_fetches_total{outcome}        artifact downloads: fetched | retried | failed
 //   levee_artifact_fetched_bytes_total           bytes of the artifacts fetched
 //   levee_sync_dropped_total{reason}             messages from the cloud dropped (docs/PROTOCOL.md)
+//   levee_sync_bytes_total{direction,kind}       MQTT bytes of the link to the cloud (sync-bytes.ts)
+//   levee_sync_packets_total{direction,kind}     MQTT packets of the link, likewise
+//   levee_sync_plans_received_total{form}       plans received: plain, deflated, delta, delta-deflated
 //   levee_sync_connected                         1 when the link to the broker is up
 //   levee_sync_outbox_messages                   worker statuses waiting for the cloud's ack
 //   levee_node_plan_revision                     the plan revision this node runs (0: none yet)
 //   process_*, nodejs_*                          prom-client's default metrics (local-node.ts)
 import type { Registry } from "prom-client";
+import type { SyncBytes } from "../../protocol/sync-bytes.ts";
+import { registerSyncBytes } from "../../protocol/sync-bytes-metrics.ts";
 import { Counter } from "../../runtime/counters.ts";
 import { exportCounter, scraped, totalCounter } from "../../runtime/prom-export.ts";
 import type { WorkerSnapshot } from "../workers/supervisor.ts";
@@ -38,6 +43,8 @@ export interface NodeMetricsSource {
   workers(): readonly WorkerSnapshot[];
   link: {
     readonly dropped: Counter;
+    readonly bytes: SyncBytes;
+    readonly plansReceived: Counter;
     info(): { connected: boolean; outboxDepth: number; plan: { revision: number } | null };
   };
   counters: NodeCounters;
@@ -74,6 +81,12 @@ export function registerNodeMetrics(registry: Registry, source: NodeMetricsSourc
     () => counters.artifactBytes,
   );
   exportCounter(registry, link.dropped, "Messages from the cloud this node dropped, by reason");
+  registerSyncBytes(registry, link.bytes, "this node's link to the cloud");
+  exportCounter(
+    registry,
+    link.plansReceived,
+    "Plans this node received, by form: plain, deflated, delta, delta-deflated",
+  );
   scraped(
     registry,
     "gauge",

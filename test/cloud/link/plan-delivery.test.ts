@@ -8,7 +8,8 @@ import { planDelivery } from "../../../src/cloud/link/plan-delivery.ts";
 import { syncRecords } from "../../../src/cloud/link/sync-records.ts";
 import { type PlanSigner, planSigner } from "../../../src/cloud/plan-signing-key.ts";
 import { PLAN_FORMAT } from "../../../src/manifest/plan.ts";
-import { decodeMessage } from "../../../src/protocol/messages.ts";
+import { decodeMessage, type PlanPacked } from "../../../src/protocol/messages.ts";
+import { unpackPlan } from "../../../src/protocol/plan-packing.ts";
 import { planSignatureProblem } from "../../../src/protocol/plan-signature.ts";
 import { downTopic } from "../../../src/protocol/topics.ts";
 import { createLogger } from "../../../src/runtime/log.ts";
@@ -69,7 +70,13 @@ function setup(options: { ready?: boolean; publishes?: boolean; signer?: PlanSig
       if (!decoded.ok || decoded.msg.type !== "plan") throw new Error("not a plan message");
       return decoded.msg;
     });
-  return { delivery, state, batch, setPlan, plans, logs };
+  const packed = () =>
+    published.map(({ payload }) => {
+      const decoded = decodeMessage("n1", payload, "down");
+      if (!decoded.ok) throw new Error("not a message");
+      return decoded.msg;
+    });
+  return { delivery, state, batch, setPlan, plans, packed, published, logs };
 }
 
 describe("plan delivery", () => {
@@ -139,4 +146,49 @@ describe("plan delivery", () => {
       if (r.logged) expect(s.logs.some((l) => l.includes(r.logged as string))).toBe(true);
     });
   }
+
+  test("to a node that reads packed plans: after its ack, the next plan is a delta, signed over the whole plan", () => {
+    const signer = planSigner(generateKeyPairSync("ed25519").privateKey);
+    const s = setup({ signer });
+    s.state.packed.add("n1");
+    const big = (mark: string) =>
+      JSON.stringify({
+        services: Array.from({ length: 40 }, (_, i) => ({
+          name: `s${i}`,
+          env: { MARK: i === 3 ? mark : "x" },
+        })),
+      });
+    s.setPlan(4, big("a"));
+    s.delivery.publishPlan("n1");
+    // No base yet: the whole plan, deflated (it is large and repetitive).
+    s.setPlan(5, big("b"));
+    s.delivery.publishPlan("n1");
+    s.state.acknowledged("n1", 5, "hash-5");
+    s.setPlan(6, big("c"));
+    s.delivery.publishPlan("n1");
+    const [first, second, third] = s.packed() as PlanPacked[];
+    expect([first?.type, second?.type, third?.type]).toEqual(["plan-packed", "plan-packed", "plan-packed"]);
+    expect(first?.deflated).toBeDefined();
+    expect(third?.base).toEqual({ revision: 5, hash: "hash-5" });
+    expect(s.state.plansSent.snapshot()).toEqual({ deflated: 2, delta: 1 });
+    const rebuilt = unpackPlan(third as PlanPacked, () => ({
+      epoch: "epoch-1",
+      revision: 5,
+      hash: "hash-5",
+      plan: JSON.parse(big("b")),
+    }));
+    if (!rebuilt.ok) throw new Error(rebuilt.detail);
+    expect(rebuilt.msg.plan).toEqual(JSON.parse(big("c")));
+    expect(planSignatureProblem(signer.key, { ...rebuilt.msg, node: "n1" }, rebuilt.msg)).toBeUndefined();
+    // A hello that reports another plan forgets the base: the next goes whole.
+    s.state.reported("n1", { epoch: "epoch-1", revision: 2, hash: "hash-2" });
+    expect(s.state.bases.has("n1")).toBe(false);
+  });
+
+  test("to a node that did not say it reads packed plans: plain plan messages", () => {
+    const s = setup();
+    s.setPlan(4, JSON.stringify({ services: Array.from({ length: 100 }, () => "same") }));
+    s.delivery.publishPlan("n1");
+    expect(s.plans().map((p) => p.type)).toEqual(["plan"]);
+  });
 });

@@ -2,7 +2,9 @@
 // at scrape time, the link's and broker's counters are copied, and API requests are labelled by
 // the route pattern that answered (never the raw path).
 import { describe, expect, test } from "bun:test";
+import { NodeWireBytes } from "../../../src/cloud/broker-bytes.ts";
 import { CloudMetrics } from "../../../src/cloud/metrics/cloud-metrics.ts";
+import { SyncBytes } from "../../../src/protocol/sync-bytes.ts";
 import { Counter } from "../../../src/runtime/counters.ts";
 import { openStore } from "../../../src/store/store.ts";
 import { ADMIN_TOKEN, inProcessCloud, registeredNode } from "../../harness/cloud-api.ts";
@@ -16,10 +18,12 @@ function setup() {
   const dropped = new Counter("levee_sync_dropped_total", "reason");
   const refused = new Counter("levee_mqtt_refused_total", "reason");
   const stats = { received: 0, sent: 0 };
+  const bytes = new SyncBytes();
+  const nodeBytes = new NodeWireBytes();
   const cloud = new CloudMetrics({
     store,
-    link: { dropped, stats: () => stats },
-    broker: { refused, clients: () => 4 },
+    link: { dropped, bytes, heartbeatSeconds: () => 5, stats: () => stats },
+    broker: { refused, clients: () => 4, nodeBytes },
     logStreams: { counts: () => ({ pending: 1, flowing: 2 }) },
   });
   const { app } = inProcessCloud({
@@ -27,7 +31,7 @@ function setup() {
     replanOnJoin: false,
     deps: { metrics: { cloud, token: METRICS_TOKEN, cloudName: "cloud" } },
   });
-  return { store, cloud, app, dropped, refused, stats };
+  return { store, cloud, app, dropped, refused, stats, bytes, nodeBytes };
 }
 
 describe("cloud metrics", () => {
@@ -78,6 +82,7 @@ describe("cloud metrics", () => {
     expect(sample(text, "levee_mqtt_clients")).toBe(4);
     expect(sample(text, 'levee_log_streams{state="flowing"}')).toBe(2);
     expect(sample(text, "levee_apply_ack_duration_seconds_count")).toBe(1);
+    expect(sample(text, "levee_sync_heartbeat_seconds")).toBe(5);
     expect(text).toContain("# TYPE process_cpu_seconds_total counter");
     expect(text).toMatch(/levee_build_info\{version="[^"]+",commit="[^"]+"\} 1/);
     // prom-client's gauges named _total (which promtool rejects) are left out.
@@ -122,5 +127,26 @@ describe("cloud metrics", () => {
     expect(
       sample(text, 'levee_http_request_duration_seconds_count{method="GET",route="/api/v1/nodes/:name"}'),
     ).toBe(3);
+  });
+
+  test("sync bytes: the session's by kind, each node's connections, what heartbeats cost a day", async () => {
+    const { cloud, bytes, nodeBytes } = setup();
+    // 0 until a heartbeat was measured.
+    expect(sample(await cloud.text(), "levee_sync_heartbeat_bytes_per_node_day")).toBe(0);
+    const payload = Buffer.from('{"v":1,"node":"a","type":"heartbeat"}');
+    bytes.count("received", { cmd: "publish", topic: "levee/v1/node/a/up", qos: 1, payload });
+    const live = { bytesRead: 100, bytesWritten: 40 };
+    const gone = { bytesRead: 7, bytesWritten: 3 };
+    nodeBytes.track(gone, "a");
+    nodeBytes.closedConnection(gone);
+    nodeBytes.track(live, "a");
+    const text = await cloud.text();
+    // 2 (fixed header) + 2 + 18 (topic) + 2 (packet id) + the payload.
+    const packet = 24 + payload.length;
+    expect(sample(text, 'levee_sync_bytes_total{direction="received",kind="heartbeat"}')).toBe(packet);
+    expect(sample(text, 'levee_sync_packets_total{direction="received",kind="heartbeat"}')).toBe(1);
+    expect(sample(text, "levee_sync_heartbeat_bytes_per_node_day")).toBe(((packet + 4) * 86_400) / 5);
+    expect(sample(text, 'levee_sync_node_bytes_total{node="a",direction="up"}')).toBe(107);
+    expect(sample(text, 'levee_sync_node_bytes_total{node="a",direction="down"}')).toBe(43);
   });
 });

@@ -14,6 +14,7 @@ import { LogStreams } from "../../../src/cloud/log-streams.ts";
 import { CloudMetrics } from "../../../src/cloud/metrics/cloud-metrics.ts";
 import { LogServer } from "../../../src/node/workers/logs/log-server.ts";
 import { decodeLogRequest } from "../../../src/protocol/log-request.ts";
+import { SyncBytes } from "../../../src/protocol/sync-bytes.ts";
 import { Counter } from "../../../src/runtime/counters.ts";
 import { createLogger } from "../../../src/runtime/log.ts";
 import { openStore } from "../../../src/store/store.ts";
@@ -43,6 +44,8 @@ const metrics = new CloudMetrics({
   store,
   link: {
     dropped: new Counter("levee_sync_dropped_total", "reason"),
+    bytes: new SyncBytes(),
+    heartbeatSeconds: () => 5,
     stats: () => ({ received: 0, sent: 0 }),
   },
 });

@@ -4,6 +4,7 @@ import { describe, expect, test } from "bun:test";
 import { Registry } from "prom-client";
 import { NodeCounters, registerNodeMetrics } from "../../../src/node/metrics/node-metrics.ts";
 import type { WorkerSnapshot } from "../../../src/node/workers/supervisor.ts";
+import { SyncBytes } from "../../../src/protocol/sync-bytes.ts";
 import { Counter } from "../../../src/runtime/counters.ts";
 import { sample } from "../../harness/prometheus-text.ts";
 
@@ -26,7 +27,18 @@ describe("node metrics", () => {
     const dropped = new Counter("levee_sync_dropped_total", "reason");
     const info = { connected: true, outboxDepth: 2, plan: { revision: 7 } as { revision: number } | null };
     const counters = new NodeCounters();
-    registerNodeMetrics(registry, { workers: () => workers, link: { dropped, info: () => info }, counters });
+    const bytes = new SyncBytes();
+    bytes.count("sent", { cmd: "pingreq" });
+    registerNodeMetrics(registry, {
+      workers: () => workers,
+      link: {
+        dropped,
+        bytes,
+        plansReceived: new Counter("levee_sync_plans_received_total", "form"),
+        info: () => info,
+      },
+      counters,
+    });
     counters.healthChecked(true);
     counters.healthChecked(true);
     counters.healthChecked(false);
@@ -46,6 +58,7 @@ describe("node metrics", () => {
     expect(sample(text, "levee_artifact_fetched_bytes_total")).toBe(1234);
     expect(sample(text, 'levee_sync_dropped_total{reason="bad-signature"}')).toBe(1);
     expect(sample(text, "levee_sync_connected")).toBe(1);
+    expect(sample(text, 'levee_sync_bytes_total{direction="sent",kind="keepalive"}')).toBe(2);
     expect(sample(text, "levee_sync_outbox_messages")).toBe(2);
     expect(sample(text, "levee_node_plan_revision")).toBe(7);
 

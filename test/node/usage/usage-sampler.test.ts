@@ -5,7 +5,7 @@
 // once); and the store holds the latest sample whole, which the reporter sends at most every 30 s.
 import { describe, expect, test } from "bun:test";
 import type { NodeCounters, UsageCounters, UsageReaders } from "../../../src/node/usage/usage-readers.ts";
-import { UsageReporter } from "../../../src/node/usage/usage-report.ts";
+import { UsageReporter, usageMoved } from "../../../src/node/usage/usage-report.ts";
 import {
   type SampledWorker,
   USAGE_SAMPLE_SECONDS,
@@ -192,7 +192,8 @@ describe("usage sampler", () => {
 describe("usage reporter", () => {
   test("the latest sample, at most every 30 s, never the same sample twice", async () => {
     const { store, sampler, later, clock } = setup();
-    const reporter = new UsageReporter(() => latestUsageSample(store.db));
+    // Every report due: a usage that did not move is reported too.
+    const reporter = new UsageReporter(() => latestUsageSample(store.db), 30_000, 0);
     expect(reporter.next(clock.ms)).toBeUndefined();
     await sampler.sample();
     later(10);
@@ -208,5 +209,58 @@ describe("usage reporter", () => {
     await sampler.sample();
     expect(reporter.next(clock.ms)?.sampledAt).toBe(new Date(clock.ms).toISOString());
     store.close();
+  });
+
+  test("a usage that did not move waits for the 5-minute refresh; one that moved goes at once", () => {
+    let sample: UsageSample | undefined;
+    const at = (s: number, cpu: number, memoryBytes = 100 * 1024 * 1024): UsageSample => ({
+      node: {
+        cpuNanocores: cpu * 1e6,
+        memoryBytes,
+        windowSeconds: 10,
+        sampledAt: new Date(s * 1000).toISOString(),
+        cpus: 2,
+        memoryCapacityBytes: 4 * 1024 ** 3,
+      },
+      workers: [],
+    });
+    const reporter = new UsageReporter(() => sample);
+    sample = at(0, 100);
+    expect(reporter.next(0)?.node.cpuMillicores).toBe(100);
+    // 30 s later, 400 millicores more (of 2 CPUs), memory 1 MiB more: not news.
+    sample = at(30, 500, 101 * 1024 * 1024);
+    expect(reporter.next(30_000)).toBeUndefined();
+    // 60 s later, 500 millicores more: news.
+    sample = at(60, 600);
+    expect(reporter.next(60_000)?.node.cpuMillicores).toBe(600);
+    sample = at(90, 600);
+    expect(reporter.next(90_000)).toBeUndefined();
+    // Five minutes after the last report: sent even unchanged.
+    sample = at(360, 600);
+    expect(reporter.next(360_000)?.sampledAt).toBe(new Date(360_000).toISOString());
+  });
+
+  test("usageMoved: other workers, other capacity, or amounts beyond the thresholds", () => {
+    const report = (
+      cpu: number,
+      mem: number,
+      workers: { service: string; index: number }[] = [],
+      wcpu = 100,
+    ) => ({
+      sampledAt: "t",
+      windowSeconds: 10,
+      // 2 CPUs, 4 GiB: the node moves at 500 millicores or 419,431 KiB.
+      node: { cpuMillicores: cpu, memoryKiB: mem, cpus: 2, memoryCapacityKiB: 1 << 22 },
+      workers: workers.map((w) => ({ ...w, cpuMillicores: wcpu, memoryKiB: 100_000 })),
+    });
+    const web = [{ service: "web", index: 0 }];
+    expect(usageMoved(report(100, 100_000), report(599, 500_000))).toBe(false);
+    expect(usageMoved(report(100, 100_000), report(600, 100_000))).toBe(true);
+    expect(usageMoved(report(100, 100_000), report(100, 519_431))).toBe(true);
+    expect(usageMoved(report(100, 100_000), report(100, 100_000, web))).toBe(true);
+    expect(usageMoved(report(0, 0, web, 100), report(0, 0, web, 349))).toBe(false);
+    expect(usageMoved(report(0, 0, web, 100), report(0, 0, web, 350))).toBe(true);
+    expect(usageMoved(report(0, 0, web, 1000), report(0, 0, web, 1499))).toBe(false);
+    expect(usageMoved(report(0, 0, web), report(0, 0, [{ service: "web", index: 1 }]))).toBe(true);
   });
 });

@@ -8,6 +8,7 @@ export function handleAck(ctx: CloudLinkContext, node: string, msg: Ack): void {
   const outcome = ctx.records.recordAck(node, msg, ctx.state.epoch, isoNow(ctx));
   if (outcome === "unsent") ctx.unsent.report(node, "ack", msg.revision, msg.hash);
   if (outcome !== "matched") return;
+  ctx.state.acknowledged(node, msg.revision, msg.hash);
   ctx.unsent.clear(node);
   ctx.log.debug("plan acknowledged", { node, revision: msg.revision });
   ctx.later(() => ctx.onApplied?.(node, msg.revision));

@@ -3,13 +3,24 @@
 // node Ready again at once, welcome it again when it was told another interval, and resend its
 // plan when it is behind: at once when the plan was not sent on this connection (its hello was
 // lost), else at most once a heartbeat. A plan the node refused (its signature did not verify)
-// is reported once per refusal (onPlanRefused: an event on the Node).
+// is reported once per refusal (onPlanRefused: an event on the Node). A beat (the compact
+// heartbeat of an idle node) is handled as a heartbeat of its applied plan, nothing more.
 import { isBehind, planResendDue } from "../../../protocol/heartbeat.ts";
-import type { Heartbeat } from "../../../protocol/messages.ts";
+import { type Beat, epochTag, type Heartbeat } from "../../../protocol/messages.ts";
 import { type CloudLinkContext, isoNow } from "./context.ts";
 import { sendWelcome } from "./replies.ts";
 
-export function handleHeartbeat(ctx: CloudLinkContext, node: string, msg: Heartbeat): void {
+/** What a heartbeat handler reads of one (a beat supplies the first two). */
+type HeartbeatFields = Pick<Heartbeat, "epoch" | "appliedRevision" | "usage" | "planRefused">;
+
+export function handleBeat(ctx: CloudLinkContext, node: string, msg: Beat): void {
+  const { epoch } = ctx.state;
+  // A tag of another epoch is not this cloud's: the node is behind whatever its revision.
+  const theirs = msg.e === "" ? null : msg.e === epochTag(epoch) ? epoch : msg.e;
+  handleHeartbeat(ctx, node, { epoch: theirs, appliedRevision: msg.r });
+}
+
+export function handleHeartbeat(ctx: CloudLinkContext, node: string, msg: HeartbeatFields): void {
   const { state, records } = ctx;
   const { epoch } = state;
   state.pendingSeen.set(node, isoNow(ctx));

@@ -13,6 +13,9 @@ export function handleHello(ctx: CloudLinkContext, node: string, msg: Hello): vo
   const { applied, head } = records.recordHello(node, msg, epoch, isoNow(ctx));
   if (applied === "unsent") ctx.unsent.report(node, "hello", msg.appliedRevision, msg.planHash);
   state.pendingSeen.delete(node);
+  if (msg.packedPlans === true) state.packed.add(node);
+  else state.packed.delete(node);
+  state.reported(node, { epoch: msg.epoch, revision: msg.appliedRevision, hash: msg.planHash });
   sendWelcome(ctx, node, head);
   ctx.sweepNode(node);
   if (!head) return;

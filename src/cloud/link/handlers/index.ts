@@ -7,7 +7,7 @@ import { decodeMessage, type Message } from "../../../protocol/messages.ts";
 import { parseNodeTopic, presenceTopic } from "../../../protocol/topics.ts";
 import { handleAck } from "./ack.ts";
 import type { CloudLinkContext } from "./context.ts";
-import { handleHeartbeat } from "./heartbeat.ts";
+import { handleBeat, handleHeartbeat } from "./heartbeat.ts";
 import { handleHello } from "./hello.ts";
 import { handlePresence } from "./presence.ts";
 import { handleRoutes } from "./routes.ts";
@@ -65,6 +65,9 @@ export function dispatch(ctx: CloudLinkContext, node: string, msg: Message): voi
       return;
     case "heartbeat":
       handleHeartbeat(ctx, node, msg);
+      return;
+    case "beat":
+      handleBeat(ctx, node, msg);
       return;
     case "ack":
       handleAck(ctx, node, msg);

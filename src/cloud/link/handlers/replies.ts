@@ -38,5 +38,6 @@ export function sendWelcome(
     epoch: state.epoch,
     desiredRevision: head?.revision ?? 0,
     heartbeatSeconds: hb,
+    beat: true,
   });
 }

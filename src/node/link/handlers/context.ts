@@ -16,6 +16,8 @@ export interface EdgePlans {
   accept(plan: IncomingPlan): AcceptResult;
   /** The stored plan's version and hash, or undefined when the node has none. */
   version(): (PlanVersion & { hash: string }) | undefined;
+  /** The stored plan, what a delta applies to (packed plans), or undefined. */
+  stored(): StoredPlan | undefined;
 }
 
 export interface EdgeLinkContext {
@@ -28,11 +30,15 @@ export interface EdgeLinkContext {
   readonly agent: { agentVersion: string; bootId: string; addresses: string[] };
   /** Publishes on the broker (QoS 1); false when not connected. */
   publish(topic: string, payload: Buffer, retain?: boolean): boolean;
+  /** Publishes at QoS 0 (beats: the next one replaces a lost one); false when not connected. */
+  publishUnacked(topic: string, payload: Buffer): boolean;
   /** Whether the session is connected and subscribed. */
   isReady(): boolean;
   readonly clock: Clock;
   /** levee_sync_dropped_total{reason}. */
   readonly dropped: Counter;
+  /** levee_sync_plans_received_total{form}: plain, deflated, delta, delta-deflated. */
+  readonly plansReceived: Counter;
   readonly log: Logger;
   /** Called after a newer plan was stored and acknowledged: the supervisor converges to it. */
   onPlan(plan: StoredPlan): void;

@@ -6,6 +6,7 @@ import { decodeMessage, type Message } from "../../../protocol/messages.ts";
 import { parseNodeTopic } from "../../../protocol/topics.ts";
 import type { EdgeLinkContext } from "./context.ts";
 import { handlePlan } from "./plan.ts";
+import { handlePlanPacked } from "./plan-packed.ts";
 import { handleStatusAck } from "./status-ack.ts";
 import { handleWelcome } from "./welcome.ts";
 
@@ -36,7 +37,11 @@ export function dispatch(ctx: EdgeLinkContext, msg: Message): void {
       handleWelcome(ctx, msg);
       return;
     case "plan":
+      ctx.plansReceived.inc("plain");
       handlePlan(ctx, msg);
+      return;
+    case "plan-packed":
+      handlePlanPacked(ctx, msg);
       return;
     case "status-ack":
       handleStatusAck(ctx, msg);

@@ -3,7 +3,13 @@
 // status batches from the durable outbox, and its presence. The handlers and edge-link.ts call
 // these; none of them waits for an answer.
 import { HELLO_RETRY_CAP_MS, helloRetryDelayMs } from "../../../protocol/hello-retry.ts";
-import { type Body, encodeMessage, type MessageType, newMessage } from "../../../protocol/messages.ts";
+import {
+  type Body,
+  encodeBeat,
+  encodeMessage,
+  type MessageType,
+  newMessage,
+} from "../../../protocol/messages.ts";
 import { upTopic } from "../../../protocol/topics.ts";
 import type { EdgeLinkContext } from "./context.ts";
 
@@ -30,6 +36,7 @@ export function sendHello(ctx: EdgeLinkContext): void {
     appliedRevision: v?.revision ?? 0,
     planHash: v?.hash ?? null,
     ...ctx.agent,
+    packedPlans: true,
   });
 }
 
@@ -51,15 +58,24 @@ export function retryHello(ctx: EdgeLinkContext, attempt: number): void {
   });
 }
 
-/** A heartbeat now (also what a refused plan is reported with, without waiting for the timer). */
+/**
+ * A heartbeat now (also what a refused plan is reported with, without waiting for the timer): a
+ * beat (QoS 0, a few dozen bytes) when the cloud reads them and there is nothing else to say,
+ * else a heartbeat with the usage, the refused plan and the outbox depth.
+ */
 export function sendHeartbeat(ctx: EdgeLinkContext): void {
   const v = ctx.plans.version();
   const usage = ctx.isReady() ? ctx.usage?.next(ctx.clock.now()) : undefined;
+  const depth = ctx.outbox.depth();
+  if (ctx.state.beats && !usage && !ctx.state.refused && depth === 0) {
+    ctx.publishUnacked(upTopic(ctx.node), encodeBeat(v?.epoch ?? null, v?.revision ?? 0));
+    return;
+  }
   sendUp(ctx, {
     type: "heartbeat",
     epoch: v?.epoch ?? null,
     appliedRevision: v?.revision ?? 0,
-    outboxDepth: ctx.outbox.depth(),
+    outboxDepth: depth,
     ...(usage ? { usage } : {}),
     ...(ctx.state.refused ? { planRefused: ctx.state.refused } : {}),
   });

@@ -9,6 +9,7 @@ import { sendUp, startHeartbeats } from "./outbound.ts";
 export function handleWelcome(ctx: EdgeLinkContext, msg: Welcome): void {
   const { state } = ctx;
   state.welcomed = true;
+  state.beats = msg.beat === true;
   if (state.routes) sendUp(ctx, { type: "routes", routes: state.routes });
   if (state.staging) sendUp(ctx, { type: "staging", services: state.staging });
   state.cancelHelloRetry();

@@ -2,9 +2,9 @@
 // revision recorded, a welcome only when the node was told another interval, and the plan
 // resent to a node that is behind: at once when not sent on this connection, else once a heartbeat.
 import { describe, expect, test } from "bun:test";
-import { handleHeartbeat } from "../../../../src/cloud/link/handlers/heartbeat.ts";
+import { handleBeat, handleHeartbeat } from "../../../../src/cloud/link/handlers/heartbeat.ts";
 import { nodeUsage, workerUsage } from "../../../../src/cloud/usage-store.ts";
-import { type Heartbeat, newMessage } from "../../../../src/protocol/messages.ts";
+import { decodeMessage, encodeBeat, type Heartbeat, newMessage } from "../../../../src/protocol/messages.ts";
 import { cloudFixture, EPOCH, HEARTBEAT_S, T0 } from "./fixture.ts";
 
 const beat = (appliedRevision: number, epoch: string | null = EPOCH): Heartbeat =>
@@ -156,5 +156,44 @@ describe("heartbeat", () => {
     handleHeartbeat(f.ctx, "n1", beat(7));
     expect(f.ctx.dropped.get("unsent-plan")).toBe(1);
     expect(f.planRow("n1")).toMatchObject({ applied_revision: 0 });
+  });
+
+  describe("beats (an idle node's compact heartbeat)", () => {
+    const compact = (epoch: string | null, revision: number) => {
+      const decoded = decodeMessage("n1", encodeBeat(epoch, revision), "up");
+      if (!decoded.ok || decoded.msg.type !== "beat") throw new Error("not a beat");
+      return decoded.msg;
+    };
+
+    test("a few dozen bytes: no id, no timestamp, no node (the topic names it), the epoch's first 8 characters", () => {
+      const payload = encodeBeat(EPOCH, 3);
+      expect(payload.length).toBeLessThan(50);
+      expect(payload.toString()).not.toContain("n1");
+      expect(compact(EPOCH, 3)).toEqual({ v: 1, node: "n1", type: "beat", e: EPOCH.slice(0, 8), r: 3 });
+    });
+
+    test("counts as a heartbeat of its applied plan: heard from, revision recorded, no resend", () => {
+      const f = cloudFixture();
+      f.setPlan("n1", 3);
+      f.state.told.set("n1", HEARTBEAT_S);
+      handleBeat(f.ctx, "n1", compact(EPOCH, 3));
+      expect(f.state.pendingSeen.get("n1")).toBe(new Date(T0).toISOString());
+      expect(f.planRow("n1")).toMatchObject({ applied_revision: 3 });
+      expect(f.plansAsked).toEqual([]);
+    });
+
+    test("behind, another epoch's tag, or no plan at all: the plan is sent", () => {
+      for (const [epoch, revision] of [
+        [EPOCH, 2],
+        ["otherepoch-0000", 3],
+        [null, 0],
+      ] as const) {
+        const f = cloudFixture();
+        f.setPlan("n1", 3);
+        f.state.told.set("n1", HEARTBEAT_S);
+        handleBeat(f.ctx, "n1", compact(epoch, revision));
+        expect(f.plansAsked).toEqual(["n1"]);
+      }
+    });
   });
 });

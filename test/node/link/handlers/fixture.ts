@@ -5,7 +5,12 @@ import { afterEach } from "bun:test";
 import type { Cancel, Clock } from "../../../../src/node/link/clock.ts";
 import { EdgeLinkState } from "../../../../src/node/link/edge-link-state.ts";
 import type { EdgeLinkContext } from "../../../../src/node/link/handlers/context.ts";
-import { acceptPlan, readStoredVersion, type StoredPlan } from "../../../../src/node/link/plan-store.ts";
+import {
+  acceptPlan,
+  readStoredPlan,
+  readStoredVersion,
+  type StoredPlan,
+} from "../../../../src/node/link/plan-store.ts";
 import { StatusOutbox } from "../../../../src/node/link/status-outbox.ts";
 import { storedPlanKey } from "../../../../src/node/plan-key.ts";
 import { decodeMessage, type Message } from "../../../../src/protocol/messages.ts";
@@ -94,24 +99,31 @@ export function edgeFixture(options: { heartbeatSeconds?: number } = {}): EdgeFi
   const onPlan: StoredPlan[] = [];
   const outbox = new StatusOutbox(store);
   const state = new EdgeLinkState(options.heartbeatSeconds ?? 5, new Date(T0 - 1000).toISOString());
+  const publish = (topic: string, payload: Buffer, retain = false) => {
+    if (!connected.ready) return false;
+    const parsed = parseNodeTopic(topic);
+    if (!parsed || parsed.node !== NODE) throw new Error(`published to ${topic}`);
+    const decoded = decodeMessage(NODE, payload, parsed.channel);
+    if (!decoded.ok) throw new Error(`published an invalid message: ${decoded.detail}`);
+    sent.push({ topic, retain, msg: decoded.msg });
+    return true;
+  };
   const ctx: EdgeLinkContext = {
     node: NODE,
     state,
-    plans: { accept: (plan) => acceptPlan(store, plan), version: () => readStoredVersion(store) },
+    plans: {
+      accept: (plan) => acceptPlan(store, plan),
+      version: () => readStoredVersion(store),
+      stored: () => readStoredPlan(store),
+    },
     outbox,
     agent: { agentVersion: "test-1", bootId: "boot-1", addresses: ["127.0.0.11"] },
-    publish: (topic, payload, retain = false) => {
-      if (!connected.ready) return false;
-      const parsed = parseNodeTopic(topic);
-      if (!parsed || parsed.node !== NODE) throw new Error(`published to ${topic}`);
-      const decoded = decodeMessage(NODE, payload, parsed.channel);
-      if (!decoded.ok) throw new Error(`published an invalid message: ${decoded.detail}`);
-      sent.push({ topic, retain, msg: decoded.msg });
-      return true;
-    },
+    publish,
+    publishUnacked: (topic, payload) => publish(topic, payload),
     isReady: () => connected.ready,
     clock,
     dropped: new Counter("levee_sync_dropped_total", "reason"),
+    plansReceived: new Counter("levee_sync_plans_received_total", "form"),
     log,
     onPlan: (plan) => onPlan.push(plan),
     planKey: () => storedPlanKey(store),

@@ -2,8 +2,14 @@
 // flush shortly after; a flush publishes a bounded number of batches and stops when the session
 // refuses one; nothing is scheduled or sent while disconnected.
 import { describe, expect, test } from "bun:test";
-import { flushStatus, scheduleFlush, startHeartbeats } from "../../../../src/node/link/handlers/outbound.ts";
+import {
+  flushStatus,
+  scheduleFlush,
+  sendHeartbeat,
+  startHeartbeats,
+} from "../../../../src/node/link/handlers/outbound.ts";
 import type { Message } from "../../../../src/protocol/messages.ts";
+import type { UsageReport } from "../../../../src/protocol/usage.ts";
 import { edgeFixture, type FakeTimer, worker } from "./fixture.ts";
 
 const workersIn = (messages: Message[]) =>
@@ -106,5 +112,42 @@ describe("heartbeat", () => {
     startHeartbeats(ctx);
     f.clock.fire(f.clock.pending()[0] as FakeTimer);
     expect(asked).toBe(0);
+  });
+
+  test("a beat instead when the cloud reads them and there is nothing else to say (QoS 0)", () => {
+    const f = edgeFixture();
+    const unacked: Buffer[] = [];
+    let usage: UsageReport | undefined;
+    const ctx = {
+      ...f.ctx,
+      publishUnacked: (topic: string, payload: Buffer) => {
+        unacked.push(payload);
+        return f.ctx.publishUnacked(topic, payload);
+      },
+      usage: { next: () => usage },
+    };
+    f.state.beats = true;
+    sendHeartbeat(ctx);
+    const [first] = f.takeUp();
+    expect(first).toEqual({ v: 1, node: "e1", type: "beat", e: "", r: 0 });
+    expect(unacked.length).toBe(1);
+    // Usage due, a refused plan, or status not yet acknowledged: a heartbeat carries it.
+    usage = {
+      sampledAt: "2030-01-01T00:00:00.000Z",
+      windowSeconds: 10,
+      node: { cpuMillicores: 1, memoryKiB: 1, cpus: 1, memoryCapacityKiB: 2 },
+      workers: [],
+    };
+    sendHeartbeat(ctx);
+    usage = undefined;
+    f.state.refused = { epoch: "e", revision: 1, hash: "h", reason: "r" };
+    sendHeartbeat(ctx);
+    expect(f.takeUp().map((m) => m.type)).toEqual(["heartbeat", "heartbeat"]);
+    // A cloud that did not say it reads beats gets heartbeats.
+    f.state.refused = undefined;
+    f.state.beats = false;
+    sendHeartbeat(ctx);
+    expect(f.takeUp().map((m) => m.type)).toEqual(["heartbeat"]);
+    expect(unacked.length).toBe(1);
   });
 });
