@@ -12,7 +12,7 @@ import { sleep } from "../../runtime/abort.ts";
 import { describeError } from "../../runtime/errors.ts";
 import type { CatalogNode, Dialer, DialTarget, Duplex } from "../contracts.ts";
 import { abortError, codedError } from "../proxy/dial-errors.ts";
-import { connectDuplex } from "../proxy/socket-duplex.ts";
+import { connectDuplex } from "../proxy/socket-listen-connect.ts";
 import { LineReader, readLines } from "./line-reader.ts";
 import { clientTlsOptions, type NodeTls } from "./node-tls.ts";
 import type { Preamble } from "./preamble.ts";
