@@ -18,7 +18,7 @@ import {
 import type { RevocationCheck } from "./revocation.ts";
 import type { Phase, PhasedSocket } from "./socket-phases.ts";
 import { ClientTlsPhase, connectTlsOver } from "./tls-stream.ts";
-import { codedErrorFrom, dialHandlers, withDeadline } from "./tunnel-connect.ts";
+import { connectPhase } from "./tunnel-connect.ts";
 
 /** A relay dial leg: hello → challenge → signed dial → ok → TLS client over the spliced leg. */
 class RelayDialPhase implements Phase {
@@ -101,12 +101,14 @@ export function dialViaRelay(
     revoked,
   );
   const phase = new RelayDialPhase(self, credentials, tls);
-  Bun.connect<Phase>({
-    hostname: relay.host,
-    port: relay.port,
-    allowHalfOpen: true,
-    data: phase,
-    socket: dialHandlers((socket) => phase.open(socket)),
-  }).catch((error: unknown) => tls.abandon(codedErrorFrom(error, tls.where)));
-  return withDeadline(tls, ms, signal);
+  return connectPhase(
+    relay.host,
+    relay.port,
+    undefined,
+    phase,
+    (socket) => phase.open(socket),
+    tls,
+    ms,
+    signal,
+  );
 }

@@ -1,8 +1,9 @@
 // Opening a tunnel connection with a client phase (tls-stream.ts): the direct TLS connection to a node
-// (dialTls), and what the relay leg (relay-dial.ts) shares with it: the deadline and abort around a
-// phase, the socket handlers of a dial, TCP keep-alive. Apart from tunnel-dialer.ts, which decides
+// (dialTls), and what the relay leg (relay-dial.ts) shares with it (connectPhase: the socket handlers
+// of a dial, TCP keep-alive, a failure to connect; withDeadline: the deadline and abort around a
+// phase, also used over the cloud's in-process relay). Apart from tunnel-dialer.ts, which decides
 // which path to take; this is how one connection is made.
-import type { Socket, SocketHandler } from "bun";
+import type { Socket, SocketHandler, TLSOptions } from "bun";
 import { describeError } from "../../runtime/errors.ts";
 import type { Duplex } from "../contracts.ts";
 import { abortError, codedError } from "../proxy/dial-errors.ts";
@@ -41,7 +42,7 @@ export async function withDeadline(
 const TUNNEL_KEEPALIVE_MS = 1_000;
 
 /** Socket handlers for a dial: the phased ones, plus binding the socket to the phase on open. */
-export function dialHandlers(onOpen: (socket: PhasedSocket) => void) {
+function dialHandlers(onOpen: (socket: PhasedSocket) => void) {
   return {
     ...phasedHandlers,
     open: (socket: Socket<Phase>) => {
@@ -52,7 +53,7 @@ export function dialHandlers(onOpen: (socket: PhasedSocket) => void) {
   } as SocketHandler<Phase>;
 }
 
-export function codedErrorFrom(error: unknown, where: string): Error {
+function codedErrorFrom(error: unknown, where: string): Error {
   return codedError(`${where}: ${describeError(error)}`, (error as { code?: string }).code ?? "ECONNREFUSED");
 }
 
@@ -68,13 +69,32 @@ export function dialTls(
   revoked?: RevocationCheck,
 ): Promise<Duplex | null> {
   const phase = new ClientTlsPhase(target, preamble, `node ${target} at ${host}:${port}`, revoked);
+  const tls = clientTlsOptions(credentials, target);
+  return connectPhase(host, port, tls, phase, (socket) => phase.bind(socket), phase, ms, signal);
+}
+
+/**
+ * Connects to host:port (`tls`: TLS from the first byte) with `phase` handling the socket, which
+ * `onOpen` binds to it; the dial ends with `end` (the client TLS phase), which gets a failure to
+ * connect, the deadline `ms` and `signal`'s abort.
+ */
+export function connectPhase(
+  host: string,
+  port: number,
+  tls: TLSOptions | undefined,
+  phase: Phase,
+  onOpen: (socket: PhasedSocket) => void,
+  end: ClientTlsPhase,
+  ms: number,
+  signal?: AbortSignal,
+): Promise<Duplex | null> {
   Bun.connect<Phase>({
     hostname: host,
     port,
-    tls: clientTlsOptions(credentials, target),
+    ...(tls ? { tls } : {}),
     allowHalfOpen: true,
     data: phase,
-    socket: dialHandlers((socket) => phase.bind(socket)),
-  }).catch((error: unknown) => phase.abandon(codedErrorFrom(error, phase.where)));
-  return withDeadline(phase, ms, signal);
+    socket: dialHandlers(onOpen),
+  }).catch((error: unknown) => end.abandon(codedErrorFrom(error, end.where)));
+  return withDeadline(end, ms, signal);
 }
