@@ -287,7 +287,7 @@ function upstreamRole(): void {
 
 async function leveeRole(): Promise<void> {
   const { createHttpProxy } = await import("../src/mesh/proxy/http-proxy.ts");
-  const { listenDuplex } = await import("../src/mesh/proxy/socket-duplex.ts");
+  const { listenDuplex } = await import("../src/mesh/proxy/socket-listen-connect.ts");
   const { localDialer } = await import("../src/mesh/proxy/local-dialer.ts");
   const upstreamPort = Number(flag("--upstream"));
   const decision = {
@@ -304,7 +304,7 @@ async function leveeRole(): Promise<void> {
 
 async function spliceRole(): Promise<void> {
   const { createTcpProxy } = await import("../src/mesh/proxy/tcp-proxy.ts");
-  const { listenDuplex } = await import("../src/mesh/proxy/socket-duplex.ts");
+  const { listenDuplex } = await import("../src/mesh/proxy/socket-listen-connect.ts");
   const { localDialer } = await import("../src/mesh/proxy/local-dialer.ts");
   const target = { kind: "local" as const, service: "bench", index: 0, port: Number(flag("--upstream")) };
   const proxy = createTcpProxy({ dialer: localDialer(), route: () => ({ kind: "dial", target }) });

@@ -12,14 +12,12 @@
 // kept (history-store.ts) for `rollout undo`. Cordon and drain (setScheduling) limit the
 // nodeSelector workers a node gets (drain-placement.ts). A staged Service's new generation is held
 // back on each node until the nodes' staging reports let it through (staging-hold.ts); a node's
-// download cap (setBandwidth) goes to it in its plan.
+// download cap (setBandwidth) goes to it in its plan. The re-plan itself is replan.ts.
 import type { Database } from "bun:sqlite";
 import { EventEmitter } from "node:events";
 import { specOf } from "../manifest/kinds.ts";
 import { DEFAULT_NAMESPACE, describeKey, keyOf, objectKey, refOf } from "../manifest/namespace.ts";
 import type { NodePlan } from "../manifest/plan.ts";
-import { secretFiles, secretPlanKey } from "../manifest/secret.ts";
-import { type Mesh, resolveWorkerTemplate } from "../manifest/service.ts";
 import type { Logger } from "../runtime/log.ts";
 import type { Store } from "../store/store.ts";
 import { rejected } from "./api-error.ts";
@@ -30,36 +28,21 @@ import { describeRef, type ObjectRef, ownerOf } from "./dayu/owners.ts";
 import { type DrainItem, type Scheduling, schedulingEvent } from "./drain.ts";
 import { drainPlacement } from "./drain-placement.ts";
 import { DEFAULT_HISTORY_LIMIT, recordGeneration } from "./history-store.ts";
-import { imageLookup } from "./image-store.ts";
 import { createMissingNamespaces } from "./namespace-apply.ts";
-import { qualifyServiceSpec } from "./namespaced-spec.ts";
 import { applyNodeLabels } from "./node-apply.ts";
 import { nodesForPlanning, setNodeBandwidth, setNodeScheduling } from "./node-registry.ts";
-import { catalogTooLarge, type NodeLimits, planLimits, refusedPlacements } from "./plan-limits.ts";
-import type { PlanChange } from "./plan-writer.ts";
-import { placedServices, writePlans } from "./plan-writer.ts";
-import { type PlannerService, planAll, type Unplaced } from "./planner.ts";
+import { type NodeLimits, planLimits } from "./plan-limits.ts";
+import { type PlanChange, placedServices } from "./plan-writer.ts";
+import { plannerServices, replanInTx } from "./replan.ts";
 import {
   deleteObject,
   getObject,
   listObjects,
   recordEvent,
   type StoredObject,
-  secretSpecs,
-  storedKey,
-  storedSpec,
   upsertObject,
 } from "./resource-store.ts";
-import { holdStaged } from "./staging-hold.ts";
-import { reportReader, storedPlanReader } from "./staging-store.ts";
-import { replaceUnplaced } from "./unplaced-store.ts";
-import {
-  bumpRestart,
-  forgetRestarts,
-  plannedWorker,
-  requireNothingDisplaced,
-  restartCounts,
-} from "./worker-restarts.ts";
+import { bumpRestart, plannedWorker, requireNothingDisplaced } from "./worker-restarts.ts";
 
 export type { ApplyPlan, ApplyResult, LeveeEvent, ManifestObject } from "./apply-result.ts";
 
@@ -346,13 +329,7 @@ export class ControlPlane {
     return listObjects(this.store.db, kind, filter);
   }
 
-  /**
-   * Plans every node (or only one) from the stored resources; call inside a transaction. After an
-   * apply or a delete (`applied`: what it stored), a placement the limits refuse throws
-   * an ApiError (409), and so does a mesh catalog too large for a sync message; otherwise what does not
-   * fit is left pending, with an event. `previous` collects the changed nodes' plans before; a dry
-   * run (`dryRun`) logs nothing.
-   */
+  /** replanInTx (replan.ts) with this control plane's setup; a full re-plan updates drainPending. */
   private replanInTx(
     pending: PendingEvent[],
     only?: string,
@@ -360,65 +337,9 @@ export class ControlPlane {
     previous?: Map<string, NodePlan | undefined>,
     dryRun = false,
   ): PlanChange[] {
-    const db = this.store.db;
-    forgetRestarts(db);
-    // Known by key; a service's Config and Secret mounts and upstreams name objects of its own
-    // namespace. A Secret's values are planned like a Config's files (by reference).
-    const services = plannerServices(db);
-    const configs = [
-      ...listObjects(db, "Config").map((o) => ({ name: storedKey(o), spec: storedSpec(o) })),
-      ...[...secretSpecs(db)].map(([key, spec]) => ({ name: secretPlanKey(key), spec: secretFiles(spec) })),
-    ];
-    const before = placedServices(db, only);
-    const nodes = nodesForPlanning(this.store, only);
-    const limited = nodes.some((n) => n.scheduling !== "enabled");
-    const drain = drainPlacement(db, services, limited && only ? nodesForPlanning(this.store) : nodes);
-    if (only === undefined) this.drainPending = drain.pending;
-    const planned = planAll({
-      services,
-      configs,
-      nodes: nodes.map((n) => ({ ...n, unschedulable: n.scheduling !== "enabled" })),
-      selectorBudget: drain.selectorBudget,
-      resolveTemplate: (spec, entry) =>
-        resolveWorkerTemplate(spec as never, entry as never) as unknown as Record<string, unknown>,
-      limits: this.limits,
-      placedBefore: (node) => before.get(node) ?? new Set(),
-      restartOf: restartCounts(db, only),
-      images: imageLookup(db),
-    });
-    const unplaced: Unplaced[] = [...planned.values()].flatMap((p) => p.unplaced);
-    if (applied) {
-      const refused = refusedPlacements(unplaced, before, applied);
-      if (refused.length > 0)
-        throw rejected(409, [refused[0] as (typeof refused)[number], ...refused.slice(1)]);
-    }
-    // Staged services stay on the generation a node runs until it may switch (staging-hold.ts).
-    const plans = holdStaged(
-      new Map([...planned].map(([node, p]) => [node, p.plan])),
-      storedPlanReader(db),
-      reportReader(db),
-    );
-    const changes = writePlans(db, plans, previous);
-    // An apply or a delete re-plans every node (`only` undefined): `plans` are all the plans.
-    if (applied) {
-      const meshOf = services.map((s) => ({ name: s.name, mesh: s.spec.mesh as Partial<Mesh> | undefined }));
-      const catalog = catalogTooLarge(this.store, meshOf, plans);
-      if (catalog) {
-        const first = applied[0];
-        throw rejected(409, [
-          {
-            kind: first?.kind ?? "",
-            name: first?.name ?? "",
-            path: "",
-            message: catalog,
-          },
-        ]);
-      }
-    }
-    for (const u of replaceUnplaced(db, unplaced, only)) {
-      if (!dryRun) this.log.warn("workers not placed", { ...u });
-      pending.push({ kind: "Service", name: u.service, reason: "NotPlaced", message: u.reason });
-    }
+    const setup = { store: this.store, log: this.log, limits: this.limits };
+    const { changes, drainPending } = replanInTx(setup, pending, only, applied, previous, dryRun);
+    if (only === undefined) this.drainPending = drainPending;
     return changes;
   }
 
@@ -432,14 +353,4 @@ export class ControlPlane {
     for (const event of recorded) this.events.emit("event", event);
     if (changes.length > 0) this.onPlansChanged(changes);
   }
-}
-
-/** The stored Services as the planner reads them (by key, names qualified by namespace). */
-function plannerServices(db: Database): PlannerService[] {
-  return listObjects(db, "Service").map((o) => ({
-    name: storedKey(o),
-    uid: o.metadata.uid,
-    generation: o.metadata.generation,
-    spec: qualifyServiceSpec(storedSpec(o), o.metadata.namespace) as unknown as PlannerService["spec"],
-  }));
 }

@@ -6,6 +6,7 @@
 // that turns out dead before any response byte is replaced once when resending is safe. Failures
 // answer 502/504, or cut the client connection once the response has begun (a truncated response
 // must never look whole). CONNECT and 101 hand the client connection over to a tunnel (tunnel.ts).
+// Asking route() is route-step.ts; the answers the proxy writes itself are local-answers.ts.
 //
 //   routing ──dial──▶ dialing ──▶ forwarding ──response complete──▶ done
 //      │                              │   ▲
@@ -21,17 +22,14 @@
 import { describeError } from "../../runtime/errors.ts";
 import { type ClientHandler, type ClientSide, P_UPSTREAM } from "./client-side.ts";
 import { errorKind, type ProxyOutcome, type UpstreamErrorKind } from "./dial-errors.ts";
-import {
-  CONNECT_ESTABLISHED,
-  errorResponse,
-  localResponse,
-  upstreamErrorResponse,
-} from "./http-head-writer.ts";
+import { CONNECT_ESTABLISHED } from "./http-head-writer.ts";
 import type { RequestHead } from "./http-parser.ts";
 import type { ResponseHead } from "./http-response-parser.ts";
 import type { DialDecision, RouteDecision } from "./http-types.ts";
+import { answerRoute, answerRouteError, answerUpstreamError, closesAfterAnswer } from "./local-answers.ts";
 import { asBuffer } from "./read-buffer.ts";
 import type { ResponseHandler, ResponseReader } from "./response-reader.ts";
+import { askRoute, type RouteWaiter } from "./route-step.ts";
 import { Tunnel } from "./tunnel.ts";
 import { targetKey, type UpstreamConn, type UpstreamOwner } from "./upstream-pool.ts";
 
@@ -55,7 +53,7 @@ enum Res {
   Complete,
 }
 
-export class Exchange implements ClientHandler, UpstreamOwner, ResponseHandler {
+export class Exchange implements ClientHandler, UpstreamOwner, ResponseHandler, RouteWaiter {
   private phase = Phase.Routing;
   private decision: DialDecision | null = null;
   private reported = false;
@@ -75,26 +73,9 @@ export class Exchange implements ClientHandler, UpstreamOwner, ResponseHandler {
     this.reqDone = req.body.kind === "none";
   }
 
-  /** Asks route() where the request goes. */
+  /** Asks route() where the request goes (route-step.ts): decide() or routeFailed() follows. */
   route(): void {
-    let decision: RouteDecision | Promise<RouteDecision>;
-    try {
-      decision = this.conn.ctx.route(this.req, this.conn.info);
-    } catch (error) {
-      this.routeFailed(error);
-      return;
-    }
-    if (decision instanceof Promise) {
-      decision.then(
-        (d) => {
-          this.decide(d);
-          this.conn.drive();
-        },
-        (error) => this.routeFailed(error),
-      );
-      return;
-    }
-    this.decide(decision);
+    askRoute(this.conn, this.req, this);
   }
 
   /** The outcome, once per exchange that reached a dial decision (later calls do nothing). */
@@ -174,17 +155,12 @@ export class Exchange implements ClientHandler, UpstreamOwner, ResponseHandler {
 
   // --- routing and the upstream connection ---
 
-  private decide(decision: RouteDecision): void {
+  /** route()'s decision: its own answer, or a pooled or dialed upstream connection. */
+  decide(decision: RouteDecision): void {
     if (this.phase !== Phase.Routing) return;
     const req = this.req;
     if (decision.kind === "respond") {
-      const close = this.mustCloseAfterLocalAnswer();
-      const headers = decision.headers ?? {};
-      const body = decision.body ?? "";
-      this.conn.client.write(
-        localResponse(decision.status, headers, body, { close, head: req.method === "HEAD" }),
-      );
-      this.end(close);
+      this.end(answerRoute(this.conn, req, decision, this.closeAfter));
       return;
     }
     this.decision = decision;
@@ -195,12 +171,8 @@ export class Exchange implements ClientHandler, UpstreamOwner, ResponseHandler {
     else this.dial(key);
   }
 
-  private routeFailed(error: unknown): void {
-    if (this.phase !== Phase.Routing) return;
-    const conn = this.conn;
-    conn.ctx.onEvent({ kind: "route-error", message: describeError(error) });
-    conn.client.write(errorResponse(500, "route-error", "no route decision", {}, { close: true }));
-    conn.closeGracefully();
+  routeFailed(error: unknown): void {
+    if (this.phase === Phase.Routing) answerRouteError(this.conn, error);
   }
 
   private dial(key: string, phase: Phase.Dialing | Phase.Redialing = Phase.Dialing): void {
@@ -260,9 +232,7 @@ export class Exchange implements ClientHandler, UpstreamOwner, ResponseHandler {
   private openTunnel(status: number, head: Uint8Array, after?: Uint8Array): void {
     this.phase = Phase.Done;
     if (this.latencyMs < 0) this.latencyMs = this.elapsed();
-    const tunnel = new Tunnel(this.conn, this, status, this.latencyMs);
-    this.conn.handOver(tunnel);
-    tunnel.open(head, after);
+    new Tunnel(this.conn, this, status, this.latencyMs).open(head, after);
   }
 
   // --- the request ---
@@ -411,29 +381,14 @@ export class Exchange implements ClientHandler, UpstreamOwner, ResponseHandler {
       conn.client.destroy(new Error(message));
       return;
     }
-    const status = kind === "timeout" ? 504 : 502;
-    const target = (this.decision as DialDecision).target;
-    conn.ctx.onEvent({ kind: "upstream-error", status, error: kind, message, target });
-    const close = this.mustCloseAfterLocalAnswer() || !this.reqDone;
-    conn.client.write(upstreamErrorResponse(kind, message, target, { close, head: req.method === "HEAD" }));
+    const close = closesAfterAnswer(conn, req, this.closeAfter) || !this.reqDone;
+    answerUpstreamError(conn, req, kind, message, (this.decision as DialDecision).target, close);
     this.end(close);
   }
 
   private end(close: boolean): void {
     this.phase = Phase.Done;
     this.conn.exchangeOver(close || this.closeAfter);
-  }
-
-  /** A request whose answer is ours (route's, or an error) and that may carry a body: close after. */
-  private mustCloseAfterLocalAnswer(): boolean {
-    const req = this.req;
-    return (
-      req.body.kind !== "none" ||
-      !req.keepAlive ||
-      this.conn.clientEnded ||
-      this.closeAfter ||
-      req.method === "CONNECT"
-    );
   }
 
   private elapsed(): number {

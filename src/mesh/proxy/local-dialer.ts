@@ -2,7 +2,7 @@
 // worker's port. Targets on other nodes need the transport (src/mesh/transport/): they fail here.
 import type { Dialer, DialTarget, Duplex } from "../contracts.ts";
 import { codedError } from "./dial-errors.ts";
-import { connectDuplex } from "./socket-duplex.ts";
+import { connectDuplex } from "./socket-listen-connect.ts";
 
 export function localDialer(): Dialer {
   return {

@@ -25,11 +25,12 @@ export class Tunnel implements ClientHandler, UpstreamOwner {
   }
 
   /**
-   * Sends the client the head that opens the tunnel (and the upstream's bytes that came after it),
-   * and the upstream what the client sent ahead of time.
+   * Takes the client connection's events over, sends the client the head that opens the tunnel
+   * (and the upstream's bytes that came after it), and the upstream what the client sent ahead of time.
    */
   open(head: Uint8Array, after?: Uint8Array): void {
     const conn = this.conn;
+    conn.handOver(this);
     const link = conn.link;
     conn.deadline = 0;
     link.toClient(head);

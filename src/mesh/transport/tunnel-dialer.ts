@@ -7,28 +7,21 @@
 // direct path again. Through the relay the TLS session is the same end-to-end one, carried over two
 // spliced legs. On the cloud the relay is in-process: its waiting legs are taken directly.
 // `local` targets are plain TCP to 127.0.0.1. Idle keep-alive streams are pooled by the proxy.
-import type { Socket } from "bun";
+// How one connection is made: tunnel-connect.ts (direct), relay-dial.ts (the relay leg).
 import { sleep } from "../../runtime/abort.ts";
 import { describeError } from "../../runtime/errors.ts";
 import type { CatalogNode, Dialer, DialTarget, Duplex } from "../contracts.ts";
 import { abortError, codedError } from "../proxy/dial-errors.ts";
-import { connectDuplex } from "../proxy/socket-duplex.ts";
-import { LineReader, readLines } from "./line-reader.ts";
-import { clientTlsOptions, type NodeTls } from "./node-tls.ts";
+import { connectDuplex } from "../proxy/socket-listen-connect.ts";
+import type { NodeTls } from "./node-tls.ts";
 import type { Preamble } from "./preamble.ts";
 import { Reachability } from "./reachability.ts";
+import { dialViaRelay } from "./relay-dial.ts";
 import { LEG_WAIT_MS, type RelayHub } from "./relay-hub.ts";
 import type { RelayAddress } from "./relay-offers.ts";
-import {
-  helloLine,
-  parseAnswer,
-  parseChallenge,
-  RELAY_LINE_MAX_BYTES,
-  requestLine,
-} from "./relay-protocol.ts";
 import type { RevocationCheck } from "./revocation.ts";
-import { type Phase, type PhasedSocket, phasedHandlers } from "./socket-phases.ts";
 import { ClientTlsPhase, connectTlsOver } from "./tls-stream.ts";
+import { dialTls, withDeadline } from "./tunnel-connect.ts";
 
 export interface TunnelDialerOptions {
   /** This node. */
@@ -251,157 +244,4 @@ export class TunnelDialer implements Dialer {
     if (!duplex) throw codedError(`${where}: no stream`, "ECONNRESET");
     return duplex;
   }
-}
-
-/** Runs a client phase to completion within `ms`, honoring `signal`. */
-async function withDeadline(phase: ClientTlsPhase, ms: number, signal?: AbortSignal): Promise<Duplex | null> {
-  if (signal?.aborted) phase.abandon(abortError(signal));
-  const timer = setTimeout(
-    () =>
-      phase.abandon(codedError(`${phase.where}: no TLS session within ${Math.round(ms)} ms`, "ETIMEDOUT")),
-    ms,
-  );
-  const onAbort = () => phase.abandon(abortError(signal));
-  signal?.addEventListener("abort", onAbort, { once: true });
-  try {
-    return await phase.done;
-  } finally {
-    clearTimeout(timer);
-    signal?.removeEventListener("abort", onAbort);
-  }
-}
-
-/**
- * TCP keep-alive on tunnel connections (direct, and the dialer's relay leg), first probe after this
- * long idle: a pooled stream whose peer vanished fails (and is retried when safe) in about 11 s.
- */
-const TUNNEL_KEEPALIVE_MS = 1_000;
-
-/** Socket handlers for a dial: the phased ones, plus binding the socket to the phase on open. */
-function dialHandlers(onOpen: (socket: PhasedSocket) => void) {
-  return {
-    ...phasedHandlers,
-    open: (socket: Socket<Phase>) => {
-      socket.setKeepAlive(true, TUNNEL_KEEPALIVE_MS);
-      onOpen(socket as PhasedSocket);
-    },
-    connectError: () => {},
-  } as import("bun").SocketHandler<Phase>;
-}
-
-function codedErrorFrom(error: unknown, where: string): Error {
-  return codedError(`${where}: ${describeError(error)}`, (error as { code?: string }).code ?? "ECONNREFUSED");
-}
-
-/** A direct TLS connection to host:port that must be `target`, then the preamble. */
-function dialTls(
-  host: string,
-  port: number,
-  credentials: NodeTls,
-  target: string,
-  preamble: Preamble,
-  ms: number,
-  signal?: AbortSignal,
-  revoked?: RevocationCheck,
-): Promise<Duplex | null> {
-  const phase = new ClientTlsPhase(target, preamble, `node ${target} at ${host}:${port}`, revoked);
-  Bun.connect<Phase>({
-    hostname: host,
-    port,
-    tls: clientTlsOptions(credentials, target),
-    allowHalfOpen: true,
-    data: phase,
-    socket: dialHandlers((socket) => phase.bind(socket)),
-  }).catch((error: unknown) => phase.abandon(codedErrorFrom(error, phase.where)));
-  return withDeadline(phase, ms, signal);
-}
-
-/** A relay dial leg: hello → challenge → signed dial → ok → TLS client over the spliced leg. */
-class RelayDialPhase implements Phase {
-  private readonly reader = new LineReader(RELAY_LINE_MAX_BYTES);
-  private state: "challenge" | "answer" = "challenge";
-
-  constructor(
-    private readonly self: string,
-    private readonly credentials: NodeTls,
-    readonly tls: ClientTlsPhase,
-  ) {}
-
-  open(socket: PhasedSocket): void {
-    this.tls.bind(socket);
-    socket.write(helloLine());
-  }
-
-  data(socket: PhasedSocket, chunk: Buffer): void {
-    readLines(
-      this.reader,
-      chunk,
-      (line, rest) => this.line(socket, line, rest),
-      () => this.fail("relay line too long"),
-    );
-  }
-
-  /** One line of the handshake; whether to read on. */
-  private line(socket: PhasedSocket, line: string, rest: Uint8Array): boolean {
-    if (this.state === "challenge") {
-      const challenge = parseChallenge(line);
-      if (!challenge) {
-        this.fail("unexpected relay greeting");
-        return false;
-      }
-      const request = { verb: "dial" as const, node: this.self, target: this.tls.target };
-      socket.write(requestLine(request, this.credentials, challenge));
-      this.state = "answer";
-      return true;
-    }
-    const answer = parseAnswer(line);
-    if (!answer.ok) this.fail(`the relay refused: ${answer.reason}`, "EHOSTUNREACH");
-    else if (rest.byteLength > 0) this.fail("the relay sent data before the TLS session");
-    else connectTlsOver(socket, this.credentials, this.tls);
-    return false;
-  }
-
-  close(_socket: PhasedSocket, error?: Error): void {
-    this.tls.abandon(
-      codedError(
-        `${this.tls.where}: relay connection closed${error ? `: ${error.message}` : ""}`,
-        "ECONNRESET",
-      ),
-    );
-  }
-
-  failed(error: Error): void {
-    this.tls.abandon(error);
-  }
-
-  private fail(message: string, code = "ECONNRESET"): void {
-    this.tls.abandon(codedError(`${this.tls.where}: ${message}`, code));
-  }
-}
-
-function dialViaRelay(
-  relay: RelayAddress,
-  self: string,
-  credentials: NodeTls,
-  target: string,
-  preamble: Preamble,
-  ms: number,
-  signal?: AbortSignal,
-  revoked?: RevocationCheck,
-): Promise<Duplex | null> {
-  const tls = new ClientTlsPhase(
-    target,
-    preamble,
-    `node ${target} via the relay at ${relay.host}:${relay.port}`,
-    revoked,
-  );
-  const phase = new RelayDialPhase(self, credentials, tls);
-  Bun.connect<Phase>({
-    hostname: relay.host,
-    port: relay.port,
-    allowHalfOpen: true,
-    data: phase,
-    socket: dialHandlers((socket) => phase.open(socket)),
-  }).catch((error: unknown) => tls.abandon(codedErrorFrom(error, tls.where)));
-  return withDeadline(tls, ms, signal);
 }

@@ -3,6 +3,7 @@
 // agent that no row knows: a crash between launch and the store write), then adopts what still
 // runs and restarts what died, before any new plan arrives: the node runs its stored plan with or
 // without the cloud. Shutting the agent down leaves workers running (they are adopted next time).
+// What the boot clears away (orphans, workers that left the plan, stale directories): boot-sweep.ts.
 import { EventEmitter } from "node:events";
 import { type NodePlan, nodePlanSchema } from "../../manifest/plan.ts";
 import type { Template } from "../../manifest/template.ts";
@@ -14,6 +15,7 @@ import type { Store } from "../../store/store.ts";
 import type { KubeAccess } from "../kube-access/kube-access.ts";
 import type { StoredPlan } from "../link/plan-store.ts";
 import { stagedArtifacts } from "../staging/fetchables.ts";
+import { type BootSweep, retireUnplanned, stopOrphans, sweepStaleDirs } from "./boot-sweep.ts";
 import { type DesiredWorker, desiredWorkers, type InvalidWorker, workerKey } from "./desired.ts";
 import type { Driver, LogReadOptions } from "./drivers/driver.ts";
 import { type AttachResult, attachWorker } from "./exec/worker-attach.ts";
@@ -25,8 +27,7 @@ import type { ArtifactSource } from "./prestart/mount-resolver.ts";
 import type { PortRegistry } from "./prestart/port-registry.ts";
 import { WorkerController } from "./worker-controller.ts";
 import type { WorkerDeps } from "./worker-deps.ts";
-import { removeWorkerDir, sweepWorkerDirs } from "./worker-dirs.ts";
-import { launched, newRecord, statusOf } from "./worker-records.ts";
+import { newRecord, statusOf } from "./worker-records.ts";
 import { type WorkerRecord, WorkerStore } from "./worker-store.ts";
 
 export interface SupervisorOptions {
@@ -108,10 +109,11 @@ export class Supervisor extends EventEmitter<{ change: [WorkerSnapshot] }> {
 
   private async boot(plan: StoredPlan | undefined): Promise<void> {
     const stored = this.records.all();
-    await this.stopOrphans(stored);
+    const sweep = this.bootSweep();
+    await stopOrphans(sweep, stored);
     const { workers, invalid } = this.parse(plan);
     const wanted = new Map(workers.map((w) => [w.key, w]));
-    this.sweepDirs([...stored.map((r) => workerKey(r.service, r.index)), ...wanted.keys()]);
+    sweepStaleDirs(sweep, [...stored.map((r) => workerKey(r.service, r.index)), ...wanted.keys()]);
     const boots: Promise<void>[] = [];
     for (const record of stored) {
       const key = workerKey(record.service, record.index);
@@ -120,7 +122,7 @@ export class Supervisor extends EventEmitter<{ change: [WorkerSnapshot] }> {
         const controller = this.controller(desired, record);
         boots.push(controller.boot());
       } else {
-        boots.push(this.retire(record));
+        boots.push(retireUnplanned(sweep, record));
       }
     }
     for (const desired of workers) {
@@ -263,6 +265,11 @@ export class Supervisor extends EventEmitter<{ change: [WorkerSnapshot] }> {
     return controller;
   }
 
+  private bootSweep(): BootSweep {
+    const { node, dataDir, agentId, log } = this.options;
+    return { node, dataDir, agentId, log, driver: (name) => this.driver(name), records: this.records };
+  }
+
   private driver(name: Template["driver"]): Driver {
     if (name === "exec") return this.options.drivers.exec;
     this.containerDriver.value ??= this.options.drivers.container();
@@ -302,78 +309,6 @@ export class Supervisor extends EventEmitter<{ change: [WorkerSnapshot] }> {
         since: now,
       });
     }
-  }
-
-  private async stopOrphans(stored: WorkerRecord[]): Promise<void> {
-    // A record whose launch never got its pid or container back does not own what that launch
-    // started: the process or container carrying its instance id is stopped as an orphan.
-    const known = new Set(stored.flatMap((r) => (r.instance !== null && launched(r) ? [r.instance] : [])));
-    const drivers: Driver[] = [this.options.drivers.exec];
-    if (stored.some((r) => r.driver === "container")) drivers.push(this.driver("container"));
-    for (const driver of drivers) {
-      let orphans: Awaited<ReturnType<Driver["orphans"]>>;
-      try {
-        orphans = await driver.orphans(this.options.agentId, known);
-      } catch (err) {
-        this.options.log.warn("cannot look for orphaned workers", {
-          driver: driver.name,
-          error: describeError(err),
-        });
-        continue;
-      }
-      for (const ref of orphans) {
-        this.options.log.warn("stopping an orphaned worker instance (started just before the agent died)", {
-          instance: ref.key.instance,
-          pid: ref.pid,
-          container: ref.containerId,
-        });
-        const instance = await driver.adopt(ref);
-        await instance?.stop(10_000);
-      }
-    }
-  }
-
-  /** Boot, before any worker starts: directories of workers neither stored nor planned go. */
-  private sweepDirs(known: string[]): void {
-    try {
-      const removed = sweepWorkerDirs(this.options.dataDir, new Set(known));
-      if (removed.length > 0)
-        this.options.log.info("removed the directories of workers that no longer exist", {
-          count: removed.length,
-          dirs: removed.slice(0, 20).join(", "),
-        });
-    } catch (err) {
-      this.options.log.warn("cannot clean up old worker directories", { error: describeError(err) });
-    }
-  }
-
-  /** A worker removed from the plan while the agent was down: stop it if it runs, forget it. */
-  private async retire(record: WorkerRecord): Promise<void> {
-    if (record.instance !== null) {
-      const driver = this.driver(record.driver);
-      const instance = await driver
-        .adopt({
-          key: {
-            node: this.options.node,
-            service: record.service,
-            index: record.index,
-            instance: record.instance,
-          },
-          driver: record.driver,
-          pid: record.pid ?? undefined,
-          pidStart: record.pidStart ?? undefined,
-          containerId: record.containerId ?? undefined,
-        })
-        .catch(() => undefined);
-      if (instance) {
-        this.options.log.info("stopping a worker that left the plan while the agent was down", {
-          worker: workerKey(record.service, record.index),
-        });
-        await instance.stop(10_000);
-      }
-    }
-    this.records.remove(record.service, record.index);
-    removeWorkerDir(this.options.dataDir, record.service, record.index);
   }
 
   private async collectArtifacts(workers: DesiredWorker[]): Promise<void> {

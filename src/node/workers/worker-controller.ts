@@ -21,7 +21,7 @@
 //   any state ──removed──▶ stopped, forgotten;  agent shutdown ──▶ detached (left running)
 //
 // Where each event leads is decided in worker-transitions.ts (pure); this file carries it out.
-// [prestart] is the steps prestartSteps() lists, in that order, each contributing its part of
+// [prestart] is the steps prestartSteps() (prestart/prestart-steps.ts) lists, in that order, each contributing its part of
 // the launch (prestart/). One event at a time: a worker never has two operations in flight; a
 // long prestart (a download) is aborted by a removal or a newer spec.
 import { durationMs } from "../../manifest/duration.ts";
@@ -29,19 +29,13 @@ import { describeError } from "../../runtime/errors.ts";
 import type { DesiredWorker } from "./desired.ts";
 import type { ExitInfo, Instance } from "./drivers/driver.ts";
 import { launchInstance } from "./instance-launch.ts";
+import { refreshMountedFiles } from "./live-mounts.ts";
 import { workerLogDir } from "./logs/log-files.ts";
-import { artifactsStep } from "./prestart/artifacts-step.ts";
-import { configContentStep } from "./prestart/config-content-step.ts";
-import { envStep } from "./prestart/env-step.ts";
-import { imageStep } from "./prestart/image-step.ts";
-import { kubeApiStep } from "./prestart/kube-api-step.ts";
-import { mountsStep, signalLiveMounts, workerMounts } from "./prestart/mounts-step.ts";
-import { portStep } from "./prestart/port-step.ts";
 import type { PrestartStep } from "./prestart/prestart-step.ts";
-import { workerDirStep } from "./prestart/worker-dir-step.ts";
+import { prestartSteps } from "./prestart/prestart-steps.ts";
 import { commandRunner, type Running, watchInstance } from "./running-instance.ts";
 import type { WorkerDeps } from "./worker-deps.ts";
-import { removeWorkerDir, workerDir } from "./worker-dirs.ts";
+import { removeWorkerDir } from "./worker-dirs.ts";
 import { refOf } from "./worker-records.ts";
 import { WorkerState } from "./worker-state.ts";
 import type { WorkerRecord } from "./worker-store.ts";
@@ -54,20 +48,6 @@ import {
   type Outcome,
   SURGE_READY_MS,
 } from "./worker-transitions.ts";
-
-/** The prestart steps, in the order they run before every start. */
-function prestartSteps(deps: WorkerDeps): PrestartStep[] {
-  return [
-    workerDirStep(),
-    configContentStep(deps.configFiles),
-    artifactsStep(deps.artifacts),
-    imageStep(deps),
-    mountsStep(deps),
-    portStep(deps.ports),
-    kubeApiStep(deps),
-    envStep(deps),
-  ];
-}
 
 /** What happens to a worker; each is handled in turn by handle(). */
 type WorkerEvent =
@@ -387,24 +367,18 @@ export class WorkerController {
     await old.instance.stop(durationMs(this.desired.template.stopTimeout));
   }
 
-  /** Config/artifact content changed on mounts with changeMode signal:NAME or none. */
+  /** Config/artifact content changed on mounts with changeMode signal:NAME or none (live-mounts.ts). */
   private async refreshLiveMounts(): Promise<void> {
     const desired = this.desired;
-    const dir = workerDir(this.deps.dataDir, desired.service, desired.index);
     // A removal or a replacing spec stops a refresh that waits for content.
     const abort = new AbortController();
     this.abort = abort;
-    try {
-      await workerMounts(this.deps, desired, dir, abort.signal);
-    } catch (err) {
-      if (abort.signal.aborted) return;
-      const message = `cannot refresh mounted files: ${describeError(err)}`;
-      this.status.phase(this.record.phase, message, { ready: this.record.ready });
-      return;
-    }
-    this.filesHash = desired.filesHash;
-    const signals = await signalLiveMounts(desired.template, this.running?.instance);
-    this.deps.log.info("mounted files refreshed", { worker: this.key, signals });
+    await refreshMountedFiles(this.deps, this.status, desired, abort.signal, {
+      written: () => {
+        this.filesHash = desired.filesHash;
+      },
+      instance: () => this.running?.instance,
+    });
   }
 
   private logDir(): string {

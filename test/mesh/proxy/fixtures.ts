@@ -11,7 +11,8 @@ import {
   type RouteFn,
 } from "../../../src/mesh/proxy/http-proxy.ts";
 import { localDialer } from "../../../src/mesh/proxy/local-dialer.ts";
-import { listenDuplex, type SocketDuplex } from "../../../src/mesh/proxy/socket-duplex.ts";
+import type { SocketDuplex } from "../../../src/mesh/proxy/socket-duplex.ts";
+import { listenDuplex } from "../../../src/mesh/proxy/socket-listen-connect.ts";
 
 const cleanups: (() => void)[] = [];
 export function cleanupAll(): void {

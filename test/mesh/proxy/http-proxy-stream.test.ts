@@ -3,7 +3,7 @@
 // reader downstream, WebSocket through Upgrade, CONNECT tunnels.
 import { afterAll, describe, expect, test } from "bun:test";
 import { createHash, randomBytes } from "node:crypto";
-import { connectDuplex } from "../../../src/mesh/proxy/socket-duplex.ts";
+import { connectDuplex } from "../../../src/mesh/proxy/socket-listen-connect.ts";
 import { cleanupAll, local, rawClient, startProxy, statusLines, until } from "./fixtures.ts";
 
 const servers: { stop(force?: boolean): void }[] = [];

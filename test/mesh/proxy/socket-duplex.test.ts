@@ -4,7 +4,8 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { createHash } from "node:crypto";
 import type { Duplex } from "../../../src/mesh/contracts.ts";
 import { errorKind } from "../../../src/mesh/proxy/dial-errors.ts";
-import { connectDuplex, listenDuplex, type SocketDuplex } from "../../../src/mesh/proxy/socket-duplex.ts";
+import type { SocketDuplex } from "../../../src/mesh/proxy/socket-duplex.ts";
+import { connectDuplex, listenDuplex } from "../../../src/mesh/proxy/socket-listen-connect.ts";
 import { makeCert, opensslAvailable } from "../../harness/certs.ts";
 import { makeTempDir } from "../../harness/cluster.ts";
 

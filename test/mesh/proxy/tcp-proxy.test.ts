@@ -4,7 +4,7 @@ import { createHash, randomBytes } from "node:crypto";
 import type { Duplex } from "../../../src/mesh/contracts.ts";
 import type { ProxyOutcome } from "../../../src/mesh/proxy/dial-errors.ts";
 import { localDialer } from "../../../src/mesh/proxy/local-dialer.ts";
-import { connectDuplex, listenDuplex } from "../../../src/mesh/proxy/socket-duplex.ts";
+import { connectDuplex, listenDuplex } from "../../../src/mesh/proxy/socket-listen-connect.ts";
 import { createTcpProxy, type TcpRouteFn } from "../../../src/mesh/proxy/tcp-proxy.ts";
 import { local, until } from "./fixtures.ts";
 

@@ -2,7 +2,7 @@
 // echo service, helpers that push bytes through a Duplex with back-pressure and collect what comes
 // back, and a TCP tap that records every byte passing between two endpoints.
 import type { CatalogNode, Duplex } from "../../../src/mesh/contracts.ts";
-import { connectDuplex, listenDuplex } from "../../../src/mesh/proxy/socket-duplex.ts";
+import { connectDuplex, listenDuplex } from "../../../src/mesh/proxy/socket-listen-connect.ts";
 import { Splice } from "../../../src/mesh/proxy/splice.ts";
 import { createCa, issueNodeCertificate, type KeyPair } from "../../../src/mesh/transport/certificates.ts";
 import type { NodeTls } from "../../../src/mesh/transport/node-tls.ts";
