@@ -209,6 +209,12 @@ export const optionsSchema = z.object({
     placeholder: "RATE",
     defaultText: "none",
   }),
+  peerFetch: opt(z.enum(["auto", "off"]).default("auto"), {
+    scopes: AGENT,
+    description:
+      "auto: this node fetches an artifact first from a node of its cluster on its own network that has a verified copy (asked directly through the mesh tunnel, mutual TLS; at most 3, nearest first), then from the cloud, and serves its own verified copies to such nodes (2 at a time, under --download-bandwidth); off: neither",
+    placeholder: "auto|off",
+  }),
   stopWorkersOnExit: opt(booleanish.default(false), {
     scopes: AGENT,
     description:
