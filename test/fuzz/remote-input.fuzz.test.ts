@@ -11,7 +11,10 @@ import fc from "fast-check";
 import { parseSaveManifest, TarManifestScanner } from "../../src/cloud/image-tar.ts";
 import { parseManifests } from "../../src/manifest/manifest.ts";
 import { parseCatalog } from "../../src/mesh/catalog/schema.ts";
-import { formatAnswer, parseAnswer as parseArtifactAnswer } from "../../src/mesh/transport/artifact-answer.ts";
+import {
+  formatAnswer,
+  parseAnswer as parseArtifactAnswer,
+} from "../../src/mesh/transport/artifact-answer.ts";
 import { formatPreamble, parsePreamble } from "../../src/mesh/transport/preamble.ts";
 import { parseAnswer, parseChallenge, verifyRequestLine } from "../../src/mesh/transport/relay-protocol.ts";
 import { decodeMessage as decodeExecMessage } from "../../src/protocol/exec-session.ts";
