@@ -212,7 +212,7 @@ export const optionsSchema = z.object({
   peerFetch: opt(z.enum(["auto", "off"]).default("auto"), {
     scopes: AGENT,
     description:
-      "auto: this node fetches an artifact first from a node of its cluster on its own network that has a verified copy (asked directly through the mesh tunnel, mutual TLS; at most 3, nearest first), then from the cloud, and serves its own verified copies to such nodes (2 at a time, under --download-bandwidth); off: neither",
+      "auto: an edge fetches an artifact first from another edge of its cluster that has a verified copy, reached directly through the mesh tunnel (mutual TLS, never the relay; at most 3, nearest first), then from the cloud, and serves its own verified copies to them (2 at a time, under --download-bandwidth); off: neither (the cloud's own node always reads the cloud's copy)",
     placeholder: "auto|off",
   }),
   stopWorkersOnExit: opt(booleanish.default(false), {
