@@ -10,7 +10,6 @@ import { join } from "node:path";
 import type { CatalogNode } from "../../../src/mesh/contracts.ts";
 import { localArtifactSource } from "../../../src/node/artifacts/artifact-source.ts";
 import { BandwidthLimit } from "../../../src/node/artifacts/bandwidth-limit.ts";
-import { download } from "../../../src/node/artifacts/download.ts";
 import { rankPeers } from "../../../src/node/artifacts/peer-directory.ts";
 import { PeerServer } from "../../../src/node/artifacts/peer-server.ts";
 import {
@@ -20,24 +19,14 @@ import {
 } from "../../../src/node/artifacts/peer-source.ts";
 import { createLogger } from "../../../src/runtime/log.ts";
 import { makeTempDir } from "../../harness/cluster.ts";
+import { payload } from "../../mesh/transport/fixtures.ts";
+import { downloadFrom } from "./download-helper.ts";
 import { memoryPair } from "./memory-duplex.ts";
 
 const log = createLogger({ level: "error", format: "json", write: () => {} });
 const sha = (bytes: Uint8Array) => createHash("sha256").update(bytes).digest("hex");
 
-function blob(n: number, seed: number): Uint8Array {
-  const out = new Uint8Array(n);
-  let x = seed >>> 0 || 1;
-  for (let i = 0; i < n; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    out[i] = x & 0xff;
-  }
-  return out;
-}
-
-const DATA = blob(300_000, 3);
+const DATA = payload(300_000, 3);
 const SHA = sha(DATA);
 
 /** A directory holding `files` (name → bytes). */
@@ -111,19 +100,8 @@ function setup(specs: Record<string, PeerSpec>, cloudFiles: Record<string, Uint8
   return { ...fake, source, bytes, skipped };
 }
 
-async function fetchWith(source: ReturnType<typeof setup>["source"], partial: string, expectedSize?: number) {
-  return download({
-    sha256: SHA,
-    expectedSize,
-    partial,
-    source,
-    signal: new AbortController().signal,
-    backoff: { baseMs: 1, capMs: 5 },
-    maxCorrupt: 5,
-    idleTimeoutMs: 5_000,
-    onProgress: () => {},
-  });
-}
+const fetchWith = (source: ReturnType<typeof setup>["source"], partial: string, expectedSize?: number) =>
+  downloadFrom(source, SHA, partial, expectedSize);
 
 describe("peers-first source", () => {
   test("a peer that has it serves it: byte-exact, nothing from the cloud", async () => {
@@ -173,7 +151,7 @@ describe("peers-first source", () => {
   });
 
   test("a lying peer: its bytes fail the sha256 and the retry comes from the cloud", async () => {
-    const lie = blob(DATA.byteLength, 99); // the right size, other bytes
+    const lie = payload(DATA.byteLength, 99); // the right size, other bytes
     const s = setup({ a: { files: { [SHA]: lie } } });
     const partial = join(makeTempDir(), "x.partial");
     await fetchWith(s.source, partial, DATA.byteLength);
@@ -223,7 +201,7 @@ describe("peer server", () => {
   }
 
   test("only a complete blob under its sha256 name; offsets; not through the relay", async () => {
-    const other = blob(10, 5);
+    const other = payload(10, 5);
     const server = new PeerServer({
       dir: dirWith({ [SHA]: DATA, [`${sha(other)}.partial`]: other }),
       log,

@@ -12,13 +12,13 @@ import { TunnelDialer } from "../../../src/mesh/transport/tunnel-dialer.ts";
 import { startTunnelServer, type TunnelServer } from "../../../src/mesh/transport/tunnel-server.ts";
 import { localArtifactSource } from "../../../src/node/artifacts/artifact-source.ts";
 import { BandwidthLimit } from "../../../src/node/artifacts/bandwidth-limit.ts";
-import { download } from "../../../src/node/artifacts/download.ts";
 import { PeerDirectory } from "../../../src/node/artifacts/peer-directory.ts";
 import { PeerServer } from "../../../src/node/artifacts/peer-server.ts";
 import { type ByteSource, peerFirstSource, readAnswer } from "../../../src/node/artifacts/peer-source.ts";
 import { createLogger } from "../../../src/runtime/log.ts";
 import { makeTempDir } from "../../harness/cluster.ts";
 import { catalogNode, payload, testCa } from "../../mesh/transport/fixtures.ts";
+import { downloadFrom } from "./download-helper.ts";
 
 const log = createLogger({ level: "error", format: "json", write: () => {} });
 const sha = (bytes: Uint8Array) => createHash("sha256").update(bytes).digest("hex");
@@ -83,24 +83,12 @@ function sourceWith(directory: PeerDirectory, cloudFiles: Record<string, Uint8Ar
   return { source, bytes };
 }
 
-function fetch(
+const fetch = (
   source: ReturnType<typeof sourceWith>["source"],
   sha256: string,
   partial: string,
   size: number,
-) {
-  return download({
-    sha256,
-    expectedSize: size,
-    partial,
-    source,
-    signal: new AbortController().signal,
-    backoff: { baseMs: 1, capMs: 5 },
-    maxCorrupt: 3,
-    idleTimeoutMs: 5_000,
-    onProgress: () => {},
-  });
-}
+) => downloadFrom(source, sha256, partial, size);
 
 async function answerOf(dialer: TunnelDialer, sha256: string, from = 0) {
   const duplex = await dialer.openArtifact("edgeb", sha256, from);
