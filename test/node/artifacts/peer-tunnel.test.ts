@@ -1,7 +1,8 @@
 // Fetching an artifact from a peer over real mesh tunnel sockets on loopback (mutual TLS with node
 // certificates from a test CA): a peer serves a verified blob of its cache from an offset (a
 // download resuming its partial file), answers not-found for a partial download or an unknown
-// sha256 (the asker then takes the cloud's copy), busy beyond its upload limit; a node without
+// sha256 (the asker then takes the cloud's copy), busy beyond its upload limit; a transfer to a node
+// no longer authorized (revoked) is cut; a node without
 // --peer-fetch answers not-found.
 import { afterEach, describe, expect, test } from "bun:test";
 import { createHash } from "node:crypto";
@@ -36,7 +37,9 @@ afterEach(() => {
 });
 
 /** edgeb's tunnel listener serving its cache dir (with the blob, and a partial download of another). */
-function peerNode(options: { serve?: boolean; maxUploads?: number; bandwidth?: number } = {}) {
+function peerNode(
+  options: { serve?: boolean; maxUploads?: number; bandwidth?: number; authorize?: () => boolean } = {},
+) {
   const dir = makeTempDir();
   writeFileSync(join(dir, SHA), DATA);
   writeFileSync(join(dir, `${sha(PARTIAL_ONLY)}.partial`), PARTIAL_ONLY);
@@ -50,6 +53,7 @@ function peerNode(options: { serve?: boolean; maxUploads?: number; bandwidth?: n
     listen: { host: "127.0.0.1", port: 0 },
     credentials: () => PEER,
     onStream: (s) => s.duplex.destroy(),
+    ...(options.authorize ? { authorize: options.authorize } : {}),
     ...(options.serve === false ? {} : { onArtifact: (request) => void server.serve(request) }),
   });
   servers.push(tunnel);
@@ -139,6 +143,23 @@ describe("artifacts from a peer over the mesh tunnel", () => {
     while (server.uploads > 0 && Date.now() < deadline) await Bun.sleep(20);
     expect(server.uploads).toBe(0);
     expect((await answerOf(dialer, SHA, DATA.byteLength - 10)).kind).toBe("ok");
+  });
+
+  test("a transfer to a node whose certificate is revoked meanwhile is cut by the recheck", async () => {
+    let authorized = true;
+    const { tunnel, server } = peerNode({ bandwidth: 200_000, authorize: () => authorized });
+    const { dialer } = askerOf(tunnel.port);
+    const duplex = await dialer.openArtifact("edgeb", SHA, 0);
+    const { answer } = await readAnswer(duplex, new AbortController().signal);
+    expect(answer.kind).toBe("ok");
+    const closed = new Promise<void>((resolve) => duplex.onClose(() => resolve()));
+    duplex.resume();
+    authorized = false;
+    expect(tunnel.recheck()).toBe(1);
+    await closed;
+    const deadline = Date.now() + 5000;
+    while (server.uploads > 0 && Date.now() < deadline) await Bun.sleep(20);
+    expect(server.uploads).toBe(0);
   });
 
   test("a node that does not serve artifacts answers not-found", async () => {
