@@ -1,12 +1,14 @@
 // An ArtifactSource that asks peers on this node's network first and falls back to the cloud: a
 // node fetching what a neighbour already has spares the (often slow, metered) uplink to the cloud.
 // Peers are the nodes the mesh reaches directly, nearest first (peer-directory.ts); at most
-// `maxPeers` are asked per artifact, each once: one that answers not-found or busy, fails to
-// connect or breaks off is skipped, and when none is left the cloud serves. Resuming and verifying
-// stay with download.ts: a retry after a cut transfer resumes from the partial file's end at the
-// next peer or the cloud, and a peer's bytes that fail the sha256 make the retry go elsewhere (a
-// lying peer costs one transfer, never the artifact). A peer announcing another size than the
-// reference's is skipped before any byte is taken from it.
+// `maxPeers` are asked per attempt: one that answers not-found or busy or fails to connect is
+// skipped (and asked again only after 30 s: that changes), and when none is left the cloud serves.
+// A peer that sent bytes of an artifact is not asked for it again for 10 minutes, and once
+// `maxPeers` peers sent bytes of it only the cloud is asked: whatever went wrong with a peer's
+// transfer, the retry goes elsewhere. Resuming and verifying stay with download.ts: a retry after a
+// cut transfer resumes from the partial file's end at the next peer or the cloud, and a peer's bytes
+// that fail the sha256 make the retry go elsewhere (a lying peer costs one transfer, never the
+// artifact). A peer announcing another size than the reference's is skipped before any byte.
 import type { Duplex } from "../../mesh/contracts.ts";
 import { ANSWER_MAX_BYTES, type ArtifactAnswer, parseAnswer } from "../../mesh/transport/artifact-answer.ts";
 import { LineReader } from "../../mesh/transport/line-reader.ts";
@@ -16,9 +18,12 @@ import type { ArtifactSource, SourceReply } from "./artifact-source.ts";
 export const DEFAULT_MAX_PEERS = 3;
 /** How long a connected peer may take to answer (it answers before reading its disk). */
 const ANSWER_TIMEOUT_MS = 3_000;
-/** How long the peers asked for an artifact are remembered (a later download may ask them again). */
-const TRIED_FOR_MS = 10 * 60_000;
-const TRIED_MAX_ARTIFACTS = 256;
+/** A peer that sent bytes of an artifact is not asked for it again for this long (they may be bad). */
+const SERVED_PAUSE_MS = 10 * 60_000;
+/** A peer skipped (not-found, busy, unreachable) is asked again after this long: that changes. */
+const SKIPPED_PAUSE_MS = 30_000;
+/** Artifacts whose asked peers are remembered (the oldest is forgotten first). */
+const MEMORY_MAX_ARTIFACTS = 256;
 
 /** The peers worth asking and how to ask one (the mesh's dialer; peer-directory.ts). */
 export interface ArtifactPeers {
@@ -41,18 +46,25 @@ export interface PeerFirstOptions {
   now?: () => number;
 }
 
+/** What a source remembers of one artifact: until when each peer is not asked again, how many served. */
+interface Asked {
+  until: Map<string, number>;
+  served: number;
+  at: number;
+}
+
 export function peerFirstSource(options: PeerFirstOptions): ArtifactSource {
   const maxPeers = options.maxPeers ?? DEFAULT_MAX_PEERS;
   const now = options.now ?? Date.now;
-  const tried = new Map<string, { nodes: Set<string>; at: number }>();
-  const triedFor = (sha256: string): Set<string> => {
-    const entry = tried.get(sha256);
-    if (entry && now() - entry.at < TRIED_FOR_MS) return entry.nodes;
-    tried.delete(sha256);
-    if (tried.size >= TRIED_MAX_ARTIFACTS) tried.delete(tried.keys().next().value as string);
-    const nodes = new Set<string>();
-    tried.set(sha256, { nodes, at: now() });
-    return nodes;
+  const memory = new Map<string, Asked>();
+  const askedFor = (sha256: string): Asked => {
+    const entry = memory.get(sha256);
+    if (entry && now() - entry.at < SERVED_PAUSE_MS) return entry;
+    memory.delete(sha256);
+    if (memory.size >= MEMORY_MAX_ARTIFACTS) memory.delete(memory.keys().next().value as string);
+    const fresh = { until: new Map<string, number>(), served: 0, at: now() };
+    memory.set(sha256, fresh);
+    return fresh;
   };
   const counted = (source: ByteSource, reply: SourceReply): SourceReply =>
     reply.kind === "body" && options.onBytes
@@ -63,11 +75,12 @@ export function peerFirstSource(options: PeerFirstOptions): ArtifactSource {
       return `a peer on this node's network, else ${options.cloud.description}`;
     },
     async open(sha256, from, signal, expectedSize) {
-      const asked = triedFor(sha256);
+      const asked = askedFor(sha256);
+      let attempts = 0;
       for (const node of options.peers.candidates()) {
-        if (asked.size >= maxPeers) break;
-        if (asked.has(node)) continue;
-        asked.add(node);
+        if (attempts >= maxPeers || asked.served >= maxPeers) break;
+        if ((asked.until.get(node) ?? 0) > now()) continue;
+        attempts++;
         signal.throwIfAborted();
         const reply = await askPeer(options.peers, node, sha256, from, signal, expectedSize).catch(
           (error: unknown) => {
@@ -75,7 +88,14 @@ export function peerFirstSource(options: PeerFirstOptions): ArtifactSource {
             return `${describeError(error)}`;
           },
         );
-        if (typeof reply !== "string") return counted("peer", reply);
+        if (typeof reply !== "string") {
+          // Whatever becomes of these bytes (complete, cut, wrong), the retry goes elsewhere.
+          asked.served++;
+          asked.at = now();
+          asked.until.set(node, now() + SERVED_PAUSE_MS);
+          return counted("peer", reply);
+        }
+        asked.until.set(node, now() + SKIPPED_PAUSE_MS);
         options.onSkip?.(node, sha256, reply);
       }
       return counted("cloud", await options.cloud.open(sha256, from, signal, expectedSize));

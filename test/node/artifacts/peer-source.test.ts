@@ -85,7 +85,11 @@ function fakePeers(specs: Record<string, PeerSpec>, order = Object.keys(specs)) 
   return { peers, asked, servers };
 }
 
-function setup(specs: Record<string, PeerSpec>, cloudFiles: Record<string, Uint8Array> = { [SHA]: DATA }) {
+function setup(
+  specs: Record<string, PeerSpec>,
+  cloudFiles: Record<string, Uint8Array> = { [SHA]: DATA },
+  now: () => number = Date.now,
+) {
   const fake = fakePeers(specs);
   const bytes: Record<ByteSource, number> = { peer: 0, cloud: 0 };
   const skipped: string[] = [];
@@ -96,6 +100,7 @@ function setup(specs: Record<string, PeerSpec>, cloudFiles: Record<string, Uint8
       bytes[s] += n;
     },
     onSkip: (node, _sha, reason) => skipped.push(`${node}: ${reason}`),
+    now,
   });
   return { ...fake, source, bytes, skipped };
 }
@@ -178,6 +183,24 @@ describe("peers-first source", () => {
     await fetchWith(s.source, partial, DATA.byteLength);
     expect(sha(readFileSync(partial))).toBe(SHA);
     expect(s.bytes).toEqual({ peer: DATA.byteLength - 123_456, cloud: 0 });
+  });
+
+  test("a skipped peer is asked again after 30 s; one that sent bytes not for 10 minutes", async () => {
+    let clock = 1_000_000;
+    const s = setup({ a: {}, b: { files: { [SHA]: DATA } } }, { [SHA]: DATA }, () => clock);
+    const partialOf = () => join(makeTempDir(), "x.partial");
+    await fetchWith(s.source, partialOf(), DATA.byteLength);
+    expect(s.asked).toEqual(["a", "b"]);
+    clock += 10_000;
+    await fetchWith(s.source, partialOf(), DATA.byteLength); // both paused: the cloud
+    expect(s.asked).toEqual(["a", "b"]);
+    clock += 25_000;
+    await fetchWith(s.source, partialOf(), DATA.byteLength); // a again; b still paused
+    expect(s.asked).toEqual(["a", "b", "a"]);
+    expect(s.bytes).toEqual({ peer: DATA.byteLength, cloud: 2 * DATA.byteLength });
+    clock += 10 * 60_000;
+    await fetchWith(s.source, partialOf(), DATA.byteLength);
+    expect(s.asked).toEqual(["a", "b", "a", "a", "b"]);
   });
 
   test("unknown everywhere: the cloud's not-found is final", async () => {
