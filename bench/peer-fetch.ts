@@ -11,13 +11,13 @@ import type { CatalogNode } from "../src/mesh/contracts.ts";
 import { TunnelDialer } from "../src/mesh/transport/tunnel-dialer.ts";
 import { startTunnelServer } from "../src/mesh/transport/tunnel-server.ts";
 import { type ArtifactSource, httpArtifactSource } from "../src/node/artifacts/artifact-source.ts";
-import { download } from "../src/node/artifacts/download.ts";
 import { PeerDirectory } from "../src/node/artifacts/peer-directory.ts";
 import { PeerServer } from "../src/node/artifacts/peer-server.ts";
 import { peerFirstSource } from "../src/node/artifacts/peer-source.ts";
 import { createLogger } from "../src/runtime/log.ts";
 import { makeTempDir } from "../test/harness/cluster.ts";
 import { catalogNode, testCa } from "../test/mesh/transport/fixtures.ts";
+import { downloadFrom } from "../test/node/artifacts/download-helper.ts";
 
 const args = process.argv.slice(2);
 const arg = (name: string, fallback: number) => {
@@ -68,17 +68,7 @@ const peerSource = (): ArtifactSource => {
 async function timed(source: ArtifactSource): Promise<number> {
   const partial = join(makeTempDir("levee-bench-peer-dl-"), `${sha256}.partial`);
   const started = performance.now();
-  await download({
-    sha256,
-    expectedSize: SIZE,
-    partial,
-    source,
-    signal: new AbortController().signal,
-    backoff: { baseMs: 100, capMs: 100 },
-    maxCorrupt: 1,
-    idleTimeoutMs: 30_000,
-    onProgress: () => {},
-  });
+  await downloadFrom(source, sha256, partial, SIZE);
   const ms = performance.now() - started;
   rmSync(partial);
   return ms;
