@@ -39,6 +39,8 @@ export interface AgentConfig {
   stopWorkersOnExit: boolean;
   /** Cap on the node's artifact downloads, bytes/s (undefined: none unless the cloud sets one). */
   downloadBandwidth?: number | undefined;
+  /** Fetch artifacts from peers on the node's network that have them, before the cloud (--peer-fetch). */
+  peerFetch: "auto" | "off";
   /** Docker Engine API socket for container workers. */
   dockerSocket: string;
   logLevel: Options["logLevel"];
@@ -86,6 +88,7 @@ type AgentOptions = Pick<
   | "meshThreads"
   | "stopWorkersOnExit"
   | "downloadBandwidth"
+  | "peerFetch"
   | "dockerSocket"
   | "logLevel"
   | "logFormat"
@@ -107,6 +110,7 @@ export function resolveAgentConfig(mode: Mode, o: AgentOptions): AgentConfig {
     meshThreads: o.meshThreads === "auto" ? autoMeshThreads() : o.meshThreads,
     stopWorkersOnExit: o.stopWorkersOnExit,
     downloadBandwidth: o.downloadBandwidth,
+    peerFetch: o.peerFetch,
     dockerSocket: o.dockerSocket,
     logLevel: o.logLevel,
     logFormat: o.logFormat ?? defaultLogFormat(),

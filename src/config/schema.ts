@@ -209,6 +209,12 @@ export const optionsSchema = z.object({
     placeholder: "RATE",
     defaultText: "none",
   }),
+  peerFetch: opt(z.enum(["auto", "off"]).default("auto"), {
+    scopes: AGENT,
+    description:
+      "auto: an edge fetches an artifact first from another edge of its cluster that has a verified copy, reached directly through the mesh tunnel (mutual TLS, never the relay; at most 3, nearest first), then from the cloud, and serves its own verified copies to them (2 at a time, under --download-bandwidth); off: neither (the cloud's own node always reads the cloud's copy)",
+    placeholder: "auto|off",
+  }),
   stopWorkersOnExit: opt(booleanish.default(false), {
     scopes: AGENT,
     description:

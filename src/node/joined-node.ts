@@ -8,7 +8,8 @@
 //                                  (and the usage, with its heartbeats)
 //   metrics                        the supervisor's and the link's, on the agent's registry
 //   log server                     on the link; reads the supervisor's logs, uploads the metrics
-//   mesh                           routes with the catalog and the workers; reports on the link
+//   mesh                           routes with the catalog and the workers; reports on the link;
+//                                  asks peers for artifacts and serves them (--peer-fetch)
 //   traffic reports                the mesh's counters, sent on the link while a dashboard watches
 //   upgrades                       the cloud's agent upgrade orders from the link; the health gate
 //
@@ -22,6 +23,8 @@ import type { MeshAgent } from "../mesh/mesh-agent.ts";
 import { MeshMetrics } from "../mesh/routing/metrics.ts";
 import type { ClientTls } from "../protocol/mqtt-session.ts";
 import { WATCH_TOPIC } from "../protocol/traffic.ts";
+import { BandwidthLimit } from "./artifacts/bandwidth-limit.ts";
+import { peerFetch } from "./artifacts/peer-fetch.ts";
 import type { ConfigContentSource } from "./configs/content-source.ts";
 import type { NodeIdentity } from "./identity.ts";
 import type { EdgeLink } from "./link/edge-link.ts";
@@ -72,8 +75,25 @@ export function startJoinedNode(node: LocalNode, options: JoinedNodeOptions): Jo
   const catalog = new CatalogStore(store);
   const outbox = new StatusOutbox(store);
   const counters = new NodeCounters();
+  // One cap for the node's link: its downloads and what it serves to peers.
+  const bandwidth = new BandwidthLimit(node.config.downloadBandwidth);
+  const peerArtifacts =
+    node.config.peerFetch === "auto" && node.config.mode !== "cloud"
+      ? peerFetch({
+          store,
+          dataDir: node.config.dataDir,
+          log,
+          bandwidth,
+          onBytes: (source, bytes) => counters.artifactSourceBytes.inc(source, bytes),
+          onServed: (bytes) => {
+            counters.artifactServedBytes += bytes;
+          },
+        })
+      : undefined;
   const supervisor = startSupervisor(node, {
     name,
+    bandwidth,
+    artifactSource: peerArtifacts?.source,
     outbox,
     configSource: options.configSource,
     onHealthCheck: (passed) => counters.healthChecked(passed),
@@ -103,6 +123,7 @@ export function startJoinedNode(node: LocalNode, options: JoinedNodeOptions): Jo
     reportRoutes: (routes) => link.reportRoutes(routes),
     metrics,
     peers,
+    artifacts: peerArtifacts,
   });
   // While a dashboard watches (the cloud's retained signal), the mesh's traffic goes up too.
   const traffic = new TrafficReporter({

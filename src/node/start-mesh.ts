@@ -8,6 +8,8 @@
 // table stays when the agent stops while the workers keep running (removed when they stop too).
 // With --mesh-threads N > 1 (edges), N-1 mesh threads (src/mesh/threads/) serve the same service and
 // upstream ports next to the main thread; they get the routing state on every refresh.
+// With --peer-fetch auto the tunnel also serves this node's verified artifacts to the other nodes
+// of the cluster, and the artifact cache asks them through the dialer (src/node/artifacts/).
 
 import type { CatalogStore } from "../mesh/catalog/catalog-store.ts";
 import type { CatalogNode } from "../mesh/contracts.ts";
@@ -24,9 +26,11 @@ import { relayAddressOf } from "../mesh/transport/relay-address.ts";
 import type { RelayHub } from "../mesh/transport/relay-hub.ts";
 import { startRelayOffers } from "../mesh/transport/relay-offers.ts";
 import { catalogRevocations } from "../mesh/transport/revocation.ts";
+import type { ArtifactRequest } from "../mesh/transport/tls-stream.ts";
 import { TunnelDialer } from "../mesh/transport/tunnel-dialer.ts";
 import { startTunnelServer } from "../mesh/transport/tunnel-server.ts";
 import type { RouteStatusEntry } from "../protocol/messages.ts";
+import type { PeerFetch } from "./artifacts/peer-fetch.ts";
 import type { LocalNode } from "./local-node.ts";
 import type { PeerTraffic } from "./traffic-reporter.ts";
 import type { WorkerSnapshot } from "./workers/supervisor.ts";
@@ -62,6 +66,8 @@ export interface MeshStartOptions {
   metrics?: MeshMetrics | undefined;
   /** Counts each request (connection, for TCP) received through the tunnel, by peer and path. */
   peers?: PeerTraffic | undefined;
+  /** Fetching artifacts from peers and serving them (peer-fetch.ts); absent: off. */
+  artifacts?: Pick<PeerFetch, "directory" | "server"> | undefined;
   /** How the fast path runs nftables (tests: a fake); default the system's `nft`. */
   nft?: NftRunner | undefined;
 }
@@ -103,6 +109,11 @@ export function startMesh(
     relayOnly: config.meshRelayOnly,
     revoked,
     onEvent: (event, fields) => meshLog.debug(event, fields),
+  });
+  options.artifacts?.directory.attach({
+    self: options.node,
+    nodes: () => catalog()?.nodes ?? [],
+    dialer,
   });
   const metrics = options.metrics ?? new MeshMetrics(local.metrics);
   // The cloud's relay runs in its main thread: its mesh stays there.
@@ -170,6 +181,7 @@ export function startMesh(
     authorize,
     ...(options.relayHub ? { relay: options.relayHub } : {}),
     onStream: (stream) => mesh.serveTunnelStream(stream.service, stream.duplex, stream),
+    ...(options.artifacts ? { onArtifact: serveArtifact(options.artifacts.server) } : {}),
     onRefused: (reason, fields) => meshLog.warn("tunnel connection refused", { reason, ...fields }),
   });
   const offers = options.relayHub
@@ -213,4 +225,9 @@ export function startMesh(
       : {}),
   });
   return mesh;
+}
+
+/** The tunnel's artifact requests, to the peer server. */
+function serveArtifact(server: PeerFetch["server"]) {
+  return (request: ArtifactRequest): void => void server.serve(request);
 }

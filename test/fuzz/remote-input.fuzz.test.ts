@@ -1,7 +1,8 @@
 // Fuzzing what a remote party sends, with fast-check: the apply body (JSON and YAML, through the real
-// API in-process), Dayu's objects through the translators, every sync message decoder (traffic reports, upgrade orders and
-// packed plans included), the node request decoder (logs, metrics, exec), the dashboard's watch signal,
-// the exec session's WebSocket messages, the relay handshake lines, the mesh catalog and the
+// API in-process), Dayu's objects through the translators, every sync message decoder (traffic
+// reports, upgrade orders and packed plans included), the node request decoder (logs, metrics, exec),
+// the dashboard's watch signal, the exec session's WebSocket messages, the relay handshake lines, the
+// tunnel preamble and the artifact answer, the mesh catalog and the
 // Kubernetes API's bodies and query strings. Each case must end (a hang fails it), never throw, and a refusal must be a 4xx with
 // the path of what was wrong — never a 500. Bounded in `npm test`; LEVEE_FUZZ_RUNS=N for more.
 import { afterAll, describe, expect, test } from "bun:test";
@@ -11,6 +12,11 @@ import fc from "fast-check";
 import { parseSaveManifest, TarManifestScanner } from "../../src/cloud/image-tar.ts";
 import { parseManifests } from "../../src/manifest/manifest.ts";
 import { parseCatalog } from "../../src/mesh/catalog/schema.ts";
+import {
+  formatAnswer,
+  parseAnswer as parseArtifactAnswer,
+} from "../../src/mesh/transport/artifact-answer.ts";
+import { formatPreamble, parsePreamble } from "../../src/mesh/transport/preamble.ts";
 import { parseAnswer, parseChallenge, verifyRequestLine } from "../../src/mesh/transport/relay-protocol.ts";
 import { decodeMessage as decodeExecMessage } from "../../src/protocol/exec-session.ts";
 import { decodeLogRequest } from "../../src/protocol/log-request.ts";
@@ -341,6 +347,28 @@ describe("the sync protocol's decoders", () => {
         parseAnswer(line);
         const verified = verifyRequestLine(line, { nonce: "bm9uY2U=", relay: "cloud" }, "not a ca");
         expect(verified.ok).toBe(false);
+      }),
+      fuzzParameters(1000),
+    );
+  });
+
+  test("the tunnel preamble and the artifact answer: never throw; what is accepted formats back the same", () => {
+    const sha = fc.string({ unit: fc.constantFrom(..."0123456789abcdef"), minLength: 64, maxLength: 64 });
+    const line = fc.oneof(
+      fc.string({ maxLength: 200 }),
+      fc
+        .tuple(sha, fc.oneof(fc.nat(), fc.string({ maxLength: 20 })))
+        .map(([s, r]) => `LEVEE-TUNNEL/1 artifact=${s} range=${r}-`),
+      fc
+        .tuple(fc.constantFrom("ok", "busy", "not-found", "unsatisfiable", "x"), fc.string({ maxLength: 20 }))
+        .map(([k, n]) => `LEVEE-ARTIFACT/1 ${k} size=${n}`),
+    );
+    fc.assert(
+      fc.property(line, (text) => {
+        const preamble = parsePreamble(text);
+        if (preamble.ok) expect(formatPreamble(preamble.preamble)).toBe(`${text}\n`);
+        const answer = parseArtifactAnswer(text);
+        if (answer.ok) expect(formatAnswer(answer.answer)).toBe(`${text}\n`);
       }),
       fuzzParameters(1000),
     );

@@ -43,6 +43,7 @@ function config(dataDir: string): AgentConfig {
     proxyListen: { host: "127.0.0.1", port: 0 },
     meshRelayOnly: false,
     meshFastPath: "off",
+    peerFetch: "off",
     meshThreads: 1,
     stopWorkersOnExit: false,
     dockerSocket: "/nonexistent",

@@ -8,6 +8,7 @@
 import { describeError } from "../../runtime/errors.ts";
 import { codedError } from "../proxy/dial-errors.ts";
 import { SocketDuplex } from "../proxy/socket-duplex.ts";
+import { formatAnswer } from "./artifact-answer.ts";
 import { LineReader } from "./line-reader.ts";
 import { clientTlsOptions, type NodeTls, serverTlsOptions, verifiedPeer } from "./node-tls.ts";
 import { formatPreamble, PREAMBLE_MAX_BYTES, type Preamble, parsePreamble } from "./preamble.ts";
@@ -35,6 +36,18 @@ export interface InboundStream {
   via: "direct" | "relay";
 }
 
+/** Another node asking for the bytes of an artifact of this node's cache (preamble.ts). */
+export interface ArtifactRequest {
+  sha256: string;
+  /** The first byte wanted. */
+  from: number;
+  peer: string;
+  fingerprint: string;
+  /** The answer (artifact-answer.ts) and the bytes go here; nothing more is read from it. */
+  duplex: SocketDuplex;
+  via: "direct" | "relay";
+}
+
 export interface AcceptContext {
   credentials: () => NodeTls | undefined;
   /**
@@ -43,6 +56,8 @@ export interface AcceptContext {
    */
   authorize?: (peer: string, fingerprint: string) => boolean;
   onStream: (stream: InboundStream) => void;
+  /** Artifact requests; absent: each is answered not-found (this node serves none). */
+  onArtifact?: ((request: ArtifactRequest) => void) | undefined;
   /** A refused or broken connection, for the log (no secrets in it). */
   onRefused: (reason: string, fields: Record<string, unknown>) => void;
 }
@@ -109,6 +124,16 @@ class ServerTlsPhase implements Phase {
       return;
     }
     const duplex = startStream(socket, read.rest);
+    if (parsed.preamble.kind === "artifact") {
+      const { sha256, from } = parsed.preamble;
+      const request = { sha256, from, peer: this.peer, fingerprint: this.fingerprint, duplex, via: this.via };
+      if (this.ctx.onArtifact) this.ctx.onArtifact(request);
+      else {
+        duplex.write(Buffer.from(formatAnswer({ kind: "not-found" })));
+        duplex.end();
+      }
+      return;
+    }
     const { service, forwarded = false } = parsed.preamble;
     this.ctx.onStream({
       service,

@@ -145,6 +145,23 @@ export class TunnelDialer implements Dialer {
     }
   }
 
+  /**
+   * The bytes of an artifact from a node's cache, straight to it (never through the relay: a peer
+   * worth asking is one on this node's network), within the direct budget. The stream starts with
+   * the node's answer line (artifact-answer.ts). A failed direct path is remembered like a dial's.
+   */
+  async openArtifact(nodeName: string, sha256: string, from: number, signal?: AbortSignal): Promise<Duplex> {
+    const { node, credentials } = this.resolve(nodeName);
+    try {
+      const duplex = await this.direct(node, credentials, { kind: "artifact", sha256, from }, signal);
+      if (!duplex) throw codedError(`node ${nodeName}: no stream`, "ECONNRESET");
+      return duplex;
+    } catch (error) {
+      if (!signal?.aborted) this.paths.directFailed(node.name);
+      throw error;
+    }
+  }
+
   /** A tunnel ping straight to the node (no relay): its TLS handshake time in ms. */
   async ping(nodeName: string, signal?: AbortSignal): Promise<number> {
     const { node, credentials } = this.resolve(nodeName);

@@ -12,7 +12,10 @@ import { listenError } from "../../runtime/serve.ts";
 import type { NodeTls } from "./node-tls.ts";
 import type { RelayHub } from "./relay-hub.ts";
 import { dropSocket, type Phase, type PhasedSocket, phasedHandlers } from "./socket-phases.ts";
-import { type AcceptContext, acceptTls, type InboundStream } from "./tls-stream.ts";
+import { type AcceptContext, type ArtifactRequest, acceptTls, type InboundStream } from "./tls-stream.ts";
+
+/** What the revocation recheck needs of an open stream (a service stream or an artifact transfer). */
+type OpenStream = Pick<InboundStream, "peer" | "fingerprint" | "duplex" | "via">;
 
 const TLS_HANDSHAKE_RECORD = 0x16;
 /** TCP keep-alive on accepted connections (the relay sets its own on its legs). */
@@ -23,6 +26,8 @@ export interface TunnelServerOptions {
   listen: HostPort;
   credentials: () => NodeTls | undefined;
   onStream: (stream: InboundStream) => void;
+  /** Other nodes asking for artifacts of this node's cache; absent: answered not-found. */
+  onArtifact?: ((request: ArtifactRequest) => void) | undefined;
   /** Whether a verified peer (name, certificate fingerprint) may open streams; default: any. */
   authorize?: (peer: string, fingerprint: string) => boolean;
   /** The cloud: serve the relay on this port too. */
@@ -73,22 +78,34 @@ class SniffPhase implements Phase {
 
 export function startTunnelServer(options: TunnelServerOptions): TunnelServer {
   const stats = { accepted: 0, refused: 0 };
-  const open = new Set<InboundStream>();
+  const open = new Set<OpenStream>();
   let sweepAt = 256;
+  const track = (stream: OpenStream) => {
+    stats.accepted++;
+    // Its onClose belongs to whoever serves it: closed streams are swept here instead, when the
+    // set doubled since the last sweep (amortized constant per stream).
+    if (open.size >= sweepAt) {
+      for (const old of open) if (old.duplex.isClosed) open.delete(old);
+      sweepAt = Math.max(256, open.size * 2);
+    }
+    open.add(stream);
+  };
+  const onArtifact = options.onArtifact;
   const accept: AcceptContext = {
     credentials: options.credentials,
     ...(options.authorize ? { authorize: options.authorize } : {}),
     onStream: (stream) => {
-      stats.accepted++;
-      // Its onClose belongs to whoever serves it: closed streams are swept here instead, when the
-      // set doubled since the last sweep (amortized constant per stream).
-      if (open.size >= sweepAt) {
-        for (const old of open) if (old.duplex.isClosed) open.delete(old);
-        sweepAt = Math.max(256, open.size * 2);
-      }
-      open.add(stream);
+      track(stream);
       options.onStream(stream);
     },
+    ...(onArtifact
+      ? {
+          onArtifact: (request: ArtifactRequest) => {
+            track(request);
+            onArtifact(request);
+          },
+        }
+      : {}),
     onRefused: (reason, fields) => {
       stats.refused++;
       options.onRefused?.(reason, fields);

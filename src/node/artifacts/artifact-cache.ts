@@ -63,6 +63,11 @@ export class ArtifactError extends PermanentError {
   }
 }
 
+/** Where a node's verified artifacts are: <dataDir>/cache/artifacts. */
+export function artifactCacheDir(dataDir: string): string {
+  return join(dataDir, "cache", "artifacts");
+}
+
 interface Job {
   controller: AbortController;
   listeners: Set<(progress: DownloadProgress) => void>;
@@ -81,7 +86,7 @@ export class ArtifactCache {
   private readonly stopping = new Map<string, Promise<void>>();
 
   constructor(private readonly options: ArtifactCacheOptions) {
-    this.dir = join(options.dataDir, "cache", "artifacts");
+    this.dir = artifactCacheDir(options.dataDir);
     mkdirSync(this.dir, { recursive: true, mode: 0o755 });
     this.source = options.source ?? nodeArtifactSource(options.store, options.dataDir);
   }

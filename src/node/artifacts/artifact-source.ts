@@ -18,8 +18,12 @@ export type SourceReply =
 export interface ArtifactSource {
   /** For messages: "the cloud at http://10.0.0.1:7400". */
   readonly description: string;
-  /** The bytes of an artifact from `from` on. Throws a RecoverableError (cloud unreachable, 5xx, a cut connection) or a PermanentError (unknown artifact, refused, wrong size). */
-  open(sha256: string, from: number, signal: AbortSignal): Promise<SourceReply>;
+  /**
+   * The bytes of an artifact from `from` on; `expectedSize` is the reference's size when it has one.
+   * Throws a RecoverableError (cloud unreachable, 5xx, a cut connection) or a PermanentError
+   * (unknown artifact, refused, wrong size).
+   */
+  open(sha256: string, from: number, signal: AbortSignal, expectedSize?: number): Promise<SourceReply>;
 }
 
 export interface HttpSourceOptions {
@@ -118,6 +122,6 @@ export function nodeArtifactSource(store: Store, dataDir: string): ArtifactSourc
       const url = store.getMeta("cloud-url");
       return url ? `the cloud at ${url}` : "the cloud (not joined yet)";
     },
-    open: (sha256, from, signal) => current().open(sha256, from, signal),
+    open: (sha256, from, signal, expectedSize) => current().open(sha256, from, signal, expectedSize),
   };
 }

@@ -114,7 +114,7 @@ async function attemptOnce(options: DownloadOptions, attempt: number): Promise<n
   };
   try {
     armIdle();
-    const reply = await source.open(sha256, partialSize, attemptAbort.signal);
+    const reply = await source.open(sha256, partialSize, attemptAbort.signal, options.expectedSize);
     if (reply.kind === "not-found") {
       throw new PermanentError(
         `artifact ${sha256} is not stored at ${source.description} (upload it with levee ctl artifact push)`,

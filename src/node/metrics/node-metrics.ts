@@ -8,6 +8,8 @@
 //   levee_health_checks_total{result}            health probes: passed | failed
 //   levee_artifact_fetches_total{outcome}        artifact downloads: fetched | retried | failed
 //   levee_artifact_fetched_bytes_total           bytes of the artifacts fetched
+//   levee_artifact_source_bytes_total{source}    bytes received for artifacts: peer | cloud
+//   levee_artifact_served_bytes_total            bytes of artifacts this node sent to peers
 //   levee_sync_dropped_total{reason}             messages from the cloud dropped (docs/PROTOCOL.md)
 //   levee_sync_bytes_total{direction,kind}       MQTT bytes of the link to the cloud (sync-bytes.ts)
 //   levee_sync_packets_total{direction,kind}     MQTT packets of the link, likewise
@@ -28,6 +30,8 @@ export class NodeCounters {
   readonly healthChecks = new Counter("levee_health_checks_total", "result");
   readonly artifactFetches = new Counter("levee_artifact_fetches_total", "outcome");
   artifactBytes = 0;
+  readonly artifactSourceBytes = new Counter("levee_artifact_source_bytes_total", "source");
+  artifactServedBytes = 0;
 
   healthChecked(passed: boolean): void {
     this.healthChecks.inc(passed ? "passed" : "failed");
@@ -79,6 +83,17 @@ export function registerNodeMetrics(registry: Registry, source: NodeMetricsSourc
     "levee_artifact_fetched_bytes_total",
     "Bytes of the artifacts this node fetched",
     () => counters.artifactBytes,
+  );
+  exportCounter(
+    registry,
+    counters.artifactSourceBytes,
+    "Bytes received for artifacts, by where they came from (--peer-fetch)",
+  );
+  totalCounter(
+    registry,
+    "levee_artifact_served_bytes_total",
+    "Bytes of artifacts this node sent to other nodes (--peer-fetch)",
+    () => counters.artifactServedBytes,
   );
   exportCounter(registry, link.dropped, "Messages from the cloud this node dropped, by reason");
   registerSyncBytes(registry, link.bytes, "this node's link to the cloud");

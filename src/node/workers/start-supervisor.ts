@@ -9,6 +9,7 @@ import { join } from "node:path";
 import type { StagingEntry } from "../../protocol/messages.ts";
 import type { HostPort } from "../../runtime/host-port.ts";
 import { ArtifactCache, type ArtifactCacheOptions } from "../artifacts/artifact-cache.ts";
+import type { ArtifactSource } from "../artifacts/artifact-source.ts";
 import { BandwidthLimit } from "../artifacts/bandwidth-limit.ts";
 import { ConfigContent } from "../configs/config-content.ts";
 import type { ConfigContentSource } from "../configs/content-source.ts";
@@ -34,6 +35,10 @@ export interface SupervisorStartOptions {
   /** Metrics hooks: after every health probe, after every artifact fetch attempt. */
   onHealthCheck?: ((passed: boolean) => void) | undefined;
   onArtifactFetch?: ArtifactCacheOptions["onFetch"];
+  /** The node's download cap (shared with what it serves to peers); default one from its config. */
+  bandwidth?: BandwidthLimit | undefined;
+  /** Where artifacts come from; default the cloud (peer-fetch.ts: peers first). */
+  artifactSource?: ArtifactSource | undefined;
   /** Where this node's staging reports go (the edge link's reportStaging). */
   reportStaging?: ((entries: StagingEntry[]) => void) | undefined;
 }
@@ -46,8 +51,9 @@ export function startSupervisor(
   const { outbox } = options;
   const ports = new PortRegistry(defaultRegistryPath(), config.dataDir);
   // One cap for all downloads of the node: its own setting, lowered by the cloud's (in the plan).
-  const bandwidth = new BandwidthLimit(config.downloadBandwidth);
+  const bandwidth = options.bandwidth ?? new BandwidthLimit(config.downloadBandwidth);
   const artifacts = new ArtifactCache({
+    ...(options.artifactSource ? { source: options.artifactSource } : {}),
     store,
     dataDir: config.dataDir,
     log: log.child({ component: "artifacts" }),
