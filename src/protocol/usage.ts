@@ -4,8 +4,11 @@
 // heartbeat stays small), and the conversions between them.
 import { z } from "zod";
 
-/** How often a node reports its usage: at most once per this many seconds (with a heartbeat). */
-export const USAGE_REPORT_SECONDS = 30;
+/**
+ * How often a node reports its usage: at most once per this many seconds (with a heartbeat). As
+ * metrics-server's default resolution; 30 s kept a busy node's usage at half of its idle sync bytes.
+ */
+export const USAGE_REPORT_SECONDS = 60;
 /** A usage that did not move is reported again only this often (node/usage/usage-report.ts). */
 export const USAGE_REFRESH_SECONDS = 300;
 /** Worker entries a usage report may carry (a hard bound; the byte budget usually cuts first). */

@@ -1,6 +1,6 @@
 // Usage measured by real agents: an exec worker on an edge that burns some CPU and holds some
 // memory shows CPU > 0 and memory > 0 in the edge's own store (a sample every 10 s, a rate from the
-// second on) and then in the cloud's (with a heartbeat, at most every 30 s), next to the usage of
+// second on) and then in the cloud's (with a heartbeat, at most every 60 s), next to the usage of
 // the edge itself and of the cloud's own node.
 import { Database } from "bun:sqlite";
 import { describe, expect, test } from "bun:test";

@@ -1,9 +1,10 @@
 // Which usage a heartbeat carries: the latest stored sample in its wire form, at most once per
 // USAGE_REPORT_SECONDS, never the same sample twice, and only when it says something new
 // (docs/PROTOCOL.md, "Usage"): a usage that moved (usageMoved) goes at the next heartbeat at least
-// 30 s after the last report; one that stayed put only every USAGE_REFRESH_SECONDS, so that an
-// idle node's usage costs its link a report every 5 minutes instead of every 30 s (README "What
-// sync costs"). A report that is lost is not sent again: the next one is newer.
+// USAGE_REPORT_SECONDS (60 s) after the last report; one that stayed put only every
+// USAGE_REFRESH_SECONDS, so that an idle node's usage costs its link a report every 5 minutes
+// instead of every minute (README "What sync costs"). A report that is lost is not sent again: the
+// next one is newer.
 import {
   toUsageReport,
   USAGE_REFRESH_SECONDS,
