@@ -7,6 +7,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { BUN, type Cluster, REPO_ROOT, routesApplied, startCluster, waitUntil } from "../harness/cluster.ts";
+import { sampleSum } from "../harness/prometheus-text.ts";
 import { rawRequest } from "../harness/raw-request.ts";
 import { agentWorkers } from "../harness/workers.ts";
 
@@ -45,17 +46,6 @@ async function metrics(): Promise<string> {
   return (await fetch(`${edge().agentUrl}/metrics`)).text();
 }
 
-/** The sum of the samples of `name` whose labels contain every one of `labels`. */
-function sum(text: string, name: string, labels: string[] = []): number {
-  let total = 0;
-  for (const line of text.split("\n")) {
-    if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
-    if (!labels.every((l) => line.includes(l))) continue;
-    total += Number(line.slice(line.lastIndexOf(" ") + 1));
-  }
-  return total;
-}
-
 beforeAll(async () => {
   c = await startCluster({ edges: 1, edgeArgs: ["--mesh-threads", "2", "--mesh-fast-path", "off"] });
   const res = await c.cloud.api("/api/v1/apply", { method: "POST", body: SERVICE });
@@ -77,7 +67,7 @@ afterAll(async () => {
 describe("mesh threads", () => {
   test("connections to one service port are served by both threads, every answer right and counted", async () => {
     const before = await metrics();
-    const requestsBefore = sum(before, "levee_mesh_requests_total", ['service="who"', 'outcome="ok"']);
+    const requestsBefore = sampleSum(before, "levee_mesh_requests_total", ['service="who"', 'outcome="ok"']);
     const n = 200;
     const answers = [];
     for (let batch = 0; batch < n / 20; batch++) {
@@ -91,18 +81,18 @@ describe("mesh threads", () => {
       expect([0, 1]).toContain(who.index);
     }
     const after = await metrics();
-    const main = sum(after, "levee_mesh_thread_connections_total", ['thread="0"']);
-    const second = sum(after, "levee_mesh_thread_connections_total", ['thread="1"']);
+    const main = sampleSum(after, "levee_mesh_thread_connections_total", ['thread="0"']);
+    const second = sampleSum(after, "levee_mesh_thread_connections_total", ['thread="1"']);
     expect(main).toBeGreaterThan(0);
     expect(second).toBeGreaterThan(0);
     expect(main + second).toBeGreaterThanOrEqual(n);
     // Every request is counted, those the second thread served too, in the scrape right after.
-    expect(sum(after, "levee_mesh_requests_total", ['service="who"', 'outcome="ok"']) - requestsBefore).toBe(
-      n,
-    );
-    expect(sum(after, "levee_mesh_upstream_latency_seconds_count", ['service="who"'])).toBeGreaterThanOrEqual(
-      n,
-    );
+    expect(
+      sampleSum(after, "levee_mesh_requests_total", ['service="who"', 'outcome="ok"']) - requestsBefore,
+    ).toBe(n);
+    expect(
+      sampleSum(after, "levee_mesh_upstream_latency_seconds_count", ['service="who"']),
+    ).toBeGreaterThanOrEqual(n);
   }, 60_000);
 
   test("the workers turn unready: every thread answers 503 within 1 s", async () => {
@@ -130,8 +120,8 @@ describe("mesh threads", () => {
     }
     const after = await metrics();
     for (const thread of ['thread="0"', 'thread="1"']) {
-      expect(sum(after, "levee_mesh_thread_connections_total", [thread])).toBeGreaterThan(
-        sum(before, "levee_mesh_thread_connections_total", [thread]),
+      expect(sampleSum(after, "levee_mesh_thread_connections_total", [thread])).toBeGreaterThan(
+        sampleSum(before, "levee_mesh_thread_connections_total", [thread]),
       );
     }
   }, 30_000);
