@@ -2,10 +2,10 @@
 // the mean size of the heartbeat packets the cloud received (as its session counts them: the
 // node's publish has the same topic and payload) plus the broker's 4-byte PUBACK to the node,
 // times the heartbeats in a day. Undefined (the gauge reads 0) until a heartbeat was measured.
-import type { SyncBytes } from "../../protocol/sync-bytes.ts";
+import { packetBytes, type SyncBytes } from "../../protocol/sync-bytes.ts";
 
-/** The PUBACK a QoS 1 publish costs its sender's link. */
-export const PUBACK_BYTES = 4;
+/** The PUBACK a QoS 1 publish costs its sender's link (4 bytes). */
+export const PUBACK_BYTES = packetBytes({ cmd: "puback" });
 
 export function heartbeatBytesPerDay(
   bytes: Pick<SyncBytes, "bytesOf" | "packetsOf">,

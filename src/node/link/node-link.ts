@@ -77,13 +77,13 @@ export function startNodeLink(
   return link;
 }
 
+/** Meta key: when the broker first accepted this node's credentials. */
+const CREDENTIALS_ACCEPTED = "mqtt-credentials-accepted";
+
 /**
  * Why a broker refuses a joined node's credentials: the node was deleted from the cluster (its
  * identity is forgotten there; the embedded broker disconnects it at once), and how it comes back.
  */
-/** Meta key: when the broker first accepted this node's credentials. */
-const CREDENTIALS_ACCEPTED = "mqtt-credentials-accepted";
-
 export function removedMessage(node: string, dataDir: string): string {
   return (
     `node ${node} was removed from the cluster (levee ctl delete node ${node}) or its credentials were replaced; ` +

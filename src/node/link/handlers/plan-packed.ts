@@ -4,7 +4,7 @@
 // covers the whole plan rebuilt here. A delta against a plan this node does not have is dropped
 // and the node says hello again: the hello names its plan, and the cloud sends it whole.
 import type { PlanPacked } from "../../../protocol/messages.ts";
-import { unpackPlan } from "../../../protocol/plan-packing.ts";
+import { type PlanForm, unpackPlan } from "../../../protocol/plan-packing.ts";
 import type { EdgeLinkContext } from "./context.ts";
 import { sendHello } from "./outbound.ts";
 import { handlePlan } from "./plan.ts";
@@ -18,7 +18,7 @@ export function handlePlanPacked(ctx: EdgeLinkContext, msg: PlanPacked): void {
     if (unpacked.reason === "base-mismatch" && ctx.isReady()) sendHello(ctx);
     return;
   }
-  const form = msg.base ? "delta" : "deflated";
-  ctx.plansReceived.inc(msg.base && msg.deflated !== undefined ? "delta-deflated" : form);
+  const form: PlanForm = !msg.base ? "deflated" : msg.deflated !== undefined ? "delta-deflated" : "delta";
+  ctx.plansReceived.inc(form);
   handlePlan(ctx, unpacked.msg);
 }
