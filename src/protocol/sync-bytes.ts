@@ -6,6 +6,7 @@
 // {direction,kind} on the agent and on the cloud (README "What sync costs"). Pure: packets in,
 // sums out; mqtt-session.ts feeds it from mqtt.js's packetsend/packetreceive events.
 import { Buffer } from "node:buffer";
+import { CHANNEL_OF } from "./messages.ts";
 import { CATALOG_TOPIC, TOPIC_ROOT } from "./topics.ts";
 
 export type SyncDirection = "sent" | "received";
@@ -80,20 +81,8 @@ export function packetBytes(p: PacketLike): number {
   return 1 + varintBytes(body) + body;
 }
 
-/** Sync message types a kind may name; anything else on a node topic is "other". */
-const MESSAGE_KINDS: ReadonlySet<string> = new Set([
-  "hello",
-  "welcome",
-  "plan",
-  "plan-packed",
-  "ack",
-  "heartbeat",
-  "beat",
-  "status",
-  "status-ack",
-  "routes",
-  "traffic",
-]);
+/** Sync message types a kind may name (every type the protocol has); anything else on a node topic is "other". */
+const MESSAGE_KINDS: ReadonlySet<string> = new Set(Object.keys(CHANNEL_OF));
 const TYPE_MARK = Buffer.from('"type":"');
 /** How far into a payload the type field is looked for (the envelope's fields come first). */
 const TYPE_SCAN_BYTES = 1024;
