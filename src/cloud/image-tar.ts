@@ -3,8 +3,8 @@
 // the images of the tarball (their IDs and repo:tag references). Pure: fed chunk by chunk.
 import { z } from "zod";
 import { IMAGE_ID, normalizeImageReference } from "../manifest/image-ref.ts";
+import { BLOCK } from "../runtime/tar.ts";
 
-const BLOCK = 512;
 /** manifest.json of a save with many images and tags stays far below this. */
 export const MAX_MANIFEST_BYTES = 1024 * 1024;
 

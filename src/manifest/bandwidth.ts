@@ -1,9 +1,6 @@
 // A bandwidth as people write it: `1MiB/s`, `512KiB/s`, `2.5M/s`, `1048576` (bytes per second),
-// binary units. Parsed in one place for the agent's setting, the cloud's node annotation and
-// `levee ctl node set-bandwidth`, and printed back the same way.
-
-/** The annotation on a Node through which the cloud caps the node's downloads. */
-export const BANDWIDTH_ANNOTATION = "levee.io/download-bandwidth";
+// binary units. Parsed in one place for the agent's setting, the cloud's cap on a node
+// (PUT /api/v1/nodes/NODE/bandwidth) and `levee ctl node set-bandwidth`, and printed back the same way.
 
 const UNITS = { b: 0, k: 1, m: 2, g: 3 } as const;
 

@@ -222,7 +222,7 @@ export class ArtifactCache {
     listeners: ReadonlySet<(progress: DownloadProgress) => void>,
   ): Promise<number> {
     const { sha256 } = ref;
-    const { log } = this.options;
+    const { log, bandwidth } = this.options;
     signal.throwIfAborted();
     // Another download (before an abandoned one stopped) may have finished it meanwhile.
     const cached = this.cachedSize(sha256);
@@ -240,9 +240,7 @@ export class ArtifactCache {
         backoff: this.options.backoff ?? DEFAULT_BACKOFF,
         maxCorrupt: this.options.maxCorruptTransfers ?? 5,
         idleTimeoutMs: this.options.idleTimeoutMs ?? 60_000,
-        throttle: this.options.bandwidth
-          ? (bytes, wait) => (this.options.bandwidth as BandwidthLimit).take(bytes, wait)
-          : undefined,
+        throttle: bandwidth ? (bytes, abort) => bandwidth.take(bytes, abort) : undefined,
         onProgress: (progress) => {
           if (progress.error) this.options.onFetch?.("retried", 0);
           if (progress.error)

@@ -20,7 +20,8 @@ interface Job {
   generation: number;
   abort: AbortController;
   entry: StagingEntry;
-  /** What the plan said besides the templates (the cloud's images), for a retry. */
+  /** The staged generation's workers and what the plan said besides (the cloud's images), for a retry. */
+  workers: NodePlan["services"][number]["workers"];
   context: FetchContext;
   retry?: ReturnType<typeof setTimeout>;
 }
@@ -80,21 +81,18 @@ export class Stager {
     const job: Job = {
       generation,
       abort: new AbortController(),
+      workers,
       context,
       entry: { service, generation, fetched: 0, total: 0, state: "fetching", message: "" },
     };
     this.jobs.set(service, job);
-    void this.run(service, job, workers);
+    void this.run(service, job);
   }
 
-  private async run(
-    service: string,
-    job: Job,
-    workers: NodePlan["services"][number]["workers"],
-  ): Promise<void> {
+  private async run(service: string, job: Job): Promise<void> {
     const { log, fetchers } = this.options;
-    const found = fetchItems(fetchers, workers, job.context);
-    if ("error" in found) return this.failed(service, job, workers, found.error);
+    const found = fetchItems(fetchers, job.workers, job.context);
+    if ("error" in found) return this.failed(service, job, found.error);
     const { items } = found;
     const sizes = items.map((i) => i.size ?? 0);
     const done = items.map(() => 0);
@@ -121,7 +119,7 @@ export class Stager {
       }
     } catch (err) {
       if (job.abort.signal.aborted) return;
-      return this.failed(service, job, workers, describeError(err));
+      return this.failed(service, job, describeError(err));
     }
     if (job.abort.signal.aborted) return;
     job.entry.state = "ready";
@@ -134,12 +132,7 @@ export class Stager {
     this.reportNow();
   }
 
-  private failed(
-    service: string,
-    job: Job,
-    workers: NodePlan["services"][number]["workers"],
-    message: string,
-  ): void {
+  private failed(service: string, job: Job, message: string): void {
     job.entry.state = "failed";
     job.entry.message = message;
     this.options.log.warn("staging failed; trying again later", {
@@ -149,7 +142,7 @@ export class Stager {
     });
     this.reportNow();
     job.retry = setTimeout(() => {
-      if (this.jobs.get(service) === job && !this.closed) void this.run(service, job, workers);
+      if (this.jobs.get(service) === job && !this.closed) void this.run(service, job);
     }, RETRY_MS);
   }
 
