@@ -55,21 +55,22 @@ export class PeerServer {
       return;
     }
     this.active++;
-    let sent = 0;
+    // What was written, also when the transfer breaks off half-way (logged and counted as served).
+    const progress = { sent: 0 };
     try {
-      sent = await this.send(request);
+      await this.send(request, progress);
       duplex.end();
     } catch (error) {
       duplex.destroy();
       this.options.log.info("artifact transfer to a peer ended early", {
         peer: request.peer,
         sha256: request.sha256,
-        sent,
+        sent: progress.sent,
         error: describeError(error),
       });
     } finally {
       this.active--;
-      this.options.onServed?.(sent);
+      this.options.onServed?.(progress.sent);
     }
   }
 
@@ -92,7 +93,7 @@ export class PeerServer {
   }
 
   /** Writes the bytes from the offset on, under the cap and the socket's back-pressure. */
-  private async send(request: Request): Promise<number> {
+  private async send(request: Request, progress: { sent: number }): Promise<void> {
     const { duplex } = request;
     const closed = new AbortController();
     let drained: (() => void) | undefined;
@@ -101,7 +102,6 @@ export class PeerServer {
       closed.abort(error ?? new Error("the peer closed the transfer"));
       drained?.();
     });
-    let sent = 0;
     const file = Bun.file(join(this.options.dir, request.sha256)).slice(request.from);
     for await (const chunk of file.stream()) {
       closed.signal.throwIfAborted();
@@ -113,8 +113,7 @@ export class PeerServer {
         drained = undefined;
       }
       closed.signal.throwIfAborted();
-      sent += chunk.byteLength;
+      progress.sent += chunk.byteLength;
     }
-    return sent;
   }
 }
