@@ -142,7 +142,7 @@ export class UpgradeDriver {
 
   /** The active rollout, else the newest; undefined when there was none. */
   status(): UpgradeStatus | undefined {
-    const r = this.rollouts.active() ?? this.rollouts.latest();
+    const r = this.rollouts.current();
     return r ? this.statusOf(r.id) : undefined;
   }
 
