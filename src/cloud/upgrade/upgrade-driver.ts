@@ -176,6 +176,8 @@ export class UpgradeDriver {
   tick(): void {
     let orders: { rollout: Rollout; nodes: string[] } | undefined;
     try {
+      // Most ticks find no rollout: they take no write transaction.
+      if (!this.rollouts.active()) return;
       orders = this.o.store.tx(() => {
         const r = this.rollouts.active();
         if (!r) return undefined;
