@@ -6,6 +6,7 @@
 import { basename } from "node:path";
 import type { UpgradeStatus } from "../../cloud/upgrade/upgrade-driver.ts";
 import type { Options } from "../../config/schema.ts";
+import { probeBinary } from "../../node/upgrade/binary-probe.ts";
 import { UsageError } from "../../runtime/errors.ts";
 import { uploadFile } from "./artifact.ts";
 import { type CtlContext, takeArgs } from "./context.ts";
@@ -80,12 +81,7 @@ async function start(ctx: CtlContext): Promise<number> {
 async function versionOf(paths: string[]): Promise<string> {
   for (const path of paths) {
     try {
-      const proc = Bun.spawn([path, "version"], { stdout: "pipe", stderr: "ignore", stdin: "ignore" });
-      const timer = setTimeout(() => proc.kill("SIGKILL"), 10_000);
-      const [code, out] = await Promise.all([proc.exited, new Response(proc.stdout).text()]);
-      clearTimeout(timer);
-      const version = code === 0 ? /^levee (\S+)$/m.exec(out)?.[1] : undefined;
-      if (version) return version;
+      return (await probeBinary(path, 10_000)).version;
     } catch {
       // not runnable here (another architecture): the next one
     }

@@ -4,6 +4,7 @@
 //   POST /api/v1/upgrades/current/ACTION   pause, resume or abort it
 import type { MiddlewareHandler } from "hono";
 import { z } from "zod";
+import { MAX_UPGRADE_BINARIES, upgradeBinarySchema } from "../../protocol/upgrade.ts";
 import type { UpgradeDriver } from "../upgrade/upgrade-driver.ts";
 import { apiError, parseBody } from "./errors.ts";
 import type { ApiRoutes } from "./route-registry.ts";
@@ -11,14 +12,9 @@ import type { ApiRoutes } from "./route-registry.ts";
 const upgradeRequest = z.object({
   version: z.string().min(1).max(64).describe("the version the binaries report (levee version)"),
   binaries: z
-    .array(
-      z.object({
-        target: z.string().regex(/^[a-z0-9-]{1,40}$/, "expected a build target such as linux-x64"),
-        sha256: z.string().regex(/^[0-9a-f]{64}$/, "expected 64 lower-case hex digits"),
-      }),
-    )
+    .array(upgradeBinarySchema.pick({ target: true, sha256: true }))
     .min(1)
-    .max(16)
+    .max(MAX_UPGRADE_BINARIES)
     .describe("one pushed artifact per build target"),
   selector: z.string().max(4096).optional().describe("only the nodes whose labels match"),
   maxUnavailable: z.string().max(16).optional().describe("nodes upgraded at once: N or P% (default 1)"),

@@ -178,7 +178,7 @@ export function mountDashboard(
   });
   ui.get("/upgrades", page, (c) => {
     const upgrades = new UpgradeStore(store);
-    const rollout = upgrades.active() ?? upgrades.latest();
+    const rollout = upgrades.current();
     return render(
       c,
       { title: "Upgrades", current: "upgrades", topics: ["nodes"] },

@@ -12,7 +12,7 @@ import { parseLabelSelector } from "../../kube/selectors.ts";
 import { durationMs } from "../../manifest/duration.ts";
 import { encodeMessage, type MessageOf, newMessage } from "../../protocol/messages.ts";
 import { downTopic } from "../../protocol/topics.ts";
-import { compareVersions, type UpgradeBinary } from "../../protocol/upgrade.ts";
+import { compareVersions, UPGRADE_FORMAT, type UpgradeBinary } from "../../protocol/upgrade.ts";
 import type { Logger } from "../../runtime/log.ts";
 import type { Store } from "../../store/store.ts";
 import { ApiError } from "../api-error.ts";
@@ -75,8 +75,8 @@ export class UpgradeDriver {
   create(req: UpgradeRequest): UpgradeStatus {
     const { store, signer } = this.o;
     const max = req.maxUnavailable ?? "1";
-    if (typeof parseMaxUnavailable(max) === "string")
-      throw new ApiError(400, `maxUnavailable: ${parseMaxUnavailable(max) as string}`);
+    const maxProblem = parseMaxUnavailable(max);
+    if (typeof maxProblem === "string") throw new ApiError(400, `maxUnavailable: ${maxProblem}`);
     const pauseMs = durationField("pause", req.pause ?? "0s");
     const timeoutSeconds = Math.round(durationField("timeout", req.timeout ?? "120s") / 1000);
     if (timeoutSeconds < 5 || timeoutSeconds > 3600) throw new ApiError(400, "timeout: between 5s and 1h");
@@ -142,7 +142,7 @@ export class UpgradeDriver {
 
   /** The active rollout, else the newest; undefined when there was none. */
   status(): UpgradeStatus | undefined {
-    const r = this.rollouts.active() ?? this.rollouts.latest();
+    const r = this.rollouts.current();
     return r ? this.statusOf(r.id) : undefined;
   }
 
@@ -176,6 +176,8 @@ export class UpgradeDriver {
   tick(): void {
     let orders: { rollout: Rollout; nodes: string[] } | undefined;
     try {
+      // Most ticks find no rollout: they take no write transaction.
+      if (!this.rollouts.active()) return;
       orders = this.o.store.tx(() => {
         const r = this.rollouts.active();
         if (!r) return undefined;
@@ -194,13 +196,14 @@ export class UpgradeDriver {
       this.o.log.error("upgrade rollout step failed", { error: err });
       return;
     }
-    for (const node of orders?.nodes ?? []) if (orders) this.sendOrder(orders.rollout, node);
+    if (!orders) return;
+    for (const node of orders.nodes) this.sendOrder(orders.rollout, node);
   }
 
   private sendOrder(r: Rollout, node: string): void {
     const msg = newMessage(node, {
       type: "upgrade",
-      format: 1,
+      format: UPGRADE_FORMAT,
       rollout: r.id,
       version: r.version,
       allowDowngrade: r.allowDowngrade,

@@ -85,6 +85,11 @@ export class UpgradeStore {
     return row ? toRollout(row) : undefined;
   }
 
+  /** The active rollout, else the newest; undefined when there was none. */
+  current(): Rollout | undefined {
+    return this.active() ?? this.latest();
+  }
+
   get(id: string): Rollout | undefined {
     const row = this.store.db
       .query<RolloutRow, [string]>("SELECT * FROM upgrade_rollouts WHERE id = ?")

@@ -13,9 +13,10 @@
 // the workers: the guard only restores the binary and stops the running agent, and systemd starts
 // the old one.
 import { spawn } from "node:child_process";
-import { existsSync, openSync, readFileSync, readlinkSync, renameSync } from "node:fs";
+import { existsSync, openSync, readlinkSync, renameSync } from "node:fs";
 import { dirname } from "node:path";
 import { fsyncDir } from "../../runtime/fsync-dir.ts";
+import { processStartTime } from "../workers/drivers/proc.ts";
 import type { PendingUpgrade, UpgradeFiles } from "./upgrade-files.ts";
 
 export interface RunningAgent {
@@ -79,14 +80,7 @@ export async function runGuard(fx: GuardEffects): Promise<string> {
 
 export function realGuardEffects(files: UpgradeFiles): GuardEffects {
   // A process that has exited but whose parent has not reaped it yet (a zombie) is not alive.
-  const alive = (pid: number) => {
-    try {
-      const stat = readFileSync(`/proc/${pid}/stat`, "latin1");
-      return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
-    } catch {
-      return false;
-    }
-  };
+  const alive = (pid: number) => processStartTime(pid) !== undefined;
   return {
     files,
     alive,

@@ -15,6 +15,7 @@ import { download } from "../artifacts/download.ts";
 import type { LocalNode } from "../local-node.ts";
 import { storedPlanKey } from "../plan-key.ts";
 import type { Supervisor } from "../workers/supervisor.ts";
+import { probeBinary } from "./binary-probe.ts";
 import type { UpgradeEffects } from "./node-upgrader.ts";
 import type { UpgradeFiles, UpgradeResult } from "./upgrade-files.ts";
 
@@ -58,7 +59,7 @@ export function upgradeEffects(
       chmodSync(path, 0o755);
       return path;
     },
-    probe: (path) => probe(path),
+    probe: (path) => probeBinary(path, PROBE_TIMEOUT_MS),
     workers: () =>
       supervisor
         .snapshot()
@@ -102,19 +103,4 @@ export function upgradeEffects(
     report,
     now: Date.now,
   };
-}
-
-/** Runs `path version`, bounded in time; what it printed (levee VERSION / target: TARGET). */
-async function probe(path: string): Promise<{ version: string; target: string }> {
-  const proc = Bun.spawn([path, "version"], { stdout: "pipe", stderr: "pipe", stdin: "ignore" });
-  const timer = setTimeout(() => proc.kill("SIGKILL"), PROBE_TIMEOUT_MS);
-  const [code, out] = await Promise.all([proc.exited, new Response(proc.stdout).text()]);
-  clearTimeout(timer);
-  if (code !== 0)
-    throw new Error(`the new binary does not run here: \`${path} version\` exited with ${code}`);
-  const version = /^levee (\S+)$/m.exec(out)?.[1];
-  const target = /^target: (\S+)/m.exec(out)?.[1];
-  if (!version || !target)
-    throw new Error(`the new binary's \`version\` output is not levee's: ${out.slice(0, 200)}`);
-  return { version, target };
 }
