@@ -264,4 +264,29 @@ describe("which peers", () => {
     );
     expect(ranked).toEqual(["near", "far", "new1", "new2"]);
   });
+
+  test("a transfer the asker breaks off is counted with the bytes it sent", async () => {
+    const served: number[] = [];
+    const server = new PeerServer({
+      dir: dirWith({ [SHA]: DATA }),
+      log,
+      bandwidth: new BandwidthLimit(200_000),
+      onServed: (bytes) => served.push(bytes),
+    });
+    const [asker, serverEnd] = memoryPair();
+    let received = 0;
+    asker.onData((chunk) => {
+      received += chunk.byteLength;
+    });
+    asker.resume();
+    const serving = server.serve({ sha256: SHA, from: 0, peer: "other", via: "direct", duplex: serverEnd });
+    // The cap lets the file out a chunk at a time over about 1.5 s: break off once bytes flowed.
+    while (received < 40_000) await Bun.sleep(20);
+    asker.destroy(new Error("gone"));
+    await serving;
+    expect(received).toBeGreaterThan(0);
+    expect(served).toHaveLength(1);
+    expect(served[0]).toBeGreaterThan(0);
+    expect(served[0]).toBeLessThan(DATA.length);
+  });
 });
