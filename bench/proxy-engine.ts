@@ -21,6 +21,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
+import { wrk as runWrk } from "./wrk.ts";
 
 const args = process.argv.slice(2);
 const flag = (name: string) => {
@@ -48,23 +49,8 @@ function cpuSeconds(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
-function parseLatency(text: string, pct: string): number {
-  const m = new RegExp(`\\s${pct}%\\s+([0-9.]+)(us|ms|s)`).exec(text);
-  if (!m) return Number.NaN;
-  const v = Number(m[1]);
-  return m[2] === "us" ? v / 1000 : m[2] === "s" ? v * 1000 : v;
-}
-
 async function wrk(url: string, seconds: number, connections: number): Promise<WrkResult> {
-  const proc = Bun.spawn(["wrk", "-t1", `-c${connections}`, `-d${seconds}s`, "--latency", url], {
-    stdout: "pipe",
-    stderr: "pipe",
-  });
-  const text = await new Response(proc.stdout).text();
-  await proc.exited;
-  const rps = Number(/Requests\/sec:\s+([0-9.]+)/.exec(text)?.[1] ?? Number.NaN);
-  const errors = [/Socket errors:.*/.exec(text)?.[0], /Non-2xx.*/.exec(text)?.[0]].filter(Boolean).join("; ");
-  return { rps, p50: parseLatency(text, "50"), p99: parseLatency(text, "99"), errors, cpuUs: Number.NaN };
+  return { ...(await runWrk(url, [], connections, seconds)), cpuUs: Number.NaN };
 }
 
 async function waitPort(port: number): Promise<void> {

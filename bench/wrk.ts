@@ -1,5 +1,5 @@
-// wrk for the benchmarks of bench/mesh.ts: one thread, keep-alive, the latency distribution; req/s,
-// p50 and p99 (ms) and the socket errors and non-2xx answers it reports.
+// wrk for the benchmarks (bench/mesh.ts, bench/proxy-engine.ts): one thread, keep-alive, the
+// latency distribution; req/s, p50 and p99 (ms) and the socket errors and non-2xx answers it reports.
 
 export interface WrkResult {
   rps: number;
