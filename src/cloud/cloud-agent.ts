@@ -43,6 +43,7 @@ import { loadBrokerTls, loadCa } from "./mqtt-tls.ts";
 import { issueOwnMeshTls, loadOrCreateNodeCa, type NodeCa, ownedBy } from "./node-ca.ts";
 import { isRevoked, recordingNodeCa } from "./node-certificates.ts";
 import { joinNode } from "./node-registry.ts";
+import type { NodeConnected } from "./node-session.ts";
 import { planLimits } from "./plan-limits.ts";
 import { loadOrCreatePlanSigner } from "./plan-signing-key.ts";
 import { phaseChangeAffectsPlacement } from "./planner.ts";
@@ -130,7 +131,9 @@ export async function startCloud(config: CloudConfig): Promise<CloudAgent> {
   if (config.mqttUrl) readiness.add("mqtt", () => link.state());
   // With the embedded broker the cloud knows which nodes are connected: a request for one that is
   // not is answered 503 at once (e.g. after a cloud restart, before its phase sweep marks it).
-  const connected = embeddedBroker ? (name: string) => embeddedBroker.isConnected(name) : undefined;
+  const connected: NodeConnected | undefined = embeddedBroker
+    ? (name) => embeddedBroker.isConnected(name)
+    : undefined;
   const logs = new LogStreams({ publish: (topic, payload) => link.publish(topic, payload), connected });
   const metrics = new CloudMetrics({ store, link, broker: embeddedBroker, logStreams: logs });
   // The nodes' mesh traffic, asked for while a dashboard page is open (src/protocol/traffic.ts).

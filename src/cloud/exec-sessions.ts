@@ -21,6 +21,7 @@ import {
 import { type ExecRequest, encodeLogRequest, newStreamId } from "../protocol/log-request.ts";
 import { PROTOCOL_VERSION } from "../protocol/messages.ts";
 import { logsTopic } from "../protocol/topics.ts";
+import { type NodeConnected, notConnectedMessage } from "./node-session.ts";
 
 export const DEFAULT_MAX_SESSIONS = 32;
 export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
@@ -48,8 +49,8 @@ export interface ExecSessionsOptions {
   publish: (topic: string, payload: Buffer) => boolean;
   /** A session's command was accepted and sent to the node (the route records the event). */
   onStart?: (target: ExecTarget, command: ExecCommand) => void;
-  /** Whether the node is connected to the broker now, when the cloud can know (as log-streams.ts). */
-  connected?: ((node: string) => boolean) | undefined;
+  /** Whether the node has a broker session now, when the cloud can know (node-session.ts). */
+  connected?: NodeConnected | undefined;
   maxSessions?: number;
   connectTimeoutMs?: number;
   idleTimeoutMs?: number;
@@ -270,11 +271,7 @@ export class ExecSessions {
       ...command,
     };
     if (this.options.connected?.(target.node) === false) {
-      this.fail(
-        session,
-        503,
-        `node ${target.node} is not connected to the cloud's MQTT broker now; try again when it is back`,
-      );
+      this.fail(session, 503, notConnectedMessage(target.node));
       return;
     }
     let sent = false;

@@ -17,6 +17,7 @@ import {
 } from "../protocol/log-request.ts";
 import { logsTopic } from "../protocol/topics.ts";
 import { describeError } from "../runtime/errors.ts";
+import { type NodeConnected, notConnectedMessage } from "./node-session.ts";
 
 export const DEFAULT_ANSWER_TIMEOUT_MS = 10_000;
 /** Streams waiting or flowing at once; more are refused (429). */
@@ -49,11 +50,8 @@ export interface DeliveryResult {
 export interface LogStreamsOptions {
   /** Publishes on an MQTT topic (QoS 1); false when the cloud is not connected to the broker. */
   publish: (topic: string, payload: Buffer) => boolean;
-  /**
-   * Whether the node is connected to the broker now, when the cloud can know (its embedded
-   * broker): a node that is not gets 503 at once rather than 504 after the answer timeout.
-   */
-  connected?: ((node: string) => boolean) | undefined;
+  /** Whether the node has a broker session now, when the cloud can know (node-session.ts). */
+  connected?: NodeConnected | undefined;
   /** How long a node has to answer (default 10 s). */
   answerTimeoutMs?: number;
   maxStreams?: number;
@@ -112,7 +110,7 @@ export class LogStreams {
         return resolve({
           ok: false,
           status: 503,
-          error: `node ${node} is not connected to the cloud's MQTT broker now; try again when it is back`,
+          error: notConnectedMessage(node),
         });
       const timeoutMs = this.options.answerTimeoutMs ?? DEFAULT_ANSWER_TIMEOUT_MS;
       const settle = (answer: LogAnswer) => {
