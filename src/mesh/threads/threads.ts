@@ -192,10 +192,14 @@ export class MeshThreads {
       this.stopped.get(slot.thread)?.();
       return;
     }
-    if (message.flush === undefined) return;
+    if (message.flush !== undefined) this.answered(slot.thread, message.flush);
+  }
+
+  /** `thread` answered flush `id` (undefined: every flush, the thread is gone). */
+  private answered(thread: number, id?: number): void {
     for (const flush of this.flushes) {
-      if (flush.id !== message.flush) continue;
-      flush.waiting.delete(slot.thread);
+      if (id !== undefined && flush.id !== id) continue;
+      flush.waiting.delete(thread);
       if (flush.waiting.size === 0) flush.done();
     }
   }
@@ -206,10 +210,7 @@ export class MeshThreads {
     port?.terminate();
     this.options.counts.forget(slot.thread);
     this.stopped.get(slot.thread)?.();
-    for (const flush of this.flushes) {
-      flush.waiting.delete(slot.thread);
-      if (flush.waiting.size === 0) flush.done();
-    }
+    this.answered(slot.thread);
     if (this.stopping) return;
     if (port !== undefined && this.now() - slot.startedAt >= this.backoff.resetAfterMs) {
       slot.delayMs = this.backoff.firstMs;
