@@ -103,16 +103,27 @@ async function watchSwitch(
         switched[node] = Date.now() - start;
         continue;
       }
-      // Until the switch, the old worker runs and answers (a surge-free replace is quick: allow
-      // the moment of the switch itself to be missed, never a stretch of downtime).
+      // Until the switch, the old worker runs and answers. A surge-free replace leaves a gap
+      // (old stopped, new starting: longer on a busy machine); that gap is the switch only when
+      // the node is no longer fetching, and the new version must then answer soon.
       if (!now) {
-        await Bun.sleep(300);
-        const again = await seen(c, node);
+        const row = (await staging(c)).find((r) => r.node === node);
+        if (row?.state === "fetching" || row?.state === "waiting")
+          throw new Error(`${node}: the old worker stopped answering while the node was ${row.state}`);
+        const gapStart = Date.now();
+        let again: Seen | undefined;
+        while (Date.now() - gapStart < 10_000) {
+          again = await seen(c, node);
+          if (again) break;
+          await Bun.sleep(100);
+        }
         if (again?.version === next) {
           switched[node] = Date.now() - start;
           continue;
         }
-        throw new Error(`${node}: the old worker stopped answering before the switch`);
+        throw new Error(
+          `${node}: the old worker stopped answering before the switch (${JSON.stringify(again)})`,
+        );
       }
       expect(now.pid).toBe(before.pid);
       expect(now.version).toBe(before.version);
