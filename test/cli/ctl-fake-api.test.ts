@@ -117,6 +117,17 @@ describe("apply", () => {
     expect(seen[0]).toMatchObject({ type: "application/json", body: '{"apiVersion": "levee/v1"}' });
   });
 
+  test("--dry-run --staged asks the cloud about the staged apply (the flag is sent, not dropped)", async () => {
+    routes.set("POST /api/v1/apply", () => Response.json({ results: [], nodes: [], dryRun: true }));
+    seen.length = 0;
+    const r = await ctl(["apply", "--dry-run", "--staged", "all-nodes", "-f", manifest]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(seen.map((s) => s.path)).toEqual(["/api/v1/apply?dryRun=true&staged=all-nodes"]);
+    seen.length = 0;
+    expect((await ctl(["apply", "--staged", "per-node", "-f", manifest])).code).toBe(0);
+    expect(seen.map((s) => s.path)).toEqual(["/api/v1/apply?staged=per-node"]);
+  });
+
   test("a 400: the API's message, then one line per issue; exit 2 (bad input)", async () => {
     routes.set("POST /api/v1/apply", () =>
       Response.json(

@@ -6,6 +6,7 @@
 // no staging are staged (spec.rollout.staging) by the cloud.
 import { parseDuration } from "../../manifest/duration.ts";
 import { UsageError } from "../../runtime/errors.ts";
+import { applyPath } from "./apply-path.ts";
 import { type CtlContext, takeArgs } from "./context.ts";
 import { applyDryRun } from "./diff.ts";
 import { applyLines, toJson, toYaml } from "./format.ts";
@@ -28,10 +29,9 @@ export async function apply(ctx: CtlContext): Promise<number> {
   const body = await readManifest(filename);
   const client = ctx.client();
   const before = wait ? await revisionSnapshot(client) : undefined;
-  const { staged } = ctx.options;
   const answer = await client.request<{ results: ApplyResult[]; warnings?: ApplyWarning[] }>(
     "POST",
-    `/apply${staged ? `?staged=${staged}` : ""}`,
+    applyPath({ staged: ctx.options.staged }),
     body,
   );
   if (output === "json") ctx.out(toJson(answer));

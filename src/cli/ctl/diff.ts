@@ -2,9 +2,11 @@
 // would do, as the cloud's own apply computes it (POST /api/v1/apply?dryRun=true runs the apply and
 // rolls it back), so it cannot disagree with the apply that follows; nothing is stored. diff prints
 // each object's changed fields, apply --dry-run the lines apply would print; both then each node's
-// worker changes and a summary (plan-format.ts). -o json|yaml: the API's answer.
+// worker changes and a summary (plan-format.ts). -o json|yaml: the API's answer. --staged MODE
+// is sent as apply sends it, so the dry run shows the staging the apply would set.
 
 import { UsageError } from "../../runtime/errors.ts";
+import { applyPath } from "./apply-path.ts";
 import { type CtlContext, takeArgs } from "./context.ts";
 import { toJson, toYaml } from "./format.ts";
 import { readManifest, warningLines } from "./manifest-file.ts";
@@ -18,7 +20,11 @@ async function dryRun(ctx: CtlContext, render: (answer: PlanAnswer) => string): 
   const body = await readManifest(filename);
   const answer = await ctx
     .client()
-    .request<PlanAnswer & { warnings?: ApplyWarning[] }>("POST", "/apply?dryRun=true", body);
+    .request<PlanAnswer & { warnings?: ApplyWarning[] }>(
+      "POST",
+      applyPath({ dryRun: true, staged: ctx.options.staged }),
+      body,
+    );
   if (output === "json") ctx.out(toJson(answer));
   else if (output === "yaml") ctx.out(toYaml(answer));
   else ctx.out(render(answer));
