@@ -6,7 +6,7 @@
 // no staging are staged (spec.rollout.staging) by the cloud.
 import { parseDuration } from "../../manifest/duration.ts";
 import { UsageError } from "../../runtime/errors.ts";
-import { applyPath } from "./apply-path.ts";
+import { applyQuery } from "./apply-query.ts";
 import { type CtlContext, takeArgs } from "./context.ts";
 import { applyDryRun } from "./diff.ts";
 import { applyLines, toJson, toYaml } from "./format.ts";
@@ -31,7 +31,7 @@ export async function apply(ctx: CtlContext): Promise<number> {
   const before = wait ? await revisionSnapshot(client) : undefined;
   const answer = await client.request<{ results: ApplyResult[]; warnings?: ApplyWarning[] }>(
     "POST",
-    applyPath({ staged: ctx.options.staged }),
+    `/apply${applyQuery({ staged: ctx.options.staged })}`,
     body,
   );
   if (output === "json") ctx.out(toJson(answer));

@@ -6,7 +6,7 @@
 // is sent as apply sends it, so the dry run shows the staging the apply would set.
 
 import { UsageError } from "../../runtime/errors.ts";
-import { applyPath } from "./apply-path.ts";
+import { applyQuery } from "./apply-query.ts";
 import { type CtlContext, takeArgs } from "./context.ts";
 import { toJson, toYaml } from "./format.ts";
 import { readManifest, warningLines } from "./manifest-file.ts";
@@ -22,7 +22,7 @@ async function dryRun(ctx: CtlContext, render: (answer: PlanAnswer) => string): 
     .client()
     .request<PlanAnswer & { warnings?: ApplyWarning[] }>(
       "POST",
-      applyPath({ dryRun: true, staged: ctx.options.staged }),
+      `/apply${applyQuery({ dryRun: true, staged: ctx.options.staged })}`,
       body,
     );
   if (output === "json") ctx.out(toJson(answer));
