@@ -1,9 +1,11 @@
 // What keeps every plan deliverable and every node bounded: the limits the planner places
 // within (services and workers per node, the body one plan message can carry), the rule that
 // decides which of the planner's left-out services make an apply fail, and the size check of the
-// mesh catalog (shipped whole to every node in one message). An apply that would cross a limit is
+// mesh catalog (shipped whole to every node in one message), and the size of a plan that holds a
+// staged service back (it carries the old generation and the new one's workers). An apply that would cross a limit is
 // refused with the node, the size and the limit; a re-plan without an apply (a node joined or was
 // lost, labels changed) cannot be refused, so what does not fit stays pending instead.
+import { canonicalJson } from "../manifest/canonical.ts";
 import {
   DEFAULT_MAX_SERVICES_PER_NODE,
   DEFAULT_MAX_WORKERS_PER_NODE,
@@ -97,5 +99,44 @@ export function catalogTooLarge(
     `the mesh catalog (shipped whole to every node) would be ${size} bytes, more than the ` +
     `${MAX_MESSAGE_BYTES} one sync message can carry (${content.services.length} mesh services, ` +
     `${content.nodes.length} nodes): fewer mesh services or workers`
+  );
+}
+
+export interface OversizedHold {
+  node: string;
+  /** The held plan's canonical JSON, bytes. */
+  bytes: number;
+  budget: number;
+  /** The staged services the node's plan holds back. */
+  services: string[];
+}
+
+/**
+ * The nodes whose plan, as holdStaged() rewrote it (`held`), no longer fits the body one plan
+ * message can carry although the plan without the hold (`planned`, which the planner fitted) did:
+ * a held service carries its old generation and the new one's workers, so staging can double it.
+ */
+export function oversizedHolds(
+  held: ReadonlyMap<string, NodePlan>,
+  planned: ReadonlyMap<string, NodePlan>,
+  limits: Pick<NodeLimits, "planBytes">,
+): OversizedHold[] {
+  const out: OversizedHold[] = [];
+  for (const [node, plan] of held) {
+    if (plan === planned.get(node)) continue;
+    const bytes = Buffer.byteLength(canonicalJson(plan), "utf8");
+    const budget = limits.planBytes(node);
+    if (bytes <= budget) continue;
+    const services = plan.services.filter((s) => s.staged !== undefined).map((s) => s.name);
+    out.push({ node, bytes, budget, services });
+  }
+  return out;
+}
+
+/** Why an oversized hold is refused (an apply) or skipped (a re-plan): one line. */
+export function oversizedHoldMessage(o: OversizedHold): string {
+  return (
+    `staging ${o.services.join(", ")} on node ${o.node} would make its plan ${o.bytes} bytes (the old ` +
+    `generation and the new one's workers), more than the ${o.budget} one sync message can carry`
   );
 }

@@ -16,7 +16,13 @@ import { drainPlacement } from "./drain-placement.ts";
 import { imageLookup } from "./image-store.ts";
 import { qualifyServiceSpec } from "./namespaced-spec.ts";
 import { nodesForPlanning } from "./node-registry.ts";
-import { catalogTooLarge, type NodeLimits, refusedPlacements } from "./plan-limits.ts";
+import {
+  catalogTooLarge,
+  type NodeLimits,
+  oversizedHoldMessage,
+  oversizedHolds,
+  refusedPlacements,
+} from "./plan-limits.ts";
 import { type PlanChange, placedServices, writePlans } from "./plan-writer.ts";
 import { type PlannerService, planAll, type Unplaced } from "./planner.ts";
 import { listObjects, secretSpecs, storedKey, storedSpec } from "./resource-store.ts";
@@ -87,11 +93,20 @@ export function replanInTx(
       throw rejected(409, [refused[0] as (typeof refused)[number], ...refused.slice(1)]);
   }
   // Staged services stay on the generation a node runs until it may switch (staging-hold.ts).
-  const plans = holdStaged(
-    new Map([...planned].map(([node, p]) => [node, p.plan])),
-    storedPlanReader(db),
-    reportReader(db),
-  );
+  const unheld = new Map([...planned].map(([node, p]) => [node, p.plan]));
+  const plans = holdStaged(unheld, storedPlanReader(db), reportReader(db));
+  // A hold that makes a plan too large for one message: an apply is refused; a re-plan (which
+  // cannot be refused) lets that node switch at once, unstaged, rather than send nothing.
+  for (const over of oversizedHolds(plans, unheld, limits)) {
+    const message = oversizedHoldMessage(over);
+    if (applied) {
+      throw rejected(409, [
+        { kind: "Service", name: over.services[0] ?? "", path: "spec.rollout.staging", message },
+      ]);
+    }
+    if (!dryRun) log.warn("staging skipped on a node", { node: over.node, reason: message });
+    plans.set(over.node, unheld.get(over.node) as NodePlan);
+  }
   const changes = writePlans(db, plans, previous);
   // An apply or a delete re-plans every node (`only` undefined): `plans` are all the plans.
   if (applied) {
