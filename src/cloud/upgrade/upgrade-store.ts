@@ -230,6 +230,27 @@ export class UpgradeStore {
   }
 }
 
+/** A binary of a rollout that runs or is paused. */
+export interface ActiveBinaryUse {
+  rollout: string;
+  state: RolloutState;
+  target: string;
+}
+
+/** Where an artifact is a binary of a running or paused rollout (its artifact must stay). */
+export function activeRolloutsUsing(db: Store["db"], sha256: string): ActiveBinaryUse[] {
+  const rows = db
+    .query<{ id: string; state: RolloutState; binaries: string }, []>(
+      "SELECT id, state, binaries FROM upgrade_rollouts WHERE state IN ('running', 'paused') ORDER BY id",
+    )
+    .all();
+  return rows.flatMap((row) =>
+    (JSON.parse(row.binaries) as UpgradeBinary[])
+      .filter((b) => b.sha256 === sha256)
+      .map((b) => ({ rollout: row.id, state: row.state, target: b.target })),
+  );
+}
+
 function toRollout(row: RolloutRow): Rollout {
   const max = parseMaxUnavailable(row.max_unavailable);
   const maxUnavailable: MaxUnavailable = typeof max === "string" ? { count: 1 } : max;
