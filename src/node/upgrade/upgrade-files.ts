@@ -12,20 +12,13 @@
 //   agent.log       output of the guard and of an agent it started (no systemd: nobody else would
 //                   keep it). Opened for appending; past AGENT_LOG_MAX_BYTES when opened it becomes
 //                   agent.log.1 (replacing the one before) and a new one starts.
-// Every JSON write is a write to a temporary file, fsync, rename and directory fsync.
-import {
-  closeSync,
-  fsyncSync,
-  mkdirSync,
-  openSync,
-  readFileSync,
-  renameSync,
-  statSync,
-  writeSync,
-} from "node:fs";
+// Every JSON write is a write to a temporary file, fsync, rename and directory fsync
+// (writeFileDurably).
+import { mkdirSync, openSync, readFileSync, renameSync, statSync } from "node:fs";
 import { join } from "node:path";
 import type { ReportedState } from "../../protocol/upgrade.ts";
 import { parseJsonWithin } from "../../runtime/bounded-json.ts";
+import { writeFileDurably } from "../../runtime/durable-file.ts";
 import { fsyncDir } from "../../runtime/fsync-dir.ts";
 
 /** agent.log is rotated when it is larger than this when opened: 4 MiB. */
@@ -174,15 +167,6 @@ export class UpgradeFiles {
   }
 
   private writeRaw(name: string, text: string): void {
-    const tmp = join(this.dir, `.${name}.tmp`);
-    const fd = openSync(tmp, "w", 0o600);
-    try {
-      writeSync(fd, text);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(tmp, join(this.dir, name));
-    fsyncDir(this.dir);
+    writeFileDurably(join(this.dir, name), text, { mode: 0o600 });
   }
 }
