@@ -8,9 +8,9 @@
 // tests build the same code as two versions).
 import { mkdirSync, statSync } from "node:fs";
 import { join } from "node:path";
+import { BUILD_TARGETS, type BuildTarget, isBuildTarget } from "../src/runtime/build-targets.ts";
 
-export const TARGETS = ["linux-x64", "linux-arm64", "linux-x64-musl", "linux-arm64-musl"] as const;
-export type Target = (typeof TARGETS)[number];
+export type Target = BuildTarget;
 
 const root = join(import.meta.dir, "..");
 
@@ -70,12 +70,12 @@ export async function buildTarget(
 
 if (import.meta.main) {
   const wanted = process.argv.slice(2);
-  const unknown = wanted.filter((t) => !(TARGETS as readonly string[]).includes(t));
+  const unknown = wanted.filter((t) => !isBuildTarget(t));
   if (unknown.length > 0) {
-    console.error(`build: unknown target ${unknown[0]}; targets: ${TARGETS.join(", ")}`);
+    console.error(`build: unknown target ${unknown[0]}; targets: ${BUILD_TARGETS.join(", ")}`);
     process.exit(2);
   }
-  const targets = (wanted.length > 0 ? wanted : TARGETS) as Target[];
+  const targets: Target[] = wanted.length > 0 ? wanted.filter(isBuildTarget) : [...BUILD_TARGETS];
   const commit = gitCommit();
   console.log(`building levee ${commit} for ${targets.join(", ")}`);
   for (const target of targets) {

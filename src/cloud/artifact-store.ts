@@ -2,7 +2,8 @@
 // one row each in the `artifacts` table. An upload is streamed to a temp file while it is hashed
 // (never held in memory), fsynced, then renamed into place and recorded in one transaction, so a
 // blob under its final name always has exactly the bytes its name says. The same bytes again are
-// "unchanged". An artifact that a Service mounts cannot be deleted.
+// "unchanged". An artifact that a Service mounts, that holds a container image or that is a binary
+// of a running or paused agent upgrade rollout cannot be deleted.
 import { createHash, randomUUID } from "node:crypto";
 import { chmodSync, existsSync, mkdirSync, readdirSync, renameSync, statSync, unlinkSync } from "node:fs";
 import { open } from "node:fs/promises";
@@ -11,6 +12,7 @@ import { SHA256_HEX } from "../manifest/artifact.ts";
 import { PermanentError } from "../runtime/errors.ts";
 import { fsyncDir } from "../runtime/fsync-dir.ts";
 import type { Store } from "../store/store.ts";
+import { type ActiveBinaryUse, activeRolloutsUsing } from "./upgrade/upgrade-store.ts";
 
 /** Default largest artifact: 8 GiB. */
 export const DEFAULT_ARTIFACT_MAX_BYTES = 8 * 1024 ** 3;
@@ -53,7 +55,9 @@ export type DeleteResult =
   | { kind: "not-found" }
   | { kind: "in-use"; services: string[] }
   /** The artifact holds container images (levee ctl image push): deleted with them. */
-  | { kind: "image"; references: string[] };
+  | { kind: "image"; references: string[] }
+  /** A binary of a running or paused upgrade rollout: it must stay until the rollout ends. */
+  | { kind: "upgrade"; uses: ActiveBinaryUse[] };
 
 interface Row {
   sha256: string;
@@ -158,7 +162,10 @@ export class ArtifactStore {
     return { outcome: existing ? "unchanged" : "created", artifact: this.get(sha256) as ArtifactInfo };
   }
 
-  /** Deletes an artifact unless a Service mounts it (then: the services' names) or it is an image's. */
+  /**
+   * Deletes an artifact unless a Service mounts it (then: the services' names), it is an image's or
+   * it is a binary of an active upgrade rollout.
+   */
   delete(sha256: string): DeleteResult {
     const result = this.store.tx((db): DeleteResult => {
       const row = db.query<Row, [string]>("SELECT * FROM artifacts WHERE sha256 = ?").get(sha256);
@@ -172,6 +179,8 @@ export class ArtifactStore {
         .all(sha256)
         .map((r) => r.reference);
       if (references.length > 0) return { kind: "image", references };
+      const uses = activeRolloutsUsing(db, sha256);
+      if (uses.length > 0) return { kind: "upgrade", uses };
       db.query("DELETE FROM artifacts WHERE sha256 = ?").run(sha256);
       return { kind: "deleted", artifact: toInfo(row) };
     });

@@ -7,6 +7,7 @@
 import { z } from "zod";
 import { parseBandwidth } from "../manifest/bandwidth.ts";
 import { DEFAULT_MAX_SERVICES_PER_NODE, DEFAULT_MAX_WORKERS_PER_NODE } from "../manifest/plan.ts";
+import { BUILD_TARGETS } from "../runtime/build-targets.ts";
 import { DNS_LABEL, DNS_SUBDOMAIN, dnsSubdomainProblem } from "../runtime/dns-name.ts";
 import { DEFAULT_PORTS, parseHostPort } from "../runtime/host-port.ts";
 
@@ -439,8 +440,7 @@ export const optionsSchema = z.object({
   }),
   binary: opt(z.string().min(1).optional(), {
     scopes: ["ctl"],
-    description:
-      "upgrade: the new levee binary for each build target, TARGET=PATH[,TARGET=PATH...] (targets: linux-x64, linux-arm64, linux-x64-musl, linux-arm64-musl)",
+    description: `upgrade: the new levee binary for each build target, TARGET=PATH[,TARGET=PATH...] (targets: ${BUILD_TARGETS.join(", ")})`,
     placeholder: "TARGET=PATH",
     flagOnly: true,
   }),

@@ -24,8 +24,11 @@ export const REPORTED_STATES = [
   "rolled-back",
   "failed",
 ] as const;
-/** Every state of a node in a rollout: the cloud's own (before the node answers), then the reported. */
-export const UPGRADE_STATES = ["pending", "offline", "ordered", ...REPORTED_STATES] as const;
+/**
+ * Every state of a node in a rollout: the cloud's own (before the node answers; `skipped`: the node
+ * was deleted and left the rollout), then the reported.
+ */
+export const UPGRADE_STATES = ["pending", "offline", "ordered", "skipped", ...REPORTED_STATES] as const;
 export type UpgradeState = (typeof UPGRADE_STATES)[number];
 export type ReportedState = (typeof REPORTED_STATES)[number];
 

@@ -10,6 +10,7 @@ import { contentRange, noneMatch, selectRange } from "../../src/cloud/api/http-r
 import { NodeCredentials, parseBasic } from "../../src/cloud/api/node-auth.ts";
 import { ArtifactStore } from "../../src/cloud/artifact-store.ts";
 import { deleteNode, joinNode } from "../../src/cloud/node-registry.ts";
+import { UpgradeStore } from "../../src/cloud/upgrade/upgrade-store.ts";
 import { loadOptions } from "../../src/config/load.ts";
 import { optionsFor } from "../../src/config/schema.ts";
 import { mosquittoHasher } from "../../src/protocol/mosquitto-password.ts";
@@ -37,6 +38,21 @@ const json = async (res: Response) => (await res.json()) as Record<string, unkno
 const sha = (bytes: Uint8Array | string) => createHash("sha256").update(bytes).digest("hex");
 const upload = (bytes: Uint8Array | string, query: string, headers: Record<string, string> = {}) =>
   call(`/artifacts?${query}`, { method: "POST", body: bytes, headers });
+
+/** A running upgrade rollout (written straight to the store) whose one binary is the artifact. */
+function startRollout(id: string, binary: { target: string; sha256: string }): UpgradeStore {
+  const rollouts = new UpgradeStore(store);
+  const binaries = [{ ...binary, version: "2.0.0", size: 1, signature: "s" }];
+  const settings = { selector: "", maxUnavailable: "1", pauseMs: 0, timeoutSeconds: 60, keyId: "k" };
+  const nodes = [{ node: "edge1", from: "1.0.0" }];
+  store.tx(() =>
+    rollouts.create(
+      { id, version: "2.0.0", binaries, ...settings, allowDowngrade: false, includeCloud: false, nodes },
+      Date.now(),
+    ),
+  );
+  return rollouts;
+}
 
 const MODEL = new Uint8Array(10_000).map((_, i) => (i * 7) % 251);
 const MODEL_SHA = sha(MODEL);
@@ -282,6 +298,24 @@ describe("artifact delete", () => {
     expect((await call(`/artifacts/${MODEL_SHA}`, { method: "DELETE" })).status).toBe(404);
   });
 
+  test("refused with 409 naming the rollout and target while it is a binary of an active upgrade rollout", async () => {
+    const binary = "agent binary v2";
+    expect((await upload(binary, "name=levee-linux-arm64")).status).toBe(201);
+    const rollouts = startRollout("u-test", { target: "linux-arm64", sha256: sha(binary) });
+    for (const state of ["running", "paused"] as const) {
+      store.tx(() => rollouts.setState("u-test", state, "", Date.now()));
+      const refused = await call(`/artifacts/${sha(binary)}`, { method: "DELETE" });
+      expect(refused.status).toBe(409);
+      expect((await json(refused)).error).toBe(
+        `artifact ${sha(binary)} is the linux-arm64 binary of upgrade rollout u-test (${state}): ` +
+          "abort it first with levee ctl upgrade abort",
+      );
+      expect(existsSync(join(dataDir, "artifacts", sha(binary)))).toBe(true);
+    }
+    store.tx(() => rollouts.setState("u-test", "aborted", "aborted by the operator", Date.now()));
+    expect((await call(`/artifacts/${sha(binary)}`, { method: "DELETE" })).status).toBe(200);
+  });
+
   test("a restarted store removes cut uploads and blobs whose row was never written", () => {
     const dir = join(dataDir, "artifacts");
     writeFileSync(join(dir, ".upload-leftover"), "half");
@@ -377,6 +411,13 @@ describe("levee ctl artifact (a real ctl process against this API on a socket)",
     const inUse = await ctl(["rm", sha("weights")]);
     expect(inUse.code).toBe(1);
     expect(inUse.stderr).toContain("is mounted by service user");
+    const rollouts = startRollout("u-ctl", { target: "linux-x64", sha256: sha("weights") });
+    expect((await call("/services/user", { method: "DELETE" })).status).toBe(200);
+    const inRollout = await ctl(["rm", sha("weights")]);
+    expect(inRollout.code).toBe(1);
+    expect(inRollout.stderr).toContain("is the linux-x64 binary of upgrade rollout u-ctl (running)");
+    expect(inRollout.stderr).toContain("levee ctl upgrade abort");
+    store.tx(() => rollouts.setState("u-ctl", "aborted", "", Date.now()));
 
     expect((await ctl(["push", join(dir, "missing.bin")])).stderr).toContain("no such file");
     expect((await ctl(["push", dir])).stderr).toContain("is not a regular file");

@@ -3,23 +3,19 @@
 // module reads the existing files, then prints the plan (--dry-run) or carries it out.
 import {
   chmodSync,
-  closeSync,
   copyFileSync,
   existsSync,
-  fsyncSync,
   mkdirSync,
-  openSync,
   readFileSync,
   realpathSync,
-  renameSync,
   rmdirSync,
   rmSync,
   statSync,
-  writeFileSync,
 } from "node:fs";
 import { dirname, join } from "node:path";
 import { envName, type OptionKey, type Options, optionsFor } from "../../config/schema.ts";
 import { removeFastPathTables, TABLE_PREFIX } from "../../mesh/fastpath/nft.ts";
+import { replaceFileDurably, writeFileDurably } from "../../runtime/durable-file.ts";
 import { ExitError, UsageError } from "../../runtime/errors.ts";
 import { isCompiled } from "../../runtime/version.ts";
 import { defineCommand } from "../command.ts";
@@ -283,28 +279,17 @@ function attempt(what: string, action: () => void) {
   }
 }
 
-/** Writes a temp file next to `path` with its final mode, fsyncs it, renames it over `path`. */
-function replaceAtomically(path: string, mode: number, fill: (tmp: string) => void) {
-  const tmp = join(dirname(path), `.${path.split("/").pop()}.tmp-${process.pid}`);
+/** Makes the directory of `path`, then `write`s it (durably: runtime/durable-file.ts). */
+function replaceAtomically(path: string, write: () => void) {
   attempt(`write ${path}`, () => {
-    try {
-      mkdirSync(dirname(path), { recursive: true, mode: 0o755 });
-      fill(tmp);
-      chmodSync(tmp, mode); // exact mode, whatever the umask
-      const fd = openSync(tmp, "r");
-      fsyncSync(fd);
-      closeSync(fd);
-      renameSync(tmp, path);
-    } catch (err) {
-      rmSync(tmp, { force: true });
-      throw err;
-    }
+    mkdirSync(dirname(path), { recursive: true, mode: 0o755 });
+    write();
   });
 }
 
 function writeAtomic(path: string, content: string, mode: number) {
   // Created with its final mode, so a secret is never readable by others, not even briefly.
-  replaceAtomically(path, mode, (tmp) => writeFileSync(tmp, content, { mode }));
+  replaceAtomically(path, () => writeFileDurably(path, content, { mode }));
 }
 
 function installBinary(source: string, path: string) {
@@ -312,7 +297,9 @@ function installBinary(source: string, path: string) {
     say(`unchanged ${path} (this binary is already there)`);
     return;
   }
-  replaceAtomically(path, 0o755, (tmp) => copyFileSync(source, tmp));
+  replaceAtomically(path, () =>
+    replaceFileDurably(path, (tmp) => copyFileSync(source, tmp), { mode: 0o755 }),
+  );
   say(`installed ${path} (0755) from ${source}`);
 }
 

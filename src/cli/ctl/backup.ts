@@ -2,9 +2,10 @@
 // 0600 (it holds the admin token and the mesh CA key), through a temp file renamed at the end so
 // that an interrupted download never leaves a FILE that looks complete; then says what it holds.
 // FILE is positional: -o is ctl's output format. Restore with `levee cloud --restore FILE`.
-import { closeSync, fsyncSync, openSync, renameSync, rmSync } from "node:fs";
+import { closeSync, openSync } from "node:fs";
 import { BACKUP_HEADER } from "../../cloud/api/routes-backup.ts";
 import { type BackupManifest, parseManifest } from "../../cloud/backup-format.ts";
+import { replaceFileDurablyAsync } from "../../runtime/durable-file.ts";
 import { describeError, UsageError } from "../../runtime/errors.ts";
 import { describeFsError } from "../../runtime/fs-errors.ts";
 import { writeAll } from "../../runtime/tar.ts";
@@ -20,22 +21,23 @@ export async function backup(ctx: CtlContext): Promise<number> {
   const res = await ctx.client().stream(`/backup${query}`, new AbortController().signal);
   const manifest = manifestOf(res.headers.get(BACKUP_HEADER));
   const temp = `${file}.partial`;
-  let fd: number;
-  try {
-    fd = openSync(temp, "w", 0o600);
-  } catch (err) {
-    throw new UsageError(`cannot write ${temp}: ${describeFsError(err)}`);
-  }
-  try {
+  const download = async (path: string) => {
+    let fd: number;
+    try {
+      fd = openSync(path, "w", 0o600);
+    } catch (err) {
+      throw new UsageError(`cannot write ${path}: ${describeFsError(err)}`);
+    }
     try {
       for await (const chunk of res.body ?? []) writeAll(fd, chunk);
-      fsyncSync(fd);
     } finally {
       closeSync(fd);
     }
-    renameSync(temp, file);
+  };
+  try {
+    await replaceFileDurablyAsync(file, download, { mode: 0o600, temp });
   } catch (err) {
-    rmSync(temp, { force: true });
+    if (err instanceof UsageError) throw err;
     throw new CtlFailure(`the backup did not arrive whole (nothing saved): ${describeError(err)}`);
   }
   const { output } = ctx.options;

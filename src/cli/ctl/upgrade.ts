@@ -7,12 +7,12 @@ import { basename } from "node:path";
 import type { UpgradeStatus } from "../../cloud/upgrade/upgrade-driver.ts";
 import type { Options } from "../../config/schema.ts";
 import { probeBinary } from "../../node/upgrade/binary-probe.ts";
+import { BUILD_TARGETS, isBuildTarget } from "../../runtime/build-targets.ts";
 import { UsageError } from "../../runtime/errors.ts";
 import { uploadFile } from "./artifact.ts";
 import { type CtlContext, takeArgs } from "./context.ts";
 import { renderTable, toJson, toYaml } from "./format.ts";
 
-const TARGETS = ["linux-x64", "linux-arm64", "linux-x64-musl", "linux-arm64-musl"];
 const ACTIONS = ["status", "pause", "resume", "abort"] as const;
 
 export async function upgrade(ctx: CtlContext): Promise<number> {
@@ -39,8 +39,8 @@ export function parseBinaries(text: string | undefined): { target: string; path:
     const target = part.slice(0, eq).trim();
     const path = part.slice(eq + 1).trim();
     if (eq <= 0 || path === "") throw new UsageError(`--binary: expected TARGET=PATH, not "${part}"`);
-    if (!TARGETS.includes(target))
-      throw new UsageError(`--binary: unknown target ${target}; targets: ${TARGETS.join(", ")}`);
+    if (!isBuildTarget(target))
+      throw new UsageError(`--binary: unknown target ${target}; targets: ${BUILD_TARGETS.join(", ")}`);
     if (seen.has(target)) throw new UsageError(`--binary: target ${target} given twice`);
     seen.add(target);
     return { target, path };

@@ -3,8 +3,9 @@
 //   GET    /artifacts                              admin: list
 //   GET    /artifacts/SHA                          admin, or a node whose plan mounts it: the bytes;
 //                                                  Range (206/416), ETag = sha
-//   DELETE /artifacts/SHA                          admin: 409 while a Service mounts it or it holds
-//                                                  a container image (routes-images.ts)
+//   DELETE /artifacts/SHA                          admin: 409 while a Service mounts it, it holds
+//                                                  a container image (routes-images.ts) or it is a
+//                                                  binary of a running or paused upgrade rollout
 // Nodes read with HTTP Basic and their MQTT credentials (node-auth.ts), only what their own plan
 // mounts (src/cloud/node-read-scope.ts). No route here has the API's 4 MiB body limit: an upload
 // is bounded by --artifact-max-size (the artifact store counts the streamed bytes) and never held
@@ -194,7 +195,9 @@ export function mountArtifactRoutes(api: ApiRoutes, deps: ArtifactRouteDeps): vo
     params: SHA_PARAM,
     responses: {
       200: `{deleted: ${artifactInfo}}`,
-      409: "a Service mounts it: {error, services}; or it holds a container image (levee ctl image rm)",
+      409:
+        "a Service mounts it: {error, services}; it holds a container image (levee ctl image rm); " +
+        "or it is a binary of a running or paused upgrade rollout (levee ctl upgrade abort)",
     },
   } as const;
   routes.add(remove, admin, (c) => {
@@ -219,6 +222,16 @@ export function mountArtifactRoutes(api: ApiRoutes, deps: ArtifactRouteDeps): vo
         409,
         `artifact ${sha} holds the container image ${result.references.join(", ")}: delete it with levee ctl image rm`,
       );
+    if (result.kind === "upgrade") {
+      const uses = result.uses.map(
+        (u) => `the ${u.target} binary of upgrade rollout ${u.rollout} (${u.state})`,
+      );
+      return apiError(
+        c,
+        409,
+        `artifact ${sha} is ${uses.join(" and ")}: abort it first with levee ctl upgrade abort`,
+      );
+    }
     log.info("artifact deleted", { ...result.artifact });
     return c.json({ deleted: result.artifact });
   });

@@ -7,7 +7,8 @@
 // ended; it takes up to --max-unavailable nodes (a count, or a percentage of the rollout's nodes,
 // at least one), in the rollout's order, the cloud's own node last and only once every other node
 // is done. A node offline when its turn comes is skipped (state offline) and taken again, in a
-// later batch, when it is back. The first node that fails or rolls back stops the rollout, which
+// later batch, when it is back. A node deleted from the cloud leaves the rollout (state skipped,
+// whatever it was doing) and the others go on without it. The first node that fails or rolls back stops the rollout, which
 // says which node and why. A node already at the version is done without an order.
 import { compareVersions, type UpgradeState } from "../../protocol/upgrade.ts";
 
@@ -30,6 +31,8 @@ export interface NodeView {
   node: string;
   state: UpgradeState;
   online: boolean;
+  /** The node was deleted from the cloud (levee ctl delete node): it leaves the rollout. */
+  deleted: boolean;
   /** The version the node reported last (its hello). */
   version: string;
   isCloud: boolean;
@@ -61,6 +64,9 @@ export const IN_PROGRESS: ReadonlySet<UpgradeState> = new Set([
   "waiting-for-health",
 ]);
 const FINAL_FAILURE: ReadonlySet<UpgradeState> = new Set(["failed", "rolled-back"]);
+/** A node in one of these states needs nothing more from the rollout. */
+const FINISHED: ReadonlySet<UpgradeState> = new Set(["done", "skipped"]);
+export const NODE_DELETED = "node deleted";
 
 export interface PlannerTimes {
   /** An order not answered by a report is sent again after this long (ms). */
@@ -100,7 +106,11 @@ export function planRollout(
   };
 
   for (const n of nodes) {
-    if (n.state === "done" || FINAL_FAILURE.has(n.state)) continue;
+    if (FINISHED.has(n.state) || FINAL_FAILURE.has(n.state)) continue;
+    if (n.deleted) {
+      set(n.node, "skipped", NODE_DELETED);
+      continue;
+    }
     const order = compareVersions(rollout.version, n.version);
     if (n.online && n.version === rollout.version && (n.state === "pending" || n.state === "offline"))
       set(n.node, "done", `already at ${rollout.version}`);
@@ -145,8 +155,11 @@ export function planRollout(
     step.rollout = { batchOpen: false, batchEndedAt: now };
     rollout = { ...rollout, batchOpen: false, batchEndedAt: now };
   }
-  if (nodes.every((n) => state.get(n.node) === "done")) {
-    step.rollout = { ...step.rollout, state: "done", reason: `every node runs ${rollout.version}` };
+  const finished = (n: NodeView) => FINISHED.has(state.get(n.node) ?? n.state);
+  if (nodes.every(finished)) {
+    const skipped = nodes.filter((n) => state.get(n.node) === "skipped").length;
+    const reason = `every node runs ${rollout.version}${skipped > 0 ? ` (${skipped} deleted, skipped)` : ""}`;
+    step.rollout = { ...step.rollout, state: "done", reason };
     return step;
   }
   if (rollout.state === "paused") return step;
@@ -154,7 +167,7 @@ export function planRollout(
 
   const size = batchSize(rollout.maxUnavailable, nodes.length);
   const others = nodes.filter((n) => !n.isCloud);
-  const othersDone = others.every((n) => state.get(n.node) === "done");
+  const othersDone = others.every(finished);
   const batch: string[] = [];
   for (const n of [...others, ...nodes.filter((n) => n.isCloud)]) {
     if (batch.length >= size) break;

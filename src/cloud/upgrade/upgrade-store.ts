@@ -121,7 +121,7 @@ export class UpgradeStore {
       }));
   }
 
-  /** The planner's view of the rollout's nodes: online means phase Ready. */
+  /** The planner's view of the rollout's nodes: online means phase Ready; deleted, no longer registered. */
   nodeViews(rollout: string, cloudNode: string): NodeView[] {
     return this.store.db
       .query<
@@ -133,10 +133,12 @@ export class UpgradeStore {
           phase: string | null;
           agent_version: string | null;
           reason: string;
+          registered: number;
         },
         [string]
       >(
-        `SELECT u.node, u.state, u.ordered_at, u.updated_at, u.reason, n.phase, n.agent_version
+        `SELECT u.node, u.state, u.ordered_at, u.updated_at, u.reason, n.phase, n.agent_version,
+                n.name IS NOT NULL AS registered
            FROM upgrade_nodes u LEFT JOIN nodes n ON n.name = u.node
           WHERE u.rollout = ? ORDER BY u.position`,
       )
@@ -145,6 +147,7 @@ export class UpgradeStore {
         node: r.node,
         state: r.state,
         online: r.phase === "Ready",
+        deleted: r.registered === 0,
         version: r.agent_version ?? "",
         isCloud: r.node === cloudNode,
         orderedAt: r.ordered_at,
@@ -217,7 +220,7 @@ export class UpgradeStore {
       .query(
         `UPDATE upgrade_nodes SET state = ?, reason = ?, from_version = CASE WHEN ? = '' THEN from_version ELSE ? END,
            updated_at = ?
-         WHERE rollout = ? AND node = ? AND state NOT IN ('done', 'failed', 'rolled-back')`,
+         WHERE rollout = ? AND node = ? AND state NOT IN ('done', 'skipped', 'failed', 'rolled-back')`,
       )
       .run(state, reason, from, from, now, id, node);
     return changed.changes > 0;
@@ -228,6 +231,27 @@ export class UpgradeStore {
       .query("UPDATE upgrade_rollouts SET state = ?, reason = ?, updated_at = ? WHERE id = ?")
       .run(state, reason, new Date(now).toISOString(), id);
   }
+}
+
+/** A binary of a rollout that runs or is paused. */
+export interface ActiveBinaryUse {
+  rollout: string;
+  state: RolloutState;
+  target: string;
+}
+
+/** Where an artifact is a binary of a running or paused rollout (its artifact must stay). */
+export function activeRolloutsUsing(db: Store["db"], sha256: string): ActiveBinaryUse[] {
+  const rows = db
+    .query<{ id: string; state: RolloutState; binaries: string }, []>(
+      "SELECT id, state, binaries FROM upgrade_rollouts WHERE state IN ('running', 'paused') ORDER BY id",
+    )
+    .all();
+  return rows.flatMap((row) =>
+    (JSON.parse(row.binaries) as UpgradeBinary[])
+      .filter((b) => b.sha256 === sha256)
+      .map((b) => ({ rollout: row.id, state: row.state, target: b.target })),
+  );
 }
 
 function toRollout(row: RolloutRow): Rollout {

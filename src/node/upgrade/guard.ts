@@ -13,7 +13,7 @@
 // the workers: the guard only restores the binary and stops the running agent, and systemd starts
 // the old one.
 import { spawn } from "node:child_process";
-import { existsSync, openSync, readlinkSync, renameSync } from "node:fs";
+import { existsSync, readlinkSync, renameSync } from "node:fs";
 import { dirname } from "node:path";
 import { fsyncDir } from "../../runtime/fsync-dir.ts";
 import { processStartTime } from "../workers/drivers/proc.ts";
@@ -85,7 +85,7 @@ export function realGuardEffects(files: UpgradeFiles): GuardEffects {
     files,
     alive,
     startAgent(p) {
-      const out = openSync(files.path("agent.log"), "a", 0o600);
+      const out = files.openAgentLog();
       const child = spawn(p.execPath, p.args, { cwd: p.cwd, detached: true, stdio: ["ignore", out, out] });
       let done = false;
       child.on("exit", () => {

@@ -6,7 +6,7 @@
 // graceful shutdown with its workers left running (they are adopted by the next agent). Under
 // systemd the unit restarts the agent (Restart=always); without it, the guard starts it.
 import { spawn } from "node:child_process";
-import { chmodSync, copyFileSync, openSync, renameSync, unlinkSync } from "node:fs";
+import { chmodSync, copyFileSync, renameSync, unlinkSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fsyncDir } from "../../runtime/fsync-dir.ts";
 import { buildTarget, versionInfo } from "../../runtime/version.ts";
@@ -87,7 +87,7 @@ export function upgradeEffects(
       log.info("agent binary swapped; restarting", { to: pending.to, kept: previous });
     },
     restart() {
-      const out = openSync(files.path("agent.log"), "a", 0o600);
+      const out = files.openAgentLog();
       const guard = spawn(previous, ["upgrade-guard", files.dir], {
         detached: true,
         stdio: ["ignore", out, out],

@@ -9,13 +9,20 @@
 //   result.json     the upgrade's outcome for the cloud (done, rolled-back, failed), reported after
 //                   every welcome until another order replaces it.
 //   agent.pid       the pid of the agent running while an upgrade is pending (the guard stops it).
-//   agent.log       output of an agent the guard started (no systemd: nobody else would keep it).
-// Every JSON write is a write to a temporary file, fsync, rename and directory fsync.
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from "node:fs";
+//   agent.log       output of the guard and of an agent it started (no systemd: nobody else would
+//                   keep it). Opened for appending; past AGENT_LOG_MAX_BYTES when opened it becomes
+//                   agent.log.1 (replacing the one before) and a new one starts.
+// Every JSON write is a write to a temporary file, fsync, rename and directory fsync
+// (writeFileDurably).
+import { mkdirSync, openSync, readFileSync, renameSync, statSync } from "node:fs";
 import { join } from "node:path";
 import type { ReportedState } from "../../protocol/upgrade.ts";
 import { parseJsonWithin } from "../../runtime/bounded-json.ts";
+import { writeFileDurably } from "../../runtime/durable-file.ts";
 import { fsyncDir } from "../../runtime/fsync-dir.ts";
+
+/** agent.log is rotated when it is larger than this when opened: 4 MiB. */
+export const AGENT_LOG_MAX_BYTES = 4 * 1024 * 1024;
 
 export interface AdoptedWorker {
   service: string;
@@ -114,6 +121,23 @@ export class UpgradeFiles {
     this.writeRaw("agent.pid", `${pid}\n`);
   }
 
+  /**
+   * Opens agent.log for appending (a file descriptor for a child's output). When it is larger than
+   * `maxBytes`, it becomes agent.log.1 first, so the two never take much more than twice that.
+   */
+  openAgentLog(maxBytes = AGENT_LOG_MAX_BYTES): number {
+    this.ensureDir();
+    const path = this.path("agent.log");
+    let size = 0;
+    try {
+      size = statSync(path).size;
+    } catch {
+      // none yet
+    }
+    if (size > maxBytes) renameSync(path, `${path}.1`);
+    return openSync(path, "a", 0o600);
+  }
+
   readAgentPid(): number | undefined {
     try {
       const pid = Number(readFileSync(this.path("agent.pid"), "utf8").trim());
@@ -143,15 +167,6 @@ export class UpgradeFiles {
   }
 
   private writeRaw(name: string, text: string): void {
-    const tmp = join(this.dir, `.${name}.tmp`);
-    const fd = openSync(tmp, "w", 0o600);
-    try {
-      writeSync(fd, text);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(tmp, join(this.dir, name));
-    fsyncDir(this.dir);
+    writeFileDurably(join(this.dir, name), text, { mode: 0o600 });
   }
 }

@@ -28,6 +28,7 @@ function node(name: string, over: Partial<NodeView> = {}): NodeView {
     node: name,
     state: "pending",
     online: true,
+    deleted: false,
     version: "1.0.0",
     isCloud: false,
     orderedAt: null,
@@ -103,6 +104,31 @@ describe("planRollout", () => {
     expect(still.rollout?.state).toBeUndefined();
     const back = planRollout(rollout(), [node("a", { state: "offline" }), node("b", { state: "done" })], NOW);
     expect(back.order).toEqual(["a"]);
+  });
+
+  test("a deleted node leaves the rollout (skipped), whatever it was doing; the others go on to done", () => {
+    const gone = { online: false, deleted: true };
+    const nodes = [
+      node("a", { ...gone, state: "offline" }),
+      node("b", { ...gone, state: "downloading", updatedAt: NOW - 1000 }),
+      node("c"),
+    ];
+    const step = planRollout(rollout({ batchOpen: true }), nodes, NOW);
+    expect(step.nodes).toEqual([
+      { node: "a", state: "skipped", reason: "node deleted" },
+      { node: "b", state: "skipped", reason: "node deleted" },
+      { node: "c", state: "ordered" },
+    ]);
+    expect(step.order).toEqual(["c"]);
+    expect(step.rollout?.state).toBeUndefined();
+    const skipped = { ...gone, state: "skipped" as const, reason: "node deleted" };
+    const rest = [node("a", skipped), node("b", skipped), node("c", { state: "done" })];
+    const end = planRollout(rollout(), rest, NOW);
+    expect(end.nodes).toEqual([]);
+    expect(end.rollout).toEqual({ state: "done", reason: "every node runs 1.1.0 (2 deleted, skipped)" });
+    // The cloud's node waits for the others only while they may still be upgraded.
+    const withCloud = [node("a", skipped), node("cloud", { isCloud: true })];
+    expect(planRollout(rollout(), withCloud, NOW).order).toEqual(["cloud"]);
   });
 
   test("every node done: the rollout is done; a node already at the version is done without an order", () => {

@@ -3,6 +3,7 @@
 // (a new driver on the same data dir carries on where the old one was).
 import { describe, expect, test } from "bun:test";
 import { ApiError } from "../../../src/cloud/api-error.ts";
+import { deleteNode } from "../../../src/cloud/node-registry.ts";
 import { loadOrCreatePlanSigner } from "../../../src/cloud/plan-signing-key.ts";
 import { UpgradeDriver } from "../../../src/cloud/upgrade/upgrade-driver.ts";
 import { decodeMessage, newMessage } from "../../../src/protocol/messages.ts";
@@ -76,6 +77,41 @@ describe("UpgradeDriver", () => {
     again.report("edge2", report("edge2", "done"));
     again.tick();
     expect(again.status()?.rollout.state).toBe("done");
+    store.close();
+  });
+
+  test("a node deleted during the rollout leaves it (skipped: node deleted); the rollout ends done", () => {
+    const dataDir = makeTempDir();
+    const store = openStore({ dataDir, mode: "cloud" });
+    for (const n of ["edge1", "edge2"]) {
+      registeredNode(store, n);
+      setNode(store, n, "Ready", "1.0.0");
+    }
+    const sent: { topic: string; payload: Buffer }[] = [];
+    const d = driver(store, dataDir, sent);
+    const created = d.create({ version: "1.1.0", binaries: [{ target: "linux-x64", sha256: SHA }] });
+    d.tick();
+    expect(d.status()?.nodes.map((n) => n.state)).toEqual(["ordered", "pending"]);
+    expect(deleteNode(store, "edge1")).toBe(true);
+    d.tick();
+    expect(d.status()?.nodes[0]).toMatchObject({ node: "edge1", state: "skipped", reason: "node deleted" });
+    expect(sent.map((s) => s.topic).at(-1)).toBe("levee/v1/node/edge2/down");
+    d.report(
+      "edge2",
+      newMessage("edge2", {
+        type: "upgrade-report",
+        rollout: created.rollout.id,
+        state: "done",
+        from: "1.0.0",
+        to: "1.1.0",
+        reason: "",
+      }),
+    );
+    d.tick();
+    expect(d.status()?.rollout).toMatchObject({
+      state: "done",
+      reason: "every node runs 1.1.0 (1 deleted, skipped)",
+    });
     store.close();
   });
 
