@@ -58,6 +58,8 @@ export class UpgradeDriver {
   private readonly rollouts: UpgradeStore;
   private readonly now: () => number;
   private timer: ReturnType<typeof setInterval> | undefined;
+  /** After stop(): a tick a report queued does not touch the (closing) store. */
+  private stopped = false;
 
   constructor(private readonly o: UpgradeDriverOptions) {
     this.rollouts = new UpgradeStore(o.store);
@@ -69,6 +71,7 @@ export class UpgradeDriver {
   }
 
   stop(): void {
+    this.stopped = true;
     clearInterval(this.timer);
   }
 
@@ -169,7 +172,9 @@ export class UpgradeDriver {
     if (this.rollouts.report(r.id, node, msg.state, msg.from, msg.reason, this.now()))
       this.o.log.info("upgrade progress", { node, state: msg.state, reason: msg.reason || undefined });
     // The next step once the link's batch has committed (its orders go out after that).
-    setTimeout(() => this.tick(), 0);
+    setTimeout(() => {
+      if (!this.stopped) this.tick();
+    }, 0);
   }
 
   /** One planner step for the active rollout: written, then its orders sent. */

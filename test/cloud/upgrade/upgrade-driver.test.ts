@@ -67,6 +67,7 @@ describe("UpgradeDriver", () => {
         reason: "",
       });
     d.report("edge1", report("edge1", "done"));
+    d.stop();
     store.close();
 
     // The cloud restarts: the rollout goes on from the store.
@@ -77,6 +78,7 @@ describe("UpgradeDriver", () => {
     again.report("edge2", report("edge2", "done"));
     again.tick();
     expect(again.status()?.rollout.state).toBe("done");
+    again.stop();
     store.close();
   });
 
