@@ -2,7 +2,8 @@
 // read again at every start (a looser mode is tightened). Deleting the file and restarting the
 // agent rotates the token. Used for the cloud's admin and metrics tokens and each agent's agent token.
 import { randomBytes, timingSafeEqual } from "node:crypto";
-import { chmodSync, existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, readFileSync } from "node:fs";
+import { writeFileDurably } from "./durable-file.ts";
 
 /** Reads the token in `path`, creating it (`<prefix><random>`, mode 0600) when it is missing or too short. */
 export function ensureTokenFile(path: string, prefix: string): string {
@@ -14,10 +15,7 @@ export function ensureTokenFile(path: string, prefix: string): string {
     }
   }
   const token = `${prefix}${randomBytes(32).toString("base64url")}`;
-  const temp = `${path}.tmp-${process.pid}`;
-  writeFileSync(temp, `${token}\n`, { mode: 0o600 });
-  chmodSync(temp, 0o600);
-  renameSync(temp, path);
+  writeFileDurably(path, `${token}\n`, { mode: 0o600 });
   return token;
 }
 

@@ -2,8 +2,9 @@
 // authenticate levee's nodes and enforce their topic ACLs (for `levee cloud --mqtt-url`). Writes
 // DIR/levee.passwd (mode 0600: it holds password hashes) and DIR/levee.acl, and prints the
 // mosquitto.conf lines to add; stdout can be appended to a conf file as it is.
-import { chmodSync, mkdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { writeFileDurably } from "../../runtime/durable-file.ts";
 import { UsageError } from "../../runtime/errors.ts";
 import { CtlFailure } from "./client.ts";
 import { type CtlContext, takeArgs } from "./context.ts";
@@ -55,13 +56,5 @@ export async function brokerConfig(ctx: CtlContext): Promise<number> {
 
 /** Writes a file through a temporary name, so a reader never sees half of it, with `mode`. */
 function writeAtomically(path: string, text: string, mode: number): void {
-  const temp = `${path}.tmp-${process.pid}`;
-  try {
-    writeFileSync(temp, text.endsWith("\n") || text === "" ? text : `${text}\n`, { mode });
-    chmodSync(temp, mode);
-    renameSync(temp, path);
-  } catch (err) {
-    rmSync(temp, { force: true });
-    throw err;
-  }
+  writeFileDurably(path, text.endsWith("\n") || text === "" ? text : `${text}\n`, { mode });
 }

@@ -9,7 +9,7 @@
 // a year is left. Idempotent and cheap when nothing is due, so that a listener may call it again
 // (daily) to pick up a renewal. A renewed CA reaches running workers at their next start.
 import { createPrivateKey, X509Certificate } from "node:crypto";
-import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readFileSync } from "node:fs";
 import { isIP } from "node:net";
 import { join } from "node:path";
 import {
@@ -20,6 +20,7 @@ import {
   type KeyPair,
   NODE_VALIDITY_MS,
 } from "../../mesh/transport/certificates.ts";
+import { writeFileDurably } from "../../runtime/durable-file.ts";
 
 export const KUBE_TLS_DIR = "kube-api";
 
@@ -158,8 +159,5 @@ function readPair(certPath: string, keyPath: string): KeyPair | undefined {
 }
 
 function writeAtomic(path: string, text: string, mode: number): void {
-  const temp = `${path}.tmp-${process.pid}`;
-  writeFileSync(temp, text, { mode });
-  chmodSync(temp, mode);
-  renameSync(temp, path);
+  writeFileDurably(path, text, { mode });
 }

@@ -9,8 +9,9 @@
 // or a name from the image's own /etc/passwd) gets the modes Kubernetes gives a service account
 // volume (0755, files 0644), or it could not read its token; the data dir (0700) still keeps the
 // files from the host's other users. Every file is replaced atomically at each start.
-import { chmodSync, chownSync, mkdirSync, renameSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { replaceFileDurably } from "../../runtime/durable-file.ts";
 
 /** Where a pod finds its service account files. */
 export const SERVICE_ACCOUNT_PATH = "/var/run/secrets/kubernetes.io/serviceaccount";
@@ -46,12 +47,14 @@ export function writeServiceAccountFiles(dir: string, files: ServiceAccountFiles
 }
 
 function write(dir: string, name: string, content: string, mode: number, access: FileAccess): void {
-  const path = join(dir, name);
-  const temp = `${path}.tmp-${process.pid}`;
-  writeFileSync(temp, content, { mode });
-  chmodSync(temp, mode);
-  own(temp, access);
-  renameSync(temp, path);
+  replaceFileDurably(
+    join(dir, name),
+    (temp) => {
+      writeFileSync(temp, content, { mode });
+      own(temp, access);
+    },
+    { mode },
+  );
 }
 
 function own(path: string, access: FileAccess): void {
