@@ -62,12 +62,17 @@ function tempPathFor(path: string): string {
 
 function commit(temp: string, path: string, mode: number): void {
   chmodSync(temp, mode);
-  const fd = openSync(temp, "r");
+  fsyncFile(temp);
+  renameSync(temp, path);
+  fsyncDir(dirname(path));
+}
+
+/** Flushes a file's bytes to disk (before it is renamed into place by someone else). */
+export function fsyncFile(path: string): void {
+  const fd = openSync(path, "r");
   try {
     fsyncSync(fd);
   } finally {
     closeSync(fd);
   }
-  renameSync(temp, path);
-  fsyncDir(dirname(path));
 }

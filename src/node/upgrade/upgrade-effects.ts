@@ -8,6 +8,7 @@
 import { spawn } from "node:child_process";
 import { chmodSync, copyFileSync, renameSync, unlinkSync } from "node:fs";
 import { dirname, join } from "node:path";
+import { fsyncFile, replaceFileDurably } from "../../runtime/durable-file.ts";
 import { fsyncDir } from "../../runtime/fsync-dir.ts";
 import { buildTarget, versionInfo } from "../../runtime/version.ts";
 import { nodeArtifactSource } from "../artifacts/artifact-source.ts";
@@ -66,11 +67,15 @@ export function upgradeEffects(
         .filter((w) => w.pid !== null)
         .map((w) => ({ service: w.service, index: w.index, pid: w.pid as number })),
     swap(path, pending) {
-      copyFileSync(execPath, `${previous}.tmp`);
-      chmodSync(`${previous}.tmp`, 0o755);
-      renameSync(`${previous}.tmp`, previous);
+      // Both copies reach the disk before a rename makes them the ones to run: a power loss
+      // leaves the old binary or the whole new one, never a partial file under either name.
+      replaceFileDurably(previous, (temp) => copyFileSync(execPath, temp), {
+        mode: 0o755,
+        temp: `${previous}.tmp`,
+      });
       copyFileSync(path, `${execPath}.new`);
       chmodSync(`${execPath}.new`, 0o755);
+      fsyncFile(`${execPath}.new`);
       files.writePending({
         ...pending,
         execPath,
