@@ -158,7 +158,10 @@ export function planRollout(
   const finished = (n: NodeView) => FINISHED.has(state.get(n.node) ?? n.state);
   if (nodes.every(finished)) {
     const skipped = nodes.filter((n) => state.get(n.node) === "skipped").length;
-    const reason = `every node runs ${rollout.version}${skipped > 0 ? ` (${skipped} deleted, skipped)` : ""}`;
+    const reason =
+      skipped > 0
+        ? `every remaining node runs ${rollout.version} (${skipped} deleted during the rollout)`
+        : `every node runs ${rollout.version}`;
     step.rollout = { ...step.rollout, state: "done", reason };
     return step;
   }

@@ -112,7 +112,7 @@ describe("UpgradeDriver", () => {
     d.tick();
     expect(d.status()?.rollout).toMatchObject({
       state: "done",
-      reason: "every node runs 1.1.0 (1 deleted, skipped)",
+      reason: "every remaining node runs 1.1.0 (1 deleted during the rollout)",
     });
     store.close();
   });
