@@ -37,6 +37,7 @@ export function sendHello(ctx: EdgeLinkContext): void {
     planHash: v?.hash ?? null,
     ...ctx.agent,
     packedPlans: true,
+    compactAcks: true,
   });
 }
 

@@ -1,13 +1,12 @@
-// The edge's status-ack handler without a broker, with the real outbox: the rows a batch carried
+// The edge's status-ack handler (a status-ack's or a sack's seq) without a broker, with the real outbox: the rows a batch carried
 // are forgotten unless the worker's status changed since (a newer status replaces an unsent older
 // one: coalesced), and what is still unsent goes out at once in a new batch.
 import { describe, expect, test } from "bun:test";
 import { flushStatus } from "../../../../src/node/link/handlers/outbound.ts";
 import { handleStatusAck } from "../../../../src/node/link/handlers/status-ack.ts";
-import { type Message, newMessage } from "../../../../src/protocol/messages.ts";
-import { edgeFixture, NODE, worker } from "./fixture.ts";
+import type { Message } from "../../../../src/protocol/messages.ts";
+import { edgeFixture, worker } from "./fixture.ts";
 
-const ack = (seq: number) => newMessage(NODE, { type: "status-ack", seq });
 const carried = (messages: Message[]) =>
   messages.map((m) =>
     m.type === "status" ? { seq: m.seq, workers: m.workers.map((w) => `${w.service}:${w.phase}`) } : m.type,
@@ -20,7 +19,7 @@ describe("status-ack", () => {
     f.outbox.record(worker("db", "Running"));
     flushStatus(f.ctx, false);
     expect(carried(f.takeUp())).toEqual([{ seq: 1, workers: ["db:Running", "web:Running"] }]);
-    handleStatusAck(f.ctx, ack(1));
+    handleStatusAck(f.ctx, 1);
     expect(f.outbox.depth()).toBe(0);
     expect(f.takeUp()).toEqual([]);
   });
@@ -34,10 +33,10 @@ describe("status-ack", () => {
     // Two newer statuses of web before the ack: coalesced into one row, the latest.
     f.outbox.record(worker("web", "Running"));
     f.outbox.record(worker("web", "Failed"));
-    handleStatusAck(f.ctx, ack(1));
+    handleStatusAck(f.ctx, 1);
     expect(carried(f.takeUp())).toEqual([{ seq: 2, workers: ["web:Failed"] }]);
     expect(f.outbox.depth()).toBe(1);
-    handleStatusAck(f.ctx, ack(2));
+    handleStatusAck(f.ctx, 2);
     expect(f.outbox.depth()).toBe(0);
   });
 
@@ -46,7 +45,7 @@ describe("status-ack", () => {
     f.outbox.record(worker("web", "Running"));
     flushStatus(f.ctx, false);
     f.takeUp();
-    handleStatusAck(f.ctx, ack(99));
+    handleStatusAck(f.ctx, 99);
     expect(f.outbox.depth()).toBe(1);
     expect(f.takeUp()).toEqual([]);
   });
@@ -58,7 +57,7 @@ describe("status-ack", () => {
     f.takeUp();
     f.outbox.record(worker("web", "Running"));
     f.connected.ready = false;
-    handleStatusAck(f.ctx, ack(1));
+    handleStatusAck(f.ctx, 1);
     expect(f.sent).toEqual([]);
     expect(f.outbox.unsent()).toBe(1);
   });
