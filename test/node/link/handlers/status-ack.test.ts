@@ -2,7 +2,7 @@
 // are forgotten unless the worker's status changed since (a newer status replaces an unsent older
 // one: coalesced), and what is still unsent goes out at once in a new batch.
 import { describe, expect, test } from "bun:test";
-import { flushStatus } from "../../../../src/node/link/handlers/outbound.ts";
+import { flushStatus, sendHeartbeat } from "../../../../src/node/link/handlers/outbound.ts";
 import { handleStatusAck } from "../../../../src/node/link/handlers/status-ack.ts";
 import type { Message } from "../../../../src/protocol/messages.ts";
 import { edgeFixture, worker } from "./fixture.ts";
@@ -60,5 +60,24 @@ describe("status-ack", () => {
     handleStatusAck(f.ctx, 1);
     expect(f.sent).toEqual([]);
     expect(f.outbox.unsent()).toBe(1);
+  });
+
+  test("a lost ack (a sack goes at QoS 0) is healed by the next heartbeat: a full one, then the rows again", () => {
+    const f = edgeFixture();
+    f.state.beats = true;
+    f.outbox.record(worker("web", "Running"));
+    flushStatus(f.ctx, false);
+    expect(carried(f.takeUp())).toEqual([{ seq: 1, workers: ["web:Running"] }]);
+    // The sack of seq 1 never arrives. The next heartbeat is no beat: the outbox is not empty.
+    sendHeartbeat(f.ctx);
+    const up = f.takeUp();
+    expect(up.map((m) => m.type)).toEqual(["heartbeat", "status"]);
+    expect(up[0]).toMatchObject({ outboxDepth: 1 });
+    expect(carried(up.slice(1))).toEqual([{ seq: 2, workers: ["web:Running"] }]);
+    // This time the ack arrives: the outbox is empty and the heartbeat after is a beat again.
+    handleStatusAck(f.ctx, 2);
+    expect(f.outbox.depth()).toBe(0);
+    sendHeartbeat(f.ctx);
+    expect(f.takeUp().map((m) => m.type)).toEqual(["beat"]);
   });
 });
