@@ -57,7 +57,7 @@ export const welcomeSchema = z.object({
   desiredRevision: revision,
   heartbeatSeconds: z.number().int().min(1).max(3600),
   /**
-   * This cloud reads beats (beat.ts): a node with nothing else to report may send those instead
+   * This cloud reads beats (compact-messages.ts): a node with nothing else to report may send those instead
    * of heartbeats. Absent from clouds before beats existed (their nodes send heartbeats); an agent
    * before them ignores it.
    */
@@ -306,23 +306,6 @@ export type Decoded = { ok: true; msg: Message } | { ok: false; reason: DropReas
 
 /** A message's own fields, without the envelope that newMessage fills in. */
 export type Body<T extends MessageType> = Omit<MessageOf<T>, "v" | "node" | "id" | "ts">;
-
-/** A beat's payload: the node's applied plan in the fewest bytes (no id, timestamp or node). */
-export function encodeBeat(epoch: string | null, revision: number): Buffer {
-  const beat: Omit<Beat, "node"> = { v: PROTOCOL_VERSION, type: "beat", e: epochTag(epoch), r: revision };
-  return Buffer.from(JSON.stringify(beat), "utf8");
-}
-
-/** A sack's payload: the stored status batch's seq in the fewest bytes (no id, timestamp or node). */
-export function encodeSack(seq: number): Buffer {
-  const sack: Omit<Sack, "node"> = { v: PROTOCOL_VERSION, type: "sack", s: seq };
-  return Buffer.from(JSON.stringify(sack), "utf8");
-}
-
-/** The part of an epoch a beat carries ("" for none). */
-export function epochTag(epoch: string | null): string {
-  return epoch === null ? "" : epoch.slice(0, EPOCH_TAG_CHARS);
-}
 
 /** A complete message: the envelope (version, node, a fresh id, now) around its body. */
 export function newMessage<T extends MessageType>(node: string, body: Body<T> & { type: T }): MessageOf<T> {

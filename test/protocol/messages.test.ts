@@ -1,9 +1,9 @@
 // Sync messages: every type round-trips, and each kind of bad payload is dropped with its reason.
 import { describe, expect, test } from "bun:test";
+import { encodeSack } from "../../src/protocol/compact-messages.ts";
 import {
   decodeMessage,
   encodeMessage,
-  encodeSack,
   MAX_MESSAGE_BYTES,
   MessageTooLargeError,
   newMessage,

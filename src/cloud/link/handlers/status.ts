@@ -3,7 +3,8 @@
 // the control plane. The ack is a sack (a few bytes, QoS 0) to a node whose hello said it reads
 // them, else a full status-ack: a lost sack leaves the rows unacknowledged, and the node's next
 // heartbeat sends them again, which this answers again.
-import { encodeSack, type Status } from "../../../protocol/messages.ts";
+import { encodeSack } from "../../../protocol/compact-messages.ts";
+import type { Status } from "../../../protocol/messages.ts";
 import { downTopic } from "../../../protocol/topics.ts";
 import { type CloudLinkContext, isoNow } from "./context.ts";
 import { sendToNode } from "./replies.ts";

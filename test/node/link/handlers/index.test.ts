@@ -3,7 +3,8 @@
 // its reason.
 import { describe, expect, test } from "bun:test";
 import { handleIncoming } from "../../../../src/node/link/handlers/index.ts";
-import { encodeMessage, encodeSack, newMessage } from "../../../../src/protocol/messages.ts";
+import { encodeSack } from "../../../../src/protocol/compact-messages.ts";
+import { encodeMessage, newMessage } from "../../../../src/protocol/messages.ts";
 import { CATALOG_TOPIC, downTopic, presenceTopic, upTopic } from "../../../../src/protocol/topics.ts";
 import { edgeFixture, NODE, worker } from "./fixture.ts";
 
