@@ -43,6 +43,11 @@ export const helloSchema = z.object({
    * cloud may send those when smaller. Absent from agents before them: they get plan messages.
    */
   packedPlans: z.boolean().optional(),
+  /**
+   * This agent reads sacks (the compact status-ack), so the cloud may answer its status with
+   * those. Absent from agents before them: they get status-ack messages.
+   */
+  compactAcks: z.boolean().optional(),
 });
 
 export const welcomeSchema = z.object({
@@ -52,7 +57,7 @@ export const welcomeSchema = z.object({
   desiredRevision: revision,
   heartbeatSeconds: z.number().int().min(1).max(3600),
   /**
-   * This cloud reads beats (beat.ts): a node with nothing else to report may send those instead
+   * This cloud reads beats (compact-messages.ts): a node with nothing else to report may send those instead
    * of heartbeats. Absent from clouds before beats existed (their nodes send heartbeats); an agent
    * before them ignores it.
    */
@@ -173,6 +178,20 @@ export const statusAckSchema = z.object({
   seq: z.number().int().min(1),
 });
 
+/**
+ * A status-ack as small as it can be (no id or timestamp; no node on the wire, decodeMessage takes
+ * it from the topic): what the cloud answers a status with, at QoS 0, to a node whose hello said
+ * it reads them (compactAcks). A lost one is healed by the node's next heartbeat, which sends
+ * every unacknowledged status again.
+ */
+export const sackSchema = z.object({
+  v: z.literal(PROTOCOL_VERSION),
+  node: name,
+  type: z.literal("sack"),
+  /** The seq of the status batch the cloud stored. */
+  s: z.number().int().min(1),
+});
+
 export const routeStatusSchema = z.object({
   service: name,
   kind: z.enum(["service-port", "upstream"]),
@@ -232,6 +251,7 @@ export const messageSchema = z.discriminatedUnion("type", [
   beatSchema,
   statusSchema,
   statusAckSchema,
+  sackSchema,
   presenceSchema,
   routesSchema,
   trafficSchema,
@@ -255,6 +275,7 @@ export type Heartbeat = MessageOf<"heartbeat">;
 export type Beat = MessageOf<"beat">;
 export type Status = MessageOf<"status">;
 export type StatusAck = MessageOf<"status-ack">;
+export type Sack = MessageOf<"sack">;
 export type Presence = MessageOf<"presence">;
 
 /** The topic channel each message type travels on (topics.ts). */
@@ -273,25 +294,18 @@ export const CHANNEL_OF: Record<MessageType, "up" | "down" | "presence"> = {
   plan: "down",
   "plan-packed": "down",
   "status-ack": "down",
+  sack: "down",
   presence: "presence",
 };
+
+/** The message types that carry no node on the wire (decodeMessage takes it from the topic). */
+const COMPACT_TYPES: ReadonlySet<unknown> = new Set(["beat", "sack"]);
 
 export type DropReason = "too-large" | "too-deep" | "not-json" | "bad-version" | "bad-schema" | "wrong-node";
 export type Decoded = { ok: true; msg: Message } | { ok: false; reason: DropReason; detail: string };
 
 /** A message's own fields, without the envelope that newMessage fills in. */
 export type Body<T extends MessageType> = Omit<MessageOf<T>, "v" | "node" | "id" | "ts">;
-
-/** A beat's payload: the node's applied plan in the fewest bytes (no id, timestamp or node). */
-export function encodeBeat(epoch: string | null, revision: number): Buffer {
-  const beat: Omit<Beat, "node"> = { v: PROTOCOL_VERSION, type: "beat", e: epochTag(epoch), r: revision };
-  return Buffer.from(JSON.stringify(beat), "utf8");
-}
-
-/** The part of an epoch a beat carries ("" for none). */
-export function epochTag(epoch: string | null): string {
-  return epoch === null ? "" : epoch.slice(0, EPOCH_TAG_CHARS);
-}
 
 /** A complete message: the envelope (version, node, a fresh id, now) around its body. */
 export function newMessage<T extends MessageType>(node: string, body: Body<T> & { type: T }): MessageOf<T> {
@@ -338,9 +352,10 @@ export function decodeMessage(
     return { ok: false, reason: "not-json", detail: "not a JSON object" };
   const v = (value as { v?: unknown }).v;
   if (v !== PROTOCOL_VERSION) return { ok: false, reason: "bad-version", detail: `v=${JSON.stringify(v)}` };
-  // A beat names its node by its topic only (the broker lets only that node publish there).
+  // A beat and a sack name their node by the topic only (the broker lets only that node publish
+  // on its up topic, and only the cloud on its down topic).
   const record = value as Record<string, unknown>;
-  if (record.type === "beat" && record.node === undefined) record.node = topicNode;
+  if (COMPACT_TYPES.has(record.type) && record.node === undefined) record.node = topicNode;
   const parsed = messageSchema.safeParse(value);
   if (!parsed.success) return { ok: false, reason: "bad-schema", detail: describeIssue(parsed.error) };
   const msg = parsed.data;

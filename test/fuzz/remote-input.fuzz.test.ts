@@ -1,6 +1,6 @@
 // Fuzzing what a remote party sends, with fast-check: the apply body (JSON and YAML, through the real
 // API in-process), Dayu's objects through the translators, every sync message decoder (traffic
-// reports, upgrade orders and packed plans included), the node request decoder (logs, metrics, exec),
+// reports, upgrade orders, packed plans, beats and sacks included), the node request decoder (logs, metrics, exec),
 // the dashboard's watch signal, the exec session's WebSocket messages, the relay handshake lines, the
 // tunnel preamble and the artifact answer, the mesh catalog and the
 // Kubernetes API's bodies and query strings. Each case must end (a hang fails it), never throw, and a refusal must be a 4xx with
@@ -154,6 +154,8 @@ describe("the sync protocol's decoders", () => {
             "welcome",
             "routes",
             "staging",
+            "beat",
+            "sack",
             "x",
           ),
           node: fc.constantFrom("edge1", "edge2"),
@@ -171,6 +173,36 @@ describe("the sync protocol's decoders", () => {
         const decoded = decodeMessage("edge1", payload, channel as never);
         if (!decoded.ok) expect(typeof decoded.reason).toBe("string");
         else expect(decoded.msg.node).toBe("edge1");
+      }),
+      fuzzParameters(1000),
+    );
+  });
+
+  test("decodeMessage: beats and sacks (no node on the wire) of any shape take the topic's node, on their channel only", () => {
+    const compact = fc.record(
+      {
+        v: fc.constantFrom(1, 2),
+        type: fc.constantFrom("beat", "sack"),
+        node: fc.oneof(fc.constantFrom("edge1", "edge2", ""), json),
+        s: fc.oneof(fc.integer(), fc.double(), json),
+        e: fc.oneof(fc.string({ maxLength: 10 }), json),
+        r: fc.oneof(fc.integer(), json),
+      },
+      { requiredKeys: ["type"] },
+    );
+    fc.assert(
+      fc.property(compact, fc.constantFrom(undefined, "up", "down", "presence"), (value, channel) => {
+        const decoded = decodeMessage(
+          "edge1",
+          new TextEncoder().encode(JSON.stringify(value)),
+          channel as never,
+        );
+        if (!decoded.ok) return expect(typeof decoded.reason).toBe("string");
+        expect(decoded.msg.node).toBe("edge1");
+        if (decoded.msg.type === "sack") {
+          expect(channel === undefined || channel === "down").toBe(true);
+          expect(Number.isInteger(decoded.msg.s) && decoded.msg.s >= 1).toBe(true);
+        } else expect(channel === undefined || channel === "up").toBe(true);
       }),
       fuzzParameters(1000),
     );

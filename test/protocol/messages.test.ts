@@ -1,5 +1,6 @@
 // Sync messages: every type round-trips, and each kind of bad payload is dropped with its reason.
 import { describe, expect, test } from "bun:test";
+import { encodeSack } from "../../src/protocol/compact-messages.ts";
 import {
   decodeMessage,
   encodeMessage,
@@ -140,5 +141,61 @@ describe("messages", () => {
     const decoded = decodeMessage("edge1", buf({ ...hello(), later: true }));
     expect(decoded.ok).toBe(true);
     if (decoded.ok) expect("later" in decoded.msg).toBe(false);
+  });
+});
+
+describe("sacks (the compact status-ack)", () => {
+  test("a few bytes: no id, no timestamp, no node; the node comes from the topic", () => {
+    const payload = encodeSack(42);
+    expect(payload.toString()).toBe('{"v":1,"type":"sack","s":42}');
+    expect(decodeMessage("edge1", payload, "down")).toEqual({
+      ok: true,
+      msg: { v: 1, node: "edge1", type: "sack", s: 42 },
+    });
+    expect(decodeMessage("edge2", payload, "down")).toMatchObject({ ok: true, msg: { node: "edge2" } });
+  });
+
+  test("only on the down channel: a node cannot send one up", () => {
+    expect(decodeMessage("edge1", encodeSack(1), "up")).toEqual({
+      ok: false,
+      reason: "bad-schema",
+      detail: "sack does not belong on up",
+    });
+    expect(decodeMessage("edge1", encodeSack(1), "presence")).toMatchObject({
+      ok: false,
+      reason: "bad-schema",
+    });
+  });
+
+  test("a node named on the wire must be the topic's", () => {
+    expect(decodeMessage("edge1", buf({ v: 1, node: "edge1", type: "sack", s: 3 }), "down")).toMatchObject({
+      ok: true,
+    });
+    expect(decodeMessage("edge1", buf({ v: 1, node: "edge2", type: "sack", s: 3 }), "down")).toMatchObject({
+      ok: false,
+      reason: "wrong-node",
+    });
+  });
+
+  const bad: [string, unknown, string][] = [
+    ["no seq", { v: 1, type: "sack" }, "s"],
+    ["seq 0", { v: 1, type: "sack", s: 0 }, "s"],
+    ["a fractional seq", { v: 1, type: "sack", s: 1.5 }, "s"],
+    ["a seq as text", { v: 1, type: "sack", s: "1" }, "s"],
+    ["a node that is not a name", { v: 1, type: "sack", s: 1, node: "" }, "node"],
+  ];
+  for (const [name, value, field] of bad) {
+    test(`${name}: dropped, naming the field`, () => {
+      const decoded = decodeMessage("edge1", buf(value), "down");
+      expect(decoded).toMatchObject({ ok: false, reason: "bad-schema" });
+      if (!decoded.ok) expect(decoded.detail.startsWith(`${field}:`)).toBe(true);
+    });
+  }
+
+  test("another version is dropped before its fields are read", () => {
+    expect(decodeMessage("edge1", buf({ v: 2, type: "sack", s: 1 }), "down")).toMatchObject({
+      ok: false,
+      reason: "bad-version",
+    });
   });
 });

@@ -31,6 +31,8 @@ export class CloudLinkState {
   readonly refused = new Map<string, string>();
   /** Nodes whose last hello said they read packed plans (plan-packing.ts). */
   readonly packed = new Set<string>();
+  /** Nodes whose last hello said they read sacks (the compact status-ack). */
+  readonly compactAcks = new Set<string>();
   /** The plan each node acknowledged last, as sent: what a delta is made against. */
   readonly bases = new Map<string, PlanText>();
   /** The plan last sent to each node, until acknowledged (then its base). */

@@ -130,6 +130,11 @@ export function startCloudLink(options: CloudLinkOptions): CloudLink {
     if (sent) state.published++;
     return sent;
   };
+  const publishUnacked = (topic: string, payload: Buffer) => {
+    const sent = session.publishUnacked(topic, payload);
+    if (sent) state.published++;
+    return sent;
+  };
   const { publishPlan } = planDelivery({
     state,
     records,
@@ -156,6 +161,7 @@ export function startCloudLink(options: CloudLinkOptions): CloudLink {
     state,
     records,
     publish,
+    publishUnacked,
     later,
     publishPlan,
     sweepNode: (node) => phases.sweep(node),

@@ -14,6 +14,8 @@ export interface CloudLinkContext {
   readonly records: SyncRecords;
   /** Publishes on the broker now (QoS 1); false when not connected. */
   publish(topic: string, payload: Buffer, retain?: boolean): boolean;
+  /** Publishes at QoS 0 (sacks: a lost one is healed by the node's resend); false when not connected. */
+  publishUnacked(topic: string, payload: Buffer): boolean;
   /** Runs `action` after the open batch commits, or now when none is open (group-commit.ts). */
   later(action: () => void): void;
   /** Sends a node its current plan (plan-delivery.ts); false when there is none or no connection. */

@@ -5,8 +5,10 @@
 // lost), else at most once a heartbeat. A plan the node refused (its signature did not verify)
 // is reported once per refusal (onPlanRefused: an event on the Node). A beat (the compact
 // heartbeat of an idle node) is handled as a heartbeat of its applied plan, nothing more.
+
+import { epochTag } from "../../../protocol/compact-messages.ts";
 import { isBehind, planResendDue } from "../../../protocol/heartbeat.ts";
-import { type Beat, epochTag, type Heartbeat } from "../../../protocol/messages.ts";
+import type { Beat, Heartbeat } from "../../../protocol/messages.ts";
 import { type CloudLinkContext, isoNow } from "./context.ts";
 import { sendWelcome } from "./replies.ts";
 

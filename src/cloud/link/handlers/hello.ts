@@ -15,6 +15,8 @@ export function handleHello(ctx: CloudLinkContext, node: string, msg: Hello): vo
   state.pendingSeen.delete(node);
   if (msg.packedPlans === true) state.packed.add(node);
   else state.packed.delete(node);
+  if (msg.compactAcks === true) state.compactAcks.add(node);
+  else state.compactAcks.delete(node);
   state.reported(node, { epoch: msg.epoch, revision: msg.appliedRevision, hash: msg.planHash });
   sendWelcome(ctx, node, head);
   ctx.sweepNode(node);

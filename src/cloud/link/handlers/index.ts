@@ -92,7 +92,7 @@ export function dispatch(ctx: CloudLinkContext, node: string, msg: Message): voi
       ctx.onUpgradeReport?.(node, msg);
       return;
     default:
-      // welcome, plan, upgrade and status-ack go to nodes, never from them (decodeMessage checks the channel).
+      // welcome, plan, upgrade, status-ack and sack go to nodes, never from them (decodeMessage checks the channel).
       ctx.dropped.inc("bad-schema");
   }
 }

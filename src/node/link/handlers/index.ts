@@ -44,7 +44,10 @@ export function dispatch(ctx: EdgeLinkContext, msg: Message): void {
       handlePlanPacked(ctx, msg);
       return;
     case "status-ack":
-      handleStatusAck(ctx, msg);
+      handleStatusAck(ctx, msg.seq);
+      return;
+    case "sack":
+      handleStatusAck(ctx, msg.s);
       return;
     case "upgrade":
       if (ctx.state.upgradeHandler) ctx.state.upgradeHandler(msg);

@@ -2,14 +2,10 @@
 // heartbeats carrying the applied revision (and, at most every 30 s, the node's usage), worker
 // status batches from the durable outbox, and its presence. The handlers and edge-link.ts call
 // these; none of them waits for an answer.
+
+import { encodeBeat } from "../../../protocol/compact-messages.ts";
 import { HELLO_RETRY_CAP_MS, helloRetryDelayMs } from "../../../protocol/hello-retry.ts";
-import {
-  type Body,
-  encodeBeat,
-  encodeMessage,
-  type MessageType,
-  newMessage,
-} from "../../../protocol/messages.ts";
+import { type Body, encodeMessage, type MessageType, newMessage } from "../../../protocol/messages.ts";
 import { upTopic } from "../../../protocol/topics.ts";
 import type { EdgeLinkContext } from "./context.ts";
 
@@ -37,6 +33,7 @@ export function sendHello(ctx: EdgeLinkContext): void {
     planHash: v?.hash ?? null,
     ...ctx.agent,
     packedPlans: true,
+    compactAcks: true,
   });
 }
 

@@ -26,6 +26,8 @@ export interface Published {
   topic: string;
   payload: Buffer;
   retain: boolean;
+  /** Published at QoS 0 (publishUnacked); absent for QoS 1. */
+  unacked?: true;
 }
 
 export interface CloudFixture {
@@ -84,6 +86,10 @@ export function cloudFixture(nodes: string[] = ["n1"]): CloudFixture {
     records,
     publish: (topic, payload, retain = false) => {
       published.push({ topic, payload, retain });
+      return true;
+    },
+    publishUnacked: (topic, payload) => {
+      published.push({ topic, payload, retain: false, unacked: true });
       return true;
     },
     later: (action) => deferred.push(action),

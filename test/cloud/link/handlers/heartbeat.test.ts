@@ -4,7 +4,8 @@
 import { describe, expect, test } from "bun:test";
 import { handleBeat, handleHeartbeat } from "../../../../src/cloud/link/handlers/heartbeat.ts";
 import { nodeUsage, workerUsage } from "../../../../src/cloud/usage-store.ts";
-import { decodeMessage, encodeBeat, type Heartbeat, newMessage } from "../../../../src/protocol/messages.ts";
+import { encodeBeat } from "../../../../src/protocol/compact-messages.ts";
+import { decodeMessage, type Heartbeat, newMessage } from "../../../../src/protocol/messages.ts";
 import { cloudFixture, EPOCH, HEARTBEAT_S, T0 } from "./fixture.ts";
 
 const beat = (appliedRevision: number, epoch: string | null = EPOCH): Heartbeat =>

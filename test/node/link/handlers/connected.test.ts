@@ -31,6 +31,8 @@ describe("connected", () => {
         agentVersion: "test-1",
         bootId: "boot-1",
         addresses: ["127.0.0.11"],
+        packedPlans: true,
+        compactAcks: true,
       }),
       expect.objectContaining({ type: "status", seq: 1 }),
     ]);

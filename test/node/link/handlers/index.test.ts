@@ -3,6 +3,7 @@
 // its reason.
 import { describe, expect, test } from "bun:test";
 import { handleIncoming } from "../../../../src/node/link/handlers/index.ts";
+import { encodeSack } from "../../../../src/protocol/compact-messages.ts";
 import { encodeMessage, newMessage } from "../../../../src/protocol/messages.ts";
 import { CATALOG_TOPIC, downTopic, presenceTopic, upTopic } from "../../../../src/protocol/topics.ts";
 import { edgeFixture, NODE, worker } from "./fixture.ts";
@@ -31,6 +32,19 @@ describe("handleIncoming", () => {
     expect(f.onPlan.map((p) => p.revision)).toEqual([1]);
     expect(f.outbox.depth()).toBe(0);
     expect(f.takeUp().map((m) => m.type)).toEqual(["ack"]);
+  });
+
+  test("a sack (the compact status-ack, no node on the wire) acks its batch like a status-ack", () => {
+    const f = edgeFixture();
+    f.outbox.record(worker("web", "Running"));
+    const first = f.outbox.nextBatch() as { seq: number };
+    f.outbox.record(worker("db", "Running"));
+    handleIncoming(f.ctx, downTopic(NODE), encodeSack(first.seq));
+    // web's row is gone; db's, never sent, goes out at once (as after a status-ack).
+    expect(f.outbox.depth()).toBe(1);
+    const up = f.takeUp();
+    expect(up.map((m) => (m.type === "status" ? m.workers.map((w) => w.service) : m.type))).toEqual([["db"]]);
+    expect(f.ctx.dropped.get("bad-schema")).toBe(0);
   });
 
   const drops: { name: string; topic: string; payload: Buffer; reason: string }[] = [
@@ -76,6 +90,12 @@ describe("handleIncoming", () => {
       topic: downTopic(NODE),
       payload: encodeMessage(newMessage("e2", { type: "status-ack", seq: 1 })),
       reason: "wrong-node",
+    },
+    {
+      name: "a sack without a seq it could be",
+      topic: downTopic(NODE),
+      payload: Buffer.from(JSON.stringify({ v: 1, type: "sack", s: 0 })),
+      reason: "bad-schema",
     },
   ];
   for (const c of drops) {
