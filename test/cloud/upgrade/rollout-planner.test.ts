@@ -125,7 +125,10 @@ describe("planRollout", () => {
     const rest = [node("a", skipped), node("b", skipped), node("c", { state: "done" })];
     const end = planRollout(rollout(), rest, NOW);
     expect(end.nodes).toEqual([]);
-    expect(end.rollout).toEqual({ state: "done", reason: "every remaining node runs 1.1.0 (2 deleted during the rollout)" });
+    expect(end.rollout).toEqual({
+      state: "done",
+      reason: "every remaining node runs 1.1.0 (2 deleted during the rollout)",
+    });
     // The cloud's node waits for the others only while they may still be upgraded.
     const withCloud = [node("a", skipped), node("cloud", { isCloud: true })];
     expect(planRollout(rollout(), withCloud, NOW).order).toEqual(["cloud"]);
