@@ -48,6 +48,8 @@ export const helloSchema = z.object({
    * those. Absent from agents before them: they get status-ack messages.
    */
   compactAcks: z.boolean().optional(),
+  /** This agent reads plan-packed without node, id and ts (lean: the topic names the node). */
+  leanPlans: z.boolean().optional(),
 });
 
 export const welcomeSchema = z.object({
@@ -89,6 +91,8 @@ export const planMessageSchema = z.object({
  */
 export const planPackedSchema = z.object({
   ...envelope,
+  id: envelope.id.optional(),
+  ts: envelope.ts.optional(),
   type: z.literal("plan-packed"),
   epoch,
   revision,
@@ -298,8 +302,8 @@ export const CHANNEL_OF: Record<MessageType, "up" | "down" | "presence"> = {
   presence: "presence",
 };
 
-/** The message types that carry no node on the wire (decodeMessage takes it from the topic). */
-const COMPACT_TYPES: ReadonlySet<unknown> = new Set(["beat", "sack"]);
+/** The message types that may carry no node on the wire (decodeMessage takes it from the topic). */
+const COMPACT_TYPES: ReadonlySet<unknown> = new Set(["beat", "sack", "plan-packed"]);
 
 export type DropReason = "too-large" | "too-deep" | "not-json" | "bad-version" | "bad-schema" | "wrong-node";
 export type Decoded = { ok: true; msg: Message } | { ok: false; reason: DropReason; detail: string };
@@ -352,8 +356,8 @@ export function decodeMessage(
     return { ok: false, reason: "not-json", detail: "not a JSON object" };
   const v = (value as { v?: unknown }).v;
   if (v !== PROTOCOL_VERSION) return { ok: false, reason: "bad-version", detail: `v=${JSON.stringify(v)}` };
-  // A beat and a sack name their node by the topic only (the broker lets only that node publish
-  // on its up topic, and only the cloud on its down topic).
+  // A beat, a sack and a lean packed plan name their node by the topic only (the broker lets only
+  // that node publish on its up topic, and only the cloud on its down topic).
   const record = value as Record<string, unknown>;
   if (COMPACT_TYPES.has(record.type) && record.node === undefined) record.node = topicNode;
   const parsed = messageSchema.safeParse(value);

@@ -30,6 +30,15 @@ export interface PlanText {
 export type PlanBody = Body<"plan"> & { type: "plan" };
 export type PackedBody = Body<"plan-packed"> & { type: "plan-packed" };
 
+/**
+ * A plan message as a node handles it: a plain one, or one rebuilt from a packed plan, whose id and
+ * timestamp a lean packed plan leaves out (hello.leanPlans; nothing reads them on the node).
+ */
+export type PlanContent = Omit<PlanMessage, "id" | "ts"> & {
+  id?: string | undefined;
+  ts?: string | undefined;
+};
+
 /** What a plan was sent as (levee_sync_plans_sent_total{form}). */
 export type PlanForm = "plain" | "deflated" | "delta" | "delta-deflated";
 
@@ -91,7 +100,7 @@ export interface StoredBase {
 }
 
 export type Unpacked =
-  | { ok: true; msg: PlanMessage }
+  | { ok: true; msg: PlanContent }
   | { ok: false; reason: "base-mismatch" | "bad-body" | "too-large"; detail: string };
 
 /**

@@ -144,6 +144,27 @@ describe("messages", () => {
   });
 });
 
+describe("lean packed plans", () => {
+  const lean = { v: 1, type: "plan-packed", epoch: "e", revision: 2, hash: "h", delta: [] };
+  test("no node, id or ts on the wire: the node comes from the topic; only down", () => {
+    expect(decodeMessage("edge1", buf(lean), "down")).toMatchObject({
+      ok: true,
+      msg: { node: "edge1", type: "plan-packed", revision: 2 },
+    });
+    expect(decodeMessage("edge1", buf(lean), "up")).toMatchObject({ ok: false, reason: "bad-schema" });
+    expect(decodeMessage("edge1", buf({ ...lean, node: "edge2" }), "down")).toMatchObject({
+      ok: false,
+      reason: "wrong-node",
+    });
+  });
+
+  test("a plain plan still needs its whole envelope", () => {
+    const { delta: _d, ...fields } = lean;
+    const decoded = decodeMessage("edge1", buf({ ...fields, type: "plan", plan: {} }), "down");
+    expect(decoded).toMatchObject({ ok: false, reason: "bad-schema" });
+  });
+});
+
 describe("sacks (the compact status-ack)", () => {
   test("a few bytes: no id, no timestamp, no node; the node comes from the topic", () => {
     const payload = encodeSack(42);

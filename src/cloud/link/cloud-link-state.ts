@@ -33,6 +33,8 @@ export class CloudLinkState {
   readonly packed = new Set<string>();
   /** Nodes whose last hello said they read sacks (the compact status-ack). */
   readonly compactAcks = new Set<string>();
+  /** Nodes whose last hello said they read lean packed plans (no node, id or ts on the wire). */
+  readonly leanPlans = new Set<string>();
   /** The plan each node acknowledged last, as sent: what a delta is made against. */
   readonly bases = new Map<string, PlanText>();
   /** The plan last sent to each node, until acknowledged (then its base). */

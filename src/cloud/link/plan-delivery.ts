@@ -4,8 +4,10 @@
 // what goes out is the plan as committed. With a signer, each plan message carries the cloud's
 // signature of what the node will store (plan-signature.ts), made for that node. To a node that
 // reads packed plans it goes in the smallest form (plan-packing.ts): deflated, or a delta against
-// the plan the node acknowledged last, whose signature is still over the whole plan.
+// the plan the node acknowledged last, whose signature is still over the whole plan; lean (without
+// node, id and ts: compact-messages.ts) to a node whose hello says it reads that.
 import { PLAN_FORMAT } from "../../manifest/plan.ts";
+import { encodeLeanPlan } from "../../protocol/compact-messages.ts";
 import { encodeMessage, newMessage } from "../../protocol/messages.ts";
 import { packPlan } from "../../protocol/plan-packing.ts";
 import type { PlanSignature, SignedPlanFields } from "../../protocol/plan-signature.ts";
@@ -61,7 +63,11 @@ export function planDelivery(deps: PlanDeliveryDeps): PlanDelivery {
       ? packPlan(full, state.bases.get(node))
       : { body: full, form: "plain" as const };
     try {
-      if (!deps.publish(downTopic(node), encodeMessage(newMessage(node, out)))) return false;
+      const payload =
+        out.type === "plan-packed" && state.leanPlans.has(node)
+          ? encodeLeanPlan(node, out)
+          : encodeMessage(newMessage(node, out));
+      if (!deps.publish(downTopic(node), payload)) return false;
     } catch (err) {
       log.error("cannot send sync message", { node, type: out.type, error: err });
       return false;

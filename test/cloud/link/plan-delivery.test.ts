@@ -185,6 +185,34 @@ describe("plan delivery", () => {
     expect(s.state.bases.has("n1")).toBe(false);
   });
 
+  test("to a node that reads lean plans: a packed plan without node, id and ts; the topic names the node", () => {
+    const signer = planSigner(generateKeyPairSync("ed25519").privateKey);
+    const s = setup({ signer });
+    const big = JSON.stringify({ services: Array.from({ length: 100 }, () => "same") });
+    s.state.packed.add("n1");
+    s.setPlan(4, big);
+    s.delivery.publishPlan("n1");
+    s.state.leanPlans.add("n1");
+    s.setPlan(5, big.replace("same", "other"));
+    s.delivery.publishPlan("n1");
+    const [full, lean] = s.published.map((p) => JSON.parse(p.payload.toString("utf8")));
+    expect(Object.keys(full)).toEqual(expect.arrayContaining(["node", "id", "ts"]));
+    expect(lean.node ?? lean.id ?? lean.ts).toBeUndefined();
+    expect((s.published[1]?.payload.length ?? 0) < (s.published[0]?.payload.length ?? 0)).toBe(true);
+    // Decoded on n1's topic it is n1's, and its signature (which binds the node) holds.
+    const decoded = s.packed()[1] as PlanPacked;
+    expect(decoded).toMatchObject({ type: "plan-packed", node: "n1", revision: 5 });
+    const rebuilt = unpackPlan(decoded, () => undefined);
+    if (!rebuilt.ok) throw new Error(rebuilt.detail);
+    expect(planSignatureProblem(signer.key, { ...rebuilt.msg, node: "n1" }, rebuilt.msg)).toBeUndefined();
+    // The same bytes on another node's topic name that node, and the signature then fails.
+    const elsewhere = decodeMessage("n2", s.published[1]?.payload as Buffer, "down");
+    if (!elsewhere.ok || elsewhere.msg.type !== "plan-packed") throw new Error("not decoded");
+    const moved = unpackPlan(elsewhere.msg, () => undefined);
+    if (!moved.ok) throw new Error(moved.detail);
+    expect(planSignatureProblem(signer.key, { ...moved.msg, node: "n2" }, moved.msg)).toBeDefined();
+  });
+
   test("to a node that did not say it reads packed plans: plain plan messages", () => {
     const s = setup();
     s.setPlan(4, JSON.stringify({ services: Array.from({ length: 100 }, () => "same") }));

@@ -17,6 +17,8 @@ export function handleHello(ctx: CloudLinkContext, node: string, msg: Hello): vo
   else state.packed.delete(node);
   if (msg.compactAcks === true) state.compactAcks.add(node);
   else state.compactAcks.delete(node);
+  if (msg.leanPlans === true) state.leanPlans.add(node);
+  else state.leanPlans.delete(node);
   state.reported(node, { epoch: msg.epoch, revision: msg.appliedRevision, hash: msg.planHash });
   sendWelcome(ctx, node, head);
   ctx.sweepNode(node);

@@ -34,6 +34,7 @@ export function sendHello(ctx: EdgeLinkContext): void {
     ...ctx.agent,
     packedPlans: true,
     compactAcks: true,
+    leanPlans: true,
   });
 }
 

@@ -5,13 +5,13 @@
 // cloud's plan-signing key, a plan whose signature does not verify (plan-signature.ts) is refused:
 // not stored, not acknowledged, logged once per plan and reason, and reported with a heartbeat.
 import { PLAN_FORMAT } from "../../../manifest/plan.ts";
-import type { PlanMessage } from "../../../protocol/messages.ts";
+import type { PlanContent } from "../../../protocol/plan-packing.ts";
 import { planSignatureProblem } from "../../../protocol/plan-signature.ts";
 import type { AcceptResult } from "../plan-store.ts";
 import type { EdgeLinkContext } from "./context.ts";
 import { sendHeartbeat, sendUp } from "./outbound.ts";
 
-export function handlePlan(ctx: EdgeLinkContext, msg: PlanMessage): void {
+export function handlePlan(ctx: EdgeLinkContext, msg: PlanContent): void {
   const { log } = ctx;
   // A plan body this agent cannot read is neither stored nor acknowledged: the cloud keeps
   // offering it, and the node keeps running what it has until the agent is upgraded.
@@ -59,7 +59,7 @@ export function handlePlan(ctx: EdgeLinkContext, msg: PlanMessage): void {
 }
 
 /** Why the plan is not the cloud's, or undefined (also when this node keeps no key yet). */
-function signatureProblem(ctx: EdgeLinkContext, msg: PlanMessage): string | undefined {
+function signatureProblem(ctx: EdgeLinkContext, msg: PlanContent): string | undefined {
   const key = ctx.planKey();
   if (!key) return undefined;
   // This node's name, not the message's: a plan signed for another node does not verify here.
@@ -67,7 +67,7 @@ function signatureProblem(ctx: EdgeLinkContext, msg: PlanMessage): string | unde
   return planSignatureProblem(key, { node: ctx.node, epoch, revision, hash, format, plan }, msg);
 }
 
-function refuse(ctx: EdgeLinkContext, msg: PlanMessage, reason: string): void {
+function refuse(ctx: EdgeLinkContext, msg: PlanContent, reason: string): void {
   ctx.dropped.inc("bad-signature");
   const { epoch, revision, hash } = msg;
   const before = ctx.state.refused;

@@ -33,6 +33,7 @@ describe("connected", () => {
         addresses: ["127.0.0.11"],
         packedPlans: true,
         compactAcks: true,
+        leanPlans: true,
       }),
       expect.objectContaining({ type: "status", seq: 1 }),
     ]);

@@ -8,7 +8,8 @@ import { planSigner } from "../../../../src/cloud/plan-signing-key.ts";
 import { handlePlanPacked } from "../../../../src/node/link/handlers/plan-packed.ts";
 import { acceptPlan, readStoredPlan } from "../../../../src/node/link/plan-store.ts";
 import { savePlanKey } from "../../../../src/node/plan-key.ts";
-import { newMessage, type PlanPacked } from "../../../../src/protocol/messages.ts";
+import { encodeLeanPlan } from "../../../../src/protocol/compact-messages.ts";
+import { decodeMessage, newMessage, type PlanPacked } from "../../../../src/protocol/messages.ts";
 import { packPlan } from "../../../../src/protocol/plan-packing.ts";
 import { edgeFixture, NODE } from "./fixture.ts";
 
@@ -42,6 +43,16 @@ describe("packed plans", () => {
     expect(f.takeUp().map((m) => m.type)).toEqual(["ack"]);
     expect(f.onPlan.map((p) => p.revision)).toEqual([4]);
     expect(f.ctx.plansReceived.snapshot()).toEqual({ delta: 1 });
+  });
+
+  test("a lean delta (no node, id or ts on the wire): decoded on this node's topic, stored like any", () => {
+    const f = keyed();
+    const { node: _n, id: _i, ts: _t, v: _v, ...body } = delta();
+    const decoded = decodeMessage(NODE, encodeLeanPlan(NODE, body), "down");
+    if (!decoded.ok || decoded.msg.type !== "plan-packed") throw new Error("not decoded");
+    handlePlanPacked(f.ctx, decoded.msg);
+    expect(readStoredPlan(f.store)?.plan).toEqual(planAt("new"));
+    expect(f.takeUp().map((m) => m.type)).toEqual(["ack"]);
   });
 
   test("a tampered delta is refused: the rebuilt plan does not match the signature", () => {
