@@ -90,10 +90,13 @@ describe("signed plans", () => {
         const genuine = seen.find((m) => m.revision === revision) as Record<string, unknown>;
         expect(typeof genuine.signature).toBe("string");
 
-        // A changed plan (its workers removed, the next revision) with the genuine signature.
+        // A changed plan (its workers removed, the next revision) with the genuine signature, as a
+        // plain plan message (its whole envelope: what was seen may have been a lean packed plan).
         const plan = genuine.plan as Record<string, unknown>;
         const changed: Record<string, unknown> = {
           ...genuine,
+          node: "edge1",
+          ts: new Date().toISOString(),
           id: randomUUID(),
           revision: revision + 1,
           plan: { ...plan, services: [] },
