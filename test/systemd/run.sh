@@ -4,9 +4,7 @@
 # made by debootstrap, and runs test/systemd/inside.sh there: `levee install --mode cloud` and
 # `--mode edge` (Type=notify, STATUS=), an exec worker adopted across `systemctl restart`, an agent
 # upgrade from the cloud, and failing upgrades rolled back by the guard (one exiting 3, one exiting
-# 2; SKIP_EXIT2=1 skips the second). When this was written the exit-2 check failed: systemd does not
-# restart a unit whose agent exited 2, and the guard, having put the old binary back, leaves
-# starting it to systemd, so the node stays down until `systemctl start levee-edge`.
+# 2, which systemd does not restart: the guard starts the unit itself; SKIP_EXIT2=1 skips it).
 #
 # Root only. Needs systemd-nspawn (apt-get install systemd-container), debootstrap, a reachable
 # Debian mirror the first time (the root is kept in $ROOT and reused), and a kernel with cgroups.
