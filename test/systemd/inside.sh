@@ -103,6 +103,26 @@ wait_for 10 "the new agent logged the adoption" adopted_logged
 journalctl -u levee-edge --since "$SINCE" --no-pager -o cat | grep -E 'adopted running worker|left-over' | head -5
 show_status edge
 
+step "2. the watchdog: an agent that stops answering is killed and restarted, the worker stays"
+mkdir -p /etc/systemd/system/levee-edge.service.d
+printf '[Service]\nWatchdogSec=6s\n' >/etc/systemd/system/levee-edge.service.d/watchdog.conf
+systemctl daemon-reload && systemctl restart levee-edge || fail "restart with WatchdogSec=6s"
+wait_for 60 "levee-edge active" is_active edge
+A3=$(agent_pid edge)
+sleep 9
+[ "$(agent_pid edge)" = "$A3" ] || fail "the agent was restarted although it sends WATCHDOG=1"
+echo "agent $A3 alive after 9 s with WatchdogSec=6s; stopping it (SIGSTOP)"
+SINCE=$(date '+%Y-%m-%d %H:%M:%S')
+kill -STOP "$A3"
+agent_replaced() { [ "$(agent_pid edge)" != "$A3" ] && is_active edge; }
+wait_for 60 "systemd replaced the stalled agent" agent_replaced
+journalctl -u levee-edge --since "$SINCE" --no-pager -o cat | grep -i -E 'watchdog|killing|abort' | head -4
+echo "agent pid $A3 -> $(agent_pid edge), worker pid $W2 -> $(worker_pid)"
+[ "$(worker_pid)" = "$W2" ] || fail "the worker's pid changed"
+rm -r /etc/systemd/system/levee-edge.service.d
+systemctl daemon-reload && systemctl restart levee-edge || fail "restart without the drop-in"
+wait_for 60 "levee-edge active" is_active edge
+
 # upgrade BINARY STATE VERSION: starts a rollout to BINARY (health gate 30 s), waits until it is
 # STATE (done, failed), then checks that the edge is active at VERSION with the same worker pid.
 upgrade() {
@@ -140,12 +160,19 @@ step "3. upgrade the edge to $BAD, a binary that exits 3 at start: the guard rol
 upgrade levee-bad failed "$NEW"
 
 if [ "${SKIP_EXIT2:-}" = 1 ]; then
-  step "ALL CHECKS PASSED (step 4 skipped: SKIP_EXIT2=1)"
-  exit 0
+  echo "step 4 skipped: SKIP_EXIT2=1"
+else
+  step "4. upgrade the edge to $BAD2, a binary that exits 2 at start (RestartPreventExitStatus=2)"
+  # systemd does not restart a unit whose agent exited 2: the guard's rollback must start it again.
+  upgrade levee-bad2 failed "$NEW"
 fi
 
-step "4. upgrade the edge to $BAD2, a binary that exits 2 at start (RestartPreventExitStatus=2)"
-# systemd does not restart a unit whose agent exited 2: the guard's rollback must start it again.
-upgrade levee-bad2 failed "$NEW"
+step "5. levee uninstall --mode edge: the unit and its worker go, the cloud stays"
+/usr/local/bin/levee uninstall --mode edge || fail "uninstall"
+worker_gone() { [ -z "$(worker_pid)" ]; }
+wait_for 20 "the worker has stopped" worker_gone
+[ ! -e /etc/systemd/system/levee-edge.service ] || fail "the unit file is still there"
+is_active cloud || fail "the cloud is not active"
+echo "levee-edge: $(systemctl is-active levee-edge); levee-cloud: $(systemctl is-active levee-cloud)"
 
 step "ALL CHECKS PASSED"
