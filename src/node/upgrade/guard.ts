@@ -10,13 +10,15 @@
 // the old one after a rollback), detached, their output to <data-dir>/upgrade/agent.log. Under
 // systemd (Restart=always, KillMode=process: the units of `levee install` and systemd/), the unit
 // restarts the agent whenever it exits, and KillMode=process leaves the guard running as it does
-// the workers: the guard only restores the binary and stops the running agent, and systemd starts
-// the old one.
+// the workers: the guard restores the binary and stops the running agent, and systemd starts the
+// old one; the guard still asks systemd to start the unit (systemd-unit.ts), which a new agent
+// that exited 2 left failed.
 import { spawn } from "node:child_process";
 import { existsSync, readlinkSync, renameSync } from "node:fs";
 import { dirname } from "node:path";
 import { fsyncDir } from "../../runtime/fsync-dir.ts";
 import { processStartTime } from "../workers/drivers/proc.ts";
+import { startOwnService } from "./systemd-unit.ts";
 import type { PendingUpgrade, UpgradeFiles } from "./upgrade-files.ts";
 
 export interface RunningAgent {
@@ -34,6 +36,8 @@ export interface GuardEffects {
   /** The running agent's pid (agent.pid) when it is still a levee at execPath, else undefined. */
   runningAgent(p: PendingUpgrade): number | undefined;
   restore(p: PendingUpgrade): void;
+  /** Under systemd: has the unit this guard runs in started; says what happened. */
+  startUnit(): string;
   sleep(ms: number): Promise<void>;
   now(): number;
   log(line: string): void;
@@ -74,7 +78,7 @@ export async function runGuard(fx: GuardEffects): Promise<string> {
   if (!p.systemd) {
     const old = fx.startAgent(p);
     fx.log(`started the old agent ${p.from} again (pid ${old.pid})`);
-  }
+  } else fx.log(fx.startUnit());
   return `rolled back: ${reason}`;
 }
 
@@ -126,6 +130,7 @@ export function realGuardEffects(files: UpgradeFiles): GuardEffects {
       renameSync(p.previous, p.execPath);
       fsyncDir(dirname(p.execPath));
     },
+    startUnit: startOwnService,
     sleep: (ms) => Bun.sleep(ms),
     now: Date.now,
     log: (line) => process.stderr.write(`${new Date().toISOString()} levee upgrade-guard: ${line}\n`),

@@ -43,6 +43,10 @@ function fakes(
     },
     runningAgent: () => 77,
     restore: () => calls.push("restore"),
+    startUnit: () => {
+      calls.push("start unit");
+      return "asked systemd to start levee-edge.service";
+    },
     sleep: async (ms) => {
       t += ms;
       if (over.commitAt !== undefined && t >= over.commitAt) files.claim("committed.json");
@@ -68,10 +72,11 @@ describe("runGuard", () => {
     expect(f.files.readRollback()?.reason).toContain("exited");
   });
 
-  test("under systemd: waits for the deadline, stops the running agent, restores; systemd starts it", async () => {
+  test("under systemd: waits for the deadline, stops the running agent, restores, starts the unit", async () => {
     const f = fakes({ ...base, systemd: true });
     expect(await runGuard(f.fx)).toContain("within 5 s");
-    expect(f.calls).toEqual(["stop 77", "restore"]);
+    // The unit restarts the agent by itself unless it exited 2 (RestartPreventExitStatus=2).
+    expect(f.calls).toEqual(["stop 77", "restore", "start unit"]);
   });
 
   test("nothing pending, or committed while it claims: no rollback", async () => {
