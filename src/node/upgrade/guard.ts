@@ -12,13 +12,14 @@
 // restarts the agent whenever it exits, and KillMode=process leaves the guard running as it does
 // the workers: the guard restores the binary and stops the running agent, and systemd starts the
 // old one; the guard still asks systemd to start the unit (systemd-unit.ts), which a new agent
-// that exited 2 left failed.
+// that exited 2 left failed. It does not see the new agent exit there, so it reads the unit's state
+// about once a second and rolls back early when the unit failed or kept restarting.
 import { spawn } from "node:child_process";
 import { existsSync, readlinkSync, renameSync } from "node:fs";
 import { dirname } from "node:path";
 import { fsyncDir } from "../../runtime/fsync-dir.ts";
 import { processStartTime } from "../workers/drivers/proc.ts";
-import { startOwnService } from "./systemd-unit.ts";
+import { ownServiceState, startOwnService, type UnitState, unitVerdict } from "./systemd-unit.ts";
 import type { PendingUpgrade, UpgradeFiles } from "./upgrade-files.ts";
 
 export interface RunningAgent {
@@ -38,6 +39,8 @@ export interface GuardEffects {
   restore(p: PendingUpgrade): void;
   /** Under systemd: has the unit this guard runs in started; says what happened. */
   startUnit(): string;
+  /** The state of the systemd unit the guard runs in, if any (read about once a second). */
+  unitState(): UnitState | undefined;
   sleep(ms: number): Promise<void>;
   now(): number;
   log(line: string): void;
@@ -56,12 +59,22 @@ export async function runGuard(fx: GuardEffects): Promise<string> {
     started = fx.startAgent(p);
     fx.log(`started the new agent ${p.to} (pid ${started.pid})`);
   }
+  // Under systemd the guard does not see the new agent exit; the unit's restarts say it.
+  const baseline = p.systemd ? fx.unitState()?.restarts : undefined;
   let reason: string;
-  for (;;) {
+  for (let tick = 0; ; tick++) {
     if (!existsSync(fx.files.path("pending.json"))) return "committed";
     if (started?.exited()) {
       reason = `the new agent ${p.to} exited before passing its health gate`;
       break;
+    }
+    if (baseline !== undefined && tick % 4 === 0) {
+      const unit = fx.unitState();
+      const why = unit && unitVerdict(baseline, unit, p.to);
+      if (why) {
+        reason = why;
+        break;
+      }
     }
     if (fx.now() > p.deadline) {
       reason = `the new agent ${p.to} was not ready with its ${p.workers.length} worker(s) adopted within ${p.timeoutSeconds} s`;
@@ -131,6 +144,7 @@ export function realGuardEffects(files: UpgradeFiles): GuardEffects {
       fsyncDir(dirname(p.execPath));
     },
     startUnit: startOwnService,
+    unitState: ownServiceState,
     sleep: (ms) => Bun.sleep(ms),
     now: Date.now,
     log: (line) => process.stderr.write(`${new Date().toISOString()} levee upgrade-guard: ${line}\n`),

@@ -3,7 +3,8 @@
 // restart an agent that exited 2 (RestartPreventExitStatus=2 in the units of `levee install`): a
 // new binary that exits 2 at start leaves the unit failed, and without a start nobody would run
 // the old agent again. The guard is in the unit's cgroup (KillMode=process keeps it there), so
-// /proc/self/cgroup names the unit.
+// /proc/self/cgroup names the unit. The unit's state also tells the guard early that the new
+// binary cannot run: systemd restarting it again and again, or the unit failed.
 import { readFileSync } from "node:fs";
 
 /**
@@ -24,12 +25,7 @@ export function serviceOfCgroup(text: string): string | undefined {
  * active or restarting). Returns what happened, for the guard's log; never throws.
  */
 export function startOwnService(): string {
-  let unit: string | undefined;
-  try {
-    unit = serviceOfCgroup(readFileSync("/proc/self/cgroup", "utf8"));
-  } catch {
-    unit = undefined;
-  }
+  const unit = ownService();
   if (unit === undefined) return "not in a systemd service: nothing started";
   try {
     const r = Bun.spawnSync(["systemctl", "start", "--no-block", unit], { stdout: "ignore", stderr: "pipe" });
@@ -38,4 +34,63 @@ export function startOwnService(): string {
   } catch (err) {
     return `cannot run systemctl: ${err instanceof Error ? err.message : String(err)}`;
   }
+}
+
+/** The service this process runs in, if any. */
+function ownService(): string | undefined {
+  try {
+    return serviceOfCgroup(readFileSync("/proc/self/cgroup", "utf8"));
+  } catch {
+    return undefined;
+  }
+}
+
+/** What the guard reads of its unit: systemd's ActiveState and NRestarts. */
+export interface UnitState {
+  activeState: string;
+  restarts: number;
+}
+
+/** `systemctl show -p ActiveState -p NRestarts` of this process's service; undefined if none. */
+export function ownServiceState(): UnitState | undefined {
+  const unit = ownService();
+  if (unit === undefined) return undefined;
+  try {
+    const r = Bun.spawnSync(["systemctl", "show", "-p", "ActiveState", "-p", "NRestarts", unit], {
+      stdout: "pipe",
+      stderr: "ignore",
+    });
+    if (r.exitCode !== 0) return undefined;
+    return parseUnitState(r.stdout.toString());
+  } catch {
+    return undefined;
+  }
+}
+
+/** `ActiveState=...` and `NRestarts=N` lines; undefined when either is missing. */
+export function parseUnitState(text: string): UnitState | undefined {
+  const value = (key: string) => new RegExp(`^${key}=(.*)$`, "m").exec(text)?.[1]?.trim();
+  const activeState = value("ActiveState");
+  const restarts = Number(value("NRestarts"));
+  if (!activeState || !Number.isInteger(restarts)) return undefined;
+  return { activeState, restarts };
+}
+
+/**
+ * Restarts of the unit since the guard began that mean the new binary keeps failing: the old
+ * agent's own exit is one restart; two more are two failed starts of the new one.
+ */
+export const FAILED_STARTS_BEFORE_ROLLBACK = 3;
+
+/**
+ * Why the guard should roll back now rather than at the deadline, judging by the unit (`baseline`:
+ * NRestarts when the guard began), or undefined while the new agent may still come up.
+ */
+export function unitVerdict(baseline: number, now: UnitState, to: string): string | undefined {
+  if (now.activeState === "failed")
+    return `the new agent ${to} exited and systemd did not restart it (the unit failed)`;
+  const restarts = now.restarts - baseline;
+  if (restarts >= FAILED_STARTS_BEFORE_ROLLBACK)
+    return `the new agent ${to} kept exiting: systemd restarted the unit ${restarts} times`;
+  return undefined;
 }

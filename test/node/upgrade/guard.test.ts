@@ -47,6 +47,7 @@ function fakes(
       calls.push("start unit");
       return "asked systemd to start levee-edge.service";
     },
+    unitState: () => undefined,
     sleep: async (ms) => {
       t += ms;
       if (over.commitAt !== undefined && t >= over.commitAt) files.claim("committed.json");
@@ -77,6 +78,49 @@ describe("runGuard", () => {
     expect(await runGuard(f.fx)).toContain("within 5 s");
     // The unit restarts the agent by itself unless it exited 2 (RestartPreventExitStatus=2).
     expect(f.calls).toEqual(["stop 77", "restore", "start unit"]);
+  });
+
+  test("under systemd, a unit that keeps restarting: rolled back early, not at the deadline", async () => {
+    // NRestarts 7 when the guard begins; the old agent's exit is one more, then the new one's.
+    let t = 0;
+    const f = fakes(
+      { ...base, systemd: true, deadline: 120_000 },
+      {
+        sleep: async (ms) => {
+          t += ms;
+        },
+        now: () => t,
+        unitState: () => ({ activeState: "activating", restarts: 7 + Math.floor(t / 2000) }),
+      },
+    );
+    const outcome = await runGuard(f.fx);
+    expect(outcome).toContain("kept exiting: systemd restarted the unit 3 times");
+    expect(t).toBeLessThan(10_000);
+    expect(f.calls).toEqual(["stop 77", "restore", "start unit"]);
+  });
+
+  test("under systemd, a unit that failed (exit 2 is not restarted): rolled back at once", async () => {
+    let t = 0;
+    const f = fakes(
+      { ...base, systemd: true, deadline: 120_000 },
+      {
+        sleep: async (ms) => {
+          t += ms;
+        },
+        now: () => t,
+        unitState: () => ({ activeState: t >= 1000 ? "failed" : "activating", restarts: 1 }),
+      },
+    );
+    expect(await runGuard(f.fx)).toContain("systemd did not restart it (the unit failed)");
+    expect(t).toBeLessThan(2_000);
+  });
+
+  test("under systemd, a unit restarted once (the old agent's exit) and then up: committed", async () => {
+    const f = fakes(
+      { ...base, systemd: true, deadline: 120_000 },
+      { commitAt: 3000, unitState: () => ({ activeState: "active", restarts: 1 }) },
+    );
+    expect(await runGuard(f.fx)).toBe("committed");
   });
 
   test("nothing pending, or committed while it claims: no rollback", async () => {

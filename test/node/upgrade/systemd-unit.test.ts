@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { serviceOfCgroup } from "../../../src/node/upgrade/systemd-unit.ts";
+import { parseUnitState, serviceOfCgroup, unitVerdict } from "../../../src/node/upgrade/systemd-unit.ts";
 
 describe("serviceOfCgroup", () => {
   test("cgroup v2: the service of the 0:: path", () => {
@@ -18,5 +18,26 @@ describe("serviceOfCgroup", () => {
     expect(serviceOfCgroup("0::/\n")).toBeUndefined();
     expect(serviceOfCgroup("9:name=systemd:/\n0::/\n")).toBeUndefined();
     expect(serviceOfCgroup("")).toBeUndefined();
+  });
+});
+
+describe("the unit's state, and when it means the new binary cannot run", () => {
+  test("systemctl show's lines, in any order; missing or bad values: undefined", () => {
+    expect(parseUnitState("NRestarts=4\nActiveState=activating\n")).toEqual({
+      activeState: "activating",
+      restarts: 4,
+    });
+    expect(parseUnitState("ActiveState=active\n")).toBeUndefined();
+    expect(parseUnitState("ActiveState=active\nNRestarts=x\n")).toBeUndefined();
+    expect(parseUnitState("")).toBeUndefined();
+  });
+
+  test("failed: at once; restarts: the old agent's exit is one, two more failed starts end it", () => {
+    expect(unitVerdict(5, { activeState: "failed", restarts: 5 }, "1.1.0")).toContain("the unit failed");
+    expect(unitVerdict(5, { activeState: "activating", restarts: 6 }, "1.1.0")).toBeUndefined();
+    expect(unitVerdict(5, { activeState: "active", restarts: 7 }, "1.1.0")).toBeUndefined();
+    expect(unitVerdict(5, { activeState: "activating", restarts: 8 }, "1.1.0")).toBe(
+      "the new agent 1.1.0 kept exiting: systemd restarted the unit 3 times",
+    );
   });
 });
