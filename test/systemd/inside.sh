@@ -129,6 +129,7 @@ upgrade() {
   local binary=$1 state=$2 version=$3 before_agent before_worker
   before_agent=$(agent_pid edge)
   before_worker=$(worker_pid)
+  local started=$SECONDS
   ctl upgrade --binary "linux-x64=$BINS/$binary" --timeout 30s || fail "levee ctl upgrade"
   if ! wait_until 90 rollout_is "$state"; then
     echo "FAIL: the rollout is $(rollout_state), not $state, 90 s after it started (health gate: 30 s)"
@@ -142,6 +143,10 @@ upgrade() {
     echo "worker pid $before_worker -> $(worker_pid)"
     exit 1
   fi
+  local took=$((SECONDS - started))
+  echo "the rollout was $state $took s after the order"
+  # The guard reads the unit's state: a binary that cannot start is rolled back before the 30 s gate.
+  if [ "$state" = failed ] && [ "$took" -ge 30 ]; then fail "rolled back only at the deadline ($took s)"; fi
   ctl upgrade status
   wait_for 60 "levee-edge active" is_active edge
   wait_for 30 "the edge runs $version" edge_version_is "$version"
