@@ -3,9 +3,9 @@
 // the file, and the directory is fsynced so that the rename is on disk too. On a failure the temp
 // file is removed and the error thrown; the old file, if any, is untouched.
 
-import { chmodSync, closeSync, fsyncSync, openSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
-import { fsyncDir } from "./fsync-dir.ts";
+import { fsyncDir, fsyncPath } from "./fsync-dir.ts";
 
 export interface DurableWriteOptions {
   /** The file's mode; default 0600. The temp file is created with it (a secret is never readable). */
@@ -69,10 +69,5 @@ function commit(temp: string, path: string, mode: number): void {
 
 /** Flushes a file's bytes to disk (before it is renamed into place by someone else). */
 export function fsyncFile(path: string): void {
-  const fd = openSync(path, "r");
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
+  fsyncPath(path);
 }

@@ -3,6 +3,7 @@ import { mkdtempSync, unlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type GuardEffects, runGuard } from "../../../src/node/upgrade/guard.ts";
+import type { UnitState } from "../../../src/node/upgrade/systemd-unit.ts";
 import { type PendingUpgrade, UpgradeFiles } from "../../../src/node/upgrade/upgrade-files.ts";
 
 const base: PendingUpgrade = {
@@ -80,8 +81,8 @@ describe("runGuard", () => {
     expect(f.calls).toEqual(["stop 77", "restore", "start unit"]);
   });
 
-  test("under systemd, a unit that keeps restarting: rolled back early, not at the deadline", async () => {
-    // NRestarts 7 when the guard begins; the old agent's exit is one more, then the new one's.
+  /** Under systemd with a 120 s deadline; the unit's state as a function of the guard's clock. */
+  function underSystemd(unit: (t: number) => UnitState) {
     let t = 0;
     const f = fakes(
       { ...base, systemd: true, deadline: 120_000 },
@@ -90,29 +91,24 @@ describe("runGuard", () => {
           t += ms;
         },
         now: () => t,
-        unitState: () => ({ activeState: "activating", restarts: 7 + Math.floor(t / 2000) }),
+        unitState: () => unit(t),
       },
     );
-    const outcome = await runGuard(f.fx);
-    expect(outcome).toContain("kept exiting: systemd restarted the unit 3 times");
-    expect(t).toBeLessThan(10_000);
+    return { ...f, elapsed: () => t };
+  }
+
+  test("under systemd, a unit that keeps restarting: rolled back early, not at the deadline", async () => {
+    // NRestarts 7 when the guard begins; the old agent's exit is one more, then the new one's.
+    const f = underSystemd((t) => ({ activeState: "activating", restarts: 7 + Math.floor(t / 2000) }));
+    expect(await runGuard(f.fx)).toContain("kept exiting: systemd restarted the unit 3 times");
+    expect(f.elapsed()).toBeLessThan(10_000);
     expect(f.calls).toEqual(["stop 77", "restore", "start unit"]);
   });
 
   test("under systemd, a unit that failed (exit 2 is not restarted): rolled back at once", async () => {
-    let t = 0;
-    const f = fakes(
-      { ...base, systemd: true, deadline: 120_000 },
-      {
-        sleep: async (ms) => {
-          t += ms;
-        },
-        now: () => t,
-        unitState: () => ({ activeState: t >= 1000 ? "failed" : "activating", restarts: 1 }),
-      },
-    );
+    const f = underSystemd((t) => ({ activeState: t >= 1000 ? "failed" : "activating", restarts: 1 }));
     expect(await runGuard(f.fx)).toContain("systemd did not restart it (the unit failed)");
-    expect(t).toBeLessThan(2_000);
+    expect(f.elapsed()).toBeLessThan(2_000);
   });
 
   test("under systemd, a unit restarted once (the old agent's exit) and then up: committed", async () => {
