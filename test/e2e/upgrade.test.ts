@@ -18,15 +18,14 @@ import { join } from "node:path";
 import { buildTarget, type Target } from "../../build/build.ts";
 import pkg from "../../package.json" with { type: "json" };
 import type { UpgradeStatus } from "../../src/cloud/upgrade/upgrade-driver.ts";
+import { buildFailingLevee } from "../fixtures/build-failing-levee.ts";
 import { startAgent } from "../harness/agent.ts";
 import {
   applyManifest,
-  BUN,
   type Cluster,
   httpWorkerService,
   loggedStep,
   makeTempDir,
-  REPO_ROOT,
   runLevee,
   startCluster,
   waitUntil,
@@ -153,19 +152,8 @@ beforeAll(async () => {
     buildTarget(TARGET, bins, "old", { outfile: join(bins, "levee-old") }),
     buildTarget(TARGET, bins, "new", { outfile: join(bins, "levee-new"), version: NEW }),
   ]);
-  const bad = Bun.spawnSync([
-    BUN,
-    "build",
-    "--compile",
-    "--define",
-    `FAILING_VERSION=${JSON.stringify(BAD)}`,
-    "--define",
-    `FAILING_TARGET=${JSON.stringify(`bun-${TARGET}`)}`,
-    join(REPO_ROOT, "test/fixtures/failing-levee.ts"),
-    "--outfile",
-    join(bins, "levee-bad"),
-  ]);
-  if (bad.exitCode !== 0) throw new Error(`cannot build the failing binary: ${bad.stderr.toString()}`);
+  const bad = buildFailingLevee({ outfile: join(bins, "levee-bad"), version: BAD, target: TARGET });
+  if (bad !== undefined) throw new Error(`cannot build the failing binary: ${bad}`);
   console.log(`built 3 binaries in ${Math.round(performance.now() - started)} ms`);
   for (const name of ["cloud", "edge1", "edge2", "edge3"]) {
     mkdirSync(join(bins, name));

@@ -8,6 +8,7 @@
 import { join } from "node:path";
 import { buildTarget, type Target } from "../../build/build.ts";
 import pkg from "../../package.json" with { type: "json" };
+import { buildFailingLevee } from "../fixtures/build-failing-levee.ts";
 
 const out = process.argv[2];
 if (!out) {
@@ -24,22 +25,9 @@ await buildTarget(target, out, undefined, { outfile: join(out, "levee-old") });
 await buildTarget(target, out, undefined, { outfile: join(out, "levee-new"), version: next });
 /** failing-levee.ts as `name`, answering `version` with `version`, exiting `exit` at start. */
 function buildFailing(name: string, version: string, exit: number): void {
-  const r = Bun.spawnSync([
-    process.execPath,
-    "build",
-    "--compile",
-    "--define",
-    `FAILING_VERSION=${JSON.stringify(version)}`,
-    "--define",
-    `FAILING_TARGET=${JSON.stringify(`bun-${target}`)}`,
-    "--define",
-    `FAILING_EXIT=${exit}`,
-    join(import.meta.dir, "../fixtures/failing-levee.ts"),
-    "--outfile",
-    join(out as string, name),
-  ]);
-  if (r.exitCode !== 0) {
-    console.error(`cannot build ${name}: ${r.stderr.toString()}`);
+  const error = buildFailingLevee({ outfile: join(out as string, name), version, target, exit });
+  if (error !== undefined) {
+    console.error(`cannot build ${name}: ${error}`);
     process.exit(1);
   }
 }
