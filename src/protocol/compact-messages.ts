@@ -1,17 +1,9 @@
 // The compact messages' payloads: a beat (an idle node's heartbeat) and a sack (the cloud's ack of
 // a status batch), each in the fewest bytes: no id, timestamp or node (the topic names the node),
 // sent at QoS 0 because what they say is said again if lost (the next beat; the heartbeat's resend
-// of unacknowledged status). And a lean packed plan: the same envelope left out (QoS 1 as every
-// plan). Their schemas are with the others (messages.ts), which decodes them.
-import {
-  type Beat,
-  EPOCH_TAG_CHARS,
-  MAX_MESSAGE_BYTES,
-  MessageTooLargeError,
-  PROTOCOL_VERSION,
-  type Sack,
-} from "./messages.ts";
-import type { PackedBody } from "./plan-packing.ts";
+// of unacknowledged status). (A lean packed plan leaves the same fields out: encodeMessage's lean
+// form.) Their schemas are with the others (messages.ts), which decodes them.
+import { type Beat, EPOCH_TAG_CHARS, PROTOCOL_VERSION, type Sack } from "./messages.ts";
 
 /** A beat's payload: the node's applied plan in the fewest bytes (no id, timestamp or node). */
 export function encodeBeat(epoch: string | null, revision: number): Buffer {
@@ -28,15 +20,4 @@ export function encodeSack(seq: number): Buffer {
 /** The part of an epoch a beat carries ("" for none). */
 export function epochTag(epoch: string | null): string {
   return epoch === null ? "" : epoch.slice(0, EPOCH_TAG_CHARS);
-}
-
-/** A packed plan's payload without node, id and ts; throws MessageTooLargeError above the limit. */
-export function encodeLeanPlan(node: string, body: PackedBody): Buffer {
-  const payload = Buffer.from(JSON.stringify({ v: PROTOCOL_VERSION, ...body }), "utf8");
-  if (payload.length > MAX_MESSAGE_BYTES) {
-    throw new MessageTooLargeError(
-      `plan-packed message for ${node} is ${payload.length} bytes, more than ${MAX_MESSAGE_BYTES}`,
-    );
-  }
-  return payload;
 }

@@ -324,9 +324,14 @@ export function newMessage<T extends MessageType>(node: string, body: Body<T> & 
 
 export class MessageTooLargeError extends PermanentError {}
 
-/** The payload for a message; throws MessageTooLargeError above MAX_MESSAGE_BYTES. */
-export function encodeMessage(msg: Message): Buffer {
-  const payload = Buffer.from(JSON.stringify(msg), "utf8");
+/**
+ * The payload for a message; throws MessageTooLargeError above MAX_MESSAGE_BYTES. `lean`: without
+ * node, id and ts, for a type whose node decodeMessage takes from the topic (COMPACT_TYPES).
+ */
+export function encodeMessage(msg: Message, lean = false): Buffer {
+  if (lean && !COMPACT_TYPES.has(msg.type)) throw new Error(`a ${msg.type} message has no lean form`);
+  const value = lean ? { ...msg, node: undefined, id: undefined, ts: undefined } : msg;
+  const payload = Buffer.from(JSON.stringify(value), "utf8");
   if (payload.length > MAX_MESSAGE_BYTES) {
     throw new MessageTooLargeError(
       `${msg.type} message for ${msg.node} is ${payload.length} bytes, more than ${MAX_MESSAGE_BYTES}`,

@@ -62,12 +62,7 @@ function tempPathFor(path: string): string {
 
 function commit(temp: string, path: string, mode: number): void {
   chmodSync(temp, mode);
-  fsyncFile(temp);
+  fsyncPath(temp);
   renameSync(temp, path);
   fsyncDir(dirname(path));
-}
-
-/** Flushes a file's bytes to disk (before it is renamed into place by someone else). */
-export function fsyncFile(path: string): void {
-  fsyncPath(path);
 }

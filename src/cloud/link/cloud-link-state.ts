@@ -4,8 +4,12 @@
 // survive a restart is written back to the database with the sweep (write-back.ts).
 import { heartbeatSeconds as fleetHeartbeat } from "../../protocol/heartbeat.ts";
 import type { SentPlan } from "../../protocol/hello-retry.ts";
+import type { Hello } from "../../protocol/messages.ts";
 import type { PlanText } from "../../protocol/plan-packing.ts";
 import { Counter } from "../../runtime/counters.ts";
+
+/** The capability flags of a node's hello: the forms of messages it reads. */
+export type NodeReads = Pick<Hello, "packedPlans" | "compactAcks" | "leanPlans">;
 
 /** Plans larger than this are not kept as a delta base (memory: one base per node). */
 export const MAX_BASE_CHARS = 256 * 1024;
@@ -29,12 +33,11 @@ export class CloudLinkState {
   readonly onlineTs = new Map<string, number>();
   /** The refusal each node last reported (epoch/revision/reason), so each is recorded once. */
   readonly refused = new Map<string, string>();
-  /** Nodes whose last hello said they read packed plans (plan-packing.ts). */
-  readonly packed = new Set<string>();
-  /** Nodes whose last hello said they read sacks (the compact status-ack). */
-  readonly compactAcks = new Set<string>();
-  /** Nodes whose last hello said they read lean packed plans (no node, id or ts on the wire). */
-  readonly leanPlans = new Set<string>();
+  /**
+   * What each node's last hello said it reads: packed plans (plan-packing.ts), sacks (the compact
+   * status-ack), lean packed plans (no node, id or ts on the wire).
+   */
+  readonly reads = new Map<string, NodeReads>();
   /** The plan each node acknowledged last, as sent: what a delta is made against. */
   readonly bases = new Map<string, PlanText>();
   /** The plan last sent to each node, until acknowledged (then its base). */
@@ -61,6 +64,11 @@ export class CloudLinkState {
     private readonly interval: (nodeCount: number) => number = fleetHeartbeat,
   ) {
     this.nodeCount = nodeCount;
+  }
+
+  /** Whether `node`'s last hello said it reads this form (false before any hello). */
+  nodeReads(node: string, form: keyof NodeReads): boolean {
+    return this.reads.get(node)?.[form] === true;
   }
 
   /** The heartbeat interval for the current fleet size. */

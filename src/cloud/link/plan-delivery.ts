@@ -5,9 +5,8 @@
 // signature of what the node will store (plan-signature.ts), made for that node. To a node that
 // reads packed plans it goes in the smallest form (plan-packing.ts): deflated, or a delta against
 // the plan the node acknowledged last, whose signature is still over the whole plan; lean (without
-// node, id and ts: compact-messages.ts) to a node whose hello says it reads that.
+// node, id and ts: encodeMessage's lean form) to a node whose hello says it reads that.
 import { PLAN_FORMAT } from "../../manifest/plan.ts";
-import { encodeLeanPlan } from "../../protocol/compact-messages.ts";
 import { encodeMessage, newMessage } from "../../protocol/messages.ts";
 import { packPlan } from "../../protocol/plan-packing.ts";
 import type { PlanSignature, SignedPlanFields } from "../../protocol/plan-signature.ts";
@@ -59,15 +58,12 @@ export function planDelivery(deps: PlanDeliveryDeps): PlanDelivery {
     };
     const signature = deps.sign?.({ node, ...body });
     const full = { ...body, ...signature };
-    const { body: out, form } = state.packed.has(node)
+    const { body: out, form } = state.nodeReads(node, "packedPlans")
       ? packPlan(full, state.bases.get(node))
       : { body: full, form: "plain" as const };
     try {
-      const payload =
-        out.type === "plan-packed" && state.leanPlans.has(node)
-          ? encodeLeanPlan(node, out)
-          : encodeMessage(newMessage(node, out));
-      if (!deps.publish(downTopic(node), payload)) return false;
+      const lean = out.type === "plan-packed" && state.nodeReads(node, "leanPlans");
+      if (!deps.publish(downTopic(node), encodeMessage(newMessage(node, out), lean))) return false;
     } catch (err) {
       log.error("cannot send sync message", { node, type: out.type, error: err });
       return false;

@@ -36,13 +36,17 @@ export function startOwnService(): string {
   }
 }
 
-/** The service this process runs in, if any. */
+/** The service this process runs in, if any: read once (a process does not change unit). */
+let own: { unit: string | undefined } | undefined;
 function ownService(): string | undefined {
-  try {
-    return serviceOfCgroup(readFileSync("/proc/self/cgroup", "utf8"));
-  } catch {
-    return undefined;
+  if (!own) {
+    try {
+      own = { unit: serviceOfCgroup(readFileSync("/proc/self/cgroup", "utf8")) };
+    } catch {
+      own = { unit: undefined };
+    }
   }
+  return own.unit;
 }
 
 /** What the guard reads of its unit: systemd's ActiveState and NRestarts. */

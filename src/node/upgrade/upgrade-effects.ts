@@ -8,8 +8,8 @@
 import { spawn } from "node:child_process";
 import { chmodSync, copyFileSync, renameSync, unlinkSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { fsyncFile, replaceFileDurably } from "../../runtime/durable-file.ts";
-import { fsyncDir } from "../../runtime/fsync-dir.ts";
+import { replaceFileDurably } from "../../runtime/durable-file.ts";
+import { fsyncDir, fsyncPath } from "../../runtime/fsync-dir.ts";
 import { buildTarget, versionInfo } from "../../runtime/version.ts";
 import { nodeArtifactSource } from "../artifacts/artifact-source.ts";
 import { download } from "../artifacts/download.ts";
@@ -75,7 +75,7 @@ export function upgradeEffects(
       });
       copyFileSync(path, `${execPath}.new`);
       chmodSync(`${execPath}.new`, 0o755);
-      fsyncFile(`${execPath}.new`);
+      fsyncPath(`${execPath}.new`);
       files.writePending({
         ...pending,
         execPath,

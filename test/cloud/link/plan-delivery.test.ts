@@ -150,7 +150,7 @@ describe("plan delivery", () => {
   test("to a node that reads packed plans: after its ack, the next plan is a delta, signed over the whole plan", () => {
     const signer = planSigner(generateKeyPairSync("ed25519").privateKey);
     const s = setup({ signer });
-    s.state.packed.add("n1");
+    s.state.reads.set("n1", { packedPlans: true });
     const big = (mark: string) =>
       JSON.stringify({
         services: Array.from({ length: 40 }, (_, i) => ({
@@ -189,10 +189,10 @@ describe("plan delivery", () => {
     const signer = planSigner(generateKeyPairSync("ed25519").privateKey);
     const s = setup({ signer });
     const big = JSON.stringify({ services: Array.from({ length: 100 }, () => "same") });
-    s.state.packed.add("n1");
+    s.state.reads.set("n1", { packedPlans: true });
     s.setPlan(4, big);
     s.delivery.publishPlan("n1");
-    s.state.leanPlans.add("n1");
+    s.state.reads.set("n1", { packedPlans: true, leanPlans: true });
     s.setPlan(5, big.replace("same", "other"));
     s.delivery.publishPlan("n1");
     const [full, lean] = s.published.map((p) => JSON.parse(p.payload.toString("utf8")));

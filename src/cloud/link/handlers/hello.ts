@@ -13,12 +13,8 @@ export function handleHello(ctx: CloudLinkContext, node: string, msg: Hello): vo
   const { applied, head } = records.recordHello(node, msg, epoch, isoNow(ctx));
   if (applied === "unsent") ctx.unsent.report(node, "hello", msg.appliedRevision, msg.planHash);
   state.pendingSeen.delete(node);
-  if (msg.packedPlans === true) state.packed.add(node);
-  else state.packed.delete(node);
-  if (msg.compactAcks === true) state.compactAcks.add(node);
-  else state.compactAcks.delete(node);
-  if (msg.leanPlans === true) state.leanPlans.add(node);
-  else state.leanPlans.delete(node);
+  const { packedPlans, compactAcks, leanPlans } = msg;
+  state.reads.set(node, { packedPlans, compactAcks, leanPlans });
   state.reported(node, { epoch: msg.epoch, revision: msg.appliedRevision, hash: msg.planHash });
   sendWelcome(ctx, node, head);
   ctx.sweepNode(node);

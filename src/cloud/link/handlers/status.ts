@@ -12,7 +12,7 @@ import { sendToNode } from "./replies.ts";
 export function handleStatus(ctx: CloudLinkContext, node: string, msg: Status): void {
   ctx.records.recordWorkerStatus(node, msg.workers, isoNow(ctx));
   // After the commit: the edge deletes its outbox rows when it gets this.
-  if (ctx.state.compactAcks.has(node)) {
+  if (ctx.state.nodeReads(node, "compactAcks")) {
     const payload = encodeSack(msg.seq);
     ctx.later(() => ctx.publishUnacked(downTopic(node), payload));
   } else sendToNode(ctx, node, { type: "status-ack", seq: msg.seq });

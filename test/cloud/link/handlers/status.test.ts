@@ -106,7 +106,7 @@ describe("status acks by what the node's hello said", () => {
     handleStatus(f.ctx, "n1", newMessage("n1", { type: "status", seq: 2, workers: [] }));
     f.commit();
     expect(f.down().map((d) => d.msg.type)).toEqual(["welcome", "sack", "welcome", "status-ack"]);
-    expect(f.state.compactAcks.has("n1")).toBe(false);
+    expect(f.state.nodeReads("n1", "compactAcks")).toBe(false);
   });
 });
 

@@ -8,8 +8,12 @@ import { planSigner } from "../../../../src/cloud/plan-signing-key.ts";
 import { handlePlanPacked } from "../../../../src/node/link/handlers/plan-packed.ts";
 import { acceptPlan, readStoredPlan } from "../../../../src/node/link/plan-store.ts";
 import { savePlanKey } from "../../../../src/node/plan-key.ts";
-import { encodeLeanPlan } from "../../../../src/protocol/compact-messages.ts";
-import { decodeMessage, newMessage, type PlanPacked } from "../../../../src/protocol/messages.ts";
+import {
+  decodeMessage,
+  encodeMessage,
+  newMessage,
+  type PlanPacked,
+} from "../../../../src/protocol/messages.ts";
 import { packPlan } from "../../../../src/protocol/plan-packing.ts";
 import { edgeFixture, NODE } from "./fixture.ts";
 
@@ -47,8 +51,7 @@ describe("packed plans", () => {
 
   test("a lean delta (no node, id or ts on the wire): decoded on this node's topic, stored like any", () => {
     const f = keyed();
-    const { node: _n, id: _i, ts: _t, v: _v, ...body } = delta();
-    const decoded = decodeMessage(NODE, encodeLeanPlan(NODE, body), "down");
+    const decoded = decodeMessage(NODE, encodeMessage(delta(), true), "down");
     if (!decoded.ok || decoded.msg.type !== "plan-packed") throw new Error("not decoded");
     handlePlanPacked(f.ctx, decoded.msg);
     expect(readStoredPlan(f.store)?.plan).toEqual(planAt("new"));
